@@ -1,0 +1,337 @@
+//! Money as an integer count of micros (one millionth of the currency's major
+//! unit) with an ISO 4217 currency code. Arithmetic is checked: an overflow or a
+//! currency mismatch is an error, never a silent wrap. Floats appear only when a
+//! statistical engine asks for `as_major_f64`, never for stored amounts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Micros per major unit (1 USD = 1,000,000 micros), the unit OpenRTB and the
+/// Google Ads API also use.
+pub const MICROS_PER_UNIT: i64 = 1_000_000;
+
+/// An ISO 4217 alphabetic currency code, three upper-case ASCII letters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+    pub const EUR: Currency = Currency(*b"EUR");
+    pub const GBP: Currency = Currency(*b"GBP");
+
+    /// Parses a three-letter code; lower case is accepted and normalised.
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let b = code.trim().as_bytes();
+        if b.len() != 3 || !b.iter().all(u8::is_ascii_alphabetic) {
+            return Err(MoneyError::InvalidCurrency(code.to_owned()));
+        }
+        Ok(Currency([
+            b[0].to_ascii_uppercase(),
+            b[1].to_ascii_uppercase(),
+            b[2].to_ascii_uppercase(),
+        ]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // The constructor admits only ASCII letters, so this cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point when the currency is shown to people.
+    pub fn minor_digits(&self) -> u32 {
+        match self.as_str() {
+            "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "HUF" => 0,
+            "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+            _ => 2,
+        }
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Currency::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.as_str().to_owned()
+    }
+}
+
+impl FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::parse(s)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Currency({})", self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("ISO 4217 currency code"))
+            .examples(["USD"])
+            .into()
+    }
+}
+impl utoipa::ToSchema for Currency {}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("`{0}` is not a three-letter ISO 4217 currency code")]
+    InvalidCurrency(String),
+    #[error("cannot combine {0} with {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount out of range")]
+    Overflow,
+    #[error("`{0}` is not a decimal amount")]
+    InvalidAmount(String),
+}
+
+/// An amount of money: integer micros plus currency.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Money {
+    /// Amount in micros (1/1,000,000 of the major unit).
+    pub micros: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub const fn from_micros(micros: i64, currency: Currency) -> Self {
+        Money { micros, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Money {
+            micros: 0,
+            currency,
+        }
+    }
+
+    /// Whole major units (e.g. dollars).
+    pub fn from_major(units: i64, currency: Currency) -> Result<Self, MoneyError> {
+        units
+            .checked_mul(MICROS_PER_UNIT)
+            .map(|micros| Money { micros, currency })
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// Minor units as people count them (cents for USD, yen for JPY).
+    pub fn from_minor(minor: i64, currency: Currency) -> Result<Self, MoneyError> {
+        let per_minor = 10_i64.pow(6 - currency.minor_digits());
+        minor
+            .checked_mul(per_minor)
+            .map(|micros| Money { micros, currency })
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// Parses a decimal string such as `"12.34"` or `"-0.000001"` exactly.
+    pub fn parse_decimal(s: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let bad = || MoneyError::InvalidAmount(s.to_owned());
+        let t = s.trim();
+        let (neg, digits) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || frac.len() > 6
+        {
+            return Err(bad());
+        }
+        let whole: i64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| MoneyError::Overflow)?
+        };
+        let mut frac_micros: i64 = 0;
+        for (i, b) in frac.bytes().enumerate() {
+            frac_micros += i64::from(b - b'0') * 10_i64.pow(5 - i as u32);
+        }
+        let micros = whole
+            .checked_mul(MICROS_PER_UNIT)
+            .and_then(|m| m.checked_add(frac_micros))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            micros: if neg { -micros } else { micros },
+            currency,
+        })
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        self.micros
+            .checked_add(other.micros)
+            .map(|micros| Money { micros, ..self })
+            .ok_or(MoneyError::Overflow)
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        self.micros
+            .checked_sub(other.micros)
+            .map(|micros| Money { micros, ..self })
+            .ok_or(MoneyError::Overflow)
+    }
+
+    pub fn checked_mul(self, factor: i64) -> Result<Money, MoneyError> {
+        self.micros
+            .checked_mul(factor)
+            .map(|micros| Money { micros, ..self })
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// Multiplies by `num / den`, rounding half away from zero; used for
+    /// percentages such as the 20 % fee (`mul_ratio(20, 100)`).
+    pub fn mul_ratio(self, num: i64, den: i64) -> Result<Money, MoneyError> {
+        if den == 0 {
+            return Err(MoneyError::Overflow);
+        }
+        let p = i128::from(self.micros) * i128::from(num);
+        let d = i128::from(den);
+        let q = p / d;
+        let r = p % d;
+        let rounded = if 2 * r.abs() >= d.abs() {
+            q + p.signum() * d.signum()
+        } else {
+            q
+        };
+        i64::try_from(rounded)
+            .map(|micros| Money { micros, ..self })
+            .map_err(|_| MoneyError::Overflow)
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.micros < 0
+    }
+
+    /// The amount in major units as a float, for statistical engines only.
+    pub fn as_major_f64(&self) -> f64 {
+        self.micros as f64 / MICROS_PER_UNIT as f64
+    }
+
+    fn same_currency(&self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch(self.currency, other.currency))
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    /// `12.34 USD`: rounded half away from zero to the currency's minor digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.currency.minor_digits();
+        let step = 10_i64.pow(6 - digits);
+        let m = i128::from(self.micros);
+        let s = i128::from(step);
+        let minor = (m + m.signum() * s / 2) / s;
+        let sign = if minor < 0 { "-" } else { "" };
+        let minor = minor.abs();
+        let unit = 10_i128.pow(digits);
+        if digits == 0 {
+            write!(f, "{sign}{} {}", minor, self.currency)
+        } else {
+            write!(
+                f,
+                "{sign}{}.{:0width$} {}",
+                minor / unit,
+                minor % unit,
+                self.currency,
+                width = digits as usize
+            )
+        }
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Money({} micros {})", self.micros, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(m: i64) -> Money {
+        Money::from_micros(m, Currency::USD)
+    }
+
+    #[test]
+    fn decimal_strings_parse_exactly() {
+        let check = |s: &str, micros: i64| {
+            assert_eq!(
+                Money::parse_decimal(s, Currency::USD).unwrap().micros,
+                micros,
+                "{s}"
+            )
+        };
+        check("12.34", 12_340_000);
+        check("-0.000001", -1);
+        check("0.5", 500_000);
+        check("+7", 7_000_000);
+        check(".25", 250_000);
+        for bad in ["", "-", "1.2.3", "1,00", "0.0000001", "abc", "1e3"] {
+            assert!(Money::parse_decimal(bad, Currency::USD).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_rounds_to_the_currency_minor_unit() {
+        assert_eq!(usd(12_345_000).to_string(), "12.35 USD");
+        assert_eq!(usd(-12_344_999).to_string(), "-12.34 USD");
+        assert_eq!(
+            Money::from_micros(1_500_000, Currency::parse("jpy").unwrap()).to_string(),
+            "2 JPY"
+        );
+        assert_eq!(usd(0).to_string(), "0.00 USD");
+    }
+
+    #[test]
+    fn arithmetic_refuses_mixed_currencies_and_overflow() {
+        let eur = Money::from_micros(1, Currency::EUR);
+        assert_eq!(
+            usd(1).checked_add(eur),
+            Err(MoneyError::CurrencyMismatch(Currency::USD, Currency::EUR))
+        );
+        assert_eq!(usd(i64::MAX).checked_add(usd(1)), Err(MoneyError::Overflow));
+        assert_eq!(usd(5).checked_sub(usd(7)).unwrap().micros, -2);
+    }
+
+    #[test]
+    fn ratio_rounds_half_away_from_zero() {
+        assert_eq!(usd(1_000_003).mul_ratio(20, 100).unwrap().micros, 200_001);
+        assert_eq!(usd(5).mul_ratio(1, 2).unwrap().micros, 3);
+        assert_eq!(usd(-5).mul_ratio(1, 2).unwrap().micros, -3);
+        assert!(usd(1).mul_ratio(1, 0).is_err());
+    }
+
+    #[test]
+    fn money_serialises_with_its_currency_code() {
+        let json = serde_json::to_string(&usd(42)).unwrap();
+        assert_eq!(json, r#"{"micros":42,"currency":"USD"}"#);
+        let bad: Result<Money, _> = serde_json::from_str(r#"{"micros":1,"currency":"US"}"#);
+        assert!(bad.is_err());
+    }
+}
