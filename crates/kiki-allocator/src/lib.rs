@@ -1,0 +1,1 @@
+//! kiki-allocator (the lead created this line so the workspace loads; replace freely)

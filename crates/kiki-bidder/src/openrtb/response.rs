@@ -1,0 +1,142 @@
+//! OpenRTB bid response types (§4.2). Serialised straight from borrowed data: the
+//! request's ids and the snapshot's creatives are not copied. Prices are integer
+//! micros inside the engine and become a JSON number only here.
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Response header every answer carries.
+pub const OPENRTB_VERSION_HEADER: (&str, &str) = ("x-openrtb-version", "2.6");
+
+/// A CPM held as integer micros, written to JSON as a decimal number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CpmMicros(pub i64);
+
+impl Serialize for CpmMicros {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // micros / 1e6 is the double nearest the decimal value, and serde_json
+        // prints the shortest string that round-trips, i.e. the decimal itself.
+        s.serialize_f64(self.0 as f64 / 1_000_000.0)
+    }
+}
+
+/// `BidResponse` (§4.2.1).
+#[derive(Debug, Serialize)]
+pub struct BidResponse<'a> {
+    pub id: &'a str,
+    pub seatbid: Vec<SeatBid<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidid: Option<&'a str>,
+    pub cur: &'a str,
+}
+
+/// `SeatBid` (§4.2.2): one seat, at most one bid per impression.
+#[derive(Debug, Serialize)]
+pub struct SeatBid<'a> {
+    pub bid: Vec<Bid<'a>>,
+    pub seat: &'a str,
+}
+
+/// `Bid` (§4.2.3).
+#[derive(Debug, Serialize)]
+pub struct Bid<'a> {
+    pub id: &'a str,
+    pub impid: &'a str,
+    pub price: CpmMicros,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adm: Option<&'a str>,
+    pub nurl: &'a str,
+    pub burl: &'a str,
+    pub lurl: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub adomain: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<&'a str>,
+    pub cid: &'a str,
+    pub crid: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub cat: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub attr: &'a [u16],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dealid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub w: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h: Option<u32>,
+    /// 2.6 markup type: 1 banner, 2 video, 3 audio, 4 native.
+    pub mtype: u8,
+}
+
+/// A no-bid with a body, for exchanges that want `nbr` rather than a bare 204.
+#[derive(Debug, Serialize)]
+pub struct NoBidResponse<'a> {
+    pub id: &'a str,
+    pub nbr: u16,
+}
+
+/// An owned, parsed bid response: what an exchange sees. Used by the simulated
+/// exchange and by tests that read answers back.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParsedBidResponse {
+    pub id: String,
+    #[serde(default)]
+    pub seatbid: Vec<ParsedSeatBid>,
+    #[serde(default)]
+    pub cur: Option<String>,
+    #[serde(default)]
+    pub nbr: Option<u16>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParsedSeatBid {
+    #[serde(default)]
+    pub bid: Vec<ParsedBid>,
+    #[serde(default)]
+    pub seat: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParsedBid {
+    pub id: String,
+    pub impid: String,
+    pub price: f64,
+    #[serde(default)]
+    pub adm: Option<String>,
+    #[serde(default)]
+    pub nurl: Option<String>,
+    #[serde(default)]
+    pub burl: Option<String>,
+    #[serde(default)]
+    pub lurl: Option<String>,
+    #[serde(default)]
+    pub adomain: Vec<String>,
+    #[serde(default)]
+    pub cid: Option<String>,
+    #[serde(default)]
+    pub crid: Option<String>,
+    #[serde(default)]
+    pub dealid: Option<String>,
+    #[serde(default)]
+    pub w: Option<u32>,
+    #[serde(default)]
+    pub h: Option<u32>,
+    #[serde(default)]
+    pub mtype: Option<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micros_are_written_as_their_exact_decimal() {
+        let check = |micros: i64, want: &str| {
+            assert_eq!(serde_json::to_string(&CpmMicros(micros)).unwrap(), want)
+        };
+        check(1_230_000, "1.23");
+        check(1, "1e-6");
+        check(2_500_000, "2.5");
+        check(123_456_789, "123.456789");
+        check(0, "0.0");
+    }
+}

@@ -1,0 +1,1 @@
+//! A simulated exchange (filled in below).

@@ -1,0 +1,418 @@
+//! Customer data as the models see it: raw transactions, the RFM summary
+//! (frequency, recency, age T, mean repeat spend) built from them in a
+//! chosen time unit, and the calibration/holdout split used to check a model.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::LtvError;
+
+/// The unit in which recency, age and prediction horizons are counted.
+/// Transactions are first grouped by UTC calendar day, so a week is exactly
+/// seven days and recency in weeks is a multiple of 1/7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Days,
+    Weeks,
+}
+
+impl TimeUnit {
+    /// Length of one unit in days.
+    pub fn days(self) -> f64 {
+        match self {
+            TimeUnit::Days => 1.0,
+            TimeUnit::Weeks => 7.0,
+        }
+    }
+
+    fn whole_days(self) -> i64 {
+        match self {
+            TimeUnit::Days => 1,
+            TimeUnit::Weeks => 7,
+        }
+    }
+}
+
+/// One order of one customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Transaction {
+    pub customer_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Order value in micros of the account currency.
+    pub amount_micros: i64,
+    /// Customer segment, when the shop has one (e.g. "vip", "wholesale").
+    pub segment: Option<String>,
+    /// The ad platform that acquired the customer (e.g. "meta", "google").
+    pub platform: Option<String>,
+}
+
+/// A customer's purchase history reduced to what the models use.
+///
+/// `frequency` is the number of *repeat* purchase periods (days with a
+/// purchase after the first), `recency` the age at the last purchase and
+/// `age` (T in the literature) the time from the first purchase to the end
+/// of observation, both in the summary's [`TimeUnit`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CustomerSummary {
+    pub customer_id: String,
+    pub frequency: f64,
+    pub recency: f64,
+    /// T: time since the first purchase.
+    pub age: f64,
+    /// Mean value of the repeat purchases in micros; 0 without repeats.
+    pub monetary_micros: i64,
+    pub segment: Option<String>,
+    pub platform: Option<String>,
+}
+
+impl CustomerSummary {
+    /// A summary with no segment or platform, for callers that hold only
+    /// the numbers (summary files, simulations).
+    pub fn new(
+        customer_id: impl Into<String>,
+        frequency: f64,
+        recency: f64,
+        age: f64,
+        monetary_micros: i64,
+    ) -> Self {
+        CustomerSummary {
+            customer_id: customer_id.into(),
+            frequency,
+            recency,
+            age,
+            monetary_micros,
+            segment: None,
+            platform: None,
+        }
+    }
+}
+
+/// One customer's calibration summary and what they did in the holdout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CalibrationHoldout {
+    pub calibration: CustomerSummary,
+    /// Purchase days in the holdout period.
+    pub holdout_frequency: f64,
+    /// Mean value of the holdout purchases in micros; 0 without any.
+    pub holdout_monetary_micros: i64,
+    /// Length of the holdout period in the summary's time unit.
+    pub holdout_duration: f64,
+}
+
+struct CustomerDays<'a> {
+    first_seen: usize,
+    /// (UTC day number, amount) in input order.
+    days: Vec<(i64, i64)>,
+    segment: Option<(i64, &'a str)>,
+    platform: Option<(i64, &'a str)>,
+}
+
+fn day_number(at: OffsetDateTime) -> i64 {
+    i64::from(at.to_offset(time::UtcOffset::UTC).date().to_julian_day())
+}
+
+/// Groups transactions up to `end_day` by customer, keeping the order in
+/// which customers first appear so results are reproducible.
+fn group_by_customer(transactions: &[Transaction], end_day: i64) -> Vec<(&str, CustomerDays<'_>)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<(&str, CustomerDays<'_>)> = Vec::new();
+    for (i, tx) in transactions.iter().enumerate() {
+        let day = day_number(tx.at);
+        if day > end_day {
+            continue;
+        }
+        let slot = *index.entry(tx.customer_id.as_str()).or_insert_with(|| {
+            groups.push((
+                tx.customer_id.as_str(),
+                CustomerDays {
+                    first_seen: i,
+                    days: Vec::new(),
+                    segment: None,
+                    platform: None,
+                },
+            ));
+            groups.len() - 1
+        });
+        let g = &mut groups[slot].1;
+        g.days.push((day, tx.amount_micros));
+        // The acquisition attributes are those of the earliest order that
+        // carries them.
+        if let Some(s) = tx.segment.as_deref() {
+            if g.segment.is_none_or(|(d, _)| day < d) {
+                g.segment = Some((day, s));
+            }
+        }
+        if let Some(p) = tx.platform.as_deref() {
+            if g.platform.is_none_or(|(d, _)| day < d) {
+                g.platform = Some((day, p));
+            }
+        }
+    }
+    groups.sort_by_key(|(_, g)| g.first_seen);
+    groups
+}
+
+/// Sums amounts per day and returns the days in order.
+fn daily_totals(days: &mut [(i64, i64)]) -> Vec<(i64, i64)> {
+    days.sort_by_key(|(d, _)| *d);
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(days.len());
+    for &(d, amount) in days.iter() {
+        match out.last_mut() {
+            Some((last, total)) if *last == d => *total = total.saturating_add(amount),
+            _ => out.push((d, amount)),
+        }
+    }
+    out
+}
+
+fn mean_micros(values: impl Iterator<Item = i64>) -> i64 {
+    let (sum, n) = values.fold((0i128, 0i128), |(s, n), v| (s + i128::from(v), n + 1));
+    if n == 0 {
+        return 0;
+    }
+    // Round half away from zero, in integers.
+    let q = (2 * sum + n.signum() * sum.signum() * n) / (2 * n);
+    i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN })
+}
+
+fn summary_from_days(
+    customer_id: &str,
+    group: &CustomerDays<'_>,
+    totals: &[(i64, i64)],
+    end_day: i64,
+    unit: TimeUnit,
+) -> CustomerSummary {
+    let first = totals.first().map_or(end_day, |(d, _)| *d);
+    let last = totals.last().map_or(end_day, |(d, _)| *d);
+    let per = unit.days();
+    CustomerSummary {
+        customer_id: customer_id.to_owned(),
+        frequency: (totals.len().saturating_sub(1)) as f64,
+        recency: (last - first) as f64 / per,
+        age: (end_day - first) as f64 / per,
+        monetary_micros: mean_micros(totals.iter().skip(1).map(|(_, a)| *a)),
+        segment: group.segment.map(|(_, s)| s.to_owned()),
+        platform: group.platform.map(|(_, p)| p.to_owned()),
+    }
+}
+
+/// Builds the RFM summary of every customer with a transaction on or before
+/// `observation_end` (transactions after it are ignored). Purchases on the
+/// same UTC day count as one purchase whose value is their sum, as in
+/// Fader, Hardie & Lee (2005) and the `lifetimes` package.
+pub fn summarize(
+    transactions: &[Transaction],
+    observation_end: OffsetDateTime,
+    unit: TimeUnit,
+) -> Vec<CustomerSummary> {
+    let end_day = day_number(observation_end);
+    group_by_customer(transactions, end_day)
+        .into_iter()
+        .map(|(id, mut g)| {
+            let totals = daily_totals(&mut g.days);
+            summary_from_days(id, &g, &totals, end_day, unit)
+        })
+        .collect()
+}
+
+/// The discrete-time summary BG/BB needs: time is cut into whole periods of
+/// `period` from each customer's first purchase. `frequency` counts the
+/// periods after the first with at least one purchase, `recency` is the
+/// index of the last such period and `age` the number of complete periods
+/// observed (the opportunities n).
+pub fn summarize_periods(
+    transactions: &[Transaction],
+    observation_end: OffsetDateTime,
+    period: TimeUnit,
+) -> Vec<CustomerSummary> {
+    let end_day = day_number(observation_end);
+    let len = period.whole_days();
+    group_by_customer(transactions, end_day)
+        .into_iter()
+        .map(|(id, mut g)| {
+            let totals = daily_totals(&mut g.days);
+            let first = totals.first().map_or(end_day, |(d, _)| *d);
+            let mut periods: Vec<(i64, i64)> = Vec::new();
+            for &(d, amount) in &totals {
+                let k = (d - first) / len;
+                match periods.last_mut() {
+                    Some((last, total)) if *last == k => *total = total.saturating_add(amount),
+                    _ => periods.push((k, amount)),
+                }
+            }
+            let last = periods.last().map_or(0, |(k, _)| *k);
+            CustomerSummary {
+                customer_id: id.to_owned(),
+                frequency: (periods.len().saturating_sub(1)) as f64,
+                recency: last as f64,
+                age: ((end_day - first) / len) as f64,
+                monetary_micros: mean_micros(periods.iter().skip(1).map(|(_, a)| *a)),
+                segment: g.segment.map(|(_, s)| s.to_owned()),
+                platform: g.platform.map(|(_, p)| p.to_owned()),
+            }
+        })
+        .collect()
+}
+
+/// Splits transactions at `calibration_end`: customers whose first purchase
+/// is on or before it get a calibration summary (observed up to
+/// `calibration_end`) and the count of purchase days in
+/// (`calibration_end`, `observation_end`].
+pub fn calibration_holdout_split(
+    transactions: &[Transaction],
+    calibration_end: OffsetDateTime,
+    observation_end: OffsetDateTime,
+    unit: TimeUnit,
+) -> Result<Vec<CalibrationHoldout>, LtvError> {
+    let cal_day = day_number(calibration_end);
+    let end_day = day_number(observation_end);
+    if cal_day >= end_day {
+        return Err(LtvError::InvalidOption {
+            name: "calibration_end",
+            message: "the calibration period must end at least one day before the observation end."
+                .to_owned(),
+        });
+    }
+    let duration = (end_day - cal_day) as f64 / unit.days();
+    let mut out = Vec::new();
+    for (id, mut g) in group_by_customer(transactions, end_day) {
+        let totals = daily_totals(&mut g.days);
+        let split = totals.partition_point(|(d, _)| *d <= cal_day);
+        if split == 0 {
+            continue;
+        }
+        let (cal, hold) = totals.split_at(split);
+        out.push(CalibrationHoldout {
+            calibration: summary_from_days(id, &g, cal, cal_day, unit),
+            holdout_frequency: hold.len() as f64,
+            holdout_monetary_micros: mean_micros(hold.iter().map(|(_, a)| *a)),
+            holdout_duration: duration,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn tx(id: &str, at: OffsetDateTime, amount: i64) -> Transaction {
+        Transaction {
+            customer_id: id.to_owned(),
+            at,
+            amount_micros: amount,
+            segment: None,
+            platform: None,
+        }
+    }
+
+    #[test]
+    fn same_day_purchases_merge_and_monetary_is_the_mean_of_repeat_days() {
+        let txs = vec![
+            tx("a", datetime!(2024-01-01 09:00 UTC), 10_000_000),
+            tx("a", datetime!(2024-01-01 17:00 UTC), 5_000_000),
+            tx("a", datetime!(2024-01-08 10:00 UTC), 20_000_000),
+            tx("a", datetime!(2024-01-15 10:00 UTC), 30_000_000),
+            tx("a", datetime!(2024-01-15 11:00 UTC), 1_000_000),
+            tx("a", datetime!(2024-03-01 10:00 UTC), 99_000_000),
+        ];
+        let s = summarize(&txs, datetime!(2024-01-29 00:00 UTC), TimeUnit::Weeks);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].frequency, 2.0);
+        assert_eq!(s[0].recency, 2.0);
+        assert_eq!(s[0].age, 4.0);
+        assert_eq!(s[0].monetary_micros, 25_500_000);
+    }
+
+    #[test]
+    fn days_are_utc_calendar_days_whatever_the_offset() {
+        // 23:30 at UTC−2 is 01:30 the next day in UTC.
+        let txs = vec![
+            tx("a", datetime!(2024-01-01 12:00 UTC), 1),
+            tx("a", datetime!(2024-01-01 23:30 -2), 1),
+        ];
+        let s = summarize(&txs, datetime!(2024-01-10 00:00 UTC), TimeUnit::Days);
+        assert_eq!((s[0].frequency, s[0].recency, s[0].age), (1.0, 1.0, 9.0));
+    }
+
+    #[test]
+    fn acquisition_segment_and_platform_come_from_the_earliest_order_that_has_them() {
+        let mut late = tx("a", datetime!(2024-01-05 00:00 UTC), 1);
+        late.platform = Some("google".into());
+        let mut early = tx("a", datetime!(2024-01-02 00:00 UTC), 1);
+        early.platform = Some("meta".into());
+        early.segment = Some("vip".into());
+        let s = summarize(&[late, early], datetime!(2024-02-01 00:00 UTC), TimeUnit::Days);
+        assert_eq!(s[0].platform.as_deref(), Some("meta"));
+        assert_eq!(s[0].segment.as_deref(), Some("vip"));
+    }
+
+    #[test]
+    fn customers_first_seen_after_the_end_are_left_out() {
+        let txs = vec![
+            tx("b", datetime!(2024-05-01 00:00 UTC), 1),
+            tx("a", datetime!(2024-01-01 00:00 UTC), 1),
+        ];
+        let s = summarize(&txs, datetime!(2024-02-01 00:00 UTC), TimeUnit::Days);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].customer_id, "a");
+    }
+
+    #[test]
+    fn holdout_split_counts_purchase_days_after_the_calibration_end() {
+        let txs = vec![
+            tx("a", datetime!(2024-01-01 00:00 UTC), 1_000_000),
+            tx("a", datetime!(2024-01-05 00:00 UTC), 2_000_000),
+            tx("a", datetime!(2024-01-12 00:00 UTC), 4_000_000),
+            tx("a", datetime!(2024-01-12 08:00 UTC), 4_000_000),
+            tx("a", datetime!(2024-01-20 00:00 UTC), 2_000_000),
+            tx("late", datetime!(2024-01-15 00:00 UTC), 1_000_000),
+        ];
+        let rows = calibration_holdout_split(
+            &txs,
+            datetime!(2024-01-10 00:00 UTC),
+            datetime!(2024-01-31 00:00 UTC),
+            TimeUnit::Days,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1, "a customer first seen in the holdout is not in calibration");
+        let r = &rows[0];
+        assert_eq!((r.calibration.frequency, r.calibration.recency, r.calibration.age), (1.0, 4.0, 9.0));
+        assert_eq!(r.holdout_frequency, 2.0);
+        assert_eq!(r.holdout_monetary_micros, 5_000_000);
+        assert_eq!(r.holdout_duration, 21.0);
+        let bad = calibration_holdout_split(
+            &txs,
+            datetime!(2024-01-31 00:00 UTC),
+            datetime!(2024-01-31 00:00 UTC),
+            TimeUnit::Days,
+        );
+        assert!(matches!(bad, Err(LtvError::InvalidOption { name: "calibration_end", .. })));
+    }
+
+    #[test]
+    fn period_summary_counts_whole_periods_for_bg_bb() {
+        let txs = vec![
+            tx("a", datetime!(2024-01-01 00:00 UTC), 1),
+            tx("a", datetime!(2024-01-03 00:00 UTC), 1),
+            tx("a", datetime!(2024-01-09 00:00 UTC), 1),
+            tx("a", datetime!(2024-01-10 00:00 UTC), 1),
+            tx("a", datetime!(2024-01-23 00:00 UTC), 1),
+        ];
+        let s = summarize_periods(&txs, datetime!(2024-02-01 00:00 UTC), TimeUnit::Weeks);
+        // Days 0, 2 | 8, 9 | 22 → periods 0, 1, 3; 31 days → 4 whole weeks.
+        assert_eq!((s[0].frequency, s[0].recency, s[0].age), (2.0, 3.0, 4.0));
+    }
+
+    #[test]
+    fn mean_micros_rounds_half_away_from_zero() {
+        assert_eq!(mean_micros([1, 2].into_iter()), 2);
+        assert_eq!(mean_micros([-1, -2].into_iter()), -2);
+        assert_eq!(mean_micros(std::iter::empty()), 0);
+    }
+}

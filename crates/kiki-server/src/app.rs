@@ -1,0 +1,278 @@
+//! Building and running the application: connect the store, run migrations,
+//! compose the router for the process's roles with the middleware stack,
+//! start background workers, and shut down gracefully (stop accepting, let
+//! in-flight requests finish within the grace period, stop workers through a
+//! cancellation token, close pools).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::routing::get;
+use kiki_core::{Clock, SystemClock};
+use kiki_outbound::OutboundClient;
+use kiki_store::{Cache, Db, EventBus, HousekeepingJob, Jobs, Scheduler};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::Config;
+use crate::health::{self, CacheProbe, DatabaseProbe, HealthRegistry};
+use crate::middleware::{self, EdgeCounters, RateLimit};
+use crate::openapi::{self, ApiDoc};
+use crate::roles::Roles;
+use crate::state::{App, AppState};
+use crate::versioning::{self, VersionedApi};
+
+/// What a caller may add to the standard build (tests, embedding programs).
+#[derive(Default)]
+pub struct BuildOptions {
+    /// Extra routes mounted under the same middleware (tests use this for slow or panicking handlers).
+    pub extra_routes: Option<Router<AppState>>,
+    /// Extra versioned API routes from context crates.
+    pub extra_api: Option<VersionedApi<AppState>>,
+    /// A clock other than the system clock.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// A listener already bound (port 0 in tests).
+    pub listener: Option<TcpListener>,
+}
+
+impl std::fmt::Debug for BuildOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildOptions").finish_non_exhaustive()
+    }
+}
+
+/// A built application, bound to its address, not yet serving.
+pub struct Application {
+    state: AppState,
+    router: Router,
+    listener: TcpListener,
+    cancel: CancellationToken,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("addr", &self.local_addr()).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with(config, BuildOptions::default()).await
+    }
+
+    pub async fn build_with(config: Config, opts: BuildOptions) -> anyhow::Result<Application> {
+        config.validate()?;
+        let started = Instant::now();
+        let roles = Roles::parse(&config.roles).map_err(anyhow::Error::msg)?;
+        let clock: Arc<dyn Clock> = opts.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let metrics = crate::metrics::prometheus();
+
+        let db = Db::connect(&config.database).await.context("connecting to the database")?;
+        if config.database.run_migrations {
+            db.migrate().await.context("running database migrations")?;
+        } else {
+            db.check_migrated().await.context("checking database migrations")?;
+        }
+        let cache = Cache::new(&config.cache, &config.redis).await.context("starting the cache")?;
+        let events = EventBus::new(&config.events, &db, &config.redis).await.context("starting the event bus")?;
+        let jobs = Jobs::new(db.clone(), config.jobs.clone())
+            .with_clock(clock.clone())
+            .with_handler(Arc::new(HousekeepingJob::new(config.jobs.retention_days)));
+        let outbound = OutboundClient::new(&config.outbound)?;
+
+        let mut health = HealthRegistry::default();
+        health.register(Arc::new(DatabaseProbe(db.clone())));
+        if cache.is_redis_configured() {
+            health.register(Arc::new(CacheProbe(cache.clone())));
+        }
+
+        let listener = match opts.listener {
+            Some(l) => l,
+            None => TcpListener::bind(&config.http.bind)
+                .await
+                .with_context(|| format!("binding {}", config.http.bind))?,
+        };
+
+        let state = AppState(Arc::new(App {
+            config: Arc::new(config),
+            roles,
+            db,
+            cache,
+            events,
+            jobs,
+            outbound,
+            clock,
+            health,
+            counters: Arc::new(EdgeCounters::default()),
+            metrics,
+            started,
+            ready: AtomicBool::new(false),
+        }));
+
+        let router = compose_router(&state, opts.extra_routes, opts.extra_api);
+        let cancel = CancellationToken::new();
+        let mut background = Vec::new();
+        if roles.worker {
+            let instance = format!("{}-{}", hostname(), std::process::id());
+            background.push(state.jobs.spawn_workers(&instance, cancel.clone()));
+            let scheduler = Scheduler::new(
+                state.db.clone(),
+                state.jobs.clone(),
+                state.config.jobs.schedules.clone(),
+                state.clock.clone(),
+            )?;
+            background.push(scheduler.spawn(&instance, cancel.clone()));
+        }
+        state.ready.store(true, Ordering::Release);
+        Ok(Application { state, router, listener, cancel, background })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains within the grace period.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Application { state, router, listener, cancel, background } = self;
+        let grace = Duration::from_secs(state.config.http.shutdown_grace_secs);
+        let token = cancel.clone();
+        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutdown requested; no new connections, draining in-flight requests");
+                token.cancel();
+            });
+        let serve = std::future::IntoFuture::into_future(serve);
+        tokio::pin!(serve);
+        tokio::select! {
+            res = &mut serve => res.context("serving HTTP")?,
+            _ = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing the remaining connections");
+            }
+        }
+        cancel.cancel();
+        let jobs_grace = Duration::from_secs(state.config.jobs.shutdown_grace_secs.max(1));
+        for handle in background {
+            if tokio::time::timeout(jobs_grace, handle).await.is_err() {
+                tracing::warn!("a background worker did not stop within its grace period");
+            }
+        }
+        state.db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .unwrap_or_else(|| "kiki".into())
+}
+
+/// The router for the process's roles, with the middleware stack.
+pub fn compose_router(
+    state: &AppState,
+    extra_routes: Option<Router<AppState>>,
+    extra_api: Option<VersionedApi<AppState>>,
+) -> Router {
+    let cfg = &state.config;
+    let roles = state.roles;
+
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::livez))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::healthz))
+        .routes(routes!(crate::metrics::get_metrics));
+    if roles.api {
+        let mut versioned = crate::routes::api();
+        if let Some(extra) = extra_api {
+            versioned = versioned.merge(extra);
+        }
+        api = api.merge(versioned.into_router(&cfg.api.deprecated));
+    }
+    let (mut router, mut doc) = api.split_for_parts();
+    doc.info.version = crate::VERSION.to_owned();
+    if roles.api {
+        let doc = Arc::new(doc);
+        router = router
+            .route("/openapi.json", get(move || { let d = doc.clone(); async move { axum::Json((*d).clone()) } }))
+            .route("/docs", get(openapi::docs_page))
+            .route("/docs/assets/docs.js", get(openapi::docs_js))
+            .route("/docs/assets/docs.css", get(openapi::docs_css));
+    }
+    if let Some(extra) = extra_routes {
+        router = router.merge(extra);
+    }
+    router = router
+        .fallback(versioning::fallback)
+        .method_not_allowed_fallback(|| async { crate::error::envelope_for_status(StatusCode::METHOD_NOT_ALLOWED) });
+
+    let rate_limit = Arc::new(RateLimit::new(
+        cfg.http.rate_limit.per_second,
+        cfg.http.rate_limit.burst,
+        cfg.http.trust_forwarded_for,
+    ));
+    // Outermost first: the edge sees the final status of everything inside.
+    let stack = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(state.counters.clone(), middleware::edge))
+        .layer(axum::middleware::from_fn(middleware::normalize_errors))
+        .layer(axum::middleware::from_fn_with_state(cfg.http.behind_tls, middleware::security_headers))
+        .layer(cors_layer(&cfg.http.cors))
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .option_layer(
+            cfg.http.rate_limit.enabled
+                .then(|| axum::middleware::from_fn_with_state(rate_limit, middleware::rate_limit)),
+        )
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(cfg.http.request_timeout_secs),
+        ))
+        .layer(DefaultBodyLimit::max(cfg.http.body_limit_bytes));
+    router.layer(stack).with_state(state.clone())
+}
+
+fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {
+    let origins: Vec<HeaderValue> =
+        cfg.allowed_origins.iter().filter(|o| *o != "*").filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let allow = if cfg.allowed_origins.iter().any(|o| o == "*") && !cfg.allow_credentials {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins)
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-kiki-org"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .allow_credentials(cfg.allow_credentials)
+        .max_age(Duration::from_secs(600))
+}

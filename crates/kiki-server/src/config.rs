@@ -1,0 +1,441 @@
+//! The typed configuration, loaded in layers: built-in defaults → `kiki.toml`
+//! (or `--config FILE`) → environment variables `KIKI__SECTION__KEY`. Secrets
+//! are `SecretString`, printed only as `***`. `Config::validate` checks the
+//! whole thing at start-up; in production it also refuses placeholder secrets
+//! and the SQLite default, naming the setting to fix.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use kiki_outbound::OutboundConfig;
+use kiki_store::{CacheConfig, DatabaseConfig, EventsConfig, JobsConfig, RedisConfig};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Development (default) or production. Production refuses unsafe settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+/// Everything KIKI reads at start-up. See README "Configuration" for every key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `development` (default) or `production`.
+    pub env: Environment,
+    /// Roles this process runs: `all`, or a comma list of `api`, `bidder`, `worker`.
+    pub roles: String,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub cache: CacheConfig,
+    pub jobs: JobsConfig,
+    pub events: EventsConfig,
+    pub log: LogConfig,
+    pub telemetry: TelemetryConfig,
+    pub outbound: OutboundConfig,
+    pub security: SecurityConfig,
+    pub api: ApiConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub bind: String,
+    /// URL people use to reach this server (links in emails, OpenRTB notice URLs). Default derived from `bind`.
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes. Default 1 MiB.
+    pub body_limit_bytes: usize,
+    /// Largest body on upload routes (CSV imports, media), in bytes. Default 10 MiB.
+    pub upload_body_limit_bytes: usize,
+    /// A request running longer than this is answered 408. Default 30 s.
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 30 s.
+    pub shutdown_grace_secs: u64,
+    pub rate_limit: RateLimitConfig,
+    pub cors: CorsConfig,
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a trusted proxy). Default false.
+    pub trust_forwarded_for: bool,
+    /// Served behind TLS: send `Strict-Transport-Security` and mark cookies `Secure`. Default false.
+    pub behind_tls: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            body_limit_bytes: 1024 * 1024,
+            upload_body_limit_bytes: 10 * 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            rate_limit: RateLimitConfig::default(),
+            cors: CorsConfig::default(),
+            trust_forwarded_for: false,
+            behind_tls: false,
+        }
+    }
+}
+
+/// Per-client-IP request rate limit (a token bucket: `per_second` refill, `burst` capacity).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Default true.
+    pub enabled: bool,
+    /// Sustained requests per second per client address. Default 100.
+    pub per_second: u32,
+    /// Requests a client may send at once above the sustained rate. Default 200.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig { enabled: true, per_second: 100, burst: 200 }
+    }
+}
+
+/// Cross-origin requests from browsers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Origins allowed to call the API from a browser, e.g. `["https://app.example.com"]`. Empty (default) = none.
+    pub allowed_origins: Vec<String>,
+    /// Allow cookies/credentials on cross-origin calls. Never together with `*`. Default false.
+    pub allow_credentials: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON lines when standard error is not a terminal, pretty otherwise.
+    #[default]
+    Auto,
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `info,kiki_store=debug`; `RUST_LOG` wins when set. Default `info`.
+    pub level: String,
+    /// `auto` (default), `json` or `pretty`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into(), format: LogFormat::Auto }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP collector base URL, e.g. `http://otel-collector:4318`. Unset (default) = no export.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of exported spans. Default `kiki`.
+    pub service_name: String,
+    /// Fraction of traces exported, 0 to 1. Default 1.
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig { otlp_endpoint: None, service_name: "kiki".into(), sample_ratio: 1.0 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Master secret for signing sessions and tokens; at least 32 random characters in production.
+    #[serde(serialize_with = "serialize_secret")]
+    pub secret_key: SecretString,
+    /// Let production run on the embedded SQLite file (single node only). Default false.
+    pub allow_sqlite_in_production: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig { secret_key: SecretString::from(""), allow_sqlite_in_production: false }
+    }
+}
+
+/// API version lifecycle (RFC 8594 `Sunset`, RFC 9745 `Deprecation`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Versions marked deprecated, e.g. `[api.deprecated.v1] sunset = "2027-06-30T00:00:00Z"`.
+    pub deprecated: BTreeMap<String, DeprecationConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeprecationConfig {
+    /// When the version was deprecated (RFC 3339). Default: now, i.e. `Deprecation: true`-like semantics.
+    pub since: Option<String>,
+    /// When it stops working (RFC 3339).
+    pub sunset: Option<String>,
+}
+
+fn serialize_secret<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    if v.expose_secret().is_empty() { s.serialize_str("") } else { s.serialize_str("***") }
+}
+
+/// A configuration that cannot be used, with every problem found.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the configuration could not be read: {0}")]
+    Load(String),
+    #[error("the configuration is invalid:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<String>),
+}
+
+/// Values that are obviously not secrets; production refuses them.
+const PLACEHOLDER_SECRETS: &[&str] = &[
+    "changeme", "change-me", "change_me", "secret", "password", "placeholder", "example", "dev", "development",
+    "test", "kiki", "default", "insecure",
+];
+
+fn is_placeholder(secret: &str) -> bool {
+    let s = secret.trim().to_ascii_lowercase();
+    s.is_empty() || PLACEHOLDER_SECRETS.iter().any(|p| s == *p || s.starts_with("change") || s.contains("placeholder"))
+}
+
+impl Config {
+    /// Loads defaults, then the file (if any), then `KIKI__…` variables from `env`.
+    pub fn load_from(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Load(format!("the file {} does not exist", path.display())));
+                }
+                fig = fig.merge(Toml::file(path));
+            }
+            None => {
+                if Path::new("kiki.toml").exists() {
+                    fig = fig.merge(Toml::file("kiki.toml"));
+                }
+            }
+        }
+        // Apply the environment through figment's own parser, from the given pairs
+        // (tests pass their own; `load` passes the process environment).
+        let vars: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("KIKI__")).collect();
+        fig = fig.merge(Serialized::defaults(env_dict(&vars)?));
+        let mut cfg: Config = fig.extract().map_err(|e| ConfigError::Load(describe_figment_error(e)))?;
+        if cfg.roles.is_empty() {
+            cfg.roles = "all".into();
+        }
+        Ok(cfg)
+    }
+
+    /// Loads from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_from(file, std::env::vars())
+    }
+
+    /// Every problem with this configuration; production adds the safety rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut p = Vec::new();
+        if self.http.bind.parse::<SocketAddr>().is_err() {
+            p.push(format!("http.bind `{}` is not an address like 127.0.0.1:8080 (KIKI__HTTP__BIND)", self.http.bind));
+        }
+        if self.http.body_limit_bytes == 0 {
+            p.push("http.body_limit_bytes must be greater than 0 (KIKI__HTTP__BODY_LIMIT_BYTES)".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            p.push("http.request_timeout_secs must be greater than 0 (KIKI__HTTP__REQUEST_TIMEOUT_SECS)".into());
+        }
+        if self.http.rate_limit.enabled && (self.http.rate_limit.per_second == 0 || self.http.rate_limit.burst == 0) {
+            p.push("http.rate_limit.per_second and burst must be greater than 0 when the limit is enabled".into());
+        }
+        if self.http.cors.allow_credentials && self.http.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
+            p.push("http.cors.allowed_origins may not contain `*` when http.cors.allow_credentials is true; list the origins".into());
+        }
+        for o in &self.http.cors.allowed_origins {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                p.push(format!("http.cors.allowed_origins entry `{o}` must be `*` or start with http:// or https://"));
+            }
+        }
+        if let Err(e) = crate::roles::Roles::parse(&self.roles) {
+            p.push(format!("roles: {e} (KIKI__ROLES)"));
+        }
+        if let Some(ep) = &self.telemetry.otlp_endpoint
+            && !(ep.starts_with("http://") || ep.starts_with("https://"))
+        {
+            p.push(format!("telemetry.otlp_endpoint `{ep}` must be an http:// or https:// URL (KIKI__TELEMETRY__OTLP_ENDPOINT)"));
+        }
+        if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+            p.push("telemetry.sample_ratio must be between 0 and 1".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            p.push(format!("log.level `{}` is not a valid filter such as `info` or `info,kiki_store=debug`", self.log.level));
+        }
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            p.push("database.url must start with sqlite:// or postgres:// (KIKI__DATABASE__URL)".into());
+        }
+        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections {
+            p.push("database.max_connections must be at least 1 and at least database.min_connections".into());
+        }
+        for (version, d) in &self.api.deprecated {
+            if !crate::versioning::ApiVersion::ALL.iter().any(|v| v.as_str() == version) {
+                p.push(format!("api.deprecated.{version}: no such API version"));
+            }
+            for (name, v) in [("since", &d.since), ("sunset", &d.sunset)] {
+                if let Some(v) = v
+                    && time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).is_err()
+                {
+                    p.push(format!("api.deprecated.{version}.{name} `{v}` is not an RFC 3339 time"));
+                }
+            }
+        }
+        if self.env == Environment::Production {
+            let secret = self.security.secret_key.expose_secret();
+            if is_placeholder(secret) || secret.len() < 32 {
+                p.push("security.secret_key is empty or a placeholder; set KIKI__SECURITY__SECRET_KEY to at least 32 random characters".into());
+            }
+            if db.starts_with("sqlite:") && !self.security.allow_sqlite_in_production {
+                p.push("database.url is the embedded SQLite file; set KIKI__DATABASE__URL to a PostgreSQL URL, or KIKI__SECURITY__ALLOW_SQLITE_IN_PRODUCTION=true for a single node".into());
+            }
+        }
+        if p.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(p)) }
+    }
+
+    /// The effective configuration as TOML with every secret shown as `***`.
+    pub fn redacted_toml(&self) -> String {
+        let mut c = self.clone();
+        c.database.url = self.database.redacted_url();
+        toml::to_string_pretty(&c).unwrap_or_else(|e| format!("# could not render: {e}"))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+}
+
+/// `KIKI__A__B=v` pairs turned into the nested `{a: {b: v}}` figment merges,
+/// parsing values the way figment's `Env` provider does (numbers, booleans,
+/// arrays), without reading the process environment itself.
+fn env_dict(vars: &[(String, String)]) -> Result<figment::value::Dict, ConfigError> {
+        use figment::value::{Dict, Value};
+        let mut root = Dict::new();
+        for (k, v) in vars {
+            let path: Vec<String> = k["KIKI__".len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
+            if path.iter().any(String::is_empty) {
+                return Err(ConfigError::Load(format!("the variable {k} has an empty section name")));
+            }
+            let value: Value = v.parse().unwrap_or_else(|_| Value::from(v.clone()));
+            insert_path(&mut root, &path, value);
+        }
+        Ok(root)
+}
+
+fn insert_path(dict: &mut figment::value::Dict, path: &[String], value: figment::value::Value) {
+    use figment::value::{Dict, Value};
+    let (first, rest) = path.split_first().expect("path is non-empty");
+    if rest.is_empty() {
+        dict.insert(first.clone(), value);
+        return;
+    }
+    let entry = dict.entry(first.clone()).or_insert_with(|| Value::from(Dict::new()));
+    if let Value::Dict(_, inner) = entry {
+        insert_path(inner, rest, value);
+    } else {
+        let mut inner = Dict::new();
+        insert_path(&mut inner, rest, value);
+        *entry = Value::from(inner);
+    }
+}
+
+fn describe_figment_error(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|err| {
+            let path = err.path.join(".");
+            let msg = err.kind.to_string();
+            if path.is_empty() { msg } else { format!("{path}: {msg}") }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration_at_all() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.http.bind, "127.0.0.1:8080");
+        assert_eq!(c.database.url, "sqlite://data/kiki.db");
+        assert_eq!(c.roles, "all");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kiki.toml");
+        std::fs::write(&file, "[http]\nbind = \"0.0.0.0:9000\"\nrequest_timeout_secs = 5\n[database]\nmax_connections = 7\n").unwrap();
+        let c = Config::load_from(Some(&file), env(&[("KIKI__HTTP__REQUEST_TIMEOUT_SECS", "9"), ("KIKI__HTTP__RATE_LIMIT__BURST", "3")])).unwrap();
+        assert_eq!(c.http.bind, "0.0.0.0:9000");
+        assert_eq!(c.http.request_timeout_secs, 9);
+        assert_eq!(c.http.rate_limit.burst, 3);
+        assert_eq!(c.database.max_connections, 7);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_reported_with_its_path() {
+        let e = Config::load_from(None, env(&[("KIKI__HTTP__BINDD", "x")])).unwrap_err().to_string();
+        assert!(e.contains("bindd"), "{e}");
+    }
+
+    #[test]
+    fn production_refuses_placeholder_secrets_and_sqlite_naming_the_setting() {
+        let c = Config::load_from(None, env(&[("KIKI__ENV", "production"), ("KIKI__SECURITY__SECRET_KEY", "changeme")])).unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("KIKI__SECURITY__SECRET_KEY"), "{e}");
+        assert!(e.contains("KIKI__DATABASE__URL"), "{e}");
+        let ok = Config::load_from(None, env(&[
+            ("KIKI__ENV", "production"),
+            ("KIKI__SECURITY__SECRET_KEY", "q8V3nX0aL2pR7tY5wK9mB4cE6hJ1sD0fG"),
+            ("KIKI__DATABASE__URL", "postgres://kiki:pw@db/kiki"),
+        ])).unwrap();
+        ok.validate().unwrap();
+    }
+
+    #[test]
+    fn cors_wildcard_with_credentials_is_refused() {
+        let c = Config::load_from(None, env(&[("KIKI__HTTP__CORS__ALLOWED_ORIGINS", "[\"*\"]"), ("KIKI__HTTP__CORS__ALLOW_CREDENTIALS", "true")])).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("allow_credentials"));
+    }
+
+    #[test]
+    fn the_redacted_view_never_shows_secrets() {
+        let c = Config::load_from(None, env(&[
+            ("KIKI__SECURITY__SECRET_KEY", "super-secret-value-1234567890abcdef"),
+            ("KIKI__DATABASE__URL", "postgres://kiki:hunter2@db/kiki"),
+            ("KIKI__REDIS__URL", "redis://:redispw@cache:6379"),
+        ])).unwrap();
+        let shown = c.redacted_toml();
+        for secret in ["super-secret-value", "hunter2", "redispw"] {
+            assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
+        }
+        assert!(shown.contains("postgres://kiki:***@db/kiki"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Extractors that reject with our envelope instead of axum's plain text:
+//! `Json<T>` (400 for malformed JSON naming line and column, 422 for a body
+//! whose fields do not fit, naming the field path, 415 without a JSON content
+//! type, 413 over the body limit), `Valid<Json<T>>` (garde validation → 422
+//! listing each field), and `Query<T>` / `Path<T>` (400 naming the parameter).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use kiki_core::{ErrorCode, FieldError};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body, rejected with the envelope.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Send the body as JSON with `Content-Type: application/json`.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                crate::error::envelope_for_status(rej.status())
+            } else {
+                ApiError::bad_request(format!("The body could not be read: {}", rej.body_text()))
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses JSON with the failing field's path in the error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!(
+                        "The body is not valid JSON: {} at line {} column {}.",
+                        strip_position(&inner.to_string()),
+                        inner.line(),
+                        inner.column()
+                    ),
+                )),
+                Category::Data => {
+                    let field = if path == "." { "body".to_owned() } else { path };
+                    Err(ApiError::validation(vec![FieldError::new(field, sentence(&strip_position(&inner.to_string())))]))
+                }
+            }
+        }
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => {
+            let mut out = f.to_uppercase().collect::<String>() + c.as_str();
+            if !out.ends_with('.') {
+                out.push('.');
+            }
+            out
+        }
+        None => String::new(),
+    }
+}
+
+/// A JSON body that must also pass its `garde` rules; each failure is listed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Valid<T>(pub T);
+
+impl<T, S> FromRequest<S> for Valid<Json<T>>
+where
+    T: DeserializeOwned + garde::Validate,
+    <T as garde::Validate>::Context: Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        validate(&value)?;
+        Ok(Valid(Json(value)))
+    }
+}
+
+/// Runs garde's rules, turning a report into a 422 listing every field.
+pub fn validate<T: garde::Validate>(value: &T) -> Result<(), ApiError>
+where
+    T::Context: Default,
+{
+    value.validate().map_err(|report| {
+        let fields = report
+            .iter()
+            .map(|(path, err)| {
+                let p = path.to_string();
+                FieldError::new(if p.is_empty() { "body".into() } else { p }, sentence(err.message()))
+            })
+            .collect();
+        ApiError::validation(fields)
+    })
+}
+
+/// Query string parameters, 400 naming the parameter on failure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|rej| ApiError::bad_request(format!("The query string is invalid: {}.", rej.body_text())))
+    }
+}
+
+/// Path parameters, 400 naming the parameter on failure (a malformed id is
+/// a bad request, not a missing resource).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|rej| ApiError::bad_request(format!("A path parameter is invalid: {}.", rej.body_text())))
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the HTTP edge: the real application on port 0 against
+//! a fresh database (SQLite, or PostgreSQL when `KIKI_TEST_DATABASE_URL` is
+//! set; Redis when `KIKI_TEST_REDIS_URL` is set).
+
+mod cors;
+mod errors;
+mod health;
+mod jobs;
+mod limits;
+mod observability;
+mod openapi;
+mod shutdown;
+mod versioning;

@@ -1,0 +1,158 @@
+//! Integration-test support: `TestApp` spawns the real application on port 0
+//! against a fresh database — a temporary SQLite file, or a fresh PostgreSQL
+//! database when `KIKI_TEST_DATABASE_URL` is set — optionally with Redis from
+//! `KIKI_TEST_REDIS_URL`, and `FakeServices` starts local fake external APIs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use kiki_core::Clock;
+use kiki_server::{AppState, Application, BuildOptions, Config};
+use kiki_store::testing::TestDb;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use wiremock;
+
+/// The Redis URL tests should use, if any (`KIKI_TEST_REDIS_URL`).
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("KIKI_TEST_REDIS_URL").ok().filter(|s| !s.is_empty())
+}
+
+/// A running application for one test.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    db: Option<TestDb>,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+/// Builds a `TestApp`; every setting has a test-friendly default.
+pub struct TestAppBuilder {
+    config: Config,
+    routes: Option<Router<AppState>>,
+    clock: Option<Arc<dyn Clock>>,
+    redis: bool,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        let mut config = Config::default();
+        // Tests send many requests from one address; the rate-limit test sets its own.
+        config.http.rate_limit.per_second = 100_000;
+        config.http.rate_limit.burst = 100_000;
+        config.http.shutdown_grace_secs = 5;
+        config.jobs.poll_interval_ms = 20;
+        config.jobs.shutdown_grace_secs = 2;
+        config.log.level = "warn".into();
+        TestAppBuilder { config, routes: None, clock: None, redis: false }
+    }
+
+    /// The default app.
+    pub async fn spawn() -> TestApp {
+        TestApp::builder().spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request failed to send")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request failed to send")
+    }
+
+    /// Starts graceful shutdown and returns immediately.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Shuts down gracefully and waits for the server to finish.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.begin_shutdown();
+        let res = match self.handle.take() {
+            Some(h) => h.await?,
+            None => Ok(()),
+        };
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+        res
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+impl TestAppBuilder {
+    /// Changes the configuration before start.
+    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
+    /// Extra routes mounted behind the full middleware stack.
+    pub fn routes(mut self, r: Router<AppState>) -> Self {
+        self.routes = Some(r);
+        self
+    }
+
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = Some(c);
+        self
+    }
+
+    /// Uses Redis from `KIKI_TEST_REDIS_URL` when set.
+    pub fn with_redis(mut self) -> Self {
+        self.redis = true;
+        self
+    }
+
+    pub async fn spawn(mut self) -> TestApp {
+        let db = kiki_store::testing::fresh_db().await;
+        self.config.database.url = db.url().to_owned();
+        if self.redis
+            && let Some(url) = test_redis_url()
+        {
+            self.config.redis.url = Some(secrecy::SecretString::from(url));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let app = Application::build_with(
+            self.config,
+            BuildOptions { extra_routes: self.routes, clock: self.clock, listener: Some(listener), ..Default::default() },
+        )
+        .await
+        .expect("the application builds");
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            addr,
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            state,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            db: Some(db),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Benchmark being written (created by the lead so the workspace loads).
+fn main() {}

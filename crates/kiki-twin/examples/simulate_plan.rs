@@ -1,0 +1,70 @@
+//! Simulates a 6-platform, 30-day plan with 10,000 runs plus the three stress
+//! scenarios and prints the gate decision. Used to measure peak memory:
+//! `/usr/bin/time -v cargo run --release -p kiki-twin --example simulate_plan`.
+
+use kiki_core::Currency;
+use kiki_twin::{
+    GateConfig, Industry, Plan, PlanAllocation, Platform, SimulationOptions, TwinConfig, decide,
+    estimate::prior_model, evaluate,
+};
+
+fn main() {
+    let platforms = [
+        Platform::Meta,
+        Platform::Google,
+        Platform::Tiktok,
+        Platform::Linkedin,
+        Platform::Amazon,
+        Platform::Microsoft,
+    ];
+    let model = prior_model(Currency::USD, Industry::Ecommerce, &platforms);
+    let plan = Plan {
+        currency: Currency::USD,
+        allocations: platforms
+            .iter()
+            .map(|p| PlanAllocation {
+                platform: p.as_str().into(),
+                ad_set_id: None,
+                daily_budget_micros: 200_000_000,
+            })
+            .collect(),
+        duration_days: 30,
+        start_date: None,
+        target_roas: Some(2.0),
+        max_cpa_micros: Some(80_000_000),
+        baseline_revenue_micros: 100_000_000_000,
+        baseline_ad_spend_micros: 20_000_000_000,
+        organic_revenue_micros: 90_000_000_000,
+        budget_cap_micros: None,
+    };
+    let options = SimulationOptions {
+        seed: std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(42),
+        ..SimulationOptions::default()
+    };
+    let report = match evaluate(&plan, &model, &options, &TwinConfig::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let r = &report.result;
+    println!(
+        "confidence {:.4} ± {:.4}; expected uplift {} micros; p10/p50/p90 {}/{}/{}; ROAS p50 {:.2}; CPA p50 {:?}",
+        r.confidence,
+        r.confidence_std_error,
+        r.expected_uplift_micros,
+        r.uplift.p10_micros,
+        r.uplift.p50_micros,
+        r.uplift.p90_micros,
+        r.roas.p50,
+        r.cpa.p50_micros
+    );
+    for s in &report.stress {
+        println!("stress {}: confidence {:.4}", s.scenario.name, s.confidence);
+    }
+    match decide(&report, &GateConfig::default()) {
+        Ok(d) => println!("{}", d.reason),
+        Err(e) => eprintln!("{e}"),
+    }
+}

@@ -1,0 +1,193 @@
+//! The go/no-go gate: approve a plan iff the probability of positive net
+//! profit uplift reaches the threshold (0.85 by default) and no hard
+//! violation stands. The decision carries its inputs, a plain-language reason,
+//! and the client's share after KIKI's outcome fee (20 % of positive uplift).
+
+use kiki_core::Money;
+use serde::{Deserialize, Serialize};
+
+use crate::error::TwinError;
+use crate::evaluate::{RiskLevel, TwinReport, Violation};
+use crate::result::MoneyQuantiles;
+
+/// Gate thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct GateConfig {
+    /// Approve only when P(uplift > 0) is at least this.
+    pub min_confidence: f64,
+    /// The outcome fee in basis points of positive net profit uplift
+    /// (2000 = 20 %), per contract.
+    pub fee_rate_bps: u32,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            min_confidence: 0.85,
+            fee_rate_bps: 2000,
+        }
+    }
+}
+
+/// How the expected uplift splits between KIKI's fee and the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeeSplit {
+    pub fee_rate_bps: u32,
+    pub expected_uplift: Money,
+    /// The fee on the expected uplift (zero when it is not positive).
+    pub fee_on_expected_uplift: Money,
+    /// Expected uplift minus that fee.
+    pub client_share_of_expected_uplift: Money,
+    /// The expected fee across runs, `rate × E[max(uplift, 0)]`: the fee is
+    /// charged only in outcomes with positive uplift, so this is what the
+    /// client should expect to pay on average.
+    pub expected_fee: Money,
+    /// Expected uplift minus the expected fee.
+    pub client_expected_share: Money,
+}
+
+/// The numbers the gate decided on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GateInputs {
+    pub runs: u32,
+    pub seed: u64,
+    pub confidence: f64,
+    pub min_confidence: f64,
+    pub expected_uplift_micros: i64,
+    pub uplift: MoneyQuantiles,
+    pub risk_level: RiskLevel,
+    /// Confidence under each stress scenario.
+    pub stress_confidence: Vec<StressConfidence>,
+    pub hard_violations: Vec<Violation>,
+}
+
+/// One stress scenario's confidence, as the gate saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StressConfidence {
+    pub scenario: String,
+    pub confidence: f64,
+}
+
+/// Approve or reject, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GateDecision {
+    pub approved: bool,
+    pub inputs: GateInputs,
+    pub fee: FeeSplit,
+    /// Plain-language reason, for the decision record and the dashboard.
+    pub reason: String,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+/// Decides on an evaluated plan.
+pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, TwinError> {
+    if !config.min_confidence.is_finite() || !(0.0..=1.0).contains(&config.min_confidence) {
+        return Err(TwinError::Invalid(vec![kiki_core::FieldError::new(
+            "min_confidence",
+            "The minimum confidence must be between 0 and 1.",
+        )]));
+    }
+    if config.fee_rate_bps > 10_000 {
+        return Err(TwinError::Invalid(vec![kiki_core::FieldError::new(
+            "fee_rate_bps",
+            "The fee rate must be between 0 and 10000 basis points.",
+        )]));
+    }
+    let r = &report.result;
+    let currency = r.currency;
+    let money = |micros| Money::from_micros(micros, currency);
+    let rate = i64::from(config.fee_rate_bps);
+    let overflow = |_| TwinError::OutOfRange { what: "fee" };
+
+    let expected = money(r.expected_uplift_micros);
+    let fee_on_expected = if expected.micros > 0 {
+        expected.mul_ratio(rate, 10_000).map_err(overflow)?
+    } else {
+        money(0)
+    };
+    let expected_fee = money(r.expected_positive_uplift_micros)
+        .mul_ratio(rate, 10_000)
+        .map_err(overflow)?;
+    let fee = FeeSplit {
+        fee_rate_bps: config.fee_rate_bps,
+        expected_uplift: expected,
+        fee_on_expected_uplift: fee_on_expected,
+        client_share_of_expected_uplift: expected.checked_sub(fee_on_expected).map_err(overflow)?,
+        expected_fee,
+        client_expected_share: expected.checked_sub(expected_fee).map_err(overflow)?,
+    };
+
+    let hard: Vec<Violation> = report.hard_violations().cloned().collect();
+    let confident = r.confidence >= config.min_confidence;
+    let approved = confident && hard.is_empty();
+
+    let mut reason = if approved {
+        format!(
+            "Approved: the plan has a {} chance of positive net profit uplift, at or above the {} threshold, and breaks none of its hard limits.",
+            pct(r.confidence),
+            pct(config.min_confidence)
+        )
+    } else {
+        let mut why = Vec::new();
+        if !confident {
+            why.push(format!(
+                "the chance of positive net profit uplift is {}, below the {} threshold",
+                pct(r.confidence),
+                pct(config.min_confidence)
+            ));
+        }
+        for v in &hard {
+            why.push(v.message.trim_end_matches('.').to_string());
+        }
+        format!("Rejected: {}.", why.join("; "))
+    };
+    reason.push_str(&format!(
+        " Expected uplift {} (p10 {}, median {}, p90 {}); risk {}.",
+        expected,
+        money(r.uplift.p10_micros),
+        money(r.uplift.p50_micros),
+        money(r.uplift.p90_micros),
+        report.risk_level.as_str()
+    ));
+    if !report.stress.is_empty() {
+        let parts: Vec<String> = report
+            .stress
+            .iter()
+            .map(|s| format!("{} {}", s.scenario.name, pct(s.confidence)))
+            .collect();
+        reason.push_str(&format!(" Confidence under stress: {}.", parts.join(", ")));
+    }
+    reason.push_str(&format!(
+        " After the {} fee the client keeps an expected {}.",
+        pct(f64::from(config.fee_rate_bps) / 10_000.0),
+        fee.client_expected_share
+    ));
+
+    Ok(GateDecision {
+        approved,
+        inputs: GateInputs {
+            runs: r.runs,
+            seed: r.seed,
+            confidence: r.confidence,
+            min_confidence: config.min_confidence,
+            expected_uplift_micros: r.expected_uplift_micros,
+            uplift: r.uplift,
+            risk_level: report.risk_level,
+            stress_confidence: report
+                .stress
+                .iter()
+                .map(|s| StressConfidence {
+                    scenario: s.scenario.name.clone(),
+                    confidence: s.confidence,
+                })
+                .collect(),
+            hard_violations: hard,
+        },
+        fee,
+        reason,
+    })
+}

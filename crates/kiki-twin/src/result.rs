@@ -1,0 +1,112 @@
+//! What a simulation returns: the probability of positive net profit uplift,
+//! quantiles, a histogram and the day-by-day projection band. Money is in
+//! integer micros; ratios and probabilities are plain numbers, never NaN.
+
+use kiki_core::Currency;
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::model::{ValueBasis, iso_date};
+use crate::simulate::Scenario;
+
+/// p10 / p50 / p90 of an amount of money, micros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MoneyQuantiles {
+    pub p10_micros: i64,
+    pub p50_micros: i64,
+    pub p90_micros: i64,
+}
+
+/// p10 / p50 / p90 of a ratio such as ROAS.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RatioQuantiles {
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+}
+
+/// p10 / p50 / p90 of the cost per acquired customer, micros. A quantile is
+/// `null` when at least that share of runs acquired no customer at all (the
+/// CPA is then unbounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CpaQuantiles {
+    pub p10_micros: Option<i64>,
+    pub p50_micros: Option<i64>,
+    pub p90_micros: Option<i64>,
+}
+
+/// A p10 / p50 / p90 band of a cumulative amount on one day, micros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Band {
+    pub p10_micros: i64,
+    pub p50_micros: i64,
+    pub p90_micros: i64,
+}
+
+/// The projection for one day of the plan: cumulative amounts from day 1 to
+/// this day. The mirror compares actuals with these bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DayBand {
+    /// 1-based day of the plan.
+    pub day: u32,
+    /// The calendar day, when the plan gave a start date.
+    #[serde(default, with = "iso_date::option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub date: Option<Date>,
+    /// Cumulative planned ad spend.
+    pub spend_micros: i64,
+    /// Cumulative ad-driven first-order revenue.
+    pub revenue: Band,
+    /// Cumulative net profit uplift, with the baseline prorated by day.
+    pub uplift: Band,
+}
+
+/// One bar of the uplift histogram: runs with `lower ≤ uplift < upper` (the
+/// last bar includes its upper edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HistogramBin {
+    pub lower_micros: i64,
+    pub upper_micros: i64,
+    pub count: u32,
+}
+
+/// Equal-width histogram of net profit uplift across runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Histogram {
+    pub bins: Vec<HistogramBin>,
+}
+
+/// The outcome of one Monte Carlo simulation of a plan under one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulationResult {
+    pub currency: Currency,
+    pub runs: u32,
+    pub seed: u64,
+    pub scenario: Scenario,
+    pub value_basis: ValueBasis,
+    /// P(net profit uplift > 0): the share of runs with positive uplift.
+    pub confidence: f64,
+    /// Monte Carlo standard error of `confidence`, `sqrt(c(1−c)/runs)`.
+    pub confidence_std_error: f64,
+    /// Mean net profit uplift across runs.
+    pub expected_uplift_micros: i64,
+    /// Mean of `max(uplift, 0)`: the base of the expected outcome fee.
+    pub expected_positive_uplift_micros: i64,
+    pub uplift: MoneyQuantiles,
+    /// Value (on the chosen basis) per unit of ad spend.
+    pub roas: RatioQuantiles,
+    pub cpa: CpaQuantiles,
+    pub expected_spend_micros: i64,
+    /// Mean ad-driven first-order revenue.
+    pub expected_revenue_micros: i64,
+    /// Mean lifetime value of the customers acquired.
+    pub expected_ltv_micros: i64,
+    pub expected_conversions: f64,
+    /// P(CPA > the plan's max CPA); `null` when the plan sets none.
+    pub probability_cpa_over_max: Option<f64>,
+    /// P(ROAS < the plan's target); `null` when the plan sets none.
+    pub probability_roas_below_target: Option<f64>,
+    pub histogram: Histogram,
+    /// Day-by-day cumulative bands, one entry per day of the plan.
+    pub projection: Vec<DayBand>,
+}
