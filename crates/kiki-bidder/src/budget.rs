@@ -52,7 +52,8 @@ pub trait BudgetLedger: Send + Sync + std::fmt::Debug + 'static {
     /// Grants up to `want_micros` of the line item's budget for `day`, keeping the
     /// day's grants within the daily limit and all grants within the total.
     /// Returns what was granted (0 when the budget is used up).
-    fn grant(&self, line_item: LineItemId, day: u32, want_micros: i64, limits: BudgetLimits) -> i64;
+    fn grant(&self, line_item: LineItemId, day: u32, want_micros: i64, limits: BudgetLimits)
+    -> i64;
     /// Returns an unused part of an earlier grant.
     fn give_back(&self, line_item: LineItemId, day: u32, micros: i64);
     /// Records settled spend.
@@ -357,7 +358,11 @@ mod tests {
         assert_eq!(l.grant(id, 1, 1, LIMITS), 0);
         l.give_back(id, 1, 100);
         assert_eq!(l.granted(id, 1), 900);
-        assert_eq!(l.grant(id, 2, 1_000, LIMITS), 600, "total 1 500 less 900 already granted");
+        assert_eq!(
+            l.grant(id, 2, 1_000, LIMITS),
+            600,
+            "total 1 500 less 900 already granted"
+        );
     }
 
     #[test]

@@ -124,7 +124,9 @@ impl BidderConfig {
         if self.seat.trim().is_empty() {
             return bad("seat must not be empty");
         }
-        if !(self.notice_base_url.starts_with("http://") || self.notice_base_url.starts_with("https://")) {
+        if !(self.notice_base_url.starts_with("http://")
+            || self.notice_base_url.starts_with("https://"))
+        {
             return bad("notice_base_url must start with http:// or https://");
         }
         if self.max_body_bytes == 0 {
@@ -136,12 +138,20 @@ impl BidderConfig {
         if !(self.priors.ctr.is_valid() && self.priors.cvr.is_valid()) {
             return bad("priors need positive finite alpha and beta");
         }
-        if !(self.lease_fraction.is_finite() && self.lease_fraction > 0.0 && self.lease_fraction <= 1.0) {
+        if !(self.lease_fraction.is_finite()
+            && self.lease_fraction > 0.0
+            && self.lease_fraction <= 1.0)
+        {
             return bad("lease_fraction must be in (0, 1]");
         }
         let n = &self.notices;
-        if n.hold_timeout_ms <= 0 || n.billing_timeout_ms < n.hold_timeout_ms || n.retention_ms < n.hold_timeout_ms {
-            return bad("notices need 0 < hold_timeout_ms <= billing_timeout_ms and retention_ms >= hold_timeout_ms");
+        if n.hold_timeout_ms <= 0
+            || n.billing_timeout_ms < n.hold_timeout_ms
+            || n.retention_ms < n.hold_timeout_ms
+        {
+            return bad(
+                "notices need 0 < hold_timeout_ms <= billing_timeout_ms and retention_ms >= hold_timeout_ms",
+            );
         }
         if self.freq_purge_interval_ms <= 0 {
             return bad("freq_purge_interval_ms must be positive");
@@ -160,7 +170,10 @@ impl BidderConfig {
 
     /// The MarginGuardian thresholds that apply to an organisation.
     pub fn margin_for(&self, org: OrgId) -> MarginPolicy {
-        self.margin_per_org.get(&org).copied().unwrap_or(self.margin)
+        self.margin_per_org
+            .get(&org)
+            .copied()
+            .unwrap_or(self.margin)
     }
 }
 

@@ -41,8 +41,8 @@ use crate::openrtb::{NoBidReason, parse_bid_request};
 use crate::pacing::{DAY_MS, HOUR_MS, day_of};
 use crate::shading::shade;
 use crate::snapshot::{
-    CompileReport, CompiledCreative, CompiledItem, CompiledStrategy, MediaKind, Registry,
-    Snapshot, country_code, norm_domain, parent_category,
+    CompileReport, CompiledCreative, CompiledItem, CompiledStrategy, MediaKind, Registry, Snapshot,
+    country_code, norm_domain, parent_category,
 };
 use crate::valuation::{PerformanceTotals, RateEstimate, SegmentLookup, SegmentTable};
 
@@ -149,7 +149,11 @@ impl Decision {
     }
 
     /// The response, borrowing ids from the request and markup from the snapshot.
-    pub fn response<'a>(&'a self, req: &'a BidRequest<'_>, seat: &'a str) -> Option<BidResponse<'a>> {
+    pub fn response<'a>(
+        &'a self,
+        req: &'a BidRequest<'_>,
+        seat: &'a str,
+    ) -> Option<BidResponse<'a>> {
         if self.bids.is_empty() {
             return None;
         }
@@ -562,7 +566,10 @@ impl Bidder {
             return Err(NoBidReason::SeatNotAllowed);
         }
         let response_currency = if req.cur.is_empty()
-            || req.cur.iter().any(|c| c.as_str().eq_ignore_ascii_case(cfg.currency.as_str()))
+            || req
+                .cur
+                .iter()
+                .any(|c| c.as_str().eq_ignore_ascii_case(cfg.currency.as_str()))
         {
             cfg.currency
         } else {
@@ -582,9 +589,11 @@ impl Bidder {
             return Err(NoBidReason::NoActiveLineItems);
         }
         let opted_out = p.honour_us_privacy_opt_out
-            && req
-                .us_privacy()
-                .is_some_and(|s| s.as_bytes().get(2).is_some_and(|b| b.eq_ignore_ascii_case(&b'y')));
+            && req.us_privacy().is_some_and(|s| {
+                s.as_bytes()
+                    .get(2)
+                    .is_some_and(|b| b.eq_ignore_ascii_case(&b'y'))
+            });
         let user_data = !(gdpr && !consent && p.require_consent_for_user_data) && !opted_out;
         let user_key = if user_data {
             req.user.as_ref().and_then(|u| {
@@ -690,7 +699,12 @@ impl Bidder {
         })
     }
 
-    fn candidates(&self, snap: &Snapshot, f: &Facts<'_>, imp: &ImpFacts<'_>) -> SmallVec<[u64; 32]> {
+    fn candidates(
+        &self,
+        snap: &Snapshot,
+        f: &Facts<'_>,
+        imp: &ImpFacts<'_>,
+    ) -> SmallVec<[u64; 32]> {
         let ix = &snap.index;
         let mut fmt: SmallVec<[u64; 32]> = smallvec::smallvec![0; ix.words];
         let or = |dst: &mut SmallVec<[u64; 32]>, src: &[u64]| {
@@ -744,7 +758,9 @@ impl Bidder {
             while word != 0 {
                 let i = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                let Some(item) = snap.items.get(i) else { continue };
+                let Some(item) = snap.items.get(i) else {
+                    continue;
+                };
                 match self.evaluate(item, i, &ifacts, f, &mut ltv_memo, req) {
                     Ok(c) => cands.push(c),
                     Err(r) => worst = worst.max(r),
@@ -801,10 +817,16 @@ impl Bidder {
         if f.inv_cats.iter().any(|c| item.cat_block.contains(c)) {
             return Err(NoMatchingLineItem);
         }
-        if !item.dom_allow.is_empty() && !f.domain.is_some_and(|d| item.dom_allow.binary_search(&d).is_ok()) {
+        if !item.dom_allow.is_empty()
+            && !f
+                .domain
+                .is_some_and(|d| item.dom_allow.binary_search(&d).is_ok())
+        {
             return Err(NoMatchingLineItem);
         }
-        if f.domain.is_some_and(|d| item.dom_block.binary_search(&d).is_ok()) {
+        if f.domain
+            .is_some_and(|d| item.dom_block.binary_search(&d).is_ok())
+        {
             return Err(NoMatchingLineItem);
         }
         let seat = self.cfg.seat.as_str();
@@ -813,7 +835,8 @@ impl Bidder {
         } else {
             imp.imp.pmp.as_ref().and_then(|p| {
                 p.deals.iter().position(|d| {
-                    d.id.as_deref().is_some_and(|id| item.deals.iter().any(|x| x == id))
+                    d.id.as_deref()
+                        .is_some_and(|id| item.deals.iter().any(|x| x == id))
                         && (d.wseat.is_empty() || d.wseat.iter().any(|s| s.as_str() == seat))
                 })
             })
@@ -829,7 +852,10 @@ impl Bidder {
         // Value.
         let ltv = match f.user_key {
             Some(user) => {
-                let found = ltv_memo.iter().find(|(o, _)| *o == item.org).map(|(_, v)| *v);
+                let found = ltv_memo
+                    .iter()
+                    .find(|(o, _)| *o == item.org)
+                    .map(|(_, v)| *v);
                 let v = match found {
                     Some(v) => v,
                     None => {
@@ -849,16 +875,26 @@ impl Bidder {
             CompiledStrategy::TargetCpa { cpa_micros } => p * cpa_micros as f64 * 1000.0,
             CompiledStrategy::FixedCpm { cpm_micros } => cpm_micros as f64,
         };
-        let mut proposed = if proposed.is_finite() { proposed.floor() as i64 } else { 0 };
+        let mut proposed = if proposed.is_finite() {
+            proposed.floor() as i64
+        } else {
+            0
+        };
         if let Some(max) = item.max_cpm_micros {
             proposed = proposed.min(max);
         }
-        let verdict = check_cpm(&item.margin, self.cfg.currency, ltv, p, proposed).map_err(|_| MarginRefused)?;
+        let verdict = check_cpm(&item.margin, self.cfg.currency, ltv, p, proposed)
+            .map_err(|_| MarginRefused)?;
         if verdict.is_refused() {
             return Err(MarginRefused);
         }
         let floor = match deal {
-            Some(d) => imp.deal_floors.get(d).copied().flatten().ok_or(UnsupportedCurrency)?,
+            Some(d) => imp
+                .deal_floors
+                .get(d)
+                .copied()
+                .flatten()
+                .ok_or(UnsupportedCurrency)?,
             None => imp.floor,
         };
         let price = verdict.price_micros;
@@ -893,7 +929,12 @@ impl Bidder {
         })
     }
 
-    fn pick_creative(&self, item: &CompiledItem, imp: &ImpFacts<'_>, f: &Facts<'_>) -> Result<usize, NoBidReason> {
+    fn pick_creative(
+        &self,
+        item: &CompiledItem,
+        imp: &ImpFacts<'_>,
+        f: &Facts<'_>,
+    ) -> Result<usize, NoBidReason> {
         let n = item.creatives.len();
         if n == 0 {
             return Err(NoBidReason::NoMatchingLineItem);
@@ -929,14 +970,19 @@ impl Bidder {
         imp_index: usize,
         f: &Facts<'_>,
     ) -> Result<ChosenBid, NoBidReason> {
-        let item = snap.items.get(c.item).ok_or(NoBidReason::NoMatchingLineItem)?;
+        let item = snap
+            .items
+            .get(c.item)
+            .ok_or(NoBidReason::NoMatchingLineItem)?;
         let rt = &item.runtime;
         let mut freq = None;
         if let Some(cap) = item.freq_cap {
             match f.user_hash {
                 Some(u) => {
                     let key = FreqKey::new(u, item.key);
-                    if self.deps.frequency.count(key, cap.window_secs, f.now_ms) >= cap.max_impressions {
+                    if self.deps.frequency.count(key, cap.window_secs, f.now_ms)
+                        >= cap.max_impressions
+                    {
                         return Err(NoBidReason::FrequencyCapped);
                     }
                     freq = Some((key, cap.window_secs));
@@ -956,7 +1002,12 @@ impl Bidder {
         let response_price = self
             .cfg
             .fx
-            .convert(price, self.cfg.currency, f.response_currency, Rounding::Down)
+            .convert(
+                price,
+                self.cfg.currency,
+                f.response_currency,
+                Rounding::Down,
+            )
             .map_err(|_| NoBidReason::UnsupportedCurrency)?;
         if response_price < 1 {
             return Err(NoBidReason::BelowFloor);
@@ -968,10 +1019,14 @@ impl Bidder {
                 total_micros: item.total_micros,
             };
             let chunk = ((item.daily_micros as f64 * self.cfg.lease_fraction) as i64).max(hold);
-            if !rt
-                .account
-                .try_hold(self.deps.ledger.as_ref(), item.id, limits, f.day, hold, chunk)
-            {
+            if !rt.account.try_hold(
+                self.deps.ledger.as_ref(),
+                item.id,
+                limits,
+                f.day,
+                hold,
+                chunk,
+            ) {
                 return Err(NoBidReason::BudgetExhausted);
             }
         }
@@ -1029,7 +1084,11 @@ impl Bidder {
         let price_micros = match (&p.price, kind) {
             (Some(s), NoticeKind::Win | NoticeKind::Billing) => {
                 let m = parse_cpm_micros(s)?;
-                Some(self.cfg.fx.convert(m, cur, self.cfg.currency, Rounding::Nearest)?)
+                Some(
+                    self.cfg
+                        .fx
+                        .convert(m, cur, self.cfg.currency, Rounding::Nearest)?,
+                )
             }
             _ => None,
         };
@@ -1060,7 +1119,10 @@ impl Bidder {
                     hold_micros,
                     spend_micros,
                 } => match self.registry.get(line_item) {
-                    Some(rt) => rt.account.settle(ledger, line_item, hold_day, hold_micros, spend_micros),
+                    Some(rt) => {
+                        rt.account
+                            .settle(ledger, line_item, hold_day, hold_micros, spend_micros)
+                    }
                     None => ledger.record_spend(line_item, hold_day, spend_micros),
                 },
                 Effect::Release {
@@ -1076,9 +1138,10 @@ impl Bidder {
                     line_item,
                     spend_micros,
                 } => match self.registry.get(line_item) {
-                    Some(rt) => rt
-                        .account
-                        .spend_unheld(ledger, line_item, day_of(now_ms), spend_micros),
+                    Some(rt) => {
+                        rt.account
+                            .spend_unheld(ledger, line_item, day_of(now_ms), spend_micros)
+                    }
                     None => ledger.record_spend(line_item, day_of(now_ms), spend_micros),
                 },
                 Effect::CountImpression { line_item, freq } => {
@@ -1118,7 +1181,14 @@ impl Bidder {
             let local = rt.account.spent_on(day);
             if rt
                 .pacing
-                .tick(&self.cfg.pacing, &item.curve, item.daily_micros, now_ms, global, local)
+                .tick(
+                    &self.cfg.pacing,
+                    &item.curve,
+                    item.daily_micros,
+                    now_ms,
+                    global,
+                    local,
+                )
                 .is_some()
             {
                 r.pacing_steps += 1;
@@ -1127,7 +1197,9 @@ impl Bidder {
                 r.shading_updates += 1;
             }
             let chunk = (item.daily_micros as f64 * self.cfg.lease_fraction) as i64;
-            if !ledger.is_local() && (rt.account.wants_refill() || rt.account.view().lease_micros < chunk / 2) {
+            if !ledger.is_local()
+                && (rt.account.wants_refill() || rt.account.view().lease_micros < chunk / 2)
+            {
                 let limits = BudgetLimits {
                     daily_micros: item.daily_micros,
                     total_micros: item.total_micros,
@@ -1145,10 +1217,12 @@ impl Bidder {
                 .is_ok()
         {
             r.freq_purged = self.deps.frequency.purge(now_ms);
-            let listed: std::collections::HashSet<LineItemId> = snap.items.iter().map(|i| i.id).collect();
-            r.runtimes_pruned = self
-                .registry
-                .prune(|id| listed.contains(&id), now_ms - self.cfg.notices.retention_ms);
+            let listed: std::collections::HashSet<LineItemId> =
+                snap.items.iter().map(|i| i.id).collect();
+            r.runtimes_pruned = self.registry.prune(
+                |id| listed.contains(&id),
+                now_ms - self.cfg.notices.retention_ms,
+            );
         }
         r
     }
@@ -1216,11 +1290,14 @@ impl Bidder {
                 .iter()
                 .enumerate()
                 .flat_map(|(k, kind)| {
-                    STATUSES.iter().enumerate().map(move |(s, status)| NoticeCount {
-                        kind: *kind,
-                        status: *status,
-                        count: c.notices[k][s].load(Ordering::Relaxed),
-                    })
+                    STATUSES
+                        .iter()
+                        .enumerate()
+                        .map(move |(s, status)| NoticeCount {
+                            kind: *kind,
+                            status: *status,
+                            count: c.notices[k][s].load(Ordering::Relaxed),
+                        })
                 })
                 .filter(|n| n.count > 0)
                 .collect(),
@@ -1270,5 +1347,6 @@ fn blocked(c: &CompiledCreative, imp: &ImpFacts<'_>, f: &Facts<'_>) -> bool {
     c.attr_mask & battr != 0
         || contains_any(&f.bcat, &c.category_ids)
         || contains_any(&f.badv, &c.adomain_ids)
-        || c.bundle_id.is_some_and(|b| f.bapp.binary_search(&b).is_ok())
+        || c.bundle_id
+            .is_some_and(|b| f.bapp.binary_search(&b).is_ok())
 }

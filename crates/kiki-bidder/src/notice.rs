@@ -242,12 +242,18 @@ impl<'a> NoticeParams<'a> {
                 "imp" => p.imp_id = Some(v),
                 "li" => {
                     p.line_item = Some(v.parse().map_err(|_| {
-                        BidderError::InvalidNotice(format!("the line item `{}` is not a UUID", clip(&v)))
+                        BidderError::InvalidNotice(format!(
+                            "the line item `{}` is not a UUID",
+                            clip(&v)
+                        ))
                     })?)
                 }
                 "cur" => {
                     p.currency = Some(Currency::parse(&v).map_err(|_| {
-                        BidderError::InvalidNotice(format!("the currency `{}` is not a currency code", clip(&v)))
+                        BidderError::InvalidNotice(format!(
+                            "the currency `{}` is not a currency code",
+                            clip(&v)
+                        ))
                     })?)
                 }
                 "price" => p.price = Some(v),
@@ -257,10 +263,14 @@ impl<'a> NoticeParams<'a> {
             }
         }
         if p.bid_id.is_empty() {
-            return Err(BidderError::InvalidNotice("the `bid` parameter is missing".into()));
+            return Err(BidderError::InvalidNotice(
+                "the `bid` parameter is missing".into(),
+            ));
         }
         if p.bid_id.len() > 256 {
-            return Err(BidderError::InvalidNotice("the `bid` parameter is longer than 256 bytes".into()));
+            return Err(BidderError::InvalidNotice(
+                "the `bid` parameter is longer than 256 bytes".into(),
+            ));
         }
         Ok(p)
     }
@@ -394,7 +404,10 @@ pub enum Effect {
         hold_micros: i64,
     },
     /// Spend with no hold behind it.
-    SpendUnheld { line_item: LineItemId, spend_micros: i64 },
+    SpendUnheld {
+        line_item: LineItemId,
+        spend_micros: i64,
+    },
     /// One impression served (performance and frequency counting).
     CountImpression {
         line_item: LineItemId,
@@ -601,7 +614,10 @@ impl NoticeLedger {
                 e.state = State::Lost;
                 release(e, &mut out);
             }
-            (State::Issued | State::Won | State::Expired | State::Lost, NoticeKind::Win | NoticeKind::Billing) => {
+            (
+                State::Issued | State::Won | State::Expired | State::Lost,
+                NoticeKind::Win | NoticeKind::Billing,
+            ) => {
                 let was = e.state;
                 if n.kind == NoticeKind::Win && matches!(was, State::Won) {
                     out.status = NoticeStatus::Duplicate;
@@ -679,7 +695,9 @@ impl NoticeLedger {
             (State::Expired, NoticeKind::Loss) => {
                 e.state = State::Lost;
             }
-            (State::Won | State::Billed, NoticeKind::Loss) => out.status = NoticeStatus::Conflicting,
+            (State::Won | State::Billed, NoticeKind::Loss) => {
+                out.status = NoticeStatus::Conflicting
+            }
         }
         out
     }
@@ -697,17 +715,22 @@ impl NoticeLedger {
                     break;
                 }
                 s.hold_queue.pop_front();
-                let Some(e) = s.entries.get_mut(&key) else { continue };
+                let Some(e) = s.entries.get_mut(&key) else {
+                    continue;
+                };
                 match e.state {
                     State::Issued => {
                         e.state = State::Expired;
                         release_into(e, &mut effects);
-                        s.purge_queue.push_back((now_ms + self.cfg.retention_ms, key));
+                        s.purge_queue
+                            .push_back((now_ms + self.cfg.retention_ms, key));
                     }
                     State::Won if e.holding => {
                         s.billing_queue.push_back((now_ms + extra_billing, key));
                     }
-                    _ => s.purge_queue.push_back((now_ms + self.cfg.retention_ms, key)),
+                    _ => s
+                        .purge_queue
+                        .push_back((now_ms + self.cfg.retention_ms, key)),
                 }
             }
             while let Some(&(deadline, key)) = s.billing_queue.front() {
@@ -721,7 +744,8 @@ impl NoticeLedger {
                     // Won but never billable: the impression was not delivered.
                     release_into(e, &mut effects);
                 }
-                s.purge_queue.push_back((now_ms + self.cfg.retention_ms, key));
+                s.purge_queue
+                    .push_back((now_ms + self.cfg.retention_ms, key));
             }
             while let Some(&(deadline, key)) = s.purge_queue.front() {
                 if deadline > now_ms {
@@ -792,8 +816,13 @@ mod tests {
 
     #[test]
     fn bad_auction_prices_are_refused_with_a_reason() {
-        assert_eq!(parse_cpm_micros("${AUCTION_PRICE}"), Err(BidderError::PriceMacroNotSubstituted));
-        for bad in ["", "-1", "abc", "1.2.3", "1e", "1e999", "NaN", "inf", "0x10", "1,5", "1e7", "."] {
+        assert_eq!(
+            parse_cpm_micros("${AUCTION_PRICE}"),
+            Err(BidderError::PriceMacroNotSubstituted)
+        );
+        for bad in [
+            "", "-1", "abc", "1.2.3", "1e", "1e999", "NaN", "inf", "0x10", "1,5", "1e7", ".",
+        ] {
             assert!(
                 matches!(parse_cpm_micros(bad), Err(BidderError::InvalidPrice(_))),
                 "{bad}: {:?}",
@@ -805,11 +834,27 @@ mod tests {
     #[test]
     fn notice_urls_carry_the_bid_and_parse_back() {
         let li = LineItemId::new();
-        let urls = NoticeUrls::build("https://bid.example/", BidId(0xabc), "imp 1&x", li, Currency::EUR, true);
-        assert!(urls.nurl.starts_with("https://bid.example/openrtb2/win?bid=0000000000000abc&imp=imp%201%26x"));
+        let urls = NoticeUrls::build(
+            "https://bid.example/",
+            BidId(0xabc),
+            "imp 1&x",
+            li,
+            Currency::EUR,
+            true,
+        );
+        assert!(
+            urls.nurl.starts_with(
+                "https://bid.example/openrtb2/win?bid=0000000000000abc&imp=imp%201%26x"
+            )
+        );
         assert!(urls.lurl.contains("&loss=${AUCTION_LOSS}"));
         assert!(urls.burl.contains("/openrtb2/billing?"));
-        let query = urls.nurl.split_once('?').unwrap().1.replace("${AUCTION_PRICE}", "1.5");
+        let query = urls
+            .nurl
+            .split_once('?')
+            .unwrap()
+            .1
+            .replace("${AUCTION_PRICE}", "1.5");
         let p = NoticeParams::parse_query(&query).unwrap();
         assert_eq!(p.bid_id, "0000000000000abc");
         assert_eq!(p.imp_id.as_deref(), Some("imp 1&x"));
@@ -854,7 +899,13 @@ mod tests {
     }
 
     fn notice(kind: NoticeKind, key: u64, price: Option<i64>) -> Notice {
-        Notice { kind, key, line_item: None, price_micros: price, test: false }
+        Notice {
+            kind,
+            key,
+            line_item: None,
+            price_micros: price,
+            test: false,
+        }
     }
 
     #[test]
@@ -871,28 +922,55 @@ mod tests {
             spend_micros: 2_000
         }));
         let again = l.apply(notice(NoticeKind::Win, 1, Some(2_000_000)), 2_100);
-        assert_eq!((again.status, again.effects.len()), (NoticeStatus::Duplicate, 0));
+        assert_eq!(
+            (again.status, again.effects.len()),
+            (NoticeStatus::Duplicate, 0)
+        );
         let bill = l.apply(notice(NoticeKind::Billing, 1, Some(2_000_000)), 2_200);
-        assert!(bill.effects.is_empty(), "billing after a win settled on win adds nothing");
+        assert!(
+            bill.effects.is_empty(),
+            "billing after a win settled on win adds nothing"
+        );
         let loss = l.apply(notice(NoticeKind::Loss, 1, None), 2_300);
         assert_eq!(loss.status, NoticeStatus::Conflicting);
     }
 
     #[test]
     fn with_the_billing_trigger_spend_waits_for_the_billing_notice() {
-        let l = NoticeLedger::new(NoticeConfig { spend_trigger: SpendTrigger::Billing, ..NoticeConfig::default() });
+        let l = NoticeLedger::new(NoticeConfig {
+            spend_trigger: SpendTrigger::Billing,
+            ..NoticeConfig::default()
+        });
         issued(&l, 1, false);
         let win = l.apply(notice(NoticeKind::Win, 1, Some(2_000_000)), 2_000);
-        assert!(win.effects.iter().all(|e| !matches!(e, Effect::Settle { .. })));
-        assert!(win.effects.iter().any(|e| matches!(e, Effect::CountImpression { .. })));
+        assert!(
+            win.effects
+                .iter()
+                .all(|e| !matches!(e, Effect::Settle { .. }))
+        );
+        assert!(
+            win.effects
+                .iter()
+                .any(|e| matches!(e, Effect::CountImpression { .. }))
+        );
         let bill = l.apply(notice(NoticeKind::Billing, 1, None), 3_000);
-        assert_eq!(bill.spend_micros, Some(2_000), "billing without a price uses the win price");
+        assert_eq!(
+            bill.spend_micros,
+            Some(2_000),
+            "billing without a price uses the win price"
+        );
         // A won bid never billed is released after the billing timeout.
         issued(&l, 2, false);
         l.apply(notice(NoticeKind::Win, 2, Some(1_000_000)), 2_000);
         assert!(l.expire(1_000 + 60_000).is_empty());
         let released = l.expire(1_000 + 60_000 + 600_000);
-        assert!(matches!(released[..], [Effect::Release { hold_micros: 3_000, .. }]));
+        assert!(matches!(
+            released[..],
+            [Effect::Release {
+                hold_micros: 3_000,
+                ..
+            }]
+        ));
     }
 
     #[test]
@@ -900,26 +978,50 @@ mod tests {
         let l = NoticeLedger::new(NoticeConfig::default());
         issued(&l, 1, false);
         let o = l.apply(notice(NoticeKind::Loss, 1, None), 1_500);
-        assert!(matches!(o.effects[..], [Effect::Release { hold_micros: 3_000, .. }]));
+        assert!(matches!(
+            o.effects[..],
+            [Effect::Release {
+                hold_micros: 3_000,
+                ..
+            }]
+        ));
         issued(&l, 2, false);
         let expired = l.expire(61_000);
         assert_eq!(expired.len(), 1, "only bid 2 was still holding");
         assert!(l.expire(62_000).is_empty());
         let late = l.apply(notice(NoticeKind::Win, 2, Some(1_000_000)), 70_000);
         assert_eq!(late.status, NoticeStatus::Late);
-        assert!(late.effects.iter().any(|e| matches!(e, Effect::SpendUnheld { spend_micros: 1_000, .. })));
+        assert!(late.effects.iter().any(|e| matches!(
+            e,
+            Effect::SpendUnheld {
+                spend_micros: 1_000,
+                ..
+            }
+        )));
     }
 
     #[test]
     fn a_win_for_an_unknown_bid_is_flagged_counted_once_and_remembered() {
         let l = NoticeLedger::new(NoticeConfig::default());
         let li = LineItemId::new();
-        let n = Notice { kind: NoticeKind::Win, key: 99, line_item: Some(li), price_micros: Some(4_000_000), test: false };
+        let n = Notice {
+            kind: NoticeKind::Win,
+            key: 99,
+            line_item: Some(li),
+            price_micros: Some(4_000_000),
+            test: false,
+        };
         let o = l.apply(n, 1_000);
         assert_eq!(o.status, NoticeStatus::Unmatched);
-        assert!(o.effects.contains(&Effect::SpendUnheld { line_item: li, spend_micros: 4_000 }));
+        assert!(o.effects.contains(&Effect::SpendUnheld {
+            line_item: li,
+            spend_micros: 4_000
+        }));
         let again = l.apply(n, 1_001);
-        assert_eq!((again.status, again.effects.len()), (NoticeStatus::Duplicate, 0));
+        assert_eq!(
+            (again.status, again.effects.len()),
+            (NoticeStatus::Duplicate, 0)
+        );
         assert_eq!(l.len(), 1);
         l.expire(1_000 + 3_600_000);
         assert_eq!(l.len(), 0, "forgotten after the retention period");

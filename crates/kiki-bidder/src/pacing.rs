@@ -47,7 +47,8 @@ pub struct PacingConfig {
     pub control_interval_ms: i64,
     /// The throttle never drops below this, so spend can still be observed. Default 0.0005.
     pub min_throttle: f64,
-    /// Throttle of a line item never controlled before. Default 0.05.
+    /// Throttle of a line item never controlled before. Default 1.0: the interval
+    /// ceiling already stops a burst, and the first steps learn the real rate.
     pub initial_throttle: f64,
     /// Largest factor by which one step may raise or lower the throttle. Default 4.
     pub max_step: f64,
@@ -60,7 +61,7 @@ impl Default for PacingConfig {
         PacingConfig {
             control_interval_ms: 60_000,
             min_throttle: 0.0005,
-            initial_throttle: 0.05,
+            initial_throttle: 1.0,
             max_step: 4.0,
             ahead_allowance: 0.002,
         }
@@ -172,6 +173,9 @@ pub struct PacingState {
     throttle_bits: AtomicU64,
     ceiling_day: AtomicU32,
     ceiling_micros: AtomicI64,
+    /// Bids the ceiling stopped since the last step: the observed spend was then
+    /// cut short and underestimates the full rate.
+    ceiling_hits: AtomicU64,
     ctl: Mutex<Controller>,
 }
 
@@ -190,6 +194,7 @@ impl PacingState {
             throttle_bits: AtomicU64::new(cfg.initial_throttle.to_bits()),
             ceiling_day: AtomicU32::new(u32::MAX),
             ceiling_micros: AtomicI64::new(0),
+            ceiling_hits: AtomicU64::new(0),
             ctl: Mutex::new(Controller {
                 day: u32::MAX,
                 last_tick_ms: 0,
@@ -221,7 +226,11 @@ impl PacingState {
         } else {
             plan_ceiling(cfg, curve, daily_budget, ms_of_day(now_ms))
         };
-        local_spent.saturating_add(amount) <= ceiling
+        let ok = local_spent.saturating_add(amount) <= ceiling;
+        if !ok {
+            self.ceiling_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
     }
 
     /// One controller step, if one is due. `global_spent` is today's spend across
@@ -242,6 +251,7 @@ impl PacingState {
             c.started = true;
             c.last_tick_ms = now_ms;
             c.last_spent = global_spent;
+            self.ceiling_hits.store(0, Ordering::Relaxed);
             let ceiling = plan_ceiling(cfg, curve, daily_budget, ms_of_day(now_ms));
             self.publish(day, ceiling, local_spent, global_spent);
             return Some(PacingStep {
@@ -262,15 +272,19 @@ impl PacingState {
         let target_next = daily_budget as f64 * curve.fraction_at(t_next);
         let wanted = (target_next - global_spent as f64).max(0.0);
         // Spend per interval at full participation, estimated from the last interval.
-        let full_rate =
-            spent_last / p_prev.max(cfg.min_throttle) * cfg.control_interval_ms as f64 / elapsed as f64;
-        let p_target = if full_rate > 0.0 {
+        let full_rate = spent_last / p_prev.max(cfg.min_throttle) * cfg.control_interval_ms as f64
+            / elapsed as f64;
+        let mut p_target = if full_rate > 0.0 {
             wanted / full_rate
         } else if wanted > 0.0 {
             f64::INFINITY
         } else {
             p_prev
         };
+        if self.ceiling_hits.swap(0, Ordering::Relaxed) > 0 {
+            // Spend was censored by the ceiling: the true full rate is higher than seen.
+            p_target = p_target.min(p_prev * CENSORED_BACKOFF);
+        }
         let p = p_target
             .clamp(p_prev / cfg.max_step, p_prev * cfg.max_step)
             .clamp(cfg.min_throttle, 1.0);
@@ -296,6 +310,9 @@ impl PacingState {
         self.ceiling_day.store(day, Ordering::Release);
     }
 }
+
+/// Throttle factor applied after an interval in which the ceiling stopped bids.
+const CENSORED_BACKOFF: f64 = 0.7;
 
 fn plan_ceiling(cfg: &PacingConfig, curve: &PacingCurve, daily_budget: i64, t: i64) -> i64 {
     let t_next = (t + cfg.control_interval_ms).min(DAY_MS);
@@ -331,21 +348,38 @@ mod tests {
 
     #[test]
     fn the_throttle_falls_when_spend_runs_ahead_and_rises_when_behind() {
-        let cfg = PacingConfig { initial_throttle: 0.5, ..PacingConfig::default() };
+        let cfg = PacingConfig {
+            initial_throttle: 0.5,
+            ..PacingConfig::default()
+        };
         let curve = PacingCurve::even();
         let budget = 1_440_000_000; // 1 000 000 micros per minute planned
         let s = PacingState::new(&cfg);
         let t0 = 10 * HOUR_MS;
         let planned_t0 = (budget as f64 * curve.fraction_at(t0)) as i64;
-        s.tick(&cfg, &curve, budget, t0, planned_t0, planned_t0).unwrap();
+        s.tick(&cfg, &curve, budget, t0, planned_t0, planned_t0)
+            .unwrap();
         // Spent 4 minutes' worth in one minute at p = 0.5: full rate is 8× the plan.
         let spent = planned_t0 + 4_000_000;
-        let step = s.tick(&cfg, &curve, budget, t0 + 60_000, spent, spent).unwrap();
+        let step = s
+            .tick(&cfg, &curve, budget, t0 + 60_000, spent, spent)
+            .unwrap();
         assert!(step.throttle < 0.5, "{step:?}");
-        // Then nothing spent for a minute: the throttle climbs again.
-        let step2 = s.tick(&cfg, &curve, budget, t0 + 120_000, spent, spent).unwrap();
+        // Still ahead of the plan a minute later: the throttle holds.
+        let hold = s
+            .tick(&cfg, &curve, budget, t0 + 120_000, spent, spent)
+            .unwrap();
+        assert_eq!(hold.throttle, step.throttle);
+        // Nothing spent for ten minutes, now behind the plan: the throttle climbs again.
+        let step2 = s
+            .tick(&cfg, &curve, budget, t0 + 720_000, spent, spent)
+            .unwrap();
         assert!(step2.throttle > step.throttle, "{step2:?}");
-        assert!(s.tick(&cfg, &curve, budget, t0 + 121_000, spent, spent).is_none(), "not due yet");
+        assert!(
+            s.tick(&cfg, &curve, budget, t0 + 721_000, spent, spent)
+                .is_none(),
+            "not due yet"
+        );
     }
 
     #[test]
@@ -356,7 +390,8 @@ mod tests {
         let s = PacingState::new(&cfg);
         let now = 12 * HOUR_MS;
         s.tick(&cfg, &curve, budget, now, 0, 0);
-        let ceiling = (budget as f64 * (curve.fraction_at(now + 60_000) + cfg.ahead_allowance)) as i64;
+        let ceiling =
+            (budget as f64 * (curve.fraction_at(now + 60_000) + cfg.ahead_allowance)) as i64;
         let day = day_of(now);
         assert!(s.ceiling_allows(&cfg, &curve, budget, day, now, ceiling - 10, 10));
         assert!(!s.ceiling_allows(&cfg, &curve, budget, day, now, ceiling - 10, 11));

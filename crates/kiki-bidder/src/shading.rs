@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn a_low_win_rate_raises_the_factor_and_a_high_one_lowers_it() {
-        let cfg = ShadingConfig { batch_bids: 10, ..ShadingConfig::default() };
+        let cfg = ShadingConfig {
+            batch_bids: 10,
+            ..ShadingConfig::default()
+        };
         let s = ShadeState::new(&cfg);
         for _ in 0..10 {
             s.on_bid();
@@ -144,7 +147,11 @@ mod tests {
 
     #[test]
     fn the_factor_stays_within_its_bounds() {
-        let cfg = ShadingConfig { batch_bids: 1, learning_rate: 50.0, ..ShadingConfig::default() };
+        let cfg = ShadingConfig {
+            batch_bids: 1,
+            learning_rate: 50.0,
+            ..ShadingConfig::default()
+        };
         let s = ShadeState::new(&cfg);
         for _ in 0..20 {
             s.on_bid();

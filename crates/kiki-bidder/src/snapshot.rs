@@ -53,7 +53,12 @@ impl Registry {
         self.map.read().get(&id).cloned()
     }
 
-    pub fn get_or_create(&self, id: LineItemId, cfg: &BidderConfig, now_ms: i64) -> Arc<LineItemRuntime> {
+    pub fn get_or_create(
+        &self,
+        id: LineItemId,
+        cfg: &BidderConfig,
+        now_ms: i64,
+    ) -> Arc<LineItemRuntime> {
         if let Some(rt) = self.get(id) {
             rt.last_listed_ms.store(now_ms, Ordering::Relaxed);
             return rt;
@@ -264,14 +269,14 @@ fn set(bits: &mut [u64], i: usize) {
 }
 
 /// One line item that could not be compiled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RejectedLineItem {
     pub id: LineItemId,
     pub errors: Vec<FieldError>,
 }
 
 /// What a compilation did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CompileReport {
     pub version: u64,
     pub active: usize,
@@ -453,12 +458,26 @@ fn compile_one(
         .map(|c| {
             let (kind, w, h, mimes, duration_secs) = match &c.format {
                 CreativeFormat::Banner { w, h } => (MediaKind::Banner, *w, *h, vec![], 0),
-                CreativeFormat::Video { mimes, duration_secs } => {
-                    (MediaKind::Video, 0, 0, mimes.iter().map(|m| norm(m)).collect(), *duration_secs)
-                }
-                CreativeFormat::Audio { mimes, duration_secs } => {
-                    (MediaKind::Audio, 0, 0, mimes.iter().map(|m| norm(m)).collect(), *duration_secs)
-                }
+                CreativeFormat::Video {
+                    mimes,
+                    duration_secs,
+                } => (
+                    MediaKind::Video,
+                    0,
+                    0,
+                    mimes.iter().map(|m| norm(m)).collect(),
+                    *duration_secs,
+                ),
+                CreativeFormat::Audio {
+                    mimes,
+                    duration_secs,
+                } => (
+                    MediaKind::Audio,
+                    0,
+                    0,
+                    mimes.iter().map(|m| norm(m)).collect(),
+                    *duration_secs,
+                ),
                 CreativeFormat::Native => (MediaKind::Native, 0, 0, vec![], 0),
             };
             let mut category_ids: SmallVec<[u32; 4]> = SmallVec::new();
@@ -539,7 +558,11 @@ fn compile_one(
 pub fn country_code(s: &str) -> Option<[u8; 3]> {
     let b = s.trim().as_bytes();
     if b.len() == 3 && b.iter().all(u8::is_ascii_alphabetic) {
-        Some([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase(), b[2].to_ascii_uppercase()])
+        Some([
+            b[0].to_ascii_uppercase(),
+            b[1].to_ascii_uppercase(),
+            b[2].to_ascii_uppercase(),
+        ])
     } else {
         None
     }

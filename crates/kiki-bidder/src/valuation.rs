@@ -182,18 +182,31 @@ mod tests {
 
     #[test]
     fn a_new_line_item_starts_from_the_prior_mean_and_learns_from_data() {
-        let prior = BetaPrior { alpha: 2.0, beta: 998.0 };
+        let prior = BetaPrior {
+            alpha: 2.0,
+            beta: 998.0,
+        };
         assert_eq!(prior.posterior_mean(0, 0), 0.002);
         let learned = prior.posterior_mean(48, 9000);
         assert!((learned - 50.0 / 10_000.0).abs() < 1e-12);
-        assert_eq!(prior.posterior_mean(10, 5), prior.posterior_mean(5, 5), "successes clamp to trials");
+        assert_eq!(
+            prior.posterior_mean(10, 5),
+            prior.posterior_mean(5, 5),
+            "successes clamp to trials"
+        );
     }
 
     #[test]
     fn the_conversion_probability_is_ctr_times_cvr() {
         let e = RateEstimate::from_totals(
-            &BetaPrior { alpha: 1.0, beta: 499.0 },
-            &BetaPrior { alpha: 1.0, beta: 49.0 },
+            &BetaPrior {
+                alpha: 1.0,
+                beta: 499.0,
+            },
+            &BetaPrior {
+                alpha: 1.0,
+                beta: 49.0,
+            },
             PerformanceTotals::default(),
         );
         assert!((e.p_conversion() - 0.002 * 0.02).abs() < 1e-15);

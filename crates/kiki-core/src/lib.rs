@@ -11,6 +11,7 @@ pub mod tenant;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{ErrorCode, FieldError};
+pub use id::{JobId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use page::{Cursor, Page, PageRequest};
 pub use tenant::{OrgId, TenantScope};

@@ -359,6 +359,12 @@ pub(crate) fn maximize(
             message: "the tolerance must be positive and at least one iteration allowed.".to_owned(),
         });
     }
+    if start.len() != obj.dim() || penalty_scale.len() != obj.dim() {
+        return Err(LtvError::InvalidOption {
+            name: "initial_params",
+            message: format!("the model has {} parameters, but {} starting values were given.", obj.dim(), start.len()),
+        });
+    }
     if let Some(bad) = start.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
         return Err(LtvError::InvalidOption {
             name: "initial_params",

@@ -85,21 +85,25 @@ impl Application {
         let metrics = crate::metrics::prometheus();
 
         let db = Db::connect(&config.database).await.context("connecting to the database")?;
+        let schema_ready = Arc::new(AtomicBool::new(false));
         if config.database.run_migrations {
             db.migrate().await.context("running database migrations")?;
+            schema_ready.store(true, Ordering::Release);
         } else {
-            db.check_migrated().await.context("checking database migrations")?;
+            // Another process (an init job running `kiki migrate`) owns the schema;
+            // readiness waits until every migration this build knows is applied.
+            spawn_migration_watch(db.clone(), schema_ready.clone());
         }
         let cache = Cache::new(&config.cache, &config.redis).await.context("starting the cache")?;
         let events = EventBus::new(&config.events, &db, &config.redis).await.context("starting the event bus")?;
         let jobs = Jobs::new(db.clone(), config.jobs.clone())
             .with_clock(clock.clone())
-            .with_handler(Arc::new(HousekeepingJob::new(config.jobs.retention_days)));
+            .with_handler(Arc::new(HousekeepingJob::new(db.clone(), config.jobs.retention_days)));
         let outbound = OutboundClient::new(&config.outbound)?;
 
         let mut health = HealthRegistry::default();
         health.register(Arc::new(DatabaseProbe(db.clone())));
-        if cache.is_redis_configured() {
+        if config.redis.url.is_some() {
             health.register(Arc::new(CacheProbe(cache.clone())));
         }
 
@@ -124,6 +128,7 @@ impl Application {
             metrics,
             started,
             ready: AtomicBool::new(false),
+            schema_ready,
         }));
 
         let router = compose_router(&state, opts.extra_routes, opts.extra_api);
@@ -182,6 +187,36 @@ impl Application {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// Polls until the database has every migration of this build, then marks
+/// the pool migrated so `/readyz` turns 200.
+fn spawn_migration_watch(db: Db, schema_ready: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        loop {
+            match migrations_applied(&db).await {
+                Ok(true) => {
+                    schema_ready.store(true, Ordering::Release);
+                    return;
+                }
+                Ok(false) => tracing::warn!("database migrations are pending; run `kiki migrate`"),
+                Err(e) => tracing::warn!(error = %e, "cannot read the migration state"),
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}
+
+async fn migrations_applied(db: &Db) -> Result<bool, kiki_store::StoreError> {
+    use sea_query::{Alias, Expr, ExprTrait, Query};
+    let stmt = Query::select()
+        .column(Alias::new("version"))
+        .from(Alias::new("_sqlx_migrations"))
+        .and_where(Expr::col(Alias::new("success")).eq(true))
+        .to_owned();
+    let applied: Vec<(i64,)> = db.fetch_all(&stmt).await?;
+    let applied: std::collections::HashSet<i64> = applied.into_iter().map(|(v,)| v).collect();
+    Ok(db.migrator().iter().all(|m| applied.contains(&m.version)))
 }
 
 fn hostname() -> String {

@@ -25,7 +25,7 @@ pub enum Environment {
 }
 
 /// Everything KIKI reads at start-up. See README "Configuration" for every key.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `development` (default) or `production`.
@@ -43,6 +43,26 @@ pub struct Config {
     pub outbound: OutboundConfig,
     pub security: SecurityConfig,
     pub api: ApiConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            env: Environment::default(),
+            roles: "all".into(),
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            redis: RedisConfig::default(),
+            cache: CacheConfig::default(),
+            jobs: JobsConfig::default(),
+            events: EventsConfig::default(),
+            log: LogConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            outbound: OutboundConfig::default(),
+            security: SecurityConfig::default(),
+            api: ApiConfig::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

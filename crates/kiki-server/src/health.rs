@@ -167,7 +167,7 @@ pub async fn livez() -> Response {
     (status = 503, description = "Not ready yet", body = crate::error::ErrorEnvelope)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
     let checks = app.health.check_all().await;
-    let migrated = app.db.is_migrated();
+    let migrated = app.schema_ready.load(Ordering::Acquire);
     let required_ok = checks.iter().all(|(req, c)| !*req || c.status != DependencyStatus::Down);
     let deps: Vec<&DependencyCheck> = checks.iter().map(|(_, c)| c).collect();
     if migrated && required_ok && app.ready.load(Ordering::Acquire) {

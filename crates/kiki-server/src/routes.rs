@@ -41,7 +41,7 @@ pub struct StatusV2 {
     pub roles: Vec<&'static str>,
     pub uptime_seconds: u64,
     pub api_versions: Vec<&'static str>,
-    /// `sqlite` or `postgres`.
+    /// `sqlite` or `postgresql`.
     pub database: &'static str,
     /// `redis` or `in_process`.
     pub cache: &'static str,

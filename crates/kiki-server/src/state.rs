@@ -42,4 +42,6 @@ pub struct App {
     pub started: Instant,
     /// Set once start-up finished (migrations, workers); `/readyz` needs it.
     pub ready: AtomicBool,
+    /// Every migration of this build is applied (by this process or by `kiki migrate`).
+    pub schema_ready: Arc<AtomicBool>,
 }

@@ -112,7 +112,10 @@ impl RedisState {
         *self.retry_at.lock() = Some(Instant::now() + REDIS_RETRY);
         *self.last_error.lock() = Some(error.to_owned());
         if !self.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(error, "Redis is unreachable; the cache is using process memory until it returns");
+            tracing::warn!(
+                error,
+                "Redis is unreachable; the cache is using process memory until it returns"
+            );
         }
     }
 
@@ -239,10 +242,7 @@ impl Cache {
         };
         for inv in replay {
             let res = match &inv {
-                Invalidation::Key(k) => conn
-                    .unlink::<_, usize>(namespaced(k))
-                    .await
-                    .map(|_| ()),
+                Invalidation::Key(k) => conn.unlink::<_, usize>(namespaced(k)).await.map(|_| ()),
                 Invalidation::Prefix(p) => unlink_prefix(conn, p).await,
             };
             if let Err(e) = res {
@@ -294,7 +294,9 @@ impl Cache {
                 return;
             }
         };
-        let ttl = ttl.unwrap_or(self.inner.default_ttl).max(Duration::from_millis(1));
+        let ttl = ttl
+            .unwrap_or(self.inner.default_ttl)
+            .max(Duration::from_millis(1));
         if let Some((r, mut conn)) = self.redis().await {
             let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
             match conn.pset_ex::<_, _, ()>(namespaced(key), &json, ms).await {

@@ -71,12 +71,7 @@ pub fn redact_url(url: &str) -> String {
         Some(colon) => format!("{}:***", &userinfo[..colon]),
         None => userinfo.to_owned(),
     };
-    format!(
-        "{}{}{}",
-        &url[..rest_start],
-        redacted_userinfo,
-        &rest[at..]
-    )
+    format!("{}{}{}", &url[..rest_start], redacted_userinfo, &rest[at..])
 }
 
 /// Redis connection. Without a URL every Redis-backed feature uses its in-process stand-in.
@@ -223,7 +218,10 @@ mod tests {
         assert_eq!(db.slow_query_ms, 500);
         let jobs = JobsConfig::default();
         assert_eq!(jobs.schedules["db.housekeeping"], "0 */15 * * * *");
-        assert_eq!((jobs.workers, jobs.lease_secs, jobs.retention_days), (2, 60, 14));
+        assert_eq!(
+            (jobs.workers, jobs.lease_secs, jobs.retention_days),
+            (2, 60, 14)
+        );
         let ev: EventsConfig = serde_json::from_str(r#"{"backend": "postgres"}"#).unwrap();
         assert_eq!(ev.backend, EventBackend::Postgres);
         assert_eq!(CacheConfig::default().default_ttl_secs, 300);

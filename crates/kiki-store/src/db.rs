@@ -26,7 +26,7 @@ use tracing::Instrument;
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::health::{DependencyCheck, DependencyStatus};
-use crate::schema::adapt_values;
+use crate::schema::{KvMeta, adapt_values};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -206,8 +206,14 @@ enum Conn<'a> {
 }
 
 /// Rows that decode on both backends.
-pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+pub trait AnyRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> AnyRow for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
 
 impl Conn<'_> {
     async fn execute(self, q: Rendered) -> Result<u64, sqlx::Error> {
@@ -476,14 +482,9 @@ impl Db {
 
     /// Runs a fixed SQL text (maintenance statements sea-query cannot express,
     /// e.g. `PRAGMA optimize`). Only `'static` text, so user input cannot reach it.
-    pub fn execute_raw(
-        &self,
-        sql: &'static str,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send + '_ {
-        async move {
-            let mut c = self.acquire().await?;
-            self.obs.observe(sql, c.conn().execute_raw(sql)).await
-        }
+    pub async fn execute_raw(&self, sql: &'static str) -> Result<u64, StoreError> {
+        let mut c = self.acquire().await?;
+        self.obs.observe(sql, c.conn().execute_raw(sql)).await
     }
 
     /// Runs a SELECT (or a statement with RETURNING) and decodes every row.
@@ -519,6 +520,42 @@ impl Db {
     ) -> impl Future<Output = Result<T, StoreError>> + Send + '_ {
         let fut = self.fetch_optional(stmt);
         async move { fut.await?.ok_or(StoreError::NotFound) }
+    }
+
+    /// A value from `kv_meta` (instance-wide facts such as the instance id).
+    pub async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        // Scoped here: ExprTrait's `max`/`min` would shadow the integer ones elsewhere.
+        use sea_query::ExprTrait;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            value: String,
+        }
+        let stmt = sea_query::Query::select()
+            .column(KvMeta::Value)
+            .from(KvMeta::Table)
+            .and_where(sea_query::Expr::col(KvMeta::Key).eq(key))
+            .to_owned();
+        Ok(self.fetch_optional::<Row, _>(&stmt).await?.map(|r| r.value))
+    }
+
+    /// Inserts or replaces a `kv_meta` value.
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let stmt = sea_query::Query::insert()
+            .into_table(KvMeta::Table)
+            .columns([KvMeta::Key, KvMeta::Value, KvMeta::UpdatedAt])
+            .values_panic([
+                key.into(),
+                value.into(),
+                time::OffsetDateTime::now_utc().into(),
+            ])
+            .on_conflict(
+                sea_query::OnConflict::column(KvMeta::Key)
+                    .update_columns([KvMeta::Value, KvMeta::UpdatedAt])
+                    .to_owned(),
+            )
+            .to_owned();
+        self.execute(&stmt).await?;
+        Ok(())
     }
 
     /// Starts a transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the
@@ -594,7 +631,9 @@ pub struct Tx<'c> {
 
 impl std::fmt::Debug for Tx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tx").field("backend", &self.obs.backend).finish()
+        f.debug_struct("Tx")
+            .field("backend", &self.obs.backend)
+            .finish()
     }
 }
 
@@ -625,17 +664,9 @@ impl<'c> Tx<'c> {
         }
     }
 
-    pub fn execute_raw<'a>(
-        &'a mut self,
-        sql: &'static str,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send + 'a
-    where
-        'c: 'a,
-    {
-        async move {
-            let obs = self.obs.clone();
-            obs.observe(sql, self.conn().execute_raw(sql)).await
-        }
+    pub async fn execute_raw(&mut self, sql: &'static str) -> Result<u64, StoreError> {
+        let obs = self.obs.clone();
+        obs.observe(sql, self.conn().execute_raw(sql)).await
     }
 
     pub fn fetch_all<'a, T: AnyRow, S: QueryStatementWriter>(

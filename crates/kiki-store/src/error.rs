@@ -33,7 +33,9 @@ pub enum StoreError {
     #[error("{0}")]
     Config(String),
     /// A cron expression in `jobs.schedules` could not be parsed.
-    #[error("The schedule for job kind `{kind}` has an invalid cron expression `{expr}`: {reason}.")]
+    #[error(
+        "The schedule for job kind `{kind}` has an invalid cron expression `{expr}`: {reason}."
+    )]
     InvalidCron {
         kind: String,
         expr: String,
@@ -127,7 +129,10 @@ mod tests {
             StoreError::UniqueViolation { constraint: None }.code(),
             ErrorCode::Conflict
         );
-        assert_eq!(StoreError::from(sqlx::Error::RowNotFound).code(), ErrorCode::NotFound);
+        assert_eq!(
+            StoreError::from(sqlx::Error::RowNotFound).code(),
+            ErrorCode::NotFound
+        );
         assert!(matches!(
             StoreError::from(sqlx::Error::PoolTimedOut),
             StoreError::PoolTimeout

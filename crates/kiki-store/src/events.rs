@@ -228,8 +228,13 @@ impl EventBus {
                 }
             }
         });
-        if tokio::time::timeout(Duration::from_secs(5), ready_rx).await.is_err() {
-            tracing::warn!("the Redis event subscription is not ready yet; events may be missed until it is");
+        if tokio::time::timeout(Duration::from_secs(5), ready_rx)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the Redis event subscription is not ready yet; events may be missed until it is"
+            );
         }
         Ok(EventBus {
             inner: Arc::new(Inner {
@@ -315,8 +320,12 @@ async fn deliver_pg(db: &Db, tx: &broadcast::Sender<DomainEvent>, payload: &str)
                 Ok(Some(row)) => {
                     let _ = tx.send(row.body.0);
                 }
-                Ok(None) => tracing::warn!(event.id = %body_ref, "a large event's body was already deleted"),
-                Err(e) => tracing::warn!(event.id = %body_ref, error = %e, "loading a large event's body failed"),
+                Ok(None) => {
+                    tracing::warn!(event.id = %body_ref, "a large event's body was already deleted")
+                }
+                Err(e) => {
+                    tracing::warn!(event.id = %body_ref, error = %e, "loading a large event's body failed")
+                }
             }
         }
         Err(e) => tracing::warn!(error = %e, "ignored a malformed event notification"),
@@ -341,7 +350,12 @@ mod tests {
         let bus = EventBus::in_process();
         let mut a = bus.subscribe();
         let mut b = bus.subscribe();
-        let e = DomainEvent::new(None, "test.happened", serde_json::json!({"n": 1}), OffsetDateTime::UNIX_EPOCH);
+        let e = DomainEvent::new(
+            None,
+            "test.happened",
+            serde_json::json!({"n": 1}),
+            OffsetDateTime::UNIX_EPOCH,
+        );
         bus.publish(e.clone()).await.unwrap();
         assert_eq!(a.recv().await.unwrap(), e);
         assert_eq!(b.recv().await.unwrap(), e);
@@ -350,16 +364,30 @@ mod tests {
     #[tokio::test]
     async fn publishing_without_subscribers_is_not_an_error() {
         let bus = EventBus::in_process();
-        let e = DomainEvent::new(None, "test.happened", Value::Null, OffsetDateTime::UNIX_EPOCH);
+        let e = DomainEvent::new(
+            None,
+            "test.happened",
+            Value::Null,
+            OffsetDateTime::UNIX_EPOCH,
+        );
         assert!(bus.publish(e).await.is_ok());
     }
 
     #[test]
     fn wire_format_tells_inline_events_from_stored_references() {
-        let e = DomainEvent::new(Some(OrgId::new()), "k", serde_json::json!([1, 2]), OffsetDateTime::UNIX_EPOCH);
+        let e = DomainEvent::new(
+            Some(OrgId::new()),
+            "k",
+            serde_json::json!([1, 2]),
+            OffsetDateTime::UNIX_EPOCH,
+        );
         let inline = serde_json::to_string(&PgWire::Inline(e.clone())).unwrap();
-        assert!(matches!(serde_json::from_str::<PgWire>(&inline).unwrap(), PgWire::Inline(x) if x == e));
+        assert!(
+            matches!(serde_json::from_str::<PgWire>(&inline).unwrap(), PgWire::Inline(x) if x == e)
+        );
         let stored = serde_json::to_string(&PgWire::Stored { body_ref: e.id }).unwrap();
-        assert!(matches!(serde_json::from_str::<PgWire>(&stored).unwrap(), PgWire::Stored { body_ref } if body_ref == e.id));
+        assert!(
+            matches!(serde_json::from_str::<PgWire>(&stored).unwrap(), PgWire::Stored { body_ref } if body_ref == e.id)
+        );
     }
 }

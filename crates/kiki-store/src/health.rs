@@ -49,8 +49,12 @@ mod tests {
 
     #[test]
     fn status_serialises_in_lower_case() {
-        let c = DependencyCheck::new("redis", DependencyStatus::Degraded, std::time::Duration::from_millis(3))
-            .with_error("Redis is unreachable.");
+        let c = DependencyCheck::new(
+            "redis",
+            DependencyStatus::Degraded,
+            std::time::Duration::from_millis(3),
+        )
+        .with_error("Redis is unreachable.");
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["status"], "degraded");
         assert_eq!(v["name"], "redis");

@@ -45,7 +45,11 @@ impl CronDateTime for CronTime {
     fn to_civil(&self) -> CivilDateTime {
         let t = self.0;
         CivilDateTime::new(
-            CivilDate::from_parts_unchecked(t.year(), u32::from(u8::from(t.month())), u32::from(t.day())),
+            CivilDate::from_parts_unchecked(
+                t.year(),
+                u32::from(u8::from(t.month())),
+                u32::from(t.day()),
+            ),
             CivilTime::from_parts_unchecked(
                 u32::from(t.hour()),
                 u32::from(t.minute()),
@@ -67,8 +71,12 @@ impl CronDateTime for CronTime {
         let date = Date::from_calendar_date(civil.year(), month, day)
             .map_err(|_| CronError::InvalidDate)?;
         let hms = |v: u32| u8::try_from(v).map_err(|_| CronError::InvalidTime);
-        let tod = time::Time::from_hms(hms(civil.hour())?, hms(civil.minute())?, hms(civil.second())?)
-            .map_err(|_| CronError::InvalidTime)?;
+        let tod = time::Time::from_hms(
+            hms(civil.hour())?,
+            hms(civil.minute())?,
+            hms(civil.second())?,
+        )
+        .map_err(|_| CronError::InvalidTime)?;
         // UTC has no gaps or folds.
         Ok(Resolution::Single(CronTime(
             PrimitiveDateTime::new(date, tod).assume_utc(),
@@ -186,7 +194,7 @@ impl Scheduler {
             .iter()
             .map(|(kind, expr)| Ok((kind.clone(), CronSchedule::parse(kind, expr)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let fire_from = CronTime::new(clock.now()).0;
+        let fire_from = clock.now();
         Ok(Scheduler {
             inner: Arc::new(Inner {
                 db,
@@ -274,7 +282,13 @@ impl Scheduler {
             .await?;
         let lease = Query::insert()
             .into_table(L::Table)
-            .columns([L::Kind, L::PeriodStart, L::InstanceId, L::JobId, L::CreatedAt])
+            .columns([
+                L::Kind,
+                L::PeriodStart,
+                L::InstanceId,
+                L::JobId,
+                L::CreatedAt,
+            ])
             .values_panic([
                 kind.into(),
                 period.into(),
@@ -322,7 +336,10 @@ impl Scheduler {
                 // clock that jumps (NTP, test clocks) is noticed.
                 let wait = this
                     .next_due_after(now)
-                    .map(|next| (next - this.inner.clock.now()).clamp(time::Duration::milliseconds(10), time::Duration::seconds(1)))
+                    .map(|next| {
+                        (next - this.inner.clock.now())
+                            .clamp(time::Duration::milliseconds(10), time::Duration::seconds(1))
+                    })
                     .and_then(|d| Duration::try_from(d).ok())
                     .unwrap_or(Duration::from_secs(1));
                 tokio::select! {
@@ -344,10 +361,19 @@ mod tests {
     fn six_field_expressions_have_seconds_first_and_five_fields_fire_at_second_zero() {
         let every_15_min = CronSchedule::parse("k", "0 */15 * * * *").unwrap();
         let t = datetime!(2026-05-01 10:07:30 UTC);
-        assert_eq!(every_15_min.next_after(t), Some(datetime!(2026-05-01 10:15:00 UTC)));
-        assert_eq!(every_15_min.latest_at_or_before(t), Some(datetime!(2026-05-01 10:00:00 UTC)));
+        assert_eq!(
+            every_15_min.next_after(t),
+            Some(datetime!(2026-05-01 10:15:00 UTC))
+        );
+        assert_eq!(
+            every_15_min.latest_at_or_before(t),
+            Some(datetime!(2026-05-01 10:00:00 UTC))
+        );
         let hourly = CronSchedule::parse("k", "30 * * * *").unwrap();
-        assert_eq!(hourly.next_after(t), Some(datetime!(2026-05-01 10:30:00 UTC)));
+        assert_eq!(
+            hourly.next_after(t),
+            Some(datetime!(2026-05-01 10:30:00 UTC))
+        );
         let every_second = CronSchedule::parse("k", "* * * * * *").unwrap();
         assert_eq!(
             every_second.next_after(datetime!(2026-05-01 10:07:30.4 UTC)),
@@ -360,7 +386,10 @@ mod tests {
         let s = CronSchedule::parse("k", "0 0 * * * *").unwrap();
         let t = datetime!(2026-05-01 10:00:00 UTC);
         assert_eq!(s.latest_at_or_before(t), Some(t));
-        assert_eq!(s.latest_at_or_before(t + time::Duration::milliseconds(999)), Some(t));
+        assert_eq!(
+            s.latest_at_or_before(t + time::Duration::milliseconds(999)),
+            Some(t)
+        );
     }
 
     #[test]
@@ -382,6 +411,9 @@ mod tests {
     fn invalid_expressions_name_the_job_kind() {
         let err = CronSchedule::parse("db.housekeeping", "every now and then").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("db.housekeeping") && msg.contains("every now and then"), "{msg}");
+        assert!(
+            msg.contains("db.housekeeping") && msg.contains("every now and then"),
+            "{msg}"
+        );
     }
 }

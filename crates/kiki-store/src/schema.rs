@@ -29,13 +29,14 @@
 //! are `<table>_<columns>_idx` and must be identical in both folders.
 
 use sea_query::{Iden, Value, Values};
-use time::{OffsetDateTime, UtcOffset, format_description::BorrowedFormatItem, macros::format_description};
+use time::{
+    OffsetDateTime, UtcOffset, format_description::BorrowedFormatItem, macros::format_description,
+};
 
 use crate::db::Backend;
 
-const SQLITE_TS: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const SQLITE_TS: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// A timestamp in the storage precision: UTC, whole microseconds.
 pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
@@ -157,7 +158,10 @@ mod tests {
     #[test]
     fn timestamps_are_truncated_to_microseconds_in_utc() {
         let t = datetime!(2026-03-04 05:06:07.123456789 +02:00);
-        assert_eq!(truncate_to_micros(t), datetime!(2026-03-04 03:06:07.123456 UTC));
+        assert_eq!(
+            truncate_to_micros(t),
+            datetime!(2026-03-04 03:06:07.123456 UTC)
+        );
     }
 
     #[test]

@@ -129,10 +129,10 @@ impl TestDb {
     /// Closes the pool and drops the PostgreSQL database (the SQLite file goes with its temp dir).
     pub async fn cleanup(mut self) {
         self.db.close().await;
-        if let Kind::Postgres { admin_url, name } = &self.kind {
-            if let Err(e) = drop_database(admin_url, name).await {
-                tracing::warn!(error = %e, database = %name, "dropping a test database failed");
-            }
+        if let Kind::Postgres { admin_url, name } = &self.kind
+            && let Err(e) = drop_database(admin_url, name).await
+        {
+            tracing::warn!(error = %e, database = %name, "dropping a test database failed");
         }
         self.dropped = true;
     }
@@ -246,10 +246,19 @@ mod tests {
     #[test]
     fn the_database_name_is_swapped_and_the_rest_kept() {
         let cases = [
-            ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/x"),
-            ("postgres://u:p@h/admin?sslmode=disable", "postgres://u:p@h/x?sslmode=disable"),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/x",
+            ),
+            (
+                "postgres://u:p@h/admin?sslmode=disable",
+                "postgres://u:p@h/x?sslmode=disable",
+            ),
             ("postgres://u@h:5432", "postgres://u@h:5432/x"),
-            ("postgres://u@h:5432/?application_name=t", "postgres://u@h:5432/x?application_name=t"),
+            (
+                "postgres://u@h:5432/?application_name=t",
+                "postgres://u@h:5432/x?application_name=t",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(with_database(input, "x"), expected, "{input}");

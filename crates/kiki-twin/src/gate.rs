@@ -79,6 +79,15 @@ pub struct GateDecision {
     pub reason: String,
 }
 
+/// Joins a sentence into a list: "The median…" → "the median…".
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
@@ -141,7 +150,7 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
             ));
         }
         for v in &hard {
-            why.push(v.message.trim_end_matches('.').to_string());
+            why.push(lowercase_first(v.message.trim_end_matches('.')));
         }
         format!("Rejected: {}.", why.join("; "))
     };

@@ -229,10 +229,10 @@ mod tests {
 
     #[test]
     fn revenue_more_than_15_percent_below_projection_recommends_rollback_with_evidence() {
-        // Day 1 on target, then 700 a day against 1000 expected.
+        // Day 1 on target, then 20 % below from day 2.
         let r = mirror(
             &projection(10),
-            &actuals(&[1_000_000_000, 700_000_000, 700_000_000]),
+            &actuals(&[1_000_000_000, 600_000_000, 800_000_000]),
             &MirrorConfig::default(),
         )
         .unwrap();

@@ -9,7 +9,17 @@ use serde::{Deserialize, Serialize};
 /// pipeline: when several candidates fail at different stages, the request
 /// reports the stage furthest down the pipeline, which is the most informative.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum NoBidReason {
@@ -136,7 +146,10 @@ mod tests {
             assert!(codes.insert(r.nbr()), "duplicate nbr {}", r.nbr());
             let standard = r.nbr() <= 15;
             let vendor = r.nbr() >= 500;
-            assert!(standard || vendor, "{r}: codes 16–499 are reserved by the spec");
+            assert!(
+                standard || vendor,
+                "{r}: codes 16–499 are reserved by the spec"
+            );
         }
         assert!(NoBidReason::NoMatchingLineItem < NoBidReason::BudgetExhausted);
     }

@@ -30,6 +30,15 @@ where
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
+/// Borrows an optional string from the body: serde only borrows a `Cow<str>` that is
+/// the field's whole type, not one inside an `Option`.
+fn opt_cow<'de: 'a, 'a, D>(d: D) -> Result<Option<Cow<'a, str>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Option::<Str<'a>>::deserialize(d).map(|o| o.map(|s| s.0))
+}
+
 fn default_at() -> i64 {
     2
 }
@@ -37,7 +46,7 @@ fn default_at() -> i64 {
 /// The top-level bid request (OpenRTB 2.6 §3.2.1).
 #[derive(Debug, Deserialize)]
 pub struct BidRequest<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub imp: Vec<Imp<'a>>,
@@ -82,7 +91,7 @@ pub struct BidRequest<'a> {
 /// One impression offered for auction (§3.2.4).
 #[derive(Debug, Deserialize)]
 pub struct Imp<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub banner: Option<Banner<'a>>,
@@ -94,12 +103,12 @@ pub struct Imp<'a> {
     pub native: Option<Native<'a>>,
     #[serde(borrow, default)]
     pub pmp: Option<Pmp<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub tagid: Option<Cow<'a, str>>,
     /// Minimum CPM in `bidfloorcur`; 0 when absent.
     #[serde(default, deserialize_with = "null_as_default")]
     pub bidfloor: f64,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bidfloorcur: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub instl: i64,
@@ -175,9 +184,9 @@ pub struct Audio<'a> {
 #[derive(Debug, Deserialize)]
 pub struct Native<'a> {
     /// The native markup request, itself a JSON string (required).
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub request: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub ver: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub battr: Vec<i64>,
@@ -194,11 +203,11 @@ pub struct Pmp<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct Deal<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub bidfloor: f64,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bidfloorcur: Option<Cow<'a, str>>,
     #[serde(default)]
     pub at: Option<i64>,
@@ -210,22 +219,22 @@ pub struct Deal<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct Publisher<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub cat: Vec<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub domain: Option<Cow<'a, str>>,
 }
 
 /// A website (§3.2.13). Must not appear together with `app`.
 #[derive(Debug, Deserialize)]
 pub struct Site<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub domain: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub page: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub cat: Vec<Str<'a>>,
@@ -240,11 +249,11 @@ pub struct Site<'a> {
 /// A mobile or CTV application (§3.2.14).
 #[derive(Debug, Deserialize)]
 pub struct App<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bundle: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub domain: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub cat: Vec<Str<'a>>,
@@ -259,11 +268,11 @@ pub struct App<'a> {
 #[derive(Debug, Deserialize)]
 pub struct Geo<'a> {
     /// ISO-3166-1 alpha-3 country code.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub country: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub region: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub city: Option<Cow<'a, str>>,
     #[serde(default)]
     pub utcoffset: Option<i64>,
@@ -271,40 +280,40 @@ pub struct Geo<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct Device<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub ua: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub geo: Option<Geo<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub ip: Option<Cow<'a, str>>,
     /// AdCOM device type: 1 mobile/tablet, 2 PC, 3 CTV, 4 phone, 5 tablet, 6 connected, 7 set-top box, 8 OOH.
     #[serde(default)]
     pub devicetype: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub os: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub osv: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub ifa: Option<Cow<'a, str>>,
     #[serde(default)]
     pub lmt: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub language: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct User<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
     /// The buyer's (our) id for the user, set through cookie sync.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub buyeruid: Option<Cow<'a, str>>,
     #[serde(default)]
     pub yob: Option<i64>,
     #[serde(borrow, default)]
     pub geo: Option<Geo<'a>>,
     /// TCF consent string (2.6 location; 2.5 puts it in `ext.consent`).
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub consent: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub ext: Option<&'a RawValue>,
@@ -314,7 +323,7 @@ pub struct User<'a> {
 pub struct Source<'a> {
     #[serde(default)]
     pub fd: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub tid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub schain: Option<&'a RawValue>,
@@ -329,9 +338,9 @@ pub struct Regs<'a> {
     /// 2.6 location; 2.5 puts it in `ext.gdpr`.
     #[serde(default)]
     pub gdpr: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub us_privacy: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub gpp: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub ext: Option<&'a RawValue>,

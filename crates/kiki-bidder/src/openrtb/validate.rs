@@ -41,7 +41,9 @@ pub fn validate(req: &BidRequest<'_>) -> Result<(), BidderError> {
     if let Some(t) = req.tmax
         && t <= 0
     {
-        return invalid(format!("`tmax` is {t}; it must be a positive number of milliseconds"));
+        return invalid(format!(
+            "`tmax` is {t}; it must be a positive number of milliseconds"
+        ));
     }
     let mut seen: HashSet<&str> = HashSet::with_capacity(req.imp.len());
     for (i, imp) in req.imp.iter().enumerate() {
@@ -49,9 +51,16 @@ pub fn validate(req: &BidRequest<'_>) -> Result<(), BidderError> {
             return invalid(format!("imp[{i}] has no `id`"));
         };
         if !seen.insert(id) {
-            return invalid(format!("imp[{i}] repeats the id `{}` of an earlier impression", clip(id)));
+            return invalid(format!(
+                "imp[{i}] repeats the id `{}` of an earlier impression",
+                clip(id)
+            ));
         }
-        if imp.banner.is_none() && imp.video.is_none() && imp.audio.is_none() && imp.native.is_none() {
+        if imp.banner.is_none()
+            && imp.video.is_none()
+            && imp.audio.is_none()
+            && imp.native.is_none()
+        {
             return invalid(format!(
                 "imp[{i}] offers none of banner, video, audio or native"
             ));
@@ -132,27 +141,73 @@ mod tests {
     fn each_broken_rule_gives_its_own_one_line_reason() {
         let cases: &[(&str, &str)] = &[
             (r#"{"imp":[{"id":"1","banner":{}}]}"#, "`id` is missing"),
-            (r#"{"id":"","imp":[{"id":"1","banner":{}}]}"#, "`id` is missing"),
+            (
+                r#"{"id":"","imp":[{"id":"1","banner":{}}]}"#,
+                "`id` is missing",
+            ),
             (r#"{"id":"a"}"#, "`imp` is missing or empty"),
             (r#"{"id":"a","imp":[]}"#, "`imp` is missing or empty"),
             (r#"{"id":"a","imp":[{"banner":{}}]}"#, "imp[0] has no `id`"),
-            (r#"{"id":"a","imp":[{"id":"1"}]}"#, "imp[0] offers none of banner"),
-            (r#"{"id":"a","imp":[{"id":"1","video":{}}]}"#, "imp[0].video has no `mimes`"),
-            (r#"{"id":"a","imp":[{"id":"1","video":{"mimes":[]}}]}"#, "imp[0].video has no `mimes`"),
-            (r#"{"id":"a","imp":[{"id":"1","audio":{"mimes":null}}]}"#, "imp[0].audio has no `mimes`"),
-            (r#"{"id":"a","imp":[{"id":"1","native":{}}]}"#, "imp[0].native has no `request`"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{}},{"id":"1","banner":{}}]}"#, "imp[1] repeats the id `1`"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{},"bidfloor":-1}]}"#, "bidfloor must be a non-negative"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{},"bidfloorcur":"DOLLARS"}]}"#, "bidfloorcur `DOLLARS`"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{}}],"site":{},"app":{}}"#, "both `site` and `app`"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{}}],"tmax":0}"#, "`tmax` is 0"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{},"pmp":{"deals":[{}]}}]}"#, "deals[0] has no `id`"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{"w":"300"}}]}"#, "not valid OpenRTB JSON: invalid type"),
-            (r#"{"id":"a","imp":[{"id":"1","banner":{}}"#, "not valid OpenRTB JSON: EOF"),
+            (
+                r#"{"id":"a","imp":[{"id":"1"}]}"#,
+                "imp[0] offers none of banner",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","video":{}}]}"#,
+                "imp[0].video has no `mimes`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","video":{"mimes":[]}}]}"#,
+                "imp[0].video has no `mimes`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","audio":{"mimes":null}}]}"#,
+                "imp[0].audio has no `mimes`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","native":{}}]}"#,
+                "imp[0].native has no `request`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{}},{"id":"1","banner":{}}]}"#,
+                "imp[1] repeats the id `1`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{},"bidfloor":-1}]}"#,
+                "bidfloor must be a non-negative",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{},"bidfloorcur":"DOLLARS"}]}"#,
+                "bidfloorcur `DOLLARS`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{}}],"site":{},"app":{}}"#,
+                "both `site` and `app`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{}}],"tmax":0}"#,
+                "`tmax` is 0",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{},"pmp":{"deals":[{}]}}]}"#,
+                "deals[0] has no `id`",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{"w":"300"}}]}"#,
+                "not valid OpenRTB JSON: invalid type",
+            ),
+            (
+                r#"{"id":"a","imp":[{"id":"1","banner":{}}"#,
+                "not valid OpenRTB JSON: EOF",
+            ),
             ("", "not valid OpenRTB JSON"),
-            ("[]", "not valid OpenRTB JSON"),
+            ("[]", "`id` is missing"),
+            ("42", "not valid OpenRTB JSON"),
             (r#"{"id":"a","imp":[{"id":"1","banner":{}}]}"#, "ok"),
-            (r#"{"id":"a","imp":[{"id":"1","video":{"mimes":["video/mp4"]}}]}"#, "ok"),
+            (
+                r#"{"id":"a","imp":[{"id":"1","video":{"mimes":["video/mp4"]}}]}"#,
+                "ok",
+            ),
         ];
         for (body, want) in cases {
             let got = reason(body);
@@ -172,7 +227,8 @@ mod tests {
     #[test]
     fn long_hostile_values_are_clipped_in_reasons() {
         let long = "x".repeat(5000);
-        let body = format!(r#"{{"id":"a","imp":[{{"id":"1","banner":{{}},"bidfloorcur":"{long}"}}]}}"#);
+        let body =
+            format!(r#"{{"id":"a","imp":[{{"id":"1","banner":{{}},"bidfloorcur":"{long}"}}]}}"#);
         assert!(reason(&body).len() < 200);
     }
 }

@@ -13,7 +13,8 @@ async fn status_differs_between_v1_and_v2() {
     assert_eq!(v2["status"], "ok");
     assert_eq!(v2["api_versions"], serde_json::json!(["v1", "v2"]));
     assert_eq!(v2["roles"], serde_json::json!(["api", "bidder", "worker"]));
-    assert!(v2["database"] == "sqlite" || v2["database"] == "postgres");
+    let expected = if std::env::var("KIKI_TEST_DATABASE_URL").is_ok() { "postgresql" } else { "sqlite" };
+    assert_eq!(v2["database"], expected);
 }
 
 #[tokio::test]

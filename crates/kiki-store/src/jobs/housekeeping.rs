@@ -101,8 +101,11 @@ impl JobHandler for HousekeepingJob {
                 event_bodies_deleted = report.event_bodies_deleted,
                 "housekeeping done"
             );
-            serde_json::to_value(&report)
-                .map_err(|e| JobError::permanent(format!("The housekeeping report could not be encoded: {e}.")))
+            serde_json::to_value(&report).map_err(|e| {
+                JobError::permanent(format!(
+                    "The housekeeping report could not be encoded: {e}."
+                ))
+            })
         })
     }
 }

@@ -24,7 +24,6 @@ use serde_json::Value;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::JobsConfig;
@@ -411,9 +410,8 @@ impl Jobs {
                 "A job needs timeout_secs of at least 1.".to_owned(),
             ));
         }
-        let timeout_secs = i64::try_from(timeout_secs).map_err(|_| {
-            StoreError::InvalidArgument("The job timeout is too large.".to_owned())
-        })?;
+        let timeout_secs = i64::try_from(timeout_secs)
+            .map_err(|_| StoreError::InvalidArgument("The job timeout is too large.".to_owned()))?;
         let id = JobId::new();
         let now = self.clock.now();
         let stmt = Query::insert()
@@ -590,10 +588,10 @@ impl Jobs {
             .value(J::LockedBy, Option::<String>::None)
             .value(J::LockedUntil, Option::<OffsetDateTime>::None)
             .cond_where(
-                cond.add(Expr::col(J::Status).is_in([
-                    JobStatus::Queued.as_str(),
-                    JobStatus::Running.as_str(),
-                ])),
+                cond.add(
+                    Expr::col(J::Status)
+                        .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+                ),
             )
             .to_owned();
         Ok(self.db.execute(&stmt).await? > 0)
@@ -628,7 +626,11 @@ mod tests {
             .collect();
         assert_eq!(
             finished,
-            [JobStatus::Succeeded, JobStatus::Failed, JobStatus::Cancelled]
+            [
+                JobStatus::Succeeded,
+                JobStatus::Failed,
+                JobStatus::Cancelled
+            ]
         );
     }
 }

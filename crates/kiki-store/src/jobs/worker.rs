@@ -41,7 +41,8 @@ impl Jobs {
             return Ok(None);
         }
         let now = self.clock.now();
-        let lease = time::Duration::seconds(i64::try_from(self.cfg.lease_secs).unwrap_or(i64::MAX / 2));
+        let lease =
+            time::Duration::seconds(i64::try_from(self.cfg.lease_secs).unwrap_or(i64::MAX / 2));
         let due = Query::select()
             .column(J::Id)
             .from(J::Table)
@@ -169,8 +170,12 @@ impl Jobs {
         let timeout = Duration::from_secs(job.timeout_secs);
         let run = tokio::time::timeout(timeout, AssertUnwindSafe(handler.run(ctx)).catch_unwind());
         tokio::pin!(run);
-        let beat_every = Duration::from_millis((self.cfg.lease_secs * 1000 / 3).max(50));
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat_every, beat_every);
+        let beat_every = Duration::from_millis(std::cmp::max(
+            self.cfg.lease_secs.saturating_mul(1000) / 3,
+            50,
+        ));
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + beat_every, beat_every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let grace = tokio::time::sleep(Duration::from_secs(self.cfg.shutdown_grace_secs));
         tokio::pin!(grace);
@@ -205,7 +210,8 @@ impl Jobs {
 
     async fn extend_lease(&self, job: &JobRecord, worker_id: &str) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        let lease = time::Duration::seconds(i64::try_from(self.cfg.lease_secs).unwrap_or(i64::MAX / 2));
+        let lease =
+            time::Duration::seconds(i64::try_from(self.cfg.lease_secs).unwrap_or(i64::MAX / 2));
         let stmt = fenced_update(job, worker_id)
             .value(J::LockedUntil, now + lease)
             .value(J::UpdatedAt, now)
@@ -310,7 +316,7 @@ impl Jobs {
 
     async fn worker_loop(&self, worker_id: String, cancel: CancellationToken) {
         tracing::info!(worker.id = %worker_id, kinds = ?self.kinds(), "job worker started");
-        let poll = Duration::from_millis(self.cfg.poll_interval_ms.max(1));
+        let poll = Duration::from_millis(std::cmp::max(self.cfg.poll_interval_ms, 1));
         while !cancel.is_cancelled() {
             // Registered before claiming, so an enqueue during the claim is not missed.
             let woken = self.wake.notified();
@@ -319,7 +325,9 @@ impl Jobs {
             match self.run_once_until(&worker_id, &cancel).await {
                 Ok(true) => continue,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(worker.id = %worker_id, error = %e, "claiming a job failed"),
+                Err(e) => {
+                    tracing::warn!(worker.id = %worker_id, error = %e, "claiming a job failed")
+                }
             }
             tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -346,16 +354,18 @@ fn fenced_update(job: &JobRecord, worker_id: &str) -> UpdateStatement {
 /// in [0.75, 1.25) that is fixed per (job, attempt) so replicas retrying many
 /// jobs spread out while each delay stays reproducible.
 pub(crate) fn retry_delay(base_ms: u64, max_secs: u64, seed: u128, attempt: u32) -> Duration {
-    let exp = attempt.saturating_sub(1).min(32);
+    let exp = std::cmp::min(attempt.saturating_sub(1), 32);
     let raw = base_ms.saturating_mul(1u64 << exp);
-    let capped = raw.min(max_secs.saturating_mul(1000));
+    let capped = std::cmp::min(raw, max_secs.saturating_mul(1000));
     let jitter = 0.75 + 0.5 * unit_hash(seed, attempt);
     Duration::from_millis((capped as f64 * jitter) as u64)
 }
 
 /// SplitMix64 of the inputs, mapped to [0, 1).
 fn unit_hash(seed: u128, attempt: u32) -> f64 {
-    let mut z = (seed as u64) ^ ((seed >> 64) as u64) ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = (seed as u64)
+        ^ ((seed >> 64) as u64)
+        ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
@@ -381,7 +391,10 @@ mod tests {
         for attempt in 1..=6u32 {
             let d = retry_delay(1000, 3600, 42, attempt).as_millis() as f64;
             let nominal = 1000.0 * 2f64.powi(attempt as i32 - 1);
-            assert!(d >= nominal * 0.75 && d < nominal * 1.25, "attempt {attempt}: {d}");
+            assert!(
+                d >= nominal * 0.75 && d < nominal * 1.25,
+                "attempt {attempt}: {d}"
+            );
         }
     }
 

@@ -453,9 +453,9 @@ fn estimate_series(
     let cpm = if total.spend > 0.0 && total.impressions > 0.0 {
         let m_hat = (total.spend / total.impressions * 1000.0).ln();
         let d = cpm_days().count().max(1) as f64;
-        let se2 = cpm_daily_sigma * cpm_daily_sigma / d + drift_ln;
+        let se2 = cpm_daily_sigma * cpm_daily_sigma / d;
         let (m, v, _) = normal_update(prior.cpm_ln.0, prior.cpm_ln.1, m_hat, se2);
-        ln_dist(m, v)
+        ln_dist(m, v + drift_ln)
     } else {
         ln_dist(prior.cpm_ln.0, prior.cpm_ln.1)
     };
@@ -475,9 +475,9 @@ fn estimate_series(
         let d = active.iter().filter(|(_, d)| den(d) > 0.0).count().max(1) as f64;
         let between = daily.map(|(_, v)| v / d).unwrap_or(0.0);
         let sampling = p_hat * (1.0 - p_hat) / t;
-        let se2 = between.max(sampling) + (cfg.drift_cv * p_hat).powi(2);
+        let se2 = between.max(sampling);
         let (m, v, w) = normal_update(prior.0, prior.1, p_hat, se2.max(1e-18));
-        (BetaDist::from_mean_var(m, v), w)
+        (BetaDist::from_mean_var(m, v + (cfg.drift_cv * m).powi(2)), w)
     };
     let (ctr, _) = rate(|d| d.clicks, |d| d.impressions, prior.ctr);
     let (cvr, history_weight) = rate(|d| d.conversions, |d| d.clicks, prior.cvr);
@@ -497,14 +497,14 @@ fn estimate_series(
                 .filter(|(_, d)| d.conversions > 0.0 && d.revenue > 0.0)
                 .fold((0.0, 0.0), |(c, r), (_, d)| (c + d.conversions, r + d.revenue));
             let d = aov_days().count() as f64;
-            let se2 = daily_var / d + drift_ln;
+            let se2 = daily_var / d;
             let (m, v, _) = normal_update(
                 prior.order_value_ln.0,
                 prior.order_value_ln.1,
                 (rev / conv).ln(),
-                se2,
+                se2.max(1e-12),
             );
-            ln_dist(m, v)
+            ln_dist(m, v + drift_ln)
         }
         None => ln_dist(prior.order_value_ln.0, prior.order_value_ln.1),
     };

@@ -603,3 +603,6 @@ fn histogram(sorted: &[f64], bins: usize) -> Result<Histogram, TwinError> {
         .collect::<Result<Vec<_>, _>>()
         .map(|bins| Histogram { bins })
 }
+
+#[cfg(test)]
+mod tests;

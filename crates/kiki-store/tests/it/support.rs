@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests: waiting for a condition, optional
+//! services, and capturing log output.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kiki_store::testing::{in_ci, test_database_url, test_redis_url};
+
+/// Polls `check` until it is true; panics naming `what` after 30 s. The bound
+/// only guards against a hang: no test asserts how fast anything is.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..1500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The PostgreSQL admin URL, or `None` with a note (a failure under CI).
+pub fn postgres_or_note(test: &str) -> Option<String> {
+    match test_database_url() {
+        Some(u) => Some(u),
+        None if in_ci() => panic!(
+            "{test} needs PostgreSQL: set KIKI_TEST_DATABASE_URL (CI=true, so it may not be skipped)"
+        ),
+        None => {
+            eprintln!(
+                "note: {test}: KIKI_TEST_DATABASE_URL is not set; the PostgreSQL part did not run"
+            );
+            None
+        }
+    }
+}
+
+/// The Redis URL, or `None` with a note (a failure under CI).
+pub fn redis_or_note(test: &str) -> Option<String> {
+    match test_redis_url() {
+        Some(u) => Some(u),
+        None if in_ci() => panic!(
+            "{test} needs Redis: set KIKI_TEST_REDIS_URL (CI=true, so it may not be skipped)"
+        ),
+        None => {
+            eprintln!("note: {test}: KIKI_TEST_REDIS_URL is not set; the Redis part did not run");
+            None
+        }
+    }
+}
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Installs a subscriber writing to a buffer for this thread (the test's
+/// current-thread runtime) until the guard is dropped.
+pub fn capture_logs() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+    let buf = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buf.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_target(true)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (buf, guard)
+}

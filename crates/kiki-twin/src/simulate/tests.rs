@@ -1,0 +1,371 @@
+//! Engine tests: the closed form for degenerate models, reproducibility
+//! across thread counts, stability of the confidence across seeds, and the
+//! direction of each scenario.
+
+use super::*;
+use crate::dist::{BetaDist, LogNormalDist};
+use crate::model::{Hill, ParameterSource, PlatformModel, Saturation, Seasonality};
+use crate::plan::PlanAllocation;
+use crate::platform::Platform;
+use crate::priors::Industry;
+use kiki_core::Currency;
+
+/// A platform whose every distribution has zero variance.
+fn degenerate(platform: Platform, cpm: f64, ctr: f64, cvr: f64) -> PlatformModel {
+    PlatformModel {
+        platform,
+        ad_set_id: None,
+        cpm: LogNormalDist::fixed(cpm),
+        ctr: BetaDist::fixed(ctr),
+        cvr: BetaDist::fixed(cvr),
+        cpm_daily_sigma: 0.0,
+        conversion_daily_sigma: 0.0,
+        order_value: LogNormalDist::fixed(55.0),
+        ltv: LogNormalDist::fixed(140.0),
+        saturation: Saturation {
+            reference_daily_spend: Some(100.0),
+            half_saturation_ratio: LogNormalDist::fixed(3.0),
+            shape: 1.0,
+        },
+        adstock: 0.0,
+        carry_in_daily_spend: 0.0,
+        seasonality: Seasonality::FLAT,
+        source: ParameterSource::Supplied,
+        window: None,
+        ltv_window: None,
+        history_weight: 0.0,
+    }
+}
+
+fn plan(budgets: &[(Platform, i64)], days: u32) -> Plan {
+    Plan {
+        currency: Currency::USD,
+        allocations: budgets
+            .iter()
+            .map(|(p, b)| PlanAllocation {
+                platform: p.as_str().into(),
+                ad_set_id: None,
+                daily_budget_micros: *b,
+            })
+            .collect(),
+        duration_days: days,
+        start_date: None,
+        target_roas: Some(1.5),
+        max_cpa_micros: Some(50_000_000),
+        baseline_revenue_micros: 30_000_000_000,
+        baseline_ad_spend_micros: 4_000_000_000,
+        organic_revenue_micros: 27_000_000_000,
+        budget_cap_micros: None,
+    }
+}
+
+fn model(platforms: Vec<PlatformModel>) -> MarketModel {
+    MarketModel {
+        currency: Currency::USD,
+        industry: Industry::General,
+        platforms,
+    }
+}
+
+fn opts(runs: u32, seed: u64) -> SimulationOptions {
+    SimulationOptions {
+        runs,
+        seed,
+        ..SimulationOptions::default()
+    }
+}
+
+/// The closed form of the degenerate model, written independently of the
+/// engine: adstock recursion, Hill ratio, funnel product.
+fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>) {
+    let days = plan.duration_days as usize;
+    let mut daily_revenue = vec![0.0; days];
+    let (mut conversions, mut revenue, mut ltv) = (0.0, 0.0, 0.0);
+    for a in &plan.allocations {
+        let m = model.find(Platform::parse(&a.platform).unwrap(), None).unwrap();
+        let x = a.daily_budget_micros as f64 / 1e6;
+        let x_ref = m.saturation.reference_daily_spend.unwrap();
+        let hill = Hill {
+            half_saturation: m.saturation.half_saturation_ratio.mean * x_ref,
+            shape: m.saturation.shape,
+        };
+        let mut adstock = m.carry_in_daily_spend;
+        for (t, day_revenue) in daily_revenue.iter_mut().enumerate() {
+            adstock = (1.0 - m.adstock) * x + m.adstock * adstock;
+            let effective = x_ref * hill.value(adstock) / hill.value(x_ref);
+            let weekday = match plan.start_date {
+                Some(d) => {
+                    m.seasonality.weekday_multipliers
+                        [(d.weekday().number_days_from_monday() as usize + t) % 7]
+                }
+                None => 1.0,
+            };
+            let c = effective * 1000.0 / m.cpm.mean * m.ctr.mean * m.cvr.mean * weekday;
+            conversions += c;
+            revenue += c * m.order_value.mean;
+            ltv += c * m.ltv.mean;
+            *day_revenue += c * m.order_value.mean;
+        }
+    }
+    (conversions, revenue, ltv, daily_revenue)
+}
+
+/// An amount in micros equals the closed form rounded to the micro.
+fn assert_micros(got: i64, want_major: f64, what: &str) {
+    let want = want_major * 1e6;
+    assert!(
+        (got as f64 - want).abs() <= 0.5 + 1e-12 * want.abs(),
+        "{what}: {got} vs {want}"
+    );
+}
+
+fn assert_close(got: f64, want: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+        "{what}: {got} vs {want}"
+    );
+}
+
+#[test]
+fn with_zero_variance_the_simulation_equals_the_closed_form() {
+    let mut meta = degenerate(Platform::Meta, 12.0, 0.01, 0.04);
+    meta.adstock = 0.4;
+    meta.carry_in_daily_spend = 50.0;
+    meta.seasonality.weekday_multipliers = [0.9, 0.9, 0.9, 1.0, 1.1, 1.2, 1.0];
+    let mut google = degenerate(Platform::Google, 60.0, 0.05, 0.05);
+    google.saturation.shape = 2.0;
+    let m = model(vec![meta, google]);
+    let mut p = plan(&[(Platform::Meta, 100_000_000), (Platform::Google, 250_000_000)], 21);
+    p.start_date = Some(time::macros::date!(2026 - 02 - 05));
+    for basis in [ValueBasis::Revenue, ValueBasis::Ltv] {
+        let o = SimulationOptions {
+            value_basis: basis,
+            ..opts(500, 9)
+        };
+        let r = simulate(&p, &m, &o).unwrap();
+        let (conversions, revenue, ltv, daily) = closed_form(&p, &m);
+        let spend = 350.0 * 21.0;
+        let value = if basis == ValueBasis::Revenue { revenue } else { ltv };
+        let uplift = (27_000.0 + value - 30_000.0) - (spend - 4_000.0);
+        assert_close(r.expected_conversions, conversions, "conversions");
+        assert_micros(r.expected_revenue_micros, revenue, "revenue");
+        assert_micros(r.expected_ltv_micros, ltv, "ltv");
+        assert_micros(r.expected_uplift_micros, uplift, "uplift");
+        assert_eq!(r.expected_spend_micros, 7_350_000_000);
+        // Every run is the same run: quantiles collapse onto the mean.
+        assert_eq!(r.uplift.p10_micros, r.uplift.p90_micros);
+        assert_eq!(r.uplift.p50_micros, r.expected_uplift_micros);
+        assert_eq!(r.confidence, if uplift > 0.0 { 1.0 } else { 0.0 });
+        assert_eq!(r.confidence_std_error, 0.0);
+        assert_close(r.roas.p50, value / spend, "roas");
+        assert_micros(r.cpa.p50_micros.unwrap(), spend / conversions, "cpa");
+        assert_eq!(r.histogram.bins.len(), 1);
+        assert_eq!(r.histogram.bins[0].count, 500);
+        // The projection band is exact too.
+        let mut cum = 0.0;
+        for (t, band) in r.projection.iter().enumerate() {
+            cum += daily[t];
+            assert_eq!(band.revenue.p10_micros, band.revenue.p90_micros);
+            assert_micros(band.revenue.p50_micros, cum, "band");
+        }
+        assert_eq!(r.projection[20].date, Some(time::macros::date!(2026 - 02 - 25)));
+    }
+}
+
+#[test]
+fn a_degenerate_plan_at_its_reference_spend_has_the_textbook_funnel() {
+    // 100/day at CPM 10 → 10,000 impressions → 200 clicks → 10 customers a
+    // day → 300 over 30 days at 55 each.
+    let m = model(vec![degenerate(Platform::Sandbox, 10.0, 0.02, 0.05)]);
+    let r = simulate(&plan(&[(Platform::Sandbox, 100_000_000)], 30), &m, &opts(10, 1)).unwrap();
+    assert_close(r.expected_conversions, 300.0, "conversions");
+    assert_eq!(r.expected_revenue_micros, 16_500_000_000);
+    assert_eq!(r.cpa.p50_micros, Some(10_000_000));
+    // (27,000 + 16,500 − 30,000) − (3,000 − 4,000) = 14,500.
+    assert_eq!(r.expected_uplift_micros, 14_500_000_000);
+}
+
+/// A model with realistic uncertainty, via the prior table.
+fn uncertain_model() -> MarketModel {
+    crate::estimate::prior_model(Currency::USD, Industry::Ecommerce, &[Platform::Meta, Platform::Google, Platform::Tiktok])
+}
+
+fn uncertain_plan() -> Plan {
+    let mut p = plan(
+        &[
+            (Platform::Meta, 150_000_000),
+            (Platform::Google, 150_000_000),
+            (Platform::Tiktok, 100_000_000),
+        ],
+        30,
+    );
+    p.start_date = Some(time::macros::date!(2026 - 03 - 02));
+    p
+}
+
+#[test]
+fn results_for_a_seed_do_not_depend_on_the_thread_count() {
+    let m = uncertain_model();
+    let p = uncertain_plan();
+    let o = opts(3_000, 77);
+    let on = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| simulate(&p, &m, &o).unwrap())
+    };
+    let one = on(1);
+    assert_eq!(one, on(2));
+    assert_eq!(one, on(5));
+    let other_seed = simulate(&p, &m, &opts(3_000, 78)).unwrap();
+    assert_ne!(one.expected_uplift_micros, other_seed.expected_uplift_micros);
+}
+
+#[test]
+fn confidence_is_stable_within_one_point_across_twenty_seeds() {
+    let m = uncertain_model();
+    let p = uncertain_plan();
+    let confidences: Vec<f64> = (0..20)
+        .map(|seed| simulate(&p, &m, &opts(10_000, seed)).unwrap().confidence)
+        .collect();
+    let mean = confidences.iter().sum::<f64>() / 20.0;
+    // The plan sits near the gate threshold, where stability matters.
+    assert!((0.75..0.97).contains(&mean), "mean confidence {mean}");
+    for c in &confidences {
+        assert!((c - mean).abs() <= 0.01, "{c} vs mean {mean}: {confidences:?}");
+    }
+}
+
+#[test]
+fn each_stress_scenario_lowers_the_outcome_in_its_own_way() {
+    let m = uncertain_model();
+    let p = uncertain_plan();
+    let base = simulate(&p, &m, &opts(4_000, 5)).unwrap();
+    for (scenario, uses_revenue_drop) in [
+        (Scenario::cpm_up_50(), true),
+        (Scenario::cvr_down_30(), true),
+        (Scenario::ltv_down_20(), true),
+    ] {
+        let s = simulate(
+            &p,
+            &m,
+            &SimulationOptions {
+                scenario: scenario.clone(),
+                ..opts(4_000, 5)
+            },
+        )
+        .unwrap();
+        assert!(s.confidence <= base.confidence, "{}", scenario.name);
+        assert_eq!(s.expected_revenue_micros < base.expected_revenue_micros, uses_revenue_drop);
+        assert_eq!(s.expected_spend_micros, base.expected_spend_micros);
+        assert_eq!(s.scenario, scenario);
+    }
+    // CPM +50 % buys a third fewer impressions: revenue × 2/3 exactly, run by run.
+    let cpm = simulate(
+        &p,
+        &m,
+        &SimulationOptions {
+            scenario: Scenario::cpm_up_50(),
+            ..opts(4_000, 5)
+        },
+    )
+    .unwrap();
+    let ratio = cpm.expected_revenue_micros as f64 / base.expected_revenue_micros as f64;
+    assert!((ratio - 2.0 / 3.0).abs() < 1e-6, "{ratio}");
+}
+
+#[test]
+fn quantiles_are_ordered_and_the_histogram_counts_every_run() {
+    let r = simulate(&uncertain_plan(), &uncertain_model(), &opts(2_000, 3)).unwrap();
+    assert!(r.uplift.p10_micros <= r.uplift.p50_micros && r.uplift.p50_micros <= r.uplift.p90_micros);
+    assert!(r.roas.p10 <= r.roas.p50 && r.roas.p50 <= r.roas.p90);
+    let (c10, c90) = (r.cpa.p10_micros.unwrap(), r.cpa.p90_micros.unwrap());
+    assert!(c10 <= c90);
+    assert_eq!(r.histogram.bins.iter().map(|b| b.count).sum::<u32>(), 2_000);
+    assert_eq!(r.histogram.bins.len(), 40);
+    assert!(r.confidence_std_error > 0.0 && r.confidence_std_error < 0.012);
+    let p = r.probability_cpa_over_max.unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    assert_eq!(r.projection.len(), 30);
+    // Cumulative bands grow day by day and bracket their median.
+    for w in r.projection.windows(2) {
+        assert!(w[1].revenue.p50_micros >= w[0].revenue.p50_micros);
+        assert!(w[1].spend_micros > w[0].spend_micros);
+    }
+    for b in &r.projection {
+        assert!(b.revenue.p10_micros <= b.revenue.p50_micros && b.revenue.p50_micros <= b.revenue.p90_micros);
+        assert!(b.uplift.p10_micros <= b.uplift.p50_micros && b.uplift.p50_micros <= b.uplift.p90_micros);
+    }
+    // The last day's uplift band agrees with the run-level quantiles within the
+    // sketch's 0.5 % accuracy plus interpolation.
+    let last = r.projection[29].uplift;
+    let tol = |x: i64| (x.abs() as f64 * 0.01) as i64 + 1_000_000;
+    assert!((last.p50_micros - r.uplift.p50_micros).abs() <= tol(r.uplift.p50_micros));
+}
+
+#[test]
+fn the_ltv_basis_values_customers_at_their_lifetime_value() {
+    let m = uncertain_model();
+    let p = uncertain_plan();
+    let rev = simulate(&p, &m, &opts(2_000, 8)).unwrap();
+    let ltv = simulate(
+        &p,
+        &m,
+        &SimulationOptions {
+            value_basis: ValueBasis::Ltv,
+            ..opts(2_000, 8)
+        },
+    )
+    .unwrap();
+    // Same draws, different value: revenue and LTV totals agree, uplift differs.
+    assert_eq!(rev.expected_ltv_micros, ltv.expected_ltv_micros);
+    assert!(ltv.expected_uplift_micros > rev.expected_uplift_micros);
+    assert!(ltv.roas.p50 > rev.roas.p50);
+}
+
+#[test]
+fn invalid_inputs_name_their_fields_and_missing_models_are_errors() {
+    let m = uncertain_model();
+    let mut o = opts(0, 1);
+    o.scenario.cvr_multiplier = f64::NAN;
+    let mut p = uncertain_plan();
+    p.duration_days = 0;
+    match simulate(&p, &m, &o) {
+        Err(TwinError::Invalid(e)) => {
+            let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["duration_days", "options.runs", "options.scenario.cvr_multiplier"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut bad_model = m.clone();
+    bad_model.platforms[0].ctr.mean = f64::NAN;
+    match simulate(&uncertain_plan(), &bad_model, &opts(10, 1)) {
+        Err(TwinError::Invalid(e)) => assert_eq!(e[0].field, "model.platforms[0].ctr.mean"),
+        other => panic!("{other:?}"),
+    }
+    let p = plan(&[(Platform::Pinterest, 1_000_000)], 3);
+    assert_eq!(
+        simulate(&p, &m, &opts(10, 1)),
+        Err(TwinError::MissingPlatformModel(Platform::Pinterest))
+    );
+    let mut eur = p.clone();
+    eur.currency = Currency::EUR;
+    assert!(matches!(
+        simulate(&eur, &m, &opts(10, 1)),
+        Err(TwinError::CurrencyMismatch { .. })
+    ));
+}
+
+#[test]
+fn a_result_serialises_without_nan_and_round_trips() {
+    let r = simulate(&uncertain_plan(), &uncertain_model(), &opts(500, 2)).unwrap();
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains("NaN") && !json.contains("null,\"p50"), "{json}");
+    let back: SimulationResult = serde_json::from_str(&json).unwrap();
+    // serde_json parses floats to within one ulp; amounts are integers.
+    assert_eq!(back.projection, r.projection);
+    assert_eq!(back.histogram, r.histogram);
+    assert_eq!(back.uplift, r.uplift);
+    assert!((back.confidence_std_error - r.confidence_std_error).abs() < 1e-15);
+}
