@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use kiki_server::{Application, Config};
 
 #[derive(Debug, Parser)]
-#[command(name = "kiki", version, about = "KIKI — outcome-based ad revenue engine")]
+#[command(
+    name = "kiki",
+    version,
+    about = "KIKI — outcome-based ad revenue engine"
+)]
 struct Cli {
     /// Configuration file (default: ./kiki.toml when present).
     #[arg(long, global = true, env = "KIKI_CONFIG")]
@@ -64,7 +68,9 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -73,7 +79,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("kiki {}", kiki_server::VERSION);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Config { command: ConfigCommand::Check } => {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
             let cfg = load(&cli)?;
             print!("{}", cfg.redacted_toml());
             match cfg.validate() {

@@ -24,7 +24,10 @@ fn kiki() -> Command {
 fn version_prints_the_crate_version() {
     let out = kiki().arg("version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("kiki {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("kiki {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -36,7 +39,11 @@ fn config_check_prints_the_redacted_config_and_fails_on_an_invalid_one() {
         .env("KIKI__DATABASE__URL", "postgres://kiki:hunter2@db/kiki")
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let shown = String::from_utf8(ok.stdout).unwrap();
     assert!(shown.contains("postgres://kiki:***@db/kiki"));
     assert!(!shown.contains("hunter2"));
@@ -57,8 +64,16 @@ fn config_check_prints_the_redacted_config_and_fails_on_an_invalid_one() {
 fn migrate_applies_migrations_to_the_given_database() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/m.db", dir.path().display());
-    let out = kiki().current_dir(dir.path()).args(["migrate", "--database-url", &url]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kiki()
+        .current_dir(dir.path())
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("m.db").exists());
 }
 
@@ -75,7 +90,11 @@ impl Drop for Server {
 
 fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut cmd = kiki();
-    cmd.current_dir(dir).arg("serve").env("KIKI__HTTP__BIND", "127.0.0.1:0").stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.current_dir(dir)
+        .arg("serve")
+        .env("KIKI__HTTP__BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -92,7 +111,10 @@ fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
 }
 
 fn sigterm(child: &Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -102,18 +124,30 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
         if let Some(s) = child.try_wait().unwrap() {
             return s;
         }
-        assert!(started.elapsed() < limit, "the server did not exit within {limit:?}");
+        assert!(
+            started.elapsed() < limit,
+            "the server did not exit within {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn serve_with_no_configuration_uses_sqlite_under_data_answers_healthy_and_exits_0_on_sigterm() {
+async fn serve_with_no_configuration_uses_sqlite_under_data_answers_healthy_and_exits_0_on_sigterm()
+{
     let dir = tempfile::tempdir().unwrap();
     let mut server = start_server(dir.path(), &[]);
-    let health: serde_json::Value = reqwest::get(format!("{}/healthz", server.url)).await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "healthy", "{health}");
-    assert!(dir.path().join("data/kiki.db").exists(), "the default database is ./data/kiki.db");
+    assert!(
+        dir.path().join("data/kiki.db").exists(),
+        "the default database is ./data/kiki.db"
+    );
     sigterm(&server.child);
     let status = wait_exit(&mut server.child, Duration::from_secs(20));
     assert!(status.success(), "exit status {status:?}");
@@ -122,15 +156,27 @@ async fn serve_with_no_configuration_uses_sqlite_under_data_answers_healthy_and_
 #[tokio::test(flavor = "multi_thread")]
 async fn spans_are_exported_to_an_otlp_collector() {
     let collector = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/v1/traces")).respond_with(ResponseTemplate::new(200)).mount(&collector).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/traces"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&collector)
+        .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_server(dir.path(), &[("KIKI__TELEMETRY__OTLP_ENDPOINT", &collector.uri())]);
-    let resp = reqwest::get(format!("{}/v1/status", server.url)).await.unwrap();
+    let mut server = start_server(
+        dir.path(),
+        &[("KIKI__TELEMETRY__OTLP_ENDPOINT", &collector.uri())],
+    );
+    let resp = reqwest::get(format!("{}/v1/status", server.url))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     sigterm(&server.child);
     assert!(wait_exit(&mut server.child, Duration::from_secs(20)).success());
     let received = collector.received_requests().await.unwrap();
-    let traces: Vec<_> = received.iter().filter(|r| r.url.path() == "/v1/traces").collect();
+    let traces: Vec<_> = received
+        .iter()
+        .filter(|r| r.url.path() == "/v1/traces")
+        .collect();
     assert!(!traces.is_empty(), "the collector received no spans");
     assert_eq!(traces[0].headers["content-type"], "application/x-protobuf");
     let all: Vec<u8> = traces.iter().flat_map(|r| r.body.clone()).collect();

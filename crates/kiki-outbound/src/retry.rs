@@ -31,7 +31,9 @@ impl RetryPolicy {
     /// The ceiling for the wait after failed attempt `attempt` (1-based):
     /// base × 2^(attempt−1), capped.
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.max)
     }
 }
@@ -45,7 +47,12 @@ pub(crate) fn retryable_status(s: StatusCode) -> bool {
 
 /// Parses `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(resp: &Response, now: SystemTime) -> Option<Duration> {
-    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -83,7 +90,9 @@ impl Middleware for RetryMiddleware {
                     retry_after(resp, SystemTime::now()).map(|d| d.min(self.policy.max))
                 }
                 Ok(_) => return outcome,
-                Err(reqwest_middleware::Error::Reqwest(e)) if e.is_connect() || e.is_timeout() => None,
+                Err(reqwest_middleware::Error::Reqwest(e)) if e.is_connect() || e.is_timeout() => {
+                    None
+                }
                 Err(_) => return outcome,
             };
             if attempt >= self.policy.max_attempts {
@@ -149,7 +158,11 @@ mod tests {
 
     #[test]
     fn backoff_ceiling_doubles_and_is_capped() {
-        let p = RetryPolicy { max_attempts: 5, base: Duration::from_millis(100), max: Duration::from_millis(350) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(350),
+        };
         assert_eq!(p.ceiling(1), Duration::from_millis(100));
         assert_eq!(p.ceiling(2), Duration::from_millis(200));
         assert_eq!(p.ceiling(3), Duration::from_millis(350));
@@ -158,8 +171,21 @@ mod tests {
 
     #[test]
     fn only_transient_statuses_are_retried() {
-        for (s, want) in [(429, true), (500, true), (503, true), (408, true), (501, false), (404, false), (400, false), (200, false)] {
-            assert_eq!(retryable_status(StatusCode::from_u16(s).unwrap()), want, "{s}");
+        for (s, want) in [
+            (429, true),
+            (500, true),
+            (503, true),
+            (408, true),
+            (501, false),
+            (404, false),
+            (400, false),
+            (200, false),
+        ] {
+            assert_eq!(
+                retryable_status(StatusCode::from_u16(s).unwrap()),
+                want,
+                "{s}"
+            );
         }
     }
 }

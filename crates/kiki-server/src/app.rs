@@ -68,7 +68,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("addr", &self.local_addr()).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("addr", &self.local_addr())
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,7 +86,9 @@ impl Application {
         let clock: Arc<dyn Clock> = opts.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let metrics = crate::metrics::prometheus();
 
-        let db = Db::connect(&config.database).await.context("connecting to the database")?;
+        let db = Db::connect(&config.database)
+            .await
+            .context("connecting to the database")?;
         let schema_ready = Arc::new(AtomicBool::new(false));
         if config.database.run_migrations {
             db.migrate().await.context("running database migrations")?;
@@ -94,11 +98,18 @@ impl Application {
             // readiness waits until every migration this build knows is applied.
             spawn_migration_watch(db.clone(), schema_ready.clone());
         }
-        let cache = Cache::new(&config.cache, &config.redis).await.context("starting the cache")?;
-        let events = EventBus::new(&config.events, &db, &config.redis).await.context("starting the event bus")?;
+        let cache = Cache::new(&config.cache, &config.redis)
+            .await
+            .context("starting the cache")?;
+        let events = EventBus::new(&config.events, &db, &config.redis)
+            .await
+            .context("starting the event bus")?;
         let jobs = Jobs::new(db.clone(), config.jobs.clone())
             .with_clock(clock.clone())
-            .with_handler(Arc::new(HousekeepingJob::new(db.clone(), config.jobs.retention_days)));
+            .with_handler(Arc::new(HousekeepingJob::new(
+                db.clone(),
+                config.jobs.retention_days,
+            )));
         let outbound = OutboundClient::new(&config.outbound)?;
 
         let mut health = HealthRegistry::default();
@@ -146,11 +157,19 @@ impl Application {
             background.push(scheduler.spawn(&instance, cancel.clone()));
         }
         state.ready.store(true, Ordering::Release);
-        Ok(Application { state, router, listener, cancel, background })
+        Ok(Application {
+            state,
+            router,
+            listener,
+            cancel,
+            background,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn state(&self) -> &AppState {
@@ -158,16 +177,28 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains within the grace period.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { state, router, listener, cancel, background } = self;
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            state,
+            router,
+            listener,
+            cancel,
+            background,
+        } = self;
         let grace = Duration::from_secs(state.config.http.shutdown_grace_secs);
         let token = cancel.clone();
-        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutdown requested; no new connections, draining in-flight requests");
-                token.cancel();
-            });
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; no new connections, draining in-flight requests");
+            token.cancel();
+        });
         let serve = std::future::IntoFuture::into_future(serve);
         tokio::pin!(serve);
         tokio::select! {
@@ -223,7 +254,11 @@ fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
         .unwrap_or_else(|| "kiki".into())
 }
 
@@ -253,7 +288,13 @@ pub fn compose_router(
     if roles.api {
         let doc = Arc::new(doc);
         router = router
-            .route("/openapi.json", get(move || { let d = doc.clone(); async move { axum::Json((*d).clone()) } }))
+            .route(
+                "/openapi.json",
+                get(move || {
+                    let d = doc.clone();
+                    async move { axum::Json((*d).clone()) }
+                }),
+            )
             .route("/docs", get(openapi::docs_page))
             .route("/docs/assets/docs.js", get(openapi::docs_js))
             .route("/docs/assets/docs.css", get(openapi::docs_css));
@@ -263,7 +304,9 @@ pub fn compose_router(
     }
     router = router
         .fallback(versioning::fallback)
-        .method_not_allowed_fallback(|| async { crate::error::envelope_for_status(StatusCode::METHOD_NOT_ALLOWED) });
+        .method_not_allowed_fallback(|| async {
+            crate::error::envelope_for_status(StatusCode::METHOD_NOT_ALLOWED)
+        });
 
     let rate_limit = Arc::new(RateLimit::new(
         cfg.http.rate_limit.per_second,
@@ -272,14 +315,22 @@ pub fn compose_router(
     ));
     // Outermost first: the edge sees the final status of everything inside.
     let stack = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn_with_state(state.counters.clone(), middleware::edge))
+        .layer(axum::middleware::from_fn_with_state(
+            state.counters.clone(),
+            middleware::edge,
+        ))
         .layer(axum::middleware::from_fn(middleware::normalize_errors))
-        .layer(axum::middleware::from_fn_with_state(cfg.http.behind_tls, middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            cfg.http.behind_tls,
+            middleware::security_headers,
+        ))
         .layer(cors_layer(&cfg.http.cors))
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .option_layer(
-            cfg.http.rate_limit.enabled
+            cfg.http
+                .rate_limit
+                .enabled
                 .then(|| axum::middleware::from_fn_with_state(rate_limit, middleware::rate_limit)),
         )
         .layer(TimeoutLayer::with_status_code(
@@ -291,8 +342,12 @@ pub fn compose_router(
 }
 
 fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {
-    let origins: Vec<HeaderValue> =
-        cfg.allowed_origins.iter().filter(|o| *o != "*").filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> = cfg
+        .allowed_origins
+        .iter()
+        .filter(|o| *o != "*")
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     let allow = if cfg.allowed_origins.iter().any(|o| o == "*") && !cfg.allow_credentials {
         AllowOrigin::any()
     } else {
@@ -300,7 +355,14 @@ fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,

@@ -119,7 +119,11 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        RateLimitConfig { enabled: true, per_second: 100, burst: 200 }
+        RateLimitConfig {
+            enabled: true,
+            per_second: 100,
+            burst: 200,
+        }
     }
 }
 
@@ -154,7 +158,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into(), format: LogFormat::Auto }
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Auto,
+        }
     }
 }
 
@@ -171,7 +178,11 @@ pub struct TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        TelemetryConfig { otlp_endpoint: None, service_name: "kiki".into(), sample_ratio: 1.0 }
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: "kiki".into(),
+            sample_ratio: 1.0,
+        }
     }
 }
 
@@ -187,7 +198,10 @@ pub struct SecurityConfig {
 
 impl Default for SecurityConfig {
     fn default() -> Self {
-        SecurityConfig { secret_key: SecretString::from(""), allow_sqlite_in_production: false }
+        SecurityConfig {
+            secret_key: SecretString::from(""),
+            allow_sqlite_in_production: false,
+        }
     }
 }
 
@@ -209,7 +223,11 @@ pub struct DeprecationConfig {
 }
 
 fn serialize_secret<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    if v.expose_secret().is_empty() { s.serialize_str("") } else { s.serialize_str("***") }
+    if v.expose_secret().is_empty() {
+        s.serialize_str("")
+    } else {
+        s.serialize_str("***")
+    }
 }
 
 /// A configuration that cannot be used, with every problem found.
@@ -223,23 +241,43 @@ pub enum ConfigError {
 
 /// Values that are obviously not secrets; production refuses them.
 const PLACEHOLDER_SECRETS: &[&str] = &[
-    "changeme", "change-me", "change_me", "secret", "password", "placeholder", "example", "dev", "development",
-    "test", "kiki", "default", "insecure",
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "placeholder",
+    "example",
+    "dev",
+    "development",
+    "test",
+    "kiki",
+    "default",
+    "insecure",
 ];
 
 fn is_placeholder(secret: &str) -> bool {
     let s = secret.trim().to_ascii_lowercase();
-    s.is_empty() || PLACEHOLDER_SECRETS.iter().any(|p| s == *p || s.starts_with("change") || s.contains("placeholder"))
+    s.is_empty()
+        || PLACEHOLDER_SECRETS
+            .iter()
+            .any(|p| s == *p || s.starts_with("change") || s.contains("placeholder"))
 }
 
 impl Config {
     /// Loads defaults, then the file (if any), then `KIKI__…` variables from `env`.
-    pub fn load_from(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
                 if !path.exists() {
-                    return Err(ConfigError::Load(format!("the file {} does not exist", path.display())));
+                    return Err(ConfigError::Load(format!(
+                        "the file {} does not exist",
+                        path.display()
+                    )));
                 }
                 fig = fig.merge(Toml::file(path));
             }
@@ -251,9 +289,14 @@ impl Config {
         }
         // Apply the environment through figment's own parser, from the given pairs
         // (tests pass their own; `load` passes the process environment).
-        let vars: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("KIKI__")).collect();
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("KIKI__"))
+            .collect();
         fig = fig.merge(Serialized::defaults(env_dict(&vars)?));
-        let mut cfg: Config = fig.extract().map_err(|e| ConfigError::Load(describe_figment_error(e)))?;
+        let mut cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(describe_figment_error(e)))?;
         if cfg.roles.is_empty() {
             cfg.roles = "all".into();
         }
@@ -269,18 +312,33 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut p = Vec::new();
         if self.http.bind.parse::<SocketAddr>().is_err() {
-            p.push(format!("http.bind `{}` is not an address like 127.0.0.1:8080 (KIKI__HTTP__BIND)", self.http.bind));
+            p.push(format!(
+                "http.bind `{}` is not an address like 127.0.0.1:8080 (KIKI__HTTP__BIND)",
+                self.http.bind
+            ));
         }
         if self.http.body_limit_bytes == 0 {
-            p.push("http.body_limit_bytes must be greater than 0 (KIKI__HTTP__BODY_LIMIT_BYTES)".into());
+            p.push(
+                "http.body_limit_bytes must be greater than 0 (KIKI__HTTP__BODY_LIMIT_BYTES)"
+                    .into(),
+            );
         }
         if self.http.request_timeout_secs == 0 {
             p.push("http.request_timeout_secs must be greater than 0 (KIKI__HTTP__REQUEST_TIMEOUT_SECS)".into());
         }
-        if self.http.rate_limit.enabled && (self.http.rate_limit.per_second == 0 || self.http.rate_limit.burst == 0) {
+        if self.http.rate_limit.enabled
+            && (self.http.rate_limit.per_second == 0 || self.http.rate_limit.burst == 0)
+        {
             p.push("http.rate_limit.per_second and burst must be greater than 0 when the limit is enabled".into());
         }
-        if self.http.cors.allow_credentials && self.http.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
+        if self.http.cors.allow_credentials
+            && self
+                .http
+                .cors
+                .allowed_origins
+                .iter()
+                .any(|o| o.trim() == "*")
+        {
             p.push("http.cors.allowed_origins may not contain `*` when http.cors.allow_credentials is true; list the origins".into());
         }
         for o in &self.http.cors.allowed_origins {
@@ -300,24 +358,47 @@ impl Config {
             p.push("telemetry.sample_ratio must be between 0 and 1".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            p.push(format!("log.level `{}` is not a valid filter such as `info` or `info,kiki_store=debug`", self.log.level));
+            p.push(format!(
+                "log.level `{}` is not a valid filter such as `info` or `info,kiki_store=debug`",
+                self.log.level
+            ));
         }
         let db = &self.database.url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            p.push("database.url must start with sqlite:// or postgres:// (KIKI__DATABASE__URL)".into());
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            p.push(
+                "database.url must start with sqlite:// or postgres:// (KIKI__DATABASE__URL)"
+                    .into(),
+            );
         }
-        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections {
-            p.push("database.max_connections must be at least 1 and at least database.min_connections".into());
+        if self.database.max_connections == 0
+            || self.database.min_connections > self.database.max_connections
+        {
+            p.push(
+                "database.max_connections must be at least 1 and at least database.min_connections"
+                    .into(),
+            );
         }
         for (version, d) in &self.api.deprecated {
-            if !crate::versioning::ApiVersion::ALL.iter().any(|v| v.as_str() == version) {
+            if !crate::versioning::ApiVersion::ALL
+                .iter()
+                .any(|v| v.as_str() == version)
+            {
                 p.push(format!("api.deprecated.{version}: no such API version"));
             }
             for (name, v) in [("since", &d.since), ("sunset", &d.sunset)] {
                 if let Some(v) = v
-                    && time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).is_err()
+                    && time::OffsetDateTime::parse(
+                        v,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .is_err()
                 {
-                    p.push(format!("api.deprecated.{version}.{name} `{v}` is not an RFC 3339 time"));
+                    p.push(format!(
+                        "api.deprecated.{version}.{name} `{v}` is not an RFC 3339 time"
+                    ));
                 }
             }
         }
@@ -330,7 +411,11 @@ impl Config {
                 p.push("database.url is the embedded SQLite file; set KIKI__DATABASE__URL to a PostgreSQL URL, or KIKI__SECURITY__ALLOW_SQLITE_IN_PRODUCTION=true for a single node".into());
             }
         }
-        if p.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(p)) }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(p))
+        }
     }
 
     /// The effective configuration as TOML with every secret shown as `***`.
@@ -349,17 +434,22 @@ impl Config {
 /// parsing values the way figment's `Env` provider does (numbers, booleans,
 /// arrays), without reading the process environment itself.
 fn env_dict(vars: &[(String, String)]) -> Result<figment::value::Dict, ConfigError> {
-        use figment::value::{Dict, Value};
-        let mut root = Dict::new();
-        for (k, v) in vars {
-            let path: Vec<String> = k["KIKI__".len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
-            if path.iter().any(String::is_empty) {
-                return Err(ConfigError::Load(format!("the variable {k} has an empty section name")));
-            }
-            let value: Value = v.parse().unwrap_or_else(|_| Value::from(v.clone()));
-            insert_path(&mut root, &path, value);
+    use figment::value::{Dict, Value};
+    let mut root = Dict::new();
+    for (k, v) in vars {
+        let path: Vec<String> = k["KIKI__".len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(ConfigError::Load(format!(
+                "the variable {k} has an empty section name"
+            )));
         }
-        Ok(root)
+        let value: Value = v.parse().unwrap_or_else(|_| Value::from(v.clone()));
+        insert_path(&mut root, &path, value);
+    }
+    Ok(root)
 }
 
 fn insert_path(dict: &mut figment::value::Dict, path: &[String], value: figment::value::Value) {
@@ -369,7 +459,9 @@ fn insert_path(dict: &mut figment::value::Dict, path: &[String], value: figment:
         dict.insert(first.clone(), value);
         return;
     }
-    let entry = dict.entry(first.clone()).or_insert_with(|| Value::from(Dict::new()));
+    let entry = dict
+        .entry(first.clone())
+        .or_insert_with(|| Value::from(Dict::new()));
     if let Value::Dict(_, inner) = entry {
         insert_path(inner, rest, value);
     } else {
@@ -384,7 +476,11 @@ fn describe_figment_error(e: figment::Error) -> String {
         .map(|err| {
             let path = err.path.join(".");
             let msg = err.kind.to_string();
-            if path.is_empty() { msg } else { format!("{path}: {msg}") }
+            if path.is_empty() {
+                msg
+            } else {
+                format!("{path}: {msg}")
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -395,7 +491,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -412,7 +511,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kiki.toml");
         std::fs::write(&file, "[http]\nbind = \"0.0.0.0:9000\"\nrequest_timeout_secs = 5\n[database]\nmax_connections = 7\n").unwrap();
-        let c = Config::load_from(Some(&file), env(&[("KIKI__HTTP__REQUEST_TIMEOUT_SECS", "9"), ("KIKI__HTTP__RATE_LIMIT__BURST", "3")])).unwrap();
+        let c = Config::load_from(
+            Some(&file),
+            env(&[
+                ("KIKI__HTTP__REQUEST_TIMEOUT_SECS", "9"),
+                ("KIKI__HTTP__RATE_LIMIT__BURST", "3"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.http.bind, "0.0.0.0:9000");
         assert_eq!(c.http.request_timeout_secs, 9);
         assert_eq!(c.http.rate_limit.burst, 3);
@@ -421,37 +527,72 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_is_reported_with_its_path() {
-        let e = Config::load_from(None, env(&[("KIKI__HTTP__BINDD", "x")])).unwrap_err().to_string();
+        let e = Config::load_from(None, env(&[("KIKI__HTTP__BINDD", "x")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bindd"), "{e}");
     }
 
     #[test]
     fn production_refuses_placeholder_secrets_and_sqlite_naming_the_setting() {
-        let c = Config::load_from(None, env(&[("KIKI__ENV", "production"), ("KIKI__SECURITY__SECRET_KEY", "changeme")])).unwrap();
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("KIKI__ENV", "production"),
+                ("KIKI__SECURITY__SECRET_KEY", "changeme"),
+            ]),
+        )
+        .unwrap();
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("KIKI__SECURITY__SECRET_KEY"), "{e}");
         assert!(e.contains("KIKI__DATABASE__URL"), "{e}");
-        let ok = Config::load_from(None, env(&[
-            ("KIKI__ENV", "production"),
-            ("KIKI__SECURITY__SECRET_KEY", "q8V3nX0aL2pR7tY5wK9mB4cE6hJ1sD0fG"),
-            ("KIKI__DATABASE__URL", "postgres://kiki:pw@db/kiki"),
-        ])).unwrap();
+        let ok = Config::load_from(
+            None,
+            env(&[
+                ("KIKI__ENV", "production"),
+                (
+                    "KIKI__SECURITY__SECRET_KEY",
+                    "q8V3nX0aL2pR7tY5wK9mB4cE6hJ1sD0fG",
+                ),
+                ("KIKI__DATABASE__URL", "postgres://kiki:pw@db/kiki"),
+            ]),
+        )
+        .unwrap();
         ok.validate().unwrap();
     }
 
     #[test]
     fn cors_wildcard_with_credentials_is_refused() {
-        let c = Config::load_from(None, env(&[("KIKI__HTTP__CORS__ALLOWED_ORIGINS", "[\"*\"]"), ("KIKI__HTTP__CORS__ALLOW_CREDENTIALS", "true")])).unwrap();
-        assert!(c.validate().unwrap_err().to_string().contains("allow_credentials"));
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("KIKI__HTTP__CORS__ALLOWED_ORIGINS", "[\"*\"]"),
+                ("KIKI__HTTP__CORS__ALLOW_CREDENTIALS", "true"),
+            ]),
+        )
+        .unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("allow_credentials")
+        );
     }
 
     #[test]
     fn the_redacted_view_never_shows_secrets() {
-        let c = Config::load_from(None, env(&[
-            ("KIKI__SECURITY__SECRET_KEY", "super-secret-value-1234567890abcdef"),
-            ("KIKI__DATABASE__URL", "postgres://kiki:hunter2@db/kiki"),
-            ("KIKI__REDIS__URL", "redis://:redispw@cache:6379"),
-        ])).unwrap();
+        let c = Config::load_from(
+            None,
+            env(&[
+                (
+                    "KIKI__SECURITY__SECRET_KEY",
+                    "super-secret-value-1234567890abcdef",
+                ),
+                ("KIKI__DATABASE__URL", "postgres://kiki:hunter2@db/kiki"),
+                ("KIKI__REDIS__URL", "redis://:redispw@cache:6379"),
+            ]),
+        )
+        .unwrap();
         let shown = c.redacted_toml();
         for secret in ["super-secret-value", "hunter2", "redispw"] {
             assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");

@@ -38,7 +38,12 @@ pub struct ErrorBody {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -67,7 +72,10 @@ impl ApiError {
     /// A 500 whose cause is logged here and never shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error.cause = %cause, "internal error");
-        ApiError::new(ErrorCode::Internal, "An internal error occurred; the request id identifies it in the logs.")
+        ApiError::new(
+            ErrorCode::Internal,
+            "An internal error occurred; the request id identifies it in the logs.",
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -140,7 +148,9 @@ pub fn envelope_for_status(status: StatusCode) -> ApiError {
         ErrorCode::NotFound => "No route matches this path.".to_owned(),
         ErrorCode::MethodNotAllowed => "This method is not allowed on this path.".to_owned(),
         ErrorCode::RequestTimeout => "The request took longer than the server allows.".to_owned(),
-        ErrorCode::PayloadTooLarge => "The request body is larger than this endpoint accepts.".to_owned(),
+        ErrorCode::PayloadTooLarge => {
+            "The request body is larger than this endpoint accepts.".to_owned()
+        }
         _ => format!("{}.", code.name()),
     };
     ApiError::new(code, message)

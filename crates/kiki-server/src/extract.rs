@@ -30,8 +30,14 @@ where
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                let mime = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
@@ -72,7 +78,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 )),
                 Category::Data => {
                     let field = if path == "." { "body".to_owned() } else { path };
-                    Err(ApiError::validation(vec![FieldError::new(field, sentence(&strip_position(&inner.to_string())))]))
+                    Err(ApiError::validation(vec![FieldError::new(
+                        field,
+                        sentence(&strip_position(&inner.to_string())),
+                    )]))
                 }
             }
         }
@@ -129,7 +138,10 @@ where
             .iter()
             .map(|(path, err)| {
                 let p = path.to_string();
-                FieldError::new(if p.is_empty() { "body".into() } else { p }, sentence(err.message()))
+                FieldError::new(
+                    if p.is_empty() { "body".into() } else { p },
+                    sentence(err.message()),
+                )
             })
             .collect();
         ApiError::validation(fields)
@@ -151,7 +163,9 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|rej| ApiError::bad_request(format!("The query string is invalid: {}.", rej.body_text())))
+            .map_err(|rej| {
+                ApiError::bad_request(format!("The query string is invalid: {}.", rej.body_text()))
+            })
     }
 }
 
@@ -171,6 +185,8 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|rej| ApiError::bad_request(format!("A path parameter is invalid: {}.", rej.body_text())))
+            .map_err(|rej| {
+                ApiError::bad_request(format!("A path parameter is invalid: {}.", rej.body_text()))
+            })
     }
 }

@@ -37,7 +37,9 @@ pub struct HealthRegistry {
 
 impl std::fmt::Debug for HealthRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.probes.iter().map(|p| p.name())).finish()
+        f.debug_list()
+            .entries(self.probes.iter().map(|p| p.name()))
+            .finish()
     }
 }
 
@@ -56,7 +58,10 @@ impl HealthRegistry {
                     name: p.name().to_owned(),
                     status: DependencyStatus::Down,
                     response_time_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    error: Some(format!("No answer within {} ms.", PROBE_TIMEOUT.as_millis())),
+                    error: Some(format!(
+                        "No answer within {} ms.",
+                        PROBE_TIMEOUT.as_millis()
+                    )),
                 },
             };
             (p.required(), check)
@@ -144,7 +149,9 @@ pub struct HealthMetrics {
 }
 
 pub(crate) fn overall(checks: &[(bool, DependencyCheck)]) -> OverallStatus {
-    let required_down = checks.iter().any(|(req, c)| *req && c.status == DependencyStatus::Down);
+    let required_down = checks
+        .iter()
+        .any(|(req, c)| *req && c.status == DependencyStatus::Down);
     let any_not_up = checks.iter().any(|(_, c)| c.status != DependencyStatus::Up);
     if required_down {
         OverallStatus::Unhealthy
@@ -158,7 +165,11 @@ pub(crate) fn overall(checks: &[(bool, DependencyCheck)]) -> OverallStatus {
 /// Liveness: answers as long as the process serves HTTP.
 #[utoipa::path(get, path = "/livez", tag = "health", responses((status = 200, description = "The process is up")))]
 pub async fn livez() -> Response {
-    (StatusCode::OK, Json(serde_json::json!({ "status": "alive" }))).into_response()
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({ "status": "alive" })),
+    )
+        .into_response()
 }
 
 /// Readiness: 200 once migrations ran and required dependencies answer.
@@ -168,12 +179,22 @@ pub async fn livez() -> Response {
 pub async fn readyz(State(app): State<AppState>) -> Response {
     let checks = app.health.check_all().await;
     let migrated = app.schema_ready.load(Ordering::Acquire);
-    let required_ok = checks.iter().all(|(req, c)| !*req || c.status != DependencyStatus::Down);
+    let required_ok = checks
+        .iter()
+        .all(|(req, c)| !*req || c.status != DependencyStatus::Down);
     let deps: Vec<&DependencyCheck> = checks.iter().map(|(_, c)| c).collect();
     if migrated && required_ok && app.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "dependencies": deps }))).into_response()
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "dependencies": deps })),
+        )
+            .into_response()
     } else {
-        let reason = if !migrated { "The database migrations have not run yet." } else { "A required dependency is not answering." };
+        let reason = if !migrated {
+            "The database migrations have not run yet."
+        } else {
+            "A required dependency is not answering."
+        };
         crate::error::ApiError::new(kiki_core::ErrorCode::Unavailable, reason)
             .with_details(serde_json::json!({ "migrated": migrated, "dependencies": deps }))
             .into_response()
@@ -199,13 +220,17 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
             errors_total: app.counters.errors_total.load(Ordering::Relaxed),
             requests_in_flight: app.counters.in_flight.load(Ordering::Relaxed),
             db_pool_size: pool.size,
-            db_pool_idle: pool.idle as u32,
+            db_pool_idle: pool.idle,
             db_pool_waiting: pool.waiting as u64,
         },
         dependencies: checks.into_iter().map(|(_, c)| c).collect(),
         status,
     };
-    let code = if matches!(report.status, OverallStatus::Unhealthy) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let code = if matches!(report.status, OverallStatus::Unhealthy) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     (code, Json(report)).into_response()
 }
 
@@ -214,7 +239,12 @@ mod tests {
     use super::*;
 
     fn c(status: DependencyStatus) -> DependencyCheck {
-        DependencyCheck { name: "x".into(), status, response_time_ms: 1.0, error: None }
+        DependencyCheck {
+            name: "x".into(),
+            status,
+            response_time_ms: 1.0,
+            error: None,
+        }
     }
 
     #[test]

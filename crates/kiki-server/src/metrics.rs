@@ -16,7 +16,8 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Latency buckets in seconds, from 100 µs (bidder) to 30 s (request timeout).
 const LATENCY_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
 ];
 
 /// The process-wide Prometheus recorder, installed on first use.
@@ -24,7 +25,10 @@ pub fn prometheus() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), LATENCY_BUCKETS)
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_duration_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -43,10 +47,17 @@ pub fn prometheus() -> PrometheusHandle {
 pub async fn get_metrics(State(app): State<AppState>) -> Response {
     let pool = app.db.pool_stats();
     metrics::gauge!("kiki_db_pool_connections").set(f64::from(pool.size));
-    metrics::gauge!("kiki_db_pool_idle").set(pool.idle as f64);
+    metrics::gauge!("kiki_db_pool_idle").set(f64::from(pool.idle));
     metrics::gauge!("kiki_db_pool_waiting").set(pool.waiting as f64);
     metrics::gauge!("kiki_db_pool_max").set(f64::from(pool.max));
     metrics::gauge!("kiki_uptime_seconds").set(app.started.elapsed().as_secs_f64());
     app.metrics.run_upkeep();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
 }

@@ -37,7 +37,8 @@ pub struct EdgeCounters {
 /// is safe to log and echo.
 fn accept_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic())).then(|| s.to_owned())
+    (!s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| s.to_owned())
 }
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
@@ -86,7 +87,10 @@ pub async fn edge(State(counters): State<Arc<EdgeCounters>>, req: Request, next:
 
     counters.in_flight.fetch_add(1, Ordering::Relaxed);
     metrics::gauge!("kiki_http_requests_in_flight").increment(1.0);
-    let ctx = RequestContext { request_id: request_id.clone(), traceparent };
+    let ctx = RequestContext {
+        request_id: request_id.clone(),
+        traceparent,
+    };
     let mut resp = with_context(ctx, next.run(req).instrument(span.clone())).await;
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     metrics::gauge!("kiki_http_requests_in_flight").decrement(1.0);
@@ -106,7 +110,8 @@ pub async fn edge(State(counters): State<Arc<EdgeCounters>>, req: Request, next:
         ("status", status.to_string()),
     ];
     metrics::counter!("kiki_http_requests_total", &labels).increment(1);
-    metrics::histogram!("kiki_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    metrics::histogram!("kiki_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         parent: &span,
         http.method = %method,
@@ -149,11 +154,21 @@ pub async fn normalize_errors(req: Request, next: Next) -> Response {
 }
 
 /// Security headers on every response; a strict CSP on HTML pages.
-pub async fn security_headers(State(behind_tls): State<bool>, req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(behind_tls): State<bool>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     let is_html = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -164,12 +179,18 @@ pub async fn security_headers(State(behind_tls): State<bool>, req: Request, next
     } else {
         "default-src 'none'; frame-ancestors 'none'"
     };
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
     if is_html {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     if behind_tls {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
     }
     resp
 }
@@ -205,7 +226,9 @@ impl RateLimit {
         {
             return Some(ip);
         }
-        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
     }
 }
 
@@ -219,7 +242,10 @@ pub async fn rate_limit(State(rl): State<Arc<RateLimit>>, req: Request, next: Ne
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             metrics::counter!("kiki_http_rate_limited_total").increment(1);
-            let mut err = ApiError::new(ErrorCode::RateLimited, "Too many requests from this address; retry after the time in Retry-After.");
+            let mut err = ApiError::new(
+                ErrorCode::RateLimited,
+                "Too many requests from this address; retry after the time in Retry-After.",
+            );
             err.retry_after = Some(secs.max(1));
             return err.into_response();
         }

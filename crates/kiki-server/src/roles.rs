@@ -12,18 +12,30 @@ pub struct Roles {
 }
 
 impl Roles {
-    pub const ALL: Roles = Roles { api: true, bidder: true, worker: true };
+    pub const ALL: Roles = Roles {
+        api: true,
+        bidder: true,
+        worker: true,
+    };
 
     /// Parses `all` or a comma list such as `api,worker`.
     pub fn parse(s: &str) -> Result<Roles, String> {
-        let mut r = Roles { api: false, bidder: false, worker: false };
+        let mut r = Roles {
+            api: false,
+            bidder: false,
+            worker: false,
+        };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "all" => r = Roles::ALL,
                 "api" => r.api = true,
                 "bidder" => r.bidder = true,
                 "worker" => r.worker = true,
-                other => return Err(format!("unknown role `{other}`; use all, api, bidder or worker")),
+                other => {
+                    return Err(format!(
+                        "unknown role `{other}`; use all, api, bidder or worker"
+                    ));
+                }
             }
         }
         if !(r.api || r.bidder || r.worker) {
@@ -35,10 +47,14 @@ impl Roles {
 
 impl fmt::Display for Roles {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = [("api", self.api), ("bidder", self.bidder), ("worker", self.worker)]
-            .into_iter()
-            .filter_map(|(n, on)| on.then_some(n))
-            .collect();
+        let names: Vec<&str> = [
+            ("api", self.api),
+            ("bidder", self.bidder),
+            ("worker", self.worker),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect();
         f.write_str(&names.join(","))
     }
 }
@@ -54,6 +70,9 @@ mod tests {
         assert!(r.api && r.worker && !r.bidder);
         assert!(Roles::parse("api,web").unwrap_err().contains("`web`"));
         assert!(Roles::parse("").is_err());
-        assert_eq!(Roles::parse("bidder,api").unwrap().to_string(), "api,bidder");
+        assert_eq!(
+            Roles::parse("bidder,api").unwrap().to_string(),
+            "api,bidder"
+        );
     }
 }

@@ -30,7 +30,10 @@ pub struct StatusV1 {
 /// Service status (v1): up or not, and the version.
 #[utoipa::path(get, path = "/status", tag = "platform", responses((status = 200, body = StatusV1)))]
 pub async fn get_status_v1() -> Json<StatusV1> {
-    Json(StatusV1 { status: "ok", version: crate::VERSION })
+    Json(StatusV1 {
+        status: "ok",
+        version: crate::VERSION,
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -59,7 +62,10 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
     let r = app.roles;
     Json(StatusV2 {
         status: "ok",
-        build: BuildInfo { version: crate::VERSION, rustc: env!("CARGO_PKG_RUST_VERSION") },
+        build: BuildInfo {
+            version: crate::VERSION,
+            rustc: env!("CARGO_PKG_RUST_VERSION"),
+        },
         roles: [("api", r.api), ("bidder", r.bidder), ("worker", r.worker)]
             .into_iter()
             .filter_map(|(n, on)| on.then_some(n))
@@ -67,7 +73,11 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
         uptime_seconds: app.started.elapsed().as_secs(),
         api_versions: ApiVersion::ALL.iter().map(|v| v.as_str()).collect(),
         database: app.db.backend().as_str(),
-        cache: if app.cache.is_redis() { "redis" } else { "in_process" },
+        cache: if app.cache.is_redis() {
+            "redis"
+        } else {
+            "in_process"
+        },
     })
 }
 
@@ -75,6 +85,13 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
 #[utoipa::path(get, path = "/jobs/{id}", tag = "platform",
     params(("id" = String, Path, description = "Job id")),
     responses((status = 200, body = JobRecord), (status = 404, body = crate::error::ErrorEnvelope)))]
-pub async fn get_job(State(app): State<AppState>, Path(id): Path<JobId>) -> Result<Json<JobRecord>, ApiError> {
-    app.jobs.get(id).await?.map(Json).ok_or_else(|| ApiError::not_found("The job"))
+pub async fn get_job(
+    State(app): State<AppState>,
+    Path(id): Path<JobId>,
+) -> Result<Json<JobRecord>, ApiError> {
+    app.jobs
+        .get(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("The job"))
 }

@@ -79,11 +79,16 @@ pub fn init(log: &LogConfig, telemetry: &TelemetryConfig) -> anyhow::Result<Tele
                 .build()?;
             let provider = SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
-                .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(telemetry.sample_ratio))))
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                    telemetry.sample_ratio,
+                ))))
                 .with_resource(
                     Resource::builder()
                         .with_service_name(telemetry.service_name.clone())
-                        .with_attribute(opentelemetry::KeyValue::new("service.version", crate::VERSION))
+                        .with_attribute(opentelemetry::KeyValue::new(
+                            "service.version",
+                            crate::VERSION,
+                        ))
                         .build(),
                 )
                 .build();
@@ -94,6 +99,10 @@ pub fn init(log: &LogConfig, telemetry: &TelemetryConfig) -> anyhow::Result<Tele
         None => None,
     };
 
-    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init()?;
     Ok(guard)
 }

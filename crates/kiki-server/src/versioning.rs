@@ -56,7 +56,12 @@ impl<S: Clone + Send + Sync + 'static> Default for VersionedApi<S> {
 
 impl<S: Clone + Send + Sync + 'static> VersionedApi<S> {
     pub fn new() -> Self {
-        VersionedApi { by_version: ApiVersion::ALL.iter().map(|v| (*v, OpenApiRouter::new())).collect() }
+        VersionedApi {
+            by_version: ApiVersion::ALL
+                .iter()
+                .map(|v| (*v, OpenApiRouter::new()))
+                .collect(),
+        }
     }
 
     /// Registers `routes` (from `utoipa_axum::routes!`) in each of `versions`.
@@ -104,24 +109,38 @@ pub struct DeprecationHeaders {
 
 impl DeprecationHeaders {
     pub fn new(version: ApiVersion, cfg: &DeprecationConfig) -> Self {
-        let parse = |s: &Option<String>| s.as_deref().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+        let parse = |s: &Option<String>| {
+            s.as_deref()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        };
         // RFC 9745: `Deprecation: @<unix seconds>`; the config is validated at start-up.
         let since = parse(&cfg.since).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let deprecation = HeaderValue::from_str(&format!("@{}", since.unix_timestamp()))
             .unwrap_or(HeaderValue::from_static("@0"));
         let sunset = parse(&cfg.sunset).and_then(|t| {
-            let st = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(t.unix_timestamp().max(0) as u64);
+            let st = std::time::SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(t.unix_timestamp().max(0) as u64);
             HeaderValue::from_str(&httpdate::fmt_http_date(st)).ok()
         });
-        DeprecationHeaders { version, deprecation, sunset }
+        DeprecationHeaders {
+            version,
+            deprecation,
+            sunset,
+        }
     }
 }
 
-async fn deprecation_headers(State(d): State<DeprecationHeaders>, req: Request, next: Next) -> Response {
+async fn deprecation_headers(
+    State(d): State<DeprecationHeaders>,
+    req: Request,
+    next: Next,
+) -> Response {
     let successor_link = d.version.successor().map(|next_v| {
         let path = req.uri().path();
         // Inside a nested router the path has the prefix stripped: rebuild it.
-        let rest = path.strip_prefix(&format!("/{}", d.version.as_str())).unwrap_or(path);
+        let rest = path
+            .strip_prefix(&format!("/{}", d.version.as_str()))
+            .unwrap_or(path);
         format!("</{}{}>; rel=\"successor-version\"", next_v.as_str(), rest)
     });
     let mut resp = next.run(req).await;
@@ -139,14 +158,23 @@ async fn deprecation_headers(State(d): State<DeprecationHeaders>, req: Request, 
 /// The fallback: a JSON 404, naming the supported versions when the path
 /// starts with a version that does not exist.
 pub async fn fallback(uri: Uri) -> Response {
-    let first = uri.path().trim_start_matches('/').split('/').next().unwrap_or("");
-    let looks_versioned = first.len() > 1 && first.starts_with('v') && first[1..].bytes().all(|b| b.is_ascii_digit());
+    let first = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let looks_versioned =
+        first.len() > 1 && first.starts_with('v') && first[1..].bytes().all(|b| b.is_ascii_digit());
     let known = ApiVersion::ALL.iter().any(|v| v.as_str() == first);
     if looks_versioned && !known {
         let supported: Vec<&str> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
         return ApiError::new(
             ErrorCode::UnknownApiVersion,
-            format!("API version `{first}` does not exist; use one of: {}.", supported.join(", ")),
+            format!(
+                "API version `{first}` does not exist; use one of: {}.",
+                supported.join(", ")
+            ),
         )
         .with_details(serde_json::json!({ "supported_versions": supported }))
         .into_response();

@@ -17,7 +17,9 @@ pub use wiremock;
 
 /// The Redis URL tests should use, if any (`KIKI_TEST_REDIS_URL`).
 pub fn test_redis_url() -> Option<String> {
-    std::env::var("KIKI_TEST_REDIS_URL").ok().filter(|s| !s.is_empty())
+    std::env::var("KIKI_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// A running application for one test.
@@ -32,7 +34,9 @@ pub struct TestApp {
 
 impl std::fmt::Debug for TestApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestApp").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("TestApp")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -54,7 +58,12 @@ impl TestApp {
         config.jobs.poll_interval_ms = 20;
         config.jobs.shutdown_grace_secs = 2;
         config.log.level = "warn".into();
-        TestAppBuilder { config, routes: None, clock: None, redis: false }
+        TestAppBuilder {
+            config,
+            routes: None,
+            clock: None,
+            redis: false,
+        }
     }
 
     /// The default app.
@@ -67,11 +76,20 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request failed to send")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed to send")
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request failed to send")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request failed to send")
     }
 
     /// Starts graceful shutdown and returns immediately.
@@ -133,10 +151,17 @@ impl TestAppBuilder {
         {
             self.config.redis.url = Some(secrecy::SecretString::from(url));
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
         let app = Application::build_with(
             self.config,
-            BuildOptions { extra_routes: self.routes, clock: self.clock, listener: Some(listener), ..Default::default() },
+            BuildOptions {
+                extra_routes: self.routes,
+                clock: self.clock,
+                listener: Some(listener),
+                ..Default::default()
+            },
         )
         .await
         .expect("the application builds");
@@ -148,7 +173,10 @@ impl TestAppBuilder {
         }));
         TestApp {
             addr,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
             state,
             shutdown: Some(tx),
             handle: Some(handle),

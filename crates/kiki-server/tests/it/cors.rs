@@ -19,11 +19,28 @@ async fn an_allowed_origin_gets_cors_headers_and_others_do_not() {
             .send()
     };
     let ok = preflight("https://app.example.com").await.unwrap();
-    assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
     assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
     let denied = preflight("https://evil.example.net").await.unwrap();
-    assert!(denied.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
-    let simple = app.client.get(app.url("/v1/status")).header("origin", "https://app.example.com").send().await.unwrap();
-    assert_eq!(simple.headers()["access-control-allow-origin"], "https://app.example.com");
+    let simple = app
+        .client
+        .get(app.url("/v1/status"))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        simple.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
 }

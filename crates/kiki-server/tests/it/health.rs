@@ -33,7 +33,13 @@ async fn health_is_degraded_but_serving_when_redis_is_unreachable() {
         .await;
     let h: Value = app.get("/healthz").await.json().await.unwrap();
     assert_eq!(h["status"], "degraded", "{h}");
-    let redis = h["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == "redis").unwrap().clone();
+    let redis = h["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "redis")
+        .unwrap()
+        .clone();
     assert_ne!(redis["status"], "up");
     assert!(redis["error"].is_string());
     // Still serving and still ready: Redis is optional.
@@ -47,14 +53,26 @@ async fn health_is_degraded_but_serving_when_redis_is_unreachable() {
 #[tokio::test]
 async fn health_is_healthy_with_a_working_redis() {
     let Some(_) = kiki_test_support::test_redis_url() else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must set KIKI_TEST_REDIS_URL");
-        eprintln!("KIKI_TEST_REDIS_URL not set; the Redis half of this test runs in the PostgreSQL + Redis pass");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI must set KIKI_TEST_REDIS_URL"
+        );
+        eprintln!(
+            "KIKI_TEST_REDIS_URL not set; the Redis half of this test runs in the PostgreSQL + Redis pass"
+        );
         return;
     };
     let app = TestApp::builder().with_redis().spawn().await;
     let h: Value = app.get("/healthz").await.json().await.unwrap();
     assert_eq!(h["status"], "healthy", "{h}");
-    assert!(h["dependencies"].as_array().unwrap().iter().any(|d| d["name"] == "redis" && d["status"] == "up"));
+    assert!(
+        h["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "redis" && d["status"] == "up")
+    );
 }
 
 #[tokio::test]
@@ -66,7 +84,12 @@ async fn metrics_expose_requests_latency_in_flight_pool_and_build_info() {
     app.state.cache.get_json::<u32>("missing-key").await;
     let resp = app.get("/metrics").await;
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = resp.text().await.unwrap();
     for needle in [
         "kiki_http_requests_total{method=\"GET\",route=\"/v1/status\",status=\"200\"}",

@@ -12,7 +12,12 @@ async fn a_housekeeping_job_runs_and_its_status_is_reported() {
     let id = app
         .state
         .jobs
-        .enqueue(None, kiki_store::HOUSEKEEPING_KIND, serde_json::json!({}), Default::default())
+        .enqueue(
+            None,
+            kiki_store::HOUSEKEEPING_KIND,
+            serde_json::json!({}),
+            Default::default(),
+        )
         .await
         .unwrap();
     let mut last = Value::Null;

@@ -30,7 +30,8 @@ fn captured_logs() -> Buffer {
             .with_env_filter("info")
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("only this test sets the subscriber");
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("only this test sets the subscriber");
         buf
     })
     .clone()
@@ -41,7 +42,13 @@ async fn the_access_log_line_is_json_with_request_id_route_status_and_duration()
     let logs = captured_logs();
     let app = TestApp::spawn().await;
     let rid = format!("log-test-{}", uuid::Uuid::now_v7());
-    let resp = app.client.get(app.url("/v1/jobs/not-a-uuid")).header("x-request-id", &rid).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/v1/jobs/not-a-uuid"))
+        .header("x-request-id", &rid)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let line = text

@@ -9,10 +9,13 @@ use kiki_test_support::TestApp;
 #[tokio::test]
 async fn a_slow_request_started_before_shutdown_completes_and_new_connections_are_refused() {
     let app = TestApp::builder()
-        .routes(Router::new().route("/test/slow", get(|| async {
-            tokio::time::sleep(Duration::from_millis(800)).await;
-            "finished"
-        })))
+        .routes(Router::new().route(
+            "/test/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                "finished"
+            }),
+        ))
         .spawn()
         .await;
     let url = app.url("/test/slow");
@@ -26,9 +29,15 @@ async fn a_slow_request_started_before_shutdown_completes_and_new_connections_ar
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let refused = tokio::net::TcpStream::connect(addr).await;
-    assert!(refused.is_err(), "a new connection after shutdown must be refused");
+    assert!(
+        refused.is_err(),
+        "a new connection after shutdown must be refused"
+    );
 
-    let resp = in_flight.await.unwrap().expect("the in-flight request completes");
+    let resp = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "finished");
     app.shutdown().await.expect("the server exits cleanly");

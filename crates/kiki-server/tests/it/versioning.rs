@@ -8,12 +8,19 @@ use serde_json::Value;
 async fn status_differs_between_v1_and_v2() {
     let app = TestApp::spawn().await;
     let v1: Value = app.get("/v1/status").await.json().await.unwrap();
-    assert_eq!(v1, serde_json::json!({"status": "ok", "version": kiki_server::VERSION}));
+    assert_eq!(
+        v1,
+        serde_json::json!({"status": "ok", "version": kiki_server::VERSION})
+    );
     let v2: Value = app.get("/v2/status").await.json().await.unwrap();
     assert_eq!(v2["status"], "ok");
     assert_eq!(v2["api_versions"], serde_json::json!(["v1", "v2"]));
     assert_eq!(v2["roles"], serde_json::json!(["api", "bidder", "worker"]));
-    let expected = if std::env::var("KIKI_TEST_DATABASE_URL").is_ok() { "postgresql" } else { "sqlite" };
+    let expected = if std::env::var("KIKI_TEST_DATABASE_URL").is_ok() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
     assert_eq!(v2["database"], expected);
 }
 
@@ -31,7 +38,10 @@ async fn a_deprecated_version_announces_deprecation_sunset_and_successor() {
         .configure(|c| {
             c.api.deprecated.insert(
                 "v1".into(),
-                DeprecationConfig { since: Some("2026-01-01T00:00:00Z".into()), sunset: Some("2027-06-30T00:00:00Z".into()) },
+                DeprecationConfig {
+                    since: Some("2026-01-01T00:00:00Z".into()),
+                    sunset: Some("2027-06-30T00:00:00Z".into()),
+                },
             );
         })
         .spawn()
@@ -40,7 +50,10 @@ async fn a_deprecated_version_announces_deprecation_sunset_and_successor() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["deprecation"], "@1767225600");
     assert_eq!(resp.headers()["sunset"], "Wed, 30 Jun 2027 00:00:00 GMT");
-    assert_eq!(resp.headers()["link"], "</v2/status>; rel=\"successor-version\"");
+    assert_eq!(
+        resp.headers()["link"],
+        "</v2/status>; rel=\"successor-version\""
+    );
     let v2 = app.get("/v2/status").await;
     assert!(v2.headers().get("deprecation").is_none());
 }
@@ -52,5 +65,8 @@ async fn an_unknown_version_is_a_404_listing_the_supported_ones() {
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unknown_api_version");
-    assert_eq!(body["error"]["details"]["supported_versions"], serde_json::json!(["v1", "v2"]));
+    assert_eq!(
+        body["error"]["details"]["supported_versions"],
+        serde_json::json!(["v1", "v2"])
+    );
 }
