@@ -6,9 +6,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
 fn kiki() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiki"));
     // A clean environment: only what each test sets.
@@ -155,12 +152,7 @@ async fn serve_with_no_configuration_uses_sqlite_under_data_answers_healthy_and_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spans_are_exported_to_an_otlp_collector() {
-    let collector = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/traces"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&collector)
-        .await;
+    let collector = kiki_test_support::fakes::otlp_collector().await;
     let dir = tempfile::tempdir().unwrap();
     let mut server = start_server(
         dir.path(),

@@ -91,7 +91,10 @@ impl Application {
             .context("connecting to the database")?;
         let schema_ready = Arc::new(AtomicBool::new(false));
         if config.database.run_migrations {
-            db.migrate().await.context("running database migrations")?;
+            // `Db::connect` applied pending migrations; confirm before serving.
+            if !db.is_migrated() {
+                db.migrate().await.context("running database migrations")?;
+            }
             schema_ready.store(true, Ordering::Release);
         } else {
             // Another process (an init job running `kiki migrate`) owns the schema;
@@ -225,7 +228,7 @@ impl Application {
 fn spawn_migration_watch(db: Db, schema_ready: Arc<AtomicBool>) {
     tokio::spawn(async move {
         loop {
-            match migrations_applied(&db).await {
+            match db.pending_migrations().await.map(|p| p.is_empty()) {
                 Ok(true) => {
                     schema_ready.store(true, Ordering::Release);
                     return;
@@ -236,18 +239,6 @@ fn spawn_migration_watch(db: Db, schema_ready: Arc<AtomicBool>) {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     });
-}
-
-async fn migrations_applied(db: &Db) -> Result<bool, kiki_store::StoreError> {
-    use sea_query::{Alias, Expr, ExprTrait, Query};
-    let stmt = Query::select()
-        .column(Alias::new("version"))
-        .from(Alias::new("_sqlx_migrations"))
-        .and_where(Expr::col(Alias::new("success")).eq(true))
-        .to_owned();
-    let applied: Vec<(i64,)> = db.fetch_all(&stmt).await?;
-    let applied: std::collections::HashSet<i64> = applied.into_iter().map(|(v,)| v).collect();
-    Ok(db.migrator().iter().all(|m| applied.contains(&m.version)))
 }
 
 fn hostname() -> String {

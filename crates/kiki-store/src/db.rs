@@ -393,6 +393,39 @@ impl Db {
         Ok(())
     }
 
+    /// Versions of this build's migrations not yet applied to the database
+    /// (for readiness when another process runs `kiki migrate`). An empty
+    /// answer also marks this `Db` migrated.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        use sqlx::migrate::Migrate;
+        // sqlx's default bookkeeping table, which `migrate!` uses.
+        const TABLE: &str = "_sqlx_migrations";
+        let applied = match &self.pool {
+            DbPool::Sqlite(p) => {
+                let mut c = p.acquire().await?;
+                c.ensure_migrations_table(TABLE).await?;
+                c.list_applied_migrations(TABLE).await?
+            }
+            DbPool::Postgres(p) => {
+                let mut c = p.acquire().await?;
+                c.ensure_migrations_table(TABLE).await?;
+                c.list_applied_migrations(TABLE).await?
+            }
+        };
+        let applied: std::collections::HashSet<i64> = applied.iter().map(|m| m.version).collect();
+        let pending: Vec<i64> = self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        if pending.is_empty() {
+            self.obs.migrated.store(true, Ordering::Release);
+        }
+        Ok(pending)
+    }
+
     /// True once `migrate()` has succeeded on this `Db` (or a clone of it).
     pub fn is_migrated(&self) -> bool {
         self.obs.migrated.load(Ordering::Acquire)
@@ -576,12 +609,28 @@ impl Db {
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back on `Err`
     /// (and when the future is dropped).
     ///
-    /// ```ignore
-    /// db.transaction(|tx| Box::pin(async move {
-    ///     tx.execute(&insert_org).await?;
-    ///     tx.execute(&insert_user).await?;
-    ///     Ok::<_, StoreError>(())
-    /// })).await?;
+    /// The closure must own what it uses (move values in), because the
+    /// transaction it borrows can live as long as any caller lifetime:
+    ///
+    /// ```no_run
+    /// # async fn example(db: &kiki_store::Db) -> Result<(), kiki_store::StoreError> {
+    /// use kiki_store::schema::KvMeta;
+    /// use kiki_store::sea_query::Query;
+    ///
+    /// let insert = Query::insert()
+    ///     .into_table(KvMeta::Table)
+    ///     .columns([KvMeta::Key, KvMeta::Value, KvMeta::UpdatedAt])
+    ///     .values_panic(["k".into(), "v".into(), time::OffsetDateTime::now_utc().into()])
+    ///     .to_owned();
+    /// let written = db
+    ///     .transaction(move |tx| {
+    ///         Box::pin(async move {
+    ///             let n = tx.execute(&insert).await?;
+    ///             Ok::<_, kiki_store::StoreError>(n)
+    ///         })
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
     /// ```
     pub async fn transaction<F, R, E>(&self, f: F) -> Result<R, E>
     where

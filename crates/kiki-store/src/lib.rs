@@ -9,14 +9,24 @@
 //! helper; it is rendered for the pool's dialect, bound, timed, traced and
 //! logged when slow:
 //!
-//! ```ignore
-//! use sea_query::{Expr, ExprTrait, Query};
+//! ```no_run
+//! # async fn example(db: &kiki_store::Db, org: uuid::Uuid) -> Result<(), kiki_store::StoreError> {
+//! use kiki_store::schema::Jobs;
+//! use kiki_store::sea_query::{Expr, ExprTrait, Order, Query};
+//!
+//! #[derive(kiki_store::sqlx::FromRow)]
+//! struct JobKind {
+//!     kind: String,
+//! }
+//!
 //! let stmt = Query::select()
-//!     .columns([Campaigns::Id, Campaigns::Name])
-//!     .from(Campaigns::Table)
-//!     .and_where(Expr::col(Campaigns::OrgId).eq(scope.org_id().0))
+//!     .column(Jobs::Kind)
+//!     .from(Jobs::Table)
+//!     .and_where(Expr::col(Jobs::OrgId).eq(org))
+//!     .order_by(Jobs::CreatedAt, Order::Desc)
 //!     .to_owned();
-//! let rows: Vec<CampaignRow> = db.fetch_all(&stmt).await?;
+//! let rows: Vec<JobKind> = db.fetch_all(&stmt).await?;
+//! # Ok(()) }
 //! ```
 //!
 //! Row structs derive `sqlx::FromRow` and use the Rust types of the table in

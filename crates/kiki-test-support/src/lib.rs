@@ -15,6 +15,38 @@ use tokio::task::JoinHandle;
 
 pub use wiremock;
 
+/// Local stand-ins for external services, each a real HTTP server on loopback.
+pub mod fakes {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// An OTLP/HTTP collector that accepts trace exports at `/v1/traces`.
+    pub async fn otlp_collector() -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/traces"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    /// An endpoint that fails `failures` times with `status`, then answers 200 with `body`.
+    pub async fn flaky_endpoint(route: &str, failures: u64, status: u16, body: &str) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(path(route.to_owned()))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(failures)
+            .mount(&server)
+            .await;
+        Mock::given(path(route.to_owned()))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body.to_owned()))
+            .mount(&server)
+            .await;
+        server
+    }
+}
+
 /// The Redis URL tests should use, if any (`KIKI_TEST_REDIS_URL`).
 pub fn test_redis_url() -> Option<String> {
     std::env::var("KIKI_TEST_REDIS_URL")
@@ -46,6 +78,7 @@ pub struct TestAppBuilder {
     routes: Option<Router<AppState>>,
     clock: Option<Arc<dyn Clock>>,
     redis: bool,
+    database_url: Option<String>,
 }
 
 impl TestApp {
@@ -63,6 +96,7 @@ impl TestApp {
             routes: None,
             clock: None,
             redis: false,
+            database_url: None,
         }
     }
 
@@ -137,6 +171,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Uses this database instead of a fresh migrated one (for start-up tests).
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
     /// Uses Redis from `KIKI_TEST_REDIS_URL` when set.
     pub fn with_redis(mut self) -> Self {
         self.redis = true;
@@ -145,7 +185,10 @@ impl TestAppBuilder {
 
     pub async fn spawn(mut self) -> TestApp {
         let db = kiki_store::testing::fresh_db().await;
-        self.config.database.url = db.url().to_owned();
+        self.config.database.url = self
+            .database_url
+            .take()
+            .unwrap_or_else(|| db.url().to_owned());
         if self.redis
             && let Some(url) = test_redis_url()
         {

@@ -104,3 +104,43 @@ async fn metrics_expose_requests_latency_in_flight_pool_and_build_info() {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn readiness_is_503_until_the_migrations_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/late.db", dir.path().display());
+    let app = TestApp::builder()
+        .database_url(url.clone())
+        .configure(|c| {
+            c.database.run_migrations = false;
+            c.roles = "api".into();
+        })
+        .spawn()
+        .await;
+    let resp = app.get("/readyz").await;
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert_eq!(
+        app.get("/livez").await.status(),
+        200,
+        "alive while not ready"
+    );
+
+    // An operator runs `kiki migrate`; readiness follows within a poll.
+    let cfg = kiki_store::DatabaseConfig {
+        url,
+        ..Default::default()
+    };
+    let db = kiki_store::Db::connect(&cfg).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut status = 503;
+    for _ in 0..100 {
+        status = app.get("/readyz").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+}

@@ -179,7 +179,16 @@ struct OwnRedis {
 impl OwnRedis {
     fn start(port: u16) -> Option<OwnRedis> {
         let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -196,9 +205,10 @@ impl OwnRedis {
 
     async fn wait_ready(&self) {
         let port = self.port;
-        eventually("the private redis-server to accept connections", || async move {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })
+        eventually(
+            "the private redis-server to accept connections",
+            || async move { std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() },
+        )
         .await;
     }
 }
@@ -217,13 +227,18 @@ async fn when_redis_goes_away_the_cache_falls_back_logs_once_and_returns_to_redi
     }
     let port = OwnRedis::free_port();
     let Some(server) = OwnRedis::start(port) else {
-        assert!(!kiki_store::testing::in_ci(), "redis-server must be installed in CI");
+        assert!(
+            !kiki_store::testing::in_ci(),
+            "redis-server must be installed in CI"
+        );
         eprintln!("note: redis-server is not installed; the Redis outage test did not run");
         return;
     };
     server.wait_ready().await;
     let (logs, _guard) = crate::support::capture_logs();
-    let cache = Cache::new(&cfg(), &redis_cfg(&format!("redis://127.0.0.1:{port}/0"))).await.unwrap();
+    let cache = Cache::new(&cfg(), &redis_cfg(&format!("redis://127.0.0.1:{port}/0")))
+        .await
+        .unwrap();
     assert!(cache.is_redis());
     cache.set_json("stale", &"before the outage", None).await;
 
@@ -236,7 +251,10 @@ async fn when_redis_goes_away_the_cache_falls_back_logs_once_and_returns_to_redi
     cache.invalidate("stale").await;
     assert!(!cache.is_redis());
     assert_eq!(cache.health().await.status, DependencyStatus::Degraded);
-    let warnings = logs.contents().matches("Redis is unreachable; the cache is using process memory").count();
+    let warnings = logs
+        .contents()
+        .matches("Redis is unreachable; the cache is using process memory")
+        .count();
     assert_eq!(warnings, 1, "{}", logs.contents());
 
     let _server = OwnRedis::start(port).expect("redis-server restarts");

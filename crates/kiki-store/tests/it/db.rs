@@ -508,3 +508,30 @@ async fn instance_metadata_is_inserted_then_replaced() {
     assert_eq!(db.get_meta("other").await.unwrap().as_deref(), Some("x"));
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn pending_migrations_lists_versions_until_migrate_runs() {
+    let test_db = fresh_db().await;
+    assert_eq!(
+        test_db.pending_migrations().await.unwrap(),
+        Vec::<i64>::new()
+    );
+    // A second database on the same server/dir, opened without migrating.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DatabaseConfig {
+        url: format!("sqlite://{}", dir.path().join("unmigrated.db").display()),
+        run_migrations: false,
+        ..DatabaseConfig::default()
+    })
+    .await
+    .unwrap();
+    assert!(!db.is_migrated());
+    let pending = db.pending_migrations().await.unwrap();
+    assert!(pending.contains(&1), "{pending:?}");
+    assert!(!db.is_migrated());
+    db.migrate().await.unwrap();
+    assert_eq!(db.pending_migrations().await.unwrap(), Vec::<i64>::new());
+    assert!(db.is_migrated());
+    db.close().await;
+    test_db.cleanup().await;
+}
