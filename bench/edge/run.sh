@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../.."
 DUR="${1:-15}"
 CONNS="${2:-64}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -p kiki-cli -p kiki-server --example bare_hello >/dev/null 2>&1
+cargo build --release -p kiki-cli --bin kiki >/dev/null 2>&1
+cargo build --release -p kiki-server --example bare_hello >/dev/null 2>&1
 BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release"
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -43,16 +43,25 @@ fn request(shapes: &[f64; 10], target: Option<EfficiencyTarget>) -> AllocationRe
 }
 
 fn benches(c: &mut Criterion) {
-    let concave = request(&[0.6, 0.7, 0.8, 0.9, 1.0, 0.75, 0.85, 0.95, 1.0, 0.65], None);
+    let concave = request(
+        &[0.6, 0.7, 0.8, 0.9, 1.0, 0.75, 0.85, 0.95, 1.0, 0.65],
+        None,
+    );
     let mixed = request(&[0.6, 2.0, 0.8, 2.5, 1.0, 0.75, 1.5, 0.95, 1.0, 0.65], None);
     let mut targeted = concave.clone();
     targeted.target = Some(EfficiencyTarget::MaxCpa {
         max_cpa_micros: 12_000_000,
     });
+    let mut mixed_targeted = mixed.clone();
+    mixed_targeted.target = targeted.target;
     for (name, req) in [
         ("allocate 10 concave lines", &concave),
         ("allocate 10 lines, 3 S-shaped", &mixed),
         ("allocate 10 concave lines with a CPA target", &targeted),
+        (
+            "allocate 10 lines, 3 S-shaped, with a CPA target",
+            &mixed_targeted,
+        ),
     ] {
         c.bench_function(name, |b| b.iter(|| allocate(black_box(req))));
     }
@@ -73,7 +82,9 @@ fn benches(c: &mut Criterion) {
             .collect(),
         config: RebalanceConfig::default(),
     };
-    c.bench_function("rebalance 9 platforms", |b| b.iter(|| rebalance(black_box(&input))));
+    c.bench_function("rebalance 9 platforms", |b| {
+        b.iter(|| rebalance(black_box(&input)))
+    });
 }
 
 criterion_group! {

@@ -8,7 +8,9 @@ pub enum AllocError {
     #[error("The request is invalid: {}", summarise(.0))]
     Invalid(Vec<FieldError>),
     /// An amount does not fit in 64-bit micros or is not finite.
-    #[error("The computed {what} is not a finite amount that fits in micros; the curves are out of range.")]
+    #[error(
+        "The computed {what} is not a finite amount that fits in micros; the curves are out of range."
+    )]
     OutOfRange { what: &'static str },
 }
 

@@ -22,7 +22,7 @@ pub use optimize::{
     ltv_proportional_split, objective_of,
 };
 pub use rebalance::{
-    BudgetShift, PlatformActuals, PlatformBudget, PlatformEfficiency, RebalanceConfig, RebalanceInput,
-    RebalancePlan, SkippedShift, rebalance,
+    BudgetShift, PlatformActuals, PlatformBudget, PlatformEfficiency, RebalanceConfig,
+    RebalanceInput, RebalancePlan, SkippedShift, rebalance,
 };
 pub use request::{AllocationRequest, EfficiencyTarget, Objective, PlatformCurveInput};

@@ -302,11 +302,16 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
             let to = rows[best].platform;
             let wanted = (rows[i].budget as f64 * cfg.shift_fraction).round() as i64;
             let room_from = (rows[i].budget - rows[i].min).max(0);
-            let room_to = rows[best].max.map_or(i64::MAX, |m| (m - rows[best].budget).max(0));
+            let room_to = rows[best]
+                .max
+                .map_or(i64::MAX, |m| (m - rows[best].budget).max(0));
             let amount = wanted.min(room_from).min(room_to);
             if amount <= 0 {
                 let reason = if room_from == 0 {
-                    format!("{from} is already at its minimum daily budget of {}.", money(rows[i].min))
+                    format!(
+                        "{from} is already at its minimum daily budget of {}.",
+                        money(rows[i].min)
+                    )
                 } else if room_to == 0 {
                     format!("{to} is already at its maximum daily budget.")
                 } else {
@@ -434,7 +439,11 @@ mod tests {
             s.explanation,
             "LinkedIn's LTV/CAC of 2.20 is 22.4 % below the average of 2.83 (the trigger is 15 %), so 60.00 USD of its daily budget moves to TikTok, the most efficient platform at 4.00. Daily budgets: LinkedIn 300.00 USD → 240.00 USD, TikTok 400.00 USD → 460.00 USD."
         );
-        let after: Vec<i64> = plan.budgets_after.iter().map(|b| b.daily_budget_micros / 1_000_000).collect();
+        let after: Vec<i64> = plan
+            .budgets_after
+            .iter()
+            .map(|b| b.daily_budget_micros / 1_000_000)
+            .collect();
         assert_eq!(after, [500, 450, 460, 240, 200, 150]);
     }
 
@@ -444,7 +453,11 @@ mod tests {
         input.config.approval_threshold_micros = 50_000_000;
         let plan = rebalance(&input).unwrap();
         assert!(plan.shifts[0].requires_approval);
-        assert!(plan.shifts[0].explanation.ends_with("needs approval before it is applied."));
+        assert!(
+            plan.shifts[0]
+                .explanation
+                .ends_with("needs approval before it is applied.")
+        );
     }
 
     #[test]
@@ -461,7 +474,11 @@ mod tests {
         // Worst first.
         assert_eq!(
             moves,
-            [(Platform::Linkedin, 150), (Platform::Microsoft, 75), (Platform::Meta, 250)]
+            [
+                (Platform::Linkedin, 150),
+                (Platform::Microsoft, 75),
+                (Platform::Meta, 250)
+            ]
         );
         assert_eq!(plan.shifts[2].to_budget_after_micros, 875_000_000);
     }
@@ -472,12 +489,20 @@ mod tests {
         input.platforms[3].min_daily_budget_micros = 280_000_000; // LinkedIn may give 20
         let plan = rebalance(&input).unwrap();
         assert_eq!(plan.shifts[0].amount_micros, 20_000_000);
-        assert!(plan.shifts[0].explanation.contains("did not fit within the platforms' bounds"));
+        assert!(
+            plan.shifts[0]
+                .explanation
+                .contains("did not fit within the platforms' bounds")
+        );
         input.platforms[2].max_daily_budget_micros = Some(400_000_000); // TikTok is full
         let plan = rebalance(&input).unwrap();
         assert!(plan.shifts.is_empty());
         assert_eq!(plan.skipped[0].platform, Platform::Linkedin);
-        assert!(plan.skipped[0].reason.contains("maximum"), "{}", plan.skipped[0].reason);
+        assert!(
+            plan.skipped[0].reason.contains("maximum"),
+            "{}",
+            plan.skipped[0].reason
+        );
     }
 
     #[test]
@@ -513,10 +538,22 @@ mod tests {
             edit(&mut i);
             i.validate().into_iter().map(|e| e.field).collect()
         };
-        assert_eq!(fields(&|i| i.platforms[2].platform = "vine".into()), ["platforms[2].platform"]);
-        assert_eq!(fields(&|i| i.platforms[1].conversions = f64::NAN), ["platforms[1].conversions"]);
-        assert_eq!(fields(&|i| i.platforms[0].daily_budget_micros = -1), ["platforms[0].daily_budget_micros"]);
-        assert_eq!(fields(&|i| i.config.shift_fraction = 0.0), ["config.shift_fraction"]);
+        assert_eq!(
+            fields(&|i| i.platforms[2].platform = "vine".into()),
+            ["platforms[2].platform"]
+        );
+        assert_eq!(
+            fields(&|i| i.platforms[1].conversions = f64::NAN),
+            ["platforms[1].conversions"]
+        );
+        assert_eq!(
+            fields(&|i| i.platforms[0].daily_budget_micros = -1),
+            ["platforms[0].daily_budget_micros"]
+        );
+        assert_eq!(
+            fields(&|i| i.config.shift_fraction = 0.0),
+            ["config.shift_fraction"]
+        );
         assert_eq!(fields(&|i| i.platforms.clear()), ["platforms"]);
         assert!(matches!(
             rebalance(&RebalanceInput {

@@ -3,8 +3,8 @@
 //! its validation into field errors with JSON paths.
 
 use kiki_core::{Currency, FieldError};
-use kiki_twin::{PlatformModel, ResponseCurve, ValueBasis};
 use kiki_twin::Platform;
+use kiki_twin::{PlatformModel, ResponseCurve, ValueBasis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AllocError;
@@ -132,12 +132,21 @@ impl AllocationRequest {
         let mut errors = Vec::new();
         let mut push = |field: String, message: &str| errors.push(FieldError::new(field, message));
         if self.total_budget_micros <= 0 {
-            push("total_budget_micros".into(), "The total budget must be greater than zero.");
+            push(
+                "total_budget_micros".into(),
+                "The total budget must be greater than zero.",
+            );
         }
         if self.platforms.is_empty() {
-            push("platforms".into(), "Give at least one platform to allocate to.");
+            push(
+                "platforms".into(),
+                "Give at least one platform to allocate to.",
+            );
         } else if self.platforms.len() > MAX_PLATFORMS {
-            push("platforms".into(), "Too many lines in one request (at most 64).");
+            push(
+                "platforms".into(),
+                "Too many lines in one request (at most 64).",
+            );
         }
         let mut lines = Vec::with_capacity(self.platforms.len());
         let mut min_total: i64 = 0;
@@ -212,13 +221,14 @@ impl AllocationRequest {
             ));
         }
         match self.target {
-            Some(EfficiencyTarget::MaxCpa { max_cpa_micros }) if max_cpa_micros <= 0 => {
-                errors.push(FieldError::new(
+            Some(EfficiencyTarget::MaxCpa { max_cpa_micros }) if max_cpa_micros <= 0 => errors
+                .push(FieldError::new(
                     "target.max_cpa.max_cpa_micros",
                     "The target CPA must be greater than zero.",
-                ))
-            }
-            Some(EfficiencyTarget::MinRoas { min_roas }) if !(min_roas.is_finite() && min_roas > 0.0) => {
+                )),
+            Some(EfficiencyTarget::MinRoas { min_roas })
+                if !(min_roas.is_finite() && min_roas > 0.0) =>
+            {
                 errors.push(FieldError::new(
                     "target.min_roas.min_roas",
                     "The target ROAS must be a finite number greater than zero.",

@@ -208,7 +208,10 @@ impl Decision {
 #[derive(Debug)]
 pub enum BidReply {
     /// 200 with this JSON body.
-    Bid { body: Vec<u8>, decision: Decision },
+    Bid {
+        body: Vec<u8>,
+        decision: Box<Decision>,
+    },
     /// 204 with no body, or 200 with `{"id","nbr"}` when configured.
     NoBid {
         reason: NoBidReason,
@@ -469,7 +472,10 @@ impl Bidder {
         };
         let decision = self.decide(&req, ctx);
         if let Some(body) = decision.write_response(&req, &self.cfg.seat) {
-            return BidReply::Bid { body, decision };
+            return BidReply::Bid {
+                body,
+                decision: Box::new(decision),
+            };
         }
         let reason = decision.no_bid.unwrap_or(NoBidReason::NoMatchingLineItem);
         let body = self.cfg.no_bid_body.then(|| {
@@ -503,7 +509,7 @@ impl Bidder {
             Ok(facts) => {
                 d.currency = facts.response_currency;
                 for (i, imp) in req.imp.iter().enumerate() {
-                    let o = self.decide_imp(&snap, req, imp, i, &facts, &mut d.bids);
+                    let o = self.decide_imp(&snap, imp, i, &facts, &mut d.bids);
                     d.imps.push(o);
                 }
                 if d.bids.is_empty() {
@@ -594,7 +600,7 @@ impl Bidder {
                     .get(2)
                     .is_some_and(|b| b.eq_ignore_ascii_case(&b'y'))
             });
-        let user_data = !(gdpr && !consent && p.require_consent_for_user_data) && !opted_out;
+        let user_data = !(opted_out || (gdpr && !consent && p.require_consent_for_user_data));
         let user_key = if user_data {
             req.user.as_ref().and_then(|u| {
                 u.buyeruid
@@ -739,7 +745,6 @@ impl Bidder {
     fn decide_imp(
         &self,
         snap: &Snapshot,
-        req: &BidRequest<'_>,
         imp: &Imp<'_>,
         imp_index: usize,
         f: &Facts<'_>,
@@ -761,7 +766,7 @@ impl Bidder {
                 let Some(item) = snap.items.get(i) else {
                     continue;
                 };
-                match self.evaluate(item, i, &ifacts, f, &mut ltv_memo, req) {
+                match self.evaluate(item, i, &ifacts, f, &mut ltv_memo) {
                     Ok(c) => cands.push(c),
                     Err(r) => worst = worst.max(r),
                 }
@@ -788,7 +793,6 @@ impl Bidder {
         imp: &ImpFacts<'_>,
         f: &Facts<'_>,
         ltv_memo: &mut SmallVec<[(OrgId, Option<i64>); 4]>,
-        req: &BidRequest<'_>,
     ) -> Result<Cand, NoBidReason> {
         use NoBidReason::*;
         if f.now_ms < item.start_ms || f.now_ms >= item.end_ms {
@@ -818,9 +822,8 @@ impl Bidder {
             return Err(NoMatchingLineItem);
         }
         if !item.dom_allow.is_empty()
-            && !f
-                .domain
-                .is_some_and(|d| item.dom_allow.binary_search(&d).is_ok())
+            && f.domain
+                .is_none_or(|d| item.dom_allow.binary_search(&d).is_err())
         {
             return Err(NoMatchingLineItem);
         }
@@ -917,7 +920,6 @@ impl Bidder {
             Some(at) => at == 1,
             None => f.first_price,
         };
-        let _ = req;
         Ok(Cand {
             item: index,
             creative,
@@ -1349,4 +1351,62 @@ fn blocked(c: &CompiledCreative, imp: &ImpFacts<'_>, f: &Facts<'_>) -> bool {
         || contains_any(&f.badv, &c.adomain_ids)
         || c.bundle_id
             .is_some_and(|b| f.bapp.binary_search(&b).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_across_threads<T: Send + Sync>() {}
+
+    #[test]
+    fn the_bidder_and_its_answers_can_be_shared_across_threads() {
+        shared_across_threads::<Bidder>();
+        shared_across_threads::<BidReply>();
+        shared_across_threads::<Decision>();
+    }
+
+    #[test]
+    fn draws_are_uniform_enough_for_a_throttle() {
+        let n = 100_000u64;
+        let below = (0..n)
+            .filter(|i| draw(user_hash(&format!("req-{i}")), 42) < 0.25)
+            .count();
+        let share = below as f64 / n as f64;
+        assert!((share - 0.25).abs() < 0.01, "{share}");
+    }
+
+    #[test]
+    fn concurrent_bids_never_hold_more_than_the_budget() {
+        let mut li = crate::lineitem::tests::banner_item();
+        li.budget.daily = kiki_core::Money::from_micros(100_000, kiki_core::Currency::USD);
+        li.pacing = crate::lineitem::PacingMode::Asap;
+        let id = li.id;
+        let b = Arc::new(Bidder::in_memory(BidderConfig::default(), 1).unwrap());
+        let now = 1_772_452_800_000;
+        b.load_line_items(&[li], now);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let b = b.clone();
+                std::thread::spawn(move || {
+                    for i in 0..500 {
+                        let body = format!(
+                            r#"{{"id":"t{t}-{i}","imp":[{{"id":"1","banner":{{"w":300,"h":250}}}}]}}"#
+                        );
+                        b.handle_bid_request(body.as_bytes(), RequestContext::at(now));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let s = b.line_item_status(id, now).unwrap();
+        assert!(s.account.held_micros <= 100_000, "{s:?}");
+        assert!(
+            s.account.held_micros + 2_400 > 100_000,
+            "the budget was used up: {s:?}"
+        );
+        assert_eq!(b.stats().bids as i64 * 2_400, s.account.held_micros);
+    }
 }

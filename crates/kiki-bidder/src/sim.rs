@@ -386,3 +386,149 @@ pub fn banner_line_item(daily: Money, pacing: PacingMode) -> LineItem {
         deals: DealTargeting::default(),
     }
 }
+
+/// Banner sizes of the IAB fixed-size ad units, used by the workload.
+const SIZES: [(u32, u32); 10] = [
+    (300, 250),
+    (728, 90),
+    (160, 600),
+    (320, 50),
+    (300, 600),
+    (970, 250),
+    (320, 100),
+    (468, 60),
+    (336, 280),
+    (250, 250),
+];
+
+const COUNTRIES: [&str; 12] = [
+    "USA", "CAN", "GBR", "DEU", "FRA", "ESP", "ITA", "NLD", "AUS", "JPN", "BRA", "MEX",
+];
+
+/// `n` varied line items for benchmarks and load tests: banner sizes, video and
+/// native, country and device targeting, OS and category lists, frequency caps
+/// and dayparts spread across them, large budgets so they keep bidding.
+pub fn workload_line_items(n: usize, seed: u64) -> Vec<LineItem> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let mut li = banner_line_item(
+                Money::from_micros(1_000_000_000_000, Currency::USD),
+                PacingMode::Asap,
+            );
+            li.name = format!("workload {i}");
+            let kind = rng.random_range(0..10);
+            li.creatives[0] = Creative {
+                id: format!("cr-{i}"),
+                format: match kind {
+                    0 => CreativeFormat::Video {
+                        mimes: vec!["video/mp4".into()],
+                        duration_secs: 15 + 15 * rng.random_range(0..3),
+                    },
+                    1 => CreativeFormat::Native,
+                    _ => {
+                        let (w, h) = SIZES[rng.random_range(0..SIZES.len())];
+                        CreativeFormat::Banner { w, h }
+                    }
+                },
+                markup: format!("<div class=\"ad\" data-li=\"{i}\"><a href=\"https://shop{i}.example\">Buy</a></div>"),
+                adomain: vec![format!("shop{}.example", i % 200)],
+                categories: vec![format!("IAB{}-{}", 1 + i % 26, 1 + i % 5)],
+                attributes: if i % 7 == 0 { vec![6] } else { vec![] },
+                bundle: None,
+            };
+            let countries = rng.random_range(0..4);
+            li.targeting.countries = (0..countries)
+                .map(|_| COUNTRIES[rng.random_range(0..COUNTRIES.len())].to_owned())
+                .collect();
+            if rng.random_bool(0.3) {
+                li.targeting.device_types = vec![rng.random_range(1..=8)];
+            }
+            if rng.random_bool(0.2) {
+                li.targeting.os = vec![["iOS", "Android", "Windows"][rng.random_range(0..3)].into()];
+            }
+            if rng.random_bool(0.2) {
+                li.targeting.categories.block = vec![format!("IAB{}", 1 + rng.random_range(0..26))];
+            }
+            if rng.random_bool(0.2) {
+                li.frequency_cap = Some(crate::lineitem::FrequencyCap {
+                    max_impressions: 5,
+                    window_secs: 3600,
+                });
+            }
+            li.ltv_baseline = Money::from_micros(rng.random_range(60_000_000..300_000_000), Currency::USD);
+            li
+        })
+        .collect()
+}
+
+/// Representative requests (name, body): a site banner, an app banner with a
+/// deal, a video, a three-impression page and one that matches nothing.
+pub fn workload_requests() -> Vec<(&'static str, String)> {
+    let site = r#""site":{"id":"s1","domain":"news.example","cat":["IAB12","IAB12-2"],"page":"https://news.example/politics/today","publisher":{"id":"p1","name":"News"}}"#;
+    let device = r#""device":{"ua":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36","ip":"203.0.113.7","devicetype":2,"os":"Windows","language":"en","geo":{"country":"USA","region":"CA","city":"San Francisco","utcoffset":-480}}"#;
+    let user = r#""user":{"id":"u-5f1c2a","buyeruid":"kiki-5f1c2a","consent":"CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"}"#;
+    let common = format!(
+        r#"{site},{device},{user},"at":1,"tmax":120,"cur":["USD"],"bcat":["IAB25","IAB26","IAB7-39","IAB8-18"],"badv":["competitor.example"],"regs":{{"gdpr":1,"coppa":0}},"source":{{"tid":"0f6b2c8e"}}"#
+    );
+    let banner = format!(
+        r#"{{"id":"req-banner","imp":[{{"id":"1","tagid":"top","banner":{{"w":300,"h":250,"format":[{{"w":300,"h":250}},{{"w":336,"h":280}}],"battr":[1,3],"pos":1}},"bidfloor":0.45,"bidfloorcur":"USD","secure":1}}],{common}}}"#
+    );
+    let video = format!(
+        r#"{{"id":"req-video","imp":[{{"id":"1","video":{{"mimes":["video/mp4","video/webm"],"minduration":5,"maxduration":30,"protocols":[2,3,5,6],"w":640,"h":360,"plcmt":1}},"bidfloor":2.0}}],{common}}}"#
+    );
+    let multi = format!(
+        r#"{{"id":"req-multi","imp":[{{"id":"1","banner":{{"w":728,"h":90}},"bidfloor":0.3}},{{"id":"2","banner":{{"w":160,"h":600}},"bidfloor":0.3}},{{"id":"3","native":{{"request":"{{\"ver\":\"1.2\",\"assets\":[{{\"id\":1,\"required\":1,\"title\":{{\"len\":90}}}}]}}","ver":"1.2"}},"bidfloor":0.5}}],{common}}}"#
+    );
+    let app = r#"{"id":"req-app","imp":[{"id":"1","banner":{"w":320,"h":50},"bidfloor":0.2,"pmp":{"private_auction":0,"deals":[{"id":"deal-7","bidfloor":1.5}]}}],"app":{"id":"a1","bundle":"com.example.game","cat":["IAB9-30"],"publisher":{"id":"p2"}},"device":{"ua":"Mozilla/5.0 (Linux; Android 14)","devicetype":4,"os":"Android","ifa":"6d92078a-8246-4ba4-ae5b-76104861e7dc","geo":{"country":"GBR"}},"user":{"id":"u-77"},"at":2,"tmax":100}"#.to_owned();
+    let nomatch =
+        format!(r#"{{"id":"req-nomatch","imp":[{{"id":"1","banner":{{"w":1,"h":1}}}}],{common}}}"#);
+    vec![
+        ("banner", banner),
+        ("video", video),
+        ("multi_imp", multi),
+        ("app_deal", app),
+        ("no_match", nomatch),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BidderConfig, RequestContext};
+
+    #[test]
+    fn the_workload_is_valid_and_its_requests_reach_the_decision() {
+        let items = workload_line_items(300, 1);
+        assert!(items.iter().all(|li| li.validate().is_ok()));
+        let b = Bidder::in_memory(BidderConfig::default(), 1).unwrap();
+        assert_eq!(b.load_line_items(&items, 0).active, 300);
+        let t = 1_772_452_800_000;
+        let statuses: Vec<(&str, u16)> = workload_requests()
+            .into_iter()
+            .map(|(name, body)| {
+                (
+                    name,
+                    b.handle_bid_request(body.as_bytes(), RequestContext::at(t))
+                        .status(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("banner", 200),
+                ("video", 200),
+                ("multi_imp", 200),
+                ("app_deal", 200),
+                ("no_match", 204)
+            ]
+        );
+    }
+
+    #[test]
+    fn prices_are_formatted_as_the_exchange_substitutes_them() {
+        assert_eq!(format_cpm(1_234_567), "1.234567");
+        assert_eq!(format_cpm(5), "0.000005");
+    }
+}

@@ -609,3 +609,74 @@ fn build_index(items: &[CompiledItem]) -> Index {
     }
     ix
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lineitem::tests::banner_item;
+
+    fn bit(bits: &[u64], i: usize) -> bool {
+        bits[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    #[test]
+    fn the_index_files_each_line_item_under_its_sizes_countries_and_devices() {
+        let mut a = banner_item();
+        a.targeting.countries = vec!["usa".into(), "CAN".into()];
+        let mut b = banner_item();
+        b.creatives[0].format = CreativeFormat::Video {
+            mimes: vec!["video/mp4".into()],
+            duration_secs: 15,
+        };
+        b.targeting.device_types = vec![3];
+        let cfg = BidderConfig::default();
+        let (snap, report) = Snapshot::compile(&[a, b], &cfg, &Registry::default(), 1, 0);
+        assert_eq!(report.active, 2);
+        let ix = &snap.index;
+        assert!(bit(&ix.banner[&(300, 250)], 0) && !bit(&ix.banner[&(300, 250)], 1));
+        assert!(bit(&ix.video, 1) && !bit(&ix.video, 0));
+        assert!(bit(&ix.country[b"USA"], 0) && bit(&ix.country[b"CAN"], 0));
+        assert!(!bit(&ix.country_any, 0) && bit(&ix.country_any, 1));
+        assert!(bit(&ix.device[3], 1) && bit(&ix.device_any, 0) && !bit(&ix.device_any, 1));
+    }
+
+    #[test]
+    fn compilation_converts_money_and_rejects_what_it_cannot_convert() {
+        let mut eur = banner_item();
+        eur.budget.daily = kiki_core::Money::from_micros(1_000_000, kiki_core::Currency::EUR);
+        let cfg = BidderConfig::default();
+        let (snap, report) = Snapshot::compile(&[eur], &cfg, &Registry::default(), 1, 0);
+        assert_eq!((snap.len(), report.rejected.len()), (0, 1));
+        assert!(
+            report.rejected[0].errors[0]
+                .message
+                .contains("No exchange rate")
+        );
+    }
+
+    #[test]
+    fn request_strings_are_matched_case_insensitively_and_domains_without_www() {
+        let mut i = Interner::default();
+        let id = i.intern("news.example");
+        assert_eq!(i.lookup("NEWS.example"), Some(id));
+        assert_eq!(i.lookup(norm_domain("www.news.example")), Some(id));
+        assert_eq!(i.lookup(&"X".repeat(200)), None);
+        assert_eq!(parent_category("IAB1-5"), Some("IAB1"));
+        assert_eq!(parent_category("IAB1"), None);
+        assert_eq!(country_code(" deu "), Some(*b"DEU"));
+        assert_eq!(country_code("DE"), None);
+    }
+
+    #[test]
+    fn runtimes_survive_recompilation_and_idle_ones_are_pruned() {
+        let li = banner_item();
+        let cfg = BidderConfig::default();
+        let reg = Registry::default();
+        let (s1, _) = Snapshot::compile(std::slice::from_ref(&li), &cfg, &reg, 1, 0);
+        let (s2, _) = Snapshot::compile(std::slice::from_ref(&li), &cfg, &reg, 2, 10);
+        assert!(Arc::ptr_eq(&s1.items[0].runtime, &s2.items[0].runtime));
+        assert_eq!(reg.prune(|_| true, 100), 0);
+        assert_eq!(reg.prune(|_| false, 100), 1);
+        assert!(reg.is_empty());
+    }
+}

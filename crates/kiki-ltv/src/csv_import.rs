@@ -93,10 +93,18 @@ pub struct CsvErrors {
 
 impl fmt::Display for CsvErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let noun = if self.total == 1 { "problem" } else { "problems" };
+        let noun = if self.total == 1 {
+            "problem"
+        } else {
+            "problems"
+        };
         write!(f, "The file has {} {noun}", self.total)?;
         if let Some(first) = self.errors.first() {
-            write!(f, "; the first is on line {} in `{}`: {}", first.line, first.field, first.message)?;
+            write!(
+                f,
+                "; the first is on line {} in `{}`: {}",
+                first.line, first.field, first.message
+            )?;
         } else {
             f.write_str(".")?;
         }
@@ -145,7 +153,11 @@ fn find(headers: &csv::StringRecord, name: &str) -> Option<usize> {
 fn required(headers: &csv::StringRecord, name: &str, out: &mut Collector) -> Option<usize> {
     let found = find(headers, name);
     if found.is_none() {
-        out.push(1, name, format!("The column `{name}` is missing from the header."));
+        out.push(
+            1,
+            name,
+            format!("The column `{name}` is missing from the header."),
+        );
     }
     found
 }
@@ -155,8 +167,12 @@ pub fn parse_timestamp(s: &str, format: TimestampFormat) -> Option<OffsetDateTim
     let date = |d: Date| d.midnight().assume_utc();
     match format {
         TimestampFormat::Rfc3339 => OffsetDateTime::parse(s, &Rfc3339).ok(),
-        TimestampFormat::Date => Date::parse(s, format_description!("[year]-[month]-[day]")).ok().map(date),
-        TimestampFormat::CompactDate => Date::parse(s, format_description!("[year][month][day]")).ok().map(date),
+        TimestampFormat::Date => Date::parse(s, format_description!("[year]-[month]-[day]"))
+            .ok()
+            .map(date),
+        TimestampFormat::CompactDate => Date::parse(s, format_description!("[year][month][day]"))
+            .ok()
+            .map(date),
         TimestampFormat::UnixSeconds => s
             .parse::<i64>()
             .ok()
@@ -169,21 +185,29 @@ pub fn parse_timestamp(s: &str, format: TimestampFormat) -> Option<OffsetDateTim
         .into_iter()
         .find_map(|f| parse_timestamp(s, f))
         .or_else(|| {
-            PrimitiveDateTime::parse(s, format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
-                .ok()
-                .map(PrimitiveDateTime::assume_utc)
+            PrimitiveDateTime::parse(
+                s,
+                format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+            )
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
         })
         .or_else(|| parse_timestamp(s, TimestampFormat::UnixSeconds)),
     }
 }
 
 fn optional_text(record: &csv::StringRecord, col: Option<usize>) -> Option<String> {
-    col.and_then(|i| record.get(i)).filter(|v| !v.is_empty()).map(str::to_owned)
+    col.and_then(|i| record.get(i))
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// Reads transactions. Every bad row is reported (line, column, reason);
 /// nothing is returned unless the whole file is valid.
-pub fn parse_transactions_csv<R: Read>(input: R, options: &CsvOptions) -> Result<Vec<Transaction>, crate::error::LtvError> {
+pub fn parse_transactions_csv<R: Read>(
+    input: R,
+    options: &CsvOptions,
+) -> Result<Vec<Transaction>, crate::error::LtvError> {
     let mut out = Collector {
         errors: CsvErrors::default(),
         max: options.max_errors.max(1),
@@ -219,14 +243,21 @@ pub fn parse_transactions_csv<R: Read>(input: R, options: &CsvOptions) -> Result
         let get = |i: usize| record.get(i).unwrap_or("");
         let id = get(id_col);
         if id.is_empty() {
-            out.push(line, &cols.customer_id, "The customer id is empty.".to_owned());
+            out.push(
+                line,
+                &cols.customer_id,
+                "The customer id is empty.".to_owned(),
+            );
         }
         let at = parse_timestamp(get(at_col), options.timestamp_format);
         if at.is_none() {
             out.push(
                 line,
                 &cols.timestamp,
-                format!("`{}` is not a timestamp in the expected format.", get(at_col)),
+                format!(
+                    "`{}` is not a timestamp in the expected format.",
+                    get(at_col)
+                ),
             );
         }
         let amount = Money::parse_decimal(get(amount_col), Currency::USD).ok();
@@ -234,7 +265,10 @@ pub fn parse_transactions_csv<R: Read>(input: R, options: &CsvOptions) -> Result
             out.push(
                 line,
                 &cols.amount,
-                format!("`{}` is not a decimal amount with at most six decimals.", get(amount_col)),
+                format!(
+                    "`{}` is not a decimal amount with at most six decimals.",
+                    get(amount_col)
+                ),
             );
         }
         if let (Some(at), Some(amount), false) = (at, amount, id.is_empty()) {
@@ -285,7 +319,10 @@ impl Default for SummaryCsvOptions {
 
 /// Reads customer summaries. Numbers must be finite and not negative here;
 /// the model rules (recency ≤ T and so on) are checked when fitting.
-pub fn parse_summary_csv<R: Read>(input: R, options: &SummaryCsvOptions) -> Result<Vec<CustomerSummary>, crate::error::LtvError> {
+pub fn parse_summary_csv<R: Read>(
+    input: R,
+    options: &SummaryCsvOptions,
+) -> Result<Vec<CustomerSummary>, crate::error::LtvError> {
     let mut out = Collector {
         errors: CsvErrors::default(),
         max: options.max_errors.max(1),
@@ -324,7 +361,11 @@ pub fn parse_summary_csv<R: Read>(input: R, options: &SummaryCsvOptions) -> Resu
             match raw.parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
                 _ => {
-                    out.push(line, name, format!("`{raw}` is not a finite number of at least 0."));
+                    out.push(
+                        line,
+                        name,
+                        format!("`{raw}` is not a finite number of at least 0."),
+                    );
                     None
                 }
             }
@@ -401,11 +442,25 @@ mod tests {
                    c1,2024-01-02,1.00\n\
                    ,2024-01-02,1.00\n\
                    c3,yesterday,abc\n";
-        let e = errors(parse_transactions_csv(csv.as_bytes(), &CsvOptions::default()));
+        let e = errors(parse_transactions_csv(
+            csv.as_bytes(),
+            &CsvOptions::default(),
+        ));
         assert_eq!(e.total, 3);
-        let found: Vec<(u64, &str)> = e.errors.iter().map(|r| (r.line, r.field.as_str())).collect();
-        assert_eq!(found, vec![(3, "customer_id"), (4, "timestamp"), (4, "amount")]);
-        assert!(e.to_string().starts_with("The file has 3 problems; the first is on line 3"), "{e}");
+        let found: Vec<(u64, &str)> = e
+            .errors
+            .iter()
+            .map(|r| (r.line, r.field.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![(3, "customer_id"), (4, "timestamp"), (4, "amount")]
+        );
+        assert!(
+            e.to_string()
+                .starts_with("The file has 3 problems; the first is on line 3"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -424,7 +479,10 @@ mod tests {
 
     #[test]
     fn a_missing_column_is_named() {
-        let e = errors(parse_transactions_csv("customer_id,amount\nc,1\n".as_bytes(), &CsvOptions::default()));
+        let e = errors(parse_transactions_csv(
+            "customer_id,amount\nc,1\n".as_bytes(),
+            &CsvOptions::default(),
+        ));
         assert_eq!(e.errors[0].field, "timestamp");
         assert_eq!(e.errors[0].line, 1);
     }
@@ -442,7 +500,10 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(s, f), Some(expect), "{s} as {f:?}");
         }
-        assert_eq!(parse_timestamp("2024-03-01", TimestampFormat::CompactDate), None);
+        assert_eq!(
+            parse_timestamp("2024-03-01", TimestampFormat::CompactDate),
+            None
+        );
     }
 
     #[test]
@@ -455,8 +516,15 @@ mod tests {
         let rows = parse_summary_csv(ok.as_bytes(), &opts).unwrap();
         assert_eq!(rows[0], CustomerSummary::new("1", 2.0, 30.43, 38.86, 0));
         let bad = "frequency,recency,T\n1,-2,3\nNaN,1,2\n";
-        let e = errors(parse_summary_csv(bad.as_bytes(), &SummaryCsvOptions::default()));
-        let found: Vec<(u64, &str)> = e.errors.iter().map(|r| (r.line, r.field.as_str())).collect();
+        let e = errors(parse_summary_csv(
+            bad.as_bytes(),
+            &SummaryCsvOptions::default(),
+        ));
+        let found: Vec<(u64, &str)> = e
+            .errors
+            .iter()
+            .map(|r| (r.line, r.field.as_str()))
+            .collect();
         assert_eq!(found, vec![(2, "recency"), (3, "frequency")]);
     }
 }

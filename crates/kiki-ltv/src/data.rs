@@ -141,15 +141,15 @@ fn group_by_customer(transactions: &[Transaction], end_day: i64) -> Vec<(&str, C
         g.days.push((day, tx.amount_micros));
         // The acquisition attributes are those of the earliest order that
         // carries them.
-        if let Some(s) = tx.segment.as_deref() {
-            if g.segment.is_none_or(|(d, _)| day < d) {
-                g.segment = Some((day, s));
-            }
+        if let Some(s) = tx.segment.as_deref()
+            && g.segment.is_none_or(|(d, _)| day < d)
+        {
+            g.segment = Some((day, s));
         }
-        if let Some(p) = tx.platform.as_deref() {
-            if g.platform.is_none_or(|(d, _)| day < d) {
-                g.platform = Some((day, p));
-            }
+        if let Some(p) = tx.platform.as_deref()
+            && g.platform.is_none_or(|(d, _)| day < d)
+        {
+            g.platform = Some((day, p));
         }
     }
     groups.sort_by_key(|(_, g)| g.first_seen);
@@ -347,7 +347,11 @@ mod tests {
         let mut early = tx("a", datetime!(2024-01-02 00:00 UTC), 1);
         early.platform = Some("meta".into());
         early.segment = Some("vip".into());
-        let s = summarize(&[late, early], datetime!(2024-02-01 00:00 UTC), TimeUnit::Days);
+        let s = summarize(
+            &[late, early],
+            datetime!(2024-02-01 00:00 UTC),
+            TimeUnit::Days,
+        );
         assert_eq!(s[0].platform.as_deref(), Some("meta"));
         assert_eq!(s[0].segment.as_deref(), Some("vip"));
     }
@@ -380,9 +384,20 @@ mod tests {
             TimeUnit::Days,
         )
         .unwrap();
-        assert_eq!(rows.len(), 1, "a customer first seen in the holdout is not in calibration");
+        assert_eq!(
+            rows.len(),
+            1,
+            "a customer first seen in the holdout is not in calibration"
+        );
         let r = &rows[0];
-        assert_eq!((r.calibration.frequency, r.calibration.recency, r.calibration.age), (1.0, 4.0, 9.0));
+        assert_eq!(
+            (
+                r.calibration.frequency,
+                r.calibration.recency,
+                r.calibration.age
+            ),
+            (1.0, 4.0, 9.0)
+        );
         assert_eq!(r.holdout_frequency, 2.0);
         assert_eq!(r.holdout_monetary_micros, 5_000_000);
         assert_eq!(r.holdout_duration, 21.0);
@@ -392,7 +407,13 @@ mod tests {
             datetime!(2024-01-31 00:00 UTC),
             TimeUnit::Days,
         );
-        assert!(matches!(bad, Err(LtvError::InvalidOption { name: "calibration_end", .. })));
+        assert!(matches!(
+            bad,
+            Err(LtvError::InvalidOption {
+                name: "calibration_end",
+                ..
+            })
+        ));
     }
 
     #[test]

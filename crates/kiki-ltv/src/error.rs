@@ -69,25 +69,37 @@ pub enum LtvError {
     #[error("The frequency must be a whole number of repeat purchases, but is not in {rows}.")]
     FractionalFrequency { rows: RowList },
 
-    #[error("The recency (time of the last purchase) is later than the customer's age T in {rows}.")]
+    #[error(
+        "The recency (time of the last purchase) is later than the customer's age T in {rows}."
+    )]
     RecencyExceedsAge { rows: RowList },
 
-    #[error("A customer with no repeat purchases must have recency 0, but {rows} have a positive recency.")]
+    #[error(
+        "A customer with no repeat purchases must have recency 0, but {rows} have a positive recency."
+    )]
     RecencyWithoutRepeat { rows: RowList },
 
-    #[error("BG/BB counts whole transaction opportunities: recency and T must be whole numbers, but are not in {rows}.")]
+    #[error(
+        "BG/BB counts whole transaction opportunities: recency and T must be whole numbers, but are not in {rows}."
+    )]
     FractionalPeriods { rows: RowList },
 
-    #[error("BG/BB allows at most one transaction per opportunity, but frequency exceeds recency in {rows}.")]
+    #[error(
+        "BG/BB allows at most one transaction per opportunity, but frequency exceeds recency in {rows}."
+    )]
     FrequencyExceedsRecency { rows: RowList },
 
     #[error("The weight of a row must be a positive finite number, but is not in {rows}.")]
     InvalidWeight { rows: RowList },
 
-    #[error("No customer made a repeat purchase, so purchase and dropout rates cannot be estimated.")]
+    #[error(
+        "No customer made a repeat purchase, so purchase and dropout rates cannot be estimated."
+    )]
     NoRepeatBuyers,
 
-    #[error("The Gamma-Gamma model needs a positive average spend for customers with repeat purchases, but it is zero or negative in {rows}.")]
+    #[error(
+        "The Gamma-Gamma model needs a positive average spend for customers with repeat purchases, but it is zero or negative in {rows}."
+    )]
     NonPositiveSpend { rows: RowList },
 
     #[error("The parameter `{name}` is {value}, but it must be {requirement}.")]
@@ -98,12 +110,17 @@ pub enum LtvError {
     },
 
     #[error("The stored {kind} model has no parameter `{name}`.")]
-    MissingParameter { kind: &'static str, name: &'static str },
+    MissingParameter {
+        kind: &'static str,
+        name: &'static str,
+    },
 
     #[error("The option `{name}` is invalid: {message}")]
     InvalidOption { name: &'static str, message: String },
 
-    #[error("The Gamma-Gamma model has q = {q}, so the expected spend of a customer without repeat purchases is infinite; refit with more data or a penalizer.")]
+    #[error(
+        "The Gamma-Gamma model has q = {q}, so the expected spend of a customer without repeat purchases is infinite; refit with more data or a penalizer."
+    )]
     UndefinedMeanSpend { q: f64 },
 
     #[error("Fitting the {kind} model failed: {reason}")]
@@ -170,6 +187,9 @@ mod tests {
             field: "T",
             rows: RowList::collect([true]),
         };
-        assert_eq!(one.to_string(), "The T value is not a finite number in row 0.");
+        assert_eq!(
+            one.to_string(),
+            "The T value is not a finite number in row 0."
+        );
     }
 }

@@ -102,7 +102,10 @@ pub(crate) trait Objective: Sync {
 const CHUNK: usize = 16_384;
 
 /// Sums `f` over `0..n` in fixed chunks, in parallel when large.
-pub(crate) fn chunked_sum<const N: usize>(n: usize, f: impl Fn(Range<usize>) -> [f64; N] + Sync) -> [f64; N] {
+pub(crate) fn chunked_sum<const N: usize>(
+    n: usize,
+    f: impl Fn(Range<usize>) -> [f64; N] + Sync,
+) -> [f64; N] {
     if n <= 2 * CHUNK {
         return f(0..n);
     }
@@ -141,10 +144,15 @@ struct LogProblem<'a> {
     weight: f64,
     evaluations: Cell<u64>,
     best: Cell<f64>,
+    /// Evaluations in a row that did not improve the best value.
+    stalled: Cell<u32>,
     stage: Cell<(FitStage, u64)>,
-    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    cache: RefCell<Option<Evaluation>>,
     progress: RefCell<&'a mut dyn FnMut(FitProgress)>,
 }
+
+/// The last point evaluated: (φ, objective, gradient).
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
 
 /// Log-parameters beyond this are treated as divergence (θ < 1e-17 or
 /// θ > 2e17): the likelihood there is flat to machine precision.
@@ -152,7 +160,10 @@ const MAX_LOG_PARAM: f64 = 40.0;
 
 impl LogProblem<'_> {
     fn value(&self, phi: &[f64]) -> Option<f64> {
-        if phi.iter().any(|p| !p.is_finite() || p.abs() > MAX_LOG_PARAM) {
+        if phi
+            .iter()
+            .any(|p| !p.is_finite() || p.abs() > MAX_LOG_PARAM)
+        {
             return None;
         }
         let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
@@ -176,10 +187,10 @@ impl LogProblem<'_> {
     /// Objective and gradient with respect to φ, remembered for the last
     /// point because argmin asks for the cost and the gradient separately.
     fn value_and_gradient(&self, phi: &[f64]) -> Option<(f64, Vec<f64>)> {
-        if let Some((p, f, g)) = self.cache.borrow().as_ref() {
-            if p.as_slice() == phi {
-                return Some((*f, g.clone()));
-            }
+        if let Some((p, f, g)) = self.cache.borrow().as_ref()
+            && p.as_slice() == phi
+        {
+            return Some((*f, g.clone()));
         }
         let result = self.compute(phi)?;
         *self.cache.borrow_mut() = Some((phi.to_vec(), result.0, result.1.clone()));
@@ -187,7 +198,10 @@ impl LogProblem<'_> {
     }
 
     fn compute(&self, phi: &[f64]) -> Option<(f64, Vec<f64>)> {
-        if phi.iter().any(|p| !p.is_finite() || p.abs() > MAX_LOG_PARAM) {
+        if phi
+            .iter()
+            .any(|p| !p.is_finite() || p.abs() > MAX_LOG_PARAM)
+        {
             return None;
         }
         let n = phi.len();
@@ -198,23 +212,32 @@ impl LogProblem<'_> {
             let f = -ll / self.weight + self.penalty(&theta);
             let grad: Vec<f64> = (0..n)
                 .map(|k| {
-                    let pen = 2.0 * self.penalizer * self.penalty_scale[k] * self.penalty_scale[k] * theta[k];
+                    let pen = 2.0
+                        * self.penalizer
+                        * self.penalty_scale[k]
+                        * self.penalty_scale[k]
+                        * theta[k];
                     (-g[k] / self.weight + pen) * theta[k]
                 })
                 .collect();
             (f, grad)
         } else {
+            // Five-point central differences: truncation error O(h⁴) and
+            // rounding error O(ε/h) are both near 1e-12 at h = 1e-3, which
+            // lets L-BFGS resolve flat directions (Pareto/NBD's β) to the
+            // published digits.
             let f = self.value(phi)?;
             let mut grad = vec![0.0; n];
             let mut probe = phi.to_vec();
             for k in 0..n {
-                let h = 1e-6 * phi[k].abs().max(1.0);
-                probe[k] = phi[k] + h;
-                let up = self.value(&probe)?;
-                probe[k] = phi[k] - h;
-                let down = self.value(&probe)?;
+                let h = 1e-3 * phi[k].abs().max(1.0);
+                let mut at = |offset: f64| {
+                    probe[k] = phi[k] + offset;
+                    self.value(&probe)
+                };
+                let (p1, m1, p2, m2) = (at(h)?, at(-h)?, at(2.0 * h)?, at(-2.0 * h)?);
                 probe[k] = phi[k];
-                grad[k] = (up - down) / (2.0 * h);
+                grad[k] = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h);
             }
             (f, grad)
         };
@@ -228,7 +251,13 @@ impl LogProblem<'_> {
     fn report(&self, f: f64) {
         let evaluations = self.evaluations.get() + 1;
         self.evaluations.set(evaluations);
-        if f < self.best.get() {
+        let best = self.best.get();
+        if f < best - 4.0 * f64::EPSILON * best.abs() {
+            self.stalled.set(0);
+        } else {
+            self.stalled.set(self.stalled.get() + 1);
+        }
+        if f < best {
             self.best.set(f);
         }
         let (stage, max_iterations) = self.stage.get();
@@ -247,11 +276,28 @@ fn diverged() -> argmin::core::Error {
 
 struct LbfgsProblem<'p, 'a>(&'p LogProblem<'a>);
 
+/// A More-Thuente line search that meets only rounding noise near the
+/// optimum can spend dozens of evaluations without progress; after this
+/// many the search is ended and the best point kept.
+const MAX_STALLED_EVALUATIONS: u32 = 12;
+
+impl LbfgsProblem<'_, '_> {
+    fn eval(&self, p: &[f64]) -> Result<(f64, Vec<f64>), argmin::core::Error> {
+        let out = self.0.value_and_gradient(p).ok_or_else(diverged)?;
+        if self.0.stalled.get() > MAX_STALLED_EVALUATIONS {
+            return Err(argmin::core::Error::msg(
+                "no progress beyond rounding noise",
+            ));
+        }
+        Ok(out)
+    }
+}
+
 impl CostFunction for LbfgsProblem<'_, '_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, p: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        self.0.value_and_gradient(p).map(|(f, _)| f).ok_or_else(diverged)
+        self.eval(p).map(|(f, _)| f)
     }
 }
 
@@ -259,7 +305,7 @@ impl Gradient for LbfgsProblem<'_, '_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, p: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
-        self.0.value_and_gradient(p).map(|(_, g)| g).ok_or_else(diverged)
+        self.eval(p).map(|(_, g)| g)
     }
 }
 
@@ -284,12 +330,24 @@ struct StageResult {
     iterations: u64,
 }
 
-fn run_lbfgs(problem: &LogProblem<'_>, start: Vec<f64>, options: &FitOptions) -> Result<StageResult, String> {
+fn run_lbfgs(
+    problem: &LogProblem<'_>,
+    start: Vec<f64>,
+    options: &FitOptions,
+) -> Result<StageResult, String> {
     problem.stage.set((FitStage::Lbfgs, options.max_iterations));
+    problem.stalled.set(0);
+    // Stop once an iteration changes the objective by no more than a few
+    // units in the last place: past that point the line search only churns
+    // on rounding noise (on a million customers the gradient cannot reach
+    // 1e-9 for that reason).
+    let f0 = problem
+        .value_and_gradient(&start)
+        .map_or(1.0, |(f, _)| f.abs().max(1.0));
     let linesearch = MoreThuenteLineSearch::new();
     let solver = LBFGS::new(linesearch, 10)
         .with_tolerance_grad(options.gradient_tolerance)
-        .and_then(|s| s.with_tolerance_cost(0.0))
+        .and_then(|s| s.with_tolerance_cost(4.0 * f64::EPSILON * f0))
         .map_err(|e| e.to_string())?;
     let result = Executor::new(LbfgsProblem(problem), solver)
         .configure(|state| state.param(start.clone()).max_iters(options.max_iterations))
@@ -305,7 +363,11 @@ fn run_lbfgs(problem: &LogProblem<'_>, start: Vec<f64>, options: &FitOptions) ->
     }
 }
 
-fn run_nelder_mead(problem: &LogProblem<'_>, start: &[f64], options: &FitOptions) -> Result<StageResult, String> {
+fn run_nelder_mead(
+    problem: &LogProblem<'_>,
+    start: &[f64],
+    options: &FitOptions,
+) -> Result<StageResult, String> {
     let n = start.len();
     let max_iterations = options.max_iterations.saturating_mul(n as u64 + 1);
     problem.stage.set((FitStage::NelderMead, max_iterations));
@@ -350,19 +412,29 @@ pub(crate) fn maximize(
     if !(options.penalizer.is_finite() && options.penalizer >= 0.0) {
         return Err(LtvError::InvalidOption {
             name: "penalizer",
-            message: format!("it must be a finite number of at least 0, not {}.", options.penalizer),
+            message: format!(
+                "it must be a finite number of at least 0, not {}.",
+                options.penalizer
+            ),
         });
     }
-    if !(options.gradient_tolerance.is_finite() && options.gradient_tolerance > 0.0) || options.max_iterations == 0 {
+    if !(options.gradient_tolerance.is_finite() && options.gradient_tolerance > 0.0)
+        || options.max_iterations == 0
+    {
         return Err(LtvError::InvalidOption {
             name: "gradient_tolerance",
-            message: "the tolerance must be positive and at least one iteration allowed.".to_owned(),
+            message: "the tolerance must be positive and at least one iteration allowed."
+                .to_owned(),
         });
     }
     if start.len() != obj.dim() || penalty_scale.len() != obj.dim() {
         return Err(LtvError::InvalidOption {
             name: "initial_params",
-            message: format!("the model has {} parameters, but {} starting values were given.", obj.dim(), start.len()),
+            message: format!(
+                "the model has {} parameters, but {} starting values were given.",
+                obj.dim(),
+                start.len()
+            ),
         });
     }
     if let Some(bad) = start.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
@@ -378,6 +450,7 @@ pub(crate) fn maximize(
         weight: obj.total_weight(),
         evaluations: Cell::new(0),
         best: Cell::new(f64::INFINITY),
+        stalled: Cell::new(0),
         stage: Cell::new((FitStage::Lbfgs, options.max_iterations)),
         cache: RefCell::new(None),
         progress: RefCell::new(progress),
@@ -386,7 +459,9 @@ pub(crate) fn maximize(
     if problem.value_and_gradient(&phi0).is_none() {
         return Err(LtvError::FitFailed {
             kind,
-            reason: "the likelihood is not finite at the starting values; give other initial_params.".to_owned(),
+            reason:
+                "the likelihood is not finite at the starting values; give other initial_params."
+                    .to_owned(),
         });
     }
 
@@ -404,8 +479,13 @@ pub(crate) fn maximize(
         // but does not need the curvature model that misled it, and a
         // second L-BFGS run from its result sharpens the estimate.
         optimizer = Optimizer::NelderMeadThenLbfgs;
-        let from = if problem.value(&best).is_some() { best.clone() } else { phi0.clone() };
-        let nm = run_nelder_mead(&problem, &from, options).map_err(|reason| LtvError::FitFailed { kind, reason })?;
+        let from = if problem.value(&best).is_some() {
+            best.clone()
+        } else {
+            phi0.clone()
+        };
+        let nm = run_nelder_mead(&problem, &from, options)
+            .map_err(|reason| LtvError::FitFailed { kind, reason })?;
         iterations += nm.iterations;
         let mut candidate = nm.phi;
         if let Ok(polish) = run_lbfgs(&problem, candidate.clone(), options) {
@@ -421,12 +501,13 @@ pub(crate) fn maximize(
     }
 
     let theta: Vec<f64> = best.iter().map(|p| p.exp()).collect();
-    let log_likelihood = obj.log_likelihood(&theta, None).filter(|v| v.is_finite()).ok_or_else(|| {
-        LtvError::FitFailed {
+    let log_likelihood = obj
+        .log_likelihood(&theta, None)
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| LtvError::FitFailed {
             kind,
             reason: "the optimiser ended where the likelihood is not finite.".to_owned(),
-        }
-    })?;
+        })?;
     let std_errors = if options.std_errors {
         problem.stage.set((FitStage::StandardErrors, 0));
         standard_errors(&problem, &best)
@@ -462,6 +543,7 @@ fn gradient_small(problem: &LogProblem<'_>, phi: &[f64]) -> bool {
 /// log-likelihood in φ = ln θ, mapped back by the delta method
 /// (SE(θ) = θ·SE(φ)). `None` when the Hessian is not positive definite,
 /// which means the optimum is flat or a boundary in some direction.
+#[allow(clippy::needless_range_loop)] // reason: matrix code reads clearer with explicit (i, j) indexes
 fn standard_errors(problem: &LogProblem<'_>, phi: &[f64]) -> Option<Vec<f64>> {
     let n = phi.len();
     let mut h = vec![vec![0.0; n]; n];
@@ -492,7 +574,8 @@ fn standard_errors(problem: &LogProblem<'_>, phi: &[f64]) -> Option<Vec<f64>> {
             h[i][i] = (at(i, hi, i, 0.0)? - 2.0 * f0 + at(i, -hi, i, 0.0)?) / (hi * hi);
             for j in 0..i {
                 let hj = steps[j];
-                let v = (at(i, hi, j, hj)? - at(i, hi, j, -hj)? - at(i, -hi, j, hj)? + at(i, -hi, j, -hj)?)
+                let v = (at(i, hi, j, hj)? - at(i, hi, j, -hj)? - at(i, -hi, j, hj)?
+                    + at(i, -hi, j, -hj)?)
                     / (4.0 * hi * hj);
                 h[i][j] = v;
                 h[j][i] = v;
@@ -519,6 +602,7 @@ fn standard_errors(problem: &LogProblem<'_>, phi: &[f64]) -> Option<Vec<f64>> {
 
 /// Inverse of a symmetric positive-definite matrix by Cholesky; `None`
 /// when it is not positive definite.
+#[allow(clippy::needless_range_loop)] // reason: matrix code reads clearer with explicit (i, j) indexes
 pub(crate) fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = a.len();
     let mut l = vec![vec![0.0; n]; n];
@@ -574,7 +658,11 @@ mod tests {
             100.0
         }
         fn log_likelihood(&self, theta: &[f64], grad: Option<&mut [f64]>) -> Option<f64> {
-            let ll = -theta.iter().zip(&self.centre).map(|(t, c)| 50.0 * (t - c) * (t - c)).sum::<f64>();
+            let ll = -theta
+                .iter()
+                .zip(&self.centre)
+                .map(|(t, c)| 50.0 * (t - c) * (t - c))
+                .sum::<f64>();
             if let Some(g) = grad {
                 for (k, (t, c)) in theta.iter().zip(&self.centre).enumerate() {
                     g[k] = -100.0 * (t - c);
@@ -592,12 +680,20 @@ mod tests {
                 analytic,
             };
             let mut calls = 0;
-            let out = maximize(&bowl, "test", &[1.0, 1.0, 1.0], &[1.0; 3], &FitOptions::default(), &mut |_| {
-                calls += 1
-            })
+            let out = maximize(
+                &bowl,
+                "test",
+                &[1.0, 1.0, 1.0],
+                &[1.0; 3],
+                &FitOptions::default(),
+                &mut |_| calls += 1,
+            )
             .unwrap();
             for (t, c) in out.theta.iter().zip(&bowl.centre) {
-                assert!((t - c).abs() < 1e-6 * c, "{t} vs {c} (analytic = {analytic})");
+                assert!(
+                    (t - c).abs() < 1e-6 * c,
+                    "{t} vs {c} (analytic = {analytic})"
+                );
             }
             assert!(out.converged);
             assert!(calls > 0, "progress must be reported");
@@ -635,9 +731,29 @@ mod tests {
             ..FitOptions::default()
         };
         let err = maximize(&bowl, "test", &[1.0], &[1.0], &opts, &mut |_| {}).unwrap_err();
-        assert!(matches!(err, LtvError::InvalidOption { name: "penalizer", .. }));
-        let err = maximize(&bowl, "test", &[-1.0], &[1.0], &FitOptions::default(), &mut |_| {}).unwrap_err();
-        assert!(matches!(err, LtvError::InvalidOption { name: "initial_params", .. }));
+        assert!(matches!(
+            err,
+            LtvError::InvalidOption {
+                name: "penalizer",
+                ..
+            }
+        ));
+        let err = maximize(
+            &bowl,
+            "test",
+            &[-1.0],
+            &[1.0],
+            &FitOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            LtvError::InvalidOption {
+                name: "initial_params",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -28,18 +28,20 @@ pub use csv_import::{
     parse_summary_csv, parse_transactions_csv,
 };
 pub use data::{
-    CalibrationHoldout, CustomerSummary, TimeUnit, Transaction, calibration_holdout_split, summarize,
-    summarize_periods,
+    CalibrationHoldout, CustomerSummary, TimeUnit, Transaction, calibration_holdout_split,
+    summarize, summarize_periods,
 };
 pub use error::{LtvError, RowList};
 pub use fit::{FitOptions, FitProgress, FitStage, Optimizer};
 pub use holdout::{FrequencyBucket, HoldoutCustomer, HoldoutReport, holdout_report};
 pub use models::{
-    BgBbParams, BgNbdParams, DataWindow, FittedModel, GammaGamma, GammaGammaModel, GammaGammaParams,
-    ModelKind, ModelParams, ParetoNbdParams, SpendRow, fit, fit_rows,
+    BgBbParams, BgNbdParams, DataWindow, FittedModel, GammaGamma, GammaGammaModel,
+    GammaGammaParams, ModelKind, ModelParams, ParetoNbdParams, SpendRow, fit, fit_rows,
+    total_log_likelihood,
 };
 pub use predict::{
-    CustomerPrediction, GroupBy, PredictOptions, SegmentValue, aggregate, predict_batch, predict_customer,
+    CustomerPrediction, GroupBy, PredictOptions, SegmentValue, aggregate, predict_batch,
+    predict_customer,
 };
 pub use rows::RfmRow;
 pub use simulate::SimulationOptions;

@@ -64,7 +64,11 @@ struct Prepared {
     discounts: Vec<f64>,
 }
 
-fn prepare(model: &FittedModel, spend: Option<&GammaGammaModel>, options: &PredictOptions) -> Result<Prepared, LtvError> {
+fn prepare(
+    model: &FittedModel,
+    spend: Option<&GammaGammaModel>,
+    options: &PredictOptions,
+) -> Result<Prepared, LtvError> {
     let params = model.model_params()?;
     if let Some(s) = spend {
         s.params.validate()?;
@@ -72,19 +76,28 @@ fn prepare(model: &FittedModel, spend: Option<&GammaGammaModel>, options: &Predi
     if options.periods == 0 || options.periods > 10_000 {
         return Err(LtvError::InvalidOption {
             name: "periods",
-            message: format!("the horizon must have between 1 and 10000 periods, not {}.", options.periods),
+            message: format!(
+                "the horizon must have between 1 and 10000 periods, not {}.",
+                options.periods
+            ),
         });
     }
     if !(options.period_days.is_finite() && options.period_days > 0.0) {
         return Err(LtvError::InvalidOption {
             name: "period_days",
-            message: format!("a period must last a positive number of days, not {}.", options.period_days),
+            message: format!(
+                "a period must last a positive number of days, not {}.",
+                options.period_days
+            ),
         });
     }
     if !(options.discount_rate.is_finite() && options.discount_rate > -1.0) {
         return Err(LtvError::InvalidOption {
             name: "discount_rate",
-            message: format!("the discount rate must be a finite number above −1, not {}.", options.discount_rate),
+            message: format!(
+                "the discount rate must be a finite number above −1, not {}.",
+                options.discount_rate
+            ),
         });
     }
     let step = options.period_days / model.time_unit.days();
@@ -124,7 +137,11 @@ fn to_micros(value: f64, what: &'static str) -> Result<i64, LtvError> {
 
 fn spend_checks(customers: &[CustomerSummary], spend: bool) -> Result<(), LtvError> {
     if spend {
-        let bad = RowList::collect(customers.iter().map(|c| c.frequency > 0.0 && c.monetary_micros <= 0));
+        let bad = RowList::collect(
+            customers
+                .iter()
+                .map(|c| c.frequency > 0.0 && c.monetary_micros <= 0),
+        );
         if !bad.is_empty() {
             return Err(LtvError::NonPositiveSpend { rows: bad });
         }
@@ -158,7 +175,10 @@ fn finish(
             let aov = s.conditional_expected_spend(c.frequency, mean)?;
             (
                 Some(to_micros(aov, "expected order value")?),
-                Some(to_micros(aov * p_alive * discounted, "customer lifetime value")?),
+                Some(to_micros(
+                    aov * p_alive * discounted,
+                    "customer lifetime value",
+                )?),
             )
         }
         None => (None, None),
@@ -186,7 +206,9 @@ pub fn predict_customer(
     let one = std::slice::from_ref(customer);
     validate(&[RfmRow::from(customer)], time_kind(model.kind), false)?;
     spend_checks(one, spend.is_some())?;
-    let p_alive = p.params.p_alive(customer.frequency, customer.recency, customer.age)?;
+    let p_alive = p
+        .params
+        .p_alive(customer.frequency, customer.recency, customer.age)?;
     let terms = horizon_terms(&p, customer.frequency, customer.age)?;
     finish(&p, customer, p_alive, terms)
 }
@@ -209,23 +231,18 @@ pub fn predict_batch(
     validate(&rows, time_kind(model.kind), false)?;
     spend_checks(customers, spend.is_some())?;
 
-    let mut pattern_index: KeyMap<(u64, u64, u64), u32> = KeyMap::default();
-    let mut patterns: Vec<RfmRow> = Vec::new();
+    let (patterns, customer_pattern) = crate::rows::patterns(&rows);
     let mut pair_index: KeyMap<(u64, u64, u64), u32> = KeyMap::default();
     let mut pairs: Vec<(f64, f64)> = Vec::new();
-    let mut pattern_pair: Vec<u32> = Vec::new();
-    let customer_pattern: Vec<u32> = rows
+    let pattern_pair: Vec<u32> = patterns
         .iter()
         .map(|r| {
-            *pattern_index.entry(key(r.frequency, r.recency, r.age)).or_insert_with(|| {
-                let pair = *pair_index.entry(key(r.frequency, 0.0, r.age)).or_insert_with(|| {
+            *pair_index
+                .entry(key(r.frequency, 0.0, r.age))
+                .or_insert_with(|| {
                     pairs.push((r.frequency, r.age));
                     (pairs.len() - 1) as u32
-                });
-                patterns.push(*r);
-                pattern_pair.push(pair);
-                (patterns.len() - 1) as u32
-            })
+                })
         })
         .collect();
 
@@ -290,7 +307,8 @@ fn quantile(sorted: &[i64], q: f64) -> i64 {
 
 /// Totals and quartiles of CLV per group, sorted by key (`None` first).
 pub fn aggregate(predictions: &[CustomerPrediction], by: GroupBy) -> Vec<SegmentValue> {
-    let mut groups: std::collections::BTreeMap<Option<&str>, Vec<&CustomerPrediction>> = Default::default();
+    let mut groups: std::collections::BTreeMap<Option<&str>, Vec<&CustomerPrediction>> =
+        Default::default();
     for p in predictions {
         let k = match by {
             GroupBy::All => None,
@@ -305,14 +323,19 @@ pub fn aggregate(predictions: &[CustomerPrediction], by: GroupBy) -> Vec<Segment
             let mut values: Vec<i64> = members.iter().filter_map(|p| p.clv_micros).collect();
             values.sort_unstable();
             let total: i128 = values.iter().map(|v| i128::from(*v)).sum();
-            let clamp = |v: i128| i64::try_from(v).unwrap_or(if v > 0 { i64::MAX } else { i64::MIN });
+            let clamp =
+                |v: i128| i64::try_from(v).unwrap_or(if v > 0 { i64::MAX } else { i64::MIN });
             let n = members.len() as f64;
             SegmentValue {
                 key: k.map(str::to_owned),
                 count: members.len() as u64,
                 valued: values.len() as u64,
                 total_clv_micros: clamp(total),
-                mean_clv_micros: if values.is_empty() { 0 } else { clamp(total / values.len() as i128) },
+                mean_clv_micros: if values.is_empty() {
+                    0
+                } else {
+                    clamp(total / values.len() as i128)
+                },
                 p25_clv_micros: quantile(&values, 0.25),
                 p50_clv_micros: quantile(&values, 0.5),
                 p75_clv_micros: quantile(&values, 0.75),
@@ -361,10 +384,24 @@ mod tests {
         let keys: Vec<Option<&str>> = by_segment.iter().map(|s| s.key.as_deref()).collect();
         assert_eq!(keys, vec![None, Some("new"), Some("vip")]);
         let vip = &by_segment[2];
-        assert_eq!((vip.count, vip.total_clv_micros, vip.mean_clv_micros, vip.p50_clv_micros), (2, 400, 200, 200));
+        assert_eq!(
+            (
+                vip.count,
+                vip.total_clv_micros,
+                vip.mean_clv_micros,
+                vip.p50_clv_micros
+            ),
+            (2, 400, 200, 200)
+        );
         assert_eq!(by_segment[1].valued, 0);
         let all = aggregate(&preds, GroupBy::All);
-        assert_eq!((all.len(), all[0].count, all[0].total_clv_micros), (1, 4, 407));
-        assert_eq!(aggregate(&preds, GroupBy::Platform)[0].key.as_deref(), Some("meta"));
+        assert_eq!(
+            (all.len(), all[0].count, all[0].total_clv_micros),
+            (1, 4, 407)
+        );
+        assert_eq!(
+            aggregate(&preds, GroupBy::Platform)[0].key.as_deref(),
+            Some("meta")
+        );
     }
 }

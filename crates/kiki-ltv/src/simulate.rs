@@ -42,10 +42,13 @@ fn check(options: &SimulationOptions) -> Result<(), LtvError> {
             ),
         ));
     }
-    if let Some(step) = options.time_step {
-        if !(step.is_finite() && step > 0.0) {
-            return Err(invalid("time_step", format!("the time step must be positive, not {step}.")));
-        }
+    if let Some(step) = options.time_step
+        && !(step.is_finite() && step > 0.0)
+    {
+        return Err(invalid(
+            "time_step",
+            format!("the time step must be positive, not {step}."),
+        ));
     }
     Ok(())
 }
@@ -61,9 +64,17 @@ fn beta(a: f64, b: f64) -> Result<Beta<f64>, LtvError> {
 /// Turns purchase times (after the first purchase at 0) into a summary.
 fn record(id: usize, times: &[f64], age: f64, step: Option<f64>) -> CustomerSummary {
     let (frequency, recency, age) = match step {
-        None => (times.len() as f64, times.last().copied().unwrap_or(0.0), age),
+        None => (
+            times.len() as f64,
+            times.last().copied().unwrap_or(0.0),
+            age,
+        ),
         Some(step) => {
-            let mut cells: Vec<f64> = times.iter().map(|t| (t / step).floor()).filter(|c| *c >= 1.0).collect();
+            let mut cells: Vec<f64> = times
+                .iter()
+                .map(|t| (t / step).floor())
+                .filter(|c| *c >= 1.0)
+                .collect();
             cells.dedup();
             let last = cells.last().copied().unwrap_or(0.0);
             (cells.len() as f64, last * step, (age / step).floor() * step)
@@ -92,7 +103,11 @@ fn simulate_continuous(
     Ok(out)
 }
 
-fn bg_family(params: &BgNbdParams, options: &SimulationOptions, modified: bool) -> Result<Vec<CustomerSummary>, LtvError> {
+fn bg_family(
+    params: &BgNbdParams,
+    options: &SimulationOptions,
+    modified: bool,
+) -> Result<Vec<CustomerSummary>, LtvError> {
     params.validate()?;
     let rates = gamma(params.r, params.alpha)?;
     let dropout = beta(params.a, params.b)?;
@@ -119,18 +134,27 @@ fn bg_family(params: &BgNbdParams, options: &SimulationOptions, modified: bool) 
 
 /// BG/NBD: λ ~ Gamma(r, α), p ~ Beta(a, b); after each repeat purchase
 /// the customer leaves with probability p.
-pub fn bgnbd(params: &BgNbdParams, options: &SimulationOptions) -> Result<Vec<CustomerSummary>, LtvError> {
+pub fn bgnbd(
+    params: &BgNbdParams,
+    options: &SimulationOptions,
+) -> Result<Vec<CustomerSummary>, LtvError> {
     bg_family(params, options, false)
 }
 
 /// MBG/NBD: as BG/NBD, and the customer may also leave right after the
 /// first purchase.
-pub fn modified_bgnbd(params: &BgNbdParams, options: &SimulationOptions) -> Result<Vec<CustomerSummary>, LtvError> {
+pub fn modified_bgnbd(
+    params: &BgNbdParams,
+    options: &SimulationOptions,
+) -> Result<Vec<CustomerSummary>, LtvError> {
     bg_family(params, options, true)
 }
 
 /// Pareto/NBD: λ ~ Gamma(r, α), lifetime τ ~ Exp(μ) with μ ~ Gamma(s, β).
-pub fn pareto_nbd(params: &ParetoNbdParams, options: &SimulationOptions) -> Result<Vec<CustomerSummary>, LtvError> {
+pub fn pareto_nbd(
+    params: &ParetoNbdParams,
+    options: &SimulationOptions,
+) -> Result<Vec<CustomerSummary>, LtvError> {
     params.validate()?;
     let rates = gamma(params.r, params.alpha)?;
     let deaths = gamma(params.s, params.beta)?;
@@ -154,7 +178,12 @@ pub fn pareto_nbd(params: &ParetoNbdParams, options: &SimulationOptions) -> Resu
 /// BG/BB over `opportunities` periods: at each one an active customer
 /// first leaves with probability θ ~ Beta(γ, δ), then buys with
 /// probability p ~ Beta(α, β).
-pub fn bgbb(params: &BgBbParams, customers: usize, opportunities: u32, seed: u64) -> Result<Vec<CustomerSummary>, LtvError> {
+pub fn bgbb(
+    params: &BgBbParams,
+    customers: usize,
+    opportunities: u32,
+    seed: u64,
+) -> Result<Vec<CustomerSummary>, LtvError> {
     params.validate()?;
     let buy = beta(params.alpha, params.beta)?;
     let leave = beta(params.gamma, params.delta)?;
@@ -187,7 +216,11 @@ pub fn bgbb(params: &BgBbParams, customers: usize, opportunities: u32, seed: u64
 /// Fills `monetary_micros` of customers with repeat purchases with the mean
 /// of `frequency` Gamma(p, ν) order values, ν ~ Gamma(q, γ) per customer
 /// (values in the currency's major unit, stored as micros).
-pub fn gamma_gamma_spend(params: &GammaGammaParams, customers: &mut [CustomerSummary], seed: u64) -> Result<(), LtvError> {
+pub fn gamma_gamma_spend(
+    params: &GammaGammaParams,
+    customers: &mut [CustomerSummary],
+    seed: u64,
+) -> Result<(), LtvError> {
     params.validate()?;
     let scales = gamma(params.q, params.gamma)?;
     let mut rng = StdRng::seed_from_u64(seed);
@@ -201,7 +234,9 @@ pub fn gamma_gamma_spend(params: &GammaGammaParams, customers: &mut [CustomerSum
         let n = c.frequency as u64;
         let total: f64 = (0..n).map(|_| order.sample(&mut rng)).sum();
         let mean = total / n as f64;
-        c.monetary_micros = (mean * kiki_core::money::MICROS_PER_UNIT as f64).round().clamp(1.0, 9.0e18) as i64;
+        c.monetary_micros = (mean * kiki_core::money::MICROS_PER_UNIT as f64)
+            .round()
+            .clamp(1.0, 9.0e18) as i64;
     }
     Ok(())
 }
@@ -258,7 +293,10 @@ mod tests {
             crate::rows::validate(&rows, crate::rows::TimeKind::Continuous, false).unwrap();
             assert!(data.iter().any(|c| c.frequency > 0.0));
             // Grid times are multiples of the step.
-            assert!(data.iter().all(|c| ((c.recency * 7.0).round() - c.recency * 7.0).abs() < 1e-9));
+            assert!(
+                data.iter()
+                    .all(|c| ((c.recency * 7.0).round() - c.recency * 7.0).abs() < 1e-9)
+            );
         }
     }
 
@@ -282,9 +320,18 @@ mod tests {
     fn bad_options_are_rejected() {
         let mut opts = options(1);
         opts.min_age = 0.0;
-        assert!(matches!(bgnbd(&PARAMS, &opts), Err(LtvError::InvalidOption { .. })));
+        assert!(matches!(
+            bgnbd(&PARAMS, &opts),
+            Err(LtvError::InvalidOption { .. })
+        ));
         let mut opts = options(1);
         opts.time_step = Some(-1.0);
-        assert!(matches!(bgnbd(&PARAMS, &opts), Err(LtvError::InvalidOption { name: "time_step", .. })));
+        assert!(matches!(
+            bgnbd(&PARAMS, &opts),
+            Err(LtvError::InvalidOption {
+                name: "time_step",
+                ..
+            })
+        ));
     }
 }

@@ -1,6 +1,7 @@
-//! Simulates a 6-platform, 30-day plan with 10,000 runs plus the three stress
-//! scenarios and prints the gate decision. Used to measure peak memory:
-//! `/usr/bin/time -v cargo run --release -p kiki-twin --example simulate_plan`.
+//! Simulates a 6-platform, 30-day plan (10,000 runs by default) plus the
+//! three stress scenarios and prints the gate decision. Used to measure peak
+//! memory, e.g. `/usr/bin/time -v target/release/examples/simulate_plan 42 10000`
+//! (arguments: seed, runs).
 
 use kiki_core::Currency;
 use kiki_twin::{
@@ -37,8 +38,10 @@ fn main() {
         organic_revenue_micros: 90_000_000_000,
         budget_cap_micros: None,
     };
+    let arg = |i: usize| std::env::args().nth(i).and_then(|s| s.parse::<u64>().ok());
     let options = SimulationOptions {
-        seed: std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(42),
+        seed: arg(1).unwrap_or(42),
+        runs: arg(2).map_or(10_000, |r| u32::try_from(r).unwrap_or(u32::MAX)),
         ..SimulationOptions::default()
     };
     let report = match evaluate(&plan, &model, &options, &TwinConfig::default()) {

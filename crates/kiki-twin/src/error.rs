@@ -17,7 +17,9 @@ pub enum TwinError {
     #[error("The plan is in {plan} but the market model is in {model}; convert one of them first.")]
     CurrencyMismatch { plan: String, model: String },
     /// A computed amount does not fit in 64-bit micros or is not a finite number.
-    #[error("The simulated {what} is not a finite amount that fits in micros; the model parameters are out of range.")]
+    #[error(
+        "The simulated {what} is not a finite amount that fits in micros; the model parameters are out of range."
+    )]
     OutOfRange { what: &'static str },
     /// A platform name that is not one of [`Platform::ALL`].
     #[error("`{0}` is not a known platform.")]

@@ -10,7 +10,9 @@ use crate::fields::Fields;
 use crate::model::MarketModel;
 use crate::plan::{Plan, ValidPlan};
 use crate::result::{MoneyQuantiles, SimulationResult};
-use crate::simulate::{Scenario, SimulationOptions, prefix_fields, simulate_valid, validate_inputs};
+use crate::simulate::{
+    Scenario, SimulationOptions, prefix_fields, simulate_valid, validate_inputs,
+};
 
 /// Thresholds of the risk levels. A level applies when confidence is strictly
 /// above its threshold (and, for LOW, the median uplift above a size).
@@ -47,7 +49,8 @@ pub enum RiskLevel {
 
 impl RiskLevel {
     pub fn classify(confidence: f64, p50_uplift_micros: i64, cfg: &RiskConfig) -> RiskLevel {
-        if confidence > cfg.low_min_confidence && p50_uplift_micros > cfg.low_min_p50_uplift_micros {
+        if confidence > cfg.low_min_confidence && p50_uplift_micros > cfg.low_min_p50_uplift_micros
+        {
             RiskLevel::Low
         } else if confidence > cfg.medium_min_confidence {
             RiskLevel::Medium
@@ -156,16 +159,34 @@ impl TwinConfig {
     /// Field errors with paths relative to the config object.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut f = Fields::default();
-        f.finite_in("risk.low_min_confidence", self.risk.low_min_confidence, 0.0, 1.0);
-        f.finite_in("risk.medium_min_confidence", self.risk.medium_min_confidence, 0.0, 1.0);
-        f.finite_in("risk.high_min_confidence", self.risk.high_min_confidence, 0.0, 1.0);
+        f.finite_in(
+            "risk.low_min_confidence",
+            self.risk.low_min_confidence,
+            0.0,
+            1.0,
+        );
+        f.finite_in(
+            "risk.medium_min_confidence",
+            self.risk.medium_min_confidence,
+            0.0,
+            1.0,
+        );
+        f.finite_in(
+            "risk.high_min_confidence",
+            self.risk.high_min_confidence,
+            0.0,
+            1.0,
+        );
         for (i, s) in self.stress.iter().enumerate() {
             s.validate(&format!("stress[{i}]"), &mut f);
         }
         if let Some(r) = self.stress_runs
             && (r == 0 || r > crate::simulate::MAX_RUNS)
         {
-            f.push("stress_runs", "The number of stress runs must be between 1 and 1000000.");
+            f.push(
+                "stress_runs",
+                "The number of stress runs must be between 1 and 1000000.",
+            );
         }
         f.errors
     }
@@ -334,7 +355,10 @@ mod tests {
 
     #[test]
     fn risk_levels_serialise_in_capitals() {
-        assert_eq!(serde_json::to_string(&RiskLevel::Critical).unwrap(), "\"CRITICAL\"");
+        assert_eq!(
+            serde_json::to_string(&RiskLevel::Critical).unwrap(),
+            "\"CRITICAL\""
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub use estimate::{
     validate_estimation_input,
 };
 pub use evaluate::{
-    RiskConfig, RiskLevel, HardViolations, StressResult, TwinConfig, TwinReport, Violation,
+    HardViolations, RiskConfig, RiskLevel, StressResult, TwinConfig, TwinReport, Violation,
     ViolationKind, evaluate,
 };
 pub use gate::{FeeSplit, GateConfig, GateDecision, GateInputs, StressConfidence, decide};
@@ -54,7 +54,10 @@ pub use model::{
 pub use plan::{Plan, PlanAllocation, ValidPlan};
 pub use platform::Platform;
 pub use priors::{Industry, PlatformPrior};
-pub use result::{Band, CpaQuantiles, DayBand, Histogram, HistogramBin, MoneyQuantiles, RatioQuantiles, SimulationResult};
+pub use result::{
+    Band, CpaQuantiles, DayBand, Histogram, HistogramBin, MoneyQuantiles, RatioQuantiles,
+    SimulationResult,
+};
 pub use simulate::{
     Scenario, SimulationOptions, prefix_fields, simulate, simulate_valid, validate_inputs,
 };

@@ -99,7 +99,9 @@ pub fn validate_mirror_input(
         if a.day != want {
             f.push(
                 format!("{path}.day"),
-                format!("Actuals must cover consecutive days from day 1; expected day {want} here."),
+                format!(
+                    "Actuals must cover consecutive days from day 1; expected day {want} here."
+                ),
             );
         } else if a.day as usize > projection.len() {
             f.push(
@@ -110,7 +112,12 @@ pub fn validate_mirror_input(
         f.non_negative_micros(format!("{path}.revenue_micros"), a.revenue_micros);
         f.non_negative_micros(format!("{path}.spend_micros"), a.spend_micros);
     }
-    f.finite_in("config.rollback_deviation", config.rollback_deviation, 0.0, 1.0);
+    f.finite_in(
+        "config.rollback_deviation",
+        config.rollback_deviation,
+        0.0,
+        1.0,
+    );
     f.errors
 }
 
@@ -133,7 +140,8 @@ pub fn mirror(
         revenue = revenue.saturating_add(a.revenue_micros);
         spend = spend.saturating_add(a.spend_micros);
         let expected = p.revenue.p50_micros;
-        let deviation = (expected > 0).then(|| (revenue as f64 - expected as f64) / expected as f64);
+        let deviation =
+            (expected > 0).then(|| (revenue as f64 - expected as f64) / expected as f64);
         checks.push(DayCheck {
             day: a.day,
             actual_revenue_micros: revenue,
@@ -251,7 +259,12 @@ mod tests {
     #[test]
     fn deviation_of_exactly_15_percent_or_less_is_not_a_breach() {
         let check = |per_day: i64, want: bool| {
-            let r = mirror(&projection(5), &actuals(&[per_day; 2]), &MirrorConfig::default()).unwrap();
+            let r = mirror(
+                &projection(5),
+                &actuals(&[per_day; 2]),
+                &MirrorConfig::default(),
+            )
+            .unwrap();
             assert_eq!(r.rollback_recommended, want, "{per_day}");
         };
         check(850_000_000, false);

@@ -76,10 +76,12 @@ impl Hill {
     /// `h'(x) = s · h · (1 − h) / x`; at zero the limit (infinite for `s < 1`).
     pub fn derivative(&self, x: f64) -> f64 {
         if x <= 0.0 {
-            return match self.shape {
-                s if s < 1.0 => f64::INFINITY,
-                s if s == 1.0 => 1.0 / self.half_saturation,
-                _ => 0.0,
+            return if self.shape < 1.0 {
+                f64::INFINITY
+            } else if self.shape == 1.0 {
+                1.0 / self.half_saturation
+            } else {
+                0.0
             };
         }
         let h = self.value(x);
@@ -108,7 +110,10 @@ impl ResponseCurve {
 
     pub(crate) fn validate(&self, path: &str, f: &mut Fields) {
         f.finite_non_negative(format!("{path}.max_conversions"), self.max_conversions);
-        f.finite_positive(format!("{path}.hill.half_saturation"), self.hill.half_saturation);
+        f.finite_positive(
+            format!("{path}.hill.half_saturation"),
+            self.hill.half_saturation,
+        );
         f.finite_in(format!("{path}.hill.shape"), self.hill.shape, 0.1, 10.0);
     }
 
@@ -221,8 +226,11 @@ impl PlatformModel {
             half_saturation: ratio * x_ref,
             shape: self.saturation.shape,
         };
-        let per_unit_spend =
-            1000.0 * self.cpm.mean_of_reciprocal() * self.ctr.mean * self.cvr.mean * self.seasonality.mean();
+        let per_unit_spend = 1000.0
+            * self.cpm.mean_of_reciprocal()
+            * self.ctr.mean
+            * self.cvr.mean
+            * self.seasonality.mean();
         // conv(x) = rate · x_ref · h(x) / h(x_ref), so the saturation level is
         // rate · x_ref / h(x_ref).
         ResponseCurve {
@@ -235,7 +243,12 @@ impl PlatformModel {
         self.cpm.validate(&format!("{path}.cpm"), f);
         self.ctr.validate(&format!("{path}.ctr"), f);
         self.cvr.validate(&format!("{path}.cvr"), f);
-        f.finite_in(format!("{path}.cpm_daily_sigma"), self.cpm_daily_sigma, 0.0, 3.0);
+        f.finite_in(
+            format!("{path}.cpm_daily_sigma"),
+            self.cpm_daily_sigma,
+            0.0,
+            3.0,
+        );
         f.finite_in(
             format!("{path}.conversion_daily_sigma"),
             self.conversion_daily_sigma,
@@ -250,9 +263,17 @@ impl PlatformModel {
         self.saturation
             .half_saturation_ratio
             .validate(&format!("{path}.saturation.half_saturation_ratio"), f);
-        f.finite_in(format!("{path}.saturation.shape"), self.saturation.shape, 0.1, 10.0);
+        f.finite_in(
+            format!("{path}.saturation.shape"),
+            self.saturation.shape,
+            0.1,
+            10.0,
+        );
         f.finite_in(format!("{path}.adstock"), self.adstock, 0.0, 0.99);
-        f.finite_non_negative(format!("{path}.carry_in_daily_spend"), self.carry_in_daily_spend);
+        f.finite_non_negative(
+            format!("{path}.carry_in_daily_spend"),
+            self.carry_in_daily_spend,
+        );
         for (i, m) in self.seasonality.weekday_multipliers.iter().enumerate() {
             f.finite_in(
                 format!("{path}.seasonality.weekday_multipliers[{i}]"),
@@ -261,7 +282,12 @@ impl PlatformModel {
                 10.0,
             );
         }
-        f.finite_in(format!("{path}.history_weight"), self.history_weight, 0.0, 1.0);
+        f.finite_in(
+            format!("{path}.history_weight"),
+            self.history_weight,
+            0.0,
+            1.0,
+        );
     }
 }
 
@@ -343,7 +369,10 @@ mod tests {
             for x in [5.0, 80.0, 150.0, 900.0] {
                 let eps = x * 1e-6;
                 let num = (h.value(x + eps) - h.value(x - eps)) / (2.0 * eps);
-                assert!((num - h.derivative(x)).abs() < 1e-7 * num.abs().max(1e-12), "{shape} {x}");
+                assert!(
+                    (num - h.derivative(x)).abs() < 1e-7 * num.abs().max(1e-12),
+                    "{shape} {x}"
+                );
             }
         }
     }

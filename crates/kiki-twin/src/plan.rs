@@ -120,12 +120,18 @@ impl Plan {
             let path = format!("allocations[{i}]");
             let platform = Platform::parse(&a.platform);
             if platform.is_none() {
-                f.push(format!("{path}.platform"), Platform::unknown_message(&a.platform));
+                f.push(
+                    format!("{path}.platform"),
+                    Platform::unknown_message(&a.platform),
+                );
             }
             if let Some(id) = &a.ad_set_id
                 && id.trim().is_empty()
             {
-                f.push(format!("{path}.ad_set_id"), "The ad set id must not be empty.");
+                f.push(
+                    format!("{path}.ad_set_id"),
+                    "The ad set id must not be empty.",
+                );
             }
             if a.daily_budget_micros < 0 {
                 f.push(
@@ -188,7 +194,10 @@ impl Plan {
         if let Some(c) = self.max_cpa_micros
             && c <= 0
         {
-            f.push("max_cpa_micros", "The maximum CPA must be greater than zero.");
+            f.push(
+                "max_cpa_micros",
+                "The maximum CPA must be greater than zero.",
+            );
         }
         f.non_negative_micros("baseline_revenue_micros", self.baseline_revenue_micros);
         f.non_negative_micros("baseline_ad_spend_micros", self.baseline_ad_spend_micros);
@@ -196,7 +205,10 @@ impl Plan {
         if let Some(c) = self.budget_cap_micros
             && c <= 0
         {
-            f.push("budget_cap_micros", "The budget cap must be greater than zero.");
+            f.push(
+                "budget_cap_micros",
+                "The budget cap must be greater than zero.",
+            );
         }
         f.into_result()?;
         Ok(ValidPlan {
@@ -263,7 +275,8 @@ pub(crate) mod tests {
 
     #[test]
     fn each_invalid_input_is_reported_against_its_field() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut Plan)>, Vec<&str>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut Plan)>;
+        let cases: Vec<(&str, Edit, Vec<&str>)> = vec![
             (
                 "negative budget",
                 Box::new(|p| p.allocations[1].daily_budget_micros = -1),
@@ -296,7 +309,11 @@ pub(crate) mod tests {
             ),
             (
                 "all budgets zero",
-                Box::new(|p| p.allocations.iter_mut().for_each(|a| a.daily_budget_micros = 0)),
+                Box::new(|p| {
+                    p.allocations
+                        .iter_mut()
+                        .for_each(|a| a.daily_budget_micros = 0)
+                }),
                 vec!["allocations"],
             ),
             (

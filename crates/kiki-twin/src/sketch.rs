@@ -179,7 +179,11 @@ mod tests {
     #[test]
     fn merging_in_any_order_gives_the_same_sketch() {
         let parts: Vec<Vec<f64>> = (0..5)
-            .map(|k| (0..100).map(|i| (i as f64 - 40.0) * (k as f64 + 1.5)).collect())
+            .map(|k| {
+                (0..100)
+                    .map(|i| (i as f64 - 40.0) * (k as f64 + 1.5))
+                    .collect()
+            })
             .collect();
         let build = |order: &[usize]| {
             let mut all = Sketch::new(0.005);

@@ -41,7 +41,9 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 
 /// Weighted mean and (biased, weights-normalised) variance of `(value, weight)`
 /// pairs. Returns `None` when the total weight is zero.
-pub(crate) fn weighted_mean_var(pairs: impl Iterator<Item = (f64, f64)> + Clone) -> Option<(f64, f64)> {
+pub(crate) fn weighted_mean_var(
+    pairs: impl Iterator<Item = (f64, f64)> + Clone,
+) -> Option<(f64, f64)> {
     let (sw, swx) = pairs
         .clone()
         .fold((0.0, 0.0), |(sw, swx), (x, w)| (sw + w, swx + w * x));
@@ -82,7 +84,8 @@ mod tests {
     #[test]
     fn quantiles_interpolate_like_r_type_7() {
         let xs = [1.0, 2.0, 3.0, 4.0, 10.0];
-        let check = |q: f64, want: f64| assert!((quantile_sorted(&xs, q) - want).abs() < 1e-12, "{q}");
+        let check =
+            |q: f64, want: f64| assert!((quantile_sorted(&xs, q) - want).abs() < 1e-12, "{q}");
         check(0.0, 1.0);
         check(0.5, 3.0);
         check(0.9, 7.6);

@@ -150,7 +150,7 @@ fn softplus(z: f64) -> f64 {
 /// `g(u) = s·u^(s−1) / (1 + u^s)²` (the Hill derivative times `k`). `None`
 /// when `tau` is above every value of the branch.
 fn solve_marginal(s: f64, tau: f64) -> Option<f64> {
-    if !(tau > 0.0) || !tau.is_finite() {
+    if tau.is_nan() || tau <= 0.0 || tau.is_infinite() {
         return None;
     }
     if s == 1.0 {
@@ -168,7 +168,8 @@ fn solve_marginal(s: f64, tau: f64) -> Option<f64> {
         f64::NEG_INFINITY
     };
     // Start right of the root, where phi < target (phi ~ ln s − (s+1)w).
-    let mut w = ((s.ln() - target) / (s + 1.0)).max(if w_min.is_finite() { w_min } else { -700.0 }) + 1.0;
+    let mut w =
+        ((s.ln() - target) / (s + 1.0)).max(if w_min.is_finite() { w_min } else { -700.0 }) + 1.0;
     let mut guard = 0;
     while phi(w) >= target && guard < 200 {
         w += 1.0 + w.abs();
@@ -339,11 +340,19 @@ fn solve_dual(v: &Valid, w: &Weights) -> Dual {
         best = solve_budget(v, w, hi);
     }
     for _ in 0..200 {
-        if hi - lo <= 1e-12 * hi {
+        if hi - lo <= 1e-10 * hi {
             break;
         }
-        let mid = if lo == 0.0 { hi / 16.0 } else { (lo * hi).sqrt() };
-        let mid = if lo == 0.0 && mid < 1e-12 { (lo + hi) / 2.0 } else { mid };
+        let mid = if lo == 0.0 {
+            hi / 16.0
+        } else {
+            (lo * hi).sqrt()
+        };
+        let mid = if lo == 0.0 && mid < 1e-12 {
+            (lo + hi) / 2.0
+        } else {
+            mid
+        };
         let trial = solve_budget(v, w, mid);
         if constraint(v, w, &trial.0) >= -tol {
             hi = mid;
@@ -361,17 +370,29 @@ fn solve_dual(v: &Valid, w: &Weights) -> Dual {
 
 /// Local search: moves spend between platforms (and in or out of the budget)
 /// while the objective improves and the target stays met, halving the step.
-fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64> {
+fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool, effort: Effort) -> Vec<f64> {
+    let (min_step, max_passes, repairs) = match effort {
+        Effort::Screen => (1e-3, 6, false),
+        Effort::Finish => (1e-10, 100, true),
+    };
     let n = x.len();
     let tol = tolerance(v);
-    let mut obj: Vec<f64> = (0..n).map(|i| w.objective_of(i, &v.lines[i], x[i])).collect();
-    let mut con: Vec<f64> = (0..n).map(|i| w.constraint_of(i, &v.lines[i], x[i])).collect();
+    let mut obj: Vec<f64> = (0..n)
+        .map(|i| w.objective_of(i, &v.lines[i], x[i]))
+        .collect();
+    let mut con: Vec<f64> = (0..n)
+        .map(|i| w.constraint_of(i, &v.lines[i], x[i]))
+        .collect();
     let mut total: f64 = x.iter().sum();
     let mut g: f64 = con.iter().sum();
+    // Marginal conversions per line, for ranking repair cuts.
+    let mut marg: Vec<f64> = (0..n)
+        .map(|i| v.lines[i].curve.marginal_conversions(x[i]))
+        .collect();
     let scale = 1e-12 * (1.0 + obj.iter().sum::<f64>().abs());
     let mut step = v.budget / 4.0;
-    while step > v.budget * 1e-10 {
-        for _pass in 0..100 {
+    while step > v.budget * min_step {
+        for _pass in 0..max_passes {
             let mut improved = false;
             // Try every (from, to) pair; `None` is "outside the budget".
             for from in (0..n).map(Some).chain([None]) {
@@ -422,6 +443,9 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
                     let mut repair: Option<(usize, f64, (f64, f64))> = None;
                     let mut net = f64::NEG_INFINITY;
                     if keep_target && g + d_con < -tol {
+                        if !repairs {
+                            continue;
+                        }
                         let deficit = -(g + d_con);
                         let after = |k: usize| {
                             let mut xk = x[k];
@@ -444,8 +468,8 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
                             .filter_map(|k| {
                                 let (xk, _, _) = after(k);
                                 let l = &v.lines[k];
-                                let slope = w.r - w.t[k] * l.curve.marginal_conversions(xk);
-                                let loss = w.c[k] * l.curve.marginal_conversions(xk) - w.d;
+                                let slope = w.r - w.t[k] * marg[k];
+                                let loss = w.c[k] * marg[k] - w.d;
                                 (xk > l.lo && slope > 0.0 && slope.is_finite() && loss.is_finite())
                                     .then_some((deficit / slope * loss, k))
                             })
@@ -459,18 +483,25 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
                             let l = &v.lines[k];
                             let room = xk - l.lo;
                             let slope = w.r - w.t[k] * l.curve.marginal_conversions(xk);
+                            if !(slope.is_finite() && slope > 0.0) {
+                                continue;
+                            }
                             // The smallest cut that restores the target:
                             // bracket from the linear estimate, then bisect.
                             let gained = |e: f64| w.constraint_of(k, l, xk - e) - ck;
-                            let (mut short, mut enough) = (0.0, (deficit / slope).min(room));
-                            while gained(enough) < deficit && enough < room {
+                            let (mut short, mut enough) =
+                                (0.0, (deficit / slope).clamp(room * 1e-12, room));
+                            for _ in 0..64 {
+                                if gained(enough) >= deficit || enough >= room {
+                                    break;
+                                }
                                 short = enough;
                                 enough = (enough * 2.0).min(room);
                             }
                             if gained(enough) < deficit {
                                 continue;
                             }
-                            for _ in 0..30 {
+                            for _ in 0..16 {
                                 let mid = 0.5 * (short + enough);
                                 if gained(mid) >= deficit {
                                     enough = mid;
@@ -478,7 +509,10 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
                                     short = mid;
                                 }
                             }
-                            let (no, nc) = (w.objective_of(k, l, xk - enough), w.constraint_of(k, l, xk - enough));
+                            let (no, nc) = (
+                                w.objective_of(k, l, xk - enough),
+                                w.constraint_of(k, l, xk - enough),
+                            );
                             let gain = d_obj - (ok - no);
                             if gain > scale && (repair.is_none() || gain > net) {
                                 net = gain;
@@ -492,12 +526,14 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
                     if let (Some(i), Some(m)) = (from, from_new) {
                         x[i] -= d;
                         (obj[i], con[i]) = m;
+                        marg[i] = v.lines[i].curve.marginal_conversions(x[i]);
                     } else {
                         total += d;
                     }
                     if let (Some(j), Some(m)) = (to, to_new) {
                         x[j] += d;
                         (obj[j], con[j]) = m;
+                        marg[j] = v.lines[j].curve.marginal_conversions(x[j]);
                     } else {
                         total -= d;
                     }
@@ -507,6 +543,7 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
                         total -= e;
                         g += nc - con[k];
                         (obj[k], con[k]) = (no, nc);
+                        marg[k] = v.lines[k].curve.marginal_conversions(x[k]);
                     }
                     improved = true;
                 }
@@ -520,47 +557,18 @@ fn polish(v: &Valid, w: &Weights, mut x: Vec<f64>, keep_target: bool) -> Vec<f64
     x
 }
 
-/// One solution candidate.
-struct Candidate {
-    x: Vec<f64>,
-    lambda: f64,
-    target_met: Option<bool>,
-}
-
-/// Solves one problem. On a concave problem the dual solution is exact and
-/// is returned as it is; otherwise it is the better of the polished dual
-/// solution and the polished proportional split.
-fn solve_one(v: &Valid, concave: bool) -> Candidate {
-    let w = Weights::new(v);
-    let dual = solve_dual(v, &w);
-    if concave || dual.target_met == Some(false) {
-        // When the target cannot be met, the dual's most efficient
-        // allocation is the answer: optimising the objective would only move
-        // further from the target.
-        return Candidate {
-            x: dual.x,
-            lambda: dual.lambda,
-            target_met: dual.target_met,
-        };
-    }
-    let keep_target = dual.target_met == Some(true);
-    let mut best = polish(v, &w, dual.x, keep_target);
-    let start = proportional(v);
-    if v.target.is_none() || constraint(v, &w, &start) >= -tolerance(v) {
-        let other = polish(v, &w, start, keep_target);
-        if better(objective(v, &w, &other), objective(v, &w, &best)) {
-            best = other;
-        }
-    }
-    Candidate {
-        x: best,
-        lambda: dual.lambda,
-        target_met: dual.target_met,
-    }
-}
-
 fn better(a: f64, b: f64) -> bool {
     a > b + 1e-12 * (1.0 + b.abs())
+}
+
+/// How hard to polish: briefly when screening starting points (steps down
+/// to 10⁻³ of the budget, a few passes per step, no paired moves along a
+/// binding target), fully for the answer (down to 10⁻¹⁰, until no move
+/// improves).
+#[derive(Debug, Clone, Copy)]
+enum Effort {
+    Screen,
+    Finish,
 }
 
 /// S-shaped platforms enumerated exhaustively up to this many (2^n
@@ -590,52 +598,68 @@ fn restricted(v: &Valid, s_shaped: &[usize], on: &[bool]) -> Option<Valid> {
 
 /// Solves the problem in major units.
 ///
-/// With S-shaped curves the problem is not concave, and a platform whose
-/// first units are nearly worthless may still belong in the optimum (for
-/// example to buy the cheap conversions that let a CPA target admit more
-/// spend elsewhere). Each S-shaped platform is therefore tried both off
-/// (at its minimum) and on (on the concave part of its curve); on each such
-/// concave sub-problem the dual method is exact, and the best sub-problem
-/// wins, polished once more on the full problem.
+/// On concave curves the dual solution is exact and is the answer. With
+/// S-shaped curves the problem is not concave, and a platform whose first
+/// units are nearly worthless may still belong in the optimum (for example
+/// to buy the cheap conversions that let a CPA target admit more spend
+/// elsewhere). Starting points are then gathered — the dual solution, the
+/// proportional split, the dual solution of each sub-problem where every
+/// S-shaped platform is either off (at its minimum) or on (on the concave
+/// part of its curve, where the dual method is exact again), and each
+/// corner with as much as possible on one platform (below their inflection
+/// points the curves are convex, so corners matter) — each is polished
+/// coarsely, and the best is polished to the end.
 fn solve(v: &Valid) -> (Vec<f64>, f64, Option<bool>) {
     let w = Weights::new(v);
+    let dual = solve_dual(v, &w);
     let s_shaped: Vec<usize> = (0..v.lines.len())
         .filter(|&i| v.lines[i].curve.hill.shape > 1.0 && v.lines[i].hi > v.lines[i].lo)
         .collect();
-    let mut best = solve_one(v, s_shaped.is_empty());
-    let score = |c: &Candidate| (c.target_met != Some(false), objective(v, &w, &c.x));
-    let consider = |on: &[bool], best: &mut Candidate| -> bool {
-        let Some(r) = restricted(v, &s_shaped, on) else {
-            return false;
-        };
-        // Each sub-problem is concave on its restricted bounds.
-        let c = solve_one(&r, true);
-        let (met, value) = score(&c);
-        let (best_met, best_value) = score(best);
-        if (met && !best_met) || (met == best_met && better(value, best_value)) {
-            *best = c;
-            true
-        } else {
-            false
-        }
+    if s_shaped.is_empty() {
+        return (dual.x, dual.lambda, dual.target_met);
+    }
+    let tol = tolerance(v);
+    let feasible = |x: &[f64]| v.target.is_none() || constraint(v, &w, x) >= -tol;
+    let mut starts: Vec<(Vec<f64>, f64)> = Vec::new();
+    if feasible(&dual.x) {
+        starts.push((dual.x.clone(), dual.lambda));
+    }
+    let split = proportional(v);
+    if feasible(&split) {
+        starts.push((split, dual.lambda));
+    }
+    let sub = |on: &[bool]| -> Option<(f64, Vec<f64>, f64)> {
+        let r = restricted(v, &s_shaped, on)?;
+        let d = solve_dual(&r, &Weights::new(&r));
+        (d.target_met != Some(false) && feasible(&d.x))
+            .then(|| (objective(v, &w, &d.x), d.x, d.lambda))
     };
     let m = s_shaped.len();
-    if m > 0 && m <= MAX_ENUMERATED {
+    if m <= MAX_ENUMERATED {
         for mask in 0..(1u32 << m) {
             let on: Vec<bool> = (0..m).map(|b| mask & (1 << b) != 0).collect();
-            consider(&on, &mut best);
+            if let Some((_, x, lambda)) = sub(&on) {
+                starts.push((x, lambda));
+            }
         }
-    } else if m > MAX_ENUMERATED {
+    } else {
         // Greedy: from all on and from all off, switch one platform at a
         // time while that improves.
         for start in [true, false] {
             let mut on = vec![start; m];
-            consider(&on, &mut best);
+            let mut current = sub(&on);
             for _round in 0..m {
                 let mut improved = false;
                 for b in 0..m {
                     on[b] = !on[b];
-                    if consider(&on, &mut best) {
+                    let trial = sub(&on);
+                    let wins = match (&trial, &current) {
+                        (Some(t), Some(c)) => better(t.0, c.0),
+                        (Some(_), None) => true,
+                        _ => false,
+                    };
+                    if wins {
+                        current = trial;
                         improved = true;
                     } else {
                         on[b] = !on[b];
@@ -645,23 +669,47 @@ fn solve(v: &Valid) -> (Vec<f64>, f64, Option<bool>) {
                     break;
                 }
             }
-        }
-    }
-    if m > 0 && best.target_met != Some(false) {
-        let keep_target = best.target_met == Some(true);
-        best.x = polish(v, &w, best.x, keep_target);
-        // Below their inflection points S-curves are convex, and the best
-        // allocation may be a corner: as much as possible on one platform.
-        for i in 0..v.lines.len() {
-            if let Some(start) = concentrated(v, &w, i) {
-                let x = polish(v, &w, start, keep_target);
-                if better(objective(v, &w, &x), objective(v, &w, &best.x)) {
-                    best.x = x;
-                }
+            if let Some((_, x, lambda)) = current {
+                starts.push((x, lambda));
             }
         }
     }
-    (best.x, best.lambda, best.target_met)
+    for &i in &s_shaped {
+        if let Some(x) = concentrated(v, &w, i) {
+            starts.push((x, dual.lambda));
+        }
+    }
+    // Sub-problems often agree; polish each distinct start once.
+    let same = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .all(|(p, q)| (p - q).abs() <= 1e-9 * v.budget)
+    };
+    let mut distinct: Vec<(Vec<f64>, f64)> = Vec::with_capacity(starts.len());
+    for s in starts {
+        if !distinct.iter().any(|d| same(&d.0, &s.0)) {
+            distinct.push(s);
+        }
+    }
+    let starts = distinct;
+    let keep_target = v.target.is_some();
+    let mut best: Option<(f64, Vec<f64>, f64)> = None;
+    for (x, lambda) in starts {
+        let x = polish(v, &w, x, keep_target, Effort::Screen);
+        let value = objective(v, &w, &x);
+        if best.as_ref().is_none_or(|b| better(value, b.0)) {
+            best = Some((value, x, lambda));
+        }
+    }
+    match best {
+        Some((_, x, lambda)) => (
+            polish(v, &w, x, keep_target, Effort::Finish),
+            lambda,
+            v.target.map(|_| true),
+        ),
+        // No allocation meets the target: the dual's most efficient one.
+        None => (dual.x, dual.lambda, dual.target_met),
+    }
 }
 
 /// Everything on platform `i` (the others at their minimum), cut back until
@@ -719,8 +767,16 @@ fn proportional(v: &Valid) -> Vec<f64> {
                 remaining / free.len() as f64
             }
         };
-        let lows: Vec<usize> = free.iter().copied().filter(|&i| share(i) < v.lines[i].lo).collect();
-        let highs: Vec<usize> = free.iter().copied().filter(|&i| share(i) > v.lines[i].hi).collect();
+        let lows: Vec<usize> = free
+            .iter()
+            .copied()
+            .filter(|&i| share(i) < v.lines[i].lo)
+            .collect();
+        let highs: Vec<usize> = free
+            .iter()
+            .copied()
+            .filter(|&i| share(i) > v.lines[i].hi)
+            .collect();
         if !lows.is_empty() {
             lows.iter().for_each(|&i| fixed[i] = Some(v.lines[i].lo));
         } else if !highs.is_empty() {
@@ -735,8 +791,16 @@ fn proportional(v: &Valid) -> Vec<f64> {
 
 /// Rounds to micros inside the bounds without exceeding the budget.
 fn to_micros(v: &Valid, x: &[f64]) -> Vec<i64> {
-    let lo: Vec<i64> = v.lines.iter().map(|l| (l.lo * 1e6).round() as i64).collect();
-    let hi: Vec<i64> = v.lines.iter().map(|l| (l.hi * 1e6).round() as i64).collect();
+    let lo: Vec<i64> = v
+        .lines
+        .iter()
+        .map(|l| (l.lo * 1e6).round() as i64)
+        .collect();
+    let hi: Vec<i64> = v
+        .lines
+        .iter()
+        .map(|l| (l.hi * 1e6).round() as i64)
+        .collect();
     let mut m: Vec<i64> = x
         .iter()
         .enumerate()
@@ -784,7 +848,10 @@ pub fn ltv_proportional_split(request: &AllocationRequest) -> Result<Vec<i64>, A
 
 /// The objective value of an allocation in micros (for comparisons): net
 /// profit, conversions or value per day, as the request's objective says.
-pub fn objective_of(request: &AllocationRequest, budgets_micros: &[i64]) -> Result<f64, AllocError> {
+pub fn objective_of(
+    request: &AllocationRequest,
+    budgets_micros: &[i64],
+) -> Result<f64, AllocError> {
     let v = request.to_valid()?;
     let w = Weights::new(&v);
     let x: Vec<f64> = budgets_micros.iter().map(|&m| m as f64 / 1e6).collect();
@@ -829,14 +896,20 @@ fn build(
             }),
             _ => {}
         }
-        let marginal_roas = (marginal * l.value).is_finite().then_some(marginal * l.value);
+        let marginal_roas = (marginal * l.value)
+            .is_finite()
+            .then_some(marginal * l.value);
         allocations.push(PlatformAllocation {
             platform: l.platform,
             ad_set_id: l.ad_set_id.clone(),
             daily_budget_micros: m,
             expected_conversions: conv,
             expected_value_micros: micros(conv * l.value, "value")?,
-            marginal_conversions: if marginal.is_finite() { marginal } else { f64::MAX },
+            marginal_conversions: if marginal.is_finite() {
+                marginal
+            } else {
+                f64::MAX
+            },
             marginal_roas,
             marginal_roi: marginal_roas.map(|r| r - 1.0),
             marginal_cpa_micros: if marginal > 0.0 {

@@ -28,7 +28,7 @@ fn plain() -> LineItem {
 
 fn bid(b: &Bidder, body: &str, now: i64) -> Result<kiki_bidder::Decision, NoBidReason> {
     match b.handle_bid_request(body.as_bytes(), RequestContext::at(now)) {
-        BidReply::Bid { decision, .. } => Ok(decision),
+        BidReply::Bid { decision, .. } => Ok(*decision),
         BidReply::NoBid { reason, .. } => Err(reason),
         BidReply::Rejected { reason, .. } => panic!("rejected: {reason}"),
     }

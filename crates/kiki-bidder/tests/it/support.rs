@@ -94,16 +94,17 @@ pub fn catalogue() -> Vec<LineItem> {
 }
 
 pub fn config() -> BidderConfig {
-    let mut c = BidderConfig::default();
-    c.notice_base_url = "https://bid.kiki.example".into();
-    c.fx = kiki_bidder::fx::FxTable::new(kiki_bidder::fx::FxRates {
-        base: Currency::USD,
-        rates: [(Currency::EUR, 1.08), (Currency::GBP, 1.27)]
-            .into_iter()
-            .collect(),
-    })
-    .unwrap();
-    c
+    BidderConfig {
+        notice_base_url: "https://bid.kiki.example".into(),
+        fx: kiki_bidder::fx::FxTable::new(kiki_bidder::fx::FxRates {
+            base: Currency::USD,
+            rates: [(Currency::EUR, 1.08), (Currency::GBP, 1.27)]
+                .into_iter()
+                .collect(),
+        })
+        .unwrap(),
+        ..BidderConfig::default()
+    }
 }
 
 pub fn bidder_with(items: &[LineItem], cfg: BidderConfig) -> Bidder {

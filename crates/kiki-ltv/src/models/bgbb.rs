@@ -29,19 +29,32 @@ impl BgBbParams {
 
     /// ln of the "alive through all n opportunities" term of the likelihood.
     fn ln_alive_term(&self, x: f64, n: f64) -> f64 {
-        let Self { alpha, beta, gamma, delta } = *self;
-        ln_beta(alpha + x, beta + n - x) - ln_beta(alpha, beta) + ln_beta(gamma, delta + n) - ln_beta(gamma, delta)
+        let Self {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        } = *self;
+        ln_beta(alpha + x, beta + n - x) - ln_beta(alpha, beta) + ln_beta(gamma, delta + n)
+            - ln_beta(gamma, delta)
     }
 
     /// ln L(α, β, γ, δ | x, t_x, n), FHS (2010) eq. 5.
     pub fn log_likelihood(&self, x: f64, tx: f64, n: f64) -> f64 {
-        let Self { alpha, beta, gamma, delta } = *self;
+        let Self {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        } = *self;
         let mut terms = Vec::with_capacity((n - tx) as usize + 1);
         terms.push(self.ln_alive_term(x, n));
         let base = -ln_beta(alpha, beta) - ln_beta(gamma, delta);
         let mut i = 0.0;
         while i < n - tx {
-            terms.push(base + ln_beta(alpha + x, beta + tx - x + i) + ln_beta(gamma + 1.0, delta + tx + i));
+            terms.push(
+                base + ln_beta(alpha + x, beta + tx - x + i) + ln_beta(gamma + 1.0, delta + tx + i),
+            );
             i += 1.0;
         }
         log_sum_exp(&terms)
@@ -50,7 +63,9 @@ impl BgBbParams {
     /// P(alive at the end of opportunity n | x, t_x, n): the share of the
     /// likelihood from the "never dropped out" path.
     pub fn p_alive(&self, x: f64, tx: f64, n: f64) -> f64 {
-        (self.ln_alive_term(x, n) - self.log_likelihood(x, tx, n)).exp().min(1.0)
+        (self.ln_alive_term(x, n) - self.log_likelihood(x, tx, n))
+            .exp()
+            .min(1.0)
     }
 
     /// P(alive at opportunity n + m | x, t_x, n), FHS (2010) eq. 11 with
@@ -58,7 +73,9 @@ impl BgBbParams {
     pub fn p_alive_in(&self, m: f64, x: f64, tx: f64, n: f64) -> f64 {
         let Self { gamma, delta, .. } = *self;
         let shift = ln_beta(gamma, delta + n + m) - ln_beta(gamma, delta + n);
-        (self.ln_alive_term(x, n) + shift - self.log_likelihood(x, tx, n)).exp().min(1.0)
+        (self.ln_alive_term(x, n) + shift - self.log_likelihood(x, tx, n))
+            .exp()
+            .min(1.0)
     }
 
     /// Expected transactions in the next `m` opportunities given alive
@@ -66,13 +83,16 @@ impl BgBbParams {
     /// posteriors Beta(α + x, β + n − x) and Beta(γ, δ + n). Times
     /// [`Self::p_alive`] this is FHS (2010) eq. 13.
     pub fn expected_if_alive(&self, x: f64, n: f64, m: f64) -> Result<f64, LtvError> {
-        let Self { alpha, beta, delta, .. } = *self;
+        let Self {
+            alpha, beta, delta, ..
+        } = *self;
         if m <= 0.0 {
             return Ok(0.0);
         }
         let buy = (alpha + x) / (alpha + beta + n);
         away_from_one(self.gamma, |gamma| {
-            let ratio = (ln_gamma(gamma + delta + n) - ln_gamma(delta + n) + ln_gamma(1.0 + delta + n + m)
+            let ratio = (ln_gamma(gamma + delta + n) - ln_gamma(delta + n)
+                + ln_gamma(1.0 + delta + n + m)
                 - ln_gamma(gamma + delta + n + m))
             .exp();
             Ok(buy * ((delta + n) - ratio) / (gamma - 1.0))
@@ -81,12 +101,15 @@ impl BgBbParams {
 
     /// E[X(n)]: transactions of a new customer in the first n opportunities.
     pub fn expected_purchases(&self, n: f64) -> Result<f64, LtvError> {
-        let Self { alpha, beta, delta, .. } = *self;
+        let Self {
+            alpha, beta, delta, ..
+        } = *self;
         if n <= 0.0 {
             return Ok(0.0);
         }
         away_from_one(self.gamma, |gamma| {
-            let ratio = (ln_gamma(gamma + delta) - ln_gamma(1.0 + delta) + ln_gamma(1.0 + delta + n)
+            let ratio = (ln_gamma(gamma + delta) - ln_gamma(1.0 + delta)
+                + ln_gamma(1.0 + delta + n)
                 - ln_gamma(gamma + delta + n))
             .exp();
             Ok(alpha / (alpha + beta) * delta / (gamma - 1.0) * (1.0 - ratio))
@@ -98,9 +121,15 @@ impl BgBbParams {
         if x > n {
             return 0.0;
         }
-        let Self { alpha, beta, gamma, delta } = *self;
+        let Self {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        } = *self;
         let (nf, xf) = (f64::from(n), f64::from(x));
-        let ln_choose = |k: f64, j: f64| ln_gamma(k + 1.0) - ln_gamma(j + 1.0) - ln_gamma(k - j + 1.0);
+        let ln_choose =
+            |k: f64, j: f64| ln_gamma(k + 1.0) - ln_gamma(j + 1.0) - ln_gamma(k - j + 1.0);
         let mut terms = vec![ln_choose(nf, xf) + self.ln_alive_term(xf, nf)];
         for i in x..n {
             let i = f64::from(i);
@@ -170,8 +199,14 @@ mod tests {
         total += DONATIONS.log_likelihood(0.0, 0.0, n).exp();
         for tx in 1..=6 {
             for x in 1..=tx {
-                let ways = (ln_gamma(f64::from(tx)) - ln_gamma(f64::from(x)) - ln_gamma(f64::from(tx - x) + 1.0)).exp();
-                total += ways * DONATIONS.log_likelihood(f64::from(x), f64::from(tx), n).exp();
+                let ways = (ln_gamma(f64::from(tx))
+                    - ln_gamma(f64::from(x))
+                    - ln_gamma(f64::from(tx - x) + 1.0))
+                .exp();
+                total += ways
+                    * DONATIONS
+                        .log_likelihood(f64::from(x), f64::from(tx), n)
+                        .exp();
             }
         }
         assert!((total - 1.0).abs() < 1e-12, "{total}");
@@ -189,9 +224,15 @@ mod tests {
     fn conditional_expectation_equals_the_paper_formula() {
         // FHS (2010) eq. 13 written out directly.
         let (x, tx, n, m) = (2.0, 4.0, 6.0, 5.0);
-        let BgBbParams { alpha, beta, gamma, delta } = DONATIONS;
+        let BgBbParams {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        } = DONATIONS;
         let ll = DONATIONS.log_likelihood(x, tx, n);
-        let direct = (ln_beta(alpha + x + 1.0, beta + n - x) - ln_beta(alpha, beta) - ll).exp() * delta
+        let direct = (ln_beta(alpha + x + 1.0, beta + n - x) - ln_beta(alpha, beta) - ll).exp()
+            * delta
             / (gamma - 1.0)
             * (ln_gamma(gamma + delta) - ln_gamma(1.0 + delta)).exp()
             * ((ln_gamma(1.0 + delta + n) - ln_gamma(gamma + delta + n)).exp()
@@ -203,7 +244,9 @@ mod tests {
     #[test]
     fn purchase_distribution_sums_to_one_and_its_mean_is_the_expectation() {
         let n = 10;
-        let probs: Vec<f64> = (0..=n).map(|x| DONATIONS.probability_of_purchases(n, x)).collect();
+        let probs: Vec<f64> = (0..=n)
+            .map(|x| DONATIONS.probability_of_purchases(n, x))
+            .collect();
         let total: f64 = probs.iter().sum();
         let mean: f64 = probs.iter().enumerate().map(|(x, p)| x as f64 * p).sum();
         assert!((total - 1.0).abs() < 1e-12);

@@ -34,7 +34,10 @@ impl GammaGammaParams {
     pub fn log_likelihood(&self, x: f64, mean_spend: f64) -> f64 {
         let Self { p, q, gamma } = *self;
         let px = p * x;
-        ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * gamma.ln() + (px - 1.0) * mean_spend.ln() + px * x.ln()
+        ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q)
+            + q * gamma.ln()
+            + (px - 1.0) * mean_spend.ln()
+            + px * x.ln()
             - (px + q) * (gamma + x * mean_spend).ln()
     }
 
@@ -87,11 +90,44 @@ pub struct GammaGammaModel {
     pub frequency_spend_correlation: Option<f64>,
 }
 
+/// The spend likelihood over (frequency, mean spend) patterns sorted by
+/// frequency: the log-gamma and digamma terms depend on x only and are
+/// computed once per distinct frequency, ln m̄ once per row at set-up.
 struct SpendObjective {
     x: Vec<f64>,
     m: Vec<f64>,
+    ln_m: Vec<f64>,
     w: Vec<f64>,
+    groups: Vec<f64>,
+    group: Vec<u32>,
     total: f64,
+}
+
+impl SpendObjective {
+    fn new(mut patterns: Vec<(f64, f64, f64)>) -> Self {
+        patterns.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut o = SpendObjective {
+            x: Vec::with_capacity(patterns.len()),
+            m: Vec::with_capacity(patterns.len()),
+            ln_m: Vec::with_capacity(patterns.len()),
+            w: Vec::with_capacity(patterns.len()),
+            groups: Vec::new(),
+            group: Vec::with_capacity(patterns.len()),
+            total: 0.0,
+        };
+        for (x, m, w) in patterns {
+            if o.groups.last() != Some(&x) {
+                o.groups.push(x);
+            }
+            o.group.push((o.groups.len() - 1) as u32);
+            o.x.push(x);
+            o.m.push(m);
+            o.ln_m.push(m.ln());
+            o.w.push(w);
+            o.total += w;
+        }
+        o
+    }
 }
 
 impl Objective for SpendObjective {
@@ -106,20 +142,33 @@ impl Objective for SpendObjective {
     }
     fn log_likelihood(&self, theta: &[f64], grad: Option<&mut [f64]>) -> Option<f64> {
         let (p, q, gamma) = (theta[0], theta[1], theta[2]);
-        let common = -ln_gamma(q) + q * gamma.ln();
-        let psi_q = digamma(q);
+        let (ln_gamma_q, psi_q, ln_g) = (ln_gamma(q), digamma(q), gamma.ln());
+        // Per frequency: (constant of ln f, ∂/∂p constant, ∂/∂q constant).
+        let per_x: Vec<[f64; 3]> = self
+            .groups
+            .iter()
+            .map(|&x| {
+                let px = p * x;
+                let psi_pxq = digamma(px + q);
+                [
+                    ln_gamma(px + q) - ln_gamma(px) - ln_gamma_q + q * ln_g + px * x.ln(),
+                    x * (psi_pxq - digamma(px) + x.ln()),
+                    psi_pxq - psi_q + ln_g,
+                ]
+            })
+            .collect();
         let sums = chunked_sum::<4>(self.x.len(), |range| {
             let mut s = [0.0; 4];
             for i in range {
-                let (x, m, w) = (self.x[i], self.m[i], self.w[i]);
+                let (x, w, ln_m) = (self.x[i], self.w[i], self.ln_m[i]);
+                let k = &per_x[self.group[i] as usize];
                 let px = p * x;
-                let l_gxm = (gamma + x * m).ln();
-                let psi_pxq = digamma(px + q);
-                s[0] += w * (common + ln_gamma(px + q) - ln_gamma(px) + (px - 1.0) * m.ln() + px * x.ln()
-                    - (px + q) * l_gxm);
-                s[1] += w * x * (psi_pxq - digamma(px) + m.ln() + x.ln() - l_gxm);
-                s[2] += w * (psi_pxq - psi_q + gamma.ln() - l_gxm);
-                s[3] += w * (q / gamma - (px + q) / (gamma + x * m));
+                let g_xm = gamma + x * self.m[i];
+                let l_gxm = g_xm.ln();
+                s[0] += w * (k[0] + (px - 1.0) * ln_m - (px + q) * l_gxm);
+                s[1] += w * (k[1] + x * (ln_m - l_gxm));
+                s[2] += w * (k[2] - l_gxm);
+                s[3] += w * (q / gamma - (px + q) / g_xm);
             }
             s
         });
@@ -145,7 +194,11 @@ impl GammaGamma {
         if customers.is_empty() {
             return Err(LtvError::EmptyData);
         }
-        let bad = RowList::collect(customers.iter().map(|c| !c.frequency.is_finite() || c.frequency < 0.0));
+        let bad = RowList::collect(
+            customers
+                .iter()
+                .map(|c| !c.frequency.is_finite() || c.frequency < 0.0),
+        );
         if !bad.is_empty() {
             return Err(LtvError::NonFinite {
                 field: "frequency",
@@ -156,7 +209,11 @@ impl GammaGamma {
         if !bad.is_empty() {
             return Err(LtvError::FractionalFrequency { rows: bad });
         }
-        let bad = RowList::collect(customers.iter().map(|c| c.frequency > 0.0 && c.monetary_micros <= 0));
+        let bad = RowList::collect(
+            customers
+                .iter()
+                .map(|c| c.frequency > 0.0 && c.monetary_micros <= 0),
+        );
         if !bad.is_empty() {
             return Err(LtvError::NonPositiveSpend { rows: bad });
         }
@@ -181,38 +238,42 @@ impl GammaGamma {
         if rows.is_empty() {
             return Err(LtvError::NoRepeatBuyers);
         }
-        let bad = RowList::collect(rows.iter().map(|r| !(r.frequency.is_finite() && r.frequency > 0.0)));
+        let bad = RowList::collect(
+            rows.iter()
+                .map(|r| !(r.frequency.is_finite() && r.frequency > 0.0)),
+        );
         if !bad.is_empty() {
             return Err(LtvError::Negative {
                 field: "frequency",
                 rows: bad,
             });
         }
-        let bad = RowList::collect(rows.iter().map(|r| !(r.mean_spend.is_finite() && r.mean_spend > 0.0)));
+        let bad = RowList::collect(
+            rows.iter()
+                .map(|r| !(r.mean_spend.is_finite() && r.mean_spend > 0.0)),
+        );
         if !bad.is_empty() {
             return Err(LtvError::NonPositiveSpend { rows: bad });
         }
-        let bad = RowList::collect(rows.iter().map(|r| !(r.weight.is_finite() && r.weight > 0.0)));
+        let bad = RowList::collect(
+            rows.iter()
+                .map(|r| !(r.weight.is_finite() && r.weight > 0.0)),
+        );
         if !bad.is_empty() {
             return Err(LtvError::InvalidWeight { rows: bad });
         }
         let mut index: KeyMap<(u64, u64, u64), usize> = KeyMap::default();
-        let mut obj = SpendObjective {
-            x: Vec::new(),
-            m: Vec::new(),
-            w: Vec::new(),
-            total: 0.0,
-        };
+        let mut patterns: Vec<(f64, f64, f64)> = Vec::new();
         for r in rows {
-            let slot = *index.entry(key(r.frequency, r.mean_spend, 0.0)).or_insert_with(|| {
-                obj.x.push(r.frequency);
-                obj.m.push(r.mean_spend);
-                obj.w.push(0.0);
-                obj.x.len() - 1
-            });
-            obj.w[slot] += r.weight;
-            obj.total += r.weight;
+            let slot = *index
+                .entry(key(r.frequency, r.mean_spend, 0.0))
+                .or_insert_with(|| {
+                    patterns.push((r.frequency, r.mean_spend, 0.0));
+                    patterns.len() - 1
+                });
+            patterns[slot].2 += r.weight;
         }
+        let obj = SpendObjective::new(patterns);
         let mean_spend = rows.iter().map(|r| r.weight * r.mean_spend).sum::<f64>() / obj.total;
         let defaults = [1.0, 2.0, mean_spend];
         let start = start_values(&["p", "q", "gamma"], &defaults, options)?;
@@ -242,14 +303,21 @@ impl GammaGamma {
 }
 
 /// Starting values: the caller's where given, the defaults otherwise.
-pub(crate) fn start_values(names: &[&str], defaults: &[f64], options: &FitOptions) -> Result<Vec<f64>, LtvError> {
+pub(crate) fn start_values(
+    names: &[&str],
+    defaults: &[f64],
+    options: &FitOptions,
+) -> Result<Vec<f64>, LtvError> {
     let mut start = defaults.to_vec();
     if let Some(init) = &options.initial_params {
         for (k, v) in init {
             let Some(pos) = names.iter().position(|n| n == k) else {
                 return Err(LtvError::InvalidOption {
                     name: "initial_params",
-                    message: format!("`{k}` is not a parameter of this model (expected one of {}).", names.join(", ")),
+                    message: format!(
+                        "`{k}` is not a parameter of this model (expected one of {}).",
+                        names.join(", ")
+                    ),
                 });
             };
             start[pos] = *v;
@@ -298,18 +366,38 @@ mod tests {
             q: 0.9,
             gamma: 10.0,
         };
-        assert!(matches!(p.mean_spend(), Err(LtvError::UndefinedMeanSpend { .. })));
+        assert!(matches!(
+            p.mean_spend(),
+            Err(LtvError::UndefinedMeanSpend { .. })
+        ));
         assert!(p.conditional_expected_spend(3.0, 20.0).is_ok());
     }
 
     #[test]
     fn analytic_gradient_matches_finite_differences() {
-        let obj = SpendObjective {
-            x: vec![1.0, 3.0, 8.0],
-            m: vec![12.0, 40.5, 22.0],
-            w: vec![2.0, 1.0, 1.0],
-            total: 4.0,
-        };
+        let obj = SpendObjective::new(vec![
+            (3.0, 40.5, 1.0),
+            (1.0, 12.0, 2.0),
+            (8.0, 22.0, 1.0),
+            (1.0, 30.0, 1.0),
+        ]);
+        let direct: f64 = [
+            (3.0, 40.5, 1.0),
+            (1.0, 12.0, 2.0),
+            (8.0, 22.0, 1.0),
+            (1.0, 30.0, 1.0),
+        ]
+        .iter()
+        .map(|&(x, m, w)| {
+            w * GammaGammaParams {
+                p: 3.0,
+                q: 2.5,
+                gamma: 12.0,
+            }
+            .log_likelihood(x, m)
+        })
+        .sum();
+        assert!((obj.log_likelihood(&[3.0, 2.5, 12.0], None).unwrap() - direct).abs() < 1e-10);
         let theta = [3.0, 2.5, 12.0];
         let mut g = [0.0; 3];
         obj.log_likelihood(&theta, Some(&mut g)).unwrap();
@@ -318,8 +406,14 @@ mod tests {
             let (mut up, mut down) = (theta, theta);
             up[k] += h;
             down[k] -= h;
-            let fd = (obj.log_likelihood(&up, None).unwrap() - obj.log_likelihood(&down, None).unwrap()) / (2.0 * h);
-            assert!((g[k] - fd).abs() < 1e-5 * fd.abs().max(1.0), "k={k}: {} vs {fd}", g[k]);
+            let fd = (obj.log_likelihood(&up, None).unwrap()
+                - obj.log_likelihood(&down, None).unwrap())
+                / (2.0 * h);
+            assert!(
+                (g[k] - fd).abs() < 1e-5 * fd.abs().max(1.0),
+                "k={k}: {} vs {fd}",
+                g[k]
+            );
         }
     }
 
@@ -331,7 +425,10 @@ mod tests {
             CustomerSummary::new("c", 0.0, 0.0, 5.0, 0),
         ];
         let err = GammaGamma::fit(&customers, &FitOptions::default(), &mut |_| {}).unwrap_err();
-        assert!(matches!(&err, LtvError::NonPositiveSpend { rows } if rows.rows == vec![1]), "{err:?}");
+        assert!(
+            matches!(&err, LtvError::NonPositiveSpend { rows } if rows.rows == vec![1]),
+            "{err:?}"
+        );
         let none = vec![CustomerSummary::new("c", 0.0, 0.0, 5.0, 0)];
         assert_eq!(
             GammaGamma::fit(&none, &FitOptions::default(), &mut |_| {}).unwrap_err(),

@@ -175,7 +175,13 @@ impl ModelParams {
     }
 
     /// E[purchases in the next t | frequency, recency, T].
-    pub fn conditional_expected_purchases(&self, frequency: f64, recency: f64, age: f64, t: f64) -> Result<f64, LtvError> {
+    pub fn conditional_expected_purchases(
+        &self,
+        frequency: f64,
+        recency: f64,
+        age: f64,
+        t: f64,
+    ) -> Result<f64, LtvError> {
         Ok(self.p_alive(frequency, recency, age)? * self.expected_if_alive(frequency, age, t)?)
     }
 
@@ -206,7 +212,9 @@ impl ModelParams {
                 if t.fract() != 0.0 || t > f64::from(u32::MAX) {
                     return Err(LtvError::InvalidOption {
                         name: "t",
-                        message: format!("BG/BB counts whole opportunities, so t must be a whole number, not {t}."),
+                        message: format!(
+                            "BG/BB counts whole opportunities, so t must be a whole number, not {t}."
+                        ),
                     });
                 }
                 Ok(p.probability_of_purchases(t as u32, n))
@@ -316,14 +324,25 @@ pub fn fit_rows(
     };
     let start = gamma_gamma::start_values(&names, &defaults, options)?;
     let objective = objective_for(kind, collapsed);
-    let out = maximize(objective.as_ref(), kind.name(), &start, &penalty_scale, options, progress)?;
+    let out = maximize(
+        objective.as_ref(),
+        kind.name(),
+        &start,
+        &penalty_scale,
+        options,
+        progress,
+    )?;
     let values = [out.theta[0], out.theta[1], out.theta[2], out.theta[3]];
     ModelParams::from_values(kind, values).map_err(|e| LtvError::FitFailed {
         kind: kind.name(),
         reason: format!("the estimate is not usable: {e}"),
     })?;
     let to_map = |v: &[f64]| -> BTreeMap<String, f64> {
-        names.iter().zip(v).map(|(n, v)| ((*n).to_owned(), *v)).collect()
+        names
+            .iter()
+            .zip(v)
+            .map(|(n, v)| ((*n).to_owned(), *v))
+            .collect()
     };
     Ok(FittedModel {
         kind,
@@ -344,10 +363,30 @@ pub fn fit_rows(
     })
 }
 
+/// The total log-likelihood of `rows` under `params`, computed as fits do
+/// (validated, collapsed into patterns, summed with weights); useful to
+/// compare candidate parameters or models on the same data.
+pub fn total_log_likelihood(params: &ModelParams, rows: &[RfmRow]) -> Result<f64, LtvError> {
+    let kind = params.kind();
+    validate(rows, kind.time_kind(), true)?;
+    let objective = objective_for(kind, collapse(rows));
+    objective
+        .log_likelihood(&params.values(), None)
+        .ok_or(LtvError::Numerical {
+            what: "log-likelihood",
+        })
+}
+
 fn objective_for(kind: ModelKind, rows: Collapsed) -> Box<dyn crate::fit::Objective> {
     match kind {
-        ModelKind::BgNbd => Box::new(bgnbd::BgNbdObjective { rows, modified: false }),
-        ModelKind::ModifiedBgNbd => Box::new(bgnbd::BgNbdObjective { rows, modified: true }),
+        ModelKind::BgNbd => Box::new(bgnbd::BgNbdObjective {
+            rows,
+            modified: false,
+        }),
+        ModelKind::ModifiedBgNbd => Box::new(bgnbd::BgNbdObjective {
+            rows,
+            modified: true,
+        }),
         ModelKind::ParetoNbd => Box::new(pareto::ParetoObjective { rows }),
         ModelKind::BgBb => Box::new(bgbb::BgBbObjective { rows }),
     }

@@ -31,7 +31,7 @@ fn numerical(_: crate::special::Hyp2f1Failure) -> LtvError {
 /// decreasing terms bounded by 1/(1 − z) however large a is.
 fn ln_hyp2f1_c_is_a_plus_one(a: f64, b: f64, z: f64) -> Result<f64, LtvError> {
     let f = hyp2f1(1.0, a + 1.0 - b, a + 1.0, z).map_err(numerical)?;
-    if !(f > 0.0) {
+    if f.is_nan() || f <= 0.0 {
         return Err(numerical(crate::special::Hyp2f1Failure::NotConverged));
     }
     Ok((1.0 - b) * (-z).ln_1p() + f.ln())
@@ -55,9 +55,11 @@ impl ParetoNbdParams {
         };
         let rsx = r + s + x;
         let diff = big - small;
-        let term = |age: f64| -> Result<f64, LtvError> {
-            Ok(ln_hyp2f1_c_is_a_plus_one(rsx, second, diff / (big + age))? - rsx * (big + age).ln())
-        };
+        let term =
+            |age: f64| -> Result<f64, LtvError> {
+                Ok(ln_hyp2f1_c_is_a_plus_one(rsx, second, diff / (big + age))?
+                    - rsx * (big + age).ln())
+            };
         let early = term(tx)?;
         let late = term(t)?;
         if late >= early {
@@ -120,7 +122,11 @@ impl ParetoNbdParams {
         let ln_t = if t > 0.0 { t.ln() } else { f64::NEG_INFINITY };
         let alive_through = ln_gamma(r + x) - ln_gamma(r) - ln_gamma(x + 1.0)
             + r * (alpha.ln() - (alpha + t).ln())
-            + if n == 0 { 0.0 } else { x * (ln_t - (alpha + t).ln()) }
+            + if n == 0 {
+                0.0
+            } else {
+                x * (ln_t - (alpha + t).ln())
+            }
             + s * (beta.ln() - (beta + t).ln());
         let (big, small, second) = if alpha >= beta {
             (alpha, beta, s + 1.0)
@@ -147,7 +153,11 @@ impl ParetoNbdParams {
 
 /// (1 − e^{−k·L}) / k, with its limit L at k = 0, without cancellation.
 fn expm1_ratio(k: f64, span: f64) -> f64 {
-    if k == 0.0 { span } else { -(-k * span).exp_m1() / k }
+    if k == 0.0 {
+        span
+    } else {
+        -(-k * span).exp_m1() / k
+    }
 }
 
 /// The Pareto/NBD likelihood over collapsed rows; its gradient is taken
@@ -201,7 +211,8 @@ mod tests {
 
     #[test]
     fn conditional_expectation_matches_the_btyd_walkthrough() {
-        let e = CDNOW.expected_if_alive(26.0, 31.0, 52.0) * CDNOW.p_alive(26.0, 30.86, 31.0).unwrap();
+        let e =
+            CDNOW.expected_if_alive(26.0, 31.0, 52.0) * CDNOW.p_alive(26.0, 30.86, 31.0).unwrap();
         assert!((e - 25.46).abs() < 5e-3, "{e}");
     }
 
@@ -220,7 +231,12 @@ mod tests {
                 ..CDNOW
             },
         ] {
-            for (x, tx, t) in [(0.0, 0.0, 30.0), (3.0, 10.0, 30.0), (300.0, 29.0, 30.0), (2.0, 30.0, 30.0)] {
+            for (x, tx, t) in [
+                (0.0, 0.0, 30.0),
+                (3.0, 10.0, 30.0),
+                (300.0, 29.0, 30.0),
+                (2.0, 30.0, 30.0),
+            ] {
                 let ll = p.log_likelihood(x, tx, t).unwrap();
                 assert!(ll.is_finite(), "{p:?} {x} {tx} {t}: {ll}");
                 let pa = p.p_alive(x, tx, t).unwrap();
@@ -253,7 +269,9 @@ mod tests {
             },
         ] {
             let t = 39.0;
-            let probs: Vec<f64> = (0..150).map(|n| p.probability_of_purchases(t, n).unwrap()).collect();
+            let probs: Vec<f64> = (0..150)
+                .map(|n| p.probability_of_purchases(t, n).unwrap())
+                .collect();
             let total: f64 = probs.iter().sum();
             let mean: f64 = probs.iter().enumerate().map(|(n, q)| n as f64 * q).sum();
             assert!((total - 1.0).abs() < 1e-6, "{p:?}: {total}");

@@ -12,39 +12,71 @@ fn customers(rows: &[(f64, f64, f64)]) -> Vec<CustomerSummary> {
 }
 
 fn fit_err(kind: ModelKind, rows: &[(f64, f64, f64)]) -> LtvError {
-    fit(kind, &customers(rows), &FitOptions::default(), &mut |_| {}).expect_err("bad data must be rejected")
+    fit(kind, &customers(rows), &FitOptions::default(), &mut |_| {})
+        .expect_err("bad data must be rejected")
 }
 
 #[test]
 fn data_without_repeat_buyers_is_rejected_for_every_model() {
     for kind in ModelKind::ALL {
-        assert_eq!(fit_err(kind, &[(0.0, 0.0, 10.0), (0.0, 0.0, 5.0)]), LtvError::NoRepeatBuyers, "{kind:?}");
+        assert_eq!(
+            fit_err(kind, &[(0.0, 0.0, 10.0), (0.0, 0.0, 5.0)]),
+            LtvError::NoRepeatBuyers,
+            "{kind:?}"
+        );
     }
 }
 
 #[test]
 fn each_kind_of_bad_row_is_named_with_its_rows() {
     let good = (1.0, 2.0, 5.0);
-    let cases: Vec<(Vec<(f64, f64, f64)>, &str, Vec<usize>)> = vec![
-        (vec![good, (1.0, 6.0, 5.0), good, (2.0, 9.0, 8.0)], "later than", vec![1, 3]),
+    type Case = (Vec<(f64, f64, f64)>, &'static str, Vec<usize>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![good, (1.0, 6.0, 5.0), good, (2.0, 9.0, 8.0)],
+            "later than",
+            vec![1, 3],
+        ),
         (vec![good, (-1.0, 0.0, 5.0)], "negative", vec![1]),
-        (vec![(f64::NAN, 0.0, 5.0), good], "not a finite number", vec![0]),
-        (vec![good, good, (1.0, 1.0, f64::INFINITY)], "not a finite number", vec![2]),
+        (
+            vec![(f64::NAN, 0.0, 5.0), good],
+            "not a finite number",
+            vec![0],
+        ),
+        (
+            vec![good, good, (1.0, 1.0, f64::INFINITY)],
+            "not a finite number",
+            vec![2],
+        ),
         (vec![good, (0.0, 3.0, 5.0)], "must have recency 0", vec![1]),
         (vec![(0.5, 1.0, 5.0), good], "whole number", vec![0]),
     ];
     for (rows, phrase, offending) in cases {
-        for kind in [ModelKind::BgNbd, ModelKind::ParetoNbd, ModelKind::ModifiedBgNbd] {
+        for kind in [
+            ModelKind::BgNbd,
+            ModelKind::ParetoNbd,
+            ModelKind::ModifiedBgNbd,
+        ] {
             let err = fit_err(kind, &rows);
             assert!(err.to_string().contains(phrase), "{kind:?} {rows:?}: {err}");
-            assert_eq!(err.offending_rows().map(|r| r.rows.clone()), Some(offending.clone()), "{err}");
+            assert_eq!(
+                err.offending_rows().map(|r| r.rows.clone()),
+                Some(offending.clone()),
+                "{err}"
+            );
         }
     }
     let err = fit_err(ModelKind::BgBb, &[(1.0, 1.5, 6.0), (1.0, 1.0, 6.0)]);
     assert!(matches!(err, LtvError::FractionalPeriods { .. }), "{err}");
     let mut weighted = vec![RfmRow::new(1.0, 1.0, 3.0)];
     weighted[0].weight = f64::NAN;
-    let err = fit_rows(ModelKind::BgNbd, &weighted, &FitOptions::default(), &mut |_| {}).unwrap_err();
+    let err = fit_rows(
+        ModelKind::BgNbd,
+        &weighted,
+        &FitOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(matches!(err, LtvError::InvalidWeight { .. }));
     assert_eq!(fit_err(ModelKind::BgNbd, &[]), LtvError::EmptyData);
 }
@@ -55,8 +87,23 @@ fn unknown_starting_parameters_are_rejected() {
         initial_params: Some([("lambda".to_owned(), 1.0)].into_iter().collect()),
         ..FitOptions::default()
     };
-    let err = fit(ModelKind::BgNbd, &customers(&[(1.0, 2.0, 5.0)]), &opts, &mut |_| {}).unwrap_err();
-    assert!(matches!(err, LtvError::InvalidOption { name: "initial_params", .. }), "{err}");
+    let err = fit(
+        ModelKind::BgNbd,
+        &customers(&[(1.0, 2.0, 5.0)]),
+        &opts,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LtvError::InvalidOption {
+                name: "initial_params",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 proptest! {

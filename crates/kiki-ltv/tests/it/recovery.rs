@@ -4,7 +4,8 @@
 
 use kiki_ltv::simulate::{self, SimulationOptions};
 use kiki_ltv::{
-    BgBbParams, BgNbdParams, FitOptions, GammaGamma, GammaGammaParams, ModelKind, ParetoNbdParams, fit,
+    BgBbParams, BgNbdParams, FitOptions, GammaGamma, GammaGammaParams, ModelKind, ParetoNbdParams,
+    fit,
 };
 
 /// Relative tolerance for n customers: `k / √n`. The constants are about
@@ -17,7 +18,10 @@ fn check(label: &str, n: usize, k: f64, fitted: &[f64], truth: &[f64]) {
     let tol = tolerance(k, n);
     for (i, (f, t)) in fitted.iter().zip(truth).enumerate() {
         let rel = (f / t - 1.0).abs();
-        assert!(rel <= tol, "{label} n={n} parameter {i}: fitted {f}, true {t}, relative error {rel:.4} > {tol:.4}");
+        assert!(
+            rel <= tol,
+            "{label} n={n} parameter {i}: fitted {f}, true {t}, relative error {rel:.4} > {tol:.4}"
+        );
     }
 }
 
@@ -44,7 +48,13 @@ fn bg_nbd_parameters_are_recovered_ever_closer_as_data_grow() {
         let m = fit(ModelKind::BgNbd, &data, &FitOptions::default(), &mut |_| {}).unwrap();
         assert!(m.converged);
         let v = m.model_params().unwrap().values();
-        check("BG/NBD", n, 30.0, &v, &[truth.r, truth.alpha, truth.a, truth.b]);
+        check(
+            "BG/NBD",
+            n,
+            30.0,
+            &v,
+            &[truth.r, truth.alpha, truth.a, truth.b],
+        );
     }
 }
 
@@ -58,9 +68,21 @@ fn modified_bg_nbd_parameters_are_recovered() {
     };
     for (n, seed) in [(5_000, 21), (50_000, 22)] {
         let data = simulate::modified_bgnbd(&truth, &continuous(n, seed)).unwrap();
-        let m = fit(ModelKind::ModifiedBgNbd, &data, &FitOptions::default(), &mut |_| {}).unwrap();
+        let m = fit(
+            ModelKind::ModifiedBgNbd,
+            &data,
+            &FitOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
         let v = m.model_params().unwrap().values();
-        check("MBG/NBD", n, 30.0, &v, &[truth.r, truth.alpha, truth.a, truth.b]);
+        check(
+            "MBG/NBD",
+            n,
+            30.0,
+            &v,
+            &[truth.r, truth.alpha, truth.a, truth.b],
+        );
     }
 }
 
@@ -74,9 +96,21 @@ fn pareto_nbd_parameters_are_recovered() {
     };
     for (n, seed) in [(5_000, 31), (50_000, 32)] {
         let data = simulate::pareto_nbd(&truth, &continuous(n, seed)).unwrap();
-        let m = fit(ModelKind::ParetoNbd, &data, &FitOptions::default(), &mut |_| {}).unwrap();
+        let m = fit(
+            ModelKind::ParetoNbd,
+            &data,
+            &FitOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
         let v = m.model_params().unwrap().values();
-        check("Pareto/NBD", n, 40.0, &v, &[truth.r, truth.alpha, truth.s, truth.beta]);
+        check(
+            "Pareto/NBD",
+            n,
+            40.0,
+            &v,
+            &[truth.r, truth.alpha, truth.s, truth.beta],
+        );
     }
 }
 
@@ -92,7 +126,13 @@ fn bg_bb_parameters_are_recovered() {
         let data = simulate::bgbb(&truth, n, 8, seed).unwrap();
         let m = fit(ModelKind::BgBb, &data, &FitOptions::default(), &mut |_| {}).unwrap();
         let v = m.model_params().unwrap().values();
-        check("BG/BB", n, 40.0, &v, &[truth.alpha, truth.beta, truth.gamma, truth.delta]);
+        check(
+            "BG/BB",
+            n,
+            40.0,
+            &v,
+            &[truth.alpha, truth.beta, truth.gamma, truth.delta],
+        );
     }
 }
 
@@ -114,6 +154,12 @@ fn gamma_gamma_parameters_are_recovered() {
         simulate::gamma_gamma_spend(&truth, &mut data, seed + 100).unwrap();
         let m = GammaGamma::fit(&data, &FitOptions::default(), &mut |_| {}).unwrap();
         let p = m.params;
-        check("Gamma-Gamma", n, 30.0, &[p.p, p.q, p.gamma], &[truth.p, truth.q, truth.gamma]);
+        check(
+            "Gamma-Gamma",
+            n,
+            30.0,
+            &[p.p, p.q, p.gamma],
+            &[truth.p, truth.q, truth.gamma],
+        );
     }
 }

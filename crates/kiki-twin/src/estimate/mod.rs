@@ -119,7 +119,12 @@ impl EstimationConfig {
     fn validate(&self, f: &mut Fields) {
         f.finite_in("config.drift_cv", self.drift_cv, 0.0, 2.0);
         f.finite_in("config.prior_days", self.prior_days, 0.0, 10_000.0);
-        f.finite_in("config.seasonality_prior_days", self.seasonality_prior_days, 0.0, 10_000.0);
+        f.finite_in(
+            "config.seasonality_prior_days",
+            self.seasonality_prior_days,
+            0.0,
+            10_000.0,
+        );
         f.finite_in(
             "config.min_spend_cv_for_saturation",
             self.min_spend_cv_for_saturation,
@@ -173,12 +178,18 @@ pub fn validate_estimation_input(input: &EstimationInput) -> Vec<FieldError> {
     for (i, row) in input.history.iter().enumerate() {
         let path = format!("history[{i}]");
         if Platform::parse(&row.platform).is_none() {
-            f.push(format!("{path}.platform"), Platform::unknown_message(&row.platform));
+            f.push(
+                format!("{path}.platform"),
+                Platform::unknown_message(&row.platform),
+            );
         }
         if let Some(id) = &row.ad_set_id
             && id.trim().is_empty()
         {
-            f.push(format!("{path}.ad_set_id"), "The ad set id must not be empty.");
+            f.push(
+                format!("{path}.ad_set_id"),
+                "The ad set id must not be empty.",
+            );
         }
         f.non_negative_micros(format!("{path}.spend_micros"), row.spend_micros);
         f.non_negative_micros(format!("{path}.revenue_micros"), row.revenue_micros);
@@ -193,10 +204,16 @@ pub fn validate_estimation_input(input: &EstimationInput) -> Vec<FieldError> {
     for (i, l) in input.ltv.iter().enumerate() {
         let path = format!("ltv[{i}]");
         if Platform::parse(&l.platform).is_none() {
-            f.push(format!("{path}.platform"), Platform::unknown_message(&l.platform));
+            f.push(
+                format!("{path}.platform"),
+                Platform::unknown_message(&l.platform),
+            );
         }
         if l.mean_micros <= 0 {
-            f.push(format!("{path}.mean_micros"), "The mean LTV must be greater than zero.");
+            f.push(
+                format!("{path}.mean_micros"),
+                "The mean LTV must be greater than zero.",
+            );
         }
         f.non_negative_micros(format!("{path}.std_dev_micros"), l.std_dev_micros);
         if let Some(s) = l.share {
@@ -316,7 +333,11 @@ pub fn estimate(input: &EstimationInput) -> Result<MarketModel, TwinError> {
             day.conversions += row.conversions;
             day.revenue += row.revenue_micros as f64 / 1e6;
         };
-        add(by_platform.entry(platform).or_default().entry(row.date).or_default());
+        add(by_platform
+            .entry(platform)
+            .or_default()
+            .entry(row.date)
+            .or_default());
         if let Some(id) = &row.ad_set_id {
             add(by_ad_set
                 .entry((platform, id.clone()))
@@ -368,7 +389,14 @@ pub fn prior_model(currency: Currency, industry: Industry, platforms: &[Platform
         platforms: platforms
             .iter()
             .map(|&p| {
-                estimate_series(p, None, &BTreeMap::new(), &Prior::industry(industry, p), None, &cfg)
+                estimate_series(
+                    p,
+                    None,
+                    &BTreeMap::new(),
+                    &Prior::industry(industry, p),
+                    None,
+                    &cfg,
+                )
             })
             .collect(),
     }
@@ -390,10 +418,14 @@ fn ltv_for(
     }
     let weight = |l: &LtvInput| l.share.unwrap_or(l.customers.max(1) as f64);
     let total: f64 = segs.iter().map(|l| weight(l)).sum();
-    let total = if total > 0.0 { total } else { segs.len() as f64 };
     let (mut mean, mut var) = (0.0, 0.0);
     for l in &segs {
-        let w = if total > 0.0 { weight(l) / total } else { 0.0 };
+        // All shares zero reads as "no information": weigh segments equally.
+        let w = if total > 0.0 {
+            weight(l) / total
+        } else {
+            1.0 / segs.len() as f64
+        };
         let sd = l.std_dev_micros as f64 / 1e6;
         mean += w * l.mean_micros as f64 / 1e6;
         var += w * w * sd * sd / l.customers.max(1) as f64;
@@ -477,7 +509,10 @@ fn estimate_series(
         let sampling = p_hat * (1.0 - p_hat) / t;
         let se2 = between.max(sampling);
         let (m, v, w) = normal_update(prior.0, prior.1, p_hat, se2.max(1e-18));
-        (BetaDist::from_mean_var(m, v + (cfg.drift_cv * m).powi(2)), w)
+        (
+            BetaDist::from_mean_var(m, v + (cfg.drift_cv * m).powi(2)),
+            w,
+        )
     };
     let (ctr, _) = rate(|d| d.clicks, |d| d.impressions, prior.ctr);
     let (cvr, history_weight) = rate(|d| d.conversions, |d| d.clicks, prior.cvr);
@@ -495,7 +530,9 @@ fn estimate_series(
             let (conv, rev) = active
                 .iter()
                 .filter(|(_, d)| d.conversions > 0.0 && d.revenue > 0.0)
-                .fold((0.0, 0.0), |(c, r), (_, d)| (c + d.conversions, r + d.revenue));
+                .fold((0.0, 0.0), |(c, r), (_, d)| {
+                    (c + d.conversions, r + d.revenue)
+                });
             let d = aov_days().count() as f64;
             let se2 = daily_var / d;
             let (m, v, _) = normal_update(
@@ -518,16 +555,19 @@ fn estimate_series(
     } else {
         0.0
     };
-    let conv_noise = if conv_per_impression > 0.0 {
-        weighted_mean_var(active.iter().filter(|(_, d)| d.impressions > 0.0).map(|(date, d)| {
-            let w = seasonality[date.weekday().number_days_from_monday() as usize];
-            let expected = d.impressions * conv_per_impression * w;
-            (((d.conversions + 0.5) / (expected + 0.5)).ln(), 1.0)
-        }))
-        .map(|(_, v)| v)
-    } else {
-        None
-    };
+    let conv_noise =
+        if conv_per_impression > 0.0 {
+            weighted_mean_var(active.iter().filter(|(_, d)| d.impressions > 0.0).map(
+                |(date, d)| {
+                    let w = seasonality[date.weekday().number_days_from_monday() as usize];
+                    let expected = d.impressions * conv_per_impression * w;
+                    (((d.conversions + 0.5) / (expected + 0.5)).ln(), 1.0)
+                },
+            ))
+            .map(|(_, v)| v)
+        } else {
+            None
+        };
     let conversion_daily_sigma = shrink_var(conv_noise, prior.conversion_daily_sigma);
 
     // Saturation and adstock over the full calendar (gaps are days off).
@@ -571,7 +611,11 @@ fn estimate_series(
         0.0
     } else {
         let k = (cfg.carry_in_days.max(1) as usize).min(calendar.len());
-        calendar[calendar.len() - k..].iter().map(|(_, d)| d.spend).sum::<f64>() / k as f64
+        calendar[calendar.len() - k..]
+            .iter()
+            .map(|(_, d)| d.spend)
+            .sum::<f64>()
+            / k as f64
     };
 
     let window = match (active.first(), active.last()) {

@@ -150,7 +150,9 @@ mod tests {
             shape: 1.0,
         };
         // Spend varies between 20 and 400 a day in a repeating pattern.
-        let spend: Vec<f64> = (0..120).map(|t| 20.0 + 380.0 * ((t * 37) % 19) as f64 / 18.0).collect();
+        let spend: Vec<f64> = (0..120)
+            .map(|t| 20.0 + 380.0 * ((t * 37) % 19) as f64 / 18.0)
+            .collect();
         let y: Vec<f64> = spend.iter().map(|&x| 300.0 * truth.value(x)).collect();
         let ones = vec![1.0; spend.len()];
         let f = fit(
@@ -183,6 +185,9 @@ mod tests {
         assert!((f.ratio.ln() - 3.0_f64.ln()).abs() < 0.2, "{f:?}");
         assert_eq!(f.shape, 1.0);
         assert!((f.adstock - 0.3).abs() < 1e-9);
-        assert!(f.ln_ratio_sd > 0.5, "the data says nothing, so the prior spread stays: {f:?}");
+        assert!(
+            f.ln_ratio_sd > 0.5,
+            "the data says nothing, so the prior spread stays: {f:?}"
+        );
     }
 }

@@ -15,7 +15,12 @@ struct Truth {
 
 /// `days` days of a platform spending `spend(t)` with exact (noise-free)
 /// funnel arithmetic, starting on a Monday.
-fn history(platform: &str, days: u32, truth: &Truth, spend: impl Fn(u32) -> f64) -> Vec<DailyPerformance> {
+fn history(
+    platform: &str,
+    days: u32,
+    truth: &Truth,
+    spend: impl Fn(u32) -> f64,
+) -> Vec<DailyPerformance> {
     let start = date!(2026 - 01 - 05);
     (0..days)
         .map(|t| {
@@ -74,7 +79,10 @@ fn without_history_the_model_is_the_industry_prior() {
     assert!((p.cpm.cv() - priors::PRIOR_CV_CPM).abs() < 1e-9);
     assert_eq!(p.saturation.reference_daily_spend, None);
     assert_eq!(p.seasonality, Seasonality::FLAT);
-    assert_eq!(prior_model(Currency::USD, Industry::Ecommerce, &[Platform::Tiktok]), m);
+    assert_eq!(
+        prior_model(Currency::USD, Industry::Ecommerce, &[Platform::Tiktok]),
+        m
+    );
 }
 
 #[test]
@@ -90,7 +98,8 @@ fn a_long_history_dominates_the_prior_and_records_its_window() {
             days: 120
         })
     );
-    let close = |got: f64, want: f64, tol: f64| assert!((got / want - 1.0).abs() < tol, "{got} vs {want}");
+    let close =
+        |got: f64, want: f64, tol: f64| assert!((got / want - 1.0).abs() < tol, "{got} vs {want}");
     close(p.cpm.mean, TRUTH.cpm, 0.02);
     close(p.ctr.mean, TRUTH.ctr, 0.02);
     close(p.cvr.mean, TRUTH.cvr, 0.03);
@@ -118,10 +127,17 @@ fn shrinkage_towards_the_prior_weakens_as_history_grows() {
         }
         let p = estimate(&input(h)).unwrap().platforms.remove(0);
         let gap = (p.cvr.mean - TRUTH.cvr).abs();
-        assert!(p.history_weight > last_weight, "{days}: {}", p.history_weight);
+        assert!(
+            p.history_weight > last_weight,
+            "{days}: {}",
+            p.history_weight
+        );
         assert!(gap < last_gap + 1e-3, "{days}: {gap}");
         // Always between the prior and the data.
-        assert!(p.cvr.mean > prior_cvr.min(TRUTH.cvr) * 0.9 && p.cvr.mean < prior_cvr.max(TRUTH.cvr) * 1.1);
+        assert!(
+            p.cvr.mean > prior_cvr.min(TRUTH.cvr) * 0.9
+                && p.cvr.mean < prior_cvr.max(TRUTH.cvr) * 1.1
+        );
         last_gap = gap;
         last_weight = p.history_weight;
     }
@@ -132,7 +148,10 @@ fn weekday_seasonality_is_recovered_from_history() {
     // Weekends convert twice as well per unit spend.
     let mut h = history("google", 84, &TRUTH, |_| 300.0);
     for row in &mut h {
-        if matches!(row.date.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) {
+        if matches!(
+            row.date.weekday(),
+            time::Weekday::Saturday | time::Weekday::Sunday
+        ) {
             row.conversions *= 2.0;
             row.revenue_micros *= 2;
         }
@@ -186,7 +205,11 @@ fn ad_sets_get_their_own_model_shrunk_towards_their_platform() {
     let platform = m.find(Platform::Meta, None).unwrap();
     let set = m.find(Platform::Meta, Some("retargeting")).unwrap();
     assert_eq!(set.ad_set_id.as_deref(), Some("retargeting"));
-    assert!(set.cvr.mean > platform.cvr.mean && set.cvr.mean < 0.10, "{}", set.cvr.mean);
+    assert!(
+        set.cvr.mean > platform.cvr.mean && set.cvr.mean < 0.10,
+        "{}",
+        set.cvr.mean
+    );
     // Unknown ad sets fall back to the platform.
     assert_eq!(m.find(Platform::Meta, Some("other")).unwrap(), platform);
 }
@@ -233,7 +256,10 @@ fn invalid_history_rows_are_reported_by_path() {
         window: None,
     }];
     i.config.drift_cv = f64::NAN;
-    let fields: Vec<String> = validate_estimation_input(&i).into_iter().map(|e| e.field).collect();
+    let fields: Vec<String> = validate_estimation_input(&i)
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
     assert_eq!(
         fields,
         [
@@ -251,6 +277,57 @@ fn invalid_history_rows_are_reported_by_path() {
 
 #[test]
 fn an_estimated_model_passes_its_own_validation() {
-    let m = estimate(&input(history("amazon", 45, &TRUTH, |t| 50.0 + f64::from(t % 5) * 40.0))).unwrap();
+    let m = estimate(&input(history("amazon", 45, &TRUTH, |t| {
+        50.0 + f64::from(t % 5) * 40.0
+    })))
+    .unwrap();
     assert!(m.validate().is_empty(), "{:?}", m.validate());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Whatever valid history comes in — zeros, gaps, tiny or huge numbers,
+    /// conversions without clicks — the model is finite and passes its own
+    /// validation.
+    #[test]
+    fn any_valid_history_gives_a_valid_model(
+        rows in proptest::collection::vec(
+            (0u8..3, 0i64..400, 0i64..5_000_000_000, 0u64..2_000_000, 0.0..1.0_f64, 0.0..500.0_f64, 0i64..50_000_000_000),
+            0..80,
+        ),
+        shares in proptest::collection::vec(proptest::option::of(0.0..=1.0_f64), 0..3),
+    ) {
+        let names = ["meta", "google", "tiktok"];
+        let history: Vec<DailyPerformance> = rows
+            .iter()
+            .map(|&(p, day, spend, impressions, ctr, conversions, revenue)| DailyPerformance {
+                platform: names[p as usize].into(),
+                ad_set_id: (day % 3 == 0).then(|| "a".to_string()),
+                date: date!(2025 - 01 - 01) + time::Duration::days(day),
+                spend_micros: spend,
+                impressions,
+                clicks: (impressions as f64 * ctr) as u64,
+                conversions,
+                revenue_micros: revenue,
+            })
+            .collect();
+        let ltv = shares
+            .iter()
+            .map(|&share| LtvInput {
+                platform: "meta".into(),
+                segment: None,
+                share,
+                mean_micros: 150_000_000,
+                std_dev_micros: 90_000_000,
+                customers: 0,
+                window: None,
+            })
+            .collect();
+        let mut i = input(history);
+        i.platforms = vec!["meta".into()];
+        i.ltv = ltv;
+        let m = estimate(&i).unwrap();
+        proptest::prop_assert!(m.validate().is_empty(), "{:?}", m.validate());
+    }
 }

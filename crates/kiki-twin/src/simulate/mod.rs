@@ -151,10 +151,16 @@ impl SimulationOptions {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut f = Fields::default();
         if self.runs == 0 || self.runs > MAX_RUNS {
-            f.push("runs", format!("The number of runs must be between 1 and {MAX_RUNS}."));
+            f.push(
+                "runs",
+                format!("The number of runs must be between 1 and {MAX_RUNS}."),
+            );
         }
         if self.histogram_bins == 0 || self.histogram_bins > 1000 {
-            f.push("histogram_bins", "The histogram must have between 1 and 1000 bars.");
+            f.push(
+                "histogram_bins",
+                "The histogram must have between 1 and 1000 bars.",
+            );
         }
         self.scenario.validate("scenario", &mut f);
         f.errors
@@ -507,9 +513,13 @@ fn aggregate(
         let max = max as f64 / MICROS;
         outcomes.iter().filter(|o| cpa_of(o) > max).count() as f64 / n
     });
-    let probability_roas_below_target = plan
-        .target_roas
-        .map(|t| outcomes.iter().filter(|o| value(o) / prep.spend < t).count() as f64 / n);
+    let probability_roas_below_target = plan.target_roas.map(|t| {
+        outcomes
+            .iter()
+            .filter(|o| value(o) / prep.spend < t)
+            .count() as f64
+            / n
+    });
 
     let histogram = histogram(&uplift, options.histogram_bins as usize)?;
 
@@ -593,7 +603,11 @@ fn histogram(sorted: &[f64], bins: usize) -> Result<Histogram, TwinError> {
         .enumerate()
         .map(|(i, count)| {
             let lower = lo + width * i as f64;
-            let upper = if i + 1 == bins { hi } else { lo + width * (i + 1) as f64 };
+            let upper = if i + 1 == bins {
+                hi
+            } else {
+                lo + width * (i + 1) as f64
+            };
             Ok(HistogramBin {
                 lower_micros: to_micros(lower, "uplift")?,
                 upper_micros: to_micros(upper, "uplift")?,

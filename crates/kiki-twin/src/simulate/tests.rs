@@ -82,7 +82,9 @@ fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>) {
     let mut daily_revenue = vec![0.0; days];
     let (mut conversions, mut revenue, mut ltv) = (0.0, 0.0, 0.0);
     for a in &plan.allocations {
-        let m = model.find(Platform::parse(&a.platform).unwrap(), None).unwrap();
+        let m = model
+            .find(Platform::parse(&a.platform).unwrap(), None)
+            .unwrap();
         let x = a.daily_budget_micros as f64 / 1e6;
         let x_ref = m.saturation.reference_daily_spend.unwrap();
         let hill = Hill {
@@ -135,7 +137,13 @@ fn with_zero_variance_the_simulation_equals_the_closed_form() {
     let mut google = degenerate(Platform::Google, 60.0, 0.05, 0.05);
     google.saturation.shape = 2.0;
     let m = model(vec![meta, google]);
-    let mut p = plan(&[(Platform::Meta, 100_000_000), (Platform::Google, 250_000_000)], 21);
+    let mut p = plan(
+        &[
+            (Platform::Meta, 100_000_000),
+            (Platform::Google, 250_000_000),
+        ],
+        21,
+    );
     p.start_date = Some(time::macros::date!(2026 - 02 - 05));
     for basis in [ValueBasis::Revenue, ValueBasis::Ltv] {
         let o = SimulationOptions {
@@ -145,7 +153,11 @@ fn with_zero_variance_the_simulation_equals_the_closed_form() {
         let r = simulate(&p, &m, &o).unwrap();
         let (conversions, revenue, ltv, daily) = closed_form(&p, &m);
         let spend = 350.0 * 21.0;
-        let value = if basis == ValueBasis::Revenue { revenue } else { ltv };
+        let value = if basis == ValueBasis::Revenue {
+            revenue
+        } else {
+            ltv
+        };
         let uplift = (27_000.0 + value - 30_000.0) - (spend - 4_000.0);
         assert_close(r.expected_conversions, conversions, "conversions");
         assert_micros(r.expected_revenue_micros, revenue, "revenue");
@@ -168,7 +180,10 @@ fn with_zero_variance_the_simulation_equals_the_closed_form() {
             assert_eq!(band.revenue.p10_micros, band.revenue.p90_micros);
             assert_micros(band.revenue.p50_micros, cum, "band");
         }
-        assert_eq!(r.projection[20].date, Some(time::macros::date!(2026 - 02 - 25)));
+        assert_eq!(
+            r.projection[20].date,
+            Some(time::macros::date!(2026 - 02 - 25))
+        );
     }
 }
 
@@ -177,7 +192,12 @@ fn a_degenerate_plan_at_its_reference_spend_has_the_textbook_funnel() {
     // 100/day at CPM 10 → 10,000 impressions → 200 clicks → 10 customers a
     // day → 300 over 30 days at 55 each.
     let m = model(vec![degenerate(Platform::Sandbox, 10.0, 0.02, 0.05)]);
-    let r = simulate(&plan(&[(Platform::Sandbox, 100_000_000)], 30), &m, &opts(10, 1)).unwrap();
+    let r = simulate(
+        &plan(&[(Platform::Sandbox, 100_000_000)], 30),
+        &m,
+        &opts(10, 1),
+    )
+    .unwrap();
     assert_close(r.expected_conversions, 300.0, "conversions");
     assert_eq!(r.expected_revenue_micros, 16_500_000_000);
     assert_eq!(r.cpa.p50_micros, Some(10_000_000));
@@ -187,7 +207,11 @@ fn a_degenerate_plan_at_its_reference_spend_has_the_textbook_funnel() {
 
 /// A model with realistic uncertainty, via the prior table.
 fn uncertain_model() -> MarketModel {
-    crate::estimate::prior_model(Currency::USD, Industry::Ecommerce, &[Platform::Meta, Platform::Google, Platform::Tiktok])
+    crate::estimate::prior_model(
+        Currency::USD,
+        Industry::Ecommerce,
+        &[Platform::Meta, Platform::Google, Platform::Tiktok],
+    )
 }
 
 fn uncertain_plan() -> Plan {
@@ -219,7 +243,10 @@ fn results_for_a_seed_do_not_depend_on_the_thread_count() {
     assert_eq!(one, on(2));
     assert_eq!(one, on(5));
     let other_seed = simulate(&p, &m, &opts(3_000, 78)).unwrap();
-    assert_ne!(one.expected_uplift_micros, other_seed.expected_uplift_micros);
+    assert_ne!(
+        one.expected_uplift_micros,
+        other_seed.expected_uplift_micros
+    );
 }
 
 #[test]
@@ -233,7 +260,10 @@ fn confidence_is_stable_within_one_point_across_twenty_seeds() {
     // The plan sits near the gate threshold, where stability matters.
     assert!((0.75..0.97).contains(&mean), "mean confidence {mean}");
     for c in &confidences {
-        assert!((c - mean).abs() <= 0.01, "{c} vs mean {mean}: {confidences:?}");
+        assert!(
+            (c - mean).abs() <= 0.01,
+            "{c} vs mean {mean}: {confidences:?}"
+        );
     }
 }
 
@@ -257,7 +287,10 @@ fn each_stress_scenario_lowers_the_outcome_in_its_own_way() {
         )
         .unwrap();
         assert!(s.confidence <= base.confidence, "{}", scenario.name);
-        assert_eq!(s.expected_revenue_micros < base.expected_revenue_micros, uses_revenue_drop);
+        assert_eq!(
+            s.expected_revenue_micros < base.expected_revenue_micros,
+            uses_revenue_drop
+        );
         assert_eq!(s.expected_spend_micros, base.expected_spend_micros);
         assert_eq!(s.scenario, scenario);
     }
@@ -278,7 +311,9 @@ fn each_stress_scenario_lowers_the_outcome_in_its_own_way() {
 #[test]
 fn quantiles_are_ordered_and_the_histogram_counts_every_run() {
     let r = simulate(&uncertain_plan(), &uncertain_model(), &opts(2_000, 3)).unwrap();
-    assert!(r.uplift.p10_micros <= r.uplift.p50_micros && r.uplift.p50_micros <= r.uplift.p90_micros);
+    assert!(
+        r.uplift.p10_micros <= r.uplift.p50_micros && r.uplift.p50_micros <= r.uplift.p90_micros
+    );
     assert!(r.roas.p10 <= r.roas.p50 && r.roas.p50 <= r.roas.p90);
     let (c10, c90) = (r.cpa.p10_micros.unwrap(), r.cpa.p90_micros.unwrap());
     assert!(c10 <= c90);
@@ -294,8 +329,14 @@ fn quantiles_are_ordered_and_the_histogram_counts_every_run() {
         assert!(w[1].spend_micros > w[0].spend_micros);
     }
     for b in &r.projection {
-        assert!(b.revenue.p10_micros <= b.revenue.p50_micros && b.revenue.p50_micros <= b.revenue.p90_micros);
-        assert!(b.uplift.p10_micros <= b.uplift.p50_micros && b.uplift.p50_micros <= b.uplift.p90_micros);
+        assert!(
+            b.revenue.p10_micros <= b.revenue.p50_micros
+                && b.revenue.p50_micros <= b.revenue.p90_micros
+        );
+        assert!(
+            b.uplift.p10_micros <= b.uplift.p50_micros
+                && b.uplift.p50_micros <= b.uplift.p90_micros
+        );
     }
     // The last day's uplift band agrees with the run-level quantiles within the
     // sketch's 0.5 % accuracy plus interpolation.
@@ -334,7 +375,14 @@ fn invalid_inputs_name_their_fields_and_missing_models_are_errors() {
     match simulate(&p, &m, &o) {
         Err(TwinError::Invalid(e)) => {
             let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
-            assert_eq!(fields, ["duration_days", "options.runs", "options.scenario.cvr_multiplier"]);
+            assert_eq!(
+                fields,
+                [
+                    "duration_days",
+                    "options.runs",
+                    "options.scenario.cvr_multiplier"
+                ]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -361,7 +409,10 @@ fn invalid_inputs_name_their_fields_and_missing_models_are_errors() {
 fn a_result_serialises_without_nan_and_round_trips() {
     let r = simulate(&uncertain_plan(), &uncertain_model(), &opts(500, 2)).unwrap();
     let json = serde_json::to_string(&r).unwrap();
-    assert!(!json.contains("NaN") && !json.contains("null,\"p50"), "{json}");
+    assert!(
+        !json.contains("NaN") && !json.contains("null,\"p50"),
+        "{json}"
+    );
     let back: SimulationResult = serde_json::from_str(&json).unwrap();
     // serde_json parses floats to within one ulp; amounts are integers.
     assert_eq!(back.projection, r.projection);

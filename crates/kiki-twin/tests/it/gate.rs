@@ -1,9 +1,7 @@
 //! The gate: approval rule, hard violations, configurable threshold, fee split.
 
 use kiki_core::Money;
-use kiki_twin::{
-    GateConfig, Platform, RiskLevel, TwinConfig, ViolationKind, decide, evaluate,
-};
+use kiki_twin::{GateConfig, Platform, RiskLevel, TwinConfig, ViolationKind, decide, evaluate};
 
 use super::{certain, model, options, plan};
 
@@ -12,18 +10,34 @@ fn a_certainly_profitable_plan_is_approved_with_the_fee_split_in_micros() {
     // CVR 5 %: 10 customers a day × 50 = 500 revenue a day for 100 spend.
     // Uplift = (10,000 + 15,000 − 13,000) − (3,000 − 3,000) = 12,000.
     let m = model(vec![certain(Platform::Meta, 0.05)]);
-    let report = evaluate(&plan(Platform::Meta), &m, &options(1_000), &TwinConfig::default()).unwrap();
+    let report = evaluate(
+        &plan(Platform::Meta),
+        &m,
+        &options(1_000),
+        &TwinConfig::default(),
+    )
+    .unwrap();
     assert_eq!(report.result.confidence, 1.0);
     assert_eq!(report.result.expected_uplift_micros, 12_000_000_000);
     assert_eq!(report.risk_level, RiskLevel::Low);
     let d = decide(&report, &GateConfig::default()).unwrap();
     assert!(d.approved);
-    assert!(d.reason.starts_with("Approved: the plan has a 100.0 % chance"), "{}", d.reason);
+    assert!(
+        d.reason
+            .starts_with("Approved: the plan has a 100.0 % chance"),
+        "{}",
+        d.reason
+    );
     assert_eq!(d.fee.fee_on_expected_uplift.micros, 2_400_000_000);
     assert_eq!(d.fee.client_share_of_expected_uplift.micros, 9_600_000_000);
     assert_eq!(d.fee.expected_fee.micros, 2_400_000_000);
     assert_eq!(d.fee.client_expected_share.micros, 9_600_000_000);
-    assert!(d.reason.contains("the client keeps an expected 9600.00 USD"), "{}", d.reason);
+    assert!(
+        d.reason
+            .contains("the client keeps an expected 9600.00 USD"),
+        "{}",
+        d.reason
+    );
     assert_eq!(d.inputs.stress_confidence.len(), 3);
     assert_eq!(d.inputs.min_confidence, 0.85);
 }
@@ -32,15 +46,27 @@ fn a_certainly_profitable_plan_is_approved_with_the_fee_split_in_micros() {
 fn a_certainly_unprofitable_plan_is_rejected_and_pays_no_fee() {
     // CVR 0.5 %: 1 customer a day → 50 revenue for 100 spend.
     let m = model(vec![certain(Platform::Meta, 0.005)]);
-    let report = evaluate(&plan(Platform::Meta), &m, &options(500), &TwinConfig::default()).unwrap();
+    let report = evaluate(
+        &plan(Platform::Meta),
+        &m,
+        &options(500),
+        &TwinConfig::default(),
+    )
+    .unwrap();
     assert_eq!(report.result.confidence, 0.0);
     assert_eq!(report.risk_level, RiskLevel::Critical);
-    assert_eq!(report.violations[0].kind, ViolationKind::NegativeExpectedUplift);
+    assert_eq!(
+        report.violations[0].kind,
+        ViolationKind::NegativeExpectedUplift
+    );
     assert!(report.violations[0].hard);
     let d = decide(&report, &GateConfig::default()).unwrap();
     assert!(!d.approved);
     assert!(d.reason.starts_with("Rejected: the chance of positive net profit uplift is 0.0 %, below the 85.0 % threshold; the expected net profit uplift is negative"), "{}", d.reason);
-    assert_eq!(d.fee.fee_on_expected_uplift, Money::zero(kiki_core::Currency::USD));
+    assert_eq!(
+        d.fee.fee_on_expected_uplift,
+        Money::zero(kiki_core::Currency::USD)
+    );
     assert_eq!(d.fee.expected_fee.micros, 0);
     assert_eq!(d.fee.client_expected_share, d.fee.expected_uplift);
 }
@@ -54,12 +80,24 @@ fn a_confident_plan_with_a_hard_violation_is_rejected() {
     let report = evaluate(&p, &m, &options(200), &TwinConfig::default()).unwrap();
     assert_eq!(report.result.confidence, 1.0);
     let kinds: Vec<ViolationKind> = report.violations.iter().map(|v| v.kind).collect();
-    assert_eq!(kinds, [ViolationKind::CpaOverMax, ViolationKind::BudgetOverCap]);
+    assert_eq!(
+        kinds,
+        [ViolationKind::CpaOverMax, ViolationKind::BudgetOverCap]
+    );
     let d = decide(&report, &GateConfig::default()).unwrap();
     assert!(!d.approved);
     assert_eq!(d.inputs.hard_violations.len(), 2);
-    assert!(d.reason.contains("above its cap of 2000.00 USD"), "{}", d.reason);
-    assert!(d.reason.contains("the median cost per customer, 10.00 USD, is above the maximum of 5.00 USD"), "{}", d.reason);
+    assert!(
+        d.reason.contains("above its cap of 2000.00 USD"),
+        "{}",
+        d.reason
+    );
+    assert!(
+        d.reason
+            .contains("the median cost per customer, 10.00 USD, is above the maximum of 5.00 USD"),
+        "{}",
+        d.reason
+    );
 }
 
 #[test]
@@ -100,7 +138,13 @@ fn the_threshold_is_configurable_and_confidence_exactly_at_it_passes() {
 #[test]
 fn the_fee_rate_follows_the_contract() {
     let m = model(vec![certain(Platform::Meta, 0.05)]);
-    let report = evaluate(&plan(Platform::Meta), &m, &options(100), &TwinConfig::default()).unwrap();
+    let report = evaluate(
+        &plan(Platform::Meta),
+        &m,
+        &options(100),
+        &TwinConfig::default(),
+    )
+    .unwrap();
     let d = decide(
         &report,
         &GateConfig {

@@ -2,6 +2,7 @@
 //! estimate → evaluate → decide → mirror.
 
 mod gate;
+mod openapi;
 mod pipeline;
 
 use kiki_core::Currency;

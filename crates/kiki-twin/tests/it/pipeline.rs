@@ -14,7 +14,10 @@ pub fn uncertain_model() -> MarketModel {
     let start = date!(2026 - 01 - 05);
     let mut history = Vec::new();
     for t in 0..60_i64 {
-        for (platform, spend, cpm, ctr, cvr) in [("meta", 150.0, 11.0, 0.012, 0.03), ("google", 200.0, 70.0, 0.04, 0.045)] {
+        for (platform, spend, cpm, ctr, cvr) in [
+            ("meta", 150.0, 11.0, 0.012, 0.03),
+            ("google", 200.0, 70.0, 0.04, 0.045),
+        ] {
             // A weekly wobble so the history is not perfectly flat.
             let wobble = 1.0 + 0.1 * ((t % 7) as f64 - 3.0) / 3.0;
             let impressions = (spend / cpm * 1000.0_f64).round();
@@ -71,16 +74,33 @@ pub fn uncertain_plan() -> Plan {
 
 #[test]
 fn an_estimated_model_drives_a_full_evaluation_with_three_stress_scenarios() {
-    let report = evaluate(&uncertain_plan(), &uncertain_model(), &options(5_000), &TwinConfig::default()).unwrap();
-    let names: Vec<&str> = report.stress.iter().map(|s| s.scenario.name.as_str()).collect();
+    let report = evaluate(
+        &uncertain_plan(),
+        &uncertain_model(),
+        &options(5_000),
+        &TwinConfig::default(),
+    )
+    .unwrap();
+    let names: Vec<&str> = report
+        .stress
+        .iter()
+        .map(|s| s.scenario.name.as_str())
+        .collect();
     assert_eq!(names, ["cpm_plus_50", "cvr_minus_30", "ltv_minus_20"]);
     for s in &report.stress {
-        assert!(s.confidence < report.result.confidence, "{}", s.scenario.name);
+        assert!(
+            s.confidence < report.result.confidence,
+            "{}",
+            s.scenario.name
+        );
         assert!(s.expected_uplift_micros < report.result.expected_uplift_micros);
     }
     assert_eq!(report.total_budget_micros, 12_000_000_000);
     assert_eq!(report.result.projection.len(), 30);
-    assert_eq!(report.result.projection[0].date, Some(date!(2026 - 03 - 09)));
+    assert_eq!(
+        report.result.projection[0].date,
+        Some(date!(2026 - 03 - 09))
+    );
 }
 
 #[test]
@@ -100,7 +120,13 @@ fn stress_runs_can_be_fewer_than_base_runs() {
 
 #[test]
 fn the_mirror_reads_the_projection_band_of_a_simulation() {
-    let report = evaluate(&uncertain_plan(), &uncertain_model(), &options(2_000), &TwinConfig::default()).unwrap();
+    let report = evaluate(
+        &uncertain_plan(),
+        &uncertain_model(),
+        &options(2_000),
+        &TwinConfig::default(),
+    )
+    .unwrap();
     let band = &report.result.projection;
     // Actuals exactly on the projected median each day: no finding.
     let on_track: Vec<DailyActual> = band
@@ -145,7 +171,16 @@ fn the_plan_platform_without_a_model_is_reported() {
         ad_set_id: None,
         daily_budget_micros: 1_000_000,
     });
-    let err = evaluate(&p, &uncertain_model(), &options(100), &TwinConfig::default()).unwrap_err();
-    assert_eq!(err, kiki_twin::TwinError::MissingPlatformModel(Platform::Snapchat));
+    let err = evaluate(
+        &p,
+        &uncertain_model(),
+        &options(100),
+        &TwinConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        kiki_twin::TwinError::MissingPlatformModel(Platform::Snapchat)
+    );
     assert!(err.to_string().contains("Snapchat"));
 }
