@@ -31,6 +31,26 @@ fn main() {
     }
 }
 
+/// CPU seconds used by this process so far (all threads), from
+/// /proc/self/stat; the machine is shared, so CPU time is reported beside
+/// wall time. 0 where /proc is missing.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at ")".
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn run_fit(args: &[String]) -> Result<(), String> {
     let path = args.first().ok_or("missing the CSV path")?;
     let kind = match args.get(1).map(String::as_str).unwrap_or("bg_nbd") {
@@ -54,9 +74,10 @@ fn run_fit(args: &[String]) -> Result<(), String> {
         time_unit: unit,
         ..FitOptions::default()
     };
-    let t1 = Instant::now();
+    let (t1, c1) = (Instant::now(), cpu_seconds());
     let model = fit(kind, &customers, &options, &mut |_| {}).map_err(|e| e.to_string())?;
     let fit_s = t1.elapsed().as_secs_f64();
+    let fit_cpu_s = cpu_seconds() - c1;
 
     let has_spend = customers.iter().any(|c| c.monetary_micros > 0);
     let t2 = Instant::now();
@@ -78,10 +99,11 @@ fn run_fit(args: &[String]) -> Result<(), String> {
         },
         discount_rate: 0.01,
     };
-    let t3 = Instant::now();
+    let (t3, c3) = (Instant::now(), cpu_seconds());
     let predictions =
         predict_batch(&model, spend.as_ref(), &customers, &horizon).map_err(|e| e.to_string())?;
     let predict_s = t3.elapsed().as_secs_f64();
+    let predict_cpu_s = cpu_seconds() - c3;
 
     let expected: f64 = predictions.iter().map(|p| p.expected_purchases).sum();
     let p_alive: f64 =
@@ -94,8 +116,10 @@ fn run_fit(args: &[String]) -> Result<(), String> {
         "patterns": model.n_patterns,
         "read_s": read_s,
         "fit_s": fit_s,
+        "fit_cpu_s": fit_cpu_s,
         "spend_fit_s": spend_fit_s,
         "predict_s": predict_s,
+        "predict_cpu_s": predict_cpu_s,
         "params": model.params,
         "log_likelihood": model.log_likelihood,
         "iterations": model.iterations,

@@ -373,25 +373,22 @@ mod tests {
     #[test]
     fn packed_and_hashed_pattern_search_agree() {
         // Whole days take the packed path, thirds of a day the hash path.
-        for step in [1.0, 1.0 / 7.0, 1.0 / 3.0] {
+        // Days divided by 7 is how summaries in weeks are built.
+        for per in [1.0, 7.0, 3.0] {
             let data: Vec<RfmRow> = (0..500)
                 .map(|i| {
                     let x = f64::from(i % 4);
-                    let t = f64::from(10 + i % 7) * step;
+                    let t = f64::from(10 + i % 7) / per;
                     let tx = if x == 0.0 {
                         0.0
                     } else {
-                        f64::from(i % 5) * step
+                        f64::from(i % 5) / per
                     };
                     RfmRow::new(x, tx, t)
                 })
                 .collect();
             let (uniq, id) = patterns(&data);
-            assert_eq!(
-                packed_keys(&data).is_some(),
-                step != 1.0 / 3.0,
-                "step {step}"
-            );
+            assert_eq!(packed_keys(&data).is_some(), per != 3.0, "1/{per} of a day");
             for (r, i) in data.iter().zip(&id) {
                 let u = &uniq[*i as usize];
                 assert_eq!(
@@ -432,10 +429,12 @@ mod tests {
         data[2].weight = 3.0;
         let c = collapse(&data);
         assert_eq!(c.len(), 2);
-        assert_eq!(c.x, vec![2.0, 0.0]);
-        assert_eq!(c.w, vec![4.0, 2.0]);
-        assert_eq!(c.groups, vec![2.0, 0.0]);
-        assert_eq!(c.group, vec![0, 1]);
+        let mut by_x: Vec<(f64, f64)> = c.x.iter().copied().zip(c.w.iter().copied()).collect();
+        by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(by_x, vec![(0.0, 2.0), (2.0, 4.0)]);
+        for (i, g) in c.group.iter().enumerate() {
+            assert_eq!(c.groups[*g as usize], c.x[i]);
+        }
         assert_eq!(c.total_weight, 6.0);
         assert_eq!(c.t_values, vec![5.0]);
         assert_eq!(c.t_index, vec![0, 0]);

@@ -3,15 +3,15 @@
 //!
 //! The crate is a pure engine in four parts, each usable on its own:
 //!
-//! - [`estimate`]: turns an organisation's daily performance history, industry
+//! - [`estimate()`]: turns an organisation's daily performance history, industry
 //!   priors and LTV estimates into a [`MarketModel`] (distributions for CPM, CTR,
 //!   CVR, order value and LTV; Hill saturation; geometric adstock; weekday
 //!   seasonality), each parameter tagged with the data window it came from.
-//! - [`simulate`]: runs seeded, parallel Monte Carlo trajectories of a [`Plan`]
+//! - [`simulate()`]: runs seeded, parallel Monte Carlo trajectories of a [`Plan`]
 //!   through a model and aggregates them without storing per-day trajectories.
-//! - [`evaluate`] and [`decide`]: risk level, violations, stress scenarios and the
+//! - [`evaluate()`] and [`decide()`]: risk level, violations, stress scenarios and the
 //!   go/no-go gate with a plain-language reason and the fee split.
-//! - [`mirror`]: compares post-launch daily actuals with the projection band and
+//! - [`mirror()`]: compares post-launch daily actuals with the projection band and
 //!   recommends a rollback when they fall too far below it.
 //!
 //! No IO, no clock, no global state: time and data come in as arguments.

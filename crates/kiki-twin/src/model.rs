@@ -1,7 +1,7 @@
 //! The market model: per platform (and per ad set where history exists) the
 //! distributions the simulation draws from, the response to spend (Hill
 //! saturation and geometric adstock) and weekday seasonality. Built by
-//! [`crate::estimate`], read by [`crate::simulate`]; it can also be written by
+//! [`crate::estimate()`], read by [`crate::simulate()`]; it can also be written by
 //! hand (every field is documented and validated) for what-if analysis.
 
 use kiki_core::{Currency, FieldError};
