@@ -44,6 +44,58 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Field-encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a platform administrator who owns a new agency organisation.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Name of the organisation created for them.
+        #[arg(long, default_value = "Default organisation")]
+        org: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chains; exit 1 and name the first broken link if one is broken.
+    Verify {
+        /// Only this organisation's chain (default: every chain).
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every encrypted field under `encryption.current_key` (resumable, in batches).
+    Rotate {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: u32,
+    },
+    /// Count encrypted values per key id.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +117,22 @@ fn main() -> ExitCode {
 
 fn load(cli: &Cli) -> anyhow::Result<Config> {
     Ok(Config::load(cli.config.as_deref())?)
+}
+
+/// Every encrypted column of the platform (each crate lists its own).
+fn encrypted_columns() -> Vec<kiki_shield::EncryptedColumn> {
+    kiki_identity::ENCRYPTED_COLUMNS.to_vec()
+}
+
+/// The database (migrated) and the identity service, for admin commands.
+async fn open_identity(cfg: &Config) -> anyhow::Result<(kiki_store::Db, kiki_identity::Identity)> {
+    let db = kiki_store::Db::connect(&cfg.database).await?;
+    if !db.is_migrated() {
+        db.migrate().await?;
+    }
+    let clock: std::sync::Arc<dyn kiki_core::Clock> = std::sync::Arc::new(kiki_core::SystemClock);
+    let identity = kiki_server::app::build_identity(cfg, &db, &clock)?;
+    Ok((db, identity))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -106,6 +174,134 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 db.migrate().await?;
                 db.close().await;
                 println!("migrations applied to {}", cfg.database.redacted_url());
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    org,
+                    password_stdin,
+                },
+        } => {
+            let cfg = load(&cli)?;
+            let password = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                let p = rpassword::prompt_password("Password (at least 12 characters): ")?;
+                let again = rpassword::prompt_password("Repeat the password: ")?;
+                if p != again {
+                    anyhow::bail!("the passwords differ");
+                }
+                p
+            };
+            runtime()?.block_on(async {
+                let (db, identity) = open_identity(&cfg).await?;
+                let result = identity.create_admin(email, &password, org).await;
+                db.close().await;
+                let (user, org) = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "created administrator {email} (user {}) owning organisation {}",
+                    user.0, org.0
+                );
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { org },
+        } => {
+            let cfg = load(&cli)?;
+            runtime()?.block_on(async {
+                let (db, identity) = open_identity(&cfg).await?;
+                let reports = match org {
+                    Some(o) => vec![identity.audit().verify(Some(kiki_core::OrgId(*o))).await?],
+                    None => identity.audit().verify_all().await?,
+                };
+                db.close().await;
+                let mut broken = 0;
+                for r in &reports {
+                    let chain = r
+                        .org_id
+                        .map(|o| o.0.to_string())
+                        .unwrap_or_else(|| "platform".into());
+                    match &r.first_broken {
+                        None => println!("ok      {chain}: {} entries", r.entries_checked),
+                        Some(b) => {
+                            broken += 1;
+                            println!(
+                                "BROKEN  {chain}: at seq {} ({}): {}",
+                                b.seq, b.reason, b.message
+                            );
+                        }
+                    }
+                }
+                if reports.is_empty() {
+                    println!("no audit entries yet");
+                }
+                Ok::<_, anyhow::Error>(if broken == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            })
+        }
+        Command::Keys { command } => {
+            let cfg = load(&cli)?;
+            runtime()?.block_on(async {
+                let (db, identity) = open_identity(&cfg).await?;
+                let columns = encrypted_columns();
+                match command {
+                    KeysCommand::Status => {
+                        let usage = kiki_shield::key_usage(&db, &columns).await?;
+                        println!("current key: {}", identity.keyring().current_kid());
+                        if usage.is_empty() {
+                            println!("no encrypted values");
+                        }
+                        for (kid, n) in usage {
+                            println!("{kid}: {n} values");
+                        }
+                    }
+                    KeysCommand::Rotate { batch } => {
+                        let bar = indicatif::ProgressBar::new_spinner();
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                        );
+                        let mut progress = |c: &kiki_shield::ColumnRotation| {
+                            bar.set_message(format!(
+                                "{}.{}: {} scanned, {} re-encrypted",
+                                c.table, c.column, c.scanned, c.rotated
+                            ));
+                            bar.tick();
+                        };
+                        let report = kiki_shield::rotate(
+                            &db,
+                            identity.keyring(),
+                            &columns,
+                            (*batch).max(1),
+                            &mut progress,
+                        )
+                        .await?;
+                        bar.finish_and_clear();
+                        for c in &report.columns {
+                            println!(
+                                "{}.{}: {} scanned, {} re-encrypted to {}, {} already current",
+                                c.table,
+                                c.column,
+                                c.scanned,
+                                c.rotated,
+                                identity.keyring().current_kid(),
+                                c.already_current
+                            );
+                        }
+                    }
+                }
+                db.close().await;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)

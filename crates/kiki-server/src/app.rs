@@ -16,7 +16,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::routing::get;
 use kiki_core::{Clock, SystemClock};
+use kiki_identity::{Identity, IdentityParts};
+use kiki_notify::Mail;
 use kiki_outbound::OutboundClient;
+use kiki_shield::Keyring;
 use kiki_store::{Cache, Db, EventBus, HousekeepingJob, Jobs, Scheduler};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -114,6 +117,19 @@ impl Application {
                 config.jobs.retention_days,
             )));
         let outbound = OutboundClient::new(&config.outbound)?;
+        let identity = build_identity(&config, &db, &clock)?;
+        if config.database.run_migrations {
+            let done = identity
+                .bootstrap(&config.bootstrap, config.is_production())
+                .await
+                .context("creating the first administrator")?;
+            if let kiki_identity::bootstrap::Bootstrapped::Demo { .. } = done {
+                tracing::info!(
+                    email = kiki_identity::bootstrap::DEMO_EMAIL,
+                    "demo organisation ready: sign in with the demo account from the README"
+                );
+            }
+        }
 
         let mut health = HealthRegistry::default();
         health.register(Arc::new(DatabaseProbe(db.clone())));
@@ -136,6 +152,7 @@ impl Application {
             events,
             jobs,
             outbound,
+            identity,
             clock,
             health,
             counters: Arc::new(EdgeCounters::default()),
@@ -223,6 +240,29 @@ impl Application {
     }
 }
 
+/// The identity service from the configuration (key rings, mail port, settings).
+pub fn build_identity(
+    config: &Config,
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Identity> {
+    use secrecy::ExposeSecret as _;
+    let master = config.master_secret();
+    let keyring = Keyring::from_config(&config.encryption, master.expose_secret())
+        .map_err(|e| anyhow::anyhow!("encryption: {e}"))?;
+    let mail = Mail::new(&config.mail, db.clone()).map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    Identity::new(IdentityParts {
+        db: db.clone(),
+        clock: clock.clone(),
+        config: config.auth.clone(),
+        master_secret: master,
+        keyring,
+        mail,
+        public_url: config.public_url(),
+    })
+    .map_err(|e| anyhow::anyhow!("auth: {e}"))
+}
+
 /// Polls until the database has every migration of this build, then marks
 /// the pool migrated so `/readyz` turns 200.
 fn spawn_migration_watch(db: Db, schema_ready: Arc<AtomicBool>) {
@@ -268,7 +308,7 @@ pub fn compose_router(
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::get_metrics));
     if roles.api {
-        let mut versioned = crate::routes::api();
+        let mut versioned = crate::routes::api().merge(crate::api::api());
         if let Some(extra) = extra_api {
             versioned = versioned.merge(extra);
         }

@@ -10,7 +10,10 @@ use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use kiki_identity::{AuthConfig, BootstrapConfig};
+use kiki_notify::{MailConfig, MailTransportKind};
 use kiki_outbound::OutboundConfig;
+use kiki_shield::EncryptionConfig;
 use kiki_store::{CacheConfig, DatabaseConfig, EventsConfig, JobsConfig, RedisConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -43,6 +46,14 @@ pub struct Config {
     pub outbound: OutboundConfig,
     pub security: SecurityConfig,
     pub api: ApiConfig,
+    /// Sign-in, tokens, password hashing cost, throttling (see kiki-identity).
+    pub auth: AuthConfig,
+    /// Field-encryption key ring (AES-256-GCM) and blind-index key.
+    pub encryption: EncryptionConfig,
+    /// How mail (password resets, invitations) leaves: the in-app outbox or SMTP.
+    pub mail: MailConfig,
+    /// First-run administrator and the development demo.
+    pub bootstrap: BootstrapConfig,
 }
 
 impl Default for Config {
@@ -61,6 +72,10 @@ impl Default for Config {
             outbound: OutboundConfig::default(),
             security: SecurityConfig::default(),
             api: ApiConfig::default(),
+            auth: AuthConfig::default(),
+            encryption: EncryptionConfig::default(),
+            mail: MailConfig::default(),
+            bootstrap: BootstrapConfig::default(),
         }
     }
 }
@@ -402,7 +417,40 @@ impl Config {
                 }
             }
         }
+        if let Err(e) =
+            kiki_identity::build_jwt_keyring(&self.auth, self.master_secret().expose_secret())
+        {
+            p.push(format!("auth.jwt_keys: {e}"));
+        }
+        for (kid, key) in &self.auth.jwt_keys {
+            if key.expose_secret().len() < 32 || is_placeholder(key.expose_secret()) {
+                p.push(format!("auth.jwt_keys.{kid} must be at least 32 random characters (KIKI__AUTH__JWT_KEYS__{})", kid.to_uppercase()));
+            }
+        }
+        if let Err(e) = kiki_shield::Keyring::from_config(
+            &self.encryption,
+            self.master_secret().expose_secret(),
+        ) {
+            p.push(format!("encryption: {e}"));
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_days == 0 {
+            p.push(
+                "auth.access_token_ttl_secs and auth.refresh_token_ttl_days must be greater than 0"
+                    .into(),
+            );
+        }
+        if self.auth.lockout_threshold == 0 || self.auth.lockout_secs == 0 {
+            p.push("auth.lockout_threshold and auth.lockout_secs must be greater than 0".into());
+        }
+        if self.mail.transport == MailTransportKind::Smtp && self.mail.smtp_url.is_none() {
+            p.push(
+                "mail.transport is smtp but mail.smtp_url is not set (KIKI__MAIL__SMTP_URL)".into(),
+            );
+        }
         if self.env == Environment::Production {
+            if self.mail.transport != MailTransportKind::Smtp {
+                p.push("mail.transport is the in-app outbox, which stores password-reset links in the database; set KIKI__MAIL__TRANSPORT=smtp and KIKI__MAIL__SMTP_URL in production".into());
+            }
             let secret = self.security.secret_key.expose_secret();
             if is_placeholder(secret) || secret.len() < 32 {
                 p.push("security.secret_key is empty or a placeholder; set KIKI__SECURITY__SECRET_KEY to at least 32 random characters".into());
@@ -423,6 +471,25 @@ impl Config {
         let mut c = self.clone();
         c.database.url = self.database.redacted_url();
         toml::to_string_pretty(&c).unwrap_or_else(|e| format!("# could not render: {e}"))
+    }
+
+    /// `security.secret_key`, or the fixed development secret when it is empty
+    /// (production refuses an empty or placeholder secret).
+    pub fn master_secret(&self) -> SecretString {
+        let s = self.security.secret_key.expose_secret();
+        if s.is_empty() {
+            SecretString::from(kiki_identity::DEVELOPMENT_SECRET)
+        } else {
+            SecretString::from(s.to_owned())
+        }
+    }
+
+    /// The base URL people reach this server at (links in mail).
+    pub fn public_url(&self) -> String {
+        match &self.http.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.http.bind),
+        }
     }
 
     pub fn is_production(&self) -> bool {
@@ -555,10 +622,24 @@ mod tests {
                     "q8V3nX0aL2pR7tY5wK9mB4cE6hJ1sD0fG",
                 ),
                 ("KIKI__DATABASE__URL", "postgres://kiki:pw@db/kiki"),
+                ("KIKI__MAIL__TRANSPORT", "smtp"),
+                ("KIKI__MAIL__SMTP_URL", "smtp://mail.example.com:587"),
             ]),
         )
         .unwrap();
         ok.validate().unwrap();
+    }
+
+    #[test]
+    fn the_example_file_loads_and_is_valid() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../kiki.example.toml"
+        ));
+        let c = Config::load_from(Some(path), env(&[])).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.auth.access_token_ttl_secs, 900);
+        assert_eq!(c.bootstrap.demo, Some(true));
     }
 
     #[test]

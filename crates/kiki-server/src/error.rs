@@ -155,3 +155,43 @@ pub fn envelope_for_status(status: StatusCode) -> ApiError {
     };
     ApiError::new(code, message)
 }
+
+impl From<kiki_identity::IdentityError> for ApiError {
+    fn from(e: kiki_identity::IdentityError) -> Self {
+        use kiki_identity::IdentityError as E;
+        match e {
+            E::Store(s) => s.into(),
+            E::Invalid(fields) => ApiError::validation(fields),
+            E::Shield(_) | E::Explain(_) | E::Credential(_) if e.code() == ErrorCode::Internal => {
+                ApiError::internal(&e)
+            }
+            E::Mail(ref m) if e.code() == ErrorCode::Internal => ApiError::internal(m),
+            other => {
+                let mut err = ApiError::new(other.code(), other.to_string());
+                err.retry_after = other.retry_after();
+                err
+            }
+        }
+    }
+}
+
+impl From<kiki_shield::ShieldError> for ApiError {
+    fn from(e: kiki_shield::ShieldError) -> Self {
+        match e {
+            kiki_shield::ShieldError::Store(s) => s.into(),
+            other if other.code() == ErrorCode::Internal => ApiError::internal(&other),
+            other => ApiError::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<kiki_explain::ExplainError> for ApiError {
+    fn from(e: kiki_explain::ExplainError) -> Self {
+        match e {
+            kiki_explain::ExplainError::Store(s) => s.into(),
+            kiki_explain::ExplainError::Invalid { field, message } => {
+                ApiError::validation(vec![FieldError::new(field, message)])
+            }
+        }
+    }
+}

@@ -190,3 +190,66 @@ where
             })
     }
 }
+
+/// A body sent as `application/x-www-form-urlencoded` (what OAuth2 clients
+/// send, RFC 6749 §4.3.2) or as JSON; rejected with the envelope.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormOrJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for FormOrJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mime = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        if mime != "application/x-www-form-urlencoded" {
+            return Json::<T>::from_request(req, state)
+                .await
+                .map(|j| FormOrJson(j.0));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                crate::error::envelope_for_status(rej.status())
+            } else {
+                ApiError::bad_request(format!("The body could not be read: {}", rej.body_text()))
+            }
+        })?;
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(&bytes));
+        serde_path_to_error::deserialize(de)
+            .map(FormOrJson)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let field = if field == "." { String::new() } else { field };
+                let message = e.into_inner().to_string();
+                // serde names a missing field in its message: "missing field `x`".
+                let field = if field.is_empty() {
+                    message
+                        .split('`')
+                        .nth(1)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| "body".into())
+                } else {
+                    field
+                };
+                ApiError::validation(vec![FieldError::new(field, message)])
+            })
+    }
+}
+
+fn form_urlencoded_parse(bytes: &[u8]) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(bytes)
+}

@@ -3,7 +3,9 @@
 //! headers, compression), health, API versioning, OpenAPI and graceful
 //! shutdown. Errors become HTTP responses here and nowhere else.
 
+pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;

@@ -9,6 +9,7 @@ use kiki_store::JobRecord;
 use serde::Serialize;
 use utoipa_axum::routes;
 
+use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::state::AppState;
@@ -87,10 +88,11 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
     responses((status = 200, body = JobRecord), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get_job(
     State(app): State<AppState>,
+    Auth(p): Auth,
     Path(id): Path<JobId>,
 ) -> Result<Json<JobRecord>, ApiError> {
     app.jobs
-        .get(id)
+        .get_scoped(&p.scope, id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("The job"))

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use kiki_core::Clock;
+use kiki_identity::Identity;
 use kiki_outbound::OutboundClient;
 use kiki_store::{Cache, Db, EventBus, Jobs};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -35,6 +36,8 @@ pub struct App {
     pub events: EventBus,
     pub jobs: Jobs,
     pub outbound: OutboundClient,
+    /// Users, organisations, sign-in, API keys, audit log and decision records.
+    pub identity: Identity,
     pub clock: Arc<dyn Clock>,
     pub health: HealthRegistry,
     pub counters: Arc<EdgeCounters>,

@@ -15,6 +15,8 @@ use tokio::task::JoinHandle;
 
 pub use wiremock;
 
+pub mod identity;
+
 /// Local stand-ins for external services, each a real HTTP server on loopback.
 pub mod fakes {
     use wiremock::matchers::{method, path};
@@ -91,6 +93,13 @@ impl TestApp {
         config.jobs.poll_interval_ms = 20;
         config.jobs.shutdown_grace_secs = 2;
         config.log.level = "warn".into();
+        // Cheap password hashing keeps sign-in tests fast; the default cost is
+        // what docs/benchmarks.md measures and one identity test checks.
+        config.auth.argon2 = kiki_credentials::password::Argon2Params {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
         TestAppBuilder {
             config,
             routes: None,

@@ -5,6 +5,17 @@
 mod cors;
 mod errors;
 mod health;
+mod identity_apikeys;
+mod identity_audit;
+mod identity_auth;
+mod identity_encryption;
+mod identity_input;
+mod identity_invites;
+mod identity_isolation;
+mod identity_members;
+mod identity_mfa;
+mod identity_permissions;
+mod identity_sessions;
 mod jobs;
 mod limits;
 mod observability;

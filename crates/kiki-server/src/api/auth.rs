@@ -1,0 +1,427 @@
+//! `/v1/auth/*` (sign-in, refresh, sign-out, dashboard sessions,
+//! registration, password reset) and `/v1/me/*` (profile, password, MFA).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kiki_core::{ErrorCode, OrgId};
+use kiki_identity::auth::LoginRequest;
+use kiki_identity::orgs::Me;
+use kiki_identity::passwords::Registration;
+use kiki_identity::{MfaEnrolment, TokenResponse, User};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Auth, Meta, SESSION_COOKIE};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{FormOrJson, Json as Body};
+use crate::state::AppState;
+
+/// RFC 6749 token request: the password grant (§4.3.2) or the refresh grant (§6).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// `password` or `refresh_token`.
+    pub grant_type: String,
+    /// Email or username (password grant).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// TOTP or recovery code when the account has MFA.
+    pub otp: Option<String>,
+    /// Organisation to sign in to (default: the first membership).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub org: Option<uuid::Uuid>,
+    /// Refresh grant.
+    pub refresh_token: Option<String>,
+    /// Accepted and ignored (scopes come from the role).
+    pub scope: Option<String>,
+}
+
+fn oauth_error(code: ErrorCode, message: &str, oauth: &str) -> ApiError {
+    ApiError::new(code, message).with_details(serde_json::json!({ "oauth_error": oauth }))
+}
+
+fn required(field: &str, v: Option<String>) -> Result<String, ApiError> {
+    v.filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::validation(vec![kiki_core::FieldError::new(
+            field,
+            format!("`{field}` is required."),
+        )])
+    })
+}
+
+/// OAuth2 token endpoint: password and refresh_token grants.
+#[utoipa::path(post, path = "/auth/token", tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope), (status = 423, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+pub async fn token(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    FormOrJson(req): FormOrJson<TokenRequest>,
+) -> Result<Response, ApiError> {
+    let resp = match req.grant_type.as_str() {
+        "password" => {
+            let login = LoginRequest {
+                identifier: required("username", req.username)?,
+                password: required("password", req.password)?,
+                otp: req.otp,
+                org: req.org.map(OrgId),
+            };
+            app.identity.login_token(&meta, &login).await?
+        }
+        "refresh_token" => {
+            let t = required("refresh_token", req.refresh_token)?;
+            app.identity.refresh(&meta, &t).await?
+        }
+        other => {
+            return Err(oauth_error(
+                ErrorCode::BadRequest,
+                &format!(
+                    "The grant type `{other}` is not supported; use `password` or `refresh_token`."
+                ),
+                "unsupported_grant_type",
+            ));
+        }
+    };
+    Ok(no_store(Json(resp)))
+}
+
+/// Token responses must not be cached (RFC 6749 §5.1).
+fn no_store(body: impl IntoResponse) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Exchanges a refresh token for a new pair (the old one stops working).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope)))]
+pub async fn refresh(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    FormOrJson(req): FormOrJson<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    Ok(no_store(Json(
+        app.identity.refresh(&meta, &req.refresh_token).await?,
+    )))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct LogoutRequest {
+    /// Also accepted without an access token: revokes the session of this refresh token.
+    pub refresh_token: Option<String>,
+}
+
+/// Ends the current session (access and refresh tokens stop working).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>),
+    responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+pub async fn logout(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    auth: Result<Auth, ApiError>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<StatusCode, ApiError> {
+    let req: LogoutRequest = if body.is_empty() {
+        LogoutRequest::default()
+    } else if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    {
+        serde_urlencoded::from_str(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    } else {
+        crate::extract::parse_json(body.as_bytes())?
+    };
+    if let Some(t) = req.refresh_token.filter(|t| !t.is_empty()) {
+        app.identity.logout_refresh_token(&meta, &t).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let Auth(principal) = auth?;
+    app.identity.logout(&meta, &principal).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LogoutAll {
+    pub sessions_revoked: u64,
+}
+
+/// Ends every session of the signed-in user.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth",
+    responses((status = 200, body = LogoutAll), (status = 401, body = ErrorEnvelope)))]
+pub async fn logout_all(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+) -> Result<Json<LogoutAll>, ApiError> {
+    let n = app.identity.logout_all(&meta, &p).await?;
+    Ok(Json(LogoutAll {
+        sessions_revoked: n,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SessionRequest {
+    pub username: String,
+    pub password: String,
+    pub otp: Option<String>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub org: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionResponse {
+    /// Send back as `X-CSRF-Token` on every request that changes state.
+    pub csrf_token: String,
+    pub expires_in: u64,
+}
+
+/// Dashboard sign-in: sets the HttpOnly session cookie.
+#[utoipa::path(post, path = "/auth/session", tag = "auth", request_body = SessionRequest,
+    responses((status = 200, body = SessionResponse), (status = 401, body = ErrorEnvelope)))]
+pub async fn session_login(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    FormOrJson(req): FormOrJson<SessionRequest>,
+) -> Result<Response, ApiError> {
+    let s = app
+        .identity
+        .login_cookie(
+            &meta,
+            &LoginRequest {
+                identifier: req.username,
+                password: req.password,
+                otp: req.otp,
+                org: req.org.map(OrgId),
+            },
+        )
+        .await?;
+    let secure = if app.config.http.behind_tls {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        s.cookie_token, s.max_age_secs
+    );
+    let mut resp = no_store(Json(SessionResponse {
+        csrf_token: s.csrf_token,
+        expires_in: s.max_age_secs,
+    }));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// Dashboard sign-out: ends the session and clears the cookie.
+#[utoipa::path(delete, path = "/auth/session", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+pub async fn session_logout(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+) -> Result<Response, ApiError> {
+    app.identity.logout(&meta, &p).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("kiki_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    pub username: Option<String>,
+    /// An email invitation token or an invite code (`KIKI-…`).
+    pub invitation: Option<String>,
+    /// Join an organisation that allows open sign-up.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub org_id: Option<uuid::Uuid>,
+    /// With `auth.open_registration`: create and own a new organisation.
+    pub org_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub user: User,
+    #[schema(value_type = String, format = Uuid)]
+    pub org_id: OrgId,
+}
+
+/// Creates an account (with an invitation, an invite code, or into an open organisation).
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = Registered), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn register(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Body(req): Body<RegisterRequest>,
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
+    let (user, org_id) = app
+        .identity
+        .register(
+            &meta,
+            Registration {
+                email: req.email,
+                password: req.password,
+                display_name: req.display_name,
+                username: req.username,
+                invitation: req.invitation,
+                org_id: req.org_id.map(OrgId),
+                org_name: req.org_name,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(Registered { user, org_id })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+/// Sends a password-reset link if the address has an account (the answer is the same either way).
+#[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = ResetRequest,
+    responses((status = 202), (status = 422, body = ErrorEnvelope)))]
+pub async fn password_reset(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Body(req): Body<ResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    app.identity
+        .request_password_reset(&meta, &req.email)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Sets a new password with a reset token (single use); every session ends.
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", request_body = ResetConfirm,
+    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+pub async fn password_reset_confirm(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Body(req): Body<ResetConfirm>,
+) -> Result<StatusCode, ApiError> {
+    app.identity
+        .confirm_password_reset(&meta, &req.token, &req.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller: user, active organisation, role, permissions and the organisations they can switch to.
+#[utoipa::path(get, path = "/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = ErrorEnvelope)))]
+pub async fn me(State(app): State<AppState>, Auth(p): Auth) -> Result<Json<Me>, ApiError> {
+    Ok(Json(app.identity.me(&p).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's password; their other sessions end.
+#[utoipa::path(post, path = "/me/password", tag = "auth", request_body = ChangePassword,
+    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+    Body(req): Body<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    app.identity
+        .change_password(&meta, &p, &req.current_password, &req.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts TOTP enrolment: the secret, an otpauth URI and its QR code (SVG).
+#[utoipa::path(post, path = "/me/mfa/enroll", tag = "auth",
+    responses((status = 200, body = MfaEnrolment), (status = 409, body = ErrorEnvelope)))]
+pub async fn mfa_enroll(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+) -> Result<Response, ApiError> {
+    Ok(no_store(Json(app.identity.mfa_enroll(&meta, &p).await?)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct MfaCode {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes, shown once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms enrolment with a first code; MFA is on and recovery codes are returned.
+#[utoipa::path(post, path = "/me/mfa/confirm", tag = "auth", request_body = MfaCode,
+    responses((status = 200, body = RecoveryCodes), (status = 422, body = ErrorEnvelope)))]
+pub async fn mfa_confirm(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+    Body(req): Body<MfaCode>,
+) -> Result<Response, ApiError> {
+    let codes = app.identity.mfa_confirm(&meta, &p, &req.code).await?;
+    Ok(no_store(Json(RecoveryCodes {
+        recovery_codes: codes,
+    })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PasswordConfirm {
+    pub password: String,
+}
+
+/// Turns MFA off (needs the password).
+#[utoipa::path(post, path = "/me/mfa/disable", tag = "auth", request_body = PasswordConfirm,
+    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+pub async fn mfa_disable(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+    Body(req): Body<PasswordConfirm>,
+) -> Result<StatusCode, ApiError> {
+    app.identity.mfa_disable(&meta, &p, &req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the recovery codes.
+#[utoipa::path(post, path = "/me/mfa/recovery-codes", tag = "auth",
+    responses((status = 200, body = RecoveryCodes), (status = 409, body = ErrorEnvelope)))]
+pub async fn mfa_recovery_codes(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+) -> Result<Response, ApiError> {
+    let codes = app
+        .identity
+        .mfa_regenerate_recovery_codes(&meta, &p)
+        .await?;
+    Ok(no_store(Json(RecoveryCodes {
+        recovery_codes: codes,
+    })))
+}

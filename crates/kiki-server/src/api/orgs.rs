@@ -1,0 +1,371 @@
+//! Organisations, members, invitations and API keys of the active
+//! organisation. Ids of other tenants' resources answer 404.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kiki_core::{OrgId, UserId};
+use kiki_identity::apikeys::NewApiKeyRequest;
+use kiki_identity::orgs::OrgUpdate;
+use kiki_identity::perm::{ApiKeyManage, OrgManage, OrgRead, UserManage, UserRead};
+use kiki_identity::{
+    ApiKeyInfo, CreatedApiKey, CreatedInviteCode, Invitation, InvitationCounts, Member, OrgKind,
+    Organisation, Role, Status,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Items;
+use crate::auth::{Auth, Meta, RequirePermission as Perm};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{Json as Body, Path};
+use crate::state::AppState;
+
+/// The active organisation and, for an agency, its client organisations.
+#[utoipa::path(get, path = "/organisations", tag = "organisations",
+    responses((status = 200, body = Items<Organisation>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_orgs(
+    State(app): State<AppState>,
+    p: Perm<OrgRead>,
+) -> Result<Json<Items<Organisation>>, ApiError> {
+    let items = app.identity.list_organisations(&p.0.scope).await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewOrg {
+    pub name: String,
+    /// `client` (default) or `agency` (top level only).
+    pub kind: Option<OrgKind>,
+    /// A top-level agency or standalone business (platform operators only).
+    #[serde(default)]
+    pub top_level: bool,
+}
+
+/// Creates a client organisation under the active agency (or a top-level one, for operators).
+#[utoipa::path(post, path = "/organisations", tag = "organisations", request_body = NewOrg,
+    responses((status = 201, body = Organisation), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_org(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<OrgManage>,
+    Body(req): Body<NewOrg>,
+) -> Result<(StatusCode, Json<Organisation>), ApiError> {
+    let org = app
+        .identity
+        .create_organisation(
+            &meta,
+            &p.0,
+            &req.name,
+            req.kind.unwrap_or(OrgKind::Client),
+            req.top_level,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(org)))
+}
+
+/// One organisation the caller reaches.
+#[utoipa::path(get, path = "/organisations/{id}", tag = "organisations",
+    params(("id" = String, Path, description = "Organisation id")),
+    responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_org(
+    State(app): State<AppState>,
+    p: Perm<OrgRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Organisation>, ApiError> {
+    Ok(Json(
+        app.identity.organisation(&p.0.scope, OrgId(id)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub open_signup: Option<bool>,
+    /// Require two-factor authentication of owners and admins.
+    pub require_mfa: Option<bool>,
+}
+
+/// Renames or reconfigures an organisation.
+#[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations", request_body = OrgPatch,
+    params(("id" = String, Path, description = "Organisation id")),
+    responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn update_org(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<OrgManage>,
+    Path(id): Path<Uuid>,
+    Body(req): Body<OrgPatch>,
+) -> Result<Json<Organisation>, ApiError> {
+    let upd = OrgUpdate {
+        name: req.name,
+        open_signup: req.open_signup,
+        require_mfa: req.require_mfa,
+    };
+    Ok(Json(
+        app.identity
+            .update_organisation(&meta, &p.0, OrgId(id), upd)
+            .await?,
+    ))
+}
+
+/// Archives an organisation (kept for the record, no longer reachable).
+#[utoipa::path(post, path = "/organisations/{id}/archive", tag = "organisations",
+    params(("id" = String, Path, description = "Organisation id")),
+    responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope)))]
+pub async fn archive_org(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<OrgManage>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Organisation>, ApiError> {
+    Ok(Json(
+        app.identity
+            .archive_organisation(&meta, &p.0, OrgId(id))
+            .await?,
+    ))
+}
+
+/// Members of the active organisation.
+#[utoipa::path(get, path = "/members", tag = "members",
+    responses((status = 200, body = Items<Member>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_members(
+    State(app): State<AppState>,
+    p: Perm<UserRead>,
+) -> Result<Json<Items<Member>>, ApiError> {
+    Ok(Json(Items {
+        items: app.identity.list_members(&p.0.scope).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// Changes a member's role.
+#[utoipa::path(patch, path = "/members/{user_id}", tag = "members", request_body = RoleChange,
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn change_member_role(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Path(user): Path<Uuid>,
+    Body(req): Body<RoleChange>,
+) -> Result<Json<Member>, ApiError> {
+    Ok(Json(
+        app.identity
+            .change_role(&meta, &p.0, UserId(user), req.role)
+            .await?,
+    ))
+}
+
+/// Removes a member from the active organisation.
+#[utoipa::path(delete, path = "/members/{user_id}", tag = "members",
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn remove_member(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Path(user): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    app.identity
+        .remove_member(&meta, &p.0, UserId(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivates a member (their sessions in this organisation end).
+#[utoipa::path(post, path = "/members/{user_id}/deactivate", tag = "members",
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn deactivate_member(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Path(user): Path<Uuid>,
+) -> Result<Json<Member>, ApiError> {
+    Ok(Json(
+        app.identity
+            .set_member_status(&meta, &p.0, UserId(user), Status::Deactivated)
+            .await?,
+    ))
+}
+
+/// Reactivates a member.
+#[utoipa::path(post, path = "/members/{user_id}/reactivate", tag = "members",
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope)))]
+pub async fn reactivate_member(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Path(user): Path<Uuid>,
+) -> Result<Json<Member>, ApiError> {
+    Ok(Json(
+        app.identity
+            .set_member_status(&meta, &p.0, UserId(user), Status::Active)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvitationList {
+    pub items: Vec<Invitation>,
+    pub counts: InvitationCounts,
+}
+
+/// Invitations and invite codes of the active organisation, with counts by state.
+#[utoipa::path(get, path = "/invitations", tag = "members",
+    responses((status = 200, body = InvitationList), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_invitations(
+    State(app): State<AppState>,
+    p: Perm<UserRead>,
+) -> Result<Json<InvitationList>, ApiError> {
+    let (items, counts) = app.identity.list_invitations(&p.0.scope).await?;
+    Ok(Json(InvitationList { items, counts }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewInvitation {
+    pub email: String,
+    pub role: Role,
+    /// 1 to 90; default `auth.invitation_ttl_days`.
+    pub expires_in_days: Option<u32>,
+}
+
+/// Invites a person by email (a single-use link goes through the mail port).
+#[utoipa::path(post, path = "/invitations", tag = "members", request_body = NewInvitation,
+    responses((status = 201, body = Invitation), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn invite(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Body(req): Body<NewInvitation>,
+) -> Result<(StatusCode, Json<Invitation>), ApiError> {
+    let inv = app
+        .identity
+        .invite_by_email(&meta, &p.0, &req.email, req.role, req.expires_in_days)
+        .await?;
+    Ok((StatusCode::CREATED, Json(inv)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewInviteCode {
+    pub role: Role,
+    pub expires_in_days: Option<u32>,
+}
+
+/// Creates an invite code (`KIKI-` + 16 characters; shown once, single use).
+#[utoipa::path(post, path = "/invite-codes", tag = "members", request_body = NewInviteCode,
+    responses((status = 201, body = CreatedInviteCode), (status = 403, body = ErrorEnvelope)))]
+pub async fn create_invite_code(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Body(req): Body<NewInviteCode>,
+) -> Result<(StatusCode, Json<CreatedInviteCode>), ApiError> {
+    let c = app
+        .identity
+        .create_invite_code(&meta, &p.0, req.role, req.expires_in_days)
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Revokes an unused invitation or invite code.
+#[utoipa::path(post, path = "/invitations/{id}/revoke", tag = "members",
+    params(("id" = String, Path, description = "Invitation id")),
+    responses((status = 200, body = Invitation), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn revoke_invitation(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<UserManage>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Invitation>, ApiError> {
+    Ok(Json(app.identity.revoke_invitation(&meta, &p.0, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AcceptInvitation {
+    /// The invitation token from the email, or an invite code.
+    pub invitation: String,
+}
+
+/// A signed-in user joins another organisation with an invitation or code.
+#[utoipa::path(post, path = "/invitations/accept", tag = "members", request_body = AcceptInvitation,
+    responses((status = 200, body = Organisation), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn accept_invitation(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+    Body(req): Body<AcceptInvitation>,
+) -> Result<Json<Organisation>, ApiError> {
+    Ok(Json(
+        app.identity
+            .accept_invitation(&meta, &p, &req.invitation)
+            .await?,
+    ))
+}
+
+/// API keys of the active organisation.
+#[utoipa::path(get, path = "/api-keys", tag = "api keys",
+    responses((status = 200, body = Items<ApiKeyInfo>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_api_keys(
+    State(app): State<AppState>,
+    p: Perm<ApiKeyManage>,
+) -> Result<Json<Items<ApiKeyInfo>>, ApiError> {
+    Ok(Json(Items {
+        items: app.identity.list_api_keys(&p.0.scope).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewApiKey {
+    pub name: String,
+    /// Permission names, e.g. `["campaign.read"]`; at most the creator's own.
+    pub permissions: Vec<String>,
+    /// RFC 3339; none = no expiry.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<time::OffsetDateTime>,
+}
+
+/// Creates an API key; the token is in this response only.
+#[utoipa::path(post, path = "/api-keys", tag = "api keys", request_body = NewApiKey,
+    responses((status = 201, body = CreatedApiKey), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_api_key(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<ApiKeyManage>,
+    Body(req): Body<NewApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let k = app
+        .identity
+        .create_api_key(
+            &meta,
+            &p.0,
+            NewApiKeyRequest {
+                name: req.name,
+                permissions: req.permissions,
+                expires_at: req.expires_at,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(k)))
+}
+
+/// Revokes an API key (it stops working at once).
+#[utoipa::path(delete, path = "/api-keys/{id}", tag = "api keys",
+    params(("id" = String, Path, description = "API key id")),
+    responses((status = 200, body = ApiKeyInfo), (status = 404, body = ErrorEnvelope)))]
+pub async fn revoke_api_key(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    p: Perm<ApiKeyManage>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ApiKeyInfo>, ApiError> {
+    Ok(Json(app.identity.revoke_api_key(&meta, &p.0, id).await?))
+}

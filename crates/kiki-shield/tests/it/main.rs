@@ -1,0 +1,7 @@
+//! Integration tests of kiki-shield, one binary. Every test runs on the
+//! backend `kiki_store::testing::fresh_db` picks: PostgreSQL when
+//! `KIKI_TEST_DATABASE_URL` is set, SQLite otherwise.
+
+mod audit;
+mod rotate;
+mod support;
