@@ -270,14 +270,12 @@ impl Identity {
         let memberships = self.memberships_of(user_id).await?;
         let org = match req.org {
             Some(o) => o,
+            // An account without an active membership answers like a wrong password,
+            // so the response never confirms that the password was right.
             None => memberships
                 .first()
                 .map(|m| OrgId(m.org_id))
-                .ok_or_else(|| {
-                    IdentityError::Forbidden(
-                        "This account is not a member of any organisation.".into(),
-                    )
-                })?,
+                .ok_or(IdentityError::Unauthenticated(BAD_CREDENTIALS))?,
         };
         let resolved = self.resolve(user_id, org).await?;
         self.throttle_clear(&acct).await?;

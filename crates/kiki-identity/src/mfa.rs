@@ -329,10 +329,15 @@ impl Identity {
             .to_owned();
         let ok = self.db().execute(&used).await? == 1;
         if ok {
+            let org = self
+                .memberships_of(UserId(user.id))
+                .await?
+                .first()
+                .map(|m| kiki_core::OrgId(m.org_id));
             self.0
                 .audit
                 .append_now(
-                    AuditEvent::new(None, Actor::User(UserId(user.id)), "mfa.recovery_code_used")
+                    AuditEvent::new(org, Actor::User(UserId(user.id)), "mfa.recovery_code_used")
                         .target("user", user.id)
                         .details(json!({})),
                 )

@@ -142,7 +142,7 @@ pub(crate) enum LoginThrottle {
     Table,
     Key,
     Failures,
-    WindowStart,
+    WindowStartedAt,
     NextAllowedAt,
     LockedUntil,
     UpdatedAt,
@@ -249,7 +249,7 @@ pub(crate) struct ApiKeyRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ThrottleRow {
     pub failures: i64,
-    pub window_start: OffsetDateTime,
+    pub window_started_at: OffsetDateTime,
     pub next_allowed_at: Option<OffsetDateTime>,
     pub locked_until: Option<OffsetDateTime>,
 }

@@ -53,7 +53,7 @@ impl Identity {
         let stmt = Query::select()
             .columns([
                 T::Failures,
-                T::WindowStart,
+                T::WindowStartedAt,
                 T::NextAllowedAt,
                 T::LockedUntil,
             ])
@@ -100,7 +100,7 @@ impl Identity {
         let mut tx = self.db().begin().await?;
         let insert = Query::insert()
             .into_table(T::Table)
-            .columns([T::Key, T::Failures, T::WindowStart, T::UpdatedAt])
+            .columns([T::Key, T::Failures, T::WindowStartedAt, T::UpdatedAt])
             .values_panic([key.into(), 0i64.into(), now.into(), now.into()])
             .on_conflict(OnConflict::column(T::Key).do_nothing().to_owned())
             .to_owned();
@@ -108,7 +108,7 @@ impl Identity {
         let select = Query::select()
             .columns([
                 T::Failures,
-                T::WindowStart,
+                T::WindowStartedAt,
                 T::NextAllowedAt,
                 T::LockedUntil,
             ])
@@ -116,10 +116,10 @@ impl Identity {
             .and_where(Expr::col(T::Key).eq(key))
             .to_owned();
         let row: ThrottleRow = tx.fetch_one(&select).await?;
-        let (failures, window_start) = if row.window_start + window < now {
+        let (failures, window_started_at) = if row.window_started_at + window < now {
             (1, now)
         } else {
-            (row.failures + 1, row.window_start)
+            (row.failures + 1, row.window_started_at)
         };
         let (threshold, free) = match kind {
             ThrottleKind::Account => (
@@ -135,8 +135,8 @@ impl Identity {
             locked_until = Some(until);
             outcome = FailureOutcome::LockedNow { failures, until };
         }
-        let next_allowed = if failures > free {
-            let exp = u32::try_from(Ord::min(failures - free - 1, 6)).unwrap_or(6);
+        let next_allowed = if failures >= free {
+            let exp = u32::try_from(Ord::min(failures - free, 6)).unwrap_or(6);
             Some(now + Duration::seconds(Ord::min(2i64.pow(exp), 60)))
         } else {
             None
@@ -145,7 +145,7 @@ impl Identity {
             .table(T::Table)
             .values([
                 (T::Failures, failures.into()),
-                (T::WindowStart, window_start.into()),
+                (T::WindowStartedAt, window_started_at.into()),
                 (T::NextAllowedAt, next_allowed.into()),
                 (T::LockedUntil, locked_until.into()),
                 (T::UpdatedAt, now.into()),

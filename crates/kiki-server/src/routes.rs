@@ -88,8 +88,9 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
     responses((status = 200, body = JobRecord), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get_job(
     State(app): State<AppState>,
-    Auth(p): Auth,
+    // The id's shape is checked before the caller: a malformed id is 400 for everyone.
     Path(id): Path<JobId>,
+    Auth(p): Auth,
 ) -> Result<Json<JobRecord>, ApiError> {
     app.jobs
         .get_scoped(&p.scope, id)

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use kiki_core::{Clock, TestClock};
+use kiki_core::TestClock;
 use kiki_identity::{Role, permissions_of};
 use kiki_test_support::TestApp;
 use kiki_test_support::identity::{
@@ -202,10 +202,31 @@ async fn logout_ends_the_access_and_refresh_token_of_that_session_only() {
         401
     );
 
+    // A client without its access token can end a session with the refresh token alone.
+    let third = sign_in(&app, "owner@example.com", PASSWORD).await;
+    let resp = app
+        .post_json(
+            "/v1/auth/logout",
+            &json!({"refresh_token": third.refresh_token}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        Caller::new(&app, third.access_token)
+            .get("/v1/me")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        status_of(refresh(&app, &third.refresh_token).await).await,
+        401
+    );
+
     let other = Caller::new(&app, other.access_token);
     assert_eq!(other.get("/v1/me").await.status(), 200);
     let audit = other.get_ok("/v1/audit?action=auth.logout").await;
-    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "{audit}");
 }
 
 #[tokio::test]
@@ -588,7 +609,8 @@ async fn a_long_but_common_password_is_refused_at_registration() {
     let app = identity_app().spawn().await;
     let a = admin(&app, "owner@example.com", "Agency A").await;
     let (code_, _) = invite_code(&a.caller(&app), "viewer").await;
-    let (status, body) = json(register(&app, "new@example.com", "password1234", &code_).await).await;
+    let (status, body) =
+        json(register(&app, "new@example.com", "password1234", &code_).await).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(error_fields(&body), ["password"], "{body}");
 }
@@ -648,7 +670,10 @@ async fn missing_grant_fields_are_422_and_an_unknown_grant_is_an_oauth_400() {
 #[tokio::test]
 async fn a_stored_password_hash_uses_the_default_argon2id_parameters() {
     let app = TestApp::builder()
-        .configure(|c| c.bootstrap.demo = Some(false))
+        .configure(|c| {
+            c.bootstrap.demo = Some(false);
+            c.auth.argon2 = Default::default();
+        })
         .spawn()
         .await;
     let a = admin(&app, "owner@example.com", "Agency A").await;

@@ -10,7 +10,7 @@ use kiki_test_support::identity::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn find_member<'a>(list: &'a Value, user: Uuid) -> Option<&'a Value> {
+fn find_member(list: &Value, user: Uuid) -> Option<&Value> {
     list["items"]
         .as_array()
         .and_then(|a| a.iter().find(|m| m["user_id"] == user.to_string()))

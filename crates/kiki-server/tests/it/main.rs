@@ -14,6 +14,7 @@ mod identity_invites;
 mod identity_isolation;
 mod identity_members;
 mod identity_mfa;
+mod identity_orgs;
 mod identity_permissions;
 mod identity_sessions;
 mod jobs;

@@ -137,10 +137,10 @@ CREATE INDEX recovery_codes_user_id_idx ON recovery_codes (user_id);
 
 -- Failed sign-in counters per account identifier and per client address (shared by replicas).
 CREATE TABLE login_throttle (
-    key             TEXT        NOT NULL PRIMARY KEY,
-    failures        BIGINT      NOT NULL,
-    window_start    TIMESTAMPTZ NOT NULL,
-    next_allowed_at TIMESTAMPTZ,
-    locked_until    TIMESTAMPTZ,
-    updated_at      TIMESTAMPTZ NOT NULL
+    key               TEXT        NOT NULL PRIMARY KEY,
+    failures          BIGINT      NOT NULL,
+    window_started_at TIMESTAMPTZ NOT NULL,
+    next_allowed_at   TIMESTAMPTZ,
+    locked_until      TIMESTAMPTZ,
+    updated_at        TIMESTAMPTZ NOT NULL
 );

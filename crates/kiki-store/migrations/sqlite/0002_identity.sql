@@ -137,10 +137,10 @@ CREATE INDEX recovery_codes_user_id_idx ON recovery_codes (user_id);
 
 -- Failed sign-in counters per account identifier and per client address (shared by replicas).
 CREATE TABLE login_throttle (
-    key             TEXT        NOT NULL PRIMARY KEY,
-    failures        INTEGER     NOT NULL,
-    window_start    TEXT        NOT NULL,
-    next_allowed_at TEXT,
-    locked_until    TEXT,
-    updated_at      TEXT        NOT NULL
+    key               TEXT        NOT NULL PRIMARY KEY,
+    failures          INTEGER     NOT NULL,
+    window_started_at TEXT        NOT NULL,
+    next_allowed_at   TEXT,
+    locked_until      TEXT,
+    updated_at        TEXT        NOT NULL
 ) STRICT;

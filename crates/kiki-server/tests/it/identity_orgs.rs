@@ -1,0 +1,238 @@
+//! Organisations through the API: an agency creates, renames, configures and
+//! archives its client organisations; open sign-up lets people join a client
+//! as viewers; only platform operators create top-level organisations.
+
+use kiki_test_support::identity::{
+    Caller, PASSWORD, admin, error_fields, identity_app, json, member, sign_in, uuid_of,
+};
+use serde_json::{Value, json};
+
+fn ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"))
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_agency_creates_renames_configures_and_archives_its_clients() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "owner@example.com", "Agency A").await;
+    let owner = a.caller(&app);
+
+    let list = owner.get_ok("/v1/organisations").await;
+    assert_eq!(ids(&list), [a.org_id.to_string()], "{list}");
+    assert_eq!(list["items"][0]["kind"], "agency");
+
+    let (status, c) = json(
+        owner
+            .post("/v1/organisations", &json!({"name": "Client One"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["kind"], "client", "{c}");
+    assert_eq!(c["parent_id"], a.org_id.to_string(), "{c}");
+    let client = uuid_of(&c["id"]);
+    let (status, body) = json(
+        owner
+            .post(
+                "/v1/organisations",
+                &json!({"name": "Agency Inside", "kind": "agency"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "agencies are not nested: {body}");
+    assert_eq!(error_fields(&body), ["kind"], "{body}");
+    let (status, body) = json(
+        owner
+            .post("/v1/organisations", &json!({"name": "  "}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), ["name"], "{body}");
+    // Clients cannot hold clients.
+    let (status, body) = json(
+        owner
+            .in_org(client)
+            .post("/v1/organisations", &json!({"name": "Grandchild"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+
+    let list = owner.get_ok("/v1/organisations").await;
+    assert_eq!(ids(&list), [a.org_id.to_string(), client.to_string()]);
+
+    let path = format!("/v1/organisations/{client}");
+    let (status, body) = json(
+        owner
+            .patch(&path, &json!({"name": "Client Uno", "open_signup": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "Client Uno", "{body}");
+    assert_eq!(body["open_signup"], true, "{body}");
+    let (status, body) = json(owner.patch(&path, &json!({})).await).await;
+    assert_eq!(status, 422, "an empty change: {body}");
+
+    // Open sign-up: anyone may join the client as a viewer; a closed organisation refuses.
+    let (status, body) = json(
+        app.post_json(
+            "/v1/auth/register",
+            &json!({"email": "walk-in@example.com", "password": PASSWORD,
+                    "display_name": "Walk In", "org_id": client}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["org_id"], client.to_string(), "{body}");
+    let walk_in = sign_in(&app, "walk-in@example.com", PASSWORD).await;
+    let me = Caller::new(&app, walk_in.access_token)
+        .get_ok("/v1/me")
+        .await;
+    assert_eq!(me["role"], "viewer", "{me}");
+    assert_eq!(me["active_org"]["id"], client.to_string(), "{me}");
+    let (status, body) = json(
+        app.post_json(
+            "/v1/auth/register",
+            &json!({"email": "gate-crasher@example.com", "password": PASSWORD,
+                    "display_name": "Gate Crasher", "org_id": a.org_id}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), ["org_id"], "{body}");
+
+    // A change to the client is recorded in the client's own log.
+    let updated = owner
+        .in_org(client)
+        .get_ok("/v1/audit?action=org.updated")
+        .await;
+    assert_eq!(updated["items"].as_array().unwrap().len(), 1, "{updated}");
+    assert_eq!(
+        updated["items"][0]["details"]["open_signup"], true,
+        "{updated}"
+    );
+
+    // Archived: kept in the list, no longer reachable or changeable.
+    let (status, body) = json(owner.post_empty(&format!("{path}/archive")).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["archived_at"].is_string(), "{body}");
+    let (status, body) = json(owner.get(&path).await).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = json(owner.patch(&path, &json!({"name": "Back"})).await).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = json(owner.in_org(client).get("/v1/members").await).await;
+    assert_eq!(status, 404, "{body}");
+    let list = owner.get_ok("/v1/organisations").await;
+    let archived = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == client.to_string())
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(archived["archived_at"].is_string(), "{archived}");
+
+    let audit = owner.get_ok("/v1/audit?action=org.*").await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["org.archived", "org.created"], "{audit}");
+}
+
+#[tokio::test]
+async fn only_an_owner_archives_the_organisation_they_are_in() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "owner@example.com", "Agency A").await;
+    let adm = member(&app, &a.caller(&app), "admin", "admin@example.com").await;
+    let path = format!("/v1/organisations/{}/archive", a.org_id);
+    let (status, body) = json(adm.caller(&app).post_empty(&path).await).await;
+    assert_eq!(status, 403, "{body}");
+    let org = a
+        .caller(&app)
+        .get_ok(&format!("/v1/organisations/{}", a.org_id))
+        .await;
+    assert!(org["archived_at"].is_null(), "{org}");
+}
+
+#[tokio::test]
+async fn only_platform_operators_create_top_level_organisations() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "operator@example.com", "Agency A").await;
+    let plain_owner = member(&app, &a.caller(&app), "owner", "owner@example.com").await;
+
+    let (status, body) = json(
+        plain_owner
+            .caller(&app)
+            .post(
+                "/v1/organisations",
+                &json!({"name": "Rogue Agency", "kind": "agency", "top_level": true}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+
+    let operator = a.caller(&app);
+    let (status, agency) = json(
+        operator
+            .post(
+                "/v1/organisations",
+                &json!({"name": "Agency Two", "kind": "agency", "top_level": true}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{agency}");
+    assert_eq!(agency["kind"], "agency", "{agency}");
+    assert!(agency["parent_id"].is_null(), "{agency}");
+    let (status, standalone) = json(
+        operator
+            .post(
+                "/v1/organisations",
+                &json!({"name": "Corner Shop", "top_level": true}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{standalone}");
+    assert_eq!(standalone["kind"], "client", "{standalone}");
+    assert!(standalone["parent_id"].is_null(), "{standalone}");
+
+    // The operator owns what they created and can switch to it.
+    let me = operator.get_ok("/v1/me").await;
+    for created in [&agency, &standalone] {
+        let reach = me["organisations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == created["id"])
+            .unwrap_or_else(|| panic!("{me}"));
+        assert_eq!(reach["role"], "owner", "{reach}");
+        assert_eq!(reach["via_agency"], false, "{reach}");
+    }
+    let in_new = operator.in_org(uuid_of(&agency["id"]));
+    let members = in_new.get_ok("/v1/members").await;
+    assert_eq!(members["items"].as_array().unwrap().len(), 1, "{members}");
+    // The plain owner of agency A does not reach them.
+    let (status, body) = json(
+        plain_owner
+            .caller(&app)
+            .in_org(uuid_of(&agency["id"]))
+            .get("/v1/me")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+}
