@@ -399,10 +399,10 @@ mod tests {
             parts[2]
         );
         assert_eq!(r.verify(&forged, NOW), Err(JwtError::InvalidSignature));
-        let mut sig = parts[2].to_owned();
-        let last = if sig.ends_with('A') { 'B' } else { 'A' };
-        sig.pop();
-        sig.push(last);
+        // Change the first character: all six of its bits are signature bits
+        // (the last character of 32 bytes in base64url also carries padding bits).
+        let first = if parts[2].starts_with('A') { 'B' } else { 'A' };
+        let sig = format!("{first}{}", &parts[2][1..]);
         let bad_sig = format!("{}.{}.{sig}", parts[0], parts[1]);
         assert_eq!(r.verify(&bad_sig, NOW), Err(JwtError::InvalidSignature));
     }
