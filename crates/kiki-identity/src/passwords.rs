@@ -191,8 +191,12 @@ impl Identity {
             ));
         };
 
+        if let Some(ip) = meta.ip {
+            self.throttle_check(&[crate::throttle::address_key(ip)])
+                .await?;
+        }
         let mut tx = self.db().begin().await?;
-        let user = self
+        let user = match self
             .insert_user(
                 &mut tx,
                 &email,
@@ -201,7 +205,24 @@ impl Identity {
                 &reg.password,
                 false,
             )
-            .await?;
+            .await
+        {
+            Ok(u) => u,
+            Err(e @ IdentityError::Conflict(_)) => {
+                tx.rollback().await?;
+                // Probing which addresses have accounts costs the prober: each
+                // conflict counts against the client address like a failed sign-in.
+                if let Some(ip) = meta.ip {
+                    self.throttle_fail(
+                        &crate::throttle::address_key(ip),
+                        crate::throttle::ThrottleKind::Address,
+                    )
+                    .await?;
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let (org, role, via) = match target {
             Target::Invitation(inv) => {
                 if !self.consume_invitation(&mut tx, inv.id, user).await? {
