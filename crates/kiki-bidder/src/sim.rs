@@ -344,11 +344,21 @@ fn request_times(cfg: &SimConfig, rng: &mut StdRng) -> Vec<i64> {
 /// A banner line item for simulations and tests: 300×250, value-based, LTV 120,
 /// with priors worth some history (pCTR 0.2 % over 10 000 impressions, pCVR 2 %
 /// over 1 000 clicks), so one day of sparse conversions does not swing its value.
+///
+/// Its ids are fixed, not fresh: the pacing throttle's draws hash the line
+/// item's id, so a fresh id per run would make a seeded simulated day differ
+/// from run to run.
 pub fn banner_line_item(daily: Money, pacing: PacingMode) -> LineItem {
     LineItem {
-        id: LineItemId::new(),
-        org_id: OrgId::new(),
-        campaign_id: CampaignId::new(),
+        id: LineItemId(uuid::Uuid::from_u128(
+            0x5100_0000_0000_7000_8000_0000_0000_0001,
+        )),
+        org_id: OrgId(uuid::Uuid::from_u128(
+            0x5100_0000_0000_7000_8000_0000_0000_0002,
+        )),
+        campaign_id: CampaignId(uuid::Uuid::from_u128(
+            0x5100_0000_0000_7000_8000_0000_0000_0003,
+        )),
         name: "simulated banner".into(),
         active: true,
         flight: Flight {
@@ -416,6 +426,9 @@ pub fn workload_line_items(n: usize, seed: u64) -> Vec<LineItem> {
                 Money::from_micros(1_000_000_000_000, Currency::USD),
                 PacingMode::Asap,
             );
+            li.id = LineItemId(uuid::Uuid::from_u128(
+                (u128::from(seed) << 64) | (i as u128 + 1),
+            ));
             li.name = format!("workload {i}");
             let kind = rng.random_range(0..10);
             li.creatives[0] = Creative {

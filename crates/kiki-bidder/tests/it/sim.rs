@@ -44,15 +44,16 @@ fn assert_paced(r: &SimReport, curve: &PacingCurve, daily: f64) {
         (spent - budget).abs() <= 0.02 * budget,
         "spent {spent}, budget {budget}"
     );
-    // Each hour within 50 % of its planned share (the day as a whole within
-    // 2 %). The simulated day is not yet reproducible run to run — an hour has
-    // landed 16–30 % off its share in some runs — so the hourly bound is wide
-    // until that source of nondeterminism is found; see the session note.
+    // Each hour within 35 % of its planned share (the day as a whole within
+    // 2 %). The seeded day is reproducible (fixed line-item ids; the throttle's
+    // draws hash them). Its worst hour is the first after the night, where
+    // traffic ramps faster than the throttle, which adapts from observed
+    // spend, follows: +30 % in the even plan; every other hour is within 14 %.
     for h in 0..24 {
         let planned = budget * curve.hour_share(h);
         let got = r.spend_by_hour[h] as f64;
         assert!(
-            (got - planned).abs() <= 0.50 * planned + 0.002 * budget,
+            (got - planned).abs() <= 0.35 * planned + 0.002 * budget,
             "hour {h}: spent {got}, planned {planned}"
         );
     }
