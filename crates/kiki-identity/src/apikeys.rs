@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::parse_permissions;
 use crate::model::Permission;
 use crate::rows::{ApiKeyRow, ApiKeys as K};
+use crate::types::StampRequest as _;
 use crate::types::{ApiKeyInfo, AuthMethod, Caller, CreatedApiKey, Principal, RequestMeta};
 use crate::{Identity, IdentityError, Result};
 
@@ -148,7 +149,7 @@ impl Identity {
                 AuditEvent::new(Some(org), principal.actor(), "apikey.created")
                     .target("api_key", id)
                     .details(json!({ "name": name, "prefix": key.prefix, "permissions": names }))
-                    .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                    .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -215,7 +216,7 @@ impl Identity {
                 &mut tx,
                 AuditEvent::new(Some(org), principal.actor(), "apikey.revoked")
                     .target("api_key", id)
-                    .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                    .stamp(meta),
             )
             .await?;
         tx.commit().await?;

@@ -21,11 +21,14 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod invitations;
+pub mod members;
 pub mod mfa;
 pub mod model;
 pub mod orgs;
 pub mod passwords;
 mod rows;
+pub mod sessions;
 mod throttle;
 pub mod types;
 

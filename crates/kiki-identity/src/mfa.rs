@@ -14,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::rows::{IdRow, RecoveryCodes as RC, UserRow, Users as U};
+use crate::types::StampRequest as _;
 use crate::types::{MfaEnrolment, Principal, RequestMeta};
 use crate::{Identity, IdentityError, Result};
 
@@ -75,7 +76,7 @@ impl Identity {
                     "mfa.enrolment_started",
                 )
                 .target("user", user.id)
-                .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -149,7 +150,7 @@ impl Identity {
                     "mfa.enabled",
                 )
                 .target("user", user.id)
-                .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -235,7 +236,7 @@ impl Identity {
                     "mfa.disabled",
                 )
                 .target("user", user.id)
-                .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -274,7 +275,7 @@ impl Identity {
                     "mfa.recovery_codes_regenerated",
                 )
                 .target("user", user.id)
-                .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                .stamp(meta),
             )
             .await?;
         tx.commit().await?;

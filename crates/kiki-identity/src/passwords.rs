@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::model::{OrgKind, Role};
 use crate::orgs::{normalize_email, validate_name};
 use crate::rows::{PasswordResets as PR, Users as U};
+use crate::types::StampRequest as _;
 use crate::types::{Principal, RequestMeta, User};
 use crate::{Identity, IdentityError, Result};
 
@@ -254,7 +255,7 @@ impl Identity {
                 AuditEvent::new(Some(org), Actor::User(user), "user.registered")
                     .target("user", user.0)
                     .details(json!({ "email": email, "role": role.as_str(), "via": via }))
-                    .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                    .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -329,7 +330,7 @@ impl Identity {
                 )
                 .target("user", user.0)
                 .details(json!({ "other_sessions_ended": ended }))
-                .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -354,7 +355,7 @@ impl Identity {
                 .append_now(
                     AuditEvent::new(None, Actor::Anonymous, "auth.password_reset_requested")
                         .details(json!({ "email": email, "account": false }))
-                        .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                        .stamp(meta),
                 )
                 .await?;
             return Ok(());
@@ -394,7 +395,7 @@ impl Identity {
                 AuditEvent::new(org, Actor::Anonymous, "auth.password_reset_requested")
                     .target("user", user.id)
                     .details(json!({ "email": email, "account": true }))
-                    .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                    .stamp(meta),
             )
             .await?;
         tx.commit().await?;
@@ -474,7 +475,7 @@ impl Identity {
                 AuditEvent::new(org, Actor::User(UserId(user.id)), "auth.password_reset")
                     .target("user", user.id)
                     .details(json!({ "sessions_ended": ended }))
-                    .context(meta.ip, meta.user_agent.clone(), meta.request_id.clone()),
+                    .stamp(meta),
             )
             .await?;
         tx.commit().await?;

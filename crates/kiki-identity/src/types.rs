@@ -245,3 +245,14 @@ impl Principal {
         }
     }
 }
+
+/// Stamps an audit event with where its request came from.
+pub(crate) trait StampRequest {
+    fn stamp(self, meta: &RequestMeta) -> Self;
+}
+
+impl StampRequest for kiki_shield::AuditEvent {
+    fn stamp(self, meta: &RequestMeta) -> Self {
+        self.context(meta.ip, meta.user_agent.clone(), meta.request_id.clone())
+    }
+}
