@@ -314,7 +314,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cfg.validate()?;
             let mut telemetry = kiki_server::telemetry::init(&cfg.log, &cfg.telemetry)?;
             let result = runtime()?.block_on(async {
-                let app = Application::build(cfg).await?;
+                let app = Application::build_with(
+                    cfg,
+                    kiki_server::BuildOptions {
+                        modules: modules(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
                 let addr = app.local_addr();
                 tracing::info!(%addr, roles = %app.state().roles, "listening");
                 println!("KIKI is listening on http://{addr}  (docs: http://{addr}/docs)");
@@ -325,4 +332,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Every service module `kiki serve` mounts, in start-up order (the twin and
+/// bidder read LTV figures, so LTV starts first).
+fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
+    vec![
+        std::sync::Arc::new(kiki_ltv_service::LtvModule::default()),
+        std::sync::Arc::new(kiki_bidder_service::BidderModule::default()),
+        std::sync::Arc::new(kiki_twin_service::TwinModule::default()),
+    ]
 }

@@ -36,6 +36,7 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::health::{self, CacheProbe, DatabaseProbe, HealthRegistry};
 use crate::middleware::{self, EdgeCounters, RateLimit};
+use crate::module::{Module, ModuleContext, Services};
 use crate::openapi::{self, ApiDoc};
 use crate::roles::Roles;
 use crate::state::{App, AppState};
@@ -52,6 +53,8 @@ pub struct BuildOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// A listener already bound (port 0 in tests).
     pub listener: Option<TcpListener>,
+    /// Service modules (LTV, bidder, twin, …) started in this order.
+    pub modules: Vec<Arc<dyn Module>>,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -110,7 +113,7 @@ impl Application {
         let events = EventBus::new(&config.events, &db, &config.redis)
             .await
             .context("starting the event bus")?;
-        let jobs = Jobs::new(db.clone(), config.jobs.clone())
+        let mut jobs = Jobs::new(db.clone(), config.jobs.clone())
             .with_clock(clock.clone())
             .with_handler(Arc::new(HousekeepingJob::new(
                 db.clone(),
@@ -137,6 +140,28 @@ impl Application {
             health.register(Arc::new(CacheProbe(cache.clone())));
         }
 
+        let mut services = Services::default();
+        let mut schedules = config.jobs.schedules.clone();
+        for module in &opts.modules {
+            let mut ctx = ModuleContext {
+                config: &config,
+                roles,
+                db: &db,
+                cache: &cache,
+                events: &events,
+                identity: &identity,
+                clock: &clock,
+                jobs: &mut jobs,
+                services: &mut services,
+                health: &mut health,
+                schedules: &mut schedules,
+            };
+            module
+                .init(&mut ctx)
+                .await
+                .with_context(|| format!("starting the {} module", module.name()))?;
+        }
+
         let listener = match opts.listener {
             Some(l) => l,
             None => TcpListener::bind(&config.http.bind)
@@ -160,9 +185,24 @@ impl Application {
             started,
             ready: AtomicBool::new(false),
             schema_ready,
+            services,
         }));
 
-        let router = compose_router(&state, opts.extra_routes, opts.extra_api);
+        let mut extra_api = opts.extra_api;
+        let mut extra_routes = opts.extra_routes;
+        for module in &opts.modules {
+            let api = module.api();
+            extra_api = Some(match extra_api {
+                Some(a) => a.merge(api),
+                None => api,
+            });
+            let routes = module.routes(roles);
+            extra_routes = Some(match extra_routes {
+                Some(r) => r.merge(routes),
+                None => routes,
+            });
+        }
+        let router = compose_router(&state, extra_routes, extra_api);
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -171,10 +211,13 @@ impl Application {
             let scheduler = Scheduler::new(
                 state.db.clone(),
                 state.jobs.clone(),
-                state.config.jobs.schedules.clone(),
+                schedules,
                 state.clock.clone(),
             )?;
             background.push(scheduler.spawn(&instance, cancel.clone()));
+        }
+        for module in &opts.modules {
+            background.extend(module.spawn(&state, cancel.clone()));
         }
         state.ready.store(true, Ordering::Release);
         Ok(Application {

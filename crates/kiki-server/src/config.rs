@@ -54,6 +54,15 @@ pub struct Config {
     pub mail: MailConfig,
     /// First-run administrator and the development demo.
     pub bootstrap: BootstrapConfig,
+    /// SyncValue (customer lifetime value) settings; read by the LTV module.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ltv: Option<serde_json::Value>,
+    /// SyncFlow (OpenRTB bidder) settings; read by the bidder module.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidder: Option<serde_json::Value>,
+    /// SyncTwin and AcquisitionAgent settings; read by the twin module.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin: Option<serde_json::Value>,
 }
 
 impl Default for Config {
@@ -76,6 +85,9 @@ impl Default for Config {
             encryption: EncryptionConfig::default(),
             mail: MailConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            ltv: None,
+            bidder: None,
+            twin: None,
         }
     }
 }
@@ -324,6 +336,17 @@ impl Config {
     }
 
     /// Every problem with this configuration; production adds the safety rules.
+    /// A service module's raw section (`ltv`, `bidder`, `twin`); the module
+    /// deserialises it into its own type.
+    pub fn module_section(&self, name: &str) -> Option<&serde_json::Value> {
+        match name {
+            "ltv" => self.ltv.as_ref(),
+            "bidder" => self.bidder.as_ref(),
+            "twin" => self.twin.as_ref(),
+            _ => None,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut p = Vec::new();
         if self.http.bind.parse::<SocketAddr>().is_err() {

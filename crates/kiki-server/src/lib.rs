@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod module;
 pub mod openapi;
 pub mod roles;
 pub mod routes;
@@ -22,6 +23,8 @@ pub mod versioning;
 pub use app::{Application, BuildOptions};
 pub use config::Config;
 pub use error::ApiError;
+pub use module::{Module, ModuleContext, Service, Services};
+pub use roles::Roles;
 pub use state::AppState;
 
 /// The version of this build.

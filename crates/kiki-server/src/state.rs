@@ -15,6 +15,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::config::Config;
 use crate::health::HealthRegistry;
 use crate::middleware::EdgeCounters;
+use crate::module::Services;
 use crate::roles::Roles;
 
 #[derive(Clone, Debug)]
@@ -47,4 +48,6 @@ pub struct App {
     pub ready: AtomicBool,
     /// Every migration of this build is applied (by this process or by `kiki migrate`).
     pub schema_ready: Arc<AtomicBool>,
+    /// Services the modules share with their handlers (see `module::Service`).
+    pub services: Services,
 }

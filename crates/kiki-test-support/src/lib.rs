@@ -81,6 +81,7 @@ pub struct TestAppBuilder {
     clock: Option<Arc<dyn Clock>>,
     redis: bool,
     database_url: Option<String>,
+    modules: Vec<Arc<dyn kiki_server::Module>>,
 }
 
 impl TestApp {
@@ -106,6 +107,7 @@ impl TestApp {
             clock: None,
             redis: false,
             database_url: None,
+            modules: Vec::new(),
         }
     }
 
@@ -186,6 +188,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Mounts a service module (as `kiki serve` does with every module).
+    pub fn module(mut self, m: Arc<dyn kiki_server::Module>) -> Self {
+        self.modules.push(m);
+        self
+    }
+
     /// Uses Redis from `KIKI_TEST_REDIS_URL` when set.
     pub fn with_redis(mut self) -> Self {
         self.redis = true;
@@ -212,6 +220,7 @@ impl TestAppBuilder {
                 extra_routes: self.routes,
                 clock: self.clock,
                 listener: Some(listener),
+                modules: self.modules,
                 ..Default::default()
             },
         )
