@@ -124,7 +124,7 @@ impl ModuleContext<'_> {
 
     /// The job queue (to enqueue from services the module builds).
     pub fn jobs(&self) -> &Jobs {
-        &self.jobs
+        self.jobs
     }
 
     /// A schedule (six-field cron, seconds first) for `kind`, unless the
