@@ -9,6 +9,12 @@ use kiki_server::Module;
 #[derive(Debug, Default)]
 pub struct BidderModule;
 
+impl BidderModule {
+    pub fn new() -> BidderModule {
+        BidderModule
+    }
+}
+
 impl Module for BidderModule {
     fn name(&self) -> &'static str {
         "bidder"

@@ -338,8 +338,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// bidder read LTV figures, so LTV starts first).
 fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
     vec![
-        std::sync::Arc::new(kiki_ltv_service::LtvModule::default()),
-        std::sync::Arc::new(kiki_bidder_service::BidderModule::default()),
-        std::sync::Arc::new(kiki_twin_service::TwinModule::default()),
+        std::sync::Arc::new(kiki_ltv_service::LtvModule::new()),
+        std::sync::Arc::new(kiki_bidder_service::BidderModule::new()),
+        std::sync::Arc::new(kiki_twin_service::TwinModule::new()),
     ]
 }

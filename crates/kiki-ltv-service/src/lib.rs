@@ -8,6 +8,12 @@ use kiki_server::Module;
 #[derive(Debug, Default)]
 pub struct LtvModule;
 
+impl LtvModule {
+    pub fn new() -> LtvModule {
+        LtvModule
+    }
+}
+
 impl Module for LtvModule {
     fn name(&self) -> &'static str {
         "ltv"

@@ -8,6 +8,12 @@ use kiki_server::Module;
 #[derive(Debug, Default)]
 pub struct TwinModule;
 
+impl TwinModule {
+    pub fn new() -> TwinModule {
+        TwinModule
+    }
+}
+
 impl Module for TwinModule {
     fn name(&self) -> &'static str {
         "twin"
