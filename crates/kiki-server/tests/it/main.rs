@@ -19,6 +19,7 @@ mod identity_permissions;
 mod identity_sessions;
 mod jobs;
 mod limits;
+mod modules;
 mod observability;
 mod openapi;
 mod shutdown;

@@ -1,0 +1,198 @@
+//! Service modules: a module's configuration section, shared service, job
+//! handler, versioned and role-gated routes and background task all reach
+//! the running server; a bad section stops start-up naming it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use futures::future::BoxFuture;
+use kiki_server::versioning::{ApiVersion, VersionedApi};
+use kiki_server::{AppState, Module, ModuleContext, Roles, Service};
+use kiki_store::{EnqueueOptions, JobContext, JobError, JobHandler, JobStatus};
+use kiki_test_support::TestApp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct EchoConfig {
+    greeting: String,
+}
+
+impl Default for EchoConfig {
+    fn default() -> Self {
+        EchoConfig {
+            greeting: "hello".into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct EchoService {
+    greeting: String,
+    ticks: AtomicU64,
+}
+
+struct EchoJob(Arc<EchoService>);
+
+impl JobHandler for EchoJob {
+    fn kind(&self) -> &'static str {
+        "echo.say"
+    }
+    fn run<'a>(&'a self, ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
+        Box::pin(async move { Ok(json!({"said": self.0.greeting, "to": ctx.payload["to"]})) })
+    }
+}
+
+#[derive(Debug, Default)]
+struct EchoModule;
+
+#[utoipa::path(get, path = "/echo", tag = "echo", responses((status = 200, body = serde_json::Value)))]
+async fn echo(Service(svc): Service<EchoService>) -> axum::Json<Value> {
+    axum::Json(json!({"greeting": svc.greeting, "ticks": svc.ticks.load(Ordering::Relaxed)}))
+}
+
+impl Module for EchoModule {
+    fn name(&self) -> &'static str {
+        "bidder"
+    }
+
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let cfg: EchoConfig = ctx.section("bidder")?;
+            let svc = Arc::new(EchoService {
+                greeting: cfg.greeting,
+                ticks: AtomicU64::new(0),
+            });
+            ctx.add_job_handler(Arc::new(EchoJob(svc.clone())));
+            ctx.default_schedule("echo.say", "0 0 3 * * *");
+            ctx.provide(svc);
+            Ok(())
+        })
+    }
+
+    fn api(&self) -> VersionedApi<AppState> {
+        VersionedApi::new().routes(&[ApiVersion::V1], utoipa_axum::routes!(echo))
+    }
+
+    fn routes(&self, roles: Roles) -> Router<AppState> {
+        if roles.bidder {
+            Router::new().route("/openrtb2/echo", get(|| async { "bidder" }))
+        } else {
+            Router::new()
+        }
+    }
+
+    fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
+        let svc = state
+            .services
+            .get::<EchoService>()
+            .expect("provided in init");
+        vec![tokio::spawn(async move {
+            loop {
+                svc.ticks.fetch_add(1, Ordering::Relaxed);
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                }
+            }
+        })]
+    }
+}
+
+#[tokio::test]
+async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
+    let app = TestApp::builder()
+        .configure(|c| c.bidder = Some(json!({"greeting": "bonjour"})))
+        .module(Arc::new(EchoModule))
+        .spawn()
+        .await;
+
+    // Versioned route reading the shared service, and the background task ran.
+    let mut ticks = 0;
+    for _ in 0..100 {
+        let body: Value = app.get("/v1/echo").await.json().await.unwrap();
+        assert_eq!(body["greeting"], "bonjour");
+        ticks = body["ticks"].as_u64().unwrap();
+        if ticks > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ticks > 0, "the module's background task never ran");
+    assert_eq!(app.get("/v2/echo").await.status(), 404);
+    assert_eq!(
+        app.get("/openrtb2/echo").await.text().await.unwrap(),
+        "bidder"
+    );
+
+    // The route is in the OpenAPI document.
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"]["/v1/echo"].is_object());
+
+    // The module's job handler runs in the worker.
+    let id = app
+        .state
+        .jobs
+        .enqueue(
+            None,
+            "echo.say",
+            json!({"to": "world"}),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap();
+    let mut status = None;
+    for _ in 0..200 {
+        let job = app.state.jobs.get(id).await.unwrap().unwrap();
+        if job.status == JobStatus::Succeeded {
+            assert_eq!(job.result.unwrap()["said"], "bonjour");
+            status = Some(job.status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, Some(JobStatus::Succeeded));
+    app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn role_gated_routes_follow_the_process_roles() {
+    let app = TestApp::builder()
+        .configure(|c| c.roles = "api,worker".into())
+        .module(Arc::new(EchoModule))
+        .spawn()
+        .await;
+    assert_eq!(app.get("/openrtb2/echo").await.status(), 404);
+    assert_eq!(app.get("/v1/echo").await.status(), 200);
+    app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_module_section_stops_start_up_naming_it() {
+    let db = kiki_store::testing::fresh_db().await;
+    let mut config = kiki_server::Config::default();
+    config.database.url = db.url().to_owned();
+    config.bidder = Some(json!({"greting": "typo"}));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = kiki_server::Application::build_with(
+        config,
+        kiki_server::BuildOptions {
+            listener: Some(listener),
+            modules: vec![Arc::new(EchoModule)],
+            ..Default::default()
+        },
+    )
+    .await
+    .err()
+    .expect("start-up fails");
+    let text = format!("{err:#}");
+    assert!(text.contains("bidder"), "{text}");
+    assert!(text.contains("greting"), "{text}");
+    db.cleanup().await;
+}
