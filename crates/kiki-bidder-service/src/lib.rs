@@ -3,20 +3,99 @@
 //! snapshot refresh, the shared (Redis) budget and frequency store and the
 //! batched hourly reporting, on top of the pure `kiki-bidder` engine.
 
-use kiki_server::Module;
+pub mod api;
+pub mod config;
+pub mod openrtb;
+pub mod reporting;
+pub mod service;
+pub mod shared;
+pub mod store;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use futures::future::BoxFuture;
+use kiki_server::versioning::VersionedApi;
+use kiki_server::{AppState, Module, ModuleContext, Roles};
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use config::BidderServiceConfig;
+pub use service::BidderService;
+
+/// The Redis key prefix of the shared counters.
+pub const REDIS_PREFIX: &str = "kiki:bidder:";
 
 /// The `bidder` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]
-pub struct BidderModule;
+pub struct BidderModule {
+    svc: OnceLock<Arc<BidderService>>,
+}
 
 impl BidderModule {
     pub fn new() -> BidderModule {
-        BidderModule
+        BidderModule::default()
+    }
+
+    /// The running service (after `init`).
+    pub fn service(&self) -> Option<Arc<BidderService>> {
+        self.svc.get().cloned()
     }
 }
 
 impl Module for BidderModule {
     fn name(&self) -> &'static str {
         "bidder"
+    }
+
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let cfg: BidderServiceConfig = ctx.section("bidder")?;
+            cfg.validate(ctx.config.is_production())
+                .map_err(anyhow::Error::msg)?;
+            let shared = if cfg.shared_counters && ctx.roles.bidder {
+                let url = ctx.config.redis.url.as_ref().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "bidder.shared_counters needs redis.url (KIKI__REDIS__URL); set it or turn shared_counters off"
+                    )
+                })?;
+                Some(shared::SharedCounters::connect(url.expose_secret(), REDIS_PREFIX).await?)
+            } else {
+                None
+            };
+            let svc = Arc::new(BidderService::new(
+                cfg,
+                shared,
+                ctx.db.clone(),
+                ctx.clock.clone(),
+            )?);
+            // The first load happens before serving, so a new process bids at once;
+            // a database without the schema yet is retried by the refresh loop.
+            if let Err(e) = svc.refresh().await {
+                tracing::warn!(error = %e, "bidder: first snapshot load failed; retrying in the background");
+            }
+            ctx.provide(svc.clone());
+            let _ = self.svc.set(svc);
+            Ok(())
+        })
+    }
+
+    fn api(&self) -> VersionedApi<AppState> {
+        api::api()
+    }
+
+    fn routes(&self, roles: Roles) -> Router<AppState> {
+        match (roles.bidder, self.svc.get()) {
+            (true, Some(svc)) => openrtb::routes(svc.cfg.engine.max_body_bytes),
+            _ => Router::new(),
+        }
+    }
+
+    fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
+        match self.svc.get() {
+            Some(svc) => service::spawn_loops(svc.clone(), state.clone(), state.roles.bidder, cancel),
+            None => Vec::new(),
+        }
     }
 }

@@ -238,6 +238,28 @@ impl SpendAccount {
         self.day.store(day, Ordering::Release);
     }
 
+    /// Gives the whole unused lease back to the ledger (graceful shutdown);
+    /// returns the amount. Holds stay: their notices settle or release them.
+    pub fn return_lease(&self, ledger: &dyn BudgetLedger, id: LineItemId) -> i64 {
+        let _g = self.roll.lock();
+        let day = self.day.load(Ordering::Acquire);
+        let mut cur = self.lease.load(Ordering::Acquire);
+        while cur > 0 {
+            match self
+                .lease
+                .compare_exchange_weak(cur, 0, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    ledger.give_back(id, day, cur);
+                    self.refill_wanted.store(true, Ordering::Relaxed);
+                    return cur;
+                }
+                Err(now) => cur = now,
+            }
+        }
+        0
+    }
+
     /// Takes `amount` from the lease for an in-flight bid. Refills inline from a local ledger.
     pub fn try_hold(
         &self,
@@ -348,6 +370,19 @@ mod tests {
         daily_micros: 1_000,
         total_micros: Some(1_500),
     };
+
+    #[test]
+    fn returning_the_lease_gives_the_unused_part_back_to_the_ledger() {
+        let l = InMemoryLedger::new();
+        let id = LineItemId::new();
+        let a = SpendAccount::default();
+        assert_eq!(a.refill(&l, id, LIMITS, 1, 300), 300);
+        assert!(a.try_hold(&l, id, LIMITS, 1, 100, 0));
+        assert_eq!(a.return_lease(&l, id), 200);
+        assert_eq!(l.granted(id, 1), 100);
+        assert_eq!(a.view().lease_micros, 0);
+        assert_eq!(a.return_lease(&l, id), 0);
+    }
 
     #[test]
     fn the_ledger_never_grants_beyond_the_daily_or_total_budget() {

@@ -1229,6 +1229,18 @@ impl Bidder {
         r
     }
 
+    /// Gives every line item's unused lease back to the ledger, so a replica
+    /// that stops strands no budget. Call it after the bid endpoint stopped.
+    /// Returns the total given back.
+    pub fn return_leases(&self) -> i64 {
+        let snap = self.snapshot.load_full();
+        let ledger = self.deps.ledger.as_ref();
+        snap.items
+            .iter()
+            .map(|item| item.runtime.account.return_lease(ledger, item.id))
+            .sum()
+    }
+
     /// Adds observed clicks, conversions (and impressions from other sources) to a line item.
     pub fn record_performance(&self, line_item: LineItemId, delta: PerformanceTotals) -> bool {
         match self.registry.get(line_item) {

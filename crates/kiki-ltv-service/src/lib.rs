@@ -1,21 +1,74 @@
 //! SyncValue's service layer: per-organisation transaction summaries, versioned
 //! fitted models and stored predictions on top of the pure `kiki-ltv` engine,
 //! the `/v1/ltv` API and the background fit job.
+//!
+//! Layout: [`domain`] (request types, validation and the fit pipeline, pure),
+//! [`store`] (queries, all scoped by organisation), [`service`] (use cases:
+//! [`LtvService`]), [`job`] (`ltv.fit`), [`api`] (routes and error mapping).
 
-use kiki_server::Module;
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod job;
+pub mod schema;
+pub mod service;
+pub mod store;
+
+use std::sync::{Arc, OnceLock};
+
+use futures::future::BoxFuture;
+use kiki_server::versioning::VersionedApi;
+use kiki_server::{AppState, Module, ModuleContext};
+
+pub use config::LtvConfig;
+pub use domain::{FitRequest, FitSpec, IngestReport, NewTransaction};
+pub use error::LtvServiceError;
+pub use job::FitJob;
+pub use service::{Aggregates, FIT_JOB_KIND, GroupValue, LtvModelView, LtvService};
 
 /// The `ltv` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]
-pub struct LtvModule;
+pub struct LtvModule {
+    /// Set by `init` from `ltv.max_upload_bytes`, read by `api`.
+    max_upload_bytes: OnceLock<usize>,
+}
 
 impl LtvModule {
     pub fn new() -> LtvModule {
-        LtvModule
+        LtvModule::default()
     }
 }
 
 impl Module for LtvModule {
     fn name(&self) -> &'static str {
         "ltv"
+    }
+
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let config: LtvConfig = ctx.section("ltv")?;
+            config.validate()?;
+            let _ = self.max_upload_bytes.set(config.max_upload_bytes);
+            let svc = Arc::new(LtvService::new(
+                ctx.db.clone(),
+                ctx.jobs().clone(),
+                ctx.identity.clone(),
+                ctx.clock.clone(),
+                config,
+            ));
+            ctx.add_job_handler(Arc::new(FitJob::new(svc.clone())));
+            ctx.provide(svc);
+            Ok(())
+        })
+    }
+
+    fn api(&self) -> VersionedApi<AppState> {
+        let limit = self
+            .max_upload_bytes
+            .get()
+            .copied()
+            .unwrap_or_else(|| LtvConfig::default().max_upload_bytes);
+        api::api(limit)
     }
 }
