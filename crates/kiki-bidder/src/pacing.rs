@@ -269,7 +269,7 @@ impl PacingState {
         let spent_last = (global_spent - c.last_spent).max(0) as f64;
         let t = ms_of_day(now_ms);
         let t_next = (t + cfg.control_interval_ms).min(DAY_MS);
-        let target_next = daily_budget as f64 * curve.fraction_at(t_next);
+        let target_next = replanned_target(curve, daily_budget, global_spent, t, t_next);
         let wanted = (target_next - global_spent as f64).max(0.0);
         // Spend per interval at full participation, estimated from the last interval.
         let full_rate = spent_last / p_prev.max(cfg.min_throttle) * cfg.control_interval_ms as f64
@@ -309,6 +309,34 @@ impl PacingState {
         self.ceiling_micros.store(local_ceiling, Ordering::Relaxed);
         self.ceiling_day.store(day, Ordering::Release);
     }
+}
+
+/// Where spend should stand at `t_next`: the plan, B × F(t_next), less the
+/// part of any shortfall that is not yet due. A shortfall D = B × F(t) − S (supply
+/// too thin at night, say) is recovered in proportion to the rest of the curve,
+/// so the share still owed at `t_next` is D × (1 − F(t_next)) / (1 − F(t)):
+/// the deficit is spread over the remaining hours instead of being caught up in
+/// the first hour that has traffic. Spend ahead of the plan is not re-planned:
+/// the target stays anchored to the plan, so the ceiling's allowance never
+/// compounds from step to step.
+fn replanned_target(
+    curve: &PacingCurve,
+    daily_budget: i64,
+    global_spent: i64,
+    t: i64,
+    t_next: i64,
+) -> f64 {
+    let budget = daily_budget as f64;
+    let f_now = curve.fraction_at(t);
+    let f_next = curve.fraction_at(t_next);
+    let plan_next = budget * f_next;
+    let shortfall = (budget * f_now - global_spent as f64).max(0.0);
+    let rest_now = 1.0 - f_now;
+    if shortfall <= 0.0 || rest_now <= 1e-12 {
+        return plan_next;
+    }
+    let still_owed = shortfall * ((1.0 - f_next) / rest_now).clamp(0.0, 1.0);
+    plan_next - still_owed
 }
 
 /// Throttle factor applied after an interval in which the ceiling stopped bids.
@@ -380,6 +408,30 @@ mod tests {
                 .is_none(),
             "not due yet"
         );
+    }
+
+    #[test]
+    fn a_shortfall_is_spread_over_the_rest_of_the_day_and_a_lead_is_not_replanned() {
+        let even = PacingCurve::even();
+        let budget = 24_000_000;
+        let six = 6 * 3_600_000;
+        let seven = 7 * 3_600_000;
+        // On plan: the target is the plan.
+        let on_plan = replanned_target(&even, budget, 6_000_000, six, seven);
+        assert!((on_plan - 7_000_000.0).abs() < 1e-6);
+        // 1.8 M short at 06:00 (a quarter of the day gone): an eighteenth of the
+        // rest of the day passes by 07:00, so 0.1 M of the shortfall is due.
+        let short = replanned_target(&even, budget, 4_200_000, six, seven);
+        assert!(
+            (short - (7_000_000.0 - 1_700_000.0)).abs() < 1e-3,
+            "{short}"
+        );
+        // Ahead of the plan: the plan, not spend plus a share.
+        let ahead = replanned_target(&even, budget, 6_500_000, six, seven);
+        assert!((ahead - 7_000_000.0).abs() < 1e-6);
+        // At the end of the day the target is the budget.
+        let end = replanned_target(&even, budget, 20_000_000, DAY_MS, DAY_MS);
+        assert!((end - 24_000_000.0).abs() < 1e-6);
     }
 
     #[test]

@@ -44,16 +44,17 @@ fn assert_paced(r: &SimReport, curve: &PacingCurve, daily: f64) {
         (spent - budget).abs() <= 0.02 * budget,
         "spent {spent}, budget {budget}"
     );
-    // Each hour within 35 % of its planned share (the day as a whole within
+    // Each hour within 15 % of its planned share (the day as a whole within
     // 2 %). The seeded day is reproducible (fixed line-item ids; the throttle's
-    // draws hash them). Its worst hour is the first after the night, where
-    // traffic ramps faster than the throttle, which adapts from observed
-    // spend, follows: +30 % in the even plan; every other hour is within 14 %.
+    // draws hash them). Night hours with thin supply fall short; the shortfall
+    // is recovered over the rest of the day in the curve's proportions, so no
+    // single hour catches it all up (measured: worst hours −11 % and +12 % in
+    // the even plan, ±7 % along the hourly curve).
     for h in 0..24 {
         let planned = budget * curve.hour_share(h);
         let got = r.spend_by_hour[h] as f64;
         assert!(
-            (got - planned).abs() <= 0.35 * planned + 0.002 * budget,
+            (got - planned).abs() <= 0.15 * planned + 0.002 * budget,
             "hour {h}: spent {got}, planned {planned}"
         );
     }
