@@ -1,0 +1,153 @@
+//! What-if allocations: response curves given in the request, or fitted
+//! from the organisation's history through the twin's estimator, then
+//! `kiki_allocator::allocate`. Nothing is stored: no budget changes, so no
+//! decision is taken (the rebalancer's shifts are the recorded action).
+
+use std::collections::BTreeSet;
+
+use kiki_allocator::{AllocationRequest, PlatformCurveInput};
+use kiki_core::{FieldError, OrgId};
+use kiki_twin::{EstimationConfig, EstimationInput, Platform};
+use time::Duration;
+
+use crate::error::{Result, TwinServiceError};
+use crate::service::TwinService;
+use crate::types::{AllocationApiRequest, AllocationResponse};
+
+impl TwinService {
+    /// `POST /v1/allocations`.
+    pub async fn allocate(
+        &self,
+        org: OrgId,
+        req: AllocationApiRequest,
+    ) -> Result<AllocationResponse> {
+        let mut errors = Vec::new();
+        let mut platforms = Vec::with_capacity(req.platforms.len());
+        for (i, l) in req.platforms.iter().enumerate() {
+            match Platform::parse(&l.platform) {
+                Some(p) => platforms.push(p),
+                None => errors.push(FieldError::new(
+                    format!("platforms[{i}].platform"),
+                    Platform::unknown_message(&l.platform),
+                )),
+            }
+            if l.curve.is_some() && l.value_per_conversion_micros.is_none() {
+                errors.push(FieldError::new(
+                    format!("platforms[{i}].value_per_conversion_micros"),
+                    "Give the value of a conversion with a supplied curve.",
+                ));
+            }
+            if let Some(r) = l.reference_daily_budget_micros
+                && r <= 0
+            {
+                errors.push(FieldError::new(
+                    format!("platforms[{i}].reference_daily_budget_micros"),
+                    "The reference daily budget must be greater than zero.",
+                ));
+            }
+        }
+        if req.platforms.is_empty() {
+            errors.push(FieldError::new("platforms", "Give at least one platform."));
+        }
+        if req.total_budget_micros <= 0 {
+            errors.push(FieldError::new(
+                "total_budget_micros",
+                "The total daily budget must be greater than zero.",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(TwinServiceError::Invalid(errors));
+        }
+        let to_fit: BTreeSet<Platform> = req
+            .platforms
+            .iter()
+            .zip(&platforms)
+            .filter(|(l, _)| l.curve.is_none())
+            .map(|(_, p)| *p)
+            .collect();
+        let model = if to_fit.is_empty() {
+            None
+        } else {
+            let settings = self.org_settings(org).await?;
+            let today = self.now().date();
+            let from = today - Duration::days(i64::from(self.config.history_days));
+            let fit: Vec<Platform> = to_fit.into_iter().collect();
+            let history = self
+                .history(org, req.currency, from, today, Some(&fit))
+                .await?;
+            let ltv = self.ltv.platform_ltv(org, req.currency).await;
+            let input = EstimationInput {
+                currency: req.currency,
+                industry: settings.industry,
+                platforms: fit.iter().map(|p| p.as_str().to_owned()).collect(),
+                history,
+                ltv,
+                config: EstimationConfig::default(),
+            };
+            Some(
+                tokio::task::spawn_blocking(move || kiki_twin::estimate(&input))
+                    .await
+                    .map_err(|e| TwinServiceError::Internal(format!("estimation task: {e}")))?
+                    .map_err(|e| TwinServiceError::from_twin("", e))?,
+            )
+        };
+        let n = req.platforms.len() as i64;
+        let equal_share = (req.total_budget_micros / n.max(1)).max(1);
+        let mut sources = Vec::with_capacity(req.platforms.len());
+        let mut lines = Vec::with_capacity(req.platforms.len());
+        for (l, p) in req.platforms.iter().zip(&platforms) {
+            let line = match (&l.curve, &model) {
+                (Some(curve), _) => {
+                    sources.push("supplied".to_owned());
+                    PlatformCurveInput {
+                        platform: l.platform.clone(),
+                        ad_set_id: l.ad_set_id.clone(),
+                        curve: *curve,
+                        value_per_conversion_micros: l.value_per_conversion_micros.unwrap_or(0),
+                        min_daily_budget_micros: l.min_daily_budget_micros,
+                        max_daily_budget_micros: l.max_daily_budget_micros,
+                    }
+                }
+                (None, Some(m)) => {
+                    let pm = m.find(*p, l.ad_set_id.as_deref()).ok_or_else(|| {
+                        TwinServiceError::Internal(format!("no fitted model for {p:?}"))
+                    })?;
+                    sources.push("fitted".to_owned());
+                    let mut line = PlatformCurveInput::from_model(
+                        pm,
+                        req.value_basis,
+                        l.reference_daily_budget_micros.unwrap_or(equal_share),
+                        l.min_daily_budget_micros,
+                        l.max_daily_budget_micros,
+                    );
+                    line.ad_set_id = l.ad_set_id.clone();
+                    if let Some(v) = l.value_per_conversion_micros {
+                        line.value_per_conversion_micros = v;
+                    }
+                    line
+                }
+                (None, None) => {
+                    return Err(TwinServiceError::Internal(
+                        "a line without a curve and no fitted model".into(),
+                    ));
+                }
+            };
+            lines.push(line);
+        }
+        let request = AllocationRequest {
+            currency: req.currency,
+            total_budget_micros: req.total_budget_micros,
+            objective: req.objective,
+            platforms: lines,
+            target: req.target,
+        };
+        let result = tokio::task::spawn_blocking(move || kiki_allocator::allocate(&request))
+            .await
+            .map_err(|e| TwinServiceError::Internal(format!("allocation task: {e}")))?
+            .map_err(|e| TwinServiceError::from_alloc("", e))?;
+        Ok(AllocationResponse {
+            result,
+            curve_sources: sources,
+        })
+    }
+}

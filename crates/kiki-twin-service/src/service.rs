@@ -1,0 +1,1187 @@
+//! The twin service: the use cases behind the API and the jobs. It loads an
+//! organisation's history and settings, calls the pure engines (CPU-bound
+//! work on the blocking pool), and stores what they return together with
+//! the audit entry and decision record, in one transaction per action.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use kiki_core::{Clock, Currency, Cursor, FieldError, OrgId, Page, PageRequest, TenantScope};
+use kiki_explain::NewDecision;
+use kiki_identity::{Identity, Principal, RequestMeta};
+use kiki_shield::{Actor, AuditEvent};
+use kiki_store::Db;
+use kiki_store::schema::sqlite_timestamp;
+use kiki_store::{DomainEvent, EnqueueOptions, EventBus, Jobs, Tx};
+use kiki_twin::{
+    DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
+    LtvInput, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig, TwinReport,
+};
+use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::config::TwinServiceConfig;
+use crate::error::{Result, TwinServiceError, prefixed};
+use crate::ltv::LtvSource;
+use crate::schema::{
+    TwinDailyPerformance as P, TwinGateDecisions as G, TwinMarketModels as M, TwinSettings as S,
+    TwinSimulations as Sim,
+};
+use crate::types::*;
+
+/// The engine name on decision records.
+pub const ENGINE: &str = "kiki-twin";
+/// The engine version on decision records.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The job kind of a queued simulation.
+pub const SIMULATE_KIND: &str = "twin.simulate";
+
+/// The service object shared with handlers and jobs.
+pub struct TwinService {
+    pub(crate) db: Db,
+    pub(crate) identity: Identity,
+    pub(crate) events: EventBus,
+    pub(crate) jobs: Jobs,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: TwinServiceConfig,
+    pub(crate) ltv: Arc<dyn LtvSource>,
+}
+
+impl std::fmt::Debug for TwinService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwinService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one evaluation produced.
+pub(crate) struct Computation {
+    pub model: MarketModel,
+    pub report: TwinReport,
+    pub gate: GateDecision,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SimRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub status: String,
+    pub plan: Json<Value>,
+    pub options: Json<Value>,
+    pub model_id: Option<Uuid>,
+    pub report: Option<Json<Value>>,
+    pub gate: Option<Json<Value>>,
+    pub confidence: Option<f64>,
+    pub risk_level: Option<String>,
+    pub approved: Option<bool>,
+    pub approved_by: Option<String>,
+    pub start_day: Option<String>,
+    pub job_id: Option<Uuid>,
+    pub error: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub approved_at: Option<OffsetDateTime>,
+}
+
+pub(crate) const SIM_COLUMNS: [Sim; 19] = [
+    Sim::Id,
+    Sim::OrgId,
+    Sim::Status,
+    Sim::Plan,
+    Sim::Options,
+    Sim::ModelId,
+    Sim::Report,
+    Sim::Gate,
+    Sim::Confidence,
+    Sim::RiskLevel,
+    Sim::Approved,
+    Sim::ApprovedBy,
+    Sim::StartDay,
+    Sim::JobId,
+    Sim::Error,
+    Sim::CreatedBy,
+    Sim::CreatedAt,
+    Sim::UpdatedAt,
+    Sim::ApprovedAt,
+];
+
+fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> TwinServiceError {
+    TwinServiceError::Internal(format!("simulation {id}: stored {what} unreadable: {e}"))
+}
+
+impl SimRow {
+    pub(crate) fn plan(&self) -> Result<Plan> {
+        serde_json::from_value(self.plan.0.clone()).map_err(|e| corrupt("plan", self.id, e))
+    }
+
+    pub(crate) fn options(&self) -> Result<SimulationOptions> {
+        serde_json::from_value(self.options.0.clone()).map_err(|e| corrupt("options", self.id, e))
+    }
+
+    pub(crate) fn report(&self) -> Result<Option<TwinReport>> {
+        self.report
+            .as_ref()
+            .map(|r| serde_json::from_value(r.0.clone()).map_err(|e| corrupt("report", self.id, e)))
+            .transpose()
+    }
+
+    fn into_view(self, with_report: bool) -> Result<SimulationView> {
+        let status = SimulationStatus::parse(&self.status)
+            .ok_or_else(|| corrupt("status", self.id, &self.status))?;
+        let gate: Option<GateDecision> = self
+            .gate
+            .as_ref()
+            .map(|g| serde_json::from_value(g.0.clone()).map_err(|e| corrupt("gate", self.id, e)))
+            .transpose()?;
+        let risk_level: Option<RiskLevel> = self
+            .risk_level
+            .as_ref()
+            .map(|r| serde_json::from_value(Value::String(r.clone())))
+            .transpose()
+            .map_err(|e| corrupt("risk level", self.id, e))?;
+        let approval = self.approved.map(|approved| {
+            let by = self.approved_by.clone().unwrap_or_else(|| "engine".into());
+            let (kind, who) = match by.split_once(':') {
+                Some((_, who)) => ("user".to_owned(), Some(who.to_owned())),
+                None => (by, None),
+            };
+            LaunchApproval {
+                approved,
+                decided_by_kind: kind,
+                decided_by: who,
+                decided_at: self.approved_at,
+            }
+        });
+        Ok(SimulationView {
+            id: self.id,
+            org_id: self.org_id,
+            status,
+            plan: self.plan()?,
+            options: self.options()?,
+            model_id: self.model_id,
+            confidence: self.confidence,
+            risk_level,
+            fee: gate.as_ref().map(|g| g.fee),
+            gate,
+            approval,
+            report: if with_report { self.report()? } else { None },
+            start_date: self.start_day.as_deref().and_then(parse_day),
+            job_id: self.job_id,
+            error: self.error,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Who acts, for audit entries and `created_by` / `approved_by` columns.
+pub(crate) fn actor_text(actor: &Actor) -> String {
+    match actor.id() {
+        Some(id) => format!("{}:{id}", actor.kind()),
+        None => actor.kind().to_owned(),
+    }
+}
+
+/// The cursor of a row ordered by (time, id) descending.
+pub(crate) fn cursor_of(at: OffsetDateTime, id: Uuid) -> String {
+    Cursor(format!("{}|{}", sqlite_timestamp(at), id)).encode()
+}
+
+/// Adds the "after this cursor" condition of a (time desc, id desc) list.
+pub(crate) fn apply_cursor<C: sea_query::IntoColumnRef + Copy>(
+    stmt: &mut SelectStatement,
+    page: &PageRequest,
+    at_col: C,
+    id_col: C,
+) -> Result<()> {
+    let cursor = page
+        .cursor()
+        .map_err(|f| TwinServiceError::Invalid(vec![f]))?;
+    if let Some(c) = cursor {
+        let parsed = c.0.split_once('|').and_then(|(t, id)| {
+            Some((
+                OffsetDateTime::parse(t, &Rfc3339).ok()?,
+                id.parse::<Uuid>().ok()?,
+            ))
+        });
+        let (t, id) = parsed.ok_or_else(|| {
+            TwinServiceError::field("cursor", "The cursor is not one this API issued.")
+        })?;
+        stmt.cond_where(
+            Cond::any().add(Expr::col(at_col).lt(t)).add(
+                Cond::all()
+                    .add(Expr::col(at_col).eq(t))
+                    .add(Expr::col(id_col).lt(id)),
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// An audit event stamped with the request.
+pub(crate) fn audit_event(
+    org: OrgId,
+    actor: Actor,
+    action: &str,
+    meta: Option<&RequestMeta>,
+) -> AuditEvent {
+    let e = AuditEvent::new(Some(org), actor, action);
+    match meta {
+        Some(m) => e.context(m.ip, m.user_agent.clone(), m.request_id.clone()),
+        None => e,
+    }
+}
+
+/// Effective settings of one organisation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OrgSettings {
+    pub min_confidence: f64,
+    pub approval_threshold_micros: i64,
+    pub industry: Industry,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct SettingsRow {
+    min_confidence: Option<f64>,
+    approval_threshold_micros: Option<i64>,
+    industry: Option<String>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct PerfRow {
+    platform: String,
+    ad_set_id: String,
+    day: String,
+    spend_micros: i64,
+    impressions: i64,
+    clicks: i64,
+    conversions: f64,
+    revenue_micros: i64,
+}
+
+/// Total work of a simulation: runs × plan lines × days, including the
+/// stress scenarios (each as many runs again).
+pub(crate) fn work_of(plan: &Plan, options: &SimulationOptions, stress: usize) -> u64 {
+    u64::from(options.runs)
+        .saturating_mul(plan.allocations.len() as u64)
+        .saturating_mul(u64::from(plan.duration_days))
+        .saturating_mul(1 + stress as u64)
+}
+
+impl TwinService {
+    pub(crate) fn new(
+        db: Db,
+        identity: Identity,
+        events: EventBus,
+        jobs: Jobs,
+        clock: Arc<dyn Clock>,
+        config: TwinServiceConfig,
+        ltv: Arc<dyn LtvSource>,
+    ) -> TwinService {
+        TwinService {
+            db,
+            identity,
+            events,
+            jobs,
+            clock,
+            config,
+            ltv,
+        }
+    }
+
+    pub fn config(&self) -> &TwinServiceConfig {
+        &self.config
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    // ---------------------------------------------------------------- settings
+
+    async fn overrides(&self, org: OrgId) -> Result<SettingsOverrides> {
+        let stmt = Query::select()
+            .columns([S::MinConfidence, S::ApprovalThresholdMicros, S::Industry])
+            .from(S::Table)
+            .and_where(Expr::col(S::OrgId).eq(org.0))
+            .to_owned();
+        let row: Option<SettingsRow> = self.db.fetch_optional(&stmt).await?;
+        Ok(match row {
+            None => SettingsOverrides::default(),
+            Some(r) => SettingsOverrides {
+                min_confidence: r.min_confidence,
+                approval_threshold_micros: r.approval_threshold_micros,
+                industry: r
+                    .industry
+                    .and_then(|i| serde_json::from_value(Value::String(i)).ok()),
+            },
+        })
+    }
+
+    pub(crate) async fn org_settings(&self, org: OrgId) -> Result<OrgSettings> {
+        let o = self.overrides(org).await?;
+        Ok(OrgSettings {
+            min_confidence: o.min_confidence.unwrap_or(self.config.min_confidence),
+            approval_threshold_micros: o
+                .approval_threshold_micros
+                .unwrap_or(self.config.approval_threshold_micros),
+            industry: o.industry.unwrap_or(self.config.industry),
+        })
+    }
+
+    /// The effective settings of the scope's active organisation.
+    pub async fn settings(&self, scope: &TenantScope) -> Result<TwinSettingsView> {
+        let org = scope.org_id();
+        let s = self.org_settings(org).await?;
+        Ok(TwinSettingsView {
+            min_confidence: s.min_confidence,
+            approval_threshold_micros: s.approval_threshold_micros,
+            industry: s.industry,
+            fee_rate_bps: self.config.fee_rate_bps,
+            overrides: self.overrides(org).await?,
+        })
+    }
+
+    /// Replaces the active organisation's overrides.
+    pub async fn put_settings(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        o: SettingsOverrides,
+    ) -> Result<TwinSettingsView> {
+        let errors = o.validate();
+        if !errors.is_empty() {
+            return Err(TwinServiceError::Invalid(errors));
+        }
+        let org = p.scope.org_id();
+        let industry = o
+            .industry
+            .map(|i| {
+                serde_json::to_value(i)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            })
+            .unwrap_or(None);
+        let now = self.now();
+        let stmt = Query::insert()
+            .into_table(S::Table)
+            .columns([
+                S::OrgId,
+                S::MinConfidence,
+                S::ApprovalThresholdMicros,
+                S::Industry,
+                S::UpdatedBy,
+                S::UpdatedAt,
+            ])
+            .values_panic([
+                org.0.into(),
+                o.min_confidence.into(),
+                o.approval_threshold_micros.into(),
+                industry.into(),
+                actor_text(&p.actor()).into(),
+                now.into(),
+            ])
+            .on_conflict(
+                OnConflict::column(S::OrgId)
+                    .update_columns([
+                        S::MinConfidence,
+                        S::ApprovalThresholdMicros,
+                        S::Industry,
+                        S::UpdatedBy,
+                        S::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .to_owned();
+        let mut tx = self.db.begin().await?;
+        tx.execute(&stmt).await?;
+        self.identity
+            .audit()
+            .append(
+                &mut tx,
+                audit_event(org, p.actor(), "twin.settings.changed", Some(meta))
+                    .target("twin_settings", org)
+                    .details(json!({ "overrides": o })),
+            )
+            .await?;
+        tx.commit().await?;
+        self.settings(&p.scope).await
+    }
+
+    // ------------------------------------------------------------- performance
+
+    fn validate_rows(&self, rows: &[PerformanceRow]) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        if rows.is_empty() {
+            e.push(FieldError::new("rows", "Give at least one row."));
+        }
+        if rows.len() > self.config.max_performance_rows {
+            e.push(FieldError::new(
+                "rows",
+                format!(
+                    "At most {} rows per request; send the rest in another.",
+                    self.config.max_performance_rows
+                ),
+            ));
+            return e;
+        }
+        let mut seen = BTreeSet::new();
+        for (i, r) in rows.iter().enumerate() {
+            let path = format!("rows[{i}]");
+            if Platform::parse(&r.platform).is_none() {
+                e.push(FieldError::new(
+                    format!("{path}.platform"),
+                    Platform::unknown_message(&r.platform),
+                ));
+            }
+            if let Some(a) = &r.ad_set_id
+                && (a.trim().is_empty() || a.chars().count() > 200)
+            {
+                e.push(FieldError::new(
+                    format!("{path}.ad_set_id"),
+                    "The ad set id must be 1 to 200 characters.",
+                ));
+            }
+            for (name, v) in [
+                ("spend_micros", r.spend_micros),
+                ("impressions", r.impressions),
+                ("clicks", r.clicks),
+                ("revenue_micros", r.revenue_micros),
+            ] {
+                if v < 0 {
+                    e.push(FieldError::new(
+                        format!("{path}.{name}"),
+                        "The value must not be negative.",
+                    ));
+                }
+            }
+            if r.clicks > r.impressions {
+                e.push(FieldError::new(
+                    format!("{path}.clicks"),
+                    "Clicks must not exceed impressions.",
+                ));
+            }
+            if !(r.conversions.is_finite() && r.conversions >= 0.0) {
+                e.push(FieldError::new(
+                    format!("{path}.conversions"),
+                    "Conversions must be a finite number, zero or more.",
+                ));
+            }
+            let key = (
+                r.platform.clone(),
+                r.ad_set_id.clone().unwrap_or_default(),
+                r.day,
+            );
+            if !seen.insert(key) {
+                e.push(FieldError::new(
+                    path,
+                    "The same platform, ad set and day appear twice; merge the rows.",
+                ));
+            }
+        }
+        e
+    }
+
+    /// Validates and upserts performance rows per (org, platform, ad set,
+    /// day). The campaigns and commerce services call this directly.
+    pub async fn record_performance(&self, org: OrgId, rows: &[PerformanceRow]) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let n = self.record_performance_tx(&mut tx, org, rows).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn record_performance_tx(
+        &self,
+        tx: &mut Tx<'_>,
+        org: OrgId,
+        rows: &[PerformanceRow],
+    ) -> Result<u64> {
+        let errors = self.validate_rows(rows);
+        if !errors.is_empty() {
+            return Err(TwinServiceError::Invalid(errors));
+        }
+        let now = self.now();
+        let mut n = 0;
+        for chunk in rows.chunks(400) {
+            let mut stmt = Query::insert()
+                .into_table(P::Table)
+                .columns([
+                    P::Id,
+                    P::OrgId,
+                    P::Platform,
+                    P::AdSetId,
+                    P::Day,
+                    P::Currency,
+                    P::SpendMicros,
+                    P::Impressions,
+                    P::Clicks,
+                    P::Conversions,
+                    P::RevenueMicros,
+                    P::UpdatedAt,
+                ])
+                .on_conflict(
+                    OnConflict::columns([P::OrgId, P::Platform, P::AdSetId, P::Day])
+                        .update_columns([
+                            P::Currency,
+                            P::SpendMicros,
+                            P::Impressions,
+                            P::Clicks,
+                            P::Conversions,
+                            P::RevenueMicros,
+                            P::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .to_owned();
+            for r in chunk {
+                stmt.values_panic([
+                    Uuid::now_v7().into(),
+                    org.0.into(),
+                    r.platform.as_str().into(),
+                    r.ad_set_id.clone().unwrap_or_default().into(),
+                    day_text(r.day).into(),
+                    r.currency.as_str().into(),
+                    r.spend_micros.into(),
+                    r.impressions.into(),
+                    r.clicks.into(),
+                    r.conversions.into(),
+                    r.revenue_micros.into(),
+                    now.into(),
+                ]);
+            }
+            n += tx.execute(&stmt).await?;
+        }
+        Ok(n)
+    }
+
+    /// `POST /v1/twin/performance`: upsert plus an audit entry.
+    pub async fn upload_performance(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        rows: &[PerformanceRow],
+    ) -> Result<PerformanceUploaded> {
+        let org = p.scope.org_id();
+        let mut tx = self.db.begin().await?;
+        let n = self.record_performance_tx(&mut tx, org, rows).await?;
+        let first = rows.iter().map(|r| r.day).min().map(day_text);
+        let last = rows.iter().map(|r| r.day).max().map(day_text);
+        self.identity
+            .audit()
+            .append(
+                &mut tx,
+                audit_event(org, p.actor(), "twin.performance.recorded", Some(meta))
+                    .details(json!({ "rows": rows.len(), "first_day": first, "last_day": last })),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(PerformanceUploaded { upserted: n })
+    }
+
+    /// Performance rows of an organisation in `currency` with `from <= day < to`.
+    pub(crate) async fn history(
+        &self,
+        org: OrgId,
+        currency: Currency,
+        from: Date,
+        to: Date,
+        platforms: Option<&[Platform]>,
+    ) -> Result<Vec<DailyPerformance>> {
+        let mut stmt = Query::select()
+            .columns([
+                P::Platform,
+                P::AdSetId,
+                P::Day,
+                P::SpendMicros,
+                P::Impressions,
+                P::Clicks,
+                P::Conversions,
+                P::RevenueMicros,
+            ])
+            .from(P::Table)
+            .and_where(Expr::col(P::OrgId).eq(org.0))
+            .and_where(Expr::col(P::Currency).eq(currency.as_str()))
+            .and_where(Expr::col(P::Day).gte(day_text(from)))
+            .and_where(Expr::col(P::Day).lt(day_text(to)))
+            .order_by(P::Day, Order::Asc)
+            .to_owned();
+        if let Some(ps) = platforms {
+            stmt.and_where(Expr::col(P::Platform).is_in(ps.iter().map(|p| p.as_str())));
+        }
+        let rows: Vec<PerfRow> = self.db.fetch_all(&stmt).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(DailyPerformance {
+                    platform: r.platform,
+                    ad_set_id: (!r.ad_set_id.is_empty()).then_some(r.ad_set_id),
+                    date: parse_day(&r.day)?,
+                    spend_micros: r.spend_micros,
+                    impressions: u64::try_from(r.impressions).unwrap_or(0),
+                    clicks: u64::try_from(r.clicks).unwrap_or(0),
+                    conversions: r.conversions,
+                    revenue_micros: r.revenue_micros,
+                })
+            })
+            .collect())
+    }
+
+    // ------------------------------------------------------------- simulation
+
+    /// The estimation input for a plan: the org's history of the plan's
+    /// platforms over `history_days`, LTV from the request, else the LTV
+    /// service, else priors.
+    pub(crate) async fn estimation_input(
+        &self,
+        org: OrgId,
+        plan: &Plan,
+        ltv: Vec<LtvInput>,
+        industry: Industry,
+    ) -> Result<EstimationInput> {
+        let platforms: Vec<Platform> = plan
+            .allocations
+            .iter()
+            .filter_map(|a| Platform::parse(&a.platform))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let today = self.now().date();
+        let from = today - Duration::days(i64::from(self.config.history_days));
+        let history = self
+            .history(org, plan.currency, from, today, Some(&platforms))
+            .await?;
+        let ltv = if ltv.is_empty() {
+            self.ltv.platform_ltv(org, plan.currency).await
+        } else {
+            ltv
+        };
+        Ok(EstimationInput {
+            currency: plan.currency,
+            industry,
+            platforms: platforms.iter().map(|p| p.as_str().to_owned()).collect(),
+            history,
+            ltv,
+            config: EstimationConfig::default(),
+        })
+    }
+
+    /// Estimate, evaluate and gate: CPU-bound, on the blocking pool.
+    pub(crate) async fn compute(
+        &self,
+        input: EstimationInput,
+        plan: Plan,
+        options: SimulationOptions,
+        settings: OrgSettings,
+    ) -> Result<Computation> {
+        let gate_cfg = GateConfig {
+            min_confidence: settings.min_confidence,
+            fee_rate_bps: self.config.fee_rate_bps,
+        };
+        tokio::task::spawn_blocking(move || -> Result<Computation> {
+            let model =
+                kiki_twin::estimate(&input).map_err(|e| TwinServiceError::from_twin("", e))?;
+            let report = kiki_twin::evaluate(&plan, &model, &options, &TwinConfig::default())
+                .map_err(|e| TwinServiceError::from_twin("", e))?;
+            let gate = kiki_twin::decide(&report, &gate_cfg)
+                .map_err(|e| TwinServiceError::from_twin("settings", e))?;
+            Ok(Computation {
+                model,
+                report,
+                gate,
+            })
+        })
+        .await
+        .map_err(|e| TwinServiceError::Internal(format!("simulation task failed: {e}")))?
+    }
+
+    /// `POST /v1/simulations`. Returns the view and whether it was queued.
+    pub async fn create_simulation(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        req: SimulationRequest,
+    ) -> Result<(SimulationView, bool)> {
+        let mut errors = prefixed("plan", req.plan.validate());
+        errors.extend(prefixed("options", req.options.validate()));
+        if !errors.is_empty() {
+            return Err(TwinServiceError::Invalid(errors));
+        }
+        let org = p.scope.org_id();
+        let actor = p.actor();
+        let settings = self.org_settings(org).await?;
+        let id = Uuid::now_v7();
+        let now = self.now();
+        let queued = work_of(&req.plan, &req.options, 0) > self.config.max_sync_work;
+        let insert = Query::insert()
+            .into_table(Sim::Table)
+            .columns([
+                Sim::Id,
+                Sim::OrgId,
+                Sim::Status,
+                Sim::Plan,
+                Sim::Options,
+                Sim::CreatedBy,
+                Sim::CreatedAt,
+                Sim::UpdatedAt,
+            ])
+            .values_panic([
+                id.into(),
+                org.0.into(),
+                SimulationStatus::Pending.as_str().into(),
+                json_of(&req.plan)?.into(),
+                json_of(&req.options)?.into(),
+                actor_text(&actor).into(),
+                now.into(),
+                now.into(),
+            ])
+            .to_owned();
+        if queued {
+            let mut tx = self.db.begin().await?;
+            tx.execute(&insert).await?;
+            let job = self
+                .jobs
+                .enqueue_tx(
+                    &mut tx,
+                    Some(org),
+                    SIMULATE_KIND,
+                    json!({ "simulation_id": id, "ltv": req.ltv }),
+                    EnqueueOptions::default(),
+                )
+                .await?;
+            let set_job = Query::update()
+                .table(Sim::Table)
+                .value(Sim::JobId, job.0)
+                .and_where(Expr::col(Sim::Id).eq(id))
+                .to_owned();
+            tx.execute(&set_job).await?;
+            self.identity
+                .audit()
+                .append(
+                    &mut tx,
+                    audit_event(org, actor, "twin.simulation.queued", Some(meta))
+                        .target("simulation", id)
+                        .details(json!({ "job_id": job.0, "runs": req.options.runs })),
+                )
+                .await?;
+            tx.commit().await?;
+        } else {
+            let input = self
+                .estimation_input(org, &req.plan, req.ltv, settings.industry)
+                .await?;
+            let c = self
+                .compute(input, req.plan.clone(), req.options.clone(), settings)
+                .await?;
+            let mut tx = self.db.begin().await?;
+            tx.execute(&insert).await?;
+            self.store_outcome(&mut tx, org, id, &req.plan, &c, actor, Some(meta))
+                .await?;
+            tx.commit().await?;
+        }
+        let view = self
+            .get_simulation(&p.scope, id)
+            .await?
+            .ok_or(TwinServiceError::NotFound("simulation"))?;
+        Ok((view, queued))
+    }
+
+    /// Stores a finished evaluation on a pending simulation row: the model,
+    /// the report, the gate's verdict, its audit entry and decision record.
+    /// Returns false (and writes nothing) when the row is no longer pending.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn store_outcome(
+        &self,
+        tx: &mut Tx<'_>,
+        org: OrgId,
+        id: Uuid,
+        plan: &Plan,
+        c: &Computation,
+        actor: Actor,
+        meta: Option<&RequestMeta>,
+    ) -> Result<bool> {
+        let now = self.now();
+        let model_id = Uuid::now_v7();
+        let windows: Vec<_> = c.model.platforms.iter().filter_map(|m| m.window).collect();
+        let first = windows.iter().map(|w| w.first_day).min();
+        let last = windows.iter().map(|w| w.last_day).max();
+        let days: u32 = c
+            .model
+            .platforms
+            .iter()
+            .filter(|m| m.ad_set_id.is_none())
+            .filter_map(|m| m.window.map(|w| w.days))
+            .max()
+            .unwrap_or(0);
+        let insert_model = Query::insert()
+            .into_table(M::Table)
+            .columns([
+                M::Id,
+                M::OrgId,
+                M::Currency,
+                M::Industry,
+                M::FirstDay,
+                M::LastDay,
+                M::HistoryDays,
+                M::Model,
+                M::CreatedAt,
+            ])
+            .values_panic([
+                model_id.into(),
+                org.0.into(),
+                c.model.currency.as_str().into(),
+                json_of(&c.model.industry)?
+                    .as_str()
+                    .unwrap_or("general")
+                    .to_owned()
+                    .into(),
+                first.map(day_text).into(),
+                last.map(day_text).into(),
+                i64::from(days).into(),
+                json_of(&c.model)?.into(),
+                now.into(),
+            ])
+            .to_owned();
+        let approved = c.gate.approved;
+        let start_day = plan.start_date.unwrap_or(now.date());
+        let risk = json_of(&c.report.risk_level)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let update = Query::update()
+            .table(Sim::Table)
+            .value(Sim::Status, SimulationStatus::Done.as_str())
+            .value(Sim::ModelId, model_id)
+            .value(Sim::Report, json_of(&c.report)?)
+            .value(Sim::Gate, json_of(&c.gate)?)
+            .value(Sim::Confidence, c.report.result.confidence)
+            .value(Sim::RiskLevel, risk.as_str())
+            .value(Sim::Approved, approved)
+            .value(Sim::ApprovedBy, "engine")
+            .value(Sim::ApprovedAt, now)
+            .value(Sim::StartDay, day_text(start_day))
+            .value(Sim::UpdatedAt, now)
+            .and_where(Expr::col(Sim::Id).eq(id))
+            .and_where(Expr::col(Sim::OrgId).eq(org.0))
+            .and_where(Expr::col(Sim::Status).eq(SimulationStatus::Pending.as_str()))
+            .to_owned();
+        if tx.execute(&update).await? == 0 {
+            return Ok(false);
+        }
+        tx.execute(&insert_model).await?;
+        self.insert_gate_decision(
+            tx,
+            org,
+            id,
+            approved,
+            &c.gate.reason,
+            "engine",
+            None,
+            Some(c.report.result.confidence),
+        )
+        .await?;
+        let entry = self
+            .identity
+            .audit()
+            .append(
+                tx,
+                audit_event(org, actor, "twin.simulation.gated", meta)
+                    .target("simulation", id)
+                    .details(json!({
+                        "approved": approved,
+                        "confidence": c.report.result.confidence,
+                        "min_confidence": c.gate.inputs.min_confidence,
+                        "risk_level": risk,
+                        "model_id": model_id,
+                    })),
+            )
+            .await?;
+        self.identity
+            .decisions()
+            .record(
+                tx,
+                NewDecision {
+                    org_id: Some(org),
+                    engine: ENGINE.into(),
+                    engine_version: ENGINE_VERSION.into(),
+                    kind: "launch_gate".into(),
+                    subject_kind: "simulation".into(),
+                    subject_id: id.to_string(),
+                    inputs: json!({
+                        "plan": plan,
+                        "model_id": model_id,
+                        "gate": c.gate.inputs,
+                    }),
+                    output: json!({ "approved": approved, "fee": c.gate.fee }),
+                    confidence: Some(c.report.result.confidence.clamp(0.0, 1.0)),
+                    explanation: c.gate.reason.clone(),
+                    audit_entry_id: Some(entry.id),
+                },
+            )
+            .await?;
+        Ok(true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_gate_decision(
+        &self,
+        tx: &mut Tx<'_>,
+        org: OrgId,
+        simulation: Uuid,
+        approved: bool,
+        reason: &str,
+        kind: &str,
+        by: Option<String>,
+        confidence: Option<f64>,
+    ) -> Result<()> {
+        let stmt = Query::insert()
+            .into_table(G::Table)
+            .columns([
+                G::Id,
+                G::OrgId,
+                G::SimulationId,
+                G::Approved,
+                G::Reason,
+                G::DecidedByKind,
+                G::DecidedBy,
+                G::Confidence,
+                G::CreatedAt,
+            ])
+            .values_panic([
+                Uuid::now_v7().into(),
+                org.0.into(),
+                simulation.into(),
+                approved.into(),
+                reason.into(),
+                kind.into(),
+                by.into(),
+                confidence.into(),
+                self.now().into(),
+            ])
+            .to_owned();
+        tx.execute(&stmt).await?;
+        Ok(())
+    }
+
+    /// Marks a pending simulation failed (a queued job whose input the
+    /// engine refused).
+    pub(crate) async fn fail_simulation(&self, org: OrgId, id: Uuid, error: &str) -> Result<()> {
+        let stmt = Query::update()
+            .table(Sim::Table)
+            .value(Sim::Status, SimulationStatus::Failed.as_str())
+            .value(Sim::Error, error)
+            .value(Sim::UpdatedAt, self.now())
+            .and_where(Expr::col(Sim::Id).eq(id))
+            .and_where(Expr::col(Sim::OrgId).eq(org.0))
+            .and_where(Expr::col(Sim::Status).eq(SimulationStatus::Pending.as_str()))
+            .to_owned();
+        self.db.execute(&stmt).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn sim_row(&self, org: Option<OrgId>, id: Uuid) -> Result<Option<SimRow>> {
+        let mut stmt = Query::select()
+            .columns(SIM_COLUMNS)
+            .from(Sim::Table)
+            .and_where(Expr::col(Sim::Id).eq(id))
+            .to_owned();
+        if let Some(o) = org {
+            stmt.and_where(Expr::col(Sim::OrgId).eq(o.0));
+        }
+        Ok(self.db.fetch_optional(&stmt).await?)
+    }
+
+    /// A simulation of any organisation the scope reaches, with its report.
+    pub async fn get_simulation(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+    ) -> Result<Option<SimulationView>> {
+        let reachable: Vec<Uuid> = scope.reachable().iter().map(|o| o.0).collect();
+        let stmt = Query::select()
+            .columns(SIM_COLUMNS)
+            .from(Sim::Table)
+            .and_where(Expr::col(Sim::Id).eq(id))
+            .and_where(Expr::col(Sim::OrgId).is_in(reachable))
+            .to_owned();
+        let row: Option<SimRow> = self.db.fetch_optional(&stmt).await?;
+        row.map(|r| r.into_view(true)).transpose()
+    }
+
+    /// The active organisation's simulations, newest first, without reports.
+    pub async fn list_simulations(
+        &self,
+        scope: &TenantScope,
+        page: &PageRequest,
+    ) -> Result<Page<SimulationView>> {
+        let limit = page.limit();
+        let mut stmt = Query::select()
+            .columns(SIM_COLUMNS)
+            .from(Sim::Table)
+            .and_where(Expr::col(Sim::OrgId).eq(scope.org_id().0))
+            .order_by(Sim::CreatedAt, Order::Desc)
+            .order_by(Sim::Id, Order::Desc)
+            .limit(u64::from(limit) + 1)
+            .to_owned();
+        apply_cursor(&mut stmt, page, Sim::CreatedAt, Sim::Id)?;
+        let rows: Vec<SimRow> = self.db.fetch_all(&stmt).await?;
+        let mut items = rows
+            .into_iter()
+            .map(|r| r.into_view(false))
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|v| cursor_of(v.created_at, v.id))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// `POST /v1/simulations/{id}/decision`: a person approves or rejects
+    /// the launch, overriding (or confirming) the gate.
+    pub async fn override_decision(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        req: DecisionRequest,
+    ) -> Result<SimulationView> {
+        let reason = req.reason.as_deref().map(str::trim).unwrap_or_default();
+        if reason.is_empty() {
+            return Err(TwinServiceError::field(
+                "reason",
+                "Say why the gate's verdict is overridden.",
+            ));
+        }
+        if reason.chars().count() > 2000 {
+            return Err(TwinServiceError::field(
+                "reason",
+                "The reason must be at most 2000 characters.",
+            ));
+        }
+        let org = p.scope.org_id();
+        let row = self
+            .sim_row(Some(org), id)
+            .await?
+            .ok_or(TwinServiceError::NotFound("simulation"))?;
+        if row.status != SimulationStatus::Done.as_str() {
+            return Err(TwinServiceError::Conflict(format!(
+                "The simulation is {}; only a finished simulation can be approved or rejected.",
+                row.status
+            )));
+        }
+        let approved = req.decision == Verdict::Approve;
+        let engine_verdict: Option<bool> = row
+            .gate
+            .as_ref()
+            .and_then(|g| g.0.get("approved"))
+            .and_then(Value::as_bool);
+        let plan = row.plan()?;
+        let now = self.now();
+        let actor = p.actor();
+        let by = actor_text(&actor);
+        let mut update = Query::update()
+            .table(Sim::Table)
+            .value(Sim::Approved, approved)
+            .value(Sim::ApprovedBy, by.as_str())
+            .value(Sim::ApprovedAt, now)
+            .value(Sim::UpdatedAt, now)
+            .and_where(Expr::col(Sim::Id).eq(id))
+            .and_where(Expr::col(Sim::OrgId).eq(org.0))
+            .to_owned();
+        if approved && plan.start_date.is_none() {
+            update.value(Sim::StartDay, day_text(now.date()));
+        }
+        let verb = if approved { "approved" } else { "rejected" };
+        let agrees = engine_verdict == Some(approved);
+        let explanation = format!(
+            "A person {verb} the launch{}: {reason}",
+            if agrees {
+                ", in line with the gate"
+            } else {
+                ", overriding the gate's verdict"
+            }
+        );
+        let mut tx = self.db.begin().await?;
+        tx.execute(&update).await?;
+        self.insert_gate_decision(
+            &mut tx,
+            org,
+            id,
+            approved,
+            reason,
+            "user",
+            Some(by.clone()),
+            row.confidence,
+        )
+        .await?;
+        let entry = self
+            .identity
+            .audit()
+            .append(
+                &mut tx,
+                audit_event(org, actor, "twin.simulation.overridden", Some(meta))
+                    .target("simulation", id)
+                    .details(json!({
+                        "approved": approved,
+                        "engine_approved": engine_verdict,
+                        "reason": reason,
+                    })),
+            )
+            .await?;
+        self.identity
+            .decisions()
+            .record(
+                &mut tx,
+                NewDecision {
+                    org_id: Some(org),
+                    engine: ENGINE.into(),
+                    engine_version: ENGINE_VERSION.into(),
+                    kind: "launch_gate_override".into(),
+                    subject_kind: "simulation".into(),
+                    subject_id: id.to_string(),
+                    inputs: json!({
+                        "engine_approved": engine_verdict,
+                        "confidence": row.confidence,
+                        "decided_by": by,
+                        "reason": reason,
+                    }),
+                    output: json!({ "approved": approved }),
+                    confidence: row.confidence.map(|c| c.clamp(0.0, 1.0)),
+                    explanation,
+                    audit_entry_id: Some(entry.id),
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        self.get_simulation(&p.scope, id)
+            .await?
+            .ok_or(TwinServiceError::NotFound("simulation"))
+    }
+
+    /// Publishes an event; a failure is logged, never returned: the action
+    /// it reports has committed, and its record is in the database.
+    pub(crate) async fn publish(&self, org: OrgId, kind: &str, payload: Value) {
+        let e = DomainEvent::new(Some(org), kind, payload, self.now());
+        if let Err(err) = self.events.publish(e).await {
+            tracing::warn!(event.kind = kind, error = %err, "publishing a twin event failed");
+        }
+    }
+}
+
+pub(crate) fn json_of<T: serde::Serialize>(v: &T) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| TwinServiceError::Internal(format!("encoding json: {e}")))
+}
+
+impl From<serde_json::Error> for TwinServiceError {
+    fn from(e: serde_json::Error) -> Self {
+        TwinServiceError::Internal(format!("json: {e}"))
+    }
+}

@@ -1,0 +1,344 @@
+//! Request and response types of the twin API (the serialisable boundary).
+//! Engine types (`Plan`, `SimulationOptions`, `TwinReport`, `GateDecision`,
+//! `AllocationResult`, …) travel unchanged inside them.
+
+use kiki_allocator::{AllocationResult, EfficiencyTarget, Objective};
+use kiki_core::{Currency, FieldError};
+use kiki_twin::{
+    FeeSplit, GateDecision, Industry, LtvInput, MirrorReport, Plan, Platform, ResponseCurve,
+    RiskLevel, SimulationOptions, TwinReport, ValueBasis,
+};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+time::serde::format_description!(pub(crate) iso_date, Date, "[year]-[month]-[day]");
+
+/// The ISO text of a day, as stored.
+pub(crate) fn day_text(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Parses a stored ISO day.
+pub(crate) fn parse_day(s: &str) -> Option<Date> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// `POST /v1/simulations`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SimulationRequest {
+    pub plan: Plan,
+    /// Runs (default 10,000), seed (default 0), scenario, value basis.
+    #[serde(default)]
+    pub options: SimulationOptions,
+    /// LTV estimates per platform; when absent the LTV service's (if it
+    /// provides any), else the industry prior.
+    #[serde(default)]
+    pub ltv: Vec<LtvInput>,
+}
+
+/// Status of a simulation row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulationStatus {
+    /// Queued as a `twin.simulate` job.
+    Pending,
+    Done,
+    Failed,
+}
+
+impl SimulationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SimulationStatus::Pending => "pending",
+            SimulationStatus::Done => "done",
+            SimulationStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(SimulationStatus::Pending),
+            "done" => Some(SimulationStatus::Done),
+            "failed" => Some(SimulationStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Who holds the launch approval now: the gate, or a person overriding it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LaunchApproval {
+    pub approved: bool,
+    /// `engine` (the gate's verdict) or `user` (an override).
+    pub decided_by_kind: String,
+    /// The user or API key id of an override.
+    pub decided_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// A stored simulation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SimulationView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub status: SimulationStatus,
+    pub plan: Plan,
+    pub options: SimulationOptions,
+    /// The market model estimated for it (`twin_market_models`).
+    pub model_id: Option<Uuid>,
+    /// P(net profit uplift > 0).
+    pub confidence: Option<f64>,
+    pub risk_level: Option<RiskLevel>,
+    /// The gate's verdict, inputs and reason.
+    pub gate: Option<GateDecision>,
+    /// The expected uplift and the client's share after KIKI's fee.
+    pub fee: Option<FeeSplit>,
+    /// The current launch approval (the gate's, or an override).
+    pub approval: Option<LaunchApproval>,
+    /// The full evaluation; omitted in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<TwinReport>,
+    /// Day 1 of the plan for the mirror: the plan's start date, or the day
+    /// the launch was approved.
+    #[serde(with = "iso_date::option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub start_date: Option<Date>,
+    pub job_id: Option<Uuid>,
+    pub error: Option<String>,
+    pub created_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The override's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+/// `POST /v1/simulations/{id}/decision`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct DecisionRequest {
+    pub decision: Verdict,
+    /// Why; required.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/rebalancing/{id}/approve|reject`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ShiftDecisionRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One day of performance for `POST /v1/twin/performance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PerformanceRow {
+    #[schema(value_type = Platform)]
+    pub platform: String,
+    /// Give either platform totals (no ad set) or ad-set rows for a day, not
+    /// both: the estimator sums every row of a platform.
+    #[serde(default)]
+    pub ad_set_id: Option<String>,
+    #[serde(with = "iso_date")]
+    #[schema(value_type = String, format = Date)]
+    pub day: Date,
+    pub currency: Currency,
+    pub spend_micros: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+    /// Customers acquired (fractional under split attribution).
+    pub conversions: f64,
+    /// First-order revenue attributed to the day's conversions, micros.
+    pub revenue_micros: i64,
+}
+
+/// `POST /v1/twin/performance`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct PerformanceUpload {
+    pub rows: Vec<PerformanceRow>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PerformanceUploaded {
+    /// Rows inserted or replaced.
+    pub upserted: u64,
+}
+
+/// The per-organisation overrides (`null` = the `[twin]` default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SettingsOverrides {
+    #[serde(default)]
+    pub min_confidence: Option<f64>,
+    #[serde(default)]
+    pub approval_threshold_micros: Option<i64>,
+    #[serde(default)]
+    pub industry: Option<Industry>,
+}
+
+impl SettingsOverrides {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        if let Some(c) = self.min_confidence
+            && !(c.is_finite() && (0.0..=1.0).contains(&c))
+        {
+            e.push(FieldError::new(
+                "min_confidence",
+                "The minimum confidence must be between 0 and 1.",
+            ));
+        }
+        if let Some(t) = self.approval_threshold_micros
+            && t < 0
+        {
+            e.push(FieldError::new(
+                "approval_threshold_micros",
+                "The approval threshold must not be negative.",
+            ));
+        }
+        e
+    }
+}
+
+/// The effective settings of the active organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TwinSettingsView {
+    pub min_confidence: f64,
+    pub approval_threshold_micros: i64,
+    pub industry: Industry,
+    pub fee_rate_bps: u32,
+    /// What the organisation overrides.
+    pub overrides: SettingsOverrides,
+}
+
+/// One platform's budget in `PUT /v1/twin/budgets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BudgetLine {
+    #[schema(value_type = Platform)]
+    pub platform: String,
+    pub daily_budget_micros: i64,
+    #[serde(default)]
+    pub min_daily_budget_micros: i64,
+    #[serde(default)]
+    pub max_daily_budget_micros: Option<i64>,
+}
+
+/// `PUT /v1/twin/budgets`: replaces the organisation's platform budgets.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct BudgetsRequest {
+    pub currency: Currency,
+    pub platforms: Vec<BudgetLine>,
+}
+
+/// The organisation's current budgets.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BudgetsView {
+    pub currency: Option<Currency>,
+    pub platforms: Vec<BudgetLine>,
+}
+
+/// A stored rebalancing shift.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShiftView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// The rebalancing period (the scheduled run's start, RFC 3339).
+    pub period_key: String,
+    pub currency: Currency,
+    pub from: Platform,
+    pub to: Platform,
+    pub amount_micros: i64,
+    pub from_budget_before_micros: i64,
+    pub from_budget_after_micros: i64,
+    pub to_budget_before_micros: i64,
+    pub to_budget_after_micros: i64,
+    pub from_efficiency: f64,
+    pub to_efficiency: f64,
+    pub average_efficiency: f64,
+    pub portfolio_efficiency_before: f64,
+    pub portfolio_efficiency_after: f64,
+    pub explanation: String,
+    /// `applied`, `pending_approval`, `approved` or `rejected`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// One line of `POST /v1/allocations`: give a response curve, or leave it
+/// out to have it fitted from the organisation's history (industry priors
+/// when thin).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AllocationLine {
+    #[schema(value_type = Platform)]
+    pub platform: String,
+    #[serde(default)]
+    pub ad_set_id: Option<String>,
+    #[serde(default)]
+    pub curve: Option<ResponseCurve>,
+    /// Value of one conversion, micros; from the model when absent.
+    #[serde(default)]
+    pub value_per_conversion_micros: Option<i64>,
+    #[serde(default)]
+    pub min_daily_budget_micros: i64,
+    #[serde(default)]
+    pub max_daily_budget_micros: Option<i64>,
+    /// The daily spend the fitted curve's rates hold at when there is no
+    /// history; default: an equal share of the total budget.
+    #[serde(default)]
+    pub reference_daily_budget_micros: Option<i64>,
+}
+
+/// `POST /v1/allocations`: a what-if allocation (not stored).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AllocationApiRequest {
+    pub currency: Currency,
+    /// Total daily budget, micros.
+    pub total_budget_micros: i64,
+    #[serde(default)]
+    pub objective: Objective,
+    #[serde(default)]
+    pub target: Option<EfficiencyTarget>,
+    /// Basis of fitted values (first-order revenue or LTV).
+    #[serde(default)]
+    pub value_basis: ValueBasis,
+    pub platforms: Vec<AllocationLine>,
+}
+
+/// The allocation and where its curves came from.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AllocationResponse {
+    #[serde(flatten)]
+    pub result: AllocationResult,
+    /// Per line: `supplied` (curve in the request) or `fitted`.
+    pub curve_sources: Vec<String>,
+}
+
+/// A stored mirror report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MirrorReportView {
+    pub id: Uuid,
+    pub simulation_id: Uuid,
+    pub period_key: String,
+    pub days_observed: i64,
+    pub rollback_recommended: bool,
+    pub latest_deviation: Option<f64>,
+    pub report: MirrorReport,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
