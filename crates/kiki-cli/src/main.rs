@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kiki_server::{Application, Config};
 
+mod ltv;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kiki",
@@ -58,6 +60,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Customer lifetime value, offline (no database, no server).
+    Ltv {
+        #[command(subcommand)]
+        command: ltv::LtvCommand,
     },
 }
 
@@ -143,6 +150,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Ltv { command } => Ok(ltv::run(command)),
         Command::Version => {
             println!("kiki {}", kiki_server::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,457 @@
+//! The `/v1/ltv` routes (OpenAPI-annotated) and the one place service
+//! errors become HTTP responses. Reads need `ltv.read`, writes `ltv.write`;
+//! every handler works in the caller's active organisation.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kiki_core::{Cursor, ErrorCode, FieldError, Page, PageRequest};
+use kiki_identity::perm::{LtvRead, LtvWrite};
+use kiki_ltv::{GroupBy, HoldoutReport};
+use kiki_server::auth::{Meta, RequirePermission as Perm};
+use kiki_server::error::ErrorEnvelope;
+use kiki_server::extract::{Json as Body, Path, Query};
+use kiki_server::versioning::{ApiVersion, VersionedApi};
+use kiki_server::{ApiError, AppState, Service};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::domain::{FitRequest, IngestReport, TransactionRow, rows_from_csv, rows_from_json};
+use crate::error::LtvServiceError;
+use crate::service::{
+    Aggregates, CustomerView, FitPayload, LtvModelView, LtvService, PredictRequest,
+    PredictResponse, ProgressSlot, created_by,
+};
+use crate::store::{PredictionRow, SortBy};
+
+impl From<LtvServiceError> for ApiError {
+    fn from(e: LtvServiceError) -> Self {
+        match e {
+            LtvServiceError::BadRows {
+                message,
+                rows,
+                total,
+            } => {
+                let fields: Vec<FieldError> = rows
+                    .iter()
+                    .map(|r| FieldError::new(&r.field, format!("Row {}: {}", r.line, r.message)))
+                    .collect();
+                ApiError::new(ErrorCode::ValidationFailed, message).with_details(
+                    serde_json::json!({ "fields": fields, "rows": rows, "total": total }),
+                )
+            }
+            LtvServiceError::Invalid { field, message } => {
+                ApiError::validation(vec![FieldError::new(field, message)])
+            }
+            LtvServiceError::Engine(e) => match e.error_code() {
+                ErrorCode::Internal => ApiError::internal(&e),
+                code => ApiError::new(code, e.to_string()),
+            },
+            LtvServiceError::NoModel => ApiError::new(ErrorCode::Conflict, e.to_string()),
+            LtvServiceError::NotFound(what) => ApiError::not_found(what),
+            LtvServiceError::Store(e) => e.into(),
+            LtvServiceError::Shield(e) => e.into(),
+            LtvServiceError::Explain(e) => e.into(),
+            LtvServiceError::Internal(_) | LtvServiceError::Corrupt(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+/// The versioned routes; `max_upload_bytes` bounds the upload route's body.
+pub fn api(max_upload_bytes: usize) -> VersionedApi<AppState> {
+    let (schemas, paths, upload) = routes!(upload_transactions);
+    let upload = (
+        schemas,
+        paths,
+        upload.layer(DefaultBodyLimit::max(max_upload_bytes)),
+    );
+    VersionedApi::new()
+        .routes(ApiVersion::BOTH, upload)
+        .routes(ApiVersion::BOTH, routes!(create_fit))
+        .routes(ApiVersion::BOTH, routes!(list_models))
+        .routes(ApiVersion::BOTH, routes!(get_current_model))
+        .routes(ApiVersion::BOTH, routes!(get_model))
+        .routes(ApiVersion::BOTH, routes!(get_holdout))
+        .routes(ApiVersion::BOTH, routes!(predict))
+        .routes(ApiVersion::BOTH, routes!(list_customers))
+        .routes(ApiVersion::BOTH, routes!(get_customer))
+        .routes(ApiVersion::BOTH, routes!(get_aggregates))
+}
+
+/// A JSON upload.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadBody {
+    pub transactions: Vec<TransactionRow>,
+    /// ISO currency of the amounts (default `ltv.currency`).
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// ISO currency of a CSV upload's amounts (default `ltv.currency`).
+    pub currency: Option<String>,
+}
+
+fn currency_of(svc: &LtvService, s: Option<&str>) -> Result<kiki_core::Currency, ApiError> {
+    match s {
+        None => Ok(svc.default_currency()?),
+        Some(c) => kiki_core::Currency::parse(c).map_err(|_| {
+            ApiError::validation(vec![FieldError::new(
+                "currency",
+                "Must be a three-letter ISO code such as USD.",
+            )])
+        }),
+    }
+}
+
+/// Uploads transactions as CSV (`text/csv`: columns `customer_id`,
+/// `timestamp`, `amount`, optional `order_id`, `segment`, `platform`) or JSON
+/// (`{"transactions": [...]}`). All rows are checked first: any bad row → 422
+/// listing rows and fields (the first 50), nothing stored. Re-sending a
+/// file adds nothing: a row matching a stored one (customer, time, amount,
+/// currency, order id) is skipped, while identical rows within one upload
+/// are kept as separate orders.
+#[utoipa::path(post, path = "/ltv/transactions", tag = "ltv", params(UploadQuery),
+    request_body(content = UploadBody, description = "JSON, or a CSV file as text/csv"),
+    responses((status = 200, body = IngestReport), (status = 403, body = ErrorEnvelope),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn upload_transactions(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvWrite>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IngestReport>, ApiError> {
+    let body = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "The upload is larger than {} bytes (ltv.max_upload_bytes); split it into several uploads.",
+                    svc.config().max_upload_bytes
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!("The body could not be read: {}", rej.body_text()))
+        }
+    })?;
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let rows = match mime.as_str() {
+        "text/csv" | "application/csv" => {
+            let currency = currency_of(&svc, q.currency.as_deref())?;
+            rows_from_csv(&body, currency)?
+        }
+        "application/json" => {
+            let req: UploadBody = kiki_server::extract::parse_json(&body)?;
+            let currency = currency_of(&svc, req.currency.as_deref().or(q.currency.as_deref()))?;
+            rows_from_json(&req.transactions, currency)?
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Send transactions as `text/csv` or as `application/json`.",
+            ));
+        }
+    };
+    Ok(Json(svc.ingest_transactions(p.0.org_id(), &rows).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FitQuery {
+    /// Fit inside the request (201 with the model) when the organisation has
+    /// at most `ltv.sync_max_customers` customers; otherwise, and by default,
+    /// queue a job (202).
+    pub wait: Option<bool>,
+}
+
+/// A queued fit.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FitAccepted {
+    pub job_id: Uuid,
+    /// Poll this for status, progress and the model id.
+    pub location: String,
+}
+
+/// Fits a new model version on the organisation's transactions, as a
+/// background job (`ltv.fit`, 202 + `Location: /v1/jobs/{id}`) or inline
+/// with `?wait=true` for small data (201 + the model). Every fit is audited
+/// (`ltv.model.fitted`) and leaves a decision record.
+#[utoipa::path(post, path = "/ltv/fits", tag = "ltv", params(FitQuery), request_body = FitRequest,
+    responses((status = 202, body = FitAccepted), (status = 201, body = LtvModelView),
+        (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create_fit(
+    Service(svc): Service<LtvService>,
+    Meta(meta): Meta,
+    p: Perm<LtvWrite>,
+    Query(q): Query<FitQuery>,
+    Body(req): Body<FitRequest>,
+) -> Result<Response, ApiError> {
+    let spec = req.validate(svc.config())?;
+    let org = p.0.org_id();
+    let actor = p.0.actor();
+    let payload = FitPayload {
+        spec,
+        created_by: created_by(&actor),
+        actor,
+        request_id: meta.request_id.clone(),
+    };
+    if q.wait == Some(true)
+        && svc.customer_count(org, payload.spec.currency).await? <= svc.config().sync_max_customers
+    {
+        let slot: ProgressSlot = Default::default();
+        let model = svc.run_fit(org, &payload, None, slot).await?;
+        let mut resp = (StatusCode::CREATED, Json(&model)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("/v1/ltv/models/{}", model.id)) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        return Ok(resp);
+    }
+    let job = svc.enqueue_fit(org, &payload).await?;
+    let location = format!("/v1/jobs/{}", job.0);
+    let mut resp = (
+        StatusCode::ACCEPTED,
+        Json(FitAccepted {
+            job_id: job.0,
+            location: location.clone(),
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn cursor_text(page: &PageRequest) -> Result<Option<String>, ApiError> {
+    Ok(page
+        .cursor()
+        .map_err(|f| ApiError::validation(vec![f]))?
+        .map(|c| c.0))
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::validation(vec![FieldError::new(
+        "cursor",
+        "The cursor is not one this API issued.",
+    )])
+}
+
+/// The organisation's models, newest version first.
+#[utoipa::path(get, path = "/ltv/models", tag = "ltv", params(PageQuery),
+    responses((status = 200, body = Page<LtvModelView>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_models(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<LtvModelView>>, ApiError> {
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let before = cursor_text(&page)?
+        .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
+        .transpose()?;
+    let (items, next) = svc.models(p.0.org_id(), before, page.limit()).await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: next.map(|v| Cursor(v.to_string()).encode()),
+    }))
+}
+
+/// The current (latest) model; 409 before the first fit.
+#[utoipa::path(get, path = "/ltv/models/current", tag = "ltv",
+    responses((status = 200, body = LtvModelView), (status = 409, body = ErrorEnvelope)))]
+pub async fn get_current_model(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+) -> Result<Json<LtvModelView>, ApiError> {
+    svc.current_model(p.0.org_id())
+        .await?
+        .map(Json)
+        .ok_or_else(|| LtvServiceError::NoModel.into())
+}
+
+/// One model: parameters, diagnostics, data window, holdout report.
+#[utoipa::path(get, path = "/ltv/models/{id}", tag = "ltv",
+    params(("id" = String, Path, description = "Model id")),
+    responses((status = 200, body = LtvModelView), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_model(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<LtvModelView>, ApiError> {
+    Ok(Json(svc.model(p.0.org_id(), id).await?))
+}
+
+/// The holdout report of a model: MAE, RMSE, aggregate error and predicted
+/// vs actual purchases per calibration-frequency bucket.
+#[utoipa::path(get, path = "/ltv/models/{id}/holdout", tag = "ltv",
+    params(("id" = String, Path, description = "Model id")),
+    responses((status = 200, body = HoldoutReport), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_holdout(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<HoldoutReport>, ApiError> {
+    svc.model(p.0.org_id(), id)
+        .await?
+        .holdout
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "This model was fitted without a holdout period; fit with `holdout_days` or `calibration_end` to get one.",
+            )
+        })
+}
+
+/// Scores customers (their stored predictions under the current model) or
+/// ad-hoc RFM rows `{frequency, recency, T, monetary?}` under the current or
+/// given model. 409 before the first fit; 422 naming bad rows.
+#[utoipa::path(post, path = "/ltv/predict", tag = "ltv", request_body = PredictRequest,
+    responses((status = 200, body = PredictResponse), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn predict(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Body(req): Body<PredictRequest>,
+) -> Result<Json<PredictResponse>, ApiError> {
+    Ok(Json(svc.predict(p.0.org_id(), &req).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomersQuery {
+    /// `clv` (default, highest first), `churn_risk` (highest first) or `customer_id`.
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Customers of the current model with their forecasts, paged.
+#[utoipa::path(get, path = "/ltv/customers", tag = "ltv", params(CustomersQuery),
+    responses((status = 200, body = Page<PredictionRow>), (status = 422, body = ErrorEnvelope)))]
+pub async fn list_customers(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Query(q): Query<CustomersQuery>,
+) -> Result<Json<Page<PredictionRow>>, ApiError> {
+    let sort = match q.sort.as_deref() {
+        None | Some("clv") => SortBy::Clv,
+        Some("churn_risk") => SortBy::ChurnRisk,
+        Some("customer_id") => SortBy::CustomerId,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "sort",
+                "Must be `clv`, `churn_risk` or `customer_id`.",
+            )]));
+        }
+    };
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let limit = page.limit();
+    // The cursor is (model id, sort, offset): predictions only change when a
+    // refit replaces them, which makes an old cursor invalid rather than
+    // silently skipping rows.
+    let cursor = cursor_text(&page)?;
+    let tag = q.sort.as_deref().unwrap_or("clv");
+    let (expected_model, offset) = match &cursor {
+        None => (None, 0),
+        Some(c) => {
+            let mut parts = c.splitn(3, '|');
+            let (Some(m), Some(s), Some(o)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(bad_cursor());
+            };
+            let m: Uuid = m.parse().map_err(|_| bad_cursor())?;
+            let o: u64 = o.parse().map_err(|_| bad_cursor())?;
+            if s != tag {
+                return Err(bad_cursor());
+            }
+            (Some(m), o)
+        }
+    };
+    let (model, items) = svc.customers(p.0.org_id(), sort, offset, limit + 1).await?;
+    if expected_model.is_some() && expected_model != model {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "cursor",
+            "A new model was fitted since this page; start again without a cursor.",
+        )]));
+    }
+    let mut items = items;
+    let next_cursor = match model {
+        Some(m) if items.len() > limit as usize => {
+            items.truncate(limit as usize);
+            Some(Cursor(format!("{m}|{tag}|{}", offset + u64::from(limit))).encode())
+        }
+        _ => None,
+    };
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// A customer's purchases and current forecast.
+#[utoipa::path(get, path = "/ltv/customers/{customer_id}", tag = "ltv",
+    params(("customer_id" = String, Path, description = "The shop's customer id")),
+    responses((status = 200, body = CustomerView), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_customer(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Path(customer_id): Path<String>,
+) -> Result<Json<CustomerView>, ApiError> {
+    Ok(Json(svc.customer(p.0.org_id(), &customer_id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AggregatesQuery {
+    /// `segment` (default), `platform` or `all`.
+    pub by: Option<String>,
+}
+
+/// CLV totals and p25/p50/p75 (and P(alive) quartiles) per segment or
+/// acquisition platform, from the current model's stored predictions.
+#[utoipa::path(get, path = "/ltv/aggregates", tag = "ltv", params(AggregatesQuery),
+    responses((status = 200, body = Aggregates), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn get_aggregates(
+    Service(svc): Service<LtvService>,
+    p: Perm<LtvRead>,
+    Query(q): Query<AggregatesQuery>,
+) -> Result<Json<Aggregates>, ApiError> {
+    let by = match q.by.as_deref() {
+        None | Some("segment") => GroupBy::Segment,
+        Some("platform") => GroupBy::Platform,
+        Some("all") => GroupBy::All,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "by",
+                "Must be `segment`, `platform` or `all`.",
+            )]));
+        }
+    };
+    svc.aggregates(p.0.org_id(), by)
+        .await?
+        .map(Json)
+        .ok_or_else(|| LtvServiceError::NoModel.into())
+}

@@ -1,0 +1,82 @@
+//! The `ltv.fit` job: runs [`LtvService::run_fit`] for the job's
+//! organisation, writing the fit's progress to the job record while it runs.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use kiki_store::{JobContext, JobError, JobHandler};
+use serde_json::{Value, json};
+
+use crate::error::LtvServiceError;
+use crate::service::{FIT_JOB_KIND, FitPayload, LtvService, ProgressSlot};
+
+/// How often the latest fit progress is written to the job record.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The handler of `ltv.fit` jobs.
+#[derive(Debug)]
+pub struct FitJob {
+    svc: Arc<LtvService>,
+}
+
+impl FitJob {
+    pub fn new(svc: Arc<LtvService>) -> FitJob {
+        FitJob { svc }
+    }
+}
+
+/// Bad data or options fail for good with the engine's message; database
+/// trouble is retried.
+fn job_error(e: LtvServiceError) -> JobError {
+    match e {
+        LtvServiceError::Store(_) | LtvServiceError::Shield(_) | LtvServiceError::Explain(_) => {
+            JobError::failed(e.to_string())
+        }
+        other => JobError::permanent(other.to_string()),
+    }
+}
+
+impl JobHandler for FitJob {
+    fn kind(&self) -> &'static str {
+        FIT_JOB_KIND
+    }
+
+    fn run<'a>(&'a self, ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
+        Box::pin(async move {
+            let payload: FitPayload = ctx.payload_as()?;
+            let org = ctx
+                .org_id
+                .ok_or_else(|| JobError::permanent("An ltv.fit job needs an organisation."))?;
+            ctx.progress(0.0, "loading transactions").await;
+            let slot: ProgressSlot = Arc::new(Mutex::new(None));
+            let work = self
+                .svc
+                .run_fit(org, &payload, Some(ctx.id.0), slot.clone());
+            tokio::pin!(work);
+            let mut tick = tokio::time::interval(PROGRESS_EVERY);
+            let result = loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    () = ctx.cancel.cancelled() => return Err(JobError::Cancelled),
+                    _ = tick.tick() => {
+                        let latest = slot.lock().ok().and_then(|mut g| g.take());
+                        if let Some(p) = latest {
+                            ctx.progress(p.fraction, &p.message).await;
+                        }
+                    }
+                }
+            };
+            let model = result.map_err(job_error)?;
+            ctx.progress(1.0, "done").await;
+            Ok(json!({
+                "model_id": model.id,
+                "version": model.version,
+                "kind": model.model.kind,
+                "customers": model.customer_count,
+                "converged": model.model.converged,
+                "location": format!("/v1/ltv/models/{}", model.id),
+            }))
+        })
+    }
+}
