@@ -94,7 +94,9 @@ impl Module for BidderModule {
 
     fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
         match self.svc.get() {
-            Some(svc) => service::spawn_loops(svc.clone(), state.clone(), state.roles.bidder, cancel),
+            Some(svc) => {
+                service::spawn_loops(svc.clone(), state.clone(), state.roles.bidder, cancel)
+            }
             None => Vec::new(),
         }
     }

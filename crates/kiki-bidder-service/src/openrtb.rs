@@ -1,0 +1,373 @@
+//! The exchange-facing endpoints (role `bidder`): `POST /openrtb2/bid`, the
+//! win/billing/loss notices, and the impression and click trackers.
+//!
+//! The bid handler reads the body (256 KiB by default, gzip accepted and
+//! inflated with the same bound), then calls the engine synchronously: no
+//! database, no Redis, no other await on the bid path. Every answer carries
+//! `x-openrtb-version: 2.6`; errors use the JSON envelope with the engine's
+//! one-line reason as the message.
+
+use std::io::Read;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kiki_bidder::valuation::PerformanceTotals;
+use kiki_bidder::{BidReply, LineItemId, NoticeKind, OPENRTB_VERSION_HEADER, RequestContext};
+use kiki_core::ErrorCode;
+use kiki_server::{ApiError, AppState, Service};
+
+use crate::reporting::HourCounts;
+use crate::service::{BidderService, status_name};
+
+/// The header an exchange authenticates with.
+pub const EXCHANGE_KEY_HEADER: &str = "x-kiki-exchange-key";
+/// The notice status, for exchanges' and operators' debugging.
+pub const NOTICE_STATUS_HEADER: &str = "x-kiki-notice-status";
+
+/// The OpenRTB routes; `max_body` is the engine's `max_body_bytes`.
+pub fn routes(max_body: usize) -> Router<AppState> {
+    Router::new()
+        .route("/openrtb2/bid", post(bid))
+        .route("/openrtb2/win", get(win).post(win))
+        .route("/openrtb2/billing", get(billing).post(billing))
+        .route("/openrtb2/loss", get(loss).post(loss))
+        .route("/openrtb2/imp", get(impression))
+        .route("/openrtb2/click", get(click))
+        // Room for the limit itself; `read_body` answers 413 above it.
+        .layer(DefaultBodyLimit::max(max_body.saturating_add(1)))
+}
+
+fn versioned(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        OPENRTB_VERSION_HEADER.0,
+        HeaderValue::from_static(OPENRTB_VERSION_HEADER.1),
+    );
+    r
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> Response {
+    versioned(ApiError::new(code, message).into_response())
+}
+
+/// A refusal before the engine runs (small, unlike a `Response`).
+#[derive(Debug)]
+struct Reject(ErrorCode, String);
+
+impl Reject {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Reject(code, message.into())
+    }
+
+    fn response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
+fn authenticate(app: &AppState, svc: &BidderService, parts: &Parts) -> Result<(), Reject> {
+    let key = parts
+        .headers
+        .get(EXCHANGE_KEY_HEADER)
+        .map(HeaderValue::as_bytes);
+    let ip = kiki_server::auth::client_ip(parts, app.config.http.trust_forwarded_for);
+    svc.authenticate(key, ip)
+        .map(|_| ())
+        .map_err(|f| Reject::new(ErrorCode::Unauthenticated, f.reason()))
+}
+
+fn is_gzip(headers: &HeaderMap) -> Result<bool, Reject> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+    {
+        None => Ok(false),
+        Some(e) if e == "gzip" || e == "x-gzip" => Ok(true),
+        Some(e) if e == "identity" || e.is_empty() => Ok(false),
+        Some(e) => Err(Reject::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("Content-Encoding `{e}` is not supported; send gzip or no encoding."),
+        )),
+    }
+}
+
+fn too_large(limit: usize) -> Reject {
+    Reject::new(
+        ErrorCode::PayloadTooLarge,
+        format!("The bid request is larger than {limit} bytes."),
+    )
+}
+
+/// Reads at most `limit` bytes of body, inflating gzip with the same bound.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Reject> {
+    let gzip = is_gzip(headers)?;
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_big = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_big {
+            too_large(limit)
+        } else {
+            Reject::new(ErrorCode::BadRequest, "The body could not be read.")
+        }
+    })?;
+    if !gzip {
+        return Ok(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit));
+    let mut dec = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
+    dec.read_to_end(&mut out)
+        .map_err(|_| Reject::new(ErrorCode::BadRequest, "The gzip body is not valid gzip."))?;
+    if out.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Answers an OpenRTB bid request.
+pub async fn bid(
+    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
+    req: Request,
+) -> Response {
+    let received_at_ms = svc.now_ms();
+    let (parts, body) = req.into_parts();
+    if let Err(r) = authenticate(&app, &svc, &parts) {
+        return r.response();
+    }
+    let limit = svc.cfg.engine.max_body_bytes;
+    let body = match read_body(&parts.headers, body, limit).await {
+        Ok(b) => b,
+        Err(r) => {
+            svc.observe_bid(
+                &BidReply::Rejected {
+                    status: 413,
+                    reason: String::new(),
+                },
+                std::time::Duration::ZERO,
+                received_at_ms,
+            );
+            return r.response();
+        }
+    };
+    let started = Instant::now();
+    let now_ms = svc.now_ms();
+    let reply = svc.bidder.handle_bid_request(
+        &body,
+        RequestContext {
+            now_ms,
+            received_at_ms,
+        },
+    );
+    svc.observe_bid(&reply, started.elapsed(), now_ms);
+    match reply {
+        BidReply::Bid { body, .. } => versioned(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response(),
+        ),
+        BidReply::NoBid { body: Some(b), .. } => versioned(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                b,
+            )
+                .into_response(),
+        ),
+        BidReply::NoBid { body: None, .. } => versioned(StatusCode::NO_CONTENT.into_response()),
+        BidReply::Rejected {
+            status: 413,
+            reason,
+        } => error(ErrorCode::PayloadTooLarge, reason),
+        BidReply::Rejected { reason, .. } => error(ErrorCode::BadRequest, reason),
+    }
+}
+
+async fn notice(app: AppState, svc: &BidderService, kind: NoticeKind, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    if let Err(r) = authenticate(&app, svc, &parts) {
+        return r.response();
+    }
+    let query = parts.uri.query().unwrap_or("");
+    let now_ms = svc.now_ms();
+    match svc.bidder.handle_notice(kind, query, now_ms) {
+        Ok(out) => {
+            svc.observe_notice(&out, now_ms);
+            let mut r = versioned(StatusCode::OK.into_response());
+            r.headers_mut().insert(
+                NOTICE_STATUS_HEADER,
+                HeaderValue::from_static(status_name(out.status)),
+            );
+            r
+        }
+        Err(e) => error(ErrorCode::BadRequest, e.to_string()),
+    }
+}
+
+/// `nurl`: the exchange reports a win.
+pub async fn win(
+    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
+    req: Request,
+) -> Response {
+    notice(app, &svc, NoticeKind::Win, req).await
+}
+
+/// `burl`: the exchange bills the impression.
+pub async fn billing(
+    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
+    req: Request,
+) -> Response {
+    notice(app, &svc, NoticeKind::Billing, req).await
+}
+
+/// `lurl`: the exchange reports a loss.
+pub async fn loss(
+    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
+    req: Request,
+) -> Response {
+    notice(app, &svc, NoticeKind::Loss, req).await
+}
+
+fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .take(32)
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn line_item_param(pairs: &[(String, String)]) -> Result<LineItemId, Reject> {
+    param(pairs, "li")
+        .and_then(|s| s.parse::<LineItemId>().ok())
+        .ok_or_else(|| {
+            Reject::new(
+                ErrorCode::BadRequest,
+                "The `li` parameter must be a line item id.",
+            )
+        })
+}
+
+/// The impression beacon in the creative: counts a rendered impression.
+/// Browsers call it, so it takes no exchange key and moves no budget.
+pub async fn impression(Service(svc): Service<BidderService>, req: Request) -> Response {
+    let pairs = query_pairs(req.uri().query());
+    let li = match line_item_param(&pairs) {
+        Ok(li) => li,
+        Err(r) => return r.response(),
+    };
+    if svc.item(li).is_some() {
+        svc.reporting.add(
+            li,
+            svc.now_ms(),
+            HourCounts {
+                impressions: 1,
+                ..HourCounts::default()
+            },
+        );
+    }
+    let mut r = versioned(StatusCode::NO_CONTENT.into_response());
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// True when `host` is `allowed` or one of its subdomains.
+fn host_matches(host: &str, allowed: &str) -> bool {
+    let allowed = allowed.trim_start_matches("www.");
+    let host = host.trim_start_matches("www.");
+    !allowed.is_empty()
+        && (host == allowed || host.strip_suffix(allowed).is_some_and(|p| p.ends_with('.')))
+}
+
+/// The click tracker: counts the click and redirects to the landing page,
+/// which must be on one of the line item's advertiser domains (`adomain`) or
+/// an allow-listed host — never an open redirect.
+pub async fn click(Service(svc): Service<BidderService>, req: Request) -> Response {
+    let pairs = query_pairs(req.uri().query());
+    let li = match line_item_param(&pairs) {
+        Ok(li) => li,
+        Err(r) => return r.response(),
+    };
+    let Some(item) = svc.item(li) else {
+        return error(ErrorCode::NotFound, "No such line item is running.");
+    };
+    let Some(target) = param(&pairs, "url") else {
+        return error(
+            ErrorCode::BadRequest,
+            "The `url` parameter (the landing page) is missing.",
+        );
+    };
+    let parsed = url::Url::parse(target).ok().filter(|u| {
+        matches!(u.scheme(), "https" | "http")
+            && u.host_str().is_some_and(|h| {
+                let h = h.to_ascii_lowercase();
+                item.hosts
+                    .iter()
+                    .chain(svc.cfg.click_allowed_hosts.iter())
+                    .any(|a| host_matches(&h, &a.to_ascii_lowercase()))
+            })
+    });
+    let Some(landing) = parsed else {
+        return error(
+            ErrorCode::BadRequest,
+            "The `url` is not a landing page of this line item's advertiser.",
+        );
+    };
+    let Ok(location) = HeaderValue::from_str(landing.as_str()) else {
+        return error(ErrorCode::BadRequest, "The `url` cannot be redirected to.");
+    };
+    svc.reporting.add(
+        li,
+        svc.now_ms(),
+        HourCounts {
+            clicks: 1,
+            ..HourCounts::default()
+        },
+    );
+    svc.bidder.record_performance(
+        li,
+        PerformanceTotals {
+            clicks: 1,
+            ..PerformanceTotals::default()
+        },
+    );
+    let mut r = versioned(StatusCode::FOUND.into_response());
+    r.headers_mut().insert(header::LOCATION, location);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    #[test]
+    fn landing_hosts_match_the_domain_and_its_subdomains_only() {
+        for (host, allowed, want) in [
+            ("shop.example", "shop.example", true),
+            ("www.shop.example", "shop.example", true),
+            ("m.shop.example", "shop.example", true),
+            ("evilshop.example", "shop.example", false),
+            ("shop.example.evil.test", "shop.example", false),
+            ("shop.example", "", false),
+        ] {
+            assert_eq!(host_matches(host, allowed), want, "{host} vs {allowed}");
+        }
+    }
+}

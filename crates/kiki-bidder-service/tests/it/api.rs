@@ -1,0 +1,201 @@
+//! The line-item and segment API: CRUD, validation, tenancy, permissions.
+
+use kiki_test_support::identity::{error_fields, json, member};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn line_items_are_created_listed_read_replaced_and_archived() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = create(&c, &banner("spring")).await;
+    let got = c.get_ok(&format!("/v1/bidder/line-items/{id}")).await;
+    assert_eq!(got["name"], "spring");
+    assert_eq!(got["status"], "active");
+    assert_eq!(got["org_id"], o.org_id.to_string());
+    let list = c.get_ok("/v1/bidder/line-items").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let mut paused = banner("spring, paused");
+    paused.active = false;
+    let (status, body) = json(
+        c.send(
+            reqwest::Method::PUT,
+            &format!("/v1/bidder/line-items/{id}"),
+            Some(&body_of(&paused)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "paused");
+    assert_eq!(body["id"], id.to_string());
+
+    assert_eq!(
+        c.delete(&format!("/v1/bidder/line-items/{id}"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        c.delete(&format!("/v1/bidder/line-items/{id}"))
+            .await
+            .status(),
+        404
+    );
+    let list = c.get_ok("/v1/bidder/line-items").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let archived = c.get_ok("/v1/bidder/line-items?status=archived").await;
+    assert_eq!(archived["items"].as_array().unwrap().len(), 1);
+    let audit = c.get_ok("/v1/audit?action=bidder.*").await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "bidder.line_item.created",
+        "bidder.line_item.updated",
+        "bidder.line_item.archived",
+    ] {
+        assert!(actions.contains(&a), "{a} not in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_line_items_get_422_naming_each_field() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let mut bad = banner("bad");
+    bad.budget.daily = usd(0.0);
+    bad.margin.bid_share = 1.5;
+    let (status, body) = json(c.post("/v1/bidder/line-items", &body_of(&bad)).await).await;
+    assert_eq!(status, 422, "{body}");
+    let fields = error_fields(&body);
+    assert!(fields.contains(&"budget.daily".to_owned()), "{fields:?}");
+    // A field of the wrong type names its path.
+    let mut v = body_of(&banner("typo"));
+    v["budget"]["daily"]["micros"] = json!("a lot");
+    let (status, body) = json(c.post("/v1/bidder/line-items", &v).await).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(error_fields(&body)[0].starts_with("budget.daily"), "{body}");
+    // A currency the FX table lacks is refused when compiling.
+    let mut v = body_of(&banner("yen"));
+    v["budget"]["daily"]["currency"] = json!("JPY");
+    let (status, body) = json(c.post("/v1/bidder/line-items", &v).await).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), vec!["budget.daily".to_owned()]);
+    let (status, _) = json(c.post("/v1/bidder/line-items", &json!([1, 2])).await).await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn other_organisations_line_items_are_404_and_viewers_cannot_write() {
+    let app = app().await;
+    let a = owner(&app).await;
+    let b = owner(&app).await;
+    let id = create(&a.caller(&app), &banner("mine")).await;
+    let other = b.caller(&app);
+    for path in [
+        format!("/v1/bidder/line-items/{id}"),
+        format!("/v1/bidder/line-items/{id}/status"),
+        format!("/v1/bidder/line-items/{id}/stats"),
+    ] {
+        assert_eq!(other.get(&path).await.status(), 404, "{path}");
+    }
+    assert_eq!(
+        other
+            .delete(&format!("/v1/bidder/line-items/{id}"))
+            .await
+            .status(),
+        404
+    );
+    let put = other
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/bidder/line-items/{id}"),
+            Some(&body_of(&banner("stolen"))),
+        )
+        .await;
+    assert_eq!(put.status(), 404);
+    assert!(
+        other.get_ok("/v1/bidder/line-items").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let viewer = member(&app, &a.caller(&app), "viewer", "viewer@shop.example").await;
+    let v = viewer.caller(&app);
+    assert_eq!(
+        v.get(&format!("/v1/bidder/line-items/{id}")).await.status(),
+        200
+    );
+    let (status, body) = json(
+        v.post("/v1/bidder/line-items", &body_of(&banner("nope")))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        v.delete(&format!("/v1/bidder/line-items/{id}"))
+            .await
+            .status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn segment_ltvs_reach_the_bid_path() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    create_live(&c, &banner("valued")).await;
+    let price = |body: &serde_json::Value| body["seatbid"][0]["bid"][0]["price"].as_f64().unwrap();
+    // The fixture's user is unknown: the bid uses the 120.00 baseline.
+    let (status, before) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+    assert_eq!(status, 200, "{before}");
+    let request: serde_json::Value =
+        serde_json::from_slice(&fixture("banner_site_2_6.json")).unwrap();
+    let user = request["user"]["buyeruid"]
+        .as_str()
+        .or(request["user"]["id"].as_str())
+        .expect("the fixture has a user")
+        .to_owned();
+    let seg = json!({
+        "segments": [{ "segment": "whales", "ltv": { "micros": 60_000_000, "currency": "USD" } }],
+        "members": [{ "user": user, "segment": "whales" }],
+    });
+    let (status, body) = json(
+        c.send(reqwest::Method::PUT, "/v1/bidder/segments", Some(&seg))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let after = eventually(|| async {
+        let (_, b) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+        (b.is_object() && price(&b) < price(&before)).then_some(b)
+    })
+    .await;
+    assert!(price(&after) < price(&before));
+    let bad =
+        json!({ "segments": [{ "segment": "", "ltv": { "micros": -1, "currency": "EUR" } }] });
+    let (status, body) = json(
+        c.send(reqwest::Method::PUT, "/v1/bidder/segments", Some(&bad))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    let fields = error_fields(&body);
+    for f in [
+        "segments[0].segment",
+        "segments[0].ltv",
+        "segments[0].ltv.currency",
+    ] {
+        assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
+    }
+}

@@ -1,0 +1,221 @@
+//! Two bidder replicas on one Redis share one daily budget.
+
+use std::sync::Arc;
+
+use kiki_bidder::lineitem::PacingMode;
+use kiki_bidder::{BidReply, Bidder, BidderConfig, BidderDeps, NoticeKind, RequestContext};
+use kiki_bidder_service::shared::SharedCounters;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
+    let Some(url) = kiki_test_support::test_redis_url() else {
+        eprintln!(
+            "note: KIKI_TEST_REDIS_URL is unset; the shared-budget test is skipped (CI sets it)"
+        );
+        return;
+    };
+    let prefix = format!("kiki:test:{}:", uuid::Uuid::now_v7());
+    let mut li = banner("shared");
+    li.pacing = PacingMode::Asap;
+    li.budget.daily = usd(5.0);
+    let daily = li.budget.daily.micros;
+    let clock: Arc<dyn kiki_core::Clock> = Arc::new(kiki_core::TestClock::at(NOW));
+    let cancel = CancellationToken::new();
+    let mut replicas = Vec::new();
+    for seed in [1u64, 2] {
+        let shared = SharedCounters::connect(&url, &prefix).await.unwrap();
+        tokio::spawn(shared.clone().run(clock.clone(), cancel.clone()));
+        let mut deps = BidderDeps::in_memory(seed << 40);
+        deps.ledger = shared.ledger();
+        deps.frequency = shared.frequency();
+        let cfg = BidderConfig {
+            notice_base_url: "https://bid.kiki.example".into(),
+            lease_fraction: 0.05,
+            ..BidderConfig::default()
+        };
+        let b = Arc::new(Bidder::new(cfg, deps).unwrap());
+        let report = b.load_line_items(std::slice::from_ref(&li), NOW_MS);
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        replicas.push((b, shared));
+    }
+    let body = fixture("banner_site_2_6.json");
+    let sim = {
+        let replicas: Vec<Arc<Bidder>> = replicas.iter().map(|(b, _)| b.clone()).collect();
+        // Blocking thread: `maintain` asks Redis for leases synchronously.
+        let li_id = li.id;
+        tokio::task::spawn_blocking(move || {
+            let mut now = NOW_MS;
+            let (mut bids, mut quiet, mut max_cost) = (0u64, 0u32, 0i64);
+            for step in 0..200_000u64 {
+                let b = &replicas[(step % 2) as usize];
+                if step % 50 == 0 {
+                    for r in &replicas {
+                        r.maintain(now);
+                        // No clicks ever come here: keep the rate estimates at the
+                        // priors so the value-based price stays above the floor.
+                        r.set_performance(li_id, Default::default());
+                    }
+                }
+                now += 5;
+                match b.handle_bid_request(&body, RequestContext::at(now)) {
+                    BidReply::Bid { decision, .. } => {
+                        quiet = 0;
+                        bids += 1;
+                        for c in &decision.bids {
+                            max_cost = max_cost.max(c.hold_micros);
+                            // Every other bid wins at its price, the others lose.
+                            let (kind, url) = if step % 4 < 2 {
+                                (NoticeKind::Win, &c.urls.nurl)
+                            } else {
+                                (NoticeKind::Loss, &c.urls.lurl)
+                            };
+                            let q = url.split_once('?').map(|x| x.1).unwrap_or("");
+                            let price = format!("{}", c.response_price_micros as f64 / 1e6);
+                            let q = q
+                                .replace("${AUCTION_PRICE}", &price)
+                                .replace("${AUCTION_LOSS}", "102");
+                            b.handle_notice(kind, &q, now).unwrap();
+                        }
+                    }
+                    _ => quiet += 1,
+                }
+                if quiet > 5_000 {
+                    break;
+                }
+            }
+            (bids, max_cost)
+        })
+        .await
+        .unwrap()
+    };
+    let (bids, max_cost) = sim;
+    assert!(bids > 100, "the replicas bid ({bids} bids)");
+    for (_, s) in &replicas {
+        s.final_flush().await;
+    }
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let day = NOW_MS / 86_400_000;
+    let spent: Option<i64> = redis::cmd("GET")
+        .arg(format!("{prefix}budget:{}:{day}:spent", li.id.0))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let spent = spent.unwrap_or(0);
+    let granted: Option<i64> = redis::cmd("GET")
+        .arg(format!("{prefix}budget:{}:{day}:granted", li.id.0))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    cancel.cancel();
+    assert!(
+        spent <= daily + 2 * max_cost,
+        "spent {spent} (granted {granted:?}) of a {daily} budget (one in-flight bid is {max_cost})"
+    );
+    assert!(
+        spent >= daily * 95 / 100,
+        "spent {spent} (granted {granted:?}) of a {daily} budget: the replicas should spend close to it"
+    );
+    let statuses: Vec<i64> = replicas
+        .iter()
+        .map(|(b, _)| {
+            b.line_item_status(li.id, NOW_MS)
+                .unwrap()
+                .account
+                .spent_day_micros
+        })
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s > 0),
+        "both replicas spent: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_frequency_count_recorded_by_one_replica_reaches_the_other() {
+    let Some(url) = kiki_test_support::test_redis_url() else {
+        eprintln!(
+            "note: KIKI_TEST_REDIS_URL is unset; the shared-frequency test is skipped (CI sets it)"
+        );
+        return;
+    };
+    use kiki_bidder::FrequencyStore;
+    use kiki_bidder::freq::FreqKey;
+    let prefix = format!("kiki:test:{}:", uuid::Uuid::now_v7());
+    let a = SharedCounters::connect(&url, &prefix).await.unwrap();
+    let b = SharedCounters::connect(&url, &prefix).await.unwrap();
+    let (fa, fb) = (a.frequency(), b.frequency());
+    let key = FreqKey(0x5eed);
+    fa.record(key, 3600, NOW_MS);
+    fa.record(key, 3600, NOW_MS + 1);
+    assert_eq!(
+        fa.count(key, 3600, NOW_MS + 2),
+        2,
+        "the local mirror counts at once"
+    );
+    assert_eq!(
+        fb.count(key, 3600, NOW_MS + 2),
+        0,
+        "the other replica has not synced yet"
+    );
+    a.flush().await.unwrap();
+    b.refresh(NOW_MS + 3).await.unwrap();
+    assert_eq!(fb.count(key, 3600, NOW_MS + 4), 2);
+    // The window still closes on time on the other replica.
+    assert_eq!(fb.count(key, 3600, NOW_MS + 3_601_000), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_stops_gives_its_budget_lease_back() {
+    let Some(url) = kiki_test_support::test_redis_url() else {
+        eprintln!(
+            "note: KIKI_TEST_REDIS_URL is unset; the lease-return test is skipped (CI sets it)"
+        );
+        return;
+    };
+    let app = kiki_test_support::identity::identity_app()
+        .with_redis()
+        .clock(Arc::new(kiki_core::TestClock::at(NOW)))
+        .configure(|c| c.bidder = Some(section(serde_json::json!({ "shared_counters": true }))))
+        .module(Arc::new(kiki_bidder_service::BidderModule::new()))
+        .spawn()
+        .await;
+    let o = owner(&app).await;
+    let id = create_live(&o.caller(&app), &banner("leased")).await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!(
+        "{}budget:{id}:{}:granted",
+        kiki_bidder_service::REDIS_PREFIX,
+        NOW_MS / 86_400_000
+    );
+    let granted = eventually(|| {
+        let mut conn = conn.clone();
+        let key = key.clone();
+        async move {
+            let g: Option<i64> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            g.filter(|g| *g > 0)
+        }
+    })
+    .await;
+    // 2 % of the 500.00 daily budget is leased by the maintenance loop.
+    assert_eq!(granted, 10_000_000);
+    app.shutdown().await.unwrap();
+    let after: Option<i64> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        after,
+        Some(0),
+        "the unused lease went back to the shared budget"
+    );
+}

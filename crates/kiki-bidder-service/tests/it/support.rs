@@ -1,0 +1,242 @@
+//! Shared helpers: an app with the bidder module at a fixed time, the engine's
+//! fixture catalogue created through the API, and exchange requests.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kiki_bidder::lineitem::*;
+use kiki_bidder_service::BidderModule;
+use kiki_core::{Currency, Money, TestClock};
+use kiki_test_support::TestApp;
+use kiki_test_support::identity::{Caller, Person, admin, identity_app, json};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+/// Monday 2026-03-02 12:00 UTC (the engine fixtures' time).
+pub const NOW: OffsetDateTime = datetime!(2026-03-02 12:00 UTC);
+pub const NOW_MS: i64 = 1_772_452_800_000;
+pub const KEY: &str = "test-exchange-key";
+
+pub fn usd(major: f64) -> Money {
+    Money::from_micros((major * 1_000_000.0).round() as i64, Currency::USD)
+}
+
+/// The `[bidder]` section tests use; `extra` keys are merged in.
+pub fn section(extra: Value) -> Value {
+    let mut s = json!({
+        "notice_base_url": "https://bid.kiki.example",
+        "fx": { "base": "USD", "rates": { "EUR": 1.08, "GBP": 1.27 } },
+        "exchanges": [{ "name": "test-exchange", "key": KEY }],
+        "reporting_flush_secs": 1,
+        "snapshot_refresh_secs": 30,
+    });
+    if let (Some(o), Value::Object(e)) = (s.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    s
+}
+
+pub async fn app_with(extra: Value, roles: &str) -> TestApp {
+    let roles = roles.to_owned();
+    identity_app()
+        .clock(Arc::new(TestClock::at(NOW)))
+        .configure(move |c| {
+            c.bidder = Some(section(extra));
+            c.roles = roles;
+        })
+        .module(Arc::new(BidderModule::new()))
+        .spawn()
+        .await
+}
+
+pub async fn app() -> TestApp {
+    app_with(json!({}), "all").await
+}
+
+pub async fn owner(app: &TestApp) -> Person {
+    admin(
+        app,
+        &format!("owner-{}@shop.example", Uuid::now_v7()),
+        "Shop",
+    )
+    .await
+}
+
+pub fn base_item(name: &str, format: CreativeFormat) -> LineItem {
+    LineItem {
+        id: LineItemId::new(),
+        org_id: kiki_core::OrgId::new(),
+        campaign_id: CampaignId::new(),
+        name: name.into(),
+        active: true,
+        flight: Flight {
+            start: datetime!(2026-01-01 00:00 UTC),
+            end: None,
+        },
+        budget: Budget {
+            daily: usd(500.0),
+            total: None,
+        },
+        pacing: PacingMode::Even,
+        bid_strategy: BidStrategy::ValueBased,
+        max_cpm: None,
+        targeting: Targeting::default(),
+        creatives: vec![Creative {
+            id: format!("{name}-cr"),
+            format,
+            markup: format!("<markup of {name}>"),
+            adomain: vec!["shop.example".into()],
+            categories: vec!["IAB22-1".into()],
+            attributes: vec![],
+            bundle: None,
+        }],
+        ltv_baseline: usd(120.0),
+        margin: MarginSettings::default(),
+        frequency_cap: None,
+        priors: None,
+        deals: DealTargeting::default(),
+    }
+}
+
+/// The engine's fixture catalogue (crates/kiki-bidder/tests/it/support.rs).
+pub fn catalogue() -> Vec<LineItem> {
+    let mut banner = base_item("banner", CreativeFormat::Banner { w: 300, h: 250 });
+    banner.creatives[0].attributes = vec![3];
+    banner.creatives.push(Creative {
+        id: "banner-728".into(),
+        format: CreativeFormat::Banner { w: 728, h: 90 },
+        markup: "<leaderboard>".into(),
+        adomain: vec!["shop.example".into()],
+        categories: vec!["IAB22-1".into()],
+        attributes: vec![],
+        bundle: None,
+    });
+    banner.targeting.countries = vec!["USA".into(), "CAN".into()];
+    let video = base_item(
+        "video",
+        CreativeFormat::Video {
+            mimes: vec!["video/mp4".into()],
+            duration_secs: 30,
+        },
+    );
+    let native = base_item("native", CreativeFormat::Native);
+    let audio = base_item(
+        "audio",
+        CreativeFormat::Audio {
+            mimes: vec!["audio/mp4".into()],
+            duration_secs: 15,
+        },
+    );
+    let mut deal = base_item("deal", CreativeFormat::Banner { w: 320, h: 480 });
+    deal.targeting.inventory = InventoryKind::AppOnly;
+    deal.targeting.os = vec!["Android".into()];
+    deal.deals = DealTargeting {
+        ids: vec!["deal-1".into()],
+        only: true,
+    };
+    let mut capped = base_item("capped", CreativeFormat::Banner { w: 320, h: 50 });
+    capped.frequency_cap = Some(FrequencyCap {
+        max_impressions: 1,
+        window_secs: 3600,
+    });
+    vec![banner, video, native, audio, deal, capped]
+}
+
+/// A line item as the API takes it (no id, no organisation).
+pub fn body_of(li: &LineItem) -> Value {
+    let mut v = serde_json::to_value(li).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("id");
+    o.remove("org_id");
+    v
+}
+
+/// Creates a line item through the API; its id.
+pub async fn create(caller: &Caller<'_>, li: &LineItem) -> Uuid {
+    let (status, body) = json(caller.post("/v1/bidder/line-items", &body_of(li)).await).await;
+    assert_eq!(status, 201, "POST /v1/bidder/line-items: {body}");
+    Uuid::parse_str(body["id"].as_str().unwrap()).unwrap()
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kiki-bidder/tests/fixtures");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// `POST /openrtb2/bid` with the exchange key.
+pub async fn bid(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url("/openrtb2/bid"))
+        .header("content-type", "application/json")
+        .header("x-kiki-exchange-key", KEY)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A notice URL from a bid (`nurl`/`lurl`) with the price macro filled in.
+pub fn notice_path(url: &str, price: &str) -> String {
+    let path = url
+        .strip_prefix("https://bid.kiki.example")
+        .unwrap_or(url)
+        .to_owned();
+    path.replace("${AUCTION_PRICE}", price)
+        .replace("${AUCTION_LOSS}", "102")
+}
+
+/// Sends a notice with the exchange key; (status, notice-status header).
+pub async fn notice(app: &TestApp, path: &str) -> (u16, String) {
+    let r = app
+        .client
+        .get(app.url(path))
+        .header("x-kiki-exchange-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    let st = r
+        .headers()
+        .get("x-kiki-notice-status")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), st)
+}
+
+/// Polls `f` until it returns Some, for at most ~10 s (background loops).
+pub async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the condition did not become true");
+}
+
+/// Waits until this process's snapshot has the line item.
+pub async fn wait_loaded(caller: &Caller<'_>, id: Uuid) {
+    eventually(|| async {
+        let v = caller
+            .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
+            .await;
+        (v["loaded"] == true).then_some(())
+    })
+    .await;
+}
+
+/// Creates a line item and waits until it bids.
+pub async fn create_live(caller: &Caller<'_>, li: &LineItem) -> Uuid {
+    let id = create(caller, li).await;
+    wait_loaded(caller, id).await;
+    id
+}
+
+pub fn banner(name: &str) -> LineItem {
+    base_item(name, CreativeFormat::Banner { w: 300, h: 250 })
+}
