@@ -683,6 +683,68 @@ impl LtvService {
     }
 }
 
+/// CLV per acquisition platform, as the twin's market model reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PlatformLtv {
+    /// The acquisition platform as uploaded (lower-case).
+    pub platform: String,
+    /// Customers with a CLV on this platform.
+    pub customers: u64,
+    pub mean_micros: i64,
+    /// Standard deviation of CLV across those customers (population form).
+    pub std_dev_micros: i64,
+}
+
+impl LtvService {
+    /// Mean and standard deviation of CLV per acquisition platform from the
+    /// current model's stored predictions. Empty before the first fit, when
+    /// the model was fitted in another currency, or when no spend model gave
+    /// CLVs. Customers without a platform are left out.
+    pub async fn platform_ltv(
+        &self,
+        org: OrgId,
+        currency: &str,
+    ) -> Result<Vec<PlatformLtv>, LtvServiceError> {
+        let Some(model) = store::current_model(&self.db, org).await? else {
+            return Ok(Vec::new());
+        };
+        if !model.currency.eq_ignore_ascii_case(currency) {
+            return Ok(Vec::new());
+        }
+        let rows = store::all_predictions(&self.db, org, model.id).await?;
+        let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in rows {
+            if let (Some(p), Some(clv)) = (r.platform, r.clv_micros) {
+                by.entry(p.to_ascii_lowercase())
+                    .or_default()
+                    .push(clv as f64);
+            }
+        }
+        Ok(by
+            .into_iter()
+            .map(|(platform, v)| platform_stats(platform, &v))
+            .collect())
+    }
+}
+
+/// Mean and population standard deviation (Welford), rounded to micros.
+fn platform_stats(platform: String, values: &[f64]) -> PlatformLtv {
+    let (mut n, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
+    for &x in values {
+        n += 1.0;
+        let d = x - mean;
+        mean += d / n;
+        m2 += d * (x - mean);
+    }
+    let var = if n > 0.0 { m2 / n } else { 0.0 };
+    PlatformLtv {
+        platform,
+        customers: values.len() as u64,
+        mean_micros: mean.round() as i64,
+        std_dev_micros: var.sqrt().round() as i64,
+    }
+}
+
 /// The first sentence of an engine message, without its (batch-relative)
 /// row list.
 fn reason(e: &LtvError) -> String {
@@ -777,6 +839,20 @@ pub fn created_by(actor: &Actor) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn platform_stats_are_the_mean_and_population_standard_deviation() {
+        let p = super::platform_stats(
+            "meta".into(),
+            &[2.0e6, 4.0e6, 4.0e6, 4.0e6, 5.0e6, 5.0e6, 7.0e6, 9.0e6],
+        );
+        assert_eq!(p.customers, 8);
+        assert_eq!(p.mean_micros, 5_000_000);
+        assert_eq!(p.std_dev_micros, 2_000_000);
+        let one = super::platform_stats("google".into(), &[3.0e6]);
+        assert_eq!((one.mean_micros, one.std_dev_micros), (3_000_000, 0));
+    }
+
     use super::*;
 
     #[test]

@@ -43,6 +43,7 @@ pub fn api() -> VersionedApi<AppState> {
     VersionedApi::new()
         .routes(v, routes!(create_simulation, list_simulations))
         .routes(v, routes!(get_simulation))
+        .routes(v, routes!(get_market_model))
         .routes(v, routes!(decide_simulation))
         .routes(v, routes!(simulation_mirror_reports))
         .routes(v, routes!(allocate))
@@ -100,6 +101,23 @@ pub async fn get_simulation(
         .await?
         .map(AxumJson)
         .ok_or_else(|| ApiError::not_found("The simulation"))
+}
+
+/// The market model a simulation ran against: the distributions estimated
+/// from the organisation's history (or priors), LTV per platform, and the
+/// data window.
+#[utoipa::path(get, path = "/twin/models/{id}", tag = "twin",
+    params(("id" = Uuid, Path, description = "Market model id (a simulation's `model_id`)")),
+    responses((status = 200, body = crate::service::MarketModelView), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_market_model(
+    Service(svc): Service<TwinService>,
+    p: Perm<SimulationRead>,
+    Path(id): Path<Uuid>,
+) -> Result<AxumJson<crate::service::MarketModelView>, ApiError> {
+    svc.market_model(&p.0.scope, id)
+        .await?
+        .map(AxumJson)
+        .ok_or_else(|| ApiError::not_found("The market model"))
 }
 
 /// A person approves or rejects the launch, overriding the gate; `reason`

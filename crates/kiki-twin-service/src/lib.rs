@@ -29,7 +29,7 @@ use kiki_server::{AppState, Module, ModuleContext};
 
 pub use config::TwinServiceConfig;
 pub use error::TwinServiceError;
-pub use ltv::{LtvProvider, LtvSource, NoLtv};
+pub use ltv::{FromLtvService, LtvProvider, LtvSource, NoLtv};
 pub use mirror::{MIRROR_KIND, MIRROR_SCHEDULE, MirrorOutcome};
 pub use rebalancing::{REBALANCE_KIND, REBALANCE_SCHEDULE, RebalanceOutcome};
 pub use service::{SIMULATE_KIND, TwinService};
@@ -56,9 +56,13 @@ impl Module for TwinModule {
             if !problems.is_empty() {
                 anyhow::bail!("configuration section `twin`: {}", problems.join("; "));
             }
-            let ltv: Arc<dyn LtvSource> = match ctx.service::<LtvProvider>() {
-                Some(p) => p.0.clone(),
-                None => Arc::new(NoLtv),
+            let ltv: Arc<dyn LtvSource> = match (
+                ctx.service::<LtvProvider>(),
+                ctx.service::<kiki_ltv_service::LtvService>(),
+            ) {
+                (Some(p), _) => p.0.clone(),
+                (None, Some(svc)) => Arc::new(FromLtvService(svc)),
+                (None, None) => Arc::new(NoLtv),
             };
             let svc = Arc::new(TwinService::new(
                 ctx.db.clone(),

@@ -1,6 +1,8 @@
 //! The hook through which the LTV service supplies lifetime values per
-//! platform. Until it does, simulations use the LTV given in the request or
-//! the industry prior, and the rebalancer the industry prior.
+//! platform. With the LTV module mounted, [`FromLtvService`] reads the mean
+//! and spread of CLV per acquisition platform from its current model; without
+//! it, simulations use the LTV given in the request or the industry prior,
+//! and the rebalancer the industry prior.
 
 use std::sync::Arc;
 
@@ -34,5 +36,40 @@ pub struct NoLtv;
 impl LtvSource for NoLtv {
     fn platform_ltv<'a>(&'a self, _: OrgId, _: Currency) -> BoxFuture<'a, Vec<LtvInput>> {
         Box::pin(async { Vec::new() })
+    }
+}
+
+/// The LTV service's current model as the twin's LTV source: mean and
+/// standard deviation of CLV per acquisition platform, for platforms the twin
+/// models. A failed lookup is logged and treated as "no LTV" (priors apply),
+/// so a simulation never fails because the LTV store did.
+#[derive(Debug, Clone)]
+pub struct FromLtvService(pub Arc<kiki_ltv_service::LtvService>);
+
+impl LtvSource for FromLtvService {
+    fn platform_ltv<'a>(&'a self, org: OrgId, currency: Currency) -> BoxFuture<'a, Vec<LtvInput>> {
+        Box::pin(async move {
+            match self.0.platform_ltv(org, currency.as_str()).await {
+                Ok(rows) => rows
+                    .into_iter()
+                    .filter(|r| {
+                        r.customers > 0 && kiki_twin::Platform::parse(&r.platform).is_some()
+                    })
+                    .map(|r| LtvInput {
+                        platform: r.platform,
+                        segment: None,
+                        share: None,
+                        mean_micros: r.mean_micros,
+                        std_dev_micros: r.std_dev_micros,
+                        customers: r.customers,
+                        window: None,
+                    })
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, org = %org, "cannot read LTV per platform; using priors");
+                    Vec::new()
+                }
+            }
+        })
     }
 }

@@ -67,6 +67,38 @@ pub(crate) struct Computation {
 }
 
 #[derive(Debug, sqlx::FromRow)]
+struct MarketModelRow {
+    id: Uuid,
+    org_id: Uuid,
+    currency: String,
+    industry: String,
+    first_day: Option<String>,
+    last_day: Option<String>,
+    history_days: i64,
+    model: Json<Value>,
+    created_at: OffsetDateTime,
+}
+
+/// `GET /v1/twin/models/{id}`: an estimated market model and its data window.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MarketModelView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub currency: String,
+    pub industry: String,
+    /// First and last day of the performance history used (none: priors only).
+    pub first_day: Option<String>,
+    pub last_day: Option<String>,
+    pub history_days: i64,
+    /// The `kiki_twin::MarketModel`: per platform CPM, CTR, CVR, order value
+    /// and LTV distributions, saturation, adstock, seasonality and sources.
+    #[schema(value_type = Object)]
+    pub model: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct SimRow {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -1012,6 +1044,44 @@ impl TwinService {
             .to_owned();
         let row: Option<SimRow> = self.db.fetch_optional(&stmt).await?;
         row.map(|r| r.into_view(true)).transpose()
+    }
+
+    /// A stored market model (what a simulation was run against), with the
+    /// data window it was estimated from, if the caller can reach its org.
+    pub async fn market_model(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+    ) -> Result<Option<MarketModelView>> {
+        let reachable: Vec<Uuid> = scope.reachable().iter().map(|o| o.0).collect();
+        let stmt = Query::select()
+            .columns([
+                M::Id,
+                M::OrgId,
+                M::Currency,
+                M::Industry,
+                M::FirstDay,
+                M::LastDay,
+                M::HistoryDays,
+                M::Model,
+                M::CreatedAt,
+            ])
+            .from(M::Table)
+            .and_where(Expr::col(M::Id).eq(id))
+            .and_where(Expr::col(M::OrgId).is_in(reachable))
+            .to_owned();
+        let row: Option<MarketModelRow> = self.db.fetch_optional(&stmt).await?;
+        Ok(row.map(|r| MarketModelView {
+            id: r.id,
+            org_id: r.org_id,
+            currency: r.currency,
+            industry: r.industry,
+            first_day: r.first_day,
+            last_day: r.last_day,
+            history_days: r.history_days,
+            model: r.model.0,
+            created_at: r.created_at,
+        }))
     }
 
     /// The active organisation's simulations, newest first, without reports.

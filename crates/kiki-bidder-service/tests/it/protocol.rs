@@ -350,7 +350,8 @@ async fn bidder_metrics_are_exposed_at_metrics() {
         "kiki_bidder_requests_total",
         "kiki_bidder_bids_total",
         "kiki_bidder_nobid_total{nbr=\"500\"}",
-        "kiki_bidder_decision_seconds",
+        // A histogram with buckets down to 10 µs, not a summary.
+        "kiki_bidder_decision_seconds_bucket{le=\"0.00001\"}",
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }

@@ -4,6 +4,7 @@
 //! own, and the jobs run through their handlers or the job queue.
 
 mod jobs;
+mod ltv;
 mod simulations;
 
 use std::sync::Arc;
