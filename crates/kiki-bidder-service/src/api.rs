@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use kiki_bidder::engine::LineItemStatus;
 use kiki_bidder::snapshot::{Registry, Snapshot};
 use kiki_bidder::{LineItem, LineItemId};
-use kiki_core::{FieldError, OrgId};
+use kiki_core::{ErrorCode, FieldError, OrgId};
 use kiki_identity::perm::{BidderRead, BidderWrite};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
@@ -23,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::ltv_sync::{LtvSyncError, LtvSyncReport};
 use crate::service::{BidderService, EVENT_LINE_ITEMS, EVENT_SEGMENTS, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 
@@ -38,6 +39,7 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(line_item_status))
         .routes(v, routes!(line_item_stats))
         .routes(v, routes!(get_segments, put_segments))
+        .routes(v, routes!(sync_segments_from_ltv))
 }
 
 /// A page of line items.
@@ -520,4 +522,33 @@ pub async fn put_segments(
     )
     .await;
     Ok(Json(req))
+}
+
+/// The envelope of a failed LTV sync.
+fn sync_error(e: LtvSyncError) -> ApiError {
+    match e {
+        LtvSyncError::NotLinked => ApiError::new(ErrorCode::Unavailable, e.to_string()),
+        LtvSyncError::NoModel => ApiError::new(ErrorCode::Conflict, e.to_string()),
+        LtvSyncError::Ltv(e) => e.into(),
+        LtvSyncError::Store(e) => e.into(),
+        LtvSyncError::Shield(e) => e.into(),
+    }
+}
+
+/// Copies the current LTV model's mean CLV per segment into the segment
+/// values now (the `bidder.ltv_sync` job does it every ten minutes). Only
+/// the model's segments are written; other segments and the members stay.
+#[utoipa::path(post, path = "/bidder/segments/sync-ltv", tag = "bidder",
+    responses((status = 200, body = LtvSyncReport), (status = 403, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "No LTV model fitted yet"),
+        (status = 503, body = ErrorEnvelope, description = "The LTV service does not run here")))]
+pub async fn sync_segments_from_ltv(
+    Service(svc): Service<BidderService>,
+    Meta(meta): Meta,
+    p: Perm<BidderWrite>,
+) -> Result<Json<LtvSyncReport>, ApiError> {
+    svc.sync_segments_from_ltv_by(p.0.scope.org_id(), p.0.actor(), Some(&meta))
+        .await
+        .map(Json)
+        .map_err(sync_error)
 }

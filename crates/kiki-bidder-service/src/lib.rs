@@ -1,10 +1,12 @@
 //! SyncFlow's service layer: the `/openrtb2/*` endpoints, exchange
 //! authentication, line-item storage behind `/v1/bidder/line-items`, the
 //! snapshot refresh, the shared (Redis) budget and frequency store and the
-//! batched hourly reporting, on top of the pure `kiki-bidder` engine.
+//! batched hourly reporting, and the sync of segment LTVs from the LTV
+//! service (`ltv_sync`), on top of the pure `kiki-bidder` engine.
 
 pub mod api;
 pub mod config;
+pub mod ltv_sync;
 pub mod openrtb;
 pub mod reporting;
 pub mod service;
@@ -75,6 +77,17 @@ impl Module for BidderModule {
             if let Err(e) = svc.refresh().await {
                 tracing::warn!(error = %e, "bidder: first snapshot load failed; retrying in the background");
             }
+            // The LTV module starts first in `kiki serve`: when it runs, segment
+            // values follow its model (scheduled, and on demand through the API).
+            if let Some(ltv) = ctx.service::<kiki_ltv_service::LtvService>() {
+                svc.link_ltv(ltv_sync::LtvLink {
+                    ltv,
+                    identity: ctx.identity.clone(),
+                    events: ctx.events.clone(),
+                });
+                ctx.add_job_handler(Arc::new(ltv_sync::LtvSyncJob::new(svc.clone())));
+                ctx.default_schedule(ltv_sync::SYNC_JOB_KIND, ltv_sync::SYNC_SCHEDULE);
+            }
             ctx.provide(svc.clone());
             let _ = self.svc.set(svc);
             Ok(())
@@ -85,7 +98,9 @@ impl Module for BidderModule {
         api::api()
     }
 
-    fn routes(&self, roles: Roles) -> Router<AppState> {
+    /// The OpenRTB endpoints sit on the lean stack: the bid path pays for no
+    /// access log, span or per-route HTTP metric (it counts its own).
+    fn hot_routes(&self, roles: Roles) -> Router<AppState> {
         match (roles.bidder, self.svc.get()) {
             (true, Some(svc)) => openrtb::routes(svc.cfg.engine.max_body_bytes),
             _ => Router::new(),

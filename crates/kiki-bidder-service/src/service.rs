@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BidderServiceConfig, Cidr};
+use crate::ltv_sync::LtvLink;
 use crate::reporting::{HourCounts, Reporting};
 use crate::shared::SharedCounters;
 use crate::store;
@@ -102,9 +103,11 @@ pub struct BidderService {
     exchanges: Vec<Exchange>,
     meta: ArcSwap<HashMap<LineItemId, ItemMeta>>,
     metrics: BidMetrics,
-    db: Db,
-    clock: Arc<dyn Clock>,
+    pub(crate) db: Db,
+    pub(crate) clock: Arc<dyn Clock>,
     loaded: AtomicBool,
+    /// The LTV service, when the process runs it (see `ltv_sync`).
+    pub(crate) ltv: OnceLock<LtvLink>,
 }
 
 impl std::fmt::Debug for BidderService {
@@ -112,6 +115,7 @@ impl std::fmt::Debug for BidderService {
         f.debug_struct("BidderService")
             .field("exchanges", &self.exchanges.len())
             .field("shared", &self.shared.is_some())
+            .field("ltv", &self.ltv.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +188,7 @@ impl BidderService {
             db,
             clock,
             loaded: AtomicBool::new(false),
+            ltv: OnceLock::new(),
         })
     }
 

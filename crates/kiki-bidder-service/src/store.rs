@@ -1,7 +1,7 @@
 //! The bidder's tables (migration `0006_bidder.sql`): line items, segment
 //! LTVs and members, hourly statistics. Every tenant query filters by the
-//! organisation; the snapshot load is the one cross-tenant read, by design
-//! (the bidder serves every organisation).
+//! organisation; the snapshot load is the cross-tenant read, by design (the
+//! bidder serves every organisation).
 
 use kiki_bidder::{LineItem, LineItemId};
 use kiki_core::{Currency, Money, OrgId};
@@ -365,6 +365,47 @@ pub async fn replace_segments(
                 org.0.into(),
                 m.user.as_str().into(),
                 m.segment.as_str().into(),
+            ]);
+        }
+        tx.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+/// Writes `values` over an organisation's segment LTVs: each named segment
+/// is inserted or has its value replaced; segments not in `values` and every
+/// member row stay as they are (the LTV sync, which must not undo hand-set
+/// segments or the user→segment assignments).
+pub async fn upsert_segment_values(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    values: &[SegmentValue],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    use BidderSegmentValues as V;
+    for chunk in values.chunks(500) {
+        let mut stmt = Query::insert()
+            .into_table(V::Table)
+            .columns([
+                V::OrgId,
+                V::Segment,
+                V::LtvMicros,
+                V::Currency,
+                V::UpdatedAt,
+            ])
+            .on_conflict(
+                OnConflict::columns([V::OrgId, V::Segment])
+                    .update_columns([V::LtvMicros, V::Currency, V::UpdatedAt])
+                    .to_owned(),
+            )
+            .to_owned();
+        for v in chunk {
+            stmt.values_panic([
+                org.0.into(),
+                v.segment.as_str().into(),
+                v.ltv.micros.into(),
+                v.ltv.currency.to_string().into(),
+                now.into(),
             ]);
         }
         tx.execute(&stmt).await?;

@@ -725,6 +725,13 @@ impl LtvService {
             .map(|(platform, v)| platform_stats(platform, &v))
             .collect())
     }
+
+    /// Every organisation with a fitted model, for system jobs that act per
+    /// organisation (the bidder's scheduled segment sync). Not tenant data:
+    /// only the ids.
+    pub async fn orgs_with_models(&self) -> Result<Vec<OrgId>, LtvServiceError> {
+        Ok(store::orgs_with_models(&self.db).await?)
+    }
 }
 
 /// Mean and population standard deviation (Welford), rounded to micros.

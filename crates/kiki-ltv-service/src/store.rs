@@ -238,6 +238,23 @@ pub async fn get_model(db: &Db, org: OrgId, id: Uuid) -> Result<Option<ModelRow>
     db.fetch_optional(&stmt).await
 }
 
+#[derive(Debug, sqlx::FromRow)]
+struct OrgRow {
+    org_id: Uuid,
+}
+
+/// Every organisation with at least one fitted model (for system jobs that
+/// act per organisation, such as the bidder's segment sync).
+pub async fn orgs_with_models(db: &Db) -> Result<Vec<OrgId>, StoreError> {
+    let stmt = Query::select()
+        .distinct()
+        .column(M::OrgId)
+        .from(M::Table)
+        .to_owned();
+    let rows: Vec<OrgRow> = db.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(|r| OrgId(r.org_id)).collect())
+}
+
 /// The organisation's latest model.
 pub async fn current_model(db: &Db, org: OrgId) -> Result<Option<ModelRow>, StoreError> {
     let stmt = Query::select()

@@ -190,7 +190,9 @@ impl Application {
 
         let mut extra_api = opts.extra_api;
         let mut extra_routes = opts.extra_routes;
+        let mut hot_routes: Router<AppState> = Router::new();
         for module in &opts.modules {
+            hot_routes = hot_routes.merge(module.hot_routes(roles));
             let api = module.api();
             extra_api = Some(match extra_api {
                 Some(a) => a.merge(api),
@@ -202,7 +204,8 @@ impl Application {
                 None => routes,
             });
         }
-        let router = compose_router(&state, extra_routes, extra_api);
+        let router =
+            compose_router(&state, extra_routes, extra_api).merge(hot_router(&state, hot_routes));
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -413,6 +416,15 @@ pub fn compose_router(
         ))
         .layer(DefaultBodyLimit::max(cfg.http.body_limit_bytes));
     router.layer(stack).with_state(state.clone())
+}
+
+/// Latency-critical routes with the lean stack `Module::hot_routes` describes.
+fn hot_router(state: &AppState, routes: Router<AppState>) -> Router {
+    let stack = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::normalize_errors))
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(middleware::panic_response));
+    routes.layer(stack).with_state(state.clone())
 }
 
 fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {

@@ -54,6 +54,16 @@ pub trait Module: Send + Sync + 'static {
         Router::new()
     }
 
+    /// Routes on a latency-critical path (the OpenRTB bid and notice
+    /// endpoints), mounted **outside** the generic edge stack: no access log,
+    /// per-request span, request id, HTTP metrics, rate limit, CORS or
+    /// timeout — only panic catching, the error-envelope normaliser and
+    /// response compression. The module counts its own metrics.
+    fn hot_routes(&self, roles: Roles) -> Router<AppState> {
+        let _ = roles;
+        Router::new()
+    }
+
     /// Background tasks started once the state exists; they must stop when
     /// `cancel` fires.
     fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {

@@ -1,8 +1,9 @@
 //! Integration tests of the bidder service: the OpenRTB protocol over HTTP,
-//! the line-item API, roles, and the shared Redis budget. Every test runs on
-//! SQLite, and on PostgreSQL with `KIKI_TEST_DATABASE_URL`.
+//! the line-item API, roles, the shared Redis budget and the LTV hookup.
+//! Every test runs on SQLite, and on PostgreSQL with `KIKI_TEST_DATABASE_URL`.
 
 mod api;
+mod ltv;
 mod protocol;
 mod roles;
 mod shared;

@@ -88,6 +88,24 @@ impl Module for EchoModule {
         }
     }
 
+    fn hot_routes(&self, roles: Roles) -> Router<AppState> {
+        if roles.bidder {
+            Router::new()
+                .route("/openrtb2/hot", get(|| async { "hot" }))
+                .route(
+                    "/openrtb2/boom",
+                    get(|| async {
+                        if std::hint::black_box(true) {
+                            panic!("a bug on the hot path");
+                        }
+                        "unreachable"
+                    }),
+                )
+        } else {
+            Router::new()
+        }
+    }
+
     fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
         let svc = state
             .services
@@ -131,6 +149,19 @@ async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
         "bidder"
     );
 
+    // Hot routes skip the generic edge stack (no request id) but still turn a
+    // panic into the JSON envelope.
+    let echo = app.get("/openrtb2/echo").await;
+    assert!(echo.headers().contains_key("x-request-id"));
+    let hot = app.get("/openrtb2/hot").await;
+    assert_eq!(hot.status(), 200);
+    assert!(!hot.headers().contains_key("x-request-id"));
+    assert_eq!(hot.text().await.unwrap(), "hot");
+    let boom = app.get("/openrtb2/boom").await;
+    assert_eq!(boom.status(), 500);
+    let body: Value = boom.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+
     // The route is in the OpenAPI document.
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
     assert!(doc["paths"]["/v1/echo"].is_object());
@@ -169,6 +200,7 @@ async fn role_gated_routes_follow_the_process_roles() {
         .spawn()
         .await;
     assert_eq!(app.get("/openrtb2/echo").await.status(), 404);
+    assert_eq!(app.get("/openrtb2/hot").await.status(), 404);
     assert_eq!(app.get("/v1/echo").await.status(), 200);
     app.shutdown().await.unwrap();
 }
@@ -189,8 +221,7 @@ async fn a_bad_module_section_stops_start_up_naming_it() {
         },
     )
     .await
-    .err()
-    .expect("start-up fails");
+    .expect_err("start-up fails");
     let text = format!("{err:#}");
     assert!(text.contains("bidder"), "{text}");
     assert!(text.contains("greting"), "{text}");
