@@ -91,13 +91,18 @@ async fn sqlite_schema() -> Schema {
 }
 
 /// SQLite stores timestamps as TEXT, so the declared type cannot tell them
-/// from strings; the naming rule (`*_at`, `*_until`, `period_start`) can.
+/// from strings; the naming rule can: `*_at`, `*_until`, `*_start`, `*_end`
+/// and `hour` are timestamps (dates are `*_day`, kept as TEXT on both sides).
+fn named_like_a_timestamp(name: &str) -> bool {
+    ["_at", "_until", "_start", "_end"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+        || name == "hour"
+}
+
 fn timestamp_columns_by_convention(cols: &[(String, String, i64)]) -> BTreeSet<String> {
     cols.iter()
-        .filter(|(name, ty, _)| {
-            ty.eq_ignore_ascii_case("TEXT")
-                && (name.ends_with("_at") || name.ends_with("_until") || name == "period_start")
-        })
+        .filter(|(name, ty, _)| ty.eq_ignore_ascii_case("TEXT") && named_like_a_timestamp(name))
         .map(|(name, _, _)| name.clone())
         .collect()
 }
@@ -120,9 +125,7 @@ async fn postgres_schema(admin: &str) -> Schema {
     for (table, column, nullable, data_type) in cols {
         let mut class = pg_class(&data_type);
         // The timestamp naming rule holds on both sides, or it would hide a mismatch.
-        if class == "json_or_text"
-            && (column.ends_with("_at") || column.ends_with("_until") || column == "period_start")
-        {
+        if class == "json_or_text" && named_like_a_timestamp(&column) {
             class = format!("text column named like a timestamp: {data_type}");
         }
         schema
