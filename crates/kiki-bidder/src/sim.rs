@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 
 use crate::engine::{BidReply, Bidder, RequestContext};
 use crate::lineitem::{
-    BidStrategy, Budget, CampaignId, Creative, CreativeFormat, DealTargeting, Flight, LineItem,
-    LineItemId, MarginSettings, PacingMode, Priors, Targeting,
+    BidStrategy, Budget, CampaignId, Creative, CreativeFormat, DealTargeting, Flight, FrequencyCap,
+    InventoryKind, LineItem, LineItemId, MarginSettings, PacingMode, Priors, Targeting,
 };
 use crate::notice::NoticeKind;
 use crate::openrtb::response::ParsedBidResponse;
@@ -503,6 +503,95 @@ pub fn workload_requests() -> Vec<(&'static str, String)> {
         ("app_deal", app),
         ("no_match", nomatch),
     ]
+}
+
+/// A line item of the fixture catalogue: one creative of `format`, even
+/// pacing, value-based bidding, 500 USD a day, an LTV baseline of 120 USD.
+pub fn fixture_line_item(name: &str, format: CreativeFormat) -> LineItem {
+    LineItem {
+        id: LineItemId::new(),
+        org_id: OrgId::new(),
+        campaign_id: CampaignId::new(),
+        name: name.into(),
+        active: true,
+        flight: Flight {
+            start: time::macros::datetime!(2026-01-01 00:00 UTC),
+            end: None,
+        },
+        budget: Budget {
+            daily: fixture_usd(500.0),
+            total: None,
+        },
+        pacing: PacingMode::Even,
+        bid_strategy: BidStrategy::ValueBased,
+        max_cpm: None,
+        targeting: Targeting::default(),
+        creatives: vec![Creative {
+            id: format!("{name}-cr"),
+            format,
+            markup: format!("<markup of {name}>"),
+            adomain: vec!["shop.example".into()],
+            categories: vec!["IAB22-1".into()],
+            attributes: vec![],
+            bundle: None,
+        }],
+        ltv_baseline: fixture_usd(120.0),
+        margin: MarginSettings::default(),
+        frequency_cap: None,
+        priors: None,
+        deals: DealTargeting::default(),
+    }
+}
+
+/// The catalogue the protocol fixtures (`tests/fixtures/*.json` and their
+/// `expected.json`) are written against: one line item per kind of
+/// inventory. Shared by the engine's tests and the service's HTTP tests.
+pub fn fixture_catalogue() -> Vec<LineItem> {
+    let mut banner = fixture_line_item("banner", CreativeFormat::Banner { w: 300, h: 250 });
+    // Attribute 3 (expandable, user-initiated) lets a fixture exercise `battr`.
+    banner.creatives[0].attributes = vec![3];
+    banner.creatives.push(Creative {
+        id: "banner-728".into(),
+        format: CreativeFormat::Banner { w: 728, h: 90 },
+        markup: "<leaderboard>".into(),
+        adomain: vec!["shop.example".into()],
+        categories: vec!["IAB22-1".into()],
+        attributes: vec![],
+        bundle: None,
+    });
+    banner.targeting.countries = vec!["USA".into(), "CAN".into()];
+    let video = fixture_line_item(
+        "video",
+        CreativeFormat::Video {
+            mimes: vec!["video/mp4".into()],
+            duration_secs: 30,
+        },
+    );
+    let native = fixture_line_item("native", CreativeFormat::Native);
+    let audio = fixture_line_item(
+        "audio",
+        CreativeFormat::Audio {
+            mimes: vec!["audio/mp4".into()],
+            duration_secs: 15,
+        },
+    );
+    let mut deal = fixture_line_item("deal", CreativeFormat::Banner { w: 320, h: 480 });
+    deal.targeting.inventory = InventoryKind::AppOnly;
+    deal.targeting.os = vec!["Android".into()];
+    deal.deals = DealTargeting {
+        ids: vec!["deal-1".into()],
+        only: true,
+    };
+    let mut capped = fixture_line_item("capped", CreativeFormat::Banner { w: 320, h: 50 });
+    capped.frequency_cap = Some(FrequencyCap {
+        max_impressions: 1,
+        window_secs: 3600,
+    });
+    vec![banner, video, native, audio, deal, capped]
+}
+
+fn fixture_usd(major: f64) -> Money {
+    Money::from_micros((major * 1_000_000.0).round() as i64, Currency::USD)
 }
 
 #[cfg(test)]
