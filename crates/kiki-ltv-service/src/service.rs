@@ -3,7 +3,7 @@
 //! organisation and touches only its rows. Other services (bidder, twin)
 //! call [`LtvService::aggregates`] and [`LtvService::current_model`] directly.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use kiki_core::{Clock, Currency, JobId, OrgId};
@@ -216,7 +216,14 @@ pub struct LtvService {
     identity: Identity,
     clock: Arc<dyn Clock>,
     config: LtvConfig,
+    /// `platform_ltv` per organisation, with the model id it came from: a
+    /// model's predictions never change, so the figures are computed once per
+    /// model rather than on every simulation and rebalancing run.
+    platform_cache: parking_lot::Mutex<HashMap<OrgId, PlatformCacheEntry>>,
 }
+
+/// The current model's id and its `platform_ltv` figures.
+type PlatformCacheEntry = (Uuid, Vec<PlatformLtv>);
 
 impl std::fmt::Debug for LtvService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,6 +247,7 @@ impl LtvService {
             identity,
             clock,
             config,
+            platform_cache: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 
@@ -711,6 +719,11 @@ impl LtvService {
         if !model.currency.eq_ignore_ascii_case(currency) {
             return Ok(Vec::new());
         }
+        if let Some((id, hit)) = self.platform_cache.lock().get(&org)
+            && *id == model.id
+        {
+            return Ok(hit.clone());
+        }
         let rows = store::all_predictions(&self.db, org, model.id).await?;
         let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for r in rows {
@@ -720,10 +733,14 @@ impl LtvService {
                     .push(clv as f64);
             }
         }
-        Ok(by
+        let stats: Vec<PlatformLtv> = by
             .into_iter()
             .map(|(platform, v)| platform_stats(platform, &v))
-            .collect())
+            .collect();
+        self.platform_cache
+            .lock()
+            .insert(org, (model.id, stats.clone()));
+        Ok(stats)
     }
 
     /// Every organisation with a fitted model, for system jobs that act per
