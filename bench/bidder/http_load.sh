@@ -5,13 +5,15 @@
 #
 #   bench/bidder/http_load.sh [LINE_ITEMS=1000] [SECS=10]
 #
-# Prints: max throughput of each server, then the bidder's p50/p99 at 50 % of
-# its maximum and at 5,000 req/s. Results go to bench/bidder/RESULTS.md by hand.
+# Prints: max throughput of each server (closed loop, CONNS connections), then
+# p50/p99 of both servers at 5,000 req/s and at 50 % of the bidder's maximum
+# (open loop on OPEN_CONNS threads). Results go to bench/bidder/RESULTS.md by hand.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-1000}
 SECS=${2:-10}
 CONNS=${CONNS:-64}
+OPEN_CONNS=${OPEN_CONNS:-32}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 PROFILE=${PROFILE:-release}   # PROFILE=dev for a quick, unrepresentative run
 if [ "$PROFILE" = release ]; then
@@ -39,6 +41,8 @@ echo "== bare axum 204, max";   "$BIN/loadgen" http://127.0.0.1:9204/openrtb2/bi
 echo "== bidder, max";          MAX=$("$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --max --conns "$CONNS" --secs "$SECS"); echo "$MAX"
 RPS=$(echo "$MAX" | sed -E 's/.*rps=([0-9]+).*/\1/')
 HALF=$((RPS / 2))
-echo "== bidder at 50 % of max ($HALF req/s)"; "$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --rate "$HALF" --conns 256 --secs "$SECS"
-echo "== bidder at 5000 req/s";                 "$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --rate 5000 --conns 256 --secs "$SECS"
+for R in 5000 "$HALF"; do
+  echo "== bare axum 204 at $R req/s"; "$BIN/loadgen" http://127.0.0.1:9204/openrtb2/bid "$BODY" --rate "$R" --conns "$OPEN_CONNS" --secs "$SECS"
+  echo "== bidder at $R req/s";        "$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --rate "$R" --conns "$OPEN_CONNS" --secs "$SECS"
+done
 echo "bidder RSS after the run: $(ps -o rss= -p $BID) KiB"

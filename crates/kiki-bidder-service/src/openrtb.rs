@@ -195,19 +195,37 @@ async fn notice(app: AppState, svc: &BidderService, kind: NoticeKind, req: Reque
         return r.response();
     }
     let query = parts.uri.query().unwrap_or("");
+    let notice = match svc.bidder.prepare_notice(kind, query) {
+        Ok(n) => n,
+        Err(e) => return error(ErrorCode::BadRequest, e.to_string()),
+    };
     let now_ms = svc.now_ms();
-    match svc.bidder.handle_notice(kind, query, now_ms) {
-        Ok(out) => {
-            svc.observe_notice(&out, now_ms);
-            let mut r = versioned(StatusCode::OK.into_response());
-            r.headers_mut().insert(
-                NOTICE_STATUS_HEADER,
-                HeaderValue::from_static(status_name(out.status)),
-            );
-            r
+    let mut out = svc.bidder.record_notice(notice, now_ms);
+    if let Some(shared) = &svc.shared {
+        // Several replicas: a bid's spend and impression are counted by the
+        // first replica to claim them in Redis, whichever got the notice.
+        let wanted = out.claims();
+        if wanted.spend || wanted.impression {
+            let retention = svc.bidder.config().notices.retention_ms;
+            match shared.claim(notice.key, wanted, retention).await {
+                Ok(lost) => out.counted_elsewhere(lost),
+                Err(e) => {
+                    // Redis unreachable: count here; this replica's ledger still
+                    // makes repeats of the notice idempotent. Spend is never dropped.
+                    tracing::warn!(error = %e, "claiming a notice in Redis failed; counting it here");
+                    metrics::counter!("kiki_bidder_notice_claim_errors_total").increment(1);
+                }
+            }
         }
-        Err(e) => error(ErrorCode::BadRequest, e.to_string()),
     }
+    let out = svc.bidder.finish_notice(out, now_ms);
+    svc.observe_notice(&out, now_ms);
+    let mut r = versioned(StatusCode::OK.into_response());
+    r.headers_mut().insert(
+        NOTICE_STATUS_HEADER,
+        HeaderValue::from_static(status_name(out.status)),
+    );
+    r
 }
 
 /// `nurl`: the exchange reports a win.

@@ -151,7 +151,10 @@ impl BidderService {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<BidderService> {
         let segments = Arc::new(SegmentTable::default());
-        let seed = ms(clock.now()) as u64 ^ u64::from(std::process::id()).rotate_left(32);
+        // Bid ids must not repeat across replicas (their notices are claimed in
+        // Redis by id): the seed is 64 random bits, not the start time or the
+        // process id (every container is pid 1, and a test clock stands still).
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0;
         let mut deps = BidderDeps::in_memory(seed);
         deps.segments = segments.clone();
         if let Some(s) = &shared {

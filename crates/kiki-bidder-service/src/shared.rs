@@ -135,6 +135,47 @@ impl SharedCounters {
         self.queue.lock().push(Op::IncrBy { key, by, ttl });
     }
 
+    /// Claims, for this replica, the once-per-bid counts a notice would make:
+    /// `SET claim:{bid}:spend NX PX retention` and the same for `:imp`, in one
+    /// round trip. Returns the claims this replica did **not** get (another
+    /// replica counted them first). Each claim lives as long as the engine
+    /// remembers finished bid ids.
+    pub async fn claim(
+        &self,
+        key: u64,
+        wanted: kiki_bidder::Claims,
+        retention_ms: i64,
+    ) -> redis::RedisResult<kiki_bidder::Claims> {
+        let mut lost = kiki_bidder::Claims::default();
+        let parts: Vec<(&str, bool)> = [("spend", wanted.spend), ("imp", wanted.impression)]
+            .into_iter()
+            .filter(|(_, w)| *w)
+            .collect();
+        if parts.is_empty() {
+            return Ok(lost);
+        }
+        let mut pipe = redis::pipe();
+        for (what, _) in &parts {
+            pipe.cmd("SET")
+                .arg(format!("{}claim:{key:016x}:{what}", self.prefix))
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(retention_ms.max(1));
+        }
+        let mut conn = self.conn.clone();
+        let set: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+        for ((what, _), got) in parts.iter().zip(set) {
+            if got.is_none() {
+                match *what {
+                    "spend" => lost.spend = true,
+                    _ => lost.impression = true,
+                }
+            }
+        }
+        Ok(lost)
+    }
+
     /// Writes the queued increments (one pipeline).
     pub async fn flush(&self) -> redis::RedisResult<usize> {
         let ops = std::mem::take(&mut *self.queue.lock());

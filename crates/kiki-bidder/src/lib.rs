@@ -30,7 +30,7 @@ pub use error::BidderError;
 pub use freq::{FrequencyStore, InMemoryFrequency};
 pub use lineitem::{CampaignId, LineItem, LineItemId};
 pub use margin::{GuardianVerdict, MarginPolicy, RiskLevel};
-pub use notice::{NoticeKind, NoticeOutcome, NoticeStatus};
+pub use notice::{Claims, Notice, NoticeKind, NoticeOutcome, NoticeStatus};
 pub use openrtb::{NoBidReason, OPENRTB_VERSION_HEADER};
 pub use snapshot::{CompileReport, Snapshot};
 pub use valuation::{SegmentData, SegmentLookup, SegmentTable};

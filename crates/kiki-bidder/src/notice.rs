@@ -83,29 +83,32 @@ impl BidId {
     }
 }
 
-/// Generates unique bid ids: SplitMix64 of `seed + n` is a bijection of `n`, so ids
-/// never repeat within one generator, and different seeds (one per process start)
-/// make collisions between replicas vanishingly unlikely.
-#[derive(Debug)]
-pub struct BidIdGen {
-    seed: u64,
-    counter: std::sync::atomic::AtomicU64,
-}
-
-impl BidIdGen {
-    pub fn new(seed: u64) -> Self {
-        BidIdGen {
-            seed,
-            counter: std::sync::atomic::AtomicU64::new(0),
+/// The inverse of [`mix64`]: undoes each xor-shift and multiplies by the
+/// multiplicative inverse of each odd constant modulo 2^64.
+pub fn unmix64(mut z: u64) -> u64 {
+    const fn inverse(a: u64) -> u64 {
+        // Newton's iteration doubles the correct low bits each step: 3 → 96.
+        let mut x = a;
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+            i += 1;
         }
+        x
     }
-
-    pub fn next(&self) -> BidId {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        BidId(mix64(self.seed.wrapping_add(n)))
+    fn unshift(y: u64, k: u32) -> u64 {
+        let (mut x, mut t) = (y, y >> k);
+        while t != 0 {
+            x ^= t;
+            t >>= k;
+        }
+        x
     }
+    const I2: u64 = inverse(0x94d0_49bb_1331_11eb);
+    const I1: u64 = inverse(0xbf58_476d_1ce4_e5b9);
+    z = unshift(z, 31).wrapping_mul(I2);
+    z = unshift(z, 27).wrapping_mul(I1);
+    unshift(z, 30)
 }
 
 /// The three notice URLs of one bid.
@@ -430,6 +433,68 @@ pub struct NoticeOutcome {
     pub effects: SmallVec<[Effect; 4]>,
 }
 
+/// What a notice's effects would count once per bid across replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Claims {
+    /// The outcome counts the bid's spend (settled or unheld).
+    pub spend: bool,
+    /// The outcome counts the bid's impression (and its win feedback).
+    pub impression: bool,
+}
+
+impl NoticeOutcome {
+    /// Which once-per-bid counts this outcome would make.
+    pub fn claims(&self) -> Claims {
+        let mut c = Claims::default();
+        for e in &self.effects {
+            match e {
+                Effect::Settle { .. } | Effect::SpendUnheld { .. } => c.spend = true,
+                Effect::CountImpression { .. } => c.impression = true,
+                Effect::Release { .. } | Effect::WinFeedback { .. } => {}
+            }
+        }
+        c
+    }
+
+    /// Drops the counts another replica already made for this bid (`lost` = the
+    /// claims this replica did not get): a hold whose spend was counted
+    /// elsewhere is released instead of settled, unheld spend and the
+    /// impression are not counted again. An outcome left with nothing to count
+    /// that would have counted something is a duplicate.
+    pub fn counted_elsewhere(&mut self, lost: Claims) {
+        if !lost.spend && !lost.impression {
+            return;
+        }
+        let before = self.claims();
+        let mut kept: SmallVec<[Effect; 4]> = SmallVec::new();
+        for e in self.effects.drain(..) {
+            match e {
+                Effect::Settle {
+                    line_item,
+                    hold_day,
+                    hold_micros,
+                    ..
+                } if lost.spend => kept.push(Effect::Release {
+                    line_item,
+                    hold_day,
+                    hold_micros,
+                }),
+                Effect::SpendUnheld { .. } if lost.spend => {}
+                Effect::CountImpression { .. } | Effect::WinFeedback { .. } if lost.impression => {}
+                other => kept.push(other),
+            }
+        }
+        self.effects = kept;
+        if lost.spend {
+            self.spend_micros = None;
+        }
+        let after = self.claims();
+        if (before.spend || before.impression) && !after.spend && !after.impression {
+            self.status = NoticeStatus::Duplicate;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Issued,
@@ -452,10 +517,24 @@ struct Entry {
     holding: bool,
 }
 
+/// A bid issued and not yet past its hold timeout, in issue order.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    bid: IssuedBid,
+    /// A notice came: the bid's state lives in `entries` now.
+    noticed: bool,
+}
+
 #[derive(Debug, Default)]
 struct Shard {
+    /// Bids that had a notice, and ids the ledger did not issue.
     entries: HashMap<u64, Entry, crate::freq::NoHash>,
-    hold_queue: VecDeque<(i64, u64)>,
+    /// Open bids by in-shard sequence: `open[i]` has sequence `base + i`. Issuing
+    /// a bid is a push here, not a hash-map insert; a bid nobody sends a notice
+    /// for leaves at its hold timeout and is not remembered beyond it.
+    open: VecDeque<Open>,
+    base: u64,
+    next: u64,
     billing_queue: VecDeque<(i64, u64)>,
     purge_queue: VecDeque<(i64, u64)>,
 }
@@ -487,12 +566,18 @@ impl Default for NoticeConfig {
     }
 }
 
-/// Per-bid state machine for notices, sharded for concurrency.
+/// Per-bid state machine for notices, sharded for concurrency. The ledger also
+/// issues the bid ids: id = `mix64(seed + n)` with `n = sequence × SHARDS +
+/// shard`, so a notice's id leads straight back to its open bid.
 #[derive(Debug)]
 pub struct NoticeLedger {
     cfg: NoticeConfig,
+    seed: u64,
+    turn: std::sync::atomic::AtomicU64,
     shards: Box<[Mutex<Shard>]>,
 }
+
+const SHARDS: u64 = 32;
 
 /// Impression cost of a CPM: CPM / 1000, rounded half up.
 pub fn cost_of_cpm(cpm_micros: i64) -> i64 {
@@ -500,10 +585,13 @@ pub fn cost_of_cpm(cpm_micros: i64) -> i64 {
 }
 
 impl NoticeLedger {
-    pub fn new(cfg: NoticeConfig) -> Self {
+    /// A ledger whose bid ids derive from `seed` (one random seed per process).
+    pub fn new(cfg: NoticeConfig, seed: u64) -> Self {
         NoticeLedger {
             cfg,
-            shards: (0..32).map(|_| Mutex::new(Shard::default())).collect(),
+            seed,
+            turn: std::sync::atomic::AtomicU64::new(0),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
@@ -511,32 +599,39 @@ impl NoticeLedger {
         &self.cfg
     }
 
-    fn shard(&self, key: u64) -> &Mutex<Shard> {
-        &self.shards[(mix64(key) >> 59) as usize & (self.shards.len() - 1)]
+    /// Shard and in-shard sequence a key would have if this ledger issued it.
+    fn locate(&self, key: u64) -> (usize, u64) {
+        let n = unmix64(key).wrapping_sub(self.seed);
+        ((n % SHARDS) as usize, n / SHARDS)
     }
 
-    /// Records a bid just issued.
-    pub fn issue(&self, bid: IssuedBid) {
-        let key = bid.bid_id.0;
-        let mut s = self.shard(key).lock();
-        s.entries.insert(
-            key,
-            Entry {
-                bid: Some(bid),
-                state: State::Issued,
-                clearing: None,
-                spent: false,
-                counted: false,
-                holding: !bid.test && bid.hold_micros > 0,
-            },
-        );
-        s.hold_queue
-            .push_back((bid.issued_ms + self.cfg.hold_timeout_ms, key));
+    /// Records a bid about to be sent and returns its id; `make` fills in the
+    /// bid from the id.
+    pub fn issue(&self, make: impl FnOnce(BidId) -> IssuedBid) -> BidId {
+        let shard =
+            (self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS) as usize;
+        let mut s = self.shards[shard].lock();
+        let n = s.next * SHARDS + shard as u64;
+        let id = BidId(mix64(self.seed.wrapping_add(n)));
+        let mut bid = make(id);
+        bid.bid_id = id;
+        s.next += 1;
+        s.open.push_back(Open {
+            bid,
+            noticed: false,
+        });
+        id
     }
 
-    /// Number of bid ids remembered.
+    /// Number of bid ids remembered (open bids and bids with notices).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().entries.len()).sum()
+        self.shards
+            .iter()
+            .map(|s| {
+                let s = s.lock();
+                s.entries.len() + s.open.iter().filter(|o| !o.noticed).count()
+            })
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -546,7 +641,48 @@ impl NoticeLedger {
     /// Applies one notice.
     pub fn apply(&self, n: Notice, now_ms: i64) -> NoticeOutcome {
         let trigger = self.cfg.spend_trigger;
-        let mut s = self.shard(n.key).lock();
+        let (shard, seq) = self.locate(n.key);
+        let mut guard = self.shards[shard].lock();
+        let s = &mut *guard;
+        if !s.entries.contains_key(&n.key) {
+            // First notice for one of our bids: its state moves to `entries`.
+            let slot = seq
+                .checked_sub(s.base)
+                .filter(|_| seq < s.next)
+                .and_then(|i| s.open.get_mut(i as usize))
+                .filter(|o| o.bid.bid_id.0 == n.key && !o.noticed);
+            if let Some(o) = slot {
+                o.noticed = true;
+                let bid = o.bid;
+                s.entries.insert(
+                    n.key,
+                    Entry {
+                        bid: Some(bid),
+                        state: State::Issued,
+                        clearing: None,
+                        spent: false,
+                        counted: false,
+                        holding: !bid.test && bid.hold_micros > 0,
+                    },
+                );
+            } else if seq < s.base && !n.test {
+                // Ours, but its hold timed out with no notice and it was let go:
+                // what the URL says is all there is (a late notice).
+                s.entries.insert(
+                    n.key,
+                    Entry {
+                        bid: None,
+                        state: State::Expired,
+                        clearing: None,
+                        spent: false,
+                        counted: false,
+                        holding: false,
+                    },
+                );
+                s.purge_queue
+                    .push_back((now_ms + self.cfg.retention_ms, n.key));
+            }
+        }
         let mut out = NoticeOutcome {
             kind: n.kind,
             status: NoticeStatus::Applied,
@@ -710,11 +846,24 @@ impl NoticeLedger {
         for shard in self.shards.iter() {
             let mut guard = shard.lock();
             let s = &mut *guard;
-            while let Some(&(deadline, key)) = s.hold_queue.front() {
-                if deadline > now_ms {
+            while let Some(o) = s.open.front().copied() {
+                if o.bid.issued_ms + self.cfg.hold_timeout_ms > now_ms {
                     break;
                 }
-                s.hold_queue.pop_front();
+                s.open.pop_front();
+                s.base += 1;
+                let key = o.bid.bid_id.0;
+                if !o.noticed {
+                    // No notice at all: presumed lost; the id is let go.
+                    if !o.bid.test && o.bid.hold_micros > 0 {
+                        effects.push(Effect::Release {
+                            line_item: o.bid.line_item,
+                            hold_day: o.bid.hold_day,
+                            hold_micros: o.bid.hold_micros,
+                        });
+                    }
+                    continue;
+                }
                 let Some(e) = s.entries.get_mut(&key) else {
                     continue;
                 };
@@ -873,19 +1022,45 @@ mod tests {
     }
 
     #[test]
-    fn bid_ids_are_unique_and_round_trip() {
-        let g = BidIdGen::new(42);
-        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| g.next()).collect();
-        assert_eq!(ids.len(), 10_000);
-        let id = g.next();
+    fn bid_ids_are_unique_and_lead_back_to_their_open_bid() {
+        for z in [0u64, 1, 42, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(unmix64(mix64(z)), z);
+        }
+        let l = NoticeLedger::new(NoticeConfig::default(), 0xfeed);
+        let ids: Vec<BidId> = (0..10_000).map(|_| l.issue(|id| bid(id, false))).collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), 10_000);
+        for (k, id) in ids.iter().enumerate() {
+            let (shard, seq) = l.locate(id.0);
+            assert_eq!(seq * SHARDS + shard as u64, k as u64);
+        }
+        let id = ids[7];
         assert_eq!(BidId::parse(&id.to_string()), Some(id));
         assert_eq!(BidId::key_of(&id.to_string()), id.0);
         assert_ne!(BidId::key_of("foreign-id"), BidId::key_of("foreign-id2"));
+        // Another replica's ids (another seed) are not found here.
+        let other = NoticeLedger::new(NoticeConfig::default(), 0xbeef);
+        let foreign = other.issue(|id| bid(id, false));
+        let mut n = notice(NoticeKind::Win, foreign.0, Some(1_000_000));
+        n.line_item = Some(LineItemId::from(uuid::Uuid::from_u128(7)));
+        assert_eq!(l.apply(n, 2_000).status, NoticeStatus::Unmatched);
     }
 
-    fn issued(ledger: &NoticeLedger, id: u64, test: bool) -> IssuedBid {
-        let b = IssuedBid {
-            bid_id: BidId(id),
+    #[test]
+    fn a_bid_nobody_answers_is_let_go_at_its_hold_timeout() {
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
+        for _ in 0..1_000 {
+            l.issue(|id| bid(id, false));
+        }
+        assert_eq!(l.len(), 1_000);
+        let released = l.expire(1_000 + 60_000);
+        assert_eq!(released.len(), 1_000, "every hold goes back");
+        assert_eq!(l.len(), 0, "and no id stays for the retention period");
+    }
+
+    fn bid(id: BidId, test: bool) -> IssuedBid {
+        IssuedBid {
+            bid_id: id,
             line_item: LineItemId::from(uuid::Uuid::from_u128(7)),
             hold_micros: 3_000,
             hold_day: 1,
@@ -893,8 +1068,18 @@ mod tests {
             freq: None,
             issued_ms: 1_000,
             test,
-        };
-        ledger.issue(b);
+        }
+    }
+
+    /// The key of the `label`-th bid a ledger with seed 0 issues (labels from 1).
+    fn key(label: u64) -> u64 {
+        mix64(label - 1)
+    }
+
+    fn issued(ledger: &NoticeLedger, label: u64, test: bool) -> IssuedBid {
+        let b = bid(BidId(key(label)), test);
+        let id = ledger.issue(|_| b);
+        assert_eq!(id, b.bid_id, "bids are issued in label order");
         b
     }
 
@@ -909,10 +1094,78 @@ mod tests {
     }
 
     #[test]
-    fn a_win_settles_the_hold_once_and_repeats_are_duplicates() {
-        let l = NoticeLedger::new(NoticeConfig::default());
+    fn counts_another_replica_made_are_dropped_and_the_hold_released() {
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
         let b = issued(&l, 1, false);
-        let o = l.apply(notice(NoticeKind::Win, 1, Some(2_000_000)), 2_000);
+        let mut o = l.apply(notice(NoticeKind::Win, key(1), Some(2_000_000)), 2_000);
+        assert_eq!(
+            o.claims(),
+            Claims {
+                spend: true,
+                impression: true
+            }
+        );
+        // Nothing lost: unchanged.
+        let kept = o.clone();
+        o.counted_elsewhere(Claims::default());
+        assert_eq!(o, kept);
+        // Another replica counted both: the hold goes back, nothing is counted.
+        o.counted_elsewhere(Claims {
+            spend: true,
+            impression: true,
+        });
+        assert_eq!(o.status, NoticeStatus::Duplicate);
+        assert_eq!(o.spend_micros, None);
+        assert_eq!(
+            o.effects.as_slice(),
+            &[Effect::Release {
+                line_item: b.line_item,
+                hold_day: 1,
+                hold_micros: 3_000
+            }]
+        );
+        assert_eq!(o.claims(), Claims::default());
+
+        // Only the spend was counted elsewhere: the impression still counts here.
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
+        issued(&l, 1, false);
+        let mut o = l.apply(notice(NoticeKind::Win, key(1), Some(2_000_000)), 2_000);
+        o.counted_elsewhere(Claims {
+            spend: true,
+            impression: false,
+        });
+        assert_eq!(o.status, NoticeStatus::Applied);
+        assert_eq!(
+            o.claims(),
+            Claims {
+                spend: false,
+                impression: true
+            }
+        );
+        assert!(
+            o.effects
+                .iter()
+                .any(|e| matches!(e, Effect::Release { .. }))
+        );
+
+        // An unmatched win whose spend another replica counted has nothing left.
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
+        let mut n = notice(NoticeKind::Win, key(9), Some(1_000_000));
+        n.line_item = Some(b.line_item);
+        let mut o = l.apply(n, 2_000);
+        assert_eq!(o.status, NoticeStatus::Unmatched);
+        o.counted_elsewhere(Claims {
+            spend: true,
+            impression: true,
+        });
+        assert_eq!((o.status, o.effects.len()), (NoticeStatus::Duplicate, 0));
+    }
+
+    #[test]
+    fn a_win_settles_the_hold_once_and_repeats_are_duplicates() {
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
+        let b = issued(&l, 1, false);
+        let o = l.apply(notice(NoticeKind::Win, key(1), Some(2_000_000)), 2_000);
         assert_eq!(o.status, NoticeStatus::Applied);
         assert_eq!(o.spend_micros, Some(2_000));
         assert!(o.effects.contains(&Effect::Settle {
@@ -921,28 +1174,31 @@ mod tests {
             hold_micros: 3_000,
             spend_micros: 2_000
         }));
-        let again = l.apply(notice(NoticeKind::Win, 1, Some(2_000_000)), 2_100);
+        let again = l.apply(notice(NoticeKind::Win, key(1), Some(2_000_000)), 2_100);
         assert_eq!(
             (again.status, again.effects.len()),
             (NoticeStatus::Duplicate, 0)
         );
-        let bill = l.apply(notice(NoticeKind::Billing, 1, Some(2_000_000)), 2_200);
+        let bill = l.apply(notice(NoticeKind::Billing, key(1), Some(2_000_000)), 2_200);
         assert!(
             bill.effects.is_empty(),
             "billing after a win settled on win adds nothing"
         );
-        let loss = l.apply(notice(NoticeKind::Loss, 1, None), 2_300);
+        let loss = l.apply(notice(NoticeKind::Loss, key(1), None), 2_300);
         assert_eq!(loss.status, NoticeStatus::Conflicting);
     }
 
     #[test]
     fn with_the_billing_trigger_spend_waits_for_the_billing_notice() {
-        let l = NoticeLedger::new(NoticeConfig {
-            spend_trigger: SpendTrigger::Billing,
-            ..NoticeConfig::default()
-        });
+        let l = NoticeLedger::new(
+            NoticeConfig {
+                spend_trigger: SpendTrigger::Billing,
+                ..NoticeConfig::default()
+            },
+            0,
+        );
         issued(&l, 1, false);
-        let win = l.apply(notice(NoticeKind::Win, 1, Some(2_000_000)), 2_000);
+        let win = l.apply(notice(NoticeKind::Win, key(1), Some(2_000_000)), 2_000);
         assert!(
             win.effects
                 .iter()
@@ -953,7 +1209,7 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, Effect::CountImpression { .. }))
         );
-        let bill = l.apply(notice(NoticeKind::Billing, 1, None), 3_000);
+        let bill = l.apply(notice(NoticeKind::Billing, key(1), None), 3_000);
         assert_eq!(
             bill.spend_micros,
             Some(2_000),
@@ -961,7 +1217,7 @@ mod tests {
         );
         // A won bid never billed is released after the billing timeout.
         issued(&l, 2, false);
-        l.apply(notice(NoticeKind::Win, 2, Some(1_000_000)), 2_000);
+        l.apply(notice(NoticeKind::Win, key(2), Some(1_000_000)), 2_000);
         assert!(l.expire(1_000 + 60_000).is_empty());
         let released = l.expire(1_000 + 60_000 + 600_000);
         assert!(matches!(
@@ -975,9 +1231,9 @@ mod tests {
 
     #[test]
     fn a_loss_releases_the_hold_and_an_expired_hold_is_released_once() {
-        let l = NoticeLedger::new(NoticeConfig::default());
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
         issued(&l, 1, false);
-        let o = l.apply(notice(NoticeKind::Loss, 1, None), 1_500);
+        let o = l.apply(notice(NoticeKind::Loss, key(1), None), 1_500);
         assert!(matches!(
             o.effects[..],
             [Effect::Release {
@@ -989,8 +1245,16 @@ mod tests {
         let expired = l.expire(61_000);
         assert_eq!(expired.len(), 1, "only bid 2 was still holding");
         assert!(l.expire(62_000).is_empty());
-        let late = l.apply(notice(NoticeKind::Win, 2, Some(1_000_000)), 70_000);
+        // The bid was let go at its timeout; the URL's line item and price count.
+        let mut n = notice(NoticeKind::Win, key(2), Some(1_000_000));
+        n.line_item = Some(LineItemId::from(uuid::Uuid::from_u128(7)));
+        let late = l.apply(n, 70_000);
         assert_eq!(late.status, NoticeStatus::Late);
+        let again = l.apply(n, 70_001);
+        assert_eq!(
+            (again.status, again.effects.len()),
+            (NoticeStatus::Duplicate, 0)
+        );
         assert!(late.effects.iter().any(|e| matches!(
             e,
             Effect::SpendUnheld {
@@ -1002,7 +1266,7 @@ mod tests {
 
     #[test]
     fn a_win_for_an_unknown_bid_is_flagged_counted_once_and_remembered() {
-        let l = NoticeLedger::new(NoticeConfig::default());
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
         let li = LineItemId::new();
         let n = Notice {
             kind: NoticeKind::Win,
@@ -1029,9 +1293,9 @@ mod tests {
 
     #[test]
     fn test_bids_are_recorded_but_never_spend() {
-        let l = NoticeLedger::new(NoticeConfig::default());
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
         issued(&l, 1, true);
-        let o = l.apply(notice(NoticeKind::Win, 1, Some(2_000_000)), 2_000);
+        let o = l.apply(notice(NoticeKind::Win, key(1), Some(2_000_000)), 2_000);
         assert_eq!((o.status, o.effects.len()), (NoticeStatus::Test, 0));
         assert!(l.expire(100_000).is_empty());
     }

@@ -219,3 +219,84 @@ async fn a_replica_that_stops_gives_its_budget_lease_back() {
         "the unused lease went back to the shared budget"
     );
 }
+
+/// One replica of a deployment: the bidder module with shared counters in
+/// Redis, on `database` when given (the second replica uses the first one's).
+async fn replica(database: Option<String>) -> kiki_test_support::TestApp {
+    let mut b = kiki_test_support::identity::identity_app()
+        .with_redis()
+        .clock(Arc::new(kiki_core::TestClock::at(NOW)))
+        .configure(|c| c.bidder = Some(section(serde_json::json!({ "shared_counters": true }))))
+        .module(Arc::new(kiki_bidder_service::BidderModule::new()));
+    if let Some(url) = database {
+        b = b.database_url(url);
+    }
+    b.spawn().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_is_taken_once_whichever_replica_it_reaches() {
+    let Some(url) = kiki_test_support::test_redis_url() else {
+        eprintln!(
+            "note: KIKI_TEST_REDIS_URL is unset; the cross-replica notice test is skipped (CI sets it)"
+        );
+        return;
+    };
+    let a = replica(None).await;
+    let o = owner(&a).await;
+    let id = create_live(&o.caller(&a), &banner("replicated")).await;
+    // The second replica starts on the same database and loads the line item.
+    let b = replica(Some(a.state.config.database.url.clone())).await;
+    wait_loaded(&o.caller(&b), id).await;
+
+    // A bid once the maintenance loop has leased budget from Redis.
+    let body = eventually(|| async {
+        let (status, body) =
+            kiki_test_support::identity::json(bid(&a, fixture("banner_site_2_6.json")).await).await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    let nurl = body["seatbid"][0]["bid"][0]["nurl"].as_str().unwrap();
+    let win = notice_path(nurl, "3.00");
+    // The exchange's load balancer sends the win to the replica that did not
+    // bid, then retries it on both.
+    assert_eq!(notice(&b, &win).await, (200, "unmatched".into()));
+    assert_eq!(notice(&a, &win).await, (200, "duplicate".into()));
+    assert_eq!(notice(&b, &win).await, (200, "duplicate".into()));
+    // Billing notices on both replicas add no second spend (wins trigger spend).
+    let burl = body["seatbid"][0]["bid"][0]["burl"].as_str().unwrap();
+    let bill = notice_path(burl, "3.00");
+    assert_eq!(notice(&a, &bill).await.0, 200);
+    assert_eq!(notice(&b, &bill).await.0, 200);
+
+    // The spend reached the shared budget once: 3.00 CPM = 3000 micros.
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!(
+        "{}budget:{id}:{}:spent",
+        kiki_bidder_service::REDIS_PREFIX,
+        NOW_MS / 86_400_000
+    );
+    let spent = eventually(|| {
+        let (mut conn, key) = (conn.clone(), key.clone());
+        async move {
+            let s: Option<i64> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            s.filter(|s| *s > 0)
+        }
+    })
+    .await;
+    // Give a second, wrongly counted copy time to arrive before checking.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let again: Option<i64> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn.clone())
+        .await
+        .unwrap();
+    assert_eq!((spent, again), (3000, Some(3000)));
+    b.shutdown().await.unwrap();
+    a.shutdown().await.unwrap();
+}

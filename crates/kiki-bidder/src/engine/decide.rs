@@ -368,9 +368,21 @@ impl Bidder {
                 }
             }
         }
-        cands.sort_unstable_by(|a, b| b.price.cmp(&a.price).then(a.item.cmp(&b.item)));
-        for c in cands {
-            match self.place(snap, c, imp, imp_index, f) {
+        // Best price first (ties: the lower index). Usually the first one bids,
+        // so the best remaining is selected each round instead of sorting all.
+        while !cands.is_empty() {
+            let mut best = 0;
+            for (k, c) in cands.iter().enumerate().skip(1) {
+                let b = &cands[best];
+                if c.price > b.price || (c.price == b.price && c.item < b.item) {
+                    best = k;
+                }
+            }
+            let c = cands.swap_remove(best);
+            match self
+                .qualify(snap, c, &ifacts, f)
+                .and_then(|c| self.place(snap, c, imp, imp_index, f))
+            {
                 Ok(bid) => {
                     bids.push(bid);
                     return ImpOutcome::Bid(bids.len() - 1);
@@ -443,7 +455,6 @@ impl Bidder {
         if deal.is_none() && (item.deals_only || imp.private_auction) {
             return Err(NoMatchingLineItem);
         }
-        let creative = self.pick_creative(item, imp, f)?;
         let rt = &item.runtime;
         if draw(f.req_hash, item.key) >= rt.pacing.throttle() {
             return Err(Paced);
@@ -474,8 +485,10 @@ impl Bidder {
             CompiledStrategy::TargetCpa { cpa_micros } => p * cpa_micros as f64 * 1000.0,
             CompiledStrategy::FixedCpm { cpm_micros } => cpm_micros as f64,
         };
-        let mut proposed = if proposed.is_finite() {
-            proposed.floor() as i64
+        // Truncation is the floor for the non-negative values a price takes
+        // (and saves a libm call per candidate); NaN and negatives give 0.
+        let mut proposed = if proposed.is_finite() && proposed > 0.0 {
+            proposed as i64
         } else {
             0
         };
@@ -500,31 +513,49 @@ impl Bidder {
         if price < floor.max(1) {
             return Err(BelowFloor);
         }
-        let day = f.day;
-        if !rt.pacing.ceiling_allows(
-            &self.cfg.pacing,
-            &item.curve,
-            item.daily_micros,
-            day,
-            f.now_ms,
-            rt.account.spent_on(day),
-            cost_of_cpm(price),
-        ) {
-            return Err(Paced);
-        }
         let first_price = match deal.and_then(|d| imp.imp.pmp.as_ref()?.deals.get(d)?.at) {
             Some(at) => at == 1,
             None => f.first_price,
         };
         Ok(Cand {
             item: index,
-            creative,
+            creative: 0,
             price,
             floor,
             deal,
             verdict,
             first_price,
         })
+    }
+
+    /// The checks a candidate's price does not depend on, run only for the
+    /// candidates tried (best price first): a creative that fits and is not
+    /// blocked, and the pacing ceiling at this price.
+    pub(super) fn qualify(
+        &self,
+        snap: &Snapshot,
+        mut c: Cand,
+        imp: &ImpFacts<'_>,
+        f: &Facts<'_>,
+    ) -> Result<Cand, NoBidReason> {
+        let item = snap
+            .items
+            .get(c.item)
+            .ok_or(NoBidReason::NoMatchingLineItem)?;
+        c.creative = self.pick_creative(item, imp, f)?;
+        let rt = &item.runtime;
+        if !rt.pacing.ceiling_allows(
+            &self.cfg.pacing,
+            &item.curve,
+            item.daily_micros,
+            f.day,
+            f.now_ms,
+            rt.account.spent_on(f.day),
+            cost_of_cpm(c.price),
+        ) {
+            return Err(NoBidReason::Paced);
+        }
+        Ok(c)
     }
 
     pub(super) fn pick_creative(
@@ -628,16 +659,7 @@ impl Bidder {
                 return Err(NoBidReason::BudgetExhausted);
             }
         }
-        let bid_id = self.ids.next();
-        let urls = NoticeUrls::build(
-            &self.cfg.notice_base_url,
-            bid_id,
-            imp.id.as_deref().unwrap_or(""),
-            item.id,
-            f.response_currency,
-            f.test,
-        );
-        self.notices.issue(IssuedBid {
+        let bid_id = self.notices.issue(|bid_id| IssuedBid {
             bid_id,
             line_item: item.id,
             hold_micros: hold,
@@ -647,6 +669,14 @@ impl Bidder {
             issued_ms: f.now_ms,
             test: f.test,
         });
+        let urls = NoticeUrls::build(
+            &self.cfg.notice_base_url,
+            bid_id,
+            imp.id.as_deref().unwrap_or(""),
+            item.id,
+            f.response_currency,
+            f.test,
+        );
         if c.first_price && !f.test {
             rt.shade.on_bid();
         }

@@ -34,8 +34,8 @@ use crate::fx::{Rounding, cpm_to_micros_ceil};
 use crate::lineitem::{InventoryKind, LineItem, LineItemId};
 use crate::margin::{GuardianVerdict, check_cpm};
 use crate::notice::{
-    BidId, BidIdGen, Effect, IssuedBid, Notice, NoticeKind, NoticeLedger, NoticeOutcome,
-    NoticeParams, NoticeStatus, NoticeUrls, cost_of_cpm, parse_cpm_micros,
+    BidId, Effect, IssuedBid, Notice, NoticeKind, NoticeLedger, NoticeOutcome, NoticeParams,
+    NoticeStatus, NoticeUrls, cost_of_cpm, parse_cpm_micros,
 };
 use crate::openrtb::request::{BidRequest, Imp};
 use crate::openrtb::response::{Bid, BidResponse, CpmMicros, NoBidResponse, SeatBid};
@@ -202,7 +202,18 @@ impl Decision {
     /// The response serialised as JSON.
     pub fn write_response(&self, req: &BidRequest<'_>, seat: &str) -> Option<Vec<u8>> {
         let r = self.response(req, seat)?;
-        serde_json::to_vec(&r).ok()
+        // Sized up front: markup and notice URLs are most of the body, and
+        // growing the buffer while writing costs a copy per doubling.
+        let size = r.seatbid.iter().flat_map(|s| &s.bid).fold(256, |n, b| {
+            n + 192
+                + b.adm.map_or(0, |a| a.len() + a.len() / 8)
+                + b.nurl.len()
+                + b.burl.len()
+                + b.lurl.len()
+        });
+        let mut out = Vec::with_capacity(size);
+        serde_json::to_writer(&mut out, &r).ok()?;
+        Some(out)
     }
 }
 
@@ -323,7 +334,6 @@ pub struct Bidder {
     registry: Registry,
     deps: BidderDeps,
     notices: NoticeLedger,
-    ids: BidIdGen,
     counters: Counters,
     version: AtomicU64,
     last_freq_purge_ms: AtomicI64,
@@ -334,9 +344,8 @@ impl Bidder {
     /// A bidder with the given configuration and shared state.
     pub fn new(cfg: BidderConfig, deps: BidderDeps) -> Result<Self, BidderError> {
         cfg.validate()?;
-        let notices = NoticeLedger::new(cfg.notices);
+        let notices = NoticeLedger::new(cfg.notices, deps.id_seed);
         Ok(Bidder {
-            ids: BidIdGen::new(deps.id_seed),
             cfg,
             snapshot: ArcSwap::from_pointee(Snapshot::empty()),
             registry: Registry::default(),
@@ -420,6 +429,15 @@ impl Bidder {
         query: &str,
         now_ms: i64,
     ) -> Result<NoticeOutcome, BidderError> {
+        let notice = self.prepare_notice(kind, query)?;
+        Ok(self.apply_notice(notice, now_ms))
+    }
+
+    /// Parses and validates a notice without applying it: the bid id resolved
+    /// to its ledger key, the clearing price converted to the bidder currency.
+    /// A service that de-duplicates notices across replicas claims
+    /// [`Notice::key`] between this and [`Bidder::apply_notice`].
+    pub fn prepare_notice(&self, kind: NoticeKind, query: &str) -> Result<Notice, BidderError> {
         let p = NoticeParams::parse_query(query)?;
         let cur = p.currency.unwrap_or(self.cfg.currency);
         let price_micros = match (&p.price, kind) {
@@ -433,21 +451,45 @@ impl Bidder {
             }
             _ => None,
         };
-        let notice = Notice {
+        Ok(Notice {
             kind,
             key: BidId::key_of(&p.bid_id),
             line_item: p.line_item,
             price_micros,
             test: p.test,
-        };
-        let out = self.notices.apply(notice, now_ms);
+        })
+    }
+
+    /// Applies a prepared notice: the ledger's state machine, then its effects
+    /// on budget, frequency and shading.
+    pub fn apply_notice(&self, notice: Notice, now_ms: i64) -> NoticeOutcome {
+        let out = self.record_notice(notice, now_ms);
+        self.finish_notice(out, now_ms)
+    }
+
+    /// The ledger's half of [`Bidder::apply_notice`]: the bid's state moves on
+    /// and the outcome lists its effects, none carried out yet. A service with
+    /// several replicas claims the outcome's spend and impression
+    /// ([`NoticeOutcome::claims`]), drops what another replica already counted
+    /// ([`NoticeOutcome::counted_elsewhere`]) and then calls
+    /// [`Bidder::finish_notice`].
+    pub fn record_notice(&self, notice: Notice, now_ms: i64) -> NoticeOutcome {
+        self.notices.apply(notice, now_ms)
+    }
+
+    /// Carries out a recorded notice's effects and counts it.
+    pub fn finish_notice(&self, out: NoticeOutcome, now_ms: i64) -> NoticeOutcome {
         self.apply_effects(&out.effects, now_ms);
+        self.count_notice(&out);
+        out
+    }
+
+    fn count_notice(&self, out: &NoticeOutcome) {
         let (k, s) = (
             KINDS.iter().position(|x| *x == out.kind).unwrap_or(0),
             STATUSES.iter().position(|x| *x == out.status).unwrap_or(0),
         );
         self.counters.notices[k][s].fetch_add(1, Ordering::Relaxed);
-        Ok(out)
     }
 
     fn apply_effects(&self, effects: &[Effect], now_ms: i64) {
