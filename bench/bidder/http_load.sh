@@ -14,6 +14,10 @@ N=${1:-1000}
 SECS=${2:-10}
 CONNS=${CONNS:-64}
 OPEN_CONNS=${OPEN_CONNS:-32}
+# The bidder keeps each open bid until its notice or `hold_timeout_ms` (60 s):
+# measure after that queue has reached its steady size, not while it grows.
+WARMUP=${WARMUP:-65}
+ROUNDS=${ROUNDS:-3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 PROFILE=${PROFILE:-release}   # PROFILE=dev for a quick, unrepresentative run
 if [ "$PROFILE" = release ]; then
@@ -37,9 +41,18 @@ for _ in $(seq 100); do
 done
 echo "status of one bid: $(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$BODY" http://127.0.0.1:9300/openrtb2/bid)"
 echo "bidder RSS with $N line items: $(ps -o rss= -p $BID) KiB"
-echo "== bare axum 204, max";   "$BIN/loadgen" http://127.0.0.1:9204/openrtb2/bid "$BODY" --max --conns "$CONNS" --secs "$SECS"
-echo "== bidder, max";          MAX=$("$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --max --conns "$CONNS" --secs "$SECS"); echo "$MAX"
-RPS=$(echo "$MAX" | sed -E 's/.*rps=([0-9]+).*/\1/')
+echo "== warm-up: bidder at max for $WARMUP s"; "$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --max --conns "$CONNS" --secs "$WARMUP"
+echo "bidder RSS after the warm-up: $(ps -o rss= -p $BID) KiB"
+# Alternate the two servers, ROUNDS times each; the ratio is per round.
+for r in $(seq "$ROUNDS"); do
+  B=$("$BIN/loadgen" http://127.0.0.1:9204/openrtb2/bid "$BODY" --max --conns "$CONNS" --secs "$SECS")
+  MAX=$("$BIN/loadgen" http://127.0.0.1:9300/openrtb2/bid "$BODY" --max --conns "$CONNS" --secs "$SECS")
+  echo "== round $r, max: bare 204 $B"
+  echo "== round $r, max: bidder   $MAX"
+  BR=$(echo "$B" | sed -E 's/.*rps=([0-9]+).*/\1/')
+  RPS=$(echo "$MAX" | sed -E 's/.*rps=([0-9]+).*/\1/')
+  echo "== round $r: bidder / bare = $((100 * RPS / BR)) %"
+done
 HALF=$((RPS / 2))
 for R in 5000 "$HALF"; do
   echo "== bare axum 204 at $R req/s"; "$BIN/loadgen" http://127.0.0.1:9204/openrtb2/bid "$BODY" --rate "$R" --conns "$OPEN_CONNS" --secs "$SECS"

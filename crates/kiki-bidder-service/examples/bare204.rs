@@ -2,6 +2,10 @@
 //! `POST /openrtb2/bid` with 204 after reading the body. Usage:
 //! `bare204 127.0.0.1:9204`.
 
+/// The allocator `kiki serve` uses: the two servers differ only in the work per request.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::StatusCode;

@@ -3,6 +3,10 @@
 //! line items from `kiki_bidder::sim`, exchanges allowed from 127.0.0.1.
 //! Usage: `bidder_server 127.0.0.1:9300 1000 /tmp/kiki-bench.db`.
 
+/// The allocator `kiki serve` uses, so the measurement is of the shipped binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 
 use kiki_bidder_service::BidderModule;

@@ -142,14 +142,7 @@ pub async fn bid(
     let body = match read_body(&parts.headers, body, limit).await {
         Ok(b) => b,
         Err(r) => {
-            svc.observe_bid(
-                &BidReply::Rejected {
-                    status: 413,
-                    reason: String::new(),
-                },
-                std::time::Duration::ZERO,
-                received_at_ms,
-            );
+            svc.observe_refused_at_edge();
             return r.response();
         }
     };

@@ -1,7 +1,8 @@
 //! Hourly delivery counters (bids, wins, spend, impressions, clicks per line
 //! item per UTC hour), summed in memory on the bid and notice paths in
-//! sharded maps and written in batches by the background task. The bid path
-//! takes one uncontended shard lock per bid and never touches the database.
+//! maps sharded by thread and written in batches by the background task. The
+//! bid path takes one uncontended shard lock per bid and never touches the
+//! database; draining merges the shards, so each (line item, hour) is one row.
 
 use std::collections::HashMap;
 
@@ -59,8 +60,9 @@ impl Reporting {
         if c.is_zero() {
             return;
         }
-        let b = li.0.as_u64_pair();
-        let shard = &self.shards[((b.0 ^ b.1) as usize) % SHARDS];
+        // By thread, not by line item: the cores then never wait on one lock
+        // for a line item that wins everywhere. `drain` merges the shards.
+        let shard = &self.shards[kiki_bidder::striped::stripe() % SHARDS];
         shard
             .lock()
             .entry((li, hour_of(now_ms)))
@@ -70,12 +72,14 @@ impl Reporting {
 
     /// Takes everything counted so far.
     pub fn drain(&self) -> Vec<(LineItemId, i64, HourCounts)> {
-        let mut out = Vec::new();
+        let mut all: HashMap<(LineItemId, i64), HourCounts> = HashMap::new();
         for s in &self.shards {
             let m = std::mem::take(&mut *s.lock());
-            out.extend(m.into_iter().map(|((li, h), c)| (li, h, c)));
+            for (k, c) in m {
+                all.entry(k).or_default().add(c);
+            }
         }
-        out
+        all.into_iter().map(|((li, h), c)| (li, h, c)).collect()
     }
 
     /// Puts counts back after a failed write, so nothing is lost.

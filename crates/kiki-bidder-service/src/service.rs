@@ -63,7 +63,9 @@ pub struct ItemMeta {
     pub delivery_status: String,
 }
 
-/// Prometheus handles, resolved once so the bid path only bumps atomics.
+/// Prometheus handles, resolved once. The bid path records only the decision
+/// latency; request, bid and no-bid totals are the engine's striped counters,
+/// published every second by the maintenance loop (one process, one bidder).
 #[derive(Debug)]
 struct BidMetrics {
     requests: Counter,
@@ -71,6 +73,8 @@ struct BidMetrics {
     wins: Counter,
     decision: Histogram,
     nobid: Vec<(NoBidReason, Counter)>,
+    /// Requests refused before the engine saw them (unreadable or too large).
+    refused_at_edge: kiki_bidder::striped::StripedCounter,
 }
 
 impl BidMetrics {
@@ -89,6 +93,7 @@ impl BidMetrics {
                     )
                 })
                 .collect(),
+            refused_at_edge: Default::default(),
         }
     }
 }
@@ -237,37 +242,45 @@ impl BidderService {
 
     /// Counts a bid decision in the metrics and the hourly report.
     pub fn observe_bid(&self, reply: &kiki_bidder::BidReply, elapsed: Duration, now_ms: i64) {
+        self.metrics.decision.record(elapsed.as_secs_f64());
+        if let kiki_bidder::BidReply::Bid { decision, .. } = reply {
+            for b in &decision.bids {
+                self.reporting.add(
+                    b.line_item,
+                    now_ms,
+                    HourCounts {
+                        bids: 1,
+                        ..HourCounts::default()
+                    },
+                );
+            }
+        }
+    }
+
+    /// Counts a request refused before the engine (body unreadable or too large).
+    pub fn observe_refused_at_edge(&self) {
+        self.metrics.refused_at_edge.add(1);
+    }
+
+    /// Publishes the engine's request, bid and no-bid totals to Prometheus.
+    fn publish_counts(&self) {
+        let st = self.bidder.stats();
         let m = &self.metrics;
-        m.requests.increment(1);
-        m.decision.record(elapsed.as_secs_f64());
-        match reply {
-            kiki_bidder::BidReply::Bid { decision, .. } => {
-                m.bids.increment(decision.bids.len() as u64);
-                for b in &decision.bids {
-                    self.reporting.add(
-                        b.line_item,
-                        now_ms,
-                        HourCounts {
-                            bids: 1,
-                            ..HourCounts::default()
-                        },
-                    );
-                }
-            }
-            kiki_bidder::BidReply::NoBid { reason, .. } => {
-                if let Some((_, c)) = m.nobid.iter().find(|(r, _)| r == reason) {
-                    c.increment(1);
-                }
-            }
-            kiki_bidder::BidReply::Rejected { .. } => {
-                if let Some((_, c)) = m
-                    .nobid
-                    .iter()
-                    .find(|(r, _)| *r == NoBidReason::InvalidRequest)
-                {
-                    c.increment(1);
-                }
-            }
+        let edge = m.refused_at_edge.get();
+        m.requests.absolute(st.requests + edge);
+        m.bids.absolute(st.bids);
+        for (reason, counter) in &m.nobid {
+            let engine = st
+                .no_bids
+                .iter()
+                .find(|n| n.reason == *reason)
+                .map_or(0, |n| n.count);
+            let at_edge = if *reason == NoBidReason::InvalidRequest {
+                edge
+            } else {
+                0
+            };
+            counter.absolute(engine + at_edge);
         }
     }
 
@@ -516,6 +529,7 @@ impl BidderService {
 
     /// Sets the per-line-item pacing gauges (at most `throttle_gauge_limit`).
     fn update_gauges(&self, now_ms: i64) {
+        self.publish_counts();
         let meta = self.meta.load();
         let mut ids: Vec<&LineItemId> = meta.keys().collect();
         ids.sort();

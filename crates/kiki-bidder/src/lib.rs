@@ -21,6 +21,7 @@ pub mod pacing;
 pub mod shading;
 pub mod sim;
 pub mod snapshot;
+pub mod striped;
 pub mod valuation;
 
 pub use budget::{BudgetLedger, InMemoryLedger};

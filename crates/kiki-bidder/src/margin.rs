@@ -76,9 +76,15 @@ impl MarginPolicy {
 
     /// max CPA = min(LTV × safety margin, absolute cap), in micros.
     pub fn max_cpa_micros(&self, ltv_micros: i64) -> i64 {
-        let share = (ltv_micros.max(0) as f64 * self.safety_margin).floor();
-        (share as i64).min(self.absolute_cap_micros)
+        floor_micros(ltv_micros.max(0) as f64 * self.safety_margin).min(self.absolute_cap_micros)
     }
+}
+
+/// ⌊x⌋ as micros. For x ≥ 0 (every price here) truncation is the floor, and
+/// the bid path prices each candidate with it, so the libm call is skipped;
+/// like `floor() as i64`, NaN gives 0 and out-of-range values saturate.
+fn floor_micros(x: f64) -> i64 {
+    if x >= 0.0 { x as i64 } else { x.floor() as i64 }
 }
 
 /// How close a bid comes to its cap.
@@ -209,7 +215,7 @@ pub fn check_cpm(
         return Err(BidderError::NotFinite("conversion probability"));
     }
     let max_cpa = policy.max_cpa_micros(ltv_micros);
-    let cap = (max_cpa as f64 * p_conversion * 1000.0).floor() as i64;
+    let cap = floor_micros(max_cpa as f64 * p_conversion * 1000.0);
     Ok(judge(
         policy,
         currency,
@@ -220,6 +226,46 @@ pub fn check_cpm(
         proposed_cpm_micros,
         PriceUnit::Cpm,
     ))
+}
+
+/// The price [`check_cpm`] allows, without the verdict's explanation: `None`
+/// where it refuses (or `p_conversion` is not a probability). The bid path
+/// prices every candidate with this and builds the full verdict only for the
+/// bid it sends; both go through the same rule, so they always agree.
+pub fn guarded_cpm(
+    policy: &MarginPolicy,
+    ltv_micros: i64,
+    p_conversion: f64,
+    proposed_cpm_micros: i64,
+) -> Option<i64> {
+    if !(p_conversion.is_finite() && (0.0..=1.0).contains(&p_conversion)) {
+        return None;
+    }
+    let max_cpa = policy.max_cpa_micros(ltv_micros);
+    let cap = floor_micros(max_cpa as f64 * p_conversion * 1000.0);
+    guarded_price(policy, ltv_micros, cap, proposed_cpm_micros).ok()
+}
+
+/// The rule itself: refuse below the minimum LTV or a cap under one micro,
+/// cut a price above the cap to `cut_factor` of it, else keep it.
+fn guarded_price(
+    policy: &MarginPolicy,
+    ltv_micros: i64,
+    cap_micros: i64,
+    proposed_micros: i64,
+) -> Result<i64, Refusal> {
+    let proposed_micros = proposed_micros.max(0);
+    if ltv_micros < policy.min_ltv_micros {
+        return Err(Refusal::LtvBelowMinimum);
+    }
+    if cap_micros < 1 {
+        return Err(Refusal::CapBelowOneMicro);
+    }
+    Ok(if proposed_micros > cap_micros {
+        floor_micros(cap_micros as f64 * policy.cut_factor).min(cap_micros)
+    } else {
+        proposed_micros
+    })
 }
 
 /// Checks a per-conversion bid (the rule as ad platforms see it): the cap is the max CPA.
@@ -267,27 +313,21 @@ fn judge(
         utilisation: 0.0,
         unit,
     };
-    if ltv_micros < policy.min_ltv_micros {
-        v.refusal = Some(Refusal::LtvBelowMinimum);
-        return v;
-    }
-    if cap_micros < 1 {
-        v.refusal = Some(Refusal::CapBelowOneMicro);
-        return v;
-    }
-    v.utilisation = proposed_micros as f64 / cap_micros as f64;
-    if proposed_micros > cap_micros {
-        v.risk = RiskLevel::Capped;
-        v.price_micros = ((cap_micros as f64 * policy.cut_factor).floor() as i64).min(cap_micros);
-    } else {
-        v.price_micros = proposed_micros;
-        v.risk = if v.utilisation <= policy.safe_utilisation {
-            RiskLevel::Safe
-        } else if v.utilisation <= policy.moderate_utilisation {
-            RiskLevel::Moderate
-        } else {
-            RiskLevel::High
-        };
+    match guarded_price(policy, ltv_micros, cap_micros, proposed_micros) {
+        Err(r) => v.refusal = Some(r),
+        Ok(price) => {
+            v.price_micros = price;
+            v.utilisation = proposed_micros as f64 / cap_micros as f64;
+            v.risk = if proposed_micros > cap_micros {
+                RiskLevel::Capped
+            } else if v.utilisation <= policy.safe_utilisation {
+                RiskLevel::Safe
+            } else if v.utilisation <= policy.moderate_utilisation {
+                RiskLevel::Moderate
+            } else {
+                RiskLevel::High
+            };
+        }
     }
     v
 }
@@ -298,6 +338,34 @@ mod tests {
 
     const USD: Currency = Currency::USD;
     const D: i64 = 1_000_000;
+
+    #[test]
+    fn the_bid_paths_price_always_equals_the_full_verdicts() {
+        let policy = MarginPolicy::default();
+        let mut z = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            z = crate::freq::mix64(z);
+            z
+        };
+        for _ in 0..20_000 {
+            let ltv = (next() % (400 * D as u64)) as i64 - 10 * D;
+            let p = match next() % 10 {
+                0 => f64::NAN,
+                1 => 1.5,
+                _ => (next() % 1_000_000) as f64 / 1e7,
+            };
+            let proposed = (next() % (50 * D as u64)) as i64 - D;
+            let fast = guarded_cpm(&policy, ltv, p, proposed);
+            let full = check_cpm(&policy, USD, ltv, p, proposed);
+            match full {
+                Err(_) => assert_eq!(fast, None, "ltv {ltv} p {p} proposed {proposed}"),
+                Ok(v) if v.is_refused() => {
+                    assert_eq!(fast, None, "ltv {ltv} p {p} proposed {proposed}")
+                }
+                Ok(v) => assert_eq!(fast, Some(v.price_micros), "ltv {ltv} p {p}"),
+            }
+        }
+    }
 
     fn cpa(ltv: i64, bid: i64) -> GuardianVerdict {
         check_cpa(&MarginPolicy::default(), USD, ltv * D, bid * D)

@@ -11,6 +11,12 @@ use kiki_server::{Application, Config};
 
 mod ltv;
 
+/// mimalloc: the bid path allocates per request (parsed arrays, the response,
+/// notice URLs); mimalloc's thread-local free lists make those cheaper than
+/// glibc's malloc (measured in docs/benchmarks.md, "HTTP load").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kiki",

@@ -420,8 +420,10 @@ pub fn compose_router(
 
 /// Latency-critical routes with the lean stack `Module::hot_routes` describes.
 fn hot_router(state: &AppState, routes: Router<AppState>) -> Router {
+    // `map_response` calls the inner service directly: no boxed future and no
+    // clone of the stack per request, unlike `from_fn`.
     let stack = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(middleware::normalize_errors))
+        .map_response(middleware::normalize_response)
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     routes.layer(stack).with_state(state.clone())

@@ -21,6 +21,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// How often histogram samples are folded into buckets without a scrape.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn prometheus() -> PrometheusHandle {
     HANDLE
@@ -34,6 +37,18 @@ pub fn prometheus() -> PrometheusHandle {
             // then this handle renders only what is recorded through it.
             let _ = metrics::set_global_recorder(recorder);
             metrics::gauge!("kiki_build_info", "version" => crate::VERSION).set(1.0);
+            // Histograms keep raw samples until upkeep folds them into their
+            // buckets. Scrapes run it too, but a process nobody scrapes would
+            // otherwise hold every sample (the bidder records one per request).
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                });
             handle
         })
         .clone()

@@ -129,7 +129,17 @@ pub async fn edge(State(counters): State<Arc<EdgeCounters>>, req: Request, next:
 /// Gives every error response without a JSON body (axum's 405, the timeout's
 /// 408, the body limit's 413, …) the standard envelope, keeping its headers.
 pub async fn normalize_errors(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
+    normalize_response(next.run(req).await)
+}
+
+/// The work of [`normalize_errors`] on a finished response, for stacks that map
+/// responses without an async middleware (the lean stack of hot routes).
+pub fn normalize_response<B>(resp: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let resp = resp.map(axum::body::Body::new);
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;

@@ -47,8 +47,11 @@ pub(super) struct Cand {
     price: i64,
     floor: i64,
     deal: Option<usize>,
-    verdict: GuardianVerdict,
     first_price: bool,
+    /// The valuation's inputs, for the verdict of the candidate that bids.
+    ltv: i64,
+    p_conversion: f64,
+    proposed: i64,
 }
 
 pub(super) fn mask_of(attrs: &[i64]) -> u64 {
@@ -90,27 +93,25 @@ pub(super) fn draw(req_hash: u64, item_key: u64) -> f64 {
 impl Bidder {
     /// Decides on a parsed request. Never panics, whatever the request holds.
     pub fn decide(&self, req: &BidRequest<'_>, ctx: RequestContext) -> Decision {
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        let snap = self.snapshot.load_full();
-        let mut d = Decision {
-            bids: SmallVec::new(),
-            imps: SmallVec::new(),
-            no_bid: None,
-            currency: self.cfg.currency,
-            test: req.test == 1,
-            snapshot: snap.clone(),
-        };
-        let outcome = match self.gate(req, ctx, &snap) {
+        self.counters.requests.add(1);
+        // A guard, not a clone, while deciding; the decision keeps one `Arc`
+        // (one reference-count increment per request instead of two).
+        let guard = self.snapshot.load();
+        let snap: &Snapshot = &guard;
+        let mut bids: SmallVec<[ChosenBid; 1]> = SmallVec::new();
+        let mut imps: SmallVec<[ImpOutcome; 2]> = SmallVec::new();
+        let mut currency = self.cfg.currency;
+        let mut no_bid = None;
+        let outcome = match self.gate(req, ctx, snap) {
             Err(reason) => Err(reason),
             Ok(facts) => {
-                d.currency = facts.response_currency;
+                currency = facts.response_currency;
                 for (i, imp) in req.imp.iter().enumerate() {
-                    let o = self.decide_imp(&snap, imp, i, &facts, &mut d.bids);
-                    d.imps.push(o);
+                    let o = self.decide_imp(snap, imp, i, &facts, &mut bids);
+                    imps.push(o);
                 }
-                if d.bids.is_empty() {
-                    let worst = d
-                        .imps
+                if bids.is_empty() {
+                    let worst = imps
                         .iter()
                         .filter_map(|o| match o {
                             ImpOutcome::NoBid(r) => Some(*r),
@@ -126,20 +127,25 @@ impl Bidder {
         };
         match outcome {
             Ok(()) => {
-                self.counters.bid_responses.fetch_add(1, Ordering::Relaxed);
-                self.counters
-                    .bids
-                    .fetch_add(d.bids.len() as u64, Ordering::Relaxed);
+                self.counters.bid_responses.add(1);
+                self.counters.bids.add(bids.len() as u64);
             }
             Err(reason) => {
-                if d.imps.is_empty() {
-                    d.imps = req.imp.iter().map(|_| ImpOutcome::NoBid(reason)).collect();
+                if imps.is_empty() {
+                    imps = req.imp.iter().map(|_| ImpOutcome::NoBid(reason)).collect();
                 }
-                d.no_bid = Some(reason);
+                no_bid = Some(reason);
                 self.count_no_bid(reason);
             }
         }
-        d
+        Decision {
+            bids,
+            imps,
+            no_bid,
+            currency,
+            test: req.test == 1,
+            snapshot: arc_swap::Guard::into_inner(guard),
+        }
     }
 
     /// Request-level rules, then the request facts.
@@ -352,7 +358,8 @@ impl Bidder {
         };
         let bits = self.candidates(snap, f, &ifacts);
         let mut worst = NoBidReason::NoMatchingLineItem;
-        let mut cands: SmallVec<[Cand; 8]> = SmallVec::new();
+        let n: u32 = bits.iter().map(|w| w.count_ones()).sum();
+        let mut cands: SmallVec<[Cand; 8]> = SmallVec::with_capacity(n as usize);
         let mut ltv_memo: SmallVec<[(OrgId, Option<i64>); 4]> = SmallVec::new();
         for (w, word) in bits.iter().enumerate() {
             let mut word = *word;
@@ -381,7 +388,7 @@ impl Bidder {
             let c = cands.swap_remove(best);
             match self
                 .qualify(snap, c, &ifacts, f)
-                .and_then(|c| self.place(snap, c, imp, imp_index, f))
+                .and_then(|(c, verdict)| self.place(snap, c, verdict, imp, imp_index, f))
             {
                 Ok(bid) => {
                     bids.push(bid);
@@ -495,11 +502,7 @@ impl Bidder {
         if let Some(max) = item.max_cpm_micros {
             proposed = proposed.min(max);
         }
-        let verdict = check_cpm(&item.margin, self.cfg.currency, ltv, p, proposed)
-            .map_err(|_| MarginRefused)?;
-        if verdict.is_refused() {
-            return Err(MarginRefused);
-        }
+        let price = guarded_cpm(&item.margin, ltv, p, proposed).ok_or(MarginRefused)?;
         let floor = match deal {
             Some(d) => imp
                 .deal_floors
@@ -509,7 +512,6 @@ impl Bidder {
                 .ok_or(UnsupportedCurrency)?,
             None => imp.floor,
         };
-        let price = verdict.price_micros;
         if price < floor.max(1) {
             return Err(BelowFloor);
         }
@@ -523,8 +525,10 @@ impl Bidder {
             price,
             floor,
             deal,
-            verdict,
             first_price,
+            ltv,
+            p_conversion: p,
+            proposed,
         })
     }
 
@@ -537,7 +541,7 @@ impl Bidder {
         mut c: Cand,
         imp: &ImpFacts<'_>,
         f: &Facts<'_>,
-    ) -> Result<Cand, NoBidReason> {
+    ) -> Result<(Cand, GuardianVerdict), NoBidReason> {
         let item = snap
             .items
             .get(c.item)
@@ -555,7 +559,19 @@ impl Bidder {
         ) {
             return Err(NoBidReason::Paced);
         }
-        Ok(c)
+        // The same rule `guarded_cpm` priced the candidate with, now explained.
+        let verdict = check_cpm(
+            &item.margin,
+            self.cfg.currency,
+            c.ltv,
+            c.p_conversion,
+            c.proposed,
+        )
+        .map_err(|_| NoBidReason::MarginRefused)?;
+        if verdict.is_refused() || verdict.price_micros != c.price {
+            return Err(NoBidReason::MarginRefused);
+        }
+        Ok((c, verdict))
     }
 
     pub(super) fn pick_creative(
@@ -595,6 +611,7 @@ impl Bidder {
         &self,
         snap: &Snapshot,
         c: Cand,
+        verdict: GuardianVerdict,
         imp: &Imp<'_>,
         imp_index: usize,
         f: &Facts<'_>,
@@ -682,7 +699,7 @@ impl Bidder {
         }
         Ok(ChosenBid {
             bid_id,
-            bid_id_text: bid_id.to_string(),
+            bid_id_text: bid_id.hex(),
             imp_index,
             line_item: item.id,
             org: item.org,
@@ -690,7 +707,7 @@ impl Bidder {
             response_price_micros: response_price,
             floor_micros: c.floor,
             shading_factor: factor,
-            verdict: c.verdict,
+            verdict,
             deal_index: c.deal,
             hold_micros: hold,
             urls,

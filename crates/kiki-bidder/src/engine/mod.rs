@@ -32,7 +32,7 @@ use crate::error::BidderError;
 use crate::freq::{FreqKey, FrequencyStore, InMemoryFrequency, mix64, user_hash};
 use crate::fx::{Rounding, cpm_to_micros_ceil};
 use crate::lineitem::{InventoryKind, LineItem, LineItemId};
-use crate::margin::{GuardianVerdict, check_cpm};
+use crate::margin::{GuardianVerdict, check_cpm, guarded_cpm};
 use crate::notice::{
     BidId, Effect, IssuedBid, Notice, NoticeKind, NoticeLedger, NoticeOutcome, NoticeParams,
     NoticeStatus, NoticeUrls, cost_of_cpm, parse_cpm_micros,
@@ -46,6 +46,7 @@ use crate::snapshot::{
     CompileReport, CompiledCreative, CompiledItem, CompiledStrategy, MediaKind, Registry, Snapshot,
     country_code, norm_domain, parent_category,
 };
+use crate::striped::StripedCounter;
 use crate::valuation::{PerformanceTotals, RateEstimate, SegmentLookup, SegmentTable};
 
 /// When the request arrived and what time it is now (unix millis). The decision
@@ -72,7 +73,7 @@ pub struct BidderDeps {
     pub ledger: Arc<dyn BudgetLedger>,
     pub frequency: Arc<dyn FrequencyStore>,
     pub segments: Arc<dyn SegmentLookup>,
-    /// Seed of the bid ids; use a different one per process start (e.g. start time in ms).
+    /// Seed of the bid ids: 64 random bits per process start (replicas must not share one).
     pub id_seed: u64,
 }
 
@@ -257,10 +258,10 @@ impl BidReply {
 /// Counters for metrics.
 #[derive(Debug, Default)]
 struct Counters {
-    requests: AtomicU64,
-    bid_responses: AtomicU64,
-    bids: AtomicU64,
-    no_bid: [AtomicU64; NoBidReason::ALL.len()],
+    requests: StripedCounter,
+    bid_responses: StripedCounter,
+    bids: StripedCounter,
+    no_bid: [StripedCounter; NoBidReason::ALL.len()],
     notices: [[AtomicU64; 6]; 3],
 }
 
@@ -318,6 +319,7 @@ pub struct LineItemStatus {
 /// What one maintenance pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MaintenanceReport {
+    /// Expired holds given back: one release per line item and day.
     pub expired_holds: usize,
     pub pacing_steps: usize,
     pub shading_updates: usize,
@@ -391,7 +393,7 @@ impl Bidder {
         let req = match parse_bid_request(body, self.cfg.max_body_bytes) {
             Ok(r) => r,
             Err(e) => {
-                self.counters.requests.fetch_add(1, Ordering::Relaxed);
+                self.counters.requests.add(1);
                 self.count_no_bid(NoBidReason::InvalidRequest);
                 return BidReply::Rejected {
                     status: e.http_status(),
@@ -418,7 +420,7 @@ impl Bidder {
     }
 
     fn count_no_bid(&self, r: NoBidReason) {
-        self.counters.no_bid[r.index()].fetch_add(1, Ordering::Relaxed);
+        self.counters.no_bid[r.index()].add(1);
     }
 
     /// Takes a win, billing or loss notice: `query` is the URL's query string with
@@ -669,15 +671,15 @@ impl Bidder {
     pub fn stats(&self) -> BidderStats {
         let c = &self.counters;
         BidderStats {
-            requests: c.requests.load(Ordering::Relaxed),
-            bid_responses: c.bid_responses.load(Ordering::Relaxed),
-            bids: c.bids.load(Ordering::Relaxed),
+            requests: c.requests.get(),
+            bid_responses: c.bid_responses.get(),
+            bids: c.bids.get(),
             no_bids: NoBidReason::ALL
                 .iter()
                 .map(|r| NoBidCount {
                     reason: *r,
                     nbr: r.nbr(),
-                    count: c.no_bid[r.index()].load(Ordering::Relaxed),
+                    count: c.no_bid[r.index()].get(),
                 })
                 .filter(|n| n.count > 0)
                 .collect(),

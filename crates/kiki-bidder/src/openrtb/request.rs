@@ -70,8 +70,6 @@ pub struct BidRequest<'a> {
     pub wseat: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub bseat: Vec<Str<'a>>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub allimps: i64,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub cur: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
@@ -80,8 +78,6 @@ pub struct BidRequest<'a> {
     pub badv: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub bapp: Vec<Str<'a>>,
-    #[serde(borrow, default)]
-    pub source: Option<Source<'a>>,
     #[serde(borrow, default)]
     pub regs: Option<Regs<'a>>,
     #[serde(borrow, default)]
@@ -103,17 +99,11 @@ pub struct Imp<'a> {
     pub native: Option<Native<'a>>,
     #[serde(borrow, default)]
     pub pmp: Option<Pmp<'a>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub tagid: Option<Cow<'a, str>>,
     /// Minimum CPM in `bidfloorcur`; 0 when absent.
     #[serde(default, deserialize_with = "null_as_default")]
     pub bidfloor: f64,
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bidfloorcur: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub instl: i64,
-    #[serde(default)]
-    pub secure: Option<i64>,
     #[serde(borrow, default)]
     pub ext: Option<&'a RawValue>,
 }
@@ -231,26 +221,18 @@ pub struct Publisher<'a> {
 #[derive(Debug, Deserialize)]
 pub struct Site<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub domain: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub page: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub cat: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub sectioncat: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub pagecat: Vec<Str<'a>>,
-    #[serde(borrow, default)]
-    pub publisher: Option<Publisher<'a>>,
 }
 
 /// A mobile or CTV application (§3.2.14).
 #[derive(Debug, Deserialize)]
 pub struct App<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bundle: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "opt_cow")]
@@ -261,8 +243,6 @@ pub struct App<'a> {
     pub sectioncat: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "null_as_default")]
     pub pagecat: Vec<Str<'a>>,
-    #[serde(borrow, default)]
-    pub publisher: Option<Publisher<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,35 +250,17 @@ pub struct Geo<'a> {
     /// ISO-3166-1 alpha-3 country code.
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub country: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub region: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub city: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub utcoffset: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Device<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub ua: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub geo: Option<Geo<'a>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub ip: Option<Cow<'a, str>>,
     /// AdCOM device type: 1 mobile/tablet, 2 PC, 3 CTV, 4 phone, 5 tablet, 6 connected, 7 set-top box, 8 OOH.
     #[serde(default)]
     pub devicetype: Option<i64>,
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub os: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub osv: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub ifa: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub lmt: Option<i64>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pub language: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,8 +270,6 @@ pub struct User<'a> {
     /// The buyer's (our) id for the user, set through cookie sync.
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub buyeruid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub yob: Option<i64>,
     #[serde(borrow, default)]
     pub geo: Option<Geo<'a>>,
     /// TCF consent string (2.6 location; 2.5 puts it in `ext.consent`).
