@@ -589,7 +589,6 @@ impl Default for NoticeConfig {
 pub struct NoticeLedger {
     cfg: NoticeConfig,
     seed: u64,
-    turn: std::sync::atomic::AtomicU64,
     shards: Box<[Mutex<Shard>]>,
 }
 
@@ -606,7 +605,6 @@ impl NoticeLedger {
         NoticeLedger {
             cfg,
             seed,
-            turn: std::sync::atomic::AtomicU64::new(0),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
@@ -622,10 +620,11 @@ impl NoticeLedger {
     }
 
     /// Records a bid about to be sent and returns its id; `make` fills in the
-    /// bid from the id.
-    pub fn issue(&self, make: impl FnOnce(BidId) -> IssuedBid) -> BidId {
-        let shard =
-            (self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS) as usize;
+    /// bid from the id. `hint` picks the shard (`hint % 32`): callers spread it
+    /// per thread, so two cores rarely take the same shard's lock and no
+    /// counter is shared between them.
+    pub fn issue(&self, hint: u64, make: impl FnOnce(BidId) -> IssuedBid) -> BidId {
+        let shard = (hint % SHARDS) as usize;
         let mut s = self.shards[shard].lock();
         let n = s.next * SHARDS + shard as u64;
         let id = BidId(mix64(self.seed.wrapping_add(n)));
@@ -1073,7 +1072,9 @@ mod tests {
             assert_eq!(unmix64(mix64(z)), z);
         }
         let l = NoticeLedger::new(NoticeConfig::default(), 0xfeed);
-        let ids: Vec<BidId> = (0..10_000).map(|_| l.issue(|id| bid(id, false))).collect();
+        let ids: Vec<BidId> = (0..10_000)
+            .map(|k| l.issue(k, |id| bid(id, false)))
+            .collect();
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 10_000);
         for (k, id) in ids.iter().enumerate() {
@@ -1086,7 +1087,7 @@ mod tests {
         assert_ne!(BidId::key_of("foreign-id"), BidId::key_of("foreign-id2"));
         // Another replica's ids (another seed) are not found here.
         let other = NoticeLedger::new(NoticeConfig::default(), 0xbeef);
-        let foreign = other.issue(|id| bid(id, false));
+        let foreign = other.issue(0, |id| bid(id, false));
         let mut n = notice(NoticeKind::Win, foreign.0, Some(1_000_000));
         n.line_item = Some(LineItemId::from(uuid::Uuid::from_u128(7)));
         assert_eq!(l.apply(n, 2_000).status, NoticeStatus::Unmatched);
@@ -1095,8 +1096,8 @@ mod tests {
     #[test]
     fn a_bid_nobody_answers_is_let_go_at_its_hold_timeout() {
         let l = NoticeLedger::new(NoticeConfig::default(), 0);
-        for _ in 0..1_000 {
-            l.issue(|id| bid(id, false));
+        for k in 0..1_000 {
+            l.issue(k, |id| bid(id, false));
         }
         assert_eq!(l.len(), 1_000);
         let released = l.expire(1_000 + 60_000);
@@ -1132,7 +1133,7 @@ mod tests {
 
     fn issued(ledger: &NoticeLedger, label: u64, test: bool) -> IssuedBid {
         let b = bid(BidId(key(label)), test);
-        let id = ledger.issue(|_| b);
+        let id = ledger.issue(label - 1, |_| b);
         assert_eq!(id, b.bid_id, "bids are issued in label order");
         b
     }

@@ -72,8 +72,10 @@ impl ShadingConfig {
 /// Live shading state of one line item.
 #[derive(Debug)]
 pub struct ShadeState {
+    /// Read on every first-price bid; written once per batch.
     factor_bits: AtomicU64,
-    bids: AtomicU64,
+    /// Written on every bid: striped, so the factor's cache line stays shared.
+    bids: crate::striped::StripedCounter,
     wins: AtomicU64,
 }
 
@@ -81,7 +83,7 @@ impl ShadeState {
     pub fn new(cfg: &ShadingConfig) -> Self {
         ShadeState {
             factor_bits: AtomicU64::new(cfg.initial_factor.to_bits()),
-            bids: AtomicU64::new(0),
+            bids: Default::default(),
             wins: AtomicU64::new(0),
         }
     }
@@ -91,7 +93,7 @@ impl ShadeState {
     }
 
     pub fn on_bid(&self) {
-        self.bids.fetch_add(1, Ordering::Relaxed);
+        self.bids.add(1);
     }
 
     pub fn on_win(&self) {
@@ -100,11 +102,10 @@ impl ShadeState {
 
     /// Applies one feedback step when a full batch has been observed. Returns the new factor.
     pub fn update(&self, cfg: &ShadingConfig) -> Option<f64> {
-        let bids = self.bids.load(Ordering::Relaxed);
-        if bids < cfg.batch_bids {
+        if self.bids.get() < cfg.batch_bids {
             return None;
         }
-        let bids = self.bids.swap(0, Ordering::Relaxed);
+        let bids = self.bids.take();
         let wins = self.wins.swap(0, Ordering::Relaxed).min(bids);
         let rate = wins as f64 / bids.max(1) as f64;
         let f = (self.factor() * (cfg.learning_rate * (cfg.target_win_rate - rate)).exp())

@@ -41,6 +41,15 @@ impl StripedCounter {
         self.lines[stripe()].0.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Takes the count, leaving zero (an add racing with it lands in this
+    /// count or the next, never in neither).
+    pub fn take(&self) -> u64 {
+        self.lines
+            .iter()
+            .map(|l| l.0.swap(0, Ordering::Relaxed))
+            .sum()
+    }
+
     /// The sum over all stripes (each read is relaxed; concurrent adds may or
     /// may not be included).
     pub fn get(&self) -> u64 {
@@ -69,6 +78,8 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(c.get(), 12 * 1_000 * 2);
+        assert_eq!(c.take(), 12 * 1_000 * 2);
+        assert_eq!(c.get(), 0);
         assert!(stripe() < STRIPES);
     }
 }

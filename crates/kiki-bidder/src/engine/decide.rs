@@ -85,6 +85,19 @@ pub(super) fn contains_any(sorted: &[u32], probe: &[u32]) -> bool {
     probe.iter().any(|p| sorted.binary_search(p).is_ok())
 }
 
+/// Which notice-ledger shard this thread's next bid goes to: each thread walks
+/// the shards from its own stripe's starting point, with no shared counter.
+pub(super) fn shard_hint() -> u64 {
+    thread_local! {
+        static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    NEXT.with(|n| {
+        let v = n.get();
+        n.set(v.wrapping_add(1));
+        v.wrapping_add(crate::striped::stripe() as u64 * 4)
+    })
+}
+
 /// A uniform draw in [0, 1) from the request and the line item.
 pub(super) fn draw(req_hash: u64, item_key: u64) -> f64 {
     (mix64(req_hash ^ item_key) >> 11) as f64 / (1u64 << 53) as f64
@@ -676,7 +689,7 @@ impl Bidder {
                 return Err(NoBidReason::BudgetExhausted);
             }
         }
-        let bid_id = self.notices.issue(|bid_id| IssuedBid {
+        let bid_id = self.notices.issue(shard_hint(), |bid_id| IssuedBid {
             bid_id,
             line_item: item.id,
             hold_micros: hold,
