@@ -541,6 +541,66 @@ struct Open {
     noticed: bool,
 }
 
+/// Bids per block of [`OpenQueue`].
+const BLOCK: usize = 1024;
+
+/// A FIFO of open bids in fixed blocks of [`BLOCK`]: growing adds a block and
+/// never moves the bids already queued (a `VecDeque` would copy the whole
+/// queue, megabytes at a high bid rate, while the shard's lock is held).
+#[derive(Debug, Default)]
+struct OpenQueue {
+    blocks: VecDeque<Vec<Open>>,
+    /// Bids already popped from the first block.
+    head: usize,
+    /// An emptied block kept for the next growth.
+    spare: Option<Vec<Open>>,
+}
+
+impl OpenQueue {
+    fn push_back(&mut self, o: Open) {
+        if self.blocks.back().is_none_or(|b| b.len() == BLOCK) {
+            let block = self
+                .spare
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(BLOCK));
+            self.blocks.push_back(block);
+        }
+        if let Some(b) = self.blocks.back_mut() {
+            b.push(o);
+        }
+    }
+
+    fn front(&self) -> Option<&Open> {
+        self.blocks.front().and_then(|b| b.get(self.head))
+    }
+
+    fn pop_front(&mut self) {
+        let Some(first) = self.blocks.front() else {
+            return;
+        };
+        if self.head < first.len() {
+            self.head += 1;
+        }
+        if self.head == BLOCK
+            && let Some(mut done) = self.blocks.pop_front()
+        {
+            self.head = 0;
+            done.clear();
+            self.spare = Some(done);
+        }
+    }
+
+    /// The `i`-th bid from the front.
+    fn get_mut(&mut self, i: usize) -> Option<&mut Open> {
+        let at = self.head + i;
+        self.blocks.get_mut(at / BLOCK)?.get_mut(at % BLOCK)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Open> {
+        self.blocks.iter().flatten().skip(self.head)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
     /// Bids that had a notice, and ids the ledger did not issue.
@@ -548,7 +608,7 @@ struct Shard {
     /// Open bids by in-shard sequence: `open[i]` has sequence `base + i`. Issuing
     /// a bid is a push here, not a hash-map insert; a bid nobody sends a notice
     /// for leaves at its hold timeout and is not remembered beyond it.
-    open: VecDeque<Open>,
+    open: OpenQueue,
     base: u64,
     next: u64,
     billing_queue: VecDeque<(i64, u64)>,
@@ -861,7 +921,7 @@ impl NoticeLedger {
         for shard in self.shards.iter() {
             let mut guard = shard.lock();
             let s = &mut *guard;
-            while let Some(o) = s.open.front().copied() {
+            while let Some(&o) = s.open.front() {
                 if o.bid.issued_ms + self.cfg.hold_timeout_ms > now_ms {
                     break;
                 }
@@ -1091,6 +1151,39 @@ mod tests {
         let mut n = notice(NoticeKind::Win, foreign.0, Some(1_000_000));
         n.line_item = Some(LineItemId::from(uuid::Uuid::from_u128(7)));
         assert_eq!(l.apply(n, 2_000).status, NoticeStatus::Unmatched);
+    }
+
+    #[test]
+    fn the_open_queue_keeps_order_across_blocks() {
+        let mut q = OpenQueue::default();
+        let open = |n: u64| Open {
+            bid: bid(BidId(n), false),
+            noticed: false,
+        };
+        for n in 0..(3 * BLOCK as u64 + 7) {
+            q.push_back(open(n));
+        }
+        assert_eq!(q.iter().count(), 3 * BLOCK + 7);
+        assert_eq!(
+            q.get_mut(2 * BLOCK + 5).unwrap().bid.bid_id,
+            BidId(2 * BLOCK as u64 + 5)
+        );
+        for _ in 0..(BLOCK + 10) {
+            q.pop_front();
+        }
+        assert_eq!(q.front().unwrap().bid.bid_id, BidId(BLOCK as u64 + 10));
+        assert_eq!(q.get_mut(0).unwrap().bid.bid_id, BidId(BLOCK as u64 + 10));
+        assert_eq!(q.iter().count(), 2 * BLOCK - 3);
+        assert!(q.spare.is_some(), "an emptied block is kept for reuse");
+        while q.front().is_some() {
+            q.pop_front();
+        }
+        assert_eq!(q.iter().count(), 0);
+        assert!(q.get_mut(0).is_none());
+        // The partly filled last block keeps taking bids after being drained.
+        q.push_back(open(99));
+        assert_eq!(q.front().unwrap().bid.bid_id, BidId(99));
+        assert_eq!(q.iter().count(), 1);
     }
 
     #[test]
