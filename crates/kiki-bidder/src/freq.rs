@@ -41,6 +41,34 @@ pub fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The inverse of [`mix64`]: undoes each xor-shift and multiplies by the
+/// multiplicative inverse of each odd constant modulo 2^64.
+pub fn unmix64(mut z: u64) -> u64 {
+    const fn inverse(a: u64) -> u64 {
+        // Newton's iteration doubles the correct low bits each step: 3 → 96.
+        let mut x = a;
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+            i += 1;
+        }
+        x
+    }
+    fn unshift(y: u64, k: u32) -> u64 {
+        let (mut x, mut t) = (y, y >> k);
+        while t != 0 {
+            x ^= t;
+            t >>= k;
+        }
+        x
+    }
+    const I2: u64 = inverse(0x94d0_49bb_1331_11eb);
+    const I1: u64 = inverse(0xbf58_476d_1ce4_e5b9);
+    z = unshift(z, 31).wrapping_mul(I2);
+    z = unshift(z, 27).wrapping_mul(I1);
+    unshift(z, 30)
+}
+
 /// The store of impression counts.
 pub trait FrequencyStore: Send + Sync + std::fmt::Debug + 'static {
     /// Impressions counted in the window that is open at `now_ms` (0 if none).

@@ -16,6 +16,7 @@ pub mod fx;
 pub mod lineitem;
 pub mod margin;
 pub mod notice;
+mod open_queue;
 pub mod openrtb;
 pub mod pacing;
 pub mod shading;

@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::error::BidderError;
-use crate::freq::{FreqKey, mix64};
+use crate::freq::{FreqKey, mix64, unmix64};
 use crate::lineitem::LineItemId;
+use crate::open_queue::{Open, OpenQueue};
 
 /// Which notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -92,34 +93,6 @@ impl BidId {
             None => crate::freq::user_hash(s) ^ 0x8000_0000_0000_0000,
         }
     }
-}
-
-/// The inverse of [`mix64`]: undoes each xor-shift and multiplies by the
-/// multiplicative inverse of each odd constant modulo 2^64.
-pub fn unmix64(mut z: u64) -> u64 {
-    const fn inverse(a: u64) -> u64 {
-        // Newton's iteration doubles the correct low bits each step: 3 → 96.
-        let mut x = a;
-        let mut i = 0;
-        while i < 5 {
-            x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
-            i += 1;
-        }
-        x
-    }
-    fn unshift(y: u64, k: u32) -> u64 {
-        let (mut x, mut t) = (y, y >> k);
-        while t != 0 {
-            x ^= t;
-            t >>= k;
-        }
-        x
-    }
-    const I2: u64 = inverse(0x94d0_49bb_1331_11eb);
-    const I1: u64 = inverse(0xbf58_476d_1ce4_e5b9);
-    z = unshift(z, 31).wrapping_mul(I2);
-    z = unshift(z, 27).wrapping_mul(I1);
-    unshift(z, 30)
 }
 
 /// The three notice URLs of one bid.
@@ -531,74 +504,6 @@ struct Entry {
     counted: bool,
     /// Hold still outstanding.
     holding: bool,
-}
-
-/// A bid issued and not yet past its hold timeout, in issue order.
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    bid: IssuedBid,
-    /// A notice came: the bid's state lives in `entries` now.
-    noticed: bool,
-}
-
-/// Bids per block of [`OpenQueue`].
-const BLOCK: usize = 1024;
-
-/// A FIFO of open bids in fixed blocks of [`BLOCK`]: growing adds a block and
-/// never moves the bids already queued (a `VecDeque` would copy the whole
-/// queue, megabytes at a high bid rate, while the shard's lock is held).
-#[derive(Debug, Default)]
-struct OpenQueue {
-    blocks: VecDeque<Vec<Open>>,
-    /// Bids already popped from the first block.
-    head: usize,
-    /// An emptied block kept for the next growth.
-    spare: Option<Vec<Open>>,
-}
-
-impl OpenQueue {
-    fn push_back(&mut self, o: Open) {
-        if self.blocks.back().is_none_or(|b| b.len() == BLOCK) {
-            let block = self
-                .spare
-                .take()
-                .unwrap_or_else(|| Vec::with_capacity(BLOCK));
-            self.blocks.push_back(block);
-        }
-        if let Some(b) = self.blocks.back_mut() {
-            b.push(o);
-        }
-    }
-
-    fn front(&self) -> Option<&Open> {
-        self.blocks.front().and_then(|b| b.get(self.head))
-    }
-
-    fn pop_front(&mut self) {
-        let Some(first) = self.blocks.front() else {
-            return;
-        };
-        if self.head < first.len() {
-            self.head += 1;
-        }
-        if self.head == BLOCK
-            && let Some(mut done) = self.blocks.pop_front()
-        {
-            self.head = 0;
-            done.clear();
-            self.spare = Some(done);
-        }
-    }
-
-    /// The `i`-th bid from the front.
-    fn get_mut(&mut self, i: usize) -> Option<&mut Open> {
-        let at = self.head + i;
-        self.blocks.get_mut(at / BLOCK)?.get_mut(at % BLOCK)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Open> {
-        self.blocks.iter().flatten().skip(self.head)
-    }
 }
 
 #[derive(Debug, Default)]
@@ -1151,39 +1056,6 @@ mod tests {
         let mut n = notice(NoticeKind::Win, foreign.0, Some(1_000_000));
         n.line_item = Some(LineItemId::from(uuid::Uuid::from_u128(7)));
         assert_eq!(l.apply(n, 2_000).status, NoticeStatus::Unmatched);
-    }
-
-    #[test]
-    fn the_open_queue_keeps_order_across_blocks() {
-        let mut q = OpenQueue::default();
-        let open = |n: u64| Open {
-            bid: bid(BidId(n), false),
-            noticed: false,
-        };
-        for n in 0..(3 * BLOCK as u64 + 7) {
-            q.push_back(open(n));
-        }
-        assert_eq!(q.iter().count(), 3 * BLOCK + 7);
-        assert_eq!(
-            q.get_mut(2 * BLOCK + 5).unwrap().bid.bid_id,
-            BidId(2 * BLOCK as u64 + 5)
-        );
-        for _ in 0..(BLOCK + 10) {
-            q.pop_front();
-        }
-        assert_eq!(q.front().unwrap().bid.bid_id, BidId(BLOCK as u64 + 10));
-        assert_eq!(q.get_mut(0).unwrap().bid.bid_id, BidId(BLOCK as u64 + 10));
-        assert_eq!(q.iter().count(), 2 * BLOCK - 3);
-        assert!(q.spare.is_some(), "an emptied block is kept for reuse");
-        while q.front().is_some() {
-            q.pop_front();
-        }
-        assert_eq!(q.iter().count(), 0);
-        assert!(q.get_mut(0).is_none());
-        // The partly filled last block keeps taking bids after being drained.
-        q.push_back(open(99));
-        assert_eq!(q.front().unwrap().bid.bid_id, BidId(99));
-        assert_eq!(q.iter().count(), 1);
     }
 
     #[test]
