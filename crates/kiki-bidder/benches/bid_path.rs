@@ -1,11 +1,12 @@
-//! The bid path with 1,000 active line items: parse alone, decide alone, and
+//! The bid path with 1,000 active line items: parse alone (and serde_json's
+//! derive on the same types, the reference), decide alone, and
 //! parse + decide + serialise, for representative requests. Time advances 1 ms
 //! per iteration and maintenance runs every 4,096 iterations, as in service.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kiki_bidder::openrtb::parse_bid_request;
+use kiki_bidder::openrtb::{BidRequest, parse_bid_request};
 use kiki_bidder::sim::{workload_line_items, workload_requests};
 use kiki_bidder::{Bidder, BidderConfig, RequestContext};
 
@@ -37,6 +38,20 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_function(*name, |bench| {
             bench.iter(|| black_box(parse_bid_request(black_box(body.as_bytes()), 262_144).is_ok()))
+        });
+    }
+    g.finish();
+
+    // The reference the reader replaced: serde_json's derive on the same types.
+    let mut g = c.benchmark_group("parse_serde_json");
+    for (name, body) in &requests {
+        g.throughput(Throughput::Bytes(body.len() as u64));
+        g.bench_function(*name, |bench| {
+            bench.iter(|| {
+                black_box(
+                    serde_json::from_slice::<BidRequest<'_>>(black_box(body.as_bytes())).is_ok(),
+                )
+            })
         });
     }
     g.finish();

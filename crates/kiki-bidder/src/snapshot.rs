@@ -198,6 +198,10 @@ pub struct CompiledCreative {
     pub attr_mask: u64,
     pub bundle: Option<String>,
     pub bundle_id: Option<u32>,
+    /// The bid's fields that depend only on this creative and its line item,
+    /// written once as JSON (`"adm":…,"adomain":[…],…,"mtype":n`) for the
+    /// response writer: markup is escaped at compile time, not per bid.
+    pub bid_json: String,
 }
 
 /// How the CPM is computed, money already in bidder-currency micros.
@@ -452,6 +456,7 @@ fn compile_one(
         }
         Some(mask)
     };
+    let campaign = li.campaign_id.to_string();
     let creatives = li
         .creatives
         .iter()
@@ -513,13 +518,27 @@ fn compile_one(
                     .fold(0, |m, a| m | (1u64 << a)),
                 bundle: c.bundle.clone(),
                 bundle_id: c.bundle.as_deref().map(|b| interner.intern(&norm(b))),
+                bid_json: crate::openrtb::response::creative_json(
+                    &crate::openrtb::response::CreativeFields {
+                        adm: &c.markup,
+                        adomain: &c.adomain,
+                        bundle: c.bundle.as_deref(),
+                        cid: &campaign,
+                        crid: &c.id,
+                        cat: &c.categories,
+                        attr: &c.attributes,
+                        w: (kind == MediaKind::Banner).then_some(w),
+                        h: (kind == MediaKind::Banner).then_some(h),
+                        mtype: kind.mtype(),
+                    },
+                ),
             }
         })
         .collect();
     Ok(CompiledItem {
         id: li.id,
         org: li.org_id,
-        campaign: li.campaign_id.to_string(),
+        campaign,
         key: item_key(li.id),
         start_ms: to_ms(li.flight.start),
         end_ms: li.flight.end.map_or(i64::MAX, to_ms),

@@ -20,6 +20,23 @@ impl Str<'_> {
     }
 }
 
+/// A JSON value kept as its raw text (an `ext` object), read only when a rule
+/// needs it. Borrowed from the body; parsed into its own types on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawJson<'a>(pub &'a str);
+
+impl<'a> RawJson<'a> {
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(d).map(|raw| RawJson(raw.get()))
+    }
+}
+
 /// Accepts `null` where the spec says "array" or "integer with a default", which
 /// several exchanges send instead of omitting the field.
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -44,7 +61,7 @@ fn default_at() -> i64 {
 }
 
 /// The top-level bid request (OpenRTB 2.6 §3.2.1).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct BidRequest<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
@@ -81,11 +98,11 @@ pub struct BidRequest<'a> {
     #[serde(borrow, default)]
     pub regs: Option<Regs<'a>>,
     #[serde(borrow, default)]
-    pub ext: Option<&'a RawValue>,
+    pub ext: Option<RawJson<'a>>,
 }
 
 /// One impression offered for auction (§3.2.4).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Imp<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
@@ -105,11 +122,11 @@ pub struct Imp<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bidfloorcur: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub ext: Option<&'a RawValue>,
+    pub ext: Option<RawJson<'a>>,
 }
 
 /// A width × height pair (§3.2.10).
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
 pub struct Format {
     #[serde(default)]
     pub w: Option<u32>,
@@ -117,7 +134,7 @@ pub struct Format {
     pub h: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Banner<'a> {
     #[serde(default, deserialize_with = "null_as_default")]
     pub format: Vec<Format>,
@@ -135,7 +152,7 @@ pub struct Banner<'a> {
     pub pos: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Video<'a> {
     /// Required by the spec; `None` or empty makes the request invalid.
     #[serde(borrow, default)]
@@ -158,7 +175,7 @@ pub struct Video<'a> {
     pub placement: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Audio<'a> {
     /// Required by the spec; `None` or empty makes the request invalid.
     #[serde(borrow, default)]
@@ -171,7 +188,7 @@ pub struct Audio<'a> {
     pub battr: Vec<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Native<'a> {
     /// The native markup request, itself a JSON string (required).
     #[serde(borrow, default, deserialize_with = "opt_cow")]
@@ -183,7 +200,7 @@ pub struct Native<'a> {
 }
 
 /// Private marketplace deals on an impression (§3.2.11, §3.2.12).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Pmp<'a> {
     #[serde(default, deserialize_with = "null_as_default")]
     pub private_auction: i64,
@@ -191,7 +208,7 @@ pub struct Pmp<'a> {
     pub deals: Vec<Deal<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Deal<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
@@ -207,7 +224,7 @@ pub struct Deal<'a> {
     pub wadomain: Vec<Str<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Publisher<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
@@ -218,7 +235,7 @@ pub struct Publisher<'a> {
 }
 
 /// A website (§3.2.13). Must not appear together with `app`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Site<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub domain: Option<Cow<'a, str>>,
@@ -231,7 +248,7 @@ pub struct Site<'a> {
 }
 
 /// A mobile or CTV application (§3.2.14).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct App<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub bundle: Option<Cow<'a, str>>,
@@ -245,14 +262,14 @@ pub struct App<'a> {
     pub pagecat: Vec<Str<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Geo<'a> {
     /// ISO-3166-1 alpha-3 country code.
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub country: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Device<'a> {
     #[serde(borrow, default)]
     pub geo: Option<Geo<'a>>,
@@ -263,7 +280,7 @@ pub struct Device<'a> {
     pub os: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct User<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub id: Option<Cow<'a, str>>,
@@ -276,22 +293,22 @@ pub struct User<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub consent: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub ext: Option<&'a RawValue>,
+    pub ext: Option<RawJson<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Source<'a> {
     #[serde(default)]
     pub fd: Option<i64>,
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub tid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub schain: Option<&'a RawValue>,
+    pub schain: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    pub ext: Option<&'a RawValue>,
+    pub ext: Option<RawJson<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Regs<'a> {
     #[serde(default)]
     pub coppa: Option<i64>,
@@ -303,7 +320,7 @@ pub struct Regs<'a> {
     #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub gpp: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub ext: Option<&'a RawValue>,
+    pub ext: Option<RawJson<'a>>,
 }
 
 /// The 2.5 extension fields we read from `regs.ext`. Parsed leniently: an ext of

@@ -67,6 +67,48 @@ pub struct Bid<'a> {
     pub mtype: u8,
 }
 
+/// The fields of a `Bid` that depend only on the creative and its line item,
+/// in the order the response writes them.
+#[derive(Debug, Serialize)]
+pub struct CreativeFields<'a> {
+    pub adm: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub adomain: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<&'a str>,
+    pub cid: &'a str,
+    pub crid: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub cat: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub attr: &'a [u16],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub w: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h: Option<u32>,
+    pub mtype: u8,
+}
+
+/// `"adm":…,"adomain":[…],…,"mtype":n`: the creative's fields as JSON members
+/// without the braces, written once when the snapshot compiles.
+pub fn creative_json(f: &CreativeFields<'_>) -> String {
+    let obj = serde_json::to_string(f).unwrap_or_else(|_| "{}".into());
+    obj.get(1..obj.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Appends `s` as a JSON string literal, escaped as serde_json escapes.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends a CPM as the JSON number [`CpmMicros`] serialises to.
+pub fn write_cpm(out: &mut Vec<u8>, micros: i64) {
+    let _ = serde_json::to_writer(&mut *out, &CpmMicros(micros));
+}
+
 /// A no-bid with a body, for exchanges that want `nbr` rather than a bare 204.
 #[derive(Debug, Serialize)]
 pub struct NoBidResponse<'a> {

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use kiki_core::Currency;
 
+use super::reader::read_bid_request;
 use super::request::BidRequest;
 use crate::error::BidderError;
 
@@ -20,8 +21,7 @@ pub fn parse_bid_request(body: &[u8], max_bytes: usize) -> Result<BidRequest<'_>
             max: max_bytes,
         });
     }
-    let req: BidRequest<'_> =
-        serde_json::from_slice(body).map_err(|e| BidderError::MalformedJson(e.to_string()))?;
+    let req = read_bid_request(body).map_err(|e| BidderError::MalformedJson(e.to_string()))?;
     validate(&req)?;
     Ok(req)
 }
@@ -201,7 +201,7 @@ mod tests {
                 "not valid OpenRTB JSON: EOF",
             ),
             ("", "not valid OpenRTB JSON"),
-            ("[]", "`id` is missing"),
+            ("[]", "not valid OpenRTB JSON: invalid type: sequence"),
             ("42", "not valid OpenRTB JSON"),
             (r#"{"id":"a","imp":[{"id":"1","banner":{}}]}"#, "ok"),
             (

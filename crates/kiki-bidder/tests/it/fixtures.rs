@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use kiki_bidder::openrtb::ParsedBidResponse;
+use kiki_bidder::engine::Decision;
+use kiki_bidder::openrtb::{MAX_BODY_BYTES, ParsedBidResponse, parse_bid_request};
 use kiki_bidder::{BidReply, RequestContext};
 use serde::Deserialize;
 
@@ -56,6 +57,7 @@ fn check(name: &str, body: &[u8], want: &Expected) {
             assert!(body.is_none(), "204 has no body");
         }
         BidReply::Bid { body, decision } => {
+            assert_written_as_serialised(name, &fs_body(name), body.as_slice(), &decision);
             let resp: ParsedBidResponse = serde_json::from_slice(&body).unwrap();
             let req: serde_json::Value = serde_json::from_slice(&fs_body(name)).unwrap();
             assert_eq!(
@@ -113,6 +115,16 @@ fn check(name: &str, body: &[u8], want: &Expected) {
     }
 }
 
+/// The hand-written response is the document serde writes for
+/// [`Decision::response`](kiki_bidder::engine::Decision::response).
+fn assert_written_as_serialised(name: &str, req_body: &[u8], body: &[u8], decision: &Decision) {
+    let req = parse_bid_request(req_body, MAX_BODY_BYTES).unwrap();
+    let want = serde_json::to_value(decision.response(&req, "kiki").unwrap()).unwrap();
+    let got: serde_json::Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{name}: the response is not JSON ({e})"));
+    assert_eq!(got, want, "{name}");
+}
+
 fn fs_body(name: &str) -> Vec<u8> {
     std::fs::read(dir().join(name)).unwrap()
 }
@@ -139,4 +151,38 @@ fn every_fixture_gives_its_expected_bid_no_bid_or_reason() {
         "expected.json names a fixture that does not exist"
     );
     assert!(seen >= 30);
+}
+
+#[test]
+fn ids_that_need_escaping_are_written_as_serde_writes_them() {
+    let b = bidder();
+    let mut bids = 0;
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name == "expected.json" || !name.ends_with(".json") {
+            continue;
+        }
+        let Ok(mut req) = serde_json::from_slice::<serde_json::Value>(&fs_body(&name)) else {
+            continue;
+        };
+        if !req.is_object() || !req["imp"].is_array() {
+            continue;
+        }
+        // Quotes, backslashes, control and non-ASCII characters in the ids the
+        // response echoes.
+        req["id"] = "r\"1\\\n\u{1}é\u{2028}😀".into();
+        if let Some(imp) = req["imp"].get_mut(0) {
+            imp["id"] = "i\"\t€".into();
+        }
+        let body = serde_json::to_vec(&req).unwrap();
+        if let BidReply::Bid {
+            body: out,
+            decision,
+        } = b.handle_bid_request(&body, RequestContext::at(NOW))
+        {
+            assert_written_as_serialised(&name, &body, &out, &decision);
+            bids += 1;
+        }
+    }
+    assert!(bids >= 5, "only {bids} fixtures bid");
 }

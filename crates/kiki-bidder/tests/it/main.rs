@@ -6,4 +6,5 @@ mod behaviour;
 mod fixtures;
 mod mutation;
 mod props;
+mod reader;
 mod sim;
