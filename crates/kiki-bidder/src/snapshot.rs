@@ -569,7 +569,14 @@ fn compile_one(
         deals: li.deals.ids.clone(),
         deals_only: li.deals.only,
         creatives,
-        runtime: registry.get_or_create(li.id, cfg, now_ms),
+        runtime: {
+            let rt = registry.get_or_create(li.id, cfg, now_ms);
+            rt.perf.set_priors(
+                li.priors.map_or(cfg.priors.ctr, |p| p.ctr),
+                li.priors.map_or(cfg.priors.cvr, |p| p.cvr),
+            );
+            rt
+        },
     })
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use kiki_core::{Money, OrgId};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 /// A Beta(α, β) prior on a rate; its mean α / (α + β) is the rate a new line item starts from.
@@ -40,11 +41,33 @@ pub struct PerformanceTotals {
 }
 
 /// Lock-free counters the bid path reads and notices and reports update.
-#[derive(Debug, Default)]
+///
+/// They also keep pCTR × pCVR for the current counts under the priors of the
+/// line item's latest compilation, recomputed whenever a count or the priors
+/// change: the bid path prices every candidate and reads it without the two
+/// divisions of the posterior means (notices are rarer than candidates by two
+/// orders of magnitude).
+#[derive(Debug)]
 pub struct PerformanceCounters {
     impressions: AtomicU64,
     clicks: AtomicU64,
     conversions: AtomicU64,
+    /// Held while recomputing, so the last recomputation reads the last counts.
+    priors: Mutex<Option<(BetaPrior, BetaPrior)>>,
+    p_conversion_bits: AtomicU64,
+}
+
+impl Default for PerformanceCounters {
+    fn default() -> Self {
+        PerformanceCounters {
+            impressions: AtomicU64::new(0),
+            clicks: AtomicU64::new(0),
+            conversions: AtomicU64::new(0),
+            priors: Mutex::new(None),
+            // Until priors are set: NaN, which MarginGuardian refuses.
+            p_conversion_bits: AtomicU64::new(f64::NAN.to_bits()),
+        }
+    }
 }
 
 impl PerformanceCounters {
@@ -60,12 +83,35 @@ impl PerformanceCounters {
         self.impressions.fetch_add(d.impressions, Ordering::Relaxed);
         self.clicks.fetch_add(d.clicks, Ordering::Relaxed);
         self.conversions.fetch_add(d.conversions, Ordering::Relaxed);
+        self.refresh(&self.priors.lock());
     }
 
     pub fn set(&self, t: PerformanceTotals) {
         self.impressions.store(t.impressions, Ordering::Relaxed);
         self.clicks.store(t.clicks, Ordering::Relaxed);
         self.conversions.store(t.conversions, Ordering::Relaxed);
+        self.refresh(&self.priors.lock());
+    }
+
+    /// Sets the priors of the line item's latest compilation.
+    pub fn set_priors(&self, ctr: BetaPrior, cvr: BetaPrior) {
+        let mut priors = self.priors.lock();
+        *priors = Some((ctr, cvr));
+        self.refresh(&priors);
+    }
+
+    fn refresh(&self, priors: &Option<(BetaPrior, BetaPrior)>) {
+        let p = priors.map_or(f64::NAN, |(ctr, cvr)| {
+            RateEstimate::from_totals(&ctr, &cvr, self.totals()).p_conversion()
+        });
+        self.p_conversion_bits.store(p.to_bits(), Ordering::Relaxed);
+    }
+
+    /// pCTR × pCVR for the current counts (what `RateEstimate::from_totals`
+    /// gives under the latest priors); NaN before any priors are set.
+    #[inline]
+    pub fn p_conversion(&self) -> f64 {
+        f64::from_bits(self.p_conversion_bits.load(Ordering::Relaxed))
     }
 }
 
@@ -179,6 +225,63 @@ impl SegmentLookup for SegmentTable {
 mod tests {
     use super::*;
     use kiki_core::Currency;
+
+    #[test]
+    fn the_kept_p_conversion_follows_every_count_and_prior_change() {
+        let c = PerformanceCounters::default();
+        assert!(
+            c.p_conversion().is_nan(),
+            "no priors yet: nothing to bid on"
+        );
+        let ctr = BetaPrior {
+            alpha: 1.0,
+            beta: 99.0,
+        };
+        let cvr = BetaPrior {
+            alpha: 2.0,
+            beta: 48.0,
+        };
+        let expect = |c: &PerformanceCounters, ctr: &BetaPrior, cvr: &BetaPrior| {
+            RateEstimate::from_totals(ctr, cvr, c.totals()).p_conversion()
+        };
+        c.set_priors(ctr, cvr);
+        assert_eq!(c.p_conversion(), expect(&c, &ctr, &cvr));
+        c.add(PerformanceTotals {
+            impressions: 1_000,
+            clicks: 30,
+            conversions: 4,
+        });
+        assert_eq!(c.p_conversion(), expect(&c, &ctr, &cvr));
+        assert_ne!(c.p_conversion(), ctr.alpha / (ctr.alpha + ctr.beta) * 0.04);
+        c.set(PerformanceTotals {
+            impressions: 10,
+            clicks: 0,
+            conversions: 0,
+        });
+        assert_eq!(c.p_conversion(), expect(&c, &ctr, &cvr));
+        let ctr2 = BetaPrior {
+            alpha: 5.0,
+            beta: 95.0,
+        };
+        c.set_priors(ctr2, cvr);
+        assert_eq!(c.p_conversion(), expect(&c, &ctr2, &cvr));
+        // Concurrent notices: the last recomputation sees the last counts.
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1_000 {
+                        c.add(PerformanceTotals {
+                            impressions: 1,
+                            clicks: 1,
+                            conversions: 0,
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(c.totals().impressions, 4_010);
+        assert_eq!(c.p_conversion(), expect(&c, &ctr2, &cvr));
+    }
 
     #[test]
     fn a_new_line_item_starts_from_the_prior_mean_and_learns_from_data() {

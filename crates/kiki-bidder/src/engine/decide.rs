@@ -498,8 +498,8 @@ impl Bidder {
             }
             None => item.ltv_baseline_micros,
         };
-        let est = RateEstimate::from_totals(&item.ctr, &item.cvr, rt.perf.totals());
-        let p = est.p_conversion();
+        // pCTR × pCVR kept up to date by the counters (no division here).
+        let p = rt.perf.p_conversion();
         let proposed = match item.strategy {
             CompiledStrategy::ValueBased { bid_share } => p * ltv as f64 * 1000.0 * bid_share,
             CompiledStrategy::TargetCpa { cpa_micros } => p * cpa_micros as f64 * 1000.0,

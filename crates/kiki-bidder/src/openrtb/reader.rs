@@ -44,7 +44,14 @@ type Res<T> = Result<T, ReadError>;
 
 /// Reads one bid request object from `body`; only whitespace may follow it.
 pub fn read_bid_request(body: &[u8]) -> Res<BidRequest<'_>> {
-    let mut r = Reader { b: body, i: 0 };
+    // One UTF-8 check of the whole body (fast on ASCII) spares one per string;
+    // a body with invalid UTF-8 somewhere may still be accepted as serde_json
+    // would (inside a skipped string), so it is read with checks per string.
+    let mut r = Reader {
+        b: body,
+        i: 0,
+        text: std::str::from_utf8(body).ok(),
+    };
     let req = r.bid_request()?;
     r.ws();
     if r.i < r.b.len() {
@@ -65,6 +72,8 @@ enum Num {
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
+    /// The body as text when it is valid UTF-8 throughout.
+    text: Option<&'a str>,
 }
 
 /// The first byte at or after `i` that ends a run of plain string bytes: `"`,
@@ -306,7 +315,7 @@ impl<'a> Reader<'a> {
     /// decoded (owned) or not present (borrowed), and whether they are all
     /// ASCII; not yet checked as UTF-8 otherwise.
     #[inline]
-    fn string_bytes(&mut self) -> Res<(Cow<'a, [u8]>, bool)> {
+    fn string_bytes(&mut self) -> Res<(Cow<'a, [u8]>, bool, usize)> {
         self.i += 1;
         let b = self.b;
         let mut start = self.i;
@@ -316,13 +325,13 @@ impl<'a> Reader<'a> {
             match b.get(j) {
                 Some(b'"') if owned.is_none() => {
                     self.i = j + 1;
-                    return Ok((Cow::Borrowed(&b[start..j]), ascii));
+                    return Ok((Cow::Borrowed(&b[start..j]), ascii, start));
                 }
                 Some(b'"') => {
                     self.i = j + 1;
                     let mut v = owned.unwrap_or_default();
                     v.extend_from_slice(&b[start..j]);
-                    return Ok((Cow::Owned(v), false));
+                    return Ok((Cow::Owned(v), false, start));
                 }
                 Some(b'\\') => {
                     let v = owned.get_or_insert_with(|| Vec::with_capacity(j - start + 16));
@@ -345,11 +354,17 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn utf8(&self, (bytes, _ascii): (Cow<'a, [u8]>, bool)) -> Res<Cow<'a, str>> {
+    fn utf8(&self, (bytes, _ascii, start): (Cow<'a, [u8]>, bool, usize)) -> Res<Cow<'a, str>> {
         match bytes {
-            Cow::Borrowed(s) => std::str::from_utf8(s)
-                .map(Cow::Borrowed)
-                .map_err(|_| self.err("invalid unicode code point")),
+            Cow::Borrowed(s) => {
+                // Delimited by ASCII quotes, so on character boundaries.
+                if let Some(t) = self.text.and_then(|t| t.get(start..start + s.len())) {
+                    return Ok(Cow::Borrowed(t));
+                }
+                std::str::from_utf8(s)
+                    .map(Cow::Borrowed)
+                    .map_err(|_| self.err("invalid unicode code point"))
+            }
             Cow::Owned(v) => String::from_utf8(v)
                 .map(Cow::Owned)
                 .map_err(|_| self.err("invalid unicode code point")),
@@ -655,8 +670,8 @@ impl<'a> Reader<'a> {
     fn skip_key(&mut self) -> Res<()> {
         match self.peek() {
             Some(b'"') => {
-                let (k, ascii) = self.string_bytes()?;
-                if !ascii && std::str::from_utf8(&k).is_err() {
+                let (k, ascii, _) = self.string_bytes()?;
+                if self.text.is_none() && !ascii && std::str::from_utf8(&k).is_err() {
                     return Err(self.err("invalid unicode code point"));
                 }
             }
@@ -690,6 +705,9 @@ impl<'a> Reader<'a> {
         }
         let start = self.i;
         self.skip()?;
+        if let Some(t) = self.text.and_then(|t| t.get(start..self.i)) {
+            return Ok(Some(RawJson(t)));
+        }
         std::str::from_utf8(&self.b[start..self.i])
             .map(|s| Some(RawJson(s)))
             .map_err(|_| self.err("invalid unicode code point"))
@@ -715,9 +733,9 @@ impl<'a> Reader<'a> {
         loop {
             let key = match self.peek() {
                 Some(b'"') => {
-                    let (k, ascii) = self.string_bytes()?;
+                    let (k, ascii, _) = self.string_bytes()?;
                     // Keys are decoded and checked as serde_json does.
-                    if !ascii && std::str::from_utf8(&k).is_err() {
+                    if self.text.is_none() && !ascii && std::str::from_utf8(&k).is_err() {
                         return Err(self.err("invalid unicode code point"));
                     }
                     k

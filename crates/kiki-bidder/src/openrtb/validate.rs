@@ -45,12 +45,24 @@ pub fn validate(req: &BidRequest<'_>) -> Result<(), BidderError> {
             "`tmax` is {t}; it must be a positive number of milliseconds"
         ));
     }
-    let mut seen: HashSet<&str> = HashSet::with_capacity(req.imp.len());
+    // Repeated impression ids: a linear look-back for the usual handful of
+    // impressions, a set beyond that.
+    const LINEAR: usize = 16;
+    let mut seen: HashSet<&str> = if req.imp.len() > LINEAR {
+        HashSet::with_capacity(req.imp.len())
+    } else {
+        HashSet::new()
+    };
     for (i, imp) in req.imp.iter().enumerate() {
         let Some(id) = imp.id.as_deref().filter(|s| !s.is_empty()) else {
             return invalid(format!("imp[{i}] has no `id`"));
         };
-        if !seen.insert(id) {
+        let repeated = if req.imp.len() > LINEAR {
+            !seen.insert(id)
+        } else {
+            req.imp[..i].iter().any(|o| o.id.as_deref() == Some(id))
+        };
+        if repeated {
             return invalid(format!(
                 "imp[{i}] repeats the id `{}` of an earlier impression",
                 clip(id)
