@@ -127,6 +127,59 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     Ok(Bytes::from(out))
 }
 
+/// Whether the client takes a gzip answer: `gzip` (or `x-gzip`, or `*`) in
+/// `Accept-Encoding` with a non-zero quality.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let wanted = coding.eq_ignore_ascii_case("gzip")
+                || coding.eq_ignore_ascii_case("x-gzip")
+                || coding == "*";
+            let q_zero = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            wanted && !q_zero
+        })
+}
+
+/// A 200 JSON answer, gzipped when the exchange asked for it. The bid route
+/// compresses its own answers (only they have a body worth it), so the hot
+/// stack carries no compression layer wrapping every response.
+fn json_answer(body: Vec<u8>, gzip: bool) -> Response {
+    let (body, encoded) = if gzip {
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 2 + 64),
+            flate2::Compression::fast(),
+        );
+        match std::io::Write::write_all(&mut enc, &body).and_then(|()| enc.finish()) {
+            Ok(z) => (z, true),
+            Err(_) => (body, false),
+        }
+    } else {
+        (body, false)
+    };
+    let mut r = Response::new(Body::from(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if encoded {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    versioned(r)
+}
+
 /// Answers an OpenRTB bid request.
 pub async fn bid(
     State(app): State<AppState>,
@@ -157,22 +210,8 @@ pub async fn bid(
     );
     svc.observe_bid(&reply, started.elapsed(), now_ms);
     match reply {
-        BidReply::Bid { body, .. } => versioned(
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response(),
-        ),
-        BidReply::NoBid { body: Some(b), .. } => versioned(
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                b,
-            )
-                .into_response(),
-        ),
+        BidReply::Bid { body, .. } => json_answer(body, accepts_gzip(&parts.headers)),
+        BidReply::NoBid { body: Some(b), .. } => json_answer(b, accepts_gzip(&parts.headers)),
         BidReply::NoBid { body: None, .. } => versioned(StatusCode::NO_CONTENT.into_response()),
         BidReply::Rejected {
             status: 413,
@@ -366,7 +405,40 @@ pub async fn click(Service(svc): Service<BidderService>, req: Request) -> Respon
 
 #[cfg(test)]
 mod tests {
-    use super::host_matches;
+    use super::*;
+
+    #[test]
+    fn gzip_is_chosen_from_accept_encoding_with_its_quality() {
+        let check = |values: &[&str], want: bool| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            }
+            assert_eq!(accepts_gzip(&h), want, "{values:?}");
+        };
+        check(&[], false);
+        check(&["gzip"], true);
+        check(&["GZIP"], true);
+        check(&["deflate, br"], false);
+        check(&["br", "gzip;q=0.5"], true);
+        check(&["x-gzip"], true);
+        check(&["*"], true);
+        check(&["gzip;q=0"], false);
+        check(&["gzip; q=0.000"], false);
+        check(&["identity, gzip ; q=1"], true);
+    }
+
+    #[test]
+    fn a_gzip_answer_says_so_and_a_plain_one_does_not() {
+        let body = br#"{"id":"r","seatbid":[]}"#.repeat(20);
+        let r = json_answer(body.clone(), true);
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(r.headers()[header::VARY], "accept-encoding");
+        assert_eq!(r.headers()[OPENRTB_VERSION_HEADER.0], "2.6");
+        let plain = json_answer(body, false);
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(plain.headers()[header::CONTENT_TYPE], "application/json");
+    }
 
     #[test]
     fn landing_hosts_match_the_domain_and_its_subdomains_only() {

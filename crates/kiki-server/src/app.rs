@@ -422,9 +422,10 @@ pub fn compose_router(
 fn hot_router(state: &AppState, routes: Router<AppState>) -> Router {
     // `map_response` calls the inner service directly: no boxed future and no
     // clone of the stack per request, unlike `from_fn`.
+    // No compression layer: it would wrap every response body; a hot route
+    // that answers with a body compresses it itself when asked.
     let stack = ServiceBuilder::new()
         .map_response(middleware::normalize_response)
-        .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     routes.layer(stack).with_state(state.clone())
 }

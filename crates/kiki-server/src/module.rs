@@ -57,8 +57,9 @@ pub trait Module: Send + Sync + 'static {
     /// Routes on a latency-critical path (the OpenRTB bid and notice
     /// endpoints), mounted **outside** the generic edge stack: no access log,
     /// per-request span, request id, HTTP metrics, rate limit, CORS or
-    /// timeout — only panic catching, the error-envelope normaliser and
-    /// response compression. The module counts its own metrics.
+    /// timeout or compression — only panic catching and the error-envelope
+    /// normaliser. The module counts its own metrics and compresses its own
+    /// answers when a client asks (`Accept-Encoding`).
     fn hot_routes(&self, roles: Roles) -> Router<AppState> {
         let _ = roles;
         Router::new()

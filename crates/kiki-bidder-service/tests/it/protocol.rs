@@ -131,6 +131,19 @@ async fn gzip_requests_are_inflated_and_answers_gzipped_when_asked() {
         .unwrap();
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["seatbid"][0]["bid"][0]["crid"], "banner-cr");
+    // Quality zero means "not gzip": a plain answer.
+    let raw = plain
+        .post(app.url("/openrtb2/bid"))
+        .header("x-kiki-exchange-key", KEY)
+        .header("accept-encoding", "gzip;q=0")
+        .body(fixture("banner_site_2_6.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    assert!(raw.headers().get("content-encoding").is_none());
+    let body: Value = raw.json().await.unwrap();
+    assert_eq!(body["seatbid"][0]["bid"][0]["crid"], "banner-cr");
     let r = app
         .client
         .post(app.url("/openrtb2/bid"))

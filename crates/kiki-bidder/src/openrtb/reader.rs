@@ -82,7 +82,7 @@ struct Reader<'a> {
 /// a time: the classic "has a zero byte" test on the word xor-ed with each
 /// special byte.
 #[inline]
-fn scan_string(b: &[u8], mut i: usize) -> (usize, bool) {
+pub(crate) fn scan_string(b: &[u8], mut i: usize) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut seen: u64 = 0;
