@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(bid.price_micros <= bid.verdict.cap_micros);
                     assert!(bid.price_micros >= bid.floor_micros);
                     // Feed the bid's own notice back, as an exchange would.
-                    let q = bid.urls.nurl.split_once('?').map_or("", |(_, q)| q).replace("${AUCTION_PRICE}", "1.25");
+                    let q = bid.urls.nurl().split_once('?').map_or("", |(_, q)| q).replace("${AUCTION_PRICE}", "1.25");
                     let _ = b.handle_notice(NoticeKind::Win, &q, now);
                 }
             }

@@ -70,10 +70,24 @@ impl BidId {
     /// The 16 lower-case hex digits, without the formatting machinery (the bid
     /// path writes every id twice: in the bid and in its notice URLs).
     pub fn hex(self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(16);
-        for i in (0..16).rev() {
-            out.push(HEX[((self.0 >> (i * 4)) & 15) as usize] as char);
+        self.push_hex(&mut out);
+        out
+    }
+
+    /// Appends the 16 lower-case hex digits of the id.
+    pub fn push_hex(self, out: &mut String) {
+        for b in self.hex_bytes() {
+            out.push(char::from(b));
+        }
+    }
+
+    /// The 16 lower-case hex digits of the id, without allocating.
+    pub fn hex_bytes(self) -> [u8; 16] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0; 16];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = HEX[((self.0 >> ((15 - i) * 4)) & 15) as usize];
         }
         out
     }
@@ -95,12 +109,14 @@ impl BidId {
     }
 }
 
-/// The three notice URLs of one bid.
+/// The three notice URLs of one bid, kept in one string (one allocation per
+/// bid instead of four).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeUrls {
-    pub nurl: String,
-    pub burl: String,
-    pub lurl: String,
+    text: String,
+    /// Where `nurl` ends and `burl` begins, and where `burl` ends.
+    win_end: usize,
+    billing_end: usize,
 }
 
 impl NoticeUrls {
@@ -116,38 +132,58 @@ impl NoticeUrls {
         test: bool,
     ) -> NoticeUrls {
         let base = base.trim_end_matches('/');
-        let mut common = String::with_capacity(128);
-        common.push_str("?bid=");
-        common.push_str(&bid.hex());
-        common.push_str("&imp=");
-        percent_encode_into(imp_id, &mut common);
-        common.push_str("&li=");
-        common.push_str(
+        let mut text = String::with_capacity(3 * (base.len() + 150) + 3 * imp_id.len());
+        let push = |text: &mut String, kind: NoticeKind| {
+            text.push_str(base);
+            text.push_str("/openrtb2/");
+            text.push_str(kind.path());
+        };
+        push(&mut text, NoticeKind::Win);
+        let query_start = text.len();
+        text.push_str("?bid=");
+        bid.push_hex(&mut text);
+        text.push_str("&imp=");
+        percent_encode_into(imp_id, &mut text);
+        text.push_str("&li=");
+        text.push_str(
             line_item
                 .0
                 .hyphenated()
                 .encode_lower(&mut uuid::Uuid::encode_buffer()),
         );
-        common.push_str("&cur=");
-        common.push_str(cur.as_str());
+        text.push_str("&cur=");
+        text.push_str(cur.as_str());
         if test {
-            common.push_str("&test=1");
+            text.push_str("&test=1");
         }
-        common.push_str("&price=${AUCTION_PRICE}");
-        let url = |kind: NoticeKind, extra: &str| {
-            let mut s = String::with_capacity(base.len() + common.len() + 32);
-            s.push_str(base);
-            s.push_str("/openrtb2/");
-            s.push_str(kind.path());
-            s.push_str(&common);
-            s.push_str(extra);
-            s
-        };
+        text.push_str("&price=${AUCTION_PRICE}");
+        let win_end = text.len();
+        push(&mut text, NoticeKind::Billing);
+        text.extend_from_within(query_start..win_end);
+        let billing_end = text.len();
+        push(&mut text, NoticeKind::Loss);
+        text.extend_from_within(query_start..win_end);
+        text.push_str("&loss=${AUCTION_LOSS}");
         NoticeUrls {
-            nurl: url(NoticeKind::Win, ""),
-            burl: url(NoticeKind::Billing, ""),
-            lurl: url(NoticeKind::Loss, "&loss=${AUCTION_LOSS}"),
+            text,
+            win_end,
+            billing_end,
         }
+    }
+
+    /// The win notice URL (`nurl`).
+    pub fn nurl(&self) -> &str {
+        &self.text[..self.win_end]
+    }
+
+    /// The billing notice URL (`burl`).
+    pub fn burl(&self) -> &str {
+        &self.text[self.win_end..self.billing_end]
+    }
+
+    /// The loss notice URL (`lurl`).
+    pub fn lurl(&self) -> &str {
+        &self.text[self.billing_end..]
     }
 }
 
@@ -1002,14 +1038,26 @@ mod tests {
             true,
         );
         assert!(
-            urls.nurl.starts_with(
+            urls.nurl().starts_with(
                 "https://bid.example/openrtb2/win?bid=0000000000000abc&imp=imp%201%26x"
             )
         );
-        assert!(urls.lurl.contains("&loss=${AUCTION_LOSS}"));
-        assert!(urls.burl.contains("/openrtb2/billing?"));
+        assert!(urls.lurl().contains("&loss=${AUCTION_LOSS}"));
+        assert!(urls.burl().contains("/openrtb2/billing?"));
+        // The three share the query; only the loss URL adds the loss code.
+        assert_eq!(
+            urls.burl().split_once('?').unwrap().1,
+            urls.nurl().split_once('?').unwrap().1
+        );
+        assert_eq!(
+            urls.lurl().split_once('?').unwrap().1,
+            format!(
+                "{}&loss=${{AUCTION_LOSS}}",
+                urls.nurl().split_once('?').unwrap().1
+            )
+        );
         let query = urls
-            .nurl
+            .nurl()
             .split_once('?')
             .unwrap()
             .1

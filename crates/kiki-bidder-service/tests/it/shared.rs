@@ -68,9 +68,9 @@ async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
                             max_cost = max_cost.max(c.hold_micros);
                             // Every other bid wins at its price, the others lose.
                             let (kind, url) = if step % 4 < 2 {
-                                (NoticeKind::Win, &c.urls.nurl)
+                                (NoticeKind::Win, c.urls.nurl())
                             } else {
-                                (NoticeKind::Loss, &c.urls.lurl)
+                                (NoticeKind::Loss, c.urls.lurl())
                             };
                             let q = url.split_once('?').map(|x| x.1).unwrap_or("");
                             let price = format!("{}", c.response_price_micros as f64 / 1e6);

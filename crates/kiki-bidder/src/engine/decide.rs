@@ -712,7 +712,7 @@ impl Bidder {
         }
         Ok(ChosenBid {
             bid_id,
-            bid_id_text: bid_id.hex(),
+            bid_id_hex: bid_id.hex_bytes(),
             imp_index,
             line_item: item.id,
             org: item.org,

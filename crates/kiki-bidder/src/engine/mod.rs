@@ -95,7 +95,8 @@ impl BidderDeps {
 #[derive(Debug, Clone)]
 pub struct ChosenBid {
     pub bid_id: BidId,
-    pub bid_id_text: String,
+    /// The id's hex digits, as the response and notice URLs write it.
+    bid_id_hex: [u8; 16],
     pub imp_index: usize,
     pub line_item: LineItemId,
     pub org: OrgId,
@@ -115,6 +116,13 @@ pub struct ChosenBid {
     pub urls: NoticeUrls,
     item_index: usize,
     creative_index: usize,
+}
+
+impl ChosenBid {
+    /// The bid id as the response writes it (16 lower-case hex digits).
+    pub fn bid_id_text(&self) -> &str {
+        std::str::from_utf8(&self.bid_id_hex).unwrap_or_default()
+    }
 }
 
 /// The decision for one impression.
@@ -170,13 +178,13 @@ impl Decision {
             let dealid = Self::deal_id(b, imp);
             let sized = c.kind == MediaKind::Banner;
             bids.push(Bid {
-                id: &b.bid_id_text,
+                id: b.bid_id_text(),
                 impid: imp.id.as_deref().unwrap_or(""),
                 price: CpmMicros(b.response_price_micros),
                 adm: Some(&c.markup),
-                nurl: &b.urls.nurl,
-                burl: &b.urls.burl,
-                lurl: &b.urls.lurl,
+                nurl: b.urls.nurl(),
+                burl: b.urls.burl(),
+                lurl: b.urls.lurl(),
                 adomain: &c.adomain,
                 bundle: c.bundle.as_deref(),
                 cid: &item.campaign,
@@ -210,8 +218,11 @@ impl Decision {
             let item = self.snapshot.items.get(b.item_index)?;
             let c = item.creatives.get(b.creative_index)?;
             let imp = req.imp.get(b.imp_index)?;
-            size +=
-                128 + c.bid_json.len() + b.urls.nurl.len() + b.urls.burl.len() + b.urls.lurl.len();
+            size += 128
+                + c.bid_json.len()
+                + b.urls.nurl().len()
+                + b.urls.burl().len()
+                + b.urls.lurl().len();
             parts.push((b, c, imp));
         }
         let mut out = Vec::with_capacity(size);
@@ -223,17 +234,17 @@ impl Decision {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"id\":");
-            write_json_str(&mut out, &b.bid_id_text);
+            write_json_str(&mut out, b.bid_id_text());
             out.extend_from_slice(b",\"impid\":");
             write_json_str(&mut out, imp.id.as_deref().unwrap_or(""));
             out.extend_from_slice(b",\"price\":");
             write_cpm(&mut out, b.response_price_micros);
             out.extend_from_slice(b",\"nurl\":");
-            write_json_str(&mut out, &b.urls.nurl);
+            write_json_str(&mut out, b.urls.nurl());
             out.extend_from_slice(b",\"burl\":");
-            write_json_str(&mut out, &b.urls.burl);
+            write_json_str(&mut out, b.urls.burl());
             out.extend_from_slice(b",\"lurl\":");
-            write_json_str(&mut out, &b.urls.lurl);
+            write_json_str(&mut out, b.urls.lurl());
             if let Some(deal) = Self::deal_id(b, imp) {
                 out.extend_from_slice(b",\"dealid\":");
                 write_json_str(&mut out, deal);

@@ -51,7 +51,7 @@ fn a_win_notice_turns_the_hold_into_spend_once() {
     let chosen = &d.bids[0];
     let status = b.line_item_status(id, NOW).unwrap();
     assert_eq!(status.account.held_micros, chosen.hold_micros);
-    let q = notice_query(&chosen.urls.nurl, "1.500000");
+    let q = notice_query(chosen.urls.nurl(), "1.500000");
     let first = b.handle_notice(NoticeKind::Win, &q, NOW + 100).unwrap();
     assert_eq!(
         (first.status, first.spend_micros),
@@ -70,7 +70,7 @@ fn a_loss_notice_releases_the_hold_and_spends_nothing() {
     let id = item.id;
     let b = only(item);
     let d = bid(&b, &banner_req("r1", ""), NOW).unwrap();
-    let q = notice_query(&d.bids[0].urls.lurl, "3.0");
+    let q = notice_query(d.bids[0].urls.lurl(), "3.0");
     b.handle_notice(NoticeKind::Loss, &q, NOW + 50).unwrap();
     let s = b.line_item_status(id, NOW).unwrap();
     assert_eq!((s.spent_today_micros, s.account.held_micros), (0, 0));
@@ -82,8 +82,8 @@ fn test_requests_bid_but_never_spend() {
     let id = item.id;
     let b = only(item);
     let d = bid(&b, &banner_req("r1", r#","test":1"#), NOW).unwrap();
-    assert!(d.test && d.bids[0].urls.nurl.contains("&test=1"));
-    let q = notice_query(&d.bids[0].urls.nurl, "2.0");
+    assert!(d.test && d.bids[0].urls.nurl().contains("&test=1"));
+    let q = notice_query(d.bids[0].urls.nurl(), "2.0");
     let o = b.handle_notice(NoticeKind::Win, &q, NOW + 10).unwrap();
     assert_eq!(o.status, NoticeStatus::Test);
     assert_eq!(b.line_item_status(id, NOW).unwrap().spent_today_micros, 0);
@@ -113,7 +113,7 @@ fn a_win_for_an_unknown_bid_is_flagged_and_counted_once() {
 fn a_notice_without_a_substituted_price_is_refused() {
     let b = only(plain());
     let d = bid(&b, &banner_req("r1", ""), NOW).unwrap();
-    let q = d.bids[0].urls.nurl.split_once('?').unwrap().1.to_owned();
+    let q = d.bids[0].urls.nurl().split_once('?').unwrap().1.to_owned();
     let err = b.handle_notice(NoticeKind::Win, &q, NOW).unwrap_err();
     assert_eq!(err.http_status(), 400);
     assert!(err.to_string().contains("AUCTION_PRICE"));
@@ -129,7 +129,7 @@ fn a_frequency_cap_stops_bids_once_the_user_has_seen_enough() {
     let b = only(item);
     for i in 0..2 {
         let d = bid(&b, &banner_req(&format!("r{i}"), ""), NOW + i).unwrap();
-        let q = notice_query(&d.bids[0].urls.nurl, "1.0");
+        let q = notice_query(d.bids[0].urls.nurl(), "1.0");
         b.handle_notice(NoticeKind::Win, &q, NOW + i).unwrap();
     }
     assert_eq!(
@@ -422,7 +422,7 @@ fn a_response_in_another_currency_converts_the_price_and_the_notice_back() {
         d.bids[0].response_price_micros, 2_222_222,
         "2.40 USD at 1.08"
     );
-    let q = notice_query(&d.bids[0].urls.nurl, "1.0");
+    let q = notice_query(d.bids[0].urls.nurl(), "1.0");
     assert!(q.contains("cur=EUR"));
     b.handle_notice(NoticeKind::Win, &q, NOW).unwrap();
     assert_eq!(
@@ -469,7 +469,7 @@ fn a_new_snapshot_replaces_the_old_one_atomically_and_keeps_runtime_state() {
     // The win for a bid placed before the swap still settles against the same runtime.
     b.handle_notice(
         NoticeKind::Win,
-        &notice_query(&d.bids[0].urls.nurl, "1.0"),
+        &notice_query(d.bids[0].urls.nurl(), "1.0"),
         NOW,
     )
     .unwrap();
