@@ -664,16 +664,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Skips `"key":` inside an object being skipped. serde_json decodes even
-    /// an ignored object's keys, so they must be valid UTF-8.
+    /// Skips `"key":` inside an object being skipped. Like serde_json, an
+    /// ignored object's keys are only scanned (escapes checked), not decoded
+    /// or checked as UTF-8.
     fn skip_key(&mut self) -> Res<()> {
         match self.peek() {
-            Some(b'"') => {
-                let (k, ascii, _) = self.string_bytes()?;
-                if self.text.is_none() && !ascii && std::str::from_utf8(&k).is_err() {
-                    return Err(self.err("invalid unicode code point"));
-                }
-            }
+            Some(b'"') => self.skip_string()?,
             None => return Err(self.err("EOF while parsing an object")),
             Some(_) => {
                 self.i += 1;
