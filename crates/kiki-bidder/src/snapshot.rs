@@ -26,6 +26,7 @@ use crate::lineitem::{
     BidStrategy, CreativeFormat, FrequencyCap, InventoryKind, LineItem, LineItemId,
 };
 use crate::margin::MarginPolicy;
+use crate::openrtb::response::CreativeFields;
 use crate::pacing::{PacingCurve, PacingState};
 use crate::shading::ShadeState;
 use crate::valuation::{BetaPrior, PerformanceCounters};
@@ -202,6 +203,25 @@ pub struct CompiledCreative {
     /// written once as JSON (`"adm":…,"adomain":[…],…,"mtype":n`) for the
     /// response writer: markup is escaped at compile time, not per bid.
     pub bid_json: String,
+}
+
+impl CompiledCreative {
+    /// The bid fields that come from this creative (and its line item's campaign).
+    pub fn bid_fields<'a>(&'a self, campaign: &'a str) -> CreativeFields<'a> {
+        let sized = self.kind == MediaKind::Banner;
+        CreativeFields {
+            adm: &self.markup,
+            adomain: &self.adomain,
+            bundle: self.bundle.as_deref(),
+            cid: campaign,
+            crid: &self.crid,
+            cat: &self.categories,
+            attr: &self.attributes,
+            w: sized.then_some(self.w),
+            h: sized.then_some(self.h),
+            mtype: self.kind.mtype(),
+        }
+    }
 }
 
 /// How the CPM is computed, money already in bidder-currency micros.
@@ -494,7 +514,7 @@ fn compile_one(
             }
             category_ids.sort_unstable();
             category_ids.dedup();
-            CompiledCreative {
+            let mut compiled = CompiledCreative {
                 crid: c.id.clone(),
                 kind,
                 w,
@@ -518,21 +538,11 @@ fn compile_one(
                     .fold(0, |m, a| m | (1u64 << a)),
                 bundle: c.bundle.clone(),
                 bundle_id: c.bundle.as_deref().map(|b| interner.intern(&norm(b))),
-                bid_json: crate::openrtb::response::creative_json(
-                    &crate::openrtb::response::CreativeFields {
-                        adm: &c.markup,
-                        adomain: &c.adomain,
-                        bundle: c.bundle.as_deref(),
-                        cid: &campaign,
-                        crid: &c.id,
-                        cat: &c.categories,
-                        attr: &c.attributes,
-                        w: (kind == MediaKind::Banner).then_some(w),
-                        h: (kind == MediaKind::Banner).then_some(h),
-                        mtype: kind.mtype(),
-                    },
-                ),
-            }
+                bid_json: String::new(),
+            };
+            compiled.bid_json =
+                crate::openrtb::response::creative_json(&compiled.bid_fields(&campaign));
+            compiled
         })
         .collect();
     Ok(CompiledItem {

@@ -175,26 +175,15 @@ impl Decision {
             let item = self.snapshot.items.get(b.item_index)?;
             let c = item.creatives.get(b.creative_index)?;
             let imp = req.imp.get(b.imp_index)?;
-            let dealid = Self::deal_id(b, imp);
-            let sized = c.kind == MediaKind::Banner;
             bids.push(Bid {
                 id: b.bid_id_text(),
                 impid: imp.id.as_deref().unwrap_or(""),
                 price: CpmMicros(b.response_price_micros),
-                adm: Some(&c.markup),
                 nurl: b.urls.nurl(),
                 burl: b.urls.burl(),
                 lurl: b.urls.lurl(),
-                adomain: &c.adomain,
-                bundle: c.bundle.as_deref(),
-                cid: &item.campaign,
-                crid: &c.crid,
-                cat: &c.categories,
-                attr: &c.attributes,
-                dealid,
-                w: sized.then_some(c.w),
-                h: sized.then_some(c.h),
-                mtype: c.kind.mtype(),
+                dealid: Self::deal_id(b, imp),
+                creative: c.bid_fields(&item.campaign),
             });
         }
         Some(BidResponse {

@@ -36,35 +36,19 @@ pub struct SeatBid<'a> {
     pub seat: &'a str,
 }
 
-/// `Bid` (§4.2.3).
+/// `Bid` (§4.2.3): the per-bid fields, then the creative's.
 #[derive(Debug, Serialize)]
 pub struct Bid<'a> {
     pub id: &'a str,
     pub impid: &'a str,
     pub price: CpmMicros,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub adm: Option<&'a str>,
     pub nurl: &'a str,
     pub burl: &'a str,
     pub lurl: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub adomain: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<&'a str>,
-    pub cid: &'a str,
-    pub crid: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub cat: &'a [String],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub attr: &'a [u16],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dealid: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub w: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub h: Option<u32>,
-    /// 2.6 markup type: 1 banner, 2 video, 3 audio, 4 native.
-    pub mtype: u8,
+    #[serde(flatten)]
+    pub creative: CreativeFields<'a>,
 }
 
 /// The fields of a `Bid` that depend only on the creative and its line item,
@@ -86,6 +70,7 @@ pub struct CreativeFields<'a> {
     pub w: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub h: Option<u32>,
+    /// 2.6 markup type: 1 banner, 2 video, 3 audio, 4 native.
     pub mtype: u8,
 }
 
