@@ -857,7 +857,7 @@ impl NoticeLedger {
     /// Expires holds whose notices did not come, and forgets old bid ids.
     /// Returns the releases to carry out, one per line item and day.
     pub fn expire(&self, now_ms: i64) -> Vec<Effect> {
-        let mut effects = Vec::new();
+        let mut releases = Releases::default();
         let extra_billing = (self.cfg.billing_timeout_ms - self.cfg.hold_timeout_ms).max(0);
         for shard in self.shards.iter() {
             let mut guard = shard.lock();
@@ -872,11 +872,7 @@ impl NoticeLedger {
                 if !o.noticed {
                     // No notice at all: presumed lost; the id is let go.
                     if !o.bid.test && o.bid.hold_micros > 0 {
-                        effects.push(Effect::Release {
-                            line_item: o.bid.line_item,
-                            hold_day: o.bid.hold_day,
-                            hold_micros: o.bid.hold_micros,
-                        });
+                        releases.add(o.bid.line_item, o.bid.hold_day, o.bid.hold_micros);
                     }
                     continue;
                 }
@@ -886,7 +882,7 @@ impl NoticeLedger {
                 match e.state {
                     State::Issued => {
                         e.state = State::Expired;
-                        release_into(e, &mut effects);
+                        releases.entry(e);
                         s.purge_queue
                             .push_back((now_ms + self.cfg.retention_ms, key));
                     }
@@ -907,7 +903,7 @@ impl NoticeLedger {
                     && e.holding
                 {
                     // Won but never billable: the impression was not delivered.
-                    release_into(e, &mut effects);
+                    releases.entry(e);
                 }
                 s.purge_queue
                     .push_back((now_ms + self.cfg.retention_ms, key));
@@ -922,38 +918,49 @@ impl NoticeLedger {
                 }
             }
         }
-        merge_releases(effects)
+        releases.into_effects()
     }
 }
 
-/// One release per line item and day: at a high bid rate a second of expiry
-/// holds tens of thousands of holds, which the bidder would otherwise give
-/// back one by one.
-fn merge_releases(effects: Vec<Effect>) -> Vec<Effect> {
-    let mut sums: HashMap<(LineItemId, u32), i64, foldhash::fast::FixedState> = HashMap::default();
-    let mut order = Vec::new();
-    for e in effects {
-        if let Effect::Release {
-            line_item,
-            hold_day,
-            hold_micros,
-        } = e
-        {
-            let sum = sums.entry((line_item, hold_day)).or_insert_with(|| {
-                order.push((line_item, hold_day));
-                0
-            });
-            *sum += hold_micros;
+/// One release per line item and day, summed as holds expire: at a high bid
+/// rate a second of expiry holds tens of thousands of holds, which the bidder
+/// would otherwise give back one by one (and list one by one first: a list
+/// of megabytes built and freed every second).
+#[derive(Default)]
+struct Releases {
+    sums: HashMap<(LineItemId, u32), i64, foldhash::fast::FixedState>,
+    order: Vec<(LineItemId, u32)>,
+}
+
+impl Releases {
+    fn add(&mut self, line_item: LineItemId, hold_day: u32, hold_micros: i64) {
+        let order = &mut self.order;
+        *self.sums.entry((line_item, hold_day)).or_insert_with(|| {
+            order.push((line_item, hold_day));
+            0
+        }) += hold_micros;
+    }
+
+    /// Releases the entry's hold, if it still has one.
+    fn entry(&mut self, e: &mut Entry) {
+        if let (true, Some(b)) = (e.holding, e.bid) {
+            e.holding = false;
+            self.add(b.line_item, b.hold_day, b.hold_micros);
         }
     }
-    order
-        .into_iter()
-        .map(|(line_item, hold_day)| Effect::Release {
-            line_item,
-            hold_day,
-            hold_micros: sums[&(line_item, hold_day)],
-        })
-        .collect()
+
+    /// The releases in the order their line item and day first expired.
+    fn into_effects(self) -> Vec<Effect> {
+        let Releases { sums, order } = self;
+        order
+            .into_iter()
+            .map(|(line_item, hold_day)| Effect::Release {
+                line_item,
+                hold_day,
+                hold_micros: sums[&(line_item, hold_day)],
+            })
+            .collect()
+    }
 }
 
 fn next_state(s: State, kind: NoticeKind) -> State {
@@ -967,15 +974,9 @@ fn next_state(s: State, kind: NoticeKind) -> State {
 }
 
 fn release(e: &mut Entry, out: &mut NoticeOutcome) {
-    let mut v = Vec::new();
-    release_into(e, &mut v);
-    out.effects.extend(v);
-}
-
-fn release_into(e: &mut Entry, effects: &mut Vec<Effect>) {
     if let (true, Some(b)) = (e.holding, e.bid) {
         e.holding = false;
-        effects.push(Effect::Release {
+        out.effects.push(Effect::Release {
             line_item: b.line_item,
             hold_day: b.hold_day,
             hold_micros: b.hold_micros,

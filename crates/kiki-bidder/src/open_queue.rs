@@ -17,6 +17,13 @@ pub(crate) struct Open {
 /// Bids per block of [`OpenQueue`].
 pub(crate) const BLOCK: usize = 1024;
 
+/// Emptied blocks kept per queue for the next growth. Expiry pops a second's
+/// worth of bids at once (two blocks per shard at ~60,000 bids/s), and the
+/// bid path refills them over the following second: blocks freed and
+/// allocated again would come back from the allocator as fresh pages, which
+/// it has returned to the OS meanwhile, so every one would fault in anew.
+pub(crate) const SPARE_BLOCKS: usize = 4;
+
 /// A FIFO of open bids in fixed blocks of [`BLOCK`]: growing adds a block and
 /// never moves the bids already queued (a `VecDeque` would copy the whole
 /// queue, megabytes at a high bid rate, while the shard's lock is held).
@@ -25,8 +32,8 @@ pub(crate) struct OpenQueue {
     blocks: VecDeque<Vec<Open>>,
     /// Bids already popped from the first block.
     head: usize,
-    /// An emptied block kept for the next growth.
-    spare: Option<Vec<Open>>,
+    /// Emptied blocks kept for the next growth (at most [`SPARE_BLOCKS`]).
+    spare: Vec<Vec<Open>>,
 }
 
 impl OpenQueue {
@@ -34,7 +41,7 @@ impl OpenQueue {
         if self.blocks.back().is_none_or(|b| b.len() == BLOCK) {
             let block = self
                 .spare
-                .take()
+                .pop()
                 .unwrap_or_else(|| Vec::with_capacity(BLOCK));
             self.blocks.push_back(block);
         }
@@ -58,8 +65,10 @@ impl OpenQueue {
             && let Some(mut done) = self.blocks.pop_front()
         {
             self.head = 0;
-            done.clear();
-            self.spare = Some(done);
+            if self.spare.len() < SPARE_BLOCKS {
+                done.clear();
+                self.spare.push(done);
+            }
         }
     }
 
@@ -80,10 +89,8 @@ mod tests {
     use crate::lineitem::LineItemId;
     use crate::notice::BidId;
 
-    #[test]
-    fn the_open_queue_keeps_order_across_blocks() {
-        let mut q = OpenQueue::default();
-        let open = |n: u64| Open {
+    fn open(n: u64) -> Open {
+        Open {
             bid: IssuedBid {
                 bid_id: BidId(n),
                 line_item: LineItemId::from(uuid::Uuid::from_u128(7)),
@@ -95,7 +102,12 @@ mod tests {
                 test: false,
             },
             noticed: false,
-        };
+        }
+    }
+
+    #[test]
+    fn the_open_queue_keeps_order_across_blocks() {
+        let mut q = OpenQueue::default();
         for n in 0..(3 * BLOCK as u64 + 7) {
             q.push_back(open(n));
         }
@@ -110,7 +122,7 @@ mod tests {
         assert_eq!(q.front().unwrap().bid.bid_id, BidId(BLOCK as u64 + 10));
         assert_eq!(q.get_mut(0).unwrap().bid.bid_id, BidId(BLOCK as u64 + 10));
         assert_eq!(q.iter().count(), 2 * BLOCK - 3);
-        assert!(q.spare.is_some(), "an emptied block is kept for reuse");
+        assert_eq!(q.spare.len(), 1, "an emptied block is kept for reuse");
         while q.front().is_some() {
             q.pop_front();
         }
@@ -120,5 +132,33 @@ mod tests {
         q.push_back(open(99));
         assert_eq!(q.front().unwrap().bid.bid_id, BidId(99));
         assert_eq!(q.iter().count(), 1);
+    }
+
+    #[test]
+    fn emptied_blocks_are_kept_up_to_the_limit_and_reused_first() {
+        let mut q = OpenQueue::default();
+        let blocks = SPARE_BLOCKS + 3;
+        for n in 0..(blocks * BLOCK) as u64 {
+            q.push_back(open(n));
+        }
+        // One expiry pass pops them all: only SPARE_BLOCKS stay allocated.
+        for _ in 0..blocks * BLOCK {
+            q.pop_front();
+        }
+        assert_eq!(q.spare.len(), SPARE_BLOCKS);
+        assert!(
+            q.spare
+                .iter()
+                .all(|b| b.is_empty() && b.capacity() == BLOCK)
+        );
+        let kept: Vec<*const Open> = q.spare.iter().map(|b| b.as_ptr()).collect();
+        // Refilling takes the kept blocks before allocating any.
+        for n in 0..(2 * BLOCK) as u64 {
+            q.push_back(open(n));
+        }
+        assert_eq!(q.spare.len(), SPARE_BLOCKS - 2);
+        let in_use: Vec<*const Open> = q.blocks.iter().map(|b| b.as_ptr()).collect();
+        assert!(in_use.iter().all(|p| kept.contains(p)));
+        assert_eq!(q.front().unwrap().bid.bid_id, BidId(0));
     }
 }

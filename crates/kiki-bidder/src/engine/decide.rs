@@ -379,10 +379,10 @@ impl Bidder {
             while word != 0 {
                 let i = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                let Some(item) = snap.items.get(i) else {
+                if i >= snap.hot.len() {
                     continue;
-                };
-                match self.evaluate(item, i, &ifacts, f, &mut ltv_memo) {
+                }
+                match self.evaluate(snap, i, &ifacts, f, &mut ltv_memo) {
                     Ok(c) => cands.push(c),
                     Err(r) => worst = worst.max(r),
                 }
@@ -414,97 +414,63 @@ impl Bidder {
     }
 
     /// Checks one line item against one impression, up to a guarded price.
+    /// Reads the packed [`HotItem`]; the full [`CompiledItem`] only for the
+    /// rarer checks its gate bits name.
     pub(super) fn evaluate(
         &self,
-        item: &CompiledItem,
+        snap: &Snapshot,
         index: usize,
         imp: &ImpFacts<'_>,
         f: &Facts<'_>,
         ltv_memo: &mut SmallVec<[(OrgId, Option<i64>); 4]>,
     ) -> Result<Cand, NoBidReason> {
         use NoBidReason::*;
-        if f.now_ms < item.start_ms || f.now_ms >= item.end_ms {
+        let h = &snap.hot[index];
+        if f.now_ms < h.start_ms || f.now_ms >= h.end_ms {
             return Err(NotScheduled);
         }
-        if let Some(mask) = item.daypart {
-            let local = f.now_ms + item.daypart_offset_ms;
-            // 1970-01-01 was a Thursday, day 3 counting from Monday = 0.
-            let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7) as usize;
-            let hour = local.rem_euclid(DAY_MS) / HOUR_MS;
-            if mask[weekday] & (1 << hour) == 0 {
-                return Err(NotScheduled);
-            }
+        if h.gates & gate::DAYPART != 0 && !in_daypart(&snap.items[index], f.now_ms) {
+            return Err(NotScheduled);
         }
-        match item.inventory {
+        match h.inventory {
             InventoryKind::SiteOnly if !f.is_site => return Err(NoMatchingLineItem),
             InventoryKind::AppOnly if !f.is_app => return Err(NoMatchingLineItem),
             _ => {}
         }
-        if !item.os.is_empty() && !f.os.is_some_and(|o| item.os.contains(&o)) {
+        if h.gates & gate::LISTS != 0 && !lists_allow(&snap.items[index], f) {
             return Err(NoMatchingLineItem);
         }
-        if !item.cat_allow.is_empty() && !f.inv_cats.iter().any(|c| item.cat_allow.contains(c)) {
-            return Err(NoMatchingLineItem);
-        }
-        if f.inv_cats.iter().any(|c| item.cat_block.contains(c)) {
-            return Err(NoMatchingLineItem);
-        }
-        if !item.dom_allow.is_empty()
-            && f.domain
-                .is_none_or(|d| item.dom_allow.binary_search(&d).is_err())
-        {
-            return Err(NoMatchingLineItem);
-        }
-        if f.domain
-            .is_some_and(|d| item.dom_block.binary_search(&d).is_ok())
-        {
-            return Err(NoMatchingLineItem);
-        }
-        let seat = self.cfg.seat.as_str();
-        let deal = if item.deals.is_empty() {
+        let deal = if h.gates & gate::DEALS == 0 {
             None
         } else {
-            imp.imp.pmp.as_ref().and_then(|p| {
-                p.deals.iter().position(|d| {
-                    d.id.as_deref()
-                        .is_some_and(|id| item.deals.iter().any(|x| x == id))
-                        && (d.wseat.is_empty() || d.wseat.iter().any(|s| s.as_str() == seat))
-                })
-            })
+            self.deal_for(&snap.items[index], imp)
         };
-        if deal.is_none() && (item.deals_only || imp.private_auction) {
+        if deal.is_none() && (h.gates & gate::DEALS_ONLY != 0 || imp.private_auction) {
             return Err(NoMatchingLineItem);
         }
-        let rt = &item.runtime;
-        if draw(f.req_hash, item.key) >= rt.pacing.throttle() {
+        let rt = &h.runtime;
+        if draw(f.req_hash, h.key) >= rt.pacing.throttle() {
             return Err(Paced);
         }
         // Value.
         let ltv = match f.user_key {
             Some(user) => {
-                let found = ltv_memo
-                    .iter()
-                    .find(|(o, _)| *o == item.org)
-                    .map(|(_, v)| *v);
+                let found = ltv_memo.iter().find(|(o, _)| *o == h.org).map(|(_, v)| *v);
                 let v = match found {
                     Some(v) => v,
                     None => {
-                        let v = self.deps.segments.ltv_micros(item.org, user);
-                        ltv_memo.push((item.org, v));
+                        let v = self.deps.segments.ltv_micros(h.org, user);
+                        ltv_memo.push((h.org, v));
                         v
                     }
                 };
-                v.unwrap_or(item.ltv_baseline_micros)
+                v.unwrap_or(h.ltv_baseline_micros)
             }
-            None => item.ltv_baseline_micros,
+            None => h.ltv_baseline_micros,
         };
         // pCTR × pCVR kept up to date by the counters (no division here).
         let p = rt.perf.p_conversion();
-        let proposed = match item.strategy {
-            CompiledStrategy::ValueBased { bid_share } => p * ltv as f64 * 1000.0 * bid_share,
-            CompiledStrategy::TargetCpa { cpa_micros } => p * cpa_micros as f64 * 1000.0,
-            CompiledStrategy::FixedCpm { cpm_micros } => cpm_micros as f64,
-        };
+        let proposed = h.proposed_cpm(p, ltv);
         // Truncation is the floor for the non-negative values a price takes
         // (and saves a libm call per candidate); NaN and negatives give 0.
         let mut proposed = if proposed.is_finite() && proposed > 0.0 {
@@ -512,10 +478,9 @@ impl Bidder {
         } else {
             0
         };
-        if let Some(max) = item.max_cpm_micros {
-            proposed = proposed.min(max);
-        }
-        let price = guarded_cpm(&item.margin, ltv, p, proposed).ok_or(MarginRefused)?;
+        // `i64::MAX` when there is no maximum.
+        proposed = proposed.min(h.max_cpm_micros);
+        let price = guarded_cpm(&h.margin, ltv, p, proposed).ok_or(MarginRefused)?;
         let floor = match deal {
             Some(d) => imp
                 .deal_floors
@@ -542,6 +507,19 @@ impl Bidder {
             ltv,
             p_conversion: p,
             proposed,
+        })
+    }
+
+    /// The position of the impression's first deal this line item may bid
+    /// through (one of its deal ids, this seat allowed).
+    fn deal_for(&self, item: &CompiledItem, imp: &ImpFacts<'_>) -> Option<usize> {
+        let seat = self.cfg.seat.as_str();
+        imp.imp.pmp.as_ref().and_then(|p| {
+            p.deals.iter().position(|d| {
+                d.id.as_deref()
+                    .is_some_and(|id| item.deals.iter().any(|x| x == id))
+                    && (d.wseat.is_empty() || d.wseat.iter().any(|s| s.as_str() == seat))
+            })
         })
     }
 
@@ -728,6 +706,39 @@ impl Bidder {
             creative_index: c.creative,
         })
     }
+}
+
+/// Whether `now_ms` falls in the line item's dayparts (local time).
+fn in_daypart(item: &CompiledItem, now_ms: i64) -> bool {
+    let Some(mask) = item.daypart else {
+        return true;
+    };
+    let local = now_ms + item.daypart_offset_ms;
+    // 1970-01-01 was a Thursday, day 3 counting from Monday = 0.
+    let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7) as usize;
+    let hour = local.rem_euclid(DAY_MS) / HOUR_MS;
+    mask[weekday] & (1 << hour) != 0
+}
+
+/// The OS, category and domain allow/block lists against the request.
+fn lists_allow(item: &CompiledItem, f: &Facts<'_>) -> bool {
+    if !item.os.is_empty() && !f.os.is_some_and(|o| item.os.contains(&o)) {
+        return false;
+    }
+    if !item.cat_allow.is_empty() && !f.inv_cats.iter().any(|c| item.cat_allow.contains(c)) {
+        return false;
+    }
+    if f.inv_cats.iter().any(|c| item.cat_block.contains(c)) {
+        return false;
+    }
+    if !item.dom_allow.is_empty()
+        && f.domain
+            .is_none_or(|d| item.dom_allow.binary_search(&d).is_err())
+    {
+        return false;
+    }
+    !f.domain
+        .is_some_and(|d| item.dom_block.binary_search(&d).is_ok())
 }
 
 pub(super) fn fits(c: &CompiledCreative, imp: &ImpFacts<'_>) -> bool {

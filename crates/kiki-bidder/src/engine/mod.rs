@@ -45,8 +45,8 @@ use crate::openrtb::{NoBidReason, parse_bid_request};
 use crate::pacing::{DAY_MS, HOUR_MS, day_of};
 use crate::shading::shade;
 use crate::snapshot::{
-    CompileReport, CompiledCreative, CompiledItem, CompiledStrategy, MediaKind, Registry, Snapshot,
-    country_code, norm_domain, parent_category,
+    CompileReport, CompiledCreative, CompiledItem, MediaKind, Registry, Snapshot, country_code,
+    gate, norm_domain, parent_category,
 };
 use crate::striped::StripedCounter;
 use crate::valuation::{PerformanceTotals, RateEstimate, SegmentLookup, SegmentTable};
