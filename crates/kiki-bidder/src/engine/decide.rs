@@ -737,8 +737,8 @@ fn lists_allow(item: &CompiledItem, f: &Facts<'_>) -> bool {
     {
         return false;
     }
-    !f.domain
-        .is_some_and(|d| item.dom_block.binary_search(&d).is_ok())
+    f.domain
+        .is_none_or(|d| item.dom_block.binary_search(&d).is_err())
 }
 
 pub(super) fn fits(c: &CompiledCreative, imp: &ImpFacts<'_>) -> bool {
