@@ -66,12 +66,10 @@ impl Module for BidderModule {
             } else {
                 None
             };
-            let svc = Arc::new(BidderService::new(
-                cfg,
-                shared,
-                ctx.db.clone(),
-                ctx.clock.clone(),
-            )?);
+            let svc = Arc::new(
+                BidderService::new(cfg, shared, ctx.db.clone(), ctx.clock.clone())?
+                    .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
+            );
             // The first load happens before serving, so a new process bids at once;
             // a database without the schema yet is retried by the refresh loop.
             if let Err(e) = svc.refresh().await {
@@ -100,9 +98,9 @@ impl Module for BidderModule {
 
     /// The OpenRTB endpoints sit on the lean stack: the bid path pays for no
     /// access log, span or per-route HTTP metric (it counts its own).
-    fn hot_routes(&self, roles: Roles) -> Router<AppState> {
+    fn hot_routes(&self, roles: Roles) -> Router {
         match (roles.bidder, self.svc.get()) {
-            (true, Some(svc)) => openrtb::routes(svc.cfg.engine.max_body_bytes),
+            (true, Some(svc)) => openrtb::routes(svc.clone()),
             _ => Router::new(),
         }
     }

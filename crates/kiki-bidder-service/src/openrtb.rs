@@ -8,18 +8,19 @@
 //! one-line reason as the message.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiki_bidder::valuation::PerformanceTotals;
 use kiki_bidder::{BidReply, LineItemId, NoticeKind, OPENRTB_VERSION_HEADER, RequestContext};
 use kiki_core::ErrorCode;
-use kiki_server::{ApiError, AppState, Service};
+use kiki_server::ApiError;
 
 use crate::reporting::HourCounts;
 use crate::service::{BidderService, status_name};
@@ -29,17 +30,27 @@ pub const EXCHANGE_KEY_HEADER: &str = "x-kiki-exchange-key";
 /// The notice status, for exchanges' and operators' debugging.
 pub const NOTICE_STATUS_HEADER: &str = "x-kiki-notice-status";
 
-/// The OpenRTB routes; `max_body` is the engine's `max_body_bytes`.
-pub fn routes(max_body: usize) -> Router<AppState> {
+/// The OpenRTB routes, each handler holding the service. They need nothing
+/// else from the application state, so the router carries none: axum clones a
+/// route's handler for every request, and each shared reference count taken
+/// there (state, extracted service) is a cache line both cores write on every
+/// bid; this way there is one.
+pub fn routes(svc: Arc<BidderService>) -> Router {
+    // `read_body` applies the engine's `max_body_bytes` itself (413 above it);
+    // no handler here uses axum's body-limited extractors.
+    let notice_route = |kind: NoticeKind| {
+        let svc = svc.clone();
+        let h = move |req: Request| async move { notice(&svc, kind, req).await };
+        get(h.clone()).post(h)
+    };
+    let (b, i, c) = (svc.clone(), svc.clone(), svc.clone());
     Router::new()
-        .route("/openrtb2/bid", post(bid))
-        .route("/openrtb2/win", get(win).post(win))
-        .route("/openrtb2/billing", get(billing).post(billing))
-        .route("/openrtb2/loss", get(loss).post(loss))
-        .route("/openrtb2/imp", get(impression))
-        .route("/openrtb2/click", get(click))
-        // Room for the limit itself; `read_body` answers 413 above it.
-        .layer(DefaultBodyLimit::max(max_body.saturating_add(1)))
+        .route("/openrtb2/bid", post(move |req: Request| bid(b, req)))
+        .route("/openrtb2/win", notice_route(NoticeKind::Win))
+        .route("/openrtb2/billing", notice_route(NoticeKind::Billing))
+        .route("/openrtb2/loss", notice_route(NoticeKind::Loss))
+        .route("/openrtb2/imp", get(move |req: Request| impression(i, req)))
+        .route("/openrtb2/click", get(move |req: Request| click(c, req)))
 }
 
 fn versioned(mut r: Response) -> Response {
@@ -68,12 +79,12 @@ impl Reject {
     }
 }
 
-fn authenticate(app: &AppState, svc: &BidderService, parts: &Parts) -> Result<(), Reject> {
+fn authenticate(svc: &BidderService, parts: &Parts) -> Result<(), Reject> {
     let key = parts
         .headers
         .get(EXCHANGE_KEY_HEADER)
         .map(HeaderValue::as_bytes);
-    let ip = kiki_server::auth::client_ip(parts, app.config.http.trust_forwarded_for);
+    let ip = kiki_server::auth::client_ip(parts, svc.trust_forwarded_for);
     svc.authenticate(key, ip)
         .map(|_| ())
         .map_err(|f| Reject::new(ErrorCode::Unauthenticated, f.reason()))
@@ -181,14 +192,10 @@ fn json_answer(body: Vec<u8>, gzip: bool) -> Response {
 }
 
 /// Answers an OpenRTB bid request.
-pub async fn bid(
-    State(app): State<AppState>,
-    Service(svc): Service<BidderService>,
-    req: Request,
-) -> Response {
+pub async fn bid(svc: Arc<BidderService>, req: Request) -> Response {
     let received_at_ms = svc.now_ms();
     let (parts, body) = req.into_parts();
-    if let Err(r) = authenticate(&app, &svc, &parts) {
+    if let Err(r) = authenticate(&svc, &parts) {
         return r.response();
     }
     let limit = svc.cfg.engine.max_body_bytes;
@@ -221,9 +228,9 @@ pub async fn bid(
     }
 }
 
-async fn notice(app: AppState, svc: &BidderService, kind: NoticeKind, req: Request) -> Response {
+async fn notice(svc: &BidderService, kind: NoticeKind, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    if let Err(r) = authenticate(&app, svc, &parts) {
+    if let Err(r) = authenticate(svc, &parts) {
         return r.response();
     }
     let query = parts.uri.query().unwrap_or("");
@@ -260,33 +267,6 @@ async fn notice(app: AppState, svc: &BidderService, kind: NoticeKind, req: Reque
     r
 }
 
-/// `nurl`: the exchange reports a win.
-pub async fn win(
-    State(app): State<AppState>,
-    Service(svc): Service<BidderService>,
-    req: Request,
-) -> Response {
-    notice(app, &svc, NoticeKind::Win, req).await
-}
-
-/// `burl`: the exchange bills the impression.
-pub async fn billing(
-    State(app): State<AppState>,
-    Service(svc): Service<BidderService>,
-    req: Request,
-) -> Response {
-    notice(app, &svc, NoticeKind::Billing, req).await
-}
-
-/// `lurl`: the exchange reports a loss.
-pub async fn loss(
-    State(app): State<AppState>,
-    Service(svc): Service<BidderService>,
-    req: Request,
-) -> Response {
-    notice(app, &svc, NoticeKind::Loss, req).await
-}
-
 fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -314,7 +294,7 @@ fn line_item_param(pairs: &[(String, String)]) -> Result<LineItemId, Reject> {
 
 /// The impression beacon in the creative: counts a rendered impression.
 /// Browsers call it, so it takes no exchange key and moves no budget.
-pub async fn impression(Service(svc): Service<BidderService>, req: Request) -> Response {
+pub async fn impression(svc: Arc<BidderService>, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
         Ok(li) => li,
@@ -347,7 +327,7 @@ fn host_matches(host: &str, allowed: &str) -> bool {
 /// The click tracker: counts the click and redirects to the landing page,
 /// which must be on one of the line item's advertiser domains (`adomain`) or
 /// an allow-listed host — never an open redirect.
-pub async fn click(Service(svc): Service<BidderService>, req: Request) -> Response {
+pub async fn click(svc: Arc<BidderService>, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
         Ok(li) => li,

@@ -113,6 +113,9 @@ pub struct BidderService {
     loaded: AtomicBool,
     /// The LTV service, when the process runs it (see `ltv_sync`).
     pub(crate) ltv: OnceLock<LtvLink>,
+    /// `http.trust_forwarded_for`: an exchange's address may come from
+    /// `X-Forwarded-For` (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 impl std::fmt::Debug for BidderService {
@@ -197,7 +200,15 @@ impl BidderService {
             clock,
             loaded: AtomicBool::new(false),
             ltv: OnceLock::new(),
+            trust_forwarded_for: false,
         })
+    }
+
+    /// Takes the exchange's address from `X-Forwarded-For` when `yes`
+    /// (`http.trust_forwarded_for`, set by the module from the server config).
+    pub fn trusting_forwarded_for(mut self, yes: bool) -> BidderService {
+        self.trust_forwarded_for = yes;
+        self
     }
 
     pub fn now_ms(&self) -> i64 {

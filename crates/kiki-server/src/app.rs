@@ -190,7 +190,7 @@ impl Application {
 
         let mut extra_api = opts.extra_api;
         let mut extra_routes = opts.extra_routes;
-        let mut hot_routes: Router<AppState> = Router::new();
+        let mut hot_routes: Router = Router::new();
         for module in &opts.modules {
             hot_routes = hot_routes.merge(module.hot_routes(roles));
             let api = module.api();
@@ -204,8 +204,7 @@ impl Application {
                 None => routes,
             });
         }
-        let router =
-            compose_router(&state, extra_routes, extra_api).merge(hot_router(&state, hot_routes));
+        let router = compose_router(&state, extra_routes, extra_api).merge(hot_router(hot_routes));
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -419,7 +418,7 @@ pub fn compose_router(
 }
 
 /// Latency-critical routes with the lean stack `Module::hot_routes` describes.
-fn hot_router(state: &AppState, routes: Router<AppState>) -> Router {
+fn hot_router(routes: Router) -> Router {
     // `map_response` calls the inner service directly: no boxed future and no
     // clone of the stack per request, unlike `from_fn`.
     // No compression layer: it would wrap every response body; a hot route
@@ -427,7 +426,7 @@ fn hot_router(state: &AppState, routes: Router<AppState>) -> Router {
     let stack = ServiceBuilder::new()
         .map_response(middleware::normalize_response)
         .layer(CatchPanicLayer::custom(middleware::panic_response));
-    routes.layer(stack).with_state(state.clone())
+    routes.layer(stack)
 }
 
 fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {

@@ -59,8 +59,10 @@ pub trait Module: Send + Sync + 'static {
     /// per-request span, request id, HTTP metrics, rate limit, CORS or
     /// timeout or compression — only panic catching and the error-envelope
     /// normaliser. The module counts its own metrics and compresses its own
-    /// answers when a client asks (`Accept-Encoding`).
-    fn hot_routes(&self, roles: Roles) -> Router<AppState> {
+    /// answers when a client asks (`Accept-Encoding`). The router carries no
+    /// state: handlers hold what they need (a service `Arc`), because axum
+    /// clones a route's handler, and so its state, for every request.
+    fn hot_routes(&self, roles: Roles) -> Router {
         let _ = roles;
         Router::new()
     }

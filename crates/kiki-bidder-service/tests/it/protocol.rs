@@ -205,6 +205,34 @@ async fn an_allow_listed_source_address_needs_no_key() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_exchange_address_is_the_forwarded_one() {
+    // `http.trust_forwarded_for` reaches the bid route, which carries no
+    // application state: the module copies it into the service.
+    for (trust, want) in [(true, 204), (false, 401)] {
+        let app = kiki_test_support::identity::identity_app()
+            .clock(std::sync::Arc::new(kiki_core::TestClock::at(NOW)))
+            .configure(move |c| {
+                c.bidder = Some(section(json!({
+                    "exchanges": [{ "name": "edge", "allowed_addrs": ["198.51.100.0/24"] }]
+                })));
+                c.http.trust_forwarded_for = trust;
+            })
+            .module(std::sync::Arc::new(kiki_bidder_service::BidderModule::new()))
+            .spawn()
+            .await;
+        let r = app
+            .client
+            .post(app.url("/openrtb2/bid"))
+            .header("x-forwarded-for", "203.0.113.9, 198.51.100.7")
+            .body(fixture("banner_site_2_6.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "trust_forwarded_for = {trust}");
+    }
+}
+
+#[tokio::test]
 async fn notices_are_idempotent_and_drive_the_spend_the_status_shows() {
     let app = app().await;
     let o = owner(&app).await;

@@ -107,8 +107,7 @@ impl Bidder {
     /// Decides on a parsed request. Never panics, whatever the request holds.
     pub fn decide(&self, req: &BidRequest<'_>, ctx: RequestContext) -> Decision {
         self.counters.requests.add(1);
-        // A guard, not a clone, while deciding; the decision keeps one `Arc`
-        // (one reference-count increment per request instead of two).
+        // A guard, not a clone: the decision keeps it (see `Decision::snapshot`).
         let guard = self.snapshot.load();
         let snap: &Snapshot = &guard;
         let mut bids: SmallVec<[ChosenBid; 1]> = SmallVec::new();
@@ -157,7 +156,7 @@ impl Bidder {
             no_bid,
             currency,
             test: req.test == 1,
-            snapshot: arc_swap::Guard::into_inner(guard),
+            snapshot: guard,
         }
     }
 

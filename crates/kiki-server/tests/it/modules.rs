@@ -88,7 +88,7 @@ impl Module for EchoModule {
         }
     }
 
-    fn hot_routes(&self, roles: Roles) -> Router<AppState> {
+    fn hot_routes(&self, roles: Roles) -> Router {
         if roles.bidder {
             Router::new()
                 .route("/openrtb2/hot", get(|| async { "hot" }))
