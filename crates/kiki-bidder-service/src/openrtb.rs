@@ -14,16 +14,22 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiki_bidder::valuation::PerformanceTotals;
 use kiki_bidder::{BidReply, LineItemId, NoticeKind, OPENRTB_VERSION_HEADER, RequestContext};
 use kiki_core::ErrorCode;
 use kiki_server::ApiError;
+use kiki_server::middleware::guarded;
 
 use crate::reporting::HourCounts;
 use crate::service::{BidderService, status_name};
+
+/// `x-openrtb-version` as a header name built at compile time: inserting a
+/// custom header by `&str` copies the name into a new allocation every time.
+const VERSION_HEADER: HeaderName = HeaderName::from_static(OPENRTB_VERSION_HEADER.0);
+const NOTICE_STATUS: HeaderName = HeaderName::from_static(NOTICE_STATUS_HEADER);
 
 /// The header an exchange authenticates with.
 pub const EXCHANGE_KEY_HEADER: &str = "x-kiki-exchange-key";
@@ -40,22 +46,31 @@ pub fn routes(svc: Arc<BidderService>) -> Router {
     // no handler here uses axum's body-limited extractors.
     let notice_route = |kind: NoticeKind| {
         let svc = svc.clone();
-        let h = move |req: Request| async move { notice(&svc, kind, req).await };
+        let h = move |req: Request| async move { guarded(notice(&svc, kind, req)).await };
         get(h.clone()).post(h)
     };
     let (b, i, c) = (svc.clone(), svc.clone(), svc.clone());
     Router::new()
-        .route("/openrtb2/bid", post(move |req: Request| bid(b, req)))
+        .route(
+            "/openrtb2/bid",
+            post(move |req: Request| guarded(bid(b, req))),
+        )
         .route("/openrtb2/win", notice_route(NoticeKind::Win))
         .route("/openrtb2/billing", notice_route(NoticeKind::Billing))
         .route("/openrtb2/loss", notice_route(NoticeKind::Loss))
-        .route("/openrtb2/imp", get(move |req: Request| impression(i, req)))
-        .route("/openrtb2/click", get(move |req: Request| click(c, req)))
+        .route(
+            "/openrtb2/imp",
+            get(move |req: Request| guarded(impression(i, req))),
+        )
+        .route(
+            "/openrtb2/click",
+            get(move |req: Request| guarded(click(c, req))),
+        )
 }
 
 fn versioned(mut r: Response) -> Response {
     r.headers_mut().insert(
-        OPENRTB_VERSION_HEADER.0,
+        VERSION_HEADER,
         HeaderValue::from_static(OPENRTB_VERSION_HEADER.1),
     );
     r
@@ -261,7 +276,7 @@ async fn notice(svc: &BidderService, kind: NoticeKind, req: Request) -> Response
     svc.observe_notice(&out, now_ms);
     let mut r = versioned(StatusCode::OK.into_response());
     r.headers_mut().insert(
-        NOTICE_STATUS_HEADER,
+        NOTICE_STATUS,
         HeaderValue::from_static(status_name(out.status)),
     );
     r

@@ -272,3 +272,19 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .unwrap_or_else(|| "unknown panic".to_owned());
     ApiError::internal(format!("handler panicked: {detail}")).into_response()
 }
+
+/// What the generic edge stack's panic catcher and envelope normaliser do,
+/// for a hot route's handler future, without a layer: axum boxes the future
+/// of every layered route and clones the layered service for every request,
+/// and tower-http's panic catcher boxes the response body once more. Hot
+/// route handlers are written `move |req| guarded(handler(svc, req))`.
+pub async fn guarded<F>(handler: F) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
+    use futures::FutureExt as _;
+    match std::panic::AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(resp) => normalize_response(resp),
+        Err(panic) => panic_response(panic),
+    }
+}

@@ -57,11 +57,13 @@ pub trait Module: Send + Sync + 'static {
     /// Routes on a latency-critical path (the OpenRTB bid and notice
     /// endpoints), mounted **outside** the generic edge stack: no access log,
     /// per-request span, request id, HTTP metrics, rate limit, CORS or
-    /// timeout or compression — only panic catching and the error-envelope
-    /// normaliser. The module counts its own metrics and compresses its own
-    /// answers when a client asks (`Accept-Encoding`). The router carries no
-    /// state: handlers hold what they need (a service `Arc`), because axum
-    /// clones a route's handler, and so its state, for every request.
+    /// timeout or compression, and no layer. Each handler must be wrapped in
+    /// [`crate::middleware::guarded`] (`move |req| guarded(h(svc, req))`),
+    /// which catches panics and applies the error-envelope normaliser. The
+    /// module counts its own metrics and compresses its own answers when a
+    /// client asks (`Accept-Encoding`). The router carries no state: handlers
+    /// hold what they need (a service `Arc`), because axum clones a route's
+    /// handler, and so its state, for every request.
     fn hot_routes(&self, roles: Roles) -> Router {
         let _ = roles;
         Router::new()

@@ -90,16 +90,27 @@ impl Module for EchoModule {
 
     fn hot_routes(&self, roles: Roles) -> Router {
         if roles.bidder {
+            use axum::response::IntoResponse;
+            use kiki_server::middleware::guarded;
             Router::new()
-                .route("/openrtb2/hot", get(|| async { "hot" }))
+                .route(
+                    "/openrtb2/hot",
+                    get(|| guarded(async { "hot".into_response() })),
+                )
                 .route(
                     "/openrtb2/boom",
-                    get(|| async {
-                        if std::hint::black_box(true) {
-                            panic!("a bug on the hot path");
-                        }
-                        "unreachable"
+                    get(|| {
+                        guarded(async {
+                            if std::hint::black_box(true) {
+                                panic!("a bug on the hot path");
+                            }
+                            "unreachable".into_response()
+                        })
                     }),
+                )
+                .route(
+                    "/openrtb2/teapot",
+                    get(|| guarded(async { axum::http::StatusCode::IM_A_TEAPOT.into_response() })),
                 )
         } else {
             Router::new()
@@ -161,6 +172,11 @@ async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
     assert_eq!(boom.status(), 500);
     let body: Value = boom.json().await.unwrap();
     assert_eq!(body["error"]["code"], "internal");
+    // An error status without a JSON body gets the envelope too.
+    let teapot = app.get("/openrtb2/teapot").await;
+    assert_eq!(teapot.status(), 418);
+    let body: Value = teapot.json().await.unwrap();
+    assert!(body["error"]["code"].is_string(), "{body}");
 
     // The route is in the OpenAPI document.
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
