@@ -482,7 +482,9 @@ impl Bidder {
             return Err(NoMatchingLineItem);
         }
         let rt = &h.runtime;
-        if draw(f.req_hash, h.key) >= rt.pacing.throttle() {
+        // A draw is in [0, 1): an unthrottled line item (1.0) needs none.
+        let throttle = rt.pacing.throttle();
+        if throttle < 1.0 && draw(f.req_hash, h.key) >= throttle {
             return Err(Paced);
         }
         // Value.
