@@ -105,6 +105,14 @@ impl Module for BidderModule {
         }
     }
 
+    /// The bid request skips axum's router altogether (see `Module::hot_endpoints`).
+    fn hot_endpoints(&self, roles: Roles) -> Vec<kiki_server::HotEndpoint> {
+        match (roles.bidder, self.svc.get()) {
+            (true, Some(svc)) => vec![openrtb::hot_endpoint(svc.clone())],
+            _ => Vec::new(),
+        }
+    }
+
     fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
         match self.svc.get() {
             Some(svc) => {

@@ -53,7 +53,7 @@ pub fn routes(svc: Arc<BidderService>) -> Router {
     Router::new()
         .route(
             "/openrtb2/bid",
-            post(move |req: Request| guarded(bid(b, req))),
+            post(move |req: Request| guarded(bid(b, req, None))),
         )
         .route("/openrtb2/win", notice_route(NoticeKind::Win))
         .route("/openrtb2/billing", notice_route(NoticeKind::Billing))
@@ -66,6 +66,16 @@ pub fn routes(svc: Arc<BidderService>) -> Router {
             "/openrtb2/click",
             get(move |req: Request| guarded(click(c, req))),
         )
+}
+
+/// `POST /openrtb2/bid` served by the connection loop before the router
+/// (`Module::hot_endpoints`); other methods reach the router's route (405).
+pub fn hot_endpoint(svc: Arc<BidderService>) -> kiki_server::HotEndpoint {
+    kiki_server::HotEndpoint {
+        method: axum::http::Method::POST,
+        path: "/openrtb2/bid",
+        handler: Arc::new(move |req, peer| Box::pin(guarded(bid(svc.clone(), req, Some(peer))))),
+    }
 }
 
 fn versioned(mut r: Response) -> Response {
@@ -94,12 +104,19 @@ impl Reject {
     }
 }
 
-fn authenticate(svc: &BidderService, parts: &Parts) -> Result<(), Reject> {
+fn authenticate(
+    svc: &BidderService,
+    parts: &Parts,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<(), Reject> {
     let key = parts
         .headers
         .get(EXCHANGE_KEY_HEADER)
         .map(HeaderValue::as_bytes);
-    let ip = kiki_server::auth::client_ip(parts, svc.trust_forwarded_for);
+    let ip = match peer {
+        Some(p) => kiki_server::auth::client_ip_of(parts, svc.trust_forwarded_for, Some(p.ip())),
+        None => kiki_server::auth::client_ip(parts, svc.trust_forwarded_for),
+    };
     svc.authenticate(key, ip)
         .map(|_| ())
         .map_err(|f| Reject::new(ErrorCode::Unauthenticated, f.reason()))
@@ -207,10 +224,17 @@ fn json_answer(body: Vec<u8>, gzip: bool) -> Response {
 }
 
 /// Answers an OpenRTB bid request.
-pub async fn bid(svc: Arc<BidderService>, req: Request) -> Response {
+/// `peer` is the connection's address when the connection loop calls the
+/// handler directly (`hot_endpoint`); through the router it is read from
+/// the request's `ConnectInfo`.
+pub async fn bid(
+    svc: Arc<BidderService>,
+    req: Request,
+    peer: Option<std::net::SocketAddr>,
+) -> Response {
     let received_at_ms = svc.now_ms();
     let (parts, body) = req.into_parts();
-    if let Err(r) = authenticate(&svc, &parts) {
+    if let Err(r) = authenticate(&svc, &parts, peer) {
         return r.response();
     }
     let limit = svc.cfg.engine.max_body_bytes;
@@ -245,7 +269,7 @@ pub async fn bid(svc: Arc<BidderService>, req: Request) -> Response {
 
 async fn notice(svc: &BidderService, kind: NoticeKind, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    if let Err(r) = authenticate(svc, &parts) {
+    if let Err(r) = authenticate(svc, &parts, None) {
         return r.response();
     }
     let query = parts.uri.query().unwrap_or("");

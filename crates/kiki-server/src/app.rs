@@ -36,7 +36,8 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::health::{self, CacheProbe, DatabaseProbe, HealthRegistry};
 use crate::middleware::{self, EdgeCounters, RateLimit};
-use crate::module::{Module, ModuleContext, Services};
+
+use crate::module::{HotEndpoint, Module, ModuleContext, Services};
 use crate::openapi::{self, ApiDoc};
 use crate::roles::Roles;
 use crate::state::{App, AppState};
@@ -67,6 +68,8 @@ impl std::fmt::Debug for BuildOptions {
 pub struct Application {
     state: AppState,
     router: Router,
+    /// Served by the connection loop before the router (`Module::hot_endpoints`).
+    hot: Vec<HotEndpoint>,
     listener: TcpListener,
     cancel: CancellationToken,
     background: Vec<JoinHandle<()>>,
@@ -191,8 +194,10 @@ impl Application {
         let mut extra_api = opts.extra_api;
         let mut extra_routes = opts.extra_routes;
         let mut hot_routes: Router = Router::new();
+        let mut hot = Vec::new();
         for module in &opts.modules {
             hot_routes = hot_routes.merge(module.hot_routes(roles));
+            hot.extend(module.hot_endpoints(roles));
             let api = module.api();
             extra_api = Some(match extra_api {
                 Some(a) => a.merge(api),
@@ -225,6 +230,7 @@ impl Application {
         Ok(Application {
             state,
             router,
+            hot,
             listener,
             cancel,
             background,
@@ -249,6 +255,7 @@ impl Application {
         let Application {
             state,
             router,
+            hot,
             listener,
             cancel,
             background,
@@ -257,7 +264,10 @@ impl Application {
         let token = cancel.clone();
         let serve = axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            Connections {
+                router,
+                hot: hot.into(),
+            },
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -282,6 +292,81 @@ impl Application {
         state.db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// Makes one [`Connection`] service per accepted connection.
+#[derive(Clone)]
+struct Connections {
+    router: Router,
+    hot: Arc<[HotEndpoint]>,
+}
+
+impl<'a> tower::Service<axum::serve::IncomingStream<'a, TcpListener>> for Connections {
+    type Response = Connection;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Connection, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: axum::serve::IncomingStream<'a, TcpListener>) -> Self::Future {
+        std::future::ready(Ok(Connection {
+            router: self.router.clone(),
+            // A copy per connection: hyper clones the service for every
+            // request, and a count shared by every connection would be a
+            // cache line all cores write per request.
+            hot: Arc::new(self.hot.to_vec()),
+            peer: *stream.remote_addr(),
+        }))
+    }
+}
+
+/// One connection's service: a hot endpoint when the method and path are
+/// one's exactly, else the router (with the peer as `ConnectInfo`).
+#[derive(Clone)]
+struct Connection {
+    router: Router,
+    hot: Arc<Vec<HotEndpoint>>,
+    peer: SocketAddr,
+}
+
+type HotFuture = futures::future::Map<
+    futures::future::BoxFuture<'static, axum::response::Response>,
+    fn(axum::response::Response) -> Result<axum::response::Response, std::convert::Infallible>,
+>;
+
+impl tower::Service<axum::extract::Request> for Connection {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::Either<
+        HotFuture,
+        <Router as tower::Service<axum::extract::Request>>::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: axum::extract::Request) -> Self::Future {
+        use futures::FutureExt as _;
+        if let Some(h) = self
+            .hot
+            .iter()
+            .find(|h| h.method == req.method() && h.path == req.uri().path())
+        {
+            return futures::future::Either::Left((h.handler)(req, self.peer).map(Ok));
+        }
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        futures::future::Either::Right(tower::Service::call(&mut self.router, req))
     }
 }
 

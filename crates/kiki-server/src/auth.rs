@@ -149,6 +149,20 @@ impl<P: PermissionMarker> FromRequestParts<AppState> for RequirePermission<P> {
 
 /// The client address: the connection's, or the last `X-Forwarded-For` hop behind a trusted proxy.
 pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    client_ip_of(parts, trust_forwarded_for, peer)
+}
+
+/// [`client_ip`] with the connection's peer address given (a hot endpoint
+/// gets it from the connection loop, not from the request's extensions).
+pub fn client_ip_of(
+    parts: &Parts,
+    trust_forwarded_for: bool,
+    peer: Option<IpAddr>,
+) -> Option<IpAddr> {
     if trust_forwarded_for
         && let Some(ip) = parts
             .headers
@@ -159,10 +173,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
     {
         return Some(ip);
     }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+    peer
 }
 
 impl FromRequestParts<AppState> for Meta {

@@ -23,7 +23,7 @@ pub mod versioning;
 pub use app::{Application, BuildOptions};
 pub use config::Config;
 pub use error::ApiError;
-pub use module::{Module, ModuleContext, Service, Services};
+pub use module::{HotEndpoint, HotHandler, Module, ModuleContext, Service, Services};
 pub use roles::Roles;
 pub use state::AppState;
 

@@ -13,8 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::Method;
 use axum::http::request::Parts;
+use axum::response::Response;
 use futures::future::BoxFuture;
 use kiki_core::{Clock, ErrorCode};
 use kiki_identity::Identity;
@@ -67,6 +69,18 @@ pub trait Module: Send + Sync + 'static {
     fn hot_routes(&self, roles: Roles) -> Router {
         let _ = roles;
         Router::new()
+    }
+
+    /// The hottest endpoints (the bid request), called by the server's
+    /// connection loop itself for their exact method and path, before axum's
+    /// router: no route matching, no `MatchedPath` or `ConnectInfo`
+    /// extension (the peer address is an argument), no per-request clone of
+    /// a boxed route. The same paths stay in `hot_routes` for every other
+    /// method (405) and for the router's own tests. A handler is wrapped in
+    /// [`crate::middleware::guarded`] like a hot route.
+    fn hot_endpoints(&self, roles: Roles) -> Vec<HotEndpoint> {
+        let _ = roles;
+        Vec::new()
     }
 
     /// Background tasks started once the state exists; they must stop when
@@ -184,5 +198,23 @@ impl<T: Send + Sync + 'static> FromRequestParts<AppState> for Service<T> {
                 "the service behind this route is not running",
             )
         })
+    }
+}
+
+/// A handler of [`Module::hot_endpoints`]: the request and the peer address.
+pub type HotHandler =
+    Arc<dyn Fn(Request, std::net::SocketAddr) -> BoxFuture<'static, Response> + Send + Sync>;
+
+/// One endpoint the connection loop serves before the router.
+#[derive(Clone)]
+pub struct HotEndpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: HotHandler,
+}
+
+impl std::fmt::Debug for HotEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
     }
 }

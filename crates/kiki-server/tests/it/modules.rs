@@ -117,6 +117,25 @@ impl Module for EchoModule {
         }
     }
 
+    fn hot_endpoints(&self, roles: Roles) -> Vec<kiki_server::HotEndpoint> {
+        use axum::response::IntoResponse;
+        if !roles.bidder {
+            return Vec::new();
+        }
+        vec![kiki_server::HotEndpoint {
+            method: axum::http::Method::POST,
+            path: "/openrtb2/fast",
+            handler: Arc::new(|req, peer| {
+                Box::pin(kiki_server::middleware::guarded(async move {
+                    if req.headers().contains_key("x-boom") {
+                        panic!("a bug on the fastest path");
+                    }
+                    format!("fast from {}", peer.ip()).into_response()
+                }))
+            }),
+        }]
+    }
+
     fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
         let svc = state
             .services
@@ -178,6 +197,29 @@ async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
     let body: Value = teapot.json().await.unwrap();
     assert!(body["error"]["code"].is_string(), "{body}");
 
+    // A hot endpoint is served before the router, with the peer address,
+    // for its exact method and path only; the router answers the rest.
+    let fast = app
+        .client
+        .post(app.url("/openrtb2/fast"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fast.status(), 200);
+    assert!(!fast.headers().contains_key("x-request-id"));
+    assert_eq!(fast.text().await.unwrap(), "fast from 127.0.0.1");
+    let boom = app
+        .client
+        .post(app.url("/openrtb2/fast"))
+        .header("x-boom", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(boom.status(), 500);
+    let body: Value = boom.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+    assert_eq!(app.get("/openrtb2/fast").await.status(), 404);
+
     // The route is in the OpenAPI document.
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
     assert!(doc["paths"]["/v1/echo"].is_object());
@@ -217,6 +259,8 @@ async fn role_gated_routes_follow_the_process_roles() {
         .await;
     assert_eq!(app.get("/openrtb2/echo").await.status(), 404);
     assert_eq!(app.get("/openrtb2/hot").await.status(), 404);
+    let fast = app.client.post(app.url("/openrtb2/fast")).send().await;
+    assert_eq!(fast.unwrap().status(), 404);
     assert_eq!(app.get("/v1/echo").await.status(), 200);
     app.shutdown().await.unwrap();
 }
