@@ -36,7 +36,6 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::health::{self, CacheProbe, DatabaseProbe, HealthRegistry};
 use crate::middleware::{self, EdgeCounters, RateLimit};
-
 use crate::module::{HotEndpoint, Module, ModuleContext, Services};
 use crate::openapi::{self, ApiDoc};
 use crate::roles::Roles;
@@ -209,7 +208,10 @@ impl Application {
                 None => routes,
             });
         }
-        let router = compose_router(&state, extra_routes, extra_api).merge(hot_router(hot_routes));
+        // Hot routes as `Module::hot_routes` describes them: outside the edge
+        // stack and with no layer (each handler is wrapped in
+        // `middleware::guarded`, which costs no per-request boxing).
+        let router = compose_router(&state, extra_routes, extra_api).merge(hot_routes);
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -500,15 +502,6 @@ pub fn compose_router(
         ))
         .layer(DefaultBodyLimit::max(cfg.http.body_limit_bytes));
     router.layer(stack).with_state(state.clone())
-}
-
-/// Latency-critical routes as `Module::hot_routes` describes them: no layer
-/// at all (each handler is wrapped in [`middleware::guarded`], which catches
-/// panics and normalises error answers without the per-request boxing a
-/// layer costs in axum). No compression: a hot route that answers with a body
-/// compresses it itself when asked.
-fn hot_router(routes: Router) -> Router {
-    routes
 }
 
 fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {

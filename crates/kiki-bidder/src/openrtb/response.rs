@@ -5,9 +5,7 @@
 use serde::{Deserialize, Serialize, Serializer};
 
 /// Response header every answer carries.
-pub const OPENRTB_VERSION_HEADER: (&str, &str) = ("x-openrtb-version", OPENRTB_VERSION);
-/// The OpenRTB version this bidder speaks.
-pub const OPENRTB_VERSION: &str = "2.6";
+pub const OPENRTB_VERSION_HEADER: (&str, &str) = ("x-openrtb-version", "2.6");
 
 /// A CPM held as integer micros, written to JSON as a decimal number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
