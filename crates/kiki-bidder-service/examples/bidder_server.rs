@@ -27,10 +27,13 @@ async fn main() -> anyhow::Result<()> {
     config.http.rate_limit.enabled = false;
     config.log.level = "warn".into();
     config.bootstrap.demo = Some(false);
-    config.bidder = Some(serde_json::json!({
-        "exchanges": [{ "name": "load", "allowed_addrs": ["127.0.0.1/32"] }],
-        "reporting_flush_secs": 5,
-    }));
+    config.set_section(
+        "bidder",
+        serde_json::json!({
+            "exchanges": [{ "name": "load", "allowed_addrs": ["127.0.0.1/32"] }],
+            "reporting_flush_secs": 5,
+        }),
+    );
     // Seed the line items straight into the store, then start the bidder role.
     {
         let db = kiki_store::Db::connect(&config.database).await?;

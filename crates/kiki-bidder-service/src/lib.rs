@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+mod config_view;
 pub mod ltv_sync;
 pub mod openrtb;
 pub mod reporting;
@@ -49,6 +50,12 @@ impl BidderModule {
 impl Module for BidderModule {
     fn name(&self) -> &'static str {
         "bidder"
+    }
+
+    fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
+        vec![kiki_server::ConfigSection::of::<BidderServiceConfig>(
+            "bidder",
+        )]
     }
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {

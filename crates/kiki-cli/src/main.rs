@@ -165,8 +165,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: ConfigCommand::Check,
         } => {
             let cfg = load(&cli)?;
-            print!("{}", cfg.redacted_toml());
-            match cfg.validate() {
+            let registry = kiki_server::app::config_registry(&modules());
+            print!("{}", cfg.redacted_toml_with(&registry));
+            match cfg.validate_with(&registry) {
                 Ok(()) => {
                     eprintln!("configuration is valid");
                     Ok(ExitCode::SUCCESS)
@@ -325,7 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(r) = roles {
                 cfg.roles = r.clone();
             }
-            cfg.validate()?;
+            cfg.validate_with(&kiki_server::app::config_registry(&modules()))?;
             let mut telemetry = kiki_server::telemetry::init(&cfg.log, &cfg.telemetry)?;
             let result = runtime()?.block_on(async {
                 let app = Application::build_with(

@@ -58,6 +58,58 @@ fn config_check_prints_the_redacted_config_and_fails_on_an_invalid_one() {
 }
 
 #[test]
+fn config_check_reads_every_module_section_hides_their_secrets_and_names_typos() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kiki.toml"),
+        "[ltv]\nhorizon_days = 180\n\n[[bidder.exchanges]]\nname = \"adx\"\nkey = \"exchange-secret-0123456789abcdef\"\n",
+    )
+    .unwrap();
+    let ok = kiki()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(ok.stdout).unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(shown.contains("horizon_days = 180"), "{shown}");
+    assert!(
+        shown.contains("[twin]"),
+        "defaults of every section: {shown}"
+    );
+    assert!(
+        !shown.contains("exchange-secret"),
+        "a secret was printed:\n{shown}"
+    );
+
+    // A typo in a module section is an error of `config check` itself.
+    std::fs::write(dir.path().join("kiki.toml"), "[ltv]\nhorizon_dayz = 180\n").unwrap();
+    let bad = kiki()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains("horizon_dayz"), "{err}");
+
+    // So is a section no module declares.
+    std::fs::write(dir.path().join("kiki.toml"), "[campains]\nx = 1\n").unwrap();
+    let bad = kiki()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains("campains"), "{err}");
+}
+
+#[test]
 fn migrate_applies_migrations_to_the_given_database() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/m.db", dir.path().display());

@@ -27,6 +27,15 @@ pub use error::LtvServiceError;
 pub use job::FitJob;
 pub use service::{Aggregates, FIT_JOB_KIND, GroupValue, LtvModelView, LtvService};
 
+impl kiki_server::ModuleSettings for LtvConfig {
+    fn problems(&self, _production: bool) -> Vec<String> {
+        match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+}
+
 /// The `ltv` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]
 pub struct LtvModule {
@@ -43,6 +52,10 @@ impl LtvModule {
 impl Module for LtvModule {
     fn name(&self) -> &'static str {
         "ltv"
+    }
+
+    fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
+        vec![kiki_server::ConfigSection::of::<LtvConfig>("ltv")]
     }
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {

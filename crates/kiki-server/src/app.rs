@@ -88,7 +88,7 @@ impl Application {
     }
 
     pub async fn build_with(config: Config, opts: BuildOptions) -> anyhow::Result<Application> {
-        config.validate()?;
+        config.validate_with(&config_registry(&opts.modules))?;
         let started = Instant::now();
         let roles = Roles::parse(&config.roles).map_err(anyhow::Error::msg)?;
         let clock: Arc<dyn Clock> = opts.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -372,6 +372,11 @@ impl tower::Service<axum::extract::Request> for Connection {
     }
 }
 
+/// Every configuration section the given modules declare.
+pub fn config_registry(modules: &[Arc<dyn Module>]) -> Vec<crate::config::ConfigSection> {
+    modules.iter().flat_map(|m| m.config_sections()).collect()
+}
+
 /// The identity service from the configuration (key rings, mail port, settings).
 pub fn build_identity(
     config: &Config,
@@ -444,7 +449,9 @@ pub fn compose_router(
         if let Some(extra) = extra_api {
             versioned = versioned.merge(extra);
         }
-        api = api.merge(versioned.into_router(&cfg.api.deprecated));
+        api = api.merge(versioned.into_router(&cfg.api.deprecated).layer(
+            axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::idempotency),
+        ));
     }
     let (mut router, mut doc) = api.split_for_parts();
     doc.info.version = crate::VERSION.to_owned();
@@ -471,13 +478,19 @@ pub fn compose_router(
             crate::error::envelope_for_status(StatusCode::METHOD_NOT_ALLOWED)
         });
 
-    let rate_limit = Arc::new(RateLimit::new(
-        cfg.http.rate_limit.per_second,
-        cfg.http.rate_limit.burst,
-        cfg.http.trust_forwarded_for,
-    ));
+    let rate_limit = Arc::new(
+        RateLimit::new(
+            cfg.http.rate_limit.per_second,
+            cfg.http.rate_limit.burst,
+            cfg.http.trust_forwarded_for,
+        )
+        .shared_through(&state.cache),
+    );
     // Outermost first: the edge sees the final status of everything inside.
     let stack = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(
+            crate::keepalive::close_if_body_unread,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.counters.clone(),
             middleware::edge,

@@ -54,15 +54,12 @@ pub struct Config {
     pub mail: MailConfig,
     /// First-run administrator and the development demo.
     pub bootstrap: BootstrapConfig,
-    /// SyncValue (customer lifetime value) settings; read by the LTV module.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ltv: Option<serde_json::Value>,
-    /// SyncFlow (OpenRTB bidder) settings; read by the bidder module.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bidder: Option<serde_json::Value>,
-    /// SyncTwin and AcquisitionAgent settings; read by the twin module.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub twin: Option<serde_json::Value>,
+    /// The service modules' sections (`[ltv]`, `[bidder]`, `[twin]`, …), raw
+    /// after the file and environment layers. Each module declares its own
+    /// section type ([`ConfigSection`]); [`Config::validate_with`] parses every
+    /// one, so an unknown key or section is an error before anything starts.
+    #[serde(skip)]
+    pub sections: BTreeMap<String, serde_json::Value>,
 }
 
 impl Default for Config {
@@ -85,9 +82,7 @@ impl Default for Config {
             encryption: EncryptionConfig::default(),
             mail: MailConfig::default(),
             bootstrap: BootstrapConfig::default(),
-            ltv: None,
-            bidder: None,
-            twin: None,
+            sections: BTreeMap::new(),
         }
     }
 }
@@ -249,7 +244,9 @@ pub struct DeprecationConfig {
     pub sunset: Option<String>,
 }
 
-fn serialize_secret<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+/// Serialises a secret as `***` (or `""` when empty), for every printed view
+/// of the configuration. Module sections use it on their `SecretString` fields.
+pub fn serialize_secret<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     if v.expose_secret().is_empty() {
         s.serialize_str("")
     } else {
@@ -264,6 +261,117 @@ pub enum ConfigError {
     Load(String),
     #[error("the configuration is invalid:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<String>),
+}
+
+/// A service module's configuration section. The module's type refuses
+/// unknown keys (`#[serde(deny_unknown_fields)]` or its own check), prints
+/// secrets as `***` (`#[serde(serialize_with = "kiki_server::config::serialize_secret")]`),
+/// and lists its problems, each naming the key to fix.
+pub trait ModuleSettings:
+    serde::de::DeserializeOwned + Serialize + Default + Send + Sync + 'static
+{
+    /// Every problem with these settings; `production` adds the safety rules
+    /// (placeholder secrets, development-only switches).
+    fn problems(&self, production: bool) -> Vec<String>;
+}
+
+/// What checking one section found.
+#[derive(Debug, Clone, Default)]
+pub struct SectionReport {
+    /// The effective settings (defaults filled in), secrets as `***`; `None`
+    /// when the section could not be read.
+    pub effective: Option<serde_json::Value>,
+    /// Problems, each prefixed with the section name.
+    pub problems: Vec<String>,
+}
+
+/// A section a module declares (`Module::config_sections`): its name and how
+/// to check it. `kiki config check` and `kiki serve` read the same registry.
+#[derive(Clone, Copy)]
+pub struct ConfigSection {
+    pub name: &'static str,
+    check: fn(&'static str, Option<&serde_json::Value>, bool) -> SectionReport,
+}
+
+impl std::fmt::Debug for ConfigSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigSection")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl ConfigSection {
+    /// The section `[name]`, read as `T`.
+    pub fn of<T: ModuleSettings>(name: &'static str) -> ConfigSection {
+        ConfigSection {
+            name,
+            check: check_section::<T>,
+        }
+    }
+
+    /// Parses and checks the raw section (absent = defaults).
+    pub fn check(&self, raw: Option<&serde_json::Value>, production: bool) -> SectionReport {
+        (self.check)(self.name, raw, production)
+    }
+}
+
+fn check_section<T: ModuleSettings>(
+    name: &'static str,
+    raw: Option<&serde_json::Value>,
+    production: bool,
+) -> SectionReport {
+    match parse_section::<T>(name, raw) {
+        Err(e) => SectionReport {
+            effective: None,
+            problems: vec![e],
+        },
+        Ok(t) => SectionReport {
+            effective: serde_json::to_value(&t).ok(),
+            problems: t
+                .problems(production)
+                .into_iter()
+                .map(|p| {
+                    if p.starts_with(&format!("{name}.")) || p.starts_with(&format!("{name}:")) {
+                        p
+                    } else {
+                        format!("{name}: {p}")
+                    }
+                })
+                .collect(),
+        },
+    }
+}
+
+/// Reads section `name` as `T`: absent or empty gives the defaults; the
+/// error names the section and the key serde rejected.
+pub fn parse_section<T: serde::de::DeserializeOwned + Default>(
+    name: &str,
+    raw: Option<&serde_json::Value>,
+) -> Result<T, String> {
+    match raw {
+        None => Ok(T::default()),
+        Some(v) if v.is_null() => Ok(T::default()),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("configuration section `{name}`: {e}")),
+    }
+}
+
+/// Removes `null` members (TOML has no null) before a value is printed.
+fn strip_nulls(v: serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match v {
+        Value::Null => None,
+        Value::Object(m) => Some(Value::Object(
+            m.into_iter()
+                .filter_map(|(k, v)| strip_nulls(v).map(|v| (k, v)))
+                .collect(),
+        )),
+        Value::Array(a) => Some(Value::Array(
+            a.into_iter().filter_map(strip_nulls).collect(),
+        )),
+        other => Some(other),
+    }
 }
 
 /// Values that are obviously not secrets; production refuses them.
@@ -321,9 +429,27 @@ impl Config {
             .filter(|(k, _)| k.starts_with("KIKI__"))
             .collect();
         fig = fig.merge(Serialized::defaults(env_dict(&vars)?));
-        let mut cfg: Config = fig
+        // Top-level tables that are not the platform's own are module sections,
+        // checked against the modules' registry by `validate_with`.
+        let all: figment::value::Dict = fig
             .extract()
             .map_err(|e| ConfigError::Load(describe_figment_error(e)))?;
+        let core_keys = core_keys();
+        let mut core = figment::value::Dict::new();
+        let mut sections = BTreeMap::new();
+        for (k, v) in all {
+            if core_keys.contains(&k) {
+                core.insert(k, v);
+            } else {
+                let json = serde_json::to_value(&v)
+                    .map_err(|e| ConfigError::Load(format!("configuration section `{k}`: {e}")))?;
+                sections.insert(k, json);
+            }
+        }
+        let mut cfg: Config = Figment::from(Serialized::defaults(core))
+            .extract()
+            .map_err(|e| ConfigError::Load(describe_figment_error(e)))?;
+        cfg.sections = sections;
         if cfg.roles.is_empty() {
             cfg.roles = "all".into();
         }
@@ -335,18 +461,57 @@ impl Config {
         Config::load_from(file, std::env::vars())
     }
 
-    /// Every problem with this configuration; production adds the safety rules.
-    /// A service module's raw section (`ltv`, `bidder`, `twin`); the module
-    /// deserialises it into its own type.
+    /// A service module's raw section (`[ltv]`, `[bidder]`, …); the module
+    /// reads it into its own type.
     pub fn module_section(&self, name: &str) -> Option<&serde_json::Value> {
-        match name {
-            "ltv" => self.ltv.as_ref(),
-            "bidder" => self.bidder.as_ref(),
-            "twin" => self.twin.as_ref(),
-            _ => None,
+        self.sections.get(name)
+    }
+
+    /// Sets a module's raw section (tests and embedding programs).
+    pub fn set_section(&mut self, name: &str, value: serde_json::Value) {
+        self.sections.insert(name.to_owned(), value);
+    }
+
+    /// Every problem with the platform's settings and with each module
+    /// section in `registry`; a section no module declares is an error that
+    /// lists the known ones.
+    pub fn validate_with(&self, registry: &[ConfigSection]) -> Result<(), ConfigError> {
+        let mut p = match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(ConfigError::Invalid(p)) => p,
+            Err(e) => return Err(e),
+        };
+        let core = core_keys();
+        for name in self.sections.keys() {
+            if !registry.iter().any(|s| s.name == name) {
+                let mut known: Vec<&str> = core
+                    .iter()
+                    .map(String::as_str)
+                    .chain(registry.iter().map(|s| s.name))
+                    .collect();
+                known.sort_unstable();
+                p.push(format!(
+                    "unknown key `{name}`; the sections are: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        for section in registry {
+            p.extend(
+                section
+                    .check(self.sections.get(section.name), self.is_production())
+                    .problems,
+            );
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(p))
         }
     }
 
+    /// Checks the platform's own settings (not the module sections; see
+    /// [`Config::validate_with`]). Production adds the safety rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut p = Vec::new();
         if self.http.bind.parse::<SocketAddr>().is_err() {
@@ -489,11 +654,38 @@ impl Config {
         }
     }
 
-    /// The effective configuration as TOML with every secret shown as `***`.
+    /// The effective configuration as TOML with every secret shown as `***`
+    /// (the platform's sections only; see [`Config::redacted_toml_with`]).
     pub fn redacted_toml(&self) -> String {
+        self.redacted_toml_with(&[])
+    }
+
+    /// The effective configuration, module sections of `registry` included
+    /// (defaults filled in), as TOML with every secret shown as `***`. A
+    /// section that cannot be read is shown as a comment; it is never echoed
+    /// raw, since it may hold secrets.
+    pub fn redacted_toml_with(&self, registry: &[ConfigSection]) -> String {
         let mut c = self.clone();
         c.database.url = self.database.redacted_url();
-        toml::to_string_pretty(&c).unwrap_or_else(|e| format!("# could not render: {e}"))
+        let mut out =
+            toml::to_string_pretty(&c).unwrap_or_else(|e| format!("# could not render: {e}"));
+        for section in registry {
+            let report = section.check(self.sections.get(section.name), self.is_production());
+            out.push('\n');
+            match report.effective.and_then(strip_nulls) {
+                Some(v) => {
+                    let table = serde_json::json!({ section.name: v });
+                    out.push_str(&toml::to_string_pretty(&table).unwrap_or_else(|e| {
+                        format!("# [{}] could not be rendered: {e}\n", section.name)
+                    }));
+                }
+                None => out.push_str(&format!(
+                    "# [{}] could not be read (see the problems below)\n",
+                    section.name
+                )),
+            }
+        }
+        out
     }
 
     /// `security.secret_key`, or the fixed development secret when it is empty
@@ -517,6 +709,14 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.env == Environment::Production
+    }
+}
+
+/// The platform's own top-level keys; every other table is a module section.
+fn core_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(m)) => m.into_iter().map(|(k, _)| k).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -31,9 +31,9 @@ pub struct ErrorBody {
     pub message: String,
     /// The id of the request, also in the `x-request-id` header and the logs.
     pub request_id: Option<String>,
-    /// Extra structure, e.g. the list of invalid fields.
+    /// Extra structure, e.g. the list of invalid fields; `{}` when there is none.
     #[schema(value_type = Object)]
-    pub details: Option<serde_json::Value>,
+    pub details: serde_json::Value,
 }
 
 impl ApiError {
@@ -97,7 +97,11 @@ impl IntoResponse for ApiError {
                 code: self.code.as_str().to_owned(),
                 message: self.message,
                 request_id: kiki_outbound::context::current_request_id(),
-                details: self.details,
+                details: match self.details {
+                    Some(d @ serde_json::Value::Object(_)) => d,
+                    Some(other) => serde_json::json!({ "value": other }),
+                    None => serde_json::Value::Object(serde_json::Map::new()),
+                },
             },
         };
         let mut resp = (status, axum::Json(body)).into_response();

@@ -57,25 +57,34 @@ where
     }
 }
 
-/// Parses JSON with the failing field's path in the error.
+/// Parses a request body with the failing field's path in the error. Every
+/// request body of the API is a JSON object: a top-level array (which serde
+/// would otherwise read into a struct field by field) is refused, and so is
+/// anything after the object but whitespace.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first.is_some() && first != Some(b'{') {
+        // Report real syntax errors as such; a well-formed non-object is a 422.
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => Err(syntax_error(&e)),
+            Ok(_) => Err(ApiError::validation(vec![FieldError::new(
+                "body",
+                "The body must be a JSON object.",
+            )])),
+        };
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(syntax_error(&e)),
+        },
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
             use serde_json::error::Category;
             match inner.classify() {
-                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::new(
-                    ErrorCode::InvalidJson,
-                    format!(
-                        "The body is not valid JSON: {} at line {} column {}.",
-                        strip_position(&inner.to_string()),
-                        inner.line(),
-                        inner.column()
-                    ),
-                )),
+                Category::Syntax | Category::Eof | Category::Io => Err(syntax_error(&inner)),
                 Category::Data => {
                     let field = if path == "." { "body".to_owned() } else { path };
                     Err(ApiError::validation(vec![FieldError::new(
@@ -86,6 +95,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     }
+}
+
+fn syntax_error(e: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidJson,
+        format!(
+            "The body is not valid JSON: {} at line {} column {}.",
+            strip_position(&e.to_string()),
+            e.line(),
+            e.column()
+        ),
+    )
 }
 
 fn strip_position(msg: &str) -> String {
@@ -252,4 +273,41 @@ where
 
 fn form_urlencoded_parse(bytes: &[u8]) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    struct AllOptional {
+        #[serde(default)]
+        threshold: Option<f64>,
+    }
+
+    fn code(bytes: &[u8]) -> &'static str {
+        parse_json::<AllOptional>(bytes).unwrap_err().code.as_str()
+    }
+
+    #[test]
+    fn an_object_body_parses() {
+        let v = parse_json::<AllOptional>(b" {\"threshold\": 0.9} \n").unwrap();
+        assert_eq!(v.threshold, Some(0.9));
+    }
+
+    #[test]
+    fn trailing_garbage_after_the_body_is_a_syntax_error() {
+        assert_eq!(code(b"{} garbage"), "invalid_json");
+        assert_eq!(code(b"[] garbage"), "invalid_json");
+        assert_eq!(code(b"{\"threshold\": 1} {}"), "invalid_json");
+    }
+
+    #[test]
+    fn a_well_formed_body_that_is_not_an_object_is_refused() {
+        // serde would read `[]` into a struct whose fields all default.
+        assert_eq!(code(b"[]"), "validation_failed");
+        assert_eq!(code(b"null"), "validation_failed");
+        assert_eq!(code(b"42"), "validation_failed");
+        assert_eq!(code(b""), "invalid_json");
+    }
 }

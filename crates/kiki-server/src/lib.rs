@@ -10,6 +10,8 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
+pub mod keepalive;
 pub mod metrics;
 pub mod middleware;
 pub mod module;
@@ -21,7 +23,7 @@ pub mod telemetry;
 pub mod versioning;
 
 pub use app::{Application, BuildOptions};
-pub use config::Config;
+pub use config::{Config, ConfigSection, ModuleSettings};
 pub use error::ApiError;
 pub use module::{HotEndpoint, HotHandler, Module, ModuleContext, Service, Services};
 pub use roles::Roles;

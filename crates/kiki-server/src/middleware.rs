@@ -205,10 +205,16 @@ pub async fn security_headers(
     resp
 }
 
-/// A token bucket per client address (GCRA, the `governor` crate).
+/// A token bucket per client address (GCRA). With Redis configured the
+/// bucket lives in Redis, so every replica counts one client against the
+/// same limit; without it (or while Redis is unreachable) each process keeps
+/// its own (the `governor` crate).
 #[derive(Debug)]
 pub struct RateLimit {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    shared: Option<kiki_store::Cache>,
+    interval: std::time::Duration,
+    burst: u32,
     trust_forwarded_for: bool,
     checks: AtomicU64,
 }
@@ -219,9 +225,42 @@ impl RateLimit {
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         RateLimit {
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            shared: None,
+            interval: std::time::Duration::from_secs(1) / per_second.get(),
+            burst: burst.get(),
             trust_forwarded_for,
             checks: AtomicU64::new(0),
         }
+    }
+
+    /// Counts in Redis through `cache` when it is backed by Redis.
+    pub fn shared_through(mut self, cache: &kiki_store::Cache) -> Self {
+        if cache.is_redis() {
+            self.shared = Some(cache.clone());
+        }
+        self
+    }
+
+    /// `Ok` or the wait until the client's next request fits.
+    async fn check(&self, ip: IpAddr) -> Result<(), std::time::Duration> {
+        if let Some(cache) = &self.shared
+            && let Some(verdict) = cache
+                .rate_check(
+                    &format!("{}/{}:{ip}", self.interval.as_micros(), self.burst),
+                    self.interval,
+                    self.burst,
+                )
+                .await
+        {
+            return verdict;
+        }
+        // Forget idle clients now and then so the map stays small.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
     /// The address a request is counted against.
@@ -243,22 +282,17 @@ impl RateLimit {
 }
 
 pub async fn rate_limit(State(rl): State<Arc<RateLimit>>, req: Request, next: Next) -> Response {
-    if let Some(ip) = rl.client_ip(&req) {
-        // Forget idle clients now and then so the map stays small.
-        if rl.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-            rl.limiter.retain_recent();
-        }
-        if let Err(not_until) = rl.limiter.check_key(&ip) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            metrics::counter!("kiki_http_rate_limited_total").increment(1);
-            let mut err = ApiError::new(
-                ErrorCode::RateLimited,
-                "Too many requests from this address; retry after the time in Retry-After.",
-            );
-            err.retry_after = Some(secs.max(1));
-            return err.into_response();
-        }
+    if let Some(ip) = rl.client_ip(&req)
+        && let Err(wait) = rl.check(ip).await
+    {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        metrics::counter!("kiki_http_rate_limited_total").increment(1);
+        let mut err = ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many requests from this address; retry after the time in Retry-After.",
+        );
+        err.retry_after = Some(secs.max(1));
+        return err.into_response();
     }
     next.run(req).await
 }

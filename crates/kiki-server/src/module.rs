@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSection};
 use crate::error::ApiError;
 use crate::health::{HealthProbe, HealthRegistry};
 use crate::roles::Roles;
@@ -36,6 +36,13 @@ use crate::versioning::VersionedApi;
 pub trait Module: Send + Sync + 'static {
     /// Short name (`ltv`, `bidder`, `twin`), used in logs and errors.
     fn name(&self) -> &'static str;
+
+    /// The configuration sections this module reads (`[ltv]`, …), each with
+    /// its type. `kiki config check` and `kiki serve` parse and check every
+    /// one; a top-level table no module declares is refused.
+    fn config_sections(&self) -> Vec<ConfigSection> {
+        Vec::new()
+    }
 
     /// Start-up: read configuration, register handlers, schedules, probes and
     /// services. Runs before the state exists; an error stops the process.
@@ -138,12 +145,8 @@ impl ModuleContext<'_> {
     /// after file and environment layers; unknown keys are refused by the
     /// target type's own `deny_unknown_fields`. The error names the section.
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> anyhow::Result<T> {
-        match self.config.module_section(name) {
-            None => Ok(T::default()),
-            Some(v) if v.is_null() => Ok(T::default()),
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| anyhow::anyhow!("configuration section `{name}`: {e}")),
-        }
+        crate::config::parse_section(name, self.config.module_section(name))
+            .map_err(anyhow::Error::msg)
     }
 
     /// Registers a job handler for its `kind`.

@@ -19,7 +19,7 @@ pub fn api() -> VersionedApi<AppState> {
     VersionedApi::new()
         .routes(&[ApiVersion::V1], routes!(get_status_v1))
         .routes(&[ApiVersion::V2], routes!(get_status_v2))
-        .routes(ApiVersion::BOTH, routes!(get_job))
+        .routes(ApiVersion::CURRENT, routes!(get_job))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -54,7 +54,10 @@ pub struct StatusV2 {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BuildInfo {
     pub version: &'static str,
+    /// The compiler that built this binary (`rustc --version`).
     pub rustc: &'static str,
+    /// The oldest Rust release the source builds with (`rust-version`).
+    pub minimum_rust: &'static str,
 }
 
 /// Service status (v2): a richer shape with build, roles and backends.
@@ -65,7 +68,8 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
         status: "ok",
         build: BuildInfo {
             version: crate::VERSION,
-            rustc: env!("CARGO_PKG_RUST_VERSION"),
+            rustc: env!("KIKI_RUSTC_VERSION"),
+            minimum_rust: env!("CARGO_PKG_RUST_VERSION"),
         },
         roles: [("api", r.api), ("bidder", r.bidder), ("worker", r.worker)]
             .into_iter()

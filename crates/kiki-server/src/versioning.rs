@@ -1,10 +1,12 @@
-//! API versions: every public route lives under `/v1` or `/v2`. A service
-//! registers a route in one or both versions with [`VersionedApi::routes`];
+//! API versions. `/v1` is the current version and holds every route; `/v2`
+//! holds only the routes whose shape differs (the richer `/v2/status`), so
+//! no operation is published twice. A service registers a route with
+//! [`VersionedApi::routes`], normally in [`ApiVersion::CURRENT`];
 //! a version marked deprecated in config answers with `Deprecation`
 //! (RFC 9745), `Sunset` (RFC 8594) and `Link: rel="successor-version"`; an
 //! unknown version gets a JSON 404 listing the supported ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Uri};
@@ -26,7 +28,11 @@ pub enum ApiVersion {
 
 impl ApiVersion {
     pub const ALL: &'static [ApiVersion] = &[ApiVersion::V1, ApiVersion::V2];
-    pub const BOTH: &'static [ApiVersion] = Self::ALL;
+    /// Where a route lives unless its shape differs between versions: the
+    /// current version only.
+    pub const CURRENT: &'static [ApiVersion] = &[ApiVersion::V1];
+    /// The same as [`ApiVersion::CURRENT`] (older name).
+    pub const BOTH: &'static [ApiVersion] = Self::CURRENT;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,13 +90,27 @@ impl<S: Clone + Send + Sync + 'static> VersionedApi<S> {
 
     /// One router with `/v1/…` and `/v2/…`, deprecation headers applied.
     pub fn into_router(self, deprecated: &BTreeMap<String, DeprecationConfig>) -> OpenApiRouter<S> {
+        let paths: BTreeMap<ApiVersion, std::sync::Arc<BTreeSet<String>>> = self
+            .by_version
+            .iter()
+            .map(|(v, r)| {
+                let set = r.get_openapi().paths.paths.keys().cloned().collect();
+                (*v, std::sync::Arc::new(set))
+            })
+            .collect();
         let mut root = OpenApiRouter::new();
         for (v, r) in self.by_version {
             let r = match deprecated.get(v.as_str()) {
-                Some(d) => r.layer(axum::middleware::from_fn_with_state(
-                    DeprecationHeaders::new(v, d),
-                    deprecation_headers,
-                )),
+                Some(d) => {
+                    let successor_paths = v
+                        .successor()
+                        .and_then(|s| paths.get(&s).cloned())
+                        .unwrap_or_default();
+                    r.layer(axum::middleware::from_fn_with_state(
+                        DeprecationHeaders::new(v, d, successor_paths),
+                        deprecation_headers,
+                    ))
+                }
                 None => r,
             };
             root = root.nest(&format!("/{}", v.as_str()), r);
@@ -105,10 +125,16 @@ pub struct DeprecationHeaders {
     version: ApiVersion,
     deprecation: HeaderValue,
     sunset: Option<HeaderValue>,
+    /// Route templates the successor version has (the link names only those).
+    successor_paths: std::sync::Arc<BTreeSet<String>>,
 }
 
 impl DeprecationHeaders {
-    pub fn new(version: ApiVersion, cfg: &DeprecationConfig) -> Self {
+    pub fn new(
+        version: ApiVersion,
+        cfg: &DeprecationConfig,
+        successor_paths: std::sync::Arc<BTreeSet<String>>,
+    ) -> Self {
         let parse = |s: &Option<String>| {
             s.as_deref()
                 .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
@@ -126,6 +152,7 @@ impl DeprecationHeaders {
             version,
             deprecation,
             sunset,
+            successor_paths,
         }
     }
 }
@@ -135,13 +162,27 @@ async fn deprecation_headers(
     req: Request,
     next: Next,
 ) -> Response {
-    let successor_link = d.version.successor().map(|next_v| {
+    let prefix = format!("/{}", d.version.as_str());
+    let template = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let successor_link = d.version.successor().and_then(|next_v| {
+        // The successor carries only the routes that differ: link to it
+        // only when this route is one of them.
+        let t = template.as_deref()?;
+        let t = t.strip_prefix(&prefix).unwrap_or(t);
+        if !d.successor_paths.contains(t) {
+            return None;
+        }
         let path = req.uri().path();
         // Inside a nested router the path has the prefix stripped: rebuild it.
-        let rest = path
-            .strip_prefix(&format!("/{}", d.version.as_str()))
-            .unwrap_or(path);
-        format!("</{}{}>; rel=\"successor-version\"", next_v.as_str(), rest)
+        let rest = path.strip_prefix(&prefix).unwrap_or(path);
+        Some(format!(
+            "</{}{}>; rel=\"successor-version\"",
+            next_v.as_str(),
+            rest
+        ))
     });
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();

@@ -266,6 +266,43 @@ impl Cache {
         (self.inner.local.get(key).await.map(|e| e.json), "memory")
     }
 
+    /// One request against a shared GCRA rate bucket in Redis (the generic
+    /// cell rate algorithm: one request per `interval`, `burst` at once),
+    /// so every replica counts against the same bucket. `None` when Redis is
+    /// not configured or not reachable now (the caller uses its own bucket);
+    /// otherwise `Ok` to go ahead or `Err(wait)` until the next request fits.
+    /// Redis's own clock (`TIME`) is used, so replicas need not agree on time.
+    pub async fn rate_check(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> Option<Result<(), Duration>> {
+        let (r, mut conn) = self.redis().await?;
+        let interval_us = interval.as_micros().max(1) as i64;
+        let tolerance_us = interval_us * i64::from(burst.max(1) - 1);
+        let result = GCRA_SCRIPT
+            .key(namespaced(&format!("rate:{key}")))
+            .arg(interval_us)
+            .arg(tolerance_us)
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        match result {
+            Ok(wait_us) => {
+                self.redis_ok(r, &mut conn).await;
+                Some(if wait_us <= 0 {
+                    Ok(())
+                } else {
+                    Err(Duration::from_micros(wait_us as u64))
+                })
+            }
+            Err(e) => {
+                r.mark_down(&e.to_string());
+                None
+            }
+        }
+    }
+
     /// The value under `key`, or `None` when absent, expired, or not a `T`.
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let (raw, backend) = self.get_raw(key).await;
@@ -463,6 +500,29 @@ fn glob_escape(s: &str) -> String {
     }
     out
 }
+
+/// GCRA in one atomic step: KEYS[1] holds the theoretical arrival time
+/// (microseconds, Redis clock); ARGV[1] is the emission interval, ARGV[2] the
+/// burst tolerance. Returns 0 when the request fits (and books it), else the
+/// microseconds until it would.
+static GCRA_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if tat - now > tolerance then
+  return tat - tolerance - now
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.floor((new_tat - now) / 1000) + 1)
+return 0
+",
+    )
+});
 
 async fn unlink_prefix(conn: &mut ConnectionManager, prefix: &str) -> redis::RedisResult<()> {
     let pattern = format!("{}*", glob_escape(&namespaced(prefix)));

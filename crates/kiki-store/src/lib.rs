@@ -61,6 +61,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod jobs;
 pub mod scheduler;
 pub mod schema;
@@ -74,6 +75,7 @@ pub use db::{AnyRow, Backend, Db, DbPool, PoolStats, QueryCounters, Tx};
 pub use error::StoreError;
 pub use events::{DomainEvent, EventBus};
 pub use health::{DependencyCheck, DependencyStatus};
+pub use idempotency::{Claim, IdempotencyKeys, StoredAnswer};
 pub use jobs::{
     EnqueueOptions, HOUSEKEEPING_KIND, HousekeepingJob, HousekeepingReport, JobContext, JobError,
     JobHandler, JobRecord, JobStatus, Jobs,

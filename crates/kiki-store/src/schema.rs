@@ -122,6 +122,21 @@ pub enum KvMeta {
     UpdatedAt,
 }
 
+/// `idempotency_keys`: the `Idempotency-Key` claims and stored answers.
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum IdempotencyKeys {
+    Table,
+    Owner,
+    IdemKey,
+    RequestHash,
+    Status,
+    ContentType,
+    Location,
+    Body,
+    CreatedAt,
+    CompletedAt,
+}
+
 /// `event_bodies`: bodies of domain events too large for a PostgreSQL NOTIFY payload.
 #[derive(Debug, Clone, Copy, Iden)]
 pub enum EventBodies {

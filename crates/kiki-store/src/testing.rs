@@ -39,6 +39,39 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
+/// The Redis URL for a test that needs Redis, or `None` with a note on
+/// stderr when it is not configured. Under `CI=true` a missing Redis fails
+/// the test instead, so a CI pass never skips it silently.
+pub fn require_redis(test: &str) -> Option<String> {
+    match test_redis_url() {
+        Some(u) => Some(u),
+        None if in_ci() => panic!(
+            "{test} needs Redis: set {TEST_REDIS_URL_ENV} (CI=true, so it may not be skipped)"
+        ),
+        None => {
+            eprintln!("note: {test}: {TEST_REDIS_URL_ENV} is not set; the Redis part did not run");
+            None
+        }
+    }
+}
+
+/// The PostgreSQL URL for a test that needs PostgreSQL itself (not just a
+/// database), or `None` with a note; under `CI=true` a missing one fails.
+pub fn require_postgres(test: &str) -> Option<String> {
+    match test_database_url() {
+        Some(u) => Some(u),
+        None if in_ci() => panic!(
+            "{test} needs PostgreSQL: set {TEST_DATABASE_URL_ENV} (CI=true, so it may not be skipped)"
+        ),
+        None => {
+            eprintln!(
+                "note: {test}: {TEST_DATABASE_URL_ENV} is not set; the PostgreSQL part did not run"
+            );
+            None
+        }
+    }
+}
+
 /// In CI, a configured but unreachable PostgreSQL fails the test loudly
 /// instead of letting it pass on SQLite.
 pub fn require_postgres_in_ci() {

@@ -39,7 +39,7 @@ impl From<TwinServiceError> for ApiError {
 
 /// The versioned routes of the twin module.
 pub fn api() -> VersionedApi<AppState> {
-    let v = ApiVersion::BOTH;
+    let v = ApiVersion::CURRENT;
     VersionedApi::new()
         .routes(v, routes!(create_simulation, list_simulations))
         .routes(v, routes!(get_simulation))

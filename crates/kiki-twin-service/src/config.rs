@@ -55,6 +55,12 @@ impl Default for TwinServiceConfig {
     }
 }
 
+impl kiki_server::ModuleSettings for TwinServiceConfig {
+    fn problems(&self, _production: bool) -> Vec<String> {
+        TwinServiceConfig::problems(self)
+    }
+}
+
 impl TwinServiceConfig {
     /// Every problem, named by its key under `twin.`.
     pub fn problems(&self) -> Vec<String> {

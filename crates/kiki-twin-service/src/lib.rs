@@ -49,6 +49,10 @@ impl Module for TwinModule {
         "twin"
     }
 
+    fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
+        vec![kiki_server::ConfigSection::of::<TwinServiceConfig>("twin")]
+    }
+
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let cfg: TwinServiceConfig = ctx.section("twin")?;

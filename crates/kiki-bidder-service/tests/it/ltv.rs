@@ -20,7 +20,7 @@ const CDNOW_SAMPLE: &str = include_str!("../../../kiki-ltv/tests/fixtures/CDNOW_
 
 async fn app() -> TestApp {
     identity_app()
-        .configure(|c| c.bidder = Some(section(json!({}))))
+        .configure(|c| c.set_section("bidder", section(json!({}))))
         .module(Arc::new(LtvModule::new()))
         .module(Arc::new(BidderModule::new()))
         .spawn()

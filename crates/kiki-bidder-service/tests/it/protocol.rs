@@ -212,9 +212,12 @@ async fn behind_a_trusted_proxy_the_exchange_address_is_the_forwarded_one() {
         let app = kiki_test_support::identity::identity_app()
             .clock(std::sync::Arc::new(kiki_core::TestClock::at(NOW)))
             .configure(move |c| {
-                c.bidder = Some(section(json!({
-                    "exchanges": [{ "name": "edge", "allowed_addrs": ["198.51.100.0/24"] }]
-                })));
+                c.set_section(
+                    "bidder",
+                    section(json!({
+                        "exchanges": [{ "name": "edge", "allowed_addrs": ["198.51.100.0/24"] }]
+                    })),
+                );
                 c.http.trust_forwarded_for = trust;
             })
             .module(std::sync::Arc::new(kiki_bidder_service::BidderModule::new()))

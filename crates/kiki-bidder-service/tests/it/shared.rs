@@ -179,7 +179,12 @@ async fn a_replica_that_stops_gives_its_budget_lease_back() {
     let app = kiki_test_support::identity::identity_app()
         .with_redis()
         .clock(Arc::new(kiki_core::TestClock::at(NOW)))
-        .configure(|c| c.bidder = Some(section(serde_json::json!({ "shared_counters": true }))))
+        .configure(|c| {
+            c.set_section(
+                "bidder",
+                section(serde_json::json!({ "shared_counters": true })),
+            )
+        })
         .module(Arc::new(kiki_bidder_service::BidderModule::new()))
         .spawn()
         .await;
@@ -226,7 +231,12 @@ async fn replica(database: Option<String>) -> kiki_test_support::TestApp {
     let mut b = kiki_test_support::identity::identity_app()
         .with_redis()
         .clock(Arc::new(kiki_core::TestClock::at(NOW)))
-        .configure(|c| c.bidder = Some(section(serde_json::json!({ "shared_counters": true }))))
+        .configure(|c| {
+            c.set_section(
+                "bidder",
+                section(serde_json::json!({ "shared_counters": true })),
+            )
+        })
         .module(Arc::new(kiki_bidder_service::BidderModule::new()));
     if let Some(url) = database {
         b = b.database_url(url);

@@ -43,7 +43,7 @@ pub async fn app_with(extra: Value, roles: &str) -> TestApp {
     identity_app()
         .clock(Arc::new(TestClock::at(NOW)))
         .configure(move |c| {
-            c.bidder = Some(section(extra));
+            c.set_section("bidder", section(extra));
             c.roles = roles;
         })
         .module(Arc::new(BidderModule::new()))

@@ -139,3 +139,88 @@ async fn responses_are_compressed_when_the_client_asks() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-encoding"], "gzip");
 }
+
+#[tokio::test]
+async fn a_pooled_connection_survives_an_answer_sent_before_the_body_was_read() {
+    let app = TestApp::builder()
+        .routes(Router::new().route(
+            "/test/reject",
+            post(|| async { axum::http::StatusCode::UNAUTHORIZED }),
+        ))
+        .spawn()
+        .await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let body = vec![b'a'; 256 * 1024];
+    for round in 0..20 {
+        let rejected = client
+            .post(app.url("/test/reject"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the rejected request failed: {e}"));
+        assert_eq!(rejected.status(), 401);
+        assert_eq!(
+            rejected.headers().get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..]),
+            "an unread body closes the connection, and says so"
+        );
+        let next = client
+            .get(app.url("/livez"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the next request failed: {e}"));
+        assert_eq!(next.status(), 200);
+    }
+    // A body that was read keeps the connection open.
+    let echoed = client
+        .post(app.url("/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "x"),
+            ("password", "y"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(echoed.headers().get("connection").is_none());
+    app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn with_redis_replicas_count_one_client_against_one_bucket() {
+    if kiki_store::testing::require_redis("the shared rate-limit test").is_none() {
+        return;
+    }
+    // A limit no other test uses, so its bucket is this test's alone.
+    let limited = |c: &mut kiki_server::Config| {
+        c.http.rate_limit.per_second = 1;
+        c.http.rate_limit.burst = 7;
+    };
+    let a = TestApp::builder()
+        .configure(limited)
+        .with_redis()
+        .spawn()
+        .await;
+    let b = TestApp::builder()
+        .configure(limited)
+        .with_redis()
+        .spawn()
+        .await;
+    let mut codes = Vec::new();
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        codes.push(app.get("/v1/status").await.status().as_u16());
+    }
+    let ok = codes.iter().filter(|c| **c == 200).count();
+    // Seven fit the burst; the eighth (whichever replica gets it) waits,
+    // unless a second passed in between and refilled one.
+    assert!((7..=8).contains(&ok), "{codes:?}");
+    assert_eq!(codes[..7], [200; 7], "{codes:?}");
+    assert_eq!(codes[9], 429, "{codes:?}");
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

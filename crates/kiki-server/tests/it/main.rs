@@ -5,6 +5,7 @@
 mod cors;
 mod errors;
 mod health;
+mod idempotency;
 mod identity_apikeys;
 mod identity_audit;
 mod identity_auth;

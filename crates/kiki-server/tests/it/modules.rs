@@ -18,16 +18,37 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct EchoConfig {
     greeting: String,
+    #[serde(serialize_with = "kiki_server::config::serialize_secret")]
+    token: secrecy::SecretString,
+}
+
+fn no_secret() -> secrecy::SecretString {
+    secrecy::SecretString::from("")
+}
+
+impl kiki_server::ModuleSettings for EchoConfig {
+    fn problems(&self, production: bool) -> Vec<String> {
+        use secrecy::ExposeSecret as _;
+        let mut p = Vec::new();
+        if self.greeting.is_empty() {
+            p.push("echo.greeting must not be empty".to_owned());
+        }
+        if production && self.token.expose_secret().len() < 8 {
+            p.push("echo.token must be at least 8 characters in production".to_owned());
+        }
+        p
+    }
 }
 
 impl Default for EchoConfig {
     fn default() -> Self {
         EchoConfig {
             greeting: "hello".into(),
+            token: no_secret(),
         }
     }
 }
@@ -60,6 +81,10 @@ async fn echo(Service(svc): Service<EchoService>) -> axum::Json<Value> {
 impl Module for EchoModule {
     fn name(&self) -> &'static str {
         "bidder"
+    }
+
+    fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
+        vec![kiki_server::ConfigSection::of::<EchoConfig>("bidder")]
     }
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
@@ -156,7 +181,7 @@ impl Module for EchoModule {
 #[tokio::test]
 async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
     let app = TestApp::builder()
-        .configure(|c| c.bidder = Some(json!({"greeting": "bonjour"})))
+        .configure(|c| c.set_section("bidder", json!({"greeting": "bonjour"})))
         .module(Arc::new(EchoModule))
         .spawn()
         .await;
@@ -270,7 +295,7 @@ async fn a_bad_module_section_stops_start_up_naming_it() {
     let db = kiki_store::testing::fresh_db().await;
     let mut config = kiki_server::Config::default();
     config.database.url = db.url().to_owned();
-    config.bidder = Some(json!({"greting": "typo"}));
+    config.set_section("bidder", json!({"greting": "typo"}));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let err = kiki_server::Application::build_with(
         config,
@@ -286,4 +311,39 @@ async fn a_bad_module_section_stops_start_up_naming_it() {
     assert!(text.contains("bidder"), "{text}");
     assert!(text.contains("greting"), "{text}");
     db.cleanup().await;
+}
+
+#[test]
+fn config_check_and_serve_read_every_declared_section_and_refuse_unknown_ones() {
+    let registry = vec![kiki_server::ConfigSection::of::<EchoConfig>("bidder")];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kiki.toml");
+    std::fs::write(
+        &file,
+        "[bidder]\ngreeting = \"hi\"\ntoken = \"s3cret-token-value\"\n[bidderr]\nx = 1\n",
+    )
+    .unwrap();
+    let config = kiki_server::Config::load_from(Some(&file), Vec::new()).unwrap();
+    let shown = config.redacted_toml_with(&registry);
+    assert!(shown.contains("[bidder]"), "{shown}");
+    assert!(shown.contains("greeting = \"hi\""), "{shown}");
+    assert!(
+        !shown.contains("s3cret-token-value"),
+        "a secret was printed:\n{shown}"
+    );
+    assert!(!shown.contains("bidderr"), "{shown}");
+    let err = config.validate_with(&registry).unwrap_err().to_string();
+    assert!(err.contains("unknown key `bidderr`"), "{err}");
+
+    // A typo inside a declared section is named, as `kiki serve` would.
+    let mut typo = kiki_server::Config::default();
+    typo.set_section("bidder", json!({"greting": "typo"}));
+    let err = typo.validate_with(&registry).unwrap_err().to_string();
+    assert!(err.contains("greting"), "{err}");
+
+    // The section's own rules, with the production ones.
+    let mut empty = kiki_server::Config::default();
+    empty.set_section("bidder", json!({"greeting": ""}));
+    let err = empty.validate_with(&registry).unwrap_err().to_string();
+    assert!(err.contains("echo.greeting"), "{err}");
 }

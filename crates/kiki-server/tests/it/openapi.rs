@@ -16,7 +16,6 @@ async fn the_openapi_document_is_3_1_and_lists_the_versioned_routes() {
         "/v1/status",
         "/v2/status",
         "/v1/jobs/{id}",
-        "/v2/jobs/{id}",
         "/healthz",
         "/readyz",
         "/livez",

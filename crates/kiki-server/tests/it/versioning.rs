@@ -22,6 +22,29 @@ async fn status_differs_between_v1_and_v2() {
         "sqlite"
     };
     assert_eq!(v2["database"], expected);
+    // The compiler that built the binary, not the minimum supported version.
+    let rustc = v2["build"]["rustc"].as_str().unwrap();
+    assert!(rustc.starts_with("rustc "), "{rustc}");
+    assert_eq!(v2["build"]["minimum_rust"], env!("CARGO_PKG_RUST_VERSION"));
+}
+
+#[tokio::test]
+async fn only_routes_that_differ_are_published_under_v2() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.get("/v2/jobs/00000000-0000-0000-0000-000000000000")
+            .await
+            .status(),
+        404
+    );
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let v2: Vec<&String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| p.starts_with("/v2/"))
+        .collect();
+    assert_eq!(v2, vec!["/v2/status"]);
 }
 
 #[tokio::test]
@@ -56,6 +79,12 @@ async fn a_deprecated_version_announces_deprecation_sunset_and_successor() {
     );
     let v2 = app.get("/v2/status").await;
     assert!(v2.headers().get("deprecation").is_none());
+    // A route the successor does not change has no successor link.
+    let job = app
+        .get("/v1/jobs/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(job.headers()["deprecation"], "@1767225600");
+    assert!(job.headers().get("link").is_none());
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! `db.housekeeping`: the store's own maintenance job. Deletes finished jobs
-//! and scheduler leases past the retention period and old large-event bodies,
-//! then refreshes the planner statistics.
+//! and scheduler leases past the retention period, old large-event bodies and
+//! idempotency keys older than a day, then refreshes the planner statistics.
 
 use futures::future::BoxFuture;
 use sea_query::{Expr, ExprTrait, Query};
@@ -23,6 +23,9 @@ pub struct HousekeepingReport {
     pub jobs_deleted: u64,
     pub leases_deleted: u64,
     pub event_bodies_deleted: u64,
+    /// `Idempotency-Key` answers older than a day.
+    #[serde(default)]
+    pub idempotency_keys_deleted: u64,
     /// `PRAGMA optimize` (SQLite) or `ANALYZE jobs` (PostgreSQL).
     pub statistics_refreshed: String,
 }
@@ -67,6 +70,9 @@ impl HousekeepingJob {
             .and_where(Expr::col(EventBodies::CreatedAt).lt(now - EVENT_BODY_RETENTION))
             .to_owned();
         let event_bodies_deleted = self.db.execute(&bodies).await?;
+        let idempotency_keys_deleted = crate::IdempotencyKeys::new(self.db.clone())
+            .purge_before(now - crate::idempotency::IDEMPOTENCY_RETENTION)
+            .await?;
         let statistics_refreshed = match self.db.backend() {
             Backend::Sqlite => {
                 self.db.execute_raw("PRAGMA optimize").await?;
@@ -81,6 +87,7 @@ impl HousekeepingJob {
             jobs_deleted,
             leases_deleted,
             event_bodies_deleted,
+            idempotency_keys_deleted,
             statistics_refreshed: statistics_refreshed.to_owned(),
         })
     }

@@ -26,7 +26,11 @@ pub async fn spawn_with(twin: Option<Value>) -> (TestApp, TestClock) {
     let clock = TestClock::at(NOW);
     let app = identity_app()
         .clock(Arc::new(clock.clone()))
-        .configure(move |c| c.twin = twin)
+        .configure(move |c| {
+            if let Some(t) = twin {
+                c.set_section("twin", t);
+            }
+        })
         .module(Arc::new(TwinModule::new()))
         .spawn()
         .await;

@@ -381,3 +381,27 @@ async fn the_openapi_document_lists_the_twin_routes() {
     );
     app.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_malformed_settings_body_is_refused_and_changes_nothing() {
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "strict@sim.test", "Strict Org").await;
+    let c = boss.caller(&app);
+    let (status, body) =
+        crate::put(&c, "/v1/twin/settings", &json!({"min_confidence": 0.95})).await;
+    assert_eq!(status, 200, "{body}");
+    for raw in ["[] garbage", "[]", "{} garbage", "null"] {
+        let resp = c
+            .request(reqwest::Method::PUT, "/v1/twin/settings")
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert!(status == 400 || status == 422, "{raw}: {status}");
+    }
+    let (_, settings) = get(&c, "/v1/twin/settings").await;
+    assert_eq!(settings["min_confidence"], json!(0.95), "{settings}");
+    app.shutdown().await.unwrap();
+}
