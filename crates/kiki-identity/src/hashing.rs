@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
         gate.open();
         for t in tasks {
-            assert_eq!(t.await.expect("joined").expect("ran"), false);
+            assert!(!t.await.expect("joined").expect("ran"));
         }
         assert_eq!(most.load(Ordering::SeqCst), 2);
         assert_eq!(in_flight.load(Ordering::SeqCst), 0);
