@@ -16,7 +16,7 @@ use crate::model::{OrgKind, Permission, Role};
 use crate::rows::{
     IdRow, MembershipOrgRow, Memberships as M, OrgRow, Organisations as O, UserRow, Users as U,
 };
-use crate::throttle::{FailureOutcome, ThrottleKind, account_key, address_key};
+use crate::throttle::{FailureOutcome, ThrottleKind, address_key, user_key};
 use crate::types::RequestMeta;
 use crate::types::StampRequest as _;
 use crate::{Identity, IdentityError, Result};
@@ -205,7 +205,7 @@ impl Identity {
                 "The password is required.",
             ));
         }
-        let acct = account_key(&req.identifier);
+        let acct = self.identifier_key_of(&req.identifier);
         let mut keys = vec![acct.clone()];
         if let Some(ip) = meta.ip {
             keys.push(address_key(ip));
@@ -214,12 +214,19 @@ impl Identity {
 
         let user = self.user_by_identifier(&req.identifier).await?;
         let Some(user) = user else {
-            self.0.hasher.verify_dummy(&req.password);
+            self.0.hashes.verify_dummy(&req.password).await?;
             self.fail_sign_in(meta, None, &req.identifier, &acct, "unknown_account")
                 .await?;
             return Err(IdentityError::Unauthenticated(BAD_CREDENTIALS));
         };
-        let password_ok = self.0.hasher.verify(&req.password, &user.password_hash);
+        // The account's own counter: a lock reached through one identifier
+        // (the email) holds for every other (the username).
+        self.throttle_check(&[user_key(user.id)]).await?;
+        let password_ok = self
+            .0
+            .hashes
+            .verify(&req.password, &user.password_hash)
+            .await?;
         let user_id = UserId(user.id);
         if !password_ok || user.status != "active" {
             let reason = if password_ok {
@@ -262,9 +269,13 @@ impl Identity {
                 .ok_or(IdentityError::Unauthenticated(BAD_CREDENTIALS))?,
         };
         let resolved = self.resolve(user_id, org).await?;
-        self.throttle_clear(&acct).await?;
-        if self.0.hasher.needs_rehash(&user.password_hash)
-            && let Ok(h) = self.0.hasher.hash(&req.password)
+        let mut cleared = vec![acct, user_key(user.id), self.identifier_key_of(&user.email)];
+        if let Some(name) = &user.username {
+            cleared.push(self.identifier_key_of(name));
+        }
+        self.throttle_clear(&cleared).await?;
+        if self.0.hashes.hasher().needs_rehash(&user.password_hash)
+            && let Ok(h) = self.0.hashes.hash(&req.password).await
         {
             let stmt = Query::update()
                 .table(U::Table)
@@ -281,7 +292,11 @@ impl Identity {
         })
     }
 
-    /// Counts a failure, audits it, and records a lockout when one starts.
+    /// Counts a failure (against the identifier as typed, the account it
+    /// names and the client address), audits it, and records a lockout when
+    /// one starts. The audit entry names a known account by its user id and
+    /// an unknown one by the keyed hash of what was typed, never the text
+    /// itself (it may be a password typed into the wrong field).
     async fn fail_sign_in(
         &self,
         meta: &RequestMeta,
@@ -298,14 +313,26 @@ impl Identity {
                 .map(|m| OrgId(m.org_id)),
             None => None,
         };
-        let outcome = self.throttle_fail(acct, ThrottleKind::Account).await?;
+        let by_identifier = self.throttle_fail(acct, ThrottleKind::Account).await?;
+        let outcome = match user {
+            Some(u) => {
+                self.throttle_fail(&user_key(u.id), ThrottleKind::Account)
+                    .await?
+            }
+            None => by_identifier,
+        };
         if let Some(ip) = meta.ip {
             self.throttle_fail(&address_key(ip), ThrottleKind::Address)
                 .await?;
         }
+        let identifier_hash = self.identifier_hash_of(identifier);
         let mut tx = self.db().begin().await?;
+        let details = match user {
+            Some(_) => json!({ "reason": reason }),
+            None => json!({ "identifier_hash": identifier_hash, "reason": reason }),
+        };
         let mut event = AuditEvent::new(org, Actor::Anonymous, "auth.login_failed")
-            .details(json!({ "identifier": identifier.trim(), "reason": reason }))
+            .details(details)
             .stamp(meta);
         if let Some(u) = user {
             event = event.target("user", u.id);
@@ -321,7 +348,7 @@ impl Identity {
             .stamp(meta);
             let lock = match user {
                 Some(u) => lock.target("user", u.id),
-                None => lock.target("account", acct),
+                None => lock.target("account", &identifier_hash),
             };
             let lock_entry = self.0.audit.append(&mut tx, lock).await?;
             let minutes = self.0.cfg.lockout_secs / 60;
@@ -335,7 +362,9 @@ impl Identity {
                         engine_version: "1".into(),
                         kind: "account_locked".into(),
                         subject_kind: if user.is_some() { "user" } else { "account" }.into(),
-                        subject_id: user.map(|u| u.id.to_string()).unwrap_or_else(|| acct.to_owned()),
+                        subject_id: user
+                            .map(|u| u.id.to_string())
+                            .unwrap_or_else(|| identifier_hash.clone()),
                         inputs: json!({
                             "failures": failures,
                             "threshold": self.0.cfg.lockout_threshold,

@@ -58,9 +58,10 @@ impl Identity {
         let org_name = validate_name("org", org_name)?;
         check_policy(password, &email)
             .map_err(|v| IdentityError::invalid("password", format!("The password {v}.")))?;
+        let hash = self.0.hashes.hash(password).await?;
         let mut tx = self.db().begin().await?;
         let user = self
-            .insert_user(&mut tx, &email, None, &email, password, true)
+            .insert_user(&mut tx, &email, None, &email, hash, true)
             .await?;
         let org = OrgId::new();
         self.insert_org(&mut tx, org, None, OrgKind::Agency, &org_name)
@@ -86,16 +87,10 @@ impl Identity {
 
     /// Creates the demo agency, its two clients and the demo user.
     pub async fn create_demo(&self) -> Result<Bootstrapped> {
+        let hash = self.0.hashes.hash(DEMO_PASSWORD).await?;
         let mut tx = self.db().begin().await?;
         let user = self
-            .insert_user(
-                &mut tx,
-                DEMO_EMAIL,
-                Some("demo"),
-                "Demo User",
-                DEMO_PASSWORD,
-                false,
-            )
+            .insert_user(&mut tx, DEMO_EMAIL, Some("demo"), "Demo User", hash, false)
             .await?;
         let agency = OrgId::new();
         self.insert_org(&mut tx, agency, None, OrgKind::Agency, "Demo Agency")

@@ -1,5 +1,5 @@
-//! Identity settings: token lifetimes, signing keys, password hashing cost,
-//! sign-in throttling, invitation and reset lifetimes, and first-run
+//! Identity settings: token lifetimes, signing keys, password hashing cost
+//! and concurrency, sign-in throttling, invitation and reset lifetimes, and first-run
 //! bootstrap. Embedded in the server configuration as `[auth]` and
 //! `[bootstrap]`; every value has a working default.
 
@@ -28,9 +28,16 @@ pub struct AuthConfig {
     pub jwt_issuer: String,
     /// argon2id cost. Default the OWASP minimum: 19456 KiB, 2 iterations, 1 lane.
     pub argon2: Argon2Params,
-    /// Failures per identifier before each further attempt must wait (doubling delay). Default 3.
+    /// Most password hashes and verifications running at once (each takes one
+    /// core for tens of milliseconds on a blocking thread). 0 (default): the
+    /// number of cores.
+    pub max_concurrent_hashes: u32,
+    /// Milliseconds a request waits for a free hashing slot before it is
+    /// answered 503 with `Retry-After`. Default 2000.
+    pub hash_wait_ms: u64,
+    /// Failures per identifier or account before each further attempt must wait (doubling delay). Default 3.
     pub throttle_free_attempts: u32,
-    /// Failures per identifier that lock sign-in for `lockout_secs`. Default 10.
+    /// Failures per identifier or account that lock sign-in to the account for `lockout_secs`. Default 10.
     pub lockout_threshold: u32,
     /// Lockout length in seconds. Default 900.
     pub lockout_secs: u64,
@@ -56,6 +63,8 @@ impl Default for AuthConfig {
             jwt_current_key: None,
             jwt_issuer: "kiki".into(),
             argon2: Argon2Params::default(),
+            max_concurrent_hashes: 0,
+            hash_wait_ms: 2000,
             throttle_free_attempts: 3,
             lockout_threshold: 10,
             lockout_secs: 900,
@@ -64,6 +73,16 @@ impl Default for AuthConfig {
             password_reset_ttl_mins: 30,
             mfa_issuer: "KIKI".into(),
             open_registration: false,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// `max_concurrent_hashes`, with 0 read as the number of cores (at least 1).
+    pub fn hash_concurrency(&self) -> usize {
+        match self.max_concurrent_hashes {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => usize::try_from(n).unwrap_or(usize::MAX),
         }
     }
 }

@@ -41,6 +41,9 @@ pub enum IdentityError {
         "Sign-in is temporarily locked after repeated failures; try again in {retry_after_secs} s."
     )]
     Locked { retry_after_secs: u64 },
+    /// Every password-hashing slot stayed busy for `auth.hash_wait_ms`.
+    #[error("The server is busy checking other passwords; try again in {retry_after_secs} s.")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -76,6 +79,7 @@ impl IdentityError {
             IdentityError::Invalid(_) => ErrorCode::ValidationFailed,
             IdentityError::Throttled { .. } => ErrorCode::RateLimited,
             IdentityError::Locked { .. } => ErrorCode::Locked,
+            IdentityError::Busy { .. } => ErrorCode::Unavailable,
             IdentityError::Store(e) => e.code(),
             IdentityError::Shield(e) => e.code(),
             IdentityError::Explain(e) => e.code(),
@@ -88,7 +92,8 @@ impl IdentityError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             IdentityError::Throttled { retry_after_secs }
-            | IdentityError::Locked { retry_after_secs } => Some(*retry_after_secs),
+            | IdentityError::Locked { retry_after_secs }
+            | IdentityError::Busy { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }

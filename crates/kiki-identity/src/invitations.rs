@@ -211,6 +211,7 @@ impl Identity {
                 html: None,
                 org_id: Some(org),
                 kind: "invitation".into(),
+                secrets: vec![token],
             })
             .await?;
         self.invitation(&principal.scope, id).await

@@ -14,14 +14,17 @@
 //! relevant action writes an audit entry (kiki-shield) in the same transaction;
 //! lockouts and token-family revocations also write decision records
 //! (kiki-explain). Secrets are stored hashed (passwords argon2id, tokens
-//! SHA-256) or encrypted (TOTP secrets, AES-256-GCM).
+//! SHA-256) or encrypted (TOTP secrets, AES-256-GCM). Password hashing runs
+//! on blocking threads behind a bound ([`hashing::HashPool`]).
 
 pub mod apikeys;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod hashing;
 pub mod invitations;
+pub mod mailbox;
 pub mod members;
 pub mod mfa;
 pub mod model;
@@ -67,7 +70,10 @@ pub(crate) struct Inner {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub cfg: AuthConfig,
-    pub hasher: PasswordHasher,
+    pub hashes: hashing::HashPool,
+    /// Key of the keyed hashes that stand for identifiers no account has
+    /// (in throttle keys, audit entries and decision records).
+    pub identifier_key: String,
     pub jwt: JwtKeyring,
     pub keyring: Keyring,
     pub audit: AuditLog,
@@ -103,14 +109,21 @@ impl Identity {
     pub fn new(parts: IdentityParts) -> Result<Identity> {
         let cfg = parts.config;
         let hasher = PasswordHasher::new(cfg.argon2)?;
+        let hashes = hashing::HashPool::new(
+            hasher,
+            cfg.hash_concurrency(),
+            std::time::Duration::from_millis(cfg.hash_wait_ms),
+        );
         let jwt = build_jwt_keyring(&cfg, parts.master_secret.expose_secret())?;
+        let identifier_key = identifier_key(parts.master_secret.expose_secret());
         let audit = AuditLog::new(parts.db.clone(), parts.clock.clone());
         let decisions = Decisions::new(parts.db.clone(), parts.clock.clone());
         Ok(Identity(Arc::new(Inner {
             db: parts.db,
             clock: parts.clock,
             cfg,
-            hasher,
+            hashes,
+            identifier_key,
             jwt,
             keyring: parts.keyring,
             audit,
@@ -139,7 +152,11 @@ impl Identity {
         &self.0.jwt
     }
     pub fn hasher(&self) -> &PasswordHasher {
-        &self.0.hasher
+        self.0.hashes.hasher()
+    }
+    /// The bounded pool every password hash and verification runs on.
+    pub fn hash_pool(&self) -> &hashing::HashPool {
+        &self.0.hashes
     }
     pub(crate) fn now(&self) -> time::OffsetDateTime {
         kiki_store::schema::truncate_to_micros(self.0.clock.now())
@@ -147,6 +164,17 @@ impl Identity {
     pub(crate) fn db(&self) -> &Db {
         &self.0.db
     }
+}
+
+/// The key of identifier hashes, derived from the master secret (domain-
+/// separated from the signing and encryption keys derived from it).
+fn identifier_key(master_secret: &str) -> String {
+    let secret = if master_secret.is_empty() {
+        DEVELOPMENT_SECRET
+    } else {
+        master_secret
+    };
+    kiki_credentials::tokens::token_hash(&format!("kiki login identifier v1\0{secret}"))
 }
 
 /// The JWT key ring from `auth.jwt_keys`, or one key derived from the master secret.

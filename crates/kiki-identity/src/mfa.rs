@@ -203,7 +203,7 @@ impl Identity {
             .user_row(user_id)
             .await?
             .ok_or(IdentityError::NotFound("The user"))?;
-        if !self.0.hasher.verify(password, &user.password_hash) {
+        if !self.0.hashes.verify(password, &user.password_hash).await? {
             return Err(IdentityError::invalid(
                 "password",
                 "The password is not correct.",

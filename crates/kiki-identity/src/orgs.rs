@@ -375,15 +375,28 @@ impl Identity {
         self.organisation(&principal.scope, id).await
     }
 
-    /// Archives a client organisation of the caller's agency (or the active organisation itself when
-    /// the caller is its owner). Archived organisations are unreachable but kept.
+    /// Archives a client organisation of the caller's agency (or the active
+    /// organisation itself when the caller is its owner and it has a parent
+    /// that can bring it back). The organisation at the top of the caller's
+    /// tree that they are signed in to is refused (409): archiving it would
+    /// lock every member out, the caller included. A platform superadmin may
+    /// archive any other organisation. Archived organisations are
+    /// unreachable but kept, and can be unarchived.
     pub async fn archive_organisation(
         &self,
         meta: &RequestMeta,
         principal: &Principal,
         id: OrgId,
     ) -> Result<Organisation> {
-        let org = self.organisation(&principal.scope, id).await?;
+        let org = match self.organisation(&principal.scope, id).await {
+            Ok(o) => o,
+            Err(IdentityError::NotFound(_)) if principal.superadmin => self
+                .org_row(id)
+                .await?
+                .map(org_of)
+                .ok_or(IdentityError::NotFound("The organisation"))?,
+            Err(e) => return Err(e),
+        };
         if org.archived_at.is_some() {
             return Ok(org);
         }
@@ -392,19 +405,84 @@ impl Identity {
                 "Only an owner archives the organisation they are in.".into(),
             ));
         }
+        if id == principal.org_id() && org.parent_id.is_none() {
+            return Err(IdentityError::Conflict(
+                "This is the top organisation of your account and you are signed in to it: archiving it would lock every member out, you included. Archive client organisations instead, or ask a platform operator."
+                    .into(),
+            ));
+        }
+        let audit_org = org.parent_id.unwrap_or(id);
+        self.set_archived(meta, principal, id, audit_org, true)
+            .await
+    }
+
+    /// Brings an archived organisation back: for an owner or admin of its
+    /// parent agency (signed in to the agency), or a platform superadmin.
+    /// Anyone else gets "not found" (or "forbidden" inside the agency).
+    pub async fn unarchive_organisation(
+        &self,
+        meta: &RequestMeta,
+        principal: &Principal,
+        id: OrgId,
+    ) -> Result<Organisation> {
+        if principal.mfa_outstanding {
+            return Err(IdentityError::MfaEnrolmentRequired);
+        }
+        let org = self
+            .org_row(id)
+            .await?
+            .map(org_of)
+            .ok_or(IdentityError::NotFound("The organisation"))?;
+        let parent_admin = org.parent_id == Some(principal.org_id())
+            && principal.user_id().is_some()
+            && matches!(principal.role, Some(Role::Owner | Role::Admin));
+        if !(principal.superadmin || parent_admin) {
+            if org.parent_id == Some(principal.org_id()) {
+                return Err(IdentityError::Forbidden(
+                    "Only an owner or admin of the agency unarchives its client organisations."
+                        .into(),
+                ));
+            }
+            return Err(IdentityError::NotFound("The organisation"));
+        }
+        if org.archived_at.is_none() {
+            return Ok(org);
+        }
+        let audit_org = org.parent_id.unwrap_or(id);
+        self.set_archived(meta, principal, id, audit_org, false)
+            .await
+    }
+
+    /// Sets or clears `archived_at` with its audit entry, in one transaction.
+    async fn set_archived(
+        &self,
+        meta: &RequestMeta,
+        principal: &Principal,
+        id: OrgId,
+        audit_org: OrgId,
+        archived: bool,
+    ) -> Result<Organisation> {
         let now = self.now();
         let stmt = Query::update()
             .table(O::Table)
-            .values([(O::ArchivedAt, now.into()), (O::UpdatedAt, now.into())])
+            .values([
+                (O::ArchivedAt, archived.then_some(now).into()),
+                (O::UpdatedAt, now.into()),
+            ])
             .and_where(Expr::col(O::Id).eq(id.0))
             .to_owned();
+        let action = if archived {
+            "org.archived"
+        } else {
+            "org.unarchived"
+        };
         let mut tx = self.db().begin().await?;
         tx.execute(&stmt).await?;
         self.0
             .audit
             .append(
                 &mut tx,
-                AuditEvent::new(Some(principal.org_id()), principal.actor(), "org.archived")
+                AuditEvent::new(Some(audit_org), principal.actor(), action)
                     .target("organisation", id.0)
                     .stamp(meta),
             )

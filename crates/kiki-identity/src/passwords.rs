@@ -69,18 +69,20 @@ fn validate_username(u: &str) -> Result<String> {
 }
 
 impl Identity {
-    /// Inserts a user row (the email must be normalised, the password already checked).
+    /// Inserts a user row (the email must be normalised, the password
+    /// already checked and hashed with [`crate::hashing::HashPool::hash`],
+    /// outside the transaction).
     pub(crate) async fn insert_user(
         &self,
         tx: &mut Tx<'_>,
         email: &str,
         username: Option<&str>,
         display_name: &str,
-        password: &str,
+        password_hash: String,
         superadmin: bool,
     ) -> Result<UserId> {
         let id = UserId::new();
-        let hash = self.0.hasher.hash(password)?;
+        let hash = password_hash;
         let now = self.now();
         let stmt = Query::insert()
             .into_table(U::Table)
@@ -196,6 +198,7 @@ impl Identity {
             self.throttle_check(&[crate::throttle::address_key(ip)])
                 .await?;
         }
+        let password_hash = self.0.hashes.hash(&reg.password).await?;
         let mut tx = self.db().begin().await?;
         let user = match self
             .insert_user(
@@ -203,7 +206,7 @@ impl Identity {
                 &email,
                 username.as_deref(),
                 &display,
-                &reg.password,
+                password_hash,
                 false,
             )
             .await
@@ -266,8 +269,8 @@ impl Identity {
         Ok((Identity::user_of(row), org))
     }
 
-    async fn set_password_tx(&self, tx: &mut Tx<'_>, user: UserId, password: &str) -> Result<()> {
-        let hash = self.0.hasher.hash(password)?;
+    /// Stores a new password hash (made outside the transaction).
+    async fn set_password_tx(&self, tx: &mut Tx<'_>, user: UserId, hash: String) -> Result<()> {
         let now = self.now();
         let stmt = Query::update()
             .table(U::Table)
@@ -297,7 +300,7 @@ impl Identity {
             .user_row(user)
             .await?
             .ok_or(IdentityError::NotFound("The user"))?;
-        if !self.0.hasher.verify(current, &row.password_hash) {
+        if !self.0.hashes.verify(current, &row.password_hash).await? {
             return Err(IdentityError::invalid(
                 "current_password",
                 "The current password is not correct.",
@@ -314,8 +317,9 @@ impl Identity {
             crate::Caller::User { session_id, .. } => Some(session_id),
             crate::Caller::ApiKey { .. } => None,
         };
+        let hash = self.0.hashes.hash(new).await?;
         let mut tx = self.db().begin().await?;
-        self.set_password_tx(&mut tx, user, new).await?;
+        self.set_password_tx(&mut tx, user, hash).await?;
         let ended = self
             .revoke_user_sessions_tx(&mut tx, user, keep, "password_changed")
             .await?;
@@ -412,6 +416,7 @@ impl Identity {
                 html: None,
                 org_id: org,
                 kind: "password_reset".into(),
+                secrets: vec![token],
             })
             .await?;
         Ok(())
@@ -449,6 +454,7 @@ impl Identity {
             .await?
             .first()
             .map(|m| OrgId(m.org_id));
+        let hash = self.0.hashes.hash(new_password).await?;
         let mut tx = self.db().begin().await?;
         let used = Query::update()
             .table(PR::Table)
@@ -463,8 +469,7 @@ impl Identity {
                 "The reset link is not valid: it may have expired or been used.",
             ));
         }
-        self.set_password_tx(&mut tx, UserId(user.id), new_password)
-            .await?;
+        self.set_password_tx(&mut tx, UserId(user.id), hash).await?;
         let ended = self
             .revoke_user_sessions_tx(&mut tx, UserId(user.id), None, "password_reset")
             .await?;

@@ -1,12 +1,16 @@
 //! Sign-in throttling, shared by replicas through the `login_throttle` table.
 //!
-//! Two counters per attempt: the account identifier (hashed, so unknown and
-//! known accounts are throttled alike and the table holds no addresses) and
-//! the client address. After `throttle_free_attempts` failures in a window
-//! each further attempt must wait a doubling delay (1 s, 2 s, 4 s … capped at
-//! 60 s); at `lockout_threshold` failures the identifier is locked for
+//! Up to three counters per attempt: the identifier as typed (a keyed hash,
+//! so unknown and known accounts are throttled alike and the table holds
+//! neither addresses nor whatever was typed), the account it names (by user
+//! id, so a lock reached through the email also holds for the username, and
+//! the other way round), and the client address. After
+//! `throttle_free_attempts` failures in a window each further attempt must
+//! wait a doubling delay (1 s, 2 s, 4 s … capped at 60 s); at
+//! `lockout_threshold` failures the identifier or account is locked for
 //! `lockout_secs`; an address is locked at `ip_lockout_threshold`. A success
-//! clears the account counter. The window is `lockout_secs` long.
+//! clears the account's counters (its user id, email and username). The
+//! window is `lockout_secs` long.
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 use time::{Duration, OffsetDateTime};
@@ -32,11 +36,21 @@ pub(crate) enum FailureOutcome {
     },
 }
 
-pub(crate) fn account_key(identifier: &str) -> String {
-    format!(
-        "acct:{}",
-        kiki_credentials::tokens::token_hash(&identifier.trim().to_lowercase())
-    )
+/// The keyed hash standing for an identifier as typed (trimmed, lower-cased):
+/// 64 hex characters that cannot be turned back into what was typed without
+/// the key (a password typed into the username field stays unreadable).
+pub(crate) fn identifier_hash(key: &str, identifier: &str) -> String {
+    kiki_credentials::tokens::token_hash(&format!("{key}\0{}", identifier.trim().to_lowercase()))
+}
+
+/// The counter of an identifier as typed.
+pub(crate) fn account_key(key: &str, identifier: &str) -> String {
+    format!("acct:{}", identifier_hash(key, identifier))
+}
+
+/// The counter of an account, whichever identifier named it.
+pub(crate) fn user_key(user: uuid::Uuid) -> String {
+    format!("user:{user}")
 }
 
 pub(crate) fn address_key(ip: std::net::IpAddr) -> String {
@@ -49,6 +63,16 @@ fn secs_until(now: OffsetDateTime, t: OffsetDateTime) -> u64 {
 }
 
 impl Identity {
+    /// [`account_key`] with this server's identifier key.
+    pub(crate) fn identifier_key_of(&self, identifier: &str) -> String {
+        account_key(&self.0.identifier_key, identifier)
+    }
+
+    /// [`identifier_hash`] with this server's identifier key.
+    pub(crate) fn identifier_hash_of(&self, identifier: &str) -> String {
+        identifier_hash(&self.0.identifier_key, identifier)
+    }
+
     async fn throttle_row(&self, key: &str) -> Result<Option<ThrottleRow>> {
         let stmt = Query::select()
             .columns([
@@ -157,13 +181,36 @@ impl Identity {
         Ok(outcome)
     }
 
-    /// Clears the counter of `key` after a success.
-    pub(crate) async fn throttle_clear(&self, key: &str) -> Result<()> {
+    /// Clears the counters of `keys` after a success.
+    pub(crate) async fn throttle_clear(&self, keys: &[String]) -> Result<()> {
         let stmt = Query::delete()
             .from_table(T::Table)
-            .and_where(Expr::col(T::Key).eq(key))
+            .and_where(Expr::col(T::Key).is_in(keys.iter().cloned()))
             .to_owned();
         self.db().execute(&stmt).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_keys_are_keyed_and_ignore_case_and_spaces() {
+        let a = account_key("key-one", " Owner@Example.com ");
+        assert_eq!(a, account_key("key-one", "owner@example.com"));
+        assert_ne!(a, account_key("key-two", "owner@example.com"));
+        // Without the key the plain SHA-256 of the identifier does not match.
+        assert_ne!(
+            a,
+            format!(
+                "acct:{}",
+                kiki_credentials::tokens::token_hash("owner@example.com")
+            )
+        );
+        assert!(!a.contains("owner"));
+        let u = uuid::Uuid::now_v7();
+        assert_eq!(user_key(u), format!("user:{u}"));
     }
 }

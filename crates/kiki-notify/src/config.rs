@@ -40,6 +40,12 @@ pub struct MailConfig {
     /// Seconds one SMTP delivery may take, from connecting to the server's
     /// final answer.
     pub timeout_secs: u64,
+    /// Not a setting (no file or variable can set it): test harnesses set it
+    /// in code to keep the last this-many messages as delivered, secrets
+    /// included, in memory for [`crate::Mail::captured_to`]. 0 (always in a
+    /// running server): nothing is kept.
+    #[serde(skip)]
+    pub capture_sent: usize,
 }
 
 impl Default for MailConfig {
@@ -49,6 +55,7 @@ impl Default for MailConfig {
             from: "KIKI <kiki@localhost>".to_owned(),
             smtp_url: None,
             timeout_secs: 10,
+            capture_sent: 0,
         }
     }
 }
@@ -58,6 +65,7 @@ impl PartialEq for MailConfig {
         self.transport == other.transport
             && self.from == other.from
             && self.timeout_secs == other.timeout_secs
+            && self.capture_sent == other.capture_sent
             && match (&self.smtp_url, &other.smtp_url) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
@@ -154,6 +162,8 @@ mod tests {
         assert_eq!(c.from, "KIKI <kiki@localhost>");
         assert!(serde_json::from_str::<MailConfig>(r#"{"smtp":"x"}"#).is_err());
         assert!(serde_json::from_str::<MailConfig>(r#"{"transport":"pigeon"}"#).is_err());
+        // Keeping delivered mail in memory is for test harnesses, never a setting.
+        assert!(serde_json::from_str::<MailConfig>(r#"{"capture_sent":5}"#).is_err());
         assert_eq!(c, c.clone());
         assert_ne!(c, MailConfig::default());
     }

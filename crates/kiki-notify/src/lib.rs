@@ -5,12 +5,13 @@
 //! # Transports
 //!
 //! - `outbox` (the default): the message is only stored, body included, and
-//!   shown in the app (`GET /v1/outbox`) and to tests ([`Mail::latest_to`]).
-//!   **Stored bodies hold secrets**: a password-reset mail carries a
-//!   single-use reset token, an invitation its invitation token. That is the
-//!   point of the outbox in development and in single-machine trials, where
-//!   no mail server exists; it is why production configures SMTP, and why the
-//!   server warns at start-up when it runs in production on the outbox.
+//!   shown in the app (`GET /v1/outbox`, to its recipient only) and to
+//!   tests. The values a message names as [`MailMessage::secrets`] (a
+//!   password-reset token, an invitation token) are **masked** in the stored
+//!   copy ([`outbox::mask_secret`]), so the database never holds a working
+//!   link; the server still warns at start-up when it runs in production on
+//!   the outbox. Test harnesses read the delivered message, secrets included,
+//!   from memory ([`Mail::captured_to`], off unless set in code).
 //! - `smtp`: the message is sent through the SMTP server in `mail.smtp_url`
 //!   (lettre, TLS through rustls). The outbox row keeps recipient, subject,
 //!   kind and the delivery status (`sent` with `sent_at`, or `failed` with
@@ -32,5 +33,5 @@ pub mod smtp;
 pub use config::{MailConfig, MailTransportKind};
 pub use error::MailError;
 pub use mailer::{Mail, MailMessage, MailReceipt, Mailer, OutboxMailer};
-pub use outbox::{MailStatus, Outbox, OutboxMail};
+pub use outbox::{MailStatus, Outbox, OutboxMail, mask_secret, mask_secrets};
 pub use smtp::SmtpMailer;

@@ -4,10 +4,11 @@
 //! itself, because what is recorded depends on how it is delivered (the
 //! outbox keeps the body; SMTP does not).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use kiki_core::{Clock, OrgId, Page, PageRequest, SystemClock, TenantScope};
+use kiki_core::{Clock, OrgId, Page, PageRequest, SystemClock};
 use kiki_store::Db;
 use uuid::Uuid;
 
@@ -33,6 +34,10 @@ pub struct MailMessage {
     pub org_id: Option<OrgId>,
     /// What the mail is, e.g. `password_reset`, `invitation`.
     pub kind: String,
+    /// Values in the body that grant access (a reset token, an invitation
+    /// token): delivered as they are, but the outbox keeps them only masked
+    /// (see [`crate::outbox::mask_secret`]).
+    pub secrets: Vec<String>,
 }
 
 impl MailMessage {
@@ -136,6 +141,15 @@ pub struct Mail {
 struct Inner {
     mailer: Arc<dyn Mailer>,
     outbox: Outbox,
+    /// The last messages as delivered (secrets included), when
+    /// [`MailConfig::capture_sent`] asks for it (test harnesses only).
+    captured: Option<Captured>,
+}
+
+#[derive(Debug)]
+struct Captured {
+    capacity: usize,
+    messages: Mutex<VecDeque<MailMessage>>,
 }
 
 impl Mail {
@@ -156,8 +170,16 @@ impl Mail {
             MailTransportKind::Outbox => Arc::new(OutboxMailer::new(outbox.clone())),
             MailTransportKind::Smtp => Arc::new(SmtpMailer::new(cfg, outbox.clone())?),
         };
+        let captured = (cfg.capture_sent > 0).then(|| Captured {
+            capacity: cfg.capture_sent,
+            messages: Mutex::new(VecDeque::new()),
+        });
         Ok(Mail {
-            inner: Arc::new(Inner { mailer, outbox }),
+            inner: Arc::new(Inner {
+                mailer,
+                outbox,
+                captured,
+            }),
         })
     }
 
@@ -165,7 +187,11 @@ impl Mail {
     /// is where listings read from.
     pub fn with_mailer(mailer: Arc<dyn Mailer>, outbox: Outbox) -> Mail {
         Mail {
-            inner: Arc::new(Inner { mailer, outbox }),
+            inner: Arc::new(Inner {
+                mailer,
+                outbox,
+                captured: None,
+            }),
         }
     }
 
@@ -179,35 +205,55 @@ impl Mail {
         &self.inner.outbox
     }
 
-    /// ALWAYS records the message in `mail_outbox` (so the app can show sent
-    /// mail and tests can read it); with SMTP it then sends it and records
-    /// `sent_at` / `last_error`. A failed SMTP send returns
+    /// ALWAYS records the message in `mail_outbox` (secrets masked with the
+    /// outbox transport, body dropped with SMTP); with SMTP it then sends it
+    /// and records `sent_at` / `last_error`. A failed SMTP send returns
     /// [`MailError::Send`] but the row stays (status `failed`).
     pub async fn send(&self, msg: MailMessage) -> Result<MailReceipt, MailError> {
-        self.inner.mailer.send(msg).await
+        let kept = self.inner.captured.as_ref().map(|_| msg.clone());
+        let receipt = self.inner.mailer.send(msg).await?;
+        if let (Some(c), Some(m)) = (&self.inner.captured, kept) {
+            let mut q = c.messages.lock().unwrap_or_else(|e| e.into_inner());
+            if q.len() == c.capacity {
+                q.pop_front();
+            }
+            q.push_back(m);
+        }
+        Ok(receipt)
     }
 
-    /// The outbox of the scope's active organisation, newest first.
-    pub async fn list_outbox(
+    /// Mail sent to `address` (compared case-insensitively), newest first:
+    /// what a signed-in person sees of their own mail.
+    pub async fn list_for_recipient(
         &self,
-        scope: &TenantScope,
+        address: &str,
         page: &PageRequest,
     ) -> Result<Page<OutboxMail>, MailError> {
-        self.inner.outbox.list(scope, page).await
+        self.inner.outbox.list_to(address, page).await
     }
 
-    /// Platform-level mail (no organisation), newest first: for platform
-    /// operators; the caller checks the permission.
-    pub async fn list_platform_outbox(
-        &self,
-        page: &PageRequest,
-    ) -> Result<Page<OutboxMail>, MailError> {
-        self.inner.outbox.list_platform(page).await
+    /// Every stored mail, newest first: for a platform operator in
+    /// development; the caller checks both.
+    pub async fn list_all(&self, page: &PageRequest) -> Result<Page<OutboxMail>, MailError> {
+        self.inner.outbox.list_all(page).await
     }
 
-    /// Test/CLI helper: the newest messages to an address (any organisation).
+    /// Test/CLI helper: the newest stored rows to an address (any organisation).
     pub async fn latest_to(&self, to: &str, limit: u32) -> Result<Vec<OutboxMail>, MailError> {
         self.inner.outbox.latest_to(to, limit).await
+    }
+
+    /// The newest message to `to` as it was delivered, secrets included;
+    /// `None` unless [`MailConfig::capture_sent`] is set (test harnesses
+    /// read tokens this way, since the outbox keeps them masked).
+    pub fn captured_to(&self, to: &str) -> Option<MailMessage> {
+        let c = self.inner.captured.as_ref()?;
+        let to = to.trim().to_lowercase();
+        let q = c.messages.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter()
+            .rev()
+            .find(|m| m.to.trim().to_lowercase() == to)
+            .cloned()
     }
 }
 
@@ -223,6 +269,7 @@ mod tests {
             html: None,
             org_id: None,
             kind: "test".into(),
+            secrets: Vec::new(),
         }
     }
 

@@ -1,11 +1,12 @@
 //! The `mail_outbox` table: one row per message sent, with its delivery
-//! status. Transports record through [`Outbox`]; the app lists an
-//! organisation's mail through it (tenant-scoped), and tests read the newest
-//! mail to an address.
+//! status. Transports record through [`Outbox`], with every secret of the
+//! message masked ([`mask_secret`]); the app lists a person's own mail
+//! through it (by recipient address), a platform operator in development
+//! every mail, and tests read the newest mail to an address.
 
 use std::sync::Arc;
 
-use kiki_core::{Clock, Cursor, OrgId, Page, PageRequest, TenantScope};
+use kiki_core::{Clock, Cursor, OrgId, Page, PageRequest};
 use kiki_store::{Db, StoreError};
 use sea_query::{Cond, Expr, ExprTrait, Func, Iden, Order, Query, SelectStatement};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,45 @@ use crate::mailer::MailMessage;
 pub const SMTP_BODY_PLACEHOLDER: &str = "[sent by SMTP]";
 /// Most characters of a delivery error kept in `last_error`.
 const MAX_ERROR_CHARS: usize = 1000;
+/// Leading characters of a secret the stored copy still shows.
+const SECRET_SHOWN_CHARS: usize = 4;
+
+/// The stored form of a secret: its first four characters and `…[masked]`
+/// (enough to tell two links apart, far too little to use one).
+pub fn mask_secret(secret: &str) -> String {
+    let shown: String = secret.chars().take(SECRET_SHOWN_CHARS).collect();
+    format!("{shown}…[masked]")
+}
+
+/// `text` with every secret replaced by its masked form, in one pass (at
+/// each position the longest secret that starts there wins, and masked text
+/// is never scanned again).
+pub fn mask_secrets(text: &str, secrets: &[String]) -> String {
+    let mut sorted: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if sorted.is_empty() {
+        return text.to_owned();
+    }
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        match sorted.iter().find(|s| rest.starts_with(**s)) {
+            Some(s) => {
+                out.push_str(&mask_secret(s));
+                rest = &rest[s.len()..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
 
 /// `mail_outbox`.
 #[derive(Debug, Clone, Copy, Iden)]
@@ -158,8 +198,9 @@ impl Outbox {
     }
 
     /// Records `msg` with status `stored` and returns the row id. With
-    /// `keep_body` false (SMTP) the bodies are replaced by
-    /// [`SMTP_BODY_PLACEHOLDER`] and no HTML is kept.
+    /// `keep_body` the bodies are kept with every one of `msg.secrets`
+    /// masked; without (SMTP) they are replaced by [`SMTP_BODY_PLACEHOLDER`]
+    /// and no HTML is kept.
     pub async fn record(
         &self,
         msg: &MailMessage,
@@ -168,9 +209,12 @@ impl Outbox {
     ) -> Result<Uuid, MailError> {
         let id = Uuid::now_v7();
         let (text, html) = if keep_body {
-            (msg.text.as_str(), msg.html.as_deref())
+            (
+                mask_secrets(&msg.text, &msg.secrets),
+                msg.html.as_deref().map(|h| mask_secrets(h, &msg.secrets)),
+            )
         } else {
-            (SMTP_BODY_PLACEHOLDER, None)
+            (SMTP_BODY_PLACEHOLDER.to_owned(), None)
         };
         let stmt = Query::insert()
             .into_table(MailOutbox::Table)
@@ -194,7 +238,7 @@ impl Outbox {
                 msg.to.trim().into(),
                 msg.subject.as_str().into(),
                 text.into(),
-                html.map(str::to_owned).into(),
+                html.into(),
                 MailStatus::Stored.as_str().into(),
                 self.clock.now().into(),
             ])
@@ -241,27 +285,26 @@ impl Outbox {
             .map(OutboxMail::from))
     }
 
-    /// The mail of the scope's active organisation, newest first.
-    pub async fn list(
+    /// Mail sent to `address` (compared case-insensitively), newest first.
+    pub async fn list_to(
         &self,
-        scope: &TenantScope,
+        address: &str,
         page: &PageRequest,
     ) -> Result<Page<OutboxMail>, MailError> {
         self.list_where(
-            Cond::all().add(Expr::col(MailOutbox::OrgId).eq(scope.org_id().0)),
+            Cond::all().add(
+                Expr::expr(Func::lower(Expr::col(MailOutbox::ToAddress)))
+                    .eq(address.trim().to_lowercase()),
+            ),
             page,
         )
         .await
     }
 
-    /// Platform mail (no organisation: sign-up, password reset), newest
-    /// first. For platform operators only; the caller checks that.
-    pub async fn list_platform(&self, page: &PageRequest) -> Result<Page<OutboxMail>, MailError> {
-        self.list_where(
-            Cond::all().add(Expr::col(MailOutbox::OrgId).is_null()),
-            page,
-        )
-        .await
+    /// Every mail, newest first. For a platform operator in development
+    /// only; the caller checks that.
+    pub async fn list_all(&self, page: &PageRequest) -> Result<Page<OutboxMail>, MailError> {
+        self.list_where(Cond::all(), page).await
     }
 
     /// The newest `limit` messages to `to` (compared case-insensitively), any organisation.
@@ -379,6 +422,21 @@ mod tests {
         ] {
             assert_eq!(decode_cursor(&Cursor(bad.to_owned())), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn secrets_are_masked_wherever_they_appear_and_longest_first() {
+        let token = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+        let text = format!("Link: https://x/reset?token={token}\nAPI: \"token\": \"{token}\"");
+        let masked = mask_secrets(&text, &[String::new(), "AbCd".into(), token.into()]);
+        assert!(!masked.contains(token), "{masked}");
+        assert_eq!(masked.matches("AbCd…[masked]").count(), 2, "{masked}");
+        assert!(!masked.contains("[masked]…[masked]"), "{masked}");
+        assert_eq!(
+            mask_secrets("nothing secret", &[token.into()]),
+            "nothing secret"
+        );
+        assert_eq!(mask_secret("ab"), "ab…[masked]");
     }
 
     #[test]

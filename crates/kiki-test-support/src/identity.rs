@@ -2,7 +2,8 @@
 //! cheap password hashing and an empty database, administrators and members
 //! created the way people are (invite code → register → password grant),
 //! an authenticated request builder with the `X-Kiki-Org` switch, and
-//! reading tokens out of the in-app mail outbox.
+//! reading tokens out of delivered mail (the outbox keeps them masked, so
+//! identity apps keep the last delivered messages in memory).
 //!
 //! These helpers panic with a message when a step that is not under test
 //! fails: in a test, the panic is the failure report.
@@ -22,12 +23,16 @@ pub const RESET_MARKER: &str = "\"token\": \"";
 pub const INVITATION_MARKER: &str = "\"invitation\": \"";
 
 /// Test settings for identity tests: cheap argon2 (the defaults cost ~20 MiB and
-/// tens of milliseconds per hash) and no demo organisation.
+/// tens of milliseconds per hash), a long wait for a hashing slot (a loaded
+/// test machine must not turn into 503s), no demo organisation, and the last
+/// delivered mails kept in memory for [`mailed_token`].
 pub fn fast_auth(c: &mut kiki_server::Config) {
     c.auth.argon2.memory_kib = 1024;
     c.auth.argon2.iterations = 1;
     c.auth.argon2.parallelism = 1;
+    c.auth.hash_wait_ms = 60_000;
     c.bootstrap.demo = Some(false);
+    c.mail.capture_sent = 256;
 }
 
 /// `TestApp::builder()` with [`fast_auth`].
@@ -307,7 +312,7 @@ pub async fn client_org(caller: &Caller<'_>, name: &str) -> Uuid {
         .unwrap_or_else(|| panic!("no id in {body}"))
 }
 
-/// The newest mail to `to` in the outbox, if any: (subject, text).
+/// The newest mail to `to` as the outbox stored it (secrets masked), if any: (subject, text).
 pub async fn latest_mail(app: &TestApp, to: &str) -> Option<(String, String)> {
     let mails = app
         .state
@@ -319,11 +324,16 @@ pub async fn latest_mail(app: &TestApp, to: &str) -> Option<(String, String)> {
     mails.into_iter().next().map(|m| (m.subject, m.text))
 }
 
-/// The token after `marker` in the newest mail to `to`.
+/// The token after `marker` in the newest mail delivered to `to` (needs an
+/// app built with [`fast_auth`], which keeps delivered mail in memory).
 pub async fn mailed_token(app: &TestApp, to: &str, marker: &str) -> String {
-    let (_, text) = latest_mail(app, to)
-        .await
-        .unwrap_or_else(|| panic!("no mail to {to} in the outbox"));
+    let text = app
+        .state
+        .identity
+        .mail()
+        .captured_to(to)
+        .map(|m| m.text)
+        .unwrap_or_else(|| panic!("no mail delivered to {to}"));
     token_after(&text, marker).unwrap_or_else(|| panic!("no `{marker}` in the mail: {text}"))
 }
 

@@ -1,12 +1,13 @@
-//! The outbox transport and listings on the test database: what is stored,
-//! tenant scoping, newest-first keyset pagination, the address lookup, and
-//! a custom transport behind the port.
+//! The outbox transport and listings on the test database: what is stored
+//! (secrets masked), listings by recipient, newest-first keyset pagination,
+//! the address lookup, the in-memory capture for test harnesses, and a
+//! custom transport behind the port.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_core::{ErrorCode, OrgId, PageRequest, TenantScope};
+use kiki_core::{ErrorCode, OrgId, PageRequest};
 use kiki_notify::{
     Mail, MailConfig, MailError, MailMessage, MailReceipt, Mailer, Outbox, OutboxMail,
 };
@@ -23,7 +24,7 @@ fn page(limit: u32, cursor: Option<String>) -> PageRequest {
 }
 
 #[tokio::test]
-async fn outbox_mail_is_stored_with_its_body_and_listed_for_its_organisation() {
+async fn outbox_mail_is_stored_with_its_body_and_listed_for_its_recipient() {
     let (db, mail, _clock) = mail_with(&MailConfig::default()).await;
     assert_eq!(mail.transport(), "outbox");
     let org = OrgId::new();
@@ -35,7 +36,7 @@ async fn outbox_mail_is_stored_with_its_body_and_listed_for_its_organisation() {
     assert_eq!(receipt.transport, "outbox");
 
     let listed = mail
-        .list_outbox(&TenantScope::single(org), &PageRequest::default())
+        .list_for_recipient("bob@example.com", &PageRequest::default())
         .await
         .expect("listed");
     assert_eq!(listed.next_cursor, None);
@@ -64,65 +65,109 @@ async fn outbox_mail_is_stored_with_its_body_and_listed_for_its_organisation() {
 }
 
 #[tokio::test]
-async fn listings_are_scoped_to_the_active_organisation() {
+async fn a_listing_by_recipient_shows_only_mail_to_that_address() {
     let (_db, mail, _clock) = mail_with(&MailConfig::default()).await;
-    let (a, b) = (OrgId::new(), OrgId::new());
-    mail.send(message("a@example.com", Some(a), "invitation"))
+    let org = OrgId::new();
+    mail.send(message("a@example.com", Some(org), "invitation"))
         .await
         .expect("a");
-    mail.send(message("b@example.com", Some(b), "invitation"))
+    mail.send(message("b@example.com", Some(org), "password_reset"))
         .await
         .expect("b");
-    mail.send(message("p@example.com", None, "password_reset"))
+    mail.send(message("A@Example.com", None, "password_reset"))
         .await
-        .expect("platform");
+        .expect("a again");
 
+    // Same organisation, other person: not listed.
     let only_a = mail
-        .list_outbox(&TenantScope::single(a), &PageRequest::default())
+        .list_for_recipient(" a@EXAMPLE.com ", &PageRequest::default())
         .await
         .expect("a");
-    assert_eq!(only_a.items.len(), 1);
-    assert_eq!(only_a.items[0].to, "a@example.com");
-
-    // Reaching B does not list B's mail: the outbox is the active organisation's.
-    let a_reaching_b = TenantScope::new(a, vec![a, b]);
-    let listed = mail
-        .list_outbox(&a_reaching_b, &PageRequest::default())
-        .await
-        .expect("a");
-    assert!(listed.items.iter().all(|m| m.org_id == Some(a)));
-
+    assert_eq!(only_a.items.len(), 2);
+    assert!(
+        only_a
+            .items
+            .iter()
+            .all(|m| m.to.eq_ignore_ascii_case("a@example.com")),
+        "{:?}",
+        only_a.items
+    );
     let nobody = mail
-        .list_outbox(&TenantScope::single(OrgId::new()), &PageRequest::default())
+        .list_for_recipient("c@example.com", &PageRequest::default())
         .await
         .expect("empty");
     assert!(nobody.items.is_empty());
 
-    let platform = mail
-        .list_platform_outbox(&PageRequest::default())
+    let all = mail.list_all(&PageRequest::default()).await.expect("all");
+    assert_eq!(all.items.len(), 3);
+}
+
+#[tokio::test]
+async fn secrets_are_delivered_whole_but_stored_masked() {
+    let cfg = MailConfig {
+        capture_sent: 2,
+        ..MailConfig::default()
+    };
+    let (_db, mail, _clock) = mail_with(&cfg).await;
+    let token = "Zq8vY2kLmN4pR7sTx1c9-reset-token_abcdefghij";
+    let msg = MailMessage {
+        text: format!(
+            "Reset: https://kiki.test/reset-password?token={token}\n\"token\": \"{token}\""
+        ),
+        html: Some(format!(
+            "<a href=\"https://kiki.test/reset-password?token={token}\">Reset</a>"
+        )),
+        secrets: vec![token.to_owned()],
+        ..message("alice@example.com", None, "password_reset")
+    };
+    let receipt = mail.send(msg.clone()).await.expect("stored");
+    let stored = mail
+        .outbox()
+        .get(receipt.id)
         .await
-        .expect("platform");
-    assert_eq!(platform.items.len(), 1);
-    assert_eq!(platform.items[0].to, "p@example.com");
-    assert_eq!(platform.items[0].org_id, None);
+        .expect("read")
+        .expect("row");
+    assert!(!stored.text.contains(token), "{}", stored.text);
+    let html = stored.html.expect("html kept");
+    assert!(!html.contains(token), "{html}");
+    assert!(
+        stored.text.contains("token=Zq8v…[masked]"),
+        "{}",
+        stored.text
+    );
+    // The delivered message (what a test harness captures) is whole.
+    assert_eq!(mail.captured_to("ALICE@example.com"), Some(msg));
+    assert_eq!(mail.captured_to("bob@example.com"), None);
+    // The capture keeps only the last `capture_sent` messages.
+    for to in ["b@example.com", "c@example.com"] {
+        mail.send(message(to, None, "invitation"))
+            .await
+            .expect("sent");
+    }
+    assert_eq!(mail.captured_to("alice@example.com"), None);
+    assert!(mail.captured_to("c@example.com").is_some());
+}
+
+#[tokio::test]
+async fn nothing_is_captured_unless_a_harness_asks() {
+    let (_db, mail, _clock) = mail_with(&MailConfig::default()).await;
+    mail.send(message("alice@example.com", None, "invitation"))
+        .await
+        .expect("sent");
+    assert_eq!(mail.captured_to("alice@example.com"), None);
 }
 
 #[tokio::test]
 async fn pages_go_newest_first_and_ties_in_time_are_not_lost() {
     let (_db, mail, clock) = mail_with(&MailConfig::default()).await;
     let org = OrgId::new();
-    let scope = TenantScope::single(org);
     // Seven mails: times T0, T0+1s, T0+1s, T0+1s, T0+2s, T0+3s, T0+3s.
     let offsets = [0, 1, 1, 1, 2, 3, 3];
     let mut sent = Vec::new();
-    for (i, s) in offsets.iter().enumerate() {
+    for s in &offsets {
         clock.set(T0 + Duration::seconds(*s));
         let r = mail
-            .send(message(
-                &format!("user{i}@example.com"),
-                Some(org),
-                "invitation",
-            ))
+            .send(message("same@example.com", Some(org), "invitation"))
             .await
             .expect("stored");
         sent.push((T0 + Duration::seconds(*s), r.id));
@@ -135,7 +180,7 @@ async fn pages_go_newest_first_and_ties_in_time_are_not_lost() {
     let mut pages = 0;
     loop {
         let p = mail
-            .list_outbox(&scope, &page(2, cursor.take()))
+            .list_for_recipient("same@example.com", &page(2, cursor.take()))
             .await
             .expect("page");
         pages += 1;
@@ -155,10 +200,9 @@ async fn pages_go_newest_first_and_ties_in_time_are_not_lost() {
 #[tokio::test]
 async fn a_cursor_this_api_did_not_issue_is_a_bad_request() {
     let (_db, mail, _clock) = mail_with(&MailConfig::default()).await;
-    let scope = TenantScope::single(OrgId::new());
     for bad in ["!!not base64!!", "YWJj"] {
         let err = mail
-            .list_outbox(&scope, &page(10, Some(bad.to_owned())))
+            .list_all(&page(10, Some(bad.to_owned())))
             .await
             .expect_err("refused");
         assert_eq!(err.code(), ErrorCode::BadRequest, "{bad}: {err}");
@@ -219,7 +263,7 @@ async fn an_invalid_message_is_refused_and_not_recorded() {
         );
     }
     let listed = mail
-        .list_outbox(&TenantScope::single(org), &PageRequest::default())
+        .list_all(&PageRequest::default())
         .await
         .expect("listed");
     assert!(listed.items.is_empty());

@@ -15,6 +15,7 @@ fn smtp_config(url: &str, timeout_secs: u64) -> MailConfig {
         from: "KIKI <noreply@kiki.test>".to_owned(),
         smtp_url: Some(SecretString::from(url.to_owned())),
         timeout_secs,
+        ..MailConfig::default()
     }
 }
 
@@ -54,6 +55,7 @@ fn reset_mail(org: Option<OrgId>) -> MailMessage {
         html: None,
         org_id: org,
         kind: "password_reset".to_owned(),
+        secrets: vec![TOKEN.to_owned()],
     }
 }
 

@@ -18,6 +18,7 @@ pub fn message(to: &str, org: Option<OrgId>, kind: &str) -> MailMessage {
         html: None,
         org_id: org,
         kind: kind.to_owned(),
+        secrets: Vec::new(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The audit log (list, CSV export, chain verification), decision records,
-//! the permission matrix and the mail outbox of the active organisation.
+//! the permission matrix and the caller's own mail in the in-app outbox.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kiki_core::{Page, PageRequest};
 use kiki_explain::DecisionFilter;
-use kiki_identity::perm::{AuditRead, DecisionRead, UserManage};
+use kiki_identity::perm::{AuditRead, DecisionRead};
 use kiki_identity::{Permission, Role, permissions_of};
 use kiki_shield::AuditFilter;
 use serde::{Deserialize, Serialize};
@@ -235,21 +235,51 @@ pub async fn permissions(_auth: Auth) -> Json<PermissionMatrix> {
     })
 }
 
-/// Mail sent on behalf of the active organisation (the in-app outbox).
-#[utoipa::path(get, path = "/outbox", tag = "auth", params(PageRequest),
-    responses((status = 200, body = serde_json::Value, description = "A page of mail"),
-        (status = 403, body = ErrorEnvelope)))]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Every stored mail instead of the caller's own: platform operators, in development only.
+    pub all: Option<bool>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A page of stored mail (secrets in bodies are masked).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboxPage {
+    pub items: Vec<kiki_notify::OutboxMail>,
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's own mail in the in-app outbox (sent to their address), newest
+/// first. Reset and invitation tokens in stored bodies are masked. With
+/// `all=true`, every mail: for a platform operator on a development server.
+#[utoipa::path(get, path = "/outbox", tag = "auth", params(OutboxQuery),
+    responses((status = 200, body = OutboxPage, description = "A page of mail"),
+        (status = 400, body = ErrorEnvelope, description = "A cursor this API did not issue, or a malformed X-Kiki-Org"),
+        (status = 401, body = ErrorEnvelope, description = "Not signed in"),
+        (status = 403, body = ErrorEnvelope, description = "An API key, or `all` without platform rights or outside development"),
+        (status = 404, body = ErrorEnvelope, description = "X-Kiki-Org names an organisation the caller does not reach"),
+        (status = 422, body = ErrorEnvelope, description = "A query parameter is invalid")))]
 pub async fn outbox(
     State(app): State<AppState>,
-    p: Perm<UserManage>,
-    Query(page): Query<PageRequest>,
+    Auth(p): Auth,
+    Query(q): Query<OutboxQuery>,
 ) -> Result<Response, ApiError> {
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     page.cursor().map_err(|f| ApiError::validation(vec![f]))?;
-    let page = app
-        .identity
-        .mail()
-        .list_outbox(&p.0.scope, &page)
-        .await
-        .map_err(kiki_identity::IdentityError::from)?;
-    Ok(Json(page).into_response())
+    let development = app.config.env == crate::config::Environment::Development;
+    let page = if q.all == Some(true) {
+        app.identity.all_mail(&p, development, &page).await?
+    } else {
+        app.identity.my_mail(&p, &page).await?
+    };
+    Ok(Json(OutboxPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
 }

@@ -49,11 +49,21 @@ fn required(field: &str, v: Option<String>) -> Result<String, ApiError> {
     })
 }
 
-/// OAuth2 token endpoint: password and refresh_token grants.
+/// OAuth2 token endpoint: password and refresh_token grants. Password checks
+/// run on a bounded pool (`auth.max_concurrent_hashes`); when every slot stays
+/// busy for `auth.hash_wait_ms` the answer is 503 with `Retry-After`.
 #[utoipa::path(post, path = "/auth/token", tag = "auth",
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope), (status = 423, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded",
+        example = json!({"grant_type": "password", "username": "owner@example.com", "password": "plum-orchard-lantern-42"})),
+    responses((status = 200, body = TokenResponse),
+        (status = 400, body = ErrorEnvelope, description = "An unsupported grant type, or a body that is not a form or JSON"),
+        (status = 401, body = ErrorEnvelope, description = "The credentials (or refresh token) are not valid, or a second factor is required"),
+        (status = 404, body = ErrorEnvelope, description = "`org` names an organisation the account does not reach"),
+        (status = 415, body = ErrorEnvelope, description = "Neither a form nor JSON"),
+        (status = 422, body = ErrorEnvelope, description = "A required field is missing"),
+        (status = 423, body = ErrorEnvelope, description = "Sign-in to the account (or from the address) is locked; see Retry-After"),
+        (status = 429, body = ErrorEnvelope, description = "Too many failures; wait for Retry-After"),
+        (status = 503, body = ErrorEnvelope, description = "Every password-hashing slot is busy; see Retry-After")))]
 pub async fn token(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -184,8 +194,18 @@ pub struct SessionResponse {
 }
 
 /// Dashboard sign-in: sets the HttpOnly session cookie.
-#[utoipa::path(post, path = "/auth/session", tag = "auth", request_body = SessionRequest,
-    responses((status = 200, body = SessionResponse), (status = 401, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/auth/session", tag = "auth",
+    request_body(content = SessionRequest,
+        example = json!({"username": "owner@example.com", "password": "plum-orchard-lantern-42"})),
+    responses((status = 200, body = SessionResponse),
+        (status = 400, body = ErrorEnvelope, description = "A body that is not a form or JSON"),
+        (status = 401, body = ErrorEnvelope, description = "The credentials are not valid, or a second factor is required"),
+        (status = 404, body = ErrorEnvelope, description = "`org` names an organisation the account does not reach"),
+        (status = 415, body = ErrorEnvelope, description = "Neither a form nor JSON"),
+        (status = 422, body = ErrorEnvelope, description = "A required field is missing"),
+        (status = 423, body = ErrorEnvelope, description = "Sign-in to the account (or from the address) is locked; see Retry-After"),
+        (status = 429, body = ErrorEnvelope, description = "Too many failures; wait for Retry-After"),
+        (status = 503, body = ErrorEnvelope, description = "Every password-hashing slot is busy; see Retry-After")))]
 pub async fn session_login(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -262,8 +282,17 @@ pub struct Registered {
 }
 
 /// Creates an account (with an invitation, an invite code, or into an open organisation).
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Registered), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/auth/register", tag = "auth",
+    request_body(content = RegisterRequest,
+        example = json!({"email": "jane@example.com", "password": "plum-orchard-lantern-42", "display_name": "Jane Doe", "invitation": "KIKI-AbCdEfGhIjKlMnOp"})),
+    responses((status = 201, body = Registered),
+        (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON"),
+        (status = 409, body = ErrorEnvelope, description = "An account with this email or username exists"),
+        (status = 415, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "A field is invalid (named in details)"),
+        (status = 423, body = ErrorEnvelope, description = "The client address is locked after repeated failures; see Retry-After"),
+        (status = 429, body = ErrorEnvelope, description = "The client address must wait; see Retry-After"),
+        (status = 503, body = ErrorEnvelope, description = "Every password-hashing slot is busy; see Retry-After")))]
 pub async fn register(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -292,9 +321,15 @@ pub struct ResetRequest {
     pub email: String,
 }
 
-/// Sends a password-reset link if the address has an account (the answer is the same either way).
-#[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = ResetRequest,
-    responses((status = 202), (status = 422, body = ErrorEnvelope)))]
+/// Sends a password-reset link if the address has an account (the answer is
+/// the same either way). The link goes only to that address: the in-app
+/// outbox keeps the mail with the token masked and shows it to no one else.
+#[utoipa::path(post, path = "/auth/password-reset", tag = "auth",
+    request_body(content = ResetRequest, example = json!({"email": "owner@example.com"})),
+    responses((status = 202, description = "Sent if the address has an account"),
+        (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON"),
+        (status = 415, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "`email` is not an email address")))]
 pub async fn password_reset(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -313,8 +348,15 @@ pub struct ResetConfirm {
 }
 
 /// Sets a new password with a reset token (single use); every session ends.
-#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", request_body = ResetConfirm,
-    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth",
+    request_body(content = ResetConfirm,
+        example = json!({"token": "the token from the reset link", "new_password": "a-brand-new-passphrase-7"})),
+    responses((status = 204, description = "The password is set; every session ended"),
+        (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON"),
+        (status = 404, body = ErrorEnvelope, description = "The account of the token no longer exists"),
+        (status = 415, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "The token is not valid (expired or used), or the password breaks the policy"),
+        (status = 503, body = ErrorEnvelope, description = "Every password-hashing slot is busy; see Retry-After")))]
 pub async fn password_reset_confirm(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -340,8 +382,17 @@ pub struct ChangePassword {
 }
 
 /// Changes the caller's password; their other sessions end.
-#[utoipa::path(post, path = "/me/password", tag = "auth", request_body = ChangePassword,
-    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/me/password", tag = "auth",
+    request_body(content = ChangePassword,
+        example = json!({"current_password": "plum-orchard-lantern-42", "new_password": "a-brand-new-passphrase-7"})),
+    responses((status = 204, description = "Changed; the caller's other sessions ended"),
+        (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON, or a malformed X-Kiki-Org"),
+        (status = 401, body = ErrorEnvelope, description = "Not signed in"),
+        (status = 403, body = ErrorEnvelope, description = "An API key (it has no password), or a cookie session without its CSRF token"),
+        (status = 404, body = ErrorEnvelope, description = "X-Kiki-Org names an organisation the caller does not reach"),
+        (status = 415, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "The current password is wrong, or the new one breaks the policy"),
+        (status = 503, body = ErrorEnvelope, description = "Every password-hashing slot is busy; see Retry-After")))]
 pub async fn change_password(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -397,8 +448,16 @@ pub struct PasswordConfirm {
 }
 
 /// Turns MFA off (needs the password).
-#[utoipa::path(post, path = "/me/mfa/disable", tag = "auth", request_body = PasswordConfirm,
-    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/me/mfa/disable", tag = "auth",
+    request_body(content = PasswordConfirm, example = json!({"password": "plum-orchard-lantern-42"})),
+    responses((status = 204, description = "MFA is off"),
+        (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON, or a malformed X-Kiki-Org"),
+        (status = 401, body = ErrorEnvelope, description = "Not signed in"),
+        (status = 403, body = ErrorEnvelope, description = "An API key (it has no MFA), or a cookie session without its CSRF token"),
+        (status = 404, body = ErrorEnvelope, description = "X-Kiki-Org names an organisation the caller does not reach"),
+        (status = 415, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "The password is not correct"),
+        (status = 503, body = ErrorEnvelope, description = "Every password-hashing slot is busy; see Retry-After")))]
 pub async fn mfa_disable(
     State(app): State<AppState>,
     Meta(meta): Meta,

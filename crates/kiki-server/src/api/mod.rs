@@ -35,6 +35,7 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(orgs::list_orgs, orgs::create_org))
         .routes(v, routes!(orgs::get_org, orgs::update_org))
         .routes(v, routes!(orgs::archive_org))
+        .routes(v, routes!(orgs::unarchive_org))
         .routes(v, routes!(orgs::list_members))
         .routes(v, routes!(orgs::change_member_role, orgs::remove_member))
         .routes(v, routes!(orgs::deactivate_member))

@@ -113,7 +113,12 @@ pub async fn update_org(
 /// Archives an organisation (kept for the record, no longer reachable).
 #[utoipa::path(post, path = "/organisations/{id}/archive", tag = "organisations",
     params(("id" = String, Path, description = "Organisation id")),
-    responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Organisation, description = "The organisation, archived (archiving twice is a no-op)"),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID, or a malformed X-Kiki-Org"),
+        (status = 401, body = ErrorEnvelope, description = "Not signed in"),
+        (status = 403, body = ErrorEnvelope, description = "No `org.manage`, or not the owner of the organisation signed in to"),
+        (status = 404, body = ErrorEnvelope, description = "The caller does not reach this organisation"),
+        (status = 409, body = ErrorEnvelope, description = "The top organisation of the caller's tree, which they are signed in to: archiving it would lock everyone out")))]
 pub async fn archive_org(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -123,6 +128,29 @@ pub async fn archive_org(
     Ok(Json(
         app.identity
             .archive_organisation(&meta, &p.0, OrgId(id))
+            .await?,
+    ))
+}
+
+/// Brings an archived organisation back (audited `org.unarchived`): for an
+/// owner or admin of its parent agency, signed in to the agency, or a
+/// platform superadmin.
+#[utoipa::path(post, path = "/organisations/{id}/unarchive", tag = "organisations",
+    params(("id" = String, Path, description = "Organisation id")),
+    responses((status = 200, body = Organisation, description = "The organisation, reachable again (unarchiving a live one is a no-op)"),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID, or a malformed X-Kiki-Org"),
+        (status = 401, body = ErrorEnvelope, description = "Not signed in"),
+        (status = 403, body = ErrorEnvelope, description = "Signed in to the parent agency without being its owner or admin, or MFA enrolment outstanding"),
+        (status = 404, body = ErrorEnvelope, description = "No such organisation, or not a client of the caller's agency")))]
+pub async fn unarchive_org(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Auth(p): Auth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Organisation>, ApiError> {
+    Ok(Json(
+        app.identity
+            .unarchive_organisation(&meta, &p, OrgId(id))
             .await?,
     ))
 }

@@ -1,8 +1,9 @@
 //! Sign-in through the HTTP API: the OAuth2 password and refresh grants,
 //! refresh-token rotation with reuse detection, logout, expiry on the
 //! application clock, answers that do not reveal whether an account exists,
-//! throttling and lockout, password reset and change, registration rules
-//! and the stored password hash.
+//! throttling and lockout by identifier and by account, what a failed
+//! sign-in leaves in the audit log, password reset and change (and who may
+//! read the reset mail), registration rules and the stored password hash.
 
 use std::sync::Arc;
 
@@ -11,8 +12,8 @@ use kiki_identity::{Role, permissions_of};
 use kiki_test_support::TestApp;
 use kiki_test_support::identity::{
     Caller, PASSWORD, RESET_MARKER, SqlParam, Tokens, admin, code, error_fields, identity_app,
-    invite_code, json, latest_mail, mailed_token, password_grant, refresh, register, sign_in,
-    sql_texts,
+    invite_code, json, latest_mail, mailed_token, member, password_grant, refresh, register,
+    sign_in, sql_texts,
 };
 use serde_json::{Value, json};
 use time::Duration;
@@ -434,6 +435,181 @@ async fn unknown_accounts_are_throttled_and_locked_exactly_like_real_ones() {
     let known = fail_until_locked(&app, &clock, "owner@example.com").await;
     let unknown = fail_until_locked(&app, &clock, "nobody@example.com").await;
     assert_eq!(known, unknown);
+}
+
+#[tokio::test]
+async fn a_lock_reached_through_the_email_also_holds_for_the_username() {
+    let clock = clock();
+    let app = app_at(&clock).await;
+    let a = admin(&app, "owner@example.com", "Agency A").await;
+    let (invitation, _) = invite_code(&a.caller(&app), "viewer").await;
+    let (status, body) = json(
+        app.post_json(
+            "/v1/auth/register",
+            &json!({
+                "email": "jane@example.com",
+                "username": "jane",
+                "password": PASSWORD,
+                "display_name": "Jane",
+                "invitation": invitation,
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    sign_in(&app, "jane", PASSWORD).await;
+
+    let seen = fail_until_locked(&app, &clock, "jane@example.com").await;
+    let lock_secs = seen
+        .last()
+        .and_then(|(_, r)| *r)
+        .expect("423 carries Retry-After");
+    // The username names the same account: locked too, even with the right password.
+    let resp = password_grant(&app, "JANE", PASSWORD, &[]).await;
+    assert!(resp.headers().contains_key("retry-after"));
+    let (status, body) = json(resp).await;
+    assert_eq!(status, 423, "{body}");
+    assert_eq!(code(&body), "locked", "{body}");
+
+    // Once the lockout ends the username signs in, and the success clears the
+    // counters of every identifier of the account.
+    clock.advance(Duration::seconds(lock_secs));
+    sign_in(&app, "jane", PASSWORD).await;
+    let (status, body) =
+        json(password_grant(&app, "jane@example.com", "not-the-password-1", &[]).await).await;
+    assert_eq!(status, 401, "a fresh, free failure: {body}");
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_never_stores_what_was_typed_as_the_identifier() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "owner@example.com", "Agency A").await;
+    // A password typed into the username field, twice, then a known account.
+    let typed = "Correct-Horse-Typed-In-The-Wrong-Field";
+    for _ in 0..2 {
+        let (status, _) = json(password_grant(&app, typed, "whatever-password-1", &[]).await).await;
+        assert_eq!(status, 401);
+    }
+    let (status, _) =
+        json(password_grant(&app, "owner@example.com", "wrong-password-1234", &[]).await).await;
+    assert_eq!(status, 401);
+
+    let details = sql_texts(
+        &app,
+        "SELECT CAST(details AS TEXT) FROM audit_log WHERE action = $1 ORDER BY seq",
+        &[SqlParam::Text("auth.login_failed".into())],
+    )
+    .await;
+    assert_eq!(details.len(), 3, "{details:?}");
+    let details: Vec<Value> = details
+        .iter()
+        .map(|d| serde_json::from_str(d.as_deref().unwrap_or("null")).expect("JSON details"))
+        .collect();
+    let plain_sha = kiki_credentials::tokens::token_hash(&typed.to_lowercase());
+    for d in &details {
+        let text = d.to_string().to_lowercase();
+        assert!(!text.contains(&typed.to_lowercase()), "{d}");
+        assert!(!text.contains("owner@example.com"), "{d}");
+        assert!(
+            !text.contains(&plain_sha),
+            "an unkeyed hash can be reversed: {d}"
+        );
+    }
+    // The unknown identifier is a keyed hash (the same both times, so attempts correlate).
+    let h1 = details[0]["identifier_hash"].as_str().expect("hash");
+    assert_eq!(h1.len(), 64, "{h1}");
+    assert_eq!(details[1]["identifier_hash"], details[0]["identifier_hash"]);
+    // The known account is named by its user id only.
+    assert!(
+        details[2].get("identifier_hash").is_none(),
+        "{}",
+        details[2]
+    );
+    let targets = sql_texts(
+        &app,
+        "SELECT target_id FROM audit_log WHERE action = $1 ORDER BY seq",
+        &[SqlParam::Text("auth.login_failed".into())],
+    )
+    .await;
+    assert_eq!(targets[2].as_deref(), Some(a.user_id.to_string().as_str()));
+    // Nor does the throttle table hold an unkeyed hash of it.
+    let keys = sql_texts(&app, "SELECT key FROM login_throttle", &[]).await;
+    assert!(
+        keys.iter()
+            .all(|k| !k.as_deref().unwrap_or_default().contains(&plain_sha)),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_organisation_admin_cannot_read_a_members_reset_mail() {
+    let app = identity_app().spawn().await;
+    let operator = admin(&app, "operator@example.com", "Agency A").await;
+    let org_admin = member(&app, &operator.caller(&app), "admin", "admin@example.com").await;
+    let org_owner = member(&app, &operator.caller(&app), "owner", "owner@example.com").await;
+    let victim = member(&app, &operator.caller(&app), "viewer", "mary@example.com").await;
+
+    // Anyone may ask for a reset of Mary's password…
+    let resp = app
+        .post_json(
+            "/v1/auth/password-reset",
+            &json!({"email": "mary@example.com"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let token = mailed_token(&app, "mary@example.com", RESET_MARKER).await;
+
+    // …but neither an admin nor an owner of her organisation sees the mail.
+    for who in [&org_admin, &org_owner] {
+        let page = who.caller(&app).get_ok("/v1/outbox").await;
+        let text = page.to_string();
+        assert!(!text.contains("mary@example.com"), "{}: {page}", who.email);
+        assert!(!text.contains(&token), "{}: {page}", who.email);
+    }
+    // Mary sees her own mail, with the token masked.
+    let mine = victim.caller(&app).get_ok("/v1/outbox").await;
+    let items = mine["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{mine}");
+    assert_eq!(items[0]["to"], "mary@example.com");
+    assert_eq!(items[0]["kind"], "password_reset");
+    let body = items[0]["text"].as_str().expect("text");
+    assert!(!body.contains(&token), "{body}");
+    assert!(body.contains("…[masked]"), "{body}");
+
+    // No stored body holds the token, whatever the listing.
+    let bodies = sql_texts(
+        &app,
+        "SELECT body_text FROM mail_outbox UNION ALL SELECT body_html FROM mail_outbox",
+        &[],
+    )
+    .await;
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies
+            .iter()
+            .all(|b| !b.as_deref().unwrap_or_default().contains(&token)),
+        "{bodies:?}"
+    );
+    // The masked mail does not open the account; the real link still works once.
+    let (status, body) = json(confirm(&app, body, "a-brand-new-passphrase-7").await).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        confirm(&app, &token, "a-brand-new-passphrase-7")
+            .await
+            .status(),
+        204
+    );
+
+    // A platform operator sees every mail in development, masked; nobody else may ask.
+    let all = operator.caller(&app).get_ok("/v1/outbox?all=true").await;
+    assert!(all.to_string().contains("mary@example.com"), "{all}");
+    assert!(!all.to_string().contains(&token), "{all}");
+    let (status, body) = json(org_owner.caller(&app).get("/v1/outbox?all=true").await).await;
+    assert_eq!(status, 403, "{body}");
+    // The operator's own listing is their own mail only.
+    let own = operator.caller(&app).get_ok("/v1/outbox").await;
+    assert!(own["items"].as_array().unwrap().is_empty(), "{own}");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Bad input to the identity API is answered with the error envelope and a
 //! 4xx — malformed JSON 400, fields of the wrong type 422 naming the field,
 //! an unknown grant 400, a malformed organisation header or path id 400,
-//! unusable credentials 401 — and never a 500.
+//! unusable credentials 401 — and never a 500; and the OpenAPI document
+//! declares those answers (with the envelope) and an example body.
 
 use kiki_test_support::TestApp;
 use kiki_test_support::identity::{Caller, admin, code, error_fields, identity_app, json, member};
@@ -233,4 +234,102 @@ async fn malformed_ids_headers_and_credentials_are_4xx() {
     )
     .await;
     assert!((400..500).contains(&status), "{body}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_declares_every_answer_of_the_sign_in_outbox_and_archive_routes() {
+    let app = identity_app().spawn().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let cases: [(&str, &str, &[&str], bool); 10] = [
+        (
+            "/v1/auth/token",
+            "post",
+            &[
+                "200", "400", "401", "404", "415", "422", "423", "429", "503",
+            ],
+            true,
+        ),
+        (
+            "/v1/auth/session",
+            "post",
+            &[
+                "200", "400", "401", "404", "415", "422", "423", "429", "503",
+            ],
+            true,
+        ),
+        (
+            "/v1/auth/register",
+            "post",
+            &["201", "400", "409", "415", "422", "423", "429", "503"],
+            true,
+        ),
+        (
+            "/v1/auth/password-reset",
+            "post",
+            &["202", "400", "415", "422"],
+            true,
+        ),
+        (
+            "/v1/auth/password-reset/confirm",
+            "post",
+            &["204", "400", "404", "415", "422", "503"],
+            true,
+        ),
+        (
+            "/v1/me/password",
+            "post",
+            &["204", "400", "401", "403", "404", "415", "422", "503"],
+            true,
+        ),
+        (
+            "/v1/me/mfa/disable",
+            "post",
+            &["204", "400", "401", "403", "404", "415", "422", "503"],
+            true,
+        ),
+        (
+            "/v1/outbox",
+            "get",
+            &["200", "400", "401", "403", "404", "422"],
+            false,
+        ),
+        (
+            "/v1/organisations/{id}/archive",
+            "post",
+            &["200", "400", "401", "403", "404", "409"],
+            false,
+        ),
+        (
+            "/v1/organisations/{id}/unarchive",
+            "post",
+            &["200", "400", "401", "403", "404"],
+            false,
+        ),
+    ];
+    for (path, method, statuses, has_body) in cases {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        let responses = op["responses"].as_object().expect("responses");
+        let mut declared: Vec<&str> = responses.keys().map(String::as_str).collect();
+        declared.sort_unstable();
+        assert_eq!(declared, statuses, "{method} {path}");
+        for (status, r) in responses {
+            if status.starts_with('2') {
+                continue;
+            }
+            let schema = r["content"]["application/json"]["schema"]["$ref"].as_str();
+            assert_eq!(
+                schema,
+                Some("#/components/schemas/ErrorEnvelope"),
+                "{method} {path} {status}: {r}"
+            );
+        }
+        if has_body {
+            let content = op["requestBody"]["content"].as_object().expect("body");
+            assert!(
+                content.values().all(|c| c["example"].is_object()),
+                "{method} {path}: {content:?}"
+            );
+        }
+    }
 }

@@ -1,9 +1,11 @@
-//! Organisations through the API: an agency creates, renames, configures and
-//! archives its client organisations; open sign-up lets people join a client
-//! as viewers; only platform operators create top-level organisations.
+//! Organisations through the API: an agency creates, renames, configures,
+//! archives and unarchives its client organisations; nobody archives the top
+//! organisation they are signed in to; open sign-up lets people join a
+//! client as viewers; only platform operators create top-level organisations.
 
 use kiki_test_support::identity::{
-    Caller, PASSWORD, admin, error_fields, identity_app, json, member, sign_in, uuid_of,
+    Caller, PASSWORD, admin, client_org, code, error_fields, identity_app, json, member,
+    password_grant, sign_in, uuid_of,
 };
 use serde_json::{Value, json};
 
@@ -164,6 +166,105 @@ async fn only_an_owner_archives_the_organisation_they_are_in() {
         .get_ok(&format!("/v1/organisations/{}", a.org_id))
         .await;
     assert!(org["archived_at"].is_null(), "{org}");
+}
+
+#[tokio::test]
+async fn an_owner_cannot_archive_the_top_organisation_they_are_signed_in_to() {
+    let app = identity_app().spawn().await;
+    let operator = admin(&app, "operator@example.com", "Agency A").await;
+    let owner = member(&app, &operator.caller(&app), "owner", "owner@example.com").await;
+    let path = format!("/v1/organisations/{}/archive", operator.org_id);
+    // Neither a plain owner nor a platform operator signed in to it.
+    for who in [&owner, &operator] {
+        let (status, body) = json(who.caller(&app).post_empty(&path).await).await;
+        assert_eq!(status, 409, "{}: {body}", who.email);
+        assert_eq!(code(&body), "conflict", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("lock every member out")),
+            "{body}"
+        );
+    }
+    // Nothing changed: the organisation is live and everyone still signs in.
+    let org = owner
+        .caller(&app)
+        .get_ok(&format!("/v1/organisations/{}", operator.org_id))
+        .await;
+    assert!(org["archived_at"].is_null(), "{org}");
+    let (status, body) = json(password_grant(&app, "owner@example.com", PASSWORD, &[]).await).await;
+    assert_eq!(status, 200, "{body}");
+    let archived = owner
+        .caller(&app)
+        .get_ok("/v1/audit?action=org.archived")
+        .await;
+    assert!(
+        archived["items"].as_array().unwrap().is_empty(),
+        "{archived}"
+    );
+}
+
+#[tokio::test]
+async fn an_archived_client_comes_back_through_its_agency_admin_or_an_operator() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "owner-a@example.com", "Agency A").await;
+    let agency_admin = member(&app, &a.caller(&app), "admin", "admin-a@example.com").await;
+    let viewer = member(&app, &a.caller(&app), "viewer", "viewer-a@example.com").await;
+    let b = admin(&app, "operator-b@example.com", "Agency B").await;
+    let owner_b = member(&app, &b.caller(&app), "owner", "owner-b@example.com").await;
+    let client = client_org(&a.caller(&app), "Client One").await;
+    let archive = format!("/v1/organisations/{client}/archive");
+    let unarchive = format!("/v1/organisations/{client}/unarchive");
+
+    // An agency owner (or admin) still archives a client organisation.
+    let admin_a = agency_admin.caller(&app);
+    let (status, body) = json(admin_a.post_empty(&archive).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["archived_at"].is_string(), "{body}");
+    let (status, _) = json(admin_a.get(&format!("/v1/organisations/{client}")).await).await;
+    assert_eq!(status, 404);
+
+    // A viewer of the agency may not bring it back; another agency does not see it.
+    let (status, body) = json(viewer.caller(&app).post_empty(&unarchive).await).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = json(owner_b.caller(&app).post_empty(&unarchive).await).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = json(
+        admin_a
+            .post_empty(&format!(
+                "/v1/organisations/{}/unarchive",
+                uuid::Uuid::now_v7()
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    // The agency's admin brings it back: reachable again, and audited.
+    let (status, body) = json(admin_a.post_empty(&unarchive).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["archived_at"].is_null(), "{body}");
+    let org = admin_a.get_ok(&format!("/v1/organisations/{client}")).await;
+    assert!(org["archived_at"].is_null(), "{org}");
+    let audit = a
+        .caller(&app)
+        .get_ok("/v1/audit?action=org.unarchived")
+        .await;
+    let entries = audit["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["target_id"], client.to_string(), "{audit}");
+    assert_eq!(
+        entries[0]["actor_id"],
+        agency_admin.user_id.to_string(),
+        "{audit}"
+    );
+
+    // A platform operator signed in elsewhere may unarchive it too.
+    let (status, _) = json(admin_a.post_empty(&archive).await).await;
+    assert_eq!(status, 200);
+    let (status, body) = json(b.caller(&app).post_empty(&unarchive).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["archived_at"].is_null(), "{body}");
 }
 
 #[tokio::test]

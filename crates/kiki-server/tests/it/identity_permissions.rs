@@ -111,7 +111,6 @@ fn endpoints(org: Uuid, t: &Targets, tag: &str, with_client_archive: bool) -> Ve
             format!("/v1/members/{}", t.member),
             None,
         ),
-        endpoint(P::UserManage, M::GET, "/v1/outbox".into(), None),
         endpoint(P::ApiKeyManage, M::GET, "/v1/api-keys".into(), None),
         endpoint(
             P::ApiKeyManage,
