@@ -11,10 +11,26 @@ pub const MAX_LIMIT: u32 = 500;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct PageRequest {
-    /// Rows per page, 1 to 500 (default 50).
+    /// Rows per page, 1 to 500 (default 50); anything else is refused.
+    #[serde(default, deserialize_with = "page_limit")]
+    #[param(minimum = 1, maximum = 500)]
+    #[schema(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// Reads `limit`, refusing values outside 1..=500 (a request asking for more
+/// than a page holds is told so rather than silently given fewer).
+fn page_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let v = Option::<u64>::deserialize(d)?;
+    match v {
+        None => Ok(None),
+        Some(n) if (1..=u64::from(MAX_LIMIT)).contains(&n) => Ok(Some(n as u32)),
+        Some(n) => Err(serde::de::Error::custom(format!(
+            "limit must be between 1 and {MAX_LIMIT}, not {n}"
+        ))),
+    }
 }
 
 impl PageRequest {

@@ -344,6 +344,16 @@ impl Identity {
             values.push((O::OpenSignup, v.into()));
         }
         if let Some(v) = upd.require_mfa {
+            // Requiring a second factor from a session that has none would
+            // shut the caller out of the organisation with their next request.
+            if v && !current.require_mfa
+                && principal.user_id().is_some()
+                && !principal.amr.iter().any(|m| m == "mfa")
+            {
+                return Err(IdentityError::Conflict(
+                    "Turn on two-factor sign-in for your own account and sign in with it before requiring it for the organisation.".into(),
+                ));
+            }
             changed.insert("require_mfa".into(), json!(v));
             values.push((O::RequireMfa, v.into()));
         }

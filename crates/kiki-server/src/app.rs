@@ -456,13 +456,21 @@ pub fn compose_router(
     let (mut router, mut doc) = api.split_for_parts();
     doc.info.version = crate::VERSION.to_owned();
     if roles.api {
-        let doc = Arc::new(doc);
+        let mut json = serde_json::to_value(&doc).unwrap_or_default();
+        openapi::finish_document(&mut json);
+        // Rendered once; every request gets the same bytes.
+        let body = bytes::Bytes::from(serde_json::to_vec(&json).unwrap_or_default());
         router = router
             .route(
                 "/openapi.json",
                 get(move || {
-                    let d = doc.clone();
-                    async move { axum::Json((*d).clone()) }
+                    let b = body.clone();
+                    async move {
+                        (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            b,
+                        )
+                    }
                 }),
             )
             .route("/docs", get(openapi::docs_page))

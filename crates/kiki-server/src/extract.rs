@@ -63,7 +63,9 @@ where
 /// anything after the object but whitespace.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if first.is_some() && first != Some(b'{') {
+    // `null` is read as such: an optional body takes it as "none", a struct
+    // refuses it naming the body.
+    if first.is_some() && first != Some(b'{') && first != Some(b'n') {
         // Report real syntax errors as such; a well-formed non-object is a 422.
         return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
             Err(e) => Err(syntax_error(&e)),
@@ -307,6 +309,8 @@ mod tests {
         // serde would read `[]` into a struct whose fields all default.
         assert_eq!(code(b"[]"), "validation_failed");
         assert_eq!(code(b"null"), "validation_failed");
+        assert_eq!(code(b"nul"), "invalid_json");
+        assert!(parse_json::<Option<AllOptional>>(b"null").unwrap().is_none());
         assert_eq!(code(b"42"), "validation_failed");
         assert_eq!(code(b""), "invalid_json");
     }

@@ -163,7 +163,7 @@ pub(crate) fn overall(checks: &[(bool, DependencyCheck)]) -> OverallStatus {
 }
 
 /// Liveness: answers as long as the process serves HTTP.
-#[utoipa::path(get, path = "/livez", tag = "health", responses((status = 200, description = "The process is up")))]
+#[utoipa::path(get, path = "/livez", security(()), tag = "health", responses((status = 200, description = "The process is up")))]
 pub async fn livez() -> Response {
     (
         StatusCode::OK,
@@ -173,7 +173,7 @@ pub async fn livez() -> Response {
 }
 
 /// Readiness: 200 once migrations ran and required dependencies answer.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+#[utoipa::path(get, path = "/readyz", security(()), tag = "health", responses(
     (status = 200, description = "Ready to serve"),
     (status = 503, description = "Not ready yet", body = crate::error::ErrorEnvelope)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
@@ -202,7 +202,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 }
 
 /// The full health report.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses(
+#[utoipa::path(get, path = "/healthz", security(()), tag = "health", responses(
     (status = 200, description = "Healthy or degraded", body = HealthReport),
     (status = 503, description = "Unhealthy", body = HealthReport)))]
 pub async fn healthz(State(app): State<AppState>) -> Response {

@@ -55,7 +55,7 @@ pub fn prometheus() -> PrometheusHandle {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "health",
+#[utoipa::path(get, path = "/metrics", security(()), tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn get_metrics(State(app): State<AppState>) -> Response {
     let pool = app.db.pool_stats();

@@ -50,3 +50,131 @@ pub async fn docs_css() -> Response {
     )
         .into_response()
 }
+
+/// Completes the generated document with what holds for every operation and
+/// is therefore not repeated in each annotation:
+///
+/// - the security schemes (bearer access token or API key, dashboard cookie
+///   with its CSRF header), required by every operation unless its
+///   annotation says `security(())` (public);
+/// - the error answers the edge itself can give, each with the envelope:
+///   400 (malformed request, bad `X-Kiki-Org`), 401/403/404 for operations
+///   that need credentials (404 also for path ids), 409 and 422 for `POST`
+///   (a running or reused `Idempotency-Key`), 413/415/422 for operations with
+///   a body, 408 (timeout), 429 (rate limit), 500 and 503;
+/// - the `Idempotency-Key` rule in the description of every `POST`.
+///
+/// Statuses an annotation already documents keep their own description.
+pub fn finish_document(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let envelope = json!({"$ref": "#/components/schemas/ErrorEnvelope"});
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": envelope.clone()}}
+        })
+    };
+    let components = doc
+        .as_object_mut()
+        .map(|d| d.entry("components").or_insert_with(|| json!({})));
+    if let Some(Value::Object(c)) = components {
+        let schemes = c
+            .entry("securitySchemes")
+            .or_insert_with(|| json!({}));
+        if let Value::Object(s) = schemes {
+            s.insert(
+                "bearer".into(),
+                json!({
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An access token from `POST /v1/auth/token` (a JWT, 15 minutes) or an API key (`kiki_…`). `X-Kiki-Org: <organisation id>` selects a client organisation the caller reaches."
+                }),
+            );
+            s.insert(
+                "session_cookie".into(),
+                json!({
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "kiki_session",
+                    "description": "The dashboard's session cookie. Requests that change state must also send the session's CSRF token in `X-CSRF-Token`."
+                }),
+            );
+        }
+    }
+    if let Some(Value::Object(d)) = Some(&mut *doc) {
+        d.insert(
+            "security".into(),
+            json!([{"bearer": []}, {"session_cookie": []}]),
+        );
+    }
+    let Some(Value::Object(paths)) = doc.get_mut("paths") else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Value::Object(item) = item else { continue };
+        let path_params = path.contains('{');
+        for (method, op) in item.iter_mut() {
+            if !matches!(
+                method.as_str(),
+                "get" | "post" | "put" | "patch" | "delete" | "head" | "options"
+            ) {
+                continue;
+            }
+            let Value::Object(op) = op else { continue };
+            let public = matches!(op.get("security"), Some(Value::Array(a)) if a.is_empty() || a.iter().all(|s| s.as_object().is_some_and(|o| o.is_empty())));
+            let has_body = op.contains_key("requestBody");
+            let has_params = path_params
+                || op
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .is_some_and(|p| !p.is_empty());
+            let post = method == "post";
+            if post {
+                let text = op
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let rule = "Send `Idempotency-Key: <unique key>` (1–255 visible ASCII characters, e.g. a UUID) to make a retry safe: the same caller's retry with the same key and body gets the first answer again (with `Idempotent-Replayed: true`) and changes nothing; the same key with another body is a 422, and a retry while the first request runs a 409.";
+                if !text.contains("Idempotency-Key") {
+                    let joined = if text.is_empty() {
+                        rule.to_owned()
+                    } else {
+                        format!("{text}\n\n{rule}")
+                    };
+                    op.insert("description".into(), Value::String(joined));
+                }
+            }
+            let mut add: Vec<(&str, &str)> = vec![
+                ("400", "The request is malformed (a header, parameter or body that cannot be read)."),
+                ("408", "The request took longer than the server's time limit."),
+                ("429", "Too many requests from this address; see `Retry-After`."),
+                ("500", "An internal error; the request id identifies it in the logs."),
+                ("503", "The service is not ready (starting, or a dependency is down)."),
+            ];
+            if !public {
+                add.push(("401", "Credentials are missing, expired or not valid."));
+                add.push(("403", "The caller may not do this in the active organisation."));
+                add.push(("404", "No such resource in the organisations the caller reaches."));
+            } else if path_params {
+                add.push(("404", "No such resource."));
+            }
+            if has_body || has_params || post {
+                add.push(("422", "One or more fields are invalid; `details.fields` names each."));
+            }
+            if has_body {
+                add.push(("413", "The body exceeds the size limit."));
+                add.push(("415", "The body is not sent as JSON (or the form this operation takes)."));
+            }
+            if post {
+                add.push(("409", "The request conflicts with the current state, or the first request with this `Idempotency-Key` is still running."));
+            }
+            let responses = op.entry("responses").or_insert_with(|| json!({}));
+            if let Value::Object(r) = responses {
+                for (status, text) in add {
+                    r.entry(status).or_insert_with(|| error(text));
+                }
+            }
+        }
+    }
+}

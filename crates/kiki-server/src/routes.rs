@@ -29,7 +29,7 @@ pub struct StatusV1 {
 }
 
 /// Service status (v1): up or not, and the version.
-#[utoipa::path(get, path = "/status", tag = "platform", responses((status = 200, body = StatusV1)))]
+#[utoipa::path(get, path = "/status", security(()), tag = "platform", responses((status = 200, body = StatusV1)))]
 pub async fn get_status_v1() -> Json<StatusV1> {
     Json(StatusV1 {
         status: "ok",
@@ -61,7 +61,7 @@ pub struct BuildInfo {
 }
 
 /// Service status (v2): a richer shape with build, roles and backends.
-#[utoipa::path(get, path = "/status", tag = "platform", responses((status = 200, body = StatusV2)))]
+#[utoipa::path(get, path = "/status", security(()), tag = "platform", responses((status = 200, body = StatusV2)))]
 pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
     let r = app.roles;
     Json(StatusV2 {

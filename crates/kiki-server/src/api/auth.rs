@@ -52,7 +52,7 @@ fn required(field: &str, v: Option<String>) -> Result<String, ApiError> {
 /// OAuth2 token endpoint: password and refresh_token grants. Password checks
 /// run on a bounded pool (`auth.max_concurrent_hashes`); when every slot stays
 /// busy for `auth.hash_wait_ms` the answer is 503 with `Retry-After`.
-#[utoipa::path(post, path = "/auth/token", tag = "auth",
+#[utoipa::path(post, path = "/auth/token", security(()), tag = "auth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded",
         example = json!({"grant_type": "password", "username": "owner@example.com", "password": "plum-orchard-lantern-42"})),
     responses((status = 200, body = TokenResponse),
@@ -110,7 +110,7 @@ pub struct RefreshRequest {
 }
 
 /// Exchanges a refresh token for a new pair (the old one stops working).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/auth/refresh", security(()), tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope)))]
 pub async fn refresh(
     State(app): State<AppState>,
@@ -194,7 +194,7 @@ pub struct SessionResponse {
 }
 
 /// Dashboard sign-in: sets the HttpOnly session cookie.
-#[utoipa::path(post, path = "/auth/session", tag = "auth",
+#[utoipa::path(post, path = "/auth/session", security(()), tag = "auth",
     request_body(content = SessionRequest,
         example = json!({"username": "owner@example.com", "password": "plum-orchard-lantern-42"})),
     responses((status = 200, body = SessionResponse),
@@ -282,7 +282,7 @@ pub struct Registered {
 }
 
 /// Creates an account (with an invitation, an invite code, or into an open organisation).
-#[utoipa::path(post, path = "/auth/register", tag = "auth",
+#[utoipa::path(post, path = "/auth/register", security(()), tag = "auth",
     request_body(content = RegisterRequest,
         example = json!({"email": "jane@example.com", "password": "plum-orchard-lantern-42", "display_name": "Jane Doe", "invitation": "KIKI-AbCdEfGhIjKlMnOp"})),
     responses((status = 201, body = Registered),
@@ -324,7 +324,7 @@ pub struct ResetRequest {
 /// Sends a password-reset link if the address has an account (the answer is
 /// the same either way). The link goes only to that address: the in-app
 /// outbox keeps the mail with the token masked and shows it to no one else.
-#[utoipa::path(post, path = "/auth/password-reset", tag = "auth",
+#[utoipa::path(post, path = "/auth/password-reset", security(()), tag = "auth",
     request_body(content = ResetRequest, example = json!({"email": "owner@example.com"})),
     responses((status = 202, description = "Sent if the address has an account"),
         (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON"),
@@ -348,7 +348,7 @@ pub struct ResetConfirm {
 }
 
 /// Sets a new password with a reset token (single use); every session ends.
-#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth",
+#[utoipa::path(post, path = "/auth/password-reset/confirm", security(()), tag = "auth",
     request_body(content = ResetConfirm,
         example = json!({"token": "the token from the reset link", "new_password": "a-brand-new-passphrase-7"})),
     responses((status = 204, description = "The password is set; every session ended"),

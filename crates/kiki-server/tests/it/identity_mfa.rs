@@ -233,19 +233,29 @@ async fn an_organisation_requiring_mfa_blocks_owners_without_it_but_not_viewers(
     let a = admin(&app, "owner@example.com", "Agency A").await;
     let owner = a.caller(&app);
     let viewer = member(&app, &owner, "viewer", "viewer@example.com").await;
+    let require = json!({"require_mfa": true});
+    let org_path = format!("/v1/organisations/{}", a.org_id);
 
-    let (status, body) = json(
-        owner
-            .patch(
-                &format!("/v1/organisations/{}", a.org_id),
-                &json!({"require_mfa": true}),
-            )
-            .await,
-    )
-    .await;
+    // Requiring MFA from a session without it would lock the owner out.
+    let (status, body) = json(owner.patch(&org_path, &require).await).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("two-factor"),
+        "{body}"
+    );
+    assert_eq!(owner.get("/v1/members").await.status(), 200, "nothing changed");
+
+    // With MFA enrolled and used for the session, the owner may require it.
+    let (secret, _) = enable_mfa(&owner, &clock).await;
+    clock.advance(Duration::seconds(30));
+    let (status, body) = grant_with_otp(&app, &a, &code_now(&secret, &clock)).await;
+    assert_eq!(status, 200, "{body}");
+    let with_mfa = Caller::new(&app, Tokens::from_body(body).access_token);
+    let (status, body) = json(with_mfa.patch(&org_path, &require).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["require_mfa"], true, "{body}");
 
+    // The owner's earlier session, signed in without the second factor, is blocked.
     let (status, body) = json(owner.get("/v1/members").await).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(code(&body), "forbidden");
@@ -256,18 +266,6 @@ async fn an_organisation_requiring_mfa_blocks_owners_without_it_but_not_viewers(
         200,
         "the rule is for owners and admins"
     );
-
-    // Enrolment stays open to the blocked owner.
-    let (secret, _) = enable_mfa(&owner, &clock).await;
-    assert_eq!(
-        owner.get("/v1/members").await.status(),
-        403,
-        "a session signed in without the second factor stays blocked"
-    );
-    clock.advance(Duration::seconds(30));
-    let (status, body) = grant_with_otp(&app, &a, &code_now(&secret, &clock)).await;
-    assert_eq!(status, 200, "{body}");
-    let with_mfa = Caller::new(&app, Tokens::from_body(body).access_token);
     assert_eq!(with_mfa.get("/v1/members").await.status(), 200);
     let me = with_mfa.get_ok("/v1/me").await;
     assert_eq!(me["mfa_outstanding"], false, "{me}");
