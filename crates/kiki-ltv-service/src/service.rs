@@ -718,7 +718,7 @@ impl LtvService {
             refunds: loaded.refunds,
             skipped_transactions: loaded.skipped,
             first_purchase: purchases().next().map(|t| t.at),
-            last_purchase: purchases().last().map(|t| t.at),
+            last_purchase: purchases().next_back().map(|t| t.at),
             total_spent_micros: txs
                 .iter()
                 .fold(0i64, |a, t| a.saturating_add(t.amount_micros)),
