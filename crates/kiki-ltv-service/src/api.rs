@@ -1,6 +1,7 @@
 //! The `/v1/ltv` routes (OpenAPI-annotated) and the one place service
 //! errors become HTTP responses. Reads need `ltv.read`, writes `ltv.write`;
-//! every handler works in the caller's active organisation.
+//! deleting all transactions and erasing a customer also need `org.manage`.
+//! Every handler works in the caller's active organisation.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,7 +10,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiki_core::{Cursor, ErrorCode, FieldError, Page, PageRequest};
-use kiki_identity::perm::{LtvRead, LtvWrite};
+use kiki_identity::perm::{LtvRead, LtvWrite, OrgManage};
 use kiki_ltv::{GroupBy, HoldoutReport};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
@@ -23,8 +24,8 @@ use uuid::Uuid;
 use crate::domain::{FitRequest, IngestReport, TransactionRow, rows_from_csv, rows_from_json};
 use crate::error::LtvServiceError;
 use crate::service::{
-    Aggregates, CustomerView, FitPayload, LtvModelView, LtvService, PredictRequest,
-    PredictResponse, ProgressSlot, created_by,
+    Aggregates, CustomerView, DeletionReport, FitPayload, LtvModelView, LtvService, NewUpload,
+    PredictRequest, PredictResponse, ProgressSlot, Requester, created_by,
 };
 use crate::store::{PredictionRow, SortBy};
 
@@ -51,6 +52,11 @@ impl From<LtvServiceError> for ApiError {
                 ErrorCode::Internal => ApiError::internal(&e),
                 code => ApiError::new(code, e.to_string()),
             },
+            LtvServiceError::ModelFailed { message } => {
+                ApiError::new(ErrorCode::ValidationFailed, message.clone()).with_details(
+                    serde_json::json!({ "fields": [FieldError::new("model", message)] }),
+                )
+            }
             LtvServiceError::NoModel => ApiError::new(ErrorCode::Conflict, e.to_string()),
             LtvServiceError::NotFound(what) => ApiError::not_found(what),
             LtvServiceError::Store(e) => e.into(),
@@ -80,14 +86,26 @@ pub fn api(max_upload_bytes: usize) -> VersionedApi<AppState> {
         .routes(ApiVersion::BOTH, routes!(list_customers))
         .routes(ApiVersion::BOTH, routes!(get_customer))
         .routes(ApiVersion::BOTH, routes!(get_aggregates))
+        .routes(ApiVersion::BOTH, routes!(delete_all_transactions))
+        .routes(ApiVersion::BOTH, routes!(delete_upload))
+        .routes(ApiVersion::BOTH, routes!(delete_customer_transactions))
+        .routes(ApiVersion::BOTH, routes!(erase_customer))
 }
 
 /// A JSON upload.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"currency": "USD", "transactions": [
+    {"customer_id": "c-1042", "timestamp": "2024-03-01T12:30:00Z", "amount": "35.50",
+     "order_id": "o-9001", "platform": "meta"},
+    {"customer_id": "c-1042", "timestamp": "2024-03-04", "amount": "10.00",
+     "order_id": "o-9001", "kind": "refund"}]}))]
 pub struct UploadBody {
+    /// At least one row; the body is bounded by `ltv.max_upload_bytes`.
+    #[schema(min_items = 1)]
     pub transactions: Vec<TransactionRow>,
-    /// ISO currency of the amounts (default `ltv.currency`).
+    /// ISO 4217 currency of the amounts (default `ltv.currency`).
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: Option<String>,
 }
 
@@ -111,17 +129,29 @@ fn currency_of(svc: &LtvService, s: Option<&str>) -> Result<kiki_core::Currency,
 }
 
 /// Uploads transactions as CSV (`text/csv`: columns `customer_id`,
-/// `timestamp`, `amount`, optional `order_id`, `segment`, `platform`) or JSON
-/// (`{"transactions": [...]}`). All rows are checked first: any bad row → 422
-/// listing rows and fields (the first 50), nothing stored. Re-sending a
-/// file adds nothing: a row matching a stored one (customer, time, amount,
-/// currency, order id) is skipped, while identical rows within one upload
-/// are kept as separate orders.
+/// `timestamp`, `amount`, optional `order_id`, `segment`, `platform`, `kind`)
+/// or JSON (`{"transactions": [...]}`). All rows are checked first: any bad
+/// row → 422 listing rows and fields (the first 50), nothing stored.
+/// Timestamps must lie between `ltv.earliest_transaction_date` and
+/// `ltv.max_future_days` after now; order amounts must be at least 0 (a row
+/// with `kind` = `refund` gives money back). Re-sending a file adds
+/// nothing: a row matching a stored one (customer, time, amount, currency,
+/// order id) is skipped, while identical rows within one upload are kept as
+/// separate orders. The answer carries the upload's id, for
+/// `DELETE /v1/ltv/uploads/{id}`.
 #[utoipa::path(post, path = "/ltv/transactions", tag = "ltv", params(UploadQuery),
-    request_body(content = UploadBody, description = "JSON, or a CSV file as text/csv"),
-    responses((status = 200, body = IngestReport), (status = 403, body = ErrorEnvelope),
-        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+    request_body(content(
+        (UploadBody = "application/json"),
+        (String = "text/csv", example = "customer_id,timestamp,amount,order_id,kind\nc-1042,2024-03-01T12:30:00Z,35.50,o-9001,order\nc-1042,2024-03-04,10.00,o-9001,refund\n")),
+        description = "JSON, or a CSV file as text/csv"),
+    responses((status = 200, body = IngestReport),
+        (status = 400, description = "The body or a query parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.write`", body = ErrorEnvelope),
+        (status = 413, description = "Larger than `ltv.max_upload_bytes`", body = ErrorEnvelope),
+        (status = 415, description = "Neither text/csv nor application/json", body = ErrorEnvelope),
+        (status = 422, description = "Bad rows, listed by row (or file line) and field", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn upload_transactions(
     Service(svc): Service<LtvService>,
     p: Perm<LtvWrite>,
@@ -148,15 +178,19 @@ pub async fn upload_transactions(
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let rows = match mime.as_str() {
+    let window = svc.date_window();
+    let (rows, format) = match mime.as_str() {
         "text/csv" | "application/csv" => {
             let currency = currency_of(&svc, q.currency.as_deref())?;
-            rows_from_csv(&body, currency)?
+            (rows_from_csv(&body, currency, &window)?, "csv")
         }
         "application/json" => {
             let req: UploadBody = kiki_server::extract::parse_json(&body)?;
             let currency = currency_of(&svc, req.currency.as_deref().or(q.currency.as_deref()))?;
-            rows_from_json(&req.transactions, currency)?
+            (
+                rows_from_json(&req.transactions, currency, &window)?,
+                "json",
+            )
         }
         _ => {
             return Err(ApiError::new(
@@ -165,7 +199,14 @@ pub async fn upload_transactions(
             ));
         }
     };
-    Ok(Json(svc.ingest_transactions(p.0.org_id(), &rows).await?))
+    let upload = NewUpload {
+        format,
+        created_by: created_by(&p.0.actor()),
+    };
+    Ok(Json(
+        svc.ingest_transactions(p.0.org_id(), &rows, Some(upload))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -190,8 +231,15 @@ pub struct FitAccepted {
 /// with `?wait=true` for small data (201 + the model). Every fit is audited
 /// (`ltv.model.fitted`) and leaves a decision record.
 #[utoipa::path(post, path = "/ltv/fits", tag = "ltv", params(FitQuery), request_body = FitRequest,
-    responses((status = 202, body = FitAccepted), (status = 201, body = LtvModelView),
-        (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 202, description = "Queued as a job", body = FitAccepted),
+        (status = 201, description = "Fitted inside the request (`wait=true`)", body = LtvModelView),
+        (status = 400, description = "The body is not JSON, or a query parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.write`", body = ErrorEnvelope),
+        (status = 413, description = "The body is too large", body = ErrorEnvelope),
+        (status = 415, description = "The body is not application/json", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid, the data cannot be fitted, or the model cannot be used on it (the message names the model and what to try)", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn create_fit(
     Service(svc): Service<LtvService>,
     Meta(meta): Meta,
@@ -258,7 +306,12 @@ fn bad_cursor() -> ApiError {
 
 /// The organisation's models, newest version first.
 #[utoipa::path(get, path = "/ltv/models", tag = "ltv", params(PageQuery),
-    responses((status = 200, body = Page<LtvModelView>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Page<LtvModelView>),
+        (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 422, description = "The cursor is not one this API issued", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn list_models(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -280,7 +333,11 @@ pub async fn list_models(
 
 /// The current (latest) model; 409 before the first fit.
 #[utoipa::path(get, path = "/ltv/models/current", tag = "ltv",
-    responses((status = 200, body = LtvModelView), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = LtvModelView),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 409, description = "No model has been fitted yet", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn get_current_model(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -293,8 +350,13 @@ pub async fn get_current_model(
 
 /// One model: parameters, diagnostics, data window, holdout report.
 #[utoipa::path(get, path = "/ltv/models/{id}", tag = "ltv",
-    params(("id" = String, Path, description = "Model id")),
-    responses((status = 200, body = LtvModelView), (status = 404, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Model id")),
+    responses((status = 200, body = LtvModelView),
+        (status = 400, description = "The id is not a UUID", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 404, description = "No such model in this organisation", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn get_model(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -306,8 +368,13 @@ pub async fn get_model(
 /// The holdout report of a model: MAE, RMSE, aggregate error and predicted
 /// vs actual purchases per calibration-frequency bucket.
 #[utoipa::path(get, path = "/ltv/models/{id}/holdout", tag = "ltv",
-    params(("id" = String, Path, description = "Model id")),
-    responses((status = 200, body = HoldoutReport), (status = 404, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Model id")),
+    responses((status = 200, body = HoldoutReport),
+        (status = 400, description = "The id is not a UUID", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 404, description = "No such model, or it was fitted without a holdout period", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn get_holdout(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -329,8 +396,16 @@ pub async fn get_holdout(
 /// ad-hoc RFM rows `{frequency, recency, T, monetary?}` under the current or
 /// given model. 409 before the first fit; 422 naming bad rows.
 #[utoipa::path(post, path = "/ltv/predict", tag = "ltv", request_body = PredictRequest,
-    responses((status = 200, body = PredictResponse), (status = 404, body = ErrorEnvelope),
-        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = PredictResponse),
+        (status = 400, description = "The body is not JSON, or a query parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 404, description = "`model_id` is not a model of this organisation", body = ErrorEnvelope),
+        (status = 409, description = "No model has been fitted yet", body = ErrorEnvelope),
+        (status = 413, description = "The body is too large", body = ErrorEnvelope),
+        (status = 415, description = "The body is not application/json", body = ErrorEnvelope),
+        (status = 422, description = "Bad fields or rows, named in `details.fields`", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn predict(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -350,7 +425,12 @@ pub struct CustomersQuery {
 
 /// Customers of the current model with their forecasts, paged.
 #[utoipa::path(get, path = "/ltv/customers", tag = "ltv", params(CustomersQuery),
-    responses((status = 200, body = Page<PredictionRow>), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Page<PredictionRow>),
+        (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 422, description = "`sort` or `cursor` is invalid, or a new model replaced the cursor's", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn list_customers(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -413,7 +493,12 @@ pub async fn list_customers(
 /// A customer's purchases and current forecast.
 #[utoipa::path(get, path = "/ltv/customers/{customer_id}", tag = "ltv",
     params(("customer_id" = String, Path, description = "The shop's customer id")),
-    responses((status = 200, body = CustomerView), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = CustomerView),
+        (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 404, description = "The customer has no stored transactions or prediction", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn get_customer(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -432,8 +517,13 @@ pub struct AggregatesQuery {
 /// CLV totals and p25/p50/p75 (and P(alive) quartiles) per segment or
 /// acquisition platform, from the current model's stored predictions.
 #[utoipa::path(get, path = "/ltv/aggregates", tag = "ltv", params(AggregatesQuery),
-    responses((status = 200, body = Aggregates), (status = 409, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Aggregates),
+        (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
+        (status = 409, description = "No model has been fitted yet", body = ErrorEnvelope),
+        (status = 422, description = "`by` is invalid", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn get_aggregates(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
@@ -454,4 +544,101 @@ pub async fn get_aggregates(
         .await?
         .map(Json)
         .ok_or_else(|| LtvServiceError::NoModel.into())
+}
+
+fn requester(p: &kiki_identity::Principal, meta: &kiki_identity::RequestMeta) -> Requester {
+    Requester {
+        actor: p.actor(),
+        request_id: meta.request_id.clone(),
+    }
+}
+
+/// Deletes the transactions one upload stored (its id is in the upload's
+/// answer). Predictions of customers left without transactions are removed
+/// and the current model is marked stale (`stale_at`): refit to match the
+/// remaining data. Audited as `ltv.upload.deleted`.
+#[utoipa::path(delete, path = "/ltv/uploads/{id}", tag = "ltv",
+    params(("id" = Uuid, Path, description = "The upload id from the upload's answer")),
+    responses((status = 200, body = DeletionReport),
+        (status = 400, description = "The id is not a UUID", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.write`", body = ErrorEnvelope),
+        (status = 404, description = "No such upload in this organisation", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
+pub async fn delete_upload(
+    Service(svc): Service<LtvService>,
+    Meta(meta): Meta,
+    p: Perm<LtvWrite>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<DeletionReport>, ApiError> {
+    let by = requester(&p.0, &meta);
+    Ok(Json(svc.delete_upload(&p.0.scope, id, &by).await?))
+}
+
+/// Deletes every transaction of one customer and their stored predictions;
+/// the current model is marked stale. Audited as
+/// `ltv.customer.transactions_deleted` (naming the customer by a digest).
+#[utoipa::path(delete, path = "/ltv/customers/{customer_id}/transactions", tag = "ltv",
+    params(("customer_id" = String, Path, description = "The shop's customer id")),
+    responses((status = 200, body = DeletionReport),
+        (status = 400, description = "The path cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.write`", body = ErrorEnvelope),
+        (status = 404, description = "The customer has no transactions or predictions", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
+pub async fn delete_customer_transactions(
+    Service(svc): Service<LtvService>,
+    Meta(meta): Meta,
+    p: Perm<LtvWrite>,
+    Path(customer_id): Path<String>,
+) -> Result<Json<DeletionReport>, ApiError> {
+    let by = requester(&p.0, &meta);
+    Ok(Json(
+        svc.delete_customer_transactions(&p.0.scope, &customer_id, &by)
+            .await?,
+    ))
+}
+
+/// Deletes all of the organisation's transactions, upload records and
+/// stored predictions; the models stay (parameters only) and the current
+/// one is marked stale. Needs `ltv.write` and `org.manage`. Audited as
+/// `ltv.transactions.deleted`.
+#[utoipa::path(delete, path = "/ltv/transactions", tag = "ltv",
+    responses((status = 200, body = DeletionReport),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.write` or `org.manage`", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
+pub async fn delete_all_transactions(
+    Service(svc): Service<LtvService>,
+    Meta(meta): Meta,
+    p: Perm<LtvWrite>,
+    _manage: Perm<OrgManage>,
+) -> Result<Json<DeletionReport>, ApiError> {
+    let by = requester(&p.0, &meta);
+    Ok(Json(svc.delete_all_transactions(&p.0.scope, &by).await?))
+}
+
+/// Erases a customer from the LTV context (data-protection erasure): their
+/// transactions and every stored prediction of them, at once; the current
+/// model is marked stale. Replaying it succeeds with zero counts. Needs
+/// `ltv.write` and `org.manage`. Audited as `ltv.customer.erased`, naming
+/// the customer by a digest only.
+#[utoipa::path(post, path = "/ltv/customers/{customer_id}/erase", tag = "ltv",
+    params(("customer_id" = String, Path, description = "The shop's customer id")),
+    responses((status = 200, body = DeletionReport),
+        (status = 400, description = "The path cannot be read", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Lacks `ltv.write` or `org.manage`", body = ErrorEnvelope),
+        (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
+pub async fn erase_customer(
+    Service(svc): Service<LtvService>,
+    Meta(meta): Meta,
+    p: Perm<LtvWrite>,
+    _manage: Perm<OrgManage>,
+    Path(customer_id): Path<String>,
+) -> Result<Json<DeletionReport>, ApiError> {
+    let by = requester(&p.0, &meta);
+    Ok(Json(
+        svc.erase_customer(&p.0.scope, &customer_id, &by).await?,
+    ))
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use crate::config::DateWindow;
 use crate::error::{LtvServiceError, RowError};
 
 /// Longest customer id, order id, segment or platform accepted.
@@ -22,22 +23,57 @@ pub const MAX_TEXT_CHARS: usize = 200;
 /// Bad rows listed in an error (all are counted).
 pub const MAX_LISTED_ROWS: usize = 50;
 
-/// One order as the service stores it. A future commerce module feeds these
-/// through [`crate::LtvService::ingest_transactions`].
+/// Whether an uploaded row is a purchase or money given back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionKind {
+    /// A purchase; its amount is at least 0.
+    #[default]
+    Order,
+    /// Money returned to the customer. Its amount (written with or without a
+    /// minus sign) lowers the value of the order with the same `order_id`,
+    /// or else of the customer's latest purchase day on or before it.
+    Refund,
+}
+
+impl TransactionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Order => "order",
+            TransactionKind::Refund => "refund",
+        }
+    }
+
+    /// Reads `order` or `refund` (any case); empty means `order`.
+    pub fn parse(s: &str) -> Option<TransactionKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "order" => Some(TransactionKind::Order),
+            "refund" => Some(TransactionKind::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// One order or refund as the service stores it. A future commerce module
+/// feeds these through [`crate::LtvService::ingest_transactions`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTransaction {
     pub customer_id: String,
     pub at: OffsetDateTime,
+    /// At least 0 for an order; at most 0 for a refund.
     pub amount_micros: i64,
     pub currency: Currency,
-    /// Makes two orders at the same time for the same amount distinct.
+    /// Makes two orders at the same time for the same amount distinct; a
+    /// refund names the order it gives money back for.
     pub order_id: Option<String>,
     pub segment: Option<String>,
     pub platform: Option<String>,
+    pub kind: TransactionKind,
 }
 
 impl NewTransaction {
     /// The idempotency key: the same order uploaded twice is stored once.
+    /// Refunds carry a negative amount, so a refund never matches its order.
     pub fn dedup_key(&self) -> String {
         format!(
             "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
@@ -50,8 +86,58 @@ impl NewTransaction {
     }
 }
 
+/// Checks a row's time against the plausible span and its amount against
+/// its kind; the amount to store (refunds negative).
+fn check_time_and_amount(
+    errors: &mut RowErrors,
+    row: u64,
+    at: Option<OffsetDateTime>,
+    amount_micros: Option<i64>,
+    kind: Option<TransactionKind>,
+    window: &DateWindow,
+) -> Option<i64> {
+    if let Some(at) = at
+        && !window.contains(at)
+    {
+        errors.push(
+            row,
+            "timestamp",
+            format!(
+                "{} is outside the plausible span {} to {} (ltv.earliest_transaction_date, ltv.max_future_days); check the date and its unit.",
+                at.date(),
+                window.earliest.date(),
+                window.latest.date()
+            ),
+        );
+    }
+    let amount = amount_micros?;
+    match kind? {
+        TransactionKind::Order if amount < 0 => {
+            errors.push(
+                row,
+                "amount",
+                "An order amount must be at least 0; mark money given back with kind `refund`.",
+            );
+            None
+        }
+        TransactionKind::Order => Some(amount),
+        TransactionKind::Refund => Some(amount.checked_abs().map_or(i64::MIN + 1, |a| -a)),
+    }
+}
+
+/// A `kind` value, or an error naming the row.
+fn kind_field(errors: &mut RowErrors, row: u64, value: Option<&str>) -> Option<TransactionKind> {
+    let k = TransactionKind::parse(value.unwrap_or(""));
+    if k.is_none() {
+        errors.push(row, "kind", "Must be `order` (the default) or `refund`.");
+    }
+    k
+}
+
 /// What an upload did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"received": 535, "inserted": 530, "duplicates": 5,
+    "upload_id": "01938f2e-7c1a-7d1e-9a3b-4c5d6e7f8091"}))]
 pub struct IngestReport {
     /// Rows in the upload.
     pub received: u64,
@@ -60,19 +146,42 @@ pub struct IngestReport {
     /// Rows already stored by an earlier upload (same customer, time,
     /// amount, currency and order id), skipped.
     pub duplicates: u64,
+    /// The upload's id: `DELETE /v1/ltv/uploads/{id}` removes the rows it
+    /// stored. Absent when rows were ingested without an upload.
+    pub upload_id: Option<uuid::Uuid>,
 }
 
-/// One transaction of a JSON upload.
+/// One transaction of a JSON upload. Every field is checked and every
+/// problem reported by row and field (422); the types below are what passes.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"customer_id": "c-1042", "timestamp": "2024-03-01T12:30:00Z",
+    "amount": "35.50", "order_id": "o-9001", "segment": "vip", "platform": "meta"}))]
 pub struct TransactionRow {
+    /// Required; 1 to 200 characters.
+    #[schema(required = true, min_length = 1, max_length = 200, example = "c-1042")]
     pub customer_id: Option<String>,
-    /// RFC 3339, `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS` (UTC) or Unix seconds.
+    /// Required: RFC 3339, `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS`
+    /// (UTC) or Unix seconds, between `ltv.earliest_transaction_date`
+    /// (default 1990-01-01) and `ltv.max_future_days` (default 1) after now.
+    #[schema(required = true, value_type = String, example = "2024-03-01T12:30:00Z")]
     pub timestamp: Option<serde_json::Value>,
-    /// Decimal in the major unit: `"12.34"` or `12.34`.
+    /// Required: a decimal in the major unit with at most six decimals,
+    /// `"12.34"` or `12.34`; at least 0 for an order. A refund may be
+    /// written with or without a minus sign.
+    #[schema(required = true, value_type = String, pattern = r"^[-+]?[0-9]*(\.[0-9]{1,6})?$", example = "35.50")]
     pub amount: Option<serde_json::Value>,
+    /// Optional; at most 200 characters. A refund names the order it is for.
+    #[schema(max_length = 200)]
     pub order_id: Option<String>,
+    /// Optional; at most 200 characters.
+    #[schema(max_length = 200)]
     pub segment: Option<String>,
+    /// The acquiring ad platform; optional, at most 200 characters.
+    #[schema(max_length = 200)]
     pub platform: Option<String>,
+    /// `order` (default) or `refund`.
+    #[schema(value_type = Option<TransactionKind>)]
+    pub kind: Option<String>,
 }
 
 /// Collects row errors up to a cap while counting them all.
@@ -131,11 +240,52 @@ fn text_field(
     Some(v.to_owned())
 }
 
+/// Engine transactions from stored rows with their order ids: a refund
+/// (negative amount) that names an order of the same customer is dated at
+/// that order, so it lowers that order's purchase day; other refunds keep
+/// their own date and lower the latest purchase day on or before it. The
+/// result is sorted oldest first again.
+pub fn apply_refund_references(rows: Vec<(Transaction, Option<String>)>) -> Vec<Transaction> {
+    let mut orders: std::collections::HashMap<(&str, &str), OffsetDateTime> = Default::default();
+    for (t, order) in &rows {
+        if let Some(order) = order
+            && t.amount_micros >= 0
+        {
+            orders
+                .entry((t.customer_id.as_str(), order.as_str()))
+                .and_modify(|at| *at = (*at).min(t.at))
+                .or_insert(t.at);
+        }
+    }
+    let dates: Vec<Option<OffsetDateTime>> = rows
+        .iter()
+        .map(|(t, order)| match order {
+            Some(order) if t.amount_micros < 0 => orders
+                .get(&(t.customer_id.as_str(), order.as_str()))
+                .copied(),
+            _ => None,
+        })
+        .collect();
+    let mut out: Vec<Transaction> = rows
+        .into_iter()
+        .zip(dates)
+        .map(|((mut t, _), at)| {
+            if let Some(at) = at {
+                t.at = at;
+            }
+            t
+        })
+        .collect();
+    out.sort_by_key(|t| t.at);
+    out
+}
+
 /// Validates JSON rows (numbered from 1); every problem is listed, nothing
 /// is returned unless all rows are valid.
 pub fn rows_from_json(
     rows: &[TransactionRow],
     currency: Currency,
+    window: &DateWindow,
 ) -> Result<Vec<NewTransaction>, LtvServiceError> {
     let mut errors = RowErrors::default();
     let mut out = Vec::with_capacity(rows.len());
@@ -178,18 +328,24 @@ pub fn rows_from_json(
                 "Must be a decimal amount in the major unit with at most six decimals, e.g. \"12.34\".",
             );
         }
+        let kind = kind_field(&mut errors, n, r.kind.as_deref());
+        let amount =
+            check_time_and_amount(&mut errors, n, at, amount.map(|m| m.micros), kind, window);
         let order_id = text_field(&mut errors, n, "order_id", r.order_id.as_deref());
         let segment = text_field(&mut errors, n, "segment", r.segment.as_deref());
         let platform = text_field(&mut errors, n, "platform", r.platform.as_deref());
-        if let (Some(customer_id), Some(at), Some(amount)) = (id, at, amount) {
+        if let (Some(customer_id), Some(at), Some(amount_micros), Some(kind)) =
+            (id, at, amount, kind)
+        {
             out.push(NewTransaction {
                 customer_id,
                 at,
-                amount_micros: amount.micros,
+                amount_micros,
                 currency,
                 order_id,
                 segment,
                 platform,
+                kind,
             });
         }
     }
@@ -198,10 +354,11 @@ pub fn rows_from_json(
 
 /// Validates a CSV upload with the engine's importer (columns
 /// `customer_id`, `timestamp`, `amount`, optional `segment`, `platform`)
-/// plus an optional `order_id` column read here. Errors carry file lines.
+/// plus optional `order_id` and `kind` columns read here. Errors carry file lines.
 pub fn rows_from_csv(
     body: &[u8],
     currency: Currency,
+    window: &DateWindow,
 ) -> Result<Vec<NewTransaction>, LtvServiceError> {
     let options = kiki_ltv::CsvOptions {
         max_errors: MAX_LISTED_ROWS,
@@ -226,24 +383,37 @@ pub fn rows_from_csv(
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(body);
-    let order_col = rdr
-        .headers()
-        .ok()
-        .and_then(|h| h.iter().position(|c| c.eq_ignore_ascii_case("order_id")));
+    let headers = rdr.headers().ok().cloned();
+    let column = |name: &str| {
+        headers
+            .as_ref()
+            .and_then(|h| h.iter().position(|c| c.eq_ignore_ascii_case(name)))
+    };
+    let (order_col, kind_col) = (column("order_id"), column("kind"));
     let mut errors = RowErrors::default();
     let mut out = Vec::with_capacity(parsed.len());
     if parsed.is_empty() {
         errors.push(1, "file", "The file holds no transactions.");
     }
     for (t, record) in parsed.into_iter().zip(rdr.records()) {
-        let (line, order_id) = match &record {
+        let (line, order_id, kind) = match &record {
             Ok(r) => (
                 r.position().map_or(0, csv::Position::line),
                 order_col.and_then(|c| r.get(c)),
+                kind_col.and_then(|c| r.get(c)),
             ),
-            Err(_) => (0, None),
+            Err(_) => (0, None, None),
         };
         let order_id = text_field(&mut errors, line, "order_id", order_id);
+        let kind = kind_field(&mut errors, line, kind);
+        let amount = check_time_and_amount(
+            &mut errors,
+            line,
+            Some(t.at),
+            Some(t.amount_micros),
+            kind,
+            window,
+        );
         for (field, value) in [
             ("customer_id", Some(t.customer_id.as_str())),
             ("segment", t.segment.as_deref()),
@@ -251,15 +421,18 @@ pub fn rows_from_csv(
         ] {
             text_field(&mut errors, line, field, value);
         }
-        out.push(NewTransaction {
-            customer_id: t.customer_id,
-            at: t.at,
-            amount_micros: t.amount_micros,
-            currency,
-            order_id,
-            segment: t.segment,
-            platform: t.platform,
-        });
+        if let (Some(amount_micros), Some(kind)) = (amount, kind) {
+            out.push(NewTransaction {
+                customer_id: t.customer_id,
+                at: t.at,
+                amount_micros,
+                currency,
+                order_id,
+                segment: t.segment,
+                platform: t.platform,
+                kind,
+            });
+        }
     }
     errors.into_result("file", out)
 }
@@ -285,9 +458,12 @@ impl ModelChoice {
     }
 }
 
-/// `POST /v1/ltv/fits`.
+/// `POST /v1/ltv/fits`. Every field is optional; unknown fields are refused.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"model": "bgnbd", "gamma_gamma": true, "unit": "weeks",
+    "holdout_days": 90, "horizon_days": 365, "discount_rate": 0.1, "penalizer": 0.001,
+    "currency": "USD"}))]
 pub struct FitRequest {
     /// `bgnbd` (default), `pareto`, `mbgnbd` or `bgbb`.
     pub model: Option<ModelChoice>,
@@ -295,20 +471,28 @@ pub struct FitRequest {
     pub gamma_gamma: Option<bool>,
     /// `days` or `weeks` (default); for `bgbb`, the length of one opportunity.
     pub unit: Option<TimeUnit>,
-    /// Hold out the last N days to score the model (not with `bgbb`).
+    /// Hold out the last N days to score the model (not with `bgbb`; not
+    /// with `calibration_end`).
+    #[schema(minimum = 1, maximum = 3650)]
     pub holdout_days: Option<u32>,
     /// Or an explicit end of the calibration period (RFC 3339 or `YYYY-MM-DD`).
+    #[schema(example = "1997-09-30")]
     pub calibration_end: Option<String>,
-    /// End of observation (default: the latest transaction).
+    /// End of observation (RFC 3339 or `YYYY-MM-DD`; default: the latest transaction).
+    #[schema(example = "1998-06-30")]
     pub observation_end: Option<String>,
     /// Forecast horizon in days (default `ltv.horizon_days`).
     #[serde(alias = "horizon")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub horizon_days: Option<u32>,
-    /// Annual discount rate (default `ltv.discount_rate`).
+    /// Annual discount rate, at least 0 and below 1 (default `ltv.discount_rate`).
+    #[schema(minimum = 0, exclusive_maximum = 1)]
     pub discount_rate: Option<f64>,
     /// L2 penalizer (default 0).
+    #[schema(minimum = 0, maximum = 100)]
     pub penalizer: Option<f64>,
-    /// Currency of the transactions to fit on (default `ltv.currency`).
+    /// ISO 4217 currency of the transactions to fit on (default `ltv.currency`).
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: Option<String>,
 }
 
@@ -518,18 +702,33 @@ pub fn compute_fit(
             message: format!("fitting {what}: {} evaluations", p.evaluations),
         });
     };
+    let purchase_failed = |e: LtvError| model_failed(spec.kind, e);
     let mut fitted = kiki_ltv::fit(spec.kind, &fit_data, &options, &mut |p| {
         report((0.1, 0.6), name, p)
-    })?;
+    })
+    .map_err(purchase_failed)?;
     let window = DataWindow {
         start: first,
         end: calibration_end.unwrap_or(observation_end),
     };
     fitted.data_window = Some(window);
     let gamma_gamma = if spec.gamma_gamma {
-        Some(GammaGamma::fit(&fit_data, &options, &mut |p| {
-            report((0.6, 0.75), "Gamma-Gamma", p)
-        })?)
+        Some(
+            GammaGamma::fit(&fit_data, &options, &mut |p| {
+                report((0.6, 0.75), "Gamma-Gamma", p)
+            })
+            .map_err(|e| {
+                if e.is_model_failure() {
+                    LtvServiceError::ModelFailed {
+                        message: format!(
+                            "The Gamma-Gamma spend model cannot be used on this data: {e} Fit with `gamma_gamma`: false for purchase forecasts without order values, or fit again with more repeat purchases."
+                        ),
+                    }
+                } else {
+                    e.into()
+                }
+            })?,
+        )
     } else {
         None
     };
@@ -539,7 +738,7 @@ pub fn compute_fit(
                 fraction: 0.8,
                 message: "scoring the holdout period".into(),
             });
-            Some(kiki_ltv::holdout_report(&fitted, s, false)?)
+            Some(kiki_ltv::holdout_report(&fitted, s, false).map_err(purchase_failed)?)
         }
         None => None,
     };
@@ -552,7 +751,8 @@ pub fn compute_fit(
         gamma_gamma.as_ref(),
         &summaries,
         &predict_options(spec.horizon_days, spec.discount_rate),
-    )?;
+    )
+    .map_err(purchase_failed)?;
     Ok(FitOutcome {
         fitted,
         gamma_gamma,
@@ -562,6 +762,30 @@ pub fn compute_fit(
         summaries,
         predictions,
     })
+}
+
+/// A model failure (optimiser or numerical) as a 422 naming the model and
+/// what to try; other engine errors pass through.
+fn model_failed(kind: ModelKind, e: LtvError) -> LtvServiceError {
+    if !e.is_model_failure() {
+        return e.into();
+    }
+    let others: Vec<&str> = [
+        (ModelKind::BgNbd, "`bgnbd`"),
+        (ModelKind::ParetoNbd, "`pareto`"),
+        (ModelKind::ModifiedBgNbd, "`mbgnbd`"),
+    ]
+    .into_iter()
+    .filter(|(k, _)| *k != kind)
+    .map(|(_, n)| n)
+    .collect();
+    LtvServiceError::ModelFailed {
+        message: format!(
+            "The {} model cannot be used on this data: {e} Try another model (`model`: {}), a small `penalizer` such as 0.01, or fit again when more transactions are stored.",
+            kind.name(),
+            others.join(" or ")
+        ),
+    }
 }
 
 /// A plain-language account of a fit, for its decision record.
@@ -616,6 +840,10 @@ pub fn all_params(outcome: &FitOutcome) -> BTreeMap<String, f64> {
 mod tests {
     use super::*;
 
+    fn wide_window() -> DateWindow {
+        crate::LtvConfig::default().date_window(time::macros::datetime!(2026-01-01 00:00 UTC))
+    }
+
     fn check_options(horizon: u32, annual: f64, periods: u32, period_days: f64) {
         let o = predict_options(horizon, annual);
         assert_eq!(o.periods, periods);
@@ -640,7 +868,7 @@ mod tests {
             {"customer_id": "b", "timestamp": 1700000000, "amount": "1.2345678"}
         ]))
         .unwrap_or_default();
-        let err = rows_from_json(&rows, Currency::USD).err();
+        let err = rows_from_json(&rows, Currency::USD, &wide_window()).err();
         let Some(LtvServiceError::BadRows { rows, total, .. }) = err else {
             panic!("expected bad rows, got {err:?}");
         };
@@ -649,6 +877,83 @@ mod tests {
         assert_eq!(
             found,
             vec![(2, "customer_id"), (2, "timestamp"), (3, "amount")]
+        );
+    }
+
+    #[test]
+    fn a_refund_naming_an_order_is_dated_at_that_order() {
+        let at = |d: i64| OffsetDateTime::UNIX_EPOCH + Duration::days(d);
+        let t = |id: &str, d: i64, amount: i64| Transaction {
+            customer_id: id.into(),
+            at: at(d),
+            amount_micros: amount,
+            segment: None,
+            platform: None,
+        };
+        let rows = vec![
+            (t("a", 1, 10), Some("o1".to_owned())),
+            (t("a", 5, 20), Some("o2".to_owned())),
+            (t("a", 9, -10), Some("o1".to_owned())),
+            (t("b", 9, -3), Some("o1".to_owned())),
+            (t("a", 10, -1), None),
+        ];
+        let out = apply_refund_references(rows);
+        let seen: Vec<(&str, i64, i64)> = out
+            .iter()
+            .map(|t| {
+                (
+                    t.customer_id.as_str(),
+                    (t.at - at(0)).whole_days(),
+                    t.amount_micros,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("a", 1, 10),
+                ("a", 1, -10),
+                ("a", 5, 20),
+                ("b", 9, -3),
+                ("a", 10, -1)
+            ]
+        );
+    }
+
+    #[test]
+    fn uploads_refuse_implausible_dates_and_negative_orders_but_take_refunds() {
+        let rows: Vec<TransactionRow> = serde_json::from_value(serde_json::json!([
+            {"customer_id": "a", "timestamp": -99_999_999_999i64, "amount": "10.00"},
+            {"customer_id": "a", "timestamp": "2026-03-01", "amount": "10.00"},
+            {"customer_id": "a", "timestamp": "2024-01-01", "amount": "-5"},
+            {"customer_id": "a", "timestamp": "2024-01-02", "amount": "5", "kind": "refund"},
+            {"customer_id": "a", "timestamp": "2024-01-02", "amount": "-2", "kind": "REFUND"},
+            {"customer_id": "a", "timestamp": "2024-01-02", "amount": "2", "kind": "gift"}
+        ]))
+        .unwrap_or_default();
+        let err = rows_from_json(&rows, Currency::USD, &wide_window()).err();
+        let Some(LtvServiceError::BadRows { rows: bad, .. }) = err else {
+            panic!("expected bad rows, got {err:?}");
+        };
+        let found: Vec<(u64, &str)> = bad.iter().map(|r| (r.line, r.field.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (1, "timestamp"),
+                (2, "timestamp"),
+                (3, "amount"),
+                (6, "kind")
+            ]
+        );
+        let ok = rows_from_json(&rows[3..5], Currency::USD, &wide_window()).unwrap_or_default();
+        let amounts: Vec<(i64, TransactionKind)> =
+            ok.iter().map(|t| (t.amount_micros, t.kind)).collect();
+        assert_eq!(
+            amounts,
+            vec![
+                (-5_000_000, TransactionKind::Refund),
+                (-2_000_000, TransactionKind::Refund)
+            ]
         );
     }
 
@@ -662,6 +967,7 @@ mod tests {
             order_id: None,
             segment: None,
             platform: None,
+            kind: TransactionKind::Order,
         };
         let with_order = NewTransaction {
             order_id: Some("o1".into()),

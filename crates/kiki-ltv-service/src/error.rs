@@ -21,6 +21,10 @@ pub enum LtvServiceError {
     /// The engine refused the data or could not fit it.
     #[error(transparent)]
     Engine(#[from] LtvError),
+    /// The chosen model cannot be fitted or evaluated on this data; the
+    /// message names the model and what to try instead.
+    #[error("{message}")]
+    ModelFailed { message: String },
     /// No model has been fitted for the organisation yet.
     #[error(
         "No lifetime value model has been fitted for this organisation yet; upload transactions and POST /v1/ltv/fits first."

@@ -1,4 +1,5 @@
-//! Identifiers of the SyncValue tables (migration `0005_ltv.sql`).
+//! Identifiers of the SyncValue tables (migrations `0005_ltv.sql` and
+//! `0009_ltv_uploads.sql`).
 
 use sea_query::Iden;
 
@@ -16,6 +17,22 @@ pub enum LtvTransactions {
     Segment,
     Platform,
     DedupKey,
+    CreatedAt,
+    UploadId,
+    Kind,
+}
+
+/// `ltv_uploads`: one row per accepted upload.
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum LtvUploads {
+    Table,
+    Id,
+    OrgId,
+    Format,
+    Currency,
+    Received,
+    Inserted,
+    CreatedBy,
     CreatedAt,
 }
 
@@ -42,6 +59,8 @@ pub enum LtvModels {
     JobId,
     CreatedBy,
     CreatedAt,
+    StaleAt,
+    SkippedTransactions,
 }
 
 /// `ltv_predictions`: per-customer summary and forecast of the current model.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use kiki_core::{Clock, Currency, JobId, OrgId};
+use kiki_core::{Clock, Currency, JobId, OrgId, TenantScope};
 use kiki_explain::NewDecision;
 use kiki_identity::Identity;
 use kiki_ltv::{
@@ -21,13 +21,13 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::config::LtvConfig;
+use crate::config::{DateWindow, LtvConfig};
 use crate::domain::{
-    FitSpec, IngestReport, NewTransaction, Progress, all_params, compute_fit, explain_fit,
-    predict_options,
+    FitSpec, IngestReport, NewTransaction, Progress, TransactionKind, all_params, compute_fit,
+    explain_fit, predict_options,
 };
 use crate::error::LtvServiceError;
-use crate::store::{self, ModelRow, PredictionRow, SortBy};
+use crate::store::{self, Deletion, ModelRow, PredictionRow, SortBy, UploadRow};
 
 /// The job kind of a fit.
 pub const FIT_JOB_KIND: &str = "ltv.fit";
@@ -71,6 +71,14 @@ pub struct LtvModelView {
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When transactions this model rests on were deleted (absent while its
+    /// data is intact): its parameters still describe the old data, so a
+    /// refit is suggested.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub stale_at: Option<OffsetDateTime>,
+    /// Stored transactions the fit left out as unusable (dated outside the
+    /// plausible span, or an amount of the wrong sign for its kind).
+    pub skipped_transactions: i64,
 }
 
 impl TryFrom<ModelRow> for LtvModelView {
@@ -108,6 +116,8 @@ impl TryFrom<ModelRow> for LtvModelView {
             job_id: r.job_id,
             created_by: r.created_by,
             created_at: r.created_at,
+            stale_at: r.stale_at,
+            skipped_transactions: r.skipped_transactions,
         })
     }
 }
@@ -115,28 +125,42 @@ impl TryFrom<ModelRow> for LtvModelView {
 /// One RFM row to score ad hoc.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "c-1042", "frequency": 2, "recency": 30.43,
+    "T": 38.86, "monetary": 35.5}))]
 pub struct RfmInput {
     /// Optional label echoed back.
     pub customer_id: Option<String>,
     /// Repeat purchases (whole number).
+    #[schema(minimum = 0, multiple_of = 1)]
     pub frequency: f64,
-    /// Age at the last purchase, in the model's time unit.
+    /// Age at the last purchase, in the model's time unit; at most `T`, and
+    /// 0 when `frequency` is 0.
+    #[schema(minimum = 0)]
     pub recency: f64,
     /// Age at the end of observation, in the model's time unit.
     #[serde(rename = "T", alias = "t", alias = "age")]
+    #[schema(minimum = 0)]
     pub age: f64,
     /// Mean repeat order value in the major unit (e.g. 35.50); without it no
     /// order value or CLV is given for the row.
+    #[schema(minimum = 0, exclusive_maximum = 1e12)]
     pub monetary: Option<f64>,
 }
 
-/// `POST /v1/ltv/predict`: customer ids (stored predictions) or RFM rows.
+/// `POST /v1/ltv/predict`: customer ids (stored predictions) or RFM rows;
+/// at least one of the two, each with 1 to 10 000 entries.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_ids": ["c-1042", "c-7"],
+    "rows": [{"frequency": 2, "recency": 30.43, "T": 38.86, "monetary": 35.5}]}))]
 pub struct PredictRequest {
     /// A model of the organisation (default: the current one).
     pub model_id: Option<Uuid>,
+    /// Customers whose stored predictions under the current model to return.
+    #[schema(min_items = 1, max_items = 10000)]
     pub customer_ids: Option<Vec<String>>,
+    /// RFM rows to score under the given or current model.
+    #[schema(min_items = 1, max_items = 10000)]
     pub rows: Option<Vec<RfmInput>>,
 }
 
@@ -161,11 +185,17 @@ pub struct PredictResponse {
 pub struct CustomerView {
     pub customer_id: String,
     pub currency: String,
+    /// Orders (refunds not counted).
     pub transactions: u64,
+    pub refunds: u64,
+    /// Stored rows left out as unusable (dated outside the plausible span,
+    /// or an amount of the wrong sign for its kind).
+    pub skipped_transactions: u64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub first_purchase: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_purchase: Option<OffsetDateTime>,
+    /// Orders less refunds, micros.
     pub total_spent_micros: i64,
     /// Summary and forecast under the current model (absent before a fit or
     /// for customers who first bought after it).
@@ -261,9 +291,17 @@ impl LtvService {
             .map_err(|_| LtvServiceError::invalid("currency", "ltv.currency is not an ISO code."))
     }
 
+    /// The plausible span of transaction times now.
+    pub fn date_window(&self) -> DateWindow {
+        self.config.date_window(self.clock.now())
+    }
+
     /// Stores transactions for `org` in one transaction; a row stored before
     /// (same customer, time, amount, currency and order id) is skipped. The
-    /// entry point for uploads and for a future commerce module.
+    /// entry point for uploads and for a future commerce module. With
+    /// `upload`, the rows are recorded as one upload whose id the report
+    /// carries. Rows dated outside the plausible span or with an amount of
+    /// the wrong sign for their kind are refused (422), nothing stored.
     ///
     /// Identical rows *within one call* are distinct orders (the n-th copy
     /// gets its own key), so a file with two same-day orders of the same
@@ -272,7 +310,28 @@ impl LtvService {
         &self,
         org: OrgId,
         rows: &[NewTransaction],
+        upload: Option<NewUpload>,
     ) -> Result<IngestReport, LtvServiceError> {
+        let window = self.date_window();
+        let mut bad = crate::domain::RowErrors::default();
+        for (i, r) in rows.iter().enumerate() {
+            let n = i as u64 + 1;
+            if !window.contains(r.at) {
+                bad.push(
+                    n,
+                    "timestamp",
+                    "Outside the plausible span of transaction dates.",
+                );
+            }
+            let sign_ok = match r.kind {
+                TransactionKind::Order => r.amount_micros >= 0,
+                TransactionKind::Refund => r.amount_micros <= 0,
+            };
+            if !sign_ok {
+                bad.push(n, "amount", "Orders are at least 0 and refunds at most 0.");
+            }
+        }
+        bad.into_result("batch", ())?;
         let mut seen: std::collections::HashMap<String, u32> = Default::default();
         let keys: Vec<String> = rows
             .iter()
@@ -287,16 +346,46 @@ impl LtvService {
                 }
             })
             .collect();
-        let mut tx = self.db.begin().await?;
-        let inserted =
-            store::insert_transactions(&mut tx, org, rows, &keys, self.clock.now()).await?;
-        tx.commit().await?;
+        let now = self.clock.now();
         let received = rows.len() as u64;
+        let mut tx = self.db.begin().await?;
+        let upload_id = match &upload {
+            Some(u) => {
+                let id = Uuid::now_v7();
+                let row = UploadRow {
+                    id,
+                    format: u.format.to_owned(),
+                    currency: rows
+                        .first()
+                        .map_or_else(|| self.config.currency.clone(), |r| r.currency.to_string()),
+                    received: i64::try_from(received).unwrap_or(i64::MAX),
+                    inserted: 0,
+                    created_by: u.created_by.clone(),
+                    created_at: now,
+                };
+                store::insert_upload(&mut tx, org, &row).await?;
+                Some(id)
+            }
+            None => None,
+        };
+        let inserted =
+            store::insert_transactions(&mut tx, org, upload_id, rows, &keys, now).await?;
+        if let Some(id) = upload_id {
+            store::set_upload_inserted(
+                &mut tx,
+                org,
+                id,
+                i64::try_from(inserted).unwrap_or(i64::MAX),
+            )
+            .await?;
+        }
+        tx.commit().await?;
         tracing::info!(org.id = %org, received, inserted, "ltv transactions ingested");
         Ok(IngestReport {
             received,
             inserted,
             duplicates: received.saturating_sub(inserted),
+            upload_id,
         })
     }
 
@@ -339,7 +428,18 @@ impl LtvService {
         progress: ProgressSlot,
     ) -> Result<LtvModelView, LtvServiceError> {
         let spec = payload.spec.clone();
-        let transactions = store::load_transactions(&self.db, org, spec.currency, None).await?;
+        let loaded =
+            store::load_transactions(&self.db, org, spec.currency, None, &self.date_window())
+                .await?;
+        let skipped = loaded.skipped;
+        if skipped > 0 {
+            tracing::warn!(
+                org.id = %org,
+                ltv.skipped_transactions = skipped,
+                "ltv fit leaves out stored transactions dated outside the plausible span or with an amount of the wrong sign"
+            );
+        }
+        let transactions = loaded.transactions;
         let slot = progress.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             compute_fit(&transactions, &spec, &mut |p| {
@@ -384,6 +484,8 @@ impl LtvService {
             job_id,
             created_by: payload.created_by.clone(),
             created_at: now,
+            stale_at: None,
+            skipped_transactions: i64::try_from(skipped).unwrap_or(i64::MAX),
         };
         store::insert_model(&mut tx, &row).await?;
         store::delete_predictions(&mut tx, org).await?;
@@ -410,6 +512,7 @@ impl LtvService {
                         "customers": row.customer_count,
                         "converged": f.converged,
                         "job_id": job_id,
+                        "skipped_transactions": skipped,
                     }))
                     .context(None, None, payload.request_id.clone()),
             )
@@ -432,6 +535,7 @@ impl LtvService {
                         "data_window": outcome.window,
                         "calibration_end": outcome.calibration_end.map(|t| t.to_string()),
                         "customers": row.customer_count,
+                        "skipped_transactions": skipped,
                         "penalizer": spec.penalizer,
                         "horizon_days": spec.horizon_days,
                         "discount_rate": spec.discount_rate,
@@ -592,7 +696,10 @@ impl LtvService {
             None => self.default_currency()?,
         };
         let ids = [customer_id.to_owned()];
-        let txs = store::load_transactions(&self.db, org, currency, Some(&ids)).await?;
+        let loaded =
+            store::load_transactions(&self.db, org, currency, Some(&ids), &self.date_window())
+                .await?;
+        let txs = &loaded.transactions;
         let prediction = match &model {
             Some(m) => store::predictions_of(&self.db, org, m.id, &ids)
                 .await?
@@ -600,15 +707,18 @@ impl LtvService {
                 .next(),
             None => None,
         };
-        if txs.is_empty() && prediction.is_none() {
+        if txs.is_empty() && prediction.is_none() && loaded.skipped == 0 {
             return Err(LtvServiceError::NotFound("The customer"));
         }
+        let purchases = || txs.iter().filter(|t| t.amount_micros >= 0);
         Ok(CustomerView {
             customer_id: customer_id.to_owned(),
             currency: currency.to_string(),
-            transactions: txs.len() as u64,
-            first_purchase: txs.first().map(|t| t.at),
-            last_purchase: txs.last().map(|t| t.at),
+            transactions: loaded.orders,
+            refunds: loaded.refunds,
+            skipped_transactions: loaded.skipped,
+            first_purchase: purchases().next().map(|t| t.at),
+            last_purchase: purchases().next_back().map(|t| t.at),
             total_spent_micros: txs
                 .iter()
                 .fold(0i64, |a, t| a.saturating_add(t.amount_micros)),
@@ -688,6 +798,238 @@ impl LtvService {
             by,
             groups,
         }))
+    }
+}
+
+/// Who asks for a deletion, for its audit entry.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+}
+
+/// How an upload is recorded.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    /// `csv` or `json`.
+    pub format: &'static str,
+    /// `user:<id>`, `api_key:<id>` or `system:<name>`.
+    pub created_by: String,
+}
+
+/// What a deletion or erasure removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"transactions_deleted": 535, "predictions_deleted": 200,
+    "stale_model_id": "01938f2e-7c1a-7d1e-9a3b-4c5d6e7f8091"}))]
+pub struct DeletionReport {
+    pub transactions_deleted: u64,
+    /// Stored predictions removed: those of customers left without any
+    /// transaction (for an erasure, every prediction of the customer).
+    pub predictions_deleted: u64,
+    /// The current model, marked stale now because data it rests on is
+    /// gone; absent when nothing was deleted, there is no model, or it was
+    /// stale already.
+    pub stale_model_id: Option<Uuid>,
+}
+
+/// A customer reference for audit entries: the audit log is append-only,
+/// so it keeps a keyed digest of the customer id rather than the id itself.
+fn customer_ref(org: OrgId, customer_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(org.0.as_bytes());
+    h.update(customer_id.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl LtvService {
+    /// Deletes the transactions one upload stored. 404 for an upload the
+    /// organisation does not have.
+    pub async fn delete_upload(
+        &self,
+        scope: &TenantScope,
+        upload: Uuid,
+        by: &Requester,
+    ) -> Result<DeletionReport, LtvServiceError> {
+        let org = scope.org_id();
+        let mut tx = self.db.begin().await?;
+        let Some(row) = store::get_upload(&mut tx, org, upload).await? else {
+            return Err(LtvServiceError::NotFound("The upload"));
+        };
+        let deleted = store::delete_transactions(&mut tx, org, Deletion::Upload(upload)).await?;
+        store::delete_uploads(&mut tx, org, Some(upload)).await?;
+        let report = self.after_deletion(&mut tx, org, deleted, None).await?;
+        self.audit_deletion(
+            &mut tx,
+            org,
+            by,
+            "ltv.upload.deleted",
+            ("ltv_upload", upload.to_string()),
+            json!({"format": row.format, "received": row.received, "inserted": row.inserted}),
+            &report,
+        )
+        .await?;
+        tx.commit().await?;
+        self.platform_cache.lock().remove(&org);
+        Ok(report)
+    }
+
+    /// Deletes every transaction of one customer and their stored
+    /// predictions. 404 when the customer has neither.
+    pub async fn delete_customer_transactions(
+        &self,
+        scope: &TenantScope,
+        customer_id: &str,
+        by: &Requester,
+    ) -> Result<DeletionReport, LtvServiceError> {
+        let org = scope.org_id();
+        let mut tx = self.db.begin().await?;
+        let deleted =
+            store::delete_transactions(&mut tx, org, Deletion::Customer(customer_id)).await?;
+        let report = self
+            .after_deletion(&mut tx, org, deleted, Some(customer_id))
+            .await?;
+        if report.transactions_deleted == 0 && report.predictions_deleted == 0 {
+            return Err(LtvServiceError::NotFound("The customer"));
+        }
+        self.audit_deletion(
+            &mut tx,
+            org,
+            by,
+            "ltv.customer.transactions_deleted",
+            ("ltv_customer", customer_ref(org, customer_id)),
+            json!({}),
+            &report,
+        )
+        .await?;
+        tx.commit().await?;
+        self.platform_cache.lock().remove(&org);
+        Ok(report)
+    }
+
+    /// Deletes all of the organisation's transactions, upload records and
+    /// stored predictions. The models stay (they hold parameters, not
+    /// customers); the current one is marked stale.
+    pub async fn delete_all_transactions(
+        &self,
+        scope: &TenantScope,
+        by: &Requester,
+    ) -> Result<DeletionReport, LtvServiceError> {
+        let org = scope.org_id();
+        let mut tx = self.db.begin().await?;
+        let deleted = store::delete_transactions(&mut tx, org, Deletion::All).await?;
+        let uploads = store::delete_uploads(&mut tx, org, None).await?;
+        let report = self.after_deletion(&mut tx, org, deleted, None).await?;
+        self.audit_deletion(
+            &mut tx,
+            org,
+            by,
+            "ltv.transactions.deleted",
+            ("ltv_transactions", org.to_string()),
+            json!({"uploads_deleted": uploads}),
+            &report,
+        )
+        .await?;
+        tx.commit().await?;
+        self.platform_cache.lock().remove(&org);
+        Ok(report)
+    }
+
+    /// Erases a customer from the LTV context: their transactions and every
+    /// stored prediction of them, under any model, in one transaction with
+    /// its audit entry (which names the customer by a digest only). Erasing
+    /// a customer with nothing stored succeeds with zero counts, so a
+    /// data-protection request can be replayed safely. The entry point of
+    /// an organisation-wide erasure flow.
+    pub async fn erase_customer(
+        &self,
+        scope: &TenantScope,
+        customer_id: &str,
+        by: &Requester,
+    ) -> Result<DeletionReport, LtvServiceError> {
+        let org = scope.org_id();
+        let mut tx = self.db.begin().await?;
+        let deleted =
+            store::delete_transactions(&mut tx, org, Deletion::Customer(customer_id)).await?;
+        let report = self
+            .after_deletion(&mut tx, org, deleted, Some(customer_id))
+            .await?;
+        self.audit_deletion(
+            &mut tx,
+            org,
+            by,
+            "ltv.customer.erased",
+            ("ltv_customer", customer_ref(org, customer_id)),
+            json!({}),
+            &report,
+        )
+        .await?;
+        tx.commit().await?;
+        self.platform_cache.lock().remove(&org);
+        tracing::info!(org.id = %org, "ltv customer erased");
+        Ok(report)
+    }
+
+    /// Removes the predictions the deletion left without data (all of
+    /// `customer`'s, and those of customers without transactions) and marks
+    /// the current model stale when transactions were deleted.
+    async fn after_deletion(
+        &self,
+        tx: &mut kiki_store::Tx<'_>,
+        org: OrgId,
+        transactions_deleted: u64,
+        customer: Option<&str>,
+    ) -> Result<DeletionReport, LtvServiceError> {
+        let mut predictions_deleted = match customer {
+            Some(c) => store::delete_customer_predictions(tx, org, c).await?,
+            None => 0,
+        };
+        predictions_deleted += store::delete_orphan_predictions(tx, org).await?;
+        let stale_model_id = if transactions_deleted > 0 || predictions_deleted > 0 {
+            store::mark_current_model_stale(tx, org, self.clock.now()).await?
+        } else {
+            None
+        };
+        Ok(DeletionReport {
+            transactions_deleted,
+            predictions_deleted,
+            stale_model_id,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_deletion(
+        &self,
+        tx: &mut kiki_store::Tx<'_>,
+        org: OrgId,
+        by: &Requester,
+        action: &str,
+        (kind, id): (&str, String),
+        mut details: serde_json::Value,
+        report: &DeletionReport,
+    ) -> Result<(), LtvServiceError> {
+        if let Some(map) = details.as_object_mut() {
+            map.insert(
+                "transactions_deleted".into(),
+                json!(report.transactions_deleted),
+            );
+            map.insert(
+                "predictions_deleted".into(),
+                json!(report.predictions_deleted),
+            );
+            map.insert("stale_model_id".into(), json!(report.stale_model_id));
+        }
+        self.identity
+            .audit()
+            .append(
+                tx,
+                AuditEvent::new(Some(org), by.actor.clone(), action)
+                    .target(kind, id)
+                    .details(details)
+                    .context(None, None, by.request_id.clone()),
+            )
+            .await?;
+        Ok(())
     }
 }
 

@@ -11,8 +11,9 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::NewTransaction;
-use crate::schema::{LtvModels as M, LtvPredictions as P, LtvTransactions as T};
+use crate::config::DateWindow;
+use crate::domain::{NewTransaction, TransactionKind, apply_refund_references};
+use crate::schema::{LtvModels as M, LtvPredictions as P, LtvTransactions as T, LtvUploads as U};
 
 /// Rows per multi-row INSERT (well under SQLite's bound-parameter limit).
 const INSERT_BATCH: usize = 500;
@@ -22,6 +23,7 @@ const INSERT_BATCH: usize = 500;
 pub async fn insert_transactions(
     tx: &mut Tx<'_>,
     org: OrgId,
+    upload: Option<Uuid>,
     rows: &[NewTransaction],
     keys: &[String],
     now: OffsetDateTime,
@@ -43,6 +45,8 @@ pub async fn insert_transactions(
                 T::Platform,
                 T::DedupKey,
                 T::CreatedAt,
+                T::UploadId,
+                T::Kind,
             ])
             .on_conflict(
                 OnConflict::columns([T::OrgId, T::DedupKey])
@@ -63,6 +67,8 @@ pub async fn insert_transactions(
                 r.platform.clone().into(),
                 key.as_str().into(),
                 now.into(),
+                upload.into(),
+                r.kind.as_str().into(),
             ]);
         }
         inserted += tx.execute(&stmt).await?;
@@ -75,46 +81,114 @@ struct TransactionRow {
     customer_id: String,
     occurred_at: OffsetDateTime,
     amount_micros: i64,
+    order_id: Option<String>,
     segment: Option<String>,
     platform: Option<String>,
+    kind: String,
+}
+
+/// The rows a fit or a customer view may use: dated within the plausible
+/// span, orders not negative, refunds not positive. Rows stored before these
+/// rules were enforced at upload can break them; they are left out, never
+/// read (a timestamp outside the span may not even decode).
+fn usable(window: &DateWindow) -> sea_query::Condition {
+    sea_query::Cond::all()
+        .add(Expr::col(T::OccurredAt).gte(window.earliest))
+        .add(Expr::col(T::OccurredAt).lte(window.latest))
+        .add(
+            sea_query::Cond::any()
+                .add(
+                    Expr::col(T::Kind)
+                        .eq(TransactionKind::Order.as_str())
+                        .and(Expr::col(T::AmountMicros).gte(0i64)),
+                )
+                .add(
+                    Expr::col(T::Kind)
+                        .eq(TransactionKind::Refund.as_str())
+                        .and(Expr::col(T::AmountMicros).lte(0i64)),
+                ),
+        )
+}
+
+/// Transactions of one currency as the engine reads them, and how many
+/// stored rows were left out as unusable.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedTransactions {
+    /// Oldest first; refunds carry negative amounts and are dated at the
+    /// order they name when it is found.
+    pub transactions: Vec<Transaction>,
+    /// Orders among them (refunds not counted).
+    pub orders: u64,
+    pub refunds: u64,
+    /// Stored rows outside the plausible dates or with an amount of the
+    /// wrong sign for their kind.
+    pub skipped: u64,
 }
 
 /// Transactions of the organisation in one currency (optionally of some
-/// customers only), oldest first.
+/// customers only), oldest first, without the unusable ones.
 pub async fn load_transactions(
     db: &Db,
     org: OrgId,
     currency: Currency,
     customers: Option<&[String]>,
-) -> Result<Vec<Transaction>, StoreError> {
-    let mut stmt = Query::select()
+    window: &DateWindow,
+) -> Result<LoadedTransactions, StoreError> {
+    let mut base = Query::select()
+        .from(T::Table)
+        .and_where(Expr::col(T::OrgId).eq(org.0))
+        .and_where(Expr::col(T::Currency).eq(currency.to_string()))
+        .to_owned();
+    if let Some(ids) = customers {
+        base.and_where(Expr::col(T::CustomerId).is_in(ids.iter().map(String::as_str)));
+    }
+    let stmt = base
+        .clone()
         .columns([
             T::CustomerId,
             T::OccurredAt,
             T::AmountMicros,
+            T::OrderId,
             T::Segment,
             T::Platform,
+            T::Kind,
         ])
-        .from(T::Table)
-        .and_where(Expr::col(T::OrgId).eq(org.0))
-        .and_where(Expr::col(T::Currency).eq(currency.to_string()))
+        .cond_where(usable(window))
         .order_by(T::OccurredAt, Order::Asc)
         .order_by(T::Id, Order::Asc)
         .to_owned();
-    if let Some(ids) = customers {
-        stmt.and_where(Expr::col(T::CustomerId).is_in(ids.iter().map(String::as_str)));
-    }
     let rows: Vec<TransactionRow> = db.fetch_all(&stmt).await?;
-    Ok(rows
+    let count = base
+        .expr_as(Func::count(Expr::col(T::Id)), sea_query::Alias::new("n"))
+        .to_owned();
+    let all: CountRow = db.fetch_one(&count).await?;
+    let mut loaded = LoadedTransactions {
+        skipped: u64::try_from(all.n)
+            .unwrap_or(0)
+            .saturating_sub(rows.len() as u64),
+        ..LoadedTransactions::default()
+    };
+    let rows: Vec<(Transaction, Option<String>)> = rows
         .into_iter()
-        .map(|r| Transaction {
-            customer_id: r.customer_id,
-            at: r.occurred_at,
-            amount_micros: r.amount_micros,
-            segment: r.segment,
-            platform: r.platform,
+        .map(|r| {
+            let refund = r.kind == TransactionKind::Refund.as_str();
+            if refund {
+                loaded.refunds += 1;
+            } else {
+                loaded.orders += 1;
+            }
+            let tx = Transaction {
+                customer_id: r.customer_id,
+                at: r.occurred_at,
+                amount_micros: r.amount_micros,
+                segment: r.segment,
+                platform: r.platform,
+            };
+            (tx, r.order_id)
         })
-        .collect())
+        .collect();
+    loaded.transactions = apply_refund_references(rows);
+    Ok(loaded)
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -159,9 +233,13 @@ pub struct ModelRow {
     pub job_id: Option<Uuid>,
     pub created_by: String,
     pub created_at: OffsetDateTime,
+    /// Set when transactions the model rests on were deleted.
+    pub stale_at: Option<OffsetDateTime>,
+    /// Stored rows the fit left out as unusable.
+    pub skipped_transactions: i64,
 }
 
-const MODEL_COLUMNS: [M; 19] = [
+const MODEL_COLUMNS: [M; 21] = [
     M::Id,
     M::OrgId,
     M::Version,
@@ -181,6 +259,8 @@ const MODEL_COLUMNS: [M; 19] = [
     M::JobId,
     M::CreatedBy,
     M::CreatedAt,
+    M::StaleAt,
+    M::SkippedTransactions,
 ];
 
 /// The next version number of the organisation's models.
@@ -221,6 +301,8 @@ pub async fn insert_model(tx: &mut Tx<'_>, m: &ModelRow) -> Result<(), StoreErro
             m.job_id.into(),
             m.created_by.as_str().into(),
             m.created_at.into(),
+            m.stale_at.into(),
+            m.skipped_transactions.into(),
         ])
         .to_owned();
     tx.execute(&stmt).await?;
@@ -455,4 +537,197 @@ pub async fn all_predictions(
     model_id: Uuid,
 ) -> Result<Vec<PredictionRow>, StoreError> {
     db.fetch_all(&select_predictions(org, model_id)).await
+}
+
+/// Records an accepted upload.
+pub async fn insert_upload(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    upload: &UploadRow,
+) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(U::Table)
+        .columns([
+            U::Id,
+            U::OrgId,
+            U::Format,
+            U::Currency,
+            U::Received,
+            U::Inserted,
+            U::CreatedBy,
+            U::CreatedAt,
+        ])
+        .values_panic([
+            upload.id.into(),
+            org.0.into(),
+            upload.format.as_str().into(),
+            upload.currency.as_str().into(),
+            upload.received.into(),
+            upload.inserted.into(),
+            upload.created_by.as_str().into(),
+            upload.created_at.into(),
+        ])
+        .to_owned();
+    tx.execute(&stmt).await?;
+    Ok(())
+}
+
+/// A stored upload.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UploadRow {
+    pub id: Uuid,
+    pub format: String,
+    pub currency: String,
+    pub received: i64,
+    pub inserted: i64,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Sets the number of rows an upload stored (known after the insert).
+pub async fn set_upload_inserted(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    id: Uuid,
+    inserted: i64,
+) -> Result<(), StoreError> {
+    let stmt = Query::update()
+        .table(U::Table)
+        .value(U::Inserted, inserted)
+        .and_where(Expr::col(U::OrgId).eq(org.0))
+        .and_where(Expr::col(U::Id).eq(id))
+        .to_owned();
+    tx.execute(&stmt).await?;
+    Ok(())
+}
+
+/// One upload of the organisation.
+pub async fn get_upload(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<UploadRow>, StoreError> {
+    let stmt = Query::select()
+        .columns([
+            U::Id,
+            U::Format,
+            U::Currency,
+            U::Received,
+            U::Inserted,
+            U::CreatedBy,
+            U::CreatedAt,
+        ])
+        .from(U::Table)
+        .and_where(Expr::col(U::OrgId).eq(org.0))
+        .and_where(Expr::col(U::Id).eq(id))
+        .to_owned();
+    tx.fetch_optional(&stmt).await
+}
+
+/// Which transactions a deletion removes.
+#[derive(Debug, Clone, Copy)]
+pub enum Deletion<'a> {
+    Upload(Uuid),
+    Customer(&'a str),
+    All,
+}
+
+/// Deletes the organisation's transactions that `what` names; how many.
+pub async fn delete_transactions(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    what: Deletion<'_>,
+) -> Result<u64, StoreError> {
+    let mut stmt = Query::delete()
+        .from_table(T::Table)
+        .and_where(Expr::col(T::OrgId).eq(org.0))
+        .to_owned();
+    match what {
+        Deletion::Upload(id) => {
+            stmt.and_where(Expr::col(T::UploadId).eq(id));
+        }
+        Deletion::Customer(c) => {
+            stmt.and_where(Expr::col(T::CustomerId).eq(c));
+        }
+        Deletion::All => {}
+    }
+    tx.execute(&stmt).await
+}
+
+/// Deletes the organisation's upload records (one, or all of them).
+pub async fn delete_uploads(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    id: Option<Uuid>,
+) -> Result<u64, StoreError> {
+    let mut stmt = Query::delete()
+        .from_table(U::Table)
+        .and_where(Expr::col(U::OrgId).eq(org.0))
+        .to_owned();
+    if let Some(id) = id {
+        stmt.and_where(Expr::col(U::Id).eq(id));
+    }
+    tx.execute(&stmt).await
+}
+
+/// Deletes stored predictions of customers who have no transaction left
+/// (of any model of the organisation); how many.
+pub async fn delete_orphan_predictions(tx: &mut Tx<'_>, org: OrgId) -> Result<u64, StoreError> {
+    let remaining = Query::select()
+        .column(T::CustomerId)
+        .from(T::Table)
+        .and_where(Expr::col(T::OrgId).eq(org.0))
+        .to_owned();
+    let stmt = Query::delete()
+        .from_table(P::Table)
+        .and_where(Expr::col(P::OrgId).eq(org.0))
+        .and_where(Expr::col(P::CustomerId).not_in_subquery(remaining))
+        .to_owned();
+    tx.execute(&stmt).await
+}
+
+/// Deletes every stored prediction of one customer; how many.
+pub async fn delete_customer_predictions(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    customer: &str,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(P::Table)
+        .and_where(Expr::col(P::OrgId).eq(org.0))
+        .and_where(Expr::col(P::CustomerId).eq(customer))
+        .to_owned();
+    tx.execute(&stmt).await
+}
+
+/// Marks the organisation's current model stale (if not already); the
+/// model's id when one was marked now.
+pub async fn mark_current_model_stale(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    now: OffsetDateTime,
+) -> Result<Option<Uuid>, StoreError> {
+    let current = Query::select()
+        .column(M::Id)
+        .from(M::Table)
+        .and_where(Expr::col(M::OrgId).eq(org.0))
+        .order_by(M::Version, Order::Desc)
+        .limit(1)
+        .to_owned();
+    let Some(row): Option<IdRow> = tx.fetch_optional(&current).await? else {
+        return Ok(None);
+    };
+    let stmt = Query::update()
+        .table(M::Table)
+        .value(M::StaleAt, now)
+        .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Id).eq(row.id))
+        .and_where(Expr::col(M::StaleAt).is_null())
+        .to_owned();
+    Ok((tx.execute(&stmt).await? > 0).then_some(row.id))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct IdRow {
+    id: Uuid,
 }

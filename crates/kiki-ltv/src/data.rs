@@ -42,7 +42,9 @@ pub struct Transaction {
     pub customer_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// Order value in micros of the account currency.
+    /// Order value in micros of the account currency. A negative amount is
+    /// a refund: it reduces the value of the customer's latest purchase day
+    /// on or before it and is never a purchase itself (see [`summarize`]).
     pub amount_micros: i64,
     /// Customer segment, when the shop has one (e.g. "vip", "wholesale").
     pub segment: Option<String>,
@@ -139,6 +141,10 @@ fn group_by_customer(transactions: &[Transaction], end_day: i64) -> Vec<(&str, C
         });
         let g = &mut groups[slot].1;
         g.days.push((day, tx.amount_micros));
+        if tx.amount_micros < 0 {
+            // A refund says nothing about how the customer was acquired.
+            continue;
+        }
         // The acquisition attributes are those of the earliest order that
         // carries them.
         if let Some(s) = tx.segment.as_deref()
@@ -156,17 +162,32 @@ fn group_by_customer(transactions: &[Transaction], end_day: i64) -> Vec<(&str, C
     groups
 }
 
-/// Sums amounts per day and returns the days in order.
+/// The purchase days in order with the value of each: the orders of a day
+/// summed, less the refunds (negative amounts) that fall on it. A refund
+/// reduces the latest purchase day on or before its own day, down to zero at
+/// most; a day its refunds bring to zero is no purchase any more. A refund
+/// before any purchase has nothing to reduce and is ignored.
 fn daily_totals(days: &mut [(i64, i64)]) -> Vec<(i64, i64)> {
     days.sort_by_key(|(d, _)| *d);
-    let mut out: Vec<(i64, i64)> = Vec::with_capacity(days.len());
-    for &(d, amount) in days.iter() {
+    // (day, net value, reduced by a refund)
+    let mut out: Vec<(i64, i64, bool)> = Vec::with_capacity(days.len());
+    for &(d, amount) in days.iter().filter(|(_, a)| *a >= 0) {
         match out.last_mut() {
-            Some((last, total)) if *last == d => *total = total.saturating_add(amount),
-            _ => out.push((d, amount)),
+            Some((last, total, _)) if *last == d => *total = total.saturating_add(amount),
+            _ => out.push((d, amount, false)),
         }
     }
-    out
+    for &(d, refund) in days.iter().filter(|(_, a)| *a < 0) {
+        let at = out.partition_point(|(day, _, _)| *day <= d);
+        if let Some((_, total, reduced)) = at.checked_sub(1).and_then(|i| out.get_mut(i)) {
+            *total = total.saturating_add(refund).max(0);
+            *reduced = true;
+        }
+    }
+    out.into_iter()
+        .filter(|(_, total, reduced)| !(*reduced && *total == 0))
+        .map(|(d, total, _)| (d, total))
+        .collect()
 }
 
 fn mean_micros(values: impl Iterator<Item = i64>) -> i64 {
@@ -203,7 +224,10 @@ fn summary_from_days(
 /// Builds the RFM summary of every customer with a transaction on or before
 /// `observation_end` (transactions after it are ignored). Purchases on the
 /// same UTC day count as one purchase whose value is their sum, as in
-/// Fader, Hardie & Lee (2005) and the `lifetimes` package.
+/// Fader, Hardie & Lee (2005) and the `lifetimes` package. Refunds
+/// (negative amounts) lower the value of the latest purchase day on or
+/// before them; a day refunded in full stops counting as a purchase, and a
+/// customer left without purchases is left out.
 pub fn summarize(
     transactions: &[Transaction],
     observation_end: OffsetDateTime,
@@ -212,9 +236,10 @@ pub fn summarize(
     let end_day = day_number(observation_end);
     group_by_customer(transactions, end_day)
         .into_iter()
-        .map(|(id, mut g)| {
+        .filter_map(|(id, mut g)| {
             let totals = daily_totals(&mut g.days);
-            summary_from_days(id, &g, &totals, end_day, unit)
+            // A customer whose every order was refunded made no purchase.
+            (!totals.is_empty()).then(|| summary_from_days(id, &g, &totals, end_day, unit))
         })
         .collect()
 }
@@ -233,9 +258,9 @@ pub fn summarize_periods(
     let len = period.whole_days();
     group_by_customer(transactions, end_day)
         .into_iter()
-        .map(|(id, mut g)| {
+        .filter_map(|(id, mut g)| {
             let totals = daily_totals(&mut g.days);
-            let first = totals.first().map_or(end_day, |(d, _)| *d);
+            let first = totals.first()?.0;
             let mut periods: Vec<(i64, i64)> = Vec::new();
             for &(d, amount) in &totals {
                 let k = (d - first) / len;
@@ -245,7 +270,7 @@ pub fn summarize_periods(
                 }
             }
             let last = periods.last().map_or(0, |(k, _)| *k);
-            CustomerSummary {
+            Some(CustomerSummary {
                 customer_id: id.to_owned(),
                 frequency: (periods.len().saturating_sub(1)) as f64,
                 recency: last as f64,
@@ -253,7 +278,7 @@ pub fn summarize_periods(
                 monetary_micros: mean_micros(periods.iter().skip(1).map(|(_, a)| *a)),
                 segment: g.segment.map(|(_, s)| s.to_owned()),
                 platform: g.platform.map(|(_, p)| p.to_owned()),
-            }
+            })
         })
         .collect()
 }
@@ -309,6 +334,43 @@ mod tests {
             segment: None,
             platform: None,
         }
+    }
+
+    #[test]
+    fn refunds_lower_the_value_of_their_purchase_day_and_a_full_refund_removes_it() {
+        let day = |d: u8| datetime!(2024-01-01 00:00 UTC) + time::Duration::days(i64::from(d));
+        let txs = [
+            tx("a", day(0), 10_000_000),
+            tx("a", day(5), 30_000_000),
+            // Two days after the order of day 5: lowers that day to 20.
+            tx("a", day(7), -10_000_000),
+            tx("a", day(9), 8_000_000),
+            tx("a", day(9), -8_000_000),
+            // More than the day's value: the day counts zero, not negative.
+            tx("b", day(0), 5_000_000),
+            tx("b", day(3), 4_000_000),
+            tx("b", day(3), -9_000_000),
+            // A refund before any purchase has nothing to lower.
+            tx("c", day(0), -1_000_000),
+            tx("d", day(1), -2_000_000),
+            tx("d", day(2), 6_000_000),
+        ];
+        let s = summarize(&txs, day(10), TimeUnit::Days);
+        let by_id: Vec<(&str, f64, f64, f64, i64)> = s
+            .iter()
+            .map(|c| {
+                let id = c.customer_id.as_str();
+                (id, c.frequency, c.recency, c.age, c.monetary_micros)
+            })
+            .collect();
+        assert_eq!(
+            by_id,
+            vec![
+                ("a", 1.0, 5.0, 10.0, 20_000_000),
+                ("b", 0.0, 0.0, 10.0, 0),
+                ("d", 0.0, 0.0, 8.0, 0),
+            ]
+        );
     }
 
     #[test]

@@ -150,13 +150,23 @@ impl LtvError {
         }
     }
 
-    /// The code the HTTP edge answers with: bad input is the caller's to fix
-    /// (422), a numerical or optimiser failure is ours (500).
+    /// The code the HTTP edge answers with: 422 for every variant. Bad input
+    /// is the caller's to fix; a model that cannot be fitted or evaluated on
+    /// the data (an optimiser or numerical failure) is fixed by choosing
+    /// another model, a penalizer or more data, which is the caller's choice
+    /// too.
     pub fn error_code(&self) -> ErrorCode {
-        match self {
-            LtvError::FitFailed { .. } | LtvError::Numerical { .. } => ErrorCode::Internal,
-            _ => ErrorCode::ValidationFailed,
-        }
+        ErrorCode::ValidationFailed
+    }
+
+    /// Whether the model (not the rows) is what failed: the optimiser did not
+    /// reach an optimum, or a quantity cannot be evaluated for the fitted
+    /// parameters.
+    pub fn is_model_failure(&self) -> bool {
+        matches!(
+            self,
+            LtvError::FitFailed { .. } | LtvError::Numerical { .. }
+        )
     }
 }
 
@@ -183,6 +193,10 @@ mod tests {
         );
         assert_eq!(err.offending_rows().map(|r| r.total), Some(2));
         assert_eq!(err.error_code(), ErrorCode::ValidationFailed);
+        assert!(!err.is_model_failure());
+        let numerical = LtvError::Numerical { what: "x" };
+        assert!(numerical.is_model_failure());
+        assert_eq!(numerical.error_code(), ErrorCode::ValidationFailed);
         let one = LtvError::NonFinite {
             field: "T",
             rows: RowList::collect([true]),

@@ -52,6 +52,78 @@ fn numerical(what: &'static str) -> impl Fn(crate::special::Hyp2f1Failure) -> Lt
     move |_| LtvError::Numerical { what }
 }
 
+/// An expected number of purchases, refused when it is not a finite number
+/// of at least 0 (never silently passed on).
+fn finite(v: f64) -> Result<f64, LtvError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(LtvError::Numerical {
+            what: "expected number of purchases",
+        })
+    }
+}
+
+/// Most terms [`nb_bracket`] sums before giving up (for z within about
+/// 1e-5 of 1, i.e. a horizon some 10⁵ times α + T).
+const NB_MAX_TERMS: usize = 2_000_000;
+
+/// [1 − (1 − z)^k ₂F₁(k, c − a + 1; c; z)] / (a − 1) for k > 0, c > a − 1,
+/// 0 < z < 1, as Σₙ NB(n; k, z) · dₙ with dₙ = [1 − (c−a+1)ₙ / (c)ₙ] / (a − 1).
+///
+/// (1 − z)^k ₂F₁(k, b'; c; z) is the mean of (b')ₙ/(c)ₙ under the negative
+/// binomial NB(n; k, z) = (k)ₙ zⁿ (1 − z)^k / n!, whose probabilities sum to
+/// one, so the bracket is the mean of 1 − (b')ₙ/(c)ₙ. Every dₙ has the sign
+/// of 1 (it is Σ 1/(c+j) as a → 1), so the sum has no cancellation however
+/// large c is, and no 0/0 at a = 1. The probabilities are kept in log space,
+/// so a huge k does not underflow them. `None` when the parameters are
+/// outside that domain or the sum needs more than [`NB_MAX_TERMS`] terms.
+fn nb_bracket(k: f64, a: f64, c: f64, z: f64, ln_one_minus_z: f64) -> Option<f64> {
+    let e = a - 1.0;
+    if !(k > 0.0 && c > e && z > 0.0 && z < 1.0 && k.is_finite() && c.is_finite()) {
+        return None;
+    }
+    let ln_z = z.ln();
+    // ln NB(0) = k ln(1 − z); each step multiplies by (k + n) z / (n + 1).
+    let mut ln_pmf = k * ln_one_minus_z;
+    // L = Σ_{j<n} ln(1 − e/(c + j)) = ln[(c − e)ₙ / (c)ₙ]; H = Σ 1/(c + j).
+    let (mut ln_ratio, mut harmonic) = (0.0f64, 0.0f64);
+    let mut sum = 0.0f64;
+    let mode = ((k - 1.0) * z / (1.0 - z)).max(0.0);
+    for n in 0..NB_MAX_TERMS {
+        let nf = n as f64;
+        if n > 0 {
+            ln_pmf += ((k + nf - 1.0) / nf).ln() + ln_z;
+        }
+        let d = if e == 0.0 {
+            harmonic
+        } else {
+            -ln_ratio.exp_m1() / e
+        };
+        let term = ln_pmf.exp() * d;
+        sum += term;
+        ln_ratio += (-e / (c + nf)).ln_1p();
+        harmonic += 1.0 / (c + nf);
+        if nf > mode && sum > 0.0 {
+            // Past the mode the probabilities fall by at most q per step
+            // (the step ratio tends to z, from above when k > 1 and from
+            // below otherwise) while dₙ grows by at most 1 + 1/n (its
+            // increments shrink no faster than 1/n), so the rest is below a
+            // geometric series.
+            let q = ((k + nf) * z / (nf + 1.0)).max(z);
+            let g = 1.0 + 1.0 / nf.max(1.0) + e.abs() / (c + nf);
+            let ratio = q * g;
+            if ratio < 1.0 && term * ratio / (1.0 - ratio) <= 1e-17 * sum {
+                return sum.is_finite().then_some(sum);
+            }
+        }
+        if !sum.is_finite() {
+            return None;
+        }
+    }
+    None
+}
+
 impl BgNbdParams {
     pub fn validate(&self) -> Result<(), LtvError> {
         check_positive("r", self.r)?;
@@ -97,8 +169,15 @@ impl BgNbdParams {
 
     /// Expected purchases in (T, T + t] of a customer with x repeat
     /// purchases and age T who is alive at T. The conditional expectation
-    /// of FHL (2005) eq. 10 is this times [`Self::p_alive`]; ₂F₁ is taken
-    /// in its Euler-transformed form, whose parameters stay small for any x.
+    /// of FHL (2005) eq. 10 is this times [`Self::p_alive`].
+    ///
+    /// Given alive at T, the purchase rate is Gamma(r + x, α + T) and the
+    /// dropout probability Beta(a, b + x) (one more dropout chance for
+    /// MBG/NBD), so the bracket of eq. 10 is a negative-binomial mean (see
+    /// [`nb_bracket`]) summed in positive terms. The closed form with ₂F₁
+    /// cancels catastrophically when b is large, which is where fits on
+    /// little data often land; it remains the fallback for the rare case the
+    /// sum would need too many terms.
     pub fn expected_if_alive(
         &self,
         x: f64,
@@ -109,17 +188,21 @@ impl BgNbdParams {
         if horizon <= 0.0 {
             return Ok(0.0);
         }
-        let Self { r, alpha, b, .. } = *self;
+        let Self { r, alpha, a, b } = *self;
         let z = horizon / (alpha + t_age + horizon);
         let ln_one_minus_z = (alpha + t_age).ln() - (alpha + t_age + horizon).ln();
-        away_from_one(self.a, |a| {
+        let c = if modified { a + b + x } else { a + b + x - 1.0 };
+        if let Some(bracket) = nb_bracket(r + x, a, c, z, ln_one_minus_z) {
+            return finite(c * bracket);
+        }
+        away_from_one(a, |a| {
             // BG/NBD: (a+b+x−1)/(a−1) · [1 − (1−z)^{a−1} F(a+b−1−r, a−1; a+b+x−1; z)]
             // MBG/NBD: (a+b+x)/(a−1) · [1 − (1−z)^{a−1} F(a+b−r, a−1; a+b+x; z)]
             let c = if modified { a + b + x } else { a + b + x - 1.0 };
             let f = hyp2f1(c - x - r, a - 1.0, c, z)
                 .map_err(numerical("expected number of purchases"))?;
             let bracket = 1.0 - ((a - 1.0) * ln_one_minus_z).exp() * f;
-            Ok(c / (a - 1.0) * bracket)
+            finite(c / (a - 1.0) * bracket)
         })
     }
 
@@ -131,9 +214,17 @@ impl BgNbdParams {
         let Self { r, alpha, b, .. } = *self;
         let z = t / (alpha + t);
         let ln_one_minus_z = alpha.ln() - (alpha + t).ln();
+        // BG/NBD: (a+b−1)/(a−1) · [1 − (1−z)^r F(r, b; a+b−1; z)]
+        // MBG/NBD: b/(a−1) · [1 − (1−z)^r F(r, b+1; a+b; z)]
+        let (lead, c) = if modified {
+            (b, self.a + b)
+        } else {
+            (self.a + b - 1.0, self.a + b - 1.0)
+        };
+        if let Some(bracket) = nb_bracket(r, self.a, c, z, ln_one_minus_z) {
+            return finite(lead * bracket);
+        }
         away_from_one(self.a, |a| {
-            // BG/NBD: (a+b−1)/(a−1) · [1 − (1−z)^{a−1} F(a+b−1−r, a−1; a+b−1; z)]
-            // MBG/NBD: b/(a−1) · [1 − (1−z)^{a−1} F(a+b−r, a−1; a+b; z)]
             let (lead, c) = if modified {
                 (b, a + b)
             } else {
@@ -141,7 +232,7 @@ impl BgNbdParams {
             };
             let f =
                 hyp2f1(c - r, a - 1.0, c, z).map_err(numerical("expected number of purchases"))?;
-            Ok(lead / (a - 1.0) * (1.0 - ((a - 1.0) * ln_one_minus_z).exp() * f))
+            finite(lead / (a - 1.0) * (1.0 - ((a - 1.0) * ln_one_minus_z).exp() * f))
         })
     }
 

@@ -169,3 +169,123 @@ fn holdout_report_on_cdnow_tracks_the_actual_purchases() {
         .collect();
     assert!(means.windows(2).all(|w| w[1] > w[0]), "{means:?}");
 }
+
+/// E[Y(t) | alive, x, T] under BG/NBD and MBG/NBD, from
+/// tests/fixtures/bgnbd_expectation_reference.py (mpmath, 50 digits, the
+/// closed form and the mixture integral agreeing): (r, α, a, b, x, T, t,
+/// modified, value). Printed with 17 digits, one more than an f64 needs.
+type Case = (f64, f64, f64, f64, f64, f64, f64, bool, f64);
+
+#[allow(clippy::excessive_precision)]
+const EXPECTED_IF_ALIVE: [Case; 8] = [
+    (
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+        2.0,
+        30.0,
+        52.0,
+        false,
+        2.5797452777773348,
+    ),
+    (
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+        0.0,
+        0.0,
+        52.0,
+        false,
+        1.4460505953964038,
+    ),
+    (
+        0.3,
+        2.0,
+        0.3,
+        3000.0,
+        20.0,
+        10.0,
+        52.1,
+        false,
+        8.77365586555396e+1,
+    ),
+    (
+        0.05,
+        0.5,
+        0.05,
+        100000.0,
+        0.0,
+        0.0,
+        52.1,
+        false,
+        5.2098575999148636,
+    ),
+    (
+        1.0,
+        2.0,
+        0.999,
+        10000000.0,
+        5.0,
+        1.0,
+        26.0,
+        false,
+        5.199984242522251e+1,
+    ),
+    (
+        0.3,
+        0.5,
+        0.8,
+        10000.0,
+        1.0,
+        0.0,
+        52.1,
+        true,
+        1.3418775786259004e+2,
+    ),
+    (
+        0.5,
+        1.0,
+        1.0,
+        5.0,
+        2.0,
+        3.0,
+        52.0,
+        false,
+        1.1523107024963579e+1,
+    ),
+    (
+        50.0,
+        300.0,
+        20.0,
+        0.5,
+        20.0,
+        50.0,
+        52.1,
+        false,
+        2.0569065487661305,
+    ),
+];
+
+#[test]
+fn expected_purchases_stay_accurate_when_b_is_large_or_a_is_one() {
+    // a < 1 with b in the thousands and more is where fits on a few hundred
+    // customers with little churn land; the ₂F₁ closed form failed there.
+    for (r, alpha, a, b, x, t_age, t, modified, expect) in EXPECTED_IF_ALIVE {
+        let p = kiki_ltv::BgNbdParams { r, alpha, a, b };
+        let got = p
+            .expected_if_alive(x, t_age, t, modified)
+            .unwrap_or_else(|e| panic!("{p:?} x={x} T={t_age} t={t}: {e}"));
+        let err = (got - expect).abs() / expect;
+        assert!(
+            err < 1e-12,
+            "{p:?} x={x} T={t_age} t={t}: {got} vs {expect} ({err:e})"
+        );
+        if x == 0.0 && t_age == 0.0 && !modified {
+            // A customer who has just bought: E[X(t)] is the same quantity.
+            let new = p.expected_purchases(t, false).unwrap_or(f64::NAN);
+            assert!((new - expect).abs() / expect < 1e-12, "{new} vs {expect}");
+        }
+    }
+}
