@@ -81,9 +81,11 @@ impl PlatformCurveInput {
 pub struct AllocationRequest {
     pub currency: Currency,
     /// Total daily budget across platforms, micros.
+    #[schema(minimum = 1)]
     pub total_budget_micros: i64,
     #[serde(default)]
     pub objective: Objective,
+    #[schema(min_items = 1)]
     pub platforms: Vec<PlatformCurveInput>,
     #[serde(default)]
     pub target: Option<EfficiencyTarget>,

@@ -637,7 +637,7 @@ impl Config {
         }
         if self.env == Environment::Production {
             if self.mail.transport != MailTransportKind::Smtp {
-                p.push("mail.transport is the in-app outbox, which stores password-reset links in the database; set KIKI__MAIL__TRANSPORT=smtp and KIKI__MAIL__SMTP_URL in production".into());
+                p.push("mail.transport is the in-app outbox, which keeps mail in the database (tokens masked) and delivers nothing; set KIKI__MAIL__TRANSPORT=smtp and KIKI__MAIL__SMTP_URL in production".into());
             }
             let secret = self.security.secret_key.expose_secret();
             if is_placeholder(secret) || secret.len() < 32 {

@@ -149,6 +149,7 @@ pub struct PerformanceRow {
     /// Give either platform totals (no ad set) or ad-set rows for a day, not
     /// both: the estimator sums every row of a platform.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub ad_set_id: Option<String>,
     #[serde(with = "iso_date")]
     #[schema(value_type = String, format = Date)]
@@ -179,8 +180,10 @@ pub struct PerformanceUploaded {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SettingsOverrides {
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub min_confidence: Option<f64>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub approval_threshold_micros: Option<i64>,
     #[serde(default)]
     pub industry: Option<Industry>,
@@ -236,6 +239,7 @@ pub struct BudgetLine {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct BudgetsRequest {
     pub currency: Currency,
+    #[schema(min_items = 1)]
     pub platforms: Vec<BudgetLine>,
 }
 

@@ -16,7 +16,7 @@ use crate::versioning::{ApiVersion, VersionedApi};
 
 /// Every route of this module, in both API versions.
 pub fn api() -> VersionedApi<AppState> {
-    let v = ApiVersion::BOTH;
+    let v = ApiVersion::CURRENT;
     VersionedApi::new()
         .routes(v, routes!(auth::token))
         .routes(v, routes!(auth::refresh))
