@@ -7,9 +7,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kiki_bidder::engine::LineItemStatus;
-use kiki_bidder::snapshot::{Registry, Snapshot};
 use kiki_bidder::{LineItem, LineItemId};
-use kiki_core::{ErrorCode, FieldError, OrgId};
+use kiki_core::{ErrorCode, FieldError};
 use kiki_identity::perm::{BidderRead, BidderWrite};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
@@ -23,8 +22,9 @@ use time::format_description::well_known::Rfc3339;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::line_items::{ChangedBy, LineItemError};
 use crate::ltv_sync::{LtvSyncError, LtvSyncReport};
-use crate::service::{BidderService, EVENT_LINE_ITEMS, EVENT_SEGMENTS, publish};
+use crate::service::{BidderService, EVENT_SEGMENTS, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 
 /// Every route of the bidder API, in both versions.
@@ -63,58 +63,44 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::validation(vec![FieldError::new(field, message.into())])
 }
 
-/// Turns a request body into a line item of `org` with `id`, checking
-/// everything the engine would refuse when compiling it.
-fn line_item_from(
-    svc: &BidderService,
-    bytes: &[u8],
-    org: OrgId,
-    id: LineItemId,
-) -> Result<LineItem, ApiError> {
+/// Reads a request body as a line item definition. `id` and `org_id` are
+/// the service's to set (placeholders here); `campaign_id` is optional. A
+/// field of the wrong type or shape is a 422 naming its path; the rules the
+/// engine checks are the service's ([`BidderService::check_line_item`]).
+fn line_item_body(bytes: &[u8]) -> Result<LineItem, ApiError> {
     let mut v: serde_json::Value = parse_json(bytes)?;
     let obj = v
         .as_object_mut()
         .ok_or_else(|| invalid("body", "The line item must be a JSON object."))?;
-    obj.insert("id".into(), serde_json::json!(id.0));
-    obj.insert("org_id".into(), serde_json::json!(org.0));
+    obj.insert("id".into(), serde_json::json!(Uuid::nil()));
+    obj.insert("org_id".into(), serde_json::json!(Uuid::nil()));
     if !obj.contains_key("campaign_id") {
         obj.insert("campaign_id".into(), serde_json::json!(Uuid::now_v7()));
     }
     let bytes = serde_json::to_vec(&v).map_err(ApiError::internal)?;
-    let li: LineItem = parse_json(&bytes)?;
-    li.validate().map_err(ApiError::validation)?;
-    // What compilation refuses (currencies the FX table lacks, …), as 422.
-    let mut probe = li.clone();
-    probe.active = true;
-    probe.flight.end = None;
-    let (_, report) = Snapshot::compile(
-        &[probe],
-        &svc.cfg.engine,
-        &Registry::default(),
-        0,
-        svc.now_ms(),
-    );
-    if let Some(r) = report.rejected.into_iter().next() {
-        return Err(ApiError::validation(r.errors));
-    }
-    Ok(li)
+    parse_json(&bytes)
 }
 
-fn audit_event(
-    meta: &kiki_identity::RequestMeta,
-    p: &kiki_identity::Principal,
-    action: &str,
-    id: LineItemId,
-    details: serde_json::Value,
-) -> AuditEvent {
-    let mut ev = AuditEvent::new(Some(p.scope.org_id()), p.actor(), action);
-    ev.target_kind = Some("bidder_line_item".into());
-    ev.target_id = Some(id.to_string());
-    ev.ip = meta.ip;
-    ev.user_agent = meta.user_agent.clone();
-    ev.request_id = meta.request_id.clone();
-    ev.details = details;
-    ev
+/// The envelope of a refused line-item change.
+fn line_item_error(e: LineItemError) -> ApiError {
+    match e {
+        LineItemError::NotFound => ApiError::not_found("line item"),
+        LineItemError::Invalid(fields) => ApiError::validation(fields),
+        LineItemError::Store(e) => e.into(),
+        LineItemError::Shield(e) => e.into(),
+    }
+}
+
+fn changed_by<'a>(
+    p: &'a kiki_identity::Principal,
+    actor: &'a kiki_shield::Actor,
+    meta: &'a kiki_identity::RequestMeta,
+) -> ChangedBy<'a> {
+    ChangedBy {
+        scope: &p.scope,
+        actor,
+        meta: Some(meta),
+    }
 }
 
 /// The organisation's line items, newest first.
@@ -163,42 +149,17 @@ pub async fn list_line_items(
     responses((status = 201, body = LineItemRecord), (status = 403, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn create_line_item(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<LineItemRecord>), ApiError> {
-    let org = p.0.scope.org_id();
-    let li = line_item_from(&svc, &body, org, LineItemId::new())?;
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    store::insert_line_item(&mut tx, &li, now).await?;
-    app.identity
-        .audit()
-        .append(
-            &mut tx,
-            audit_event(
-                &meta,
-                &p.0,
-                "bidder.line_item.created",
-                li.id,
-                serde_json::json!({ "name": li.name, "active": li.active }),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        EVENT_LINE_ITEMS,
-        serde_json::json!({ "line_item_id": li.id, "change": "created" }),
-        now,
-    )
-    .await;
-    let rec = store::get_line_item(&app.db, org, li.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("line item vanished after insert"))?;
+    let li = line_item_body(&body)?;
+    let actor = p.0.actor();
+    let rec = svc
+        .create_line_item(changed_by(&p.0, &actor, &meta), li)
+        .await
+        .map_err(line_item_error)?;
     Ok((StatusCode::CREATED, Json(rec)))
 }
 
@@ -223,51 +184,18 @@ pub async fn get_line_item(
     responses((status = 200, body = LineItemRecord), (status = 404, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn update_line_item(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
     Path(id): Path<Uuid>,
     body: Bytes,
 ) -> Result<Json<LineItemRecord>, ApiError> {
-    let org = p.0.scope.org_id();
-    let id = LineItemId(id);
-    // 404 before 422: another tenant's id reveals nothing about validation.
-    if store::get_line_item(&app.db, org, id).await?.is_none() {
-        return Err(ApiError::not_found("line item"));
-    }
-    let li = line_item_from(&svc, &body, org, id)?;
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    if !store::update_line_item(&mut tx, &li, now).await? {
-        return Err(ApiError::not_found("line item"));
-    }
-    app.identity
-        .audit()
-        .append(
-            &mut tx,
-            audit_event(
-                &meta,
-                &p.0,
-                "bidder.line_item.updated",
-                id,
-                serde_json::json!({ "name": li.name, "active": li.active }),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        EVENT_LINE_ITEMS,
-        serde_json::json!({ "line_item_id": id, "change": "updated" }),
-        now,
-    )
-    .await;
-    store::get_line_item(&app.db, org, id)
-        .await?
+    let li = line_item_body(&body)?;
+    let actor = p.0.actor();
+    svc.update_line_item(changed_by(&p.0, &actor, &meta), LineItemId(id), li)
+        .await
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("line item"))
+        .map_err(line_item_error)
 }
 
 /// Archives a line item: it stops bidding; its statistics stay readable.
@@ -275,40 +203,15 @@ pub async fn update_line_item(
     params(("id" = String, Path, description = "Line item id")),
     responses((status = 204, description = "Archived"), (status = 404, body = ErrorEnvelope)))]
 pub async fn delete_line_item(
-    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let org = p.0.scope.org_id();
-    let id = LineItemId(id);
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    if !store::archive_line_item(&mut tx, org, id, now).await? {
-        return Err(ApiError::not_found("line item"));
-    }
-    app.identity
-        .audit()
-        .append(
-            &mut tx,
-            audit_event(
-                &meta,
-                &p.0,
-                "bidder.line_item.archived",
-                id,
-                serde_json::json!({}),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        EVENT_LINE_ITEMS,
-        serde_json::json!({ "line_item_id": id, "change": "archived" }),
-        now,
-    )
-    .await;
+    let actor = p.0.actor();
+    svc.archive_line_item(changed_by(&p.0, &actor, &meta), LineItemId(id))
+        .await
+        .map_err(line_item_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

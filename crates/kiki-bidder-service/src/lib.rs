@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+pub mod line_items;
 pub mod ltv_sync;
 pub mod openrtb;
 pub mod reporting;
@@ -72,8 +73,18 @@ impl Module for BidderModule {
             let tracker_key =
                 trackers::derive_key(ctx.config.master_secret().expose_secret().as_bytes());
             let svc = Arc::new(
-                BidderService::new(cfg, shared, ctx.db.clone(), ctx.clock.clone(), tracker_key)?
-                    .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
+                BidderService::new(
+                    cfg,
+                    shared,
+                    ctx.db.clone(),
+                    ctx.clock.clone(),
+                    service::Platform {
+                        identity: ctx.identity.clone(),
+                        events: ctx.events.clone(),
+                        tracker_key,
+                    },
+                )?
+                .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
             );
             // The first load happens before serving, so a new process bids at once;
             // a database without the schema yet is retried by the refresh loop.

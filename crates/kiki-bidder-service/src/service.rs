@@ -137,6 +137,18 @@ pub struct BidderService {
     pub trackers: Trackers,
     /// Refused notices whose decision records the reporting flush writes.
     anomalies: parking_lot::Mutex<Vec<PendingAnomaly>>,
+    /// Audit log and decisions.
+    pub(crate) identity: kiki_identity::Identity,
+    /// Where line-item and segment changes are published for every replica.
+    pub(crate) events: EventBus,
+}
+
+/// What the service takes from the platform besides the database and clock.
+pub struct Platform {
+    pub identity: kiki_identity::Identity,
+    pub events: EventBus,
+    /// Signs the impression and click tracker URLs (see `trackers::derive_key`).
+    pub tracker_key: kiki_bidder::tracker::TrackerKey,
 }
 
 impl std::fmt::Debug for BidderService {
@@ -178,8 +190,13 @@ impl BidderService {
         shared: Option<Arc<SharedCounters>>,
         db: Db,
         clock: Arc<dyn Clock>,
-        tracker_key: kiki_bidder::tracker::TrackerKey,
+        platform: Platform,
     ) -> anyhow::Result<BidderService> {
+        let Platform {
+            identity,
+            events,
+            tracker_key,
+        } = platform;
         let segments = Arc::new(SegmentTable::default());
         // Bid ids must not repeat across replicas (their notices are claimed in
         // Redis by id): the seed is 64 random bits, not the start time or the
@@ -226,6 +243,8 @@ impl BidderService {
             anomalies: parking_lot::Mutex::new(Vec::new()),
             trackers: Trackers::new(tracker_key, cfg.trackers),
             cfg,
+            identity,
+            events,
         })
     }
 
