@@ -3,33 +3,38 @@
 //! caller's active organisation. Errors become the JSON envelope here.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kiki_bidder::engine::LineItemStatus;
-use kiki_bidder::snapshot::{Registry, Snapshot};
+use kiki_bidder::lineitem::{
+    BidStrategy, Budget, CampaignId, Creative, DealTargeting, Flight, FrequencyCap, MarginSettings,
+    PacingMode, Priors, Targeting,
+};
 use kiki_bidder::{LineItem, LineItemId};
-use kiki_core::{ErrorCode, FieldError, OrgId};
+use kiki_core::Money;
+use kiki_core::{ErrorCode, FieldError};
 use kiki_identity::perm::{BidderRead, BidderWrite};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
-use kiki_server::extract::{Json as Body, Path, Query, parse_json};
+use kiki_server::extract::{Json as Body, Path, Query};
 use kiki_server::versioning::{ApiVersion, VersionedApi};
 use kiki_server::{ApiError, AppState, Service};
 use kiki_shield::AuditEvent;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::line_items::{ChangedBy, LineItemError};
 use crate::ltv_sync::{LtvSyncError, LtvSyncReport};
-use crate::service::{BidderService, EVENT_LINE_ITEMS, EVENT_SEGMENTS, publish};
+use crate::service::{BidderService, EVENT_SEGMENTS, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 
 /// Every route of the bidder API, in both versions.
 pub fn api() -> VersionedApi<AppState> {
-    let v = ApiVersion::BOTH;
+    let v = ApiVersion::CURRENT;
     VersionedApi::new()
         .routes(v, routes!(list_line_items, create_line_item))
         .routes(
@@ -63,63 +68,129 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::validation(vec![FieldError::new(field, message.into())])
 }
 
-/// Turns a request body into a line item of `org` with `id`, checking
-/// everything the engine would refuse when compiling it.
-fn line_item_from(
-    svc: &BidderService,
-    bytes: &[u8],
-    org: OrgId,
-    id: LineItemId,
-) -> Result<LineItem, ApiError> {
-    let mut v: serde_json::Value = parse_json(bytes)?;
-    let obj = v
-        .as_object_mut()
-        .ok_or_else(|| invalid("body", "The line item must be a JSON object."))?;
-    obj.insert("id".into(), serde_json::json!(id.0));
-    obj.insert("org_id".into(), serde_json::json!(org.0));
-    if !obj.contains_key("campaign_id") {
-        obj.insert("campaign_id".into(), serde_json::json!(Uuid::now_v7()));
-    }
-    let bytes = serde_json::to_vec(&v).map_err(ApiError::internal)?;
-    let li: LineItem = parse_json(&bytes)?;
-    li.validate().map_err(ApiError::validation)?;
-    // What compilation refuses (currencies the FX table lacks, …), as 422.
-    let mut probe = li.clone();
-    probe.active = true;
-    probe.flight.end = None;
-    let (_, report) = Snapshot::compile(
-        &[probe],
-        &svc.cfg.engine,
-        &Registry::default(),
-        0,
-        svc.now_ms(),
-    );
-    if let Some(r) = report.rejected.into_iter().next() {
-        return Err(ApiError::validation(r.errors));
-    }
-    Ok(li)
+fn yes() -> bool {
+    true
 }
 
-fn audit_event(
-    meta: &kiki_identity::RequestMeta,
-    p: &kiki_identity::Principal,
-    action: &str,
-    id: LineItemId,
-    details: serde_json::Value,
-) -> AuditEvent {
-    let mut ev = AuditEvent::new(Some(p.scope.org_id()), p.actor(), action);
-    ev.target_kind = Some("bidder_line_item".into());
-    ev.target_id = Some(id.to_string());
-    ev.ip = meta.ip;
-    ev.user_agent = meta.user_agent.clone();
-    ev.request_id = meta.request_id.clone();
-    ev.details = details;
-    ev
+/// A line item definition as the API takes it: a `LineItem` without `id`
+/// and `org_id` (the service sets them), `campaign_id` optional. The rules
+/// the engine checks (`LineItem::validate` and a trial compile) answer 422
+/// naming each field.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!(line_item_example()))]
+pub struct LineItemBody {
+    /// A new campaign id when absent.
+    #[serde(default)]
+    pub campaign_id: Option<CampaignId>,
+    #[serde(default)]
+    pub name: String,
+    /// `false` pauses the line item. Default `true`.
+    #[serde(default = "yes")]
+    pub active: bool,
+    pub flight: Flight,
+    pub budget: Budget,
+    #[serde(default)]
+    pub pacing: PacingMode,
+    #[serde(default)]
+    pub bid_strategy: BidStrategy,
+    /// Upper bound on the CPM whatever the strategy says; positive when set.
+    #[serde(default)]
+    pub max_cpm: Option<Money>,
+    #[serde(default)]
+    pub targeting: Targeting,
+    #[schema(min_items = 1)]
+    pub creatives: Vec<Creative>,
+    /// LTV used when the user's segment is unknown; not negative.
+    pub ltv_baseline: Money,
+    #[serde(default)]
+    pub margin: MarginSettings,
+    #[serde(default)]
+    pub frequency_cap: Option<FrequencyCap>,
+    #[serde(default)]
+    pub priors: Option<Priors>,
+    #[serde(default)]
+    pub deals: DealTargeting,
+}
+
+impl LineItemBody {
+    /// The line item, with placeholder `id` and `org_id` the service replaces.
+    fn into_line_item(self) -> LineItem {
+        LineItem {
+            id: LineItemId(Uuid::nil()),
+            org_id: kiki_core::OrgId(Uuid::nil()),
+            campaign_id: self
+                .campaign_id
+                .unwrap_or_else(|| CampaignId(Uuid::now_v7())),
+            name: self.name,
+            active: self.active,
+            flight: self.flight,
+            budget: self.budget,
+            pacing: self.pacing,
+            bid_strategy: self.bid_strategy,
+            max_cpm: self.max_cpm,
+            targeting: self.targeting,
+            creatives: self.creatives,
+            ltv_baseline: self.ltv_baseline,
+            margin: self.margin,
+            frequency_cap: self.frequency_cap,
+            priors: self.priors,
+            deals: self.deals,
+        }
+    }
+}
+
+fn line_item_example() -> serde_json::Value {
+    json!({
+        "name": "Spring sale, US desktop",
+        "active": true,
+        "flight": { "start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z" },
+        "budget": { "daily": { "micros": 50_000_000, "currency": "USD" } },
+        "pacing": { "mode": "even" },
+        "bid_strategy": { "kind": "value_based" },
+        "max_cpm": { "micros": 5_000_000, "currency": "USD" },
+        "targeting": { "countries": ["USA"], "device_types": [2] },
+        "creatives": [{
+            "id": "spring-300x250",
+            "format": { "type": "banner", "w": 300, "h": 250 },
+            "markup": "<a href=\"${KIKI_CLICK_URL}https%3A%2F%2Fshop.example%2Fspring\"><img src=\"https://cdn.shop.example/spring.png\"></a><img src=\"${KIKI_IMP_URL}\" width=\"1\" height=\"1\">",
+            "adomain": ["shop.example"],
+            "categories": ["IAB22"]
+        }],
+        "ltv_baseline": { "micros": 120_000_000, "currency": "USD" },
+        "margin": { "bid_share": 0.5 },
+        "frequency_cap": { "max_impressions": 3, "window_secs": 86_400 }
+    })
+}
+
+/// The envelope of a refused line-item change.
+fn line_item_error(e: LineItemError) -> ApiError {
+    match e {
+        LineItemError::NotFound => ApiError::not_found("line item"),
+        LineItemError::Invalid(fields) => ApiError::validation(fields),
+        LineItemError::Store(e) => e.into(),
+        LineItemError::Shield(e) => e.into(),
+    }
+}
+
+fn changed_by<'a>(
+    p: &'a kiki_identity::Principal,
+    actor: &'a kiki_shield::Actor,
+    meta: &'a kiki_identity::RequestMeta,
+) -> ChangedBy<'a> {
+    ChangedBy {
+        scope: &p.scope,
+        actor,
+        meta: Some(meta),
+    }
 }
 
 /// The organisation's line items, newest first.
 #[utoipa::path(get, path = "/bidder/line-items", tag = "bidder", params(ListQuery),
-    responses((status = 200, body = LineItemPage), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = LineItemPage),
+        (status = 400, body = ErrorEnvelope, description = "A query parameter is not of its type"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "`limit`, `status` or `cursor` is out of range"),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn list_line_items(
     State(app): State<AppState>,
     p: Perm<BidderRead>,
@@ -159,53 +230,35 @@ pub async fn list_line_items(
 }
 
 /// Creates a line item; it starts bidding on every replica without a restart.
-#[utoipa::path(post, path = "/bidder/line-items", tag = "bidder", request_body = serde_json::Value,
-    responses((status = 201, body = LineItemRecord), (status = 403, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/bidder/line-items", tag = "bidder", request_body = LineItemBody,
+    responses((status = 201, body = LineItemRecord),
+        (status = 400, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "A field is invalid; each is named"),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn create_line_item(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
-    body: Bytes,
+    Body(body): Body<LineItemBody>,
 ) -> Result<(StatusCode, Json<LineItemRecord>), ApiError> {
-    let org = p.0.scope.org_id();
-    let li = line_item_from(&svc, &body, org, LineItemId::new())?;
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    store::insert_line_item(&mut tx, &li, now).await?;
-    app.identity
-        .audit()
-        .append(
-            &mut tx,
-            audit_event(
-                &meta,
-                &p.0,
-                "bidder.line_item.created",
-                li.id,
-                serde_json::json!({ "name": li.name, "active": li.active }),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        EVENT_LINE_ITEMS,
-        serde_json::json!({ "line_item_id": li.id, "change": "created" }),
-        now,
-    )
-    .await;
-    let rec = store::get_line_item(&app.db, org, li.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("line item vanished after insert"))?;
+    let li = body.into_line_item();
+    let actor = p.0.actor();
+    let rec = svc
+        .create_line_item(changed_by(&p.0, &actor, &meta), li)
+        .await
+        .map_err(line_item_error)?;
     Ok((StatusCode::CREATED, Json(rec)))
 }
 
 /// One line item.
 #[utoipa::path(get, path = "/bidder/line-items/{id}", tag = "bidder",
-    params(("id" = String, Path, description = "Line item id")),
-    responses((status = 200, body = LineItemRecord), (status = 404, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Line item id")),
+    responses((status = 200, body = LineItemRecord),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn get_line_item(
     State(app): State<AppState>,
     p: Perm<BidderRead>,
@@ -219,96 +272,47 @@ pub async fn get_line_item(
 
 /// Replaces a line item (the whole definition, as on create).
 #[utoipa::path(put, path = "/bidder/line-items/{id}", tag = "bidder",
-    params(("id" = String, Path, description = "Line item id")), request_body = serde_json::Value,
-    responses((status = 200, body = LineItemRecord), (status = 404, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Line item id")), request_body = LineItemBody,
+    responses((status = 200, body = LineItemRecord),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID, or the body is not JSON"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope, description = "No such line item, or it is archived"),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "A field is invalid; each is named"),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn update_line_item(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
     Path(id): Path<Uuid>,
-    body: Bytes,
+    Body(body): Body<LineItemBody>,
 ) -> Result<Json<LineItemRecord>, ApiError> {
-    let org = p.0.scope.org_id();
-    let id = LineItemId(id);
-    // 404 before 422: another tenant's id reveals nothing about validation.
-    if store::get_line_item(&app.db, org, id).await?.is_none() {
-        return Err(ApiError::not_found("line item"));
-    }
-    let li = line_item_from(&svc, &body, org, id)?;
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    if !store::update_line_item(&mut tx, &li, now).await? {
-        return Err(ApiError::not_found("line item"));
-    }
-    app.identity
-        .audit()
-        .append(
-            &mut tx,
-            audit_event(
-                &meta,
-                &p.0,
-                "bidder.line_item.updated",
-                id,
-                serde_json::json!({ "name": li.name, "active": li.active }),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        EVENT_LINE_ITEMS,
-        serde_json::json!({ "line_item_id": id, "change": "updated" }),
-        now,
-    )
-    .await;
-    store::get_line_item(&app.db, org, id)
-        .await?
+    let li = body.into_line_item();
+    let actor = p.0.actor();
+    svc.update_line_item(changed_by(&p.0, &actor, &meta), LineItemId(id), li)
+        .await
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("line item"))
+        .map_err(line_item_error)
 }
 
 /// Archives a line item: it stops bidding; its statistics stay readable.
 #[utoipa::path(delete, path = "/bidder/line-items/{id}", tag = "bidder",
-    params(("id" = String, Path, description = "Line item id")),
-    responses((status = 204, description = "Archived"), (status = 404, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Line item id")),
+    responses((status = 204, description = "Archived"),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope, description = "No such line item, or already archived"),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn delete_line_item(
-    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let org = p.0.scope.org_id();
-    let id = LineItemId(id);
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    if !store::archive_line_item(&mut tx, org, id, now).await? {
-        return Err(ApiError::not_found("line item"));
-    }
-    app.identity
-        .audit()
-        .append(
-            &mut tx,
-            audit_event(
-                &meta,
-                &p.0,
-                "bidder.line_item.archived",
-                id,
-                serde_json::json!({}),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        EVENT_LINE_ITEMS,
-        serde_json::json!({ "line_item_id": id, "change": "archived" }),
-        now,
-    )
-    .await;
+    let actor = p.0.actor();
+    svc.archive_line_item(changed_by(&p.0, &actor, &meta), LineItemId(id))
+        .await
+        .map_err(line_item_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -325,8 +329,11 @@ pub struct StatusView {
 /// Spend today and in total, holds, throttle, shading factor and rate
 /// estimates of a line item.
 #[utoipa::path(get, path = "/bidder/line-items/{id}/status", tag = "bidder",
-    params(("id" = String, Path, description = "Line item id")),
-    responses((status = 200, body = StatusView), (status = 404, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Line item id")),
+    responses((status = 200, body = StatusView),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn line_item_status(
     State(app): State<AppState>,
     Service(svc): Service<BidderService>,
@@ -378,8 +385,13 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>,
 /// Bids, wins, spend, impressions and clicks per hour (written every
 /// `reporting_flush_secs`, so the current hour lags by up to that).
 #[utoipa::path(get, path = "/bidder/line-items/{id}/stats", tag = "bidder",
-    params(("id" = String, Path, description = "Line item id"), StatsQuery),
-    responses((status = 200, body = StatsView), (status = 404, body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path, description = "Line item id"), StatsQuery),
+    responses((status = 200, body = StatsView),
+        (status = 400, body = ErrorEnvelope, description = "The id is not a UUID"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "`from` or `to` is not an RFC 3339 time"),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn line_item_stats(
     State(app): State<AppState>,
     p: Perm<BidderRead>,
@@ -408,9 +420,32 @@ pub struct Segments {
     pub members: Vec<SegmentMember>,
 }
 
+/// The body of `PUT /bidder/segments`: every segment of the organisation
+/// with its LTV (in the bidder currency), and the users in them. Replaces
+/// what was there.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "segments": [
+        { "segment": "loyal", "ltv": { "micros": 180_000_000, "currency": "USD" } },
+        { "segment": "new", "ltv": { "micros": 60_000_000, "currency": "USD" } }
+    ],
+    "members": [{ "user": "buyer-7f3a", "segment": "loyal" }]
+}))]
+pub struct SegmentsReplace {
+    /// Names unique, 1 to 200 characters; LTV not negative.
+    #[schema(max_items = 10_000)]
+    pub segments: Vec<SegmentValue>,
+    /// Each user key 1 to 256 characters, in one of `segments`.
+    #[serde(default)]
+    #[schema(max_items = 200_000)]
+    pub members: Vec<SegmentMember>,
+}
+
 /// The organisation's segment LTVs.
 #[utoipa::path(get, path = "/bidder/segments", tag = "bidder",
-    responses((status = 200, body = Segments), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Segments, description = "The segments; `members` is always empty here"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn get_segments(
     State(app): State<AppState>,
     p: Perm<BidderRead>,
@@ -428,16 +463,24 @@ const MAX_MEMBERS: usize = 200_000;
 
 /// Replaces the organisation's segment LTVs and members; the bid path uses
 /// them after the next snapshot refresh (immediately on this replica's event).
-#[utoipa::path(put, path = "/bidder/segments", tag = "bidder", request_body = Segments,
-    responses((status = 200, body = Segments), (status = 403, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+#[utoipa::path(put, path = "/bidder/segments", tag = "bidder", request_body = SegmentsReplace,
+    responses((status = 200, body = Segments, description = "What was stored"),
+        (status = 400, body = ErrorEnvelope, description = "The body is not JSON"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "A segment or member is invalid; each is named"),
+        (status = 429, body = ErrorEnvelope)))]
 pub async fn put_segments(
     State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
-    Body(req): Body<Segments>,
+    Body(req): Body<SegmentsReplace>,
 ) -> Result<Json<Segments>, ApiError> {
+    let req = Segments {
+        segments: req.segments,
+        members: req.members,
+    };
     let mut errs = Vec::new();
     if req.segments.len() > MAX_SEGMENTS {
         errs.push(FieldError::new(
@@ -539,7 +582,9 @@ fn sync_error(e: LtvSyncError) -> ApiError {
 /// values now (the `bidder.ltv_sync` job does it every ten minutes). Only
 /// the model's segments are written; other segments and the members stay.
 #[utoipa::path(post, path = "/bidder/segments/sync-ltv", tag = "bidder",
-    responses((status = 200, body = LtvSyncReport), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = LtvSyncReport),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "No LTV model fitted yet"),
         (status = 503, body = ErrorEnvelope, description = "The LTV service does not run here")))]
 pub async fn sync_segments_from_ltv(

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The keys the service adds to the engine's.
-const SERVICE_KEYS: [&str; 7] = [
+const SERVICE_KEYS: [&str; 8] = [
     "exchanges",
+    "trackers",
     "shared_counters",
     "reporting_flush_secs",
     "snapshot_refresh_secs",
@@ -54,6 +55,29 @@ pub struct SegmentConfig {
     pub users: Vec<String>,
 }
 
+/// The signed impression and click trackers (`[bidder.trackers]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackerConfig {
+    /// How long a click URL counts after its bid. Default 86 400 s (24 h).
+    pub click_lifetime_secs: u64,
+    /// How long an impression URL counts after its bid. Default 3 600 s.
+    pub impression_lifetime_secs: u64,
+    /// Most (tracker, bid) pairs this process remembers to refuse repeats;
+    /// the oldest are forgotten first. Default 1 000 000 (about 40 MiB).
+    pub seen_capacity: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            click_lifetime_secs: 86_400,
+            impression_lifetime_secs: 3_600,
+            seen_capacity: 1_000_000,
+        }
+    }
+}
+
 /// Everything under `[bidder]`.
 #[derive(Debug, Clone)]
 pub struct BidderServiceConfig {
@@ -72,6 +96,8 @@ pub struct BidderServiceConfig {
     pub segments: Vec<SegmentConfig>,
     /// Most line items with their own pacing-throttle gauge. Default 100.
     pub throttle_gauge_limit: usize,
+    /// Lifetimes and memory of the signed trackers.
+    pub trackers: TrackerConfig,
 }
 
 impl Default for BidderServiceConfig {
@@ -85,6 +111,7 @@ impl Default for BidderServiceConfig {
             click_allowed_hosts: Vec::new(),
             segments: Vec::new(),
             throttle_gauge_limit: 100,
+            trackers: TrackerConfig::default(),
         }
     }
 }
@@ -150,6 +177,9 @@ impl BidderServiceConfig {
         if let Some(v) = take(&mut map, "segments") {
             out.segments = parse("segments", v)?;
         }
+        if let Some(v) = take(&mut map, "trackers") {
+            out.trackers = parse("trackers", v)?;
+        }
         if let Some(v) = take(&mut map, "throttle_gauge_limit") {
             out.throttle_gauge_limit = parse("throttle_gauge_limit", v)?;
         }
@@ -174,6 +204,20 @@ impl BidderServiceConfig {
         }
         if self.snapshot_refresh_secs == 0 {
             return Err("bidder.snapshot_refresh_secs must be at least 1".into());
+        }
+        let t = &self.trackers;
+        for (key, v) in [
+            ("click_lifetime_secs", t.click_lifetime_secs),
+            ("impression_lifetime_secs", t.impression_lifetime_secs),
+        ] {
+            if !(1..=30 * 86_400).contains(&v) {
+                return Err(format!(
+                    "bidder.trackers.{key} must be between 1 and 2592000 (30 days)"
+                ));
+            }
+        }
+        if t.seen_capacity == 0 {
+            return Err("bidder.trackers.seen_capacity must be at least 1".into());
         }
         for (i, x) in self.exchanges.iter().enumerate() {
             let at = format!("bidder.exchanges[{i}]");

@@ -48,6 +48,7 @@ impl Serialize for BidderServiceConfig {
         map.serialize_entry("click_allowed_hosts", &self.click_allowed_hosts)?;
         map.serialize_entry("segments", &segments)?;
         map.serialize_entry("throttle_gauge_limit", &self.throttle_gauge_limit)?;
+        map.serialize_entry("trackers", &self.trackers)?;
         map.end()
     }
 }

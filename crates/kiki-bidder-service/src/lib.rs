@@ -7,12 +7,14 @@
 pub mod api;
 pub mod config;
 mod config_view;
+pub mod line_items;
 pub mod ltv_sync;
 pub mod openrtb;
 pub mod reporting;
 pub mod service;
 pub mod shared;
 pub mod store;
+pub mod trackers;
 
 use std::sync::{Arc, OnceLock};
 
@@ -73,9 +75,23 @@ impl Module for BidderModule {
             } else {
                 None
             };
+            // Tracker URLs are signed with a key derived from the server's
+            // secret under a fixed label; the key itself is never logged.
+            let tracker_key =
+                trackers::derive_key(ctx.config.master_secret().expose_secret().as_bytes());
             let svc = Arc::new(
-                BidderService::new(cfg, shared, ctx.db.clone(), ctx.clock.clone())?
-                    .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
+                BidderService::new(
+                    cfg,
+                    shared,
+                    ctx.db.clone(),
+                    ctx.clock.clone(),
+                    service::Platform {
+                        identity: ctx.identity.clone(),
+                        events: ctx.events.clone(),
+                        tracker_key,
+                    },
+                )?
+                .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
             );
             // The first load happens before serving, so a new process bids at once;
             // a database without the schema yet is retried by the refresh loop.

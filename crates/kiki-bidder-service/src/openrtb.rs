@@ -25,16 +25,22 @@ use kiki_server::middleware::guarded;
 
 use crate::reporting::HourCounts;
 use crate::service::{BidderService, status_name};
+use crate::trackers::TrackerVerdict;
+use kiki_bidder::tracker::TrackerKind;
 
 /// `x-openrtb-version` as a header name built at compile time: inserting a
 /// custom header by `&str` copies the name into a new allocation every time.
 const VERSION_HEADER: HeaderName = HeaderName::from_static(OPENRTB_VERSION_HEADER.0);
 const NOTICE_STATUS: HeaderName = HeaderName::from_static(NOTICE_STATUS_HEADER);
+const TRACKER_STATUS: HeaderName = HeaderName::from_static(TRACKER_STATUS_HEADER);
 
 /// The header an exchange authenticates with.
 pub const EXCHANGE_KEY_HEADER: &str = "x-kiki-exchange-key";
 /// The notice status, for exchanges' and operators' debugging.
 pub const NOTICE_STATUS_HEADER: &str = "x-kiki-notice-status";
+/// Whether a tracker call counted: `counted`, `repeated`, `unsigned`,
+/// `bad_signature` or `expired`.
+pub const TRACKER_STATUS_HEADER: &str = "x-kiki-tracker-status";
 
 /// The OpenRTB routes, each handler holding the service. They need nothing
 /// else from the application state, so the router carries none: axum clones a
@@ -298,12 +304,46 @@ async fn notice(svc: &BidderService, kind: NoticeKind, req: Request) -> Response
     }
     let out = svc.bidder.finish_notice(out, now_ms);
     svc.observe_notice(&out, now_ms);
-    let mut r = versioned(StatusCode::OK.into_response());
+    let mut r = match out.anomaly {
+        // Refused: an impossible price is not booked. 422 tells the exchange
+        // the notice was understood and will not be taken (no retry helps);
+        // the decision record is written by the background flush.
+        Some(a) => {
+            svc.queue_anomaly(a, kind, query, now_ms);
+            versioned(
+                ApiError::validation(vec![kiki_core::FieldError::new(
+                    "price",
+                    format!(
+                        "The clearing price {} is above the bid price {} ({}); a clearing price never exceeds the bid, so nothing was booked.",
+                        micros_text(a.reported_price_micros),
+                        micros_text(a.bid_price_micros),
+                        svc.cfg.engine.currency,
+                    ),
+                )])
+                .into_response(),
+            )
+        }
+        None => versioned(StatusCode::OK.into_response()),
+    };
     r.headers_mut().insert(
         NOTICE_STATUS,
         HeaderValue::from_static(status_name(out.status)),
     );
     r
+}
+
+/// Micros as a decimal amount (`2690000` → `2.69`), for messages.
+pub(crate) fn micros_text(m: i64) -> String {
+    let sign = if m < 0 { "-" } else { "" };
+    let m = m.unsigned_abs();
+    let frac = format!("{:06}", m % 1_000_000);
+    let frac = frac.trim_end_matches('0');
+    let frac = if frac.len() < 2 {
+        &format!("{frac:0<2}")
+    } else {
+        frac
+    };
+    format!("{sign}{}.{frac}", m / 1_000_000)
 }
 
 fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
@@ -331,15 +371,48 @@ fn line_item_param(pairs: &[(String, String)]) -> Result<LineItemId, Reject> {
         })
 }
 
-/// The impression beacon in the creative: counts a rendered impression.
-/// Browsers call it, so it takes no exchange key and moves no budget.
+/// Checks a tracker call and counts it in the tracker metrics; the answer
+/// says whether the call may be counted.
+async fn tracker_verdict(
+    svc: &BidderService,
+    kind: TrackerKind,
+    pairs: &[(String, String)],
+    li: LineItemId,
+) -> TrackerVerdict {
+    let q = crate::trackers::query_of(pairs, li);
+    let v = svc
+        .trackers
+        .check(
+            kind,
+            &q,
+            svc.now_ms().div_euclid(1000),
+            svc.shared.as_deref(),
+        )
+        .await;
+    metrics::counter!("kiki_bidder_tracker_calls_total",
+        "tracker" => kind.as_str(), "result" => v.as_str())
+    .increment(1);
+    v
+}
+
+fn with_tracker_status(mut r: Response, v: TrackerVerdict) -> Response {
+    r.headers_mut()
+        .insert(TRACKER_STATUS, HeaderValue::from_static(v.as_str()));
+    r
+}
+
+/// The impression beacon in the creative (`${KIKI_IMP_URL}`): counts a
+/// rendered impression when its URL is signed, fresh and not seen before.
+/// Browsers call it, so it takes no exchange key and moves no budget; it
+/// answers 204 either way.
 pub async fn impression(svc: Arc<BidderService>, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
         Ok(li) => li,
         Err(r) => return r.response(),
     };
-    if svc.item(li).is_some() {
+    let v = tracker_verdict(&svc, TrackerKind::Impression, &pairs, li).await;
+    if v.counts() && svc.item(li).is_some() {
         svc.reporting.add(
             li,
             svc.now_ms(),
@@ -352,7 +425,7 @@ pub async fn impression(svc: Arc<BidderService>, req: Request) -> Response {
     let mut r = versioned(StatusCode::NO_CONTENT.into_response());
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    with_tracker_status(r, v)
 }
 
 /// True when `host` is `allowed` or one of its subdomains.
@@ -363,9 +436,11 @@ fn host_matches(host: &str, allowed: &str) -> bool {
         && (host == allowed || host.strip_suffix(allowed).is_some_and(|p| p.ends_with('.')))
 }
 
-/// The click tracker: counts the click and redirects to the landing page,
-/// which must be on one of the line item's advertiser domains (`adomain`) or
-/// an allow-listed host — never an open redirect.
+/// The click tracker (`${KIKI_CLICK_URL}` followed by the landing page):
+/// redirects to the landing page, which must be on one of the line item's
+/// advertiser domains (`adomain`) or an allow-listed host — never an open
+/// redirect —, and counts the click when its URL is signed, fresh and not
+/// seen before.
 pub async fn click(svc: Arc<BidderService>, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
@@ -400,6 +475,17 @@ pub async fn click(svc: Arc<BidderService>, req: Request) -> Response {
     let Ok(location) = HeaderValue::from_str(landing.as_str()) else {
         return error(ErrorCode::BadRequest, "The `url` cannot be redirected to.");
     };
+    // The redirect happens either way; only a signed, fresh, first click
+    // counts (the report and the engine's pCTR).
+    let v = tracker_verdict(&svc, TrackerKind::Click, &pairs, li).await;
+    let mut r = versioned(StatusCode::FOUND.into_response());
+    r.headers_mut().insert(header::LOCATION, location);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let r = with_tracker_status(r, v);
+    if !v.counts() {
+        return r;
+    }
     svc.reporting.add(
         li,
         svc.now_ms(),
@@ -415,10 +501,6 @@ pub async fn click(svc: Arc<BidderService>, req: Request) -> Response {
             ..PerformanceTotals::default()
         },
     );
-    let mut r = versioned(StatusCode::FOUND.into_response());
-    r.headers_mut().insert(header::LOCATION, location);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -457,6 +539,19 @@ mod tests {
         let plain = json_answer(body, false);
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
         assert_eq!(plain.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn micros_read_as_decimal_amounts() {
+        for (m, want) in [
+            (2_690_000, "2.69"),
+            (1_000_000_000_000, "1000000.00"),
+            (1, "0.000001"),
+            (0, "0.00"),
+            (2_500_000, "2.50"),
+        ] {
+            assert_eq!(micros_text(m), want);
+        }
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use kiki_bidder::valuation::{PerformanceTotals, SegmentData};
 use kiki_bidder::{
-    Bidder, BidderDeps, LineItem, LineItemId, NoBidReason, NoticeKind, NoticeOutcome, NoticeStatus,
-    SegmentTable,
+    Bidder, BidderDeps, LineItem, LineItemId, NoBidReason, NoticeAnomaly, NoticeKind,
+    NoticeOutcome, NoticeStatus, SegmentTable,
 };
 use kiki_core::{Clock, OrgId};
 use kiki_explain::NewDecision;
@@ -32,12 +32,29 @@ use crate::ltv_sync::LtvLink;
 use crate::reporting::{HourCounts, Reporting};
 use crate::shared::SharedCounters;
 use crate::store;
+use crate::trackers::Trackers;
 
 /// Event kinds that make every replica reload.
 pub const EVENT_LINE_ITEMS: &str = "bidder.line_items_changed";
 pub const EVENT_SEGMENTS: &str = "bidder.segments_changed";
 /// The engine name on decision records.
 pub const ENGINE: &str = "bidder.delivery";
+/// The engine name on the decision records of refused notices.
+pub const NOTICE_ENGINE: &str = "bidder.notices";
+/// Most refused notices waiting for their decision record; beyond it they are
+/// still refused and counted, but not recorded one by one.
+const MAX_PENDING_ANOMALIES: usize = 10_000;
+
+/// A refused notice waiting for the background flush to record it.
+#[derive(Debug, Clone)]
+pub struct PendingAnomaly {
+    pub anomaly: NoticeAnomaly,
+    pub kind: NoticeKind,
+    /// `${AUCTION_PRICE}` as the exchange substituted it, and its currency.
+    pub reported_price: String,
+    pub reported_currency: String,
+    pub at_ms: i64,
+}
 
 /// Unix milliseconds of a clock reading.
 pub fn ms(t: OffsetDateTime) -> i64 {
@@ -116,6 +133,22 @@ pub struct BidderService {
     /// `http.trust_forwarded_for`: an exchange's address may come from
     /// `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Verifies tracker calls and remembers the counted ones.
+    pub trackers: Trackers,
+    /// Refused notices whose decision records the reporting flush writes.
+    anomalies: parking_lot::Mutex<Vec<PendingAnomaly>>,
+    /// Audit log and decisions.
+    pub(crate) identity: kiki_identity::Identity,
+    /// Where line-item and segment changes are published for every replica.
+    pub(crate) events: EventBus,
+}
+
+/// What the service takes from the platform besides the database and clock.
+pub struct Platform {
+    pub identity: kiki_identity::Identity,
+    pub events: EventBus,
+    /// Signs the impression and click tracker URLs (see `trackers::derive_key`).
+    pub tracker_key: kiki_bidder::tracker::TrackerKey,
 }
 
 impl std::fmt::Debug for BidderService {
@@ -157,7 +190,13 @@ impl BidderService {
         shared: Option<Arc<SharedCounters>>,
         db: Db,
         clock: Arc<dyn Clock>,
+        platform: Platform,
     ) -> anyhow::Result<BidderService> {
+        let Platform {
+            identity,
+            events,
+            tracker_key,
+        } = platform;
         let segments = Arc::new(SegmentTable::default());
         // Bid ids must not repeat across replicas (their notices are claimed in
         // Redis by id): the seed is 64 random bits, not the start time or the
@@ -165,6 +204,7 @@ impl BidderService {
         let seed = uuid::Uuid::new_v4().as_u64_pair().0;
         let mut deps = BidderDeps::in_memory(seed);
         deps.segments = segments.clone();
+        deps.tracker_key = Some(tracker_key.clone());
         if let Some(s) = &shared {
             deps.ledger = s.ledger();
             deps.frequency = s.frequency();
@@ -189,7 +229,6 @@ impl BidderService {
             .collect();
         Ok(BidderService {
             bidder: Arc::new(bidder),
-            cfg,
             reporting: Reporting::default(),
             segments,
             shared,
@@ -201,6 +240,11 @@ impl BidderService {
             loaded: AtomicBool::new(false),
             ltv: OnceLock::new(),
             trust_forwarded_for: false,
+            anomalies: parking_lot::Mutex::new(Vec::new()),
+            trackers: Trackers::new(tracker_key, cfg.trackers),
+            cfg,
+            identity,
+            events,
         })
     }
 
@@ -301,7 +345,10 @@ impl BidderService {
         metrics::counter!("kiki_bidder_notices_total",
             "kind" => kind_name(out.kind), "status" => status)
         .increment(1);
-        if matches!(out.status, NoticeStatus::Duplicate | NoticeStatus::Test) {
+        if matches!(
+            out.status,
+            NoticeStatus::Duplicate | NoticeStatus::Test | NoticeStatus::Refused
+        ) {
             return;
         }
         let Some(li) = out.line_item else {
@@ -320,6 +367,136 @@ impl BidderService {
                 ..HourCounts::default()
             },
         );
+    }
+
+    /// Counts a refused notice and queues its decision record for the
+    /// background flush: the notice path never waits for the database.
+    pub fn queue_anomaly(
+        &self,
+        anomaly: NoticeAnomaly,
+        kind: NoticeKind,
+        query: &str,
+        now_ms: i64,
+    ) {
+        metrics::counter!("kiki_bidder_notice_anomalies_total", "reason" => anomaly.reason.as_str())
+            .increment(1);
+        tracing::warn!(
+            bid.id = %anomaly.bid_id,
+            line_item.id = %anomaly.line_item,
+            bid_price_micros = anomaly.bid_price_micros,
+            reported_price_micros = anomaly.reported_price_micros,
+            "bidder: a notice reports a clearing price above the bid; refused"
+        );
+        let (reported_price, reported_currency) =
+            kiki_bidder::notice::NoticeParams::parse_query(query)
+                .map(|p| {
+                    (
+                        p.price
+                            .map(|s| s.chars().take(40).collect())
+                            .unwrap_or_default(),
+                        p.currency.unwrap_or(self.cfg.engine.currency).to_string(),
+                    )
+                })
+                .unwrap_or_default();
+        let mut q = self.anomalies.lock();
+        if q.len() >= MAX_PENDING_ANOMALIES {
+            metrics::counter!("kiki_bidder_notice_anomalies_unrecorded_total").increment(1);
+            return;
+        }
+        q.push(PendingAnomaly {
+            anomaly,
+            kind,
+            reported_price,
+            reported_currency,
+            at_ms: now_ms,
+        });
+    }
+
+    /// Writes a decision record and an audit entry, in one transaction, for
+    /// each refused notice queued since the last flush. A failed write keeps
+    /// the rest for the next flush.
+    pub async fn record_notice_anomalies(
+        &self,
+        identity: &kiki_identity::Identity,
+    ) -> anyhow::Result<usize> {
+        let pending = std::mem::take(&mut *self.anomalies.lock());
+        let mut recorded = 0;
+        let mut iter = pending.into_iter();
+        while let Some(p) = iter.next() {
+            if let Err(e) = self.record_anomaly(identity, &p).await {
+                let mut q = self.anomalies.lock();
+                let rest: Vec<PendingAnomaly> = std::iter::once(p).chain(iter).collect();
+                let room = MAX_PENDING_ANOMALIES.saturating_sub(q.len());
+                q.extend(rest.into_iter().take(room));
+                return Err(e);
+            }
+            recorded += 1;
+        }
+        Ok(recorded)
+    }
+
+    async fn record_anomaly(
+        &self,
+        identity: &kiki_identity::Identity,
+        p: &PendingAnomaly,
+    ) -> anyhow::Result<()> {
+        let a = &p.anomaly;
+        let org = self.item(a.line_item).map(|m| m.org);
+        let cur = self.cfg.engine.currency;
+        let explanation = format!(
+            "The exchange reported a clearing price of {} {cur} CPM on a {} notice for bid {}, above the bid price of {} {cur} CPM; a clearing price never exceeds the bid (first or second price), so the notice was refused and no spend was booked.",
+            crate::openrtb::micros_text(a.reported_price_micros),
+            kind_name(p.kind),
+            a.bid_id,
+            crate::openrtb::micros_text(a.bid_price_micros),
+        );
+        let mut tx = self.db.begin().await?;
+        let mut ev = AuditEvent::new(
+            org,
+            Actor::System(NOTICE_ENGINE.into()),
+            "bidder.notice.refused",
+        );
+        ev.target_kind = Some("bidder_line_item".into());
+        ev.target_id = Some(a.line_item.to_string());
+        ev.details = serde_json::json!({
+            "reason": a.reason.as_str(),
+            "bid_id": a.bid_id.to_string(),
+            "kind": kind_name(p.kind),
+            "bid_price_micros": a.bid_price_micros,
+            "reported_price_micros": a.reported_price_micros,
+        });
+        let entry = identity.audit().append(&mut tx, ev).await?;
+        identity
+            .decisions()
+            .record(
+                &mut tx,
+                NewDecision {
+                    org_id: org,
+                    engine: NOTICE_ENGINE.into(),
+                    engine_version: env!("CARGO_PKG_VERSION").into(),
+                    kind: a.reason.as_str().into(),
+                    subject_kind: "bidder_bid".into(),
+                    subject_id: a.bid_id.to_string(),
+                    inputs: serde_json::json!({
+                        "bid_id": a.bid_id.to_string(),
+                        "line_item_id": a.line_item,
+                        "notice": kind_name(p.kind),
+                        "bid_price_micros": a.bid_price_micros,
+                        "reported_price_micros": a.reported_price_micros,
+                        "reported_price": p.reported_price,
+                        "reported_currency": p.reported_currency,
+                        "currency": cur.to_string(),
+                        "received_at_ms": p.at_ms,
+                    }),
+                    output: serde_json::json!({ "status": "refused", "booked_micros": 0 }),
+                    confidence: None,
+                    explanation,
+                    audit_entry_id: Some(entry.id),
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Reloads line items and segments from the database and swaps them in.
@@ -589,6 +766,7 @@ pub fn status_name(s: NoticeStatus) -> &'static str {
         NoticeStatus::Late => "late",
         NoticeStatus::Conflicting => "conflicting",
         NoticeStatus::Test => "test",
+        NoticeStatus::Refused => "refused",
     }
 }
 
@@ -704,6 +882,9 @@ pub fn spawn_loops(
                 };
                 if let Err(e) = svc.flush_reporting().await {
                     tracing::warn!(error = %e, "bidder: cannot write the hourly report; kept for the next flush");
+                }
+                if let Err(e) = svc.record_notice_anomalies(&state.identity).await {
+                    tracing::warn!(error = %e, "bidder: cannot record refused notices; kept for the next flush");
                 }
                 if stop {
                     break;

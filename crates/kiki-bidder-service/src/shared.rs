@@ -176,6 +176,26 @@ impl SharedCounters {
         Ok(lost)
     }
 
+    /// Marks a tracker of a bid as counted across replicas: `SET
+    /// seen:{tracker}:{bid} 1 NX PX ttl`. True for the first replica to ask.
+    pub async fn first_seen(
+        &self,
+        tracker: &str,
+        bid: u64,
+        ttl_ms: i64,
+    ) -> redis::RedisResult<bool> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}seen:{tracker}:{bid:016x}", self.prefix))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms.max(1))
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
     /// Writes the queued increments (one pipeline).
     pub async fn flush(&self) -> redis::RedisResult<usize> {
         let ops = std::mem::take(&mut *self.queue.lock());

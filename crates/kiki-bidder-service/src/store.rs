@@ -292,6 +292,7 @@ pub async fn set_delivery_status(
 /// A segment with its predicted LTV.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SegmentValue {
+    #[schema(min_length = 1, max_length = 200)]
     pub segment: String,
     pub ltv: Money,
 }
@@ -300,6 +301,7 @@ pub struct SegmentValue {
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SegmentMember {
     /// `user.buyeruid` or `user.id` as the exchange sends it.
+    #[schema(min_length = 1, max_length = 256)]
     pub user: String,
     pub segment: String,
 }

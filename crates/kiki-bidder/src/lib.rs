@@ -23,6 +23,7 @@ pub mod shading;
 pub mod sim;
 pub mod snapshot;
 pub mod striped;
+pub mod tracker;
 pub mod valuation;
 
 pub use budget::{BudgetLedger, InMemoryLedger};
@@ -32,7 +33,9 @@ pub use error::BidderError;
 pub use freq::{FrequencyStore, InMemoryFrequency};
 pub use lineitem::{CampaignId, LineItem, LineItemId};
 pub use margin::{GuardianVerdict, MarginPolicy, RiskLevel};
-pub use notice::{Claims, Notice, NoticeKind, NoticeOutcome, NoticeStatus};
+pub use notice::{
+    AnomalyReason, Claims, Notice, NoticeAnomaly, NoticeKind, NoticeOutcome, NoticeStatus,
+};
 pub use openrtb::{NoBidReason, OPENRTB_VERSION_HEADER};
 pub use snapshot::{CompileReport, Snapshot};
 pub use valuation::{SegmentData, SegmentLookup, SegmentTable};

@@ -69,7 +69,9 @@ pub struct Flight {
 /// Daily and lifetime budgets. A day is a UTC calendar day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Budget {
+    /// Positive, in a currency the FX table knows.
     pub daily: Money,
+    /// Lifetime budget; positive when set.
     #[serde(default)]
     pub total: Option<Money>,
 }
@@ -83,7 +85,11 @@ pub enum PacingMode {
     Even,
     /// A share per UTC hour proportional to 24 non-negative weights
     /// (typically the expected traffic curve).
-    HourlyCurve { weights: Vec<f64> },
+    HourlyCurve {
+        /// Exactly 24 non-negative weights with a positive sum.
+        #[schema(min_items = 24, max_items = 24)]
+        weights: Vec<f64>,
+    },
     /// As fast as traffic allows, still within the daily budget.
     Asap,
 }
@@ -107,6 +113,7 @@ pub enum BidStrategy {
 pub struct MarginSettings {
     /// Share of the expected value offered as the bid, (0, 1]. The rest is the
     /// advertiser's margin. Default 0.5.
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0, example = 0.5)]
     pub bid_share: f64,
 }
 
@@ -120,9 +127,9 @@ impl Default for MarginSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Targeting {
-    /// ISO-3166-1 alpha-3 codes, as OpenRTB sends them.
+    /// ISO-3166-1 alpha-3 codes, as OpenRTB sends them (three letters, e.g. `USA`).
     pub countries: Vec<String>,
-    /// AdCOM device types (1 mobile/tablet, 2 PC, 3 CTV, 4 phone, 5 tablet, 6 connected, 7 STB, 8 OOH).
+    /// AdCOM device types, each 1 to 8 (1 mobile/tablet, 2 PC, 3 CTV, 4 phone, 5 tablet, 6 connected, 7 STB, 8 OOH).
     pub device_types: Vec<u8>,
     /// Operating systems, case-insensitive (`iOS`, `Android`, `Windows`…).
     pub os: Vec<String>,
@@ -133,7 +140,8 @@ pub struct Targeting {
     pub inventory: InventoryKind,
     /// Allowed hours of the week; empty means all hours.
     pub dayparts: Vec<Daypart>,
-    /// Offset from UTC in minutes in which the dayparts are written.
+    /// Offset from UTC in minutes in which the dayparts are written (within ±14 h).
+    #[schema(minimum = -840, maximum = 840)]
     pub daypart_utc_offset_minutes: i16,
 }
 
@@ -158,8 +166,12 @@ pub enum InventoryKind {
 /// A block of hours `[start_hour, end_hour)` on the given days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Daypart {
+    #[schema(min_items = 1)]
     pub days: Vec<Weekday>,
+    /// Below `end_hour`.
+    #[schema(minimum = 0, maximum = 23)]
     pub start_hour: u8,
+    #[schema(minimum = 1, maximum = 24)]
     pub end_hour: u8,
 }
 
@@ -194,7 +206,9 @@ pub struct DealTargeting {
 /// N impressions per user per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FrequencyCap {
+    #[schema(minimum = 1)]
     pub max_impressions: u32,
+    #[schema(minimum = 1)]
     pub window_secs: u32,
 }
 
@@ -209,9 +223,13 @@ pub struct Priors {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Creative {
     /// `crid` in the bid.
+    #[schema(min_length = 1)]
     pub id: String,
     pub format: CreativeFormat,
-    /// The markup returned in `adm` (HTML, VAST XML or native JSON). May use OpenRTB macros.
+    /// The markup returned in `adm` (HTML, VAST XML or native JSON). May use
+    /// OpenRTB macros, and `${KIKI_IMP_URL}` / `${KIKI_CLICK_URL}` for the
+    /// signed trackers.
+    #[schema(min_length = 1)]
     pub markup: String,
     /// Advertiser domains, checked against `badv`.
     #[serde(default)]
@@ -231,15 +249,21 @@ pub struct Creative {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CreativeFormat {
     Banner {
+        #[schema(minimum = 1)]
         w: u32,
+        #[schema(minimum = 1)]
         h: u32,
     },
     Video {
+        #[schema(min_items = 1)]
         mimes: Vec<String>,
+        #[schema(minimum = 1)]
         duration_secs: u32,
     },
     Audio {
+        #[schema(min_items = 1)]
         mimes: Vec<String>,
+        #[schema(minimum = 1)]
         duration_secs: u32,
     },
     Native,

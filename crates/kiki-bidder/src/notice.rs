@@ -187,7 +187,7 @@ impl NoticeUrls {
     }
 }
 
-fn percent_encode_into(s: &str, out: &mut String) {
+pub(crate) fn percent_encode_into(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -413,6 +413,39 @@ pub enum NoticeStatus {
     Conflicting,
     /// For a test bid (`test = 1`): recorded, never spent.
     Test,
+    /// Reports a clearing price above the bid's own price, which no auction
+    /// (first or second price) can produce: nothing is booked and the bid's
+    /// state does not move, so a corrected notice is still taken.
+    Refused,
+}
+
+/// Why a notice was refused as impossible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyReason {
+    /// The clearing price is above the price we bid.
+    PriceAboveBid,
+}
+
+impl AnomalyReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyReason::PriceAboveBid => "price_above_bid",
+        }
+    }
+}
+
+/// A notice that contradicts the bid it names, with what the service needs
+/// to record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticeAnomaly {
+    pub reason: AnomalyReason,
+    pub bid_id: BidId,
+    pub line_item: LineItemId,
+    /// Our bid CPM, bidder currency micros.
+    pub bid_price_micros: i64,
+    /// The CPM the exchange reported, converted to bidder currency micros.
+    pub reported_price_micros: i64,
 }
 
 /// An action the bidder must take because of a notice or an expiry.
@@ -456,6 +489,8 @@ pub struct NoticeOutcome {
     /// Cost of the impression (clearing CPM / 1000) when spend was counted.
     pub spend_micros: Option<i64>,
     pub effects: SmallVec<[Effect; 4]>,
+    /// Set when the notice was refused ([`NoticeStatus::Refused`]).
+    pub anomaly: Option<NoticeAnomaly>,
 }
 
 /// What a notice's effects would count once per bid across replicas.
@@ -706,6 +741,7 @@ impl NoticeLedger {
             clearing_micros: n.price_micros,
             spend_micros: None,
             effects: SmallVec::new(),
+            anomaly: None,
         };
         let Some(e) = s.entries.get_mut(&n.key) else {
             // Unknown bid: remember it so repeats are duplicates, and count its spend once.
@@ -754,6 +790,24 @@ impl NoticeLedger {
             if b.test {
                 out.status = NoticeStatus::Test;
                 e.state = next_state(e.state, n.kind);
+                return out;
+            }
+            // The clearing price never exceeds the bid, in a first-price
+            // auction (we pay our bid) as in a second-price one (we pay at
+            // most our bid). A higher price is a corrupt or hostile notice:
+            // nothing is booked and the bid keeps its state.
+            if let Some(p) = n.price_micros
+                && n.kind != NoticeKind::Loss
+                && p > b.price_micros
+            {
+                out.status = NoticeStatus::Refused;
+                out.anomaly = Some(NoticeAnomaly {
+                    reason: AnomalyReason::PriceAboveBid,
+                    bid_id: b.bid_id,
+                    line_item: b.line_item,
+                    bid_price_micros: b.price_micros,
+                    reported_price_micros: p,
+                });
                 return out;
             }
         }
@@ -1255,6 +1309,44 @@ mod tests {
         );
         let loss = l.apply(notice(NoticeKind::Loss, key(1), None), 2_300);
         assert_eq!(loss.status, NoticeStatus::Conflicting);
+    }
+
+    #[test]
+    fn clearing_price_above_the_bid_is_refused() {
+        // The bid is 3.00 CPM; the exchange reports 1,000,000.
+        let l = NoticeLedger::new(NoticeConfig::default(), 0);
+        let b = issued(&l, 1, false);
+        let o = l.apply(
+            notice(NoticeKind::Win, key(1), Some(1_000_000_000_000)),
+            2_000,
+        );
+        assert_eq!(o.status, NoticeStatus::Refused);
+        assert!(o.effects.is_empty(), "nothing is booked: {:?}", o.effects);
+        assert_eq!(o.spend_micros, None);
+        assert_eq!(
+            o.anomaly,
+            Some(NoticeAnomaly {
+                reason: AnomalyReason::PriceAboveBid,
+                bid_id: b.bid_id,
+                line_item: b.line_item,
+                bid_price_micros: 3_000_000,
+                reported_price_micros: 1_000_000_000_000,
+            })
+        );
+        // One micro above the bid is refused as well, a billing notice too.
+        let o = l.apply(notice(NoticeKind::Billing, key(1), Some(3_000_001)), 2_001);
+        assert_eq!(o.status, NoticeStatus::Refused);
+        // The bid kept its state: a win at exactly the bid price settles it.
+        let o = l.apply(notice(NoticeKind::Win, key(1), Some(3_000_000)), 2_002);
+        assert_eq!(o.status, NoticeStatus::Applied);
+        assert_eq!(o.spend_micros, Some(3_000));
+        assert!(o.effects.contains(&Effect::Settle {
+            line_item: b.line_item,
+            hold_day: 1,
+            hold_micros: 3_000,
+            spend_micros: 3_000
+        }));
+        assert_eq!(o.anomaly, None);
     }
 
     #[test]

@@ -203,6 +203,10 @@ pub struct CompiledCreative {
     /// written once as JSON (`"adm":…,"adomain":[…],…,"mtype":n`) for the
     /// response writer: markup is escaped at compile time, not per bid.
     pub bid_json: String,
+    /// Where the markup's `${KIKI_IMP_URL}` / `${KIKI_CLICK_URL}` macros sit
+    /// in `bid_json`, and the constant parts of their URLs (none for most
+    /// creatives: their bid JSON is copied whole).
+    pub trackers: Option<Box<crate::tracker::CreativeTrackers>>,
 }
 
 impl CompiledCreative {
@@ -210,7 +214,7 @@ impl CompiledCreative {
     pub fn bid_fields<'a>(&'a self, campaign: &'a str) -> CreativeFields<'a> {
         let sized = self.kind == MediaKind::Banner;
         CreativeFields {
-            adm: &self.markup,
+            adm: std::borrow::Cow::Borrowed(&self.markup),
             adomain: &self.adomain,
             bundle: self.bundle.as_deref(),
             cid: campaign,
@@ -644,9 +648,22 @@ fn compile_one(
                 bundle: c.bundle.clone(),
                 bundle_id: c.bundle.as_deref().map(|b| interner.intern(&norm(b))),
                 bid_json: String::new(),
+                trackers: None,
             };
             compiled.bid_json =
                 crate::openrtb::response::creative_json(&compiled.bid_fields(&campaign));
+            if compiled.markup.contains("${KIKI_") {
+                let mut adm = Vec::with_capacity(compiled.markup.len() + 2);
+                crate::openrtb::response::write_json_str(&mut adm, &compiled.markup);
+                compiled.trackers = crate::tracker::CreativeTrackers::compile(
+                    &compiled.bid_json,
+                    adm.len(),
+                    &cfg.notice_base_url,
+                    li.id,
+                    &compiled.crid,
+                )
+                .map(Box::new);
+            }
             compiled
         })
         .collect();

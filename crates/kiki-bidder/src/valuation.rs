@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 /// A Beta(α, β) prior on a rate; its mean α / (α + β) is the rate a new line item starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BetaPrior {
+    #[schema(exclusive_minimum = 0.0)]
     pub alpha: f64,
+    #[schema(exclusive_minimum = 0.0)]
     pub beta: f64,
 }
 

@@ -199,3 +199,53 @@ async fn segment_ltvs_reach_the_bid_path() {
         assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
     }
 }
+
+#[tokio::test]
+async fn the_service_pauses_resumes_and_archives_for_a_caller_outside_http() {
+    use kiki_bidder::LineItemId;
+    use kiki_bidder_service::line_items::{ChangedBy, LineItemError};
+    let (app, _clock, svc) = app_with_handles(json!({})).await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = LineItemId(create(&c, &banner("spring")).await);
+    let scope = kiki_core::TenantScope::single(kiki_core::OrgId(o.org_id));
+    let actor = kiki_shield::Actor::System("campaigns".into());
+    let by = ChangedBy {
+        scope: &scope,
+        actor: &actor,
+        meta: None,
+    };
+    let rec = svc.set_line_item_active(by, id, false).await.unwrap();
+    assert_eq!(rec.status, "paused");
+    let rec = svc.set_line_item_active(by, id, true).await.unwrap();
+    assert_eq!(rec.status, "active");
+    // Another organisation's scope does not reach it.
+    let elsewhere = kiki_core::TenantScope::single(kiki_core::OrgId::new());
+    let stranger = ChangedBy {
+        scope: &elsewhere,
+        ..by
+    };
+    assert!(matches!(
+        svc.set_line_item_active(stranger, id, false).await,
+        Err(LineItemError::NotFound)
+    ));
+    svc.archive_line_item(by, id).await.unwrap();
+    assert!(matches!(
+        svc.set_line_item_active(by, id, true).await,
+        Err(LineItemError::NotFound)
+    ));
+    let audit = c.get_ok("/v1/audit?action=bidder.*").await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "bidder.line_item.paused",
+        "bidder.line_item.resumed",
+        "bidder.line_item.archived",
+    ] {
+        assert!(actions.contains(&a), "{a} not in {actions:?}");
+    }
+}

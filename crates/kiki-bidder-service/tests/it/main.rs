@@ -4,6 +4,7 @@
 
 mod api;
 mod ltv;
+mod openapi;
 mod protocol;
 mod roles;
 mod shared;

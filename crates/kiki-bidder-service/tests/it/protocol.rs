@@ -340,7 +340,7 @@ async fn delivery_is_reported_per_hour_after_a_flush_and_a_decision_is_recorded(
     let app = app().await;
     let o = owner(&app).await;
     let c = o.caller(&app);
-    let id = create_live(&c, &banner("solo")).await;
+    let id = create_live(&c, &tracked_banner("solo")).await;
     let body = eventually(|| async {
         let (status, body) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
         (status == 200).then_some(body)
@@ -349,13 +349,8 @@ async fn delivery_is_reported_per_hour_after_a_flush_and_a_decision_is_recorded(
     let b = &body["seatbid"][0]["bid"][0];
     let win = notice_path(b["nurl"].as_str().unwrap(), "1.50");
     assert_eq!(notice(&app, &win).await.0, 200);
-    let imp = app
-        .client
-        .get(app.url(&format!("/openrtb2/imp?li={id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(imp.status(), 204);
+    let (imp, _) = tracker_paths(b);
+    assert_eq!(tracker(&app, &imp).await, (204, "counted".into()));
     let hours = eventually(|| async {
         let v = c
             .get_ok(&format!(
@@ -399,4 +394,231 @@ async fn bidder_metrics_are_exposed_at_metrics() {
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
+}
+
+#[tokio::test]
+async fn a_clearing_price_above_the_bid_is_refused_counted_and_recorded() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = create_live(&c, &banner("solo")).await;
+    let (status, body) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let b = &body["seatbid"][0]["bid"][0];
+    let bid_id = b["id"].as_str().unwrap().to_owned();
+    let price = b["price"].as_f64().unwrap();
+    let bid_micros = (price * 1_000_000.0).round() as i64;
+    let nurl = b["nurl"].as_str().unwrap().to_owned();
+
+    // A 1,000,000 CPM win on this bid is impossible: refused, nothing booked.
+    let r = app
+        .client
+        .get(app.url(&notice_path(&nurl, "1000000")))
+        .header("x-kiki-exchange-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-kiki-notice-status"], "refused");
+    assert_eq!(r.headers()["x-openrtb-version"], "2.6");
+    let (status, err) = json(r).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["error"]["code"], "validation_failed");
+    assert_eq!(
+        kiki_test_support::identity::error_fields(&err),
+        vec!["price".to_owned()]
+    );
+    let st = c
+        .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
+        .await;
+    assert_eq!(st["live"]["spent_today_micros"], 0, "{st}");
+    assert_eq!(st["live"]["performance"]["impressions"], 0, "{st}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("kiki_bidder_notice_anomalies_total{reason=\"price_above_bid\"}")
+        ),
+        "anomaly counter missing from /metrics"
+    );
+    assert!(metrics.contains("status=\"refused\""));
+
+    // The decision record is written by the background flush.
+    let decision = eventually(|| async {
+        let v = c.get_ok("/v1/decisions?engine=bidder.notices").await;
+        v["items"].as_array().and_then(|i| i.first().cloned())
+    })
+    .await;
+    assert_eq!(decision["kind"], "price_above_bid");
+    assert_eq!(decision["subject_id"], bid_id.as_str());
+    let inputs = &decision["inputs"];
+    assert_eq!(inputs["bid_id"], bid_id.as_str());
+    assert_eq!(inputs["line_item_id"], id.to_string());
+    assert_eq!(inputs["bid_price_micros"], bid_micros);
+    assert_eq!(inputs["reported_price_micros"], 1_000_000_000_000_i64);
+    assert_eq!(inputs["reported_price"], "1000000");
+    let why = decision["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("above the bid price") && why.contains("no spend was booked"),
+        "{why}"
+    );
+
+    // The bid kept its state: a win at exactly the bid price books that price.
+    let at_bid = notice_path(&nurl, &b["price"].to_string());
+    assert_eq!(notice(&app, &at_bid).await, (200, "applied".into()));
+    let st = c
+        .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
+        .await;
+    assert_eq!(
+        st["live"]["spent_today_micros"],
+        (bid_micros + 500) / 1000,
+        "{st}"
+    );
+}
+
+#[tokio::test]
+async fn a_win_below_the_bid_price_books_exactly_that_price() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = create_live(&c, &banner("solo")).await;
+    let (_, body) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+    let b = &body["seatbid"][0]["bid"][0];
+    assert!(b["price"].as_f64().unwrap() > 1.234);
+    let win = notice_path(b["nurl"].as_str().unwrap(), "1.234");
+    assert_eq!(notice(&app, &win).await, (200, "applied".into()));
+    let st = c
+        .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
+        .await;
+    assert_eq!(st["live"]["spent_today_micros"], 1234, "{st}");
+}
+
+/// A tracker call without the exchange key, as a browser makes it; (status, tracker status).
+async fn tracker(app: &kiki_test_support::TestApp, path: &str) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client.get(app.url(path)).send().await.unwrap();
+    let st = r
+        .headers()
+        .get("x-kiki-tracker-status")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    if r.status() == 302 {
+        assert_eq!(
+            r.headers()["location"],
+            "https://www.shop.example/spring",
+            "{path}"
+        );
+    }
+    (r.status().as_u16(), st)
+}
+
+async fn live_clicks(c: &kiki_test_support::identity::Caller<'_>, id: uuid::Uuid) -> i64 {
+    let st = c
+        .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
+        .await;
+    st["live"]["performance"]["clicks"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_click_counts_once_and_a_replayed_one_does_not() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = create_live(&c, &tracked_banner("tracked")).await;
+    let (status, body) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, click) = tracker_paths(&body["seatbid"][0]["bid"][0]);
+    assert!(click.contains("&sig=") && click.contains("&t="), "{click}");
+    assert_eq!(tracker(&app, &click).await, (302, "counted".into()));
+    assert_eq!(live_clicks(&c, id).await, 1);
+    assert_eq!(tracker(&app, &click).await, (302, "repeated".into()));
+    assert_eq!(
+        live_clicks(&c, id).await,
+        1,
+        "a replayed click is not counted"
+    );
+}
+
+#[tokio::test]
+async fn tampered_unsigned_and_expired_clicks_redirect_but_do_not_count() {
+    let (app, clock, svc) = app_with_handles(json!({})).await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = create_live(&c, &tracked_banner("tracked")).await;
+    let (_, body) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+    let (_, click) = tracker_paths(&body["seatbid"][0]["bid"][0]);
+
+    // Another creative id, another issue time, a flipped tag digit.
+    let sig = click.split("&sig=").nth(1).unwrap()[..32].to_owned();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { '1' } else { '0' },
+        &sig[1..]
+    );
+    let t = click
+        .split("&t=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    for tampered in [
+        click.replace("&cr=tracked-cr", "&cr=other-cr"),
+        click.replace(
+            &format!("&t={t}"),
+            &format!("&t={}", t.parse::<i64>().unwrap() + 1),
+        ),
+        click.replace(&sig, &flipped),
+    ] {
+        assert_ne!(tampered, click);
+        assert_eq!(
+            tracker(&app, &tampered).await,
+            (302, "bad_signature".into()),
+            "{tampered}"
+        );
+    }
+    // The old hand-made form: only the line item and the landing page.
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("li", &id.to_string())
+        .append_pair("url", "https://www.shop.example/spring")
+        .finish();
+    assert_eq!(
+        tracker(&app, &format!("/openrtb2/click?{q}")).await,
+        (302, "unsigned".into())
+    );
+    assert_eq!(live_clicks(&c, id).await, 0);
+
+    // A day and a second later the first bid's click has expired.
+    clock.advance(time::Duration::seconds(86_401));
+    assert_eq!(tracker(&app, &click).await, (302, "expired".into()));
+    // (The caller's access token has expired too: read the engine directly.)
+    let live = svc
+        .bidder
+        .line_item_status(kiki_bidder::LineItemId(id), svc.now_ms())
+        .unwrap();
+    assert_eq!(live.performance.clicks, 0);
+}
+
+#[tokio::test]
+async fn a_signed_impression_counts_once_and_an_unsigned_one_never() {
+    let (app, _clock, svc) = app_with_handles(json!({})).await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let id = create_live(&c, &tracked_banner("tracked")).await;
+    let (_, body) = json(bid(&app, fixture("banner_site_2_6.json")).await).await;
+    let (imp, _) = tracker_paths(&body["seatbid"][0]["bid"][0]);
+    assert_eq!(tracker(&app, &imp).await, (204, "counted".into()));
+    assert_eq!(tracker(&app, &imp).await, (204, "repeated".into()));
+    assert_eq!(
+        tracker(&app, &format!("/openrtb2/imp?li={id}")).await,
+        (204, "unsigned".into())
+    );
+    svc.flush_reporting().await.unwrap();
+    let v = c
+        .get_ok(&format!(
+            "/v1/bidder/line-items/{id}/stats?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z"
+        ))
+        .await;
+    assert_eq!(v["hours"][0]["impressions"], 1, "{v}");
 }

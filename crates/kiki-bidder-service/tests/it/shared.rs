@@ -267,7 +267,8 @@ async fn a_notice_is_taken_once_whichever_replica_it_reaches() {
     })
     .await;
     let nurl = body["seatbid"][0]["bid"][0]["nurl"].as_str().unwrap();
-    let win = notice_path(nurl, "3.00");
+    // At most the bid's price (a higher clearing price is refused).
+    let win = notice_path(nurl, "2.00");
     // The exchange's load balancer sends the win to the replica that did not
     // bid, then retries it on both.
     assert_eq!(notice(&b, &win).await, (200, "unmatched".into()));
@@ -275,11 +276,11 @@ async fn a_notice_is_taken_once_whichever_replica_it_reaches() {
     assert_eq!(notice(&b, &win).await, (200, "duplicate".into()));
     // Billing notices on both replicas add no second spend (wins trigger spend).
     let burl = body["seatbid"][0]["bid"][0]["burl"].as_str().unwrap();
-    let bill = notice_path(burl, "3.00");
+    let bill = notice_path(burl, "2.00");
     assert_eq!(notice(&a, &bill).await.0, 200);
     assert_eq!(notice(&b, &bill).await.0, 200);
 
-    // The spend reached the shared budget once: 3.00 CPM = 3000 micros.
+    // The spend reached the shared budget once: 2.00 CPM = 2000 micros.
     let client = redis::Client::open(url.as_str()).unwrap();
     let conn = client.get_multiplexed_async_connection().await.unwrap();
     let key = format!(
@@ -306,7 +307,52 @@ async fn a_notice_is_taken_once_whichever_replica_it_reaches() {
         .query_async(&mut conn.clone())
         .await
         .unwrap();
-    assert_eq!((spent, again), (3000, Some(3000)));
+    assert_eq!((spent, again), (2000, Some(2000)));
+    b.shutdown().await.unwrap();
+    a.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_click_counts_once_across_replicas() {
+    if kiki_test_support::test_redis_url().is_none() {
+        eprintln!(
+            "note: KIKI_TEST_REDIS_URL is unset; the cross-replica tracker test is skipped (CI sets it)"
+        );
+        return;
+    }
+    let a = replica(None).await;
+    let o = owner(&a).await;
+    let id = create_live(&o.caller(&a), &tracked_banner("replicated")).await;
+    let b = replica(Some(a.state.config.database.url.clone())).await;
+    wait_loaded(&o.caller(&b), id).await;
+    let body = eventually(|| async {
+        let (status, body) =
+            kiki_test_support::identity::json(bid(&a, fixture("banner_site_2_6.json")).await).await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    let (_, click) = tracker_paths(&body["seatbid"][0]["bid"][0]);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let status_of = |app: &kiki_test_support::TestApp| {
+        let r = client.get(app.url(&click)).send();
+        async move {
+            let r = r.await.unwrap();
+            assert_eq!(r.status(), 302);
+            r.headers()["x-kiki-tracker-status"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(status_of(&a).await, "counted");
+    assert_eq!(
+        status_of(&b).await,
+        "repeated",
+        "the other replica saw it in Redis"
+    );
     b.shutdown().await.unwrap();
     a.shutdown().await.unwrap();
 }

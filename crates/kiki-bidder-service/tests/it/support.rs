@@ -169,3 +169,57 @@ pub async fn create_live(caller: &Caller<'_>, li: &LineItem) -> Uuid {
 pub fn banner(name: &str) -> LineItem {
     base_item(name, CreativeFormat::Banner { w: 300, h: 250 })
 }
+
+/// A banner whose markup carries the impression and click tracker macros.
+pub fn tracked_banner(name: &str) -> LineItem {
+    let mut li = banner(name);
+    li.creatives[0].markup = "<a href=\"${KIKI_CLICK_URL}https%3A%2F%2Fwww.shop.example%2Fspring\"><img src=\"${KIKI_IMP_URL}\"></a>".into();
+    li
+}
+
+/// The impression and click tracker paths written into a bid's `adm`.
+pub fn tracker_paths(bid: &Value) -> (String, String) {
+    let adm = bid["adm"].as_str().unwrap();
+    let strip = |u: &str| {
+        u.strip_prefix("https://bid.kiki.example")
+            .unwrap_or_else(|| panic!("not a tracker URL: {u}"))
+            .to_owned()
+    };
+    let click = adm
+        .split_once("href=\"")
+        .unwrap()
+        .1
+        .split_once('"')
+        .unwrap()
+        .0;
+    let imp = adm
+        .split_once("src=\"")
+        .unwrap()
+        .1
+        .split_once('"')
+        .unwrap()
+        .0;
+    (strip(imp), strip(click))
+}
+
+/// An app with the bidder module whose clock and service the test holds.
+pub async fn app_with_handles(
+    extra: Value,
+) -> (
+    TestApp,
+    Arc<TestClock>,
+    Arc<kiki_bidder_service::BidderService>,
+) {
+    let clock = Arc::new(TestClock::at(NOW));
+    let module = Arc::new(BidderModule::new());
+    let app = identity_app()
+        .clock(clock.clone())
+        .configure(move |c| {
+            c.bidder = Some(section(extra));
+        })
+        .module(module.clone())
+        .spawn()
+        .await;
+    let svc = module.service().expect("the module is initialised");
+    (app, clock, svc)
+}

@@ -723,6 +723,17 @@ impl Bidder {
         if c.first_price && !f.test {
             rt.shade.on_bid();
         }
+        // Tracker URLs are signed only for creatives that carry the macros,
+        // and never for test bids (their trackers never count).
+        let issued_s = f.now_ms.div_euclid(1000);
+        let tracker_tag = match (&self.deps.tracker_key, f.test) {
+            (Some(key), false) => item
+                .creatives
+                .get(c.creative)
+                .filter(|cr| cr.trackers.is_some())
+                .map(|cr| key.sign(bid_id, item.id, &cr.crid, issued_s)),
+            _ => None,
+        };
         Ok(ChosenBid {
             bid_id,
             bid_id_hex: bid_id.hex_bytes(),
@@ -737,6 +748,8 @@ impl Bidder {
             deal_index: c.deal,
             hold_micros: hold,
             urls,
+            issued_s,
+            tracker_tag,
             item_index: c.item,
             creative_index: c.creative,
         })

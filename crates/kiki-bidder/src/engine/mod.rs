@@ -49,6 +49,7 @@ use crate::snapshot::{
     gate, norm_domain, parent_category,
 };
 use crate::striped::StripedCounter;
+use crate::tracker::{TAG_BYTES, TrackerKey};
 use crate::valuation::{PerformanceTotals, RateEstimate, SegmentLookup, SegmentTable};
 
 /// When the request arrived and what time it is now (unix millis). The decision
@@ -77,6 +78,9 @@ pub struct BidderDeps {
     pub segments: Arc<dyn SegmentLookup>,
     /// Seed of the bid ids: 64 random bits per process start (replicas must not share one).
     pub id_seed: u64,
+    /// Signs the impression and click tracker URLs; without it they are
+    /// written unsigned (and never count).
+    pub tracker_key: Option<TrackerKey>,
 }
 
 impl BidderDeps {
@@ -87,6 +91,7 @@ impl BidderDeps {
             frequency: Arc::new(InMemoryFrequency::default()),
             segments: Arc::new(SegmentTable::default()),
             id_seed,
+            tracker_key: None,
         }
     }
 }
@@ -114,6 +119,10 @@ pub struct ChosenBid {
     /// Budget held for the bid (0 for test requests).
     pub hold_micros: i64,
     pub urls: NoticeUrls,
+    /// When the bid was made (unix seconds), as its tracker URLs carry it.
+    pub issued_s: i64,
+    /// The tracker tag, when the creative has tracker macros and a key is set.
+    pub tracker_tag: Option<[u8; TAG_BYTES]>,
     item_index: usize,
     creative_index: usize,
 }
@@ -122,6 +131,10 @@ impl ChosenBid {
     /// The bid id as the response writes it (16 lower-case hex digits).
     pub fn bid_id_text(&self) -> &str {
         std::str::from_utf8(&self.bid_id_hex).unwrap_or_default()
+    }
+
+    fn tracker_stamp(&self) -> Option<(i64, [u8; TAG_BYTES])> {
+        self.tracker_tag.map(|t| (self.issued_s, t))
     }
 }
 
@@ -178,6 +191,12 @@ impl Decision {
             let item = self.snapshot.items.get(b.item_index)?;
             let c = item.creatives.get(b.creative_index)?;
             let imp = req.imp.get(b.imp_index)?;
+            let mut creative = c.bid_fields(&item.campaign);
+            if let Some(t) = &c.trackers {
+                creative.adm = t
+                    .substitute(&c.markup, &b.bid_id_hex, b.tracker_stamp())
+                    .into();
+            }
             bids.push(Bid {
                 id: b.bid_id_text(),
                 impid: imp.id.as_deref().unwrap_or(""),
@@ -186,7 +205,7 @@ impl Decision {
                 burl: b.urls.burl(),
                 lurl: b.urls.lurl(),
                 dealid: Self::deal_id(b, imp),
-                creative: c.bid_fields(&item.campaign),
+                creative,
             });
         }
         Some(BidResponse {
@@ -212,6 +231,7 @@ impl Decision {
             let imp = req.imp.get(b.imp_index)?;
             size += 128
                 + c.bid_json.len()
+                + c.trackers.as_ref().map_or(0, |t| t.slots.len() * 256)
                 + b.urls.nurl().len()
                 + b.urls.burl().len()
                 + b.urls.lurl().len();
@@ -242,7 +262,19 @@ impl Decision {
                 write_json_str(&mut out, deal);
             }
             out.push(b',');
-            out.extend_from_slice(c.bid_json.as_bytes());
+            match &c.trackers {
+                None => out.extend_from_slice(c.bid_json.as_bytes()),
+                Some(t) => {
+                    let json = c.bid_json.as_bytes();
+                    let mut from = 0;
+                    for slot in &t.slots {
+                        out.extend_from_slice(&json[from..slot.at]);
+                        t.push_url(&mut out, slot.kind, &b.bid_id_hex, b.tracker_stamp(), true);
+                        from = slot.at + slot.kind.macro_text().len();
+                    }
+                    out.extend_from_slice(&json[from..]);
+                }
+            }
             out.push(b'}');
         }
         out.extend_from_slice(b"],\"seat\":");
@@ -307,7 +339,7 @@ struct Counters {
     bid_responses: StripedCounter,
     bids: StripedCounter,
     no_bid: [StripedCounter; NoBidReason::ALL.len()],
-    notices: [[AtomicU64; 6]; 3],
+    notices: [[AtomicU64; STATUSES.len()]; KINDS.len()],
 }
 
 /// A count of no-bids for one reason.
@@ -336,13 +368,14 @@ pub struct BidderStats {
     pub notices: Vec<NoticeCount>,
 }
 
-const STATUSES: [NoticeStatus; 6] = [
+const STATUSES: [NoticeStatus; 7] = [
     NoticeStatus::Applied,
     NoticeStatus::Duplicate,
     NoticeStatus::Unmatched,
     NoticeStatus::Late,
     NoticeStatus::Conflicting,
     NoticeStatus::Test,
+    NoticeStatus::Refused,
 ];
 const KINDS: [NoticeKind; 3] = [NoticeKind::Win, NoticeKind::Billing, NoticeKind::Loss];
 

@@ -55,7 +55,8 @@ pub struct Bid<'a> {
 /// in the order the response writes them.
 #[derive(Debug, Serialize)]
 pub struct CreativeFields<'a> {
-    pub adm: &'a str,
+    /// Borrowed from the snapshot, or owned when tracker macros were replaced.
+    pub adm: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub adomain: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
