@@ -465,12 +465,7 @@ pub fn compose_router(
                 "/openapi.json",
                 get(move || {
                     let b = body.clone();
-                    async move {
-                        (
-                            [(axum::http::header::CONTENT_TYPE, "application/json")],
-                            b,
-                        )
-                    }
+                    async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], b) }
                 }),
             )
             .route("/docs", get(openapi::docs_page))

@@ -310,7 +310,11 @@ mod tests {
         assert_eq!(code(b"[]"), "validation_failed");
         assert_eq!(code(b"null"), "validation_failed");
         assert_eq!(code(b"nul"), "invalid_json");
-        assert!(parse_json::<Option<AllOptional>>(b"null").unwrap().is_none());
+        assert!(
+            parse_json::<Option<AllOptional>>(b"null")
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(code(b"42"), "validation_failed");
         assert_eq!(code(b""), "invalid_json");
     }

@@ -78,9 +78,7 @@ pub fn finish_document(doc: &mut serde_json::Value) {
         .as_object_mut()
         .map(|d| d.entry("components").or_insert_with(|| json!({})));
     if let Some(Value::Object(c)) = components {
-        let schemes = c
-            .entry("securitySchemes")
-            .or_insert_with(|| json!({}));
+        let schemes = c.entry("securitySchemes").or_insert_with(|| json!({}));
         if let Value::Object(s) = schemes {
             s.insert(
                 "bearer".into(),
@@ -146,25 +144,52 @@ pub fn finish_document(doc: &mut serde_json::Value) {
                 }
             }
             let mut add: Vec<(&str, &str)> = vec![
-                ("400", "The request is malformed (a header, parameter or body that cannot be read)."),
-                ("408", "The request took longer than the server's time limit."),
-                ("429", "Too many requests from this address; see `Retry-After`."),
-                ("500", "An internal error; the request id identifies it in the logs."),
-                ("503", "The service is not ready (starting, or a dependency is down)."),
+                (
+                    "400",
+                    "The request is malformed (a header, parameter or body that cannot be read).",
+                ),
+                (
+                    "408",
+                    "The request took longer than the server's time limit.",
+                ),
+                (
+                    "429",
+                    "Too many requests from this address; see `Retry-After`.",
+                ),
+                (
+                    "500",
+                    "An internal error; the request id identifies it in the logs.",
+                ),
+                (
+                    "503",
+                    "The service is not ready (starting, or a dependency is down).",
+                ),
             ];
             if !public {
                 add.push(("401", "Credentials are missing, expired or not valid."));
-                add.push(("403", "The caller may not do this in the active organisation."));
-                add.push(("404", "No such resource in the organisations the caller reaches."));
+                add.push((
+                    "403",
+                    "The caller may not do this in the active organisation.",
+                ));
+                add.push((
+                    "404",
+                    "No such resource in the organisations the caller reaches.",
+                ));
             } else if path_params {
                 add.push(("404", "No such resource."));
             }
             if has_body || has_params || post {
-                add.push(("422", "One or more fields are invalid; `details.fields` names each."));
+                add.push((
+                    "422",
+                    "One or more fields are invalid; `details.fields` names each.",
+                ));
             }
             if has_body {
                 add.push(("413", "The body exceeds the size limit."));
-                add.push(("415", "The body is not sent as JSON (or the form this operation takes)."));
+                add.push((
+                    "415",
+                    "The body is not sent as JSON (or the form this operation takes).",
+                ));
             }
             if post {
                 add.push(("409", "The request conflicts with the current state, or the first request with this `Idempotency-Key` is still running."));

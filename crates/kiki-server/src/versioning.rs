@@ -31,8 +31,6 @@ impl ApiVersion {
     /// Where a route lives unless its shape differs between versions: the
     /// current version only.
     pub const CURRENT: &'static [ApiVersion] = &[ApiVersion::V1];
-    /// The same as [`ApiVersion::CURRENT`] (older name).
-    pub const BOTH: &'static [ApiVersion] = Self::CURRENT;
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -215,7 +215,7 @@ pub async fn app_with_handles(
     let app = identity_app()
         .clock(clock.clone())
         .configure(move |c| {
-            c.bidder = Some(section(extra));
+            c.set_section("bidder", section(extra));
         })
         .module(module.clone())
         .spawn()

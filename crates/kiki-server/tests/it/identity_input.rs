@@ -313,7 +313,10 @@ async fn the_openapi_document_declares_every_answer_of_the_sign_in_outbox_and_ar
         // The route's own answers; the edge adds those every operation can get.
         let declared: Vec<&str> = responses.keys().map(String::as_str).collect();
         for s in statuses.iter() {
-            assert!(declared.contains(s), "{method} {path} lacks {s}: {declared:?}");
+            assert!(
+                declared.contains(s),
+                "{method} {path} lacks {s}: {declared:?}"
+            );
         }
         for (status, r) in responses {
             if status.starts_with('2') {

@@ -240,10 +240,17 @@ async fn an_organisation_requiring_mfa_blocks_owners_without_it_but_not_viewers(
     let (status, body) = json(owner.patch(&org_path, &require).await).await;
     assert_eq!(status, 409, "{body}");
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("two-factor"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("two-factor"),
         "{body}"
     );
-    assert_eq!(owner.get("/v1/members").await.status(), 200, "nothing changed");
+    assert_eq!(
+        owner.get("/v1/members").await.status(),
+        200,
+        "nothing changed"
+    );
 
     // With MFA enrolled and used for the session, the owner may require it.
     let (secret, _) = enable_mfa(&owner, &clock).await;
