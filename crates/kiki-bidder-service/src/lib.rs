@@ -10,6 +10,7 @@ mod config_view;
 pub mod line_items;
 pub mod ltv_sync;
 pub mod openrtb;
+mod openrtb_doc;
 pub mod reporting;
 pub mod service;
 pub mod shared;
@@ -58,6 +59,10 @@ impl Module for BidderModule {
         vec![kiki_server::ConfigSection::of::<BidderServiceConfig>(
             "bidder",
         )]
+    }
+
+    fn openapi(&self) -> Option<serde_json::Value> {
+        Some(openrtb_doc::document())
     }
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {

@@ -211,7 +211,9 @@ impl Application {
         // Hot routes as `Module::hot_routes` describes them: outside the edge
         // stack and with no layer (each handler is wrapped in
         // `middleware::guarded`, which costs no per-request boxing).
-        let router = compose_router(&state, extra_routes, extra_api).merge(hot_routes);
+        let documents: Vec<serde_json::Value> =
+            opts.modules.iter().filter_map(|m| m.openapi()).collect();
+        let router = compose_router(&state, extra_routes, extra_api, &documents).merge(hot_routes);
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -435,6 +437,7 @@ pub fn compose_router(
     state: &AppState,
     extra_routes: Option<Router<AppState>>,
     extra_api: Option<VersionedApi<AppState>>,
+    documents: &[serde_json::Value],
 ) -> Router {
     let cfg = &state.config;
     let roles = state.roles;
@@ -457,6 +460,9 @@ pub fn compose_router(
     doc.info.version = crate::VERSION.to_owned();
     if roles.api {
         let mut json = serde_json::to_value(&doc).unwrap_or_default();
+        for part in documents {
+            openapi::merge_document(&mut json, part);
+        }
         openapi::finish_document(&mut json);
         // Rendered once; every request gets the same bytes.
         let body = bytes::Bytes::from(serde_json::to_vec(&json).unwrap_or_default());

@@ -51,6 +51,14 @@ pub trait Module: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Paths outside the versioned API (such as `/openrtb2/*`) and their
+    /// security schemes, as a partial OpenAPI document (`paths`,
+    /// `components`) merged into `/openapi.json`, so every route the binary
+    /// serves is described in one place.
+    fn openapi(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// Versioned REST routes, mounted when the process runs the `api` role.
     fn api(&self) -> VersionedApi<AppState> {
         VersionedApi::new()

@@ -51,6 +51,41 @@ pub async fn docs_css() -> Response {
         .into_response()
 }
 
+/// Merges a module's partial document (`paths`, `components.*`) into the
+/// generated one; a path or component already there is kept.
+pub fn merge_document(doc: &mut serde_json::Value, part: &serde_json::Value) {
+    use serde_json::Value;
+    fn merge_map(into: &mut Value, from: &Value) {
+        if let (Value::Object(into), Value::Object(from)) = (into, from) {
+            for (k, v) in from {
+                into.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    let Value::Object(d) = doc else { return };
+    if let Some(paths) = part.get("paths") {
+        merge_map(
+            d.entry("paths")
+                .or_insert_with(|| Value::Object(Default::default())),
+            paths,
+        );
+    }
+    if let Some(Value::Object(components)) = part.get("components") {
+        let into = d
+            .entry("components")
+            .or_insert_with(|| Value::Object(Default::default()));
+        for (kind, entries) in components {
+            if let Value::Object(c) = into {
+                merge_map(
+                    c.entry(kind.clone())
+                        .or_insert_with(|| Value::Object(Default::default())),
+                    entries,
+                );
+            }
+        }
+    }
+}
+
 /// Completes the generated document with what holds for every operation and
 /// is therefore not repeated in each annotation:
 ///

@@ -111,3 +111,28 @@ async fn every_bidder_route_declares_the_statuses_it_can_answer() {
     }
     assert_eq!(seen, 10, "every bidder operation was checked");
 }
+
+#[tokio::test]
+async fn the_openrtb_endpoints_are_documented_with_the_exchange_key_scheme() {
+    let app = app_with(json!({}), "all").await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let scheme = &doc["components"]["securitySchemes"]["exchange_key"];
+    assert_eq!(scheme["in"], "header", "{scheme}");
+    assert_eq!(scheme["name"], "x-kiki-exchange-key");
+    for (path, method) in [
+        ("/openrtb2/bid", "post"),
+        ("/openrtb2/win", "get"),
+        ("/openrtb2/billing", "get"),
+        ("/openrtb2/loss", "get"),
+        ("/openrtb2/imp", "get"),
+        ("/openrtb2/click", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        assert!(op["responses"]["429"].is_object(), "{method} {path}");
+    }
+    let bid = &doc["paths"]["/openrtb2/bid"]["post"];
+    assert_eq!(bid["security"], json!([{"exchange_key": []}]));
+    assert!(bid["requestBody"]["content"]["application/json"]["example"]["imp"].is_array());
+    assert!(bid["responses"]["401"].is_object());
+}
