@@ -39,7 +39,9 @@ pub fn document() -> Value {
             json!({"name": "t", "in": "query", "required": false, "description": "Issue time of the signature (Unix seconds).", "schema": {"type": "integer"}}),
             json!({"name": "sig", "in": "query", "required": false, "description": "HMAC-SHA256 over bid, line item, creative and issue time; only a valid, unexpired, first call counts.", "schema": {"type": "string"}}),
         ];
-        let mut responses = json!({});
+        let mut responses = json!({
+            "404": {"description": "The line item is not running.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+        });
         if redirect {
             params.push(json!({"name": "url", "in": "query", "required": true, "description": "The landing page; redirected to only when its host is the creative's `adomain` or allow-listed.", "schema": {"type": "string", "format": "uri"}}));
             responses["302"] = json!({"description": "Redirect to the landing page (`x-kiki-tracker-status` says whether the click counted)."});

@@ -94,8 +94,8 @@ pub fn merge_document(doc: &mut serde_json::Value, part: &serde_json::Value) {
 ///   annotation says `security(())` (public);
 /// - the error answers the edge itself can give, each with the envelope:
 ///   400 (malformed request, bad `X-Kiki-Org`), 401/403/404 for operations
-///   that need credentials (404 also for path ids), 409 and 422 for `POST`
-///   (a running or reused `Idempotency-Key`), 413/415/422 for operations with
+///   that need credentials (404 also for path ids), 409 for changes (and a
+///   running `Idempotency-Key`), 422 for `POST` (a reused key), 413/415/422 for operations with
 ///   a body, 408 (timeout), 429 (rate limit), 500 and 503;
 /// - the `Idempotency-Key` rule in the description of every `POST`.
 ///
@@ -228,6 +228,11 @@ pub fn finish_document(doc: &mut serde_json::Value) {
             }
             if post {
                 add.push(("409", "The request conflicts with the current state, or the first request with this `Idempotency-Key` is still running."));
+            } else if method != "get" && method != "head" && method != "options" {
+                add.push((
+                    "409",
+                    "The request conflicts with the current state of the resource.",
+                ));
             }
             let responses = op.entry("responses").or_insert_with(|| json!({}));
             if let Value::Object(r) = responses {
