@@ -60,6 +60,7 @@ pub struct ListQuery {
     /// `active`, `paused` or `archived` (default: active and paused).
     pub status: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -22,7 +22,7 @@ pub struct PageRequest {
 
 /// Reads `limit`, refusing values outside 1..=500 (a request asking for more
 /// than a page holds is told so rather than silently given fewer).
-fn page_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+pub fn page_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     let v = Option::<u64>::deserialize(d)?;
     match v {
         None => Ok(None),
@@ -109,6 +109,16 @@ mod tests {
             assert_eq!(Cursor::decode(&c.encode()), Some(c));
         }
         assert_eq!(Cursor::decode("!!"), None);
+    }
+
+    #[test]
+    fn a_limit_outside_one_to_five_hundred_is_refused_not_clamped() {
+        let read = |j: &str| serde_json::from_str::<PageRequest>(j);
+        assert!(read(r#"{"limit": 0}"#).is_err());
+        assert!(read(r#"{"limit": 501}"#).is_err());
+        assert!(read(r#"{"limit": 2147483648}"#).is_err());
+        assert_eq!(read(r#"{"limit": 500}"#).unwrap().limit(), 500);
+        assert_eq!(read(r#"{}"#).unwrap().limit(), DEFAULT_LIMIT);
     }
 
     #[test]

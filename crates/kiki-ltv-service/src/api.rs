@@ -286,6 +286,9 @@ pub async fn create_fit(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Rows per page, 1 to 500 (default 50).
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -419,6 +422,9 @@ pub async fn predict(
 pub struct CustomersQuery {
     /// `clv` (default, highest first), `churn_risk` (highest first) or `customer_id`.
     pub sort: Option<String>,
+    /// Rows per page, 1 to 500 (default 50).
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

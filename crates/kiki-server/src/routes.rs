@@ -88,7 +88,7 @@ pub async fn get_status_v2(State(app): State<AppState>) -> Json<StatusV2> {
 
 /// The status, progress and result of a background job.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "platform",
-    params(("id" = String, Path, description = "Job id")),
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses((status = 200, body = JobRecord), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get_job(
     State(app): State<AppState>,

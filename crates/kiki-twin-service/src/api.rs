@@ -168,6 +168,9 @@ pub async fn allocate(
 pub struct ShiftQuery {
     /// `applied`, `pending_approval`, `approved` or `rejected`.
     pub status: Option<String>,
+    /// Rows per page, 1 to 500 (default 50).
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -193,7 +196,9 @@ fn optional_body(body: &[u8]) -> Result<ShiftDecisionRequest, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         Ok(ShiftDecisionRequest::default())
     } else {
-        kiki_server::extract::parse_json(body)
+        // `null` is the documented "no body" too.
+        kiki_server::extract::parse_json::<Option<ShiftDecisionRequest>>(body)
+            .map(Option::unwrap_or_default)
     }
 }
 

@@ -46,6 +46,9 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// RFC 3339, exclusive.
     pub to: Option<String>,
+    /// Rows per page, 1 to 500 (default 50).
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
     /// `json` (default) or `csv`.
@@ -149,6 +152,9 @@ pub struct DecisionQuery {
     pub subject_id: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Rows per page, 1 to 500 (default 50).
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -185,7 +191,7 @@ pub async fn list_decisions(
 
 /// One decision record.
 #[utoipa::path(get, path = "/decisions/{id}", tag = "decisions",
-    params(("id" = String, Path, description = "Decision id")),
+    params(("id" = uuid::Uuid, Path, description = "Decision id")),
     responses((status = 200, body = serde_json::Value), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_decision(
     State(app): State<AppState>,
@@ -240,6 +246,9 @@ pub async fn permissions(_auth: Auth) -> Json<PermissionMatrix> {
 pub struct OutboxQuery {
     /// Every stored mail instead of the caller's own: platform operators, in development only.
     pub all: Option<bool>,
+    /// Rows per page, 1 to 500 (default 50).
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -66,7 +66,7 @@ pub async fn create_org(
 
 /// One organisation the caller reaches.
 #[utoipa::path(get, path = "/organisations/{id}", tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_org(
     State(app): State<AppState>,
@@ -89,7 +89,7 @@ pub struct OrgPatch {
 
 /// Renames or reconfigures an organisation.
 #[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations", request_body = OrgPatch,
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn update_org(
     State(app): State<AppState>,
@@ -112,7 +112,7 @@ pub async fn update_org(
 
 /// Archives an organisation (kept for the record, no longer reachable).
 #[utoipa::path(post, path = "/organisations/{id}/archive", tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     responses((status = 200, body = Organisation, description = "The organisation, archived (archiving twice is a no-op)"),
         (status = 400, body = ErrorEnvelope, description = "The id is not a UUID, or a malformed X-Kiki-Org"),
         (status = 401, body = ErrorEnvelope, description = "Not signed in"),
@@ -136,7 +136,7 @@ pub async fn archive_org(
 /// owner or admin of its parent agency, signed in to the agency, or a
 /// platform superadmin.
 #[utoipa::path(post, path = "/organisations/{id}/unarchive", tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     responses((status = 200, body = Organisation, description = "The organisation, reachable again (unarchiving a live one is a no-op)"),
         (status = 400, body = ErrorEnvelope, description = "The id is not a UUID, or a malformed X-Kiki-Org"),
         (status = 401, body = ErrorEnvelope, description = "Not signed in"),
@@ -174,7 +174,7 @@ pub struct RoleChange {
 
 /// Changes a member's role.
 #[utoipa::path(patch, path = "/members/{user_id}", tag = "members", request_body = RoleChange,
-    params(("user_id" = String, Path, description = "User id")),
+    params(("user_id" = uuid::Uuid, Path, description = "User id")),
     responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn change_member_role(
     State(app): State<AppState>,
@@ -192,7 +192,7 @@ pub async fn change_member_role(
 
 /// Removes a member from the active organisation.
 #[utoipa::path(delete, path = "/members/{user_id}", tag = "members",
-    params(("user_id" = String, Path, description = "User id")),
+    params(("user_id" = uuid::Uuid, Path, description = "User id")),
     responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn remove_member(
     State(app): State<AppState>,
@@ -208,7 +208,7 @@ pub async fn remove_member(
 
 /// Deactivates a member (their sessions in this organisation end).
 #[utoipa::path(post, path = "/members/{user_id}/deactivate", tag = "members",
-    params(("user_id" = String, Path, description = "User id")),
+    params(("user_id" = uuid::Uuid, Path, description = "User id")),
     responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn deactivate_member(
     State(app): State<AppState>,
@@ -225,7 +225,7 @@ pub async fn deactivate_member(
 
 /// Reactivates a member.
 #[utoipa::path(post, path = "/members/{user_id}/reactivate", tag = "members",
-    params(("user_id" = String, Path, description = "User id")),
+    params(("user_id" = uuid::Uuid, Path, description = "User id")),
     responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope)))]
 pub async fn reactivate_member(
     State(app): State<AppState>,
@@ -305,7 +305,7 @@ pub async fn create_invite_code(
 
 /// Revokes an unused invitation or invite code.
 #[utoipa::path(post, path = "/invitations/{id}/revoke", tag = "members",
-    params(("id" = String, Path, description = "Invitation id")),
+    params(("id" = uuid::Uuid, Path, description = "Invitation id")),
     responses((status = 200, body = Invitation), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn revoke_invitation(
     State(app): State<AppState>,
@@ -387,7 +387,7 @@ pub async fn create_api_key(
 
 /// Revokes an API key (it stops working at once).
 #[utoipa::path(delete, path = "/api-keys/{id}", tag = "api keys",
-    params(("id" = String, Path, description = "API key id")),
+    params(("id" = uuid::Uuid, Path, description = "API key id")),
     responses((status = 200, body = ApiKeyInfo), (status = 404, body = ErrorEnvelope)))]
 pub async fn revoke_api_key(
     State(app): State<AppState>,
