@@ -359,8 +359,10 @@ pub async fn line_item_status(
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, exclusive.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 

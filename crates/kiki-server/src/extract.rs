@@ -182,13 +182,18 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Query(q.0))
-            .map_err(|rej| {
-                ApiError::bad_request(format!("The query string is invalid: {}.", rej.body_text()))
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // A parameter given empty (`?format=`) is read as not given: forms
+        // and link builders send empty fields, and no parameter of this API
+        // means anything by an empty value.
+        let query = parts.uri.query().unwrap_or("");
+        let given: Vec<&str> = query
+            .split('&')
+            .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+            .collect();
+        serde_urlencoded::from_str::<T>(&given.join("&"))
+            .map(Query)
+            .map_err(|e| ApiError::bad_request(format!("The query string is invalid: {e}.")))
     }
 }
 

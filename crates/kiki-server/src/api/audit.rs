@@ -43,8 +43,10 @@ pub struct AuditQuery {
     pub target_kind: Option<String>,
     pub target_id: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, exclusive.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Rows per page, 1 to 500 (default 50).
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
@@ -150,7 +152,9 @@ pub struct DecisionQuery {
     pub kind: Option<String>,
     pub subject_kind: Option<String>,
     pub subject_id: Option<String>,
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Rows per page, 1 to 500 (default 50).
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]

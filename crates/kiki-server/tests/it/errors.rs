@@ -209,3 +209,40 @@ async fn the_request_id_is_echoed_or_generated() {
         .unwrap();
     assert_ne!(resp.headers()["x-request-id"], "a b");
 }
+
+#[tokio::test]
+async fn an_empty_query_parameter_is_read_as_not_given_and_a_bad_one_is_a_400() {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        format: Option<String>,
+        limit: Option<u32>,
+    }
+    let app = kiki_test_support::TestApp::builder()
+        .routes(axum::Router::new().route(
+            "/test/query",
+            axum::routing::get(
+                |kiki_server::extract::Query(q): kiki_server::extract::Query<Q>| async move {
+                    format!("{:?}/{:?}", q.format, q.limit)
+                },
+            ),
+        ))
+        .spawn()
+        .await;
+    let text = |p: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(p).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        text("/test/query?format=&limit=").await,
+        (200, "None/None".into())
+    );
+    assert_eq!(
+        text("/test/query?format=csv&limit=5").await,
+        (200, "Some(\"csv\")/Some(5)".into())
+    );
+    assert_eq!(text("/test/query?limit=many").await.0, 400);
+    app.shutdown().await.unwrap();
+}
