@@ -557,7 +557,7 @@ pub async fn put_segments(
     ev.details = serde_json::json!({
         "segments": req.segments.len(), "members": req.members.len()
     });
-    app.identity.audit().append(&mut tx, ev).await?;
+    app.audit.append(&mut tx, ev).await?;
     tx.commit().await?;
     publish(
         &app.events,

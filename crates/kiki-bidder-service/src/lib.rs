@@ -17,15 +17,11 @@ pub mod shared;
 pub mod store;
 pub mod trackers;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use axum::Router;
 use futures::future::BoxFuture;
-use kiki_server::versioning::VersionedApi;
-use kiki_server::{AppState, Module, ModuleContext, Roles};
+use kiki_server::{Module, ModuleContext, Mount};
 use secrecy::ExposeSecret;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub use config::BidderServiceConfig;
 pub use service::BidderService;
@@ -36,17 +32,21 @@ pub const REDIS_PREFIX: &str = "kiki:bidder:";
 /// The `bidder` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]
 pub struct BidderModule {
-    svc: OnceLock<Arc<BidderService>>,
+    /// Segment values follow the LTV module's current model (scheduled, and
+    /// on demand through the API).
+    ltv: bool,
 }
 
 impl BidderModule {
+    /// The bidder on its own: segment values come from the API.
     pub fn new() -> BidderModule {
         BidderModule::default()
     }
 
-    /// The running service (after `init`).
-    pub fn service(&self) -> Option<Arc<BidderService>> {
-        self.svc.get().cloned()
+    /// Wired to the LTV module (listed before it): the segment sync job is
+    /// registered and scheduled; start-up fails if no LTV module runs.
+    pub fn with_ltv_module(self) -> BidderModule {
+        BidderModule { ltv: true }
     }
 }
 
@@ -61,15 +61,16 @@ impl Module for BidderModule {
         )]
     }
 
-    fn openapi(&self) -> Option<serde_json::Value> {
-        Some(openrtb_doc::document())
-    }
-
-    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
         Box::pin(async move {
             let cfg: BidderServiceConfig = ctx.section("bidder")?;
             cfg.validate(ctx.config.is_production())
                 .map_err(anyhow::Error::msg)?;
+            let ltv = if self.ltv {
+                Some(ctx.require::<kiki_ltv_service::LtvService>()?)
+            } else {
+                None
+            };
             let shared = if cfg.shared_counters && ctx.roles.bidder {
                 let url = ctx.config.redis.url.as_ref().ok_or_else(|| {
                     anyhow::anyhow!(
@@ -84,69 +85,37 @@ impl Module for BidderModule {
             // secret under a fixed label; the key itself is never logged.
             let tracker_key =
                 trackers::derive_key(ctx.config.master_secret().expose_secret().as_bytes());
+            let linked = ltv.is_some();
             let svc = Arc::new(
-                BidderService::new(
-                    cfg,
-                    shared,
-                    ctx.db.clone(),
-                    ctx.clock.clone(),
-                    service::Platform {
-                        identity: ctx.identity.clone(),
-                        events: ctx.events.clone(),
-                        tracker_key,
-                    },
-                )?
-                .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
+                BidderService::new(cfg, shared, ctx.platform, tracker_key, ltv)?
+                    .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
             );
             // The first load happens before serving, so a new process bids at once;
             // a database without the schema yet is retried by the refresh loop.
             if let Err(e) = svc.refresh().await {
                 tracing::warn!(error = %e, "bidder: first snapshot load failed; retrying in the background");
             }
-            // The LTV module starts first in `kiki serve`: when it runs, segment
-            // values follow its model (scheduled, and on demand through the API).
-            if let Some(ltv) = ctx.service::<kiki_ltv_service::LtvService>() {
-                svc.link_ltv(ltv_sync::LtvLink {
-                    ltv,
-                    identity: ctx.identity.clone(),
-                    events: ctx.events.clone(),
-                });
+            if linked {
                 ctx.add_job_handler(Arc::new(ltv_sync::LtvSyncJob::new(svc.clone())));
                 ctx.default_schedule(ltv_sync::SYNC_JOB_KIND, ltv_sync::SYNC_SCHEDULE);
             }
             ctx.provide(svc.clone());
-            let _ = self.svc.set(svc);
-            Ok(())
-        })
-    }
-
-    fn api(&self) -> VersionedApi<AppState> {
-        api::api()
-    }
-
-    /// The OpenRTB endpoints sit on the lean stack: the bid path pays for no
-    /// access log, span or per-route HTTP metric (it counts its own).
-    fn hot_routes(&self, roles: Roles) -> Router {
-        match (roles.bidder, self.svc.get()) {
-            (true, Some(svc)) => openrtb::routes(svc.clone()),
-            _ => Router::new(),
-        }
-    }
-
-    /// The bid request skips axum's router altogether (see `Module::hot_endpoints`).
-    fn hot_endpoints(&self, roles: Roles) -> Vec<kiki_server::HotEndpoint> {
-        match (roles.bidder, self.svc.get()) {
-            (true, Some(svc)) => vec![openrtb::hot_endpoint(svc.clone())],
-            _ => Vec::new(),
-        }
-    }
-
-    fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
-        match self.svc.get() {
-            Some(svc) => {
-                service::spawn_loops(svc.clone(), state.clone(), state.roles.bidder, cancel)
+            let mut mount = Mount::new()
+                .api(api::api())
+                .openapi(openrtb_doc::document());
+            // The OpenRTB endpoints sit on the hot path: the bid path pays for
+            // no access log, span or per-route HTTP metric (it counts its own),
+            // and the bid request skips axum's router altogether.
+            if ctx.roles.bidder {
+                mount = mount.hot(kiki_server::HotPath {
+                    routes: openrtb::routes(svc.clone()),
+                    endpoints: vec![openrtb::hot_endpoint(svc.clone())],
+                });
             }
-            None => Vec::new(),
-        }
+            let bidder_role = ctx.roles.bidder;
+            Ok(mount.spawn(move |state, cancel| {
+                service::spawn_loops(svc, state.clone(), bidder_role, cancel)
+            }))
+        })
     }
 }

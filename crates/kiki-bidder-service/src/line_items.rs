@@ -99,8 +99,7 @@ impl BidderService {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         store::insert_line_item(&mut tx, &li, now).await?;
-        self.identity
-            .audit()
+        self.audit
             .append(
                 &mut tx,
                 by.audit(
@@ -171,8 +170,7 @@ impl BidderService {
         if !store::update_line_item(&mut tx, &li, now).await? {
             return Err(LineItemError::NotFound);
         }
-        self.identity
-            .audit()
+        self.audit
             .append(
                 &mut tx,
                 by.audit(
@@ -200,8 +198,7 @@ impl BidderService {
         if !store::archive_line_item(&mut tx, by.scope.org_id(), id, now).await? {
             return Err(LineItemError::NotFound);
         }
-        self.identity
-            .audit()
+        self.audit
             .append(
                 &mut tx,
                 by.audit("bidder.line_item.archived", id, serde_json::json!({})),

@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use kiki_core::{Currency, Money, OrgId};
-use kiki_identity::{Identity, RequestMeta};
+use kiki_identity::RequestMeta;
 use kiki_ltv::GroupBy;
-use kiki_ltv_service::{Aggregates, LtvService, LtvServiceError};
+use kiki_ltv_service::{Aggregates, LtvServiceError};
 use kiki_shield::{Actor, AuditEvent, ShieldError};
-use kiki_store::{EventBus, JobContext, JobError, JobHandler, StoreError};
+use kiki_store::{JobContext, JobError, JobHandler, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -34,21 +34,6 @@ pub const SYNC_SCHEDULE: &str = "0 */10 * * * *";
 pub const AUDIT_SYNCED: &str = "bidder.segments.synced";
 /// The longest segment name the bidder stores (as `PUT /v1/bidder/segments`).
 const MAX_SEGMENT_NAME: usize = 200;
-
-/// What the bidder needs from the process to sync: the LTV service, and the
-/// identity service and event bus to audit and announce the change.
-#[derive(Clone)]
-pub struct LtvLink {
-    pub ltv: Arc<LtvService>,
-    pub identity: Identity,
-    pub events: EventBus,
-}
-
-impl std::fmt::Debug for LtvLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LtvLink").finish_non_exhaustive()
-    }
-}
 
 /// A model segment that was not written, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -140,14 +125,9 @@ pub fn segment_values_from(
 }
 
 impl BidderService {
-    /// Keeps the LTV service for the sync; false when one was kept already.
-    pub fn link_ltv(&self, link: LtvLink) -> bool {
-        self.ltv.set(link).is_ok()
-    }
-
-    /// True when the LTV service is linked (the sync can run).
+    /// True when the module list wired the LTV service in (the sync can run).
     pub fn ltv_linked(&self) -> bool {
-        self.ltv.get().is_some()
+        self.ltv.is_some()
     }
 
     /// Copies the current LTV model's mean CLV per segment into `org`'s
@@ -166,9 +146,8 @@ impl BidderService {
         actor: Actor,
         meta: Option<&RequestMeta>,
     ) -> Result<LtvSyncReport, LtvSyncError> {
-        let link = self.ltv.get().ok_or(LtvSyncError::NotLinked)?;
-        let agg = link
-            .ltv
+        let ltv = self.ltv.as_ref().ok_or(LtvSyncError::NotLinked)?;
+        let agg = ltv
             .aggregates(org, GroupBy::Segment)
             .await?
             .ok_or(LtvSyncError::NoModel)?;
@@ -205,10 +184,10 @@ impl BidderService {
                 })).collect::<Vec<_>>(),
                 "skipped": skipped.len(),
             });
-            link.identity.audit().append(&mut tx, ev).await?;
+            self.audit.append(&mut tx, ev).await?;
             tx.commit().await?;
             publish(
-                &link.events,
+                &self.events,
                 org,
                 EVENT_SEGMENTS,
                 json!({ "segments": written.len(), "source": "ltv" }),
@@ -252,9 +231,8 @@ impl JobHandler for LtvSyncJob {
                 None => self
                     .svc
                     .ltv
-                    .get()
+                    .as_ref()
                     .ok_or_else(|| JobError::failed("the LTV module is not running"))?
-                    .ltv
                     .orgs_with_models()
                     .await
                     .map_err(|e| JobError::failed(e.to_string()))?,

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -16,8 +16,10 @@ use kiki_bidder::{
     NoticeOutcome, NoticeStatus, SegmentTable,
 };
 use kiki_core::{Clock, OrgId};
-use kiki_explain::NewDecision;
-use kiki_shield::{Actor, AuditEvent};
+use kiki_explain::{Decisions, NewDecision};
+use kiki_ltv_service::LtvService;
+use kiki_server::Platform;
+use kiki_shield::{Actor, AuditEvent, AuditLog};
 use kiki_store::{Db, DomainEvent, EventBus};
 use metrics::{Counter, Histogram};
 use secrecy::ExposeSecret;
@@ -28,7 +30,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BidderServiceConfig, Cidr};
-use crate::ltv_sync::LtvLink;
 use crate::reporting::{HourCounts, Reporting};
 use crate::shared::SharedCounters;
 use crate::store;
@@ -128,8 +129,8 @@ pub struct BidderService {
     pub(crate) db: Db,
     pub(crate) clock: Arc<dyn Clock>,
     loaded: AtomicBool,
-    /// The LTV service, when the process runs it (see `ltv_sync`).
-    pub(crate) ltv: OnceLock<LtvLink>,
+    /// The LTV service, when the module list wires it in (see `ltv_sync`).
+    pub(crate) ltv: Option<Arc<LtvService>>,
     /// `http.trust_forwarded_for`: an exchange's address may come from
     /// `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
@@ -137,18 +138,11 @@ pub struct BidderService {
     pub trackers: Trackers,
     /// Refused notices whose decision records the reporting flush writes.
     anomalies: parking_lot::Mutex<Vec<PendingAnomaly>>,
-    /// Audit log and decisions.
-    pub(crate) identity: kiki_identity::Identity,
+    /// The platform's audit log and decision records.
+    pub(crate) audit: AuditLog,
+    pub(crate) decisions: Decisions,
     /// Where line-item and segment changes are published for every replica.
     pub(crate) events: EventBus,
-}
-
-/// What the service takes from the platform besides the database and clock.
-pub struct Platform {
-    pub identity: kiki_identity::Identity,
-    pub events: EventBus,
-    /// Signs the impression and click tracker URLs (see `trackers::derive_key`).
-    pub tracker_key: kiki_bidder::tracker::TrackerKey,
 }
 
 impl std::fmt::Debug for BidderService {
@@ -156,7 +150,7 @@ impl std::fmt::Debug for BidderService {
         f.debug_struct("BidderService")
             .field("exchanges", &self.exchanges.len())
             .field("shared", &self.shared.is_some())
-            .field("ltv", &self.ltv.get().is_some())
+            .field("ltv", &self.ltv.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -184,19 +178,17 @@ impl AuthFailure {
 }
 
 impl BidderService {
-    /// Builds the service: the engine with in-memory or Redis counters.
+    /// Builds the service on the platform: the engine with in-memory or
+    /// Redis counters, tracker URLs signed with `tracker_key` (see
+    /// `trackers::derive_key`), and segment values synced from `ltv` when
+    /// the module list wires it in.
     pub fn new(
         cfg: BidderServiceConfig,
         shared: Option<Arc<SharedCounters>>,
-        db: Db,
-        clock: Arc<dyn Clock>,
-        platform: Platform,
+        platform: &Platform,
+        tracker_key: kiki_bidder::tracker::TrackerKey,
+        ltv: Option<Arc<LtvService>>,
     ) -> anyhow::Result<BidderService> {
-        let Platform {
-            identity,
-            events,
-            tracker_key,
-        } = platform;
         let segments = Arc::new(SegmentTable::default());
         // Bid ids must not repeat across replicas (their notices are claimed in
         // Redis by id): the seed is 64 random bits, not the start time or the
@@ -235,16 +227,17 @@ impl BidderService {
             exchanges,
             meta: ArcSwap::from_pointee(HashMap::new()),
             metrics: BidMetrics::new(),
-            db,
-            clock,
+            db: platform.db.clone(),
+            clock: platform.clock.clone(),
             loaded: AtomicBool::new(false),
-            ltv: OnceLock::new(),
+            ltv,
             trust_forwarded_for: false,
             anomalies: parking_lot::Mutex::new(Vec::new()),
             trackers: Trackers::new(tracker_key, cfg.trackers),
             cfg,
-            identity,
-            events,
+            audit: platform.audit.clone(),
+            decisions: platform.decisions.clone(),
+            events: platform.events.clone(),
         })
     }
 
@@ -415,15 +408,12 @@ impl BidderService {
     /// Writes a decision record and an audit entry, in one transaction, for
     /// each refused notice queued since the last flush. A failed write keeps
     /// the rest for the next flush.
-    pub async fn record_notice_anomalies(
-        &self,
-        identity: &kiki_identity::Identity,
-    ) -> anyhow::Result<usize> {
+    pub async fn record_notice_anomalies(&self) -> anyhow::Result<usize> {
         let pending = std::mem::take(&mut *self.anomalies.lock());
         let mut recorded = 0;
         let mut iter = pending.into_iter();
         while let Some(p) = iter.next() {
-            if let Err(e) = self.record_anomaly(identity, &p).await {
+            if let Err(e) = self.record_anomaly(&p).await {
                 let mut q = self.anomalies.lock();
                 let rest: Vec<PendingAnomaly> = std::iter::once(p).chain(iter).collect();
                 let room = MAX_PENDING_ANOMALIES.saturating_sub(q.len());
@@ -435,11 +425,7 @@ impl BidderService {
         Ok(recorded)
     }
 
-    async fn record_anomaly(
-        &self,
-        identity: &kiki_identity::Identity,
-        p: &PendingAnomaly,
-    ) -> anyhow::Result<()> {
+    async fn record_anomaly(&self, p: &PendingAnomaly) -> anyhow::Result<()> {
         let a = &p.anomaly;
         let org = self.item(a.line_item).map(|m| m.org);
         let cur = self.cfg.engine.currency;
@@ -465,9 +451,8 @@ impl BidderService {
             "bid_price_micros": a.bid_price_micros,
             "reported_price_micros": a.reported_price_micros,
         });
-        let entry = identity.audit().append(&mut tx, ev).await?;
-        identity
-            .decisions()
+        let entry = self.audit.append(&mut tx, ev).await?;
+        self.decisions
             .record(
                 &mut tx,
                 NewDecision {
@@ -636,10 +621,7 @@ impl BidderService {
     /// Compares each line item's delivery status with the last recorded one
     /// and records a decision (and an audit entry) for each change. A
     /// conditional update makes exactly one replica record a change.
-    pub async fn record_status_changes(
-        &self,
-        identity: &kiki_identity::Identity,
-    ) -> anyhow::Result<usize> {
+    pub async fn record_status_changes(&self) -> anyhow::Result<usize> {
         let now_ms = self.now_ms();
         let meta = self.meta.load_full();
         let mut changed = Vec::new();
@@ -695,9 +677,8 @@ impl BidderService {
                 ev.target_kind = Some("bidder_line_item".into());
                 ev.target_id = Some(id.to_string());
                 ev.details = serde_json::json!({ "from": m.delivery_status, "to": status });
-                let entry = identity.audit().append(&mut tx, ev).await?;
-                identity
-                    .decisions()
+                let entry = self.audit.append(&mut tx, ev).await?;
+                self.decisions
                     .record(
                         &mut tx,
                         NewDecision {
@@ -883,13 +864,13 @@ pub fn spawn_loops(
                 if let Err(e) = svc.flush_reporting().await {
                     tracing::warn!(error = %e, "bidder: cannot write the hourly report; kept for the next flush");
                 }
-                if let Err(e) = svc.record_notice_anomalies(&state.identity).await {
+                if let Err(e) = svc.record_notice_anomalies().await {
                     tracing::warn!(error = %e, "bidder: cannot record refused notices; kept for the next flush");
                 }
                 if stop {
                     break;
                 }
-                if let Err(e) = svc.record_status_changes(&state.identity).await {
+                if let Err(e) = svc.record_status_changes().await {
                     tracing::warn!(error = %e, "bidder: cannot record delivery status changes");
                 }
             }

@@ -134,18 +134,16 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 
 /// Every encrypted column of the platform (each crate lists its own).
 fn encrypted_columns() -> Vec<kiki_shield::EncryptedColumn> {
-    kiki_identity::ENCRYPTED_COLUMNS.to_vec()
+    kiki_server::app::encrypted_columns(&modules())
 }
 
-/// The database (migrated) and the identity service, for admin commands.
-async fn open_identity(cfg: &Config) -> anyhow::Result<(kiki_store::Db, kiki_identity::Identity)> {
-    let db = kiki_store::Db::connect(&cfg.database).await?;
-    if !db.is_migrated() {
-        db.migrate().await?;
-    }
-    let clock: std::sync::Arc<dyn kiki_core::Clock> = std::sync::Arc::new(kiki_core::SystemClock);
-    let identity = kiki_server::app::build_identity(cfg, &db, &clock)?;
-    Ok((db, identity))
+/// The platform (its database migrated) and the identity service, for admin commands.
+async fn open_identity(
+    cfg: &Config,
+) -> anyhow::Result<(kiki_server::Platform, kiki_identity::Identity)> {
+    let platform = kiki_server::app::open_platform(cfg).await?;
+    let identity = kiki_server::app::build_identity(cfg, &platform)?;
+    Ok((platform, identity))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -215,9 +213,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 p
             };
             runtime()?.block_on(async {
-                let (db, identity) = open_identity(&cfg).await?;
+                let (platform, identity) = open_identity(&cfg).await?;
                 let result = identity.create_admin(email, &password, org).await;
-                db.close().await;
+                platform.db.close().await;
                 let (user, org) = result.map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!(
                     "created administrator {email} (user {}) owning organisation {}",
@@ -232,12 +230,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let cfg = load(&cli)?;
             runtime()?.block_on(async {
-                let (db, identity) = open_identity(&cfg).await?;
+                let (platform, _) = open_identity(&cfg).await?;
                 let reports = match org {
-                    Some(o) => vec![identity.audit().verify(Some(kiki_core::OrgId(*o))).await?],
-                    None => identity.audit().verify_all().await?,
+                    Some(o) => vec![platform.audit.verify(Some(kiki_core::OrgId(*o))).await?],
+                    None => platform.audit.verify_all().await?,
                 };
-                db.close().await;
+                platform.db.close().await;
                 let mut broken = 0;
                 for r in &reports {
                     let chain = r
@@ -268,12 +266,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys { command } => {
             let cfg = load(&cli)?;
             runtime()?.block_on(async {
-                let (db, identity) = open_identity(&cfg).await?;
+                let (platform, _) = open_identity(&cfg).await?;
+                let db = platform.db.clone();
+                let keyring = &platform.keyring;
                 let columns = encrypted_columns();
                 match command {
                     KeysCommand::Status => {
                         let usage = kiki_shield::key_usage(&db, &columns).await?;
-                        println!("current key: {}", identity.keyring().current_kid());
+                        println!("current key: {}", keyring.current_kid());
                         if usage.is_empty() {
                             println!("no encrypted values");
                         }
@@ -296,7 +296,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         };
                         let report = kiki_shield::rotate(
                             &db,
-                            identity.keyring(),
+                            keyring,
                             &columns,
                             (*batch).max(1),
                             &mut progress,
@@ -310,7 +310,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                                 c.column,
                                 c.scanned,
                                 c.rotated,
-                                identity.keyring().current_kid(),
+                                keyring.current_kid(),
                                 c.already_current
                             );
                         }
@@ -349,12 +349,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Every service module `kiki serve` mounts, in start-up order (the twin and
-/// bidder read LTV figures, so LTV starts first).
+/// Every service module `kiki serve` mounts, in start-up order, and how they
+/// are wired to each other: the one place a context's dependency on another
+/// is stated. A module wired to another's service fails start-up, naming
+/// both, when that module is not listed before it.
 fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
+    use kiki_bidder_service::BidderModule;
+    use kiki_ltv_service::LtvModule;
+    use kiki_twin_service::TwinModule;
     vec![
-        std::sync::Arc::new(kiki_ltv_service::LtvModule::new()),
-        std::sync::Arc::new(kiki_bidder_service::BidderModule::new()),
-        std::sync::Arc::new(kiki_twin_service::TwinModule::new()),
+        std::sync::Arc::new(LtvModule::new()),
+        // Segment values follow the LTV model.
+        std::sync::Arc::new(BidderModule::new().with_ltv_module()),
+        // Simulations and the rebalancer read LTV per platform.
+        std::sync::Arc::new(TwinModule::new().with_ltv_module()),
     ]
 }

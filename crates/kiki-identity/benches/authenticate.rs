@@ -29,10 +29,12 @@ fn setup(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (Identity, Stri
         let secret = "bench-master-secret-0123456789-abcdefghij";
         let identity = Identity::new(IdentityParts {
             db: db.clone(),
-            clock,
+            clock: clock.clone(),
             config: AuthConfig::default(),
             master_secret: secret.to_owned().into(),
             keyring: Keyring::from_config(&EncryptionConfig::default(), secret).expect("keyring"),
+            audit: kiki_shield::AuditLog::new(db.clone(), clock.clone()),
+            decisions: kiki_explain::Decisions::new(db.clone(), clock),
             mail: Mail::new(&MailConfig::default(), db).expect("mail"),
             public_url: "http://127.0.0.1:8080".into(),
         })

@@ -100,7 +100,12 @@ pub struct IdentityParts {
     pub config: AuthConfig,
     /// `security.secret_key` (or [`DEVELOPMENT_SECRET`] in development when empty).
     pub master_secret: secrecy::SecretString,
+    /// The platform's key ring (TOTP secrets are encrypted with it).
     pub keyring: Keyring,
+    /// The platform's audit log and decision records: identity writes to the
+    /// same chains as every other context.
+    pub audit: AuditLog,
+    pub decisions: Decisions,
     pub mail: Mail,
     pub public_url: String,
 }
@@ -116,8 +121,6 @@ impl Identity {
         );
         let jwt = build_jwt_keyring(&cfg, parts.master_secret.expose_secret())?;
         let identifier_key = identifier_key(parts.master_secret.expose_secret());
-        let audit = AuditLog::new(parts.db.clone(), parts.clock.clone());
-        let decisions = Decisions::new(parts.db.clone(), parts.clock.clone());
         Ok(Identity(Arc::new(Inner {
             db: parts.db,
             clock: parts.clock,
@@ -126,8 +129,8 @@ impl Identity {
             identifier_key,
             jwt,
             keyring: parts.keyring,
-            audit,
-            decisions,
+            audit: parts.audit,
+            decisions: parts.decisions,
             mail: parts.mail,
             public_url: parts.public_url.trim_end_matches('/').to_owned(),
         })))

@@ -15,11 +15,10 @@ pub mod schema;
 pub mod service;
 pub mod store;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_server::versioning::VersionedApi;
-use kiki_server::{AppState, Module, ModuleContext};
+use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::LtvConfig;
 pub use domain::{FitRequest, FitSpec, IngestReport, NewTransaction};
@@ -38,14 +37,11 @@ impl kiki_server::ModuleSettings for LtvConfig {
 
 /// The `ltv` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]
-pub struct LtvModule {
-    /// Set by `init` from `ltv.max_upload_bytes`, read by `api`.
-    max_upload_bytes: OnceLock<usize>,
-}
+pub struct LtvModule;
 
 impl LtvModule {
     pub fn new() -> LtvModule {
-        LtvModule::default()
+        LtvModule
     }
 }
 
@@ -58,30 +54,15 @@ impl Module for LtvModule {
         vec![kiki_server::ConfigSection::of::<LtvConfig>("ltv")]
     }
 
-    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
         Box::pin(async move {
             let config: LtvConfig = ctx.section("ltv")?;
             config.validate()?;
-            let _ = self.max_upload_bytes.set(config.max_upload_bytes);
-            let svc = Arc::new(LtvService::new(
-                ctx.db.clone(),
-                ctx.jobs().clone(),
-                ctx.identity.clone(),
-                ctx.clock.clone(),
-                config,
-            ));
+            let upload_limit = config.max_upload_bytes;
+            let svc = Arc::new(LtvService::new(ctx.platform, config));
             ctx.add_job_handler(Arc::new(FitJob::new(svc.clone())));
             ctx.provide(svc);
-            Ok(())
+            Ok(Mount::new().api(api::api(upload_limit)))
         })
-    }
-
-    fn api(&self) -> VersionedApi<AppState> {
-        let limit = self
-            .max_upload_bytes
-            .get()
-            .copied()
-            .unwrap_or_else(|| LtvConfig::default().max_upload_bytes);
-        api::api(limit)
     }
 }

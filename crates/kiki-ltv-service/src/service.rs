@@ -7,12 +7,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use kiki_core::{Clock, Currency, JobId, OrgId, TenantScope};
+use kiki_explain::Decisions;
 use kiki_explain::NewDecision;
-use kiki_identity::Identity;
 use kiki_ltv::{
     CustomerPrediction, CustomerSummary, FittedModel, GammaGammaModel, GroupBy, HoldoutReport,
     LtvError, SegmentValue,
 };
+use kiki_server::Platform;
+use kiki_shield::AuditLog;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::{Db, EnqueueOptions, Jobs};
 use serde::{Deserialize, Serialize};
@@ -243,7 +245,8 @@ fn actor_label(actor: &Actor) -> String {
 pub struct LtvService {
     db: Db,
     jobs: Jobs,
-    identity: Identity,
+    audit: AuditLog,
+    decisions: Decisions,
     clock: Arc<dyn Clock>,
     config: LtvConfig,
     /// `platform_ltv` per organisation, with the model id it came from: a
@@ -264,18 +267,15 @@ impl std::fmt::Debug for LtvService {
 }
 
 impl LtvService {
-    pub fn new(
-        db: Db,
-        jobs: Jobs,
-        identity: Identity,
-        clock: Arc<dyn Clock>,
-        config: LtvConfig,
-    ) -> LtvService {
+    /// The service on the platform's database, job queue, audit log,
+    /// decision records and clock.
+    pub fn new(platform: &Platform, config: LtvConfig) -> LtvService {
         LtvService {
-            db,
-            jobs,
-            identity,
-            clock,
+            db: platform.db.clone(),
+            jobs: platform.jobs.clone(),
+            audit: platform.audit.clone(),
+            decisions: platform.decisions.clone(),
+            clock: platform.clock.clone(),
             config,
             platform_cache: parking_lot::Mutex::new(HashMap::new()),
         }
@@ -500,8 +500,7 @@ impl LtvService {
         .await?;
         let f = &outcome.fitted;
         let entry = self
-            .identity
-            .audit()
+            .audit
             .append(
                 &mut tx,
                 AuditEvent::new(Some(org), payload.actor.clone(), "ltv.model.fitted")
@@ -517,8 +516,7 @@ impl LtvService {
                     .context(None, None, payload.request_id.clone()),
             )
             .await?;
-        self.identity
-            .decisions()
+        self.decisions
             .record(
                 &mut tx,
                 NewDecision {
@@ -1019,8 +1017,7 @@ impl LtvService {
             );
             map.insert("stale_model_id".into(), json!(report.stale_model_id));
         }
-        self.identity
-            .audit()
+        self.audit
             .append(
                 tx,
                 AuditEvent::new(Some(org), by.actor.clone(), action)

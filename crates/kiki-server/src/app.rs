@@ -16,10 +16,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::routing::get;
 use kiki_core::{Clock, SystemClock};
+use kiki_explain::Decisions;
 use kiki_identity::{Identity, IdentityParts};
 use kiki_notify::Mail;
 use kiki_outbound::OutboundClient;
-use kiki_shield::Keyring;
+use kiki_shield::{AuditLog, Keyring};
 use kiki_store::{Cache, Db, EventBus, HousekeepingJob, Jobs, Scheduler};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -36,8 +37,9 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::health::{self, CacheProbe, DatabaseProbe, HealthRegistry};
 use crate::middleware::{self, EdgeCounters, RateLimit};
-use crate::module::{HotEndpoint, Module, ModuleContext, Services};
+use crate::module::{HotEndpoint, HotPath, Module, ModuleContext, Services};
 use crate::openapi::{self, ApiDoc};
+use crate::platform::Platform;
 use crate::roles::Roles;
 use crate::state::{App, AppState};
 use crate::versioning::{self, VersionedApi};
@@ -67,7 +69,7 @@ impl std::fmt::Debug for BuildOptions {
 pub struct Application {
     state: AppState,
     router: Router,
-    /// Served by the connection loop before the router (`Module::hot_endpoints`).
+    /// Served by the connection loop before the router (`HotPath::endpoints`).
     hot: Vec<HotEndpoint>,
     listener: TcpListener,
     cancel: CancellationToken,
@@ -122,7 +124,8 @@ impl Application {
                 config.jobs.retention_days,
             )));
         let outbound = OutboundClient::new(&config.outbound)?;
-        let identity = build_identity(&config, &db, &clock)?;
+        let platform = build_platform(&config, db, clock, cache, events, jobs.clone(), outbound)?;
+        let identity = build_identity(&config, &platform)?;
         if config.database.run_migrations {
             let done = identity
                 .bootstrap(&config.bootstrap, config.is_production())
@@ -137,31 +140,31 @@ impl Application {
         }
 
         let mut health = HealthRegistry::default();
-        health.register(Arc::new(DatabaseProbe(db.clone())));
+        health.register(Arc::new(DatabaseProbe(platform.db.clone())));
         if config.redis.url.is_some() {
-            health.register(Arc::new(CacheProbe(cache.clone())));
+            health.register(Arc::new(CacheProbe(platform.cache.clone())));
         }
 
         let mut services = Services::default();
         let mut schedules = config.jobs.schedules.clone();
+        let mut mounts = Vec::with_capacity(opts.modules.len());
         for module in &opts.modules {
             let mut ctx = ModuleContext {
                 config: &config,
                 roles,
-                db: &db,
-                cache: &cache,
-                events: &events,
+                platform: &platform,
                 identity: &identity,
-                clock: &clock,
                 jobs: &mut jobs,
                 services: &mut services,
                 health: &mut health,
                 schedules: &mut schedules,
+                module: module.name(),
             };
-            module
+            let mount = module
                 .init(&mut ctx)
                 .await
                 .with_context(|| format!("starting the {} module", module.name()))?;
+            mounts.push(mount);
         }
 
         let listener = match opts.listener {
@@ -174,13 +177,9 @@ impl Application {
         let state = AppState(Arc::new(App {
             config: Arc::new(config),
             roles,
-            db,
-            cache,
-            events,
-            jobs,
-            outbound,
+            // The state's queue knows every handler the modules registered.
+            platform: Platform { jobs, ..platform },
             identity,
-            clock,
             health,
             counters: Arc::new(EdgeCounters::default()),
             metrics,
@@ -190,30 +189,27 @@ impl Application {
             services,
         }));
 
-        let mut extra_api = opts.extra_api;
-        let mut extra_routes = opts.extra_routes;
-        let mut hot_routes: Router = Router::new();
-        let mut hot = Vec::new();
-        for module in &opts.modules {
-            hot_routes = hot_routes.merge(module.hot_routes(roles));
-            hot.extend(module.hot_endpoints(roles));
-            let api = module.api();
-            extra_api = Some(match extra_api {
-                Some(a) => a.merge(api),
-                None => api,
-            });
-            let routes = module.routes(roles);
-            extra_routes = Some(match extra_routes {
-                Some(r) => r.merge(routes),
-                None => routes,
-            });
+        let mut extra_api = opts.extra_api.unwrap_or_default();
+        let mut extra_routes = opts.extra_routes.unwrap_or_default();
+        let mut hot = HotPath::default();
+        let mut documents = Vec::new();
+        let mut tasks = Vec::new();
+        for mount in mounts {
+            extra_api = extra_api.merge(mount.api);
+            extra_routes = extra_routes.merge(mount.routes);
+            documents.extend(mount.openapi);
+            hot = HotPath {
+                routes: hot.routes.merge(mount.hot.routes),
+                endpoints: [hot.endpoints, mount.hot.endpoints].concat(),
+            };
+            tasks.extend(mount.tasks);
         }
-        // Hot routes as `Module::hot_routes` describes them: outside the edge
-        // stack and with no layer (each handler is wrapped in
-        // `middleware::guarded`, which costs no per-request boxing).
-        let documents: Vec<serde_json::Value> =
-            opts.modules.iter().filter_map(|m| m.openapi()).collect();
-        let router = compose_router(&state, extra_routes, extra_api, &documents).merge(hot_routes);
+        // The hot path as `HotPath` describes it: outside the edge stack and
+        // with no layer (each handler is wrapped in `middleware::guarded`,
+        // which costs no per-request boxing).
+        let router = compose_router(&state, Some(extra_routes), Some(extra_api), &documents)
+            .merge(hot.routes);
+        let hot = hot.endpoints;
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -227,8 +223,8 @@ impl Application {
             )?;
             background.push(scheduler.spawn(&instance, cancel.clone()));
         }
-        for module in &opts.modules {
-            background.extend(module.spawn(&state, cancel.clone()));
+        for task in tasks {
+            background.extend(task(&state, cancel.clone()));
         }
         state.ready.store(true, Ordering::Release);
         Ok(Application {
@@ -379,24 +375,87 @@ pub fn config_registry(modules: &[Arc<dyn Module>]) -> Vec<crate::config::Config
     modules.iter().flat_map(|m| m.config_sections()).collect()
 }
 
-/// The identity service from the configuration (key rings, mail port, settings).
-pub fn build_identity(
-    config: &Config,
-    db: &Db,
-    clock: &Arc<dyn Clock>,
-) -> anyhow::Result<Identity> {
+/// Every column the given modules store encrypted, with identity's own
+/// (`kiki keys status`/`rotate` walk these).
+pub fn encrypted_columns(modules: &[Arc<dyn Module>]) -> Vec<kiki_shield::EncryptedColumn> {
+    let mut columns = kiki_identity::ENCRYPTED_COLUMNS.to_vec();
+    columns.extend(modules.iter().flat_map(|m| m.encrypted_columns()));
+    columns
+}
+
+/// The field-encryption key ring from `encryption.*` and the master secret.
+pub fn build_keyring(config: &Config) -> anyhow::Result<Keyring> {
     use secrecy::ExposeSecret as _;
-    let master = config.master_secret();
-    let keyring = Keyring::from_config(&config.encryption, master.expose_secret())
-        .map_err(|e| anyhow::anyhow!("encryption: {e}"))?;
+    Keyring::from_config(&config.encryption, config.master_secret().expose_secret())
+        .map_err(|e| anyhow::anyhow!("encryption: {e}"))
+}
+
+/// The platform handle from its parts and the configuration (key ring,
+/// audit log, decisions, mail port).
+pub fn build_platform(
+    config: &Config,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    cache: Cache,
+    events: EventBus,
+    jobs: Jobs,
+    outbound: OutboundClient,
+) -> anyhow::Result<Platform> {
+    let keyring = build_keyring(config)?;
     let mail = Mail::new(&config.mail, db.clone()).map_err(|e| anyhow::anyhow!("mail: {e}"))?;
-    Identity::new(IdentityParts {
-        db: db.clone(),
-        clock: clock.clone(),
-        config: config.auth.clone(),
-        master_secret: master,
+    Ok(Platform {
+        audit: AuditLog::new(db.clone(), clock.clone()),
+        decisions: Decisions::new(db.clone(), clock.clone()),
+        db,
+        clock,
+        cache,
+        events,
+        jobs,
+        outbound,
         keyring,
         mail,
+    })
+}
+
+/// The platform for a one-off command (`kiki admin`, `kiki keys`, …): the
+/// database migrated, the system clock, no workers.
+pub async fn open_platform(config: &Config) -> anyhow::Result<Platform> {
+    let db = Db::connect(&config.database)
+        .await
+        .context("connecting to the database")?;
+    if !db.is_migrated() {
+        db.migrate().await.context("running database migrations")?;
+    }
+    let cache = Cache::new(&config.cache, &config.redis)
+        .await
+        .context("starting the cache")?;
+    let events = EventBus::new(&config.events, &db, &config.redis)
+        .await
+        .context("starting the event bus")?;
+    let jobs = Jobs::new(db.clone(), config.jobs.clone());
+    let outbound = OutboundClient::new(&config.outbound)?;
+    build_platform(
+        config,
+        db,
+        Arc::new(SystemClock),
+        cache,
+        events,
+        jobs,
+        outbound,
+    )
+}
+
+/// The identity service from the configuration and the platform.
+pub fn build_identity(config: &Config, platform: &Platform) -> anyhow::Result<Identity> {
+    Identity::new(IdentityParts {
+        db: platform.db.clone(),
+        clock: platform.clock.clone(),
+        config: config.auth.clone(),
+        master_secret: config.master_secret(),
+        keyring: platform.keyring.clone(),
+        audit: platform.audit.clone(),
+        decisions: platform.decisions.clone(),
+        mail: platform.mail.clone(),
         public_url: config.public_url(),
     })
     .map_err(|e| anyhow::anyhow!("auth: {e}"))

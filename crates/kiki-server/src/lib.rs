@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod module;
 pub mod openapi;
+pub mod platform;
 pub mod roles;
 pub mod routes;
 pub mod state;
@@ -25,7 +26,10 @@ pub mod versioning;
 pub use app::{Application, BuildOptions};
 pub use config::{Config, ConfigSection, ModuleSettings};
 pub use error::ApiError;
-pub use module::{HotEndpoint, HotHandler, Module, ModuleContext, Service, Services};
+pub use module::{
+    HotEndpoint, HotHandler, HotPath, Module, ModuleContext, Mount, Service, Services,
+};
+pub use platform::Platform;
 pub use roles::Roles;
 pub use state::AppState;
 

@@ -1,12 +1,15 @@
 //! Service modules: how a bounded context (LTV, bidder, twin, …) plugs into
-//! the one binary without the edge knowing it. A [`Module`] reads its own
-//! configuration section, registers job handlers, default schedules, health
-//! probes and shared services during start-up ([`Module::init`]), contributes
-//! versioned API routes and unversioned routes (such as `/openrtb2/*`), and
-//! may start background tasks once the state exists ([`Module::spawn`]).
+//! the one binary without the edge knowing it. A [`Module`] declares its
+//! configuration sections and encrypted columns, and in [`Module::init`]
+//! builds its service from the [`Platform`] and the services it is wired to
+//! ([`ModuleContext::require`]), registers job handlers, default schedules,
+//! health probes and shared services, and returns a [`Mount`]: its versioned
+//! API, unversioned routes, OpenAPI additions, the bidder's [`HotPath`] and
+//! background tasks.
 //!
 //! Handlers reach their module's service through the [`Service<T>`]
-//! extractor, which reads the type-keyed [`Services`] map on the state.
+//! extractor, which reads the type-keyed [`Services`] map on the state; the
+//! service is provided in the same `init` that builds the routes.
 
 use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
@@ -18,9 +21,10 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use axum::response::Response;
 use futures::future::BoxFuture;
-use kiki_core::{Clock, ErrorCode};
+use kiki_core::ErrorCode;
 use kiki_identity::Identity;
-use kiki_store::{Cache, Db, EventBus, JobHandler, Jobs};
+use kiki_shield::EncryptedColumn;
+use kiki_store::{JobHandler, Jobs};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -28,11 +32,17 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ConfigSection};
 use crate::error::ApiError;
 use crate::health::{HealthProbe, HealthRegistry};
+use crate::platform::Platform;
 use crate::roles::Roles;
 use crate::state::AppState;
 use crate::versioning::VersionedApi;
 
 /// A bounded context mounted into the server.
+///
+/// Everything a module serves comes out of [`Module::init`] as a [`Mount`]:
+/// the routes are built in the same function as the service they call, so a
+/// route can never be mounted without its service, and no state is carried
+/// from `init` to routing behind the module's back.
 pub trait Module: Send + Sync + 'static {
     /// Short name (`ltv`, `bidder`, `twin`), used in logs and errors.
     fn name(&self) -> &'static str;
@@ -44,65 +54,128 @@ pub trait Module: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Start-up: read configuration, register handlers, schedules, probes and
-    /// services. Runs before the state exists; an error stops the process.
-    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
-        let _ = ctx;
-        Box::pin(async { Ok(()) })
+    /// The columns this module stores encrypted with the platform key ring;
+    /// `kiki keys status` and `kiki keys rotate` read them from here.
+    fn encrypted_columns(&self) -> Vec<EncryptedColumn> {
+        Vec::new()
+    }
+
+    /// Start-up: read configuration, build the service from the platform and
+    /// the services it is wired to, register job handlers, schedules and
+    /// probes, and return what it mounts. Runs before the state exists; an
+    /// error (a bad section, a missing dependency) stops the process.
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>>;
+}
+
+/// A background task, started once the state exists; it must stop when the
+/// token fires.
+type Task = Box<dyn FnOnce(&AppState, CancellationToken) -> Vec<JoinHandle<()>> + Send>;
+
+/// What a module serves, returned by [`Module::init`].
+#[derive(Default)]
+pub struct Mount {
+    pub(crate) api: VersionedApi<AppState>,
+    pub(crate) routes: Router<AppState>,
+    pub(crate) openapi: Option<serde_json::Value>,
+    pub(crate) hot: HotPath,
+    pub(crate) tasks: Vec<Task>,
+}
+
+impl std::fmt::Debug for Mount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mount")
+            .field("hot", &self.hot)
+            .field("tasks", &self.tasks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mount {
+    /// Nothing mounted yet.
+    pub fn new() -> Mount {
+        Mount::default()
+    }
+
+    /// Versioned REST routes, mounted when the process runs the `api` role
+    /// (and described in `/openapi.json`).
+    pub fn api(mut self, api: VersionedApi<AppState>) -> Mount {
+        self.api = std::mem::take(&mut self.api).merge(api);
+        self
+    }
+
+    /// Unversioned routes under the edge stack (build them for the roles in
+    /// `ModuleContext::roles`).
+    pub fn routes(mut self, routes: Router<AppState>) -> Mount {
+        self.routes = std::mem::take(&mut self.routes).merge(routes);
+        self
     }
 
     /// Paths outside the versioned API (such as `/openrtb2/*`) and their
     /// security schemes, as a partial OpenAPI document (`paths`,
     /// `components`) merged into `/openapi.json`, so every route the binary
     /// serves is described in one place.
-    fn openapi(&self) -> Option<serde_json::Value> {
-        None
+    pub fn openapi(mut self, document: serde_json::Value) -> Mount {
+        self.openapi = Some(document);
+        self
     }
 
-    /// Versioned REST routes, mounted when the process runs the `api` role.
-    fn api(&self) -> VersionedApi<AppState> {
-        VersionedApi::new()
+    /// The latency-critical path (see [`HotPath`]).
+    pub fn hot(mut self, hot: HotPath) -> Mount {
+        self.hot = std::mem::take(&mut self.hot).merge(hot);
+        self
     }
 
-    /// Unversioned routes for the roles this process runs (for example the
-    /// OpenRTB endpoints under the `bidder` role).
-    fn routes(&self, roles: Roles) -> Router<AppState> {
-        let _ = roles;
-        Router::new()
+    /// A background task started once the state exists.
+    pub fn spawn(
+        mut self,
+        task: impl FnOnce(&AppState, CancellationToken) -> Vec<JoinHandle<()>> + Send + 'static,
+    ) -> Mount {
+        self.tasks.push(Box::new(task));
+        self
     }
+}
 
-    /// Routes on a latency-critical path (the OpenRTB bid and notice
-    /// endpoints), mounted **outside** the generic edge stack: no access log,
-    /// per-request span, request id, HTTP metrics, rate limit, CORS or
-    /// timeout or compression, and no layer. Each handler must be wrapped in
-    /// [`crate::middleware::guarded`] (`move |req| guarded(h(svc, req))`),
-    /// which catches panics and applies the error-envelope normaliser. The
-    /// module counts its own metrics and compresses its own answers when a
-    /// client asks (`Accept-Encoding`). The router carries no state: handlers
-    /// hold what they need (a service `Arc`), because axum clones a route's
-    /// handler, and so its state, for every request.
-    fn hot_routes(&self, roles: Roles) -> Router {
-        let _ = roles;
-        Router::new()
+/// The one place a module may step outside the edge stack: endpoints whose
+/// per-request cost is measured in microseconds (the OpenRTB bid and notice
+/// endpoints). Only the bidder context uses it; every other route goes
+/// through [`Mount::api`] or [`Mount::routes`] and the full stack.
+///
+/// - `routes`: mounted **outside** the generic edge stack: no access log,
+///   per-request span, request id, HTTP metrics, rate limit, CORS, timeout,
+///   compression or any other layer. Each handler must be wrapped in
+///   [`crate::middleware::guarded`] (`move |req| guarded(h(svc, req))`),
+///   which catches panics and applies the error-envelope normaliser. The
+///   module counts its own metrics and compresses its own answers when a
+///   client asks. The router carries no state: handlers hold what they need
+///   (a service `Arc`), because axum clones a route's handler for every
+///   request.
+/// - `endpoints`: the hottest (the bid request), called by the server's
+///   connection loop for their exact method and path before axum's router:
+///   no route matching, no `MatchedPath` or `ConnectInfo` extension (the peer
+///   address is an argument). The same paths stay in `routes` for every other
+///   method (405). Handlers are wrapped in `guarded` as well.
+#[derive(Default)]
+pub struct HotPath {
+    pub routes: Router,
+    pub endpoints: Vec<HotEndpoint>,
+}
+
+impl HotPath {
+    fn merge(self, other: HotPath) -> HotPath {
+        let mut endpoints = self.endpoints;
+        endpoints.extend(other.endpoints);
+        HotPath {
+            routes: self.routes.merge(other.routes),
+            endpoints,
+        }
     }
+}
 
-    /// The hottest endpoints (the bid request), called by the server's
-    /// connection loop itself for their exact method and path, before axum's
-    /// router: no route matching, no `MatchedPath` or `ConnectInfo`
-    /// extension (the peer address is an argument), no per-request clone of
-    /// a boxed route. The same paths stay in `hot_routes` for every other
-    /// method (405) and for the router's own tests. A handler is wrapped in
-    /// [`crate::middleware::guarded`] like a hot route.
-    fn hot_endpoints(&self, roles: Roles) -> Vec<HotEndpoint> {
-        let _ = roles;
-        Vec::new()
-    }
-
-    /// Background tasks started once the state exists; they must stop when
-    /// `cancel` fires.
-    fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
-        let _ = (state, cancel);
-        Vec::new()
+impl std::fmt::Debug for HotPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotPath")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,15 +210,17 @@ impl Services {
 pub struct ModuleContext<'a> {
     pub config: &'a Config,
     pub roles: Roles,
-    pub db: &'a Db,
-    pub cache: &'a Cache,
-    pub events: &'a EventBus,
+    /// Database, clock, cache, events, jobs, outbound client, audit log,
+    /// decisions, key ring and mail.
+    pub platform: &'a Platform,
+    /// Authentication and tenancy (organisations, members); not the way to
+    /// the audit log or key ring, which are on the platform.
     pub identity: &'a Identity,
-    pub clock: &'a Arc<dyn Clock>,
     pub(crate) jobs: &'a mut Jobs,
     pub(crate) services: &'a mut Services,
     pub(crate) health: &'a mut HealthRegistry,
     pub(crate) schedules: &'a mut BTreeMap<String, String>,
+    pub(crate) module: &'static str,
 }
 
 impl ModuleContext<'_> {
@@ -180,9 +255,17 @@ impl ModuleContext<'_> {
         self.services.insert(value);
     }
 
-    /// A service an earlier module provided (modules start in order).
-    pub fn service<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        self.services.get::<T>()
+    /// A service this module is wired to (named in the module list, see
+    /// ARCHITECTURE.md): provided by a module listed before it. Missing, the
+    /// process does not start, naming both.
+    pub fn require<T: Send + Sync + 'static>(&self) -> anyhow::Result<Arc<T>> {
+        self.services.get::<T>().ok_or_else(|| {
+            anyhow::anyhow!(
+                "the {} module is wired to {}, which no module listed before it provides",
+                self.module,
+                std::any::type_name::<T>()
+            )
+        })
     }
 
     /// Adds a dependency to `/healthz`.
@@ -212,7 +295,7 @@ impl<T: Send + Sync + 'static> FromRequestParts<AppState> for Service<T> {
     }
 }
 
-/// A handler of [`Module::hot_endpoints`]: the request and the peer address.
+/// A handler of [`HotPath::endpoints`]: the request and the peer address.
 pub type HotHandler =
     Arc<dyn Fn(Request, std::net::SocketAddr) -> BoxFuture<'static, Response> + Send + Sync>;
 

@@ -1,21 +1,21 @@
 //! The application state every handler receives: one `Arc<App>`, cheap to
-//! clone, holding the shared services (pools, cache, jobs, events, clock).
+//! clone, holding the [`Platform`] (database, clock, cache, events, jobs,
+//! outbound client, audit log, decisions, key ring, mail; `state.db` reads
+//! through to it), the identity service and the edge's own parts.
 
 use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use kiki_core::Clock;
 use kiki_identity::Identity;
-use kiki_outbound::OutboundClient;
-use kiki_store::{Cache, Db, EventBus, Jobs};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::health::HealthRegistry;
 use crate::middleware::EdgeCounters;
 use crate::module::Services;
+use crate::platform::Platform;
 use crate::roles::Roles;
 
 #[derive(Clone, Debug)]
@@ -32,14 +32,10 @@ impl Deref for AppState {
 pub struct App {
     pub config: Arc<Config>,
     pub roles: Roles,
-    pub db: Db,
-    pub cache: Cache,
-    pub events: EventBus,
-    pub jobs: Jobs,
-    pub outbound: OutboundClient,
-    /// Users, organisations, sign-in, API keys, audit log and decision records.
+    /// The shared infrastructure (its job queue has every module's handlers).
+    pub platform: Platform,
+    /// Users, organisations, memberships, sign-in and API keys.
     pub identity: Identity,
-    pub clock: Arc<dyn Clock>,
     pub health: HealthRegistry,
     pub counters: Arc<EdgeCounters>,
     pub metrics: PrometheusHandle,
@@ -50,4 +46,11 @@ pub struct App {
     pub schema_ready: Arc<AtomicBool>,
     /// Services the modules share with their handlers (see `module::Service`).
     pub services: Services,
+}
+
+impl Deref for App {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.platform
+    }
 }

@@ -316,8 +316,7 @@ pub async fn client_org(caller: &Caller<'_>, name: &str) -> Uuid {
 pub async fn latest_mail(app: &TestApp, to: &str) -> Option<(String, String)> {
     let mails = app
         .state
-        .identity
-        .mail()
+        .mail
         .latest_to(to, 1)
         .await
         .expect("the outbox is readable");
@@ -329,8 +328,7 @@ pub async fn latest_mail(app: &TestApp, to: &str) -> Option<(String, String)> {
 pub async fn mailed_token(app: &TestApp, to: &str, marker: &str) -> String {
     let text = app
         .state
-        .identity
-        .mail()
+        .mail
         .captured_to(to)
         .map(|m| m.text)
         .unwrap_or_else(|| panic!("no mail delivered to {to}"));

@@ -24,23 +24,63 @@ pub mod types;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_server::versioning::VersionedApi;
-use kiki_server::{AppState, Module, ModuleContext};
+use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::TwinServiceConfig;
 pub use error::TwinServiceError;
-pub use ltv::{FromLtvService, LtvProvider, LtvSource, NoLtv};
+pub use ltv::{FromLtvService, LtvSource, NoLtv};
 pub use mirror::{MIRROR_KIND, MIRROR_SCHEDULE, MirrorOutcome};
 pub use rebalancing::{REBALANCE_KIND, REBALANCE_SCHEDULE, RebalanceOutcome};
 pub use service::{SIMULATE_KIND, TwinService};
 
+/// Where the twin reads lifetime values from, fixed in the module list.
+#[derive(Clone, Default)]
+enum LtvWiring {
+    /// No LTV: simulations use the request's figures or the industry prior.
+    #[default]
+    None,
+    /// The LTV module's service (it must be listed before the twin).
+    Module,
+    /// A given source (tests, embedding programs).
+    Source(Arc<dyn LtvSource>),
+}
+
 /// The `twin` module, mounted by `kiki serve` and by tests.
-#[derive(Debug, Default)]
-pub struct TwinModule;
+#[derive(Default)]
+pub struct TwinModule {
+    ltv: LtvWiring,
+}
+
+impl std::fmt::Debug for TwinModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ltv = match self.ltv {
+            LtvWiring::None => "none",
+            LtvWiring::Module => "ltv module",
+            LtvWiring::Source(_) => "given source",
+        };
+        f.debug_struct("TwinModule").field("ltv", &ltv).finish()
+    }
+}
 
 impl TwinModule {
+    /// The twin without an LTV source (priors apply).
     pub fn new() -> TwinModule {
-        TwinModule
+        TwinModule::default()
+    }
+
+    /// Wired to the LTV module's current models; start-up fails if no LTV
+    /// module is listed before it.
+    pub fn with_ltv_module(self) -> TwinModule {
+        TwinModule {
+            ltv: LtvWiring::Module,
+        }
+    }
+
+    /// Wired to a given LTV source.
+    pub fn with_ltv_source(self, source: Arc<dyn LtvSource>) -> TwinModule {
+        TwinModule {
+            ltv: LtvWiring::Source(source),
+        }
     }
 }
 
@@ -53,41 +93,28 @@ impl Module for TwinModule {
         vec![kiki_server::ConfigSection::of::<TwinServiceConfig>("twin")]
     }
 
-    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
         Box::pin(async move {
             let cfg: TwinServiceConfig = ctx.section("twin")?;
             let problems = cfg.problems();
             if !problems.is_empty() {
                 anyhow::bail!("configuration section `twin`: {}", problems.join("; "));
             }
-            let ltv: Arc<dyn LtvSource> = match (
-                ctx.service::<LtvProvider>(),
-                ctx.service::<kiki_ltv_service::LtvService>(),
-            ) {
-                (Some(p), _) => p.0.clone(),
-                (None, Some(svc)) => Arc::new(FromLtvService(svc)),
-                (None, None) => Arc::new(NoLtv),
+            let ltv: Arc<dyn LtvSource> = match &self.ltv {
+                LtvWiring::None => Arc::new(NoLtv),
+                LtvWiring::Module => Arc::new(FromLtvService(
+                    ctx.require::<kiki_ltv_service::LtvService>()?,
+                )),
+                LtvWiring::Source(source) => source.clone(),
             };
-            let svc = Arc::new(TwinService::new(
-                ctx.db.clone(),
-                ctx.identity.clone(),
-                ctx.events.clone(),
-                ctx.jobs().clone(),
-                ctx.clock.clone(),
-                cfg,
-                ltv,
-            ));
+            let svc = Arc::new(TwinService::new(ctx.platform, cfg, ltv));
             ctx.add_job_handler(Arc::new(jobs::SimulateJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::MirrorJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::RebalanceJob(svc.clone())));
             ctx.default_schedule(MIRROR_KIND, MIRROR_SCHEDULE);
             ctx.default_schedule(REBALANCE_KIND, REBALANCE_SCHEDULE);
             ctx.provide(svc);
-            Ok(())
+            Ok(Mount::new().api(api::api()))
         })
-    }
-
-    fn api(&self) -> VersionedApi<AppState> {
-        api::api()
     }
 }

@@ -1,5 +1,5 @@
 //! The hook through which the LTV service supplies lifetime values per
-//! platform. With the LTV module mounted, [`FromLtvService`] reads the mean
+//! platform. Wired to the LTV module, [`FromLtvService`] reads the mean
 //! and spread of CLV per acquisition platform from its current model; without
 //! it, simulations use the LTV given in the request or the industry prior,
 //! and the rebalancer the industry prior.
@@ -11,22 +11,11 @@ use kiki_core::{Currency, OrgId};
 use kiki_twin::LtvInput;
 
 /// A source of LTV estimates per platform (and segment) for an organisation.
-/// The LTV module implements it and provides an [`LtvProvider`] before the
-/// twin module starts.
+/// [`FromLtvService`] implements it over the LTV module; the module list
+/// wires one in (`TwinModule::with_ltv_module` or `with_ltv_source`).
 pub trait LtvSource: Send + Sync + 'static {
     /// The organisation's LTV estimates in `currency`; empty when it has none.
     fn platform_ltv<'a>(&'a self, org: OrgId, currency: Currency) -> BoxFuture<'a, Vec<LtvInput>>;
-}
-
-/// What a module shares (`ctx.provide(Arc::new(LtvProvider(..)))`) so the
-/// twin module finds the LTV source at start-up.
-#[derive(Clone)]
-pub struct LtvProvider(pub Arc<dyn LtvSource>);
-
-impl std::fmt::Debug for LtvProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LtvProvider")
-    }
 }
 
 /// No LTV service: every lookup is empty, so priors apply.

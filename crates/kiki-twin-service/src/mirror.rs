@@ -186,8 +186,7 @@ impl TwinService {
         let finding = m.findings.first().cloned();
         if let Some(f) = &finding {
             let entry = self
-                .identity
-                .audit()
+                .audit
                 .append(
                     &mut tx,
                     audit_event(
@@ -200,8 +199,7 @@ impl TwinService {
                     .details(json!({ "mirror_report_id": report_id, "finding": f })),
                 )
                 .await?;
-            self.identity
-                .decisions()
+            self.decisions
                 .record(
                     &mut tx,
                     NewDecision {

@@ -265,8 +265,7 @@ impl TwinService {
         let mut tx = self.db.begin().await?;
         tx.execute(&delete).await?;
         tx.execute(&insert).await?;
-        self.identity
-            .audit()
+        self.audit
             .append(
                 &mut tx,
                 audit_event(org, p.actor(), "twin.budgets.set", Some(meta))
@@ -439,8 +438,7 @@ impl TwinService {
                 .to_owned();
             tx.execute(&insert).await?;
             let entry = self
-                .identity
-                .audit()
+                .audit
                 .append(
                     &mut tx,
                     audit_event(org, Actor::System(SYSTEM.into()), "twin.rebalanced", None)
@@ -454,8 +452,7 @@ impl TwinService {
                         })),
                 )
                 .await?;
-            self.identity
-                .decisions()
+            self.decisions
                 .record(
                     &mut tx,
                     NewDecision {
@@ -615,8 +612,7 @@ impl TwinService {
             0
         };
         let entry = self
-            .identity
-            .audit()
+            .audit
             .append(
                 &mut tx,
                 audit_event(
@@ -635,8 +631,7 @@ impl TwinService {
                 })),
             )
             .await?;
-        self.identity
-            .decisions()
+        self.decisions
             .record(
                 &mut tx,
                 NewDecision {

@@ -22,7 +22,7 @@ async fn app() -> TestApp {
     identity_app()
         .configure(|c| c.set_section("bidder", section(json!({}))))
         .module(Arc::new(LtvModule::new()))
-        .module(Arc::new(BidderModule::new()))
+        .module(Arc::new(BidderModule::new().with_ltv_module()))
         .spawn()
         .await
 }

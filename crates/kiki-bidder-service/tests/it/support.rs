@@ -211,15 +211,18 @@ pub async fn app_with_handles(
     Arc<kiki_bidder_service::BidderService>,
 ) {
     let clock = Arc::new(TestClock::at(NOW));
-    let module = Arc::new(BidderModule::new());
     let app = identity_app()
         .clock(clock.clone())
         .configure(move |c| {
             c.set_section("bidder", section(extra));
         })
-        .module(module.clone())
+        .module(Arc::new(BidderModule::new()))
         .spawn()
         .await;
-    let svc = module.service().expect("the module is initialised");
+    let svc = app
+        .state
+        .services
+        .get::<kiki_bidder_service::BidderService>()
+        .expect("the module is initialised");
     (app, clock, svc)
 }

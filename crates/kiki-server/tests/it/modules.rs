@@ -10,13 +10,11 @@ use axum::Router;
 use axum::routing::get;
 use futures::future::BoxFuture;
 use kiki_server::versioning::{ApiVersion, VersionedApi};
-use kiki_server::{AppState, Module, ModuleContext, Roles, Service};
+use kiki_server::{HotPath, Module, ModuleContext, Mount, Service};
 use kiki_store::{EnqueueOptions, JobContext, JobError, JobHandler, JobStatus};
 use kiki_test_support::TestApp;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -87,7 +85,7 @@ impl Module for EchoModule {
         vec![kiki_server::ConfigSection::of::<EchoConfig>("bidder")]
     }
 
-    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
         Box::pin(async move {
             let cfg: EchoConfig = ctx.section("bidder")?;
             let svc = Arc::new(EchoService {
@@ -96,86 +94,65 @@ impl Module for EchoModule {
             });
             ctx.add_job_handler(Arc::new(EchoJob(svc.clone())));
             ctx.default_schedule("echo.say", "0 0 3 * * *");
-            ctx.provide(svc);
-            Ok(())
+            ctx.provide(svc.clone());
+            let mut mount = Mount::new()
+                .api(VersionedApi::new().routes(&[ApiVersion::V1], utoipa_axum::routes!(echo)));
+            if ctx.roles.bidder {
+                mount = mount
+                    .routes(Router::new().route("/openrtb2/echo", get(|| async { "bidder" })))
+                    .hot(hot_path());
+            }
+            Ok(mount.spawn(move |_state, cancel| {
+                vec![tokio::spawn(async move {
+                    loop {
+                        svc.ticks.fetch_add(1, Ordering::Relaxed);
+                        tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                        }
+                    }
+                })]
+            }))
         })
     }
+}
 
-    fn api(&self) -> VersionedApi<AppState> {
-        VersionedApi::new().routes(&[ApiVersion::V1], utoipa_axum::routes!(echo))
-    }
-
-    fn routes(&self, roles: Roles) -> Router<AppState> {
-        if roles.bidder {
-            Router::new().route("/openrtb2/echo", get(|| async { "bidder" }))
-        } else {
-            Router::new()
-        }
-    }
-
-    fn hot_routes(&self, roles: Roles) -> Router {
-        if roles.bidder {
-            use axum::response::IntoResponse;
-            use kiki_server::middleware::guarded;
-            Router::new()
-                .route(
-                    "/openrtb2/hot",
-                    get(|| guarded(async { "hot".into_response() })),
-                )
-                .route(
-                    "/openrtb2/boom",
-                    get(|| {
-                        guarded(async {
-                            if std::hint::black_box(true) {
-                                panic!("a bug on the hot path");
-                            }
-                            "unreachable".into_response()
-                        })
-                    }),
-                )
-                .route(
-                    "/openrtb2/teapot",
-                    get(|| guarded(async { axum::http::StatusCode::IM_A_TEAPOT.into_response() })),
-                )
-        } else {
-            Router::new()
-        }
-    }
-
-    fn hot_endpoints(&self, roles: Roles) -> Vec<kiki_server::HotEndpoint> {
-        use axum::response::IntoResponse;
-        if !roles.bidder {
-            return Vec::new();
-        }
-        vec![kiki_server::HotEndpoint {
-            method: axum::http::Method::POST,
-            path: "/openrtb2/fast",
-            handler: Arc::new(|req, peer| {
-                Box::pin(kiki_server::middleware::guarded(async move {
-                    if req.headers().contains_key("x-boom") {
-                        panic!("a bug on the fastest path");
+fn hot_path() -> HotPath {
+    use axum::response::IntoResponse;
+    use kiki_server::middleware::guarded;
+    let routes = Router::new()
+        .route(
+            "/openrtb2/hot",
+            get(|| guarded(async { "hot".into_response() })),
+        )
+        .route(
+            "/openrtb2/boom",
+            get(|| {
+                guarded(async {
+                    if std::hint::black_box(true) {
+                        panic!("a bug on the hot path");
                     }
-                    format!("fast from {}", peer.ip()).into_response()
-                }))
+                    "unreachable".into_response()
+                })
             }),
-        }]
-    }
-
-    fn spawn(&self, state: &AppState, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
-        let svc = state
-            .services
-            .get::<EchoService>()
-            .expect("provided in init");
-        vec![tokio::spawn(async move {
-            loop {
-                svc.ticks.fetch_add(1, Ordering::Relaxed);
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        )
+        .route(
+            "/openrtb2/teapot",
+            get(|| guarded(async { axum::http::StatusCode::IM_A_TEAPOT.into_response() })),
+        );
+    let endpoints = vec![kiki_server::HotEndpoint {
+        method: axum::http::Method::POST,
+        path: "/openrtb2/fast",
+        handler: Arc::new(|req, peer| {
+            Box::pin(guarded(async move {
+                if req.headers().contains_key("x-boom") {
+                    panic!("a bug on the fastest path");
                 }
-            }
-        })]
-    }
+                format!("fast from {}", peer.ip()).into_response()
+            }))
+        }),
+    }];
+    HotPath { routes, endpoints }
 }
 
 #[tokio::test]

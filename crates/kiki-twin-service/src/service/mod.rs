@@ -7,8 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kiki_core::{Clock, Currency, Cursor, FieldError, OrgId, Page, PageRequest, TenantScope};
+use kiki_explain::Decisions;
 use kiki_explain::NewDecision;
-use kiki_identity::{Identity, Principal, RequestMeta};
+use kiki_identity::{Principal, RequestMeta};
+use kiki_shield::AuditLog;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::Db;
 use kiki_store::schema::sqlite_timestamp;
@@ -48,7 +50,8 @@ pub const SIMULATE_KIND: &str = "twin.simulate";
 /// The service object shared with handlers and jobs.
 pub struct TwinService {
     pub(crate) db: Db,
-    pub(crate) identity: Identity,
+    pub(crate) audit: AuditLog,
+    pub(crate) decisions: Decisions,
     pub(crate) events: EventBus,
     pub(crate) jobs: Jobs,
     pub(crate) clock: Arc<dyn Clock>,
@@ -286,21 +289,20 @@ pub(crate) fn work_of(plan: &Plan, options: &SimulationOptions, stress: usize) -
 }
 
 impl TwinService {
+    /// The service on the platform (database, audit log, decisions, events,
+    /// jobs, clock) and the LTV source it is wired to.
     pub(crate) fn new(
-        db: Db,
-        identity: Identity,
-        events: EventBus,
-        jobs: Jobs,
-        clock: Arc<dyn Clock>,
+        platform: &kiki_server::Platform,
         config: TwinServiceConfig,
         ltv: Arc<dyn LtvSource>,
     ) -> TwinService {
         TwinService {
-            db,
-            identity,
-            events,
-            jobs,
-            clock,
+            db: platform.db.clone(),
+            audit: platform.audit.clone(),
+            decisions: platform.decisions.clone(),
+            events: platform.events.clone(),
+            jobs: platform.jobs.clone(),
+            clock: platform.clock.clone(),
             config,
             ltv,
         }
@@ -442,8 +444,7 @@ impl TwinService {
                 .and_where(Expr::col(Sim::Id).eq(id))
                 .to_owned();
             tx.execute(&set_job).await?;
-            self.identity
-                .audit()
+            self.audit
                 .append(
                     &mut tx,
                     audit_event(org, actor, "twin.simulation.queued", Some(meta))
@@ -567,8 +568,7 @@ impl TwinService {
         )
         .await?;
         let entry = self
-            .identity
-            .audit()
+            .audit
             .append(
                 tx,
                 audit_event(org, actor, "twin.simulation.gated", meta)
@@ -582,8 +582,7 @@ impl TwinService {
                     })),
             )
             .await?;
-        self.identity
-            .decisions()
+        self.decisions
             .record(
                 tx,
                 NewDecision {
@@ -841,8 +840,7 @@ impl TwinService {
         )
         .await?;
         let entry = self
-            .identity
-            .audit()
+            .audit
             .append(
                 &mut tx,
                 audit_event(org, actor, "twin.simulation.overridden", Some(meta))
@@ -854,8 +852,7 @@ impl TwinService {
                     })),
             )
             .await?;
-        self.identity
-            .decisions()
+        self.decisions
             .record(
                 &mut tx,
                 NewDecision {

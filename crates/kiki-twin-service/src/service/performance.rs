@@ -173,8 +173,7 @@ impl TwinService {
         let n = self.record_performance_tx(&mut tx, org, rows).await?;
         let first = rows.iter().map(|r| r.day).min().map(day_text);
         let last = rows.iter().map(|r| r.day).max().map(day_text);
-        self.identity
-            .audit()
+        self.audit
             .append(
                 &mut tx,
                 audit_event(org, p.actor(), "twin.performance.recorded", Some(meta))

@@ -115,8 +115,7 @@ impl TwinService {
             .to_owned();
         let mut tx = self.db.begin().await?;
         tx.execute(&stmt).await?;
-        self.identity
-            .audit()
+        self.audit
             .append(
                 &mut tx,
                 audit_event(org, p.actor(), "twin.settings.changed", Some(meta))

@@ -36,7 +36,9 @@ async fn a_simulation_reads_platform_ltv_from_the_fitted_ltv_model() {
     let app = identity_app()
         .clock(Arc::new(clock.clone()))
         .module(Arc::new(LtvModule::new()))
-        .module(Arc::new(kiki_twin_service::TwinModule::new()))
+        .module(Arc::new(
+            kiki_twin_service::TwinModule::new().with_ltv_module(),
+        ))
         .spawn()
         .await;
     let boss = admin(&app, "owner@ltv-twin.test", "LTV Twin Org").await;
@@ -91,4 +93,28 @@ async fn a_simulation_reads_platform_ltv_from_the_fitted_ltv_model() {
         "market model LTV mean {mean}, LTV service {expected}"
     );
     app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_twin_wired_to_ltv_does_not_start_without_the_ltv_module() {
+    let db = kiki_store::testing::fresh_db().await;
+    let mut config = kiki_server::Config::default();
+    config.database.url = db.url().to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = kiki_server::Application::build_with(
+        config,
+        kiki_server::BuildOptions {
+            listener: Some(listener),
+            modules: vec![Arc::new(
+                kiki_twin_service::TwinModule::new().with_ltv_module(),
+            )],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect_err("start-up fails");
+    let text = format!("{err:#}");
+    assert!(text.contains("twin"), "{text}");
+    assert!(text.contains("LtvService"), "{text}");
+    db.cleanup().await;
 }
