@@ -5,7 +5,6 @@ use std::sync::Arc;
 use kiki_bidder::lineitem::PacingMode;
 use kiki_bidder::{BidReply, Bidder, BidderConfig, BidderDeps, NoticeKind, RequestContext};
 use kiki_bidder_service::shared::SharedCounters;
-use tokio_util::sync::CancellationToken;
 
 use crate::support::*;
 
@@ -22,12 +21,13 @@ async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
     li.pacing = PacingMode::Asap;
     li.budget.daily = usd(5.0);
     let daily = li.budget.daily.micros;
-    let clock: Arc<dyn kiki_core::Clock> = Arc::new(kiki_core::TestClock::at(NOW));
-    let cancel = CancellationToken::new();
     let mut replicas = Vec::new();
     for seed in [1u64, 2] {
+        // The counters are flushed and refreshed by the simulation itself
+        // (below), not by the background loop on wall-clock ticks: the
+        // outcome then depends on the simulated time only, not on how fast
+        // this machine runs the loop.
         let shared = SharedCounters::connect(&url, &prefix).await.unwrap();
-        tokio::spawn(shared.clone().run(clock.clone(), cancel.clone()));
         let mut deps = BidderDeps::in_memory(seed << 40);
         deps.ledger = shared.ledger();
         deps.frequency = shared.frequency();
@@ -43,16 +43,23 @@ async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
     }
     let body = fixture("banner_site_2_6.json");
     let sim = {
-        let replicas: Vec<Arc<Bidder>> = replicas.iter().map(|(b, _)| b.clone()).collect();
+        let replicas: Vec<(Arc<Bidder>, Arc<SharedCounters>)> = replicas.clone();
         // Blocking thread: `maintain` asks Redis for leases synchronously.
         let li_id = li.id;
+        let rt = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let mut now = NOW_MS;
             let (mut bids, mut quiet, mut max_cost) = (0u64, 0u32, 0i64);
             for step in 0..200_000u64 {
-                let b = &replicas[(step % 2) as usize];
+                let b = &replicas[(step % 2) as usize].0;
                 if step % 50 == 0 {
-                    for r in &replicas {
+                    for (r, s) in &replicas {
+                        // What the background loop does every 100 ms and every
+                        // second: write the queued counts, read the shared spend.
+                        rt.block_on(async {
+                            s.flush().await.expect("flush to Redis");
+                            s.refresh(now).await.expect("refresh from Redis");
+                        });
                         r.maintain(now);
                         // No clicks ever come here: keep the rate estimates at the
                         // priors so the value-based price stays above the floor.
@@ -110,7 +117,6 @@ async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    cancel.cancel();
     assert!(
         spent <= daily + 2 * max_cost,
         "spent {spent} (granted {granted:?}) of a {daily} budget (one in-flight bid is {max_cost})"
