@@ -349,10 +349,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Every service module `kiki serve` mounts, in start-up order (the twin and
-/// bidder read LTV figures, so LTV starts first).
+/// Every service module `kiki serve` mounts, in start-up order: identity's
+/// API first, then LTV (the twin and bidder read LTV figures).
 fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
     vec![
+        std::sync::Arc::new(kiki_identity_service::IdentityModule::new()),
         std::sync::Arc::new(kiki_ltv_service::LtvModule::new()),
         std::sync::Arc::new(kiki_bidder_service::BidderModule::new()),
         std::sync::Arc::new(kiki_twin_service::TwinModule::new()),

@@ -448,7 +448,7 @@ pub fn compose_router(
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::get_metrics));
     if roles.api {
-        let mut versioned = crate::routes::api().merge(crate::api::api());
+        let mut versioned = crate::routes::api();
         if let Some(extra) = extra_api {
             versioned = versioned.merge(extra);
         }

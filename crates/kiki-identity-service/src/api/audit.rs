@@ -9,17 +9,16 @@ use kiki_core::{Page, PageRequest};
 use kiki_explain::DecisionFilter;
 use kiki_identity::perm::{AuditRead, DecisionRead};
 use kiki_identity::{Permission, Role, permissions_of};
+use kiki_server::auth::{Auth, RequirePermission as Perm};
+use kiki_server::error::{ApiError, ErrorEnvelope};
+use kiki_server::extract::{Path, Query};
+use kiki_server::state::AppState;
 use kiki_shield::AuditFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
-
-use crate::auth::{Auth, RequirePermission as Perm};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Path, Query};
-use crate::state::AppState;
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
     match v.as_deref().filter(|s| !s.is_empty()) {
@@ -284,7 +283,7 @@ pub async fn outbox(
         cursor: q.cursor,
     };
     page.cursor().map_err(|f| ApiError::validation(vec![f]))?;
-    let development = app.config.env == crate::config::Environment::Development;
+    let development = app.config.env == kiki_server::config::Environment::Development;
     let page = if q.all == Some(true) {
         app.identity.all_mail(&p, development, &page).await?
     } else {
