@@ -358,6 +358,8 @@ fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
     use kiki_ltv_service::LtvModule;
     use kiki_twin_service::TwinModule;
     vec![
+        // Sign-in, organisations, members, API keys, audit log, decisions.
+        std::sync::Arc::new(kiki_identity_service::IdentityModule::new()),
         std::sync::Arc::new(LtvModule::new()),
         // Segment values follow the LTV model.
         std::sync::Arc::new(BidderModule::new().with_ltv_module()),

@@ -136,18 +136,6 @@ impl Identity {
         })))
     }
 
-    pub fn audit(&self) -> &AuditLog {
-        &self.0.audit
-    }
-    pub fn decisions(&self) -> &Decisions {
-        &self.0.decisions
-    }
-    pub fn mail(&self) -> &Mail {
-        &self.0.mail
-    }
-    pub fn keyring(&self) -> &Keyring {
-        &self.0.keyring
-    }
     pub fn config(&self) -> &AuthConfig {
         &self.0.cfg
     }

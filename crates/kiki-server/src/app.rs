@@ -375,12 +375,10 @@ pub fn config_registry(modules: &[Arc<dyn Module>]) -> Vec<crate::config::Config
     modules.iter().flat_map(|m| m.config_sections()).collect()
 }
 
-/// Every column the given modules store encrypted, with identity's own
-/// (`kiki keys status`/`rotate` walk these).
+/// Every column the given modules store encrypted (`kiki keys status` and
+/// `kiki keys rotate` walk these).
 pub fn encrypted_columns(modules: &[Arc<dyn Module>]) -> Vec<kiki_shield::EncryptedColumn> {
-    let mut columns = kiki_identity::ENCRYPTED_COLUMNS.to_vec();
-    columns.extend(modules.iter().flat_map(|m| m.encrypted_columns()));
-    columns
+    modules.iter().flat_map(|m| m.encrypted_columns()).collect()
 }
 
 /// The field-encryption key ring from `encryption.*` and the master secret.
@@ -507,7 +505,7 @@ pub fn compose_router(
         .routes(routes!(health::healthz))
         .routes(routes!(crate::metrics::get_metrics));
     if roles.api {
-        let mut versioned = crate::routes::api().merge(crate::api::api());
+        let mut versioned = crate::routes::api();
         if let Some(extra) = extra_api {
             versioned = versioned.merge(extra);
         }

@@ -3,7 +3,6 @@
 //! headers, compression), health, API versioning, OpenAPI and graceful
 //! shutdown. Errors become HTTP responses here and nowhere else.
 
-pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;

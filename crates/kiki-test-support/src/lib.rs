@@ -2,6 +2,8 @@
 //! against a fresh database — a temporary SQLite file, or a fresh PostgreSQL
 //! database when `KIKI_TEST_DATABASE_URL` is set — optionally with Redis from
 //! `KIKI_TEST_REDIS_URL`, and `FakeServices` starts local fake external APIs.
+//! Every `TestApp` mounts the identity module (`kiki-identity-service`), so
+//! tests of any context sign in through `/v1/auth/token`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -188,7 +190,8 @@ impl TestAppBuilder {
         self
     }
 
-    /// Mounts a service module (as `kiki serve` does with every module).
+    /// Mounts a service module (as `kiki serve` does with every module). The
+    /// identity module (sign-in, organisations, …) is always mounted, first.
     pub fn module(mut self, m: Arc<dyn kiki_server::Module>) -> Self {
         self.modules.push(m);
         self
@@ -210,6 +213,11 @@ impl TestAppBuilder {
             && let Some(url) = test_redis_url()
         {
             self.config.redis.url = Some(secrecy::SecretString::from(url));
+        }
+        // Every test signs in through the identity API, as `kiki serve` does.
+        if !self.modules.iter().any(|m| m.name() == "identity") {
+            self.modules
+                .insert(0, Arc::new(kiki_identity_service::IdentityModule::new()));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,18 +1,22 @@
 //! The identity and security API (`/v1/auth`, `/v1/me`, organisations,
-//! members, invitations, API keys, audit log, decision records, permissions).
-//! Handlers only translate HTTP to calls on [`kiki_identity::Identity`],
-//! [`kiki_shield::AuditLog`] and [`kiki_explain::Decisions`]; every
-//! tenant-scoped handler takes [`crate::auth::Auth`] or
-//! [`crate::auth::RequirePermission`] and passes its scope down.
+//! members, invitations, API keys, audit log, decision records, permissions,
+//! outbox). Handlers only translate HTTP to calls on
+//! [`kiki_identity::Identity`], [`kiki_shield::AuditLog`] and
+//! [`kiki_explain::Decisions`]; every tenant-scoped handler takes
+//! [`kiki_server::auth::Auth`] or [`kiki_server::auth::RequirePermission`]
+//! and passes its scope down.
+//!
+//! - `auth.rs`: `/v1/auth/*` and `/v1/me/*`.
+//! - `orgs.rs`: organisations, members, invitations, API keys.
+//! - `audit.rs`: the audit log, decision records, permissions, the outbox.
 
 pub mod audit;
 pub mod auth;
 pub mod orgs;
 
+use kiki_server::state::AppState;
+use kiki_server::versioning::{ApiVersion, VersionedApi};
 use utoipa_axum::routes;
-
-use crate::state::AppState;
-use crate::versioning::{ApiVersion, VersionedApi};
 
 /// Every route of this module, in both API versions.
 pub fn api() -> VersionedApi<AppState> {

@@ -10,12 +10,11 @@ use kiki_identity::auth::LoginRequest;
 use kiki_identity::orgs::Me;
 use kiki_identity::passwords::Registration;
 use kiki_identity::{MfaEnrolment, TokenResponse, User};
+use kiki_server::auth::{Auth, Meta, SESSION_COOKIE};
+use kiki_server::error::{ApiError, ErrorEnvelope};
+use kiki_server::extract::{FormOrJson, Json as Body};
+use kiki_server::state::AppState;
 use serde::{Deserialize, Serialize};
-
-use crate::auth::{Auth, Meta, SESSION_COOKIE};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{FormOrJson, Json as Body};
-use crate::state::AppState;
 
 /// RFC 6749 token request: the password grant (§4.3.2) or the refresh grant (§6).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -147,7 +146,7 @@ pub async fn logout(
     {
         serde_urlencoded::from_str(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
     } else {
-        crate::extract::parse_json(body.as_bytes())?
+        kiki_server::extract::parse_json(body.as_bytes())?
     };
     if let Some(t) = req.refresh_token.filter(|t| !t.is_empty()) {
         app.identity.logout_refresh_token(&meta, &t).await?;

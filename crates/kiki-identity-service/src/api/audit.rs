@@ -9,17 +9,16 @@ use kiki_core::{Page, PageRequest};
 use kiki_explain::DecisionFilter;
 use kiki_identity::perm::{AuditRead, DecisionRead};
 use kiki_identity::{Permission, Role, permissions_of};
+use kiki_server::auth::{Auth, RequirePermission as Perm};
+use kiki_server::error::{ApiError, ErrorEnvelope};
+use kiki_server::extract::{Path, Query};
+use kiki_server::state::AppState;
 use kiki_shield::AuditFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
-
-use crate::auth::{Auth, RequirePermission as Perm};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Path, Query};
-use crate::state::AppState;
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
     match v.as_deref().filter(|s| !s.is_empty()) {
@@ -95,11 +94,7 @@ pub async fn list_audit(
     };
     page.cursor().map_err(|f| ApiError::validation(vec![f]))?;
     if !csv {
-        let page = app
-            .identity
-            .audit()
-            .list(&p.0.scope, &filter, &page)
-            .await?;
+        let page = app.audit.list(&p.0.scope, &filter, &page).await?;
         return Ok(Json(page).into_response());
     }
     // CSV: every matching entry, page by page (the export of a filtered range).
@@ -110,8 +105,7 @@ pub async fn list_audit(
             limit: Some(kiki_core::page::MAX_LIMIT),
             cursor,
         };
-        let Page { items, next_cursor } =
-            app.identity.audit().list(&p.0.scope, &filter, &req).await?;
+        let Page { items, next_cursor } = app.audit.list(&p.0.scope, &filter, &req).await?;
         entries.extend(items);
         match next_cursor {
             Some(c) if entries.len() < 100_000 => cursor = Some(c),
@@ -140,7 +134,7 @@ pub async fn verify_audit(
     State(app): State<AppState>,
     p: Perm<AuditRead>,
 ) -> Result<Response, ApiError> {
-    let report = app.identity.audit().verify(Some(p.0.org_id())).await?;
+    let report = app.audit.verify(Some(p.0.org_id())).await?;
     Ok(Json(report).into_response())
 }
 
@@ -185,11 +179,7 @@ pub async fn list_decisions(
         cursor: q.cursor,
     };
     page.cursor().map_err(|f| ApiError::validation(vec![f]))?;
-    let page = app
-        .identity
-        .decisions()
-        .list(&p.0.scope, &filter, &page)
-        .await?;
+    let page = app.decisions.list(&p.0.scope, &filter, &page).await?;
     Ok(Json(page).into_response())
 }
 
@@ -202,7 +192,7 @@ pub async fn get_decision(
     p: Perm<DecisionRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    match app.identity.decisions().get(&p.0.scope, id).await? {
+    match app.decisions.get(&p.0.scope, id).await? {
         Some(d) => Ok(Json(d).into_response()),
         None => Err(ApiError::not_found("The decision")),
     }
@@ -284,7 +274,7 @@ pub async fn outbox(
         cursor: q.cursor,
     };
     page.cursor().map_err(|f| ApiError::validation(vec![f]))?;
-    let development = app.config.env == crate::config::Environment::Development;
+    let development = app.config.env == kiki_server::config::Environment::Development;
     let page = if q.all == Some(true) {
         app.identity.all_mail(&p, development, &page).await?
     } else {

@@ -12,14 +12,14 @@ use kiki_identity::{
     ApiKeyInfo, CreatedApiKey, CreatedInviteCode, Invitation, InvitationCounts, Member, OrgKind,
     Organisation, Role, Status,
 };
+use kiki_server::auth::{Auth, Meta, RequirePermission as Perm};
+use kiki_server::error::{ApiError, ErrorEnvelope};
+use kiki_server::extract::{Json as Body, Path};
+use kiki_server::state::AppState;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Items;
-use crate::auth::{Auth, Meta, RequirePermission as Perm};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Json as Body, Path};
-use crate::state::AppState;
 
 /// The active organisation and, for an agency, its client organisations.
 #[utoipa::path(get, path = "/organisations", tag = "organisations",
