@@ -27,9 +27,10 @@ use time::format_description::well_known::Rfc3339;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::events::SegmentsChanged;
 use crate::line_items::{ChangedBy, LineItemError};
 use crate::ltv_sync::{LtvSyncError, LtvSyncReport};
-use crate::service::{BidderService, EVENT_SEGMENTS, publish};
+use crate::service::{BidderService, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 
 /// Every route of the bidder API, in both versions.
@@ -562,8 +563,10 @@ pub async fn put_segments(
     publish(
         &app.events,
         org,
-        EVENT_SEGMENTS,
-        serde_json::json!({ "segments": req.segments.len() }),
+        &SegmentsChanged {
+            segments: req.segments.len(),
+            source: None,
+        },
         now,
     )
     .await;

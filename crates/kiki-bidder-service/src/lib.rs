@@ -7,6 +7,7 @@
 pub mod api;
 pub mod config;
 mod config_view;
+pub mod events;
 pub mod line_items;
 pub mod ltv_sync;
 pub mod openrtb;
@@ -59,6 +60,13 @@ impl Module for BidderModule {
         vec![kiki_server::ConfigSection::of::<BidderServiceConfig>(
             "bidder",
         )]
+    }
+
+    fn events(&self) -> Vec<kiki_store::EventSpec> {
+        vec![
+            kiki_store::EventSpec::of::<events::LineItemsChanged>("bidder"),
+            kiki_store::EventSpec::of::<events::SegmentsChanged>("bidder"),
+        ]
     }
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {

@@ -11,7 +11,8 @@ use kiki_identity::RequestMeta;
 use kiki_shield::{Actor, AuditEvent, ShieldError};
 use kiki_store::StoreError;
 
-use crate::service::{BidderService, EVENT_LINE_ITEMS, publish};
+use crate::events::LineItemsChanged;
+use crate::service::{BidderService, publish};
 use crate::store::{self, LineItemRecord};
 
 /// Why a line-item change was not made.
@@ -219,8 +220,10 @@ impl BidderService {
         publish(
             &self.events,
             by.scope.org_id(),
-            EVENT_LINE_ITEMS,
-            serde_json::json!({ "line_item_id": id, "change": change }),
+            &LineItemsChanged {
+                line_item_id: id.0,
+                change: change.to_owned(),
+            },
             now,
         )
         .await;

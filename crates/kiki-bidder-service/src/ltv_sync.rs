@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::service::{BidderService, EVENT_SEGMENTS, publish};
+use crate::events::SegmentsChanged;
+use crate::service::{BidderService, publish};
 use crate::store::{self, SegmentValue};
 
 /// The job kind of the scheduled sync.
@@ -189,8 +190,10 @@ impl BidderService {
             publish(
                 &self.events,
                 org,
-                EVENT_SEGMENTS,
-                json!({ "segments": written.len(), "source": "ltv" }),
+                &SegmentsChanged {
+                    segments: written.len(),
+                    source: Some("ltv".into()),
+                },
                 now,
             )
             .await;

@@ -20,7 +20,7 @@ use kiki_explain::{Decisions, NewDecision};
 use kiki_ltv_service::LtvService;
 use kiki_server::Platform;
 use kiki_shield::{Actor, AuditEvent, AuditLog};
-use kiki_store::{Db, DomainEvent, EventBus};
+use kiki_store::{Db, EventBus};
 use metrics::{Counter, Histogram};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -36,8 +36,6 @@ use crate::store;
 use crate::trackers::Trackers;
 
 /// Event kinds that make every replica reload.
-pub const EVENT_LINE_ITEMS: &str = "bidder.line_items_changed";
-pub const EVENT_SEGMENTS: &str = "bidder.segments_changed";
 /// The engine name on decision records.
 pub const ENGINE: &str = "bidder.delivery";
 /// The engine name on the decision records of refused notices.
@@ -752,17 +750,13 @@ pub fn status_name(s: NoticeStatus) -> &'static str {
 }
 
 /// Publishes a change so every replica reloads.
-pub async fn publish(
+pub async fn publish<E: kiki_store::Event>(
     events: &EventBus,
     org: OrgId,
-    kind: &str,
-    payload: serde_json::Value,
+    payload: &E,
     now: OffsetDateTime,
 ) {
-    if let Err(e) = events
-        .publish(DomainEvent::new(Some(org), kind, payload, now))
-        .await
-    {
+    if let Err(e) = events.emit(Some(org), payload, now).await {
         tracing::warn!(error = %e, "bidder: cannot publish a change event; replicas reload on their timer");
     }
 }

@@ -67,6 +67,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print the catalogue of events the modules publish (Markdown, as in
+    /// docs/events.md).
+    Events,
     /// Customer lifetime value, offline (no database, no server).
     Ltv {
         #[command(subcommand)]
@@ -157,6 +160,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ltv { command } => Ok(ltv::run(command)),
         Command::Version => {
             println!("kiki {}", kiki_server::VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events => {
+            print!("{}", events_catalogue());
             Ok(ExitCode::SUCCESS)
         }
         Command::Config {
@@ -349,6 +356,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The event catalogue of every module `kiki serve` mounts.
+fn events_catalogue() -> String {
+    kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&modules()))
+}
+
 /// Every service module `kiki serve` mounts, in start-up order, and how they
 /// are wired to each other: the one place a context's dependency on another
 /// is stated. A module wired to another's service fails start-up, naming
@@ -366,4 +378,33 @@ fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         // Simulations and the rebalancer read LTV per platform.
         std::sync::Arc::new(TwinModule::new().with_ltv_module()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    /// docs/events.md is the generated catalogue; `KIKI_BLESS=1` rewrites it.
+    #[test]
+    fn the_events_document_is_the_generated_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        let generated = super::events_catalogue();
+        if std::env::var_os("KIKI_BLESS").is_some() {
+            std::fs::write(path, &generated).expect("docs/events.md is writable");
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "docs/events.md differs from the modules' event declarations; run `KIKI_BLESS=1 cargo test -p kiki-cli events` and review the diff"
+        );
+        for kind in [
+            "bidder.line_items_changed",
+            "bidder.segments_changed",
+            "twin.rebalanced",
+            "twin.rollback_recommended",
+        ] {
+            assert!(
+                generated.contains(&format!("## `{kind}`")),
+                "{kind} missing"
+            );
+        }
+    }
 }

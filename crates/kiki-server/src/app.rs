@@ -375,6 +375,11 @@ pub fn config_registry(modules: &[Arc<dyn Module>]) -> Vec<crate::config::Config
     modules.iter().flat_map(|m| m.config_sections()).collect()
 }
 
+/// Every event the given modules publish (the catalogue in `docs/events.md`).
+pub fn event_catalogue(modules: &[Arc<dyn Module>]) -> Vec<kiki_store::EventSpec> {
+    modules.iter().flat_map(|m| m.events()).collect()
+}
+
 /// Every column the given modules store encrypted (`kiki keys status` and
 /// `kiki keys rotate` walk these).
 pub fn encrypted_columns(modules: &[Arc<dyn Module>]) -> Vec<kiki_shield::EncryptedColumn> {

@@ -24,7 +24,7 @@ use futures::future::BoxFuture;
 use kiki_core::ErrorCode;
 use kiki_identity::Identity;
 use kiki_shield::EncryptedColumn;
-use kiki_store::{JobHandler, Jobs};
+use kiki_store::{EventSpec, JobHandler, Jobs};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -57,6 +57,13 @@ pub trait Module: Send + Sync + 'static {
     /// The columns this module stores encrypted with the platform key ring;
     /// `kiki keys status` and `kiki keys rotate` read them from here.
     fn encrypted_columns(&self) -> Vec<EncryptedColumn> {
+        Vec::new()
+    }
+
+    /// The events this module publishes (`EventSpec::of::<T>(name)` per
+    /// payload type): the catalogue in `docs/events.md` is generated from
+    /// these, and live updates subscribe by their kinds.
+    fn events(&self) -> Vec<EventSpec> {
         Vec::new()
     }
 

@@ -73,6 +73,176 @@ impl DomainEvent {
     }
 }
 
+/// A typed event payload. Each context declares one struct per kind it
+/// publishes (serde + OpenAPI schema) and lists it in its module's
+/// `events()`, from which the catalogue in `docs/events.md` is generated;
+/// subscribers decode with [`DomainEvent::decode`].
+pub trait Event: Serialize + serde::de::DeserializeOwned + utoipa::ToSchema + Send + Sync {
+    /// `area.what_happened`, e.g. `twin.rebalanced`.
+    const KIND: &'static str;
+    /// When it is published, in one sentence.
+    const DESCRIPTION: &'static str;
+}
+
+impl DomainEvent {
+    /// The event of a typed payload.
+    pub fn of<E: Event>(org_id: Option<OrgId>, payload: &E, at: OffsetDateTime) -> DomainEvent {
+        // A payload type is plain data (structs, strings, numbers): its JSON
+        // form cannot fail; `Null` would only stand for a type that breaks it.
+        let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
+        DomainEvent::new(org_id, E::KIND, payload, at)
+    }
+
+    /// The typed payload when this event is of kind `E::KIND`; `None` for
+    /// another kind, `Some(Err)` when the payload does not match the type.
+    pub fn decode<E: Event>(&self) -> Option<Result<E, serde_json::Error>> {
+        (self.kind == E::KIND).then(|| serde_json::from_value(self.payload.clone()))
+    }
+}
+
+/// One entry of the event catalogue: a kind, who publishes it, when, and
+/// its payload's schema.
+#[derive(Debug, Clone)]
+pub struct EventSpec {
+    pub kind: &'static str,
+    /// The publishing context (module name).
+    pub context: &'static str,
+    pub description: &'static str,
+    /// The payload's schema name and its OpenAPI schema (with the schemas it
+    /// refers to).
+    pub schema_name: String,
+    pub schema: Value,
+    pub referenced: Vec<(String, Value)>,
+}
+
+impl EventSpec {
+    /// The catalogue entry of `E`, published by `context`.
+    pub fn of<E: Event>(context: &'static str) -> EventSpec {
+        let mut referenced = Vec::new();
+        E::schemas(&mut referenced);
+        EventSpec {
+            kind: E::KIND,
+            context,
+            description: E::DESCRIPTION,
+            schema_name: E::name().into_owned(),
+            schema: serde_json::to_value(E::schema()).unwrap_or(Value::Null),
+            referenced: referenced
+                .into_iter()
+                .map(|(n, s)| (n, serde_json::to_value(s).unwrap_or(Value::Null)))
+                .collect(),
+        }
+    }
+}
+
+/// The event catalogue as Markdown (`docs/events.md`): one section per kind,
+/// sorted, with a table of its payload's fields.
+pub fn catalogue_markdown(specs: &[EventSpec]) -> String {
+    let mut specs = specs.to_vec();
+    specs.sort_by_key(|s| s.kind);
+    let mut out = String::from(
+        "# Event catalogue\n\n\
+         Generated from the modules' `events()` declarations (`kiki events`); a test fails when this file\n\
+         and the code disagree (`KIKI_BLESS=1 cargo test -p kiki-cli events` rewrites it).\n\n\
+         Every event travels as `{\"id\", \"org_id\", \"kind\", \"payload\", \"at\"}` on the event bus (in-process,\n\
+         PostgreSQL `NOTIFY kiki_events` or Redis `kiki:events`). Delivery is at most once: an event tells\n\
+         subscribers (other replicas, live dashboard updates) that something changed; what must not be lost is a\n\
+         job or a row, not an event.\n\n\
+         | kind | context | when |\n|---|---|---|\n",
+    );
+    for s in &specs {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            s.kind, s.context, s.description
+        ));
+    }
+    for s in &specs {
+        out.push_str(&format!(
+            "\n## `{}`\n\n{}\n\nPayload `{}`:\n\n",
+            s.kind, s.description, s.schema_name
+        ));
+        out.push_str(&fields_table(&s.schema));
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, schema) in &s.referenced {
+            if seen.insert(name.clone()) && *name != s.schema_name {
+                out.push_str(&format!("\n`{name}`:\n\n"));
+                out.push_str(&fields_table(schema));
+            }
+        }
+    }
+    out
+}
+
+/// A Markdown table of an object schema's properties, or the values of an
+/// enumeration.
+fn fields_table(schema: &Value) -> String {
+    if let Some(values) = schema["enum"].as_array() {
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+            .collect();
+        let description = schema["description"]
+            .as_str()
+            .unwrap_or("")
+            .replace('\n', " ");
+        return format!("{description} One of {}.\n", values.join(", "))
+            .trim_start()
+            .to_owned();
+    }
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut out = String::from("| field | type | required | meaning |\n|---|---|---|---|\n");
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, p) in props {
+            let description = p["description"].as_str().unwrap_or("").replace('\n', " ");
+            out.push_str(&format!(
+                "| `{name}` | {} | {} | {description} |\n",
+                type_name(p),
+                if required.contains(&name.as_str()) {
+                    "yes"
+                } else {
+                    "no"
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// A short type description of a property schema.
+fn type_name(p: &Value) -> String {
+    if let Some(r) = p["$ref"].as_str() {
+        return format!("`{}`", r.rsplit('/').next().unwrap_or(r));
+    }
+    if let Some(one) = p["oneOf"].as_array() {
+        let parts: Vec<String> = one
+            .iter()
+            .filter(|v| v["type"] != "null")
+            .map(type_name)
+            .collect();
+        return format!("{} or null", parts.join(" or "));
+    }
+    let ty = match &p["type"] {
+        Value::String(t) => t.clone(),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "any".to_owned(),
+    };
+    let ty = if ty.starts_with("array") {
+        format!("array of {}", type_name(&p["items"]))
+    } else {
+        ty
+    };
+    match p["format"].as_str() {
+        Some(f) => format!("{ty} ({f})"),
+        None => ty,
+    }
+}
+
 /// What travels over NOTIFY: the event, or a reference to its stored body.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -297,6 +467,16 @@ impl EventBus {
     /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
         self.inner.tx.subscribe()
+    }
+
+    /// Publishes a typed event (see [`Event`]).
+    pub async fn emit<E: Event>(
+        &self,
+        org_id: Option<OrgId>,
+        payload: &E,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.publish(DomainEvent::of(org_id, payload, at)).await
     }
 }
 

@@ -73,7 +73,7 @@ pub use config::{
 };
 pub use db::{AnyRow, Backend, Db, DbPool, PoolStats, QueryCounters, Tx};
 pub use error::StoreError;
-pub use events::{DomainEvent, EventBus};
+pub use events::{DomainEvent, Event, EventBus, EventSpec, catalogue_markdown};
 pub use health::{DependencyCheck, DependencyStatus};
 pub use idempotency::{Claim, IdempotencyKeys, StoredAnswer};
 pub use jobs::{

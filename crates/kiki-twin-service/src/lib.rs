@@ -7,12 +7,14 @@
 //! - `rebalancing.rs`: platform budgets, the rebalancer, shift approvals.
 //! - `mirror.rs`: the post-launch mirror.
 //! - `jobs.rs`: `twin.simulate`, `twin.mirror`, `twin.rebalance`.
+//! - `events.rs`: the events it publishes (`twin.rebalanced`, `twin.rollback_recommended`).
 //! - `api.rs`: the routes and the error mapping.
 
 mod allocations;
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod ltv;
 pub mod mirror;
@@ -91,6 +93,13 @@ impl Module for TwinModule {
 
     fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
         vec![kiki_server::ConfigSection::of::<TwinServiceConfig>("twin")]
+    }
+
+    fn events(&self) -> Vec<kiki_store::EventSpec> {
+        vec![
+            kiki_store::EventSpec::of::<events::Rebalanced>("twin"),
+            kiki_store::EventSpec::of::<events::RollbackRecommended>("twin"),
+        ]
     }
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {

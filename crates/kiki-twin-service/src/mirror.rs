@@ -20,6 +20,7 @@ use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::{Result, TwinServiceError};
+use crate::events::RollbackRecommended;
 use crate::schema::{TwinMirrorReports as MR, TwinSimulations as Sim};
 use crate::service::{
     ENGINE, ENGINE_VERSION, SIM_COLUMNS, SimRow, TwinService, audit_event, json_of,
@@ -227,12 +228,11 @@ impl TwinService {
         if let Some(f) = finding {
             self.publish(
                 org,
-                "twin.rollback_recommended",
-                json!({
-                    "simulation_id": row.id,
-                    "mirror_report_id": report_id,
-                    "evidence": f,
-                }),
+                &RollbackRecommended {
+                    simulation_id: row.id,
+                    mirror_report_id: report_id,
+                    evidence: f,
+                },
             )
             .await;
         }

@@ -12,6 +12,8 @@ use kiki_explain::NewDecision;
 use kiki_identity::{Principal, RequestMeta};
 use kiki_shield::Actor;
 use kiki_store::Tx;
+
+use crate::events::{Rebalanced, ShiftEvent};
 use kiki_twin::{Platform, priors};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use serde::Serialize;
@@ -481,21 +483,23 @@ impl TwinService {
                     },
                 )
                 .await?;
-            events.push(json!({
-                "shift_id": id,
-                "status": status,
-                "from": s.from,
-                "to": s.to,
-                "amount_micros": s.amount_micros,
-                "explanation": s.explanation,
-            }));
+            events.push(ShiftEvent {
+                shift_id: id,
+                status: status.to_owned(),
+                from: s.from,
+                to: s.to,
+                amount_micros: s.amount_micros,
+                explanation: s.explanation.clone(),
+            });
         }
         tx.commit().await?;
         if !events.is_empty() {
             self.publish(
                 org,
-                "twin.rebalanced",
-                json!({ "period": period_key, "shifts": events }),
+                &Rebalanced {
+                    period: Some(period_key),
+                    shifts: events,
+                },
             )
             .await;
         }
@@ -665,11 +669,17 @@ impl TwinService {
         if approve {
             self.publish(
                 org,
-                "twin.rebalanced",
-                json!({ "shifts": [{
-                    "shift_id": id, "status": status, "from": from, "to": to,
-                    "amount_micros": moved, "explanation": row.explanation,
-                }]}),
+                &Rebalanced {
+                    period: None,
+                    shifts: vec![ShiftEvent {
+                        shift_id: id,
+                        status: status.to_owned(),
+                        from,
+                        to,
+                        amount_micros: moved,
+                        explanation: row.explanation.clone(),
+                    }],
+                },
             )
             .await;
         }

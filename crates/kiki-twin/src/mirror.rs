@@ -56,6 +56,7 @@ pub struct DayCheck {
     pub planned_spend_micros: i64,
 }
 
+/// What a finding recommends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
@@ -65,14 +66,21 @@ pub enum FindingKind {
 /// A recommendation with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MirrorFinding {
+    /// What it recommends.
     pub kind: FindingKind,
+    /// The plan day (1 = launch day) the finding is about.
     pub day: u32,
+    /// Revenue from day 1 to `day`, as measured, micros.
     pub actual_revenue_micros: i64,
+    /// The simulation's median cumulative revenue for `day`, micros.
     pub expected_revenue_micros: i64,
+    /// The simulation's p10/p50/p90 cumulative revenue for `day`.
     pub band: Band,
+    /// (actual − expected) / expected: −0.2 is 20 % below the median.
     pub deviation: f64,
     /// Consecutive days, ending on `day`, that breached the threshold.
     pub days_in_breach: u32,
+    /// The finding in a sentence.
     pub message: String,
 }
 

@@ -38,8 +38,11 @@ pub struct CpaQuantiles {
 /// A p10 / p50 / p90 band of a cumulative amount on one day, micros.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Band {
+    /// 10th percentile (nine runs in ten end above it), micros.
     pub p10_micros: i64,
+    /// Median, micros.
     pub p50_micros: i64,
+    /// 90th percentile, micros.
     pub p90_micros: i64,
 }
 

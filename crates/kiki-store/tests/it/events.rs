@@ -122,3 +122,59 @@ async fn the_postgres_backend_on_sqlite_is_a_configuration_error() {
     assert!(err.to_string().contains("redis.url"), "{err}");
     db.cleanup().await;
 }
+
+/// A typed payload as a context declares one.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+struct CampaignPaused {
+    /// Why it was paused.
+    reason: String,
+    /// Budget left, in micros.
+    left_micros: i64,
+}
+
+impl kiki_store::Event for CampaignPaused {
+    const KIND: &'static str = "campaign.paused";
+    const DESCRIPTION: &'static str = "A campaign was paused.";
+}
+
+#[tokio::test]
+async fn a_typed_event_travels_as_its_kind_and_decodes_back_only_as_its_type() {
+    let bus = EventBus::in_process();
+    let mut rx = bus.subscribe();
+    let payload = CampaignPaused {
+        reason: "kill switch".into(),
+        left_micros: 1_500_000,
+    };
+    let at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    bus.emit(Some(OrgId::new()), &payload, at).await.unwrap();
+    let e = next(&mut rx).await;
+    assert_eq!(e.kind, "campaign.paused");
+    assert_eq!(
+        e.payload,
+        json!({"reason": "kill switch", "left_micros": 1_500_000})
+    );
+    assert_eq!(e.decode::<CampaignPaused>().unwrap().unwrap(), payload);
+    // Another kind is not this type; a payload of the wrong shape is an error.
+    assert!(
+        event("campaign.resumed", json!({}))
+            .decode::<CampaignPaused>()
+            .is_none()
+    );
+    assert!(
+        event("campaign.paused", json!({"reason": 1}))
+            .decode::<CampaignPaused>()
+            .unwrap()
+            .is_err()
+    );
+
+    let doc =
+        kiki_store::catalogue_markdown(&[kiki_store::EventSpec::of::<CampaignPaused>("campaigns")]);
+    assert!(
+        doc.contains("| `campaign.paused` | campaigns | A campaign was paused. |"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("| `left_micros` | integer (int64) | yes | Budget left, in micros. |"),
+        "{doc}"
+    );
+}

@@ -14,7 +14,7 @@ use kiki_shield::AuditLog;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::Db;
 use kiki_store::schema::sqlite_timestamp;
-use kiki_store::{DomainEvent, EnqueueOptions, EventBus, Jobs, Tx};
+use kiki_store::{EnqueueOptions, EventBus, Jobs, Tx};
 use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
     LtvInput, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig, TwinReport,
@@ -883,10 +883,9 @@ impl TwinService {
 
     /// Publishes an event; a failure is logged, never returned: the action
     /// it reports has committed, and its record is in the database.
-    pub(crate) async fn publish(&self, org: OrgId, kind: &str, payload: Value) {
-        let e = DomainEvent::new(Some(org), kind, payload, self.now());
-        if let Err(err) = self.events.publish(e).await {
-            tracing::warn!(event.kind = kind, error = %err, "publishing a twin event failed");
+    pub(crate) async fn publish<E: kiki_store::Event>(&self, org: OrgId, payload: &E) {
+        if let Err(err) = self.events.emit(Some(org), payload, self.now()).await {
+            tracing::warn!(event.kind = E::KIND, error = %err, "publishing a twin event failed");
         }
     }
 }

@@ -1,0 +1,39 @@
+//! The events the bidder publishes. Every replica reloads its snapshot when
+//! one arrives (and on its timer when one is missed).
+
+use kiki_store::Event;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A line item was created, changed, paused, resumed or archived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LineItemsChanged {
+    /// The line item.
+    pub line_item_id: Uuid,
+    /// `created`, `updated`, `paused`, `resumed` or `archived`.
+    pub change: String,
+}
+
+impl Event for LineItemsChanged {
+    const KIND: &'static str = "bidder.line_items_changed";
+    const DESCRIPTION: &'static str =
+        "A line item of the organisation was created, changed, paused, resumed or archived.";
+}
+
+/// The organisation's segment values or members were replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SegmentsChanged {
+    /// How many segments the organisation has now (replaced) or were written (synced).
+    pub segments: usize,
+    /// `ltv` when the values came from the LTV model's sync; absent when
+    /// they were replaced through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Event for SegmentsChanged {
+    const KIND: &'static str = "bidder.segments_changed";
+    const DESCRIPTION: &'static str =
+        "Segment values were replaced through the API or synced from the current LTV model.";
+}
