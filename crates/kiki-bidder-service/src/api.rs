@@ -11,8 +11,7 @@ use kiki_bidder::lineitem::{
     PacingMode, Priors, Targeting,
 };
 use kiki_bidder::{LineItem, LineItemId};
-use kiki_core::Money;
-use kiki_core::{ErrorCode, FieldError};
+use kiki_core::{FieldError, Money};
 use kiki_identity::perm::{BidderRead, BidderWrite};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
@@ -28,8 +27,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::events::SegmentsChanged;
-use crate::line_items::{ChangedBy, LineItemError};
-use crate::ltv_sync::{LtvSyncError, LtvSyncReport};
+use crate::line_items::ChangedBy;
+use crate::ltv_sync::LtvSyncReport;
 use crate::service::{BidderService, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 
@@ -164,16 +163,6 @@ fn line_item_example() -> serde_json::Value {
     })
 }
 
-/// The envelope of a refused line-item change.
-fn line_item_error(e: LineItemError) -> ApiError {
-    match e {
-        LineItemError::NotFound => ApiError::not_found("line item"),
-        LineItemError::Invalid(fields) => ApiError::validation(fields),
-        LineItemError::Store(e) => e.into(),
-        LineItemError::Shield(e) => e.into(),
-    }
-}
-
 fn changed_by<'a>(
     p: &'a kiki_identity::Principal,
     actor: &'a kiki_shield::Actor,
@@ -249,8 +238,7 @@ pub async fn create_line_item(
     let actor = p.0.actor();
     let rec = svc
         .create_line_item(changed_by(&p.0, &actor, &meta), li)
-        .await
-        .map_err(line_item_error)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(rec)))
 }
 
@@ -269,7 +257,7 @@ pub async fn get_line_item(
     store::get_line_item(&app.db, p.0.scope.org_id(), LineItemId(id))
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("line item"))
+        .ok_or_else(|| ApiError::not_found("The line item"))
 }
 
 /// Replaces a line item (the whole definition, as on create).
@@ -294,7 +282,7 @@ pub async fn update_line_item(
     svc.update_line_item(changed_by(&p.0, &actor, &meta), LineItemId(id), li)
         .await
         .map(Json)
-        .map_err(line_item_error)
+        .map_err(ApiError::from)
 }
 
 /// Archives a line item: it stops bidding; its statistics stay readable.
@@ -313,8 +301,7 @@ pub async fn delete_line_item(
 ) -> Result<StatusCode, ApiError> {
     let actor = p.0.actor();
     svc.archive_line_item(changed_by(&p.0, &actor, &meta), LineItemId(id))
-        .await
-        .map_err(line_item_error)?;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,7 +332,7 @@ pub async fn line_item_status(
     let id = LineItemId(id);
     let rec = store::get_line_item(&app.db, p.0.scope.org_id(), id)
         .await?
-        .ok_or_else(|| ApiError::not_found("line item"))?;
+        .ok_or_else(|| ApiError::not_found("The line item"))?;
     let live = svc.bidder.line_item_status(id, svc.now_ms());
     Ok(Json(StatusView {
         loaded: live.is_some(),
@@ -407,7 +394,7 @@ pub async fn line_item_stats(
     let from = parse_time("from", &q.from)?;
     let to = parse_time("to", &q.to)?;
     if store::get_line_item(&app.db, org, id).await?.is_none() {
-        return Err(ApiError::not_found("line item"));
+        return Err(ApiError::not_found("The line item"));
     }
     let hours = store::hourly(&app.db, org, id, from, to).await?;
     Ok(Json(StatsView {
@@ -573,17 +560,6 @@ pub async fn put_segments(
     Ok(Json(req))
 }
 
-/// The envelope of a failed LTV sync.
-fn sync_error(e: LtvSyncError) -> ApiError {
-    match e {
-        LtvSyncError::NotLinked => ApiError::new(ErrorCode::Unavailable, e.to_string()),
-        LtvSyncError::NoModel => ApiError::new(ErrorCode::Conflict, e.to_string()),
-        LtvSyncError::Ltv(e) => e.into(),
-        LtvSyncError::Store(e) => e.into(),
-        LtvSyncError::Shield(e) => e.into(),
-    }
-}
-
 /// Copies the current LTV model's mean CLV per segment into the segment
 /// values now (the `bidder.ltv_sync` job does it every ten minutes). Only
 /// the model's segments are written; other segments and the members stay.
@@ -601,5 +577,5 @@ pub async fn sync_segments_from_ltv(
     svc.sync_segments_from_ltv_by(p.0.scope.org_id(), p.0.actor(), Some(&meta))
         .await
         .map(Json)
-        .map_err(sync_error)
+        .map_err(ApiError::from)
 }

@@ -6,7 +6,7 @@
 
 use kiki_bidder::snapshot::{Registry, Snapshot};
 use kiki_bidder::{LineItem, LineItemId};
-use kiki_core::{ErrorCode, FieldError, TenantScope};
+use kiki_core::{DomainError, ErrorCode, FieldError, TenantScope};
 use kiki_identity::RequestMeta;
 use kiki_shield::{Actor, AuditEvent, ShieldError};
 use kiki_store::StoreError;
@@ -18,10 +18,10 @@ use crate::store::{self, LineItemRecord};
 /// Why a line-item change was not made.
 #[derive(Debug, thiserror::Error)]
 pub enum LineItemError {
-    #[error("No such line item.")]
+    #[error("The line item was not found.")]
     NotFound,
     /// One entry per invalid field.
-    #[error("The line item is invalid.")]
+    #[error("{}", kiki_core::fields_message(.0))]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -29,13 +29,38 @@ pub enum LineItemError {
     Shield(#[from] ShieldError),
 }
 
-impl LineItemError {
-    /// The code of the shared error table.
-    pub fn code(&self) -> ErrorCode {
+impl DomainError for LineItemError {
+    fn code(&self) -> ErrorCode {
         match self {
             LineItemError::NotFound => ErrorCode::NotFound,
             LineItemError::Invalid(_) => ErrorCode::ValidationFailed,
-            LineItemError::Store(_) | LineItemError::Shield(_) => ErrorCode::Internal,
+            LineItemError::Store(e) => e.code(),
+            LineItemError::Shield(e) => e.code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            LineItemError::NotFound | LineItemError::Invalid(_) => self.to_string(),
+            LineItemError::Store(e) => e.public_message(),
+            LineItemError::Shield(e) => e.public_message(),
+        }
+    }
+
+    fn details(&self) -> serde_json::Value {
+        match self {
+            LineItemError::NotFound => kiki_core::no_details(),
+            LineItemError::Invalid(fields) => kiki_core::field_details(fields),
+            LineItemError::Store(e) => e.details(),
+            LineItemError::Shield(e) => e.details(),
+        }
+    }
+
+    fn is_internal(&self) -> bool {
+        match self {
+            LineItemError::NotFound | LineItemError::Invalid(_) => false,
+            LineItemError::Store(e) => e.is_internal(),
+            LineItemError::Shield(e) => e.is_internal(),
         }
     }
 }
@@ -227,5 +252,63 @@ impl BidderService {
             now,
         )
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiki_core::error::public_face_problems;
+
+    /// One value of every variant with the status the edge answers. Each arm
+    /// names its status and builds the next variant; the match has no
+    /// wildcard, so a new variant does not compile until it is listed here.
+    fn every_variant() -> Vec<(LineItemError, u16)> {
+        let mut all = Vec::new();
+        let mut next = Some(LineItemError::NotFound);
+        while let Some(e) = next.take() {
+            let (status, following) = match &e {
+                LineItemError::NotFound => (
+                    404,
+                    Some(LineItemError::Invalid(vec![
+                        FieldError::new("max_cpm.micros", "Must be positive."),
+                        FieldError::new("creatives", "At least one creative."),
+                    ])),
+                ),
+                LineItemError::Invalid(_) => (
+                    422,
+                    Some(LineItemError::Store(StoreError::Database(
+                        kiki_store::sqlx::Error::Protocol(
+                            "UPDATE bidder_line_items SET spec = $1".into(),
+                        ),
+                    ))),
+                ),
+                LineItemError::Store(_) => (
+                    500,
+                    Some(LineItemError::Shield(ShieldError::Store(
+                        StoreError::UniqueViolation {
+                            constraint: Some("audit_log.chain, audit_log.seq".into()),
+                        },
+                    ))),
+                ),
+                LineItemError::Shield(_) => (409, None),
+            };
+            all.push((e, status));
+            next = following;
+        }
+        all
+    }
+
+    #[test]
+    fn every_variant_has_its_status_a_sentence_and_no_internal_text() {
+        let all = every_variant();
+        assert_eq!(all.len(), 4);
+        for (e, status) in &all {
+            let problems = public_face_problems(e, *status);
+            assert!(problems.is_empty(), "{e:?}: {problems:?}");
+        }
+        let (invalid, _) = every_variant().remove(1);
+        assert_eq!(invalid.public_message(), "2 fields are invalid.");
+        assert_eq!(invalid.details()["fields"][1]["field"], "creatives");
     }
 }

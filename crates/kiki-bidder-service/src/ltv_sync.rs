@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_core::{Currency, Money, OrgId};
+use kiki_core::{Currency, DomainError, ErrorCode, Money, OrgId};
 use kiki_identity::RequestMeta;
 use kiki_ltv::GroupBy;
 use kiki_ltv_service::{Aggregates, LtvServiceError};
@@ -77,6 +77,47 @@ pub enum LtvSyncError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Shield(#[from] ShieldError),
+}
+
+impl DomainError for LtvSyncError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            // The deployment lacks the LTV module: the service is not ready
+            // for this request, and the message says what to mount.
+            LtvSyncError::NotLinked => ErrorCode::Unavailable,
+            LtvSyncError::NoModel => ErrorCode::Conflict,
+            LtvSyncError::Ltv(e) => e.code(),
+            LtvSyncError::Store(e) => e.code(),
+            LtvSyncError::Shield(e) => e.code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            LtvSyncError::NotLinked | LtvSyncError::NoModel => self.to_string(),
+            LtvSyncError::Ltv(e) => e.public_message(),
+            LtvSyncError::Store(e) => e.public_message(),
+            LtvSyncError::Shield(e) => e.public_message(),
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            LtvSyncError::NotLinked | LtvSyncError::NoModel => kiki_core::no_details(),
+            LtvSyncError::Ltv(e) => e.details(),
+            LtvSyncError::Store(e) => e.details(),
+            LtvSyncError::Shield(e) => e.details(),
+        }
+    }
+
+    fn is_internal(&self) -> bool {
+        match self {
+            LtvSyncError::NotLinked | LtvSyncError::NoModel => false,
+            LtvSyncError::Ltv(e) => e.is_internal(),
+            LtvSyncError::Store(e) => e.is_internal(),
+            LtvSyncError::Shield(e) => e.is_internal(),
+        }
+    }
 }
 
 /// The bidder segment values of a segment aggregate (pure): each named
@@ -270,10 +311,60 @@ impl JobHandler for LtvSyncJob {
 
 #[cfg(test)]
 mod tests {
+    use kiki_core::error::public_face_problems;
     use kiki_ltv::SegmentValue as Group;
     use kiki_ltv_service::GroupValue;
 
     use super::*;
+
+    /// One value of every variant with the status the edge answers. Each arm
+    /// names its status and builds the next variant; the match has no
+    /// wildcard, so a new variant does not compile until it is listed here.
+    fn every_sync_error() -> Vec<(LtvSyncError, u16)> {
+        let mut all = Vec::new();
+        let mut next = Some(LtvSyncError::NotLinked);
+        while let Some(e) = next.take() {
+            let (status, following) = match &e {
+                LtvSyncError::NotLinked => (503, Some(LtvSyncError::NoModel)),
+                LtvSyncError::NoModel => (
+                    409,
+                    Some(LtvSyncError::Ltv(LtvServiceError::Corrupt(
+                        "ltv_models.params is not JSON".into(),
+                    ))),
+                ),
+                LtvSyncError::Ltv(_) => (
+                    500,
+                    Some(LtvSyncError::Store(StoreError::UniqueViolation {
+                        constraint: Some("bidder_segment_values_pkey".into()),
+                    })),
+                ),
+                LtvSyncError::Store(_) => (
+                    409,
+                    Some(LtvSyncError::Shield(ShieldError::Store(
+                        StoreError::PoolTimeout,
+                    ))),
+                ),
+                LtvSyncError::Shield(_) => (503, None),
+            };
+            all.push((e, status));
+            next = following;
+        }
+        all
+    }
+
+    #[test]
+    fn every_sync_error_has_its_status_a_sentence_and_no_internal_text() {
+        let all = every_sync_error();
+        assert_eq!(all.len(), 5);
+        for (e, status) in &all {
+            let problems = public_face_problems(e, *status);
+            assert!(problems.is_empty(), "{e:?}: {problems:?}");
+        }
+        assert!(
+            !LtvSyncError::NotLinked.is_internal(),
+            "the message says what to mount"
+        );
+    }
 
     fn group(key: Option<&str>, valued: u64, mean: i64) -> GroupValue {
         GroupValue {

@@ -1,6 +1,7 @@
 //! Shared domain vocabulary for every KIKI crate: typed ids, money in integer
-//! micros, the tenant scope, a settable clock, pagination and the one table of
-//! error codes. This crate performs no IO and knows nothing of HTTP or SQL.
+//! micros, the tenant scope, a settable clock, pagination, the one table of
+//! error codes and the `DomainError` trait every context error implements.
+//! This crate performs no IO and knows nothing of HTTP or SQL.
 
 pub mod clock;
 pub mod error;
@@ -10,7 +11,9 @@ pub mod page;
 pub mod tenant;
 
 pub use clock::{Clock, SystemClock, TestClock};
-pub use error::{ErrorCode, FieldError};
+pub use error::{
+    DomainError, ErrorCode, FieldError, INTERNAL_MESSAGE, field_details, fields_message, no_details,
+};
 pub use id::{JobId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use page::{Cursor, Page, PageRequest};

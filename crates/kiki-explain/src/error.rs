@@ -1,6 +1,6 @@
-//! The error type of decision records, and its place in the shared error-code table.
+//! The error type of decision records, and its public face ([`DomainError`]).
 
-use kiki_core::ErrorCode;
+use kiki_core::{DomainError, ErrorCode, FieldError};
 use kiki_store::StoreError;
 
 /// Everything that can go wrong recording or reading decisions.
@@ -26,12 +26,38 @@ impl ExplainError {
             message: message.into(),
         }
     }
+}
 
-    /// The entry of the shared error-code table this error maps to at the HTTP edge.
-    pub fn code(&self) -> ErrorCode {
+impl DomainError for ExplainError {
+    fn code(&self) -> ErrorCode {
         match self {
             ExplainError::Store(e) => e.code(),
             ExplainError::Invalid { .. } => ErrorCode::ValidationFailed,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            ExplainError::Store(e) => e.public_message(),
+            ExplainError::Invalid { field, message } => {
+                kiki_core::fields_message(&[FieldError::new(*field, message.clone())])
+            }
+        }
+    }
+
+    fn details(&self) -> serde_json::Value {
+        match self {
+            ExplainError::Store(e) => e.details(),
+            ExplainError::Invalid { field, message } => {
+                kiki_core::field_details(&[FieldError::new(*field, message.clone())])
+            }
+        }
+    }
+
+    fn is_internal(&self) -> bool {
+        match self {
+            ExplainError::Store(e) => e.is_internal(),
+            ExplainError::Invalid { .. } => false,
         }
     }
 }
@@ -39,16 +65,45 @@ impl ExplainError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiki_core::error::public_face_problems;
+
+    /// One value of every variant with the status the edge answers; the
+    /// match has no wildcard, so a new variant does not compile until it is
+    /// listed here.
+    fn every_variant() -> Vec<(ExplainError, u16)> {
+        let mut all = Vec::new();
+        let mut next = Some(ExplainError::Store(StoreError::Corrupt(
+            "decisions.inputs is not JSON".into(),
+        )));
+        while let Some(e) = next.take() {
+            let (status, following) = match &e {
+                ExplainError::Store(_) => (
+                    500,
+                    Some(ExplainError::invalid(
+                        "confidence",
+                        "Must be between 0 and 1.",
+                    )),
+                ),
+                ExplainError::Invalid { .. } => (422, None),
+            };
+            all.push((e, status));
+            next = following;
+        }
+        all
+    }
 
     #[test]
-    fn errors_map_to_the_shared_code_table() {
+    fn every_variant_has_its_status_a_sentence_and_no_internal_text() {
+        let all = every_variant();
+        assert_eq!(all.len(), 2);
+        for (e, status) in &all {
+            let problems = public_face_problems(e, *status);
+            assert!(problems.is_empty(), "{e:?}: {problems:?}");
+        }
+        let invalid = ExplainError::invalid("engine", "Must not be empty.");
         assert_eq!(
-            ExplainError::Store(StoreError::NotFound).code(),
-            ErrorCode::NotFound
-        );
-        assert_eq!(
-            ExplainError::invalid("engine", "x").code(),
-            ErrorCode::ValidationFailed
+            invalid.details(),
+            serde_json::json!({"fields": [{"field": "engine", "message": "Must not be empty."}]})
         );
     }
 }

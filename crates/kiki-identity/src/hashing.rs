@@ -145,6 +145,7 @@ impl HashPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiki_core::DomainError;
     use kiki_credentials::password::Argon2Params;
     use std::sync::{Condvar, Mutex};
 

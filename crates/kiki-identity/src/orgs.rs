@@ -8,7 +8,7 @@
 
 use kiki_core::{OrgId, TenantScope, UserId};
 use kiki_shield::AuditEvent;
-use kiki_store::Tx;
+use kiki_store::{StoreError, Tx};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::json;
 use uuid::Uuid;
@@ -314,8 +314,15 @@ impl Identity {
                 now.into(),
             ])
             .to_owned();
-        tx.execute(&stmt).await?;
-        Ok(())
+        match tx.execute(&stmt).await {
+            Ok(_) => Ok(()),
+            // One membership per person and organisation (a second accept
+            // racing the first).
+            Err(StoreError::UniqueViolation { .. }) => Err(IdentityError::Conflict(
+                "This person is already a member of this organisation.".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Renames or reconfigures an organisation the scope reaches.

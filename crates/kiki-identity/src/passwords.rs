@@ -111,10 +111,15 @@ impl Identity {
                 now.into(),
             ])
             .to_owned();
+        // Both `email` and `username` are unique: the conflict names which
+        // one is taken, never the index.
         match tx.execute(&stmt).await {
             Ok(_) => Ok(id),
+            Err(e) if e.is_unique_violation_on("username") => Err(IdentityError::Conflict(
+                "An account with this username already exists; choose another username.".into(),
+            )),
             Err(StoreError::UniqueViolation { .. }) => Err(IdentityError::Conflict(
-                "An account with this email or username already exists; sign in and accept the invitation with POST /v1/invitations/accept.".into(),
+                "An account with this email address already exists; sign in and accept the invitation with POST /v1/invitations/accept.".into(),
             )),
             Err(e) => Err(e.into()),
         }

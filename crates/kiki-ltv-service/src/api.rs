@@ -1,7 +1,8 @@
-//! The `/v1/ltv` routes (OpenAPI-annotated) and the one place service
-//! errors become HTTP responses. Reads need `ltv.read`, writes `ltv.write`;
-//! deleting all transactions and erasing a customer also need `org.manage`.
-//! Every handler works in the caller's active organisation.
+//! The `/v1/ltv` routes (OpenAPI-annotated); service errors become HTTP
+//! responses at the edge through their `DomainError` face. Reads need
+//! `ltv.read`, writes `ltv.write`; deleting all transactions and erasing a
+//! customer also need `org.manage`. Every handler works in the caller's
+//! active organisation.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -28,44 +29,6 @@ use crate::service::{
     PredictRequest, PredictResponse, ProgressSlot, Requester, created_by,
 };
 use crate::store::{PredictionRow, SortBy};
-
-impl From<LtvServiceError> for ApiError {
-    fn from(e: LtvServiceError) -> Self {
-        match e {
-            LtvServiceError::BadRows {
-                message,
-                rows,
-                total,
-            } => {
-                let fields: Vec<FieldError> = rows
-                    .iter()
-                    .map(|r| FieldError::new(&r.field, format!("Row {}: {}", r.line, r.message)))
-                    .collect();
-                ApiError::new(ErrorCode::ValidationFailed, message).with_details(
-                    serde_json::json!({ "fields": fields, "rows": rows, "total": total }),
-                )
-            }
-            LtvServiceError::Invalid { field, message } => {
-                ApiError::validation(vec![FieldError::new(field, message)])
-            }
-            LtvServiceError::Engine(e) => match e.error_code() {
-                ErrorCode::Internal => ApiError::internal(&e),
-                code => ApiError::new(code, e.to_string()),
-            },
-            LtvServiceError::ModelFailed { message } => {
-                ApiError::new(ErrorCode::ValidationFailed, message.clone()).with_details(
-                    serde_json::json!({ "fields": [FieldError::new("model", message)] }),
-                )
-            }
-            LtvServiceError::NoModel => ApiError::new(ErrorCode::Conflict, e.to_string()),
-            LtvServiceError::NotFound(what) => ApiError::not_found(what),
-            LtvServiceError::Store(e) => e.into(),
-            LtvServiceError::Shield(e) => e.into(),
-            LtvServiceError::Explain(e) => e.into(),
-            LtvServiceError::Internal(_) | LtvServiceError::Corrupt(_) => ApiError::internal(&e),
-        }
-    }
-}
 
 /// The versioned routes; `max_upload_bytes` bounds the upload route's body.
 pub fn api(max_upload_bytes: usize) -> VersionedApi<AppState> {

@@ -1,6 +1,6 @@
-//! The mail port's error type and its place in the shared error-code table.
+//! The mail port's error type and its public face ([`DomainError`]).
 
-use kiki_core::ErrorCode;
+use kiki_core::{DomainError, ErrorCode, INTERNAL_MESSAGE};
 use kiki_store::StoreError;
 
 /// Why a message could not be recorded or sent.
@@ -21,9 +21,8 @@ pub enum MailError {
     Store(#[from] StoreError),
 }
 
-impl MailError {
-    /// The entry of the shared error-code table this error maps to at the HTTP edge.
-    pub fn code(&self) -> ErrorCode {
+impl DomainError for MailError {
+    fn code(&self) -> ErrorCode {
         match self {
             MailError::Config(_) => ErrorCode::Internal,
             MailError::Send(_) => ErrorCode::UpstreamFailed,
@@ -31,26 +30,85 @@ impl MailError {
             MailError::Store(e) => e.code(),
         }
     }
+
+    /// A failed send answers a fixed sentence: the SMTP server's reply (its
+    /// host, its diagnostics) is in the outbox row and the transport's log,
+    /// not in the answer.
+    fn public_message(&self) -> String {
+        match self {
+            MailError::Config(_) => INTERNAL_MESSAGE.to_owned(),
+            MailError::Send(_) => {
+                "The mail could not be sent: the mail server did not accept it. Try again later."
+                    .to_owned()
+            }
+            MailError::InvalidMessage(message) => message.clone(),
+            MailError::Store(e) => e.public_message(),
+        }
+    }
+
+    fn details(&self) -> serde_json::Value {
+        match self {
+            MailError::Store(e) => e.details(),
+            _ => kiki_core::no_details(),
+        }
+    }
+
+    fn is_internal(&self) -> bool {
+        match self {
+            MailError::Config(_) => true,
+            MailError::Send(_) | MailError::InvalidMessage(_) => false,
+            MailError::Store(e) => e.is_internal(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiki_core::error::public_face_problems;
+
+    /// One value of every variant with the status the edge answers; the
+    /// match has no wildcard, so a new variant does not compile until it is
+    /// listed here.
+    fn every_variant() -> Vec<(MailError, u16)> {
+        let mut all = Vec::new();
+        let mut next = Some(MailError::Config(
+            "Set `mail.smtp.host` (KIKI__MAIL__SMTP__HOST).".into(),
+        ));
+        while let Some(e) = next.take() {
+            let (status, following) = match &e {
+                MailError::Config(_) => (
+                    500,
+                    Some(MailError::Send(
+                        "permanent error (550): relay.internal.example refused".into(),
+                    )),
+                ),
+                MailError::Send(_) => (
+                    502,
+                    Some(MailError::InvalidMessage(
+                        "The address `x` is not an email address.".into(),
+                    )),
+                ),
+                MailError::InvalidMessage(_) => {
+                    (400, Some(MailError::Store(StoreError::ForeignKeyViolation)))
+                }
+                MailError::Store(_) => (409, None),
+            };
+            all.push((e, status));
+            next = following;
+        }
+        all
+    }
 
     #[test]
-    fn errors_map_to_the_shared_code_table() {
-        assert_eq!(
-            MailError::Send("x".into()).code(),
-            ErrorCode::UpstreamFailed
-        );
-        assert_eq!(MailError::Config("x".into()).code(), ErrorCode::Internal);
-        assert_eq!(
-            MailError::InvalidMessage("x".into()).code(),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            MailError::Store(StoreError::NotFound).code(),
-            ErrorCode::NotFound
-        );
+    fn every_variant_has_its_status_a_sentence_and_no_internal_text() {
+        let all = every_variant();
+        assert_eq!(all.len(), 4);
+        for (e, status) in &all {
+            let problems = public_face_problems(e, *status);
+            assert!(problems.is_empty(), "{e:?}: {problems:?}");
+        }
+        let send = MailError::Send("relay.internal.example refused".into());
+        assert!(!send.public_message().contains("relay"));
     }
 }

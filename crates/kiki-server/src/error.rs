@@ -1,10 +1,12 @@
 //! The one error envelope: `{"error":{"code","message","request_id","details"}}`.
-//! Handlers return `ApiError`; every crate's error enum converts into it here,
-//! at the edge, through the code table in `kiki_core::ErrorCode`.
+//! Handlers return `ApiError`; every context's error converts into it here,
+//! at the edge, through one blanket `From` over `kiki_core::DomainError`: the
+//! context chooses the code (and so the status), the public message and the
+//! details next to its enum; the edge logs what is internal and renders.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kiki_core::{ErrorCode, FieldError};
+use kiki_core::{DomainError, ErrorCode, FieldError, INTERNAL_MESSAGE};
 use serde::Serialize;
 
 /// An error on its way to becoming an HTTP response.
@@ -61,21 +63,17 @@ impl ApiError {
 
     /// 422 listing every invalid field.
     pub fn validation(fields: Vec<FieldError>) -> Self {
-        let message = match fields.as_slice() {
-            [one] => format!("The field `{}` is invalid: {}", one.field, one.message),
-            many => format!("{} fields are invalid.", many.len()),
-        };
-        ApiError::new(ErrorCode::ValidationFailed, message)
-            .with_details(serde_json::json!({ "fields": fields }))
+        ApiError::new(
+            ErrorCode::ValidationFailed,
+            kiki_core::fields_message(&fields),
+        )
+        .with_details(kiki_core::field_details(&fields))
     }
 
     /// A 500 whose cause is logged here and never shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error.cause = %cause, "internal error");
-        ApiError::new(
-            ErrorCode::Internal,
-            "An internal error occurred; the request id identifies it in the logs.",
-        )
+        ApiError::new(ErrorCode::Internal, INTERNAL_MESSAGE)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -114,16 +112,29 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<kiki_store::StoreError> for ApiError {
-    fn from(e: kiki_store::StoreError) -> Self {
-        match e.code() {
-            ErrorCode::Internal | ErrorCode::Unavailable => {
-                let code = e.code();
-                let mut err = ApiError::internal(&e);
-                err.code = code;
-                err
-            }
-            code => ApiError::new(code, e.to_string()),
+/// Every context error becomes the envelope here. An internal error (the
+/// database down, a bug, a corrupt row) is logged with its cause (the error's
+/// `Display`) inside the request's span, and the client reads only the
+/// generic sentence; anything else is the caller's to fix and answers the
+/// context's own sentence and details (its cause is logged at debug, for the
+/// operator reproducing a report).
+impl<E: DomainError> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        let code = e.code();
+        if e.is_internal() {
+            tracing::error!(error.code = %code, error.cause = %e, "internal error");
+        } else {
+            tracing::debug!(error.code = %code, error.cause = %e, "request refused");
+        }
+        let details = e.details();
+        ApiError {
+            code,
+            message: e.public_message(),
+            details: details
+                .as_object()
+                .is_some_and(|d| !d.is_empty())
+                .then_some(details),
+            retry_after: e.retry_after(),
         }
     }
 }
@@ -160,42 +171,82 @@ pub fn envelope_for_status(status: StatusCode) -> ApiError {
     ApiError::new(code, message)
 }
 
-impl From<kiki_identity::IdentityError> for ApiError {
-    fn from(e: kiki_identity::IdentityError) -> Self {
-        use kiki_identity::IdentityError as E;
-        match e {
-            E::Store(s) => s.into(),
-            E::Invalid(fields) => ApiError::validation(fields),
-            E::Shield(_) | E::Explain(_) | E::Credential(_) if e.code() == ErrorCode::Internal => {
-                ApiError::internal(&e)
-            }
-            E::Mail(ref m) if e.code() == ErrorCode::Internal => ApiError::internal(m),
-            other => {
-                let mut err = ApiError::new(other.code(), other.to_string());
-                err.retry_after = other.retry_after();
-                err
-            }
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiki_identity::IdentityError;
+    use kiki_store::StoreError;
+    use serde_json::{Value, json};
 
-impl From<kiki_shield::ShieldError> for ApiError {
-    fn from(e: kiki_shield::ShieldError) -> Self {
-        match e {
-            kiki_shield::ShieldError::Store(s) => s.into(),
-            other if other.code() == ErrorCode::Internal => ApiError::internal(&other),
-            other => ApiError::new(other.code(), other.to_string()),
-        }
+    /// Status, `Retry-After` and body of the response an error renders.
+    async fn render(e: ApiError) -> (u16, Option<String>, Value) {
+        let resp = e.into_response();
+        let status = resp.status().as_u16();
+        let retry = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, retry, serde_json::from_slice(&bytes).unwrap())
     }
-}
 
-impl From<kiki_explain::ExplainError> for ApiError {
-    fn from(e: kiki_explain::ExplainError) -> Self {
-        match e {
-            kiki_explain::ExplainError::Store(s) => s.into(),
-            kiki_explain::ExplainError::Invalid { field, message } => {
-                ApiError::validation(vec![FieldError::new(field, message)])
-            }
-        }
+    #[tokio::test]
+    async fn a_domain_error_renders_the_envelope_with_object_details() {
+        let invalid = IdentityError::invalid("email", "Not an email address.");
+        let (status, retry, body) = render(invalid.into()).await;
+        assert_eq!((status, retry), (422, None));
+        assert_eq!(
+            body,
+            json!({"error": {
+                "code": "validation_failed",
+                "message": "The field `email` is invalid: Not an email address.",
+                "request_id": null,
+                "details": {"fields": [{"field": "email", "message": "Not an email address."}]}
+            }})
+        );
+
+        // No details: still an object.
+        let (status, _, body) = render(IdentityError::NotFound("The user").into()).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error"]["message"], "The user was not found.");
+        assert_eq!(body["error"]["details"], json!({}));
+
+        // A wait carries Retry-After.
+        let locked = IdentityError::Locked {
+            retry_after_secs: 900,
+        };
+        let (status, retry, body) = render(locked.into()).await;
+        assert_eq!((status, retry.as_deref()), (423, Some("900")));
+        assert_eq!(body["error"]["code"], "locked");
+        assert!(body["error"]["details"].is_object());
+    }
+
+    #[tokio::test]
+    async fn internal_causes_and_constraint_names_never_reach_the_client() {
+        let unique = IdentityError::Store(StoreError::UniqueViolation {
+            constraint: Some("users_email_key".into()),
+        });
+        let (status, _, body) = render(unique.into()).await;
+        assert_eq!(status, 409);
+        assert_eq!(body["error"]["code"], "conflict");
+        let text = body.to_string();
+        assert!(
+            !text.contains("users_email_key") && !text.contains("constraint"),
+            "{text}"
+        );
+
+        let database = StoreError::Corrupt("users.totp_secret is not base64".into());
+        let (status, _, body) = render(database.into()).await;
+        assert_eq!(status, 500);
+        assert_eq!(body["error"]["message"], INTERNAL_MESSAGE);
+        assert_eq!(body["error"]["details"], json!({}));
+
+        // A busy pool keeps its 503 and says nothing more.
+        let (status, _, body) = render(StoreError::PoolTimeout.into()).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert_eq!(body["error"]["message"], INTERNAL_MESSAGE);
     }
 }

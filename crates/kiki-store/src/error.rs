@@ -1,6 +1,14 @@
-//! The store's one error type, and the mapping from driver errors to it.
+//! The store's one error type, the mapping from driver errors to it, and its
+//! public face ([`DomainError`]).
+//!
+//! `Display` keeps the whole cause (the constraint, the driver's text) for the
+//! logs; a client reads only [`DomainError::public_message`]. A unique
+//! violation a context can name (an email already registered) is mapped to
+//! that context's own conflict at the query site
+//! ([`StoreError::is_unique_violation_on`]); one that reaches the edge unmapped
+//! is a 409 with a generic sentence, never the constraint.
 
-use kiki_core::ErrorCode;
+use kiki_core::{DomainError, ErrorCode, INTERNAL_MESSAGE};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +68,33 @@ fn fmt_constraint(c: &Option<String>) -> String {
 }
 
 impl StoreError {
-    /// The entry of the shared error-code table this error maps to at the HTTP edge.
-    pub fn code(&self) -> ErrorCode {
+    /// Whether this is a unique violation of an index over `column`.
+    /// PostgreSQL names the constraint (`users_email_key`), SQLite the
+    /// columns (`users.email`); both hold the column name between
+    /// separators (`_` is one, so pick a column no other indexed column
+    /// starts or ends with).
+    pub fn is_unique_violation_on(&self, column: &str) -> bool {
+        match self {
+            StoreError::UniqueViolation {
+                constraint: Some(c),
+            } => names_column(c, column),
+            _ => false,
+        }
+    }
+}
+
+/// `column` occurs in `constraint` with no letter or digit on either side.
+fn names_column(constraint: &str, column: &str) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric();
+    constraint.match_indices(column).any(|(at, _)| {
+        let before = constraint[..at].chars().next_back();
+        let after = constraint[at + column.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
+impl DomainError for StoreError {
+    fn code(&self) -> ErrorCode {
         match self {
             StoreError::UniqueViolation { .. } | StoreError::ForeignKeyViolation => {
                 ErrorCode::Conflict
@@ -78,6 +111,31 @@ impl StoreError {
             | StoreError::Corrupt(_)
             | StoreError::Io(_) => ErrorCode::Internal,
         }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            StoreError::UniqueViolation { .. } => {
+                "This conflicts with a record that already exists.".to_owned()
+            }
+            StoreError::ForeignKeyViolation
+            | StoreError::NotFound
+            | StoreError::InvalidArgument(_) => self.to_string(),
+            StoreError::PoolTimeout
+            | StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Redis(_)
+            | StoreError::Json(_)
+            | StoreError::Config(_)
+            | StoreError::InvalidCron { .. }
+            | StoreError::Corrupt(_)
+            | StoreError::Io(_) => INTERNAL_MESSAGE.to_owned(),
+        }
+    }
+
+    /// A busy pool (503) is the server's too: logged, never described.
+    fn is_internal(&self) -> bool {
+        matches!(self.code(), ErrorCode::Internal | ErrorCode::Unavailable)
     }
 }
 
@@ -111,6 +169,114 @@ fn sqlite_constraint_from_message(msg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiki_core::error::public_face_problems;
+
+    /// One value of every variant with the status the edge answers. Each arm
+    /// names its status and builds the next variant; the match has no
+    /// wildcard, so a new variant does not compile until it is listed here.
+    fn every_variant() -> Vec<(StoreError, u16)> {
+        let mut all = Vec::new();
+        let mut next = Some(StoreError::UniqueViolation {
+            constraint: Some("users_email_key".into()),
+        });
+        while let Some(e) = next.take() {
+            let (status, following) = match &e {
+                StoreError::UniqueViolation { .. } => (409, Some(StoreError::ForeignKeyViolation)),
+                StoreError::ForeignKeyViolation => (409, Some(StoreError::NotFound)),
+                StoreError::NotFound => (404, Some(StoreError::PoolTimeout)),
+                StoreError::PoolTimeout => (
+                    503,
+                    Some(StoreError::Database(sqlx::Error::Protocol(
+                        "SELECT secret FROM users WHERE email = $1".into(),
+                    ))),
+                ),
+                StoreError::Database(_) => (
+                    500,
+                    Some(StoreError::Migrate(
+                        sqlx::migrate::MigrateError::VersionMissing(7),
+                    )),
+                ),
+                StoreError::Migrate(_) => (
+                    500,
+                    Some(StoreError::Redis(redis::RedisError::from(
+                        std::io::Error::other("redis://10.0.0.5:6379 refused"),
+                    ))),
+                ),
+                StoreError::Redis(_) => (
+                    500,
+                    Some(StoreError::Json(
+                        serde_json::from_str::<u8>("not json").unwrap_err(),
+                    )),
+                ),
+                StoreError::Json(_) => {
+                    (500, Some(StoreError::Config("Set `database.url`.".into())))
+                }
+                StoreError::Config(_) => (
+                    500,
+                    Some(StoreError::InvalidCron {
+                        kind: "ltv.fit".into(),
+                        expr: "* *".into(),
+                        reason: "too few fields".into(),
+                    }),
+                ),
+                StoreError::InvalidCron { .. } => (
+                    500,
+                    Some(StoreError::Corrupt("jobs.payload is not JSON".into())),
+                ),
+                StoreError::Corrupt(_) => (
+                    500,
+                    Some(StoreError::InvalidArgument(
+                        "The page limit must be between 1 and 500.".into(),
+                    )),
+                ),
+                StoreError::InvalidArgument(_) => (
+                    400,
+                    Some(StoreError::Io(std::io::Error::other(
+                        "/var/lib/kiki/kiki.db: permission denied",
+                    ))),
+                ),
+                StoreError::Io(_) => (500, None),
+            };
+            all.push((e, status));
+            next = following;
+        }
+        all
+    }
+
+    #[test]
+    fn every_variant_has_its_status_a_sentence_and_no_storage_text() {
+        let all = every_variant();
+        assert_eq!(all.len(), 13);
+        for (e, status) in &all {
+            let problems = public_face_problems(e, *status);
+            assert!(problems.is_empty(), "{e:?}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn a_unique_violation_names_its_column_only_to_the_query_site() {
+        let sqlite = StoreError::UniqueViolation {
+            constraint: Some("users.email".into()),
+        };
+        let postgres = StoreError::UniqueViolation {
+            constraint: Some("users_email_key".into()),
+        };
+        let pair = StoreError::UniqueViolation {
+            constraint: Some("memberships.org_id, memberships.user_id".into()),
+        };
+        assert!(sqlite.is_unique_violation_on("email"));
+        assert!(postgres.is_unique_violation_on("email"));
+        assert!(!postgres.is_unique_violation_on("mail"));
+        assert!(!sqlite.is_unique_violation_on("username"));
+        assert!(pair.is_unique_violation_on("user_id"));
+        assert!(!pair.is_unique_violation_on("role"));
+        assert!(!StoreError::UniqueViolation { constraint: None }.is_unique_violation_on("email"));
+        assert!(!StoreError::NotFound.is_unique_violation_on("email"));
+        for e in [sqlite, postgres, pair] {
+            let m = e.public_message();
+            assert!(!m.contains("users") && !m.contains("memberships"), "{m}");
+        }
+    }
 
     #[test]
     fn sqlite_unique_messages_yield_the_column_list_as_constraint() {

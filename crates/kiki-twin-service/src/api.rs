@@ -1,11 +1,12 @@
 //! The HTTP edge of the twin service: handlers with their OpenAPI
-//! annotations, and the one place `TwinServiceError` becomes an HTTP error.
+//! annotations. `TwinServiceError` becomes an HTTP error through its
+//! `DomainError` face (`crate::error`).
 
 use axum::Json as AxumJson;
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kiki_core::{ErrorCode, Page, PageRequest};
+use kiki_core::{Page, PageRequest};
 use kiki_identity::perm::{BudgetApprove, CampaignWrite, SimulationRead, SimulationWrite};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
@@ -16,26 +17,8 @@ use serde::Deserialize;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::error::TwinServiceError;
 use crate::service::TwinService;
 use crate::types::*;
-
-impl From<TwinServiceError> for ApiError {
-    fn from(e: TwinServiceError) -> Self {
-        match e {
-            TwinServiceError::Invalid(fields) => ApiError::validation(fields),
-            TwinServiceError::Unprocessable(m) => ApiError::new(ErrorCode::ValidationFailed, m),
-            TwinServiceError::NotFound(what) => {
-                ApiError::new(ErrorCode::NotFound, format!("The {what} was not found."))
-            }
-            TwinServiceError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
-            TwinServiceError::Store(e) => e.into(),
-            TwinServiceError::Shield(e) => e.into(),
-            TwinServiceError::Explain(e) => e.into(),
-            TwinServiceError::Internal(m) => ApiError::internal(m),
-        }
-    }
-}
 
 /// The versioned routes of the twin module.
 pub fn api() -> VersionedApi<AppState> {

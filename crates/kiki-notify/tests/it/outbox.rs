@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_core::{ErrorCode, OrgId, PageRequest};
+use kiki_core::{DomainError, ErrorCode, OrgId, PageRequest};
 use kiki_notify::{
     Mail, MailConfig, MailError, MailMessage, MailReceipt, Mailer, Outbox, OutboxMail,
 };

@@ -1,7 +1,7 @@
 //! The SMTP transport against the fake server: delivery, what the outbox
 //! keeps, refusal, unreachable and silent servers, and settings errors.
 
-use kiki_core::{ErrorCode, OrgId};
+use kiki_core::{DomainError, ErrorCode, OrgId};
 use kiki_notify::{Mail, MailConfig, MailError, MailMessage, MailTransportKind};
 use kiki_store::testing::fresh_db;
 use secrecy::SecretString;

@@ -12,4 +12,5 @@ mod modules;
 mod observability;
 mod openapi;
 mod shutdown;
+mod unique_conflicts;
 mod versioning;
