@@ -513,11 +513,17 @@ pub async fn put_segments(
             ));
         }
     }
+    let mut users = std::collections::HashSet::new();
     for (i, m) in req.members.iter().enumerate() {
         if m.user.is_empty() || m.user.len() > 256 {
             errs.push(FieldError::new(
                 format!("members[{i}].user"),
                 "A user key of 1 to 256 characters.",
+            ));
+        } else if !users.insert(m.user.as_str()) {
+            errs.push(FieldError::new(
+                format!("members[{i}].user"),
+                "Listed twice: a user belongs to one segment.",
             ));
         }
         if !names.contains(m.segment.as_str()) {

@@ -198,6 +198,32 @@ async fn segment_ltvs_reach_the_bid_path() {
     ] {
         assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
     }
+    // A user listed twice (in one segment or two) is refused naming the
+    // second entry (PostgreSQL would refuse the upsert itself), and the
+    // stored segments stay as they were.
+    let twice = json!({
+        "segments": [
+            { "segment": "whales", "ltv": { "micros": 60_000_000, "currency": "USD" } },
+            { "segment": "minnows", "ltv": { "micros": 1_000_000, "currency": "USD" } },
+        ],
+        "members": [
+            { "user": "buyer-1", "segment": "whales" },
+            { "user": "buyer-1", "segment": "minnows" },
+        ],
+    });
+    let (status, body) = json(
+        c.send(reqwest::Method::PUT, "/v1/bidder/segments", Some(&twice))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), vec!["members[1].user".to_owned()]);
+    let (_, kept) = json(
+        c.send(reqwest::Method::GET, "/v1/bidder/segments", None)
+            .await,
+    )
+    .await;
+    assert_eq!(kept["segments"].as_array().map(Vec::len), Some(1), "{kept}");
 }
 
 #[tokio::test]
