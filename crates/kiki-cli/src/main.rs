@@ -67,6 +67,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print the OpenAPI document of this build (as `/openapi.json` serves
+    /// it), built on a temporary database; docs/openapi.json is this output.
+    Openapi,
     /// Print the catalogue of events the modules publish (Markdown, as in
     /// docs/events.md).
     Events,
@@ -160,6 +163,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ltv { command } => Ok(ltv::run(command)),
         Command::Version => {
             println!("kiki {}", kiki_server::VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            let doc = runtime()?.block_on(openapi_document(load(&cli)?))?;
+            println!("{doc}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Events => {
@@ -356,6 +364,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The API document of every module `kiki serve` mounts, pretty-printed:
+/// the application is built with the `api` role on a temporary SQLite file
+/// (so no real database is touched), never served.
+async fn openapi_document(mut cfg: Config) -> anyhow::Result<String> {
+    let dir = std::env::temp_dir().join(format!("kiki-openapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    cfg.database.url = format!("sqlite://{}/openapi.db", dir.display());
+    cfg.database.run_migrations = true;
+    cfg.redis.url = None;
+    cfg.roles = "api".into();
+    cfg.http.bind = "127.0.0.1:0".into();
+    let built = Application::build_with(
+        cfg,
+        kiki_server::BuildOptions {
+            modules: modules(),
+            ..Default::default()
+        },
+    )
+    .await;
+    // The application is dropped unserved; its background tasks end with the runtime.
+    let doc = built.map(|app| app.openapi().cloned().unwrap_or_default());
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(serde_json::to_string_pretty(&doc?)?)
+}
+
 /// The event catalogue of every module `kiki serve` mounts.
 fn events_catalogue() -> String {
     kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&modules()))
@@ -406,5 +439,34 @@ mod tests {
                 "{kind} missing"
             );
         }
+    }
+
+    /// docs/openapi.json is the contract this build serves: a change to any
+    /// route, schema or status shows as a reviewed diff of that file
+    /// (`KIKI_BLESS=1` rewrites it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_openapi_document_is_the_reviewed_snapshot() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let generated = super::openapi_document(kiki_server::Config::default())
+            .await
+            .expect("the document builds")
+            + "\n";
+        if std::env::var_os("KIKI_BLESS").is_some() {
+            std::fs::write(path, &generated).expect("docs/openapi.json is writable");
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+        assert!(
+            doc["paths"]["/v1/auth/token"].is_object(),
+            "identity routes are in the document"
+        );
+        assert!(
+            doc["paths"]["/openrtb2/bid"].is_object(),
+            "the OpenRTB routes are in the document"
+        );
+        assert!(
+            on_disk == generated,
+            "docs/openapi.json differs from the contract this build serves; run `KIKI_BLESS=1 cargo test -p kiki-cli openapi` and review the diff"
+        );
     }
 }

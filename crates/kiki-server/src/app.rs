@@ -68,6 +68,8 @@ impl std::fmt::Debug for BuildOptions {
 /// A built application, bound to its address, not yet serving.
 pub struct Application {
     state: AppState,
+    /// The API document `/openapi.json` serves (with the `api` role).
+    openapi: Option<serde_json::Value>,
     router: Router,
     /// Served by the connection loop before the router (`HotPath::endpoints`).
     hot: Vec<HotEndpoint>,
@@ -207,8 +209,9 @@ impl Application {
         // The hot path as `HotPath` describes it: outside the edge stack and
         // with no layer (each handler is wrapped in `middleware::guarded`,
         // which costs no per-request boxing).
-        let router = compose_router(&state, Some(extra_routes), Some(extra_api), &documents)
-            .merge(hot.routes);
+        let (router, openapi) =
+            compose_router_and_document(&state, Some(extra_routes), Some(extra_api), &documents);
+        let router = router.merge(hot.routes);
         let hot = hot.endpoints;
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
@@ -229,6 +232,7 @@ impl Application {
         state.ready.store(true, Ordering::Release);
         Ok(Application {
             state,
+            openapi,
             router,
             hot,
             listener,
@@ -247,6 +251,12 @@ impl Application {
         &self.state
     }
 
+    /// The OpenAPI document this build serves at `/openapi.json` (`None`
+    /// without the `api` role).
+    pub fn openapi(&self) -> Option<&serde_json::Value> {
+        self.openapi.as_ref()
+    }
+
     /// Serves until `shutdown` resolves, then drains within the grace period.
     pub async fn run_until(
         self,
@@ -254,6 +264,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Application {
             state,
+            openapi: _,
             router,
             hot,
             listener,
@@ -494,13 +505,23 @@ fn hostname() -> String {
         .unwrap_or_else(|| "kiki".into())
 }
 
-/// The router for the process's roles, with the middleware stack.
+/// The edge router (see [`compose_router_and_document`]).
 pub fn compose_router(
     state: &AppState,
     extra_routes: Option<Router<AppState>>,
     extra_api: Option<VersionedApi<AppState>>,
     documents: &[serde_json::Value],
 ) -> Router {
+    compose_router_and_document(state, extra_routes, extra_api, documents).0
+}
+
+/// The router for the process's roles, with the middleware stack.
+pub fn compose_router_and_document(
+    state: &AppState,
+    extra_routes: Option<Router<AppState>>,
+    extra_api: Option<VersionedApi<AppState>>,
+    documents: &[serde_json::Value],
+) -> (Router, Option<serde_json::Value>) {
     let cfg = &state.config;
     let roles = state.roles;
 
@@ -520,6 +541,7 @@ pub fn compose_router(
     }
     let (mut router, mut doc) = api.split_for_parts();
     doc.info.version = crate::VERSION.to_owned();
+    let mut document = None;
     if roles.api {
         let mut json = serde_json::to_value(&doc).unwrap_or_default();
         for part in documents {
@@ -528,6 +550,7 @@ pub fn compose_router(
         openapi::finish_document(&mut json);
         // Rendered once; every request gets the same bytes.
         let body = bytes::Bytes::from(serde_json::to_vec(&json).unwrap_or_default());
+        document = Some(json);
         router = router
             .route(
                 "/openapi.json",
@@ -585,7 +608,7 @@ pub fn compose_router(
             Duration::from_secs(cfg.http.request_timeout_secs),
         ))
         .layer(DefaultBodyLimit::max(cfg.http.body_limit_bytes));
-    router.layer(stack).with_state(state.clone())
+    (router.layer(stack).with_state(state.clone()), document)
 }
 
 fn cors_layer(cfg: &crate::config::CorsConfig) -> CorsLayer {
