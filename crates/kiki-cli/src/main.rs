@@ -167,12 +167,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => {
             let doc = runtime()?.block_on(openapi_document(load(&cli)?))?;
-            println!("{doc}");
-            Ok(ExitCode::SUCCESS)
+            write_out(&format!("{doc}\n"))
         }
         Command::Events => {
-            print!("{}", events_catalogue());
-            Ok(ExitCode::SUCCESS)
+            write_out(&events_catalogue())
         }
         Command::Config {
             command: ConfigCommand::Check,
@@ -387,6 +385,18 @@ async fn openapi_document(mut cfg: Config) -> anyhow::Result<String> {
     let doc = built.map(|app| app.openapi().cloned().unwrap_or_default());
     let _ = std::fs::remove_dir_all(&dir);
     Ok(serde_json::to_string_pretty(&doc?)?)
+}
+
+/// Writes a document to standard output; a reader that stops early (`| head`)
+/// is not an error.
+fn write_out(text: &str) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The event catalogue of every module `kiki serve` mounts.
