@@ -118,6 +118,27 @@ impl TestApp {
         TestApp::builder().spawn().await
     }
 
+    /// Waits until job `id` has finished (succeeded, failed or cancelled)
+    /// and returns its record. The worker runs it; the wait polls the jobs
+    /// table. The bound is a hang guard (a stuck job fails the test after
+    /// a minute), not a timing assertion.
+    pub async fn wait_for_job(&self, id: kiki_core::JobId) -> kiki_store::JobRecord {
+        for _ in 0..1200 {
+            let job = self
+                .state
+                .jobs
+                .get(id)
+                .await
+                .expect("the jobs table is readable")
+                .expect("the job exists");
+            if job.status.is_finished() {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("job {id:?} did not finish within a minute");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -238,17 +238,9 @@ async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
         )
         .await
         .unwrap();
-    let mut status = None;
-    for _ in 0..200 {
-        let job = app.state.jobs.get(id).await.unwrap().unwrap();
-        if job.status == JobStatus::Succeeded {
-            assert_eq!(job.result.unwrap()["said"], "bonjour");
-            status = Some(job.status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, Some(JobStatus::Succeeded));
+    let job = app.wait_for_job(id).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    assert_eq!(job.result.unwrap()["said"], "bonjour");
     app.shutdown().await.unwrap();
 }
 

@@ -171,15 +171,9 @@ async fn budgets(c: &Caller<'_>) -> Vec<(String, i64)> {
 }
 
 async fn wait_job(app: &TestApp, id: kiki_core::JobId) -> Value {
-    for _ in 0..400 {
-        let job = app.state.jobs.get(id).await.unwrap().unwrap();
-        if job.status.is_finished() {
-            assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
-            return job.result.unwrap_or(Value::Null);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the job did not finish");
+    let job = app.wait_for_job(id).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    job.result.unwrap_or(Value::Null)
 }
 
 #[tokio::test]
