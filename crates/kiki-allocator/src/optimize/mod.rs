@@ -15,11 +15,18 @@
 //! the derivative is concave there, so Newton from the right converges
 //! monotonically), in closed form for shape 1. For S-shaped curves (`s > 1`)
 //! the objective is not concave: the best response compares the stationary
-//! point with the corners (zero or minimum spend, and the maximum), and the
-//! total spend may jump as `λ` moves. Whatever budget such a jump leaves, and
-//! any other non-convexity, is handled by a local search (pairwise transfers
-//! with halving steps) started from the dual solution and from the
-//! value-proportional split; the better of the two is returned.
+//! point with the corners (zero or minimum spend, and the maximum), the total
+//! spend may jump as `λ` moves, and the problem has several local optima.
+//! The optimum may even keep a platform on the convex part of its curve
+//! (below its inflection point) when the budget or the target is tight, which
+//! no best response ever does. So a global search joins in: the best
+//! allocations on a lattice of budget steps, found by dynamic programming
+//! over the platforms, which sees every combination of spend levels. Those
+//! points, the dual solution, the dual solutions of the sub-problems with
+//! each S-shaped platform off or past its inflection point, and the
+//! value-proportional split all start a local search (pairwise transfers
+//! with halving steps, repairing a binding target on a third platform); the
+//! best result is returned.
 
 use kiki_core::Currency;
 use kiki_twin::Platform;
@@ -71,7 +78,7 @@ pub struct PlatformAllocation {
     /// `marginal_roas − 1`: profit on the next unit of spend.
     pub marginal_roi: Option<f64>,
     /// Cost of the next conversion, micros; `null` when no further
-    /// conversion can be bought.
+    /// conversion can be bought (or not at a cost that fits in micros).
     pub marginal_cpa_micros: Option<i64>,
     pub at_bound: Option<BoundHit>,
 }
@@ -105,11 +112,13 @@ pub struct AllocationResult {
 }
 
 mod dual;
+mod lattice;
 mod polish;
 mod search;
 mod units;
 
 use dual::*;
+use lattice::*;
 use polish::*;
 use search::*;
 use units::*;
@@ -195,11 +204,11 @@ fn build(
             },
             marginal_roas,
             marginal_roi: marginal_roas.map(|r| r - 1.0),
-            marginal_cpa_micros: if marginal > 0.0 {
-                Some(micros(1.0 / marginal, "marginal CPA")?)
-            } else {
-                None
-            },
+            // A cost beyond the range of micros (a curve that has barely
+            // started to respond) is as good as no further conversion.
+            marginal_cpa_micros: (marginal > 0.0)
+                .then(|| micros(1.0 / marginal, "marginal CPA").ok())
+                .flatten(),
             at_bound,
         });
     }

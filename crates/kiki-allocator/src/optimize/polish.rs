@@ -1,15 +1,21 @@
-//! Local search from a dual solution: pairwise budget transfers with
+//! Local search from a starting allocation: pairwise budget transfers with
 //! halving steps, for what the dual leaves on non-concave (S-shaped) curves.
+//! Along a binding target a transfer is paired with a repair on one line:
+//! less spend where the next unit costs more than the target allows, more
+//! (within the budget) where it costs less.
 
 use super::*;
 
 /// Local search: moves spend between platforms (and in or out of the budget)
-/// while the objective improves and the target stays met, halving the step.
+/// while the objective improves and the target stays met, halving the step
+/// from `first_step` (at most a quarter of the budget; small to stay in the
+/// start's basin).
 pub(super) fn polish(
     v: &Valid,
     w: &Weights,
     mut x: Vec<f64>,
     keep_target: bool,
+    first_step: f64,
     effort: Effort,
 ) -> Vec<f64> {
     let (min_step, max_passes, repairs) = match effort {
@@ -31,7 +37,7 @@ pub(super) fn polish(
         .map(|i| v.lines[i].curve.marginal_conversions(x[i]))
         .collect();
     let scale = 1e-12 * (1.0 + obj.iter().sum::<f64>().abs());
-    let mut step = v.budget / 4.0;
+    let mut step = first_step.min(v.budget / 4.0);
     while step > v.budget * min_step {
         for _pass in 0..max_passes {
             let mut improved = false;
@@ -103,33 +109,49 @@ pub(super) fn polish(
                             };
                             (xk, o, c)
                         };
-                        // Rank the cuts by their linearised cost and
-                        // refine only the two cheapest exactly.
-                        let mut ranked: Vec<(f64, usize)> = (0..n)
-                            .filter_map(|k| {
+                        // Spend after the move, for repairs that add.
+                        let spent = total + if from.is_none() { d } else { 0.0 }
+                            - if to.is_none() { d } else { 0.0 };
+                        // A repair moves one line's spend: down where the
+                        // next unit costs more than the target allows, up
+                        // (within the budget) where it costs less. Rank the
+                        // repairs by their linearised cost and refine only
+                        // the two cheapest exactly.
+                        let mut ranked: Vec<(f64, usize, f64)> = (0..n)
+                            .flat_map(|k| [(k, -1.0), (k, 1.0)])
+                            .filter_map(|(k, sign)| {
                                 let (xk, _, _) = after(k);
                                 let l = &v.lines[k];
-                                let slope = w.r - w.t[k] * marg[k];
-                                let loss = w.c[k] * marg[k] - w.d;
-                                (xk > l.lo && slope > 0.0 && slope.is_finite() && loss.is_finite())
-                                    .then_some((deficit / slope * loss, k))
+                                let room = if sign < 0.0 {
+                                    xk - l.lo
+                                } else {
+                                    (l.hi - xk).min(v.budget - spent)
+                                };
+                                let slope = sign * (w.t[k] * marg[k] - w.r);
+                                let loss = sign * (w.d - w.c[k] * marg[k]);
+                                (room > 0.0 && slope > 0.0 && slope.is_finite() && loss.is_finite())
+                                    .then_some((deficit / slope * loss, k, sign))
                             })
                             .collect();
                         ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-                        for &(estimate, k) in ranked.iter().take(2) {
+                        for &(estimate, k, sign) in ranked.iter().take(2) {
                             if estimate >= d_obj * 2.0 {
                                 break;
                             }
                             let (xk, ok, ck) = after(k);
                             let l = &v.lines[k];
-                            let room = xk - l.lo;
-                            let slope = w.r - w.t[k] * l.curve.marginal_conversions(xk);
+                            let room = if sign < 0.0 {
+                                xk - l.lo
+                            } else {
+                                (l.hi - xk).min(v.budget - spent)
+                            };
+                            let slope = sign * (w.t[k] * l.curve.marginal_conversions(xk) - w.r);
                             if !(slope.is_finite() && slope > 0.0) {
                                 continue;
                             }
-                            // The smallest cut that restores the target:
+                            // The smallest repair that restores the target:
                             // bracket from the linear estimate, then bisect.
-                            let gained = |e: f64| w.constraint_of(k, l, xk - e) - ck;
+                            let gained = |e: f64| w.constraint_of(k, l, xk + sign * e) - ck;
                             let (mut short, mut enough) =
                                 (0.0, (deficit / slope).clamp(room * 1e-12, room));
                             for _ in 0..64 {
@@ -150,14 +172,13 @@ pub(super) fn polish(
                                     short = mid;
                                 }
                             }
-                            let (no, nc) = (
-                                w.objective_of(k, l, xk - enough),
-                                w.constraint_of(k, l, xk - enough),
-                            );
+                            let e = sign * enough;
+                            let (no, nc) =
+                                (w.objective_of(k, l, xk + e), w.constraint_of(k, l, xk + e));
                             let gain = d_obj - (ok - no);
                             if gain > scale && (repair.is_none() || gain > net) {
                                 net = gain;
-                                repair = Some((k, enough, (no, nc)));
+                                repair = Some((k, e, (no, nc)));
                             }
                         }
                         if repair.is_none() {
@@ -180,8 +201,8 @@ pub(super) fn polish(
                     }
                     g += d_con;
                     if let Some((k, e, (no, nc))) = repair {
-                        x[k] -= e;
-                        total -= e;
+                        x[k] += e;
+                        total += e;
                         g += nc - con[k];
                         (obj[k], con[k]) = (no, nc);
                         marg[k] = v.lines[k].curve.marginal_conversions(x[k]);

@@ -1,12 +1,15 @@
 //! The solve driver: enumerates on/off patterns of S-shaped platforms,
-//! compares the dual-plus-polish result with concentrated and
-//! value-proportional starts, and keeps the best.
+//! compares the dual-plus-polish result with concentrated,
+//! value-proportional and lattice starts, and keeps the best.
 
 use super::*;
 
 /// S-shaped platforms enumerated exhaustively up to this many (2^n
 /// sub-problems); beyond it, single switches are searched greedily.
 pub(super) const MAX_ENUMERATED: usize = 4;
+
+/// Lattice points (of distinct patterns) polished as starting points.
+pub(super) const LATTICE_STARTS: usize = 4;
 
 /// The problem with S-shaped platform `i` either held at its minimum (off)
 /// or kept on the concave part of its curve, past the inflection point (on).
@@ -41,7 +44,12 @@ pub(super) fn restricted(v: &Valid, s_shaped: &[usize], on: &[bool]) -> Option<V
 /// part of its curve, where the dual method is exact again), and each
 /// corner with as much as possible on one platform (below their inflection
 /// points the curves are convex, so corners matter) — each is polished
-/// coarsely, and the best is polished to the end.
+/// coarsely. None of these need lie in the basin of the optimum when it
+/// keeps a platform below its inflection point, or when a binding target
+/// makes a platform worth buying only in a block; so the best lattice
+/// points of distinct patterns (module `lattice`) are
+/// polished too, each with steps of the lattice's size so that it stays in
+/// its basin. The best of all is polished to the end.
 pub(super) fn solve(v: &Valid) -> (Vec<f64>, f64, Option<bool>) {
     let w = Weights::new(v);
     let dual = solve_dual(v, &w);
@@ -127,16 +135,26 @@ pub(super) fn solve(v: &Valid) -> (Vec<f64>, f64, Option<bool>) {
     let starts = distinct;
     let keep_target = v.target.is_some();
     let mut best: Option<(f64, Vec<f64>, f64)> = None;
-    for (x, lambda) in starts {
-        let x = polish(v, &w, x, keep_target, Effort::Screen);
+    let mut screen = |x: Vec<f64>, lambda: f64, first_step: f64| {
+        let x = polish(v, &w, x, keep_target, first_step, Effort::Screen);
         let value = objective(v, &w, &x);
         if best.as_ref().is_none_or(|b| better(value, b.0)) {
             best = Some((value, x, lambda));
         }
+    };
+    for (x, lambda) in starts {
+        screen(x, lambda, v.budget / 4.0);
+    }
+    // The best lattice points, polished locally so that each stays in its
+    // basin.
+    if let Some(lattice) = Lattice::new(v, &w) {
+        for x in lattice_starts(v, &lattice, LATTICE_STARTS) {
+            screen(x, dual.lambda, 2.0 * lattice.step);
+        }
     }
     match best {
         Some((_, x, lambda)) => (
-            polish(v, &w, x, keep_target, Effort::Finish),
+            polish(v, &w, x, keep_target, 4e-3 * v.budget, Effort::Finish),
             lambda,
             v.target.map(|_| true),
         ),
