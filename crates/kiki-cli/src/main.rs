@@ -169,9 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let doc = runtime()?.block_on(openapi_document(load(&cli)?))?;
             write_out(&format!("{doc}\n"))
         }
-        Command::Events => {
-            write_out(&events_catalogue())
-        }
+        Command::Events => write_out(&events_catalogue()),
         Command::Config {
             command: ConfigCommand::Check,
         } => {
