@@ -219,11 +219,16 @@ async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
 }
 
 /// A fresh migrated database: PostgreSQL `kiki_test_<uuid>` when
-/// `KIKI_TEST_DATABASE_URL` is set, else a SQLite file in a temp dir.
+/// `KIKI_TEST_DATABASE_URL` is set, else a SQLite file in a temp dir. Under
+/// `CI=true` the variable must be set (CI's SQLite pass runs with
+/// `CI=false`), so a PostgreSQL pass never falls back to SQLite quietly.
 pub async fn fresh_db() -> TestDb {
     require_postgres_in_ci();
     match test_database_url() {
         Some(admin) => fresh_postgres(&admin).await,
+        None if in_ci() => panic!(
+            "CI=true but {TEST_DATABASE_URL_ENV} is not set: this pass runs on PostgreSQL and may not fall back to SQLite"
+        ),
         None => fresh_sqlite().await,
     }
 }

@@ -10,10 +10,7 @@ use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
-    let Some(url) = kiki_test_support::test_redis_url() else {
-        eprintln!(
-            "note: KIKI_TEST_REDIS_URL is unset; the shared-budget test is skipped (CI sets it)"
-        );
+    let Some(url) = kiki_store::testing::require_redis("the shared-budget test") else {
         return;
     };
     let prefix = format!("kiki:test:{}:", uuid::Uuid::now_v7());
@@ -142,10 +139,7 @@ async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
 
 #[tokio::test]
 async fn a_frequency_count_recorded_by_one_replica_reaches_the_other() {
-    let Some(url) = kiki_test_support::test_redis_url() else {
-        eprintln!(
-            "note: KIKI_TEST_REDIS_URL is unset; the shared-frequency test is skipped (CI sets it)"
-        );
+    let Some(url) = kiki_store::testing::require_redis("the shared-frequency test") else {
         return;
     };
     use kiki_bidder::FrequencyStore;
@@ -176,10 +170,7 @@ async fn a_frequency_count_recorded_by_one_replica_reaches_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_stops_gives_its_budget_lease_back() {
-    let Some(url) = kiki_test_support::test_redis_url() else {
-        eprintln!(
-            "note: KIKI_TEST_REDIS_URL is unset; the lease-return test is skipped (CI sets it)"
-        );
+    let Some(url) = kiki_store::testing::require_redis("the lease-return test") else {
         return;
     };
     let app = kiki_test_support::identity::identity_app()
@@ -252,10 +243,7 @@ async fn replica(database: Option<String>) -> kiki_test_support::TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_is_taken_once_whichever_replica_it_reaches() {
-    let Some(url) = kiki_test_support::test_redis_url() else {
-        eprintln!(
-            "note: KIKI_TEST_REDIS_URL is unset; the cross-replica notice test is skipped (CI sets it)"
-        );
+    let Some(url) = kiki_store::testing::require_redis("the cross-replica notice test") else {
         return;
     };
     let a = replica(None).await;
@@ -320,10 +308,7 @@ async fn a_notice_is_taken_once_whichever_replica_it_reaches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_click_counts_once_across_replicas() {
-    if kiki_test_support::test_redis_url().is_none() {
-        eprintln!(
-            "note: KIKI_TEST_REDIS_URL is unset; the cross-replica tracker test is skipped (CI sets it)"
-        );
+    if kiki_store::testing::require_redis("the cross-replica tracker test").is_none() {
         return;
     }
     let a = replica(None).await;

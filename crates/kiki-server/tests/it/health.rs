@@ -52,17 +52,9 @@ async fn health_is_degraded_but_serving_when_redis_is_unreachable() {
 
 #[tokio::test]
 async fn health_is_healthy_with_a_working_redis() {
-    let Some(_) = kiki_test_support::test_redis_url() else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI must set KIKI_TEST_REDIS_URL"
-        );
-        eprintln!(
-            "KIKI_TEST_REDIS_URL not set; the Redis half of this test runs in the PostgreSQL + Redis pass"
-        );
+    if kiki_store::testing::require_redis("the Redis health test").is_none() {
         return;
-    };
+    }
     let app = TestApp::builder().with_redis().spawn().await;
     let h: Value = app.get("/healthz").await.json().await.unwrap();
     assert_eq!(h["status"], "healthy", "{h}");

@@ -6,7 +6,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kiki_store::testing::{in_ci, test_database_url, test_redis_url};
 
 /// Polls `check` until it is true; panics naming `what` after 30 s. The bound
 /// only guards against a hang: no test asserts how fast anything is.
@@ -25,34 +24,9 @@ where
 }
 
 /// The PostgreSQL admin URL, or `None` with a note (a failure under CI).
-pub fn postgres_or_note(test: &str) -> Option<String> {
-    match test_database_url() {
-        Some(u) => Some(u),
-        None if in_ci() => panic!(
-            "{test} needs PostgreSQL: set KIKI_TEST_DATABASE_URL (CI=true, so it may not be skipped)"
-        ),
-        None => {
-            eprintln!(
-                "note: {test}: KIKI_TEST_DATABASE_URL is not set; the PostgreSQL part did not run"
-            );
-            None
-        }
-    }
-}
-
+pub use kiki_store::testing::require_postgres as postgres_or_note;
 /// The Redis URL, or `None` with a note (a failure under CI).
-pub fn redis_or_note(test: &str) -> Option<String> {
-    match test_redis_url() {
-        Some(u) => Some(u),
-        None if in_ci() => panic!(
-            "{test} needs Redis: set KIKI_TEST_REDIS_URL (CI=true, so it may not be skipped)"
-        ),
-        None => {
-            eprintln!("note: {test}: KIKI_TEST_REDIS_URL is not set; the Redis part did not run");
-            None
-        }
-    }
-}
+pub use kiki_store::testing::require_redis as redis_or_note;
 
 /// A `tracing` writer that keeps everything in memory.
 #[derive(Clone, Default)]
