@@ -321,17 +321,17 @@ impl Decisions {
         Ok(Page { items, next_cursor })
     }
 
-    /// One decision of any organisation the scope can reach (platform-wide
-    /// decisions, with no organisation, are never returned here).
+    /// One decision of the scope's active organisation (platform-wide
+    /// decisions, with no organisation, are never returned here). An agency
+    /// reads a client's decision with that client active (`X-Kiki-Org`).
     pub async fn get(
         &self,
         scope: &TenantScope,
         id: Uuid,
     ) -> Result<Option<Decision>, ExplainError> {
-        let reachable: Vec<Uuid> = scope.reachable().iter().map(|o| o.0).collect();
         let stmt = Self::select()
             .and_where(Expr::col(D::Id).eq(id))
-            .and_where(Expr::col(D::OrgId).is_in(reachable))
+            .and_where(Expr::col(D::OrgId).eq(scope.org_id().0))
             .to_owned();
         let row: Option<DecisionRow> = self.db.fetch_optional(&stmt).await?;
         Ok(row.map(Decision::from))

@@ -350,10 +350,13 @@ async fn another_organisation_can_neither_list_nor_get_a_decision() {
     );
     assert!(f.decisions.get(&scope_b, of_b.id).await.unwrap().is_some());
 
-    // An agency scope active on B that reaches A may get A's decision, but
-    // its list stays the active organisation's.
+    // An agency scope active on B that reaches A does not get A's decision
+    // by id (reads follow the active organisation, like lists); with A
+    // active it does.
     let agency = TenantScope::new(b, vec![a, b]);
-    assert!(f.decisions.get(&agency, of_a.id).await.unwrap().is_some());
+    assert!(f.decisions.get(&agency, of_a.id).await.unwrap().is_none());
+    let agency_on_a = TenantScope::new(a, vec![a, b]);
+    assert!(f.decisions.get(&agency_on_a, of_a.id).await.unwrap().is_some());
     let listed = f
         .decisions
         .list(&agency, &DecisionFilter::default(), &PageRequest::default())

@@ -500,8 +500,8 @@ impl Jobs {
             .transpose()
     }
 
-    /// A job the scope may see: its organisation is reachable. System jobs
-    /// (no organisation) are never returned here.
+    /// A job of the scope's active organisation. System jobs (no
+    /// organisation) are never returned here.
     pub async fn get_scoped(
         &self,
         scope: &TenantScope,
@@ -509,7 +509,7 @@ impl Jobs {
     ) -> Result<Option<JobRecord>, StoreError> {
         let stmt = Self::select_jobs()
             .and_where(Expr::col(J::Id).eq(id.0))
-            .and_where(Expr::col(J::OrgId).is_in(reachable(scope)))
+            .and_where(Expr::col(J::OrgId).eq(scope.org_id().0))
             .to_owned();
         self.db
             .fetch_optional::<JobRow, _>(&stmt)
@@ -568,12 +568,12 @@ impl Jobs {
             .await
     }
 
-    /// [`Jobs::cancel`] limited to jobs the scope may reach.
+    /// [`Jobs::cancel`] limited to jobs of the scope's active organisation.
     pub async fn cancel_scoped(&self, scope: &TenantScope, id: JobId) -> Result<bool, StoreError> {
         self.cancel_where(
             Cond::all()
                 .add(Expr::col(J::Id).eq(id.0))
-                .add(Expr::col(J::OrgId).is_in(reachable(scope))),
+                .add(Expr::col(J::OrgId).eq(scope.org_id().0)),
         )
         .await
     }
@@ -596,10 +596,6 @@ impl Jobs {
             .to_owned();
         Ok(self.db.execute(&stmt).await? > 0)
     }
-}
-
-fn reachable(scope: &TenantScope) -> Vec<Uuid> {
-    scope.reachable().iter().map(|o| o.0).collect()
 }
 
 #[cfg(test)]

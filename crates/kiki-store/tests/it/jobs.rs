@@ -634,7 +634,7 @@ async fn invalid_enqueue_options_are_rejected_with_a_sentence() {
 }
 
 #[tokio::test]
-async fn a_tenant_sees_only_jobs_of_organisations_it_can_reach() {
+async fn a_tenant_sees_only_jobs_of_its_active_organisation() {
     let db = fresh_db().await;
     let jobs = Jobs::new((*db).clone(), config());
     let (agency, client, stranger) = (OrgId::new(), OrgId::new(), OrgId::new());
@@ -651,8 +651,17 @@ async fn a_tenant_sees_only_jobs_of_organisations_it_can_reach() {
         .await
         .unwrap();
     let agency_scope = TenantScope::new(agency, vec![client]);
+    // Reads by id follow the active organisation: the agency sees its
+    // client's job with the client active, not from its own scope.
     assert!(
         jobs.get_scoped(&agency_scope, client_job)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let on_client = TenantScope::new(client, vec![agency, client]);
+    assert!(
+        jobs.get_scoped(&on_client, client_job)
             .await
             .unwrap()
             .is_some()
@@ -679,7 +688,8 @@ async fn a_tenant_sees_only_jobs_of_organisations_it_can_reach() {
         jobs.get(stranger_job).await.unwrap().unwrap().status,
         JobStatus::Queued
     );
-    assert!(jobs.cancel_scoped(&agency_scope, client_job).await.unwrap());
+    assert!(!jobs.cancel_scoped(&agency_scope, client_job).await.unwrap());
+    assert!(jobs.cancel_scoped(&on_client, client_job).await.unwrap());
     db.cleanup().await;
 }
 

@@ -676,31 +676,30 @@ impl TwinService {
         Ok(self.db.fetch_optional(&stmt).await?)
     }
 
-    /// A simulation of any organisation the scope reaches, with its report.
+    /// A simulation of the scope's active organisation, with its report
+    /// (reads by id follow the one tenancy rule: the active organisation).
     pub async fn get_simulation(
         &self,
         scope: &TenantScope,
         id: Uuid,
     ) -> Result<Option<SimulationView>> {
-        let reachable: Vec<Uuid> = scope.reachable().iter().map(|o| o.0).collect();
         let stmt = Query::select()
             .columns(SIM_COLUMNS)
             .from(Sim::Table)
             .and_where(Expr::col(Sim::Id).eq(id))
-            .and_where(Expr::col(Sim::OrgId).is_in(reachable))
+            .and_where(Expr::col(Sim::OrgId).eq(scope.org_id().0))
             .to_owned();
         let row: Option<SimRow> = self.db.fetch_optional(&stmt).await?;
         row.map(|r| r.into_view(true)).transpose()
     }
 
     /// A stored market model (what a simulation was run against), with the
-    /// data window it was estimated from, if the caller can reach its org.
+    /// data window it was estimated from, of the scope's active organisation.
     pub async fn market_model(
         &self,
         scope: &TenantScope,
         id: Uuid,
     ) -> Result<Option<MarketModelView>> {
-        let reachable: Vec<Uuid> = scope.reachable().iter().map(|o| o.0).collect();
         let stmt = Query::select()
             .columns([
                 M::Id,
@@ -715,7 +714,7 @@ impl TwinService {
             ])
             .from(M::Table)
             .and_where(Expr::col(M::Id).eq(id))
-            .and_where(Expr::col(M::OrgId).is_in(reachable))
+            .and_where(Expr::col(M::OrgId).eq(scope.org_id().0))
             .to_owned();
         let row: Option<MarketModelRow> = self.db.fetch_optional(&stmt).await?;
         Ok(row.map(|r| MarketModelView {
