@@ -2,7 +2,9 @@
 //! gate decisions, the post-launch mirror and rebalancer jobs, what-if
 //! allocations, on top of the pure `kiki-twin` and `kiki-allocator` engines.
 //!
-//! - `service.rs`: simulations, the gate and overrides, settings, performance history.
+//! - `service/`: simulations, the gate and overrides (`mod.rs`); stored simulations and
+//!   market models read back (`simulations.rs`); settings (`settings.rs`); performance
+//!   history (`performance.rs`).
 //! - `allocations.rs`: what-if allocations.
 //! - `rebalancing.rs`: platform budgets, the rebalancer, shift approvals.
 //! - `mirror.rs`: the post-launch mirror.

@@ -356,7 +356,13 @@ async fn another_organisation_can_neither_list_nor_get_a_decision() {
     let agency = TenantScope::new(b, vec![a, b]);
     assert!(f.decisions.get(&agency, of_a.id).await.unwrap().is_none());
     let agency_on_a = TenantScope::new(a, vec![a, b]);
-    assert!(f.decisions.get(&agency_on_a, of_a.id).await.unwrap().is_some());
+    assert!(
+        f.decisions
+            .get(&agency_on_a, of_a.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let listed = f
         .decisions
         .list(&agency, &DecisionFilter::default(), &PageRequest::default())

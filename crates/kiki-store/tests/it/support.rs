@@ -6,7 +6,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-
 /// Polls `check` until it is true; panics naming `what` after 30 s. The bound
 /// only guards against a hang: no test asserts how fast anything is.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)

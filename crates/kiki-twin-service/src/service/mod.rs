@@ -35,12 +35,15 @@ use crate::schema::{
 };
 use crate::types::*;
 
-/// The engine name on decision records.
 mod performance;
 mod settings;
+mod simulations;
 
 pub(crate) use settings::OrgSettings;
+pub use simulations::MarketModelView;
+pub(crate) use simulations::{SIM_COLUMNS, SimRow};
 
+/// The engine name on decision records.
 pub const ENGINE: &str = "kiki-twin";
 /// The engine version on decision records.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -72,153 +75,6 @@ pub(crate) struct Computation {
     pub model: MarketModel,
     pub report: TwinReport,
     pub gate: GateDecision,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct MarketModelRow {
-    id: Uuid,
-    org_id: Uuid,
-    currency: String,
-    industry: String,
-    first_day: Option<String>,
-    last_day: Option<String>,
-    history_days: i64,
-    model: Json<Value>,
-    created_at: OffsetDateTime,
-}
-
-/// `GET /v1/twin/models/{id}`: an estimated market model and its data window.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct MarketModelView {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub currency: String,
-    pub industry: String,
-    /// First and last day of the performance history used (none: priors only).
-    pub first_day: Option<String>,
-    pub last_day: Option<String>,
-    pub history_days: i64,
-    /// The `kiki_twin::MarketModel`: per platform CPM, CTR, CVR, order value
-    /// and LTV distributions, saturation, adstock, seasonality and sources.
-    #[schema(value_type = Object)]
-    pub model: Value,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct SimRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub status: String,
-    pub plan: Json<Value>,
-    pub options: Json<Value>,
-    pub model_id: Option<Uuid>,
-    pub report: Option<Json<Value>>,
-    pub gate: Option<Json<Value>>,
-    pub confidence: Option<f64>,
-    pub risk_level: Option<String>,
-    pub approved: Option<bool>,
-    pub approved_by: Option<String>,
-    pub start_day: Option<String>,
-    pub job_id: Option<Uuid>,
-    pub error: Option<String>,
-    pub created_by: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub approved_at: Option<OffsetDateTime>,
-}
-
-pub(crate) const SIM_COLUMNS: [Sim; 19] = [
-    Sim::Id,
-    Sim::OrgId,
-    Sim::Status,
-    Sim::Plan,
-    Sim::Options,
-    Sim::ModelId,
-    Sim::Report,
-    Sim::Gate,
-    Sim::Confidence,
-    Sim::RiskLevel,
-    Sim::Approved,
-    Sim::ApprovedBy,
-    Sim::StartDay,
-    Sim::JobId,
-    Sim::Error,
-    Sim::CreatedBy,
-    Sim::CreatedAt,
-    Sim::UpdatedAt,
-    Sim::ApprovedAt,
-];
-
-fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> TwinServiceError {
-    TwinServiceError::Internal(format!("simulation {id}: stored {what} unreadable: {e}"))
-}
-
-impl SimRow {
-    pub(crate) fn plan(&self) -> Result<Plan> {
-        serde_json::from_value(self.plan.0.clone()).map_err(|e| corrupt("plan", self.id, e))
-    }
-
-    pub(crate) fn options(&self) -> Result<SimulationOptions> {
-        serde_json::from_value(self.options.0.clone()).map_err(|e| corrupt("options", self.id, e))
-    }
-
-    pub(crate) fn report(&self) -> Result<Option<TwinReport>> {
-        self.report
-            .as_ref()
-            .map(|r| serde_json::from_value(r.0.clone()).map_err(|e| corrupt("report", self.id, e)))
-            .transpose()
-    }
-
-    fn into_view(self, with_report: bool) -> Result<SimulationView> {
-        let status = SimulationStatus::parse(&self.status)
-            .ok_or_else(|| corrupt("status", self.id, &self.status))?;
-        let gate: Option<GateDecision> = self
-            .gate
-            .as_ref()
-            .map(|g| serde_json::from_value(g.0.clone()).map_err(|e| corrupt("gate", self.id, e)))
-            .transpose()?;
-        let risk_level: Option<RiskLevel> = self
-            .risk_level
-            .as_ref()
-            .map(|r| serde_json::from_value(Value::String(r.clone())))
-            .transpose()
-            .map_err(|e| corrupt("risk level", self.id, e))?;
-        let approval = self.approved.map(|approved| {
-            let by = self.approved_by.clone().unwrap_or_else(|| "engine".into());
-            let (kind, who) = match by.split_once(':') {
-                Some((_, who)) => ("user".to_owned(), Some(who.to_owned())),
-                None => (by, None),
-            };
-            LaunchApproval {
-                approved,
-                decided_by_kind: kind,
-                decided_by: who,
-                decided_at: self.approved_at,
-            }
-        });
-        Ok(SimulationView {
-            id: self.id,
-            org_id: self.org_id,
-            status,
-            plan: self.plan()?,
-            options: self.options()?,
-            model_id: self.model_id,
-            confidence: self.confidence,
-            risk_level,
-            fee: gate.as_ref().map(|g| g.fee),
-            gate,
-            approval,
-            report: if with_report { self.report()? } else { None },
-            start_date: self.start_day.as_deref().and_then(parse_day),
-            job_id: self.job_id,
-            error: self.error,
-            created_by: self.created_by,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
 }
 
 /// Who acts, for audit entries and `created_by` / `approved_by` columns.
@@ -663,103 +519,6 @@ impl TwinService {
         self.db.execute(&stmt).await?;
         Ok(())
     }
-
-    pub(crate) async fn sim_row(&self, org: Option<OrgId>, id: Uuid) -> Result<Option<SimRow>> {
-        let mut stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .to_owned();
-        if let Some(o) = org {
-            stmt.and_where(Expr::col(Sim::OrgId).eq(o.0));
-        }
-        Ok(self.db.fetch_optional(&stmt).await?)
-    }
-
-    /// A simulation of the scope's active organisation, with its report
-    /// (reads by id follow the one tenancy rule: the active organisation).
-    pub async fn get_simulation(
-        &self,
-        scope: &TenantScope,
-        id: Uuid,
-    ) -> Result<Option<SimulationView>> {
-        let stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .and_where(Expr::col(Sim::OrgId).eq(scope.org_id().0))
-            .to_owned();
-        let row: Option<SimRow> = self.db.fetch_optional(&stmt).await?;
-        row.map(|r| r.into_view(true)).transpose()
-    }
-
-    /// A stored market model (what a simulation was run against), with the
-    /// data window it was estimated from, of the scope's active organisation.
-    pub async fn market_model(
-        &self,
-        scope: &TenantScope,
-        id: Uuid,
-    ) -> Result<Option<MarketModelView>> {
-        let stmt = Query::select()
-            .columns([
-                M::Id,
-                M::OrgId,
-                M::Currency,
-                M::Industry,
-                M::FirstDay,
-                M::LastDay,
-                M::HistoryDays,
-                M::Model,
-                M::CreatedAt,
-            ])
-            .from(M::Table)
-            .and_where(Expr::col(M::Id).eq(id))
-            .and_where(Expr::col(M::OrgId).eq(scope.org_id().0))
-            .to_owned();
-        let row: Option<MarketModelRow> = self.db.fetch_optional(&stmt).await?;
-        Ok(row.map(|r| MarketModelView {
-            id: r.id,
-            org_id: r.org_id,
-            currency: r.currency,
-            industry: r.industry,
-            first_day: r.first_day,
-            last_day: r.last_day,
-            history_days: r.history_days,
-            model: r.model.0,
-            created_at: r.created_at,
-        }))
-    }
-
-    /// The active organisation's simulations, newest first, without reports.
-    pub async fn list_simulations(
-        &self,
-        scope: &TenantScope,
-        page: &PageRequest,
-    ) -> Result<Page<SimulationView>> {
-        let limit = page.limit();
-        let mut stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::OrgId).eq(scope.org_id().0))
-            .order_by(Sim::CreatedAt, Order::Desc)
-            .order_by(Sim::Id, Order::Desc)
-            .limit(u64::from(limit) + 1)
-            .to_owned();
-        apply_cursor(&mut stmt, page, Sim::CreatedAt, Sim::Id)?;
-        let rows: Vec<SimRow> = self.db.fetch_all(&stmt).await?;
-        let mut items = rows
-            .into_iter()
-            .map(|r| r.into_view(false))
-            .collect::<Result<Vec<_>>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|v| cursor_of(v.created_at, v.id))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
-    }
-
     /// `POST /v1/simulations/{id}/decision`: a person approves or rejects
     /// the launch, overriding (or confirming) the gate.
     pub async fn override_decision(

@@ -3,6 +3,13 @@
 //! are `SecretString`, printed only as `***`. `Config::validate` checks the
 //! whole thing at start-up; in production it also refuses placeholder secrets
 //! and the SQLite default, naming the setting to fix.
+//!
+//! The section registry modules declare (`ModuleSettings`, `ConfigSection`,
+//! `parse_section`, `serialize_secret`) is in `sections.rs`.
+
+mod sections;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +24,8 @@ use kiki_shield::EncryptionConfig;
 use kiki_store::{CacheConfig, DatabaseConfig, EventsConfig, JobsConfig, RedisConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+pub use sections::{ConfigSection, ModuleSettings, SectionReport, parse_section, serialize_secret};
 
 /// Development (default) or production. Production refuses unsafe settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,16 +253,6 @@ pub struct DeprecationConfig {
     pub sunset: Option<String>,
 }
 
-/// Serialises a secret as `***` (or `""` when empty), for every printed view
-/// of the configuration. Module sections use it on their `SecretString` fields.
-pub fn serialize_secret<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    if v.expose_secret().is_empty() {
-        s.serialize_str("")
-    } else {
-        s.serialize_str("***")
-    }
-}
-
 /// A configuration that cannot be used, with every problem found.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -261,100 +260,6 @@ pub enum ConfigError {
     Load(String),
     #[error("the configuration is invalid:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<String>),
-}
-
-/// A service module's configuration section. The module's type refuses
-/// unknown keys (`#[serde(deny_unknown_fields)]` or its own check), prints
-/// secrets as `***` (`#[serde(serialize_with = "kiki_server::config::serialize_secret")]`),
-/// and lists its problems, each naming the key to fix.
-pub trait ModuleSettings:
-    serde::de::DeserializeOwned + Serialize + Default + Send + Sync + 'static
-{
-    /// Every problem with these settings; `production` adds the safety rules
-    /// (placeholder secrets, development-only switches).
-    fn problems(&self, production: bool) -> Vec<String>;
-}
-
-/// What checking one section found.
-#[derive(Debug, Clone, Default)]
-pub struct SectionReport {
-    /// The effective settings (defaults filled in), secrets as `***`; `None`
-    /// when the section could not be read.
-    pub effective: Option<serde_json::Value>,
-    /// Problems, each prefixed with the section name.
-    pub problems: Vec<String>,
-}
-
-/// A section a module declares (`Module::config_sections`): its name and how
-/// to check it. `kiki config check` and `kiki serve` read the same registry.
-#[derive(Clone, Copy)]
-pub struct ConfigSection {
-    pub name: &'static str,
-    check: fn(&'static str, Option<&serde_json::Value>, bool) -> SectionReport,
-}
-
-impl std::fmt::Debug for ConfigSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigSection")
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
-impl ConfigSection {
-    /// The section `[name]`, read as `T`.
-    pub fn of<T: ModuleSettings>(name: &'static str) -> ConfigSection {
-        ConfigSection {
-            name,
-            check: check_section::<T>,
-        }
-    }
-
-    /// Parses and checks the raw section (absent = defaults).
-    pub fn check(&self, raw: Option<&serde_json::Value>, production: bool) -> SectionReport {
-        (self.check)(self.name, raw, production)
-    }
-}
-
-fn check_section<T: ModuleSettings>(
-    name: &'static str,
-    raw: Option<&serde_json::Value>,
-    production: bool,
-) -> SectionReport {
-    match parse_section::<T>(name, raw) {
-        Err(e) => SectionReport {
-            effective: None,
-            problems: vec![e],
-        },
-        Ok(t) => SectionReport {
-            effective: serde_json::to_value(&t).ok(),
-            problems: t
-                .problems(production)
-                .into_iter()
-                .map(|p| {
-                    if p.starts_with(&format!("{name}.")) || p.starts_with(&format!("{name}:")) {
-                        p
-                    } else {
-                        format!("{name}: {p}")
-                    }
-                })
-                .collect(),
-        },
-    }
-}
-
-/// Reads section `name` as `T`: absent or empty gives the defaults; the
-/// error names the section and the key serde rejected.
-pub fn parse_section<T: serde::de::DeserializeOwned + Default>(
-    name: &str,
-    raw: Option<&serde_json::Value>,
-) -> Result<T, String> {
-    match raw {
-        None => Ok(T::default()),
-        Some(v) if v.is_null() => Ok(T::default()),
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| format!("configuration section `{name}`: {e}")),
-    }
 }
 
 /// Removes `null` members (TOML has no null) before a value is printed.
@@ -774,133 +679,4 @@ fn describe_figment_error(e: figment::Error) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_need_no_configuration_at_all() {
-        let c = Config::load_from(None, env(&[])).unwrap();
-        assert_eq!(c.http.bind, "127.0.0.1:8080");
-        assert_eq!(c.database.url, "sqlite://data/kiki.db");
-        assert_eq!(c.roles, "all");
-        c.validate().unwrap();
-    }
-
-    #[test]
-    fn environment_overrides_the_file_which_overrides_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("kiki.toml");
-        std::fs::write(&file, "[http]\nbind = \"0.0.0.0:9000\"\nrequest_timeout_secs = 5\n[database]\nmax_connections = 7\n").unwrap();
-        let c = Config::load_from(
-            Some(&file),
-            env(&[
-                ("KIKI__HTTP__REQUEST_TIMEOUT_SECS", "9"),
-                ("KIKI__HTTP__RATE_LIMIT__BURST", "3"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.http.bind, "0.0.0.0:9000");
-        assert_eq!(c.http.request_timeout_secs, 9);
-        assert_eq!(c.http.rate_limit.burst, 3);
-        assert_eq!(c.database.max_connections, 7);
-    }
-
-    #[test]
-    fn a_misspelt_key_is_reported_with_its_path() {
-        let e = Config::load_from(None, env(&[("KIKI__HTTP__BINDD", "x")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("bindd"), "{e}");
-    }
-
-    #[test]
-    fn production_refuses_placeholder_secrets_and_sqlite_naming_the_setting() {
-        let c = Config::load_from(
-            None,
-            env(&[
-                ("KIKI__ENV", "production"),
-                ("KIKI__SECURITY__SECRET_KEY", "changeme"),
-            ]),
-        )
-        .unwrap();
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("KIKI__SECURITY__SECRET_KEY"), "{e}");
-        assert!(e.contains("KIKI__DATABASE__URL"), "{e}");
-        let ok = Config::load_from(
-            None,
-            env(&[
-                ("KIKI__ENV", "production"),
-                (
-                    "KIKI__SECURITY__SECRET_KEY",
-                    "q8V3nX0aL2pR7tY5wK9mB4cE6hJ1sD0fG",
-                ),
-                ("KIKI__DATABASE__URL", "postgres://kiki:pw@db/kiki"),
-                ("KIKI__MAIL__TRANSPORT", "smtp"),
-                ("KIKI__MAIL__SMTP_URL", "smtp://mail.example.com:587"),
-            ]),
-        )
-        .unwrap();
-        ok.validate().unwrap();
-    }
-
-    #[test]
-    fn the_example_file_loads_and_is_valid() {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../kiki.example.toml"
-        ));
-        let c = Config::load_from(Some(path), env(&[])).unwrap();
-        c.validate().unwrap();
-        assert_eq!(c.auth.access_token_ttl_secs, 900);
-        assert_eq!(c.bootstrap.demo, Some(true));
-    }
-
-    #[test]
-    fn cors_wildcard_with_credentials_is_refused() {
-        let c = Config::load_from(
-            None,
-            env(&[
-                ("KIKI__HTTP__CORS__ALLOWED_ORIGINS", "[\"*\"]"),
-                ("KIKI__HTTP__CORS__ALLOW_CREDENTIALS", "true"),
-            ]),
-        )
-        .unwrap();
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("allow_credentials")
-        );
-    }
-
-    #[test]
-    fn the_redacted_view_never_shows_secrets() {
-        let c = Config::load_from(
-            None,
-            env(&[
-                (
-                    "KIKI__SECURITY__SECRET_KEY",
-                    "super-secret-value-1234567890abcdef",
-                ),
-                ("KIKI__DATABASE__URL", "postgres://kiki:hunter2@db/kiki"),
-                ("KIKI__REDIS__URL", "redis://:redispw@cache:6379"),
-            ]),
-        )
-        .unwrap();
-        let shown = c.redacted_toml();
-        for secret in ["super-secret-value", "hunter2", "redispw"] {
-            assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
-        }
-        assert!(shown.contains("postgres://kiki:***@db/kiki"));
-    }
 }

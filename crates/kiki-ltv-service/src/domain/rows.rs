@@ -1,0 +1,430 @@
+//! Transactions as the service stores them, the rows of a JSON or CSV upload
+//! and their validation (every problem listed by row and field), and how
+//! refunds naming an order are dated.
+
+use kiki_core::{Currency, Money};
+use kiki_ltv::{LtvError, Transaction};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::DateWindow;
+use crate::error::{LtvServiceError, RowError};
+
+/// Longest customer id, order id, segment or platform accepted.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// Bad rows listed in an error (all are counted).
+pub const MAX_LISTED_ROWS: usize = 50;
+
+/// Whether an uploaded row is a purchase or money given back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionKind {
+    /// A purchase; its amount is at least 0.
+    #[default]
+    Order,
+    /// Money returned to the customer. Its amount (written with or without a
+    /// minus sign) lowers the value of the order with the same `order_id`,
+    /// or else of the customer's latest purchase day on or before it.
+    Refund,
+}
+
+impl TransactionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Order => "order",
+            TransactionKind::Refund => "refund",
+        }
+    }
+
+    /// Reads `order` or `refund` (any case); empty means `order`.
+    pub fn parse(s: &str) -> Option<TransactionKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "order" => Some(TransactionKind::Order),
+            "refund" => Some(TransactionKind::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// One order or refund as the service stores it. A future commerce module
+/// feeds these through [`crate::LtvService::ingest_transactions`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTransaction {
+    pub customer_id: String,
+    pub at: OffsetDateTime,
+    /// At least 0 for an order; at most 0 for a refund.
+    pub amount_micros: i64,
+    pub currency: Currency,
+    /// Makes two orders at the same time for the same amount distinct; a
+    /// refund names the order it gives money back for.
+    pub order_id: Option<String>,
+    pub segment: Option<String>,
+    pub platform: Option<String>,
+    pub kind: TransactionKind,
+}
+
+impl NewTransaction {
+    /// The idempotency key: the same order uploaded twice is stored once.
+    /// Refunds carry a negative amount, so a refund never matches its order.
+    pub fn dedup_key(&self) -> String {
+        format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.customer_id,
+            kiki_store::schema::sqlite_timestamp(self.at),
+            self.amount_micros,
+            self.currency,
+            self.order_id.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// Checks a row's time against the plausible span and its amount against
+/// its kind; the amount to store (refunds negative).
+fn check_time_and_amount(
+    errors: &mut RowErrors,
+    row: u64,
+    at: Option<OffsetDateTime>,
+    amount_micros: Option<i64>,
+    kind: Option<TransactionKind>,
+    window: &DateWindow,
+) -> Option<i64> {
+    if let Some(at) = at
+        && !window.contains(at)
+    {
+        errors.push(
+            row,
+            "timestamp",
+            format!(
+                "{} is outside the plausible span {} to {} (ltv.earliest_transaction_date, ltv.max_future_days); check the date and its unit.",
+                at.date(),
+                window.earliest.date(),
+                window.latest.date()
+            ),
+        );
+    }
+    let amount = amount_micros?;
+    match kind? {
+        TransactionKind::Order if amount < 0 => {
+            errors.push(
+                row,
+                "amount",
+                "An order amount must be at least 0; mark money given back with kind `refund`.",
+            );
+            None
+        }
+        TransactionKind::Order => Some(amount),
+        TransactionKind::Refund => Some(amount.checked_abs().map_or(i64::MIN + 1, |a| -a)),
+    }
+}
+
+/// A `kind` value, or an error naming the row.
+fn kind_field(errors: &mut RowErrors, row: u64, value: Option<&str>) -> Option<TransactionKind> {
+    let k = TransactionKind::parse(value.unwrap_or(""));
+    if k.is_none() {
+        errors.push(row, "kind", "Must be `order` (the default) or `refund`.");
+    }
+    k
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"received": 535, "inserted": 530, "duplicates": 5,
+    "upload_id": "01938f2e-7c1a-7d1e-9a3b-4c5d6e7f8091"}))]
+pub struct IngestReport {
+    /// Rows in the upload.
+    pub received: u64,
+    /// Rows stored now.
+    pub inserted: u64,
+    /// Rows already stored by an earlier upload (same customer, time,
+    /// amount, currency and order id), skipped.
+    pub duplicates: u64,
+    /// The upload's id: `DELETE /v1/ltv/uploads/{id}` removes the rows it
+    /// stored. Absent when rows were ingested without an upload.
+    pub upload_id: Option<uuid::Uuid>,
+}
+
+/// One transaction of a JSON upload. Every field is checked and every
+/// problem reported by row and field (422); the types below are what passes.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"customer_id": "c-1042", "timestamp": "2024-03-01T12:30:00Z",
+    "amount": "35.50", "order_id": "o-9001", "segment": "vip", "platform": "meta"}))]
+pub struct TransactionRow {
+    /// Required; 1 to 200 characters.
+    #[schema(required = true, min_length = 1, max_length = 200, example = "c-1042")]
+    pub customer_id: Option<String>,
+    /// Required: RFC 3339, `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS`
+    /// (UTC) or Unix seconds, between `ltv.earliest_transaction_date`
+    /// (default 1990-01-01) and `ltv.max_future_days` (default 1) after now.
+    #[schema(required = true, value_type = String, example = "2024-03-01T12:30:00Z")]
+    pub timestamp: Option<serde_json::Value>,
+    /// Required: a decimal in the major unit with at most six decimals,
+    /// `"12.34"` or `12.34`; at least 0 for an order. A refund may be
+    /// written with or without a minus sign.
+    #[schema(required = true, value_type = String, pattern = r"^[-+]?[0-9]*(\.[0-9]{1,6})?$", example = "35.50")]
+    pub amount: Option<serde_json::Value>,
+    /// Optional; at most 200 characters. A refund names the order it is for.
+    #[schema(max_length = 200)]
+    pub order_id: Option<String>,
+    /// Optional; at most 200 characters.
+    #[schema(max_length = 200)]
+    pub segment: Option<String>,
+    /// The acquiring ad platform; optional, at most 200 characters.
+    #[schema(max_length = 200)]
+    pub platform: Option<String>,
+    /// `order` (default) or `refund`.
+    #[schema(value_type = Option<TransactionKind>)]
+    pub kind: Option<String>,
+}
+
+/// Collects row errors up to a cap while counting them all.
+#[derive(Debug, Default)]
+pub struct RowErrors {
+    pub rows: Vec<RowError>,
+    pub total: usize,
+}
+
+impl RowErrors {
+    pub fn push(&mut self, line: u64, field: &str, message: impl Into<String>) {
+        self.total += 1;
+        if self.rows.len() < MAX_LISTED_ROWS {
+            self.rows.push(RowError {
+                line,
+                field: field.to_owned(),
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn into_result<T>(self, what: &str, value: T) -> Result<T, LtvServiceError> {
+        if self.total == 0 {
+            return Ok(value);
+        }
+        let message = match self.rows.first() {
+            Some(first) => format!(
+                "The {what} has {} invalid value(s); nothing was stored. The first is in row {}, `{}`: {}",
+                self.total, first.line, first.field, first.message
+            ),
+            None => format!("The {what} has {} invalid value(s).", self.total),
+        };
+        Err(LtvServiceError::BadRows {
+            message,
+            rows: self.rows,
+            total: self.total,
+        })
+    }
+}
+
+fn text_field(
+    errors: &mut RowErrors,
+    row: u64,
+    field: &str,
+    value: Option<&str>,
+) -> Option<String> {
+    let v = value.map(str::trim).filter(|s| !s.is_empty())?;
+    if v.chars().count() > MAX_TEXT_CHARS {
+        errors.push(
+            row,
+            field,
+            format!("Must be at most {MAX_TEXT_CHARS} characters."),
+        );
+        return None;
+    }
+    Some(v.to_owned())
+}
+
+/// Engine transactions from stored rows with their order ids: a refund
+/// (negative amount) that names an order of the same customer is dated at
+/// that order, so it lowers that order's purchase day; other refunds keep
+/// their own date and lower the latest purchase day on or before it. The
+/// result is sorted oldest first again.
+pub fn apply_refund_references(rows: Vec<(Transaction, Option<String>)>) -> Vec<Transaction> {
+    let mut orders: std::collections::HashMap<(&str, &str), OffsetDateTime> = Default::default();
+    for (t, order) in &rows {
+        if let Some(order) = order
+            && t.amount_micros >= 0
+        {
+            orders
+                .entry((t.customer_id.as_str(), order.as_str()))
+                .and_modify(|at| *at = (*at).min(t.at))
+                .or_insert(t.at);
+        }
+    }
+    let dates: Vec<Option<OffsetDateTime>> = rows
+        .iter()
+        .map(|(t, order)| match order {
+            Some(order) if t.amount_micros < 0 => orders
+                .get(&(t.customer_id.as_str(), order.as_str()))
+                .copied(),
+            _ => None,
+        })
+        .collect();
+    let mut out: Vec<Transaction> = rows
+        .into_iter()
+        .zip(dates)
+        .map(|((mut t, _), at)| {
+            if let Some(at) = at {
+                t.at = at;
+            }
+            t
+        })
+        .collect();
+    out.sort_by_key(|t| t.at);
+    out
+}
+
+/// Validates JSON rows (numbered from 1); every problem is listed, nothing
+/// is returned unless all rows are valid.
+pub fn rows_from_json(
+    rows: &[TransactionRow],
+    currency: Currency,
+    window: &DateWindow,
+) -> Result<Vec<NewTransaction>, LtvServiceError> {
+    let mut errors = RowErrors::default();
+    let mut out = Vec::with_capacity(rows.len());
+    if rows.is_empty() {
+        errors.push(0, "transactions", "The upload holds no transactions.");
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let n = i as u64 + 1;
+        let id = text_field(&mut errors, n, "customer_id", r.customer_id.as_deref());
+        if id.is_none() && r.customer_id.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            errors.push(n, "customer_id", "The customer id is missing or empty.");
+        }
+        let at = match &r.timestamp {
+            Some(serde_json::Value::String(s)) => {
+                kiki_ltv::csv_import::parse_timestamp(s.trim(), kiki_ltv::TimestampFormat::Auto)
+            }
+            Some(serde_json::Value::Number(n)) => n
+                .as_i64()
+                .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()),
+            _ => None,
+        };
+        if at.is_none() {
+            errors.push(
+                n,
+                "timestamp",
+                "Must be a timestamp such as 2024-03-01T12:30:00Z, 2024-03-01 or Unix seconds.",
+            );
+        }
+        let amount = match &r.amount {
+            Some(serde_json::Value::String(s)) => Money::parse_decimal(s.trim(), currency).ok(),
+            Some(serde_json::Value::Number(v)) => {
+                Money::parse_decimal(&v.to_string(), currency).ok()
+            }
+            _ => None,
+        };
+        if amount.is_none() {
+            errors.push(
+                n,
+                "amount",
+                "Must be a decimal amount in the major unit with at most six decimals, e.g. \"12.34\".",
+            );
+        }
+        let kind = kind_field(&mut errors, n, r.kind.as_deref());
+        let amount =
+            check_time_and_amount(&mut errors, n, at, amount.map(|m| m.micros), kind, window);
+        let order_id = text_field(&mut errors, n, "order_id", r.order_id.as_deref());
+        let segment = text_field(&mut errors, n, "segment", r.segment.as_deref());
+        let platform = text_field(&mut errors, n, "platform", r.platform.as_deref());
+        if let (Some(customer_id), Some(at), Some(amount_micros), Some(kind)) =
+            (id, at, amount, kind)
+        {
+            out.push(NewTransaction {
+                customer_id,
+                at,
+                amount_micros,
+                currency,
+                order_id,
+                segment,
+                platform,
+                kind,
+            });
+        }
+    }
+    errors.into_result("upload", out)
+}
+
+/// Validates a CSV upload with the engine's importer (columns
+/// `customer_id`, `timestamp`, `amount`, optional `segment`, `platform`)
+/// plus optional `order_id` and `kind` columns read here. Errors carry file lines.
+pub fn rows_from_csv(
+    body: &[u8],
+    currency: Currency,
+    window: &DateWindow,
+) -> Result<Vec<NewTransaction>, LtvServiceError> {
+    let options = kiki_ltv::CsvOptions {
+        max_errors: MAX_LISTED_ROWS,
+        ..kiki_ltv::CsvOptions::default()
+    };
+    let parsed = match kiki_ltv::parse_transactions_csv(body, &options) {
+        Ok(p) => p,
+        Err(LtvError::Csv(e)) => {
+            let mut errors = RowErrors::default();
+            errors.total = e.total.saturating_sub(e.errors.len());
+            for r in e.errors {
+                errors.push(r.line, &r.field, r.message);
+            }
+            return errors.into_result("file", Vec::new());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The importer keeps one transaction per data record, in file order, so
+    // a second pass lines up the order ids (and checks text lengths).
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(body);
+    let headers = rdr.headers().ok().cloned();
+    let column = |name: &str| {
+        headers
+            .as_ref()
+            .and_then(|h| h.iter().position(|c| c.eq_ignore_ascii_case(name)))
+    };
+    let (order_col, kind_col) = (column("order_id"), column("kind"));
+    let mut errors = RowErrors::default();
+    let mut out = Vec::with_capacity(parsed.len());
+    if parsed.is_empty() {
+        errors.push(1, "file", "The file holds no transactions.");
+    }
+    for (t, record) in parsed.into_iter().zip(rdr.records()) {
+        let (line, order_id, kind) = match &record {
+            Ok(r) => (
+                r.position().map_or(0, csv::Position::line),
+                order_col.and_then(|c| r.get(c)),
+                kind_col.and_then(|c| r.get(c)),
+            ),
+            Err(_) => (0, None, None),
+        };
+        let order_id = text_field(&mut errors, line, "order_id", order_id);
+        let kind = kind_field(&mut errors, line, kind);
+        let amount = check_time_and_amount(
+            &mut errors,
+            line,
+            Some(t.at),
+            Some(t.amount_micros),
+            kind,
+            window,
+        );
+        for (field, value) in [
+            ("customer_id", Some(t.customer_id.as_str())),
+            ("segment", t.segment.as_deref()),
+            ("platform", t.platform.as_deref()),
+        ] {
+            text_field(&mut errors, line, field, value);
+        }
+        if let (Some(amount_micros), Some(kind)) = (amount, kind) {
+            out.push(NewTransaction {
+                customer_id: t.customer_id,
+                at: t.at,
+                amount_micros,
+                currency,
+                order_id,
+                segment: t.segment,
+                platform: t.platform,
+                kind,
+            });
+        }
+    }
+    errors.into_result("file", out)
+}

@@ -1,0 +1,556 @@
+//! Reads: models, predictions (stored or scored ad hoc), customers, CLV
+//! aggregates and the per-platform CLV the twin reads.
+
+use std::collections::{BTreeMap, HashSet};
+
+use kiki_core::{Currency, OrgId};
+use kiki_ltv::{CustomerPrediction, CustomerSummary, GroupBy, LtvError, SegmentValue};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{LtvModelView, LtvService};
+use crate::domain::predict_options;
+use crate::error::LtvServiceError;
+use crate::store::{self, PredictionRow, SortBy};
+
+/// One RFM row to score ad hoc.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "c-1042", "frequency": 2, "recency": 30.43,
+    "T": 38.86, "monetary": 35.5}))]
+pub struct RfmInput {
+    /// Optional label echoed back.
+    pub customer_id: Option<String>,
+    /// Repeat purchases (whole number).
+    #[schema(minimum = 0, multiple_of = 1)]
+    pub frequency: f64,
+    /// Age at the last purchase, in the model's time unit; at most `T`, and
+    /// 0 when `frequency` is 0.
+    #[schema(minimum = 0)]
+    pub recency: f64,
+    /// Age at the end of observation, in the model's time unit.
+    #[serde(rename = "T", alias = "t", alias = "age")]
+    #[schema(minimum = 0)]
+    pub age: f64,
+    /// Mean repeat order value in the major unit (e.g. 35.50); without it no
+    /// order value or CLV is given for the row.
+    #[schema(minimum = 0, exclusive_maximum = 1e12)]
+    pub monetary: Option<f64>,
+}
+
+/// `POST /v1/ltv/predict`: customer ids (stored predictions) or RFM rows;
+/// at least one of the two, each with 1 to 10 000 entries.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_ids": ["c-1042", "c-7"],
+    "rows": [{"frequency": 2, "recency": 30.43, "T": 38.86, "monetary": 35.5}]}))]
+pub struct PredictRequest {
+    /// A model of the organisation (default: the current one).
+    pub model_id: Option<Uuid>,
+    /// Customers whose stored predictions under the current model to return.
+    #[schema(min_items = 1, max_items = 10000)]
+    pub customer_ids: Option<Vec<String>>,
+    /// RFM rows to score under the given or current model.
+    #[schema(min_items = 1, max_items = 10000)]
+    pub rows: Option<Vec<RfmInput>>,
+}
+
+/// Most ids or rows in one predict request.
+pub const MAX_PREDICT_ITEMS: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PredictResponse {
+    pub model_id: Uuid,
+    pub currency: String,
+    pub horizon_days: i64,
+    /// Stored predictions of the requested customers.
+    pub customers: Vec<PredictionRow>,
+    /// Requested customer ids without a stored prediction.
+    pub missing: Vec<String>,
+    /// Predictions of the ad-hoc rows, in request order.
+    pub rows: Vec<CustomerPrediction>,
+}
+
+/// A customer: their purchases and the current model's forecast.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerView {
+    pub customer_id: String,
+    pub currency: String,
+    /// Orders (refunds not counted).
+    pub transactions: u64,
+    pub refunds: u64,
+    /// Stored rows left out as unusable (dated outside the plausible span,
+    /// or an amount of the wrong sign for its kind).
+    pub skipped_transactions: u64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub first_purchase: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_purchase: Option<OffsetDateTime>,
+    /// Orders less refunds, micros.
+    pub total_spent_micros: i64,
+    /// Summary and forecast under the current model (absent before a fit or
+    /// for customers who first bought after it).
+    pub prediction: Option<PredictionRow>,
+}
+
+/// CLV figures of one segment or platform.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GroupValue {
+    #[serde(flatten)]
+    pub value: SegmentValue,
+    pub p25_p_alive: f64,
+    pub p50_p_alive: f64,
+    pub p75_p_alive: f64,
+}
+
+/// `GET /v1/ltv/aggregates`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Aggregates {
+    pub model_id: Uuid,
+    pub model_version: i64,
+    pub currency: String,
+    pub horizon_days: i64,
+    pub by: GroupBy,
+    pub groups: Vec<GroupValue>,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+impl LtvService {
+    /// The organisation's current (latest) model.
+    pub async fn current_model(&self, org: OrgId) -> Result<Option<LtvModelView>, LtvServiceError> {
+        store::current_model(&self.db, org)
+            .await?
+            .map(LtvModelView::try_from)
+            .transpose()
+    }
+
+    pub async fn model(&self, org: OrgId, id: Uuid) -> Result<LtvModelView, LtvServiceError> {
+        store::get_model(&self.db, org, id)
+            .await?
+            .ok_or(LtvServiceError::NotFound("The model"))
+            .and_then(LtvModelView::try_from)
+    }
+
+    /// Models newest first; the cursor is the last version shown.
+    pub async fn models(
+        &self,
+        org: OrgId,
+        before_version: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<LtvModelView>, Option<i64>), LtvServiceError> {
+        let rows = store::list_models(&self.db, org, before_version, limit + 1).await?;
+        let more = rows.len() > limit as usize;
+        let items: Vec<LtvModelView> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(LtvModelView::try_from)
+            .collect::<Result<_, _>>()?;
+        let next = if more {
+            items.last().map(|m| m.version)
+        } else {
+            None
+        };
+        Ok((items, next))
+    }
+
+    async fn model_or_current(
+        &self,
+        org: OrgId,
+        id: Option<Uuid>,
+    ) -> Result<LtvModelView, LtvServiceError> {
+        match id {
+            Some(id) => self.model(org, id).await,
+            None => self
+                .current_model(org)
+                .await?
+                .ok_or(LtvServiceError::NoModel),
+        }
+    }
+
+    /// Scores stored customers (from the current model's stored predictions)
+    /// or ad-hoc RFM rows under the given or current model.
+    pub async fn predict(
+        &self,
+        org: OrgId,
+        req: &PredictRequest,
+    ) -> Result<PredictResponse, LtvServiceError> {
+        let ids = req.customer_ids.as_deref().unwrap_or_default();
+        let rows = req.rows.as_deref().unwrap_or_default();
+        if ids.is_empty() && rows.is_empty() {
+            return Err(LtvServiceError::invalid(
+                "customer_ids",
+                "Give `customer_ids` or `rows` (or both), each with at least one entry.",
+            ));
+        }
+        for (field, n) in [("customer_ids", ids.len()), ("rows", rows.len())] {
+            if n > MAX_PREDICT_ITEMS {
+                return Err(LtvServiceError::invalid(
+                    field,
+                    format!("At most {MAX_PREDICT_ITEMS} entries per request."),
+                ));
+            }
+        }
+        let model = self.model_or_current(org, req.model_id).await?;
+        let mut customers = Vec::new();
+        let mut missing = Vec::new();
+        if !ids.is_empty() {
+            let current = self.current_model(org).await?.map(|m| m.id);
+            if current != Some(model.id) {
+                return Err(LtvServiceError::invalid(
+                    "model_id",
+                    "Stored predictions exist for the current model only; score older models with `rows`.",
+                ));
+            }
+            customers = store::predictions_of(&self.db, org, model.id, ids).await?;
+            let found: HashSet<&str> = customers.iter().map(|p| p.customer_id.as_str()).collect();
+            missing = ids
+                .iter()
+                .filter(|id| !found.contains(id.as_str()))
+                .cloned()
+                .collect();
+        }
+        let predicted = if rows.is_empty() {
+            Vec::new()
+        } else {
+            let m = model.clone();
+            let rows = rows.to_vec();
+            tokio::task::spawn_blocking(move || predict_rows(&m, &rows))
+                .await
+                .map_err(|e| {
+                    LtvServiceError::Internal(format!("the predict task stopped: {e}"))
+                })??
+        };
+        Ok(PredictResponse {
+            model_id: model.id,
+            currency: model.currency,
+            horizon_days: model.horizon_days,
+            customers,
+            missing,
+            rows: predicted,
+        })
+    }
+
+    /// A customer's purchases and current forecast.
+    pub async fn customer(
+        &self,
+        org: OrgId,
+        customer_id: &str,
+    ) -> Result<CustomerView, LtvServiceError> {
+        let model = self.current_model(org).await?;
+        let currency = match &model {
+            Some(m) => Currency::parse(&m.currency)
+                .map_err(|_| LtvServiceError::Corrupt(format!("model {} currency", m.id)))?,
+            None => self.default_currency()?,
+        };
+        let ids = [customer_id.to_owned()];
+        let loaded =
+            store::load_transactions(&self.db, org, currency, Some(&ids), &self.date_window())
+                .await?;
+        let txs = &loaded.transactions;
+        let prediction = match &model {
+            Some(m) => store::predictions_of(&self.db, org, m.id, &ids)
+                .await?
+                .into_iter()
+                .next(),
+            None => None,
+        };
+        if txs.is_empty() && prediction.is_none() && loaded.skipped == 0 {
+            return Err(LtvServiceError::NotFound("The customer"));
+        }
+        let purchases = || txs.iter().filter(|t| t.amount_micros >= 0);
+        Ok(CustomerView {
+            customer_id: customer_id.to_owned(),
+            currency: currency.to_string(),
+            transactions: loaded.orders,
+            refunds: loaded.refunds,
+            skipped_transactions: loaded.skipped,
+            first_purchase: purchases().next().map(|t| t.at),
+            last_purchase: purchases().next_back().map(|t| t.at),
+            total_spent_micros: txs
+                .iter()
+                .fold(0i64, |a, t| a.saturating_add(t.amount_micros)),
+            prediction,
+        })
+    }
+
+    /// A page of the current model's predictions; `offset` rows in. Empty
+    /// (and `None` model) before the first fit.
+    pub async fn customers(
+        &self,
+        org: OrgId,
+        sort: SortBy,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Option<Uuid>, Vec<PredictionRow>), LtvServiceError> {
+        let Some(model) = store::current_model(&self.db, org).await? else {
+            return Ok((None, Vec::new()));
+        };
+        let rows = store::page_predictions(&self.db, org, model.id, sort, offset, limit).await?;
+        Ok((Some(model.id), rows))
+    }
+
+    /// CLV totals and quartiles, and P(alive) quartiles, per segment,
+    /// acquisition platform or overall, from the current model's stored
+    /// predictions. `None` before the first fit. The bidder and twin read
+    /// this to set CPA caps and simulate customer value.
+    pub async fn aggregates(
+        &self,
+        org: OrgId,
+        by: GroupBy,
+    ) -> Result<Option<Aggregates>, LtvServiceError> {
+        let Some(model) = store::current_model(&self.db, org).await? else {
+            return Ok(None);
+        };
+        let rows = store::all_predictions(&self.db, org, model.id).await?;
+        let mut alive: BTreeMap<Option<String>, Vec<f64>> = BTreeMap::new();
+        let predictions: Vec<CustomerPrediction> = rows
+            .into_iter()
+            .map(|r| {
+                let key = match by {
+                    GroupBy::All => None,
+                    GroupBy::Segment => r.segment.clone(),
+                    GroupBy::Platform => r.platform.clone(),
+                };
+                alive.entry(key).or_default().push(r.p_alive);
+                CustomerPrediction {
+                    customer_id: r.customer_id,
+                    segment: r.segment,
+                    platform: r.platform,
+                    expected_purchases: r.expected_purchases,
+                    p_alive: r.p_alive,
+                    churn_risk: r.churn_risk,
+                    expected_aov_micros: r.expected_aov_micros,
+                    clv_micros: r.clv_micros,
+                }
+            })
+            .collect();
+        let groups = kiki_ltv::aggregate(&predictions, by)
+            .into_iter()
+            .map(|value| {
+                let mut a = alive.remove(&value.key).unwrap_or_default();
+                a.sort_by(f64::total_cmp);
+                GroupValue {
+                    p25_p_alive: quantile(&a, 0.25),
+                    p50_p_alive: quantile(&a, 0.5),
+                    p75_p_alive: quantile(&a, 0.75),
+                    value,
+                }
+            })
+            .collect();
+        Ok(Some(Aggregates {
+            model_id: model.id,
+            model_version: model.version,
+            currency: model.currency,
+            horizon_days: model.horizon_days,
+            by,
+            groups,
+        }))
+    }
+}
+
+/// CLV per acquisition platform, as the twin's market model reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PlatformLtv {
+    /// The acquisition platform as uploaded (lower-case).
+    pub platform: String,
+    /// Customers with a CLV on this platform.
+    pub customers: u64,
+    pub mean_micros: i64,
+    /// Standard deviation of CLV across those customers (population form).
+    pub std_dev_micros: i64,
+}
+
+impl LtvService {
+    /// Mean and standard deviation of CLV per acquisition platform from the
+    /// current model's stored predictions. Empty before the first fit, when
+    /// the model was fitted in another currency, or when no spend model gave
+    /// CLVs. Customers without a platform are left out.
+    pub async fn platform_ltv(
+        &self,
+        org: OrgId,
+        currency: &str,
+    ) -> Result<Vec<PlatformLtv>, LtvServiceError> {
+        let Some(model) = store::current_model(&self.db, org).await? else {
+            return Ok(Vec::new());
+        };
+        if !model.currency.eq_ignore_ascii_case(currency) {
+            return Ok(Vec::new());
+        }
+        if let Some((id, hit)) = self.platform_cache.lock().get(&org)
+            && *id == model.id
+        {
+            return Ok(hit.clone());
+        }
+        let rows = store::all_predictions(&self.db, org, model.id).await?;
+        let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in rows {
+            if let (Some(p), Some(clv)) = (r.platform, r.clv_micros) {
+                by.entry(p.to_ascii_lowercase())
+                    .or_default()
+                    .push(clv as f64);
+            }
+        }
+        let stats: Vec<PlatformLtv> = by
+            .into_iter()
+            .map(|(platform, v)| platform_stats(platform, &v))
+            .collect();
+        self.platform_cache
+            .lock()
+            .insert(org, (model.id, stats.clone()));
+        Ok(stats)
+    }
+
+    /// Every organisation with a fitted model, for system jobs that act per
+    /// organisation (the bidder's scheduled segment sync). Not tenant data:
+    /// only the ids.
+    pub async fn orgs_with_models(&self) -> Result<Vec<OrgId>, LtvServiceError> {
+        Ok(store::orgs_with_models(&self.db).await?)
+    }
+}
+
+/// Mean and population standard deviation (Welford), rounded to micros.
+fn platform_stats(platform: String, values: &[f64]) -> PlatformLtv {
+    let (mut n, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
+    for &x in values {
+        n += 1.0;
+        let d = x - mean;
+        mean += d / n;
+        m2 += d * (x - mean);
+    }
+    let var = if n > 0.0 { m2 / n } else { 0.0 };
+    PlatformLtv {
+        platform,
+        customers: values.len() as u64,
+        mean_micros: mean.round() as i64,
+        std_dev_micros: var.sqrt().round() as i64,
+    }
+}
+
+/// The first sentence of an engine message, without its (batch-relative)
+/// row list.
+fn reason(e: &LtvError) -> String {
+    let s = e.to_string();
+    match s.split_once(" in row") {
+        Some((head, _)) => format!("{head}."),
+        None => s,
+    }
+}
+
+/// Scores ad-hoc rows; rows with `monetary` get order value and CLV when
+/// the model has a spend model. Bad rows are reported by request position.
+fn predict_rows(
+    model: &LtvModelView,
+    rows: &[RfmInput],
+) -> Result<Vec<CustomerPrediction>, LtvServiceError> {
+    let mut bad = crate::domain::RowErrors::default();
+    for (i, r) in rows.iter().enumerate() {
+        if let Some(m) = r.monetary
+            && !(0.0..1e12).contains(&m)
+        {
+            bad.push(
+                i as u64 + 1,
+                &format!("rows[{i}].monetary"),
+                "Must be a non-negative amount in the major unit.",
+            );
+        }
+    }
+    let bad = bad.into_result("request", ());
+    bad?;
+    let options = predict_options(
+        u32::try_from(model.horizon_days).unwrap_or(365),
+        model.discount_rate,
+    );
+    let summary = |i: usize, r: &RfmInput| CustomerSummary {
+        customer_id: r
+            .customer_id
+            .clone()
+            .unwrap_or_else(|| format!("row {}", i + 1)),
+        frequency: r.frequency,
+        recency: r.recency,
+        age: r.age,
+        monetary_micros: r.monetary.map_or(0, |m| {
+            (m * kiki_core::money::MICROS_PER_UNIT as f64).round() as i64
+        }),
+        segment: None,
+        platform: None,
+    };
+    let mut out: Vec<Option<CustomerPrediction>> = vec![None; rows.len()];
+    let with_spend = model.gamma_gamma.is_some();
+    let (valued, plain): (Vec<usize>, Vec<usize>) =
+        (0..rows.len()).partition(|&i| with_spend && rows[i].monetary.is_some());
+    for (group, spend) in [(valued, model.gamma_gamma.as_ref()), (plain, None)] {
+        if group.is_empty() {
+            continue;
+        }
+        let summaries: Vec<CustomerSummary> = group.iter().map(|&i| summary(i, &rows[i])).collect();
+        match kiki_ltv::predict_batch(&model.model, spend, &summaries, &options) {
+            Ok(preds) => {
+                for (&i, p) in group.iter().zip(preds) {
+                    out[i] = Some(p);
+                }
+            }
+            Err(e) => {
+                let Some(list) = e.offending_rows() else {
+                    return Err(e.into());
+                };
+                let mut errors = crate::domain::RowErrors::default();
+                for &k in &list.rows {
+                    if let Some(&i) = group.get(k) {
+                        errors.push(i as u64 + 1, &format!("rows[{i}]"), reason(&e));
+                    }
+                }
+                errors.total = errors.total.max(list.total);
+                return errors.into_result("request", Vec::new());
+            }
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn platform_stats_are_the_mean_and_population_standard_deviation() {
+        let p = super::platform_stats(
+            "meta".into(),
+            &[2.0e6, 4.0e6, 4.0e6, 4.0e6, 5.0e6, 5.0e6, 7.0e6, 9.0e6],
+        );
+        assert_eq!(p.customers, 8);
+        assert_eq!(p.mean_micros, 5_000_000);
+        assert_eq!(p.std_dev_micros, 2_000_000);
+        let one = super::platform_stats("google".into(), &[3.0e6]);
+        assert_eq!((one.mean_micros, one.std_dev_micros), (3_000_000, 0));
+    }
+
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_between_ranks() {
+        let v = [0.0, 0.25, 0.5, 1.0];
+        assert_eq!(quantile(&v, 0.0), 0.0);
+        assert!((quantile(&v, 0.5) - 0.375).abs() < 1e-12);
+        assert_eq!(quantile(&v, 1.0), 1.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn engine_reasons_drop_the_batch_row_list() {
+        let e = LtvError::RecencyExceedsAge {
+            rows: kiki_ltv::RowList::collect([true]),
+        };
+        assert_eq!(
+            reason(&e),
+            "The recency (time of the last purchase) is later than the customer's age T."
+        );
+    }
+}
