@@ -2,15 +2,17 @@
 //! it may reach. Tenant-scoped queries take a `&TenantScope`, and the only way
 //! to get one outside tests is the auth extractor, so a handler cannot forget it.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 crate::typed_id!(
     /// An organisation: an agency, or a client account (possibly under an agency).
     OrgId
 );
 
-/// Which organisation a request acts for, and which it may reach.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Which organisation a request acts for, and which it may reach. Not
+/// deserializable: a scope is built after authentication, never read from
+/// a request, a job payload or a stored row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TenantScope {
     active: OrgId,
     reachable: Vec<OrgId>,
