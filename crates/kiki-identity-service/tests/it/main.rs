@@ -13,5 +13,6 @@ mod identity_isolation;
 mod identity_members;
 mod identity_mfa;
 mod identity_orgs;
+mod identity_passwords;
 mod identity_permissions;
 mod identity_sessions;
