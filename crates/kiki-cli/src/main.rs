@@ -140,7 +140,7 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 
 /// Every encrypted column of the platform (each crate lists its own).
 fn encrypted_columns() -> Vec<kiki_shield::EncryptedColumn> {
-    kiki_server::app::encrypted_columns(&modules())
+    kiki_server::app::encrypted_columns(&kiki_cli::modules())
 }
 
 /// The platform (its database migrated) and the identity service, for admin commands.
@@ -174,7 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: ConfigCommand::Check,
         } => {
             let cfg = load(&cli)?;
-            let registry = kiki_server::app::config_registry(&modules());
+            let registry = kiki_server::app::config_registry(&kiki_cli::modules());
             print!("{}", cfg.redacted_toml_with(&registry));
             match cfg.validate_with(&registry) {
                 Ok(()) => {
@@ -337,13 +337,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(r) = roles {
                 cfg.roles = r.clone();
             }
-            cfg.validate_with(&kiki_server::app::config_registry(&modules()))?;
+            cfg.validate_with(&kiki_server::app::config_registry(&kiki_cli::modules()))?;
             let mut telemetry = kiki_server::telemetry::init(&cfg.log, &cfg.telemetry)?;
             let result = runtime()?.block_on(async {
                 let app = Application::build_with(
                     cfg,
                     kiki_server::BuildOptions {
-                        modules: modules(),
+                        modules: kiki_cli::modules(),
                         ..Default::default()
                     },
                 )
@@ -374,7 +374,7 @@ async fn openapi_document(mut cfg: Config) -> anyhow::Result<String> {
     let built = Application::build_with(
         cfg,
         kiki_server::BuildOptions {
-            modules: modules(),
+            modules: kiki_cli::modules(),
             ..Default::default()
         },
     )
@@ -399,27 +399,13 @@ fn write_out(text: &str) -> anyhow::Result<ExitCode> {
 
 /// The event catalogue of every module `kiki serve` mounts.
 fn events_catalogue() -> String {
-    kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&modules()))
+    kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&kiki_cli::modules()))
 }
 
 /// Every service module `kiki serve` mounts, in start-up order, and how they
 /// are wired to each other: the one place a context's dependency on another
 /// is stated. A module wired to another's service fails start-up, naming
 /// both, when that module is not listed before it.
-fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
-    use kiki_bidder_service::BidderModule;
-    use kiki_ltv_service::LtvModule;
-    use kiki_twin_service::TwinModule;
-    vec![
-        // Sign-in, organisations, members, API keys, audit log, decisions.
-        std::sync::Arc::new(kiki_identity_service::IdentityModule::new()),
-        std::sync::Arc::new(LtvModule::new()),
-        // Segment values follow the LTV model.
-        std::sync::Arc::new(BidderModule::new().with_ltv_module()),
-        // Simulations and the rebalancer read LTV per platform.
-        std::sync::Arc::new(TwinModule::new().with_ltv_module()),
-    ]
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,19 @@
+//! The module list of `kiki serve`: every bounded context the binary mounts,
+//! with the wiring between them written in one place. The binary, the
+//! generated tenant-isolation test and the document snapshots read it.
+
+/// The modules `kiki serve` mounts, in mounting order.
+pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
+    use kiki_bidder_service::BidderModule;
+    use kiki_ltv_service::LtvModule;
+    use kiki_twin_service::TwinModule;
+    vec![
+        // Sign-in, organisations, members, API keys, audit log, decisions.
+        std::sync::Arc::new(kiki_identity_service::IdentityModule::new()),
+        std::sync::Arc::new(LtvModule::new()),
+        // Segment values follow the LTV model.
+        std::sync::Arc::new(BidderModule::new().with_ltv_module()),
+        // Simulations and the rebalancer read LTV per platform.
+        std::sync::Arc::new(TwinModule::new().with_ltv_module()),
+    ]
+}
