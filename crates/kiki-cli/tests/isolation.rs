@@ -60,8 +60,8 @@ impl Op {
 
     /// The caller's own session and account: not a tenant's data.
     fn acts_on_own_account(&self) -> bool {
-        (self.path.starts_with("/v1/auth/") && self.method != Method::GET)
-            || (self.path.starts_with("/v1/me/") && self.method != Method::GET)
+        self.method != Method::GET
+            && (self.path.starts_with("/v1/auth/") || self.path.starts_with("/v1/me/"))
     }
 }
 
