@@ -2,7 +2,10 @@
 //! with the wiring between them written in one place. The binary, the
 //! generated tenant-isolation test and the document snapshots read it.
 
-/// The modules `kiki serve` mounts, in mounting order.
+/// Every service module `kiki serve` mounts, in start-up order, and how they
+/// are wired to each other: the one place a context's dependency on another
+/// is stated. A module wired to another's service fails start-up, naming
+/// both, when that module is not listed before it.
 pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
     use kiki_bidder_service::BidderModule;
     use kiki_ltv_service::LtvModule;

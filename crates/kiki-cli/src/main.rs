@@ -402,11 +402,6 @@ fn events_catalogue() -> String {
     kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&kiki_cli::modules()))
 }
 
-/// Every service module `kiki serve` mounts, in start-up order, and how they
-/// are wired to each other: the one place a context's dependency on another
-/// is stated. A module wired to another's service fails start-up, naming
-/// both, when that module is not listed before it.
-
 #[cfg(test)]
 mod tests {
     /// docs/events.md is the generated catalogue; `KIKI_BLESS=1` rewrites it.
