@@ -27,8 +27,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::events::SegmentsChanged;
-use crate::line_items::ChangedBy;
-use crate::ltv_sync::LtvSyncReport;
+use crate::service::line_items::ChangedBy;
+use crate::service::ltv_sync::LtvSyncReport;
 use crate::service::{BidderService, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 

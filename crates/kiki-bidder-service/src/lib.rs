@@ -2,21 +2,31 @@
 //! authentication, line-item storage behind `/v1/bidder/line-items`, the
 //! snapshot refresh, the shared (Redis) budget and frequency store and the
 //! batched hourly reporting, and the sync of segment LTVs from the LTV
-//! service (`ltv_sync`), on top of the pure `kiki-bidder` engine.
+//! service, on top of the pure `kiki-bidder` engine.
+//!
+//! - `config/`: the `[bidder]` section (`mod.rs`) and its printed view and
+//!   problems (`view.rs`).
+//! - `events.rs`: the events it publishes (`bidder.line_items_changed`,
+//!   `bidder.segments_changed`).
+//! - `service/`: `BidderService` — exchange authentication, observation and
+//!   the snapshot (`mod.rs`), line-item use cases (`line_items.rs`), the LTV
+//!   segment sync and its job (`ltv_sync.rs`), hourly counts
+//!   (`reporting.rs`), the Redis budget and frequency store (`shared.rs`),
+//!   tracker signing (`trackers.rs`), and the background loops.
+//! - `store.rs`: the `bidder_*` tables and their queries (crate-private).
+//! - `api.rs`: `/v1/bidder/*`; `openrtb.rs` and `openrtb_doc.rs`: the
+//!   exchange-facing hot path and its documentation.
 
 pub mod api;
 pub mod config;
-mod config_view;
 pub mod events;
-pub mod line_items;
-pub mod ltv_sync;
 pub mod openrtb;
 mod openrtb_doc;
-pub mod reporting;
 pub mod service;
-pub mod shared;
-pub mod store;
-pub mod trackers;
+pub(crate) mod store;
+
+// Crate-level paths the OpenRTB handlers name.
+pub(crate) use service::{reporting, trackers};
 
 use std::sync::Arc;
 
@@ -26,6 +36,13 @@ use secrecy::ExposeSecret;
 
 pub use config::BidderServiceConfig;
 pub use service::BidderService;
+pub use service::line_items::{ChangedBy, LineItemError};
+pub use service::shared::SharedCounters;
+
+/// Writes a line item straight into storage, without an audit entry: for the
+/// load benchmark's seed (`examples/bidder_server.rs`), never for tenant data.
+#[doc(hidden)]
+pub use store::insert_line_item as seed_line_item;
 
 /// The Redis key prefix of the shared counters.
 pub const REDIS_PREFIX: &str = "kiki:bidder:";
@@ -85,14 +102,15 @@ impl Module for BidderModule {
                         "bidder.shared_counters needs redis.url (KIKI__REDIS__URL); set it or turn shared_counters off"
                     )
                 })?;
-                Some(shared::SharedCounters::connect(url.expose_secret(), REDIS_PREFIX).await?)
+                Some(SharedCounters::connect(url.expose_secret(), REDIS_PREFIX).await?)
             } else {
                 None
             };
             // Tracker URLs are signed with a key derived from the server's
             // secret under a fixed label; the key itself is never logged.
-            let tracker_key =
-                trackers::derive_key(ctx.config.master_secret().expose_secret().as_bytes());
+            let tracker_key = service::trackers::derive_key(
+                ctx.config.master_secret().expose_secret().as_bytes(),
+            );
             let linked = ltv.is_some();
             let svc = Arc::new(
                 BidderService::new(cfg, shared, ctx.platform, tracker_key, ltv)?
@@ -104,8 +122,11 @@ impl Module for BidderModule {
                 tracing::warn!(error = %e, "bidder: first snapshot load failed; retrying in the background");
             }
             if linked {
-                ctx.add_job_handler(Arc::new(ltv_sync::LtvSyncJob::new(svc.clone())));
-                ctx.default_schedule(ltv_sync::SYNC_JOB_KIND, ltv_sync::SYNC_SCHEDULE);
+                ctx.add_job_handler(Arc::new(service::ltv_sync::LtvSyncJob::new(svc.clone())));
+                ctx.default_schedule(
+                    service::ltv_sync::SYNC_JOB_KIND,
+                    service::ltv_sync::SYNC_SCHEDULE,
+                );
             }
             ctx.provide(svc.clone());
             let mut mount = Mount::new()

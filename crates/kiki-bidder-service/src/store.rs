@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::reporting::HourCounts;
+use crate::service::reporting::HourCounts;
 
 #[derive(Debug, Clone, Copy, Iden)]
 pub enum BidderLineItems {

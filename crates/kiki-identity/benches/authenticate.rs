@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiki_core::{Clock, SystemClock};
-use kiki_identity::auth::LoginRequest;
+use kiki_identity::LoginRequest;
 use kiki_identity::{AuthConfig, Identity, IdentityParts, RequestMeta};
 use kiki_notify::{Mail, MailConfig};
 use kiki_shield::{EncryptionConfig, Keyring};

@@ -9,6 +9,10 @@ use kiki_credentials::password::Argon2Params;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+/// The development signing secret used when `security.secret_key` is empty.
+/// Production refuses to start without a real one (see the server's config check).
+pub const DEVELOPMENT_SECRET: &str = "kiki-development-only-secret-not-for-production-use";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {

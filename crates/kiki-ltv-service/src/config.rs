@@ -123,6 +123,15 @@ impl LtvConfig {
     }
 }
 
+impl kiki_server::ModuleSettings for LtvConfig {
+    fn problems(&self, _production: bool) -> Vec<String> {
+        match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,18 +2,19 @@
 //! fitted models and stored predictions on top of the pure `kiki-ltv` engine,
 //! the `/v1/ltv` API and the background fit job.
 //!
-//! Layout: [`domain`] (request types, validation and the fit pipeline, pure),
-//! [`store`] (queries, all scoped by organisation), [`service`] (use cases:
-//! [`LtvService`]), [`job`] (`ltv.fit`), [`api`] (routes and error mapping).
+//! Layout: `config.rs` (the `[ltv]` section), `error.rs` ([`LtvServiceError`]),
+//! [`domain`] (request types, validation and the fit pipeline, pure), `store/`
+//! (queries, all scoped by organisation, and the table identifiers;
+//! crate-private), [`service`] (use cases: [`LtvService`]), [`jobs`]
+//! (`ltv.fit`), [`api`] (routes and handlers).
 
 pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod job;
-pub mod schema;
+pub mod jobs;
 pub mod service;
-pub mod store;
+pub(crate) mod store;
 
 use std::sync::Arc;
 
@@ -23,17 +24,8 @@ use kiki_server::{Module, ModuleContext, Mount};
 pub use config::LtvConfig;
 pub use domain::{FitRequest, FitSpec, IngestReport, NewTransaction};
 pub use error::LtvServiceError;
-pub use job::FitJob;
+pub use jobs::FitJob;
 pub use service::{Aggregates, FIT_JOB_KIND, GroupValue, LtvModelView, LtvService};
-
-impl kiki_server::ModuleSettings for LtvConfig {
-    fn problems(&self, _production: bool) -> Vec<String> {
-        match self.validate() {
-            Ok(()) => Vec::new(),
-            Err(e) => vec![e.to_string()],
-        }
-    }
-}
 
 /// The `ltv` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]

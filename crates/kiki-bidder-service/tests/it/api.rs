@@ -229,7 +229,7 @@ async fn segment_ltvs_reach_the_bid_path() {
 #[tokio::test]
 async fn the_service_pauses_resumes_and_archives_for_a_caller_outside_http() {
     use kiki_bidder::LineItemId;
-    use kiki_bidder_service::line_items::{ChangedBy, LineItemError};
+    use kiki_bidder_service::{ChangedBy, LineItemError};
     let (app, _clock, svc) = app_with_handles(json!({})).await;
     let o = owner(&app).await;
     let c = o.caller(&app);

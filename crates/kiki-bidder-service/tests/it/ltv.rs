@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kiki_bidder_service::BidderModule;
-use kiki_core::OrgId;
 use kiki_ltv_service::LtvModule;
 use kiki_store::EnqueueOptions;
 use kiki_test_support::TestApp;
 use kiki_test_support::identity::{Caller, identity_app, json};
+use sea_query::{Alias, Expr, ExprTrait, Query};
 use serde_json::{Value, json};
 
 use crate::support::{eventually, owner, section};
@@ -163,14 +163,17 @@ async fn the_sync_writes_each_segments_mean_clv_and_keeps_hand_set_segments_and_
     assert_eq!(bidder_values(&c).await, expected);
 
     // The members were not touched.
-    let (_, members) = kiki_bidder_service::store::load_segments(&app.state.db)
+    let members = Query::select()
+        .columns([Alias::new("user_key"), Alias::new("segment")])
+        .from(Alias::new("bidder_segment_members"))
+        .and_where(Expr::col(Alias::new("org_id")).eq(person.org_id))
+        .to_owned();
+    let mut mine: Vec<(String, String)> = app
+        .state
+        .db
+        .fetch_all(&members)
         .await
-        .expect("segments load");
-    let mut mine: Vec<(String, String)> = members
-        .into_iter()
-        .filter(|(org, _, _)| *org == OrgId(person.org_id))
-        .map(|(_, u, s)| (u, s))
-        .collect();
+        .expect("segment members load");
     mine.sort();
     assert_eq!(
         mine,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kiki_bidder::lineitem::PacingMode;
 use kiki_bidder::{BidReply, Bidder, BidderConfig, BidderDeps, NoticeKind, RequestContext};
-use kiki_bidder_service::shared::SharedCounters;
+use kiki_bidder_service::SharedCounters;
 
 use crate::support::*;
 

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kiki_core::{OrgId, UserId};
-use kiki_identity::apikeys::NewApiKeyRequest;
-use kiki_identity::orgs::OrgUpdate;
+use kiki_identity::NewApiKeyRequest;
+use kiki_identity::OrgUpdate;
 use kiki_identity::perm::{ApiKeyManage, OrgManage, OrgRead, UserManage, UserRead};
 use kiki_identity::{
     ApiKeyInfo, CreatedApiKey, CreatedInviteCode, Invitation, InvitationCounts, Member, OrgKind,

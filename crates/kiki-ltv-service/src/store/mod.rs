@@ -1,5 +1,6 @@
 //! The SyncValue tables: every query here takes the organisation id and
-//! filters by it, so one tenant never reads another's rows.
+//! filters by it, so one tenant never reads another's rows. The table
+//! identifiers are in `schema.rs`.
 
 use kiki_core::{Currency, OrgId};
 use kiki_ltv::{CustomerPrediction, CustomerSummary, Transaction};
@@ -13,7 +14,9 @@ use uuid::Uuid;
 
 use crate::config::DateWindow;
 use crate::domain::{NewTransaction, TransactionKind, apply_refund_references};
-use crate::schema::{LtvModels as M, LtvPredictions as P, LtvTransactions as T, LtvUploads as U};
+use schema::{LtvModels as M, LtvPredictions as P, LtvTransactions as T, LtvUploads as U};
+
+mod schema;
 
 /// Rows per multi-row INSERT (well under SQLite's bound-parameter limit).
 const INSERT_BATCH: usize = 500;

@@ -11,9 +11,9 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::config::BootstrapConfig;
-use crate::model::{OrgKind, Role};
-use crate::orgs::{normalize_email, validate_name};
-use crate::rows::{CountRow, Users as U};
+use crate::domain::model::{OrgKind, Role};
+use crate::service::orgs::{normalize_email, validate_name};
+use crate::store::{CountRow, Users as U};
 use crate::{Identity, IdentityError, Result};
 
 /// The demo sign-in (development only; documented in the README).

@@ -13,14 +13,14 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::model::Role;
-use crate::orgs::{normalize_email, org_of};
-use crate::rows::{InvitationRow, Invitations as I};
-use crate::types::StampRequest as _;
-use crate::types::{
+use crate::domain::model::Role;
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{
     CreatedInviteCode, Invitation, InvitationCounts, InvitationState, Organisation, Principal,
     RequestMeta,
 };
+use crate::service::orgs::{normalize_email, org_of};
+use crate::store::{InvitationRow, Invitations as I};
 use crate::{Identity, IdentityError, Result};
 
 pub(crate) fn invitation_of(r: InvitationRow, now: OffsetDateTime) -> Invitation {

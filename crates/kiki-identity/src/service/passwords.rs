@@ -18,11 +18,11 @@ use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::model::{OrgKind, Role};
-use crate::orgs::{normalize_email, validate_name};
-use crate::rows::{PasswordResets as PR, Users as U};
-use crate::types::StampRequest as _;
-use crate::types::{Principal, RequestMeta, User};
+use crate::domain::model::{OrgKind, Role};
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{Principal, RequestMeta, User};
+use crate::service::orgs::{normalize_email, validate_name};
+use crate::store::{PasswordResets as PR, Users as U};
 use crate::{Identity, IdentityError, Result};
 
 /// A registration.
@@ -70,7 +70,7 @@ fn validate_username(u: &str) -> Result<String> {
 
 impl Identity {
     /// Inserts a user row (the email must be normalised, the password
-    /// already checked and hashed with [`crate::hashing::HashPool::hash`],
+    /// already checked and hashed with [`crate::service::hashing::HashPool::hash`],
     /// outside the transaction).
     pub(crate) async fn insert_user(
         &self,
@@ -164,7 +164,7 @@ impl Identity {
 
         // Where the new account goes, and with which role.
         enum Target {
-            Invitation(Box<crate::rows::InvitationRow>),
+            Invitation(Box<crate::store::InvitationRow>),
             Open(OrgId),
             NewOrg(String),
         }
@@ -200,7 +200,7 @@ impl Identity {
         };
 
         if let Some(ip) = meta.ip {
-            self.throttle_check(&[crate::throttle::address_key(ip)])
+            self.throttle_check(&[crate::service::throttle::address_key(ip)])
                 .await?;
         }
         let password_hash = self.0.hashes.hash(&reg.password).await?;
@@ -223,8 +223,8 @@ impl Identity {
                 // conflict counts against the client address like a failed sign-in.
                 if let Some(ip) = meta.ip {
                     self.throttle_fail(
-                        &crate::throttle::address_key(ip),
-                        crate::throttle::ThrottleKind::Address,
+                        &crate::service::throttle::address_key(ip),
+                        crate::service::throttle::ThrottleKind::Address,
                     )
                     .await?;
                 }

@@ -13,9 +13,9 @@ use sea_query::{Expr, ExprTrait, Query};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::rows::{IdRow, RecoveryCodes as RC, UserRow, Users as U};
-use crate::types::StampRequest as _;
-use crate::types::{MfaEnrolment, Principal, RequestMeta};
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{MfaEnrolment, Principal, RequestMeta};
+use crate::store::{IdRow, RecoveryCodes as RC, UserRow, Users as U};
 use crate::{Identity, IdentityError, Result};
 
 const RECOVERY_CODES: usize = 10;

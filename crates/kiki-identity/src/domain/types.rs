@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::model::{OrgKind, Permission, Role, Status};
+use crate::domain::model::{OrgKind, Permission, Role, Status};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Organisation {

@@ -4,7 +4,7 @@
 //!   agencies and standalone businesses. Organisations are renamed, given
 //!   settings (open sign-up, MFA for owners/admins) and archived, never
 //!   deleted (their history stays auditable).
-//! * Members are in [`crate::members`], invitations in [`crate::invitations`].
+//! * Members are in [`crate::service::members`], invitations in [`crate::service::invitations`].
 
 use kiki_core::{OrgId, TenantScope, UserId};
 use kiki_shield::AuditEvent;
@@ -13,11 +13,11 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::org_columns;
-use crate::model::{OrgKind, Role, Status};
-use crate::rows::{Memberships as M, OrgRow, Organisations as O};
-use crate::types::StampRequest as _;
-use crate::types::{Organisation, Principal, ReachableOrg, RequestMeta, User};
+use crate::domain::model::{OrgKind, Role, Status};
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{Organisation, Principal, ReachableOrg, RequestMeta, User};
+use crate::service::auth::org_columns;
+use crate::store::{Memberships as M, OrgRow, Organisations as O};
 use crate::{Identity, IdentityError, Result};
 
 pub(crate) fn org_of(r: OrgRow) -> Organisation {
@@ -87,7 +87,7 @@ pub struct Me {
 }
 
 impl Identity {
-    pub(crate) fn user_of(r: crate::rows::UserRow) -> User {
+    pub(crate) fn user_of(r: crate::store::UserRow) -> User {
         User {
             id: UserId(r.id),
             email: r.email,

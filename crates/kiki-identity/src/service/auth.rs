@@ -4,7 +4,7 @@
 //! organisation the caller cannot reach is "not found", never "forbidden",
 //! so ids of other tenants leak nothing. Unknown accounts cost the same
 //! argon2 work as wrong passwords and get the same answer. Sessions, tokens
-//! and request authentication are in [`crate::sessions`].
+//! and request authentication are in [`crate::service::sessions`].
 
 use kiki_core::{OrgId, TenantScope, UserId};
 use kiki_explain::NewDecision;
@@ -12,13 +12,13 @@ use kiki_shield::{Actor, AuditEvent};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::json;
 
-use crate::model::{OrgKind, Permission, Role};
-use crate::rows::{
+use crate::domain::model::{OrgKind, Permission, Role};
+use crate::domain::types::RequestMeta;
+use crate::domain::types::StampRequest as _;
+use crate::service::throttle::{FailureOutcome, ThrottleKind, address_key, user_key};
+use crate::store::{
     IdRow, MembershipOrgRow, Memberships as M, OrgRow, Organisations as O, UserRow, Users as U,
 };
-use crate::throttle::{FailureOutcome, ThrottleKind, address_key, user_key};
-use crate::types::RequestMeta;
-use crate::types::StampRequest as _;
 use crate::{Identity, IdentityError, Result};
 
 pub(crate) const BAD_CREDENTIALS: &str = "The credentials are not valid.";

@@ -1,9 +1,17 @@
 //! Table identifiers and row types of the identity tables
 //! (`migrations/*/0002_identity.sql`), decodable on SQLite and PostgreSQL.
 
+use kiki_shield::EncryptedColumn;
 use sea_query::Iden;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// Columns this crate encrypts with the key ring, for `kiki keys rotate`.
+pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[EncryptedColumn {
+    table: "users",
+    id_column: "id",
+    column: "totp_secret",
+}];
 
 #[derive(Debug, Clone, Copy, Iden)]
 pub(crate) enum Organisations {

@@ -15,7 +15,7 @@
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 use time::{Duration, OffsetDateTime};
 
-use crate::rows::{LoginThrottle as T, ThrottleRow};
+use crate::store::{LoginThrottle as T, ThrottleRow};
 use crate::{Identity, IdentityError, Result};
 
 /// Which counter a key belongs to.

@@ -15,15 +15,17 @@ use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::model::{Role, permissions_of};
-use crate::rows::{
+use crate::domain::model::{Role, permissions_of};
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{
+    AuthMethod, Caller, CookieSession, Principal, RequestMeta, TokenResponse,
+};
+use crate::store::{
     AuthSessions as S, IdRow, RefreshRow, RefreshTokens as R, SessionRow, UserRow, Users as U,
 };
-use crate::types::StampRequest as _;
-use crate::types::{AuthMethod, Caller, CookieSession, Principal, RequestMeta, TokenResponse};
 use crate::{Identity, IdentityError, Result};
 
-use crate::auth::{BAD_TOKEN, LoginRequest, SignedIn, amr_string};
+use crate::service::auth::{BAD_TOKEN, LoginRequest, SignedIn, amr_string};
 
 impl Identity {
     #[allow(clippy::too_many_arguments)] // reason: one row's worth of columns, all distinct

@@ -7,7 +7,7 @@
 use kiki_core::{Page, PageRequest};
 use kiki_notify::OutboxMail;
 
-use crate::types::Principal;
+use crate::domain::types::Principal;
 use crate::{Identity, IdentityError, Result};
 
 impl Identity {

@@ -10,10 +10,10 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::model::{Role, Status};
-use crate::rows::{CountRow, MemberRow, Memberships as M, Users as U};
-use crate::types::StampRequest as _;
-use crate::types::{Member, Principal, RequestMeta};
+use crate::domain::model::{Role, Status};
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{Member, Principal, RequestMeta};
+use crate::store::{CountRow, MemberRow, Memberships as M, Users as U};
 use crate::{Identity, IdentityError, Result};
 
 impl Identity {
@@ -190,7 +190,7 @@ impl Identity {
         user: UserId,
         org: OrgId,
     ) -> Result<()> {
-        use crate::rows::{AuthSessions as S, IdRow};
+        use crate::store::{AuthSessions as S, IdRow};
         let stmt = Query::select()
             .column(S::Id)
             .from(S::Table)

@@ -12,11 +12,11 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::auth::parse_permissions;
-use crate::model::Permission;
-use crate::rows::{ApiKeyRow, ApiKeys as K};
-use crate::types::StampRequest as _;
-use crate::types::{ApiKeyInfo, AuthMethod, Caller, CreatedApiKey, Principal, RequestMeta};
+use crate::domain::model::Permission;
+use crate::domain::types::StampRequest as _;
+use crate::domain::types::{ApiKeyInfo, AuthMethod, Caller, CreatedApiKey, Principal, RequestMeta};
+use crate::service::auth::parse_permissions;
+use crate::store::{ApiKeyRow, ApiKeys as K};
 use crate::{Identity, IdentityError, Result};
 
 const BAD_KEY: &str = "The API key is not valid.";

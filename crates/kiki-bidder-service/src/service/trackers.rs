@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use sha2::Sha256;
 
 use crate::config::TrackerConfig;
-use crate::shared::SharedCounters;
+use crate::service::shared::SharedCounters;
 
 /// The HKDF label of the tracker key: changing it invalidates every URL issued.
 const KEY_LABEL: &[u8] = b"kiki.bidder.tracker.v1";

@@ -3,6 +3,8 @@
 //! exchanges and their credentials, shared counters, background intervals and
 //! an optional segment table. Unknown keys are refused with their name.
 
+mod view;
+
 use std::net::IpAddr;
 
 use kiki_bidder::BidderConfig;

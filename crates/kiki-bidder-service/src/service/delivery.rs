@@ -1,0 +1,148 @@
+//! What the background flush writes: the hourly report and the delivery
+//! status changes of line items (each with its audit entry and decision).
+
+use std::sync::Arc;
+
+use kiki_explain::NewDecision;
+use kiki_shield::{Actor, AuditEvent};
+use time::OffsetDateTime;
+
+use super::{BidderService, ENGINE};
+use crate::store;
+
+impl BidderService {
+    /// Writes the hourly counts gathered since the last flush (upsert-add).
+    pub async fn flush_reporting(&self) -> Result<usize, kiki_store::StoreError> {
+        let rows = self.reporting.drain();
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let meta = self.meta.load();
+        let mut out = Vec::with_capacity(rows.len());
+        let mut unknown = 0usize;
+        for (li, hour, c) in &rows {
+            let Some(m) = meta.get(li) else {
+                unknown += 1;
+                continue;
+            };
+            let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(*hour) * 1_000_000)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            out.push((m.org, *li, at, *c));
+        }
+        if unknown > 0 {
+            tracing::debug!(
+                rows = unknown,
+                "bidder: counts of line items no longer loaded dropped"
+            );
+        }
+        let n = out.len();
+        let res = async {
+            let mut tx = self.db.begin().await?;
+            store::add_hourly(&mut tx, &out).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = res {
+            self.reporting.restore(rows);
+            return Err(e);
+        }
+        Ok(n)
+    }
+
+    /// Compares each line item's delivery status with the last recorded one
+    /// and records a decision (and an audit entry) for each change. A
+    /// conditional update makes exactly one replica record a change.
+    pub async fn record_status_changes(&self) -> anyhow::Result<usize> {
+        let now_ms = self.now_ms();
+        let meta = self.meta.load_full();
+        let mut changed = Vec::new();
+        for (id, m) in meta.iter() {
+            let Some(st) = self.bidder.line_item_status(*id, now_ms) else {
+                continue;
+            };
+            let policy = self
+                .cfg
+                .engine
+                .margin_per_org
+                .get(&m.org)
+                .copied()
+                .unwrap_or(self.cfg.engine.margin);
+            let (status, why) = if m.baseline_ltv_micros < policy.min_ltv_micros {
+                (
+                    "margin_refused",
+                    format!(
+                        "MarginGuardian refuses contextual bids: the baseline LTV {} is below the minimum {} (micros); only users in segments above the minimum are bid on.",
+                        m.baseline_ltv_micros, policy.min_ltv_micros
+                    ),
+                )
+            } else if st.spent_today_micros >= m.daily_micros {
+                (
+                    "budget_exhausted",
+                    format!(
+                        "The daily budget of {} micros is spent ({} micros); bidding resumes tomorrow (UTC).",
+                        m.daily_micros, st.spent_today_micros
+                    ),
+                )
+            } else {
+                (
+                    "delivering",
+                    format!(
+                        "Delivering: {} of {} micros spent today, pacing throttle {:.4}.",
+                        st.spent_today_micros, m.daily_micros, st.throttle
+                    ),
+                )
+            };
+            if m.delivery_status != status {
+                changed.push((*id, m.clone(), status, why, st));
+            }
+        }
+        let mut recorded = 0;
+        for (id, m, status, why, st) in changed {
+            let mut tx = self.db.begin().await?;
+            if store::set_delivery_status(&mut tx, id, status).await? {
+                let mut ev = AuditEvent::new(
+                    Some(m.org),
+                    Actor::System(ENGINE.into()),
+                    "bidder.line_item.delivery_status",
+                );
+                ev.target_kind = Some("bidder_line_item".into());
+                ev.target_id = Some(id.to_string());
+                ev.details = serde_json::json!({ "from": m.delivery_status, "to": status });
+                let entry = self.audit.append(&mut tx, ev).await?;
+                self.decisions
+                    .record(
+                        &mut tx,
+                        NewDecision {
+                            org_id: Some(m.org),
+                            engine: ENGINE.into(),
+                            engine_version: env!("CARGO_PKG_VERSION").into(),
+                            kind: status.into(),
+                            subject_kind: "bidder_line_item".into(),
+                            subject_id: id.to_string(),
+                            inputs: serde_json::json!({
+                                "daily_budget_micros": m.daily_micros,
+                                "spent_today_micros": st.spent_today_micros,
+                                "baseline_ltv_micros": m.baseline_ltv_micros,
+                                "throttle": st.throttle,
+                                "previous": m.delivery_status,
+                            }),
+                            output: serde_json::json!({ "status": status }),
+                            confidence: None,
+                            explanation: why,
+                            audit_entry_id: Some(entry.id),
+                        },
+                    )
+                    .await?;
+                recorded += 1;
+            }
+            tx.commit().await?;
+            // Remember it locally either way (another replica may have recorded it).
+            let mut next = (*self.meta.load_full()).clone();
+            if let Some(x) = next.get_mut(&id) {
+                x.delivery_status = status.to_owned();
+            }
+            self.meta.store(Arc::new(next));
+        }
+        Ok(recorded)
+    }
+}
