@@ -3,9 +3,7 @@
 //! caller's active organisation. Errors become the JSON envelope here.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
-use kiki_bidder::engine::LineItemStatus;
 use kiki_bidder::lineitem::{
     BidStrategy, Budget, CampaignId, Creative, DealTargeting, Flight, FrequencyCap, MarginSettings,
     PacingMode, Priors, Targeting,
@@ -18,7 +16,6 @@ use kiki_server::error::ErrorEnvelope;
 use kiki_server::extract::{Json as Body, Path, Query};
 use kiki_server::versioning::{ApiVersion, VersionedApi};
 use kiki_server::{ApiError, AppState, Service};
-use kiki_shield::AuditEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -26,11 +23,11 @@ use time::format_description::well_known::Rfc3339;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::events::SegmentsChanged;
+use crate::service::BidderService;
 use crate::service::line_items::ChangedBy;
 use crate::service::ltv_sync::LtvSyncReport;
-use crate::service::{BidderService, publish};
-use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
+use crate::service::reads::{StatsView, StatusView};
+use crate::store::{LineItemRecord, SegmentMember, SegmentValue};
 
 /// Every route of the bidder API, in both versions.
 pub fn api() -> VersionedApi<AppState> {
@@ -183,7 +180,7 @@ fn changed_by<'a>(
         (status = 422, body = ErrorEnvelope, description = "`limit`, `status` or `cursor` is out of range"),
         (status = 429, body = ErrorEnvelope)))]
 pub async fn list_line_items(
-    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
     p: Perm<BidderRead>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<LineItemPage>, ApiError> {
@@ -206,14 +203,9 @@ pub async fn list_line_items(
                 .map_err(|_| invalid("cursor", "The cursor is not one this API issued."))?,
         ),
     };
-    let items = store::list_line_items(
-        &app.db,
-        p.0.scope.org_id(),
-        q.status.as_deref(),
-        after,
-        limit,
-    )
-    .await?;
+    let items = svc
+        .line_items(&p.0.scope, q.status.as_deref(), after, limit)
+        .await?;
     let next_cursor = (items.len() == limit as usize)
         .then(|| items.last().map(|r| r.item.id.to_string()))
         .flatten();
@@ -250,14 +242,11 @@ pub async fn create_line_item(
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn get_line_item(
-    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
     p: Perm<BidderRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<LineItemRecord>, ApiError> {
-    store::get_line_item(&app.db, p.0.scope.org_id(), LineItemId(id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("The line item"))
+    Ok(Json(svc.line_item(&p.0.scope, LineItemId(id)).await?))
 }
 
 /// Replaces a line item (the whole definition, as on create).
@@ -305,16 +294,6 @@ pub async fn delete_line_item(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Live figures of a line item in this process.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StatusView {
-    /// False when the line item is not in this process's snapshot (paused,
-    /// archived, flight over, or not loaded yet).
-    pub loaded: bool,
-    pub delivery_status: String,
-    pub live: Option<LineItemStatus>,
-}
-
 /// Spend today and in total, holds, throttle, shading factor and rate
 /// estimates of a line item.
 #[utoipa::path(get, path = "/bidder/line-items/{id}/status", tag = "bidder",
@@ -324,23 +303,13 @@ pub struct StatusView {
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn line_item_status(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     p: Perm<BidderRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let id = LineItemId(id);
-    let rec = store::get_line_item(&app.db, p.0.scope.org_id(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The line item"))?;
-    let live = svc.bidder.line_item_status(id, svc.now_ms());
-    Ok(Json(StatusView {
-        loaded: live.is_some(),
-        delivery_status: svc
-            .item(id)
-            .map_or(rec.delivery_status, |m| m.delivery_status),
-        live,
-    }))
+    Ok(Json(
+        svc.line_item_status(&p.0.scope, LineItemId(id)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -352,13 +321,6 @@ pub struct StatsQuery {
     /// RFC 3339, exclusive.
     #[param(format = DateTime)]
     pub to: Option<String>,
-}
-
-/// Hourly delivery of a line item.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StatsView {
-    pub line_item_id: LineItemId,
-    pub hours: Vec<HourlyRow>,
 }
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
@@ -384,23 +346,17 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>,
         (status = 422, body = ErrorEnvelope, description = "`from` or `to` is not an RFC 3339 time"),
         (status = 429, body = ErrorEnvelope)))]
 pub async fn line_item_stats(
-    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
     p: Perm<BidderRead>,
     Path(id): Path<Uuid>,
     Query(q): Query<StatsQuery>,
 ) -> Result<Json<StatsView>, ApiError> {
-    let org = p.0.scope.org_id();
-    let id = LineItemId(id);
     let from = parse_time("from", &q.from)?;
     let to = parse_time("to", &q.to)?;
-    if store::get_line_item(&app.db, org, id).await?.is_none() {
-        return Err(ApiError::not_found("The line item"));
-    }
-    let hours = store::hourly(&app.db, org, id, from, to).await?;
-    Ok(Json(StatsView {
-        line_item_id: id,
-        hours,
-    }))
+    Ok(Json(
+        svc.line_item_stats(&p.0.scope, LineItemId(id), from, to)
+            .await?,
+    ))
 }
 
 /// An organisation's segments and (on PUT) their members.
@@ -438,19 +394,15 @@ pub struct SegmentsReplace {
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope)))]
 pub async fn get_segments(
-    State(app): State<AppState>,
+    Service(svc): Service<BidderService>,
     p: Perm<BidderRead>,
 ) -> Result<Json<Segments>, ApiError> {
-    let segments = store::list_segments(&app.db, p.0.scope.org_id()).await?;
+    let segments = svc.segments(&p.0.scope).await?;
     Ok(Json(Segments {
         segments,
         members: Vec::new(),
     }))
 }
-
-/// Most segments and members one PUT may carry.
-const MAX_SEGMENTS: usize = 10_000;
-const MAX_MEMBERS: usize = 200_000;
 
 /// Replaces the organisation's segment LTVs and members; the bid path uses
 /// them after the next snapshot refresh (immediately on this replica's event).
@@ -462,7 +414,6 @@ const MAX_MEMBERS: usize = 200_000;
         (status = 422, body = ErrorEnvelope, description = "A segment or member is invalid; each is named"),
         (status = 429, body = ErrorEnvelope)))]
 pub async fn put_segments(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
@@ -472,97 +423,9 @@ pub async fn put_segments(
         segments: req.segments,
         members: req.members,
     };
-    let mut errs = Vec::new();
-    if req.segments.len() > MAX_SEGMENTS {
-        errs.push(FieldError::new(
-            "segments",
-            format!("At most {MAX_SEGMENTS} segments."),
-        ));
-    }
-    if req.members.len() > MAX_MEMBERS {
-        errs.push(FieldError::new(
-            "members",
-            format!("At most {MAX_MEMBERS} members."),
-        ));
-    }
-    let cur = svc.cfg.engine.currency;
-    let mut names = std::collections::HashSet::new();
-    for (i, s) in req.segments.iter().enumerate() {
-        if s.segment.trim().is_empty() || s.segment.len() > 200 {
-            errs.push(FieldError::new(
-                format!("segments[{i}].segment"),
-                "A segment name of 1 to 200 characters.",
-            ));
-        }
-        if !names.insert(s.segment.as_str()) {
-            errs.push(FieldError::new(
-                format!("segments[{i}].segment"),
-                "Listed twice.",
-            ));
-        }
-        if s.ltv.micros < 0 {
-            errs.push(FieldError::new(
-                format!("segments[{i}].ltv"),
-                "Must not be negative.",
-            ));
-        }
-        if s.ltv.currency != cur {
-            errs.push(FieldError::new(
-                format!("segments[{i}].ltv.currency"),
-                format!("Must be the bidder currency {cur}."),
-            ));
-        }
-    }
-    let mut users = std::collections::HashSet::new();
-    for (i, m) in req.members.iter().enumerate() {
-        if m.user.is_empty() || m.user.len() > 256 {
-            errs.push(FieldError::new(
-                format!("members[{i}].user"),
-                "A user key of 1 to 256 characters.",
-            ));
-        } else if !users.insert(m.user.as_str()) {
-            errs.push(FieldError::new(
-                format!("members[{i}].user"),
-                "Listed twice: a user belongs to one segment.",
-            ));
-        }
-        if !names.contains(m.segment.as_str()) {
-            errs.push(FieldError::new(
-                format!("members[{i}].segment"),
-                "Not one of `segments`.",
-            ));
-        }
-        if errs.len() > 50 {
-            break;
-        }
-    }
-    if !errs.is_empty() {
-        return Err(ApiError::validation(errs));
-    }
-    let org = p.0.scope.org_id();
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    store::replace_segments(&mut tx, org, &req.segments, &req.members, now).await?;
-    let mut ev = AuditEvent::new(Some(org), p.0.actor(), "bidder.segments.replaced");
-    ev.target_kind = Some("bidder_segments".into());
-    ev.ip = meta.ip;
-    ev.user_agent = meta.user_agent.clone();
-    ev.request_id = meta.request_id.clone();
-    ev.details = serde_json::json!({
-        "segments": req.segments.len(), "members": req.members.len()
-    });
-    app.audit.append(&mut tx, ev).await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        &SegmentsChanged {
-            segments: req.segments.len(),
-            source: None,
-        },
-        now,
-    )
-    .await;
+    let actor = p.0.actor();
+    svc.replace_segments(changed_by(&p.0, &actor, &meta), &req.segments, &req.members)
+        .await?;
     Ok(Json(req))
 }
 
@@ -580,7 +443,7 @@ pub async fn sync_segments_from_ltv(
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
 ) -> Result<Json<LtvSyncReport>, ApiError> {
-    svc.sync_segments_from_ltv_by(p.0.scope.org_id(), p.0.actor(), Some(&meta))
+    svc.sync_segments_from_ltv_by(&p.0.scope, p.0.actor(), Some(&meta))
         .await
         .map(Json)
         .map_err(ApiError::from)

@@ -1,6 +1,13 @@
 //! The tenant scope: the organisation a request acts for and the organisations
-//! it may reach. Tenant-scoped queries take a `&TenantScope`, and the only way
-//! to get one outside tests is the auth extractor, so a handler cannot forget it.
+//! it may reach. Tenant-scoped use cases and queries take a `&TenantScope`.
+//!
+//! A scope is issued by an authority, never built from input: the
+//! authentication layer (`kiki-identity`, for a signed-in caller or an API
+//! key) and the job runner (`kiki-store`'s `JobContext`, for a job enqueued
+//! for one organisation or a platform sweep acting for each in turn). The
+//! constructors exist only with this crate's `authority` feature, which those
+//! two crates enable (and tests, as dev-dependencies); a test in this crate
+//! fails if a constructor is called anywhere else in the workspace.
 
 use serde::Serialize;
 
@@ -21,6 +28,7 @@ pub struct TenantScope {
 impl TenantScope {
     /// Built by the identity layer after authenticating the caller. `reachable`
     /// always contains `active`.
+    #[cfg(feature = "authority")]
     pub fn new(active: OrgId, mut reachable: Vec<OrgId>) -> Self {
         if !reachable.contains(&active) {
             reachable.push(active);
@@ -28,7 +36,9 @@ impl TenantScope {
         TenantScope { active, reachable }
     }
 
-    /// A scope of exactly one organisation (jobs acting for one tenant, tests).
+    /// A scope of exactly one organisation (an API key, a job acting for one
+    /// tenant).
+    #[cfg(feature = "authority")]
     pub fn single(org: OrgId) -> Self {
         TenantScope {
             active: org,

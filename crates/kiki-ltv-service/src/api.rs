@@ -167,7 +167,7 @@ pub async fn upload_transactions(
         created_by: created_by(&p.0.actor()),
     };
     Ok(Json(
-        svc.ingest_transactions(p.0.org_id(), &rows, Some(upload))
+        svc.ingest_transactions(&p.0.scope, &rows, Some(upload))
             .await?,
     ))
 }
@@ -211,7 +211,7 @@ pub async fn create_fit(
     Body(req): Body<FitRequest>,
 ) -> Result<Response, ApiError> {
     let spec = req.validate(svc.config())?;
-    let org = p.0.org_id();
+    let scope = &p.0.scope;
     let actor = p.0.actor();
     let payload = FitPayload {
         spec,
@@ -220,17 +220,18 @@ pub async fn create_fit(
         request_id: meta.request_id.clone(),
     };
     if q.wait == Some(true)
-        && svc.customer_count(org, payload.spec.currency).await? <= svc.config().sync_max_customers
+        && svc.customer_count(scope, payload.spec.currency).await?
+            <= svc.config().sync_max_customers
     {
         let slot: ProgressSlot = Default::default();
-        let model = svc.run_fit(org, &payload, None, slot).await?;
+        let model = svc.run_fit(scope, &payload, None, slot).await?;
         let mut resp = (StatusCode::CREATED, Json(&model)).into_response();
         if let Ok(v) = HeaderValue::from_str(&format!("/v1/ltv/models/{}", model.id)) {
             resp.headers_mut().insert(header::LOCATION, v);
         }
         return Ok(resp);
     }
-    let job = svc.enqueue_fit(org, &payload).await?;
+    let job = svc.enqueue_fit(scope, &payload).await?;
     let location = format!("/v1/jobs/{}", job.0);
     let mut resp = (
         StatusCode::ACCEPTED,
@@ -290,7 +291,7 @@ pub async fn list_models(
     let before = cursor_text(&page)?
         .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
         .transpose()?;
-    let (items, next) = svc.models(p.0.org_id(), before, page.limit()).await?;
+    let (items, next) = svc.models(&p.0.scope, before, page.limit()).await?;
     Ok(Json(Page {
         items,
         next_cursor: next.map(|v| Cursor(v.to_string()).encode()),
@@ -308,7 +309,7 @@ pub async fn get_current_model(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
 ) -> Result<Json<LtvModelView>, ApiError> {
-    svc.current_model(p.0.org_id())
+    svc.current_model(&p.0.scope)
         .await?
         .map(Json)
         .ok_or_else(|| LtvServiceError::NoModel.into())
@@ -328,7 +329,7 @@ pub async fn get_model(
     p: Perm<LtvRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<LtvModelView>, ApiError> {
-    Ok(Json(svc.model(p.0.org_id(), id).await?))
+    Ok(Json(svc.model(&p.0.scope, id).await?))
 }
 
 /// The holdout report of a model: MAE, RMSE, aggregate error and predicted
@@ -346,7 +347,7 @@ pub async fn get_holdout(
     p: Perm<LtvRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<HoldoutReport>, ApiError> {
-    svc.model(p.0.org_id(), id)
+    svc.model(&p.0.scope, id)
         .await?
         .holdout
         .map(Json)
@@ -377,7 +378,7 @@ pub async fn predict(
     p: Perm<LtvRead>,
     Body(req): Body<PredictRequest>,
 ) -> Result<Json<PredictResponse>, ApiError> {
-    Ok(Json(svc.predict(p.0.org_id(), &req).await?))
+    Ok(Json(svc.predict(&p.0.scope, &req).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -441,7 +442,7 @@ pub async fn list_customers(
             (Some(m), o)
         }
     };
-    let (model, items) = svc.customers(p.0.org_id(), sort, offset, limit + 1).await?;
+    let (model, items) = svc.customers(&p.0.scope, sort, offset, limit + 1).await?;
     if expected_model.is_some() && expected_model != model {
         return Err(ApiError::validation(vec![FieldError::new(
             "cursor",
@@ -473,7 +474,7 @@ pub async fn get_customer(
     p: Perm<LtvRead>,
     Path(customer_id): Path<String>,
 ) -> Result<Json<CustomerView>, ApiError> {
-    Ok(Json(svc.customer(p.0.org_id(), &customer_id).await?))
+    Ok(Json(svc.customer(&p.0.scope, &customer_id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -509,7 +510,7 @@ pub async fn get_aggregates(
             )]));
         }
     };
-    svc.aggregates(p.0.org_id(), by)
+    svc.aggregates(&p.0.scope, by)
         .await?
         .map(Json)
         .ok_or_else(|| LtvServiceError::NoModel.into())

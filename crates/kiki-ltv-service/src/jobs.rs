@@ -45,14 +45,14 @@ impl JobHandler for FitJob {
     fn run<'a>(&'a self, ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
         Box::pin(async move {
             let payload: FitPayload = ctx.payload_as()?;
-            let org = ctx
-                .org_id
+            let scope = ctx
+                .scope()
                 .ok_or_else(|| JobError::permanent("An ltv.fit job needs an organisation."))?;
             ctx.progress(0.0, "loading transactions").await;
             let slot: ProgressSlot = Arc::new(Mutex::new(None));
             let work = self
                 .svc
-                .run_fit(org, &payload, Some(ctx.id.0), slot.clone());
+                .run_fit(&scope, &payload, Some(ctx.id.0), slot.clone());
             tokio::pin!(work);
             let mut tick = tokio::time::interval(PROGRESS_EVERY);
             let result = loop {

@@ -76,9 +76,21 @@ pub struct ChangedBy<'a> {
 
 impl ChangedBy<'_> {
     fn audit(&self, action: &str, id: LineItemId, details: serde_json::Value) -> AuditEvent {
-        let mut ev = AuditEvent::new(Some(self.scope.org_id()), self.actor.clone(), action);
-        ev.target_kind = Some("bidder_line_item".into());
+        let mut ev = self.audit_of(action, "bidder_line_item", details);
         ev.target_id = Some(id.to_string());
+        ev
+    }
+
+    /// An audit entry of this change on `target_kind`, with the request's
+    /// address, agent and id.
+    pub(crate) fn audit_of(
+        &self,
+        action: &str,
+        target_kind: &str,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        let mut ev = AuditEvent::new(Some(self.scope.org_id()), self.actor.clone(), action);
+        ev.target_kind = Some(target_kind.into());
         if let Some(m) = self.meta {
             ev.ip = m.ip;
             ev.user_agent = m.user_agent.clone();

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_core::{Currency, DomainError, ErrorCode, Money, OrgId};
+use kiki_core::{Currency, DomainError, ErrorCode, Money, TenantScope};
 use kiki_identity::RequestMeta;
 use kiki_ltv::GroupBy;
 use kiki_ltv_service::{Aggregates, LtvServiceError};
@@ -174,8 +174,11 @@ impl BidderService {
 
     /// Copies the current LTV model's mean CLV per segment into `org`'s
     /// bidder segment values, as the system (the scheduled job).
-    pub async fn sync_segments_from_ltv(&self, org: OrgId) -> Result<LtvSyncReport, LtvSyncError> {
-        self.sync_segments_from_ltv_by(org, Actor::System(SYNC_JOB_KIND.into()), None)
+    pub async fn sync_segments_from_ltv(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<LtvSyncReport, LtvSyncError> {
+        self.sync_segments_from_ltv_by(scope, Actor::System(SYNC_JOB_KIND.into()), None)
             .await
     }
 
@@ -184,13 +187,14 @@ impl BidderService {
     /// every replica is told to reload.
     pub async fn sync_segments_from_ltv_by(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         actor: Actor,
         meta: Option<&RequestMeta>,
     ) -> Result<LtvSyncReport, LtvSyncError> {
+        let org = scope.org_id();
         let ltv = self.ltv.as_ref().ok_or(LtvSyncError::NotLinked)?;
         let agg = ltv
-            .aggregates(org, GroupBy::Segment)
+            .aggregates(scope, GroupBy::Segment)
             .await?
             .ok_or(LtvSyncError::NoModel)?;
         let bidder_currency = self.cfg.engine.currency;
@@ -286,7 +290,7 @@ impl JobHandler for LtvSyncJob {
                 if ctx.cancel.is_cancelled() {
                     return Err(JobError::Cancelled);
                 }
-                match self.svc.sync_segments_from_ltv(*org).await {
+                match self.svc.sync_segments_from_ltv(&ctx.scope_for(*org)).await {
                     Ok(r) => {
                         synced += 1;
                         written += r.written.len();

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use kiki_core::{Currency, JobId, OrgId};
+use kiki_core::{Currency, JobId, TenantScope};
 use kiki_explain::NewDecision;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::EnqueueOptions;
@@ -38,18 +38,20 @@ impl LtvService {
     /// Customers with transactions in `currency`.
     pub async fn customer_count(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         currency: Currency,
     ) -> Result<u64, LtvServiceError> {
+        let org = scope.org_id();
         Ok(store::count_customers(&self.db, org, currency).await?)
     }
 
     /// Queues an `ltv.fit` job for `org`.
     pub async fn enqueue_fit(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         payload: &FitPayload,
     ) -> Result<JobId, LtvServiceError> {
+        let org = scope.org_id();
         let value = serde_json::to_value(payload)
             .map_err(|e| LtvServiceError::Internal(format!("encoding the fit payload: {e}")))?;
         let opts = EnqueueOptions {
@@ -68,11 +70,12 @@ impl LtvService {
     /// runs on a blocking thread; `progress` receives its reports.
     pub async fn run_fit(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         payload: &FitPayload,
         job_id: Option<Uuid>,
         progress: ProgressSlot,
     ) -> Result<LtvModelView, LtvServiceError> {
+        let org = scope.org_id();
         let spec = payload.spec.clone();
         let loaded =
             store::load_transactions(&self.db, org, spec.currency, None, &self.date_window())

@@ -1,7 +1,7 @@
 //! Ingest: storing an upload's (or another module's) transactions for an
 //! organisation, validated and deduplicated, with the upload's record.
 
-use kiki_core::OrgId;
+use kiki_core::TenantScope;
 use uuid::Uuid;
 
 use super::LtvService;
@@ -31,10 +31,11 @@ impl LtvService {
     /// value keeps both, and sending the same file again adds nothing.
     pub async fn ingest_transactions(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         rows: &[NewTransaction],
         upload: Option<NewUpload>,
     ) -> Result<IngestReport, LtvServiceError> {
+        let org = scope.org_id();
         let window = self.date_window();
         let mut bad = crate::domain::RowErrors::default();
         for (i, r) in rows.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use kiki_core::{Currency, OrgId};
+use kiki_core::{Currency, OrgId, TenantScope};
 use kiki_ltv::{CustomerPrediction, CustomerSummary, GroupBy, LtvError, SegmentValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -126,14 +126,23 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 impl LtvService {
     /// The organisation's current (latest) model.
-    pub async fn current_model(&self, org: OrgId) -> Result<Option<LtvModelView>, LtvServiceError> {
+    pub async fn current_model(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Option<LtvModelView>, LtvServiceError> {
+        let org = scope.org_id();
         store::current_model(&self.db, org)
             .await?
             .map(LtvModelView::try_from)
             .transpose()
     }
 
-    pub async fn model(&self, org: OrgId, id: Uuid) -> Result<LtvModelView, LtvServiceError> {
+    pub async fn model(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+    ) -> Result<LtvModelView, LtvServiceError> {
+        let org = scope.org_id();
         store::get_model(&self.db, org, id)
             .await?
             .ok_or(LtvServiceError::NotFound("The model"))
@@ -143,10 +152,11 @@ impl LtvService {
     /// Models newest first; the cursor is the last version shown.
     pub async fn models(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         before_version: Option<i64>,
         limit: u32,
     ) -> Result<(Vec<LtvModelView>, Option<i64>), LtvServiceError> {
+        let org = scope.org_id();
         let rows = store::list_models(&self.db, org, before_version, limit + 1).await?;
         let more = rows.len() > limit as usize;
         let items: Vec<LtvModelView> = rows
@@ -164,13 +174,13 @@ impl LtvService {
 
     async fn model_or_current(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         id: Option<Uuid>,
     ) -> Result<LtvModelView, LtvServiceError> {
         match id {
-            Some(id) => self.model(org, id).await,
+            Some(id) => self.model(scope, id).await,
             None => self
-                .current_model(org)
+                .current_model(scope)
                 .await?
                 .ok_or(LtvServiceError::NoModel),
         }
@@ -180,9 +190,10 @@ impl LtvService {
     /// or ad-hoc RFM rows under the given or current model.
     pub async fn predict(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         req: &PredictRequest,
     ) -> Result<PredictResponse, LtvServiceError> {
+        let org = scope.org_id();
         let ids = req.customer_ids.as_deref().unwrap_or_default();
         let rows = req.rows.as_deref().unwrap_or_default();
         if ids.is_empty() && rows.is_empty() {
@@ -199,11 +210,11 @@ impl LtvService {
                 ));
             }
         }
-        let model = self.model_or_current(org, req.model_id).await?;
+        let model = self.model_or_current(scope, req.model_id).await?;
         let mut customers = Vec::new();
         let mut missing = Vec::new();
         if !ids.is_empty() {
-            let current = self.current_model(org).await?.map(|m| m.id);
+            let current = self.current_model(scope).await?.map(|m| m.id);
             if current != Some(model.id) {
                 return Err(LtvServiceError::invalid(
                     "model_id",
@@ -242,10 +253,11 @@ impl LtvService {
     /// A customer's purchases and current forecast.
     pub async fn customer(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         customer_id: &str,
     ) -> Result<CustomerView, LtvServiceError> {
-        let model = self.current_model(org).await?;
+        let org = scope.org_id();
+        let model = self.current_model(scope).await?;
         let currency = match &model {
             Some(m) => Currency::parse(&m.currency)
                 .map_err(|_| LtvServiceError::Corrupt(format!("model {} currency", m.id)))?,
@@ -286,11 +298,12 @@ impl LtvService {
     /// (and `None` model) before the first fit.
     pub async fn customers(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         sort: SortBy,
         offset: u64,
         limit: u32,
     ) -> Result<(Option<Uuid>, Vec<PredictionRow>), LtvServiceError> {
+        let org = scope.org_id();
         let Some(model) = store::current_model(&self.db, org).await? else {
             return Ok((None, Vec::new()));
         };
@@ -304,9 +317,10 @@ impl LtvService {
     /// this to set CPA caps and simulate customer value.
     pub async fn aggregates(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         by: GroupBy,
     ) -> Result<Option<Aggregates>, LtvServiceError> {
+        let org = scope.org_id();
         let Some(model) = store::current_model(&self.db, org).await? else {
             return Ok(None);
         };
@@ -376,9 +390,10 @@ impl LtvService {
     /// CLVs. Customers without a platform are left out.
     pub async fn platform_ltv(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         currency: &str,
     ) -> Result<Vec<PlatformLtv>, LtvServiceError> {
+        let org = scope.org_id();
         let Some(model) = store::current_model(&self.db, org).await? else {
             return Ok(Vec::new());
         };

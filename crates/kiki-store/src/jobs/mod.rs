@@ -297,6 +297,20 @@ impl JobContext {
         }
     }
 
+    /// The scope of the organisation the job was enqueued for: the job
+    /// runner is the authority for the jobs it runs, as the authentication
+    /// layer is for requests. `None` for a platform job (a sweep).
+    pub fn scope(&self) -> Option<TenantScope> {
+        self.org_id.map(TenantScope::single)
+    }
+
+    /// The scope a platform sweep (a scheduled job with no organisation of
+    /// its own: LTV sync, rebalancing, the mirror) acts in for one
+    /// organisation at a time.
+    pub fn scope_for(&self, org: OrgId) -> TenantScope {
+        TenantScope::single(org)
+    }
+
     /// The current time, from the same clock the queue uses.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
