@@ -17,8 +17,8 @@ use serde::Deserialize;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::domain::*;
 use crate::service::TwinService;
-use crate::types::*;
 
 /// The versioned routes of the twin module.
 pub fn api() -> VersionedApi<AppState> {

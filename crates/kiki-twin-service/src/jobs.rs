@@ -17,11 +17,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::domain::SimulationStatus;
 use crate::error::TwinServiceError;
-use crate::mirror::MIRROR_KIND;
-use crate::rebalancing::REBALANCE_KIND;
+use crate::service::mirror::MIRROR_KIND;
+use crate::service::rebalancing::REBALANCE_KIND;
 use crate::service::{SIMULATE_KIND, TwinService};
-use crate::types::SimulationStatus;
 
 fn job_error(e: TwinServiceError) -> JobError {
     match e {
@@ -142,7 +142,7 @@ impl JobHandler for MirrorJob {
         Box::pin(async move {
             let today = period_of(&ctx).date();
             let out = self.0.mirror_all(today).await.map_err(job_error)?;
-            encode(json!({ "day": crate::types::day_text(today), "simulations": out }))
+            encode(json!({ "day": crate::domain::day_text(today), "simulations": out }))
         })
     }
 }

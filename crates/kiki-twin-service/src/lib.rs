@@ -2,28 +2,31 @@
 //! gate decisions, the post-launch mirror and rebalancer jobs, what-if
 //! allocations, on top of the pure `kiki-twin` and `kiki-allocator` engines.
 //!
-//! - `service/`: simulations, the gate and overrides (`mod.rs`); stored simulations and
-//!   market models read back (`simulations.rs`); settings (`settings.rs`); performance
-//!   history (`performance.rs`).
-//! - `allocations.rs`: what-if allocations.
-//! - `rebalancing.rs`: platform budgets, the rebalancer, shift approvals.
-//! - `mirror.rs`: the post-launch mirror.
-//! - `jobs.rs`: `twin.simulate`, `twin.mirror`, `twin.rebalance`.
+//! The template of a context service crate (ARCHITECTURE.md, "Adding a
+//! bounded context"):
+//!
+//! - `lib.rs`: the `Module` and re-exports.
+//! - `config.rs`: the `[twin]` section.
+//! - `error.rs`: `TwinServiceError` and its `DomainError` face.
 //! - `events.rs`: the events it publishes (`twin.rebalanced`, `twin.rollback_recommended`).
-//! - `api.rs`: the routes and the error mapping.
+//! - `domain.rs`: the request and response types of the API.
+//! - `service/`: the use cases — simulations, the gate and overrides (`mod.rs`); stored
+//!   simulations and market models read back (`simulations.rs`); settings
+//!   (`settings.rs`); performance history (`performance.rs`); what-if allocations
+//!   (`allocations.rs`); platform budgets, the rebalancer and shift approvals
+//!   (`rebalancing.rs`); the post-launch mirror (`mirror.rs`); the LTV source (`ltv.rs`).
+//! - `store/`: the `twin_*` tables and every query on them (crate-private).
+//! - `api.rs`: the routes and handlers.
+//! - `jobs.rs`: `twin.simulate`, `twin.mirror`, `twin.rebalance`.
 
-mod allocations;
 pub mod api;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod events;
 pub mod jobs;
-pub mod ltv;
-pub mod mirror;
-pub mod rebalancing;
-mod schema;
 pub mod service;
-pub mod types;
+pub(crate) mod store;
 
 use std::sync::Arc;
 
@@ -32,9 +35,9 @@ use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::TwinServiceConfig;
 pub use error::TwinServiceError;
-pub use ltv::{FromLtvService, LtvSource, NoLtv};
-pub use mirror::{MIRROR_KIND, MIRROR_SCHEDULE, MirrorOutcome};
-pub use rebalancing::{REBALANCE_KIND, REBALANCE_SCHEDULE, RebalanceOutcome};
+pub use service::ltv::{FromLtvService, LtvSource, NoLtv};
+pub use service::mirror::{MIRROR_KIND, MIRROR_SCHEDULE, MirrorOutcome};
+pub use service::rebalancing::{REBALANCE_KIND, REBALANCE_SCHEDULE, RebalanceOutcome};
 pub use service::{SIMULATE_KIND, TwinService};
 
 /// Where the twin reads lifetime values from, fixed in the module list.

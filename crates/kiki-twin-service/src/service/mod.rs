@@ -19,29 +19,27 @@ use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
     LtvInput, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig, TwinReport,
 };
-use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use serde_json::{Value, json};
-use sqlx::types::Json;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::config::TwinServiceConfig;
+use crate::domain::*;
 use crate::error::{Result, TwinServiceError, prefixed};
-use crate::ltv::LtvSource;
-use crate::schema::{
-    TwinDailyPerformance as P, TwinGateDecisions as G, TwinMarketModels as M, TwinSettings as S,
-    TwinSimulations as Sim,
-};
-use crate::types::*;
+use crate::store::{self, Key};
 
+mod allocations;
+pub mod ltv;
+pub mod mirror;
 mod performance;
+pub mod rebalancing;
 mod settings;
 mod simulations;
 
+use ltv::LtvSource;
 pub(crate) use settings::OrgSettings;
 pub use simulations::MarketModelView;
-pub(crate) use simulations::{SIM_COLUMNS, SimRow};
 
 /// The engine name on decision records.
 pub const ENGINE: &str = "kiki-twin";
@@ -90,35 +88,24 @@ pub(crate) fn cursor_of(at: OffsetDateTime, id: Uuid) -> String {
     Cursor(format!("{}|{}", sqlite_timestamp(at), id)).encode()
 }
 
-/// Adds the "after this cursor" condition of a (time desc, id desc) list.
-pub(crate) fn apply_cursor<C: sea_query::IntoColumnRef + Copy>(
-    stmt: &mut SelectStatement,
-    page: &PageRequest,
-    at_col: C,
-    id_col: C,
-) -> Result<()> {
+/// The key a page starts after, from the request's cursor (a (time desc,
+/// id desc) list).
+pub(crate) fn key_of(page: &PageRequest) -> Result<Option<Key>> {
     let cursor = page
         .cursor()
         .map_err(|f| TwinServiceError::Invalid(vec![f]))?;
-    if let Some(c) = cursor {
-        let parsed = c.0.split_once('|').and_then(|(t, id)| {
-            Some((
-                OffsetDateTime::parse(t, &Rfc3339).ok()?,
-                id.parse::<Uuid>().ok()?,
-            ))
-        });
-        let (t, id) = parsed.ok_or_else(|| {
-            TwinServiceError::field("cursor", "The cursor is not one this API issued.")
-        })?;
-        stmt.cond_where(
-            Cond::any().add(Expr::col(at_col).lt(t)).add(
-                Cond::all()
-                    .add(Expr::col(at_col).eq(t))
-                    .add(Expr::col(id_col).lt(id)),
-            ),
-        );
-    }
-    Ok(())
+    let Some(c) = cursor else {
+        return Ok(None);
+    };
+    let parsed = c.0.split_once('|').and_then(|(t, id)| {
+        Some((
+            OffsetDateTime::parse(t, &Rfc3339).ok()?,
+            id.parse::<Uuid>().ok()?,
+        ))
+    });
+    parsed
+        .map(Some)
+        .ok_or_else(|| TwinServiceError::field("cursor", "The cursor is not one this API issued."))
 }
 
 /// An audit event stamped with the request.
@@ -258,32 +245,18 @@ impl TwinService {
         let id = Uuid::now_v7();
         let now = self.now();
         let queued = work_of(&req.plan, &req.options, 0) > self.config.max_sync_work;
-        let insert = Query::insert()
-            .into_table(Sim::Table)
-            .columns([
-                Sim::Id,
-                Sim::OrgId,
-                Sim::Status,
-                Sim::Plan,
-                Sim::Options,
-                Sim::CreatedBy,
-                Sim::CreatedAt,
-                Sim::UpdatedAt,
-            ])
-            .values_panic([
-                id.into(),
-                org.0.into(),
-                SimulationStatus::Pending.as_str().into(),
-                json_of(&req.plan)?.into(),
-                json_of(&req.options)?.into(),
-                actor_text(&actor).into(),
-                now.into(),
-                now.into(),
-            ])
-            .to_owned();
+        let created_by = actor_text(&actor);
+        let row = store::simulations::NewSimulation {
+            id,
+            org,
+            plan: json_of(&req.plan)?,
+            options: json_of(&req.options)?,
+            created_by: &created_by,
+            now,
+        };
         if queued {
             let mut tx = self.db.begin().await?;
-            tx.execute(&insert).await?;
+            store::simulations::insert(&mut tx, row).await?;
             let job = self
                 .jobs
                 .enqueue_tx(
@@ -294,12 +267,7 @@ impl TwinService {
                     EnqueueOptions::default(),
                 )
                 .await?;
-            let set_job = Query::update()
-                .table(Sim::Table)
-                .value(Sim::JobId, job.0)
-                .and_where(Expr::col(Sim::Id).eq(id))
-                .to_owned();
-            tx.execute(&set_job).await?;
+            store::simulations::set_job(&mut tx, id, job.0).await?;
             self.audit
                 .append(
                     &mut tx,
@@ -317,7 +285,7 @@ impl TwinService {
                 .compute(input, req.plan.clone(), req.options.clone(), settings)
                 .await?;
             let mut tx = self.db.begin().await?;
-            tx.execute(&insert).await?;
+            store::simulations::insert(&mut tx, row).await?;
             self.store_outcome(&mut tx, org, id, &req.plan, &c, actor, Some(meta))
                 .await?;
             tx.commit().await?;
@@ -356,71 +324,52 @@ impl TwinService {
             .filter_map(|m| m.window.map(|w| w.days))
             .max()
             .unwrap_or(0);
-        let insert_model = Query::insert()
-            .into_table(M::Table)
-            .columns([
-                M::Id,
-                M::OrgId,
-                M::Currency,
-                M::Industry,
-                M::FirstDay,
-                M::LastDay,
-                M::HistoryDays,
-                M::Model,
-                M::CreatedAt,
-            ])
-            .values_panic([
-                model_id.into(),
-                org.0.into(),
-                c.model.currency.as_str().into(),
-                json_of(&c.model.industry)?
-                    .as_str()
-                    .unwrap_or("general")
-                    .to_owned()
-                    .into(),
-                first.map(day_text).into(),
-                last.map(day_text).into(),
-                i64::from(days).into(),
-                json_of(&c.model)?.into(),
-                now.into(),
-            ])
-            .to_owned();
+        let model = store::simulations::NewMarketModel {
+            id: model_id,
+            org,
+            currency: c.model.currency.as_str().to_owned(),
+            industry: json_of(&c.model.industry)?
+                .as_str()
+                .unwrap_or("general")
+                .to_owned(),
+            first_day: first.map(day_text),
+            last_day: last.map(day_text),
+            history_days: i64::from(days),
+            model: json_of(&c.model)?,
+            now,
+        };
         let approved = c.gate.approved;
         let start_day = plan.start_date.unwrap_or(now.date());
         let risk = json_of(&c.report.risk_level)?
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let update = Query::update()
-            .table(Sim::Table)
-            .value(Sim::Status, SimulationStatus::Done.as_str())
-            .value(Sim::ModelId, model_id)
-            .value(Sim::Report, json_of(&c.report)?)
-            .value(Sim::Gate, json_of(&c.gate)?)
-            .value(Sim::Confidence, c.report.result.confidence)
-            .value(Sim::RiskLevel, risk.as_str())
-            .value(Sim::Approved, approved)
-            .value(Sim::ApprovedBy, "engine")
-            .value(Sim::ApprovedAt, now)
-            .value(Sim::StartDay, day_text(start_day))
-            .value(Sim::UpdatedAt, now)
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .and_where(Expr::col(Sim::OrgId).eq(org.0))
-            .and_where(Expr::col(Sim::Status).eq(SimulationStatus::Pending.as_str()))
-            .to_owned();
-        if tx.execute(&update).await? == 0 {
+        let finished = store::simulations::Finished {
+            model_id,
+            report: json_of(&c.report)?,
+            gate: json_of(&c.gate)?,
+            confidence: c.report.result.confidence,
+            risk_level: &risk,
+            approved,
+            start_day: day_text(start_day),
+            now,
+        };
+        if !store::simulations::finish(tx, org, id, finished).await? {
             return Ok(false);
         }
-        tx.execute(&insert_model).await?;
-        self.insert_gate_decision(
+        store::simulations::insert_market_model(tx, model).await?;
+        store::simulations::insert_gate_decision(
             tx,
-            org,
-            id,
-            approved,
-            &c.gate.reason,
-            "engine",
-            None,
-            Some(c.report.result.confidence),
+            store::simulations::GateDecisionRow {
+                org,
+                simulation: id,
+                approved,
+                reason: &c.gate.reason,
+                kind: "engine",
+                by: None,
+                confidence: Some(c.report.result.confidence),
+                now,
+            },
         )
         .await?;
         let entry = self
@@ -463,62 +412,13 @@ impl TwinService {
         Ok(true)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_gate_decision(
-        &self,
-        tx: &mut Tx<'_>,
-        org: OrgId,
-        simulation: Uuid,
-        approved: bool,
-        reason: &str,
-        kind: &str,
-        by: Option<String>,
-        confidence: Option<f64>,
-    ) -> Result<()> {
-        let stmt = Query::insert()
-            .into_table(G::Table)
-            .columns([
-                G::Id,
-                G::OrgId,
-                G::SimulationId,
-                G::Approved,
-                G::Reason,
-                G::DecidedByKind,
-                G::DecidedBy,
-                G::Confidence,
-                G::CreatedAt,
-            ])
-            .values_panic([
-                Uuid::now_v7().into(),
-                org.0.into(),
-                simulation.into(),
-                approved.into(),
-                reason.into(),
-                kind.into(),
-                by.into(),
-                confidence.into(),
-                self.now().into(),
-            ])
-            .to_owned();
-        tx.execute(&stmt).await?;
-        Ok(())
-    }
-
     /// Marks a pending simulation failed (a queued job whose input the
     /// engine refused).
     pub(crate) async fn fail_simulation(&self, org: OrgId, id: Uuid, error: &str) -> Result<()> {
-        let stmt = Query::update()
-            .table(Sim::Table)
-            .value(Sim::Status, SimulationStatus::Failed.as_str())
-            .value(Sim::Error, error)
-            .value(Sim::UpdatedAt, self.now())
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .and_where(Expr::col(Sim::OrgId).eq(org.0))
-            .and_where(Expr::col(Sim::Status).eq(SimulationStatus::Pending.as_str()))
-            .to_owned();
-        self.db.execute(&stmt).await?;
+        store::simulations::fail(&self.db, org, id, error, self.now()).await?;
         Ok(())
     }
+
     /// `POST /v1/simulations/{id}/decision`: a person approves or rejects
     /// the launch, overriding (or confirming) the gate.
     pub async fn override_decision(
@@ -562,18 +462,7 @@ impl TwinService {
         let now = self.now();
         let actor = p.actor();
         let by = actor_text(&actor);
-        let mut update = Query::update()
-            .table(Sim::Table)
-            .value(Sim::Approved, approved)
-            .value(Sim::ApprovedBy, by.as_str())
-            .value(Sim::ApprovedAt, now)
-            .value(Sim::UpdatedAt, now)
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .and_where(Expr::col(Sim::OrgId).eq(org.0))
-            .to_owned();
-        if approved && plan.start_date.is_none() {
-            update.value(Sim::StartDay, day_text(now.date()));
-        }
+        let start_day = (approved && plan.start_date.is_none()).then(|| day_text(now.date()));
         let verb = if approved { "approved" } else { "rejected" };
         let agrees = engine_verdict == Some(approved);
         let explanation = format!(
@@ -585,16 +474,19 @@ impl TwinService {
             }
         );
         let mut tx = self.db.begin().await?;
-        tx.execute(&update).await?;
-        self.insert_gate_decision(
+        store::simulations::set_approval(&mut tx, org, id, approved, &by, start_day, now).await?;
+        store::simulations::insert_gate_decision(
             &mut tx,
-            org,
-            id,
-            approved,
-            reason,
-            "user",
-            Some(by.clone()),
-            row.confidence,
+            store::simulations::GateDecisionRow {
+                org,
+                simulation: id,
+                approved,
+                reason,
+                kind: "user",
+                by: Some(by.clone()),
+                confidence: row.confidence,
+                now,
+            },
         )
         .await?;
         let entry = self

@@ -11,22 +11,9 @@ pub(crate) struct OrgSettings {
     pub industry: Industry,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct SettingsRow {
-    min_confidence: Option<f64>,
-    approval_threshold_micros: Option<i64>,
-    industry: Option<String>,
-}
-
 impl TwinService {
     async fn overrides(&self, org: OrgId) -> Result<SettingsOverrides> {
-        let stmt = Query::select()
-            .columns([S::MinConfidence, S::ApprovalThresholdMicros, S::Industry])
-            .from(S::Table)
-            .and_where(Expr::col(S::OrgId).eq(org.0))
-            .to_owned();
-        let row: Option<SettingsRow> = self.db.fetch_optional(&stmt).await?;
-        Ok(match row {
+        Ok(match store::settings::get(&self.db, org).await? {
             None => SettingsOverrides::default(),
             Some(r) => SettingsOverrides {
                 min_confidence: r.min_confidence,
@@ -83,38 +70,13 @@ impl TwinService {
             })
             .unwrap_or(None);
         let now = self.now();
-        let stmt = Query::insert()
-            .into_table(S::Table)
-            .columns([
-                S::OrgId,
-                S::MinConfidence,
-                S::ApprovalThresholdMicros,
-                S::Industry,
-                S::UpdatedBy,
-                S::UpdatedAt,
-            ])
-            .values_panic([
-                org.0.into(),
-                o.min_confidence.into(),
-                o.approval_threshold_micros.into(),
-                industry.into(),
-                actor_text(&p.actor()).into(),
-                now.into(),
-            ])
-            .on_conflict(
-                OnConflict::column(S::OrgId)
-                    .update_columns([
-                        S::MinConfidence,
-                        S::ApprovalThresholdMicros,
-                        S::Industry,
-                        S::UpdatedBy,
-                        S::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .to_owned();
+        let row = store::settings::SettingsRow {
+            min_confidence: o.min_confidence,
+            approval_threshold_micros: o.approval_threshold_micros,
+            industry,
+        };
         let mut tx = self.db.begin().await?;
-        tx.execute(&stmt).await?;
+        store::settings::put(&mut tx, org, row, &actor_text(&p.actor()), now).await?;
         self.audit
             .append(
                 &mut tx,

@@ -2,19 +2,7 @@
 //! API's view, and the reads (one simulation, a page of them, a market model).
 
 use super::*;
-
-#[derive(Debug, sqlx::FromRow)]
-struct MarketModelRow {
-    id: Uuid,
-    org_id: Uuid,
-    currency: String,
-    industry: String,
-    first_day: Option<String>,
-    last_day: Option<String>,
-    history_days: i64,
-    model: Json<Value>,
-    created_at: OffsetDateTime,
-}
+use crate::store::simulations::SimRow;
 
 /// `GET /v1/twin/models/{id}`: an estimated market model and its data window.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -34,51 +22,6 @@ pub struct MarketModelView {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct SimRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub status: String,
-    pub plan: Json<Value>,
-    pub options: Json<Value>,
-    pub model_id: Option<Uuid>,
-    pub report: Option<Json<Value>>,
-    pub gate: Option<Json<Value>>,
-    pub confidence: Option<f64>,
-    pub risk_level: Option<String>,
-    pub approved: Option<bool>,
-    pub approved_by: Option<String>,
-    pub start_day: Option<String>,
-    pub job_id: Option<Uuid>,
-    pub error: Option<String>,
-    pub created_by: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub approved_at: Option<OffsetDateTime>,
-}
-
-pub(crate) const SIM_COLUMNS: [Sim; 19] = [
-    Sim::Id,
-    Sim::OrgId,
-    Sim::Status,
-    Sim::Plan,
-    Sim::Options,
-    Sim::ModelId,
-    Sim::Report,
-    Sim::Gate,
-    Sim::Confidence,
-    Sim::RiskLevel,
-    Sim::Approved,
-    Sim::ApprovedBy,
-    Sim::StartDay,
-    Sim::JobId,
-    Sim::Error,
-    Sim::CreatedBy,
-    Sim::CreatedAt,
-    Sim::UpdatedAt,
-    Sim::ApprovedAt,
-];
 
 fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> TwinServiceError {
     TwinServiceError::Internal(format!("simulation {id}: stored {what} unreadable: {e}"))
@@ -152,15 +95,7 @@ impl SimRow {
 
 impl TwinService {
     pub(crate) async fn sim_row(&self, org: Option<OrgId>, id: Uuid) -> Result<Option<SimRow>> {
-        let mut stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .to_owned();
-        if let Some(o) = org {
-            stmt.and_where(Expr::col(Sim::OrgId).eq(o.0));
-        }
-        Ok(self.db.fetch_optional(&stmt).await?)
+        Ok(store::simulations::get(&self.db, org, id).await?)
     }
 
     /// A simulation of the scope's active organisation, with its report
@@ -170,13 +105,7 @@ impl TwinService {
         scope: &TenantScope,
         id: Uuid,
     ) -> Result<Option<SimulationView>> {
-        let stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::Id).eq(id))
-            .and_where(Expr::col(Sim::OrgId).eq(scope.org_id().0))
-            .to_owned();
-        let row: Option<SimRow> = self.db.fetch_optional(&stmt).await?;
+        let row = store::simulations::get(&self.db, Some(scope.org_id()), id).await?;
         row.map(|r| r.into_view(true)).transpose()
     }
 
@@ -187,23 +116,7 @@ impl TwinService {
         scope: &TenantScope,
         id: Uuid,
     ) -> Result<Option<MarketModelView>> {
-        let stmt = Query::select()
-            .columns([
-                M::Id,
-                M::OrgId,
-                M::Currency,
-                M::Industry,
-                M::FirstDay,
-                M::LastDay,
-                M::HistoryDays,
-                M::Model,
-                M::CreatedAt,
-            ])
-            .from(M::Table)
-            .and_where(Expr::col(M::Id).eq(id))
-            .and_where(Expr::col(M::OrgId).eq(scope.org_id().0))
-            .to_owned();
-        let row: Option<MarketModelRow> = self.db.fetch_optional(&stmt).await?;
+        let row = store::simulations::market_model(&self.db, scope.org_id(), id).await?;
         Ok(row.map(|r| MarketModelView {
             id: r.id,
             org_id: r.org_id,
@@ -224,16 +137,9 @@ impl TwinService {
         page: &PageRequest,
     ) -> Result<Page<SimulationView>> {
         let limit = page.limit();
-        let mut stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::OrgId).eq(scope.org_id().0))
-            .order_by(Sim::CreatedAt, Order::Desc)
-            .order_by(Sim::Id, Order::Desc)
-            .limit(u64::from(limit) + 1)
-            .to_owned();
-        apply_cursor(&mut stmt, page, Sim::CreatedAt, Sim::Id)?;
-        let rows: Vec<SimRow> = self.db.fetch_all(&stmt).await?;
+        let key = key_of(page)?;
+        let rows =
+            store::simulations::list(&self.db, scope.org_id(), u64::from(limit) + 1, key).await?;
         let mut items = rows
             .into_iter()
             .map(|r| r.into_view(false))

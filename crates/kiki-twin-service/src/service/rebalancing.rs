@@ -13,86 +13,26 @@ use kiki_identity::{Principal, RequestMeta};
 use kiki_shield::Actor;
 use kiki_store::Tx;
 
-use crate::events::{Rebalanced, ShiftEvent};
 use kiki_twin::{Platform, priors};
-use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use serde::Serialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::{ENGINE_VERSION, TwinService, actor_text, audit_event, cursor_of, key_of};
+use crate::domain::{BudgetLine, BudgetsRequest, BudgetsView, ShiftDecisionRequest, ShiftView};
 use crate::error::{Result, TwinServiceError};
-use crate::schema::{TwinBudgets as B, TwinRebalanceRuns as R, TwinRebalancingShifts as Sh};
-use crate::service::{
-    ENGINE_VERSION, TwinService, actor_text, apply_cursor, audit_event, cursor_of,
+use crate::events::{Rebalanced, ShiftEvent};
+use crate::store::{
+    self,
+    rebalancing::{BudgetRow, ShiftRow},
 };
-use crate::types::{BudgetLine, BudgetsRequest, BudgetsView, ShiftDecisionRequest, ShiftView};
 
 /// The job kind of the rebalancer.
 pub const REBALANCE_KIND: &str = "twin.rebalance";
 /// Its default schedule: every five minutes.
 pub const REBALANCE_SCHEDULE: &str = "0 */5 * * * *";
 const SYSTEM: &str = "twin.rebalancer";
-
-#[derive(Debug, sqlx::FromRow)]
-struct BudgetRow {
-    platform: String,
-    currency: String,
-    daily_budget_micros: i64,
-    min_daily_budget_micros: i64,
-    max_daily_budget_micros: Option<i64>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct ShiftRow {
-    id: Uuid,
-    org_id: Uuid,
-    period_key: String,
-    currency: String,
-    from_platform: String,
-    to_platform: String,
-    amount_micros: i64,
-    from_budget_before_micros: i64,
-    from_budget_after_micros: i64,
-    to_budget_before_micros: i64,
-    to_budget_after_micros: i64,
-    from_efficiency: f64,
-    to_efficiency: f64,
-    average_efficiency: f64,
-    portfolio_efficiency_before: f64,
-    portfolio_efficiency_after: f64,
-    explanation: String,
-    status: String,
-    decided_by: Option<String>,
-    decision_reason: Option<String>,
-    created_at: OffsetDateTime,
-    decided_at: Option<OffsetDateTime>,
-}
-
-const SHIFT_COLUMNS: [Sh; 22] = [
-    Sh::Id,
-    Sh::OrgId,
-    Sh::PeriodKey,
-    Sh::Currency,
-    Sh::FromPlatform,
-    Sh::ToPlatform,
-    Sh::AmountMicros,
-    Sh::FromBudgetBeforeMicros,
-    Sh::FromBudgetAfterMicros,
-    Sh::ToBudgetBeforeMicros,
-    Sh::ToBudgetAfterMicros,
-    Sh::FromEfficiency,
-    Sh::ToEfficiency,
-    Sh::AverageEfficiency,
-    Sh::PortfolioEfficiencyBefore,
-    Sh::PortfolioEfficiencyAfter,
-    Sh::Explanation,
-    Sh::Status,
-    Sh::DecidedBy,
-    Sh::DecisionReason,
-    Sh::CreatedAt,
-    Sh::DecidedAt,
-];
 
 impl ShiftRow {
     fn into_view(self) -> Result<ShiftView> {
@@ -190,19 +130,7 @@ fn validate_budgets(req: &BudgetsRequest) -> Vec<FieldError> {
 
 impl TwinService {
     async fn budget_rows(&self, org: OrgId) -> Result<Vec<BudgetRow>> {
-        let stmt = Query::select()
-            .columns([
-                B::Platform,
-                B::Currency,
-                B::DailyBudgetMicros,
-                B::MinDailyBudgetMicros,
-                B::MaxDailyBudgetMicros,
-            ])
-            .from(B::Table)
-            .and_where(Expr::col(B::OrgId).eq(org.0))
-            .order_by(B::Platform, Order::Asc)
-            .to_owned();
-        Ok(self.db.fetch_all(&stmt).await?)
+        Ok(store::rebalancing::budgets(&self.db, org).await?)
     }
 
     /// The active organisation's platform budgets.
@@ -237,36 +165,9 @@ impl TwinService {
         let org = p.scope.org_id();
         let now = self.now();
         let before = self.budgets(&p.scope).await?;
-        let delete = Query::delete()
-            .from_table(B::Table)
-            .and_where(Expr::col(B::OrgId).eq(org.0))
-            .to_owned();
-        let mut insert = Query::insert()
-            .into_table(B::Table)
-            .columns([
-                B::OrgId,
-                B::Platform,
-                B::Currency,
-                B::DailyBudgetMicros,
-                B::MinDailyBudgetMicros,
-                B::MaxDailyBudgetMicros,
-                B::UpdatedAt,
-            ])
-            .to_owned();
-        for l in &req.platforms {
-            insert.values_panic([
-                org.0.into(),
-                l.platform.as_str().into(),
-                req.currency.as_str().into(),
-                l.daily_budget_micros.into(),
-                l.min_daily_budget_micros.into(),
-                l.max_daily_budget_micros.into(),
-                now.into(),
-            ]);
-        }
         let mut tx = self.db.begin().await?;
-        tx.execute(&delete).await?;
-        tx.execute(&insert).await?;
+        store::rebalancing::replace_budgets(&mut tx, org, req.currency, &req.platforms, now)
+            .await?;
         self.audit
             .append(
                 &mut tx,
@@ -283,27 +184,11 @@ impl TwinService {
         self.budgets(&p.scope).await
     }
 
-    /// Organisations with budgets set.
-    async fn orgs_with_budgets(&self) -> Result<Vec<OrgId>> {
-        #[derive(sqlx::FromRow)]
-        struct OrgRow {
-            org_id: Uuid,
-        }
-        let stmt = Query::select()
-            .column(B::OrgId)
-            .distinct()
-            .from(B::Table)
-            .order_by(B::OrgId, Order::Asc)
-            .to_owned();
-        let rows: Vec<OrgRow> = self.db.fetch_all(&stmt).await?;
-        Ok(rows.into_iter().map(|r| OrgId(r.org_id)).collect())
-    }
-
     /// Runs the rebalancer for every organisation with budgets, for the
     /// period starting at `period`.
     pub async fn rebalance_all(&self, period: OffsetDateTime) -> Result<Vec<RebalanceOutcome>> {
         let mut out = Vec::new();
-        for org in self.orgs_with_budgets().await? {
+        for org in store::rebalancing::orgs_with_budgets(&self.db).await? {
             match self.rebalance_org(org, period).await {
                 Ok(o) => out.push(o),
                 Err(TwinServiceError::Invalid(fields)) => {
@@ -378,22 +263,10 @@ impl TwinService {
             kiki_allocator::rebalance(&input).map_err(|e| TwinServiceError::from_alloc("", e))?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let claim = Query::insert()
-            .into_table(R::Table)
-            .columns([R::OrgId, R::PeriodKey, R::Shifts, R::CreatedAt])
-            .values_panic([
-                org.0.into(),
-                period_key.as_str().into(),
-                (plan.shifts.len() as i64).into(),
-                now.into(),
-            ])
-            .on_conflict(
-                OnConflict::columns([R::OrgId, R::PeriodKey])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        if tx.execute(&claim).await? == 0 {
+        let claimed =
+            store::rebalancing::claim_run(&mut tx, org, &period_key, plan.shifts.len() as i64, now)
+                .await?;
+        if !claimed {
             tx.rollback().await?;
             return Ok(outcome);
         }
@@ -410,35 +283,17 @@ impl TwinService {
                 "applied"
             };
             let id = Uuid::now_v7();
-            let insert = Query::insert()
-                .into_table(Sh::Table)
-                .columns(SHIFT_COLUMNS)
-                .values_panic([
-                    id.into(),
-                    org.0.into(),
-                    period_key.as_str().into(),
-                    currency.as_str().into(),
-                    s.from.as_str().into(),
-                    s.to.as_str().into(),
-                    s.amount_micros.into(),
-                    s.from_budget_before_micros.into(),
-                    s.from_budget_after_micros.into(),
-                    s.to_budget_before_micros.into(),
-                    s.to_budget_after_micros.into(),
-                    s.from_efficiency.into(),
-                    s.to_efficiency.into(),
-                    s.average_efficiency.into(),
-                    s.portfolio_efficiency_before.into(),
-                    s.portfolio_efficiency_after.into(),
-                    s.explanation.as_str().into(),
-                    status.into(),
-                    Option::<String>::None.into(),
-                    Option::<String>::None.into(),
-                    now.into(),
-                    Option::<OffsetDateTime>::None.into(),
-                ])
-                .to_owned();
-            tx.execute(&insert).await?;
+            store::rebalancing::insert_shift(
+                &mut tx,
+                id,
+                org,
+                &period_key,
+                currency,
+                s,
+                status,
+                now,
+            )
+            .await?;
             let entry = self
                 .audit
                 .append(
@@ -522,19 +377,10 @@ impl TwinService {
             ));
         }
         let limit = page.limit();
-        let mut stmt = Query::select()
-            .columns(SHIFT_COLUMNS)
-            .from(Sh::Table)
-            .and_where(Expr::col(Sh::OrgId).eq(scope.org_id().0))
-            .order_by(Sh::CreatedAt, Order::Desc)
-            .order_by(Sh::Id, Order::Desc)
-            .limit(u64::from(limit) + 1)
-            .to_owned();
-        if let Some(s) = status {
-            stmt.and_where(Expr::col(Sh::Status).eq(s));
-        }
-        apply_cursor(&mut stmt, page, Sh::CreatedAt, Sh::Id)?;
-        let rows: Vec<ShiftRow> = self.db.fetch_all(&stmt).await?;
+        let key = key_of(page)?;
+        let rows =
+            store::rebalancing::shifts(&self.db, scope.org_id(), status, u64::from(limit) + 1, key)
+                .await?;
         let mut items = rows
             .into_iter()
             .map(ShiftRow::into_view)
@@ -570,15 +416,7 @@ impl TwinService {
             ));
         }
         let org = p.scope.org_id();
-        let select = Query::select()
-            .columns(SHIFT_COLUMNS)
-            .from(Sh::Table)
-            .and_where(Expr::col(Sh::Id).eq(id))
-            .and_where(Expr::col(Sh::OrgId).eq(org.0))
-            .to_owned();
-        let row: ShiftRow = self
-            .db
-            .fetch_optional(&select)
+        let row = store::rebalancing::shift(&self.db, org, id)
             .await?
             .ok_or(TwinServiceError::NotFound("rebalancing shift"))?;
         if row.status != "pending_approval" {
@@ -591,21 +429,12 @@ impl TwinService {
         let actor = p.actor();
         let by = actor_text(&actor);
         let status = if approve { "approved" } else { "rejected" };
-        let update = Query::update()
-            .table(Sh::Table)
-            .value(Sh::Status, status)
-            .value(Sh::DecidedBy, by.as_str())
-            .value(Sh::DecisionReason, reason.clone())
-            .value(Sh::DecidedAt, now)
-            .and_where(Expr::col(Sh::Id).eq(id))
-            .and_where(Expr::col(Sh::Status).eq("pending_approval"))
-            .to_owned();
         let from = Platform::parse(&row.from_platform)
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
         let to = Platform::parse(&row.to_platform)
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
         let mut tx = self.db.begin().await?;
-        if tx.execute(&update).await? == 0 {
+        if !store::rebalancing::decide_shift(&mut tx, id, status, &by, reason.clone(), now).await? {
             return Err(TwinServiceError::Conflict(
                 "The shift was decided by someone else meanwhile.".into(),
             ));
@@ -683,12 +512,10 @@ impl TwinService {
             )
             .await;
         }
-        let row: ShiftRow = self
-            .db
-            .fetch_optional(&select)
+        store::rebalancing::shift(&self.db, org, id)
             .await?
-            .ok_or(TwinServiceError::NotFound("rebalancing shift"))?;
-        row.into_view()
+            .ok_or(TwinServiceError::NotFound("rebalancing shift"))?
+            .into_view()
     }
 }
 
@@ -702,23 +529,9 @@ async fn move_budget(
     amount: i64,
     now: OffsetDateTime,
 ) -> Result<i64> {
-    let select = |p: Platform| {
-        Query::select()
-            .columns([
-                B::Platform,
-                B::Currency,
-                B::DailyBudgetMicros,
-                B::MinDailyBudgetMicros,
-                B::MaxDailyBudgetMicros,
-            ])
-            .from(B::Table)
-            .and_where(Expr::col(B::OrgId).eq(org.0))
-            .and_where(Expr::col(B::Platform).eq(p.as_str()))
-            .to_owned()
-    };
     let (Some(f), Some(t)) = (
-        tx.fetch_optional::<BudgetRow, _>(&select(from)).await?,
-        tx.fetch_optional::<BudgetRow, _>(&select(to)).await?,
+        store::rebalancing::budget(tx, org, from).await?,
+        store::rebalancing::budget(tx, org, to).await?,
     ) else {
         return Ok(0);
     };
@@ -735,14 +548,7 @@ async fn move_budget(
         (from, f.daily_budget_micros - moved),
         (to, t.daily_budget_micros.saturating_add(moved)),
     ] {
-        let stmt = Query::update()
-            .table(B::Table)
-            .value(B::DailyBudgetMicros, v)
-            .value(B::UpdatedAt, now)
-            .and_where(Expr::col(B::OrgId).eq(org.0))
-            .and_where(Expr::col(B::Platform).eq(p.as_str()))
-            .to_owned();
-        tx.execute(&stmt).await?;
+        store::rebalancing::set_daily_budget(tx, org, p, v, now).await?;
     }
     Ok(moved)
 }

@@ -10,9 +10,9 @@ use kiki_core::{FieldError, OrgId};
 use kiki_twin::{EstimationConfig, EstimationInput, Platform};
 use time::Duration;
 
+use super::TwinService;
+use crate::domain::{AllocationApiRequest, AllocationResponse};
 use crate::error::{Result, TwinServiceError};
-use crate::service::TwinService;
-use crate::types::{AllocationApiRequest, AllocationResponse};
 
 impl TwinService {
     /// `POST /v1/allocations`.

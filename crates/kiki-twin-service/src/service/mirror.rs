@@ -12,20 +12,16 @@ use kiki_core::{OrgId, PageRequest, TenantScope};
 use kiki_explain::NewDecision;
 use kiki_shield::Actor;
 use kiki_twin::{DailyActual, MirrorConfig, Platform};
-use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use serde::Serialize;
-use serde_json::{Value, json};
-use sqlx::types::Json;
-use time::{Date, Duration, OffsetDateTime};
+use serde_json::json;
+use time::{Date, Duration};
 use uuid::Uuid;
 
+use super::{ENGINE, ENGINE_VERSION, TwinService, audit_event, json_of};
+use crate::domain::{MirrorReportView, day_text, parse_day};
 use crate::error::{Result, TwinServiceError};
 use crate::events::RollbackRecommended;
-use crate::schema::{TwinMirrorReports as MR, TwinSimulations as Sim};
-use crate::service::{
-    ENGINE, ENGINE_VERSION, SIM_COLUMNS, SimRow, TwinService, audit_event, json_of,
-};
-use crate::types::{MirrorReportView, SimulationStatus, day_text, parse_day};
+use crate::store::{self, simulations::SimRow};
 
 /// The job kind of the mirror.
 pub const MIRROR_KIND: &str = "twin.mirror";
@@ -44,30 +40,11 @@ pub struct MirrorOutcome {
     pub stored: bool,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct MirrorRow {
-    id: Uuid,
-    simulation_id: Uuid,
-    period_key: String,
-    days_observed: i64,
-    rollback_recommended: bool,
-    latest_deviation: Option<f64>,
-    report: Json<Value>,
-    created_at: OffsetDateTime,
-}
-
 impl TwinService {
     /// Mirrors every launched simulation against the actuals of the days
     /// before `today`.
     pub async fn mirror_all(&self, today: Date) -> Result<Vec<MirrorOutcome>> {
-        let stmt = Query::select()
-            .columns(SIM_COLUMNS)
-            .from(Sim::Table)
-            .and_where(Expr::col(Sim::Status).eq(SimulationStatus::Done.as_str()))
-            .and_where(Expr::col(Sim::Approved).eq(true))
-            .order_by(Sim::CreatedAt, Order::Asc)
-            .to_owned();
-        let rows: Vec<SimRow> = self.db.fetch_all(&stmt).await?;
+        let rows = store::simulations::launched(&self.db).await?;
         let mut out = Vec::new();
         for row in rows {
             let id = row.id;
@@ -141,36 +118,17 @@ impl TwinService {
         let period_key = day_text(today);
         let now = self.now();
         let report_id = Uuid::now_v7();
-        let insert = Query::insert()
-            .into_table(MR::Table)
-            .columns([
-                MR::Id,
-                MR::OrgId,
-                MR::SimulationId,
-                MR::PeriodKey,
-                MR::DaysObserved,
-                MR::RollbackRecommended,
-                MR::LatestDeviation,
-                MR::Report,
-                MR::CreatedAt,
-            ])
-            .values_panic([
-                report_id.into(),
-                org.0.into(),
-                row.id.into(),
-                period_key.as_str().into(),
-                (days as i64).into(),
-                m.rollback_recommended.into(),
-                m.latest_deviation.into(),
-                json_of(&m)?.into(),
-                now.into(),
-            ])
-            .on_conflict(
-                OnConflict::columns([MR::SimulationId, MR::PeriodKey])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
+        let stored = store::mirror::NewMirrorReport {
+            id: report_id,
+            org,
+            simulation: row.id,
+            period_key: &period_key,
+            days_observed: days as i64,
+            rollback_recommended: m.rollback_recommended,
+            latest_deviation: m.latest_deviation,
+            report: json_of(&m)?,
+            now,
+        };
         let mut outcome = MirrorOutcome {
             simulation_id: row.id,
             org_id: org.0,
@@ -179,7 +137,7 @@ impl TwinService {
             stored: false,
         };
         let mut tx = self.db.begin().await?;
-        if tx.execute(&insert).await? == 0 {
+        if !store::mirror::insert(&mut tx, stored).await? {
             tx.rollback().await?;
             return Ok(Some(outcome));
         }
@@ -250,23 +208,7 @@ impl TwinService {
         if self.get_simulation(scope, simulation).await?.is_none() {
             return Err(TwinServiceError::NotFound("simulation"));
         }
-        let stmt = Query::select()
-            .columns([
-                MR::Id,
-                MR::SimulationId,
-                MR::PeriodKey,
-                MR::DaysObserved,
-                MR::RollbackRecommended,
-                MR::LatestDeviation,
-                MR::Report,
-                MR::CreatedAt,
-            ])
-            .from(MR::Table)
-            .and_where(Expr::col(MR::SimulationId).eq(simulation))
-            .order_by(MR::PeriodKey, Order::Desc)
-            .limit(u64::from(page.limit()))
-            .to_owned();
-        let rows: Vec<MirrorRow> = self.db.fetch_all(&stmt).await?;
+        let rows = store::mirror::reports(&self.db, simulation, u64::from(page.limit())).await?;
         rows.into_iter()
             .map(|r| {
                 Ok(MirrorReportView {
