@@ -562,7 +562,7 @@ async fn every_operation_of_the_document_keeps_tenants_apart() {
         .get::<kiki_twin_service::TwinService>()
         .expect("the twin module is mounted");
     let shift = twin
-        .rebalance_org(OrgId(b_owner.org_id), NOW)
+        .rebalance_org(&kiki_core::TenantScope::single(OrgId(b_owner.org_id)), NOW)
         .await
         .expect("the rebalancer runs");
     assert_eq!(shift.pending_approval, 1, "{shift:?}");

@@ -8,7 +8,11 @@
 use std::path::{Path, PathBuf};
 
 /// Source trees allowed to construct a scope.
-const AUTHORITIES: &[&str] = &["kiki-core/src/", "kiki-identity/src/", "kiki-store/src/jobs/"];
+const AUTHORITIES: &[&str] = &[
+    "kiki-core/src/",
+    "kiki-identity/src/",
+    "kiki-store/src/jobs/",
+];
 
 fn crates_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,7 +39,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn only_the_authorities_construct_a_tenant_scope() {
     let root = crates_dir();
     let mut files = Vec::new();
-    for krate in std::fs::read_dir(&root).expect("crates/ is readable").flatten() {
+    for krate in std::fs::read_dir(&root)
+        .expect("crates/ is readable")
+        .flatten()
+    {
         rust_files(&krate.path().join("src"), &mut files);
     }
     assert!(files.len() > 50, "the workspace sources were found");
@@ -67,7 +74,10 @@ fn only_the_authorities_construct_a_tenant_scope() {
 fn only_the_authorities_enable_the_authority_feature() {
     let root = crates_dir();
     let mut offenders = Vec::new();
-    for krate in std::fs::read_dir(&root).expect("crates/ is readable").flatten() {
+    for krate in std::fs::read_dir(&root)
+        .expect("crates/ is readable")
+        .flatten()
+    {
         let manifest = krate.path().join("Cargo.toml");
         let Ok(text) = std::fs::read_to_string(&manifest) else {
             continue;
@@ -85,5 +95,8 @@ fn only_the_authorities_enable_the_authority_feature() {
             offenders.push(name);
         }
     }
-    assert!(offenders.is_empty(), "{offenders:?} enable kiki-core/authority");
+    assert!(
+        offenders.is_empty(),
+        "{offenders:?} enable kiki-core/authority"
+    );
 }

@@ -143,7 +143,7 @@ pub async fn allocate(
     p: Perm<SimulationWrite>,
     Json(req): Json<AllocationApiRequest>,
 ) -> Result<AxumJson<AllocationResponse>, ApiError> {
-    Ok(AxumJson(svc.allocate(p.0.scope.org_id(), req).await?))
+    Ok(AxumJson(svc.allocate(&p.0.scope, req).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -83,7 +83,7 @@ impl JobHandler for SimulateJob {
             let options = row.options().map_err(job_error)?;
             let settings = svc.org_settings(org).await.map_err(job_error)?;
             let input = svc
-                .estimation_input(org, &plan, payload.ltv, settings.industry)
+                .estimation_input(&ctx.scope_for(org), &plan, payload.ltv, settings.industry)
                 .await
                 .map_err(job_error)?;
             ctx.progress(0.1, "simulating").await;
@@ -158,7 +158,11 @@ impl JobHandler for RebalanceJob {
     fn run<'a>(&'a self, ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
         Box::pin(async move {
             let period = period_of(&ctx);
-            let out = self.0.rebalance_all(period).await.map_err(job_error)?;
+            let out = self
+                .0
+                .rebalance_all(period, |org| ctx.scope_for(org))
+                .await
+                .map_err(job_error)?;
             encode(json!({ "organisations": out }))
         })
     }

@@ -134,7 +134,7 @@ pub async fn verify_audit(
     State(app): State<AppState>,
     p: Perm<AuditRead>,
 ) -> Result<Response, ApiError> {
-    let report = app.audit.verify(Some(p.0.org_id())).await?;
+    let report = app.audit.verify_for(&p.0.scope).await?;
     Ok(Json(report).into_response())
 }
 

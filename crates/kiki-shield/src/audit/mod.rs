@@ -504,6 +504,11 @@ impl AuditLog {
         verify::verify_chain(&self.db, &chain_name(org)).await
     }
 
+    /// The chain of the caller's active organisation (`GET /v1/audit/verify`).
+    pub async fn verify_for(&self, scope: &TenantScope) -> Result<ChainReport, ShieldError> {
+        self.verify(Some(scope.org_id())).await
+    }
+
     /// Every chain (CLI `kiki audit verify` without --org): the platform chain
     /// first, then organisations in id order.
     pub async fn verify_all(&self) -> Result<Vec<ChainReport>, ShieldError> {

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use kiki_allocator::{AllocationRequest, PlatformCurveInput};
-use kiki_core::{FieldError, OrgId};
+use kiki_core::{FieldError, TenantScope};
 use kiki_twin::{EstimationConfig, EstimationInput, Platform};
 use time::Duration;
 
@@ -18,9 +18,10 @@ impl TwinService {
     /// `POST /v1/allocations`.
     pub async fn allocate(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         req: AllocationApiRequest,
     ) -> Result<AllocationResponse> {
+        let org = scope.org_id();
         let mut errors = Vec::new();
         let mut platforms = Vec::with_capacity(req.platforms.len());
         for (i, l) in req.platforms.iter().enumerate() {
@@ -75,7 +76,7 @@ impl TwinService {
             let history = self
                 .history(org, req.currency, from, today, Some(&fit))
                 .await?;
-            let ltv = self.ltv.platform_ltv(org, req.currency).await;
+            let ltv = self.ltv.platform_ltv(scope, req.currency).await;
             let input = EstimationInput {
                 currency: req.currency,
                 industry: settings.industry,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiki_core::{Currency, OrgId};
+use kiki_core::{Currency, TenantScope};
 use kiki_twin::LtvInput;
 
 /// A source of LTV estimates per platform (and segment) for an organisation.
@@ -15,7 +15,11 @@ use kiki_twin::LtvInput;
 /// wires one in (`TwinModule::with_ltv_module` or `with_ltv_source`).
 pub trait LtvSource: Send + Sync + 'static {
     /// The organisation's LTV estimates in `currency`; empty when it has none.
-    fn platform_ltv<'a>(&'a self, org: OrgId, currency: Currency) -> BoxFuture<'a, Vec<LtvInput>>;
+    fn platform_ltv<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        currency: Currency,
+    ) -> BoxFuture<'a, Vec<LtvInput>>;
 }
 
 /// No LTV service: every lookup is empty, so priors apply.
@@ -23,7 +27,7 @@ pub trait LtvSource: Send + Sync + 'static {
 pub struct NoLtv;
 
 impl LtvSource for NoLtv {
-    fn platform_ltv<'a>(&'a self, _: OrgId, _: Currency) -> BoxFuture<'a, Vec<LtvInput>> {
+    fn platform_ltv<'a>(&'a self, _: &'a TenantScope, _: Currency) -> BoxFuture<'a, Vec<LtvInput>> {
         Box::pin(async { Vec::new() })
     }
 }
@@ -36,9 +40,13 @@ impl LtvSource for NoLtv {
 pub struct FromLtvService(pub Arc<kiki_ltv_service::LtvService>);
 
 impl LtvSource for FromLtvService {
-    fn platform_ltv<'a>(&'a self, org: OrgId, currency: Currency) -> BoxFuture<'a, Vec<LtvInput>> {
+    fn platform_ltv<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        currency: Currency,
+    ) -> BoxFuture<'a, Vec<LtvInput>> {
         Box::pin(async move {
-            match self.0.platform_ltv(org, currency.as_str()).await {
+            match self.0.platform_ltv(scope, currency.as_str()).await {
                 Ok(rows) => rows
                     .into_iter()
                     .filter(|r| {
@@ -55,7 +63,7 @@ impl LtvSource for FromLtvService {
                     })
                     .collect(),
                 Err(e) => {
-                    tracing::warn!(error = %e, org = %org, "cannot read LTV per platform; using priors");
+                    tracing::warn!(error = %e, org = %scope.org_id(), "cannot read LTV per platform; using priors");
                     Vec::new()
                 }
             }

@@ -166,7 +166,7 @@ impl TwinService {
     /// service, else priors.
     pub(crate) async fn estimation_input(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         plan: &Plan,
         ltv: Vec<LtvInput>,
         industry: Industry,
@@ -181,10 +181,10 @@ impl TwinService {
         let today = self.now().date();
         let from = today - Duration::days(i64::from(self.config.history_days));
         let history = self
-            .history(org, plan.currency, from, today, Some(&platforms))
+            .history(scope.org_id(), plan.currency, from, today, Some(&platforms))
             .await?;
         let ltv = if ltv.is_empty() {
-            self.ltv.platform_ltv(org, plan.currency).await
+            self.ltv.platform_ltv(scope, plan.currency).await
         } else {
             ltv
         };
@@ -279,7 +279,7 @@ impl TwinService {
             tx.commit().await?;
         } else {
             let input = self
-                .estimation_input(org, &req.plan, req.ltv, settings.industry)
+                .estimation_input(&p.scope, &req.plan, req.ltv, settings.industry)
                 .await?;
             let c = self
                 .compute(input, req.plan.clone(), req.options.clone(), settings)

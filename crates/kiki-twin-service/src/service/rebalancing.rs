@@ -186,10 +186,15 @@ impl TwinService {
 
     /// Runs the rebalancer for every organisation with budgets, for the
     /// period starting at `period`.
-    pub async fn rebalance_all(&self, period: OffsetDateTime) -> Result<Vec<RebalanceOutcome>> {
+    /// `scope_for` is the job runner's scope for each organisation.
+    pub async fn rebalance_all(
+        &self,
+        period: OffsetDateTime,
+        scope_for: impl Fn(OrgId) -> TenantScope,
+    ) -> Result<Vec<RebalanceOutcome>> {
         let mut out = Vec::new();
         for org in store::rebalancing::orgs_with_budgets(&self.db).await? {
-            match self.rebalance_org(org, period).await {
+            match self.rebalance_org(&scope_for(org), period).await {
                 Ok(o) => out.push(o),
                 Err(TwinServiceError::Invalid(fields)) => {
                     // One organisation's odd data must not stop the others.
@@ -205,9 +210,10 @@ impl TwinService {
     /// same period does nothing.
     pub async fn rebalance_org(
         &self,
-        org: OrgId,
+        scope: &TenantScope,
         period: OffsetDateTime,
     ) -> Result<RebalanceOutcome> {
+        let org = scope.org_id();
         let period_key = period
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| TwinServiceError::Internal(format!("period format: {e}")))?;
@@ -226,7 +232,7 @@ impl TwinService {
         let today = period.date();
         let from = today - Duration::days(i64::from(self.config.rebalance_window_days));
         let history = self.history(org, currency, from, today, None).await?;
-        let ltv_inputs = self.ltv.platform_ltv(org, currency).await;
+        let ltv_inputs = self.ltv.platform_ltv(scope, currency).await;
         let mut sums: BTreeMap<String, (i64, f64)> = BTreeMap::new();
         for h in &history {
             let e = sums.entry(h.platform.clone()).or_default();

@@ -199,7 +199,10 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     let svc = service(&app);
     let period = datetime!(2026-11-24 10:05 UTC);
     let org = kiki_core::OrgId(boss.org_id);
-    let first = svc.rebalance_org(org, period).await.unwrap();
+    let first = svc
+        .rebalance_org(&kiki_core::TenantScope::single(org), period)
+        .await
+        .unwrap();
     assert!(first.ran);
     assert_eq!((first.applied, first.pending_approval), (1, 0));
     let mut b = budgets(&c).await;
@@ -264,7 +267,10 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     .await;
     assert_eq!(status, 200, "{body}");
     let second = svc
-        .rebalance_org(org, datetime!(2026-11-24 10:10 UTC))
+        .rebalance_org(
+            &kiki_core::TenantScope::single(org),
+            datetime!(2026-11-24 10:10 UTC),
+        )
         .await
         .unwrap();
     assert_eq!((second.applied, second.pending_approval), (0, 1));
@@ -363,7 +369,7 @@ async fn a_shift_is_cut_so_the_best_platform_stays_within_its_maximum() {
     .await;
     let out = service(&app)
         .rebalance_org(
-            kiki_core::OrgId(boss.org_id),
+            &kiki_core::TenantScope::single(kiki_core::OrgId(boss.org_id)),
             datetime!(2026-11-24 10:05 UTC),
         )
         .await

@@ -67,7 +67,10 @@ async fn a_simulation_reads_platform_ltv_from_the_fitted_ltv_model() {
         .get::<LtvService>()
         .expect("the LTV module provides its service");
     let org = kiki_core::OrgId(boss.org_id);
-    let by_platform = ltv.platform_ltv(org, "USD").await.expect("platform LTV");
+    let by_platform = ltv
+        .platform_ltv(&kiki_core::TenantScope::single(org), "USD")
+        .await
+        .expect("platform LTV");
     assert_eq!(by_platform.len(), 2, "{by_platform:?}");
     let meta = by_platform
         .iter()
