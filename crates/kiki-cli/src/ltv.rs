@@ -22,11 +22,16 @@ pub enum LtvCommand {
     Fit(FitArgs),
 }
 
+/// The model names of the API, and the names fitted models are shown with.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModelArg {
+    #[value(alias = "bg_nbd", alias = "bg-nbd")]
     Bgnbd,
+    #[value(alias = "pareto_nbd", alias = "pareto-nbd")]
     Pareto,
+    #[value(alias = "modified_bg_nbd", alias = "mbg_nbd", alias = "mbg-nbd")]
     Mbgnbd,
+    #[value(alias = "bg_bb", alias = "bg-bb")]
     Bgbb,
 }
 
@@ -42,9 +47,25 @@ pub struct FitArgs {
     pub file: PathBuf,
     #[arg(long, value_enum, default_value = "bgnbd")]
     pub model: ModelArg,
-    /// Also fit the Gamma-Gamma spend model (order values and CLV).
+    /// Skip the Gamma-Gamma spend model: purchase forecasts only, no order
+    /// values or CLV (by default CLV is computed whenever the data allows).
     #[arg(long)]
+    pub no_spend_model: bool,
+    /// The spend model is on by default; kept for scripts that ask for it.
+    #[arg(long, hide = true)]
     pub gamma_gamma: bool,
+    /// The column with the customer (default: `customer_id`, or the first of
+    /// customer, user_id, email, … the header has).
+    #[arg(long, value_name = "NAME")]
+    pub customer_col: Option<String>,
+    /// The column with the order time (default: `timestamp`, or date,
+    /// order_date, created_at, datetime, …).
+    #[arg(long, value_name = "NAME")]
+    pub date_col: Option<String>,
+    /// The column with the order value (default: `amount`, or revenue, total,
+    /// value, …).
+    #[arg(long, value_name = "NAME")]
+    pub amount_col: Option<String>,
     #[arg(long, value_enum, default_value = "weeks")]
     pub unit: UnitArg,
     /// Hold out the last N days and report the model's accuracy on them.
@@ -95,7 +116,7 @@ fn spec_of(args: &FitArgs) -> Result<FitSpec, String> {
             ModelArg::Mbgnbd => ModelChoice::Mbgnbd,
             ModelArg::Bgbb => ModelChoice::Bgbb,
         }),
-        gamma_gamma: Some(args.gamma_gamma),
+        gamma_gamma: Some(!args.no_spend_model),
         unit: Some(match args.unit {
             UnitArg::Days => TimeUnit::Days,
             UnitArg::Weeks => TimeUnit::Weeks,
@@ -116,10 +137,19 @@ fn spec_of(args: &FitArgs) -> Result<FitSpec, String> {
     })
 }
 
-fn read(path: &Path) -> Result<Vec<kiki_ltv::Transaction>, String> {
+fn read(path: &Path, args: &FitArgs) -> Result<Vec<kiki_ltv::Transaction>, String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let options = kiki_ltv::CsvOptions::default();
+    let mut options = kiki_ltv::CsvOptions::default();
+    if let Some(c) = &args.customer_col {
+        options.columns.customer_id = c.clone();
+    }
+    if let Some(c) = &args.date_col {
+        options.columns.timestamp = c.clone();
+    }
+    if let Some(c) = &args.amount_col {
+        options.columns.amount = c.clone();
+    }
     kiki_ltv::parse_transactions_csv(std::io::BufReader::new(file), &options).map_err(|e| match e {
         LtvError::Csv(errors) => {
             let mut s = format!("{} has {} bad value(s):", path.display(), errors.total);
@@ -147,13 +177,34 @@ fn fit(args: &FitArgs) -> Result<(), String> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("reading {}", args.file.display()));
-    let transactions = read(&args.file).inspect_err(|_| bar.finish_and_clear())?;
-    let outcome = compute_fit(&transactions, &spec, &mut |p: Progress| {
+    let transactions = read(&args.file, args).inspect_err(|_| bar.finish_and_clear())?;
+    let mut progress = |p: Progress| {
         bar.set_position((p.fraction * 100.0).round() as u64);
         bar.set_message(p.message);
-    });
+    };
+    let mut outcome = compute_fit(&transactions, &spec, &mut progress);
+    // CLV is the default, not a requirement: when the spend model cannot be
+    // fitted, forecast purchases and say why there is no CLV.
+    let mut no_clv = None;
+    if let Err(LtvServiceError::ModelFailed {
+        field: "gamma_gamma",
+        message,
+    }) = &outcome
+    {
+        no_clv = Some(message.clone());
+        let purchases_only = FitSpec {
+            gamma_gamma: false,
+            ..spec.clone()
+        };
+        outcome = compute_fit(&transactions, &purchases_only, &mut progress);
+    }
     bar.finish_and_clear();
     let outcome = outcome.map_err(|e| e.to_string())?;
+    if let Some(why) = no_clv {
+        println!("no CLV: {why}");
+    } else if args.no_spend_model {
+        println!("no CLV: the spend model was skipped (--no-spend-model)");
+    }
     print_report(&outcome, &spec, transactions.len());
     if let Some(path) = &args.out {
         write_predictions(path, &outcome, spec.currency)
@@ -211,6 +262,19 @@ fn print_report(o: &FitOutcome, spec: &FitSpec, n_transactions: usize) {
             g.log_likelihood,
             if g.converged { "yes" } else { "NO" }
         );
+        let clvs: Vec<i64> = o.predictions.iter().filter_map(|p| p.clv_micros).collect();
+        if !clvs.is_empty() {
+            let total = clvs.iter().fold(0i64, |a, c| a.saturating_add(*c));
+            let mean = total / clvs.len() as i64;
+            println!(
+                "CLV over {} days at {:.1} % a year: mean {}, total {} over {} customers",
+                spec.horizon_days,
+                spec.discount_rate * 100.0,
+                Money::from_micros(mean, spec.currency),
+                Money::from_micros(total, spec.currency),
+                clvs.len()
+            );
+        }
     }
     if let Some(h) = &o.holdout {
         println!(

@@ -169,3 +169,101 @@ fn ltv_fit_exits_2_with_a_message_for_a_missing_file_or_bad_rows() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--discount-rate"), "{stderr}");
 }
+
+/// The CDNOW sample with a shop's own headers and formatted amounts.
+fn write_shop_csv(path: &Path, headers: &str) {
+    let mut out = format!("{headers}\n");
+    for line in CDNOW_SAMPLE.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let date = format!("{}-{}-{}", &f[2][..4], &f[2][4..6], &f[2][6..]);
+        out.push_str(&format!(
+            "c{},{date},\"${}\"\n",
+            f[1].trim_start_matches('0'),
+            f[4]
+        ));
+    }
+    std::fs::write(path, out).expect("fixture written");
+}
+
+#[test]
+fn ltv_fit_reads_a_shops_own_headers_and_prints_clv_by_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Recognised without flags: email / order_date / total, "$12.34".
+    let recognised = dir.path().join("orders.csv");
+    write_shop_csv(&recognised, "email,order_date,total");
+    let out = kiki()
+        .args(["ltv", "fit", "--model", "bg_nbd"])
+        .arg(&recognised)
+        .output()
+        .expect("kiki runs");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("BG/NBD"), "{stdout}");
+    assert!(
+        stdout.contains("gamma-gamma: p"),
+        "CLV by default:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("CLV over 365 days at 10.0 % a year: mean "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no CLV"), "{stdout}");
+
+    // Named with flags when the names are the shop's own.
+    let named = dir.path().join("export.csv");
+    write_shop_csv(&named, "Kunde,Bestelldatum,Umsatz");
+    let out = kiki()
+        .args(["ltv", "fit", "--no-spend-model"])
+        .args(["--customer-col", "Kunde", "--date-col", "Bestelldatum"])
+        .args(["--amount-col", "Umsatz"])
+        .arg(&named)
+        .output()
+        .expect("kiki runs");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("no CLV: the spend model was skipped"),
+        "{stdout}"
+    );
+
+    // Without the flags the message names what the file has and what would do.
+    let out = kiki()
+        .args(["ltv", "fit"])
+        .arg(&named)
+        .output()
+        .expect("kiki runs");
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("it has: Kunde, Bestelldatum, Umsatz"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`order_date`"), "{stderr}");
+}
+
+#[test]
+fn ltv_fit_without_repeat_spend_forecasts_purchases_and_says_why_there_is_no_clv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Repeat purchases, but every one of them is free: no order values to
+    // fit the spend model on.
+    let mut csv = String::from("customer_id,timestamp,amount\n");
+    for c in 0..60 {
+        csv.push_str(&format!("c{c},2024-01-{:02},0\n", 1 + c % 20));
+        if c % 2 == 0 {
+            csv.push_str(&format!("c{c},2024-03-{:02},0\n", 1 + c % 25));
+        }
+    }
+    let path = dir.path().join("free.csv");
+    std::fs::write(&path, csv).expect("written");
+    let out = kiki()
+        .args(["ltv", "fit"])
+        .arg(&path)
+        .output()
+        .expect("kiki runs");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{stdout}");
+    assert!(
+        stdout.contains("no CLV: The Gamma-Gamma spend model cannot be used"),
+        "{stdout}"
+    );
+}

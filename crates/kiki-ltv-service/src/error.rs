@@ -25,7 +25,12 @@ pub enum LtvServiceError {
     /// The chosen model cannot be fitted or evaluated on this data; the
     /// message names the model and what to try instead.
     #[error("{message}")]
-    ModelFailed { message: String },
+    ModelFailed {
+        /// The request field that chose the model (`model`, or
+        /// `gamma_gamma` for the spend model).
+        field: &'static str,
+        message: String,
+    },
     /// No model has been fitted for the organisation yet.
     #[error(
         "No lifetime value model has been fitted for this organisation yet; upload transactions and POST /v1/ltv/fits first."
@@ -74,9 +79,8 @@ impl DomainError for LtvServiceError {
 
     fn public_message(&self) -> String {
         match self {
-            LtvServiceError::BadRows { message, .. } | LtvServiceError::ModelFailed { message } => {
-                message.clone()
-            }
+            LtvServiceError::BadRows { message, .. }
+            | LtvServiceError::ModelFailed { message, .. } => message.clone(),
             LtvServiceError::Engine(e) if e.error_code() == ErrorCode::Internal => {
                 INTERNAL_MESSAGE.to_owned()
             }
@@ -107,8 +111,8 @@ impl DomainError for LtvServiceError {
             LtvServiceError::Invalid { field, message } => {
                 kiki_core::field_details(&[FieldError::new(field, message)])
             }
-            LtvServiceError::ModelFailed { message } => {
-                kiki_core::field_details(&[FieldError::new("model", message)])
+            LtvServiceError::ModelFailed { field, message } => {
+                kiki_core::field_details(&[FieldError::new(*field, message)])
             }
             LtvServiceError::Store(e) => e.details(),
             LtvServiceError::Shield(e) => e.details(),
@@ -163,6 +167,7 @@ mod tests {
                 LtvServiceError::Engine(_) => (
                     422,
                     Some(LtvServiceError::ModelFailed {
+                        field: "model",
                         message: "The BG/NBD fit did not converge; try a penalizer of 0.01.".into(),
                     }),
                 ),
@@ -228,6 +233,7 @@ mod tests {
             })
         );
         let model = LtvServiceError::ModelFailed {
+            field: "model",
             message: "Try another model.".into(),
         };
         assert_eq!(

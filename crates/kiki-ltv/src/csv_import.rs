@@ -150,17 +150,165 @@ fn find(headers: &csv::StringRecord, name: &str) -> Option<usize> {
     headers.iter().position(|h| h.eq_ignore_ascii_case(name))
 }
 
-fn required(headers: &csv::StringRecord, name: &str, out: &mut Collector) -> Option<usize> {
-    let found = find(headers, name);
+/// Header names recognised for the customer, when the file does not use the
+/// configured name (the default `customer_id`), in order of preference.
+pub const CUSTOMER_NAMES: &[&str] = &[
+    "customer_id",
+    "customer",
+    "customerid",
+    "customer id",
+    "client_id",
+    "user_id",
+    "userid",
+    "email",
+];
+/// Header names recognised for the time of the order.
+pub const TIMESTAMP_NAMES: &[&str] = &[
+    "timestamp",
+    "date",
+    "order_date",
+    "created_at",
+    "datetime",
+    "invoicedate",
+    "invoice_date",
+    "purchase_date",
+    "time",
+];
+/// Header names recognised for the order value.
+pub const AMOUNT_NAMES: &[&str] = &[
+    "amount",
+    "revenue",
+    "total",
+    "value",
+    "order_value",
+    "sales",
+    "price",
+];
+
+/// Which header column holds each value, and under what name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedColumn {
+    pub index: usize,
+    /// The header's own spelling.
+    pub header: String,
+}
+
+/// Finds `configured` in the header; when it is the default name and absent,
+/// the first of `known` that is present. A name the user gave is used as is.
+fn resolve(
+    headers: &csv::StringRecord,
+    configured: &str,
+    default: &str,
+    known: &[&str],
+) -> Option<ResolvedColumn> {
+    let at = |i: usize| ResolvedColumn {
+        index: i,
+        header: headers.get(i).unwrap_or_default().to_owned(),
+    };
+    if let Some(i) = find(headers, configured) {
+        return Some(at(i));
+    }
+    if !configured.eq_ignore_ascii_case(default) {
+        return None;
+    }
+    known.iter().find_map(|n| find(headers, n)).map(at)
+}
+
+fn required(
+    headers: &csv::StringRecord,
+    configured: &str,
+    default: &str,
+    known: &[&str],
+    out: &mut Collector,
+) -> Option<ResolvedColumn> {
+    let found = resolve(headers, configured, default, known);
     if found.is_none() {
+        let present: Vec<&str> = headers.iter().collect();
+        let hint = if configured.eq_ignore_ascii_case(default) && known.len() > 1 {
+            format!(
+                "name it `{default}` or one of {}, or say which column it is",
+                known
+                    .iter()
+                    .skip(1)
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else if configured.eq_ignore_ascii_case(default) {
+            format!("name it `{default}`")
+        } else {
+            "check the column name you gave".to_owned()
+        };
         out.push(
             1,
-            name,
-            format!("The column `{name}` is missing from the header."),
+            configured,
+            format!(
+                "The column `{configured}` is missing from the header (it has: {}); {hint}.",
+                present.join(", ")
+            ),
         );
     }
     found
 }
+
+/// Reads an order value: a decimal in the major unit with at most six
+/// decimals, optionally signed, with a currency symbol (`$`, `€`, `£`, `¥`)
+/// or a trailing ISO code, and thousands separated by commas (`1,029.33`).
+/// Anything else is `None`: the caller reports it with [`AMOUNT_FORMAT`].
+pub fn parse_amount(raw: &str) -> Option<i64> {
+    let mut s = raw.trim();
+    let negative = if let Some(rest) = s.strip_prefix('-') {
+        s = rest.trim_start();
+        true
+    } else {
+        false
+    };
+    for symbol in ["$", "€", "£", "¥"] {
+        if let Some(rest) = s.strip_prefix(symbol) {
+            s = rest.trim_start();
+            break;
+        }
+    }
+    if s.len() > 4 && s.as_bytes()[s.len() - 4] == b' ' {
+        let code = &s[s.len() - 3..];
+        if code.bytes().all(|b| b.is_ascii_uppercase()) {
+            s = s[..s.len() - 4].trim_end();
+        }
+    }
+    if s.starts_with('-') || s.starts_with('+') {
+        return None;
+    }
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let digits: String = if int.contains(',') {
+        let groups: Vec<&str> = int.split(',').collect();
+        let first_ok = (1..=3).contains(&groups[0].len());
+        let rest_ok = groups[1..].iter().all(|g| g.len() == 3);
+        if !first_ok || !rest_ok {
+            return None;
+        }
+        groups.concat()
+    } else {
+        int.to_owned()
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let normalised = match frac {
+        Some(f) => format!("{digits}.{f}"),
+        None => digits,
+    };
+    let micros = Money::parse_decimal(&normalised, Currency::USD)
+        .ok()?
+        .micros;
+    Some(if negative { -micros } else { micros })
+}
+
+/// How an amount should be written, for error messages.
+pub const AMOUNT_FORMAT: &str =
+    "an amount such as 1029.33, 1,029.33, $1,029.33 or -12.50 (at most six decimals)";
 
 /// Parses one timestamp in the given format.
 pub fn parse_timestamp(s: &str, format: TimestampFormat) -> Option<OffsetDateTime> {
@@ -221,12 +369,33 @@ pub fn parse_transactions_csv<R: Read>(
         }
     };
     let cols = &options.columns;
-    let id_col = required(&headers, &cols.customer_id, &mut out);
-    let at_col = required(&headers, &cols.timestamp, &mut out);
-    let amount_col = required(&headers, &cols.amount, &mut out);
-    let (Some(id_col), Some(at_col), Some(amount_col)) = (id_col, at_col, amount_col) else {
+    let defaults = TransactionColumns::default();
+    let id_col = required(
+        &headers,
+        &cols.customer_id,
+        &defaults.customer_id,
+        CUSTOMER_NAMES,
+        &mut out,
+    );
+    let at_col = required(
+        &headers,
+        &cols.timestamp,
+        &defaults.timestamp,
+        TIMESTAMP_NAMES,
+        &mut out,
+    );
+    let amount_col = required(
+        &headers,
+        &cols.amount,
+        &defaults.amount,
+        AMOUNT_NAMES,
+        &mut out,
+    );
+    let (Some(id), Some(at), Some(amount)) = (id_col, at_col, amount_col) else {
         return out.finish(Vec::new());
     };
+    let (id_col, at_col, amount_col) = (id.index, at.index, amount.index);
+    let (id_name, at_name, amount_name) = (id.header, at.header, amount.header);
     let segment_col = find(&headers, &cols.segment);
     let platform_col = find(&headers, &cols.platform);
     let mut transactions = Vec::new();
@@ -243,39 +412,32 @@ pub fn parse_transactions_csv<R: Read>(
         let get = |i: usize| record.get(i).unwrap_or("");
         let id = get(id_col);
         if id.is_empty() {
-            out.push(
-                line,
-                &cols.customer_id,
-                "The customer id is empty.".to_owned(),
-            );
+            out.push(line, &id_name, "The customer id is empty.".to_owned());
         }
         let at = parse_timestamp(get(at_col), options.timestamp_format);
         if at.is_none() {
             out.push(
                 line,
-                &cols.timestamp,
+                &at_name,
                 format!(
-                    "`{}` is not a timestamp in the expected format.",
+                    "`{}` is not a timestamp in the expected format (2024-03-01, 2024-03-01T12:30:00Z, 2024-03-01 12:30:00, 20240301 or Unix seconds).",
                     get(at_col)
                 ),
             );
         }
-        let amount = Money::parse_decimal(get(amount_col), Currency::USD).ok();
+        let amount = parse_amount(get(amount_col));
         if amount.is_none() {
             out.push(
                 line,
-                &cols.amount,
-                format!(
-                    "`{}` is not a decimal amount with at most six decimals.",
-                    get(amount_col)
-                ),
+                &amount_name,
+                format!("`{}` is not {AMOUNT_FORMAT}.", get(amount_col)),
             );
         }
-        if let (Some(at), Some(amount), false) = (at, amount, id.is_empty()) {
+        if let (Some(at), Some(amount_micros), false) = (at, amount, id.is_empty()) {
             transactions.push(Transaction {
                 customer_id: id.to_owned(),
                 at,
-                amount_micros: amount.micros,
+                amount_micros,
                 segment: optional_text(&record, segment_col),
                 platform: optional_text(&record, platform_col),
             });
@@ -335,9 +497,12 @@ pub fn parse_summary_csv<R: Read>(
             return out.finish(Vec::new());
         }
     };
-    let f_col = required(&headers, &options.frequency, &mut out);
-    let r_col = required(&headers, &options.recency, &mut out);
-    let t_col = required(&headers, &options.age, &mut out);
+    let col = |name: &str, out: &mut Collector| {
+        required(&headers, name, name, &[name], out).map(|c| c.index)
+    };
+    let f_col = col(&options.frequency, &mut out);
+    let r_col = col(&options.recency, &mut out);
+    let t_col = col(&options.age, &mut out);
     let (Some(f_col), Some(r_col), Some(t_col)) = (f_col, r_col, t_col) else {
         return out.finish(Vec::new());
     };
@@ -485,6 +650,89 @@ mod tests {
         ));
         assert_eq!(e.errors[0].field, "timestamp");
         assert_eq!(e.errors[0].line, 1);
+    }
+
+    #[test]
+    fn common_column_names_are_recognised_and_a_given_name_is_used_as_is() {
+        let csv = "Email,order_date,Total\nann@shop.example,2024-01-02,\"$1,029.33\"\n";
+        let txs = parse_transactions_csv(csv.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(txs[0].customer_id, "ann@shop.example");
+        assert_eq!(txs[0].amount_micros, 1_029_330_000);
+        // The preferred name wins when a file has several.
+        let csv = "user_id,customer_id,created_at,amount,revenue\nu,c,2024-01-02,1,2\n";
+        let txs = parse_transactions_csv(csv.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(
+            (txs[0].customer_id.as_str(), txs[0].amount_micros),
+            ("c", 1_000_000)
+        );
+        // A name the user gave is not second-guessed.
+        let opts = CsvOptions {
+            columns: TransactionColumns {
+                amount: "net".into(),
+                ..TransactionColumns::default()
+            },
+            ..CsvOptions::default()
+        };
+        let e = errors(parse_transactions_csv(
+            "customer_id,date,amount\nc,2024-01-02,1\n".as_bytes(),
+            &opts,
+        ));
+        assert_eq!(e.errors[0].field, "net");
+        assert!(
+            e.errors[0]
+                .message
+                .contains("it has: customer_id, date, amount"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_column_names_what_the_file_has_and_what_would_do() {
+        let e = errors(parse_transactions_csv(
+            "client,when,amount\nc,2024-01-02,1\n".as_bytes(),
+            &CsvOptions::default(),
+        ));
+        let fields: Vec<&str> = e.errors.iter().map(|r| r.field.as_str()).collect();
+        assert_eq!(fields, ["customer_id", "timestamp"]);
+        assert!(e.errors[1].message.contains("`order_date`"), "{e:?}");
+        assert!(
+            e.errors[1].message.contains("it has: client, when, amount"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn amounts_with_symbols_codes_and_thousands_are_read_and_others_refused() {
+        for (s, micros) in [
+            ("12", 12_000_000),
+            ("12.5", 12_500_000),
+            ("$12", 12_000_000),
+            ("€ 1,029.33", 1_029_330_000),
+            ("1,234,567.000001", 1_234_567_000_001),
+            ("-$4.50", -4_500_000),
+            ("19.99 EUR", 19_990_000),
+            ("0.000001", 1),
+        ] {
+            assert_eq!(parse_amount(s), Some(micros), "{s}");
+        }
+        for s in [
+            "",
+            "abc",
+            "12,5",
+            "1,02.3",
+            "$-3",
+            "1.0000001",
+            "--1",
+            "12 usd",
+            "1e3",
+        ] {
+            assert_eq!(parse_amount(s), None, "{s}");
+        }
+        let e = errors(parse_transactions_csv(
+            "customer_id,timestamp,amount\nc,2024-01-02,\"12,5\"\n".as_bytes(),
+            &CsvOptions::default(),
+        ));
+        assert!(e.errors[0].message.contains("1,029.33"), "{e:?}");
     }
 
     #[test]

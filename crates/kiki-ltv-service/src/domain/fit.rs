@@ -132,8 +132,12 @@ pub fn compute_fit(
                 report((0.6, 0.75), "Gamma-Gamma", p)
             })
             .map_err(|e| {
-                if e.is_model_failure() {
+                // Anything about the data (no repeat buyers, no positive
+                // spend, no convergence) names the spend model; only an
+                // internal fault stays one.
+                if e.error_code() != kiki_core::ErrorCode::Internal {
                     LtvServiceError::ModelFailed {
+                        field: "gamma_gamma",
                         message: format!(
                             "The Gamma-Gamma spend model cannot be used on this data: {e} Fit with `gamma_gamma`: false for purchase forecasts without order values, or fit again with more repeat purchases."
                         ),
@@ -194,6 +198,7 @@ fn model_failed(kind: ModelKind, e: LtvError) -> LtvServiceError {
     .map(|(_, n)| n)
     .collect();
     LtvServiceError::ModelFailed {
+        field: "model",
         message: format!(
             "The {} model cannot be used on this data: {e} Try another model (`model`: {}), a small `penalizer` such as 0.01, or fit again when more transactions are stored.",
             kind.name(),

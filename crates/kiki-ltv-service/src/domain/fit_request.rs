@@ -9,13 +9,19 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::LtvServiceError;
 
-/// The purchase model to fit, by its API name.
+/// The purchase model to fit, by its API name. The names a fitted model is
+/// shown with (`bg_nbd`, `pareto_nbd`, `modified_bg_nbd`, `bg_bb`) are
+/// accepted too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelChoice {
+    #[serde(alias = "bg_nbd")]
     Bgnbd,
+    #[serde(alias = "pareto_nbd")]
     Pareto,
+    #[serde(alias = "modified_bg_nbd")]
     Mbgnbd,
+    #[serde(alias = "bg_bb")]
     Bgbb,
 }
 
