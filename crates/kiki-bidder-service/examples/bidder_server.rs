@@ -1,7 +1,11 @@
 //! The bidder under load: the real application (`kiki serve --roles bidder`
 //! with only the bidder module) on a fresh SQLite file seeded with N workload
 //! line items from `kiki_bidder::sim`, exchanges allowed from 127.0.0.1.
-//! Usage: `bidder_server 127.0.0.1:9300 1000 /tmp/kiki-bench.db`.
+//! The OpenRTB endpoints answer on the API router (first address, under the
+//! edge stack; its rate limit is off here, as a load from one address would
+//! otherwise be refused) and on the exchange listener (fourth argument,
+//! `bidder.exchange_listen`, the address exchanges use in production).
+//! Usage: `bidder_server 127.0.0.1:9300 1000 /tmp/kiki-bench.db 127.0.0.1:9301`.
 
 /// The allocator `kiki serve` uses, so the measurement is of the shipped binary.
 #[global_allocator]
@@ -20,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let file = args
         .next()
         .unwrap_or_else(|| "/tmp/kiki-bidder-bench.db".into());
+    let exchange = args.next().unwrap_or_else(|| "127.0.0.1:9301".into());
     let _ = std::fs::remove_file(&file);
     let mut config = Config::default();
     config.database.url = format!("sqlite://{file}");
@@ -31,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         "bidder",
         serde_json::json!({
             "exchanges": [{ "name": "load", "allowed_addrs": ["127.0.0.1/32"] }],
+            "exchange_listen": exchange,
             "reporting_flush_secs": 5,
         }),
     );
@@ -57,6 +63,6 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .await?;
-    eprintln!("bidder with {n} line items on {addr}");
+    eprintln!("bidder with {n} line items: API router on {addr}, exchange listener on {exchange}");
     app.run_until(kiki_server::shutdown_signal()).await
 }

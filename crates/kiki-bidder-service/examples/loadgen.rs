@@ -7,8 +7,13 @@
 //! a high-resolution timer with 1 ns slack); latency is measured from each
 //! request's *scheduled* time, so a stalled server is not hidden (no
 //! coordinated omission).
-//! Prints one line: `rps=… ok=… err=… p50_us=… p99_us=… max_us=…`.
+//! `--header 'name: value'` (repeatable) adds a request header and
+//! `--content-type T` replaces `application/json`.
+//! Prints one line: `rps=… ok=… err=… p50_us=… p99_us=… p999_us=… max_us=…
+//! statuses=200:N,429:M,…` (latencies of 2xx answers; `statuses` counts every
+//! answer by status, `io` the requests lost to a connection error).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +29,12 @@ struct Args {
     rate: Option<u64>,
     conns: usize,
     secs: u64,
+    content_type: String,
+    headers: Vec<(String, String)>,
 }
+
+/// Answers by status (`0`: a connection error).
+type Statuses = BTreeMap<u16, u64>;
 
 fn parse() -> anyhow::Result<Args> {
     let mut it = std::env::args().skip(1);
@@ -36,12 +46,22 @@ fn parse() -> anyhow::Result<Args> {
             .ok_or_else(|| anyhow::anyhow!("missing BODY_FILE"))?,
     )?);
     let (mut rate, mut conns, mut secs) = (None, 64, 10);
+    let mut content_type = "application/json".to_owned();
+    let mut headers = Vec::new();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--max" => rate = None,
             "--rate" => rate = Some(it.next().unwrap_or_default().parse()?),
             "--conns" => conns = it.next().unwrap_or_default().parse()?,
             "--secs" => secs = it.next().unwrap_or_default().parse()?,
+            "--content-type" => content_type = it.next().unwrap_or_default(),
+            "--header" => {
+                let h = it.next().unwrap_or_default();
+                let (k, v) = h
+                    .split_once(':')
+                    .ok_or_else(|| anyhow::anyhow!("--header wants `name: value`, got {h}"))?;
+                headers.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -51,22 +71,32 @@ fn parse() -> anyhow::Result<Args> {
         rate,
         conns,
         secs,
+        content_type,
+        headers,
     })
 }
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
-async fn send(client: &HttpClient, a: &Args) -> bool {
-    let req = hyper::Request::post(a.url.as_str())
-        .header("content-type", "application/json")
-        .body(Full::new(a.body.clone()));
-    let Ok(req) = req else { return false };
+/// The answer's status, `0` for a connection error.
+async fn send(client: &HttpClient, a: &Args) -> u16 {
+    let mut req = hyper::Request::post(a.url.as_str()).header("content-type", &a.content_type);
+    for (k, v) in &a.headers {
+        req = req.header(k, v);
+    }
+    let Ok(req) = req.body(Full::new(a.body.clone())) else {
+        return 0;
+    };
     match client.request(req).await {
         Ok(resp) => {
-            let ok = resp.status().is_success();
-            ok && resp.into_body().collect().await.is_ok()
+            let status = resp.status().as_u16();
+            if resp.into_body().collect().await.is_ok() {
+                status
+            } else {
+                0
+            }
         }
-        Err(_) => false,
+        Err(_) => 0,
     }
 }
 
@@ -92,46 +122,66 @@ async fn main() -> anyhow::Result<()> {
             for _ in 0..a.conns {
                 let (a, client) = (a.clone(), client.clone());
                 handles.push(tokio::spawn(async move {
-                    let (mut lat, mut err) = (Vec::new(), 0u64);
+                    let (mut lat, mut statuses) = (Vec::new(), Statuses::new());
                     while start.elapsed() < deadline {
                         let t = Instant::now();
-                        if send(&client, &a).await {
+                        let status = send(&client, &a).await;
+                        if (200..300).contains(&status) {
                             lat.push(t.elapsed().as_micros() as u64);
-                        } else {
-                            err += 1;
                         }
+                        *statuses.entry(status).or_default() += 1;
                     }
-                    (lat, err)
+                    (lat, statuses)
                 }));
             }
         }
         Some(rate) => {
-            let (mut all, errors, took) = run_open_loop(&a, rate)?;
-            report(&mut all, errors, took);
+            let (mut all, statuses, took) = run_open_loop(&a, rate)?;
+            report(&mut all, &statuses, took);
             return Ok(());
         }
     }
     let mut all = Vec::new();
-    let mut errors = 0;
+    let mut statuses = Statuses::new();
     for h in handles {
-        let (lat, err) = h.await?;
+        let (lat, st) = h.await?;
         all.extend(lat);
-        errors += err;
+        merge(&mut statuses, st);
     }
-    report(&mut all, errors, start.elapsed().as_secs_f64());
+    report(&mut all, &statuses, start.elapsed().as_secs_f64());
     Ok(())
 }
 
-fn report(all: &mut [u64], errors: u64, took: f64) {
+fn merge(into: &mut Statuses, from: Statuses) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+}
+
+fn report(all: &mut [u64], statuses: &Statuses, took: f64) {
     all.sort_unstable();
+    let errors: u64 = statuses
+        .iter()
+        .filter(|(s, _)| !(200..300).contains(*s))
+        .map(|(_, n)| n)
+        .sum();
+    let listed: Vec<String> = statuses
+        .iter()
+        .map(|(s, n)| match s {
+            0 => format!("io:{n}"),
+            s => format!("{s}:{n}"),
+        })
+        .collect();
     println!(
-        "rps={:.0} ok={} err={} p50_us={} p99_us={} max_us={}",
+        "rps={:.0} ok={} err={} p50_us={} p99_us={} p999_us={} max_us={} statuses={}",
         all.len() as f64 / took,
         all.len(),
         errors,
         pct(all, 0.50),
         pct(all, 0.99),
-        all.last().copied().unwrap_or(0)
+        pct(all, 0.999),
+        all.last().copied().unwrap_or(0),
+        listed.join(",")
     );
 }
 
@@ -141,11 +191,11 @@ fn report(all: &mut [u64], errors: u64, took: f64) {
 /// and measures from the slot's time. No async runtime sits between the clock
 /// and the socket, so the generator's own floor is a few microseconds
 /// instead of tokio's 1 ms timer wheel.
-fn run_open_loop(a: &Args, rate: u64) -> anyhow::Result<(Vec<u64>, u64, f64)> {
+fn run_open_loop(a: &Args, rate: u64) -> anyhow::Result<(Vec<u64>, Statuses, f64)> {
     // Threads inherit the creating thread's timer slack (default 50 µs).
     let _ = std::fs::write("/proc/self/timerslack_ns", "1");
     let target = Target::parse(&a.url)?;
-    let request = target.request(&a.body);
+    let request = target.request(&a.body, &a.content_type, &a.headers);
     let gap = Duration::from_secs_f64(a.conns as f64 / rate as f64);
     let deadline = Duration::from_secs(a.secs);
     let start = Instant::now() + Duration::from_millis(50);
@@ -154,9 +204,9 @@ fn run_open_loop(a: &Args, rate: u64) -> anyhow::Result<(Vec<u64>, u64, f64)> {
         let (target, request) = (target.clone(), request.clone());
         let offset = Duration::from_secs_f64(w as f64 / rate as f64);
         handles.push(std::thread::spawn(
-            move || -> anyhow::Result<(Vec<u64>, u64)> {
+            move || -> anyhow::Result<(Vec<u64>, Statuses)> {
                 let mut conn = Conn::open(&target)?;
-                let (mut lat, mut err) = (Vec::new(), 0u64);
+                let (mut lat, mut statuses) = (Vec::new(), Statuses::new());
                 let mut due = start + offset;
                 while due.duration_since(start) < deadline {
                     let now = Instant::now();
@@ -164,30 +214,37 @@ fn run_open_loop(a: &Args, rate: u64) -> anyhow::Result<(Vec<u64>, u64, f64)> {
                         std::thread::sleep(due - now);
                     }
                     match conn.exchange(&request) {
-                        Ok(status) if (200..300).contains(&status) => {
-                            lat.push(due.elapsed().as_micros() as u64)
+                        Ok((status, close)) => {
+                            if (200..300).contains(&status) {
+                                lat.push(due.elapsed().as_micros() as u64);
+                            }
+                            *statuses.entry(status).or_default() += 1;
+                            // The server said it closes the connection
+                            // (`Connection: close`): open the next one now.
+                            if close {
+                                conn = Conn::open(&target)?;
+                            }
                         }
-                        Ok(_) => err += 1,
                         Err(_) => {
-                            err += 1;
+                            *statuses.entry(0).or_default() += 1;
                             conn = Conn::open(&target)?;
                         }
                     }
                     due += gap;
                 }
-                Ok((lat, err))
+                Ok((lat, statuses))
             },
         ));
     }
-    let (mut all, mut errors) = (Vec::new(), 0);
+    let (mut all, mut statuses) = (Vec::new(), Statuses::new());
     for h in handles {
-        let (lat, err) = h
+        let (lat, st) = h
             .join()
             .map_err(|_| anyhow::anyhow!("a load thread panicked"))??;
         all.extend(lat);
-        errors += err;
+        merge(&mut statuses, st);
     }
-    Ok((all, errors, start.elapsed().as_secs_f64()))
+    Ok((all, statuses, start.elapsed().as_secs_f64()))
 }
 
 /// Host, port and path of an `http://` URL.
@@ -220,9 +277,18 @@ impl Target {
     }
 
     /// One complete HTTP/1.1 request, written in a single `write`.
-    fn request(&self, body: &[u8]) -> Arc<Vec<u8>> {
+    fn request(
+        &self,
+        body: &[u8],
+        content_type: &str,
+        headers: &[(String, String)],
+    ) -> Arc<Vec<u8>> {
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         let mut r = format!(
-            "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-type: {content_type}\r\n{extra}content-length: {}\r\n\r\n",
             self.path,
             self.host,
             body.len()
@@ -250,8 +316,9 @@ impl Conn {
         })
     }
 
-    /// Sends the request and reads the whole response; returns its status.
-    fn exchange(&mut self, request: &[u8]) -> std::io::Result<u16> {
+    /// Sends the request and reads the whole response; returns its status
+    /// and whether the server closes the connection after it.
+    fn exchange(&mut self, request: &[u8]) -> std::io::Result<(u16, bool)> {
         use std::io::{Error, ErrorKind, Read, Write};
         self.stream.write_all(request)?;
         self.buf.clear();
@@ -275,6 +342,7 @@ impl Conn {
             .ok_or_else(|| Error::new(ErrorKind::InvalidData, "no status code"))?;
         let mut length = 0usize;
         let mut chunked = false;
+        let mut close = false;
         for line in head.split("\r\n").skip(1) {
             let Some((k, v)) = line.split_once(':') else {
                 continue;
@@ -283,6 +351,9 @@ impl Conn {
                 length = v.trim().parse().unwrap_or(0);
             } else if k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked") {
                 chunked = true;
+            } else if k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
+            {
+                close = true;
             }
         }
         if chunked {
@@ -302,7 +373,7 @@ impl Conn {
                 self.buf.extend_from_slice(&chunk[..n]);
             }
         }
-        Ok(status)
+        Ok((status, close))
     }
 }
 

@@ -1,4 +1,5 @@
-//! SyncFlow's service layer: the `/openrtb2/*` endpoints, exchange
+//! SyncFlow's service layer: the `/openrtb2/*` endpoints (on the API router
+//! and on the bidder's own exchange listener), exchange
 //! authentication, line-item storage behind `/v1/bidder/line-items`, the
 //! snapshot refresh, the shared (Redis) budget and frequency store and the
 //! batched hourly reporting, and the sync of segment LTVs from the LTV
@@ -29,6 +30,7 @@ pub(crate) mod store;
 pub(crate) use service::{reporting, trackers};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use kiki_server::{Module, ModuleContext, Mount};
@@ -132,18 +134,48 @@ impl Module for BidderModule {
             let mut mount = Mount::new()
                 .api(api::api())
                 .openapi(openrtb_doc::document());
-            // The OpenRTB endpoints sit on the hot path: the bid path pays for
-            // no access log, span or per-route HTTP metric (it counts its own),
-            // and the bid request skips axum's router altogether.
+            // The OpenRTB endpoints, where the bidder role runs: on the API
+            // router under the edge stack like every route, and, when
+            // `exchange_listen` is set, on the bidder's own listener (the
+            // address exchanges use in production; see openrtb/listener.rs).
+            let mut listener = None;
             if ctx.roles.bidder {
-                mount = mount.hot(kiki_server::HotPath {
-                    routes: openrtb::routes(svc.clone()),
-                    endpoints: vec![openrtb::hot_endpoint(svc.clone())],
-                });
+                mount = mount.routes(openrtb::routes(svc.clone()));
+                if let Some(addr) = &svc.cfg.exchange_listen {
+                    let http = &ctx.config.http;
+                    let l = openrtb::listener::ExchangeListener::bind(
+                        addr,
+                        svc.clone(),
+                        openrtb::listener::ListenerSettings {
+                            header_timeout: Duration::from_secs(http.request_timeout_secs),
+                            shutdown_grace: Duration::from_secs(http.shutdown_grace_secs),
+                        },
+                    )
+                    .await?;
+                    let bound = l.local_addr()?;
+                    tracing::info!(addr = %bound, "bidder: exchange listener bound");
+                    ctx.provide(Arc::new(openrtb::listener::ExchangeAddress(bound)));
+                    listener = Some(l);
+                }
+            } else if let Some(addr) = &svc.cfg.exchange_listen {
+                tracing::info!(
+                    %addr,
+                    "bidder.exchange_listen is set but this process does not run the bidder role; no exchange listener"
+                );
             }
             let bidder_role = ctx.roles.bidder;
             Ok(mount.spawn(move |state, cancel| {
-                service::spawn_loops(svc, state.clone(), bidder_role, cancel)
+                let mut tasks = Vec::new();
+                if let Some(l) = listener {
+                    tasks.push(l.spawn(cancel.clone()));
+                }
+                tasks.extend(service::spawn_loops(
+                    svc,
+                    state.clone(),
+                    bidder_role,
+                    cancel,
+                ));
+                tasks
             }))
         })
     }

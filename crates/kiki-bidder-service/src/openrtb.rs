@@ -1,11 +1,18 @@
 //! The exchange-facing endpoints (role `bidder`): `POST /openrtb2/bid`, the
 //! win/billing/loss notices, and the impression and click trackers.
 //!
+//! The same handlers are served two ways: by the exchange listener
+//! ([`listener`], `bidder.exchange_listen`: the bidder's own port, the one
+//! exchanges use in production) and as routes of the API router under the
+//! edge stack ([`routes`]; one port for development and tests).
+//!
 //! The bid handler reads the body (256 KiB by default, gzip accepted and
 //! inflated with the same bound), then calls the engine synchronously: no
 //! database, no Redis, no other await on the bid path. Every answer carries
 //! `x-openrtb-version: 2.6`; errors use the JSON envelope with the engine's
 //! one-line reason as the message.
+
+pub mod listener;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -21,7 +28,6 @@ use kiki_bidder::valuation::PerformanceTotals;
 use kiki_bidder::{BidReply, LineItemId, NoticeKind, OPENRTB_VERSION_HEADER, RequestContext};
 use kiki_core::ErrorCode;
 use kiki_server::ApiError;
-use kiki_server::middleware::guarded;
 
 use crate::reporting::HourCounts;
 use crate::service::{BidderService, status_name};
@@ -42,46 +48,46 @@ pub const NOTICE_STATUS_HEADER: &str = "x-kiki-notice-status";
 /// `bad_signature` or `expired`.
 pub const TRACKER_STATUS_HEADER: &str = "x-kiki-tracker-status";
 
-/// The OpenRTB routes, each handler holding the service. They need nothing
-/// else from the application state, so the router carries none: axum clones a
-/// route's handler for every request, and each shared reference count taken
-/// there (state, extracted service) is a cache line both cores write on every
-/// bid; this way there is one.
-pub fn routes(svc: Arc<BidderService>) -> Router {
+/// The OpenRTB routes for the API router, under the edge stack like every
+/// other route (access log, request id, rate limit, timeout, …). Each
+/// handler holds the service, so the routes need nothing from the state.
+pub fn routes<S: Clone + Send + Sync + 'static>(svc: Arc<BidderService>) -> Router<S> {
     // `read_body` applies the engine's `max_body_bytes` itself (413 above it);
     // no handler here uses axum's body-limited extractors.
     let notice_route = |kind: NoticeKind| {
         let svc = svc.clone();
-        let h = move |req: Request| async move { guarded(notice(&svc, kind, req)).await };
+        let h = move |req: Request| {
+            let svc = svc.clone();
+            async move { notice(&svc, kind, req, None).await }
+        };
         get(h.clone()).post(h)
     };
     let (b, i, c) = (svc.clone(), svc.clone(), svc.clone());
     Router::new()
         .route(
             "/openrtb2/bid",
-            post(move |req: Request| guarded(bid(b, req, None))),
+            post(move |req: Request| {
+                let svc = b.clone();
+                async move { bid(&svc, req, None).await }
+            }),
         )
         .route("/openrtb2/win", notice_route(NoticeKind::Win))
         .route("/openrtb2/billing", notice_route(NoticeKind::Billing))
         .route("/openrtb2/loss", notice_route(NoticeKind::Loss))
         .route(
             "/openrtb2/imp",
-            get(move |req: Request| guarded(impression(i, req))),
+            get(move |req: Request| {
+                let svc = i.clone();
+                async move { impression(&svc, req).await }
+            }),
         )
         .route(
             "/openrtb2/click",
-            get(move |req: Request| guarded(click(c, req))),
+            get(move |req: Request| {
+                let svc = c.clone();
+                async move { click(&svc, req).await }
+            }),
         )
-}
-
-/// `POST /openrtb2/bid` served by the connection loop before the router
-/// (`Module::hot_endpoints`); other methods reach the router's route (405).
-pub fn hot_endpoint(svc: Arc<BidderService>) -> kiki_server::HotEndpoint {
-    kiki_server::HotEndpoint {
-        method: axum::http::Method::POST,
-        path: "/openrtb2/bid",
-        handler: Arc::new(move |req, peer| Box::pin(guarded(bid(svc.clone(), req, Some(peer))))),
-    }
 }
 
 fn versioned(mut r: Response) -> Response {
@@ -200,9 +206,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// A 200 JSON answer, gzipped when the exchange asked for it. The bid route
-/// compresses its own answers (only they have a body worth it), so the hot
-/// stack carries no compression layer wrapping every response.
+/// A 200 JSON answer, gzipped when the exchange asked for it. The bid
+/// handler compresses its own answers (only they have a body worth it), so
+/// the exchange listener needs no compression layer wrapping every response
+/// (on the API router the edge's compression layer sees the encoding and
+/// leaves the answer alone).
 fn json_answer(body: Vec<u8>, gzip: bool) -> Response {
     let (body, encoded) = if gzip {
         let mut enc = flate2::write::GzEncoder::new(
@@ -230,17 +238,16 @@ fn json_answer(body: Vec<u8>, gzip: bool) -> Response {
 }
 
 /// Answers an OpenRTB bid request.
-/// `peer` is the connection's address when the connection loop calls the
-/// handler directly (`hot_endpoint`); through the router it is read from
-/// the request's `ConnectInfo`.
+/// `peer` is the connection's address when the exchange listener calls the
+/// handler; through the router it is read from the request's `ConnectInfo`.
 pub async fn bid(
-    svc: Arc<BidderService>,
+    svc: &BidderService,
     req: Request,
     peer: Option<std::net::SocketAddr>,
 ) -> Response {
     let received_at_ms = svc.now_ms();
     let (parts, body) = req.into_parts();
-    if let Err(r) = authenticate(&svc, &parts, peer) {
+    if let Err(r) = authenticate(svc, &parts, peer) {
         return r.response();
     }
     let limit = svc.cfg.engine.max_body_bytes;
@@ -273,9 +280,15 @@ pub async fn bid(
     }
 }
 
-async fn notice(svc: &BidderService, kind: NoticeKind, req: Request) -> Response {
+/// Answers a win, billing or loss notice (`peer` as for [`bid`]).
+pub async fn notice(
+    svc: &BidderService,
+    kind: NoticeKind,
+    req: Request,
+    peer: Option<std::net::SocketAddr>,
+) -> Response {
     let (parts, _) = req.into_parts();
-    if let Err(r) = authenticate(svc, &parts, None) {
+    if let Err(r) = authenticate(svc, &parts, peer) {
         return r.response();
     }
     let query = parts.uri.query().unwrap_or("");
@@ -405,13 +418,13 @@ fn with_tracker_status(mut r: Response, v: TrackerVerdict) -> Response {
 /// rendered impression when its URL is signed, fresh and not seen before.
 /// Browsers call it, so it takes no exchange key and moves no budget; it
 /// answers 204 either way.
-pub async fn impression(svc: Arc<BidderService>, req: Request) -> Response {
+pub async fn impression(svc: &BidderService, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
         Ok(li) => li,
         Err(r) => return r.response(),
     };
-    let v = tracker_verdict(&svc, TrackerKind::Impression, &pairs, li).await;
+    let v = tracker_verdict(svc, TrackerKind::Impression, &pairs, li).await;
     if v.counts() && svc.item(li).is_some() {
         svc.reporting.add(
             li,
@@ -441,7 +454,7 @@ fn host_matches(host: &str, allowed: &str) -> bool {
 /// advertiser domains (`adomain`) or an allow-listed host — never an open
 /// redirect —, and counts the click when its URL is signed, fresh and not
 /// seen before.
-pub async fn click(svc: Arc<BidderService>, req: Request) -> Response {
+pub async fn click(svc: &BidderService, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
         Ok(li) => li,
@@ -477,7 +490,7 @@ pub async fn click(svc: Arc<BidderService>, req: Request) -> Response {
     };
     // The redirect happens either way; only a signed, fresh, first click
     // counts (the report and the engine's pCTR).
-    let v = tracker_verdict(&svc, TrackerKind::Click, &pairs, li).await;
+    let v = tracker_verdict(svc, TrackerKind::Click, &pairs, li).await;
     let mut r = versioned(StatusCode::FOUND.into_response());
     r.headers_mut().insert(header::LOCATION, location);
     r.headers_mut()

@@ -351,6 +351,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let addr = app.local_addr();
                 tracing::info!(%addr, roles = %app.state().roles, "listening");
                 println!("KIKI is listening on http://{addr}  (docs: http://{addr}/docs)");
+                if let Some(x) = app
+                    .state()
+                    .services
+                    .get::<kiki_bidder_service::openrtb::listener::ExchangeAddress>()
+                {
+                    println!(
+                        "Exchanges: http://{}/openrtb2/bid (the bidder's exchange listener)",
+                        x.0
+                    );
+                }
                 app.run_until(kiki_server::shutdown_signal()).await
             });
             telemetry.shutdown();

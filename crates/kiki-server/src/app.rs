@@ -37,7 +37,7 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::health::{self, CacheProbe, DatabaseProbe, HealthRegistry};
 use crate::middleware::{self, EdgeCounters, RateLimit};
-use crate::module::{HotEndpoint, HotPath, Module, ModuleContext, Services};
+use crate::module::{Module, ModuleContext, Services};
 use crate::openapi::{self, ApiDoc};
 use crate::platform::Platform;
 use crate::roles::Roles;
@@ -71,8 +71,6 @@ pub struct Application {
     /// The API document `/openapi.json` serves (with the `api` role).
     openapi: Option<serde_json::Value>,
     router: Router,
-    /// Served by the connection loop before the router (`HotPath::endpoints`).
-    hot: Vec<HotEndpoint>,
     listener: TcpListener,
     cancel: CancellationToken,
     background: Vec<JoinHandle<()>>,
@@ -193,26 +191,17 @@ impl Application {
 
         let mut extra_api = opts.extra_api.unwrap_or_default();
         let mut extra_routes = opts.extra_routes.unwrap_or_default();
-        let mut hot = HotPath::default();
         let mut documents = Vec::new();
         let mut tasks = Vec::new();
         for mount in mounts {
             extra_api = extra_api.merge(mount.api);
             extra_routes = extra_routes.merge(mount.routes);
             documents.extend(mount.openapi);
-            hot = HotPath {
-                routes: hot.routes.merge(mount.hot.routes),
-                endpoints: [hot.endpoints, mount.hot.endpoints].concat(),
-            };
             tasks.extend(mount.tasks);
         }
-        // The hot path as `HotPath` describes it: outside the edge stack and
-        // with no layer (each handler is wrapped in `middleware::guarded`,
-        // which costs no per-request boxing).
+        // One stack for every route the process serves.
         let (router, openapi) =
             compose_router_and_document(&state, Some(extra_routes), Some(extra_api), &documents);
-        let router = router.merge(hot.routes);
-        let hot = hot.endpoints;
         let cancel = CancellationToken::new();
         let mut background = Vec::new();
         if roles.worker {
@@ -234,7 +223,6 @@ impl Application {
             state,
             openapi,
             router,
-            hot,
             listener,
             cancel,
             background,
@@ -266,7 +254,6 @@ impl Application {
             state,
             openapi: _,
             router,
-            hot,
             listener,
             cancel,
             background,
@@ -275,10 +262,7 @@ impl Application {
         let token = cancel.clone();
         let serve = axum::serve(
             listener,
-            Connections {
-                router,
-                hot: hot.into(),
-            },
+            router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -303,81 +287,6 @@ impl Application {
         state.db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
-    }
-}
-
-/// Makes one [`Connection`] service per accepted connection.
-#[derive(Clone)]
-struct Connections {
-    router: Router,
-    hot: Arc<[HotEndpoint]>,
-}
-
-impl<'a> tower::Service<axum::serve::IncomingStream<'a, TcpListener>> for Connections {
-    type Response = Connection;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<Connection, std::convert::Infallible>>;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: axum::serve::IncomingStream<'a, TcpListener>) -> Self::Future {
-        std::future::ready(Ok(Connection {
-            router: self.router.clone(),
-            // A copy per connection: hyper clones the service for every
-            // request, and a count shared by every connection would be a
-            // cache line all cores write per request.
-            hot: Arc::new(self.hot.to_vec()),
-            peer: *stream.remote_addr(),
-        }))
-    }
-}
-
-/// One connection's service: a hot endpoint when the method and path are
-/// one's exactly, else the router (with the peer as `ConnectInfo`).
-#[derive(Clone)]
-struct Connection {
-    router: Router,
-    hot: Arc<Vec<HotEndpoint>>,
-    peer: SocketAddr,
-}
-
-type HotFuture = futures::future::Map<
-    futures::future::BoxFuture<'static, axum::response::Response>,
-    fn(axum::response::Response) -> Result<axum::response::Response, std::convert::Infallible>,
->;
-
-impl tower::Service<axum::extract::Request> for Connection {
-    type Response = axum::response::Response;
-    type Error = std::convert::Infallible;
-    type Future = futures::future::Either<
-        HotFuture,
-        <Router as tower::Service<axum::extract::Request>>::Future,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut req: axum::extract::Request) -> Self::Future {
-        use futures::FutureExt as _;
-        if let Some(h) = self
-            .hot
-            .iter()
-            .find(|h| h.method == req.method() && h.path == req.uri().path())
-        {
-            return futures::future::Either::Left((h.handler)(req, self.peer).map(Ok));
-        }
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(self.peer));
-        futures::future::Either::Right(tower::Service::call(&mut self.router, req))
     }
 }
 

@@ -156,8 +156,9 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
     client_ip_of(parts, trust_forwarded_for, peer)
 }
 
-/// [`client_ip`] with the connection's peer address given (a hot endpoint
-/// gets it from the connection loop, not from the request's extensions).
+/// [`client_ip`] with the connection's peer address given (a server outside
+/// the router, such as the bidder's exchange listener, has it from its
+/// connection, not from the request's extensions).
 pub fn client_ip_of(
     parts: &Parts,
     trust_forwarded_for: bool,

@@ -25,9 +25,7 @@ pub mod versioning;
 pub use app::{Application, BuildOptions};
 pub use config::{Config, ConfigSection, ModuleSettings};
 pub use error::ApiError;
-pub use module::{
-    HotEndpoint, HotHandler, HotPath, Module, ModuleContext, Mount, Service, Services,
-};
+pub use module::{Module, ModuleContext, Mount, Service, Services};
 pub use platform::Platform;
 pub use roles::Roles;
 pub use state::AppState;

@@ -132,8 +132,8 @@ pub async fn normalize_errors(req: Request, next: Next) -> Response {
     normalize_response(next.run(req).await)
 }
 
-/// The work of [`normalize_errors`] on a finished response, for stacks that map
-/// responses without an async middleware (the lean stack of hot routes).
+/// The work of [`normalize_errors`] on a finished response, for servers that
+/// map responses without an async middleware (the bidder's exchange listener).
 pub fn normalize_response<B>(resp: axum::http::Response<B>) -> Response
 where
     B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
@@ -305,20 +305,4 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .or_else(|| err.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
     ApiError::internal(format!("handler panicked: {detail}")).into_response()
-}
-
-/// What the generic edge stack's panic catcher and envelope normaliser do,
-/// for a hot route's handler future, without a layer: axum boxes the future
-/// of every layered route and clones the layered service for every request,
-/// and tower-http's panic catcher boxes the response body once more. Hot
-/// route handlers are written `move |req| guarded(handler(svc, req))`.
-pub async fn guarded<F>(handler: F) -> Response
-where
-    F: std::future::Future<Output = Response>,
-{
-    use futures::FutureExt as _;
-    match std::panic::AssertUnwindSafe(handler).catch_unwind().await {
-        Ok(resp) => normalize_response(resp),
-        Err(panic) => panic_response(panic),
-    }
 }

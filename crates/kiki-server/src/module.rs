@@ -4,8 +4,10 @@
 //! builds its service from the [`Platform`] and the services it is wired to
 //! ([`ModuleContext::require`]), registers job handlers, default schedules,
 //! health probes and shared services, and returns a [`Mount`]: its versioned
-//! API, unversioned routes, OpenAPI additions, the bidder's [`HotPath`] and
-//! background tasks.
+//! API, unversioned routes, OpenAPI additions and background tasks. Every
+//! route a module mounts is served by the one edge stack; a module that needs
+//! a server of its own (the bidder's exchange listener) starts it as a
+//! background task on its own address.
 //!
 //! Handlers reach their module's service through the [`Service<T>`]
 //! extractor, which reads the type-keyed [`Services`] map on the state; the
@@ -16,10 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
-use axum::http::Method;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::Response;
 use futures::future::BoxFuture;
 use kiki_core::ErrorCode;
 use kiki_identity::Identity;
@@ -84,14 +84,12 @@ pub struct Mount {
     pub(crate) api: VersionedApi<AppState>,
     pub(crate) routes: Router<AppState>,
     pub(crate) openapi: Option<serde_json::Value>,
-    pub(crate) hot: HotPath,
     pub(crate) tasks: Vec<Task>,
 }
 
 impl std::fmt::Debug for Mount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mount")
-            .field("hot", &self.hot)
             .field("tasks", &self.tasks.len())
             .finish_non_exhaustive()
     }
@@ -110,8 +108,8 @@ impl Mount {
         self
     }
 
-    /// Unversioned routes under the edge stack (build them for the roles in
-    /// `ModuleContext::roles`).
+    /// Unversioned routes (such as `/openrtb2/*`) under the same edge stack as
+    /// every other route; build them for the roles in `ModuleContext::roles`.
     pub fn routes(mut self, routes: Router<AppState>) -> Mount {
         self.routes = std::mem::take(&mut self.routes).merge(routes);
         self
@@ -126,63 +124,16 @@ impl Mount {
         self
     }
 
-    /// The latency-critical path (see [`HotPath`]).
-    pub fn hot(mut self, hot: HotPath) -> Mount {
-        self.hot = std::mem::take(&mut self.hot).merge(hot);
-        self
-    }
-
-    /// A background task started once the state exists.
+    /// A background task started once the state exists: it must stop when
+    /// the token fires (the token fires when shutdown begins; the server then
+    /// waits `jobs.shutdown_grace_secs` for each task). A module's own
+    /// listener is one (see ARCHITECTURE.md, "one edge stack").
     pub fn spawn(
         mut self,
         task: impl FnOnce(&AppState, CancellationToken) -> Vec<JoinHandle<()>> + Send + 'static,
     ) -> Mount {
         self.tasks.push(Box::new(task));
         self
-    }
-}
-
-/// The one place a module may step outside the edge stack: endpoints whose
-/// per-request cost is measured in microseconds (the OpenRTB bid and notice
-/// endpoints). Only the bidder context uses it; every other route goes
-/// through [`Mount::api`] or [`Mount::routes`] and the full stack.
-///
-/// - `routes`: mounted **outside** the generic edge stack: no access log,
-///   per-request span, request id, HTTP metrics, rate limit, CORS, timeout,
-///   compression or any other layer. Each handler must be wrapped in
-///   [`crate::middleware::guarded`] (`move |req| guarded(h(svc, req))`),
-///   which catches panics and applies the error-envelope normaliser. The
-///   module counts its own metrics and compresses its own answers when a
-///   client asks. The router carries no state: handlers hold what they need
-///   (a service `Arc`), because axum clones a route's handler for every
-///   request.
-/// - `endpoints`: the hottest (the bid request), called by the server's
-///   connection loop for their exact method and path before axum's router:
-///   no route matching, no `MatchedPath` or `ConnectInfo` extension (the peer
-///   address is an argument). The same paths stay in `routes` for every other
-///   method (405). Handlers are wrapped in `guarded` as well.
-#[derive(Default)]
-pub struct HotPath {
-    pub routes: Router,
-    pub endpoints: Vec<HotEndpoint>,
-}
-
-impl HotPath {
-    fn merge(self, other: HotPath) -> HotPath {
-        let mut endpoints = self.endpoints;
-        endpoints.extend(other.endpoints);
-        HotPath {
-            routes: self.routes.merge(other.routes),
-            endpoints,
-        }
-    }
-}
-
-impl std::fmt::Debug for HotPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HotPath")
-            .field("endpoints", &self.endpoints)
-            .finish_non_exhaustive()
     }
 }
 
@@ -299,23 +250,5 @@ impl<T: Send + Sync + 'static> FromRequestParts<AppState> for Service<T> {
                 "the service behind this route is not running",
             )
         })
-    }
-}
-
-/// A handler of [`HotPath::endpoints`]: the request and the peer address.
-pub type HotHandler =
-    Arc<dyn Fn(Request, std::net::SocketAddr) -> BoxFuture<'static, Response> + Send + Sync>;
-
-/// One endpoint the connection loop serves before the router.
-#[derive(Clone)]
-pub struct HotEndpoint {
-    pub method: Method,
-    pub path: &'static str,
-    pub handler: HotHandler,
-}
-
-impl std::fmt::Debug for HotEndpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
     }
 }

@@ -1,7 +1,8 @@
 //! The `[bidder]` configuration section: the engine's `BidderConfig` keys
 //! (flat, as documented in docs/bidder.md) plus the service's own keys —
-//! exchanges and their credentials, shared counters, background intervals and
-//! an optional segment table. Unknown keys are refused with their name.
+//! exchanges and their credentials, the exchange listener's address, shared
+//! counters, background intervals and an optional segment table. Unknown keys
+//! are refused with their name.
 
 mod view;
 
@@ -14,8 +15,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The keys the service adds to the engine's.
-const SERVICE_KEYS: [&str; 8] = [
+const SERVICE_KEYS: [&str; 9] = [
     "exchanges",
+    "exchange_listen",
     "trackers",
     "shared_counters",
     "reporting_flush_secs",
@@ -86,6 +88,10 @@ pub struct BidderServiceConfig {
     /// The engine's settings (seat, currency, margin, pacing, notices, fx, …).
     pub engine: BidderConfig,
     pub exchanges: Vec<ExchangeConfig>,
+    /// The bidder's own address for exchanges (`0.0.0.0:8081`): the OpenRTB
+    /// endpoints on a listener of their own, outside the API router's stack
+    /// (see docs/bidder.md). `None` (default): only on the API router.
+    pub exchange_listen: Option<String>,
     /// Budget and frequency counters in Redis (`[redis].url`), shared by replicas.
     pub shared_counters: bool,
     /// How often the in-memory hourly statistics are written. Default 10 s.
@@ -107,6 +113,7 @@ impl Default for BidderServiceConfig {
         BidderServiceConfig {
             engine: BidderConfig::default(),
             exchanges: Vec::new(),
+            exchange_listen: None,
             shared_counters: false,
             reporting_flush_secs: 10,
             snapshot_refresh_secs: 30,
@@ -164,6 +171,9 @@ impl BidderServiceConfig {
         if let Some(v) = take(&mut map, "exchanges") {
             out.exchanges = parse("exchanges", v)?;
         }
+        if let Some(v) = take(&mut map, "exchange_listen") {
+            out.exchange_listen = parse("exchange_listen", v)?;
+        }
         if let Some(v) = take(&mut map, "shared_counters") {
             out.shared_counters = parse("shared_counters", v)?;
         }
@@ -201,6 +211,13 @@ impl BidderServiceConfig {
     /// message names the setting to fix.
     pub fn validate(&self, production: bool) -> Result<(), String> {
         self.engine.validate().map_err(|e| format!("bidder: {e}"))?;
+        if let Some(addr) = &self.exchange_listen
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(format!(
+                "bidder.exchange_listen `{addr}` is not an address and port such as 0.0.0.0:8081"
+            ));
+        }
         if self.reporting_flush_secs == 0 {
             return Err("bidder.reporting_flush_secs must be at least 1".into());
         }
@@ -357,6 +374,24 @@ mod tests {
                 .to_string();
             assert!(err.contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn the_exchange_listener_takes_an_address_and_port() {
+        let with = |v: serde_json::Value| {
+            serde_json::from_value::<BidderServiceConfig>(json!({ "exchange_listen": v }))
+        };
+        let c = with(json!("0.0.0.0:8081")).unwrap();
+        assert_eq!(c.exchange_listen.as_deref(), Some("0.0.0.0:8081"));
+        assert!(c.validate(true).is_ok());
+        assert!(with(json!("[::]:8081")).unwrap().validate(false).is_ok());
+        let err = with(json!("bid.example.com"))
+            .unwrap()
+            .validate(false)
+            .unwrap_err();
+        assert!(err.contains("bidder.exchange_listen"), "{err}");
+        assert!(with(json!(8081)).is_err(), "a port alone is not an address");
+        assert!(BidderServiceConfig::default().exchange_listen.is_none());
     }
 
     #[test]

@@ -42,6 +42,7 @@ impl Serialize for BidderServiceConfig {
             }
         }
         map.serialize_entry("exchanges", &exchanges)?;
+        map.serialize_entry("exchange_listen", &self.exchange_listen)?;
         map.serialize_entry("shared_counters", &self.shared_counters)?;
         map.serialize_entry("reporting_flush_secs", &self.reporting_flush_secs)?;
         map.serialize_entry("snapshot_refresh_secs", &self.snapshot_refresh_secs)?;

@@ -1,6 +1,7 @@
 //! Service modules: a module's configuration section, shared service, job
 //! handler, versioned and role-gated routes and background task all reach
-//! the running server; a bad section stops start-up naming it.
+//! the running server, every route under the one edge stack; a bad section
+//! stops start-up naming it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use futures::future::BoxFuture;
 use kiki_server::versioning::{ApiVersion, VersionedApi};
-use kiki_server::{HotPath, Module, ModuleContext, Mount, Service};
+use kiki_server::{Module, ModuleContext, Mount, Service};
 use kiki_store::{EnqueueOptions, JobContext, JobError, JobHandler, JobStatus};
 use kiki_test_support::TestApp;
 use serde::Deserialize;
@@ -98,9 +99,7 @@ impl Module for EchoModule {
             let mut mount = Mount::new()
                 .api(VersionedApi::new().routes(&[ApiVersion::V1], utoipa_axum::routes!(echo)));
             if ctx.roles.bidder {
-                mount = mount
-                    .routes(Router::new().route("/openrtb2/echo", get(|| async { "bidder" })))
-                    .hot(hot_path());
+                mount = mount.routes(bidder_routes());
             }
             Ok(mount.spawn(move |_state, cancel| {
                 vec![tokio::spawn(async move {
@@ -117,42 +116,24 @@ impl Module for EchoModule {
     }
 }
 
-fn hot_path() -> HotPath {
+/// Unversioned role-gated routes, as the bidder mounts `/openrtb2/*`.
+fn bidder_routes() -> Router<kiki_server::AppState> {
     use axum::response::IntoResponse;
-    use kiki_server::middleware::guarded;
-    let routes = Router::new()
-        .route(
-            "/openrtb2/hot",
-            get(|| guarded(async { "hot".into_response() })),
-        )
+    Router::new()
+        .route("/openrtb2/echo", get(|| async { "bidder" }))
         .route(
             "/openrtb2/boom",
-            get(|| {
-                guarded(async {
-                    if std::hint::black_box(true) {
-                        panic!("a bug on the hot path");
-                    }
-                    "unreachable".into_response()
-                })
+            get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("a bug in a module's route");
+                }
+                "unreachable".into_response()
             }),
         )
         .route(
             "/openrtb2/teapot",
-            get(|| guarded(async { axum::http::StatusCode::IM_A_TEAPOT.into_response() })),
-        );
-    let endpoints = vec![kiki_server::HotEndpoint {
-        method: axum::http::Method::POST,
-        path: "/openrtb2/fast",
-        handler: Arc::new(|req, peer| {
-            Box::pin(guarded(async move {
-                if req.headers().contains_key("x-boom") {
-                    panic!("a bug on the fastest path");
-                }
-                format!("fast from {}", peer.ip()).into_response()
-            }))
-        }),
-    }];
-    HotPath { routes, endpoints }
+            get(|| async { axum::http::StatusCode::IM_A_TEAPOT.into_response() }),
+        )
 }
 
 #[tokio::test]
@@ -181,16 +162,14 @@ async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
         "bidder"
     );
 
-    // Hot routes skip the generic edge stack (no request id) but still turn a
-    // panic into the JSON envelope.
+    // A module's unversioned routes go through the whole edge stack: request
+    // id, security headers, panic catcher and error envelope.
     let echo = app.get("/openrtb2/echo").await;
     assert!(echo.headers().contains_key("x-request-id"));
-    let hot = app.get("/openrtb2/hot").await;
-    assert_eq!(hot.status(), 200);
-    assert!(!hot.headers().contains_key("x-request-id"));
-    assert_eq!(hot.text().await.unwrap(), "hot");
+    assert_eq!(echo.headers()["x-content-type-options"], "nosniff");
     let boom = app.get("/openrtb2/boom").await;
     assert_eq!(boom.status(), 500);
+    assert!(boom.headers().contains_key("x-request-id"));
     let body: Value = boom.json().await.unwrap();
     assert_eq!(body["error"]["code"], "internal");
     // An error status without a JSON body gets the envelope too.
@@ -198,29 +177,6 @@ async fn a_module_plugs_config_service_routes_jobs_and_tasks_into_the_server() {
     assert_eq!(teapot.status(), 418);
     let body: Value = teapot.json().await.unwrap();
     assert!(body["error"]["code"].is_string(), "{body}");
-
-    // A hot endpoint is served before the router, with the peer address,
-    // for its exact method and path only; the router answers the rest.
-    let fast = app
-        .client
-        .post(app.url("/openrtb2/fast"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fast.status(), 200);
-    assert!(!fast.headers().contains_key("x-request-id"));
-    assert_eq!(fast.text().await.unwrap(), "fast from 127.0.0.1");
-    let boom = app
-        .client
-        .post(app.url("/openrtb2/fast"))
-        .header("x-boom", "1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(boom.status(), 500);
-    let body: Value = boom.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "internal");
-    assert_eq!(app.get("/openrtb2/fast").await.status(), 404);
 
     // The route is in the OpenAPI document.
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
@@ -252,9 +208,7 @@ async fn role_gated_routes_follow_the_process_roles() {
         .spawn()
         .await;
     assert_eq!(app.get("/openrtb2/echo").await.status(), 404);
-    assert_eq!(app.get("/openrtb2/hot").await.status(), 404);
-    let fast = app.client.post(app.url("/openrtb2/fast")).send().await;
-    assert_eq!(fast.unwrap().status(), 404);
+    assert_eq!(app.get("/openrtb2/boom").await.status(), 404);
     assert_eq!(app.get("/v1/echo").await.status(), 200);
     app.shutdown().await.unwrap();
 }
