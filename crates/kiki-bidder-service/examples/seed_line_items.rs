@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let now = time::OffsetDateTime::now_utc();
     let mut tx = db.begin().await?;
     for li in kiki_bidder::sim::workload_line_items(n, 7) {
-        kiki_bidder_service::store::insert_line_item(&mut tx, &li, now).await?;
+        kiki_bidder_service::seed_line_item(&mut tx, &li, now).await?;
     }
     tx.commit().await?;
     db.close().await;
