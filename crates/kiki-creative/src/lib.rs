@@ -1,0 +1,49 @@
+//! SyncCreate's rules, free of IO: how long each piece of ad copy may be on
+//! each platform ([`limits`]), and the ad-policy and brand-safety review
+//! every creative passes before a campaign may use it ([`policy`]). The
+//! campaigns context stores the verdicts; the generators (template engine,
+//! LLM port) use [`limits::shorten`] to fit copy before it is reviewed.
+
+pub mod limits;
+pub mod policy;
+mod text;
+
+pub use limits::{Channel, CopyField, CopyLimit, LimitProblem, check_limits, shorten};
+pub use policy::{Finding, PolicyReport, PolicyRules, Rule, Severity, Verdict, review};
+
+/// The copy of one ad: what the platform shows as text.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdCopy {
+    /// Short lines (Google RSA headlines, Meta headline, …).
+    pub headlines: Vec<String>,
+    /// Longer lines under the headlines.
+    pub descriptions: Vec<String>,
+    /// The body above the media (Meta primary text, LinkedIn introductory
+    /// text, TikTok ad text, X post text).
+    pub primary_text: Option<String>,
+    /// Display URL paths (Google RSA `path1`, `path2`).
+    pub paths: Vec<String>,
+}
+
+impl AdCopy {
+    /// Every piece of text with the field it sits in (`headlines[0]`, …).
+    pub fn fields(&self) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        for (i, h) in self.headlines.iter().enumerate() {
+            out.push((format!("headlines[{i}]"), h.as_str()));
+        }
+        for (i, d) in self.descriptions.iter().enumerate() {
+            out.push((format!("descriptions[{i}]"), d.as_str()));
+        }
+        if let Some(p) = &self.primary_text {
+            out.push(("primary_text".to_owned(), p.as_str()));
+        }
+        for (i, p) in self.paths.iter().enumerate() {
+            out.push((format!("paths[{i}]"), p.as_str()));
+        }
+        out
+    }
+}
