@@ -18,7 +18,6 @@ use kiki_server::error::ErrorEnvelope;
 use kiki_server::extract::{Json as Body, Path, Query};
 use kiki_server::versioning::{ApiVersion, VersionedApi};
 use kiki_server::{ApiError, AppState, Service};
-use kiki_shield::AuditEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -26,10 +25,9 @@ use time::format_description::well_known::Rfc3339;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::events::SegmentsChanged;
+use crate::service::BidderService;
 use crate::service::line_items::ChangedBy;
 use crate::service::ltv_sync::LtvSyncReport;
-use crate::service::{BidderService, publish};
 use crate::store::{self, HourlyRow, LineItemRecord, SegmentMember, SegmentValue};
 
 /// Every route of the bidder API, in both versions.
@@ -462,7 +460,6 @@ const MAX_MEMBERS: usize = 200_000;
         (status = 422, body = ErrorEnvelope, description = "A segment or member is invalid; each is named"),
         (status = 429, body = ErrorEnvelope)))]
 pub async fn put_segments(
-    State(app): State<AppState>,
     Service(svc): Service<BidderService>,
     Meta(meta): Meta,
     p: Perm<BidderWrite>,
@@ -539,30 +536,14 @@ pub async fn put_segments(
     if !errs.is_empty() {
         return Err(ApiError::validation(errs));
     }
-    let org = p.0.scope.org_id();
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    store::replace_segments(&mut tx, org, &req.segments, &req.members, now).await?;
-    let mut ev = AuditEvent::new(Some(org), p.0.actor(), "bidder.segments.replaced");
-    ev.target_kind = Some("bidder_segments".into());
-    ev.ip = meta.ip;
-    ev.user_agent = meta.user_agent.clone();
-    ev.request_id = meta.request_id.clone();
-    ev.details = serde_json::json!({
-        "segments": req.segments.len(), "members": req.members.len()
-    });
-    app.audit.append(&mut tx, ev).await?;
-    tx.commit().await?;
-    publish(
-        &app.events,
-        org,
-        &SegmentsChanged {
-            segments: req.segments.len(),
-            source: None,
-        },
-        now,
-    )
-    .await;
+    let actor = p.0.actor();
+    let by = ChangedBy {
+        scope: &p.0.scope,
+        actor: &actor,
+        meta: Some(&meta),
+    };
+    svc.replace_segments(by, &req.segments, &req.members)
+        .await?;
     Ok(Json(req))
 }
 
