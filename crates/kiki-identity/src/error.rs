@@ -152,6 +152,16 @@ impl From<kiki_credentials::CredentialError> for IdentityError {
 
 pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
 
+impl From<kiki_explain::RecordError> for IdentityError {
+    fn from(e: kiki_explain::RecordError) -> Self {
+        match e {
+            kiki_explain::RecordError::Store(e) => IdentityError::Store(e),
+            kiki_explain::RecordError::Audit(e) => IdentityError::Shield(e),
+            kiki_explain::RecordError::Decision(e) => IdentityError::Explain(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

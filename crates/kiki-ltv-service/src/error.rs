@@ -135,6 +135,16 @@ impl DomainError for LtvServiceError {
     }
 }
 
+impl From<kiki_explain::RecordError> for LtvServiceError {
+    fn from(e: kiki_explain::RecordError) -> Self {
+        match e {
+            kiki_explain::RecordError::Store(e) => LtvServiceError::Store(e),
+            kiki_explain::RecordError::Audit(e) => LtvServiceError::Shield(e),
+            kiki_explain::RecordError::Decision(e) => LtvServiceError::Explain(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use kiki_core::Clock;
-use kiki_explain::Decisions;
+use kiki_explain::{Decisions, Recorder};
 use kiki_notify::Mail;
 use kiki_outbound::OutboundClient;
 use kiki_shield::{AuditLog, Keyring};
@@ -30,14 +30,29 @@ pub struct Platform {
     pub jobs: Jobs,
     /// The one HTTP client for external APIs.
     pub outbound: OutboundClient,
-    /// The hash-chained audit log: `audit.append(&mut tx, entry)`.
+    /// The hash-chained audit log; changes append through [`Platform::recorder`].
     pub audit: AuditLog,
-    /// Decision records for automated actions: `decisions.record(&mut tx, …)`.
+    /// Decision records for automated actions (written through the recorder's
+    /// `Change::decision`).
     pub decisions: Decisions,
     /// Field encryption (AES-256-GCM key ring with blind indexes).
     pub keyring: Keyring,
     /// The mail port (outbox, SMTP when configured).
     pub mail: Mail,
+}
+
+impl Platform {
+    /// Writes changes with their audit entry and decision record in one
+    /// transaction, and publishes their events after the commit.
+    pub fn recorder(&self) -> Recorder {
+        Recorder::new(
+            self.db.clone(),
+            self.clock.clone(),
+            self.audit.clone(),
+            self.decisions.clone(),
+        )
+        .with_events(self.events.clone())
+    }
 }
 
 impl std::fmt::Debug for Platform {

@@ -119,6 +119,16 @@ impl DomainError for TwinServiceError {
 
 pub type Result<T, E = TwinServiceError> = std::result::Result<T, E>;
 
+impl From<kiki_explain::RecordError> for TwinServiceError {
+    fn from(e: kiki_explain::RecordError) -> Self {
+        match e {
+            kiki_explain::RecordError::Store(e) => TwinServiceError::Store(e),
+            kiki_explain::RecordError::Audit(e) => TwinServiceError::Shield(e),
+            kiki_explain::RecordError::Decision(e) => TwinServiceError::Explain(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

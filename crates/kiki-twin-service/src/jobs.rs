@@ -105,7 +105,7 @@ impl JobHandler for SimulateJob {
                 }
                 Err(e) => return Err(job_error(e)),
             };
-            let mut tx = svc.db.begin().await?;
+            let mut tx = svc.record.begin().await.map_err(|e| job_error(e.into()))?;
             let stored = svc
                 .store_outcome(
                     &mut tx,
@@ -118,7 +118,7 @@ impl JobHandler for SimulateJob {
                 )
                 .await
                 .map_err(job_error)?;
-            tx.commit().await?;
+            tx.commit().await.map_err(|e| job_error(e.into()))?;
             Ok(json!({
                 "simulation_id": id,
                 "status": "done",

@@ -98,7 +98,7 @@ impl BidderService {
         }
         let mut recorded = 0;
         for (id, m, status, why, st) in changed {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.record.begin().await?;
             if store::set_delivery_status(&mut tx, id, status).await? {
                 let mut ev = AuditEvent::new(
                     Some(m.org),
@@ -108,31 +108,27 @@ impl BidderService {
                 ev.target_kind = Some("bidder_line_item".into());
                 ev.target_id = Some(id.to_string());
                 ev.details = serde_json::json!({ "from": m.delivery_status, "to": status });
-                let entry = self.audit.append(&mut tx, ev).await?;
-                self.decisions
-                    .record(
-                        &mut tx,
-                        NewDecision {
-                            org_id: Some(m.org),
-                            engine: ENGINE.into(),
-                            engine_version: env!("CARGO_PKG_VERSION").into(),
-                            kind: status.into(),
-                            subject_kind: "bidder_line_item".into(),
-                            subject_id: id.to_string(),
-                            inputs: serde_json::json!({
-                                "daily_budget_micros": m.daily_micros,
-                                "spent_today_micros": st.spent_today_micros,
-                                "baseline_ltv_micros": m.baseline_ltv_micros,
-                                "throttle": st.throttle,
-                                "previous": m.delivery_status,
-                            }),
-                            output: serde_json::json!({ "status": status }),
-                            confidence: None,
-                            explanation: why,
-                            audit_entry_id: Some(entry.id),
-                        },
-                    )
-                    .await?;
+                let entry = tx.audit(ev).await?;
+                tx.decision(NewDecision {
+                    org_id: Some(m.org),
+                    engine: ENGINE.into(),
+                    engine_version: env!("CARGO_PKG_VERSION").into(),
+                    kind: status.into(),
+                    subject_kind: "bidder_line_item".into(),
+                    subject_id: id.to_string(),
+                    inputs: serde_json::json!({
+                        "daily_budget_micros": m.daily_micros,
+                        "spent_today_micros": st.spent_today_micros,
+                        "baseline_ltv_micros": m.baseline_ltv_micros,
+                        "throttle": st.throttle,
+                        "previous": m.delivery_status,
+                    }),
+                    output: serde_json::json!({ "status": status }),
+                    confidence: None,
+                    explanation: why,
+                    audit_entry_id: Some(entry.id),
+                })
+                .await?;
                 recorded += 1;
             }
             tx.commit().await?;

@@ -7,12 +7,13 @@
 use kiki_bidder::snapshot::{Registry, Snapshot};
 use kiki_bidder::{LineItem, LineItemId};
 use kiki_core::{DomainError, ErrorCode, FieldError, TenantScope};
+use kiki_explain::RecordError;
 use kiki_identity::RequestMeta;
-use kiki_shield::{Actor, AuditEvent, ShieldError};
+use kiki_shield::{Actor, AuditEvent};
 use kiki_store::StoreError;
 
 use crate::events::LineItemsChanged;
-use crate::service::{BidderService, publish};
+use crate::service::BidderService;
 use crate::store::{self, LineItemRecord};
 
 /// Why a line-item change was not made.
@@ -25,8 +26,9 @@ pub enum LineItemError {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The change's record (audit entry) failed.
     #[error(transparent)]
-    Shield(#[from] ShieldError),
+    Record(#[from] RecordError),
 }
 
 impl DomainError for LineItemError {
@@ -35,7 +37,7 @@ impl DomainError for LineItemError {
             LineItemError::NotFound => ErrorCode::NotFound,
             LineItemError::Invalid(_) => ErrorCode::ValidationFailed,
             LineItemError::Store(e) => e.code(),
-            LineItemError::Shield(e) => e.code(),
+            LineItemError::Record(e) => e.code(),
         }
     }
 
@@ -43,7 +45,7 @@ impl DomainError for LineItemError {
         match self {
             LineItemError::NotFound | LineItemError::Invalid(_) => self.to_string(),
             LineItemError::Store(e) => e.public_message(),
-            LineItemError::Shield(e) => e.public_message(),
+            LineItemError::Record(e) => e.public_message(),
         }
     }
 
@@ -52,7 +54,7 @@ impl DomainError for LineItemError {
             LineItemError::NotFound => kiki_core::no_details(),
             LineItemError::Invalid(fields) => kiki_core::field_details(fields),
             LineItemError::Store(e) => e.details(),
-            LineItemError::Shield(e) => e.details(),
+            LineItemError::Record(e) => e.details(),
         }
     }
 
@@ -60,7 +62,7 @@ impl DomainError for LineItemError {
         match self {
             LineItemError::NotFound | LineItemError::Invalid(_) => false,
             LineItemError::Store(e) => e.is_internal(),
-            LineItemError::Shield(e) => e.is_internal(),
+            LineItemError::Record(e) => e.is_internal(),
         }
     }
 }
@@ -135,20 +137,16 @@ impl BidderService {
         li.org_id = org;
         self.check_line_item(&li)?;
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         store::insert_line_item(&mut tx, &li, now).await?;
-        self.audit
-            .append(
-                &mut tx,
-                by.audit(
-                    "bidder.line_item.created",
-                    li.id,
-                    serde_json::json!({ "name": li.name, "active": li.active }),
-                ),
-            )
-            .await?;
+        tx.audit(by.audit(
+            "bidder.line_item.created",
+            li.id,
+            serde_json::json!({ "name": li.name, "active": li.active }),
+        ))
+        .await?;
+        tx.publish(Some(org), &changed(li.id, "created"));
         tx.commit().await?;
-        self.line_items_changed(by, li.id, "created", now).await;
         store::get_line_item(&self.db, org, li.id)
             .await?
             .ok_or(LineItemError::NotFound)
@@ -204,22 +202,18 @@ impl BidderService {
         change: &str,
     ) -> Result<LineItemRecord, LineItemError> {
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         if !store::update_line_item(&mut tx, &li, now).await? {
             return Err(LineItemError::NotFound);
         }
-        self.audit
-            .append(
-                &mut tx,
-                by.audit(
-                    action,
-                    li.id,
-                    serde_json::json!({ "name": li.name, "active": li.active }),
-                ),
-            )
-            .await?;
+        tx.audit(by.audit(
+            action,
+            li.id,
+            serde_json::json!({ "name": li.name, "active": li.active }),
+        ))
+        .await?;
+        tx.publish(Some(by.scope.org_id()), &changed(li.id, change));
         tx.commit().await?;
-        self.line_items_changed(by, li.id, change, now).await;
         store::get_line_item(&self.db, by.scope.org_id(), li.id)
             .await?
             .ok_or(LineItemError::NotFound)
@@ -232,38 +226,23 @@ impl BidderService {
         id: LineItemId,
     ) -> Result<(), LineItemError> {
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         if !store::archive_line_item(&mut tx, by.scope.org_id(), id, now).await? {
             return Err(LineItemError::NotFound);
         }
-        self.audit
-            .append(
-                &mut tx,
-                by.audit("bidder.line_item.archived", id, serde_json::json!({})),
-            )
+        tx.audit(by.audit("bidder.line_item.archived", id, serde_json::json!({})))
             .await?;
+        tx.publish(Some(by.scope.org_id()), &changed(id, "archived"));
         tx.commit().await?;
-        self.line_items_changed(by, id, "archived", now).await;
         Ok(())
     }
+}
 
-    async fn line_items_changed(
-        &self,
-        by: ChangedBy<'_>,
-        id: LineItemId,
-        change: &str,
-        now: time::OffsetDateTime,
-    ) {
-        publish(
-            &self.events,
-            by.scope.org_id(),
-            &LineItemsChanged {
-                line_item_id: id.0,
-                change: change.to_owned(),
-            },
-            now,
-        )
-        .await;
+/// The event every replica reloads on.
+fn changed(id: LineItemId, change: &str) -> LineItemsChanged {
+    LineItemsChanged {
+        line_item_id: id.0,
+        change: change.to_owned(),
     }
 }
 
@@ -297,13 +276,13 @@ mod tests {
                 ),
                 LineItemError::Store(_) => (
                     500,
-                    Some(LineItemError::Shield(ShieldError::Store(
-                        StoreError::UniqueViolation {
+                    Some(LineItemError::Record(RecordError::Audit(
+                        kiki_shield::ShieldError::Store(StoreError::UniqueViolation {
                             constraint: Some("audit_log.chain, audit_log.seq".into()),
-                        },
+                        }),
                     ))),
                 ),
-                LineItemError::Shield(_) => (409, None),
+                LineItemError::Record(_) => (409, None),
             };
             all.push((e, status));
             next = following;

@@ -14,17 +14,18 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use kiki_core::{Currency, DomainError, ErrorCode, Money, TenantScope};
+use kiki_explain::RecordError;
 use kiki_identity::RequestMeta;
 use kiki_ltv::GroupBy;
 use kiki_ltv_service::{Aggregates, LtvServiceError};
-use kiki_shield::{Actor, AuditEvent, ShieldError};
+use kiki_shield::{Actor, AuditEvent};
 use kiki_store::{JobContext, JobError, JobHandler, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::events::SegmentsChanged;
-use crate::service::{BidderService, publish};
+use crate::service::BidderService;
 use crate::store::{self, SegmentValue};
 
 /// The job kind of the scheduled sync.
@@ -75,8 +76,9 @@ pub enum LtvSyncError {
     Ltv(#[from] LtvServiceError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The change's record (audit entry) failed.
     #[error(transparent)]
-    Shield(#[from] ShieldError),
+    Record(#[from] RecordError),
 }
 
 impl DomainError for LtvSyncError {
@@ -88,7 +90,7 @@ impl DomainError for LtvSyncError {
             LtvSyncError::NoModel => ErrorCode::Conflict,
             LtvSyncError::Ltv(e) => e.code(),
             LtvSyncError::Store(e) => e.code(),
-            LtvSyncError::Shield(e) => e.code(),
+            LtvSyncError::Record(e) => e.code(),
         }
     }
 
@@ -97,7 +99,7 @@ impl DomainError for LtvSyncError {
             LtvSyncError::NotLinked | LtvSyncError::NoModel => self.to_string(),
             LtvSyncError::Ltv(e) => e.public_message(),
             LtvSyncError::Store(e) => e.public_message(),
-            LtvSyncError::Shield(e) => e.public_message(),
+            LtvSyncError::Record(e) => e.public_message(),
         }
     }
 
@@ -106,7 +108,7 @@ impl DomainError for LtvSyncError {
             LtvSyncError::NotLinked | LtvSyncError::NoModel => kiki_core::no_details(),
             LtvSyncError::Ltv(e) => e.details(),
             LtvSyncError::Store(e) => e.details(),
-            LtvSyncError::Shield(e) => e.details(),
+            LtvSyncError::Record(e) => e.details(),
         }
     }
 
@@ -115,7 +117,7 @@ impl DomainError for LtvSyncError {
             LtvSyncError::NotLinked | LtvSyncError::NoModel => false,
             LtvSyncError::Ltv(e) => e.is_internal(),
             LtvSyncError::Store(e) => e.is_internal(),
-            LtvSyncError::Shield(e) => e.is_internal(),
+            LtvSyncError::Record(e) => e.is_internal(),
         }
     }
 }
@@ -211,7 +213,7 @@ impl BidderService {
         }
         if !written.is_empty() {
             let now = self.clock.now();
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.record.begin().await?;
             store::upsert_segment_values(&mut tx, org, &written, now).await?;
             let mut ev = AuditEvent::new(Some(org), actor, AUDIT_SYNCED);
             ev.target_kind = Some("bidder_segments".into());
@@ -230,18 +232,15 @@ impl BidderService {
                 })).collect::<Vec<_>>(),
                 "skipped": skipped.len(),
             });
-            self.audit.append(&mut tx, ev).await?;
-            tx.commit().await?;
-            publish(
-                &self.events,
-                org,
+            tx.audit(ev).await?;
+            tx.publish(
+                Some(org),
                 &SegmentsChanged {
                     segments: written.len(),
                     source: Some("ltv".into()),
                 },
-                now,
-            )
-            .await;
+            );
+            tx.commit().await?;
         }
         Ok(LtvSyncReport {
             model_id: agg.model_id,
@@ -344,11 +343,11 @@ mod tests {
                 ),
                 LtvSyncError::Store(_) => (
                     409,
-                    Some(LtvSyncError::Shield(ShieldError::Store(
-                        StoreError::PoolTimeout,
+                    Some(LtvSyncError::Record(RecordError::Audit(
+                        kiki_shield::ShieldError::Store(StoreError::PoolTimeout),
                     ))),
                 ),
-                LtvSyncError::Shield(_) => (503, None),
+                LtvSyncError::Record(_) => (503, None),
             };
             all.push((e, status));
             next = following;

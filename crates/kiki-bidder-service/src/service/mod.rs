@@ -19,11 +19,10 @@ use kiki_bidder::{
     SegmentTable,
 };
 use kiki_core::{Clock, OrgId};
-use kiki_explain::Decisions;
+use kiki_explain::Recorder;
 use kiki_ltv_service::LtvService;
 use kiki_server::Platform;
-use kiki_shield::AuditLog;
-use kiki_store::{Db, EventBus};
+use kiki_store::Db;
 use metrics::{Counter, Histogram};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -137,11 +136,9 @@ pub struct BidderService {
     pub trackers: Trackers,
     /// Refused notices whose decision records the reporting flush writes.
     anomalies: parking_lot::Mutex<Vec<PendingAnomaly>>,
-    /// The platform's audit log and decision records.
-    pub(crate) audit: AuditLog,
-    pub(crate) decisions: Decisions,
-    /// Where line-item and segment changes are published for every replica.
-    pub(crate) events: EventBus,
+    /// Writes each change with its audit entry and decision record, and
+    /// publishes line-item and segment changes for every replica.
+    pub(crate) record: Recorder,
 }
 
 impl std::fmt::Debug for BidderService {
@@ -234,9 +231,7 @@ impl BidderService {
             anomalies: parking_lot::Mutex::new(Vec::new()),
             trackers: Trackers::new(tracker_key, cfg.trackers),
             cfg,
-            audit: platform.audit.clone(),
-            decisions: platform.decisions.clone(),
-            events: platform.events.clone(),
+            record: platform.recorder(),
         })
     }
 
@@ -394,17 +389,5 @@ pub fn status_name(s: NoticeStatus) -> &'static str {
         NoticeStatus::Conflicting => "conflicting",
         NoticeStatus::Test => "test",
         NoticeStatus::Refused => "refused",
-    }
-}
-
-/// Publishes a change so every replica reloads.
-pub async fn publish<E: kiki_store::Event>(
-    events: &EventBus,
-    org: OrgId,
-    payload: &E,
-    now: OffsetDateTime,
-) {
-    if let Err(e) = events.emit(Some(org), payload, now).await {
-        tracing::warn!(error = %e, "bidder: cannot publish a change event; replicas reload on their timer");
     }
 }

@@ -98,7 +98,7 @@ impl BidderService {
             a.bid_id,
             crate::openrtb::micros_text(a.bid_price_micros),
         );
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let mut ev = AuditEvent::new(
             org,
             Actor::System(NOTICE_ENGINE.into()),
@@ -113,35 +113,31 @@ impl BidderService {
             "bid_price_micros": a.bid_price_micros,
             "reported_price_micros": a.reported_price_micros,
         });
-        let entry = self.audit.append(&mut tx, ev).await?;
-        self.decisions
-            .record(
-                &mut tx,
-                NewDecision {
-                    org_id: org,
-                    engine: NOTICE_ENGINE.into(),
-                    engine_version: env!("CARGO_PKG_VERSION").into(),
-                    kind: a.reason.as_str().into(),
-                    subject_kind: "bidder_bid".into(),
-                    subject_id: a.bid_id.to_string(),
-                    inputs: serde_json::json!({
-                        "bid_id": a.bid_id.to_string(),
-                        "line_item_id": a.line_item,
-                        "notice": kind_name(p.kind),
-                        "bid_price_micros": a.bid_price_micros,
-                        "reported_price_micros": a.reported_price_micros,
-                        "reported_price": p.reported_price,
-                        "reported_currency": p.reported_currency,
-                        "currency": cur.to_string(),
-                        "received_at_ms": p.at_ms,
-                    }),
-                    output: serde_json::json!({ "status": "refused", "booked_micros": 0 }),
-                    confidence: None,
-                    explanation,
-                    audit_entry_id: Some(entry.id),
-                },
-            )
-            .await?;
+        let entry = tx.audit(ev).await?;
+        tx.decision(NewDecision {
+            org_id: org,
+            engine: NOTICE_ENGINE.into(),
+            engine_version: env!("CARGO_PKG_VERSION").into(),
+            kind: a.reason.as_str().into(),
+            subject_kind: "bidder_bid".into(),
+            subject_id: a.bid_id.to_string(),
+            inputs: serde_json::json!({
+                "bid_id": a.bid_id.to_string(),
+                "line_item_id": a.line_item,
+                "notice": kind_name(p.kind),
+                "bid_price_micros": a.bid_price_micros,
+                "reported_price_micros": a.reported_price_micros,
+                "reported_price": p.reported_price,
+                "reported_currency": p.reported_currency,
+                "currency": cur.to_string(),
+                "received_at_ms": p.at_ms,
+            }),
+            output: serde_json::json!({ "status": "refused", "booked_micros": 0 }),
+            confidence: None,
+            explanation,
+            audit_entry_id: Some(entry.id),
+        })
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use kiki_core::FieldError;
 
 use crate::events::SegmentsChanged;
+use crate::service::BidderService;
 use crate::service::line_items::{ChangedBy, LineItemError};
-use crate::service::{BidderService, publish};
 use crate::store::{self, SegmentMember, SegmentValue};
 
 /// Most segments one replacement may carry.
@@ -35,25 +35,22 @@ impl BidderService {
         }
         let org = by.scope.org_id();
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         store::replace_segments(&mut tx, org, segments, members, now).await?;
-        let ev = by.audit_of(
+        tx.audit(by.audit_of(
             "bidder.segments.replaced",
             "bidder_segments",
             serde_json::json!({ "segments": segments.len(), "members": members.len() }),
-        );
-        self.audit.append(&mut tx, ev).await?;
-        tx.commit().await?;
-        publish(
-            &self.events,
-            org,
+        ))
+        .await?;
+        tx.publish(
+            Some(org),
             &SegmentsChanged {
                 segments: segments.len(),
                 source: None,
             },
-            now,
-        )
-        .await;
+        );
+        tx.commit().await?;
         Ok(())
     }
 

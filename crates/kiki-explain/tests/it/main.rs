@@ -2,4 +2,5 @@
 //! backend `kiki_store::testing::fresh_db` picks: PostgreSQL when
 //! `KIKI_TEST_DATABASE_URL` is set, SQLite otherwise.
 
+mod change;
 mod decisions;

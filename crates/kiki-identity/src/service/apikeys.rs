@@ -140,18 +140,15 @@ impl Identity {
                     .into(),
             ])
             .to_owned();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "apikey.created")
-                    .target("api_key", id)
-                    .details(json!({ "name": name, "prefix": key.prefix, "permissions": names }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "apikey.created")
+                .target("api_key", id)
+                .details(json!({ "name": name, "prefix": key.prefix, "permissions": names }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         let info = self
             .api_key(&principal.scope, id)
@@ -194,7 +191,7 @@ impl Identity {
     ) -> Result<ApiKeyInfo> {
         let now = self.now();
         let org = principal.org_id();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(K::Table)
             .values([(K::RevokedAt, now.into())])
@@ -210,15 +207,12 @@ impl Identity {
                 None => Err(IdentityError::NotFound("The API key")),
             };
         }
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "apikey.revoked")
-                    .target("api_key", id)
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "apikey.revoked")
+                .target("api_key", id)
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.api_key(&principal.scope, id)
             .await?

@@ -326,7 +326,7 @@ impl Identity {
                 .await?;
         }
         let identifier_hash = self.identifier_hash_of(identifier);
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let details = match user {
             Some(_) => json!({ "reason": reason }),
             None => json!({ "identifier_hash": identifier_hash, "reason": reason }),
@@ -337,7 +337,7 @@ impl Identity {
         if let Some(u) = user {
             event = event.target("user", u.id);
         }
-        let entry = self.0.audit.append(&mut tx, event).await?;
+        let entry = tx.audit(event).await?;
         if let FailureOutcome::LockedNow { failures, until } = outcome {
             let lock = AuditEvent::new(
                 org,
@@ -350,13 +350,9 @@ impl Identity {
                 Some(u) => lock.target("user", u.id),
                 None => lock.target("account", &identifier_hash),
             };
-            let lock_entry = self.0.audit.append(&mut tx, lock).await?;
+            let lock_entry = tx.audit(lock).await?;
             let minutes = self.0.cfg.lockout_secs / 60;
-            self.0
-                .decisions
-                .record(
-                    &mut tx,
-                    NewDecision {
+            tx.decision(NewDecision {
                         org_id: org,
                         engine: "identity.throttle".into(),
                         engine_version: "1".into(),
@@ -377,8 +373,7 @@ impl Identity {
                             self.0.cfg.lockout_threshold
                         ),
                         audit_entry_id: Some(lock_entry.id),
-                    },
-                )
+                    })
                 .await?;
         }
         let _ = entry;

@@ -59,7 +59,7 @@ impl Identity {
         check_policy(password, &email)
             .map_err(|v| IdentityError::invalid("password", format!("The password {v}.")))?;
         let hash = self.0.hashes.hash(password).await?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let user = self
             .insert_user(&mut tx, &email, None, &email, hash, true)
             .await?;
@@ -68,19 +68,16 @@ impl Identity {
             .await?;
         self.insert_membership(&mut tx, org, user, Role::Owner)
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(org),
-                    Actor::System("bootstrap".into()),
-                    "user.admin_created",
-                )
-                .target("user", user.0)
-                .details(json!({ "email": email, "org": org_name, "superadmin": true })),
+        tx.audit(
+            AuditEvent::new(
+                Some(org),
+                Actor::System("bootstrap".into()),
+                "user.admin_created",
             )
-            .await?;
+            .target("user", user.0)
+            .details(json!({ "email": email, "org": org_name, "superadmin": true })),
+        )
+        .await?;
         tx.commit().await?;
         Ok((user, org))
     }
@@ -88,7 +85,7 @@ impl Identity {
     /// Creates the demo agency, its two clients and the demo user.
     pub async fn create_demo(&self) -> Result<Bootstrapped> {
         let hash = self.0.hashes.hash(DEMO_PASSWORD).await?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let user = self
             .insert_user(&mut tx, DEMO_EMAIL, Some("demo"), "Demo User", hash, false)
             .await?;
@@ -104,19 +101,16 @@ impl Identity {
                 .await?;
             clients.push(c);
         }
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(agency),
-                    Actor::System("bootstrap".into()),
-                    "org.demo_created",
-                )
-                .target("organisation", agency.0)
-                .details(json!({ "user": DEMO_EMAIL, "clients": clients.len() })),
+        tx.audit(
+            AuditEvent::new(
+                Some(agency),
+                Actor::System("bootstrap".into()),
+                "org.demo_created",
             )
-            .await?;
+            .target("organisation", agency.0)
+            .details(json!({ "user": DEMO_EMAIL, "clients": clients.len() })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Bootstrapped::Demo {
             user,

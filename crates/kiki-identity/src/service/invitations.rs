@@ -171,7 +171,7 @@ impl Identity {
             .await?
             .ok_or(IdentityError::NotFound("The organisation"))?;
         let token = tokens::opaque_token();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let id = self
             .insert_invitation(
                 &mut tx,
@@ -185,16 +185,13 @@ impl Identity {
                 principal.user_id(),
             )
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "member.invited")
-                    .target("invitation", id)
-                    .details(json!({ "email": email, "role": role.as_str() }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "member.invited")
+                .target("invitation", id)
+                .details(json!({ "email": email, "role": role.as_str() }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         let link = format!("{}/register?invitation={token}", self.0.public_url);
         self.0
@@ -230,7 +227,7 @@ impl Identity {
         let org = principal.org_id();
         let code = tokens::invite_code();
         let hint = format!("{}…", &code[..9]);
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let id = self
             .insert_invitation(
                 &mut tx,
@@ -244,16 +241,13 @@ impl Identity {
                 principal.user_id(),
             )
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "invite_code.created")
-                    .target("invitation", id)
-                    .details(json!({ "role": role.as_str(), "hint": hint }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "invite_code.created")
+                .target("invitation", id)
+                .details(json!({ "role": role.as_str(), "hint": hint }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(CreatedInviteCode {
             code,
@@ -305,7 +299,7 @@ impl Identity {
             )));
         }
         let now = self.now();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(I::Table)
             .values([(I::Status, "revoked".into()), (I::RevokedAt, now.into())])
@@ -314,15 +308,12 @@ impl Identity {
             .and_where(Expr::col(I::Status).eq("unused"))
             .to_owned();
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "invitation.revoked")
-                    .target("invitation", id)
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "invitation.revoked")
+                .target("invitation", id)
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.invitation(&principal.scope, id).await
     }
@@ -399,7 +390,7 @@ impl Identity {
             ));
         }
         let role = Role::parse(&inv.role).unwrap_or(Role::Viewer);
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         if !self.consume_invitation(&mut tx, inv.id, user).await? {
             tx.rollback().await?;
             return Err(IdentityError::invalid(
@@ -408,16 +399,13 @@ impl Identity {
             ));
         }
         self.insert_membership(&mut tx, org, user, role).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "member.joined")
-                    .target("user", user.0)
-                    .details(json!({ "role": role.as_str(), "invitation_id": inv.id }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "member.joined")
+                .target("user", user.0)
+                .details(json!({ "role": role.as_str(), "invitation_id": inv.id }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.org_row(org)
             .await?

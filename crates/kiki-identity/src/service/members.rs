@@ -99,7 +99,7 @@ impl Identity {
         if target.role == role {
             return Ok(target);
         }
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(M::Table)
             .values([
@@ -116,16 +116,13 @@ impl Identity {
                 "The organisation must keep at least one active owner.".into(),
             ));
         }
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "member.role_changed")
-                    .target("user", user.0)
-                    .details(json!({ "from": target.role.as_str(), "to": role.as_str() }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "member.role_changed")
+                .target("user", user.0)
+                .details(json!({ "from": target.role.as_str(), "to": role.as_str() }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.member(&principal.scope, user).await
     }
@@ -146,7 +143,7 @@ impl Identity {
         }
         let target = self.member(&principal.scope, user).await?;
         Self::check_owner_rules(principal, &target, None)?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(M::Table)
             .values([
@@ -171,15 +168,12 @@ impl Identity {
         } else {
             "member.reactivated"
         };
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), action)
-                    .target("user", user.0)
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), action)
+                .target("user", user.0)
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.member(&principal.scope, user).await
     }
@@ -220,7 +214,7 @@ impl Identity {
         }
         let target = self.member(&principal.scope, user).await?;
         Self::check_owner_rules(principal, &target, None)?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::delete()
             .from_table(M::Table)
             .and_where(Expr::col(M::OrgId).eq(org.0))
@@ -234,16 +228,13 @@ impl Identity {
             ));
         }
         self.revoke_user_sessions_in_org(&mut tx, user, org).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), principal.actor(), "member.removed")
-                    .target("user", user.0)
-                    .details(json!({ "role": target.role.as_str() }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), principal.actor(), "member.removed")
+                .target("user", user.0)
+                .details(json!({ "role": target.role.as_str() }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

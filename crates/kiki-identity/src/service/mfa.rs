@@ -59,26 +59,23 @@ impl Identity {
             .keyring
             .encrypt_str(&b32, &aad("users", "totp_secret", user.id));
         let now = self.now();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(U::Table)
             .values([(U::TotpSecret, stored.into()), (U::UpdatedAt, now.into())])
             .and_where(Expr::col(U::Id).eq(user.id))
             .to_owned();
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user_id),
-                    "mfa.enrolment_started",
-                )
-                .target("user", user.id)
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user_id),
+                "mfa.enrolment_started",
             )
-            .await?;
+            .target("user", user.id)
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         let uri = totp::otpauth_uri(&secret, &self.0.cfg.mfa_issuer, &user.email);
         Ok(MfaEnrolment {
@@ -124,7 +121,7 @@ impl Identity {
             )
         })?;
         let codes = tokens::recovery_codes(RECOVERY_CODES);
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(U::Table)
             .values([
@@ -140,19 +137,16 @@ impl Identity {
         tx.execute(&stmt).await?;
         self.replace_recovery_codes(&mut tx, user_id, &codes)
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user_id),
-                    "mfa.enabled",
-                )
-                .target("user", user.id)
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user_id),
+                "mfa.enabled",
             )
-            .await?;
+            .target("user", user.id)
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -210,7 +204,7 @@ impl Identity {
             ));
         }
         let now = self.now();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::update()
             .table(U::Table)
             .values([
@@ -226,19 +220,16 @@ impl Identity {
             .to_owned();
         tx.execute(&stmt).await?;
         self.replace_recovery_codes(&mut tx, user_id, &[]).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user_id),
-                    "mfa.disabled",
-                )
-                .target("user", user.id)
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user_id),
+                "mfa.disabled",
             )
-            .await?;
+            .target("user", user.id)
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -262,22 +253,19 @@ impl Identity {
             ));
         }
         let codes = tokens::recovery_codes(RECOVERY_CODES);
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         self.replace_recovery_codes(&mut tx, user_id, &codes)
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user_id),
-                    "mfa.recovery_codes_regenerated",
-                )
-                .target("user", user.id)
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user_id),
+                "mfa.recovery_codes_regenerated",
             )
-            .await?;
+            .target("user", user.id)
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -328,22 +316,22 @@ impl Identity {
             .and_where(Expr::col(RC::Id).eq(row.id))
             .and_where(Expr::col(RC::UsedAt).is_null())
             .to_owned();
-        let ok = self.db().execute(&used).await? == 1;
+        let mut tx = self.0.record.begin().await?;
+        let ok = tx.execute(&used).await? == 1;
         if ok {
             let org = self
                 .memberships_of(UserId(user.id))
                 .await?
                 .first()
                 .map(|m| kiki_core::OrgId(m.org_id));
-            self.0
-                .audit
-                .append_now(
-                    AuditEvent::new(org, Actor::User(UserId(user.id)), "mfa.recovery_code_used")
-                        .target("user", user.id)
-                        .details(json!({})),
-                )
-                .await?;
+            tx.audit(
+                AuditEvent::new(org, Actor::User(UserId(user.id)), "mfa.recovery_code_used")
+                    .target("user", user.id)
+                    .details(json!({})),
+            )
+            .await?;
         }
+        tx.commit().await?;
         Ok(ok)
     }
 }

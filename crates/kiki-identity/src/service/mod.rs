@@ -24,7 +24,7 @@ use std::sync::Arc;
 use kiki_core::Clock;
 use kiki_credentials::jwt::JwtKeyring;
 use kiki_credentials::password::PasswordHasher;
-use kiki_explain::Decisions;
+use kiki_explain::{Decisions, Recorder};
 use kiki_notify::Mail;
 use kiki_shield::{AuditLog, Keyring};
 use kiki_store::Db;
@@ -47,8 +47,10 @@ pub(crate) struct Inner {
     pub identifier_key: String,
     pub jwt: JwtKeyring,
     pub keyring: Keyring,
+    /// Writes each change with its audit entry (and decision record).
+    pub record: Recorder,
+    /// For entries with nothing else to write (`append_now`).
     pub audit: AuditLog,
-    pub decisions: Decisions,
     pub mail: Mail,
     /// Base URL for links in mail (password reset, invitations).
     pub public_url: String,
@@ -92,6 +94,12 @@ impl Identity {
         );
         let jwt = build_jwt_keyring(&cfg, parts.master_secret.expose_secret())?;
         let identifier_key = identifier_key(parts.master_secret.expose_secret());
+        let record = Recorder::new(
+            parts.db.clone(),
+            parts.clock.clone(),
+            parts.audit.clone(),
+            parts.decisions,
+        );
         Ok(Identity(Arc::new(Inner {
             db: parts.db,
             clock: parts.clock,
@@ -100,8 +108,8 @@ impl Identity {
             identifier_key,
             jwt,
             keyring: parts.keyring,
+            record,
             audit: parts.audit,
-            decisions: parts.decisions,
             mail: parts.mail,
             public_url: parts.public_url.trim_end_matches('/').to_owned(),
         })))

@@ -226,21 +226,16 @@ impl Identity {
             Some(OrgId(active.id))
         };
         let id = OrgId::new();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         self.insert_org(&mut tx, id, parent, kind, &name).await?;
         if top_level && let Some(u) = principal.user_id() {
             self.insert_membership(&mut tx, id, u, Role::Owner).await?;
         }
         let audit_org = parent.unwrap_or(id);
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(audit_org), principal.actor(), "org.created")
+        tx.audit(AuditEvent::new(Some(audit_org), principal.actor(), "org.created")
                     .target("organisation", id.0)
                     .details(json!({ "name": name, "kind": kind.as_str(), "parent_id": parent.map(|p| p.0) }))
-                    .stamp(meta),
-            )
+                    .stamp(meta))
             .await?;
         tx.commit().await?;
         self.org_row(id)
@@ -376,18 +371,15 @@ impl Identity {
             .values(values)
             .and_where(Expr::col(O::Id).eq(id.0))
             .to_owned();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(id), principal.actor(), "org.updated")
-                    .target("organisation", id.0)
-                    .details(serde_json::Value::Object(changed))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(id), principal.actor(), "org.updated")
+                .target("organisation", id.0)
+                .details(serde_json::Value::Object(changed))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.organisation(&principal.scope, id).await
     }
@@ -493,17 +485,14 @@ impl Identity {
         } else {
             "org.unarchived"
         };
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(audit_org), principal.actor(), action)
-                    .target("organisation", id.0)
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(audit_org), principal.actor(), action)
+                .target("organisation", id.0)
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         self.org_row(id)
             .await?

@@ -204,7 +204,7 @@ impl Identity {
                 .await?;
         }
         let password_hash = self.0.hashes.hash(&reg.password).await?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let user = match self
             .insert_user(
                 &mut tx,
@@ -256,16 +256,13 @@ impl Identity {
             }
         };
         self.insert_membership(&mut tx, org, user, role).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(Some(org), Actor::User(user), "user.registered")
-                    .target("user", user.0)
-                    .details(json!({ "email": email, "role": role.as_str(), "via": via }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), Actor::User(user), "user.registered")
+                .target("user", user.0)
+                .details(json!({ "email": email, "role": role.as_str(), "via": via }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         let row = self
             .user_row(user)
@@ -323,25 +320,22 @@ impl Identity {
             crate::Caller::ApiKey { .. } => None,
         };
         let hash = self.0.hashes.hash(new).await?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         self.set_password_tx(&mut tx, user, hash).await?;
         let ended = self
             .revoke_user_sessions_tx(&mut tx, user, keep, "password_changed")
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user),
-                    "auth.password_changed",
-                )
-                .target("user", user.0)
-                .details(json!({ "other_sessions_ended": ended }))
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user),
+                "auth.password_changed",
             )
-            .await?;
+            .target("user", user.0)
+            .details(json!({ "other_sessions_ended": ended }))
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -378,7 +372,7 @@ impl Identity {
             .await?
             .first()
             .map(|m| OrgId(m.org_id));
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let stmt = Query::insert()
             .into_table(PR::Table)
             .columns([
@@ -397,16 +391,13 @@ impl Identity {
             ])
             .to_owned();
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(org, Actor::Anonymous, "auth.password_reset_requested")
-                    .target("user", user.id)
-                    .details(json!({ "email": email, "account": true }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(org, Actor::Anonymous, "auth.password_reset_requested")
+                .target("user", user.id)
+                .details(json!({ "email": email, "account": true }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         let link = format!("{}/reset-password?token={token}", self.0.public_url);
         self.0
@@ -460,7 +451,7 @@ impl Identity {
             .first()
             .map(|m| OrgId(m.org_id));
         let hash = self.0.hashes.hash(new_password).await?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let used = Query::update()
             .table(PR::Table)
             .values([(PR::UsedAt, now.into())])
@@ -478,16 +469,13 @@ impl Identity {
         let ended = self
             .revoke_user_sessions_tx(&mut tx, UserId(user.id), None, "password_reset")
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(org, Actor::User(UserId(user.id)), "auth.password_reset")
-                    .target("user", user.id)
-                    .details(json!({ "sessions_ended": ended }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(org, Actor::User(UserId(user.id)), "auth.password_reset")
+                .target("user", user.id)
+                .details(json!({ "sessions_ended": ended }))
+                .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -145,7 +145,7 @@ impl Identity {
     ) -> Result<TokenResponse> {
         let s = self.sign_in(meta, req).await?;
         let ttl = Duration::days(i64::try_from(self.0.cfg.refresh_token_ttl_days).unwrap_or(30));
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let session = self
             .insert_session(&mut tx, &s, "token", None, None, ttl, meta)
             .await?;
@@ -174,7 +174,7 @@ impl Identity {
         let ttl = Duration::hours(i64::try_from(hours).unwrap_or(12));
         let cookie = tokens::opaque_token();
         let csrf = tokens::opaque_token();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let session = self
             .insert_session(
                 &mut tx,
@@ -199,7 +199,7 @@ impl Identity {
 
     async fn audit_login(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut kiki_explain::Change<'_>,
         s: &SignedIn,
         session: Uuid,
         kind: &str,
@@ -212,16 +212,13 @@ impl Identity {
             .and_where(Expr::col(U::Id).eq(s.user.id))
             .to_owned();
         tx.execute(&stmt).await?;
-        self.0
-            .audit
-            .append(
-                tx,
-                AuditEvent::new(Some(s.org), Actor::User(UserId(s.user.id)), "auth.login")
-                    .target("session", session)
-                    .details(json!({ "method": kind, "amr": s.amr }))
-                    .stamp(meta),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(s.org), Actor::User(UserId(s.user.id)), "auth.login")
+                .target("session", session)
+                .details(json!({ "method": kind, "amr": s.amr }))
+                .stamp(meta),
+        )
+        .await?;
         Ok(())
     }
 
@@ -344,16 +341,13 @@ impl Identity {
         meta: &RequestMeta,
         session: &SessionRow,
     ) -> Result<()> {
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let revoked = self
             .revoke_sessions_tx(&mut tx, &[session.id], "refresh_token_reuse")
             .await?;
         let org = Some(OrgId(session.org_id));
-        let entry = self
-            .0
-            .audit
-            .append(
-                &mut tx,
+        let entry = tx
+            .audit(
                 AuditEvent::new(
                     org,
                     Actor::System("identity.tokens".into()),
@@ -364,11 +358,7 @@ impl Identity {
                 .stamp(meta),
             )
             .await?;
-        self.0
-            .decisions
-            .record(
-                &mut tx,
-                NewDecision {
+        tx.decision(NewDecision {
                     org_id: org,
                     engine: "identity.tokens".into(),
                     engine_version: "1".into(),
@@ -380,8 +370,7 @@ impl Identity {
                     confidence: Some(1.0),
                     explanation: "A refresh token that had already been exchanged was presented again. Only one party can hold a valid refresh token, so one copy was stolen or leaked: every token of this sign-in was revoked and the user must sign in again.".into(),
                     audit_entry_id: Some(entry.id),
-                },
-            )
+                })
             .await?;
         tx.commit().await?;
         Ok(())
@@ -430,22 +419,19 @@ impl Identity {
                 "API keys have no session; revoke the key instead.",
             ));
         };
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         self.revoke_sessions_tx(&mut tx, &[session_id], "logout")
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user_id),
-                    "auth.logout",
-                )
-                .target("session", session_id)
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user_id),
+                "auth.logout",
             )
-            .await?;
+            .target("session", session_id)
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -467,22 +453,19 @@ impl Identity {
         let Some(session) = self.session_row(row.session_id).await? else {
             return Ok(());
         };
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         self.revoke_sessions_tx(&mut tx, &[session.id], "logout")
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(OrgId(session.org_id)),
-                    Actor::User(UserId(session.user_id)),
-                    "auth.logout",
-                )
-                .target("session", session.id)
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(OrgId(session.org_id)),
+                Actor::User(UserId(session.user_id)),
+                "auth.logout",
             )
-            .await?;
+            .target("session", session.id)
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -495,24 +478,21 @@ impl Identity {
                 "API keys have no session; revoke the key instead.",
             ));
         };
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.0.record.begin().await?;
         let n = self
             .revoke_user_sessions_tx(&mut tx, user, None, "logout_all")
             .await?;
-        self.0
-            .audit
-            .append(
-                &mut tx,
-                AuditEvent::new(
-                    Some(principal.org_id()),
-                    Actor::User(user),
-                    "auth.logout_all",
-                )
-                .target("user", user.0)
-                .details(json!({ "sessions_revoked": n }))
-                .stamp(meta),
+        tx.audit(
+            AuditEvent::new(
+                Some(principal.org_id()),
+                Actor::User(user),
+                "auth.logout_all",
             )
-            .await?;
+            .target("user", user.0)
+            .details(json!({ "sessions_revoked": n }))
+            .stamp(meta),
+        )
+        .await?;
         tx.commit().await?;
         Ok(n)
     }

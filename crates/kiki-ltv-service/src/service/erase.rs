@@ -54,7 +54,7 @@ impl LtvService {
         by: &Requester,
     ) -> Result<DeletionReport, LtvServiceError> {
         let org = scope.org_id();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let Some(row) = store::get_upload(&mut tx, org, upload).await? else {
             return Err(LtvServiceError::NotFound("The upload"));
         };
@@ -85,7 +85,7 @@ impl LtvService {
         by: &Requester,
     ) -> Result<DeletionReport, LtvServiceError> {
         let org = scope.org_id();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let deleted =
             store::delete_transactions(&mut tx, org, Deletion::Customer(customer_id)).await?;
         let report = self
@@ -118,7 +118,7 @@ impl LtvService {
         by: &Requester,
     ) -> Result<DeletionReport, LtvServiceError> {
         let org = scope.org_id();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let deleted = store::delete_transactions(&mut tx, org, Deletion::All).await?;
         let uploads = store::delete_uploads(&mut tx, org, None).await?;
         let report = self.after_deletion(&mut tx, org, deleted, None).await?;
@@ -150,7 +150,7 @@ impl LtvService {
         by: &Requester,
     ) -> Result<DeletionReport, LtvServiceError> {
         let org = scope.org_id();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let deleted =
             store::delete_transactions(&mut tx, org, Deletion::Customer(customer_id)).await?;
         let report = self
@@ -202,7 +202,7 @@ impl LtvService {
     #[allow(clippy::too_many_arguments)]
     async fn audit_deletion(
         &self,
-        tx: &mut kiki_store::Tx<'_>,
+        tx: &mut kiki_explain::Change<'_>,
         org: OrgId,
         by: &Requester,
         action: &str,
@@ -221,15 +221,13 @@ impl LtvService {
             );
             map.insert("stale_model_id".into(), json!(report.stale_model_id));
         }
-        self.audit
-            .append(
-                tx,
-                AuditEvent::new(Some(org), by.actor.clone(), action)
-                    .target(kind, id)
-                    .details(details)
-                    .context(None, None, by.request_id.clone()),
-            )
-            .await?;
+        tx.audit(
+            AuditEvent::new(Some(org), by.actor.clone(), action)
+                .target(kind, id)
+                .details(details)
+                .context(None, None, by.request_id.clone()),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -108,7 +108,7 @@ impl LtvService {
         let spec = &payload.spec;
         let id = Uuid::now_v7();
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let version = store::next_version(&mut tx, org).await?;
         let row = ModelRow {
             id,
@@ -148,10 +148,8 @@ impl LtvService {
         )
         .await?;
         let f = &outcome.fitted;
-        let entry = self
-            .audit
-            .append(
-                &mut tx,
+        let entry = tx
+            .audit(
                 AuditEvent::new(Some(org), payload.actor.clone(), "ltv.model.fitted")
                     .target("ltv_model", id)
                     .details(json!({
@@ -165,46 +163,42 @@ impl LtvService {
                     .context(None, None, payload.request_id.clone()),
             )
             .await?;
-        self.decisions
-            .record(
-                &mut tx,
-                NewDecision {
-                    org_id: Some(org),
-                    engine: "kiki-ltv".into(),
-                    engine_version: f.engine_version.clone(),
-                    kind: "ltv_model_fitted".into(),
-                    subject_kind: "ltv_model".into(),
-                    subject_id: id.to_string(),
-                    inputs: json!({
-                        "model": row.kind,
-                        "gamma_gamma": spec.gamma_gamma,
-                        "time_unit": row.time_unit,
-                        "data_window": outcome.window,
-                        "calibration_end": outcome.calibration_end.map(|t| t.to_string()),
-                        "customers": row.customer_count,
-                        "skipped_transactions": skipped,
-                        "penalizer": spec.penalizer,
-                        "horizon_days": spec.horizon_days,
-                        "discount_rate": spec.discount_rate,
-                        "currency": row.currency,
-                    }),
-                    output: json!({
-                        "params": row.params.0,
-                        "log_likelihood": f.log_likelihood,
-                        "aic": f.aic,
-                        "iterations": f.iterations,
-                        "converged": f.converged,
-                        "std_errors": f.std_errors,
-                        "holdout": outcome.holdout.as_ref().map(|h| json!({
-                            "mae": h.mae, "rmse": h.rmse, "aggregate_error": h.aggregate_error,
-                        })),
-                    }),
-                    confidence: None,
-                    explanation: explain_fit(&outcome, spec),
-                    audit_entry_id: Some(entry.id),
-                },
-            )
-            .await?;
+        tx.decision(NewDecision {
+            org_id: Some(org),
+            engine: "kiki-ltv".into(),
+            engine_version: f.engine_version.clone(),
+            kind: "ltv_model_fitted".into(),
+            subject_kind: "ltv_model".into(),
+            subject_id: id.to_string(),
+            inputs: json!({
+                "model": row.kind,
+                "gamma_gamma": spec.gamma_gamma,
+                "time_unit": row.time_unit,
+                "data_window": outcome.window,
+                "calibration_end": outcome.calibration_end.map(|t| t.to_string()),
+                "customers": row.customer_count,
+                "skipped_transactions": skipped,
+                "penalizer": spec.penalizer,
+                "horizon_days": spec.horizon_days,
+                "discount_rate": spec.discount_rate,
+                "currency": row.currency,
+            }),
+            output: json!({
+                "params": row.params.0,
+                "log_likelihood": f.log_likelihood,
+                "aic": f.aic,
+                "iterations": f.iterations,
+                "converged": f.converged,
+                "std_errors": f.std_errors,
+                "holdout": outcome.holdout.as_ref().map(|h| json!({
+                    "mae": h.mae, "rmse": h.rmse, "aggregate_error": h.aggregate_error,
+                })),
+            }),
+            confidence: None,
+            explanation: explain_fit(&outcome, spec),
+            audit_entry_id: Some(entry.id),
+        })
+        .await?;
         tx.commit().await?;
         tracing::info!(
             org.id = %org,

@@ -17,11 +17,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kiki_core::{Clock, Currency, OrgId};
-use kiki_explain::Decisions;
+use kiki_explain::Recorder;
 use kiki_ltv::{FittedModel, GammaGammaModel, HoldoutReport};
 use kiki_server::Platform;
 use kiki_shield::Actor;
-use kiki_shield::AuditLog;
 use kiki_store::{Db, Jobs};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -127,8 +126,8 @@ fn actor_label(actor: &Actor) -> String {
 pub struct LtvService {
     db: Db,
     jobs: Jobs,
-    audit: AuditLog,
-    decisions: Decisions,
+    /// Writes each change with its audit entry and decision record.
+    record: Recorder,
     clock: Arc<dyn Clock>,
     config: LtvConfig,
     /// `platform_ltv` per organisation, with the model id it came from: a
@@ -155,8 +154,7 @@ impl LtvService {
         LtvService {
             db: platform.db.clone(),
             jobs: platform.jobs.clone(),
-            audit: platform.audit.clone(),
-            decisions: platform.decisions.clone(),
+            record: platform.recorder(),
             clock: platform.clock.clone(),
             config,
             platform_cache: parking_lot::Mutex::new(HashMap::new()),

@@ -136,7 +136,7 @@ impl TwinService {
             rollback_recommended: m.rollback_recommended,
             stored: false,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         if !store::mirror::insert(&mut tx, stored).await? {
             tx.rollback().await?;
             return Ok(Some(outcome));
@@ -144,10 +144,8 @@ impl TwinService {
         outcome.stored = true;
         let finding = m.findings.first().cloned();
         if let Some(f) = &finding {
-            let entry = self
-                .audit
-                .append(
-                    &mut tx,
+            let entry = tx
+                .audit(
                     audit_event(
                         org,
                         Actor::System(SYSTEM.into()),
@@ -158,42 +156,37 @@ impl TwinService {
                     .details(json!({ "mirror_report_id": report_id, "finding": f })),
                 )
                 .await?;
-            self.decisions
-                .record(
-                    &mut tx,
-                    NewDecision {
-                        org_id: Some(org),
-                        engine: ENGINE.into(),
-                        engine_version: ENGINE_VERSION.into(),
-                        kind: "rollback_recommended".into(),
-                        subject_kind: "simulation".into(),
-                        subject_id: row.id.to_string(),
-                        inputs: json!({
-                            "mirror_report_id": report_id,
-                            "days_observed": days,
-                            "actuals": actuals,
-                            "rollback_deviation": cfg.rollback_deviation,
-                        }),
-                        output: json!({ "finding": f }),
-                        confidence: None,
-                        explanation: f.message.clone(),
-                        audit_entry_id: Some(entry.id),
-                    },
-                )
-                .await?;
+            tx.decision(NewDecision {
+                org_id: Some(org),
+                engine: ENGINE.into(),
+                engine_version: ENGINE_VERSION.into(),
+                kind: "rollback_recommended".into(),
+                subject_kind: "simulation".into(),
+                subject_id: row.id.to_string(),
+                inputs: json!({
+                    "mirror_report_id": report_id,
+                    "days_observed": days,
+                    "actuals": actuals,
+                    "rollback_deviation": cfg.rollback_deviation,
+                }),
+                output: json!({ "finding": f }),
+                confidence: None,
+                explanation: f.message.clone(),
+                audit_entry_id: Some(entry.id),
+            })
+            .await?;
         }
-        tx.commit().await?;
         if let Some(f) = finding {
-            self.publish(
-                org,
+            tx.publish(
+                Some(org),
                 &RollbackRecommended {
                     simulation_id: row.id,
                     mirror_report_id: report_id,
                     evidence: f,
                 },
-            )
-            .await;
+            );
         }
+        tx.commit().await?;
         Ok(Some(outcome))
     }
 

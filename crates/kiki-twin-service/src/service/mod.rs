@@ -7,14 +7,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kiki_core::{Clock, Currency, Cursor, FieldError, OrgId, Page, PageRequest, TenantScope};
-use kiki_explain::Decisions;
-use kiki_explain::NewDecision;
+use kiki_explain::{Change, NewDecision, Recorder};
 use kiki_identity::{Principal, RequestMeta};
-use kiki_shield::AuditLog;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::Db;
 use kiki_store::schema::sqlite_timestamp;
-use kiki_store::{EnqueueOptions, EventBus, Jobs, Tx};
+use kiki_store::{EnqueueOptions, Jobs, Tx};
 use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
     LtvInput, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig, TwinReport,
@@ -51,9 +49,8 @@ pub const SIMULATE_KIND: &str = "twin.simulate";
 /// The service object shared with handlers and jobs.
 pub struct TwinService {
     pub(crate) db: Db,
-    pub(crate) audit: AuditLog,
-    pub(crate) decisions: Decisions,
-    pub(crate) events: EventBus,
+    /// Writes each change with its audit entry and decision record.
+    pub(crate) record: Recorder,
     pub(crate) jobs: Jobs,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: TwinServiceConfig,
@@ -141,9 +138,7 @@ impl TwinService {
     ) -> TwinService {
         TwinService {
             db: platform.db.clone(),
-            audit: platform.audit.clone(),
-            decisions: platform.decisions.clone(),
-            events: platform.events.clone(),
+            record: platform.recorder(),
             jobs: platform.jobs.clone(),
             clock: platform.clock.clone(),
             config,
@@ -255,7 +250,7 @@ impl TwinService {
             now,
         };
         if queued {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.record.begin().await?;
             store::simulations::insert(&mut tx, row).await?;
             let job = self
                 .jobs
@@ -268,14 +263,12 @@ impl TwinService {
                 )
                 .await?;
             store::simulations::set_job(&mut tx, id, job.0).await?;
-            self.audit
-                .append(
-                    &mut tx,
-                    audit_event(org, actor, "twin.simulation.queued", Some(meta))
-                        .target("simulation", id)
-                        .details(json!({ "job_id": job.0, "runs": req.options.runs })),
-                )
-                .await?;
+            tx.audit(
+                audit_event(org, actor, "twin.simulation.queued", Some(meta))
+                    .target("simulation", id)
+                    .details(json!({ "job_id": job.0, "runs": req.options.runs })),
+            )
+            .await?;
             tx.commit().await?;
         } else {
             let input = self
@@ -284,7 +277,7 @@ impl TwinService {
             let c = self
                 .compute(input, req.plan.clone(), req.options.clone(), settings)
                 .await?;
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.record.begin().await?;
             store::simulations::insert(&mut tx, row).await?;
             self.store_outcome(&mut tx, org, id, &req.plan, &c, actor, Some(meta))
                 .await?;
@@ -303,7 +296,7 @@ impl TwinService {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn store_outcome(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Change<'_>,
         org: OrgId,
         id: Uuid,
         plan: &Plan,
@@ -372,10 +365,8 @@ impl TwinService {
             },
         )
         .await?;
-        let entry = self
-            .audit
-            .append(
-                tx,
+        let entry = tx
+            .audit(
                 audit_event(org, actor, "twin.simulation.gated", meta)
                     .target("simulation", id)
                     .details(json!({
@@ -387,28 +378,24 @@ impl TwinService {
                     })),
             )
             .await?;
-        self.decisions
-            .record(
-                tx,
-                NewDecision {
-                    org_id: Some(org),
-                    engine: ENGINE.into(),
-                    engine_version: ENGINE_VERSION.into(),
-                    kind: "launch_gate".into(),
-                    subject_kind: "simulation".into(),
-                    subject_id: id.to_string(),
-                    inputs: json!({
-                        "plan": plan,
-                        "model_id": model_id,
-                        "gate": c.gate.inputs,
-                    }),
-                    output: json!({ "approved": approved, "fee": c.gate.fee }),
-                    confidence: Some(c.report.result.confidence.clamp(0.0, 1.0)),
-                    explanation: c.gate.reason.clone(),
-                    audit_entry_id: Some(entry.id),
-                },
-            )
-            .await?;
+        tx.decision(NewDecision {
+            org_id: Some(org),
+            engine: ENGINE.into(),
+            engine_version: ENGINE_VERSION.into(),
+            kind: "launch_gate".into(),
+            subject_kind: "simulation".into(),
+            subject_id: id.to_string(),
+            inputs: json!({
+                "plan": plan,
+                "model_id": model_id,
+                "gate": c.gate.inputs,
+            }),
+            output: json!({ "approved": approved, "fee": c.gate.fee }),
+            confidence: Some(c.report.result.confidence.clamp(0.0, 1.0)),
+            explanation: c.gate.reason.clone(),
+            audit_entry_id: Some(entry.id),
+        })
+        .await?;
         Ok(true)
     }
 
@@ -473,7 +460,7 @@ impl TwinService {
                 ", overriding the gate's verdict"
             }
         );
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         store::simulations::set_approval(&mut tx, org, id, approved, &by, start_day, now).await?;
         store::simulations::insert_gate_decision(
             &mut tx,
@@ -489,10 +476,8 @@ impl TwinService {
             },
         )
         .await?;
-        let entry = self
-            .audit
-            .append(
-                &mut tx,
+        let entry = tx
+            .audit(
                 audit_event(org, actor, "twin.simulation.overridden", Some(meta))
                     .target("simulation", id)
                     .details(json!({
@@ -502,41 +487,29 @@ impl TwinService {
                     })),
             )
             .await?;
-        self.decisions
-            .record(
-                &mut tx,
-                NewDecision {
-                    org_id: Some(org),
-                    engine: ENGINE.into(),
-                    engine_version: ENGINE_VERSION.into(),
-                    kind: "launch_gate_override".into(),
-                    subject_kind: "simulation".into(),
-                    subject_id: id.to_string(),
-                    inputs: json!({
-                        "engine_approved": engine_verdict,
-                        "confidence": row.confidence,
-                        "decided_by": by,
-                        "reason": reason,
-                    }),
-                    output: json!({ "approved": approved }),
-                    confidence: row.confidence.map(|c| c.clamp(0.0, 1.0)),
-                    explanation,
-                    audit_entry_id: Some(entry.id),
-                },
-            )
-            .await?;
+        tx.decision(NewDecision {
+            org_id: Some(org),
+            engine: ENGINE.into(),
+            engine_version: ENGINE_VERSION.into(),
+            kind: "launch_gate_override".into(),
+            subject_kind: "simulation".into(),
+            subject_id: id.to_string(),
+            inputs: json!({
+                "engine_approved": engine_verdict,
+                "confidence": row.confidence,
+                "decided_by": by,
+                "reason": reason,
+            }),
+            output: json!({ "approved": approved }),
+            confidence: row.confidence.map(|c| c.clamp(0.0, 1.0)),
+            explanation,
+            audit_entry_id: Some(entry.id),
+        })
+        .await?;
         tx.commit().await?;
         self.get_simulation(&p.scope, id)
             .await?
             .ok_or(TwinServiceError::NotFound("simulation"))
-    }
-
-    /// Publishes an event; a failure is logged, never returned: the action
-    /// it reports has committed, and its record is in the database.
-    pub(crate) async fn publish<E: kiki_store::Event>(&self, org: OrgId, payload: &E) {
-        if let Err(err) = self.events.emit(Some(org), payload, self.now()).await {
-            tracing::warn!(event.kind = E::KIND, error = %err, "publishing a twin event failed");
-        }
     }
 }
 

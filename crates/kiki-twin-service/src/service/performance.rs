@@ -106,17 +106,15 @@ impl TwinService {
         rows: &[PerformanceRow],
     ) -> Result<PerformanceUploaded> {
         let org = p.scope.org_id();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let n = self.record_performance_tx(&mut tx, org, rows).await?;
         let first = rows.iter().map(|r| r.day).min().map(day_text);
         let last = rows.iter().map(|r| r.day).max().map(day_text);
-        self.audit
-            .append(
-                &mut tx,
-                audit_event(org, p.actor(), "twin.performance.recorded", Some(meta))
-                    .details(json!({ "rows": rows.len(), "first_day": first, "last_day": last })),
-            )
-            .await?;
+        tx.audit(
+            audit_event(org, p.actor(), "twin.performance.recorded", Some(meta))
+                .details(json!({ "rows": rows.len(), "first_day": first, "last_day": last })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(PerformanceUploaded { upserted: n })
     }

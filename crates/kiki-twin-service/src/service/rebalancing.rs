@@ -165,21 +165,19 @@ impl TwinService {
         let org = p.scope.org_id();
         let now = self.now();
         let before = self.budgets(&p.scope).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         store::rebalancing::replace_budgets(&mut tx, org, req.currency, &req.platforms, now)
             .await?;
-        self.audit
-            .append(
-                &mut tx,
-                audit_event(org, p.actor(), "twin.budgets.set", Some(meta))
-                    .target("twin_budgets", org)
-                    .details(json!({
-                        "currency": req.currency,
-                        "before": before.platforms,
-                        "after": req.platforms,
-                    })),
-            )
-            .await?;
+        tx.audit(
+            audit_event(org, p.actor(), "twin.budgets.set", Some(meta))
+                .target("twin_budgets", org)
+                .details(json!({
+                    "currency": req.currency,
+                    "before": before.platforms,
+                    "after": req.platforms,
+                })),
+        )
+        .await?;
         tx.commit().await?;
         self.budgets(&p.scope).await
     }
@@ -268,7 +266,7 @@ impl TwinService {
         let plan =
             kiki_allocator::rebalance(&input).map_err(|e| TwinServiceError::from_alloc("", e))?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         let claimed =
             store::rebalancing::claim_run(&mut tx, org, &period_key, plan.shifts.len() as i64, now)
                 .await?;
@@ -300,10 +298,8 @@ impl TwinService {
                 now,
             )
             .await?;
-            let entry = self
-                .audit
-                .append(
-                    &mut tx,
+            let entry = tx
+                .audit(
                     audit_event(org, Actor::System(SYSTEM.into()), "twin.rebalanced", None)
                         .target("rebalancing_shift", id)
                         .details(json!({
@@ -315,35 +311,34 @@ impl TwinService {
                         })),
                 )
                 .await?;
-            self.decisions
-                .record(
-                    &mut tx,
-                    NewDecision {
-                        org_id: Some(org),
-                        engine: "kiki-allocator".into(),
-                        engine_version: ENGINE_VERSION.into(),
-                        kind: "budget_shift".into(),
-                        subject_kind: "rebalancing_shift".into(),
-                        subject_id: id.to_string(),
-                        inputs: json!({
-                            "period": period_key,
-                            "window_days": self.config.rebalance_window_days,
-                            "efficiencies": plan.efficiencies,
-                            "average_efficiency": plan.average_efficiency,
-                            "threshold": plan.threshold,
-                            "config": input.config,
-                        }),
-                        output: json!({ "shift": s, "status": status }),
-                        confidence: None,
-                        explanation: if s.requires_approval {
-                            format!("{} The shift is above the approval threshold and waits for approval.", s.explanation)
-                        } else {
-                            s.explanation.clone()
-                        },
-                        audit_entry_id: Some(entry.id),
-                    },
-                )
-                .await?;
+            tx.decision(NewDecision {
+                org_id: Some(org),
+                engine: "kiki-allocator".into(),
+                engine_version: ENGINE_VERSION.into(),
+                kind: "budget_shift".into(),
+                subject_kind: "rebalancing_shift".into(),
+                subject_id: id.to_string(),
+                inputs: json!({
+                    "period": period_key,
+                    "window_days": self.config.rebalance_window_days,
+                    "efficiencies": plan.efficiencies,
+                    "average_efficiency": plan.average_efficiency,
+                    "threshold": plan.threshold,
+                    "config": input.config,
+                }),
+                output: json!({ "shift": s, "status": status }),
+                confidence: None,
+                explanation: if s.requires_approval {
+                    format!(
+                        "{} The shift is above the approval threshold and waits for approval.",
+                        s.explanation
+                    )
+                } else {
+                    s.explanation.clone()
+                },
+                audit_entry_id: Some(entry.id),
+            })
+            .await?;
             events.push(ShiftEvent {
                 shift_id: id,
                 status: status.to_owned(),
@@ -353,17 +348,16 @@ impl TwinService {
                 explanation: s.explanation.clone(),
             });
         }
-        tx.commit().await?;
         if !events.is_empty() {
-            self.publish(
-                org,
+            tx.publish(
+                Some(org),
                 &Rebalanced {
                     period: Some(period_key),
                     shifts: events,
                 },
-            )
-            .await;
+            );
         }
+        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -439,7 +433,7 @@ impl TwinService {
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
         let to = Platform::parse(&row.to_platform)
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         if !store::rebalancing::decide_shift(&mut tx, id, status, &by, reason.clone(), now).await? {
             return Err(TwinServiceError::Conflict(
                 "The shift was decided by someone else meanwhile.".into(),
@@ -450,10 +444,8 @@ impl TwinService {
         } else {
             0
         };
-        let entry = self
-            .audit
-            .append(
-                &mut tx,
+        let entry = tx
+            .audit(
                 audit_event(
                     org,
                     actor,
@@ -470,40 +462,35 @@ impl TwinService {
                 })),
             )
             .await?;
-        self.decisions
-            .record(
-                &mut tx,
-                NewDecision {
-                    org_id: Some(org),
-                    engine: "kiki-allocator".into(),
-                    engine_version: ENGINE_VERSION.into(),
-                    kind: format!("budget_shift_{status}"),
-                    subject_kind: "rebalancing_shift".into(),
-                    subject_id: id.to_string(),
-                    inputs: json!({ "shift": row.explanation, "decided_by": by, "reason": reason }),
-                    output: json!({ "status": status, "moved_micros": moved }),
-                    confidence: None,
-                    explanation: format!(
-                        "A person {status} the shift of {} from {} to {}{}.",
-                        kiki_core::Money::from_micros(
-                            row.amount_micros,
-                            Currency::parse(&row.currency).unwrap_or(Currency::USD)
-                        ),
-                        row.from_platform,
-                        row.to_platform,
-                        reason
-                            .as_ref()
-                            .map(|r| format!(": {r}"))
-                            .unwrap_or_default()
-                    ),
-                    audit_entry_id: Some(entry.id),
-                },
-            )
-            .await?;
-        tx.commit().await?;
+        tx.decision(NewDecision {
+            org_id: Some(org),
+            engine: "kiki-allocator".into(),
+            engine_version: ENGINE_VERSION.into(),
+            kind: format!("budget_shift_{status}"),
+            subject_kind: "rebalancing_shift".into(),
+            subject_id: id.to_string(),
+            inputs: json!({ "shift": row.explanation, "decided_by": by, "reason": reason }),
+            output: json!({ "status": status, "moved_micros": moved }),
+            confidence: None,
+            explanation: format!(
+                "A person {status} the shift of {} from {} to {}{}.",
+                kiki_core::Money::from_micros(
+                    row.amount_micros,
+                    Currency::parse(&row.currency).unwrap_or(Currency::USD)
+                ),
+                row.from_platform,
+                row.to_platform,
+                reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            audit_entry_id: Some(entry.id),
+        })
+        .await?;
         if approve {
-            self.publish(
-                org,
+            tx.publish(
+                Some(org),
                 &Rebalanced {
                     period: None,
                     shifts: vec![ShiftEvent {
@@ -515,9 +502,9 @@ impl TwinService {
                         explanation: row.explanation.clone(),
                     }],
                 },
-            )
-            .await;
+            );
         }
+        tx.commit().await?;
         store::rebalancing::shift(&self.db, org, id)
             .await?
             .ok_or(TwinServiceError::NotFound("rebalancing shift"))?

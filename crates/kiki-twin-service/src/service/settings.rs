@@ -75,16 +75,14 @@ impl TwinService {
             approval_threshold_micros: o.approval_threshold_micros,
             industry,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.record.begin().await?;
         store::settings::put(&mut tx, org, row, &actor_text(&p.actor()), now).await?;
-        self.audit
-            .append(
-                &mut tx,
-                audit_event(org, p.actor(), "twin.settings.changed", Some(meta))
-                    .target("twin_settings", org)
-                    .details(json!({ "overrides": o })),
-            )
-            .await?;
+        tx.audit(
+            audit_event(org, p.actor(), "twin.settings.changed", Some(meta))
+                .target("twin_settings", org)
+                .details(json!({ "overrides": o })),
+        )
+        .await?;
         tx.commit().await?;
         self.settings(&p.scope).await
     }
