@@ -1,0 +1,26 @@
+//! KIKI's incrementality engine: what the ads caused, measured. Pure
+//! computation — data in, results out; no IO, no async, no clock, no global
+//! state. Every randomised step takes a seed; everything else is exact.
+
+pub mod conformal;
+pub mod control;
+pub mod error;
+pub mod geo;
+pub(crate) mod linalg;
+pub mod panel;
+pub(crate) mod qp;
+pub mod synth;
+
+pub use conformal::{
+    Alternative, ConformalInference, ConformalOptions, Interval, conformal_inference,
+};
+pub use control::RunControl;
+pub use error::{LiftError, Result};
+pub use geo::{
+    CellAnalysis, CellSpec, GeoAnalysis, MultiCellSpec, analyze_geo, analyze_multi_cell,
+};
+pub use panel::{CsvColumns, LongOptions, Panel, PanelData, PanelLoad};
+pub use synth::{
+    Augmentation, DataSufficiency, DonorWeight, FitDiagnostics, PeriodEstimate, RidgeReport,
+    SyntheticControlFit, SyntheticControlSpec, fit_synthetic_control,
+};
