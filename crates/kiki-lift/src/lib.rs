@@ -10,6 +10,7 @@ pub(crate) mod linalg;
 pub mod panel;
 pub(crate) mod qp;
 pub mod synth;
+pub mod tbr;
 
 pub use conformal::{
     Alternative, ConformalInference, ConformalOptions, Interval, conformal_inference,
@@ -19,8 +20,9 @@ pub use error::{LiftError, Result};
 pub use geo::{
     CellAnalysis, CellSpec, GeoAnalysis, MultiCellSpec, analyze_geo, analyze_multi_cell,
 };
-pub use panel::{CsvColumns, LongOptions, Panel, PanelData, PanelLoad};
+pub use panel::{CsvColumns, LongOptions, MissingCells, Panel, PanelData, PanelLoad};
 pub use synth::{
     Augmentation, DataSufficiency, DonorWeight, FitDiagnostics, PeriodEstimate, RidgeReport,
     SyntheticControlFit, SyntheticControlSpec, fit_synthetic_control,
 };
+pub use tbr::{Iroas, Tails, TbrInput, TbrResult, time_based_regression};

@@ -52,7 +52,7 @@ impl From<Panel> for PanelData {
 }
 
 /// What [`Panel::from_long`] did with the rows it was given.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PanelLoad {
     /// Rows read.
     pub rows: usize,
@@ -60,17 +60,37 @@ pub struct PanelLoad {
     /// added to the earlier ones (several rows per market-day, e.g. one per
     /// product, sum to the market-day outcome).
     pub merged_rows: usize,
-    /// Units dropped because some of their periods were missing (only when
-    /// [`LongOptions::drop_incomplete_units`] is set).
+    /// Units dropped because some of their periods were missing (with
+    /// [`MissingCells::DropUnit`]).
     pub dropped_units: Vec<String>,
+    /// Cells filled with zero (with [`MissingCells::Zero`]).
+    pub zero_filled_cells: usize,
+    /// Share of unit-period cells the rows covered, before any filling or
+    /// dropping.
+    pub coverage: f64,
+}
+
+/// What to do with a unit-period cell no row mentions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingCells {
+    /// Refuse the data, naming the first hole (the default).
+    #[default]
+    Refuse,
+    /// Drop units that miss some periods (GeoLift does this); the dropped
+    /// units are reported.
+    DropUnit,
+    /// Count a missing cell as zero: for sources that emit no row for a
+    /// market-day without sales (matched_markets' example data does this).
+    Zero,
 }
 
 /// Options for building a panel from long rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LongOptions {
-    /// Drop units that miss some periods instead of refusing the data
-    /// (GeoLift does the same); the dropped units are reported.
-    pub drop_incomplete_units: bool,
+    /// What to do with missing cells.
+    #[serde(default)]
+    pub missing: MissingCells,
 }
 
 /// Column names for [`Panel::parse_long_csv`].
@@ -192,6 +212,7 @@ impl Panel {
         let mut values = Vec::new();
         let mut missing = 0usize;
         let mut first_missing: Option<(String, String)> = None;
+        let n_cells = cells.len() * period_set.len();
         for (unit, per_unit) in cells {
             let mut row = Vec::with_capacity(period_set.len());
             let mut complete = true;
@@ -208,14 +229,23 @@ impl Panel {
                     }
                 }
             }
-            if complete {
-                units.push(unit);
-                values.push(row);
-            } else if options.drop_incomplete_units {
-                load.dropped_units.push(unit);
+            match (complete, options.missing) {
+                (true, _) => {
+                    units.push(unit);
+                    values.push(row);
+                }
+                (false, MissingCells::Zero) => {
+                    units.push(unit);
+                    values.push(row);
+                }
+                (false, _) => load.dropped_units.push(unit),
             }
         }
-        if missing > 0 && !options.drop_incomplete_units {
+        load.coverage = 1.0 - missing as f64 / n_cells as f64;
+        if options.missing == MissingCells::Zero {
+            load.zero_filled_cells = missing;
+        }
+        if missing > 0 && options.missing == MissingCells::Refuse {
             let (first_unit, first_period) = first_missing.unwrap_or_default();
             return Err(LiftError::Incomplete {
                 missing,
@@ -385,14 +415,24 @@ mod tests {
             "{err}"
         );
         let (p, load) = Panel::from_long(
-            rows,
+            rows.clone(),
             LongOptions {
-                drop_incomplete_units: true,
+                missing: MissingCells::DropUnit,
             },
         )
         .unwrap();
         assert_eq!(p.units(), ["a"]);
         assert_eq!(load.dropped_units, ["b"]);
+        assert!((load.coverage - 0.75).abs() < 1e-12);
+        let (p, load) = Panel::from_long(
+            rows,
+            LongOptions {
+                missing: MissingCells::Zero,
+            },
+        )
+        .unwrap();
+        assert_eq!(p.series(1), [2.0, 0.0]);
+        assert_eq!(load.zero_filled_cells, 1);
     }
 
     #[test]
