@@ -11,6 +11,7 @@ pub mod panel;
 pub(crate) mod qp;
 pub mod synth;
 pub mod tbr;
+pub mod trimmed_match;
 
 pub use conformal::{
     Alternative, ConformalInference, ConformalOptions, Interval, conformal_inference,
@@ -26,3 +27,6 @@ pub use synth::{
     SyntheticControlFit, SyntheticControlSpec, fit_synthetic_control,
 };
 pub use tbr::{Iroas, Tails, TbrInput, TbrResult, time_based_regression};
+pub use trimmed_match::{
+    GeoPair, TrimCandidate, TrimRate, TrimmedMatchInput, TrimmedMatchResult, trimmed_match,
+};
