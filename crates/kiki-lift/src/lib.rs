@@ -6,9 +6,11 @@ pub mod conformal;
 pub mod control;
 pub mod error;
 pub mod geo;
+pub mod holdout;
 pub(crate) mod linalg;
 pub mod panel;
 pub(crate) mod qp;
+pub mod simulate;
 pub mod synth;
 pub mod tbr;
 pub mod trimmed_match;
@@ -21,7 +23,12 @@ pub use error::{LiftError, Result};
 pub use geo::{
     CellAnalysis, CellSpec, GeoAnalysis, MultiCellSpec, analyze_geo, analyze_multi_cell,
 };
+pub use holdout::{
+    Arm, ArmSummary, Difference, HoldoutDesign, HoldoutInput, HoldoutRecord, HoldoutResult,
+    Population, analyze_holdout, assign_arm, holdout_bucket,
+};
 pub use panel::{CsvColumns, LongOptions, MissingCells, Panel, PanelData, PanelLoad};
+pub use simulate::{PanelSimulation, SplitMix64};
 pub use synth::{
     Augmentation, DataSufficiency, DonorWeight, FitDiagnostics, PeriodEstimate, RidgeReport,
     SyntheticControlFit, SyntheticControlSpec, fit_synthetic_control,
