@@ -61,6 +61,11 @@ impl<'a> RunControl<'a> {
         self.cancel.is_some_and(|c| c())
     }
 
+    /// The cancellation check alone, shareable with worker threads.
+    pub(crate) fn cancel_flag(&self) -> Option<&'a (dyn Fn() -> bool + Sync)> {
+        self.cancel
+    }
+
     /// [`LiftError::Cancelled`] when the caller asked to stop.
     pub(crate) fn check(&self) -> Result<()> {
         if self.is_cancelled() {

@@ -4,6 +4,7 @@
 
 pub mod conformal;
 pub mod control;
+pub mod design;
 pub mod error;
 pub mod geo;
 pub mod holdout;
@@ -19,6 +20,10 @@ pub use conformal::{
     Alternative, ConformalInference, ConformalOptions, Interval, conformal_inference,
 };
 pub use control::RunControl;
+pub use design::{
+    CandidateEvaluation, DesignBounds, DesignReport, DesignSpec, DurationResult, EffectPower,
+    MultiCellDesign, Verdict, design_multi_cell, power_analysis, select_markets,
+};
 pub use error::{LiftError, Result};
 pub use geo::{
     CellAnalysis, CellSpec, GeoAnalysis, MultiCellSpec, analyze_geo, analyze_multi_cell,

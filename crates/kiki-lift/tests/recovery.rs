@@ -43,7 +43,11 @@ fn panel(seed: u64, tau: f64) -> Panel {
     );
     for b in &loadings {
         let a = 100.0 + 50.0 * rng.uniform();
-        values.push((0..t_len).map(|t| a + b * f[t] + 2.0 * rng.normal()).collect());
+        values.push(
+            (0..t_len)
+                .map(|t| a + b * f[t] + 2.0 * rng.normal())
+                .collect(),
+        );
     }
     Panel::new(
         (0..UNITS).map(|i| format!("m{i:02}")).collect(),
@@ -72,8 +76,13 @@ fn the_ninety_percent_interval_covers_a_known_effect_ninety_percent_of_the_time(
         .into_par_iter()
         .map(|seed| {
             let p = panel(seed, tau);
-            let a = analyze_geo(&p, &spec(), &ConformalOptions::default(), &mut RunControl::none())
-                .unwrap();
+            let a = analyze_geo(
+                &p,
+                &spec(),
+                &ConformalOptions::default(),
+                &mut RunControl::none(),
+            )
+            .unwrap();
             let covered = a.inference.att.contains(tau);
             (covered, a.fit.att, a.inference.p_value <= 0.1)
         })
@@ -108,5 +117,8 @@ fn zero_effect_is_found_significant_at_the_nominal_rate() {
     let rate = rejected.iter().filter(|r| r.0).count() as f64 / n;
     println!("false-positive rate {rate:.4}");
     assert!((0.08..=0.12).contains(&rate), "false-positive rate {rate}");
-    assert!(rejected.iter().all(|r| r.1), "no wild estimates under the null");
+    assert!(
+        rejected.iter().all(|r| r.1),
+        "no wild estimates under the null"
+    );
 }
