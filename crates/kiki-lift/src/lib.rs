@@ -1,0 +1,44 @@
+//! KIKI's incrementality engine: what the ads caused, measured. Pure
+//! computation — data in, results out; no IO, no async, no clock, no global
+//! state. Every randomised step takes a seed; everything else is exact.
+
+pub mod conformal;
+pub mod control;
+pub mod design;
+pub mod error;
+pub mod geo;
+pub mod holdout;
+pub(crate) mod linalg;
+pub mod panel;
+pub(crate) mod qp;
+pub mod simulate;
+pub mod synth;
+pub mod tbr;
+pub mod trimmed_match;
+
+pub use conformal::{
+    Alternative, ConformalInference, ConformalOptions, Interval, conformal_inference,
+};
+pub use control::RunControl;
+pub use design::{
+    CandidateEvaluation, DesignBounds, DesignReport, DesignSpec, DurationResult, EffectPower,
+    MultiCellDesign, Verdict, design_multi_cell, power_analysis, select_markets,
+};
+pub use error::{LiftError, Result};
+pub use geo::{
+    CellAnalysis, CellSpec, GeoAnalysis, MultiCellSpec, analyze_geo, analyze_multi_cell,
+};
+pub use holdout::{
+    Arm, ArmSummary, Difference, HoldoutDesign, HoldoutInput, HoldoutRecord, HoldoutResult,
+    Population, analyze_holdout, assign_arm, holdout_bucket,
+};
+pub use panel::{CsvColumns, LongOptions, MissingCells, Panel, PanelData, PanelLoad};
+pub use simulate::{PanelSimulation, SplitMix64};
+pub use synth::{
+    Augmentation, DataSufficiency, DonorWeight, FitDiagnostics, PeriodEstimate, RidgeReport,
+    SyntheticControlFit, SyntheticControlSpec, fit_synthetic_control,
+};
+pub use tbr::{Iroas, Tails, TbrInput, TbrResult, time_based_regression};
+pub use trimmed_match::{
+    GeoPair, TrimCandidate, TrimRate, TrimmedMatchInput, TrimmedMatchResult, trimmed_match,
+};
