@@ -13,7 +13,7 @@
 //!   inverting the same test.
 //! - [`geo`]: a geo test end to end, and multi-cell tests.
 //! - [`tbr`]: time-based regression for matched markets.
-//! - [`trimmed_match`]: Trimmed Match for randomised paired geos.
+//! - [`trimmed_match`](mod@trimmed_match): Trimmed Match for randomised paired geos.
 //! - [`holdout`]: audience holdouts with salted hashing and ghost bids.
 //! - [`design`]: market selection, power, MDE, placebo false-positive rate
 //!   and refusal before spend.
