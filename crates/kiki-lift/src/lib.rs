@@ -1,6 +1,24 @@
 //! KIKI's incrementality engine: what the ads caused, measured. Pure
 //! computation — data in, results out; no IO, no async, no clock, no global
-//! state. Every randomised step takes a seed; everything else is exact.
+//! state. The inference is exact (permutation or closed form) and
+//! deterministic; the only randomness is the seeded simulation helpers.
+//! Every request and result is a serde type, so a service can store both and
+//! anyone can re-run the stored request to the same numbers. docs/lift.md
+//! explains the methods, their assumptions and which design to use when.
+//!
+//! - [`panel`]: the unit × period KPI panel, from long rows or CSV text.
+//! - [`synth`]: synthetic control with unit fixed effects (GeoLift's
+//!   default), optional ridge augmentation.
+//! - [`conformal`]: block-permutation conformal p-values and the interval by
+//!   inverting the same test.
+//! - [`geo`]: a geo test end to end, and multi-cell tests.
+//! - [`tbr`]: time-based regression for matched markets.
+//! - [`trimmed_match`](mod@trimmed_match): Trimmed Match for randomised paired geos.
+//! - [`holdout`]: audience holdouts with salted hashing and ghost bids.
+//! - [`design`]: market selection, power, MDE, placebo false-positive rate
+//!   and refusal before spend.
+//! - [`simulate`]: the fixed seeded generator and simulated panels.
+//! - [`control`]: progress reports and cancellation for long runs.
 
 pub mod conformal;
 pub mod control;

@@ -19,6 +19,9 @@ pub struct Panel {
     units: Vec<String>,
     periods: Vec<String>,
     values: Vec<f64>,
+    /// Cells no row mentioned, counted as zero: `(unit, period)` indexes,
+    /// sorted.
+    filled: Vec<(usize, usize)>,
 }
 
 /// The JSON shape of a [`Panel`]: unit names, period labels and one row of
@@ -31,12 +34,17 @@ pub struct PanelData {
     pub periods: Vec<String>,
     /// `values[u][t]`: the outcome of unit `u` in period `t`.
     pub values: Vec<Vec<f64>>,
+    /// `[u, t]` of cells no source row mentioned, counted as zero (absent
+    /// when every cell was observed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filled: Vec<[usize; 2]>,
 }
 
 impl TryFrom<PanelData> for Panel {
     type Error = LiftError;
     fn try_from(data: PanelData) -> Result<Self> {
-        Panel::new(data.units, data.periods, data.values)
+        let filled = data.filled.iter().map(|c| (c[0], c[1])).collect();
+        Panel::new(data.units, data.periods, data.values)?.with_filled(filled)
     }
 }
 
@@ -47,6 +55,7 @@ impl From<Panel> for PanelData {
             units: p.units,
             periods: p.periods,
             values,
+            filled: p.filled.iter().map(|&(u, t)| [u, t]).collect(),
         }
     }
 }
@@ -162,7 +171,23 @@ impl Panel {
             units,
             periods,
             values: flat,
+            filled: Vec::new(),
         })
+    }
+
+    /// Marks cells as filled in rather than observed (for the coverage the
+    /// estimates report).
+    fn with_filled(mut self, mut filled: Vec<(usize, usize)>) -> Result<Self> {
+        filled.sort_unstable();
+        filled.dedup();
+        if filled
+            .iter()
+            .any(|&(u, t)| u >= self.n_units() || t >= self.n_periods())
+        {
+            return Err(LiftError::invalid("A filled cell lies outside the panel."));
+        }
+        self.filled = filled;
+        Ok(self)
     }
 
     /// A panel from long rows `(unit, period, value)`.
@@ -210,17 +235,20 @@ impl Panel {
         sort_periods(&mut period_set);
         let mut units = Vec::new();
         let mut values = Vec::new();
+        let mut filled = Vec::new();
         let mut missing = 0usize;
         let mut first_missing: Option<(String, String)> = None;
         let n_cells = cells.len() * period_set.len();
         for (unit, per_unit) in cells {
             let mut row = Vec::with_capacity(period_set.len());
             let mut complete = true;
-            for p in &period_set {
+            let mut holes = Vec::new();
+            for (t, p) in period_set.iter().enumerate() {
                 match per_unit.get(p) {
                     Some(v) => row.push(*v),
                     None => {
                         complete = false;
+                        holes.push(t);
                         missing += 1;
                         if first_missing.is_none() {
                             first_missing = Some((unit.clone(), p.clone()));
@@ -235,6 +263,7 @@ impl Panel {
                     values.push(row);
                 }
                 (false, MissingCells::Zero) => {
+                    filled.extend(holes.into_iter().map(|t| (units.len(), t)));
                     units.push(unit);
                     values.push(row);
                 }
@@ -253,7 +282,10 @@ impl Panel {
                 first_period,
             });
         }
-        Ok((Panel::new(units, period_set, values)?, load))
+        Ok((
+            Panel::new(units, period_set, values)?.with_filled(filled)?,
+            load,
+        ))
     }
 
     /// A panel from CSV text with a header row, in long format (one row per
@@ -356,6 +388,21 @@ impl Panel {
             .sum()
     }
 
+    /// Share of the cells of `units` over periods `start..end` that were
+    /// observed rather than filled in (1 when nothing was filled).
+    pub fn coverage(&self, units: &[usize], start: usize, end: usize) -> f64 {
+        let cells = units.len() * end.saturating_sub(start);
+        if cells == 0 {
+            return 1.0;
+        }
+        let filled = self
+            .filled
+            .iter()
+            .filter(|(u, t)| units.contains(u) && (start..end).contains(t))
+            .count();
+        1.0 - filled as f64 / cells as f64
+    }
+
     /// The same units over periods `start..end` only.
     pub fn window(&self, start: usize, end: usize) -> Result<Panel> {
         if start >= end || end > self.n_periods() {
@@ -367,11 +414,18 @@ impl Panel {
         let values = (0..self.n_units())
             .map(|u| self.series(u)[start..end].to_vec())
             .collect();
+        let filled = self
+            .filled
+            .iter()
+            .filter(|(_, t)| (start..end).contains(t))
+            .map(|&(u, t)| (u, t - start))
+            .collect();
         Panel::new(
             self.units.clone(),
             self.periods[start..end].to_vec(),
             values,
-        )
+        )?
+        .with_filled(filled)
     }
 }
 
@@ -433,6 +487,12 @@ mod tests {
         .unwrap();
         assert_eq!(p.series(1), [2.0, 0.0]);
         assert_eq!(load.zero_filled_cells, 1);
+        assert!((p.coverage(&[0, 1], 0, 2) - 0.75).abs() < 1e-12);
+        assert_eq!(p.coverage(&[0], 0, 2), 1.0);
+        assert_eq!(p.window(0, 1).unwrap().coverage(&[0, 1], 0, 1), 1.0);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"filled\":[[1,1]]"), "{json}");
+        assert_eq!(serde_json::from_str::<Panel>(&json).unwrap(), p);
     }
 
     #[test]

@@ -132,8 +132,8 @@ pub struct DataSufficiency {
     pub treated_units: usize,
     /// Units in the donor pool.
     pub donors: usize,
-    /// Share of the panel's cells that are present and finite (a panel is
-    /// complete by construction, so 1 unless units were dropped on load).
+    /// Share of the unit-periods used (treated and donors, pre-period and
+    /// test) that were observed rather than filled in as zero.
     pub coverage: f64,
     /// The smallest p-value the permutation inference can reach,
     /// `1 / (pre + test periods)`.
@@ -654,11 +654,14 @@ pub(crate) fn assemble(
             bias_correction: (cf_post - plain_post) / test_len as f64,
         }
     });
+    let used: Vec<usize> = r.treated.iter().chain(&r.donors).copied().collect();
+    let coverage = panel.coverage(&used, r.pre_start, r.end);
     let sufficiency = sufficiency(
         fit_len,
         test_len,
         r.treated.len(),
         r.donors.len(),
+        coverage,
         &diagnostics,
     );
     SyntheticControlFit {
@@ -721,9 +724,16 @@ fn sufficiency(
     test: usize,
     treated: usize,
     donors: usize,
+    coverage: f64,
     diag: &FitDiagnostics,
 ) -> DataSufficiency {
     let mut warnings = Vec::new();
+    if coverage < 0.99 {
+        warnings.push(format!(
+            "{:.1}% of the unit-days used were missing from the data and counted as zero.",
+            (1.0 - coverage) * 100.0
+        ));
+    }
     if pre < 4 * test {
         warnings.push(format!(
             "The pre-period ({pre} periods) is shorter than four times the test window ({test}); the weights rest on little history."
@@ -757,7 +767,7 @@ fn sufficiency(
         test_periods: test,
         treated_units: treated,
         donors,
-        coverage: 1.0,
+        coverage,
         smallest_p_value: 1.0 / total as f64,
         warnings,
     }

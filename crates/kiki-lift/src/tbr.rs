@@ -56,6 +56,10 @@ pub struct TbrInput {
     /// One- or two-sided.
     #[serde(default)]
     pub tails: Tails,
+    /// Share of the unit-days behind the totals that were observed rather
+    /// than filled in as zero ([`TbrInput::from_panel`] sets it).
+    #[serde(default)]
+    pub coverage: Option<f64>,
 }
 
 impl TbrInput {
@@ -92,7 +96,9 @@ impl TbrInput {
                 .map(|p| units.iter().map(|&u| panel.series(u)[p]).sum())
                 .collect()
         };
+        let all: Vec<usize> = t.iter().chain(&c).copied().collect();
         Ok(TbrInput {
+            coverage: Some(panel.coverage(&all, pre.0, test.1)),
             pre_treatment: sum(&t, pre),
             pre_control: sum(&c, pre),
             test_treatment: sum(&t, test),
@@ -153,6 +159,9 @@ pub struct TbrResult {
     pub relative_lift_interval: Interval,
     /// iROAS, when an incremental spend was given.
     pub iroas: Option<Iroas>,
+    /// Share of the unit-days behind the totals that were observed, when
+    /// known.
+    pub coverage: Option<f64>,
     /// Data warnings (empty when none).
     pub warnings: Vec<String>,
     /// The result in one sentence.
@@ -284,6 +293,12 @@ pub fn time_based_regression(input: &TbrInput) -> Result<TbrResult> {
             "The pre-period ({n} days) is shorter than three times the test ({t_len} days)."
         ));
     }
+    if let Some(c) = input.coverage.filter(|c| *c < 0.99) {
+        warnings.push(format!(
+            "{:.1}% of the unit-days behind the group totals were missing and counted as zero.",
+            (1.0 - c) * 100.0
+        ));
+    }
     if r_squared < 0.8 {
         warnings.push(format!(
             "The control group explains only {:.0}% of the treatment group's pre-period variation.",
@@ -333,6 +348,7 @@ pub fn time_based_regression(input: &TbrInput) -> Result<TbrResult> {
         relative_lift,
         relative_lift_interval,
         iroas,
+        coverage: input.coverage,
         warnings,
         summary,
     })
@@ -357,6 +373,7 @@ mod tests {
             incremental_spend: Some(15.0),
             level: 0.9,
             tails: Tails::Two,
+            coverage: None,
         })
         .unwrap();
         assert!((r.slope - 3.0).abs() < 1e-12 && (r.intercept - 2.0).abs() < 1e-9);
@@ -376,6 +393,7 @@ mod tests {
             incremental_spend: None,
             level: 0.9,
             tails: Tails::One,
+            coverage: None,
         };
         assert!(matches!(
             time_based_regression(&input),

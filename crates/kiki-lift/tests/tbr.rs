@@ -116,4 +116,7 @@ fn matched_markets_fixed_cost_iroas_matches_the_published_figures() {
     );
     assert!((r.probability_positive - 1.0).abs() < 1e-9);
     assert_eq!(r.df, 40.0);
+    // 75 of the 100 × 93 geo-days have no row; some fall in these 70 days.
+    let coverage = r.coverage.unwrap();
+    assert!(coverage < 1.0 && coverage > 0.99, "coverage {coverage}");
 }
