@@ -199,9 +199,56 @@ impl FrequencyStore for InMemoryFrequency {
     }
 }
 
+impl InMemoryFrequency {
+    /// Sets a window from a shared store's view of it: `count` impressions
+    /// in a `window_secs` window with `remaining_secs` left at `now_ms` (a
+    /// replica's mirror of Redis). A count of zero or no time left forgets it.
+    pub fn restore(
+        &self,
+        key: FreqKey,
+        window_secs: u32,
+        remaining_secs: u32,
+        count: u32,
+        now_ms: i64,
+    ) {
+        let mut shard = self.shard(key).lock();
+        if count == 0 || remaining_secs == 0 {
+            shard.remove(&key.0);
+            return;
+        }
+        let remaining = remaining_secs.min(window_secs);
+        shard.insert(
+            key.0,
+            Slot {
+                start_s: secs(now_ms).saturating_sub(window_secs - remaining),
+                window_s: window_secs,
+                count,
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restored_window_counts_like_a_recorded_one_and_ends_on_time() {
+        let f = InMemoryFrequency::default();
+        let k = FreqKey(7);
+        let t0 = 1_000_000_000;
+        // Three impressions, 40 of 60 seconds left: opened 20 s ago.
+        f.restore(k, 60, 40, 3, t0);
+        assert_eq!(f.count(k, 60, t0), 3);
+        f.record(k, 60, t0 + 1000);
+        assert_eq!(f.count(k, 60, t0 + 1000), 4);
+        assert_eq!(f.count(k, 60, t0 + 39_999), 4);
+        assert_eq!(f.count(k, 60, t0 + 40_000), 0);
+        f.restore(k, 60, 0, 5, t0);
+        assert_eq!(f.len(), 0);
+        f.restore(k, 60, 30, 0, t0);
+        assert_eq!(f.len(), 0);
+    }
 
     #[test]
     fn a_cap_counts_impressions_inside_the_window_and_resets_after_it() {

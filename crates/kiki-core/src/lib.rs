@@ -16,5 +16,5 @@ pub use error::{
 };
 pub use id::{JobId, UserId};
 pub use money::{Currency, Money, MoneyError};
-pub use page::{Cursor, Page, PageRequest};
+pub use page::{Cursor, Page, PageRequest, cursor_after};
 pub use tenant::{OrgId, TenantScope};

@@ -5,15 +5,14 @@
 
 use std::sync::Arc;
 
-use kiki_core::{Clock, Cursor, OrgId, Page, PageRequest, TenantScope};
-use kiki_store::schema::{sqlite_timestamp, truncate_to_micros};
+use kiki_core::{Clock, OrgId, Page, PageRequest, TenantScope};
+use kiki_store::schema::truncate_to_micros;
 use kiki_store::{Db, Tx};
-use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::ExplainError;
@@ -176,16 +175,6 @@ fn validate(d: &NewDecision) -> Result<(), ExplainError> {
     Ok(())
 }
 
-/// The cursor text of a row: its fixed-width time and id.
-fn cursor_of(d: &Decision) -> String {
-    Cursor(format!("{}|{}", sqlite_timestamp(d.decided_at), d.id)).encode()
-}
-
-fn parse_cursor(c: &Cursor) -> Option<(OffsetDateTime, Uuid)> {
-    let (t, id) = c.0.split_once('|')?;
-    Some((OffsetDateTime::parse(t, &Rfc3339).ok()?, id.parse().ok()?))
-}
-
 /// Decision records. Cheap to clone.
 #[derive(Clone)]
 pub struct Decisions {
@@ -295,30 +284,19 @@ impl Decisions {
         if let Some(to) = filter.to {
             stmt.and_where(Expr::col(D::DecidedAt).lt(to));
         }
-        let cursor = page
-            .cursor()
+        let after: Option<(OffsetDateTime, Uuid)> = page
+            .after()
             .map_err(|e| ExplainError::invalid("cursor", e.message))?;
-        if let Some(c) = cursor {
-            let (t, id) = parse_cursor(&c).ok_or_else(|| {
-                ExplainError::invalid("cursor", "The cursor is not one this API issued.")
-            })?;
-            stmt.cond_where(
-                Cond::any().add(Expr::col(D::DecidedAt).lt(t)).add(
-                    Cond::all()
-                        .add(Expr::col(D::DecidedAt).eq(t))
-                        .add(Expr::col(D::Id).lt(id)),
-                ),
+        if let Some((t, id)) = after {
+            kiki_store::keyset::after(
+                &mut stmt,
+                &[(D::DecidedAt, Order::Desc), (D::Id, Order::Desc)],
+                vec![sea_query::Value::from(t), sea_query::Value::from(id)],
             );
         }
         let rows: Vec<DecisionRow> = self.db.fetch_all(&stmt).await?;
-        let mut items: Vec<Decision> = rows.into_iter().map(Decision::from).collect();
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(cursor_of)
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let items: Vec<Decision> = rows.into_iter().map(Decision::from).collect();
+        Ok(Page::keyset(items, limit, |d| (d.decided_at, d.id)))
     }
 
     /// One decision of the scope's active organisation (platform-wide
@@ -442,28 +420,5 @@ mod tests {
                 "{c:?}"
             );
         }
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        let d = Decision {
-            id: Uuid::now_v7(),
-            org_id: None,
-            engine: "e".into(),
-            engine_version: "1".into(),
-            kind: "k".into(),
-            subject_kind: "s".into(),
-            subject_id: "1".into(),
-            inputs: json!(null),
-            output: json!(null),
-            confidence: None,
-            explanation: "x".into(),
-            audit_entry_id: None,
-            decided_at: time::macros::datetime!(2026-03-01 10:00:00.123456 UTC),
-        };
-        let c = Cursor::decode(&cursor_of(&d)).unwrap();
-        assert_eq!(parse_cursor(&c), Some((d.decided_at, d.id)));
-        assert_eq!(parse_cursor(&Cursor("nonsense".into())), None);
-        assert_eq!(parse_cursor(&Cursor("2026-01-01T00:00:00Z|x".into())), None);
     }
 }

@@ -10,7 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kiki_core::{Cursor, ErrorCode, FieldError, Page, PageRequest};
+use kiki_core::{ErrorCode, FieldError, Page, PageRequest};
 use kiki_identity::perm::{LtvRead, LtvWrite, OrgManage};
 use kiki_ltv::{GroupBy, HoldoutReport};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
@@ -257,20 +257,6 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-fn cursor_text(page: &PageRequest) -> Result<Option<String>, ApiError> {
-    Ok(page
-        .cursor()
-        .map_err(|f| ApiError::validation(vec![f]))?
-        .map(|c| c.0))
-}
-
-fn bad_cursor() -> ApiError {
-    ApiError::validation(vec![FieldError::new(
-        "cursor",
-        "The cursor is not one this API issued.",
-    )])
-}
-
 /// The organisation's models, newest version first.
 #[utoipa::path(get, path = "/ltv/models", tag = "ltv", params(PageQuery),
     responses((status = 200, body = Page<LtvModelView>),
@@ -288,14 +274,7 @@ pub async fn list_models(
         limit: q.limit,
         cursor: q.cursor,
     };
-    let before = cursor_text(&page)?
-        .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
-        .transpose()?;
-    let (items, next) = svc.models(&p.0.scope, before, page.limit()).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: next.map(|v| Cursor(v.to_string()).encode()),
-    }))
+    Ok(Json(svc.models(&p.0.scope, &page).await?))
 }
 
 /// The current (latest) model; 409 before the first fit.
@@ -421,43 +400,7 @@ pub async fn list_customers(
         limit: q.limit,
         cursor: q.cursor,
     };
-    let limit = page.limit();
-    // The cursor is (model id, sort, offset): predictions only change when a
-    // refit replaces them, which makes an old cursor invalid rather than
-    // silently skipping rows.
-    let cursor = cursor_text(&page)?;
-    let tag = q.sort.as_deref().unwrap_or("clv");
-    let (expected_model, offset) = match &cursor {
-        None => (None, 0),
-        Some(c) => {
-            let mut parts = c.splitn(3, '|');
-            let (Some(m), Some(s), Some(o)) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(bad_cursor());
-            };
-            let m: Uuid = m.parse().map_err(|_| bad_cursor())?;
-            let o: u64 = o.parse().map_err(|_| bad_cursor())?;
-            if s != tag {
-                return Err(bad_cursor());
-            }
-            (Some(m), o)
-        }
-    };
-    let (model, items) = svc.customers(&p.0.scope, sort, offset, limit + 1).await?;
-    if expected_model.is_some() && expected_model != model {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "cursor",
-            "A new model was fitted since this page; start again without a cursor.",
-        )]));
-    }
-    let mut items = items;
-    let next_cursor = match model {
-        Some(m) if items.len() > limit as usize => {
-            items.truncate(limit as usize);
-            Some(Cursor(format!("{m}|{tag}|{}", offset + u64::from(limit))).encode())
-        }
-        _ => None,
-    };
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(svc.customers(&p.0.scope, sort, &page).await?))
 }
 
 /// A customer's purchases and current forecast.

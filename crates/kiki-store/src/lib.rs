@@ -63,6 +63,7 @@ pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod jobs;
+pub mod keyset;
 pub mod scheduler;
 pub mod schema;
 pub mod testing;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiki_bidder::budget::{BudgetLimits, SpendTotals};
-use kiki_bidder::freq::FreqKey;
+use kiki_bidder::freq::{FreqKey, InMemoryFrequency};
 use kiki_bidder::{BudgetLedger, FrequencyStore, LineItemId};
 use parking_lot::{Mutex, RwLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -58,13 +58,6 @@ enum Op {
     },
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    start_s: u32,
-    window_s: u32,
-    count: u32,
-}
-
 /// The Redis connection and the local caches shared by the ledger and the
 /// frequency store.
 pub struct SharedCounters {
@@ -74,7 +67,9 @@ pub struct SharedCounters {
     grant: redis::Script,
     queue: Mutex<Vec<Op>>,
     spent: RwLock<HashMap<(LineItemId, u32), SpendTotals>>,
-    freq: Vec<Mutex<HashMap<u64, Slot>>>,
+    /// The local mirror of the frequency windows, under the engine's
+    /// counting rule.
+    freq: InMemoryFrequency,
     freq_watch: Mutex<HashSet<(u64, u32)>>,
 }
 
@@ -111,7 +106,7 @@ impl SharedCounters {
             grant: redis::Script::new(GRANT_LUA),
             queue: Mutex::new(Vec::new()),
             spent: RwLock::new(HashMap::new()),
-            freq: (0..64).map(|_| Mutex::new(HashMap::new())).collect(),
+            freq: InMemoryFrequency::with_shards(64),
             freq_watch: Mutex::new(HashSet::new()),
         }))
     }
@@ -125,10 +120,6 @@ impl SharedCounters {
 
     fn freq_key(&self, key: FreqKey) -> String {
         format!("{}freq:{:016x}", self.prefix, key.0)
-    }
-
-    fn shard(&self, key: FreqKey) -> &Mutex<HashMap<u64, Slot>> {
-        &self.freq[(key.0 as usize) & (self.freq.len() - 1)]
     }
 
     fn queue_incr(&self, key: String, by: i64, ttl: Option<i64>) {
@@ -280,23 +271,15 @@ impl SharedCounters {
                 pipe.cmd("TTL").arg(&key);
             }
             let vals: Vec<Option<i64>> = pipe.query_async(&mut conn).await?;
-            let now = secs(now_ms);
             for (i, (k, window)) in watch.iter().enumerate() {
                 let count = vals.get(2 * i).copied().flatten().unwrap_or(0);
                 let ttl = vals.get(2 * i + 1).copied().flatten().unwrap_or(-2);
-                let mut shard = self.shard(FreqKey(*k)).lock();
-                if count <= 0 || ttl <= 0 {
-                    shard.remove(k);
-                    continue;
-                }
-                let remaining = u32::try_from(ttl).unwrap_or(*window).min(*window);
-                shard.insert(
-                    *k,
-                    Slot {
-                        start_s: now.saturating_sub(window - remaining),
-                        window_s: *window,
-                        count: u32::try_from(count).unwrap_or(u32::MAX),
-                    },
+                self.freq.restore(
+                    FreqKey(*k),
+                    *window,
+                    u32::try_from(ttl).unwrap_or(if ttl > 0 { *window } else { 0 }),
+                    u32::try_from(count).unwrap_or(if count > 0 { u32::MAX } else { 0 }),
+                    now_ms,
                 );
             }
         }
@@ -435,7 +418,6 @@ pub struct RedisFrequency(Arc<SharedCounters>);
 
 impl FrequencyStore for RedisFrequency {
     fn count(&self, key: FreqKey, window_secs: u32, now_ms: i64) -> u32 {
-        let now = secs(now_ms);
         let c = &self.0;
         {
             let mut w = c.freq_watch.lock();
@@ -443,31 +425,12 @@ impl FrequencyStore for RedisFrequency {
                 w.insert((key.0, window_secs));
             }
         }
-        match c.shard(key).lock().get(&key.0) {
-            Some(s) if now < s.start_s.saturating_add(window_secs) => s.count,
-            _ => 0,
-        }
+        c.freq.count(key, window_secs, now_ms)
     }
 
     fn record(&self, key: FreqKey, window_secs: u32, now_ms: i64) {
-        let now = secs(now_ms);
         let c = &self.0;
-        {
-            let mut shard = c.shard(key).lock();
-            let s = shard.entry(key.0).or_insert(Slot {
-                start_s: now,
-                window_s: window_secs,
-                count: 0,
-            });
-            if now >= s.start_s.saturating_add(s.window_s.min(window_secs)) {
-                *s = Slot {
-                    start_s: now,
-                    window_s: window_secs,
-                    count: 0,
-                };
-            }
-            s.count = s.count.saturating_add(1);
-        }
+        c.freq.record(key, window_secs, now_ms);
         c.queue.lock().push(Op::FreqIncr {
             key: c.freq_key(key),
             window_secs: window_secs.max(1),
@@ -475,18 +438,10 @@ impl FrequencyStore for RedisFrequency {
     }
 
     fn purge(&self, now_ms: i64) -> usize {
-        let now = secs(now_ms);
-        let mut dropped = 0;
-        for shard in &self.0.freq {
-            let mut m = shard.lock();
-            let before = m.len();
-            m.retain(|_, s| now < s.start_s.saturating_add(s.window_s));
-            dropped += before - m.len();
-        }
-        dropped
+        self.0.freq.purge(now_ms)
     }
 
     fn len(&self) -> usize {
-        self.0.freq.iter().map(|s| s.lock().len()).sum()
+        self.0.freq.len()
     }
 }

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use kiki_core::{Currency, OrgId, TenantScope};
+use kiki_core::page::BAD_CURSOR;
+use kiki_core::{Currency, FieldError, OrgId, Page, PageRequest, TenantScope};
 use kiki_ltv::{CustomerPrediction, CustomerSummary, GroupBy, LtvError, SegmentValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -12,7 +13,20 @@ use uuid::Uuid;
 use super::{LtvModelView, LtvService};
 use crate::domain::predict_options;
 use crate::error::LtvServiceError;
-use crate::store::{self, PredictionRow, SortBy};
+use crate::store::{self, PredictionKey, PredictionRow, SortBy};
+
+/// The key of the customer list: the model it pages, its order, and the
+/// last row's sort values.
+#[derive(Debug, Serialize, Deserialize)]
+struct CustomersKey {
+    model: Uuid,
+    sort: SortBy,
+    row: PredictionKey,
+}
+
+fn cursor_error(f: FieldError) -> LtvServiceError {
+    LtvServiceError::invalid(f.field, f.message)
+}
 
 /// One RFM row to score ad hoc.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -149,27 +163,20 @@ impl LtvService {
             .and_then(LtvModelView::try_from)
     }
 
-    /// Models newest first; the cursor is the last version shown.
+    /// Models newest first, a page at a time (the key is the version).
     pub async fn models(
         &self,
         scope: &TenantScope,
-        before_version: Option<i64>,
-        limit: u32,
-    ) -> Result<(Vec<LtvModelView>, Option<i64>), LtvServiceError> {
+        page: &PageRequest,
+    ) -> Result<Page<LtvModelView>, LtvServiceError> {
         let org = scope.org_id();
-        let rows = store::list_models(&self.db, org, before_version, limit + 1).await?;
-        let more = rows.len() > limit as usize;
-        let items: Vec<LtvModelView> = rows
+        let before: Option<i64> = page.after().map_err(cursor_error)?;
+        let rows = store::list_models(&self.db, org, before, page.fetch()).await?;
+        let items = rows
             .into_iter()
-            .take(limit as usize)
             .map(LtvModelView::try_from)
-            .collect::<Result<_, _>>()?;
-        let next = if more {
-            items.last().map(|m| m.version)
-        } else {
-            None
-        };
-        Ok((items, next))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::keyset(items, page.limit(), |m| m.version))
     }
 
     async fn model_or_current(
@@ -294,21 +301,54 @@ impl LtvService {
         })
     }
 
-    /// A page of the current model's predictions; `offset` rows in. Empty
-    /// (and `None` model) before the first fit.
+    /// A page of the current model's predictions in `sort` order; empty
+    /// before the first fit. The cursor names the model it pages: a refit
+    /// replaces every prediction, so an old cursor is refused rather than
+    /// silently skipping or repeating rows.
     pub async fn customers(
         &self,
         scope: &TenantScope,
         sort: SortBy,
-        offset: u64,
-        limit: u32,
-    ) -> Result<(Option<Uuid>, Vec<PredictionRow>), LtvServiceError> {
+        page: &PageRequest,
+    ) -> Result<Page<PredictionRow>, LtvServiceError> {
         let org = scope.org_id();
-        let Some(model) = store::current_model(&self.db, org).await? else {
-            return Ok((None, Vec::new()));
+        let after: Option<CustomersKey> = page.after().map_err(cursor_error)?;
+        if after.as_ref().is_some_and(|k| k.sort != sort) {
+            return Err(LtvServiceError::invalid("cursor", BAD_CURSOR));
+        }
+        let model = store::current_model(&self.db, org).await?;
+        if let Some(k) = &after
+            && model.as_ref().map(|m| m.id) != Some(k.model)
+        {
+            return Err(LtvServiceError::invalid(
+                "cursor",
+                "A new model was fitted since this page; start again without a cursor.",
+            ));
+        }
+        let Some(model) = model else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
         };
-        let rows = store::page_predictions(&self.db, org, model.id, sort, offset, limit).await?;
-        Ok((Some(model.id), rows))
+        let rows = store::page_predictions(
+            &self.db,
+            org,
+            model.id,
+            sort,
+            after.map(|k| k.row),
+            page.fetch(),
+        )
+        .await?;
+        Ok(Page::keyset(rows, page.limit(), |r| CustomersKey {
+            model: model.id,
+            sort,
+            row: PredictionKey {
+                clv_micros: r.clv_micros,
+                churn_risk: r.churn_risk,
+                customer_id: r.customer_id.clone(),
+            },
+        }))
     }
 
     /// CLV totals and quartiles, and P(alive) quartiles, per segment,

@@ -5,7 +5,7 @@
 use kiki_core::{Currency, OrgId};
 use kiki_ltv::{CustomerPrediction, CustomerSummary, Transaction};
 use kiki_store::{Db, StoreError, Tx};
-use sea_query::{Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query};
+use sea_query::{Cond, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -357,14 +357,14 @@ pub async fn list_models(
     db: &Db,
     org: OrgId,
     before: Option<i64>,
-    limit: u32,
+    fetch: u64,
 ) -> Result<Vec<ModelRow>, StoreError> {
     let mut stmt = Query::select()
         .columns(MODEL_COLUMNS)
         .from(M::Table)
         .and_where(Expr::col(M::OrgId).eq(org.0))
         .order_by(M::Version, Order::Desc)
-        .limit(u64::from(limit))
+        .limit(fetch)
         .to_owned();
     if let Some(v) = before {
         stmt.and_where(Expr::col(M::Version).lt(v));
@@ -501,35 +501,79 @@ pub async fn predictions_of(
 }
 
 /// How the customer list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SortBy {
+    /// CLV, highest first (customers without one last).
     Clv,
+    /// Churn risk, highest first.
     ChurnRisk,
     CustomerId,
 }
 
-/// A page of predictions, `offset` rows in.
+/// Where a page of predictions starts: the sort values of the last row of
+/// the previous page (the customer id breaks ties).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct PredictionKey {
+    pub clv_micros: Option<i64>,
+    pub churn_risk: f64,
+    pub customer_id: String,
+}
+
+/// Up to `fetch` predictions in `sort` order, after `key`.
 pub async fn page_predictions(
     db: &Db,
     org: OrgId,
     model_id: Uuid,
     sort: SortBy,
-    offset: u64,
-    limit: u32,
+    key: Option<PredictionKey>,
+    fetch: u64,
 ) -> Result<Vec<PredictionRow>, StoreError> {
     let mut stmt = select_predictions(org, model_id);
     match sort {
         SortBy::Clv => {
             stmt.order_by_with_nulls(P::ClvMicros, Order::Desc, NullOrdering::Last);
+            if let Some(k) = &key {
+                // CLV descending with no CLV last, then the customer id.
+                let same_then_id = |clv: Expr| {
+                    Cond::all()
+                        .add(clv)
+                        .add(Expr::col(P::CustomerId).gt(k.customer_id.as_str()))
+                };
+                let cond = match k.clv_micros {
+                    Some(c) => Cond::any()
+                        .add(Expr::col(P::ClvMicros).lt(c))
+                        .add(same_then_id(Expr::col(P::ClvMicros).eq(c)))
+                        .add(Expr::col(P::ClvMicros).is_null()),
+                    None => Cond::any().add(same_then_id(Expr::col(P::ClvMicros).is_null())),
+                };
+                stmt.cond_where(cond);
+            }
         }
         SortBy::ChurnRisk => {
             stmt.order_by(P::ChurnRisk, Order::Desc);
+            if let Some(k) = &key {
+                kiki_store::keyset::after(
+                    &mut stmt,
+                    &[(P::ChurnRisk, Order::Desc), (P::CustomerId, Order::Asc)],
+                    vec![
+                        sea_query::Value::from(k.churn_risk),
+                        sea_query::Value::from(k.customer_id.as_str()),
+                    ],
+                );
+            }
         }
-        SortBy::CustomerId => {}
+        SortBy::CustomerId => {
+            if let Some(k) = &key {
+                kiki_store::keyset::after(
+                    &mut stmt,
+                    &[(P::CustomerId, Order::Asc)],
+                    vec![k.customer_id.as_str()],
+                );
+            }
+        }
     }
-    stmt.order_by(P::CustomerId, Order::Asc)
-        .offset(offset)
-        .limit(u64::from(limit));
+    stmt.order_by(P::CustomerId, Order::Asc).limit(fetch);
     db.fetch_all(&stmt).await
 }
 

@@ -532,3 +532,75 @@ async fn data_without_repeat_buyers_fails_the_job_with_the_engines_message() {
     let (status, _) = json(a.get("/v1/ltv/models/current").await).await;
     assert_eq!(status, 409, "failed fits store no model");
 }
+
+#[tokio::test]
+async fn customer_pages_list_every_customer_once_in_each_order() {
+    let app = app().await;
+    let a = admin(&app, "a@example.com", "Shop A").await.caller(&app);
+    let (status, body) = upload_csv(&a, &cdnow_csv(300, false)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, model) = json(
+        a.post(
+            "/v1/ltv/fits?wait=true",
+            &json!({"model": "bgnbd", "unit": "weeks"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{model}");
+    let customers = model["customer_count"].as_u64().expect("count") as usize;
+
+    let mut first_clv_cursor = None;
+    for sort in ["clv", "churn_risk", "customer_id"] {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("/v1/ltv/customers?limit=37&sort={sort}&cursor={c}"),
+                None => format!("/v1/ltv/customers?limit=37&sort={sort}"),
+            };
+            let page = a.get_ok(&url).await;
+            seen.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => {
+                    if sort == "clv" && first_clv_cursor.is_none() {
+                        first_clv_cursor = Some(next.to_owned());
+                    }
+                    cursor = Some(next.to_owned());
+                }
+                None => break,
+            }
+        }
+        let ids: std::collections::BTreeSet<&str> = seen
+            .iter()
+            .filter_map(|i| i["customer_id"].as_str())
+            .collect();
+        assert_eq!(seen.len(), customers, "{sort}: every row once");
+        assert_eq!(ids.len(), customers, "{sort}: no customer twice");
+        let key = |i: &Value| match sort {
+            "clv" => i["clv_micros"].as_f64().unwrap_or(f64::NEG_INFINITY),
+            _ => i["churn_risk"].as_f64().unwrap_or_default(),
+        };
+        if sort != "customer_id" {
+            assert!(
+                seen.windows(2).all(|w| key(&w[0]) >= key(&w[1])),
+                "{sort}: in order"
+            );
+        }
+    }
+
+    // A cursor of another order, or one this API never issued, names `cursor`.
+    let clv_cursor = first_clv_cursor.expect("more than one page");
+    for url in [
+        format!("/v1/ltv/customers?sort=churn_risk&cursor={clv_cursor}"),
+        "/v1/ltv/customers?cursor=bm90IGEga2V5".to_owned(),
+        "/v1/ltv/models?cursor=bm90IGEga2V5".to_owned(),
+    ] {
+        let (status, err) = json(a.get(&url).await).await;
+        assert_eq!(
+            (status, error_fields(&err)),
+            (422, vec!["cursor".to_owned()]),
+            "{url}"
+        );
+    }
+}

@@ -6,19 +6,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use kiki_core::{Clock, Currency, Cursor, FieldError, OrgId, Page, PageRequest, TenantScope};
+use kiki_core::{Clock, Currency, FieldError, OrgId, Page, PageRequest, TenantScope};
 use kiki_explain::{Change, NewDecision, Recorder};
 use kiki_identity::{Principal, RequestMeta};
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::Db;
-use kiki_store::schema::sqlite_timestamp;
 use kiki_store::{EnqueueOptions, Jobs, Tx};
 use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
     LtvInput, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig, TwinReport,
 };
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -80,29 +78,10 @@ pub(crate) fn actor_text(actor: &Actor) -> String {
     }
 }
 
-/// The cursor of a row ordered by (time, id) descending.
-pub(crate) fn cursor_of(at: OffsetDateTime, id: Uuid) -> String {
-    Cursor(format!("{}|{}", sqlite_timestamp(at), id)).encode()
-}
-
 /// The key a page starts after, from the request's cursor (a (time desc,
 /// id desc) list).
 pub(crate) fn key_of(page: &PageRequest) -> Result<Option<Key>> {
-    let cursor = page
-        .cursor()
-        .map_err(|f| TwinServiceError::Invalid(vec![f]))?;
-    let Some(c) = cursor else {
-        return Ok(None);
-    };
-    let parsed = c.0.split_once('|').and_then(|(t, id)| {
-        Some((
-            OffsetDateTime::parse(t, &Rfc3339).ok()?,
-            id.parse::<Uuid>().ok()?,
-        ))
-    });
-    parsed
-        .map(Some)
-        .ok_or_else(|| TwinServiceError::field("cursor", "The cursor is not one this API issued."))
+    page.after().map_err(|f| TwinServiceError::Invalid(vec![f]))
 }
 
 /// An audit event stamped with the request.

@@ -19,7 +19,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{ENGINE_VERSION, TwinService, actor_text, audit_event, cursor_of, key_of};
+use super::{ENGINE_VERSION, TwinService, actor_text, audit_event, key_of};
 use crate::domain::{BudgetLine, BudgetsRequest, BudgetsView, ShiftDecisionRequest, ShiftView};
 use crate::error::{Result, TwinServiceError};
 use crate::events::{Rebalanced, ShiftEvent};
@@ -379,19 +379,12 @@ impl TwinService {
         let limit = page.limit();
         let key = key_of(page)?;
         let rows =
-            store::rebalancing::shifts(&self.db, scope.org_id(), status, u64::from(limit) + 1, key)
-                .await?;
-        let mut items = rows
+            store::rebalancing::shifts(&self.db, scope.org_id(), status, page.fetch(), key).await?;
+        let items = rows
             .into_iter()
             .map(ShiftRow::into_view)
             .collect::<Result<Vec<_>>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|v| cursor_of(v.created_at, v.id))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::keyset(items, limit, |v| (v.created_at, v.id)))
     }
 
     /// Approves (and applies) or rejects a shift waiting for approval.

@@ -138,18 +138,11 @@ impl TwinService {
     ) -> Result<Page<SimulationView>> {
         let limit = page.limit();
         let key = key_of(page)?;
-        let rows =
-            store::simulations::list(&self.db, scope.org_id(), u64::from(limit) + 1, key).await?;
-        let mut items = rows
+        let rows = store::simulations::list(&self.db, scope.org_id(), page.fetch(), key).await?;
+        let items = rows
             .into_iter()
             .map(|r| r.into_view(false))
             .collect::<Result<Vec<_>>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|v| cursor_of(v.created_at, v.id))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::keyset(items, limit, |v| (v.created_at, v.id)))
     }
 }

@@ -13,22 +13,9 @@ mod schema;
 pub(crate) mod settings;
 pub(crate) mod simulations;
 
-use sea_query::{Cond, Expr, ExprTrait, IntoColumnRef, SelectStatement};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The position of a row in a (time desc, id desc) list: the last row of a
-/// page, from which the next page starts.
+/// page, from which the next page starts (`kiki_core::page`).
 pub(crate) type Key = (OffsetDateTime, Uuid);
-
-/// Adds the "after this key" condition of a (time desc, id desc) list.
-fn after<C: IntoColumnRef + Copy>(stmt: &mut SelectStatement, at_col: C, id_col: C, key: Key) {
-    let (t, id) = key;
-    stmt.cond_where(
-        Cond::any().add(Expr::col(at_col).lt(t)).add(
-            Cond::all()
-                .add(Expr::col(at_col).eq(t))
-                .add(Expr::col(id_col).lt(id)),
-        ),
-    );
-}

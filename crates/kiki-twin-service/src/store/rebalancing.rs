@@ -8,8 +8,8 @@ use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::Key;
 use super::schema::{TwinBudgets as B, TwinRebalanceRuns as R, TwinRebalancingShifts as Sh};
-use super::{Key, after};
 use crate::domain::BudgetLine;
 
 /// One platform's daily budget and bounds.
@@ -269,8 +269,12 @@ pub(crate) async fn shifts(
     if let Some(s) = status {
         stmt.and_where(Expr::col(Sh::Status).eq(s));
     }
-    if let Some(k) = key {
-        after(&mut stmt, Sh::CreatedAt, Sh::Id, k);
+    if let Some((at, id)) = key {
+        kiki_store::keyset::after(
+            &mut stmt,
+            &[(Sh::CreatedAt, Order::Desc), (Sh::Id, Order::Desc)],
+            vec![sea_query::Value::from(at), sea_query::Value::from(id)],
+        );
     }
     db.fetch_all(&stmt).await
 }

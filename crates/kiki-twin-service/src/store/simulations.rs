@@ -8,8 +8,8 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::Key;
 use super::schema::{TwinGateDecisions as G, TwinMarketModels as M, TwinSimulations as Sim};
-use super::{Key, after};
 use crate::domain::SimulationStatus;
 
 /// A stored simulation row.
@@ -337,8 +337,12 @@ pub(crate) async fn list(
         .order_by(Sim::Id, Order::Desc)
         .limit(fetch)
         .to_owned();
-    if let Some(k) = key {
-        after(&mut stmt, Sim::CreatedAt, Sim::Id, k);
+    if let Some((at, id)) = key {
+        kiki_store::keyset::after(
+            &mut stmt,
+            &[(Sim::CreatedAt, Order::Desc), (Sim::Id, Order::Desc)],
+            vec![sea_query::Value::from(at), sea_query::Value::from(id)],
+        );
     }
     db.fetch_all(&stmt).await
 }

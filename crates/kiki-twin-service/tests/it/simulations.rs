@@ -405,3 +405,50 @@ async fn a_malformed_settings_body_is_refused_and_changes_nothing() {
     assert_eq!(settings["min_confidence"], json!(0.95), "{settings}");
     app.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn simulation_pages_list_each_once_even_when_they_share_a_time() {
+    // The test clock stands still: every simulation has the same created_at,
+    // so only the id orders them.
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "pages@sim.test", "Pages Org").await;
+    let c = boss.caller(&app);
+    let mut created = Vec::new();
+    for seed in 0..5 {
+        let (status, body) = post(&c, "/v1/simulations", &request(seed, 100)).await;
+        assert_eq!(status, 200, "{body}");
+        created.push(body["id"].as_str().expect("id").to_owned());
+    }
+    created.sort();
+    created.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/v1/simulations?limit=2".to_owned();
+    loop {
+        let (status, page) = get(&c, &path).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned)),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => path = format!("/v1/simulations?limit=2&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "newest (highest id) first, each once");
+    for path in [
+        "/v1/simulations?cursor=bm90IGEga2V5",
+        "/v1/rebalancing?cursor=bm90IGEga2V5",
+    ] {
+        let (status, err) = get(&c, path).await;
+        assert_eq!(
+            (status, error_fields(&err)),
+            (422, vec!["cursor".to_owned()]),
+            "{path}"
+        );
+    }
+    app.shutdown().await.unwrap();
+}
