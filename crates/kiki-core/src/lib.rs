@@ -8,6 +8,7 @@ pub mod error;
 pub mod id;
 pub mod money;
 pub mod page;
+pub mod stats;
 pub mod strings;
 pub mod tenant;
 
