@@ -31,11 +31,13 @@ pub const TAG_BYTES: usize = 16;
 /// A tracker issued this far in the future is refused (clock skew between replicas).
 pub const MAX_FUTURE_SKEW_S: i64 = 300;
 
-/// Which tracker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrackerKind {
-    Impression,
-    Click,
+kiki_core::string_enum! {
+    /// Which tracker.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TrackerKind {
+        Impression = "impression",
+        Click = "click",
+    }
 }
 
 impl TrackerKind {
@@ -54,13 +56,6 @@ impl TrackerKind {
             TrackerKind::Click => "click",
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrackerKind::Impression => "impression",
-            TrackerKind::Click => "click",
-        }
-    }
 }
 
 /// The signing key, keyed once: signing a bid clones the keyed state (no key
@@ -76,24 +71,16 @@ impl fmt::Debug for TrackerKey {
     }
 }
 
-/// Why a tracker call does not count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackerRefusal {
-    /// No `sig` (or no `t`): a hand-made URL or a test bid's.
-    Unsigned,
-    /// The tag does not match the parameters, or they are malformed.
-    BadSignature,
-    /// Issued longer ago than the tracker's lifetime.
-    Expired,
-}
-
-impl TrackerRefusal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrackerRefusal::Unsigned => "unsigned",
-            TrackerRefusal::BadSignature => "bad_signature",
-            TrackerRefusal::Expired => "expired",
-        }
+kiki_core::string_enum! {
+    /// Why a tracker call does not count.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TrackerRefusal {
+        /// No `sig` (or no `t`): a hand-made URL or a test bid's.
+        Unsigned = "unsigned",
+        /// The tag does not match the parameters, or they are malformed.
+        BadSignature = "bad_signature",
+        /// Issued longer ago than the tracker's lifetime.
+        Expired = "expired",
     }
 }
 

@@ -220,10 +220,7 @@ fn fit(args: &FitArgs) -> Result<(), String> {
 
 fn print_report(o: &FitOutcome, spec: &FitSpec, n_transactions: usize) {
     let f = &o.fitted;
-    let unit = match spec.unit {
-        TimeUnit::Days => "days",
-        TimeUnit::Weeks => "weeks",
-    };
+    let unit = spec.unit.as_str();
     println!(
         "model: {} in {unit}, {} customers ({} patterns) from {n_transactions} transactions, {} to {}",
         f.kind.name(),

@@ -8,6 +8,8 @@ pub mod error;
 pub mod id;
 pub mod money;
 pub mod page;
+pub mod stats;
+pub mod strings;
 pub mod tenant;
 
 pub use clock::{Clock, SystemClock, TestClock};
@@ -17,4 +19,5 @@ pub use error::{
 pub use id::{JobId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use page::{Cursor, Page, PageRequest, cursor_after};
+pub use strings::{StringEnum, serde_name_problems};
 pub use tenant::{OrgId, TenantScope};

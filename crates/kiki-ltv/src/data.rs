@@ -9,14 +9,16 @@ use time::OffsetDateTime;
 
 use crate::error::LtvError;
 
-/// The unit in which recency, age and prediction horizons are counted.
-/// Transactions are first grouped by UTC calendar day, so a week is exactly
-/// seven days and recency in weeks is a multiple of 1/7.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeUnit {
-    Days,
-    Weeks,
+kiki_core::string_enum! {
+    /// The unit in which recency, age and prediction horizons are counted.
+    /// Transactions are first grouped by UTC calendar day, so a week is exactly
+    /// seven days and recency in weeks is a multiple of 1/7.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum TimeUnit {
+        Days = "days",
+        Weeks = "weeks",
+    }
 }
 
 impl TimeUnit {
@@ -497,5 +499,20 @@ mod tests {
         assert_eq!(mean_micros([1, 2].into_iter()), 2);
         assert_eq!(mean_micros([-1, -2].into_iter()), -2);
         assert_eq!(mean_micros(std::iter::empty()), 0);
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn unit_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<TimeUnit>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<TimeUnit>()
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! expected order value, discounted CLV) and their aggregates per segment or
 //! acquisition platform — the figures the bidder, planner and allocator use.
 
+use kiki_core::stats::quantile_i64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -292,19 +293,6 @@ pub struct SegmentValue {
     pub mean_p_alive: f64,
 }
 
-/// The q-quantile of sorted values, interpolating linearly between ranks
-/// (the usual "type 7" definition).
-fn quantile(sorted: &[i64], q: f64) -> i64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let frac = pos - lo as f64;
-    (sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * frac).round() as i64
-}
-
 /// Totals and quartiles of CLV per group, sorted by key (`None` first).
 pub fn aggregate(predictions: &[CustomerPrediction], by: GroupBy) -> Vec<SegmentValue> {
     let mut groups: std::collections::BTreeMap<Option<&str>, Vec<&CustomerPrediction>> =
@@ -336,9 +324,9 @@ pub fn aggregate(predictions: &[CustomerPrediction], by: GroupBy) -> Vec<Segment
                 } else {
                     clamp(total / values.len() as i128)
                 },
-                p25_clv_micros: quantile(&values, 0.25),
-                p50_clv_micros: quantile(&values, 0.5),
-                p75_clv_micros: quantile(&values, 0.75),
+                p25_clv_micros: quantile_i64(&values, 0.25).unwrap_or(0),
+                p50_clv_micros: quantile_i64(&values, 0.5).unwrap_or(0),
+                p75_clv_micros: quantile_i64(&values, 0.75).unwrap_or(0),
                 expected_purchases: members.iter().map(|p| p.expected_purchases).sum(),
                 mean_p_alive: members.iter().map(|p| p.p_alive).sum::<f64>() / n,
             }
@@ -349,15 +337,6 @@ pub fn aggregate(predictions: &[CustomerPrediction], by: GroupBy) -> Vec<Segment
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quartiles_interpolate_between_ranks() {
-        let v = [10, 20, 30, 40, 50];
-        assert_eq!(quantile(&v, 0.25), 20);
-        assert_eq!(quantile(&v, 0.5), 30);
-        assert_eq!(quantile(&[10, 20], 0.5), 15);
-        assert_eq!(quantile(&[], 0.5), 0);
-    }
 
     fn prediction(segment: Option<&str>, clv: Option<i64>) -> CustomerPrediction {
         CustomerPrediction {

@@ -5,23 +5,16 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// How mail leaves the system.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailTransportKind {
-    /// Stored in the database and shown in the app / API (development, trials).
-    #[default]
-    Outbox,
-    /// Sent through the SMTP server of `mail.smtp_url` (production).
-    Smtp,
-}
-
-impl MailTransportKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailTransportKind::Outbox => "outbox",
-            MailTransportKind::Smtp => "smtp",
-        }
+kiki_core::string_enum! {
+    /// How mail leaves the system.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum MailTransportKind {
+        /// Stored in the database and shown in the app / API (development, trials).
+        #[default]
+        Outbox = "outbox",
+        /// Sent through the SMTP server of `mail.smtp_url` (production).
+        Smtp = "smtp",
     }
 }
 
@@ -202,6 +195,21 @@ mod tests {
                 ..MailConfig::default()
             },
             "mail.timeout_secs",
+        );
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn transport_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<MailTransportKind>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<MailTransportKind>()
         );
     }
 }

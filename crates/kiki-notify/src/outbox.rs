@@ -93,25 +93,17 @@ const COLUMNS: [MailOutbox; 12] = [
     MailOutbox::LastError,
 ];
 
-/// Where a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailStatus {
-    /// Recorded; for the outbox transport this is final (the row is the delivery).
-    Stored,
-    /// Accepted by the SMTP server.
-    Sent,
-    /// The SMTP server could not be reached or refused it (`last_error` says why).
-    Failed,
-}
-
-impl MailStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailStatus::Stored => "stored",
-            MailStatus::Sent => "sent",
-            MailStatus::Failed => "failed",
-        }
+kiki_core::string_enum! {
+    /// Where a message is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum MailStatus {
+        /// Recorded; for the outbox transport this is final (the row is the delivery).
+        Stored = "stored",
+        /// Accepted by the SMTP server.
+        Sent = "sent",
+        /// The SMTP server could not be reached or refused it (`last_error` says why).
+        Failed = "failed",
     }
 }
 
@@ -444,5 +436,20 @@ mod tests {
         assert_eq!(MailStatus::Stored.as_str(), "stored");
         assert_eq!(MailStatus::Sent.as_str(), "sent");
         assert_eq!(MailStatus::Failed.as_str(), "failed");
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn status_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<MailStatus>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<MailStatus>()
+        );
     }
 }

@@ -37,32 +37,15 @@ pub struct SimulationRequest {
     pub ltv: Vec<LtvInput>,
 }
 
-/// Status of a simulation row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SimulationStatus {
-    /// Queued as a `twin.simulate` job.
-    Pending,
-    Done,
-    Failed,
-}
-
-impl SimulationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SimulationStatus::Pending => "pending",
-            SimulationStatus::Done => "done",
-            SimulationStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(SimulationStatus::Pending),
-            "done" => Some(SimulationStatus::Done),
-            "failed" => Some(SimulationStatus::Failed),
-            _ => None,
-        }
+kiki_core::string_enum! {
+    /// Status of a simulation row.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SimulationStatus {
+        /// Queued as a `twin.simulate` job.
+        Pending = "pending",
+        Done = "done",
+        Failed = "failed",
     }
 }
 
@@ -345,4 +328,19 @@ pub struct MirrorReportView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn stored_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<SimulationStatus>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<SimulationStatus>()
+        );
+    }
 }

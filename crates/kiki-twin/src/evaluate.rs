@@ -37,14 +37,16 @@ impl Default for RiskConfig {
     }
 }
 
-/// How risky a plan is, from its confidence and median uplift.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RiskLevel {
-    Low,
-    Medium,
-    High,
-    Critical,
+kiki_core::string_enum! {
+    /// How risky a plan is, from its confidence and median uplift.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum RiskLevel {
+        Low = "LOW",
+        Medium = "MEDIUM",
+        High = "HIGH",
+        Critical = "CRITICAL",
+    }
 }
 
 impl RiskLevel {
@@ -58,15 +60,6 @@ impl RiskLevel {
             RiskLevel::High
         } else {
             RiskLevel::Critical
-        }
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RiskLevel::Low => "LOW",
-            RiskLevel::Medium => "MEDIUM",
-            RiskLevel::High => "HIGH",
-            RiskLevel::Critical => "CRITICAL",
         }
     }
 }
@@ -367,5 +360,20 @@ mod tests {
         cfg.stress[1].cvr_multiplier = f64::NAN;
         let fields: Vec<String> = cfg.validate().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["stress[1].cvr_multiplier"]);
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn risk_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<RiskLevel>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<RiskLevel>()
+        );
     }
 }

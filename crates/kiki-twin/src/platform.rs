@@ -9,62 +9,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
 
-/// An ad platform. `sandbox` is KIKI's built-in simulated market.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Meta,
-    Google,
-    Tiktok,
-    Linkedin,
-    Snapchat,
-    Pinterest,
-    Microsoft,
-    Amazon,
-    Sandbox,
+kiki_core::string_enum! {
+    /// An ad platform. `sandbox` is KIKI's built-in simulated market.
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        PartialOrd,
+        Ord,
+        Serialize,
+        Deserialize,
+        utoipa::ToSchema,
+    )]
+    #[serde(rename_all = "lowercase")]
+    pub enum Platform {
+        Meta = "meta",
+        Google = "google",
+        Tiktok = "tiktok",
+        Linkedin = "linkedin",
+        Snapchat = "snapchat",
+        Pinterest = "pinterest",
+        Microsoft = "microsoft",
+        Amazon = "amazon",
+        Sandbox = "sandbox",
+    }
 }
 
 impl Platform {
     /// Every platform, in a fixed order used wherever output must be stable.
-    pub const ALL: [Platform; 9] = [
-        Platform::Meta,
-        Platform::Google,
-        Platform::Tiktok,
-        Platform::Linkedin,
-        Platform::Snapchat,
-        Platform::Pinterest,
-        Platform::Microsoft,
-        Platform::Amazon,
-        Platform::Sandbox,
-    ];
-
     /// The lower-case wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Platform::Meta => "meta",
-            Platform::Google => "google",
-            Platform::Tiktok => "tiktok",
-            Platform::Linkedin => "linkedin",
-            Platform::Snapchat => "snapchat",
-            Platform::Pinterest => "pinterest",
-            Platform::Microsoft => "microsoft",
-            Platform::Amazon => "amazon",
-            Platform::Sandbox => "sandbox",
-        }
-    }
-
     /// The name people read in explanations.
     pub const fn display_name(self) -> &'static str {
         match self {
@@ -81,10 +57,6 @@ impl Platform {
     }
 
     /// Parses the wire name exactly (lower case, no surrounding spaces).
-    pub fn parse(name: &str) -> Option<Platform> {
-        Platform::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-
     /// The message used by every validator for an unknown platform name.
     pub fn unknown_message(name: &str) -> String {
         let known: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
@@ -128,5 +100,20 @@ mod tests {
             assert!(Platform::parse(bad).is_none(), "{bad}");
             assert!(serde_json::from_str::<Platform>(&format!("\"{bad}\"")).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn platform_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<Platform>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<Platform>()
+        );
     }
 }

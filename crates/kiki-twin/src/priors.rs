@@ -13,48 +13,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::Platform;
 
-/// The industry an organisation belongs to; it scales the platform priors.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Industry {
-    Ecommerce,
-    Saas,
-    MobileApps,
-    ProfessionalServices,
-    Education,
-    Health,
-    Finance,
-    #[default]
-    General,
+kiki_core::string_enum! {
+    /// The industry an organisation belongs to; it scales the platform priors.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Default,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum Industry {
+        Ecommerce = "ecommerce",
+        Saas = "saas",
+        MobileApps = "mobile_apps",
+        ProfessionalServices = "professional_services",
+        Education = "education",
+        Health = "health",
+        Finance = "finance",
+        #[default]
+        General = "general",
+    }
 }
 
 impl Industry {
-    pub const ALL: [Industry; 8] = [
-        Industry::Ecommerce,
-        Industry::Saas,
-        Industry::MobileApps,
-        Industry::ProfessionalServices,
-        Industry::Education,
-        Industry::Health,
-        Industry::Finance,
-        Industry::General,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Industry::Ecommerce => "ecommerce",
-            Industry::Saas => "saas",
-            Industry::MobileApps => "mobile_apps",
-            Industry::ProfessionalServices => "professional_services",
-            Industry::Education => "education",
-            Industry::Health => "health",
-            Industry::Finance => "finance",
-            Industry::General => "general",
-        }
-    }
-
     /// Multipliers on the platform base values: (CPM, CTR, CVR), and the
     /// industry's typical first-order value and customer LTV in major units.
     /// LTVs follow the original system's industry table (e-commerce 120, SaaS
@@ -214,6 +192,21 @@ mod tests {
             docs.contains(&markdown_table()),
             "docs/twin.md is out of date; paste priors::markdown_table() into it:\n{}",
             markdown_table()
+        );
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn industry_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<Industry>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<Industry>()
         );
     }
 }

@@ -16,29 +16,6 @@ pub(crate) fn run_seed(seed: u64, index: u64) -> u64 {
     splitmix64(splitmix64(seed) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03))
 }
 
-/// Quantile of an ascending slice by linear interpolation between order
-/// statistics (Hyndman & Fan 1996, definition 7 — R's and NumPy's default).
-/// `sorted` must be non-empty.
-pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    if n == 1 {
-        return sorted[0];
-    }
-    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    let (a, b) = (sorted[lo], sorted[hi]);
-    if a == b || a.is_infinite() || b.is_infinite() {
-        // Avoid inf - inf and keep identical neighbours exact.
-        return if h - lo as f64 > 0.0 && b.is_infinite() {
-            b
-        } else {
-            a
-        };
-    }
-    a + (h - lo as f64) * (b - a)
-}
-
 /// Weighted mean and (biased, weights-normalised) variance of `(value, weight)`
 /// pairs. Returns `None` when the total weight is zero.
 pub(crate) fn weighted_mean_var(
@@ -80,26 +57,6 @@ pub(crate) fn normal_update(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_interpolate_like_r_type_7() {
-        let xs = [1.0, 2.0, 3.0, 4.0, 10.0];
-        let check =
-            |q: f64, want: f64| assert!((quantile_sorted(&xs, q) - want).abs() < 1e-12, "{q}");
-        check(0.0, 1.0);
-        check(0.5, 3.0);
-        check(0.9, 7.6);
-        check(1.0, 10.0);
-        check(0.1, 1.4);
-    }
-
-    #[test]
-    fn quantiles_with_infinite_tails_do_not_produce_nan() {
-        let xs = [1.0, 2.0, f64::INFINITY, f64::INFINITY];
-        assert_eq!(quantile_sorted(&xs, 0.9), f64::INFINITY);
-        assert_eq!(quantile_sorted(&xs, 0.0), 1.0);
-        assert!(!quantile_sorted(&xs, 0.5).is_nan());
-    }
 
     #[test]
     fn normal_update_weights_by_precision() {

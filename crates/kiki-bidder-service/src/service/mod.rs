@@ -372,22 +372,12 @@ impl BidderService {
     }
 }
 
+/// A notice kind's name (metrics labels, audit details).
 pub fn kind_name(k: NoticeKind) -> &'static str {
-    match k {
-        NoticeKind::Win => "win",
-        NoticeKind::Billing => "billing",
-        NoticeKind::Loss => "loss",
-    }
+    k.as_str()
 }
 
+/// A notice status's name (metrics labels, the notice answer).
 pub fn status_name(s: NoticeStatus) -> &'static str {
-    match s {
-        NoticeStatus::Applied => "applied",
-        NoticeStatus::Duplicate => "duplicate",
-        NoticeStatus::Unmatched => "unmatched",
-        NoticeStatus::Late => "late",
-        NoticeStatus::Conflicting => "conflicting",
-        NoticeStatus::Test => "test",
-        NoticeStatus::Refused => "refused",
-    }
+    s.as_str()
 }

@@ -26,25 +26,24 @@ pub use outcome::{
 pub(crate) use urls::percent_encode_into;
 pub use urls::{MAX_NOTICE_CPM_MICROS, NoticeParams, NoticeUrls, parse_cpm_micros};
 
-/// Which notice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    /// `nurl`: the bid won the auction.
-    Win,
-    /// `burl`: the impression became billable.
-    Billing,
-    /// `lurl`: the bid lost.
-    Loss,
+kiki_core::string_enum! {
+    /// Which notice.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum NoticeKind {
+        /// `nurl`: the bid won the auction.
+        Win = "win",
+        /// `burl`: the impression became billable.
+        Billing = "billing",
+        /// `lurl`: the bid lost.
+        Loss = "loss",
+    }
 }
 
 impl NoticeKind {
+    /// The notice endpoint's last path segment (its name).
     pub fn path(self) -> &'static str {
-        match self {
-            NoticeKind::Win => "win",
-            NoticeKind::Billing => "billing",
-            NoticeKind::Loss => "loss",
-        }
+        self.as_str()
     }
 }
 
@@ -109,5 +108,20 @@ impl BidId {
             Some(b) => b.0,
             None => crate::freq::user_hash(s) ^ 0x8000_0000_0000_0000,
         }
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn kind_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<NoticeKind>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<NoticeKind>()
+        );
     }
 }

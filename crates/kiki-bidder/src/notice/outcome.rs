@@ -36,41 +36,37 @@ pub struct Notice {
     pub test: bool,
 }
 
-/// How a notice was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeStatus {
-    /// First notice of its kind for a known bid; effects applied.
-    Applied,
-    /// Already seen; nothing changes.
-    Duplicate,
-    /// For a bid id this ledger does not know; recorded and flagged.
-    Unmatched,
-    /// For a bid whose hold had expired; spend counted without a hold.
-    Late,
-    /// Contradicts an earlier notice (a loss after a win, a win after a loss).
-    Conflicting,
-    /// For a test bid (`test = 1`): recorded, never spent.
-    Test,
-    /// Reports a clearing price above the bid's own price, which no auction
-    /// (first or second price) can produce: nothing is booked and the bid's
-    /// state does not move, so a corrected notice is still taken.
-    Refused,
+kiki_core::string_enum! {
+    /// How a notice was taken.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum NoticeStatus {
+        /// First notice of its kind for a known bid; effects applied.
+        Applied = "applied",
+        /// Already seen; nothing changes.
+        Duplicate = "duplicate",
+        /// For a bid id this ledger does not know; recorded and flagged.
+        Unmatched = "unmatched",
+        /// For a bid whose hold had expired; spend counted without a hold.
+        Late = "late",
+        /// Contradicts an earlier notice (a loss after a win, a win after a loss).
+        Conflicting = "conflicting",
+        /// For a test bid (`test = 1`): recorded, never spent.
+        Test = "test",
+        /// Reports a clearing price above the bid's own price, which no auction
+        /// (first or second price) can produce: nothing is booked and the bid's
+        /// state does not move, so a corrected notice is still taken.
+        Refused = "refused",
+    }
 }
 
-/// Why a notice was refused as impossible.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AnomalyReason {
-    /// The clearing price is above the price we bid.
-    PriceAboveBid,
-}
-
-impl AnomalyReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnomalyReason::PriceAboveBid => "price_above_bid",
-        }
+kiki_core::string_enum! {
+    /// Why a notice was refused as impossible.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AnomalyReason {
+        /// The clearing price is above the price we bid.
+        PriceAboveBid = "price_above_bid",
     }
 }
 
@@ -191,5 +187,25 @@ impl NoticeOutcome {
         if (before.spend || before.impression) && !after.spend && !after.impression {
             self.status = NoticeStatus::Duplicate;
         }
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn status_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<NoticeStatus>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<NoticeStatus>()
+        );
+        assert!(
+            kiki_core::serde_name_problems::<AnomalyReason>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<AnomalyReason>()
+        );
     }
 }

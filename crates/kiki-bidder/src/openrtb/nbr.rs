@@ -5,79 +5,62 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A reason for not bidding. The declaration order is the order of the decision
-/// pipeline: when several candidates fail at different stages, the request
-/// reports the stage furthest down the pipeline, which is the most informative.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum NoBidReason {
-    /// The request was malformed or broke a rule (the HTTP layer answers 400).
-    InvalidRequest,
-    /// No line item is active in the current snapshot.
-    NoActiveLineItems,
-    /// `tmax` minus elapsed time and the safety margin leaves too little time.
-    InsufficientAuctionTime,
-    /// `regs.coppa = 1`: the bidder never bids on child-directed inventory.
-    Coppa,
-    /// Our seat is not in `wseat`, or is in `bseat`.
-    SeatNotAllowed,
-    /// None of the currencies in `cur` can be priced with the FX table.
-    UnsupportedCurrency,
-    /// GDPR applies, there is no consent, and the policy forbids contextual bids.
-    NoConsent,
-    /// No line item matches the impression's format, size, geo, device or inventory.
-    NoMatchingLineItem,
-    /// Matching line items are outside their flight dates or dayparts.
-    NotScheduled,
-    /// Every matching creative is blocked by `bcat`, `badv`, `bapp` or `battr`.
-    BlockedByRequest,
-    /// The pacing throttle or the interval spend ceiling held the line items back.
-    Paced,
-    /// MarginGuardian refused: the LTV is below the minimum or the cap rounds to zero.
-    MarginRefused,
-    /// The best price MarginGuardian allows is below the floor.
-    BelowFloor,
-    /// A frequency-capped line item needs a user id that is missing or not usable.
-    UnmatchedUser,
-    /// The user has reached the line item's frequency cap.
-    FrequencyCapped,
-    /// The daily or total budget (or the local lease of it) is used up.
-    BudgetExhausted,
+kiki_core::string_enum! {
+    /// A reason for not bidding. The declaration order is the order of the decision
+    /// pipeline: when several candidates fail at different stages, the request
+    /// reports the stage furthest down the pipeline, which is the most informative.
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        PartialOrd,
+        Ord,
+        Serialize,
+        Deserialize,
+        utoipa::ToSchema,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum NoBidReason {
+        /// The request was malformed or broke a rule (the HTTP layer answers 400).
+        InvalidRequest = "invalid_request",
+        /// No line item is active in the current snapshot.
+        NoActiveLineItems = "no_active_line_items",
+        /// `tmax` minus elapsed time and the safety margin leaves too little time.
+        InsufficientAuctionTime = "insufficient_auction_time",
+        /// `regs.coppa = 1`: the bidder never bids on child-directed inventory.
+        Coppa = "coppa",
+        /// Our seat is not in `wseat`, or is in `bseat`.
+        SeatNotAllowed = "seat_not_allowed",
+        /// None of the currencies in `cur` can be priced with the FX table.
+        UnsupportedCurrency = "unsupported_currency",
+        /// GDPR applies, there is no consent, and the policy forbids contextual bids.
+        NoConsent = "no_consent",
+        /// No line item matches the impression's format, size, geo, device or inventory.
+        NoMatchingLineItem = "no_matching_line_item",
+        /// Matching line items are outside their flight dates or dayparts.
+        NotScheduled = "not_scheduled",
+        /// Every matching creative is blocked by `bcat`, `badv`, `bapp` or `battr`.
+        BlockedByRequest = "blocked_by_request",
+        /// The pacing throttle or the interval spend ceiling held the line items back.
+        Paced = "paced",
+        /// MarginGuardian refused: the LTV is below the minimum or the cap rounds to zero.
+        MarginRefused = "margin_refused",
+        /// The best price MarginGuardian allows is below the floor.
+        BelowFloor = "below_floor",
+        /// A frequency-capped line item needs a user id that is missing or not usable.
+        UnmatchedUser = "unmatched_user",
+        /// The user has reached the line item's frequency cap.
+        FrequencyCapped = "frequency_capped",
+        /// The daily or total budget (or the local lease of it) is used up.
+        BudgetExhausted = "budget_exhausted",
+    }
 }
 
 impl NoBidReason {
     /// Every reason in pipeline order.
-    pub const ALL: [NoBidReason; 16] = [
-        NoBidReason::InvalidRequest,
-        NoBidReason::NoActiveLineItems,
-        NoBidReason::InsufficientAuctionTime,
-        NoBidReason::Coppa,
-        NoBidReason::SeatNotAllowed,
-        NoBidReason::UnsupportedCurrency,
-        NoBidReason::NoConsent,
-        NoBidReason::NoMatchingLineItem,
-        NoBidReason::NotScheduled,
-        NoBidReason::BlockedByRequest,
-        NoBidReason::Paced,
-        NoBidReason::MarginRefused,
-        NoBidReason::BelowFloor,
-        NoBidReason::UnmatchedUser,
-        NoBidReason::FrequencyCapped,
-        NoBidReason::BudgetExhausted,
-    ];
-
     /// The OpenRTB `nbr` code sent (or counted) for this reason.
     pub const fn nbr(self) -> u16 {
         match self {
@@ -101,27 +84,6 @@ impl NoBidReason {
     }
 
     /// Stable snake_case name for metrics labels and logs.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            NoBidReason::InvalidRequest => "invalid_request",
-            NoBidReason::NoActiveLineItems => "no_active_line_items",
-            NoBidReason::InsufficientAuctionTime => "insufficient_auction_time",
-            NoBidReason::Coppa => "coppa",
-            NoBidReason::SeatNotAllowed => "seat_not_allowed",
-            NoBidReason::UnsupportedCurrency => "unsupported_currency",
-            NoBidReason::NoConsent => "no_consent",
-            NoBidReason::NoMatchingLineItem => "no_matching_line_item",
-            NoBidReason::NotScheduled => "not_scheduled",
-            NoBidReason::BlockedByRequest => "blocked_by_request",
-            NoBidReason::Paced => "paced",
-            NoBidReason::MarginRefused => "margin_refused",
-            NoBidReason::BelowFloor => "below_floor",
-            NoBidReason::UnmatchedUser => "unmatched_user",
-            NoBidReason::FrequencyCapped => "frequency_capped",
-            NoBidReason::BudgetExhausted => "budget_exhausted",
-        }
-    }
-
     /// Position in [`NoBidReason::ALL`], for counter arrays.
     pub const fn index(self) -> usize {
         self as usize
@@ -152,5 +114,20 @@ mod tests {
             );
         }
         assert!(NoBidReason::NoMatchingLineItem < NoBidReason::BudgetExhausted);
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn reason_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<NoBidReason>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<NoBidReason>()
+        );
     }
 }

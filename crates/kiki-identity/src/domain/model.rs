@@ -5,78 +5,44 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What an organisation is in the two-level tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrgKind {
-    /// Runs client accounts; its members reach every client under it.
-    Agency,
-    /// An advertiser account: under an agency, or a standalone business.
-    Client,
-}
-
-impl OrgKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgKind::Agency => "agency",
-            OrgKind::Client => "client",
-        }
-    }
-    pub fn parse(s: &str) -> Option<OrgKind> {
-        match s {
-            "agency" => Some(OrgKind::Agency),
-            "client" => Some(OrgKind::Client),
-            _ => None,
-        }
+kiki_core::string_enum! {
+    /// What an organisation is in the two-level tree.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum OrgKind {
+        /// Runs client accounts; its members reach every client under it.
+        Agency = "agency",
+        /// An advertiser account: under an agency, or a standalone business.
+        Client = "client",
     }
 }
 
-/// A membership role. Ordered from most to least powerful.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Owner,
-    Admin,
-    Manager,
-    Analyst,
-    Viewer,
+kiki_core::string_enum! {
+    /// A membership role. Ordered from most to least powerful.
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        PartialOrd,
+        Ord,
+        Serialize,
+        Deserialize,
+        utoipa::ToSchema,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        Owner = "owner",
+        Admin = "admin",
+        Manager = "manager",
+        Analyst = "analyst",
+        Viewer = "viewer",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Owner,
-        Role::Admin,
-        Role::Manager,
-        Role::Analyst,
-        Role::Viewer,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Analyst => "analyst",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// The stronger of two roles (an agency role and a direct client role).
     pub fn max(self, other: Role) -> Role {
         // `Owner` sorts first, so the stronger role is the smaller one.
@@ -246,27 +212,13 @@ pub fn matrix_markdown() -> String {
     out
 }
 
-/// Membership and account status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Active,
-    Deactivated,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Deactivated => "deactivated",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "active" => Some(Status::Active),
-            "deactivated" => Some(Status::Deactivated),
-            _ => None,
-        }
+kiki_core::string_enum! {
+    /// Membership and account status.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Status {
+        Active = "active",
+        Deactivated = "deactivated",
     }
 }
 
@@ -321,5 +273,30 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(Role::Viewer.max(Role::Admin), Role::Admin);
+    }
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn stored_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<OrgKind>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<OrgKind>()
+        );
+        assert!(
+            kiki_core::serde_name_problems::<Role>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<Role>()
+        );
+        assert!(
+            kiki_core::serde_name_problems::<Status>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<Status>()
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use kiki_ltv::{
     CalibrationHoldout, CustomerPrediction, CustomerSummary, DataWindow, FitOptions, FitProgress,
     FittedModel, GammaGamma, GammaGammaModel, HoldoutReport, LtvError, ModelKind, PredictOptions,
-    TimeUnit, Transaction,
+    Transaction,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -216,10 +216,7 @@ pub fn explain_fit(outcome: &FitOutcome, spec: &FitSpec) -> String {
         f.n_customers,
         outcome.window.start.date(),
         outcome.window.end.date(),
-        match spec.unit {
-            TimeUnit::Days => "days",
-            TimeUnit::Weeks => "weeks",
-        },
+        spec.unit.as_str(),
         f.log_likelihood,
         f.iterations,
         if f.converged {

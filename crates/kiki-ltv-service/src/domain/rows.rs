@@ -15,33 +15,28 @@ pub const MAX_TEXT_CHARS: usize = 200;
 /// Bad rows listed in an error (all are counted).
 pub const MAX_LISTED_ROWS: usize = 50;
 
-/// Whether an uploaded row is a purchase or money given back.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TransactionKind {
-    /// A purchase; its amount is at least 0.
-    #[default]
-    Order,
-    /// Money returned to the customer. Its amount (written with or without a
-    /// minus sign) lowers the value of the order with the same `order_id`,
-    /// or else of the customer's latest purchase day on or before it.
-    Refund,
+kiki_core::string_enum! {
+    /// Whether an uploaded row is a purchase or money given back.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum TransactionKind {
+        /// A purchase; its amount is at least 0.
+        #[default]
+        Order = "order",
+        /// Money returned to the customer. Its amount (written with or without a
+        /// minus sign) lowers the value of the order with the same `order_id`,
+        /// or else of the customer's latest purchase day on or before it.
+        Refund = "refund",
+    }
 }
 
 impl TransactionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransactionKind::Order => "order",
-            TransactionKind::Refund => "refund",
-        }
-    }
-
-    /// Reads `order` or `refund` (any case); empty means `order`.
-    pub fn parse(s: &str) -> Option<TransactionKind> {
+    /// Reads an upload's `kind`: `order` or `refund` in any case; empty
+    /// means `order`.
+    pub fn read(s: &str) -> Option<TransactionKind> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "" | "order" => Some(TransactionKind::Order),
-            "refund" => Some(TransactionKind::Refund),
-            _ => None,
+            "" => Some(TransactionKind::Order),
+            kind => TransactionKind::parse(kind),
         }
     }
 }
@@ -119,7 +114,7 @@ fn check_time_and_amount(
 
 /// A `kind` value, or an error naming the row.
 fn kind_field(errors: &mut RowErrors, row: u64, value: Option<&str>) -> Option<TransactionKind> {
-    let k = TransactionKind::parse(value.unwrap_or(""));
+    let k = TransactionKind::read(value.unwrap_or(""));
     if k.is_none() {
         errors.push(row, "kind", "Must be `order` (the default) or `refund`.");
     }
@@ -427,4 +422,19 @@ pub fn rows_from_csv(
         }
     }
     errors.into_result("file", out)
+}
+
+#[cfg(test)]
+mod string_names {
+    use super::*;
+
+    /// The strings stored in columns are the names serde writes and reads.
+    #[test]
+    fn stored_names_are_the_serde_names() {
+        assert!(
+            kiki_core::serde_name_problems::<TransactionKind>().is_empty(),
+            "{:?}",
+            kiki_core::serde_name_problems::<TransactionKind>()
+        );
+    }
 }

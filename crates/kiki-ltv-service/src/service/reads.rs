@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use kiki_core::page::BAD_CURSOR;
+use kiki_core::stats::quantile;
 use kiki_core::{Currency, FieldError, OrgId, Page, PageRequest, TenantScope};
 use kiki_ltv::{CustomerPrediction, CustomerSummary, GroupBy, LtvError, SegmentValue};
 use serde::{Deserialize, Serialize};
@@ -127,15 +128,6 @@ pub struct Aggregates {
     pub horizon_days: i64,
     pub by: GroupBy,
     pub groups: Vec<GroupValue>,
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 impl LtvService {
@@ -393,9 +385,9 @@ impl LtvService {
                 let mut a = alive.remove(&value.key).unwrap_or_default();
                 a.sort_by(f64::total_cmp);
                 GroupValue {
-                    p25_p_alive: quantile(&a, 0.25),
-                    p50_p_alive: quantile(&a, 0.5),
-                    p75_p_alive: quantile(&a, 0.75),
+                    p25_p_alive: quantile(&a, 0.25).unwrap_or(0.0),
+                    p50_p_alive: quantile(&a, 0.5).unwrap_or(0.0),
+                    p75_p_alive: quantile(&a, 0.75).unwrap_or(0.0),
                     value,
                 }
             })
@@ -588,15 +580,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn quantiles_interpolate_between_ranks() {
-        let v = [0.0, 0.25, 0.5, 1.0];
-        assert_eq!(quantile(&v, 0.0), 0.0);
-        assert!((quantile(&v, 0.5) - 0.375).abs() < 1e-12);
-        assert_eq!(quantile(&v, 1.0), 1.0);
-        assert_eq!(quantile(&[], 0.5), 0.0);
-    }
 
     #[test]
     fn engine_reasons_drop_the_batch_row_list() {

@@ -33,43 +33,23 @@ use crate::schema::Jobs as J;
 
 pub use housekeeping::{HOUSEKEEPING_KIND, HousekeepingJob, HousekeepingReport};
 
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    /// Waiting for `run_at` and a free worker (also between retries).
-    Queued,
-    /// Claimed by a worker holding a lease.
-    Running,
-    Succeeded,
-    /// Gave up: attempts exhausted or a permanent error.
-    Failed,
-    Cancelled,
+kiki_core::string_enum! {
+    /// Where a job is in its life.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum JobStatus {
+        /// Waiting for `run_at` and a free worker (also between retries).
+        Queued = "queued",
+        /// Claimed by a worker holding a lease.
+        Running = "running",
+        Succeeded = "succeeded",
+        /// Gave up: attempts exhausted or a permanent error.
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 5] = [
-        JobStatus::Queued,
-        JobStatus::Running,
-        JobStatus::Succeeded,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobStatus> {
-        JobStatus::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Succeeded, failed or cancelled: nothing more will happen to the job.
     pub fn is_finished(self) -> bool {
         matches!(
@@ -618,13 +598,8 @@ mod tests {
 
     #[test]
     fn status_names_round_trip() {
-        for st in JobStatus::ALL {
-            assert_eq!(JobStatus::parse(st.as_str()), Some(st));
-            assert_eq!(
-                serde_json::to_value(st).unwrap(),
-                Value::String(st.as_str().to_owned())
-            );
-        }
+        let problems = kiki_core::serde_name_problems::<JobStatus>();
+        assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(JobStatus::parse("done"), None);
     }
 

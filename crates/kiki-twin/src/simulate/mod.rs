@@ -27,7 +27,9 @@ use crate::result::{
     SimulationResult,
 };
 use crate::sketch::Sketch;
-use crate::stats::{quantile_sorted, run_seed};
+use kiki_core::stats::quantile;
+
+use crate::stats::run_seed;
 
 /// Default number of Monte Carlo runs.
 pub const DEFAULT_RUNS: u32 = 10_000;
@@ -477,9 +479,9 @@ fn aggregate(
     uplift.sort_by(f64::total_cmp);
     let money_q = |xs: &[f64], what| -> Result<MoneyQuantiles, TwinError> {
         Ok(MoneyQuantiles {
-            p10_micros: to_micros(quantile_sorted(xs, 0.1), what)?,
-            p50_micros: to_micros(quantile_sorted(xs, 0.5), what)?,
-            p90_micros: to_micros(quantile_sorted(xs, 0.9), what)?,
+            p10_micros: to_micros(quantile(xs, 0.1).unwrap_or(0.0), what)?,
+            p50_micros: to_micros(quantile(xs, 0.5).unwrap_or(0.0), what)?,
+            p90_micros: to_micros(quantile(xs, 0.9).unwrap_or(0.0), what)?,
         })
     };
 
@@ -487,9 +489,9 @@ fn aggregate(
     let mut roas: Vec<f64> = outcomes.iter().map(|o| value(o) / prep.spend).collect();
     roas.sort_by(f64::total_cmp);
     let ratio_q = |xs: &[f64]| RatioQuantiles {
-        p10: quantile_sorted(xs, 0.1),
-        p50: quantile_sorted(xs, 0.5),
-        p90: quantile_sorted(xs, 0.9),
+        p10: quantile(xs, 0.1).unwrap_or(0.0),
+        p50: quantile(xs, 0.5).unwrap_or(0.0),
+        p90: quantile(xs, 0.9).unwrap_or(0.0),
     };
     let cpa_of = |o: &RunOutcome| {
         if o.conversions > 0.0 {
@@ -501,7 +503,7 @@ fn aggregate(
     let mut cpa: Vec<f64> = outcomes.iter().map(cpa_of).collect();
     cpa.sort_by(f64::total_cmp);
     let cpa_q = |q| {
-        let v = quantile_sorted(&cpa, q);
+        let v = quantile(&cpa, q).unwrap_or(f64::INFINITY);
         if v.is_finite() {
             to_micros(v, "CPA").map(Some)
         } else {
