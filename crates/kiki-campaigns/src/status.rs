@@ -18,127 +18,59 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where a campaign stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CampaignStatus {
-    Draft,
-    PendingApproval,
-    Approved,
-    Active,
-    Paused,
-    Completed,
-    Archived,
-    Rejected,
-    SafetyHold,
-    Failed,
+kiki_core::string_enum! {
+    /// Where a campaign stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CampaignStatus {
+        Draft = "draft",
+        PendingApproval = "pending_approval",
+        Approved = "approved",
+        Active = "active",
+        Paused = "paused",
+        Completed = "completed",
+        Archived = "archived",
+        Rejected = "rejected",
+        SafetyHold = "safety_hold",
+        Failed = "failed",
+    }
 }
 
 impl CampaignStatus {
-    pub const ALL: [CampaignStatus; 10] = [
-        CampaignStatus::Draft,
-        CampaignStatus::PendingApproval,
-        CampaignStatus::Approved,
-        CampaignStatus::Active,
-        CampaignStatus::Paused,
-        CampaignStatus::Completed,
-        CampaignStatus::Archived,
-        CampaignStatus::Rejected,
-        CampaignStatus::SafetyHold,
-        CampaignStatus::Failed,
-    ];
-
-    /// The stored and wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            CampaignStatus::Draft => "draft",
-            CampaignStatus::PendingApproval => "pending_approval",
-            CampaignStatus::Approved => "approved",
-            CampaignStatus::Active => "active",
-            CampaignStatus::Paused => "paused",
-            CampaignStatus::Completed => "completed",
-            CampaignStatus::Archived => "archived",
-            CampaignStatus::Rejected => "rejected",
-            CampaignStatus::SafetyHold => "safety_hold",
-            CampaignStatus::Failed => "failed",
-        }
-    }
-
-    /// The status a stored name stands for.
-    pub fn parse(s: &str) -> Option<CampaignStatus> {
-        CampaignStatus::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
     /// Spending money on a platform (or about to, on the next sync).
     pub fn is_live(self) -> bool {
         matches!(self, CampaignStatus::Active)
     }
 }
 
-/// A move between statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Ask for approval (runs the launch gate first).
-    Submit,
-    /// Take a submitted campaign back to draft.
-    Withdraw,
-    Approve,
-    Reject,
-    /// Back to draft after a rejection, to change and resubmit.
-    Revise,
-    /// Go live on the platforms.
-    Launch,
-    Pause,
-    Resume,
-    /// The schedule ended, or a person stopped it for good.
-    Complete,
-    Archive,
-    /// A creative failed the policy review.
-    Hold,
-    /// The offending creative was fixed or removed: back to draft.
-    Release,
-    /// A platform refused or failed.
-    Fail,
-    /// Try the platforms again after a failure.
-    Retry,
-}
-
-impl Action {
-    pub const ALL: [Action; 14] = [
-        Action::Submit,
-        Action::Withdraw,
-        Action::Approve,
-        Action::Reject,
-        Action::Revise,
-        Action::Launch,
-        Action::Pause,
-        Action::Resume,
-        Action::Complete,
-        Action::Archive,
-        Action::Hold,
-        Action::Release,
-        Action::Fail,
-        Action::Retry,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Action::Submit => "submit",
-            Action::Withdraw => "withdraw",
-            Action::Approve => "approve",
-            Action::Reject => "reject",
-            Action::Revise => "revise",
-            Action::Launch => "launch",
-            Action::Pause => "pause",
-            Action::Resume => "resume",
-            Action::Complete => "complete",
-            Action::Archive => "archive",
-            Action::Hold => "hold",
-            Action::Release => "release",
-            Action::Fail => "fail",
-            Action::Retry => "retry",
-        }
+kiki_core::string_enum! {
+    /// A move between statuses.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Action {
+        /// Ask for approval (runs the launch gate first).
+        Submit = "submit",
+        /// Take a submitted campaign back to draft.
+        Withdraw = "withdraw",
+        Approve = "approve",
+        Reject = "reject",
+        /// Back to draft after a rejection, to change and resubmit.
+        Revise = "revise",
+        /// Go live on the platforms.
+        Launch = "launch",
+        Pause = "pause",
+        Resume = "resume",
+        /// The schedule ended, or a person stopped it for good.
+        Complete = "complete",
+        Archive = "archive",
+        /// A creative failed the policy review.
+        Hold = "hold",
+        /// The offending creative was fixed or removed: back to draft.
+        Release = "release",
+        /// A platform refused or failed.
+        Fail = "fail",
+        /// Try the platforms again after a failure.
+        Retry = "retry",
     }
 }
 
