@@ -399,7 +399,14 @@ fn write_out(text: &str) -> anyhow::Result<ExitCode> {
 
 /// The event catalogue of every module `kiki serve` mounts.
 fn events_catalogue() -> String {
-    kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&modules()))
+    let mut specs = kiki_server::app::event_catalogue(&modules());
+    for s in &mut specs {
+        kiki_server::openapi::standard_schema(&mut s.schema);
+        for (_, schema) in &mut s.referenced {
+            kiki_server::openapi::standard_schema(schema);
+        }
+    }
+    kiki_store::catalogue_markdown(&specs)
 }
 
 /// Every service module `kiki serve` mounts, in start-up order, and how they

@@ -157,18 +157,12 @@ pub fn merge_document(doc: &mut serde_json::Value, part: &serde_json::Value) {
 /// - `allowEmptyValue` on every optional query parameter: the `Query`
 ///   extractor reads `?name=` as not given;
 /// - the range of every integer width as `minimum`/`maximum` (see
-///   `bound_integer_formats`).
+///   `bound_integer_formats`) and the shape of every string format as a
+///   `pattern` (see `pattern_string_formats`).
 ///
 /// Statuses an annotation already documents keep their own description.
 pub fn finish_document(doc: &mut serde_json::Value) {
     use serde_json::{Value, json};
-    let envelope = json!({"$ref": "#/components/schemas/ErrorEnvelope"});
-    let error = |description: &str| {
-        json!({
-            "description": description,
-            "content": {"application/json": {"schema": envelope.clone()}}
-        })
-    };
     let components = doc
         .as_object_mut()
         .map(|d| d.entry("components").or_insert_with(|| json!({})));
@@ -200,8 +194,31 @@ pub fn finish_document(doc: &mut serde_json::Value) {
             json!([{"bearer": []}, {"session_cookie": []}]),
         );
     }
-    let Some(Value::Object(paths)) = doc.get_mut("paths") else {
-        return;
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        finish_operations(paths);
+    }
+    standard_schema(doc);
+}
+
+/// A schema (or a whole document) in the standard terms the API document
+/// uses: integer widths as bounds and string formats with their pattern
+/// (see `bound_integer_formats` and `pattern_string_formats`). The event
+/// catalogue describes its payloads with it too.
+pub fn standard_schema(v: &mut serde_json::Value) {
+    bound_integer_formats(v);
+    pattern_string_formats(v);
+}
+
+/// The errors, `POST` rule and empty query values of every operation (see
+/// [`finish_document`]).
+fn finish_operations(paths: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::{Value, json};
+    let envelope = json!({"$ref": "#/components/schemas/ErrorEnvelope"});
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": envelope.clone()}}
+        })
     };
     for (path, item) in paths.iter_mut() {
         let Value::Object(item) = item else { continue };
@@ -311,8 +328,6 @@ pub fn finish_document(doc: &mut serde_json::Value) {
             }
         }
     }
-    bound_integer_formats(doc);
-    pattern_string_formats(doc);
 }
 
 /// The shape of each string `format` the API reads, as a `pattern`. In
