@@ -28,9 +28,15 @@ pub enum Objective {
 #[serde(rename_all = "snake_case")]
 pub enum EfficiencyTarget {
     /// Total spend ÷ total conversions must not exceed this, micros.
-    MaxCpa { max_cpa_micros: i64 },
+    MaxCpa {
+        #[schema(minimum = 1)]
+        max_cpa_micros: i64,
+    },
     /// Total value ÷ total spend must be at least this.
-    MinRoas { min_roas: f64 },
+    MinRoas {
+        #[schema(exclusive_minimum = 0.0)]
+        min_roas: f64,
+    },
 }
 
 /// One platform: its expected response to daily spend, the value of a

@@ -55,11 +55,24 @@ pub struct LineItemPage {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `active`, `paused` or `archived` (default: active and paused).
+    #[param(value_type = Option<LineItemState>, inline)]
     pub status: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (a line item id).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<String>,
+}
+
+/// A line item's state, as `GET /v1/bidder/line-items?status=` filters it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the values of `ListQuery::status` in the API document
+pub enum LineItemState {
+    Active,
+    Paused,
+    Archived,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -93,12 +106,14 @@ pub struct LineItemBody {
     pub bid_strategy: BidStrategy,
     /// Upper bound on the CPM whatever the strategy says; positive when set.
     #[serde(default)]
+    #[schema(value_type = Option<kiki_core::PositiveMoney>)]
     pub max_cpm: Option<Money>,
     #[serde(default)]
     pub targeting: Targeting,
     #[schema(min_items = 1)]
     pub creatives: Vec<Creative>,
     /// LTV used when the user's segment is unknown; not negative.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
     pub ltv_baseline: Money,
     #[serde(default)]
     pub margin: MarginSettings,

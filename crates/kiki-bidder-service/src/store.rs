@@ -289,20 +289,27 @@ pub async fn set_delivery_status(
     Ok(tx.execute(&stmt).await? == 1)
 }
 
-/// A segment with its predicted LTV.
+/// A segment with its predicted LTV (`BidderSegment` in the API document;
+/// the LTV context has a `SegmentValue` of its own).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = BidderSegment)]
 pub struct SegmentValue {
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1 to 200 characters, not only spaces; unique in the organisation.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub segment: String,
+    /// Not negative, in the bidder currency.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
     pub ltv: Money,
 }
 
 /// A user placed in a segment.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SegmentMember {
-    /// `user.buyeruid` or `user.id` as the exchange sends it.
+    /// `user.buyeruid` or `user.id` as the exchange sends it; in one
+    /// segment only.
     #[schema(min_length = 1, max_length = 256)]
     pub user: String,
+    /// One of the request's `segments`.
     pub segment: String,
 }
 

@@ -70,9 +70,11 @@ pub struct Flight {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Budget {
     /// Positive, in a currency the FX table knows.
+    #[schema(value_type = kiki_core::PositiveMoney)]
     pub daily: Money,
     /// Lifetime budget; positive when set.
     #[serde(default)]
+    #[schema(value_type = Option<kiki_core::PositiveMoney>)]
     pub total: Option<Money>,
 }
 
@@ -87,11 +89,32 @@ pub enum PacingMode {
     /// (typically the expected traffic curve).
     HourlyCurve {
         /// Exactly 24 non-negative weights with a positive sum.
-        #[schema(min_items = 24, max_items = 24)]
+        #[schema(schema_with = hourly_weights)]
         weights: Vec<f64>,
     },
     /// As fast as traffic allows, still within the daily budget.
     Asap,
+}
+
+/// 24 non-negative weights, at least one of them positive.
+fn hourly_weights() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let mut a = ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0.0)),
+        )
+        .min_items(Some(24))
+        .max_items(Some(24))
+        .description(Some("Exactly 24 non-negative weights with a positive sum."))
+        .build();
+    // JSON Schema's `contains`: at least one weight above zero.
+    a.extensions.get_or_insert_with(Default::default).insert(
+        "contains".into(),
+        serde_json::json!({"exclusiveMinimum": 0}),
+    );
+    a
 }
 
 /// How the CPM is derived before MarginGuardian and shading.
@@ -102,9 +125,15 @@ pub enum BidStrategy {
     #[default]
     ValueBased,
     /// CPM = target CPA × pCTR × pCVR × 1000.
-    TargetCpa { cpa: Money },
+    TargetCpa {
+        #[schema(value_type = kiki_core::PositiveMoney)]
+        cpa: Money,
+    },
     /// A fixed CPM.
-    FixedCpm { cpm: Money },
+    FixedCpm {
+        #[schema(value_type = kiki_core::PositiveMoney)]
+        cpm: Money,
+    },
 }
 
 /// The line item's own margin setting.
@@ -128,8 +157,10 @@ impl Default for MarginSettings {
 #[serde(default)]
 pub struct Targeting {
     /// ISO-3166-1 alpha-3 codes, as OpenRTB sends them (three letters, e.g. `USA`).
+    #[schema(schema_with = country_codes)]
     pub countries: Vec<String>,
     /// AdCOM device types, each 1 to 8 (1 mobile/tablet, 2 PC, 3 CTV, 4 phone, 5 tablet, 6 connected, 7 STB, 8 OOH).
+    #[schema(schema_with = device_types)]
     pub device_types: Vec<u8>,
     /// Operating systems, case-insensitive (`iOS`, `Android`, `Windows`…).
     pub os: Vec<String>,
@@ -143,6 +174,33 @@ pub struct Targeting {
     /// Offset from UTC in minutes in which the dayparts are written (within ±14 h).
     #[schema(minimum = -840, maximum = 840)]
     pub daypart_utc_offset_minutes: i16,
+}
+
+fn country_codes() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z]{3}$")),
+        )
+        .description(Some(
+            "ISO-3166-1 alpha-3 codes, as OpenRTB sends them (three letters, e.g. `USA`).",
+        ))
+        .build()
+}
+
+fn device_types() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(8)),
+        )
+        .description(Some("AdCOM device types, each 1 to 8 (1 mobile/tablet, 2 PC, 3 CTV, 4 phone, 5 tablet, 6 connected, 7 STB, 8 OOH)."))
+        .build()
 }
 
 /// An allow list and a block list; an empty allow list allows everything.
@@ -222,8 +280,8 @@ pub struct Priors {
 /// One ad.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Creative {
-    /// `crid` in the bid.
-    #[schema(min_length = 1)]
+    /// `crid` in the bid; not only spaces.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub id: String,
     pub format: CreativeFormat,
     /// The markup returned in `adm` (HTML, VAST XML or native JSON). May use

@@ -409,7 +409,14 @@ fn write_out(text: &str) -> anyhow::Result<ExitCode> {
 
 /// The event catalogue of every module `kiki serve` mounts.
 fn events_catalogue() -> String {
-    kiki_store::catalogue_markdown(&kiki_server::app::event_catalogue(&kiki_cli::modules()))
+    let mut specs = kiki_server::app::event_catalogue(&kiki_cli::modules());
+    for s in &mut specs {
+        kiki_server::openapi::standard_schema(&mut s.schema);
+        for (_, schema) in &mut s.referenced {
+            kiki_server::openapi::standard_schema(schema);
+        }
+    }
+    kiki_store::catalogue_markdown(&specs)
 }
 
 #[cfg(test)]
@@ -463,9 +470,35 @@ mod tests {
             doc["paths"]["/openrtb2/bid"].is_object(),
             "the OpenRTB routes are in the document"
         );
+        let mut dangling = Vec::new();
+        dangling_refs(&doc, &doc, &mut dangling);
+        assert!(
+            dangling.is_empty(),
+            "references to schemas the document lacks: {dangling:?}"
+        );
         assert!(
             on_disk == generated,
             "docs/openapi.json differs from the contract this build serves; run `KIKI_BLESS=1 cargo test -p kiki-cli openapi` and review the diff"
         );
+    }
+
+    /// Every `$ref` that names no component of `doc`.
+    fn dangling_refs(doc: &serde_json::Value, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(r) = o.get("$ref").and_then(|r| r.as_str()) {
+                    let found = r
+                        .strip_prefix("#/")
+                        .map(|p| doc.pointer(&format!("/{p}")).is_some())
+                        .unwrap_or(false);
+                    if !found {
+                        out.push(r.to_owned());
+                    }
+                }
+                o.values().for_each(|c| dangling_refs(doc, c, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|c| dangling_refs(doc, c, out)),
+            _ => {}
+        }
     }
 }

@@ -35,6 +35,15 @@ impl Currency {
         ]))
     }
 
+    /// Parses exactly three ASCII letters (either case), nothing around
+    /// them: the form an API body or parameter must have.
+    pub fn parse_exact(code: &str) -> Result<Self, MoneyError> {
+        if code.len() != 3 {
+            return Err(MoneyError::InvalidCurrency(code.to_owned()));
+        }
+        Currency::parse(code)
+    }
+
     pub fn as_str(&self) -> &str {
         // The constructor admits only ASCII letters, so this cannot fail.
         std::str::from_utf8(&self.0).unwrap_or("XXX")
@@ -52,8 +61,10 @@ impl Currency {
 
 impl TryFrom<String> for Currency {
     type Error = MoneyError;
+    /// The JSON form: exactly three ASCII letters, as the schema says
+    /// (`^[A-Za-z]{3}$`); unlike [`Currency::parse`] no surrounding space.
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        Currency::parse(&s)
+        Currency::parse_exact(&s)
     }
 }
 
@@ -82,11 +93,17 @@ impl fmt::Debug for Currency {
     }
 }
 
+/// What a currency code looks like in the API (`Currency::parse_exact`).
+pub const CURRENCY_PATTERN: &str = "^[A-Za-z]{3}$";
+
 impl utoipa::PartialSchema for Currency {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
-            .description(Some("ISO 4217 currency code"))
+            .description(Some(
+                "ISO 4217 currency code: three letters (lower case is read as upper case)",
+            ))
+            .pattern(Some(CURRENCY_PATTERN))
             .examples(["USD"])
             .into()
     }
@@ -109,6 +126,26 @@ pub enum MoneyError {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     /// Amount in micros (1/1,000,000 of the major unit).
+    pub micros: i64,
+    pub currency: Currency,
+}
+
+/// The API document's name for a [`Money`] whose amount must be greater
+/// than zero (budgets, bid prices, targets); the same JSON as `Money`.
+#[derive(utoipa::ToSchema)]
+pub struct PositiveMoney {
+    /// Amount in micros (1/1,000,000 of the major unit), at least 1.
+    #[schema(minimum = 1)]
+    pub micros: i64,
+    pub currency: Currency,
+}
+
+/// The API document's name for a [`Money`] whose amount must not be
+/// negative; the same JSON as `Money`.
+#[derive(utoipa::ToSchema)]
+pub struct NonNegativeMoney {
+    /// Amount in micros (1/1,000,000 of the major unit), at least 0.
+    #[schema(minimum = 0)]
     pub micros: i64,
     pub currency: Currency,
 }

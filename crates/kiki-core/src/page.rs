@@ -32,6 +32,8 @@ pub struct PageRequest {
     #[schema(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

@@ -22,11 +22,13 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::{FitRequest, IngestReport, TransactionRow, rows_from_csv, rows_from_json};
+use crate::domain::{
+    FitRequest, FitRequestSchema, IngestReport, TransactionRow, rows_from_csv, rows_from_json,
+};
 use crate::error::LtvServiceError;
 use crate::service::{
     Aggregates, CustomerView, DeletionReport, FitPayload, LtvModelView, LtvService, NewUpload,
-    PredictRequest, PredictResponse, ProgressSlot, Requester, created_by,
+    PredictRequest, PredictRequestSchema, PredictResponse, ProgressSlot, Requester, created_by,
 };
 use crate::store::{PredictionRow, SortBy};
 
@@ -72,17 +74,25 @@ pub struct UploadBody {
     pub currency: Option<String>,
 }
 
+kiki_server::request_schema!(pub UploadBodySchema for UploadBody, serde_json::json!({
+    "allOf": [{"properties": {"transactions": {"items": {
+        "if": {"required": ["kind"], "properties": {"kind": {"const": "refund"}}},
+        "else": {"properties": {"amount": crate::domain::order_amount_schema()}}
+    }}}}]
+}));
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// ISO currency of a CSV upload's amounts (default `ltv.currency`).
+    #[param(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
 }
 
 fn currency_of(svc: &LtvService, s: Option<&str>) -> Result<kiki_core::Currency, ApiError> {
     match s {
         None => Ok(svc.default_currency()?),
-        Some(c) => kiki_core::Currency::parse(c).map_err(|_| {
+        Some(c) => kiki_core::Currency::parse_exact(c).map_err(|_| {
             ApiError::validation(vec![FieldError::new(
                 "currency",
                 "Must be a three-letter ISO code such as USD.",
@@ -104,7 +114,7 @@ fn currency_of(svc: &LtvService, s: Option<&str>) -> Result<kiki_core::Currency,
 /// `DELETE /v1/ltv/uploads/{id}`.
 #[utoipa::path(post, path = "/ltv/transactions", tag = "ltv", params(UploadQuery),
     request_body(content(
-        (UploadBody = "application/json"),
+        (UploadBodySchema = "application/json"),
         (String = "text/csv", example = "customer_id,timestamp,amount,order_id,kind\nc-1042,2024-03-01T12:30:00Z,35.50,o-9001,order\nc-1042,2024-03-04,10.00,o-9001,refund\n")),
         description = "JSON, or a CSV file as text/csv"),
     responses((status = 200, body = IngestReport),
@@ -149,7 +159,19 @@ pub async fn upload_transactions(
         }
         "application/json" => {
             let req: UploadBody = kiki_server::extract::parse_json(&body)?;
-            let currency = currency_of(&svc, req.currency.as_deref().or(q.currency.as_deref()))?;
+            // A `currency` parameter is checked even when the body names one.
+            let query_currency = q
+                .currency
+                .as_deref()
+                .map(|c| currency_of(&svc, Some(c)))
+                .transpose()?;
+            let currency = match req.currency.as_deref() {
+                Some(c) => currency_of(&svc, Some(c))?,
+                None => match query_currency {
+                    Some(c) => c,
+                    None => currency_of(&svc, None)?,
+                },
+            };
             (
                 rows_from_json(&req.transactions, currency, &window)?,
                 "json",
@@ -193,7 +215,7 @@ pub struct FitAccepted {
 /// background job (`ltv.fit`, 202 + `Location: /v1/jobs/{id}`) or inline
 /// with `?wait=true` for small data (201 + the model). Every fit is audited
 /// (`ltv.model.fitted`) and leaves a decision record.
-#[utoipa::path(post, path = "/ltv/fits", tag = "ltv", params(FitQuery), request_body = FitRequest,
+#[utoipa::path(post, path = "/ltv/fits", tag = "ltv", params(FitQuery), request_body = FitRequestSchema,
     responses((status = 202, description = "Queued as a job", body = FitAccepted),
         (status = 201, description = "Fitted inside the request (`wait=true`)", body = LtvModelView),
         (status = 400, description = "The body is not JSON, or a query parameter cannot be read", body = ErrorEnvelope),
@@ -254,6 +276,8 @@ pub struct PageQuery {
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -341,7 +365,7 @@ pub async fn get_holdout(
 /// Scores customers (their stored predictions under the current model) or
 /// ad-hoc RFM rows `{frequency, recency, T, monetary?}` under the current or
 /// given model. 409 before the first fit; 422 naming bad rows.
-#[utoipa::path(post, path = "/ltv/predict", tag = "ltv", request_body = PredictRequest,
+#[utoipa::path(post, path = "/ltv/predict", tag = "ltv", request_body = PredictRequestSchema,
     responses((status = 200, body = PredictResponse),
         (status = 400, description = "The body is not JSON, or a query parameter cannot be read", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
@@ -364,12 +388,25 @@ pub async fn predict(
 #[into_params(parameter_in = Query)]
 pub struct CustomersQuery {
     /// `clv` (default, highest first), `churn_risk` (highest first) or `customer_id`.
+    #[param(value_type = Option<CustomerSort>, inline)]
     pub sort: Option<String>,
     /// Rows per page, 1 to 500 (default 50).
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
+}
+
+/// The orders of `GET /v1/ltv/customers`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the values of `CustomersQuery::sort` in the API document
+pub enum CustomerSort {
+    Clv,
+    ChurnRisk,
+    CustomerId,
 }
 
 /// Customers of the current model with their forecasts, paged.
@@ -424,7 +461,18 @@ pub async fn get_customer(
 #[into_params(parameter_in = Query)]
 pub struct AggregatesQuery {
     /// `segment` (default), `platform` or `all`.
+    #[param(value_type = Option<AggregateBy>, inline)]
     pub by: Option<String>,
+}
+
+/// The groups of `GET /v1/ltv/aggregates`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the values of `AggregatesQuery::by` in the API document
+pub enum AggregateBy {
+    Segment,
+    Platform,
+    All,
 }
 
 /// CLV totals and p25/p50/p75 (and P(alive) quartiles) per segment or

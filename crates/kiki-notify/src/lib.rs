@@ -32,6 +32,6 @@ pub mod smtp;
 
 pub use config::{MailConfig, MailTransportKind};
 pub use error::MailError;
-pub use mailer::{Mail, MailMessage, MailReceipt, Mailer, OutboxMailer};
+pub use mailer::{Mail, MailMessage, MailReceipt, Mailer, OutboxMailer, is_mail_address};
 pub use outbox::{MailStatus, Outbox, OutboxMail, mask_secret, mask_secrets};
 pub use smtp::SmtpMailer;

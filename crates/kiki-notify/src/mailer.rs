@@ -40,6 +40,13 @@ pub struct MailMessage {
     pub secrets: Vec<String>,
 }
 
+/// Whether `address` (a bare address, no display name) is one the mail
+/// transports can deliver to: RFC 5321/5322 local part and domain (labels of
+/// letters, digits and hyphens, or IDNA), as the SMTP transport parses it.
+pub fn is_mail_address(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
+}
+
 impl MailMessage {
     /// Refuses a message no transport could deliver: a recipient that is not
     /// a mailbox, an empty kind or subject, line breaks in the subject.

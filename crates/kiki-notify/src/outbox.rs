@@ -331,17 +331,15 @@ impl Outbox {
             .order_by(MailOutbox::Id, Order::Desc)
             .limit(u64::from(limit) + 1)
             .to_owned();
-        let cursor = page.cursor().map_err(|e| {
-            MailError::Store(StoreError::InvalidArgument(format!(
-                "The `{}` is invalid: {}",
-                e.field, e.message
-            )))
-        })?;
+        let cursor = page
+            .cursor()
+            .map_err(|e| MailError::Store(StoreError::InvalidField(e)))?;
         if let Some(c) = cursor {
             let (at, id) = decode_cursor(&c).ok_or_else(|| {
-                MailError::Store(StoreError::InvalidArgument(
-                    "The cursor is not one this API issued.".to_owned(),
-                ))
+                MailError::Store(StoreError::InvalidField(kiki_core::FieldError::new(
+                    "cursor",
+                    "The cursor is not one this API issued.",
+                )))
             })?;
             stmt.cond_where(
                 Cond::any()

@@ -76,7 +76,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+    match serde_path_to_error::deserialize::<_, T>(integral::Integral(&mut *de)) {
         Ok(v) => match de.end() {
             Ok(()) => Ok(v),
             Err(e) => Err(syntax_error(&e)),
@@ -282,6 +282,299 @@ fn form_urlencoded_parse(bytes: &[u8]) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(bytes)
 }
 
+/// JSON Schema's `integer` is any number without a fractional part: `3.0`
+/// is an integer to a client that checks its body against the API document,
+/// while serde reads `3.0` only into a float. [`Integral`] wraps a
+/// deserializer and hands every integral float within the 64-bit range to the
+/// visitor as an integer (a float field still reads it as a float), so the
+/// body is read as the document says.
+mod integral {
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess,
+        Visitor,
+    };
+    use std::fmt;
+
+    /// A deserializer whose integral floats read as integers.
+    pub struct Integral<D>(pub D);
+
+    macro_rules! forward_deserialize {
+        ($($method:ident),* $(,)?) => {$(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+                self.0.$method(Wrap(visitor))
+            }
+        )*};
+    }
+
+    impl<'de, D: Deserializer<'de>> Deserializer<'de> for Integral<D> {
+        type Error = D::Error;
+
+        forward_deserialize!(
+            deserialize_any,
+            deserialize_bool,
+            deserialize_i8,
+            deserialize_i16,
+            deserialize_i32,
+            deserialize_i64,
+            deserialize_i128,
+            deserialize_u8,
+            deserialize_u16,
+            deserialize_u32,
+            deserialize_u64,
+            deserialize_u128,
+            deserialize_f32,
+            deserialize_f64,
+            deserialize_char,
+            deserialize_str,
+            deserialize_string,
+            deserialize_bytes,
+            deserialize_byte_buf,
+            deserialize_option,
+            deserialize_unit,
+            deserialize_seq,
+            deserialize_map,
+            deserialize_identifier,
+            deserialize_ignored_any,
+        );
+
+        fn deserialize_unit_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.deserialize_unit_struct(name, Wrap(visitor))
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.deserialize_newtype_struct(name, Wrap(visitor))
+        }
+
+        fn deserialize_tuple<V: Visitor<'de>>(
+            self,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.deserialize_tuple(len, Wrap(visitor))
+        }
+
+        fn deserialize_tuple_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.deserialize_tuple_struct(name, len, Wrap(visitor))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.deserialize_struct(name, fields, Wrap(visitor))
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            variants: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.deserialize_enum(name, variants, Wrap(visitor))
+        }
+
+        fn is_human_readable(&self) -> bool {
+            self.0.is_human_readable()
+        }
+    }
+
+    /// A visitor that sees nested values through [`Integral`].
+    struct Wrap<V>(V);
+
+    macro_rules! forward_visit {
+        ($($method:ident($ty:ty)),* $(,)?) => {$(
+            fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+                self.0.$method(v)
+            }
+        )*};
+    }
+
+    impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+        type Value = V::Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.expecting(f)
+        }
+
+        forward_visit!(
+            visit_bool(bool),
+            visit_i8(i8),
+            visit_i16(i16),
+            visit_i32(i32),
+            visit_i64(i64),
+            visit_i128(i128),
+            visit_u8(u8),
+            visit_u16(u16),
+            visit_u32(u32),
+            visit_u64(u64),
+            visit_u128(u128),
+            visit_f32(f32),
+            visit_char(char),
+            visit_str(&str),
+            visit_borrowed_str(&'de str),
+            visit_string(String),
+            visit_bytes(&[u8]),
+            visit_borrowed_bytes(&'de [u8]),
+            visit_byte_buf(Vec<u8>),
+        );
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // 2^64 and -2^63 are exact as floats.
+            if v.is_finite() && v.fract() == 0.0 {
+                if (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                    return self.0.visit_u64(v as u64);
+                }
+                if (-9_223_372_036_854_775_808.0..0.0).contains(&v) {
+                    return self.0.visit_i64(v as i64);
+                }
+            }
+            self.0.visit_f64(v)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.0.visit_none()
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.0.visit_unit()
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            self.0.visit_some(Integral(d))
+        }
+
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            self.0.visit_newtype_struct(Integral(d))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            self.0.visit_seq(Seq(seq))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            self.0.visit_map(Map(map))
+        }
+
+        fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+            self.0.visit_enum(Enum(data))
+        }
+    }
+
+    struct Seed<S>(S);
+
+    impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
+        type Value = S::Value;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            self.0.deserialize(Integral(d))
+        }
+    }
+
+    struct Seq<A>(A);
+
+    impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<A> {
+        type Error = A::Error;
+
+        fn next_element_seed<T: DeserializeSeed<'de>>(
+            &mut self,
+            seed: T,
+        ) -> Result<Option<T::Value>, A::Error> {
+            self.0.next_element_seed(Seed(seed))
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            self.0.size_hint()
+        }
+    }
+
+    struct Map<A>(A);
+
+    impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<A> {
+        type Error = A::Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, A::Error> {
+            self.0.next_key_seed(Seed(seed))
+        }
+
+        fn next_value_seed<T: DeserializeSeed<'de>>(
+            &mut self,
+            seed: T,
+        ) -> Result<T::Value, A::Error> {
+            self.0.next_value_seed(Seed(seed))
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            self.0.size_hint()
+        }
+    }
+
+    struct Enum<A>(A);
+
+    impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Enum<A> {
+        type Error = A::Error;
+        type Variant = Variant<A::Variant>;
+
+        fn variant_seed<T: DeserializeSeed<'de>>(
+            self,
+            seed: T,
+        ) -> Result<(T::Value, Self::Variant), A::Error> {
+            let (v, variant) = self.0.variant_seed(Seed(seed))?;
+            Ok((v, Variant(variant)))
+        }
+    }
+
+    struct Variant<A>(A);
+
+    impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
+        type Error = A::Error;
+
+        fn unit_variant(self) -> Result<(), A::Error> {
+            self.0.unit_variant()
+        }
+
+        fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+            self,
+            seed: T,
+        ) -> Result<T::Value, A::Error> {
+            self.0.newtype_variant_seed(Seed(seed))
+        }
+
+        fn tuple_variant<V: Visitor<'de>>(
+            self,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, A::Error> {
+            self.0.tuple_variant(len, Wrap(visitor))
+        }
+
+        fn struct_variant<V: Visitor<'de>>(
+            self,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, A::Error> {
+            self.0.struct_variant(fields, Wrap(visitor))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +593,36 @@ mod tests {
     fn an_object_body_parses() {
         let v = parse_json::<AllOptional>(b" {\"threshold\": 0.9} \n").unwrap();
         assert_eq!(v.threshold, Some(0.9));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Counts {
+        days: u32,
+        offset: i16,
+        rate: f64,
+        nested: Vec<Option<u64>>,
+        raw: serde_json::Value,
+    }
+
+    #[test]
+    fn an_integral_float_reads_as_an_integer_anywhere_in_the_body() {
+        let v = parse_json::<Counts>(
+            br#"{"days": 23.0, "offset": -840.0, "rate": 2.0, "nested": [1.0, null, 1e3], "raw": 4.0}"#,
+        )
+        .unwrap();
+        assert_eq!((v.days, v.offset, v.rate), (23, -840, 2.0));
+        assert_eq!(v.nested, vec![Some(1), None, Some(1000)]);
+        assert_eq!(v.raw, serde_json::json!(4));
+        let e = parse_json::<Counts>(
+            br#"{"days": 23.5, "offset": 0, "rate": 1, "nested": [], "raw": 0}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code.as_str(), "validation_failed");
+        assert!(
+            format!("{:?}", e.details).contains("days"),
+            "{:?}",
+            e.details
+        );
     }
 
     #[test]

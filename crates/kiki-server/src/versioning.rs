@@ -77,10 +77,17 @@ impl<S: Clone + Send + Sync + 'static> VersionedApi<S> {
         self
     }
 
-    /// Adds another service's versioned routes.
+    /// Adds another service's versioned routes. Two services must not give
+    /// one schema name to two different schemas: the document would keep
+    /// one of them for both (debug builds, and so every test, stop here).
     pub fn merge(mut self, other: VersionedApi<S>) -> Self {
         for (v, r) in other.by_version {
             let mine = self.by_version.remove(&v).unwrap_or_default();
+            let clashes = schema_name_clashes(mine.get_openapi(), r.get_openapi());
+            debug_assert!(
+                clashes.is_empty(),
+                "two services name different schemas {clashes:?}; rename one with `#[schema(as = …)]`"
+            );
             self.by_version.insert(v, mine.merge(r));
         }
         self
@@ -115,6 +122,18 @@ impl<S: Clone + Send + Sync + 'static> VersionedApi<S> {
         }
         root
     }
+}
+
+/// Schema names two documents give to different schemas.
+fn schema_name_clashes(a: &utoipa::openapi::OpenApi, b: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let (Some(a), Some(b)) = (&a.components, &b.components) else {
+        return Vec::new();
+    };
+    a.schemas
+        .iter()
+        .filter(|(name, schema)| b.schemas.get(*name).is_some_and(|other| other != *schema))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Header values for one deprecated version, computed once at start-up.

@@ -8,7 +8,7 @@
 //! ([`StoreError::is_unique_violation_on`]); one that reaches the edge unmapped
 //! is a 409 with a generic sentence, never the constraint.
 
-use kiki_core::{DomainError, ErrorCode, INTERNAL_MESSAGE};
+use kiki_core::{DomainError, ErrorCode, FieldError, INTERNAL_MESSAGE};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,10 @@ pub enum StoreError {
     /// A caller passed an argument the store cannot use (names the argument).
     #[error("{0}")]
     InvalidArgument(String),
+    /// A request field the store reads (a page cursor) is invalid: a 422
+    /// naming the field.
+    #[error("The field `{}` is invalid: {}", .0.field, .0.message)]
+    InvalidField(FieldError),
     /// Filesystem work (creating the SQLite directory) failed.
     #[error("A file operation failed: {0}")]
     Io(#[from] std::io::Error),
@@ -102,6 +106,7 @@ impl DomainError for StoreError {
             StoreError::NotFound => ErrorCode::NotFound,
             StoreError::PoolTimeout => ErrorCode::Unavailable,
             StoreError::InvalidArgument(_) => ErrorCode::BadRequest,
+            StoreError::InvalidField(_) => ErrorCode::ValidationFailed,
             StoreError::Database(_)
             | StoreError::Migrate(_)
             | StoreError::Redis(_)
@@ -120,7 +125,8 @@ impl DomainError for StoreError {
             }
             StoreError::ForeignKeyViolation
             | StoreError::NotFound
-            | StoreError::InvalidArgument(_) => self.to_string(),
+            | StoreError::InvalidArgument(_)
+            | StoreError::InvalidField(_) => self.to_string(),
             StoreError::PoolTimeout
             | StoreError::Database(_)
             | StoreError::Migrate(_)
@@ -130,6 +136,13 @@ impl DomainError for StoreError {
             | StoreError::InvalidCron { .. }
             | StoreError::Corrupt(_)
             | StoreError::Io(_) => INTERNAL_MESSAGE.to_owned(),
+        }
+    }
+
+    fn details(&self) -> serde_json::Value {
+        match self {
+            StoreError::InvalidField(f) => kiki_core::field_details(std::slice::from_ref(f)),
+            _ => kiki_core::no_details(),
         }
     }
 
@@ -231,6 +244,13 @@ mod tests {
                 ),
                 StoreError::InvalidArgument(_) => (
                     400,
+                    Some(StoreError::InvalidField(FieldError::new(
+                        "cursor",
+                        "The cursor is not one this API issued.",
+                    ))),
+                ),
+                StoreError::InvalidField(_) => (
+                    422,
                     Some(StoreError::Io(std::io::Error::other(
                         "/var/lib/kiki/kiki.db: permission denied",
                     ))),
@@ -246,7 +266,7 @@ mod tests {
     #[test]
     fn every_variant_has_its_status_a_sentence_and_no_storage_text() {
         let all = every_variant();
-        assert_eq!(all.len(), 13);
+        assert_eq!(all.len(), 14);
         for (e, status) in &all {
             let problems = public_face_problems(e, *status);
             assert!(problems.is_empty(), "{e:?}: {problems:?}");

@@ -41,7 +41,7 @@ pub fn api() -> VersionedApi<AppState> {
 /// Runs a plan through the twin and its gate. 200 with the stored
 /// simulation when it fits the synchronous limit (`twin.max_sync_work`),
 /// otherwise 202 with the pending simulation and its `twin.simulate` job.
-#[utoipa::path(post, path = "/simulations", tag = "twin", request_body = SimulationRequest,
+#[utoipa::path(post, path = "/simulations", tag = "twin", request_body = SimulationRequestSchema,
     responses((status = 200, body = SimulationView, description = "Simulated and gated"),
         (status = 202, body = SimulationView, description = "Queued; poll GET /simulations/{id}"),
         (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -120,22 +120,37 @@ pub async fn decide_simulation(
     Ok(AxumJson(svc.override_decision(&p.0, &meta, id, req).await?))
 }
 
+/// How many mirror reports to return.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MirrorQuery {
+    /// Reports to return, newest first: 1 to 500 (default 50). A plan runs
+    /// at most 366 days, one report a day, so one answer holds them all.
+    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
 /// The mirror's reports for a launched simulation, newest first.
 #[utoipa::path(get, path = "/simulations/{id}/mirror", tag = "twin",
-    params(("id" = Uuid, Path, description = "Simulation id"), PageRequest),
+    params(("id" = Uuid, Path, description = "Simulation id"), MirrorQuery),
     responses((status = 200, body = Vec<MirrorReportView>), (status = 404, body = ErrorEnvelope)))]
 pub async fn simulation_mirror_reports(
     Service(svc): Service<TwinService>,
     p: Perm<SimulationRead>,
     Path(id): Path<Uuid>,
-    Query(page): Query<PageRequest>,
+    Query(q): Query<MirrorQuery>,
 ) -> Result<AxumJson<Vec<MirrorReportView>>, ApiError> {
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: None,
+    };
     Ok(AxumJson(svc.mirror_reports(&p.0.scope, id, &page).await?))
 }
 
 /// A what-if split of a daily budget across platforms by marginal return
 /// (not stored). Curves are given or fitted from the organisation's history.
-#[utoipa::path(post, path = "/allocations", tag = "twin", request_body = AllocationApiRequest,
+#[utoipa::path(post, path = "/allocations", tag = "twin", request_body = AllocationRequestSchema,
     responses((status = 200, body = AllocationResponse), (status = 403, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn allocate(
@@ -150,12 +165,26 @@ pub async fn allocate(
 #[into_params(parameter_in = Query)]
 pub struct ShiftQuery {
     /// `applied`, `pending_approval`, `approved` or `rejected`.
+    #[param(value_type = Option<ShiftStatus>, inline)]
     pub status: Option<String>,
     /// Rows per page, 1 to 500 (default 50).
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
+}
+
+/// A shift's state, as `GET /v1/rebalancing?status=` filters it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the values of `ShiftQuery::status` in the API document
+pub enum ShiftStatus {
+    Applied,
+    PendingApproval,
+    Approved,
+    Rejected,
 }
 
 /// The rebalancer's budget shifts, newest first.

@@ -37,6 +37,21 @@ pub struct SimulationRequest {
     pub ltv: Vec<LtvInput>,
 }
 
+kiki_server::request_schema!(pub SimulationRequestSchema for SimulationRequest, serde_json::json!({
+    "allOf": [{"properties": {
+        "plan": {"properties": {"allocations": {
+            "contains": {"properties": {"daily_budget_micros": {"exclusiveMinimum": 0}}}
+        }}},
+        "options": {"properties": {"scenario": {"properties": {
+            "cpm_multiplier": {"minimum": 1e-6, "maximum": 1e6},
+            "ctr_multiplier": {"minimum": 1e-6, "maximum": 1e6},
+            "cvr_multiplier": {"minimum": 1e-6, "maximum": 1e6},
+            "value_multiplier": {"minimum": 1e-6, "maximum": 1e6}
+        }}}}
+    }}],
+    "description": "A plan to simulate; one of its lines has a daily budget above 0."
+}));
+
 kiki_core::string_enum! {
     /// Status of a simulation row.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -112,15 +127,24 @@ pub enum Verdict {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DecisionRequest {
     pub decision: Verdict,
-    /// Why; required.
+    /// Why; required: 1 to 2000 characters, not only spaces.
     #[serde(default)]
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"\S"
+    )]
     pub reason: Option<String>,
 }
 
 /// `POST /v1/rebalancing/{id}/approve|reject`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ShiftDecisionRequest {
+    /// Why; at most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -132,24 +156,33 @@ pub struct PerformanceRow {
     /// Give either platform totals (no ad set) or ad-set rows for a day, not
     /// both: the estimator sums every row of a platform.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub ad_set_id: Option<String>,
     #[serde(with = "iso_date")]
     #[schema(value_type = String, format = Date)]
     pub day: Date,
     pub currency: Currency,
+    #[schema(minimum = 0)]
     pub spend_micros: i64,
+    #[schema(minimum = 0)]
     pub impressions: i64,
+    /// At most `impressions`.
+    #[schema(minimum = 0)]
     pub clicks: i64,
     /// Customers acquired (fractional under split attribution).
+    #[schema(minimum = 0.0)]
     pub conversions: f64,
     /// First-order revenue attributed to the day's conversions, micros.
+    #[schema(minimum = 0)]
     pub revenue_micros: i64,
 }
 
 /// `POST /v1/twin/performance`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PerformanceUpload {
+    /// At least one row, at most `twin.max_performance_rows`; a platform,
+    /// ad set and day once each.
+    #[schema(min_items = 1)]
     pub rows: Vec<PerformanceRow>,
 }
 
@@ -211,10 +244,15 @@ pub struct TwinSettingsView {
 pub struct BudgetLine {
     #[schema(value_type = Platform)]
     pub platform: String,
+    /// Between the minimum and the maximum.
+    #[schema(minimum = 0)]
     pub daily_budget_micros: i64,
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub min_daily_budget_micros: i64,
+    /// Not below the minimum.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub max_daily_budget_micros: Option<i64>,
 }
 
@@ -222,6 +260,7 @@ pub struct BudgetLine {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct BudgetsRequest {
     pub currency: Currency,
+    /// Each platform once.
     #[schema(min_items = 1)]
     pub platforms: Vec<BudgetLine>,
 }
@@ -273,20 +312,28 @@ pub struct ShiftView {
 pub struct AllocationLine {
     #[schema(value_type = Platform)]
     pub platform: String,
+    /// Not only spaces; a platform and ad set once each.
     #[serde(default)]
+    #[schema(pattern = r"\S")]
     pub ad_set_id: Option<String>,
     #[serde(default)]
     pub curve: Option<ResponseCurve>,
-    /// Value of one conversion, micros; from the model when absent.
+    /// Value of one conversion, micros; from the model when absent
+    /// (required with `curve`).
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub value_per_conversion_micros: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub min_daily_budget_micros: i64,
+    /// Not below the minimum.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub max_daily_budget_micros: Option<i64>,
     /// The daily spend the fitted curve's rates hold at when there is no
     /// history; default: an equal share of the total budget.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub reference_daily_budget_micros: Option<i64>,
 }
 
@@ -294,7 +341,8 @@ pub struct AllocationLine {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AllocationApiRequest {
     pub currency: Currency,
-    /// Total daily budget, micros.
+    /// Total daily budget, micros; above 0, at least the lines' minimums.
+    #[schema(minimum = 1)]
     pub total_budget_micros: i64,
     #[serde(default)]
     pub objective: Objective,
@@ -303,8 +351,22 @@ pub struct AllocationApiRequest {
     /// Basis of fitted values (first-order revenue or LTV).
     #[serde(default)]
     pub value_basis: ValueBasis,
+    /// 1 to 64 lines.
+    #[schema(min_items = 1, max_items = 64)]
     pub platforms: Vec<AllocationLine>,
 }
+
+kiki_server::request_schema!(pub AllocationRequestSchema for AllocationApiRequest, serde_json::json!({
+    "allOf": [{"properties": {
+        // A target is one of its variants: an object with exactly one key.
+        "target": {"maxProperties": 1},
+        "platforms": {"items": {
+        "if": {"required": ["curve"], "properties": {"curve": {"type": "object"}}},
+        "then": {"required": ["value_per_conversion_micros"],
+                 "properties": {"value_per_conversion_micros": {"type": "integer"}}}
+        }}
+    }}]
+}));
 
 /// The allocation and where its curves came from.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

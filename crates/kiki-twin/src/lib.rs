@@ -36,7 +36,7 @@ pub use dist::{BetaDist, LogNormalDist};
 pub use error::TwinError;
 pub use estimate::{
     DailyPerformance, EstimationConfig, EstimationInput, LtvInput, estimate, prior_model,
-    validate_estimation_input,
+    validate_estimation_input, validate_ltv_inputs,
 };
 pub use evaluate::{
     HardViolations, RiskConfig, RiskLevel, StressResult, TwinConfig, TwinReport, Violation,

@@ -27,8 +27,10 @@ pub enum ValueBasis {
     Ltv,
 }
 
-/// The days of history a set of parameters was estimated from.
+/// The days of history a set of parameters was estimated from
+/// (`HistoryWindow` in the API document; the LTV context has a `DataWindow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = HistoryWindow)]
 pub struct DataWindow {
     #[serde(with = "iso_date")]
     #[schema(value_type = String, format = Date)]
@@ -57,9 +59,11 @@ pub enum ParameterSource {
 /// for `s > 1`. The curve used by Robyn, Meridian and PyMC-Marketing.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hill {
-    /// Daily spend (major units) at which the curve reaches one half.
+    /// Daily spend (major units) at which the curve reaches one half; above 0.
+    #[schema(exclusive_minimum = 0.0)]
     pub half_saturation: f64,
-    /// Shape `s`.
+    /// Shape `s`, 0.1 to 10.
+    #[schema(minimum = 0.1, maximum = 10.0)]
     pub shape: f64,
 }
 
@@ -93,7 +97,8 @@ impl Hill {
 /// `max_conversions · hill(x)`. The allocator optimises over these.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResponseCurve {
-    /// The saturation level: conversions per day at unlimited spend.
+    /// The saturation level: conversions per day at unlimited spend; at least 0.
+    #[schema(minimum = 0.0)]
     pub max_conversions: f64,
     pub hill: Hill,
 }

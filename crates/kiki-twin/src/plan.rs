@@ -20,10 +20,13 @@ pub struct PlanAllocation {
     /// unknown name is reported as a field error.
     #[schema(value_type = Platform)]
     pub platform: String,
-    /// The ad set whose history should be used, when the model has one.
+    /// The ad set whose history should be used, when the model has one;
+    /// not only spaces.
     #[serde(default)]
+    #[schema(pattern = r"\S")]
     pub ad_set_id: Option<String>,
-    /// Daily budget in micros of the plan's currency.
+    /// Daily budget in micros of the plan's currency; at least 0.
+    #[schema(minimum = 0)]
     pub daily_budget_micros: i64,
 }
 
@@ -31,31 +34,41 @@ pub struct PlanAllocation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
     pub currency: Currency,
+    /// At least one line, one of them with a daily budget above 0; a
+    /// platform and ad set once each.
+    #[schema(min_items = 1)]
     pub allocations: Vec<PlanAllocation>,
-    /// How many days the plan runs.
+    /// How many days the plan runs, 1 to 366.
+    #[schema(minimum = 1, maximum = 366)]
     pub duration_days: u32,
     /// First day, to align weekday seasonality; without it seasonality is
     /// averaged out.
     #[serde(default, with = "iso_date::option")]
     #[schema(value_type = Option<String>, format = Date)]
     pub start_date: Option<Date>,
-    /// Target return on ad spend (revenue ÷ spend), e.g. 3.0.
+    /// Target return on ad spend (revenue ÷ spend), e.g. 3.0; above 0.
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0)]
     pub target_roas: Option<f64>,
-    /// Highest acceptable cost per acquired customer, micros.
+    /// Highest acceptable cost per acquired customer, micros; above 0.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub max_cpa_micros: Option<i64>,
     /// Revenue over the same period without the plan (the baseline), micros.
+    #[schema(minimum = 0)]
     pub baseline_revenue_micros: i64,
     /// Ad spend over the same period without the plan, micros.
+    #[schema(minimum = 0)]
     pub baseline_ad_spend_micros: i64,
     /// Revenue the business earns in the period whatever the plan does
     /// (organic sales, channels outside the plan), micros. The plan's revenue
     /// is this plus the simulated ad-driven revenue.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub organic_revenue_micros: i64,
     /// Most the plan may spend in total, micros; exceeding it is a violation.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub budget_cap_micros: Option<i64>,
 }
 

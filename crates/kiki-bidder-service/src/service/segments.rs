@@ -75,7 +75,7 @@ impl BidderService {
         let cur = self.cfg.engine.currency;
         let mut names = HashSet::new();
         for (i, s) in segments.iter().enumerate() {
-            if s.segment.trim().is_empty() || s.segment.len() > 200 {
+            if s.segment.trim().is_empty() || s.segment.chars().count() > 200 {
                 errs.push(FieldError::new(
                     format!("segments[{i}].segment"),
                     "A segment name of 1 to 200 characters.",
@@ -102,7 +102,7 @@ impl BidderService {
         }
         let mut users = HashSet::new();
         for (i, m) in members.iter().enumerate() {
-            if m.user.is_empty() || m.user.len() > 256 {
+            if m.user.is_empty() || m.user.chars().count() > 256 {
                 errs.push(FieldError::new(
                     format!("members[{i}].user"),
                     "A user key of 1 to 256 characters.",

@@ -63,9 +63,13 @@ async fn every_bidder_request_body_has_its_schema_constraints_and_example() {
     let segs = schema(&doc, "SegmentsReplace");
     assert_eq!(segs["properties"]["segments"]["maxItems"], 10_000);
     assert!(segs["example"]["segments"].is_array());
+    // The bidder's segment is `BidderSegment`: the LTV context's
+    // `SegmentValue` (its aggregates) keeps its own name.
+    let segment = schema(&doc, "BidderSegment");
+    assert_eq!(segment["properties"]["segment"]["maxLength"], 200);
     assert_eq!(
-        schema(&doc, "SegmentValue")["properties"]["segment"]["maxLength"],
-        200
+        segs["properties"]["segments"]["items"]["$ref"],
+        "#/components/schemas/BidderSegment"
     );
     // The example is a line item the API takes.
     let o = owner(&app).await;

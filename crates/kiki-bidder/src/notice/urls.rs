@@ -196,9 +196,9 @@ impl<'a> NoticeParams<'a> {
                 "the `bid` parameter is missing".into(),
             ));
         }
-        if p.bid_id.len() > 256 {
+        if p.bid_id.chars().count() > 256 {
             return Err(BidderError::InvalidNotice(
-                "the `bid` parameter is longer than 256 bytes".into(),
+                "the `bid` parameter is longer than 256 characters".into(),
             ));
         }
         Ok(p)

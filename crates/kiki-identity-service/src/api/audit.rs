@@ -51,14 +51,27 @@ pub struct AuditQuery {
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// `json` (default) or `csv`.
+    #[param(value_type = Option<AuditFormat>, inline)]
     pub format: Option<String>,
+}
+
+/// How `GET /v1/audit` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the values of `AuditQuery::format` in the API document
+pub enum AuditFormat {
+    Json,
+    Csv,
 }
 
 /// Audit entries of the active organisation, newest first (JSON or CSV).
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = serde_json::Value, description = "A page of entries, or CSV"),
+    responses((status = 200, description = "A page of entries (JSON), or with `format=csv` (or `Accept: text/csv`) every matching entry as CSV",
+            content((serde_json::Value = "application/json"), (String = "text/csv"))),
         (status = 403, body = ErrorEnvelope)))]
 pub async fn list_audit(
     State(app): State<AppState>,
@@ -154,6 +167,8 @@ pub struct DecisionQuery {
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -244,6 +259,8 @@ pub struct OutboxQuery {
     #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

@@ -16,8 +16,9 @@ use kiki_server::extract::{FormOrJson, Json as Body};
 use kiki_server::state::AppState;
 use serde::{Deserialize, Serialize};
 
-/// RFC 6749 token request: the password grant (§4.3.2) or the refresh grant (§6).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// RFC 6749 token request: the password grant (§4.3.2) or the refresh grant
+/// (§6). The API document states it as [`TokenGrant`].
+#[derive(Debug, Deserialize)]
 pub struct TokenRequest {
     /// `password` or `refresh_token`.
     pub grant_type: String,
@@ -27,12 +28,65 @@ pub struct TokenRequest {
     /// TOTP or recovery code when the account has MFA.
     pub otp: Option<String>,
     /// Organisation to sign in to (default: the first membership).
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub org: Option<uuid::Uuid>,
     /// Refresh grant.
     pub refresh_token: Option<String>,
     /// Accepted and ignored (scopes come from the role).
     pub scope: Option<String>,
+}
+
+/// The token request as a form (RFC 6749 §4.3.2, §6): `grant_type` picks
+/// the fields that are required. A form has no `null`: leave a field out.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+#[allow(dead_code)] // the shape of `TokenRequest` in the API document
+pub enum TokenGrant {
+    /// Sign in with a password.
+    Password {
+        /// Email or username.
+        #[schema(min_length = 1)]
+        username: String,
+        #[schema(min_length = 1)]
+        password: String,
+        /// TOTP or recovery code when the account has MFA.
+        #[schema(nullable = false)]
+        otp: Option<String>,
+        /// Organisation to sign in to (default: the first membership).
+        #[schema(nullable = false)]
+        org: Option<uuid::Uuid>,
+        /// Accepted and ignored (scopes come from the role).
+        #[schema(nullable = false)]
+        scope: Option<String>,
+    },
+    /// Exchange a refresh token for a new pair.
+    RefreshToken {
+        /// Not only spaces.
+        #[schema(min_length = 1, pattern = r"\S")]
+        refresh_token: String,
+        /// Accepted and ignored.
+        #[schema(nullable = false)]
+        scope: Option<String>,
+    },
+}
+
+/// An email address as the document states it: a dot-atom local part (up
+/// to 64 characters, at most one dot) and a domain of two or more labels of
+/// letters, digits and hyphens (1 to 63 each), 254 characters in all. The
+/// server reads a little more (any RFC 5322 local part, international
+/// domains): what the mail transports can deliver to.
+pub(crate) fn email_address() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    const ATEXT: &str = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+    const LABEL: &str = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(254))
+        .pattern(Some(format!(
+            r"^{ATEXT}{{1,32}}(\.{ATEXT}{{1,31}})?@{LABEL}(\.{LABEL})+$"
+        )))
+        .description(Some("An email address (read in lower case)."))
+        .examples(["jane@example.com"])
+        .build()
 }
 
 fn oauth_error(code: ErrorCode, message: &str, oauth: &str) -> ApiError {
@@ -52,7 +106,7 @@ fn required(field: &str, v: Option<String>) -> Result<String, ApiError> {
 /// run on a bounded pool (`auth.max_concurrent_hashes`); when every slot stays
 /// busy for `auth.hash_wait_ms` the answer is 503 with `Retry-After`.
 #[utoipa::path(post, path = "/auth/token", security(()), tag = "auth",
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded",
+    request_body(content = TokenGrant, content_type = "application/x-www-form-urlencoded",
         example = json!({"grant_type": "password", "username": "owner@example.com", "password": "plum-orchard-lantern-42"})),
     responses((status = 200, body = TokenResponse),
         (status = 400, body = ErrorEnvelope, description = "An unsupported grant type, or a body that is not a form or JSON"),
@@ -105,12 +159,16 @@ fn no_store(body: impl IntoResponse) -> Response {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
+    /// Not only spaces.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub refresh_token: String,
 }
 
 /// Exchanges a refresh token for a new pair (the old one stops working).
 #[utoipa::path(post, path = "/auth/refresh", security(()), tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = TokenResponse),
+        (status = 401, body = ErrorEnvelope, description = "The refresh token is not valid (expired, revoked or used)"),
+        (status = 422, body = ErrorEnvelope, description = "`refresh_token` is empty")))]
 pub async fn refresh(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -258,20 +316,40 @@ pub async fn session_logout(
     Ok(resp)
 }
 
+/// A new account: `invitation`, `org_id` or `org_name` says where it goes
+/// (at least one of them).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
+    #[schema(schema_with = email_address)]
     pub email: String,
+    /// 12 to 256 characters, not a common password, not the email address.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
+    /// 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub display_name: String,
+    /// 3 to 64 letters, digits, dots, dashes or underscores (read in lower
+    /// case); empty means none.
+    #[schema(pattern = r"^[ \t\r\n]*([A-Za-z0-9._-]{3,64}[ \t\r\n]*)?$")]
     pub username: Option<String>,
     /// An email invitation token or an invite code (`KIKI-…`).
     pub invitation: Option<String>,
     /// Join an organisation that allows open sign-up.
     #[schema(value_type = Option<String>, format = Uuid)]
     pub org_id: Option<uuid::Uuid>,
-    /// With `auth.open_registration`: create and own a new organisation.
+    /// With `auth.open_registration`: create and own a new organisation of
+    /// this name (1 to 200 characters).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub org_name: Option<String>,
 }
+
+kiki_server::request_schema!(pub RegisterSchema for RegisterRequest, serde_json::json!({
+    "anyOf": [
+        {"required": ["invitation"], "properties": {"invitation": {"type": "string"}}},
+        {"required": ["org_id"], "properties": {"org_id": {"type": "string"}}},
+        {"required": ["org_name"], "properties": {"org_name": {"type": "string"}}}
+    ]
+}));
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Registered {
@@ -282,7 +360,7 @@ pub struct Registered {
 
 /// Creates an account (with an invitation, an invite code, or into an open organisation).
 #[utoipa::path(post, path = "/auth/register", security(()), tag = "auth",
-    request_body(content = RegisterRequest,
+    request_body(content = RegisterSchema,
         example = json!({"email": "jane@example.com", "password": "plum-orchard-lantern-42", "display_name": "Jane Doe", "invitation": "KIKI-AbCdEfGhIjKlMnOp"})),
     responses((status = 201, body = Registered),
         (status = 400, body = ErrorEnvelope, description = "The body is not valid JSON"),
@@ -317,6 +395,7 @@ pub async fn register(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetRequest {
+    #[schema(schema_with = email_address)]
     pub email: String,
 }
 
@@ -342,7 +421,10 @@ pub async fn password_reset(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetConfirm {
+    /// The token from the reset link.
     pub token: String,
+    /// 12 to 256 characters, not a common password, not the email address.
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

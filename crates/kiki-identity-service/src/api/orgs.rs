@@ -34,6 +34,8 @@ pub async fn list_orgs(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOrg {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// `client` (default) or `agency` (top level only).
     pub kind: Option<OrgKind>,
@@ -42,8 +44,16 @@ pub struct NewOrg {
     pub top_level: bool,
 }
 
+kiki_server::request_schema!(pub NewOrgSchema for NewOrg, serde_json::json!({
+    "anyOf": [
+        {"required": ["top_level"], "properties": {"top_level": {"const": true}}},
+        {"properties": {"kind": {"enum": ["client", null]}}}
+    ],
+    "description": "A client organisation (`kind` absent or `client`) under the active agency, or with `top_level` a top-level agency or standalone business."
+}));
+
 /// Creates a client organisation under the active agency (or a top-level one, for operators).
-#[utoipa::path(post, path = "/organisations", tag = "organisations", request_body = NewOrg,
+#[utoipa::path(post, path = "/organisations", tag = "organisations", request_body = NewOrgSchema,
     responses((status = 201, body = Organisation), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn create_org(
     State(app): State<AppState>,
@@ -81,14 +91,25 @@ pub async fn get_org(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPatch {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     pub open_signup: Option<bool>,
     /// Require two-factor authentication of owners and admins.
     pub require_mfa: Option<bool>,
 }
 
+kiki_server::request_schema!(pub OrgPatchSchema for OrgPatch, serde_json::json!({
+    "anyOf": [
+        {"required": ["name"], "properties": {"name": {"type": "string"}}},
+        {"required": ["open_signup"], "properties": {"open_signup": {"type": "boolean"}}},
+        {"required": ["require_mfa"], "properties": {"require_mfa": {"type": "boolean"}}}
+    ],
+    "description": "At least one change."
+}));
+
 /// Renames or reconfigures an organisation.
-#[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations", request_body = OrgPatch,
+#[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations", request_body = OrgPatchSchema,
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn update_org(
@@ -259,9 +280,11 @@ pub async fn list_invitations(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewInvitation {
+    #[schema(schema_with = super::auth::email_address)]
     pub email: String,
     pub role: Role,
     /// 1 to 90; default `auth.invitation_ttl_days`.
+    #[schema(minimum = 1, maximum = 90)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -284,6 +307,8 @@ pub async fn invite(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewInviteCode {
     pub role: Role,
+    /// 1 to 90; default `auth.invitation_ttl_days`.
+    #[schema(minimum = 1, maximum = 90)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -352,13 +377,34 @@ pub async fn list_api_keys(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewApiKey {
+    /// 1 to 100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Permission names, e.g. `["campaign.read"]`; at most the creator's own.
+    #[schema(schema_with = permission_names)]
     pub permissions: Vec<String>,
-    /// RFC 3339; none = no expiry.
+    /// RFC 3339, in the future; none = no expiry.
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<time::OffsetDateTime>,
+}
+
+/// At least one permission name (`GET /v1/permissions` lists them).
+fn permission_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(
+                    kiki_identity::Permission::ALL.iter().map(|p| p.as_str()),
+                )),
+        )
+        .min_items(Some(1))
+        .description(Some(
+            "Permission names, e.g. `[\"campaign.read\"]`; at most the creator's own.",
+        ))
+        .build()
 }
 
 /// Creates an API key; the token is in this response only.

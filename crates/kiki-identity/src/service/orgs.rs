@@ -46,14 +46,16 @@ pub(crate) fn validate_name(field: &str, name: &str) -> Result<String> {
 
 pub(crate) fn normalize_email(field: &str, email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
-    let valid = e.len() <= 254
+    let valid = e.chars().count() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
         })
-        && !e.chars().any(char::is_whitespace);
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        // What the mail port can deliver to (invitations, password resets).
+        && kiki_notify::is_mail_address(&e);
     if valid {
         Ok(e)
     } else {

@@ -54,10 +54,10 @@ pub struct FitRequest {
     #[schema(minimum = 1, maximum = 3650)]
     pub holdout_days: Option<u32>,
     /// Or an explicit end of the calibration period (RFC 3339 or `YYYY-MM-DD`).
-    #[schema(example = "1997-09-30")]
+    #[schema(schema_with = day_or_time, example = "1997-09-30")]
     pub calibration_end: Option<String>,
     /// End of observation (RFC 3339 or `YYYY-MM-DD`; default: the latest transaction).
-    #[schema(example = "1998-06-30")]
+    #[schema(schema_with = day_or_time, example = "1998-06-30")]
     pub observation_end: Option<String>,
     /// Forecast horizon in days (default `ltv.horizon_days`).
     #[serde(alias = "horizon")]
@@ -73,6 +73,37 @@ pub struct FitRequest {
     #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: Option<String>,
 }
+
+/// An RFC 3339 time or a `YYYY-MM-DD` day, or `null`.
+fn day_or_time() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = |f| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(f)))
+    };
+    utoipa::openapi::schema::Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(string(KnownFormat::DateTime))
+            .item(string(KnownFormat::Date))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+kiki_server::request_schema!(pub FitRequestSchema for FitRequest, serde_json::json!({
+    "allOf": [
+        {"not": {
+            "required": ["holdout_days", "calibration_end"],
+            "properties": {"holdout_days": {"type": "integer"}, "calibration_end": {"type": "string"}}
+        }},
+        {
+            "if": {"required": ["model"], "properties": {"model": {"const": "bgbb"}}},
+            "then": {"properties": {"holdout_days": {"type": "null"}, "calibration_end": {"type": "null"}}}
+        }
+    ],
+    "description": "`POST /v1/ltv/fits`. Every field is optional; unknown fields are refused. `holdout_days` and `calibration_end` exclude each other, and `bgbb` takes neither."
+}));
 
 /// A validated fit request, as a job payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,10 +186,13 @@ impl FitRequest {
                 "Must be between 0 and 100 (small values such as 0.001 to 0.1 are usual).",
             ));
         }
-        let currency =
-            Currency::parse(self.currency.as_deref().unwrap_or(&cfg.currency)).map_err(|_| {
-                LtvServiceError::invalid("currency", "Must be a three-letter ISO code such as USD.")
-            })?;
+        let currency = match self.currency.as_deref() {
+            Some(c) => Currency::parse_exact(c),
+            None => Currency::parse(&cfg.currency),
+        }
+        .map_err(|_| {
+            LtvServiceError::invalid("currency", "Must be a three-letter ISO code such as USD.")
+        })?;
         Ok(FitSpec {
             kind,
             gamma_gamma: self.gamma_gamma.unwrap_or(true),

@@ -15,8 +15,8 @@ mod rows;
 mod tests;
 
 pub use fit::{FitOutcome, Progress, all_params, compute_fit, explain_fit, predict_options};
-pub use fit_request::{FitRequest, FitSpec, ModelChoice};
+pub use fit_request::{FitRequest, FitRequestSchema, FitSpec, ModelChoice};
 pub use rows::{
     IngestReport, MAX_LISTED_ROWS, MAX_TEXT_CHARS, NewTransaction, RowErrors, TransactionKind,
-    TransactionRow, apply_refund_references, rows_from_csv, rows_from_json,
+    TransactionRow, apply_refund_references, order_amount_schema, rows_from_csv, rows_from_json,
 };

@@ -14,6 +14,78 @@ use crate::error::{LtvServiceError, RowError};
 pub const MAX_TEXT_CHARS: usize = 200;
 /// Bad rows listed in an error (all are counted).
 pub const MAX_LISTED_ROWS: usize = 50;
+/// Largest amount of one transaction, in micros (just under a trillion
+/// major units): twelve digits before the decimal point.
+pub const MAX_AMOUNT_MICROS: i64 = 999_999_999_999_999_999;
+/// A JSON number amount must be below this many major units.
+const MAX_AMOUNT_UNITS: f64 = 1e12;
+
+/// An unsigned amount in the major unit as text: at most twelve significant
+/// digits before the point, at most six after it.
+const UNSIGNED_AMOUNT: &str = r"(0*[0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})";
+/// Zero written as text (`0`, `0.00`, `.0`).
+const ZERO_AMOUNT: &str = r"(0+(\.0{0,6})?|\.0{1,6})";
+
+/// An amount of any sign (a refund): text or a JSON number.
+pub fn amount_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::Schema::AnyOf(amount_any_of(
+        &format!("^[+-]?{UNSIGNED_AMOUNT}$"),
+        None,
+    ))
+}
+
+/// An amount of at least zero (an order): text or a JSON number.
+pub fn order_amount_schema() -> utoipa::openapi::schema::AnyOf {
+    amount_any_of(
+        &format!(r"^(\+?{UNSIGNED_AMOUNT}|-{ZERO_AMOUNT})$"),
+        Some(0.0),
+    )
+}
+
+fn amount_any_of(pattern: &str, minimum: Option<f64>) -> utoipa::openapi::schema::AnyOf {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .exclusive_maximum(Some(MAX_AMOUNT_UNITS));
+    let number = match minimum {
+        Some(m) => number.minimum(Some(m)),
+        None => number.exclusive_minimum(Some(-MAX_AMOUNT_UNITS)),
+    };
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        )
+        .item(number)
+        .description(Some(
+            "A decimal in the major unit: text with at most six decimals (`\"12.34\"`), or a JSON number (rounded to the micro); under a trillion. At least 0 for an order; a refund may be written with or without a minus sign.",
+        ))
+        .build()
+}
+
+/// A transaction time: RFC 3339, a `YYYY-MM-DD` day or Unix seconds.
+pub fn timestamp_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let any_of = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .description(Some(
+            "RFC 3339, `YYYY-MM-DD` or Unix seconds (also read: `YYYYMMDD` and `YYYY-MM-DD HH:MM:SS`, UTC), between `ltv.earliest_transaction_date` (default 1990-01-01) and `ltv.max_future_days` (default 1) after now.",
+        ))
+        .examples([serde_json::json!("2024-03-01T12:30:00Z")])
+        .build();
+    utoipa::openapi::schema::Schema::AnyOf(any_of)
+}
 
 kiki_core::string_enum! {
     /// Whether an uploaded row is a purchase or money given back.
@@ -112,6 +184,37 @@ fn check_time_and_amount(
     }
 }
 
+/// A JSON row's `kind`: exactly `order` or `refund` (absent or `null` is
+/// `order`); a CSV file's column is read more freely ([`kind_field`]).
+fn json_kind_field(
+    errors: &mut RowErrors,
+    row: u64,
+    value: Option<&str>,
+) -> Option<TransactionKind> {
+    match value {
+        None | Some("order") => Some(TransactionKind::Order),
+        Some("refund") => Some(TransactionKind::Refund),
+        Some(_) => {
+            errors.push(row, "kind", "Must be `order` (the default) or `refund`.");
+            None
+        }
+    }
+}
+
+/// A JSON number amount in the major unit, under a trillion, rounded to
+/// the micro.
+fn number_amount(v: &serde_json::Number, currency: Currency) -> Option<Money> {
+    let units = v.as_f64()?;
+    if !units.is_finite() || units.abs() >= MAX_AMOUNT_UNITS {
+        return None;
+    }
+    let micros = match v.as_i64() {
+        Some(whole) => whole.checked_mul(kiki_core::money::MICROS_PER_UNIT)?,
+        None => (units * kiki_core::money::MICROS_PER_UNIT as f64).round() as i64,
+    };
+    Some(Money::from_micros(micros, currency))
+}
+
 /// A `kind` value, or an error naming the row.
 fn kind_field(errors: &mut RowErrors, row: u64, value: Option<&str>) -> Option<TransactionKind> {
     let k = TransactionKind::read(value.unwrap_or(""));
@@ -144,18 +247,26 @@ pub struct IngestReport {
 #[schema(example = json!({"customer_id": "c-1042", "timestamp": "2024-03-01T12:30:00Z",
     "amount": "35.50", "order_id": "o-9001", "segment": "vip", "platform": "meta"}))]
 pub struct TransactionRow {
-    /// Required; 1 to 200 characters.
-    #[schema(required = true, min_length = 1, max_length = 200, example = "c-1042")]
+    /// Required; 1 to 200 characters, not only spaces.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S",
+        example = "c-1042"
+    )]
     pub customer_id: Option<String>,
     /// Required: RFC 3339, `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS`
     /// (UTC) or Unix seconds, between `ltv.earliest_transaction_date`
     /// (default 1990-01-01) and `ltv.max_future_days` (default 1) after now.
-    #[schema(required = true, value_type = String, example = "2024-03-01T12:30:00Z")]
+    #[schema(required = true, schema_with = timestamp_schema)]
     pub timestamp: Option<serde_json::Value>,
-    /// Required: a decimal in the major unit with at most six decimals,
-    /// `"12.34"` or `12.34`; at least 0 for an order. A refund may be
-    /// written with or without a minus sign.
-    #[schema(required = true, value_type = String, pattern = r"^[-+]?[0-9]*(\.[0-9]{1,6})?$", example = "35.50")]
+    /// Required: a decimal in the major unit, `"12.34"` (at most six
+    /// decimals) or `12.34` (rounded to the micro), under a trillion; at
+    /// least 0 for an order. A refund may be written with or without a
+    /// minus sign.
+    #[schema(required = true, schema_with = amount_schema)]
     pub amount: Option<serde_json::Value>,
     /// Optional; at most 200 characters. A refund names the order it is for.
     #[schema(max_length = 200)]
@@ -289,9 +400,23 @@ pub fn rows_from_json(
             Some(serde_json::Value::String(s)) => {
                 kiki_ltv::csv_import::parse_timestamp(s.trim(), kiki_ltv::TimestampFormat::Auto)
             }
-            Some(serde_json::Value::Number(n)) => n
-                .as_i64()
-                .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()),
+            Some(serde_json::Value::Number(n)) => {
+                // Whole Unix seconds; beyond any representable date they are
+                // clamped to it: outside the plausible span like any other
+                // far-off time.
+                let whole = n.as_i64().or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.is_finite() && f.fract() == 0.0)
+                        .map(|f| if f < 0.0 { i64::MIN } else { i64::MAX })
+                });
+                whole.and_then(|secs| {
+                    let secs = secs.clamp(
+                        time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp(),
+                        time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp(),
+                    );
+                    OffsetDateTime::from_unix_timestamp(secs).ok()
+                })
+            }
             _ => None,
         };
         if at.is_none() {
@@ -303,19 +428,18 @@ pub fn rows_from_json(
         }
         let amount = match &r.amount {
             Some(serde_json::Value::String(s)) => Money::parse_decimal(s.trim(), currency).ok(),
-            Some(serde_json::Value::Number(v)) => {
-                Money::parse_decimal(&v.to_string(), currency).ok()
-            }
+            Some(serde_json::Value::Number(v)) => number_amount(v, currency),
             _ => None,
-        };
+        }
+        .filter(|m| m.micros.abs() <= MAX_AMOUNT_MICROS);
         if amount.is_none() {
             errors.push(
                 n,
                 "amount",
-                "Must be a decimal amount in the major unit with at most six decimals, e.g. \"12.34\".",
+                "Must be a decimal amount in the major unit with at most six decimals, under a trillion, e.g. \"12.34\".",
             );
         }
-        let kind = kind_field(&mut errors, n, r.kind.as_deref());
+        let kind = json_kind_field(&mut errors, n, r.kind.as_deref());
         let amount =
             check_time_and_amount(&mut errors, n, at, amount.map(|m| m.micros), kind, window);
         let order_id = text_field(&mut errors, n, "order_id", r.order_id.as_deref());

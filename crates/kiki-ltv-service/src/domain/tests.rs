@@ -96,7 +96,7 @@ fn uploads_refuse_implausible_dates_and_negative_orders_but_take_refunds() {
         {"customer_id": "a", "timestamp": "2026-03-01", "amount": "10.00"},
         {"customer_id": "a", "timestamp": "2024-01-01", "amount": "-5"},
         {"customer_id": "a", "timestamp": "2024-01-02", "amount": "5", "kind": "refund"},
-        {"customer_id": "a", "timestamp": "2024-01-02", "amount": "-2", "kind": "REFUND"},
+        {"customer_id": "a", "timestamp": "2024-01-02", "amount": "-2", "kind": "refund"},
         {"customer_id": "a", "timestamp": "2024-01-02", "amount": "2", "kind": "gift"}
     ]))
     .unwrap_or_default();
@@ -188,4 +188,58 @@ fn fit_requests_refuse_bad_fields_by_name() {
             ..
         })
     ));
+}
+
+/// A JSON row is read as the API document states it: `kind` is exactly
+/// `order` or `refund` (a CSV column is read in any case), an amount given as
+/// a JSON number is rounded to the micro and must be under a trillion, and
+/// Unix seconds beyond any date are outside the plausible span.
+#[test]
+fn json_rows_are_read_as_the_document_states_them() {
+    let row = |v: serde_json::Value| -> Vec<TransactionRow> {
+        serde_json::from_value(serde_json::json!([v])).unwrap()
+    };
+    let fields = |v: serde_json::Value| -> Vec<String> {
+        match rows_from_json(&row(v), Currency::USD, &wide_window()) {
+            Ok(_) => Vec::new(),
+            Err(LtvServiceError::BadRows { rows, .. }) => rows
+                .into_iter()
+                .map(|r| format!("{}: {}", r.field, r.message))
+                .collect(),
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    for kind in ["REFUND", "Order", " refund", ""] {
+        let bad = fields(serde_json::json!(
+            {"customer_id": "a", "timestamp": "2024-01-02", "amount": "2", "kind": kind}));
+        assert!(
+            bad.iter().any(|f| f.starts_with("kind:")),
+            "{kind:?}: {bad:?}"
+        );
+    }
+    let ok = rows_from_json(
+        &row(serde_json::json!({"customer_id": "a", "timestamp": 1_704_153_600, "amount": 12.3456789})),
+        Currency::USD,
+        &wide_window(),
+    )
+    .unwrap();
+    assert_eq!(ok[0].amount_micros, 12_345_679, "rounded to the micro");
+    for amount in [serde_json::json!(1e12), serde_json::json!("1000000000000")] {
+        let bad = fields(serde_json::json!(
+            {"customer_id": "a", "timestamp": "2024-01-02", "amount": amount}));
+        assert!(
+            bad.iter().any(|f| f.starts_with("amount:")),
+            "{amount}: {bad:?}"
+        );
+    }
+    for secs in [
+        serde_json::json!(-99_999_999_999_999_999i64),
+        serde_json::json!(1.5e300),
+    ] {
+        let bad = fields(serde_json::json!({"customer_id": "a", "timestamp": secs, "amount": "1"}));
+        assert!(
+            bad.iter().any(|f| f.contains("outside the plausible span")),
+            "{secs}: {bad:?}"
+        );
+    }
 }

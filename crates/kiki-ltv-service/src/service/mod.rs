@@ -35,7 +35,7 @@ pub use fit::{FIT_JOB_KIND, FitPayload, ProgressSlot};
 pub use ingest::NewUpload;
 pub use reads::{
     Aggregates, CustomerView, GroupValue, MAX_PREDICT_ITEMS, PlatformLtv, PredictRequest,
-    PredictResponse, RfmInput,
+    PredictRequestSchema, PredictResponse, RfmInput,
 };
 
 /// A stored model as the API shows it.

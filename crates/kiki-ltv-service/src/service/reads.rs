@@ -45,7 +45,7 @@ pub struct RfmInput {
     #[schema(minimum = 0)]
     pub recency: f64,
     /// Age at the end of observation, in the model's time unit.
-    #[serde(rename = "T", alias = "t", alias = "age")]
+    #[serde(rename = "T")]
     #[schema(minimum = 0)]
     pub age: f64,
     /// Mean repeat order value in the major unit (e.g. 35.50); without it no
@@ -70,6 +70,13 @@ pub struct PredictRequest {
     #[schema(min_items = 1, max_items = 10000)]
     pub rows: Option<Vec<RfmInput>>,
 }
+
+kiki_server::request_schema!(pub PredictRequestSchema for PredictRequest, serde_json::json!({
+    "anyOf": [
+        {"required": ["customer_ids"], "properties": {"customer_ids": {"type": "array"}}},
+        {"required": ["rows"], "properties": {"rows": {"type": "array"}}}
+    ]
+}));
 
 /// Most ids or rows in one predict request.
 pub const MAX_PREDICT_ITEMS: usize = 10_000;
@@ -195,6 +202,17 @@ impl LtvService {
         let org = scope.org_id();
         let ids = req.customer_ids.as_deref().unwrap_or_default();
         let rows = req.rows.as_deref().unwrap_or_default();
+        for (field, given) in [
+            ("customer_ids", req.customer_ids.as_ref().map(Vec::len)),
+            ("rows", req.rows.as_ref().map(Vec::len)),
+        ] {
+            if given == Some(0) {
+                return Err(LtvServiceError::invalid(
+                    field,
+                    "Give at least one entry, or leave the field out.",
+                ));
+            }
+        }
         if ids.is_empty() && rows.is_empty() {
             return Err(LtvServiceError::invalid(
                 "customer_ids",

@@ -198,14 +198,15 @@ async fn pages_go_newest_first_and_ties_in_time_are_not_lost() {
 }
 
 #[tokio::test]
-async fn a_cursor_this_api_did_not_issue_is_a_bad_request() {
+async fn a_cursor_this_api_did_not_issue_is_a_422_naming_the_cursor() {
     let (_db, mail, _clock) = mail_with(&MailConfig::default()).await;
-    for bad in ["!!not base64!!", "YWJj"] {
+    for bad in ["!!not base64!!", "YWJj", "dC"] {
         let err = mail
             .list_all(&page(10, Some(bad.to_owned())))
             .await
             .expect_err("refused");
-        assert_eq!(err.code(), ErrorCode::BadRequest, "{bad}: {err}");
+        assert_eq!(err.code(), ErrorCode::ValidationFailed, "{bad}: {err}");
+        assert_eq!(err.details()["fields"][0]["field"], "cursor", "{bad}");
     }
 }
 

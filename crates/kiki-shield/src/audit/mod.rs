@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use kiki_core::{Clock, Cursor, OrgId, Page, PageRequest, TenantScope, UserId};
 use kiki_store::schema::{sqlite_timestamp, truncate_to_micros};
-use kiki_store::{Backend, Db, Tx};
+use kiki_store::{Backend, Db, StoreError, Tx};
 use sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -478,12 +478,15 @@ impl AuditLog {
             .limit(u64::from(limit) + 1)
             .to_owned();
         apply_filter(&mut stmt, filter);
-        let cursor = page.cursor().map_err(|e| {
-            ShieldError::Invalid(format!("The `{}` is invalid: {}", e.field, e.message))
-        })?;
+        let cursor = page
+            .cursor()
+            .map_err(|e| ShieldError::Store(StoreError::InvalidField(e)))?;
         if let Some(Cursor(c)) = cursor {
             let before: i64 = c.parse().map_err(|_| {
-                ShieldError::Invalid("The cursor is not one this API issued.".to_owned())
+                ShieldError::Store(StoreError::InvalidField(kiki_core::FieldError::new(
+                    "cursor",
+                    "The cursor is not one this API issued.",
+                )))
             })?;
             stmt.and_where(Expr::col(A::Seq).lt(before));
         }

@@ -260,7 +260,11 @@ async fn list_paginates_with_a_cursor_without_gaps_or_repeats() {
         .list(&scope, &AuditFilter::default(), &page(3, Some("!!".into())))
         .await
         .unwrap_err();
-    assert!(matches!(err, ShieldError::Invalid(_)), "{err:?}");
+    // A 422 naming `cursor`, as every cursor of the API.
+    assert!(
+        matches!(&err, ShieldError::Store(kiki_store::StoreError::InvalidField(f)) if f.field == "cursor"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

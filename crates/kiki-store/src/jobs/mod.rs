@@ -529,12 +529,13 @@ impl Jobs {
         if let Some(st) = status {
             stmt.and_where(Expr::col(J::Status).eq(st.as_str()));
         }
-        let cursor = page.cursor().map_err(|e| {
-            StoreError::InvalidArgument(format!("The `{}` is invalid: {}", e.field, e.message))
-        })?;
+        let cursor = page.cursor().map_err(|e| StoreError::InvalidField(e))?;
         if let Some(c) = cursor {
             let after: Uuid = c.0.parse().map_err(|_| {
-                StoreError::InvalidArgument("The cursor is not one this API issued.".to_owned())
+                StoreError::InvalidField(kiki_core::FieldError::new(
+                    "cursor",
+                    "The cursor is not one this API issued.",
+                ))
             })?;
             stmt.and_where(Expr::col(J::Id).lt(after));
         }

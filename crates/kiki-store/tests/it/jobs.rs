@@ -777,9 +777,10 @@ async fn the_jobs_list_pages_newest_first_within_the_active_organisation() {
             },
         )
         .await;
+    // A 422 naming the field, as every cursor of the API.
     assert!(matches!(
         bad,
-        Err(kiki_store::StoreError::InvalidArgument(_))
+        Err(kiki_store::StoreError::InvalidField(ref f)) if f.field == "cursor"
     ));
     db.cleanup().await;
 }

@@ -210,6 +210,9 @@ impl TwinService {
     ) -> Result<(SimulationView, bool)> {
         let mut errors = prefixed("plan", req.plan.validate());
         errors.extend(prefixed("options", req.options.validate()));
+        // Checked here too, so a queued simulation is refused now rather
+        // than failing in its job.
+        errors.extend(kiki_twin::validate_ltv_inputs(&req.ltv));
         if !errors.is_empty() {
             return Err(TwinServiceError::Invalid(errors));
         }

@@ -60,13 +60,16 @@ pub struct LtvInput {
     pub platform: String,
     #[serde(default)]
     pub segment: Option<String>,
-    /// Share of the platform's new customers in this segment; when absent,
-    /// segments are weighted by `customers`.
+    /// Share of the platform's new customers in this segment, 0 to 1; when
+    /// absent, segments are weighted by `customers`.
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub share: Option<f64>,
-    /// Mean customer LTV, micros.
+    /// Mean customer LTV, micros; above 0.
+    #[schema(minimum = 1)]
     pub mean_micros: i64,
     /// Standard deviation of LTV across customers, micros.
+    #[schema(minimum = 0)]
     pub std_dev_micros: i64,
     /// Customers the estimate is based on.
     pub customers: u64,
@@ -201,7 +204,16 @@ pub fn validate_estimation_input(input: &EstimationInput) -> Vec<FieldError> {
         }
         f.finite_non_negative(format!("{path}.conversions"), row.conversions);
     }
-    for (i, l) in input.ltv.iter().enumerate() {
+    f.errors.extend(validate_ltv_inputs(&input.ltv));
+    input.config.validate(&mut f);
+    f.errors
+}
+
+/// Field errors of LTV inputs, with paths such as `ltv[2].share`: what a
+/// simulation request is checked for before it is run or queued.
+pub fn validate_ltv_inputs(ltv: &[LtvInput]) -> Vec<FieldError> {
+    let mut f = Fields::default();
+    for (i, l) in ltv.iter().enumerate() {
         let path = format!("ltv[{i}]");
         if Platform::parse(&l.platform).is_none() {
             f.push(
@@ -220,7 +232,6 @@ pub fn validate_estimation_input(input: &EstimationInput) -> Vec<FieldError> {
             f.finite_in(format!("{path}.share"), s, 0.0, 1.0);
         }
     }
-    input.config.validate(&mut f);
     f.errors
 }
 

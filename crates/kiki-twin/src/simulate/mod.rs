@@ -46,14 +46,18 @@ const MICROS: f64 = 1_000_000.0;
 /// a stress scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scenario {
+    /// Not only spaces.
+    #[schema(pattern = r"\S")]
     pub name: String,
-    /// Multiplies CPM (1.5 = CPM +50 %).
+    /// Multiplies CPM (1.5 = CPM +50 %); 0.000001 to 1,000,000 in a request
+    /// (a stress test of the report multiplies it further).
     pub cpm_multiplier: f64,
-    /// Multiplies CTR (capped so a rate stays ≤ 1).
+    /// Multiplies CTR (capped so a rate stays ≤ 1); 0.000001 to 1,000,000.
     pub ctr_multiplier: f64,
-    /// Multiplies CVR (0.7 = CVR −30 %; capped at 1).
+    /// Multiplies CVR (0.7 = CVR −30 %; capped at 1); 0.000001 to 1,000,000.
     pub cvr_multiplier: f64,
-    /// Multiplies the value of a customer: first-order revenue and LTV.
+    /// Multiplies the value of a customer: first-order revenue and LTV;
+    /// 0.000001 to 1,000,000.
     pub value_multiplier: f64,
 }
 
@@ -123,7 +127,9 @@ fn default_bins() -> u32 {
 /// How to simulate: number of runs, seed, scenario and value basis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimulationOptions {
+    /// Monte Carlo runs, 1 to 1,000,000 (default 10,000).
     #[serde(default = "default_runs")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub runs: u32,
     #[serde(default)]
     pub seed: u64,
@@ -131,8 +137,9 @@ pub struct SimulationOptions {
     pub scenario: Scenario,
     #[serde(default)]
     pub value_basis: ValueBasis,
-    /// Bars in the uplift histogram.
+    /// Bars in the uplift histogram, 1 to 1000 (default 40).
     #[serde(default = "default_bins")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub histogram_bins: u32,
 }
 
