@@ -20,7 +20,8 @@
 # (2: the rates in order, then again), WARMUP (65 s of bids at BID_RATE first:
 # the bidder holds each open bid up to 60 s, so its queues reach their steady
 # size), LINE_ITEMS (1000), OPEN_CONNS (32 bid threads), SIGNIN_CONNS (16),
-# PROFILE (release; `dev` for a quick, unrepresentative run).
+# PROFILE (release; `dev` for a quick, unrepresentative run), SKIP_BUILD (1:
+# use the binaries already in CARGO_TARGET_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-20}
@@ -36,8 +37,13 @@ EXCHANGE=127.0.0.1:9401
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 PROFILE=${PROFILE:-release}
 if [ "$PROFILE" = release ]; then
-  cargo build --release -p kiki-cli --bin kiki
-  cargo build --release -p kiki-bidder-service --example loadgen --example seed_line_items
+  # SKIP_BUILD=1 uses binaries already built in CARGO_TARGET_DIR (a combined
+  # `cargo build --release -p kiki-cli --bin kiki -p kiki-bidder-service
+  # --examples` unifies features differently and would rebuild everything).
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    cargo build --release -p kiki-cli --bin kiki
+    cargo build --release -p kiki-bidder-service --example loadgen --example seed_line_items
+  fi
   BIN=$CARGO_TARGET_DIR/release
 else
   cargo build -p kiki-cli --bin kiki
