@@ -239,3 +239,53 @@ pub async fn fallback(uri: Uri) -> Response {
     }
     ApiError::new(ErrorCode::NotFound, "No route matches this path.").into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod ltv {
+        /// One context's `Window`.
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub struct Window {
+            pub start: String,
+        }
+
+        #[utoipa::path(get, path = "/ltv", responses((status = 200, body = Window)))]
+        pub async fn read() {}
+
+        #[utoipa::path(get, path = "/ltv/latest", responses((status = 200, body = Window)))]
+        pub async fn latest() {}
+    }
+
+    mod twin {
+        /// Another context's `Window`.
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub struct Window {
+            pub days: u32,
+        }
+
+        #[utoipa::path(get, path = "/twin", responses((status = 200, body = Window)))]
+        pub async fn read() {}
+    }
+
+    fn api_of(routes: UtoipaMethodRouter<()>) -> VersionedApi<()> {
+        VersionedApi::new().routes(ApiVersion::CURRENT, routes)
+    }
+
+    #[test]
+    fn two_services_naming_the_same_schema_alike_merge() {
+        let merged = api_of(utoipa_axum::routes!(ltv::read))
+            .merge(api_of(utoipa_axum::routes!(ltv::latest)));
+        assert_eq!(merged.by_version.len(), ApiVersion::ALL.len());
+    }
+
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "name different schemas"))]
+    fn two_services_giving_one_name_to_different_schemas_stop_a_debug_build() {
+        let _ =
+            api_of(utoipa_axum::routes!(ltv::read)).merge(api_of(utoipa_axum::routes!(twin::read)));
+    }
+}

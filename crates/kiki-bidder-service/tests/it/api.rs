@@ -275,3 +275,45 @@ async fn the_service_pauses_resumes_and_archives_for_a_caller_outside_http() {
         assert!(actions.contains(&a), "{a} not in {actions:?}");
     }
 }
+
+/// Segment names and user keys are limited in characters, as the API
+/// document's `maxLength` counts them (200 and 256), not in UTF-8 bytes; an
+/// integral number is an integer (`device_types: [2.0]`).
+#[tokio::test]
+async fn lengths_count_characters_and_integral_numbers_are_integers() {
+    let app = app().await;
+    let o = owner(&app).await;
+    let c = o.caller(&app);
+    let name = "é".repeat(200);
+    let user = "ü".repeat(256);
+    let seg = json!({
+        "segments": [{ "segment": name, "ltv": { "micros": 1_000_000, "currency": "USD" } }],
+        "members": [{ "user": user, "segment": name }],
+    });
+    let (status, body) = json(
+        c.send(reqwest::Method::PUT, "/v1/bidder/segments", Some(&seg))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let seg = json!({
+        "segments": [{ "segment": "é".repeat(201), "ltv": { "micros": 1_000_000, "currency": "USD" } }],
+    });
+    let (status, body) = json(
+        c.send(reqwest::Method::PUT, "/v1/bidder/segments", Some(&seg))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), ["segments[0].segment"]);
+
+    let mut item = body_of(&base_item(
+        "floats",
+        kiki_bidder::lineitem::CreativeFormat::Native,
+    ));
+    item["targeting"]["device_types"] = json!([2.0]);
+    item["frequency_cap"] = json!({"max_impressions": 3.0, "window_secs": 3_000_000_000u64});
+    let (status, body) = json(c.post("/v1/bidder/line-items", &item).await).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["targeting"]["device_types"], json!([2]));
+}

@@ -100,6 +100,16 @@ fn malformed_notice_queries_are_refused() {
     assert!(NoticeParams::parse_query("bid=%zz&price=%").is_ok());
 }
 
+/// A bid id may be 256 characters (the API document's `maxLength`), whatever
+/// their UTF-8 length; the 257th is refused.
+#[test]
+fn a_bid_id_is_limited_in_characters() {
+    let wide = "é".repeat(256);
+    assert!(NoticeParams::parse_query(&format!("bid={wide}")).is_ok());
+    let long = "é".repeat(257);
+    assert!(NoticeParams::parse_query(&format!("bid={long}")).is_err());
+}
+
 #[test]
 fn bid_ids_are_unique_and_lead_back_to_their_open_bid() {
     for z in [0u64, 1, 42, u64::MAX, 0x0123_4567_89ab_cdef] {

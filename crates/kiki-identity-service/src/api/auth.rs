@@ -69,20 +69,21 @@ pub enum TokenGrant {
     },
 }
 
-/// An email address as the document states it: a dot-atom local part (up
-/// to 64 characters, at most one dot) and a domain of two or more labels of
-/// letters, digits and hyphens (1 to 63 each), 254 characters in all. The
-/// server reads a little more (any RFC 5322 local part, international
-/// domains): what the mail transports can deliver to.
+/// An email address as the document states it: an RFC 5322 dot-atom local
+/// part (up to four atoms, 64 characters) and a domain of two or more labels
+/// that start and end with a letter or digit (1 to 63 characters each), 254
+/// characters in all. The server reads a little more (longer dot-atoms,
+/// quoted local parts, international domains): what the mail transports can
+/// deliver to.
 pub(crate) fn email_address() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     const ATEXT: &str = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
-    const LABEL: &str = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
     ObjectBuilder::new()
         .schema_type(Type::String)
         .max_length(Some(254))
         .pattern(Some(format!(
-            r"^{ATEXT}{{1,32}}(\.{ATEXT}{{1,31}})?@{LABEL}(\.{LABEL})+$"
+            r"^{ATEXT}{{1,16}}(\.{ATEXT}{{1,15}}){{0,3}}@{label}(\.{label})+$",
+            label = format!("[A-Za-z0-9]({ATEXT}{{0,61}}[A-Za-z0-9])?")
         )))
         .description(Some("An email address (read in lower case)."))
         .examples(["jane@example.com"])

@@ -6,6 +6,7 @@
 mod identity_apikeys;
 mod identity_audit;
 mod identity_auth;
+mod identity_contract;
 mod identity_encryption;
 mod identity_input;
 mod identity_invites;

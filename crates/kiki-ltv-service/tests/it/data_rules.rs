@@ -430,3 +430,55 @@ async fn every_ltv_route_declares_the_error_statuses_it_can_answer_with_the_enve
     assert_eq!(fit["discount_rate"]["exclusiveMaximum"], 1.0, "{fit}");
     assert_eq!(fit["holdout_days"]["maximum"], 3650, "{fit}");
 }
+
+/// The JSON body is read as the API document states it: `kind` is exactly
+/// `order` or `refund`, a `currency` parameter is checked even when the body
+/// names the currency, a fit's `currency` is three letters with nothing
+/// around them, and a predict request's lists hold at least one entry each
+/// (`T` has no other spelling).
+#[tokio::test]
+async fn requests_are_read_as_the_api_document_states_them() {
+    let app = app().await;
+    let a = admin(&app, "doc@example.com", "Shop Doc")
+        .await
+        .caller(&app);
+    let body = json!({"transactions": [
+        {"customer_id": "c", "timestamp": "2024-01-02", "amount": "5", "kind": "REFUND"},
+    ]});
+    let (status, err) = json(a.post("/v1/ltv/transactions", &body).await).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(rows_of(&err), pairs(&[(1, "kind")]));
+
+    let body = json!({"currency": "USD", "transactions": [
+        {"customer_id": "c", "timestamp": "2024-01-02", "amount": 5.0},
+    ]});
+    let (status, err) = json(a.post("/v1/ltv/transactions?currency=0.5", &body).await).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["error"]["details"]["fields"][0]["field"], "currency");
+    let (status, ok) = json(a.post("/v1/ltv/transactions?currency=usd", &body).await).await;
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(ok["inserted"], 1);
+
+    let (status, err) = json(a.post("/v1/ltv/fits", &json!({"currency": " usd"})).await).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["error"]["details"]["fields"][0]["field"], "currency");
+
+    let row = json!({"frequency": 1, "recency": 2.0, "T": 3.0});
+    for (body, field) in [
+        (json!({"customer_ids": [], "rows": [row]}), "customer_ids"),
+        (json!({"customer_ids": ["c"], "rows": []}), "rows"),
+    ] {
+        let (status, err) = json(a.post("/v1/ltv/predict", &body).await).await;
+        assert_eq!(status, 422, "{body}: {err}");
+        assert_eq!(err["error"]["details"]["fields"][0]["field"], field);
+    }
+    let (status, err) = json(
+        a.post(
+            "/v1/ltv/predict",
+            &json!({"rows": [{"frequency": 1, "recency": 2.0, "t": 3.0}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{err}");
+}

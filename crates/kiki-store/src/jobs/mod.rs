@@ -529,7 +529,7 @@ impl Jobs {
         if let Some(st) = status {
             stmt.and_where(Expr::col(J::Status).eq(st.as_str()));
         }
-        let cursor = page.cursor().map_err(|e| StoreError::InvalidField(e))?;
+        let cursor = page.cursor().map_err(StoreError::InvalidField)?;
         if let Some(c) = cursor {
             let after: Uuid = c.0.parse().map_err(|_| {
                 StoreError::InvalidField(kiki_core::FieldError::new(

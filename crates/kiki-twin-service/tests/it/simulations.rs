@@ -452,3 +452,67 @@ async fn simulation_pages_list_each_once_even_when_they_share_a_time() {
     }
     app.shutdown().await.unwrap();
 }
+
+/// The LTV figures of a request are checked before it is run or queued: a
+/// queued simulation with a share of -1 used to be accepted (202) and fail
+/// in its job. Numbers without a fraction are integers, and a currency is
+/// three letters with nothing around them, as the API document states.
+#[tokio::test]
+async fn a_request_is_checked_as_its_schema_states_before_it_is_queued() {
+    let (app, _clock) = spawn_with(Some(json!({"max_sync_work": 1000}))).await;
+    let boss = admin(&app, "queue@sim.test", "Queue Org").await;
+    let c = boss.caller(&app);
+    let mut body = request(3, 200);
+    body["ltv"] = json!([
+        {"platform": "meta", "share": -1.0, "mean_micros": 90_000_000, "std_dev_micros": 0, "customers": 10},
+        {"platform": "google", "mean_micros": 0, "std_dev_micros": -1, "customers": 10}
+    ]);
+    let (status, err) = post(&c, "/v1/simulations", &body).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(
+        error_fields(&err),
+        [
+            "ltv[0].share",
+            "ltv[1].mean_micros",
+            "ltv[1].std_dev_micros"
+        ]
+    );
+
+    let mut body = request(3, 200);
+    body["plan"]["currency"] = json!(" usd");
+    let (status, err) = post(&c, "/v1/simulations", &body).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(error_fields(&err), ["plan.currency"]);
+
+    let mut body = request(3, 200);
+    body["plan"]["duration_days"] = json!(30.0);
+    body["options"]["runs"] = json!(200.0);
+    let (status, created) = post(&c, "/v1/simulations", &body).await;
+    assert_eq!(status, 202, "{created}");
+    assert_eq!(created["plan"]["duration_days"], 30);
+}
+
+/// A mirror answer holds at most `limit` reports; it takes no cursor (a plan
+/// has at most 366 of them), so the document lists `limit` only.
+#[tokio::test]
+async fn the_mirror_reports_take_a_limit_and_no_cursor() {
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "mirror@sim.test", "Mirror Org").await;
+    let c = boss.caller(&app);
+    let (status, sim) = post(&c, "/v1/simulations", &request(5, 200)).await;
+    assert_eq!(status, 200, "{sim}");
+    let id = sim["id"].as_str().unwrap();
+    let (status, reports) = get(&c, &format!("/v1/simulations/{id}/mirror?limit=5")).await;
+    assert_eq!(status, 200, "{reports}");
+    assert!(reports.as_array().is_some_and(Vec::is_empty), "{reports}");
+    let (status, err) = get(&c, &format!("/v1/simulations/{id}/mirror?limit=0")).await;
+    assert_eq!(status, 400, "{err}");
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let names: Vec<&str> = doc["paths"]["/v1/simulations/{id}/mirror"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["id", "limit"]);
+}
