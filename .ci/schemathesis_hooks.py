@@ -17,9 +17,15 @@ refusal, and every other check, still fails the run. The run prints how many
 failures were dropped.
 """
 
+import atexit
+import collections
 import re
+import sys
 
 import schemathesis
+
+# Dropped refusals per operation and field, printed when the run ends.
+DROPPED = collections.Counter()
 
 # A cursor is opaque: only a `next_cursor` this API issued is one.
 CURSOR = (r"cursor", r"not one this API issued|A new model was fitted since this page")
@@ -154,6 +160,21 @@ def _rules(case):
     return UNSTATABLE.get((*key, media)) or UNSTATABLE.get(key)
 
 
+def _report():
+    if DROPPED:
+        print(f"\nRefusals of rules a schema cannot state, dropped: {sum(DROPPED.values())}", file=sys.stderr)
+        for (operation, rule), n in sorted(DROPPED.items()):
+            print(f"  {n:5}  {operation}  {rule}", file=sys.stderr)
+
+
+atexit.register(_report)
+
+
+def _drop(case, rule):
+    DROPPED[(f"{case.operation.method.upper()} {case.operation.path}", rule)] += 1
+    return False
+
+
 def _null_from_a_link(case):
     """A stateful step whose link put a response's `null` into a path.
 
@@ -173,12 +194,12 @@ def _null_from_a_link(case):
 def filter_failure(context, failure, case, response):
     """Keeps every failure but a 422 that names only unstatable rules."""
     if getattr(failure, "code", None) == "ST202" and _null_from_a_link(case):
-        return False
+        return _drop(case, "a link's null in the path")
     # A body over the size limit (`http.body_limit_bytes`, the LTV upload's
     # own, the bid path's) is refused with the declared 413: JSON Schema
     # counts items, not bytes.
     if getattr(failure, "code", None) == "ST202" and response.status_code == 413:
-        return False
+        return _drop(case, "413 body over the size limit")
     if getattr(failure, "code", None) != "ST202" or response.status_code not in (400, 422):
         return True
     rules = _rules(case)
@@ -192,11 +213,15 @@ def filter_failure(context, failure, case, response):
     fields = details.get("fields") if response.status_code == 422 else None
     if not fields:
         message = error.get("message", "")
-        return not any(f is None and re.search(m, message) for f, m in rules)
+        for f, m in rules:
+            if f is None and re.search(m, message):
+                return _drop(case, f"{response.status_code} /{m}/")
+        return True
     # An upload lists its first 50 bad values: every one must be listed.
     if details.get("total", len(fields)) != len(fields):
         return True
     for f in fields:
         if not _unstatable(rules, f.get("field", ""), f.get("message", "")):
             return True
-    return False
+    names = sorted({re.sub(r"\[\d+\]", "[]", f.get("field", "")) for f in fields})
+    return _drop(case, "422 " + ", ".join(names))
