@@ -4,10 +4,12 @@
 //! campaigns context stores the verdicts; the generators (template engine,
 //! LLM port) use [`limits::shorten`] to fit copy before it is reviewed.
 
+pub mod brief;
 pub mod limits;
 pub mod policy;
 mod text;
 
+pub use brief::{CreativeBrief, Tone};
 pub use limits::{Channel, CopyField, CopyLimit, LimitProblem, check_limits, shorten};
 pub use policy::{Finding, PolicyReport, PolicyRules, Rule, Severity, Verdict, review};
 
