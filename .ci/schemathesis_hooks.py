@@ -42,6 +42,27 @@ FX = r"No exchange rate is configured"
 # Two lines, rows or names of one request that must differ.
 TWICE = r"appear twice|appears twice|[Ll]isted twice"
 
+# A campaign's amounts are in its own currency: two values of one request.
+SAME_CURRENCY = r"Must be the campaign currency"
+# The organisation's daily cap (`PUT /v1/campaign-settings`): stored data.
+CAP = r"Above the organisation's cap"
+CAMPAIGN = [
+    (r"(daily_budget|total_budget|max_cpa|ad_sets\[\d+\]\.bid_cap)\.currency", SAME_CURRENCY),
+    (r"daily_budget", CAP),
+    (r"total_budget", r"Less than one day of the daily budget"),
+    # Against the clock, and two dates of one request.
+    (r"schedule\.start", r"Not before today"),
+    (r"schedule\.end", r"Not before the start"),
+    # The ad sets' shares sum to 10 000; a cost cap needs its cap; the
+    # minimum age not above the maximum.
+    (r"ad_sets", r"budget shares sum to"),
+    (r"ad_sets\[\d+\]\.bid_cap", r"A cost cap needs its cap"),
+    (r"ad_sets\[\d+\]\.targeting\.age_min", r"the minimum not above the maximum"),
+]
+# A creative has at least one piece of copy and at most 100 in all, across
+# four lists.
+COPY = [(r"copy", r"At least one headline|At most 100 pieces")]
+
 UNSTATABLE = {
     ("GET", "/v1/audit"): [CURSOR],
     ("GET", "/v1/decisions"): [CURSOR],
@@ -144,6 +165,27 @@ UNSTATABLE = {
         (r"rows\[\d+\]", TWICE),
         (r"rows\[\d+\]\.clicks", r"must not exceed impressions"),
         (r"rows", r"rows per request"),
+    ],
+    ("POST", "/v1/campaigns"): CAMPAIGN,
+    ("PUT", "/v1/campaigns/{id}"): CAMPAIGN,
+    ("POST", "/v1/campaigns/{id}/budget"): [
+        (r"(daily|total)_budget\.currency", SAME_CURRENCY),
+        (r"total_budget", r"Less than one day of the daily budget"),
+        (r"daily_budget", CAP),
+    ],
+    ("GET", "/v1/campaigns"): [CURSOR],
+    ("GET", "/v1/approvals"): [CURSOR],
+    ("GET", "/v1/creatives"): [CURSOR],
+    ("POST", "/v1/approvals/{id}/decision"): [
+        # Approving a launch the twin's gate refused: the stored verdict.
+        (r"override_reason", r"gate refused this launch"),
+    ],
+    ("POST", "/v1/creatives"): COPY,
+    ("PUT", "/v1/creatives/{id}"): COPY,
+    ("POST", "/v1/creatives/review"): COPY,
+    ("POST", "/v1/creatives/generate"): [
+        # `campaigns.max_variants` (configuration).
+        (r"count", r"variants"),
     ],
 }
 

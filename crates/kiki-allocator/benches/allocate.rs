@@ -13,7 +13,7 @@ use kiki_allocator::{
 use kiki_core::Currency;
 use kiki_twin::{Hill, Platform, ResponseCurve};
 
-const PLATFORMS: [Platform; 9] = Platform::ALL;
+const PLATFORMS: [Platform; 11] = Platform::ALL;
 
 /// Ten lines: the nine platforms plus a second Meta ad set.
 fn request(shapes: &[f64; 10], target: Option<EfficiencyTarget>) -> AllocationRequest {

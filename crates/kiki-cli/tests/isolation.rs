@@ -487,6 +487,31 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
         "settings",
     )
     .await;
+
+    // Campaigns: a campaign from the document's example, submitted (the twin
+    // gates it and an approval waits), and a creative on it.
+    let campaign = ok(
+        b.post("/v1/campaigns", &example("/v1/campaigns", "post"))
+            .await,
+        "campaign",
+    )
+    .await;
+    let campaign_id = campaign["id"].as_str().expect("a campaign id").to_owned();
+    answers.push(campaign);
+    answers.push(
+        ok(
+            b.post(
+                &format!("/v1/campaigns/{campaign_id}/actions"),
+                &json!({"action": "submit"}),
+            )
+            .await,
+            "submission",
+        )
+        .await,
+    );
+    let mut creative = example("/v1/creatives", "post");
+    creative["campaign_id"] = json!(campaign_id);
+    answers.push(ok(b.post("/v1/creatives", &creative).await, "creative").await);
     answers
 }
 

@@ -206,7 +206,7 @@ pub struct CopyLimit {
 }
 
 /// One way an ad's copy does not fit a channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LimitProblem {
     /// The field, as in a request body (`headlines[3]`, `descriptions`).
     pub field: String,

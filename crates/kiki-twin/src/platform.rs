@@ -35,6 +35,11 @@ kiki_core::string_enum! {
         Microsoft = "microsoft",
         Amazon = "amazon",
         Sandbox = "sandbox",
+        /// X (formerly Twitter) promoted posts.
+        X = "x",
+        /// KIKI programmatic: open-exchange display bought by KIKI's own
+        /// OpenRTB bidder.
+        Kiki = "kiki",
     }
 }
 
@@ -53,6 +58,8 @@ impl Platform {
             Platform::Microsoft => "Microsoft",
             Platform::Amazon => "Amazon",
             Platform::Sandbox => "Sandbox",
+            Platform::X => "X",
+            Platform::Kiki => "KIKI programmatic",
         }
     }
 

@@ -84,6 +84,11 @@ const fn platform_base(p: Platform) -> (f64, f64, f64, f64) {
         // Sponsored products: low CTR but shoppers already intend to buy.
         Platform::Amazon => (4.0, 0.004, 0.100, 0.1),
         Platform::Sandbox => (10.0, 0.010, 0.030, 0.2),
+        // Promoted posts: feed-like reach, a little below Meta's rates.
+        Platform::X => (6.0, 0.008, 0.015, 0.3),
+        // Open-exchange display through KIKI's bidder: the cheapest reach,
+        // banner-level CTR, prospecting CVR.
+        Platform::Kiki => (2.5, 0.0035, 0.010, 0.2),
     }
 }
 

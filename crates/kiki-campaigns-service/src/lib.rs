@@ -1,0 +1,78 @@
+//! The campaigns context's service layer: campaigns and their ad sets, the
+//! status machine with every move stored and audited, the launch gate through
+//! the twin, approvals (four-eyes, gate overrides, budget raises), the kill
+//! switch, and creatives with their policy review — on top of the pure
+//! `kiki-campaigns`, `kiki-creative` and `kiki-planner` crates.
+//!
+//! Layout (ARCHITECTURE.md, "Adding a bounded context"):
+//!
+//! - `lib.rs`: the `Module` and re-exports.
+//! - `config.rs`: the `[campaigns]` section.
+//! - `error.rs`: `CampaignsError` and its `DomainError` face.
+//! - `events.rs`: `campaigns.status_changed`, approvals and the kill switch.
+//! - `domain.rs`: the request and response types and the pure rules.
+//! - `service/`: the use cases.
+//! - `store/`: the campaign tables and every query on them (crate-private).
+//! - `api.rs`: the routes and handlers.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod service;
+pub(crate) mod store;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use kiki_server::{Module, ModuleContext, Mount};
+
+pub use config::CampaignsConfig;
+pub use error::CampaignsError;
+pub use service::CampaignsService;
+
+/// The `campaigns` module. It needs the twin module (the launch gate), listed
+/// before it.
+#[derive(Debug, Default)]
+pub struct CampaignsModule;
+
+impl CampaignsModule {
+    pub fn new() -> CampaignsModule {
+        CampaignsModule
+    }
+}
+
+impl Module for CampaignsModule {
+    fn name(&self) -> &'static str {
+        "campaigns"
+    }
+
+    fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
+        vec![kiki_server::ConfigSection::of::<CampaignsConfig>("campaigns")]
+    }
+
+    fn events(&self) -> Vec<kiki_store::EventSpec> {
+        vec![
+            kiki_store::EventSpec::of::<events::StatusChanged>("campaigns"),
+            kiki_store::EventSpec::of::<events::ApprovalRequested>("campaigns"),
+            kiki_store::EventSpec::of::<events::ApprovalDecided>("campaigns"),
+            kiki_store::EventSpec::of::<events::KillSwitchEngaged>("campaigns"),
+            kiki_store::EventSpec::of::<events::KillSwitchReleased>("campaigns"),
+        ]
+    }
+
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
+        Box::pin(async move {
+            let cfg: CampaignsConfig = ctx.section("campaigns")?;
+            let problems = cfg.problems();
+            if !problems.is_empty() {
+                anyhow::bail!("configuration section `campaigns`: {}", problems.join("; "));
+            }
+            let twin = ctx.require::<kiki_twin_service::TwinService>()?;
+            let svc = Arc::new(CampaignsService::new(ctx.platform, cfg, twin));
+            ctx.provide(svc);
+            Ok(Mount::new().api(api::api()))
+        })
+    }
+}

@@ -1,0 +1,706 @@
+//! The campaigns service: the use cases behind the API. Each change is one
+//! transaction with its audit entry (and a decision record when a rule acted),
+//! and publishes its typed event once it commits.
+//!
+//! - `mod.rs`: the service, campaigns (create, rewrite, read, list) and the
+//!   status moves, with the launch gate on submission.
+//! - `approvals.rs`: the approval queue, decisions (four-eyes, gate override),
+//!   comments, and budget changes above the threshold.
+//! - `kill_switch.rs`: pausing every live campaign of an organisation or an
+//!   agency's clients, and resuming exactly those.
+//! - `creatives.rs`: generated and user-written creatives, their policy review
+//!   and the safety hold.
+//! - `settings.rs`: the organisation's settings.
+
+use std::sync::Arc;
+
+use kiki_campaigns::{Action, CampaignDraft, CampaignStatus, OrgLimits, next_status};
+use kiki_core::{Clock, Money, OrgId, Page, PageRequest, TenantScope};
+use kiki_explain::{Change, NewDecision, Recorder};
+use kiki_identity::{Principal, RequestMeta};
+use kiki_shield::{Actor, AuditEvent};
+use kiki_store::Db;
+use kiki_twin_service::TwinService;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::config::CampaignsConfig;
+use crate::domain::*;
+use crate::error::{CampaignsError, Result};
+use crate::events::{ApprovalRequested, StatusChanged};
+use crate::store::{self, Key, campaigns::CampaignRow};
+
+mod approvals;
+mod creatives;
+mod kill_switch;
+mod settings;
+
+/// The engine name on decision records.
+pub const ENGINE: &str = "kiki-campaigns";
+/// The engine version on decision records.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Longest free-text reason.
+const MAX_REASON: usize = 2_000;
+
+/// The service object shared with handlers.
+pub struct CampaignsService {
+    pub(crate) db: Db,
+    pub(crate) record: Recorder,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: CampaignsConfig,
+    pub(crate) twin: Arc<TwinService>,
+}
+
+impl std::fmt::Debug for CampaignsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CampaignsService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who acts, as stored in `created_by`, `actor` and `requested_by`.
+pub(crate) fn actor_text(actor: &Actor) -> String {
+    match actor.id() {
+        Some(id) => format!("{}:{id}", actor.kind()),
+        None => actor.kind().to_owned(),
+    }
+}
+
+/// An audit event stamped with the request.
+pub(crate) fn audit_event(
+    org: OrgId,
+    actor: Actor,
+    action: &str,
+    meta: Option<&RequestMeta>,
+) -> AuditEvent {
+    let e = AuditEvent::new(Some(org), actor, action);
+    match meta {
+        Some(m) => e.context(m.ip, m.user_agent.clone(), m.request_id.clone()),
+        None => e,
+    }
+}
+
+pub(crate) fn json_of<T: serde::Serialize>(v: &T) -> Result<Value> {
+    Ok(serde_json::to_value(v)?)
+}
+
+/// The key a page starts after, from the request's cursor.
+pub(crate) fn key_of(page: &PageRequest) -> Result<Option<Key>> {
+    page.after().map_err(|f| CampaignsError::Invalid(vec![f]))
+}
+
+/// A reason: trimmed, at most 2,000 characters, `None` when blank.
+pub(crate) fn reason_of(field: &str, reason: Option<&str>) -> Result<Option<String>> {
+    let r = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = r
+        && r.chars().count() > MAX_REASON
+    {
+        return Err(CampaignsError::field(
+            field,
+            format!("At most {MAX_REASON} characters."),
+        ));
+    }
+    Ok(r.map(str::to_owned))
+}
+
+fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> CampaignsError {
+    CampaignsError::Internal(format!("campaign {id}: stored {what} unreadable: {e}"))
+}
+
+impl CampaignRow {
+    pub(crate) fn status(&self) -> Result<CampaignStatus> {
+        CampaignStatus::parse(&self.status).ok_or_else(|| corrupt("status", self.id, &self.status))
+    }
+
+    pub(crate) fn draft(&self) -> Result<CampaignDraft> {
+        serde_json::from_value(self.draft.0.clone()).map_err(|e| corrupt("draft", self.id, e))
+    }
+
+    pub(crate) fn org(&self) -> OrgId {
+        OrgId(self.org_id)
+    }
+}
+
+/// One status move to make inside a change.
+pub(crate) struct Move<'a> {
+    pub action: Action,
+    pub actor: Actor,
+    pub reason: Option<&'a str>,
+    /// A rule moved it (the policy review, the kill switch): a decision
+    /// record explains it.
+    pub automated: Option<String>,
+    pub extras: store::campaigns::MoveExtras,
+    pub meta: Option<&'a RequestMeta>,
+}
+
+impl CampaignsService {
+    pub(crate) fn new(
+        platform: &kiki_server::Platform,
+        config: CampaignsConfig,
+        twin: Arc<TwinService>,
+    ) -> CampaignsService {
+        CampaignsService {
+            db: platform.db.clone(),
+            record: platform.recorder(),
+            clock: platform.clock.clone(),
+            config,
+            twin,
+        }
+    }
+
+    pub fn config(&self) -> &CampaignsConfig {
+        &self.config
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The organisation's limits for validating a draft. "Today" is the
+    /// earliest calendar day that is still today somewhere (UTC−12), so a
+    /// schedule written in any time zone may start on its local today.
+    async fn limits(&self, org: OrgId, currency: kiki_core::Currency) -> Result<OrgLimits> {
+        let settings = self.settings_of(org).await?;
+        Ok(OrgLimits {
+            max_daily_budget: settings
+                .max_daily_budget_micros
+                .map(|m| Money::from_micros(m, currency)),
+            today: (self.now() - Duration::hours(12)).date(),
+        })
+    }
+
+    async fn checked(&self, org: OrgId, draft: &CampaignDraft) -> Result<()> {
+        let limits = self.limits(org, draft.currency).await?;
+        let errors = kiki_campaigns::validate_campaign(draft, &limits);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CampaignsError::Invalid(errors))
+        }
+    }
+
+    fn ad_set_rows<'a>(
+        draft: &'a CampaignDraft,
+        ids: &[Uuid],
+    ) -> Vec<store::campaigns::NewAdSet<'a>> {
+        draft
+            .ad_sets
+            .iter()
+            .zip(ids)
+            .enumerate()
+            .map(|(i, (a, id))| store::campaigns::NewAdSet {
+                id: *id,
+                position: i as u32,
+                name: &a.name,
+                channel: channel_name(a.channel),
+                budget_share_bps: a.budget_share_bps,
+                daily_budget_micros: ad_set_budget(draft.daily_budget, a.budget_share_bps).micros,
+            })
+            .collect()
+    }
+
+    /// `POST /v1/campaigns`: stores a draft campaign.
+    pub async fn create(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        draft: CampaignDraft,
+    ) -> Result<CampaignView> {
+        let org = p.scope.org_id();
+        self.checked(org, &draft).await?;
+        let id = Uuid::now_v7();
+        let now = self.now();
+        let actor = p.actor();
+        let by = actor_text(&actor);
+        let ids: Vec<Uuid> = draft.ad_sets.iter().map(|_| Uuid::now_v7()).collect();
+        let mut tx = self.record.begin().await?;
+        store::campaigns::insert(
+            &mut tx,
+            store::campaigns::CampaignWrite {
+                id,
+                org,
+                name: &draft.name,
+                currency: draft.currency.as_str(),
+                daily_budget_micros: draft.daily_budget.micros,
+                total_budget_micros: draft.total_budget.map(|m| m.micros),
+                draft: json_of(&draft)?,
+                now,
+            },
+            CampaignStatus::Draft.as_str(),
+            &by,
+        )
+        .await?;
+        store::campaigns::replace_ad_sets(&mut tx, org, id, &Self::ad_set_rows(&draft, &ids), now)
+            .await?;
+        tx.audit(
+            audit_event(org, actor, "campaigns.campaign.created", Some(meta))
+                .target("campaign", id)
+                .details(json!({
+                    "name": draft.name,
+                    "daily_budget": draft.daily_budget,
+                    "ad_sets": draft.ad_sets.len(),
+                })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.view(&p.scope, id).await
+    }
+
+    /// `PUT /v1/campaigns/{id}`: rewrites a draft (only in `draft`).
+    pub async fn rewrite(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        draft: CampaignDraft,
+    ) -> Result<CampaignView> {
+        let org = p.scope.org_id();
+        let row = self.row(org, id).await?;
+        let status = row.status()?;
+        if status != CampaignStatus::Draft {
+            return Err(CampaignsError::Conflict(format!(
+                "A campaign that is {} cannot be edited; only a draft can (withdraw or revise it first, or change its budget with POST /v1/campaigns/{{id}}/budget).",
+                status.as_str()
+            )));
+        }
+        self.checked(org, &draft).await?;
+        let now = self.now();
+        let actor = p.actor();
+        let ids: Vec<Uuid> = draft.ad_sets.iter().map(|_| Uuid::now_v7()).collect();
+        let mut tx = self.record.begin().await?;
+        let written = store::campaigns::rewrite(
+            &mut tx,
+            store::campaigns::CampaignWrite {
+                id,
+                org,
+                name: &draft.name,
+                currency: draft.currency.as_str(),
+                daily_budget_micros: draft.daily_budget.micros,
+                total_budget_micros: draft.total_budget.map(|m| m.micros),
+                draft: json_of(&draft)?,
+                now,
+            },
+            status.as_str(),
+            row.version,
+        )
+        .await?;
+        if !written {
+            return Err(changed_meanwhile());
+        }
+        store::campaigns::replace_ad_sets(&mut tx, org, id, &Self::ad_set_rows(&draft, &ids), now)
+            .await?;
+        tx.audit(
+            audit_event(org, actor, "campaigns.campaign.updated", Some(meta))
+                .target("campaign", id)
+                .details(json!({ "version": row.version + 1 })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.view(&p.scope, id).await
+    }
+
+    pub(crate) async fn row(&self, org: OrgId, id: Uuid) -> Result<CampaignRow> {
+        store::campaigns::get(&self.db, org, id)
+            .await?
+            .ok_or(CampaignsError::NotFound("campaign"))
+    }
+
+    async fn view(&self, scope: &TenantScope, id: Uuid) -> Result<CampaignView> {
+        self.get(scope, id)
+            .await?
+            .ok_or(CampaignsError::NotFound("campaign"))
+    }
+
+    fn into_view(row: CampaignRow, sets: Vec<store::campaigns::AdSetRow>) -> Result<CampaignView> {
+        let status = row.status()?;
+        let draft = row.draft()?;
+        let currency = draft.currency;
+        let ad_sets = sets
+            .into_iter()
+            .map(|s| {
+                let channel = channel_of(&s.channel)
+                    .ok_or_else(|| corrupt("ad set channel", row.id, &s.channel))?;
+                Ok(AdSetView {
+                    id: s.id,
+                    position: s.position as u32,
+                    name: s.name,
+                    channel,
+                    budget_share_bps: s.budget_share_bps as u32,
+                    daily_budget: Money::from_micros(s.daily_budget_micros, currency),
+                    line_item_id: s.line_item_id,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CampaignView {
+            id: row.id,
+            org_id: row.org_id,
+            status,
+            allowed_actions: kiki_campaigns::status::allowed(status),
+            draft,
+            ad_sets,
+            gate: row.simulation_id.map(|simulation_id| GateView {
+                simulation_id,
+                approved: row.gate_approved,
+                reason: row.gate_reason.clone(),
+            }),
+            kill_switch_id: row.kill_switch_id,
+            version: row.version,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// A campaign of the scope's active organisation.
+    pub async fn get(&self, scope: &TenantScope, id: Uuid) -> Result<Option<CampaignView>> {
+        let org = scope.org_id();
+        let Some(row) = store::campaigns::get(&self.db, org, id).await? else {
+            return Ok(None);
+        };
+        let row = self.refresh_gate(scope, row).await?;
+        let sets = store::campaigns::ad_sets(&self.db, org, id).await?;
+        Self::into_view(row, sets).map(Some)
+    }
+
+    /// Fills in the gate's verdict of a queued simulation that finished.
+    pub(crate) async fn refresh_gate(
+        &self,
+        scope: &TenantScope,
+        mut row: CampaignRow,
+    ) -> Result<CampaignRow> {
+        let org = scope.org_id();
+        if let (Some(sim), None, true) = (row.simulation_id, row.gate_approved, row.org() == org)
+            && let Some(v) = self.twin.get_simulation(scope, sim).await?
+            && let Some(g) = v.gate
+        {
+            store::campaigns::set_gate(&self.db, org, row.id, sim, g.approved, &g.reason).await?;
+            row.gate_approved = Some(g.approved);
+            row.gate_reason = Some(g.reason);
+        }
+        Ok(row)
+    }
+
+    /// The active organisation's campaigns, newest first.
+    pub async fn list(
+        &self,
+        scope: &TenantScope,
+        status: Option<CampaignStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<CampaignView>> {
+        let org = scope.org_id();
+        let limit = page.limit();
+        let key = key_of(page)?;
+        let rows = store::campaigns::list(
+            &self.db,
+            org,
+            status.map(|s| s.as_str()),
+            page.fetch(),
+            key,
+        )
+        .await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut sets = store::campaigns::ad_sets_of(&self.db, org, &ids).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                sets.into_iter().partition(|s| s.campaign_id == row.id);
+            sets = rest;
+            items.push(Self::into_view(row, mine)?);
+        }
+        Ok(Page::keyset(items, limit, |v| (v.created_at, v.id)))
+    }
+
+    /// The status moves of a campaign, oldest first (the last 500).
+    pub async fn transitions(&self, scope: &TenantScope, id: Uuid) -> Result<Vec<TransitionView>> {
+        let org = scope.org_id();
+        self.row(org, id).await?;
+        let rows = store::campaigns::transitions(&self.db, org, id, 500).await?;
+        rows.into_iter()
+            .map(|t| {
+                let bad = |what: &str, v: &str| corrupt(what, id, v);
+                Ok(TransitionView {
+                    id: t.id,
+                    action: Action::parse(&t.action).ok_or_else(|| bad("action", &t.action))?,
+                    from: CampaignStatus::parse(&t.from_status)
+                        .ok_or_else(|| bad("status", &t.from_status))?,
+                    to: CampaignStatus::parse(&t.to_status)
+                        .ok_or_else(|| bad("status", &t.to_status))?,
+                    actor: t.actor,
+                    reason: t.reason,
+                    automated: t.automated,
+                    at: t.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves `row` by `m` inside `tx`: the status (if the row is still as
+    /// read), the stored move, its audit entry, a decision record when a rule
+    /// acted, and the event. Returns the new status.
+    pub(crate) async fn apply_move(
+        &self,
+        tx: &mut Change<'_>,
+        row: &CampaignRow,
+        m: Move<'_>,
+    ) -> Result<CampaignStatus> {
+        let from = row.status()?;
+        let to = next_status(from, m.action)?;
+        let org = row.org();
+        let now = self.now();
+        let by = actor_text(&m.actor);
+        if !store::campaigns::set_status(
+            tx,
+            org,
+            row.id,
+            (from.as_str(), row.version),
+            to.as_str(),
+            m.extras,
+            now,
+        )
+        .await?
+        {
+            return Err(changed_meanwhile());
+        }
+        store::campaigns::insert_transition(
+            tx,
+            store::campaigns::NewTransition {
+                org,
+                campaign: row.id,
+                action: m.action.as_str(),
+                from: from.as_str(),
+                to: to.as_str(),
+                actor: &by,
+                reason: m.reason,
+                automated: m.automated.is_some(),
+                now,
+            },
+        )
+        .await?;
+        let entry = tx
+            .audit(
+                audit_event(org, m.actor, "campaigns.campaign.status_changed", m.meta)
+                    .target("campaign", row.id)
+                    .details(json!({
+                        "action": m.action,
+                        "from": from,
+                        "to": to,
+                        "reason": m.reason,
+                    })),
+            )
+            .await?;
+        if let Some(explanation) = &m.automated {
+            tx.decision(NewDecision {
+                org_id: Some(org),
+                engine: ENGINE.into(),
+                engine_version: ENGINE_VERSION.into(),
+                kind: format!("campaign_{}", m.action.as_str()),
+                subject_kind: "campaign".into(),
+                subject_id: row.id.to_string(),
+                inputs: json!({ "from": from, "action": m.action, "reason": m.reason }),
+                output: json!({ "to": to }),
+                confidence: None,
+                explanation: explanation.clone(),
+                audit_entry_id: Some(entry.id),
+            })
+            .await?;
+        }
+        tx.publish(
+            Some(org),
+            &StatusChanged {
+                campaign_id: row.id,
+                from,
+                to,
+                action: m.action,
+                actor: by,
+                reason: m.reason.map(str::to_owned),
+                automated: m.automated.is_some(),
+            },
+        );
+        Ok(to)
+    }
+
+    /// `POST /v1/campaigns/{id}/actions`: a person moves a campaign.
+    pub async fn act(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        req: ActionRequest,
+    ) -> Result<CampaignView> {
+        let org = p.scope.org_id();
+        let reason = reason_of("reason", req.reason.as_deref())?;
+        let row = self.row(org, id).await?;
+        let from = row.status()?;
+        // The move must be legal before anything runs (the gate costs a simulation).
+        next_status(from, req.action)?;
+        match req.action {
+            Action::Approve | Action::Reject => {
+                return Err(CampaignsError::Conflict(
+                    "Launches are approved or rejected on their approval: POST /v1/approvals/{id}/decision (GET /v1/approvals lists them).".into(),
+                ));
+            }
+            Action::Hold if reason.is_none() => {
+                return Err(CampaignsError::field(
+                    "reason",
+                    "Say why the campaign is held.",
+                ));
+            }
+            Action::Submit => return self.submit(p, meta, row, reason).await,
+            _ => {}
+        }
+        let mut tx = self.record.begin().await?;
+        if matches!(req.action, Action::Launch | Action::Resume | Action::Retry)
+            && let Some(ks) = store::kill_switch::engaged(&mut tx, org).await?
+        {
+            return Err(CampaignsError::Conflict(format!(
+                "The kill switch {} holds this organisation's campaigns paused; release it first (POST /v1/kill-switch/release).",
+                ks.id
+            )));
+        }
+        if req.action == Action::Release && store::creatives::rejected_count(&mut tx, org, id).await? > 0 {
+            return Err(CampaignsError::Conflict(
+                "A creative of this campaign is still rejected by the policy review; fix or remove it first.".into(),
+            ));
+        }
+        if matches!(
+            req.action,
+            Action::Withdraw | Action::Revise | Action::Archive | Action::Hold
+        ) {
+            store::approvals::withdraw_pending(&mut tx, org, id, None, self.now()).await?;
+        }
+        self.apply_move(
+            &mut tx,
+            &row,
+            Move {
+                action: req.action,
+                actor: p.actor(),
+                reason: reason.as_deref(),
+                automated: None,
+                extras: Default::default(),
+                meta: Some(meta),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.view(&p.scope, id).await
+    }
+
+    /// Submission: the twin simulates the campaign's plan and gates it, then
+    /// the campaign waits for approval with the verdict attached.
+    async fn submit(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        row: CampaignRow,
+        reason: Option<String>,
+    ) -> Result<CampaignView> {
+        let org = row.org();
+        let draft = row.draft()?;
+        let sets = store::campaigns::ad_sets(&self.db, org, row.id).await?;
+        let ids: Vec<Uuid> = sets.iter().map(|s| s.id).collect();
+        if ids.len() != draft.ad_sets.len() {
+            return Err(CampaignsError::Internal(format!(
+                "campaign {}: {} ad set rows for {} ad sets",
+                row.id,
+                ids.len(),
+                draft.ad_sets.len()
+            )));
+        }
+        let plan = gate_plan(&draft, &ids);
+        // The same campaign gets the same simulation: the seed is its id.
+        let seed = u64::from_be_bytes(row.id.as_bytes()[8..16].try_into().unwrap_or([0; 8]));
+        let request = kiki_twin_service::domain::SimulationRequest {
+            plan,
+            options: kiki_twin::SimulationOptions {
+                runs: self.config.gate_runs,
+                seed,
+                ..Default::default()
+            },
+            ltv: Vec::new(),
+        };
+        {
+            // A rejected creative blocks submission (before the simulation runs).
+            let mut tx = self.record.begin().await?;
+            if store::creatives::rejected_count(&mut tx, org, row.id).await? > 0 {
+                return Err(CampaignsError::Conflict(
+                    "A creative of this campaign is rejected by the policy review; fix or remove it before submitting.".into(),
+                ));
+            }
+            tx.rollback().await?;
+        }
+        let (sim, _queued) = self.twin.create_simulation(p, meta, request).await?;
+        let verdict = sim.gate.as_ref().map(|g| (g.approved, g.reason.clone()));
+        let actor = p.actor();
+        let by = actor_text(&actor);
+        let approval = Uuid::now_v7();
+        let now = self.now();
+        let mut tx = self.record.begin().await?;
+        self.apply_move(
+            &mut tx,
+            &row,
+            Move {
+                action: Action::Submit,
+                actor: actor.clone(),
+                reason: reason.as_deref(),
+                automated: None,
+                extras: store::campaigns::MoveExtras {
+                    gate: Some((
+                        sim.id,
+                        verdict.as_ref().map(|v| v.0),
+                        verdict.as_ref().map(|v| v.1.clone()),
+                    )),
+                    kill_switch: None,
+                },
+                meta: Some(meta),
+            },
+        )
+        .await?;
+        store::approvals::insert(
+            &mut tx,
+            store::approvals::NewApproval {
+                id: approval,
+                org,
+                campaign: row.id,
+                kind: ApprovalKind::Launch.as_str(),
+                requested_by: &by,
+                reason: reason.as_deref(),
+                daily_budget_micros: Some(draft.daily_budget.micros),
+                total_budget_micros: draft.total_budget.map(|m| m.micros),
+                simulation: Some(sim.id),
+                now,
+            },
+        )
+        .await?;
+        tx.audit(
+            audit_event(org, actor, "campaigns.approval.requested", Some(meta))
+                .target("approval", approval)
+                .details(json!({
+                    "campaign_id": row.id,
+                    "kind": ApprovalKind::Launch,
+                    "simulation_id": sim.id,
+                    "gate_approved": verdict.as_ref().map(|v| v.0),
+                })),
+        )
+        .await?;
+        tx.publish(
+            Some(org),
+            &ApprovalRequested {
+                approval_id: approval,
+                campaign_id: row.id,
+                kind: ApprovalKind::Launch.as_str().into(),
+                requested_by: by,
+            },
+        );
+        tx.commit().await?;
+        self.view(&p.scope, row.id).await
+    }
+}
+
+pub(crate) fn changed_meanwhile() -> CampaignsError {
+    CampaignsError::Conflict(
+        "The campaign changed while this request ran; read it again and retry.".into(),
+    )
+}
