@@ -1,15 +1,26 @@
-//! SyncCreate's rules, free of IO: how long each piece of ad copy may be on
-//! each platform ([`limits`]), and the ad-policy and brand-safety review
-//! every creative passes before a campaign may use it ([`policy`]). The
-//! campaigns context stores the verdicts; the generators (template engine,
-//! LLM port) use [`limits::shorten`] to fit copy before it is reviewed.
+//! SyncCreate's rules and template engine, free of IO: how long each piece
+//! of ad copy may be on each platform ([`limits`]), the ad-policy and
+//! brand-safety review every creative passes before a campaign may use it
+//! ([`policy`]), and the built-in template engine ([`generate`](mod@generate)) that writes
+//! variants of an ad from a [`CreativeBrief`] — copy fitted to the channel,
+//! an image prompt with the channel's placements and a video prompt — and
+//! fits a language model's answer ([`CopyAnswer`]) to the same shape. The
+//! campaigns context stores the variants and the verdicts; generation is
+//! deterministic (variation `n` of a brief is always the same) and carries
+//! the brief's own claims for the review to judge.
 
 pub mod brief;
+pub mod generate;
 pub mod limits;
 pub mod policy;
+mod templates;
 mod text;
 
 pub use brief::{CreativeBrief, Tone};
+pub use generate::{
+    CopyAnswer, CreativeVariant, FITTED_ANSWER, ImagePrompt, MAX_VARIANTS, ON_SCREEN_MAX_CHARS,
+    Placement, Scene, Segment, VideoPrompt, copy_answer_schema, fit_answer, generate,
+};
 pub use limits::{Channel, CopyField, CopyLimit, LimitProblem, check_limits, shorten};
 pub use policy::{Finding, PolicyReport, PolicyRules, Rule, Severity, Verdict, review};
 
