@@ -173,6 +173,7 @@ pub struct CommentView {
 
 /// Approve or reject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ApprovalDecision)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
@@ -181,6 +182,7 @@ pub enum Decision {
 
 /// `POST /v1/approvals/{id}/decision`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = ApprovalDecisionRequest)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "approve", "comment": "Budget agreed with finance."}))]
 pub struct DecisionRequest {

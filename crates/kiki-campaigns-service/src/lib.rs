@@ -33,13 +33,22 @@ pub use error::CampaignsError;
 pub use service::CampaignsService;
 
 /// The `campaigns` module. It needs the twin module (the launch gate), listed
-/// before it.
+/// before it; wired to the LTV module, the planner uses the organisation's
+/// fitted customer value.
 #[derive(Debug, Default)]
-pub struct CampaignsModule;
+pub struct CampaignsModule {
+    with_ltv: bool,
+}
 
 impl CampaignsModule {
+    /// Campaigns on the twin; the planner uses industry priors for LTV.
     pub fn new() -> CampaignsModule {
-        CampaignsModule
+        CampaignsModule::default()
+    }
+
+    /// Wired to the LTV module's current models (listed before it).
+    pub fn with_ltv_module(self) -> CampaignsModule {
+        CampaignsModule { with_ltv: true }
     }
 }
 
@@ -70,7 +79,15 @@ impl Module for CampaignsModule {
                 anyhow::bail!("configuration section `campaigns`: {}", problems.join("; "));
             }
             let twin = ctx.require::<kiki_twin_service::TwinService>()?;
-            let svc = Arc::new(CampaignsService::new(ctx.platform, cfg, twin));
+            let ltv = if self.with_ltv {
+                Some(ctx.require::<kiki_ltv_service::LtvService>()?)
+            } else {
+                None
+            };
+            let svc = Arc::new(
+                CampaignsService::new(ctx.platform, cfg, twin, ltv)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
             ctx.provide(svc);
             Ok(Mount::new().api(api::api()))
         })

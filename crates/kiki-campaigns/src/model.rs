@@ -28,13 +28,17 @@ pub enum AssetSource {
     Hybrid,
 }
 
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
 /// When a campaign runs. Dates are calendar days in `time_zone`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
+    #[serde(with = "iso_date")]
     #[schema(value_type = String, format = Date)]
     pub start: Date,
     /// None: until paused or completed.
+    #[serde(default, with = "iso_date::option")]
     #[schema(value_type = Option<String>, format = Date)]
     pub end: Option<Date>,
     /// An IANA zone name (`Europe/Paris`) or `UTC`.

@@ -18,7 +18,7 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         std::sync::Arc::new(BidderModule::new().with_ltv_module()),
         // Simulations and the rebalancer read LTV per platform.
         std::sync::Arc::new(TwinModule::new().with_ltv_module()),
-        // Campaigns: the launch gate runs on the twin.
-        std::sync::Arc::new(kiki_campaigns_service::CampaignsModule::new()),
+        // Campaigns: the launch gate runs on the twin; the planner reads LTV.
+        std::sync::Arc::new(kiki_campaigns_service::CampaignsModule::new().with_ltv_module()),
     ]
 }

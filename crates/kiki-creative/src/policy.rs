@@ -67,6 +67,7 @@ pub enum Severity {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
+#[schema(as = PolicyVerdict)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Approved,

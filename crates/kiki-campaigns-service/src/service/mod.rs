@@ -34,6 +34,7 @@ use crate::store::{self, Key, campaigns::CampaignRow};
 mod approvals;
 mod creatives;
 mod kill_switch;
+// pub mod plan;
 mod settings;
 
 /// The engine name on decision records.
@@ -51,6 +52,12 @@ pub struct CampaignsService {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: CampaignsConfig,
     pub(crate) twin: Arc<TwinService>,
+    /// The LTV service, when the module is wired to it (the planner's LTV).
+    pub(crate) ltv: Option<Arc<kiki_ltv_service::LtvService>>,
+    /// The planner's language model, when configured.
+    pub(crate) llm: Option<Arc<kiki_llm::LlmClient>>,
+    /// The one outbound HTTP client (landing pages).
+    pub(crate) outbound: kiki_outbound::OutboundClient,
 }
 
 impl std::fmt::Debug for CampaignsService {
@@ -141,14 +148,25 @@ impl CampaignsService {
         platform: &kiki_server::Platform,
         config: CampaignsConfig,
         twin: Arc<TwinService>,
-    ) -> CampaignsService {
-        CampaignsService {
+        ltv: Option<Arc<kiki_ltv_service::LtvService>>,
+    ) -> Result<CampaignsService> {
+        let llm = match &config.llm {
+            Some(section) => Some(Arc::new(
+                kiki_llm::LlmClient::new(platform.outbound.clone(), section.client_config())
+                    .map_err(|e| CampaignsError::Internal(format!("campaigns.llm: {e}")))?,
+            )),
+            None => None,
+        };
+        Ok(CampaignsService {
             db: platform.db.clone(),
             record: platform.recorder(),
             clock: platform.clock.clone(),
             config,
             twin,
-        }
+            ltv,
+            llm,
+            outbound: platform.outbound.clone(),
+        })
     }
 
     pub fn config(&self) -> &CampaignsConfig {

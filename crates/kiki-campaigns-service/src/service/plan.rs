@@ -47,8 +47,10 @@ pub struct PlannerUsed {
     pub fallback_reason: Option<String>,
     /// The model's first answer was invalid and its second was used.
     pub repaired: bool,
-    /// Tokens the model used.
+    /// Tokens the model used (`prompt_tokens`, `completion_tokens`,
+    /// `total_tokens`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub usage: Option<kiki_llm::TokenUsage>,
 }
 
@@ -118,7 +120,7 @@ fn system_prompt() -> String {
 impl CampaignsService {
     /// Reads the landing page at `url`.
     async fn read_landing_page(&self, url: &str) -> Result<PageRead> {
-        let parsed = url::Url::parse(url).map_err(|_| refused_page("Not a web address."))?;
+        let parsed = reqwest::Url::parse(url).map_err(|_| refused_page("Not a web address."))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(refused_page("Only http and https pages are read."));
         }
@@ -153,8 +155,11 @@ impl CampaignsService {
         .map_err(|e| refused_page(format!("The page could not be fetched ({}).", short(&e.to_string()))))?;
         let final_url = resp.url().clone();
         if !self.config.allow_private_pages
-            && let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = final_url.host()
-            && let Ok(ip) = final_url.host_str().unwrap_or_default().trim_matches(['[', ']']).parse::<IpAddr>()
+            && let Ok(ip) = final_url
+                .host_str()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .parse::<IpAddr>()
             && is_internal(ip)
         {
             return Err(refused_page("The page redirected to the server's own network."));

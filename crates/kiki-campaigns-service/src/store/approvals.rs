@@ -26,10 +26,9 @@ pub(crate) struct ApprovalRow {
     pub decided_at: Option<OffsetDateTime>,
     pub decision_comment: Option<String>,
     pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: [P; 15] = [
+const COLUMNS: [P; 14] = [
     P::Id,
     P::OrgId,
     P::CampaignId,
@@ -44,7 +43,6 @@ const COLUMNS: [P; 15] = [
     P::DecidedAt,
     P::DecisionComment,
     P::CreatedAt,
-    P::UpdatedAt,
 ];
 
 /// A stored comment row.

@@ -19,8 +19,6 @@ pub(crate) struct CampaignRow {
     pub name: String,
     pub status: String,
     pub currency: String,
-    pub daily_budget_micros: i64,
-    pub total_budget_micros: Option<i64>,
     pub draft: Json<Value>,
     pub simulation_id: Option<Uuid>,
     pub gate_approved: Option<bool>,
@@ -32,14 +30,12 @@ pub(crate) struct CampaignRow {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: [C; 16] = [
+const COLUMNS: [C; 14] = [
     C::Id,
     C::OrgId,
     C::Name,
     C::Status,
     C::Currency,
-    C::DailyBudgetMicros,
-    C::TotalBudgetMicros,
     C::Draft,
     C::SimulationId,
     C::GateApproved,

@@ -23,7 +23,6 @@ pub(crate) struct CreativeRow {
     pub image: Option<Json<Value>>,
     pub video: Option<Json<Value>>,
     pub media_url: Option<String>,
-    pub verdict: String,
     pub review: Json<Value>,
     pub rating: Option<i64>,
     pub created_by: String,
@@ -31,7 +30,7 @@ pub(crate) struct CreativeRow {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: [R; 16] = [
+const COLUMNS: [R; 15] = [
     R::Id,
     R::OrgId,
     R::CampaignId,
@@ -42,7 +41,6 @@ const COLUMNS: [R; 16] = [
     R::Image,
     R::Video,
     R::MediaUrl,
-    R::Verdict,
     R::Review,
     R::Rating,
     R::CreatedBy,
