@@ -11,7 +11,7 @@
 //! leads or app installs).
 
 use kiki_core::{Currency, Money};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::industry::{Industry, Restricted, classify, restricted};
 use crate::tokens::{Kind, Token, tokenize};
@@ -38,7 +38,7 @@ pub struct Read<T> {
 }
 
 /// Who the goal addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Female,
@@ -220,6 +220,9 @@ const DAYS: &[&str] = &["day", "days"];
 const WEEKS: &[&str] = &["week", "weeks", "wk", "wks"];
 const MONTHS: &[&str] = &["month", "months", "mo"];
 const ROI_WORDS: &[&str] = &["roi", "roas", "return", "returns"];
+
+/// The origin of the campaign type when no word of the goal decided it.
+pub(crate) const NO_KIND_WORDS: &str = "no words about leads or app installs: a sales campaign";
 
 /// Reads `text`. Amounts without a currency are in `currency` (the
 /// organisation's).
@@ -485,7 +488,7 @@ pub fn read_goal(text: &str, currency: Currency) -> Goal {
         Read {
             value: CampaignType::Sales,
             origin: Origin::Inferred {
-                from: "no words about leads or app installs: a sales campaign".to_owned(),
+                from: NO_KIND_WORDS.to_owned(),
             },
         }
     };

@@ -8,7 +8,7 @@
 //! 30-day first flight (long enough for the twin's mirror and the
 //! rebalancer to learn, short enough to stop a bad plan).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use kiki_twin::Industry;
 
@@ -190,7 +190,7 @@ impl IndustryProfile {
 
 /// A category the platforms allow only with certification, targeting
 /// limits or disclosures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Restricted {
     Finance,
