@@ -25,6 +25,7 @@ pub fn api() -> VersionedApi<AppState> {
     let v = ApiVersion::CURRENT;
     VersionedApi::new()
         .routes(v, routes!(create_campaign, list_campaigns))
+        .routes(v, routes!(plan_campaign))
         .routes(v, routes!(get_campaign, put_campaign))
         .routes(v, routes!(campaign_action))
         .routes(v, routes!(campaign_transitions))
@@ -58,6 +59,26 @@ pub async fn create_campaign(
         StatusCode::CREATED,
         AxumJson(svc.create(&p.0, &meta, draft).await?),
     ))
+}
+
+/// A campaign plan from a goal in words, a form and/or a landing page:
+/// budget, duration, target, audience, industry, campaign type, max CPA
+/// from the LTV with its source, channel mix, creative brief, every value
+/// marked as given, extracted, read from the page, inferred or defaulted, and
+/// the guardrails that fired. Answered by the configured language model
+/// (validated, repaired once) or by the rule planner; `planner` says which.
+/// Nothing is stored: `POST /v1/campaigns` stores the plan's `draft`.
+#[utoipa::path(post, path = "/campaigns/plan", tag = "campaigns",
+    request_body = crate::service::plan::PlanApiRequest,
+    responses((status = 200, body = crate::service::plan::PlanView), (status = 403, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn plan_campaign(
+    Service(svc): Service<CampaignsService>,
+    Meta(meta): Meta,
+    p: Perm<CampaignWrite>,
+    Json(req): Json<crate::service::plan::PlanApiRequest>,
+) -> Result<AxumJson<crate::service::plan::PlanView>, ApiError> {
+    Ok(AxumJson(svc.plan(&p.0, &meta, req).await?))
 }
 
 /// Filters of the campaign list.

@@ -282,13 +282,13 @@ impl CampaignsService {
         if !errors.is_empty() {
             return Err(CampaignsError::Invalid(errors));
         }
-        let variants = kiki_creative::generate(b, req.channel, req.count);
+        let (variants, source) = self.write_variants(p, meta, b, req.channel, req.count).await?;
         let drafts = variants
             .into_iter()
             .map(|v| {
                 Ok(Draft {
                     channel: v.channel,
-                    source: CreativeSource::Template,
+                    source,
                     variation: v.variation,
                     copy: v.copy,
                     image: Some(json_of(&v.image)?),
@@ -299,6 +299,68 @@ impl CampaignsService {
             .collect::<Result<Vec<_>>>()?;
         let ids = self.store_creatives(p, meta, req.campaign_id, drafts).await?;
         self.creative_views(&p.scope, &ids).await
+    }
+
+    /// Variants from the configured language model (fitted to the channel's
+    /// limits), else, or when it fails, from the template engine.
+    async fn write_variants(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        brief: &kiki_creative::CreativeBrief,
+        channel: Channel,
+        count: u32,
+    ) -> Result<(Vec<kiki_creative::CreativeVariant>, CreativeSource)> {
+        let Some(llm) = &self.llm else {
+            return Ok((
+                kiki_creative::generate(brief, channel, count),
+                CreativeSource::Template,
+            ));
+        };
+        let limits: Vec<String> = channel
+            .limits()
+            .iter()
+            .map(|l| format!("{:?}: {}..={} pieces of at most {} characters", l.field, l.min_count, l.max_count, l.max_chars))
+            .collect();
+        let system = format!(
+            "You write ad copy for {} ads. Write exactly {count} distinct variants. Follow the brief; \
+             make no claim the brief does not make (no guarantees, no superlatives without a source, \
+             no questions about the reader's personal attributes, no capitals for emphasis). The \
+             platform's limits: {}. Answer with one JSON object that follows this JSON Schema:\n{}",
+            channel.display_name(),
+            limits.join("; "),
+            kiki_creative::copy_answer_schema()
+        );
+        let user = serde_json::to_string_pretty(brief)?;
+        let model = llm.config().model.clone();
+        let answer = llm
+            .ask_json::<kiki_creative::CopyAnswer>(&system, &user, |a| a.validate())
+            .await;
+        let org = p.scope.org_id();
+        let (variants, source, details) = match answer {
+            Ok(a) => {
+                let mut v = kiki_creative::fit_answer(brief, channel, &a.value);
+                v.truncate(count as usize);
+                (
+                    v,
+                    CreativeSource::Llm,
+                    json!({"writer": "llm", "model": model, "repaired": a.repaired, "usage": a.usage, "transcript": a.transcript}),
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, model = %model, "copy model failed; template engine used");
+                (
+                    kiki_creative::generate(brief, channel, count),
+                    CreativeSource::Template,
+                    json!({"writer": "template", "model": model, "fallback_reason": kiki_core::DomainError::public_message(&e)}),
+                )
+            }
+        };
+        let mut tx = self.record.begin().await?;
+        tx.audit(audit_event(org, p.actor(), "campaigns.creative.asked_model", Some(meta)).details(details))
+            .await?;
+        tx.commit().await?;
+        Ok((variants, source))
     }
 
     /// `POST /v1/creatives`: a creative a person wrote, reviewed and stored.

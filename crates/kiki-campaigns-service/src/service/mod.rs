@@ -34,7 +34,7 @@ use crate::store::{self, Key, campaigns::CampaignRow};
 mod approvals;
 mod creatives;
 mod kill_switch;
-// pub mod plan;
+pub mod plan;
 mod settings;
 
 /// The engine name on decision records.

@@ -6,6 +6,7 @@ mod approvals;
 mod creatives;
 mod kill_switch;
 mod lifecycle;
+mod plan;
 
 use std::sync::Arc;
 
@@ -26,6 +27,9 @@ pub async fn spawn_with(campaigns: Option<Value>) -> (TestApp, TestClock) {
     let app = identity_app()
         .clock(Arc::new(clock.clone()))
         .configure(move |c| {
+            // The gate at 50 %: industry priors alone (no history) give a
+            // modest plan a chance of positive uplift around 65 %.
+            c.set_section("twin", json!({"min_confidence": 0.5}));
             if let Some(t) = campaigns {
                 c.set_section("campaigns", t);
             }
@@ -41,8 +45,9 @@ pub async fn spawn() -> (TestApp, TestClock) {
     spawn_with(None).await
 }
 
-/// A campaign the twin's gate approves: a modest Google budget for a
-/// general business (industry priors: CPA about 40 against an LTV of 100).
+/// A campaign the twin's gate approves at the tests' 50 % threshold: a
+/// modest Google budget for a general business (industry priors: CPA about
+/// 40 against an LTV of 100; P(uplift > 0) about 65 %).
 pub fn good_campaign(name: &str) -> Value {
     json!({
         "name": name,

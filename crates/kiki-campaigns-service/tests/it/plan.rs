@@ -1,0 +1,211 @@
+//! The plan endpoint: the rule planner from a goal, a landing page read
+//! through the outbound client, and the language-model path against a local
+//! OpenAI-compatible server (valid, repaired, refused, rate-limited).
+
+use kiki_test_support::identity::{admin, error_fields};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::*;
+
+const GOAL: &str = "Launch our new serum with $100k over 60 days, target ROI 3x, US women 25-44";
+
+fn completion(content: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    }))
+}
+
+fn llm_section(server: &MockServer) -> Value {
+    json!({"llm": {"base_url": format!("{}/v1", server.uri()), "model": "test-model", "api_key": "sk-test-secret-123456", "timeout_secs": 5}})
+}
+
+fn assumption<'a>(plan: &'a Value, field: &str) -> &'a Value {
+    plan["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["field"] == field)
+        .unwrap_or_else(|| panic!("no assumption for {field}: {plan}"))
+}
+
+#[tokio::test]
+async fn the_rule_planner_reads_a_goal_into_a_plan_that_can_be_stored() {
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "owner@plan.test", "Plan Org").await;
+    let c = boss.caller(&app);
+    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": GOAL})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["planner"]["kind"], "rules");
+    let plan = &v["plan"];
+    assert_eq!(plan["draft"]["total_budget"]["micros"], 100_000_000_000i64);
+    assert_eq!(plan["draft"]["daily_budget"]["micros"], 1_666_660_000i64);
+    assert_eq!(plan["duration_days"], 60);
+    assert_eq!(plan["draft"]["target_roi"], 3.0);
+    assert_eq!(plan["draft"]["industry"], "ecommerce");
+    assert!(plan["ltv"]["source"].as_str().unwrap().contains("industry prior"), "{}", plan["ltv"]);
+    assert!(plan["margin_source"].as_str().unwrap().contains("100 %"));
+    assert_eq!(assumption(plan, "draft.total_budget")["origin"]["kind"], "extracted");
+    assert_eq!(assumption(plan, "draft.daily_budget")["origin"]["kind"], "inferred");
+    assert_eq!(plan["missing"], json!(["landing_url"]));
+    // With a landing page the draft is stored as it is.
+    let mut draft = plan["draft"].clone();
+    draft["landing_url"] = json!("https://shop.example/serum");
+    let (status, stored) = post(&c, "/v1/campaigns", &draft).await;
+    assert_eq!(status, 201, "{stored}");
+    // Nothing to plan from.
+    let (status, e) = post(&c, "/v1/campaigns/plan", &json!({})).await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(error_fields(&e), ["goal"]);
+}
+
+#[tokio::test]
+async fn a_landing_page_is_read_and_a_private_address_is_refused() {
+    let site = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/serum"))
+        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/html").set_body_string(
+            r#"<html lang="en"><head><title>Vitamin C Serum | Lumière</title>
+            <meta property="og:site_name" content="Lumière">
+            <meta name="description" content="A daily serum for brighter skin."></head>
+            <body><h1>Vitamin C Serum</h1></body></html>"#,
+        ))
+        .mount(&site)
+        .await;
+    let url = format!("{}/serum", site.uri());
+
+    // By default the planner reads public pages only: 127.0.0.1 is refused.
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "owner@page.test", "Page Org").await;
+    let (status, e) = post(&boss.caller(&app), "/v1/campaigns/plan", &json!({"url": url})).await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(error_fields(&e), ["url"]);
+    assert!(e["error"]["message"].as_str().unwrap().contains("private or local"), "{e}");
+
+    let (app, _clock) = spawn_with(Some(json!({"allow_private_pages": true}))).await;
+    let boss = admin(&app, "owner@page2.test", "Page Org").await;
+    let c = boss.caller(&app);
+    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"url": url, "goal": "$3,000 over 30 days"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["page"]["facts"]["brand"], "Lumière", "{}", v["page"]);
+    assert_eq!(v["page"]["status"], 200);
+    assert_eq!(v["plan"]["draft"]["brand_name"], "Lumière");
+    assert_eq!(v["plan"]["draft"]["landing_url"], url.as_str());
+    assert_eq!(v["plan"]["missing"], json!([]));
+    let (status, e) = post(&c, "/v1/campaigns/plan", &json!({"url": "ftp://files.example/x"})).await;
+    assert_eq!(status, 422, "{e}");
+}
+
+#[tokio::test]
+async fn the_language_model_proposes_and_a_malformed_answer_is_repaired_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion("Here you go: {\"product\": \"serum\", \"daily_budget_major\": 500"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion(
+            r#"{"product": "Vitamin C serum", "daily_budget_major": 500, "duration_days": 30, "target_roi": 2.5, "countries": ["FR"], "industry": "ecommerce", "kind": "shopping", "channels": ["meta", "google"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let (app, _clock) = spawn_with(Some(llm_section(&server))).await;
+    let boss = admin(&app, "owner@llm.test", "LLM Org").await;
+    let c = boss.caller(&app);
+    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": "Sell our serum in France"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["planner"]["kind"], "llm", "{}", v["planner"]);
+    assert_eq!(v["planner"]["model"], "test-model");
+    assert_eq!(v["planner"]["repaired"], true);
+    assert_eq!(v["planner"]["usage"]["total_tokens"], 240);
+    let plan = &v["plan"];
+    assert_eq!(plan["draft"]["daily_budget"]["micros"], 500_000_000);
+    assert_eq!(plan["duration_days"], 30);
+    assert_eq!(
+        assumption(plan, "draft.daily_budget")["origin"],
+        json!({"kind": "inferred", "from": "language model test-model"})
+    );
+    // The transcript is kept with the audit log, the key nowhere in it.
+    let (_, audit) = get(&c, "/v1/audit?action=campaigns.plan.asked_model").await;
+    let entry = audit["items"][0].to_string();
+    assert!(entry.contains("transcript"), "{entry}");
+    assert!(!entry.contains("sk-test-secret"), "{entry}");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    let auth = requests[0].headers.get("authorization").unwrap().to_str().unwrap();
+    assert_eq!(auth, "Bearer sk-test-secret-123456");
+}
+
+#[tokio::test]
+async fn an_invalid_or_refused_model_answer_falls_back_to_the_rule_planner() {
+    // Schema-invalid twice: the rule planner answers and says why.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion(r#"{"duration_days": 9000, "kind": "billboards"}"#))
+        .mount(&server)
+        .await;
+    let (app, _clock) = spawn_with(Some(llm_section(&server))).await;
+    let boss = admin(&app, "owner@fallback.test", "Fallback Org").await;
+    let c = boss.caller(&app);
+    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": GOAL})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["planner"]["kind"], "rules");
+    assert!(
+        v["planner"]["fallback_reason"].as_str().unwrap().contains("test-model"),
+        "{}",
+        v["planner"]
+    );
+    assert_eq!(v["plan"]["duration_days"], 60);
+
+    // Rate-limited: the rule planner answers.
+    let limited = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
+        .mount(&limited)
+        .await;
+    let (app, _clock) = spawn_with(Some(llm_section(&limited))).await;
+    let boss = admin(&app, "owner@limited.test", "Limited Org").await;
+    let (status, v) = post(&boss.caller(&app), "/v1/campaigns/plan", &json!({"goal": GOAL})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["planner"]["kind"], "rules");
+    assert!(v["planner"]["fallback_reason"].is_string());
+}
+
+#[tokio::test]
+async fn creatives_come_from_the_model_when_one_is_configured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion(
+            r#"{"variants": [{"headlines": ["Lumière Vitamin C serum for brighter mornings"], "descriptions": ["Daily care for brighter skin."], "primary_text": "Meet the serum our customers reorder."}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let (app, _clock) = spawn_with(Some(llm_section(&server))).await;
+    let boss = admin(&app, "owner@copy.test", "Copy Org").await;
+    let c = boss.caller(&app);
+    let (status, v) = post(
+        &c,
+        "/v1/creatives/generate",
+        &json!({"channel": "google", "count": 1, "brief": {
+            "brand": "Lumière", "product": "Vitamin C serum", "key_message": "Brighter skin",
+            "audience": "women 25-44", "industry": "ecommerce", "landing_url": "https://shop.example/serum"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v[0]["source"], "llm");
+    let heads = v[0]["copy"]["headlines"].as_array().unwrap();
+    assert!(heads.len() >= 3, "topped up to Google's minimum: {heads:?}");
+    assert!(heads.iter().all(|h| h.as_str().unwrap().chars().count() <= 30), "{heads:?}");
+    assert_eq!(v[0]["review"]["limits"], json!([]));
+}
