@@ -192,7 +192,11 @@ mod tests {
             "llm": {"base_url": "ftp://x", "model": ""}
         }))
         .unwrap();
-        assert!(bad.problems().iter().all(|p| p.starts_with("campaigns.llm")));
+        assert!(
+            bad.problems()
+                .iter()
+                .all(|p| p.starts_with("campaigns.llm"))
+        );
         assert!(!bad.problems().is_empty());
     }
 

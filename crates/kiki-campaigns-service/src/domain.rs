@@ -149,7 +149,10 @@ pub struct ApprovalView {
     pub gate: Option<GateView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub decided_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -322,7 +325,10 @@ pub struct KillSwitchView {
     pub engaged_at: OffsetDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub released_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub released_at: Option<OffsetDateTime>,
     /// The campaigns resumed on release (those still paused by it).
@@ -575,8 +581,8 @@ pub fn review_copy(channel: Channel, copy: &AdCopy, rules: &PolicyRules) -> Crea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiki_campaigns::{AdSet, AssetSource, CampaignKind, Schedule};
     use kiki_campaigns::model::{BidStrategy, Targeting};
+    use kiki_campaigns::{AdSet, AssetSource, CampaignKind, Schedule};
     use time::macros::date;
 
     fn draft(end: Option<time::Date>) -> CampaignDraft {
@@ -638,7 +644,10 @@ mod tests {
         assert_eq!(plan.duration_days, 31);
         assert_eq!(plan.allocations.len(), 2);
         assert_eq!(plan.allocations[1].platform, "kiki");
-        assert_eq!(plan.allocations[0].ad_set_id.as_deref(), Some(&*Uuid::nil().to_string()));
+        assert_eq!(
+            plan.allocations[0].ad_set_id.as_deref(),
+            Some(&*Uuid::nil().to_string())
+        );
         assert!(plan.validate().is_empty(), "{:?}", plan.validate());
         assert_eq!(schedule_days(&draft(None), 30), 30);
         assert_eq!(

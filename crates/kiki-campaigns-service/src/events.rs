@@ -30,8 +30,7 @@ pub struct StatusChanged {
 
 impl Event for StatusChanged {
     const KIND: &'static str = "campaigns.status_changed";
-    const DESCRIPTION: &'static str =
-        "A campaign moved between statuses (a person's action, an approval, the policy review or the kill switch).";
+    const DESCRIPTION: &'static str = "A campaign moved between statuses (a person's action, an approval, the policy review or the kill switch).";
 }
 
 /// Someone asked for an approval: a launch, or a budget raise above the

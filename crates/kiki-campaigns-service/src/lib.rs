@@ -58,7 +58,9 @@ impl Module for CampaignsModule {
     }
 
     fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
-        vec![kiki_server::ConfigSection::of::<CampaignsConfig>("campaigns")]
+        vec![kiki_server::ConfigSection::of::<CampaignsConfig>(
+            "campaigns",
+        )]
     }
 
     fn events(&self) -> Vec<kiki_store::EventSpec> {

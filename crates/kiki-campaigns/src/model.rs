@@ -42,7 +42,10 @@ pub struct Schedule {
     #[schema(value_type = Option<String>, format = Date)]
     pub end: Option<Date>,
     /// An IANA zone name (`Europe/Paris`) or `UTC`.
-    #[schema(pattern = r"^(UTC|[A-Z][A-Za-z0-9_+-]*(/[A-Z][A-Za-z0-9_+-]*)+)$", example = "Europe/Paris")]
+    #[schema(
+        pattern = r"^(UTC|[A-Z][A-Za-z0-9_+-]*(/[A-Z][A-Za-z0-9_+-]*)+)$",
+        example = "Europe/Paris"
+    )]
     pub time_zone: String,
 }
 
@@ -134,13 +137,18 @@ pub struct CampaignDraft {
     pub objective: String,
     pub kind: CampaignKind,
     /// An http or https address with a host (a dot in it, or `localhost`).
-    #[schema(max_length = 2048, pattern = r"^https?://([^\s/?#]*@)?(localhost|[A-Za-z0-9-]*\.[A-Za-z0-9.-]*)(:[^\s/?#@]*)?([/?#]\S*)?$")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://([^\s/?#]*@)?(localhost|[A-Za-z0-9-]*\.[A-Za-z0-9.-]*)(:[^\s/?#@]*)?([/?#]\S*)?$"
+    )]
     pub landing_url: String,
     /// 1 to 100 characters, not only spaces.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub brand_name: String,
     /// The twin's industry name.
-    #[schema(pattern = "^(ecommerce|saas|mobile_apps|professional_services|education|health|finance|general)$")]
+    #[schema(
+        pattern = "^(ecommerce|saas|mobile_apps|professional_services|education|health|finance|general)$"
+    )]
     pub industry: String,
     pub currency: Currency,
     /// More than zero, in `currency`, within the organisation's daily cap.

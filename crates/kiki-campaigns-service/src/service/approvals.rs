@@ -77,7 +77,9 @@ impl CampaignsService {
                 requested_by: r.requested_by.clone(),
                 reason: r.reason.clone(),
                 daily_budget: Money::from_micros(r.daily_budget_micros.unwrap_or(0), currency),
-                total_budget: r.total_budget_micros.map(|m| Money::from_micros(m, currency)),
+                total_budget: r
+                    .total_budget_micros
+                    .map(|m| Money::from_micros(m, currency)),
                 gate,
                 decided_by: r.decided_by.clone(),
                 decided_at: r.decided_at,
@@ -165,8 +167,8 @@ impl CampaignsService {
                 "The approval has {MAX_COMMENTS} comments, the most it keeps."
             )));
         }
-        let comment = store::approvals::insert_comment(&mut tx, org, id, &by, body, self.now())
-            .await?;
+        let comment =
+            store::approvals::insert_comment(&mut tx, org, id, &by, body, self.now()).await?;
         tx.audit(
             audit_event(org, actor, "campaigns.approval.commented", Some(meta))
                 .target("approval", id)
@@ -225,7 +227,10 @@ impl CampaignsService {
                         )]));
                     };
                     let sim = campaign.simulation_id.ok_or_else(|| {
-                        CampaignsError::Internal(format!("campaign {}: gate without simulation", campaign.id))
+                        CampaignsError::Internal(format!(
+                            "campaign {}: gate without simulation",
+                            campaign.id
+                        ))
                     })?;
                     self.twin
                         .override_decision(
@@ -266,7 +271,11 @@ impl CampaignsService {
         }
         match kind {
             ApprovalKind::Launch => {
-                let action = if approve { Action::Approve } else { Action::Reject };
+                let action = if approve {
+                    Action::Approve
+                } else {
+                    Action::Reject
+                };
                 self.apply_move(
                     &mut tx,
                     &campaign,

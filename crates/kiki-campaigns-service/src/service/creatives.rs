@@ -37,7 +37,10 @@ fn copy_problems(copy: &AdCopy, media_url: Option<&str>) -> Vec<kiki_core::Field
         }
     }
     if copy.fields().len() > 100 {
-        errors.push(kiki_core::FieldError::new("copy", "At most 100 pieces of copy."));
+        errors.push(kiki_core::FieldError::new(
+            "copy",
+            "At most 100 pieces of copy.",
+        ));
     }
     if let Some(u) = media_url
         && !media_url_ok(u)
@@ -53,10 +56,14 @@ fn copy_problems(copy: &AdCopy, media_url: Option<&str>) -> Vec<kiki_core::Field
 impl CreativeRow {
     fn into_view(self) -> Result<CreativeView> {
         let bad = |what: &str, e: &dyn std::fmt::Display| {
-            CampaignsError::Internal(format!("creative {}: stored {what} unreadable: {e}", self.id))
+            CampaignsError::Internal(format!(
+                "creative {}: stored {what} unreadable: {e}",
+                self.id
+            ))
         };
         let channel = channel_of(&self.channel).ok_or_else(|| bad("channel", &self.channel))?;
-        let source = CreativeSource::parse(&self.source).ok_or_else(|| bad("source", &self.source))?;
+        let source =
+            CreativeSource::parse(&self.source).ok_or_else(|| bad("source", &self.source))?;
         let copy = serde_json::from_value(self.copy.0.clone()).map_err(|e| bad("copy", &e))?;
         let review: CreativeReview =
             serde_json::from_value(self.review.0.clone()).map_err(|e| bad("review", &e))?;
@@ -177,7 +184,8 @@ impl CampaignsService {
             ids.push(id);
         }
         if let Some(row) = campaign_row {
-            self.hold_if_rejected(&mut tx, &row, &rejected, actor, meta).await?;
+            self.hold_if_rejected(&mut tx, &row, &rejected, actor, meta)
+                .await?;
         }
         tx.commit().await?;
         Ok(ids)
@@ -197,10 +205,7 @@ impl CampaignsService {
             return Ok(());
         }
         let ids: Vec<String> = rejected.iter().map(Uuid::to_string).collect();
-        let reason = format!(
-            "The policy review rejected creative {}.",
-            ids.join(", ")
-        );
+        let reason = format!("The policy review rejected creative {}.", ids.join(", "));
         store::approvals::withdraw_pending(tx, row.org(), row.id, None, self.now()).await?;
         self.apply_move(
             tx,
@@ -273,7 +278,10 @@ impl CampaignsService {
                 "At most 20 guidelines of up to 500 characters.",
             ));
         }
-        if b.call_to_action.as_ref().is_some_and(|c| c.trim().is_empty() || c.chars().count() > 60) {
+        if b.call_to_action
+            .as_ref()
+            .is_some_and(|c| c.trim().is_empty() || c.chars().count() > 60)
+        {
             errors.push(kiki_core::FieldError::new(
                 "brief.call_to_action",
                 "1 to 60 characters, not only spaces.",
@@ -282,7 +290,9 @@ impl CampaignsService {
         if !errors.is_empty() {
             return Err(CampaignsError::Invalid(errors));
         }
-        let (variants, source) = self.write_variants(p, meta, b, req.channel, req.count).await?;
+        let (variants, source) = self
+            .write_variants(p, meta, b, req.channel, req.count)
+            .await?;
         let drafts = variants
             .into_iter()
             .map(|v| {
@@ -297,7 +307,9 @@ impl CampaignsService {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let ids = self.store_creatives(p, meta, req.campaign_id, drafts).await?;
+        let ids = self
+            .store_creatives(p, meta, req.campaign_id, drafts)
+            .await?;
         self.creative_views(&p.scope, &ids).await
     }
 
@@ -320,7 +332,12 @@ impl CampaignsService {
         let limits: Vec<String> = channel
             .limits()
             .iter()
-            .map(|l| format!("{:?}: {}..={} pieces of at most {} characters", l.field, l.min_count, l.max_count, l.max_chars))
+            .map(|l| {
+                format!(
+                    "{:?}: {}..={} pieces of at most {} characters",
+                    l.field, l.min_count, l.max_count, l.max_chars
+                )
+            })
             .collect();
         let system = format!(
             "You write ad copy for {} ads. Write exactly {count} distinct variants. Follow the brief; \
@@ -357,8 +374,11 @@ impl CampaignsService {
             }
         };
         let mut tx = self.record.begin().await?;
-        tx.audit(audit_event(org, p.actor(), "campaigns.creative.asked_model", Some(meta)).details(details))
-            .await?;
+        tx.audit(
+            audit_event(org, p.actor(), "campaigns.creative.asked_model", Some(meta))
+                .details(details),
+        )
+        .await?;
         tx.commit().await?;
         Ok((variants, source))
     }
@@ -443,7 +463,8 @@ impl CampaignsService {
         if let Some(c) = campaign
             && review.verdict == Verdict::Rejected
         {
-            self.hold_if_rejected(&mut tx, &c, &[id], actor, meta).await?;
+            self.hold_if_rejected(&mut tx, &c, &[id], actor, meta)
+                .await?;
         }
         tx.commit().await?;
         self.creative(&p.scope, id)

@@ -40,7 +40,11 @@ fn channel_outcomes(sets: &[store::campaigns::AdSetRow], resumed: bool) -> Vec<C
 }
 
 impl CampaignsService {
-    fn kill_switch_view(&self, row: KillSwitchRow, channels: Vec<ChannelOutcome>) -> Result<KillSwitchView> {
+    fn kill_switch_view(
+        &self,
+        row: KillSwitchRow,
+        channels: Vec<ChannelOutcome>,
+    ) -> Result<KillSwitchView> {
         let ids = |v: &Value, what: &str| -> Result<Vec<Uuid>> {
             serde_json::from_value(v.clone()).map_err(|e| {
                 CampaignsError::Internal(format!("kill switch {}: {what} unreadable: {e}", row.id))
@@ -128,7 +132,8 @@ impl CampaignsService {
                 ks.id
             )));
         }
-        let live = store::campaigns::in_status(&mut tx, &orgs, CampaignStatus::Active.as_str()).await?;
+        let live =
+            store::campaigns::in_status(&mut tx, &orgs, CampaignStatus::Active.as_str()).await?;
         let explanation = format!(
             "The kill switch paused every active campaign{}: {reason}",
             if orgs.len() > 1 {
@@ -221,7 +226,10 @@ impl CampaignsService {
         let held = store::campaigns::held_by(&mut tx, &orgs, ks.id).await?;
         let explanation = format!(
             "The kill switch was released{}; the campaigns it paused run again.",
-            reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         );
         let mut resumed = Vec::new();
         for row in &held {

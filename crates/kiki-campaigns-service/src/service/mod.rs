@@ -411,14 +411,9 @@ impl CampaignsService {
         let org = scope.org_id();
         let limit = page.limit();
         let key = key_of(page)?;
-        let rows = store::campaigns::list(
-            &self.db,
-            org,
-            status.map(|s| s.as_str()),
-            page.fetch(),
-            key,
-        )
-        .await?;
+        let rows =
+            store::campaigns::list(&self.db, org, status.map(|s| s.as_str()), page.fetch(), key)
+                .await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut sets = store::campaigns::ad_sets_of(&self.db, org, &ids).await?;
         let mut items = Vec::with_capacity(rows.len());
@@ -578,7 +573,9 @@ impl CampaignsService {
                 ks.id
             )));
         }
-        if req.action == Action::Release && store::creatives::rejected_count(&mut tx, org, id).await? > 0 {
+        if req.action == Action::Release
+            && store::creatives::rejected_count(&mut tx, org, id).await? > 0
+        {
             return Err(CampaignsError::Conflict(
                 "A creative of this campaign is still rejected by the policy review; fix or remove it first.".into(),
             ));

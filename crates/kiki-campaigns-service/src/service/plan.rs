@@ -102,7 +102,8 @@ fn is_internal(ip: IpAddr) -> bool {
                 || v.is_multicast()
                 || (v.segments()[0] & 0xfe00) == 0xfc00
                 || (v.segments()[0] & 0xffc0) == 0xfe80
-                || v.to_ipv4_mapped().is_some_and(|m| is_internal(IpAddr::V4(m)))
+                || v.to_ipv4_mapped()
+                    .is_some_and(|m| is_internal(IpAddr::V4(m)))
         }
     }
 }
@@ -151,8 +152,18 @@ impl CampaignsService {
                 .send(),
         )
         .await
-        .map_err(|_| refused_page(format!("The page did not answer within {} s.", timeout.as_secs())))?
-        .map_err(|e| refused_page(format!("The page could not be fetched ({}).", short(&e.to_string()))))?;
+        .map_err(|_| {
+            refused_page(format!(
+                "The page did not answer within {} s.",
+                timeout.as_secs()
+            ))
+        })?
+        .map_err(|e| {
+            refused_page(format!(
+                "The page could not be fetched ({}).",
+                short(&e.to_string())
+            ))
+        })?;
         let final_url = resp.url().clone();
         if !self.config.allow_private_pages
             && let Ok(ip) = final_url
@@ -162,7 +173,9 @@ impl CampaignsService {
                 .parse::<IpAddr>()
             && is_internal(ip)
         {
-            return Err(refused_page("The page redirected to the server's own network."));
+            return Err(refused_page(
+                "The page redirected to the server's own network.",
+            ));
         }
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
@@ -176,7 +189,12 @@ impl CampaignsService {
             let chunk = tokio::time::timeout(timeout, resp.chunk())
                 .await
                 .map_err(|_| refused_page("The page stopped sending."))?
-                .map_err(|e| refused_page(format!("The page could not be read ({}).", short(&e.to_string()))))?;
+                .map_err(|e| {
+                    refused_page(format!(
+                        "The page could not be read ({}).",
+                        short(&e.to_string())
+                    ))
+                })?;
             let Some(chunk) = chunk else { break };
             let room = cap - body.len();
             if chunk.len() > room {
@@ -337,8 +355,10 @@ impl CampaignsService {
         };
         // The model's prompt and answer, redacted, kept with the audit log.
         let mut tx = self.record.begin().await?;
-        tx.audit(audit_event(org, actor, "campaigns.plan.asked_model", Some(meta)).details(details))
-            .await?;
+        tx.audit(
+            audit_event(org, actor, "campaigns.plan.asked_model", Some(meta)).details(details),
+        )
+        .await?;
         tx.commit().await?;
         Ok(PlanView {
             plan,

@@ -10,7 +10,9 @@ impl CampaignsService {
             return Ok(default_settings(&self.config));
         };
         let policy = serde_json::from_value(row.policy.0).map_err(|e| {
-            CampaignsError::Internal(format!("campaign settings of {org:?}: policy unreadable: {e}"))
+            CampaignsError::Internal(format!(
+                "campaign settings of {org:?}: policy unreadable: {e}"
+            ))
         })?;
         Ok(CampaignSettings {
             approval_threshold_micros: row
@@ -51,7 +53,10 @@ impl CampaignsService {
         }
         let lists = [
             ("policy.prohibited_words", &s.policy.prohibited_words),
-            ("policy.required_disclaimers", &s.policy.required_disclaimers),
+            (
+                "policy.required_disclaimers",
+                &s.policy.required_disclaimers,
+            ),
             ("policy.brand_keywords", &s.policy.brand_keywords),
             ("policy.competitor_names", &s.policy.competitor_names),
             ("policy.allowed_terms", &s.policy.allowed_terms),

@@ -254,7 +254,10 @@ pub(crate) async fn comment_count(
         n: i64,
     }
     let stmt = Query::select()
-        .expr_as(sea_query::Func::count(Expr::col(K::Id)), sea_query::Alias::new("n"))
+        .expr_as(
+            sea_query::Func::count(Expr::col(K::Id)),
+            sea_query::Alias::new("n"),
+        )
         .from(K::Table)
         .and_where(Expr::col(K::OrgId).eq(org.0))
         .and_where(Expr::col(K::ApprovalId).eq(approval))

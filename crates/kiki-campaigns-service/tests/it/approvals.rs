@@ -179,7 +179,10 @@ async fn a_budget_raise_above_the_threshold_waits_for_approval() {
     .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["applied"], true);
-    assert_eq!(v["campaign"]["ad_sets"][0]["daily_budget"]["micros"], 98_000_000);
+    assert_eq!(
+        v["campaign"]["ad_sets"][0]["daily_budget"]["micros"],
+        98_000_000
+    );
 
     // A large one waits.
     let (status, v) = post(
@@ -190,7 +193,10 @@ async fn a_budget_raise_above_the_threshold_waits_for_approval() {
     .await;
     assert_eq!(status, 202, "{v}");
     assert_eq!(v["applied"], false);
-    assert_eq!(v["campaign"]["draft"]["daily_budget"]["micros"], 140_000_000);
+    assert_eq!(
+        v["campaign"]["draft"]["daily_budget"]["micros"],
+        140_000_000
+    );
     assert_eq!(v["approval"]["kind"], "budget_increase");
     assert_eq!(v["approval"]["daily_budget"]["micros"], 400_000_000);
     let approval = v["approval"]["id"].as_str().unwrap().to_owned();

@@ -41,7 +41,11 @@ async fn generated_variants_fit_the_platform_and_pass_the_review() {
         assert_eq!(cr["review"]["limits"], json!([]));
         let heads = cr["copy"]["headlines"].as_array().unwrap();
         assert!((3..=15).contains(&heads.len()));
-        assert!(heads.iter().all(|h| h.as_str().unwrap().chars().count() <= 30));
+        assert!(
+            heads
+                .iter()
+                .all(|h| h.as_str().unwrap().chars().count() <= 30)
+        );
         assert!(cr["image"]["prompt"].is_string());
     }
     let (_, lib) = get(&c, &format!("/v1/creatives?campaign_id={id}")).await;
@@ -83,7 +87,11 @@ async fn a_rejected_creative_holds_its_campaign_until_it_is_fixed() {
     assert!(rules.contains(&"guarantee_claim"), "{rules:?}");
     let (_, v) = get(&c, &format!("/v1/campaigns/{id}")).await;
     assert_eq!(v["status"], "safety_hold");
-    let (_, d) = get(&c, &format!("/v1/decisions?kind=campaign_hold&subject_id={id}")).await;
+    let (_, d) = get(
+        &c,
+        &format!("/v1/decisions?kind=campaign_hold&subject_id={id}"),
+    )
+    .await;
     assert_eq!(d["items"].as_array().map(Vec::len), Some(1), "{d}");
 
     // It cannot leave the hold while the creative is rejected.
@@ -150,12 +158,26 @@ async fn the_organisations_own_rules_and_the_limits_are_applied() {
     )
     .await;
     let cid = cr["id"].as_str().unwrap();
-    let (status, rated) = post(&c, &format!("/v1/creatives/{cid}/rating"), &json!({"stars": 4})).await;
+    let (status, rated) = post(
+        &c,
+        &format!("/v1/creatives/{cid}/rating"),
+        &json!({"stars": 4}),
+    )
+    .await;
     assert_eq!(status, 200, "{rated}");
     assert_eq!(rated["rating"], 4);
-    let (status, _) = post(&c, &format!("/v1/creatives/{cid}/rating"), &json!({"stars": 9})).await;
+    let (status, _) = post(
+        &c,
+        &format!("/v1/creatives/{cid}/rating"),
+        &json!({"stars": 9}),
+    )
+    .await;
     assert_eq!(status, 422);
-    let status = c.delete(&format!("/v1/creatives/{cid}")).await.status().as_u16();
+    let status = c
+        .delete(&format!("/v1/creatives/{cid}"))
+        .await
+        .status()
+        .as_u16();
     assert_eq!(status, 204);
     let (status, _) = get(&c, &format!("/v1/creatives/{cid}")).await;
     assert_eq!(status, 404);

@@ -39,7 +39,12 @@ async fn the_kill_switch_pauses_every_live_campaign_and_its_release_restores_exa
         .as_array()
         .unwrap()
         .iter()
-        .map(|ch| (ch["channel"].as_str().unwrap(), ch["ad_sets"].as_u64().unwrap()))
+        .map(|ch| {
+            (
+                ch["channel"].as_str().unwrap(),
+                ch["ad_sets"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(channels, [("google", 2), ("kiki", 2)]);
     for id in [&a, &b] {
@@ -56,7 +61,11 @@ async fn the_kill_switch_pauses_every_live_campaign_and_its_release_restores_exa
     assert_eq!(state["engaged"], true);
 
     // The pauses are rule moves with decision records.
-    let (_, d) = get(&c, &format!("/v1/decisions?kind=campaign_pause&subject_id={a}")).await;
+    let (_, d) = get(
+        &c,
+        &format!("/v1/decisions?kind=campaign_pause&subject_id={a}"),
+    )
+    .await;
     assert_eq!(d["items"].as_array().map(Vec::len), Some(1), "{d}");
 
     let (status, r) = post(&c, "/v1/kill-switch/release", &json!({"reason": "Fixed."})).await;
@@ -69,7 +78,12 @@ async fn the_kill_switch_pauses_every_live_campaign_and_its_release_restores_exa
         .collect();
     resumed.sort();
     assert_eq!(resumed, expect);
-    for (id, status) in [(&a, "active"), (&b, "active"), (&already, "paused"), (&draft, "draft")] {
+    for (id, status) in [
+        (&a, "active"),
+        (&b, "active"),
+        (&already, "paused"),
+        (&draft, "draft"),
+    ] {
         let (_, v) = get(&c, &format!("/v1/campaigns/{id}")).await;
         assert_eq!(v["status"], status, "{id}");
         assert!(v.get("kill_switch_id").is_none(), "{v}");

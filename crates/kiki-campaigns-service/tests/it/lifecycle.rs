@@ -24,7 +24,10 @@ async fn a_goal_becomes_a_live_campaign_through_the_gate_and_an_approval() {
     // Launching a draft is illegal: 409 listing what is allowed.
     let (status, e) = act(&c, &id, "launch").await;
     assert_eq!(status, 409, "{e}");
-    assert_eq!(e["error"]["details"]["allowed"], json!(["submit", "archive", "hold"]));
+    assert_eq!(
+        e["error"]["details"]["allowed"],
+        json!(["submit", "archive", "hold"])
+    );
 
     // Submission runs the twin on the campaign's plan and asks for approval.
     let (status, v) = act(&c, &id, "submit").await;
@@ -130,14 +133,20 @@ async fn every_field_is_checked_and_named() {
         "ad_sets[1].targeting.countries[0]",
         "ad_sets[1].targeting.age_min",
     ] {
-        assert!(fields.contains(&f.to_owned()), "{f} missing from {fields:?}");
+        assert!(
+            fields.contains(&f.to_owned()),
+            "{f} missing from {fields:?}"
+        );
     }
     // A schedule in the past.
     let mut past = good_campaign("x");
     past["schedule"]["start"] = json!("2026-01-01");
     let (status, e) = post(&c, "/v1/campaigns", &past).await;
     assert_eq!(status, 422);
-    assert!(error_fields(&e).contains(&"schedule.start".to_owned()), "{e}");
+    assert!(
+        error_fields(&e).contains(&"schedule.start".to_owned()),
+        "{e}"
+    );
     // An unknown field is a 422 naming it, never a 500.
     let mut extra = good_campaign("x");
     extra["budget"] = json!(5);
@@ -154,10 +163,13 @@ async fn every_field_is_checked_and_named() {
     assert_eq!(status, 200, "{s}");
     let (status, e) = post(&c, "/v1/campaigns", &good_campaign("x")).await;
     assert_eq!(status, 422, "{e}");
-    assert!(e["error"]["details"]["fields"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("50.00 USD"), "{e}");
+    assert!(
+        e["error"]["details"]["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("50.00 USD"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -178,7 +190,10 @@ async fn a_draft_can_be_rewritten_and_lists_filter_and_page() {
     act(&c, &a, "archive").await;
     let (_, page) = get(&c, "/v1/campaigns?limit=1").await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
-    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
     let (_, next) = get(&c, &format!("/v1/campaigns?limit=1&cursor={cursor}")).await;
     assert_eq!(next["items"].as_array().map(Vec::len), Some(1));
     assert_ne!(page["items"][0]["id"], next["items"][0]["id"]);

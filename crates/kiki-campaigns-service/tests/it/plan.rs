@@ -48,10 +48,23 @@ async fn the_rule_planner_reads_a_goal_into_a_plan_that_can_be_stored() {
     assert_eq!(plan["duration_days"], 60);
     assert_eq!(plan["draft"]["target_roi"], 3.0);
     assert_eq!(plan["draft"]["industry"], "ecommerce");
-    assert!(plan["ltv"]["source"].as_str().unwrap().contains("industry prior"), "{}", plan["ltv"]);
+    assert!(
+        plan["ltv"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("industry prior"),
+        "{}",
+        plan["ltv"]
+    );
     assert!(plan["margin_source"].as_str().unwrap().contains("100 %"));
-    assert_eq!(assumption(plan, "draft.total_budget")["origin"]["kind"], "extracted");
-    assert_eq!(assumption(plan, "draft.daily_budget")["origin"]["kind"], "inferred");
+    assert_eq!(
+        assumption(plan, "draft.total_budget")["origin"]["kind"],
+        "extracted"
+    );
+    assert_eq!(
+        assumption(plan, "draft.daily_budget")["origin"]["kind"],
+        "inferred"
+    );
     // No brand and no landing page in the goal: a person supplies them.
     assert_eq!(plan["missing"], json!(["brand_name", "landing_url"]));
     let mut draft = plan["draft"].clone();
@@ -70,12 +83,16 @@ async fn a_landing_page_is_read_and_a_private_address_is_refused() {
     let site = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/serum"))
-        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/html").set_body_string(
-            r#"<html lang="en"><head><title>Vitamin C Serum | Lumière</title>
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html")
+                .set_body_string(
+                    r#"<html lang="en"><head><title>Vitamin C Serum | Lumière</title>
             <meta property="og:site_name" content="Lumière">
             <meta name="description" content="A daily serum for brighter skin."></head>
             <body><h1>Vitamin C Serum</h1></body></html>"#,
-        ))
+                ),
+        )
         .mount(&site)
         .await;
     let url = format!("{}/serum", site.uri());
@@ -83,22 +100,43 @@ async fn a_landing_page_is_read_and_a_private_address_is_refused() {
     // By default the planner reads public pages only: 127.0.0.1 is refused.
     let (app, _clock) = spawn().await;
     let boss = admin(&app, "owner@page.test", "Page Org").await;
-    let (status, e) = post(&boss.caller(&app), "/v1/campaigns/plan", &json!({"url": url})).await;
+    let (status, e) = post(
+        &boss.caller(&app),
+        "/v1/campaigns/plan",
+        &json!({"url": url}),
+    )
+    .await;
     assert_eq!(status, 422, "{e}");
     assert_eq!(error_fields(&e), ["url"]);
-    assert!(e["error"]["message"].as_str().unwrap().contains("private or local"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("private or local"),
+        "{e}"
+    );
 
     let (app, _clock) = spawn_with(Some(json!({"allow_private_pages": true}))).await;
     let boss = admin(&app, "owner@page2.test", "Page Org").await;
     let c = boss.caller(&app);
-    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"url": url, "goal": "$3,000 over 30 days"})).await;
+    let (status, v) = post(
+        &c,
+        "/v1/campaigns/plan",
+        &json!({"url": url, "goal": "$3,000 over 30 days"}),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["page"]["facts"]["brand"], "Lumière", "{}", v["page"]);
     assert_eq!(v["page"]["status"], 200);
     assert_eq!(v["plan"]["draft"]["brand_name"], "Lumière");
     assert_eq!(v["plan"]["draft"]["landing_url"], url.as_str());
     assert_eq!(v["plan"]["missing"], json!([]));
-    let (status, e) = post(&c, "/v1/campaigns/plan", &json!({"url": "ftp://files.example/x"})).await;
+    let (status, e) = post(
+        &c,
+        "/v1/campaigns/plan",
+        &json!({"url": "ftp://files.example/x"}),
+    )
+    .await;
     assert_eq!(status, 422, "{e}");
 }
 
@@ -107,7 +145,9 @@ async fn the_language_model_proposes_and_a_malformed_answer_is_repaired_once() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(completion("Here you go: {\"product\": \"serum\", \"daily_budget_major\": 500"))
+        .respond_with(completion(
+            "Here you go: {\"product\": \"serum\", \"daily_budget_major\": 500",
+        ))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -121,7 +161,12 @@ async fn the_language_model_proposes_and_a_malformed_answer_is_repaired_once() {
     let (app, _clock) = spawn_with(Some(llm_section(&server))).await;
     let boss = admin(&app, "owner@llm.test", "LLM Org").await;
     let c = boss.caller(&app);
-    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": "Sell our serum in France"})).await;
+    let (status, v) = post(
+        &c,
+        "/v1/campaigns/plan",
+        &json!({"goal": "Sell our serum in France"}),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["planner"]["kind"], "llm", "{}", v["planner"]);
     assert_eq!(v["planner"]["model"], "test-model");
@@ -141,7 +186,12 @@ async fn the_language_model_proposes_and_a_malformed_answer_is_repaired_once() {
     assert!(!entry.contains("sk-test-secret"), "{entry}");
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
-    let auth = requests[0].headers.get("authorization").unwrap().to_str().unwrap();
+    let auth = requests[0]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert_eq!(auth, "Bearer sk-test-secret-123456");
 }
 
@@ -151,7 +201,9 @@ async fn an_invalid_or_refused_model_answer_falls_back_to_the_rule_planner() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(completion(r#"{"duration_days": 9000, "kind": "billboards"}"#))
+        .respond_with(completion(
+            r#"{"duration_days": 9000, "kind": "billboards"}"#,
+        ))
         .mount(&server)
         .await;
     let (app, _clock) = spawn_with(Some(llm_section(&server))).await;
@@ -161,7 +213,10 @@ async fn an_invalid_or_refused_model_answer_falls_back_to_the_rule_planner() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["planner"]["kind"], "rules");
     assert!(
-        v["planner"]["fallback_reason"].as_str().unwrap().contains("test-model"),
+        v["planner"]["fallback_reason"]
+            .as_str()
+            .unwrap()
+            .contains("test-model"),
         "{}",
         v["planner"]
     );
@@ -176,7 +231,12 @@ async fn an_invalid_or_refused_model_answer_falls_back_to_the_rule_planner() {
         .await;
     let (app, _clock) = spawn_with(Some(llm_section(&limited))).await;
     let boss = admin(&app, "owner@limited.test", "Limited Org").await;
-    let (status, v) = post(&boss.caller(&app), "/v1/campaigns/plan", &json!({"goal": GOAL})).await;
+    let (status, v) = post(
+        &boss.caller(&app),
+        "/v1/campaigns/plan",
+        &json!({"goal": GOAL}),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["planner"]["kind"], "rules");
     assert!(v["planner"]["fallback_reason"].is_string());
@@ -207,6 +267,11 @@ async fn creatives_come_from_the_model_when_one_is_configured() {
     assert_eq!(v[0]["source"], "llm");
     let heads = v[0]["copy"]["headlines"].as_array().unwrap();
     assert!(heads.len() >= 3, "topped up to Google's minimum: {heads:?}");
-    assert!(heads.iter().all(|h| h.as_str().unwrap().chars().count() <= 30), "{heads:?}");
+    assert!(
+        heads
+            .iter()
+            .all(|h| h.as_str().unwrap().chars().count() <= 30),
+        "{heads:?}"
+    );
     assert_eq!(v[0]["review"]["limits"], json!([]));
 }
