@@ -51,6 +51,7 @@ pub struct Schedule {
 
 /// Who an ad set is shown to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AdSetTargeting)]
 #[serde(default, deny_unknown_fields)]
 pub struct Targeting {
     /// ISO 3166-1 alpha-2 codes; empty means the platform's default.
@@ -73,6 +74,7 @@ pub struct Targeting {
 
 /// How an ad set bids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AdSetBidStrategy)]
 #[serde(rename_all = "snake_case")]
 pub enum BidStrategy {
     /// The platform's lowest-cost bidding within the budget.
