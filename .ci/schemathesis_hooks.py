@@ -174,6 +174,9 @@ UNSTATABLE = {
         (r"daily_budget", CAP),
     ],
     ("GET", "/v1/campaigns"): [CURSOR],
+    # Whether the landing page answers, and where its host is: the network,
+    # not the request.
+    ("POST", "/v1/campaigns/plan"): [(r"url", r".")],
     ("GET", "/v1/approvals"): [CURSOR],
     ("GET", "/v1/creatives"): [CURSOR],
     ("POST", "/v1/approvals/{id}/decision"): [

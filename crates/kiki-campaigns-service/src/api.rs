@@ -69,7 +69,7 @@ pub async fn create_campaign(
 /// (validated, repaired once) or by the rule planner; `planner` says which.
 /// Nothing is stored: `POST /v1/campaigns` stores the plan's `draft`.
 #[utoipa::path(post, path = "/campaigns/plan", tag = "campaigns",
-    request_body = crate::service::plan::PlanApiRequest,
+    request_body = crate::service::plan::PlanApiRequestSchema,
     responses((status = 200, body = crate::service::plan::PlanView), (status = 403, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn plan_campaign(
@@ -147,7 +147,7 @@ pub async fn put_campaign(
 /// move is 409 listing the allowed ones; `approve`/`reject` are decided on
 /// the approval.
 #[utoipa::path(post, path = "/campaigns/{id}/actions", tag = "campaigns",
-    params(("id" = Uuid, Path, description = "Campaign id")), request_body = ActionRequest,
+    params(("id" = Uuid, Path, description = "Campaign id")), request_body = ActionRequestSchema,
     responses((status = 200, body = CampaignView), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]

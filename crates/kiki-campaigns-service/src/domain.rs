@@ -84,6 +84,11 @@ pub struct ActionRequest {
     pub reason: Option<String>,
 }
 
+kiki_server::request_schema!(pub ActionRequestSchema for ActionRequest, serde_json::json!({
+    "if": {"properties": {"action": {"const": "hold"}}, "required": ["action"]},
+    "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": "\\S"}}}
+}));
+
 /// One status move of a campaign.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TransitionView {
@@ -420,7 +425,7 @@ pub struct NewCreative {
     pub copy: AdCopy,
     /// An http(s) address of the image or video, up to 2,048 characters.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = r"^https?://[^\s/?#]+([/?#]\S*)?$")]
     pub media_url: Option<String>,
 }
 
@@ -429,8 +434,9 @@ pub struct NewCreative {
 #[serde(deny_unknown_fields)]
 pub struct CreativeUpdate {
     pub copy: AdCopy,
+    /// An http(s) address of the image or video, up to 2,048 characters.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = r"^https?://[^\s/?#]+([/?#]\S*)?$")]
     pub media_url: Option<String>,
 }
 

@@ -104,18 +104,30 @@ pub struct PolicyReport {
 #[serde(default, deny_unknown_fields)]
 pub struct PolicyRules {
     /// Words its ads must never contain.
+    #[schema(max_items = 200, value_type = Vec<PolicyTerm>)]
     pub prohibited_words: Vec<String>,
     /// Texts every ad must contain somewhere (e.g. "18+", "T&Cs apply").
+    #[schema(max_items = 200, value_type = Vec<PolicyTerm>)]
     pub required_disclaimers: Vec<String>,
     /// The brand's names; an ad naming none of them needs a look.
+    #[schema(max_items = 200, value_type = Vec<PolicyTerm>)]
     pub brand_keywords: Vec<String>,
     /// Competitors' names; naming one needs a look (trademarks).
+    #[schema(max_items = 200, value_type = Vec<PolicyTerm>)]
     pub competitor_names: Vec<String>,
     /// Terms that are fine for this brand although a rule would flag them
     /// (an all-capitals product name, an acronym, "CBD" for a licensed
     /// seller).
+    #[schema(max_items = 200, value_type = Vec<PolicyTerm>)]
     pub allowed_terms: Vec<String>,
 }
+
+/// One word or text of the organisation's rules: 1 to 100 characters, not
+/// only spaces.
+#[derive(utoipa::ToSchema)]
+#[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+#[allow(dead_code)] // the item schema of `PolicyRules`' lists in the API document
+pub struct PolicyTerm(String);
 
 const PROHIBITED: &[(&str, &str)] = &[
     ("cocaine", "illegal drugs"),

@@ -216,6 +216,10 @@ pub struct RestrictedNote {
 /// A campaign plan: the draft to store and everything behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CampaignPlan {
+    /// The campaign to store (a `CampaignDraft`); the fields named in
+    /// `missing` are empty (a zero budget, an empty address or brand) until
+    /// a person supplies them.
+    #[schema(value_type = Object)]
     pub draft: CampaignDraft,
     pub duration_days: u32,
     /// The customer value the CPA ceiling is built on.
@@ -226,6 +230,9 @@ pub struct CampaignPlan {
     /// The most one new customer may cost, with its arithmetic.
     pub max_cpa: Option<PlanFigure<Money>>,
     pub channel_mix: Vec<ChannelShare>,
+    /// The creative brief (a `CreativeBrief`); what the plan does not know
+    /// (a brand, a landing page) is empty until a person supplies it.
+    #[schema(value_type = Object)]
     pub brief: CreativeBrief,
     /// One per value of the plan, each field once.
     pub assumptions: Vec<Assumption>,

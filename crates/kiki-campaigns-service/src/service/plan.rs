@@ -17,9 +17,9 @@ use super::*;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"goal": "Launch our new serum with $100k over 60 days, target ROI 3x, US women 25-44", "url": "https://shop.example/serum"}))]
 pub struct PlanApiRequest {
-    /// The goal in words, up to 5,000 characters.
+    /// The goal in words, up to 5,000 characters, not only spaces.
     #[serde(default)]
-    #[schema(max_length = 5000)]
+    #[schema(max_length = 5000, pattern = r"\S")]
     pub goal: Option<String>,
     /// Values a person filled in; each wins over what is read or inferred.
     #[serde(default)]
@@ -27,12 +27,21 @@ pub struct PlanApiRequest {
     /// A landing page to read (title, description, brand, products,
     /// industry): http or https, up to 2,048 characters.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = r"^https?://[^\s/?#]+([/?#]\S*)?$")]
     pub url: Option<String>,
     /// The campaign's currency (default: the form's budget's, else USD).
     #[serde(default)]
     pub currency: Option<kiki_core::Currency>,
 }
+
+kiki_server::request_schema!(pub PlanApiRequestSchema for PlanApiRequest, json!({
+    "anyOf": [
+        {"required": ["goal"], "properties": {"goal": {"type": "string"}}},
+        {"required": ["form"], "properties": {"form": {"type": "object"}}},
+        {"required": ["url"], "properties": {"url": {"type": "string"}}}
+    ],
+    "description": "A goal in words, a form or a landing page address (any of them)."
+}));
 
 /// Which planner answered.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -252,16 +261,17 @@ impl CampaignsService {
         meta: &RequestMeta,
         req: PlanApiRequest,
     ) -> Result<PlanView> {
-        let goal = req
-            .goal
-            .as_deref()
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-            .map(str::to_owned);
-        if goal.as_ref().is_some_and(|g| g.chars().count() > 5_000) {
-            return Err(CampaignsError::field("goal", "At most 5000 characters."));
+        let goal = req.goal.as_deref().map(str::trim).map(str::to_owned);
+        if goal
+            .as_ref()
+            .is_some_and(|g| g.is_empty() || g.chars().count() > 5_000)
+        {
+            return Err(CampaignsError::field(
+                "goal",
+                "1 to 5000 characters, not only spaces.",
+            ));
         }
-        let url = req.url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let url = req.url.as_deref().map(str::trim);
         if goal.is_none() && req.form.is_none() && url.is_none() {
             return Err(CampaignsError::field(
                 "goal",
