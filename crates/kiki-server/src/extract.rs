@@ -376,7 +376,10 @@ mod integral {
             fields: &'static [&'static str],
             visitor: V,
         ) -> Result<V::Value, Self::Error> {
-            self.0.deserialize_struct(name, fields, Wrap(visitor))
+            // A struct is a JSON object: serde would also read one from an
+            // array, field by field, which no client means.
+            self.0
+                .deserialize_struct(name, fields, Wrap(ObjectOnly(visitor)))
         }
 
         fn deserialize_enum<V: Visitor<'de>>(
@@ -390,6 +393,22 @@ mod integral {
 
         fn is_human_readable(&self) -> bool {
             self.0.is_human_readable()
+        }
+    }
+
+    /// A struct's visitor that takes a JSON object only; anything else is
+    /// the "invalid type" error naming what was expected.
+    struct ObjectOnly<V>(V);
+
+    impl<'de, V: Visitor<'de>> Visitor<'de> for ObjectOnly<V> {
+        type Value = V::Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.expecting(f)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            self.0.visit_map(map)
         }
     }
 
@@ -593,6 +612,29 @@ mod tests {
     fn an_object_body_parses() {
         let v = parse_json::<AllOptional>(b" {\"threshold\": 0.9} \n").unwrap();
         assert_eq!(v.threshold, Some(0.9));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)] // read by serde only
+    struct Outer {
+        #[serde(default)]
+        inner: Option<AllOptional>,
+    }
+
+    #[test]
+    fn a_nested_struct_is_read_from_an_object_only() {
+        let v = parse_json::<Outer>(b"{\"inner\": {\"threshold\": 1}}").unwrap();
+        assert_eq!(v.inner.unwrap().threshold, Some(1.0));
+        let e = parse_json::<Outer>(b"{\"inner\": [null]}").unwrap_err();
+        assert_eq!(e.code.as_str(), "validation_failed");
+        let text = format!("{e:?}");
+        assert!(text.contains("inner"), "{text}");
+        assert!(
+            parse_json::<Outer>(b"{\"inner\": null}")
+                .unwrap()
+                .inner
+                .is_none()
+        );
     }
 
     #[derive(Debug, serde::Deserialize)]
