@@ -87,7 +87,7 @@ impl Module for CampaignsModule {
                 None
             };
             let svc = Arc::new(
-                CampaignsService::new(ctx.platform, cfg, twin, ltv)
+                CampaignsService::new(ctx.platform, ctx.identity.clone(), cfg, twin, ltv)
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
             );
             ctx.provide(svc);

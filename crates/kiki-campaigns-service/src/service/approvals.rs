@@ -28,6 +28,58 @@ impl ApprovalRow {
 }
 
 impl CampaignsService {
+    /// Mails every active member who may decide approvals (`budget.approve`)
+    /// that `what` waits for them; under four-eyes, not the requester. A
+    /// mail that cannot be sent is logged: the approval stands either way.
+    pub(crate) async fn notify_approvers(
+        &self,
+        scope: &TenantScope,
+        approval: Uuid,
+        requested_by: &str,
+        what: &str,
+    ) {
+        let org = scope.org_id();
+        let four_eyes = match self.settings_of(org).await {
+            Ok(s) => s.four_eyes,
+            Err(e) => {
+                tracing::warn!(error = %e, "approval mail: settings unreadable");
+                return;
+            }
+        };
+        let members = match self.identity.list_members(scope).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "approval mail: members unreadable");
+                return;
+            }
+        };
+        for m in members {
+            let may_decide = m.status == kiki_identity::Status::Active
+                && kiki_identity::permissions_of(m.role)
+                    .contains(&kiki_identity::Permission::BudgetApprove);
+            if !may_decide || (four_eyes && requested_by == format!("user:{}", m.user_id.0)) {
+                continue;
+            }
+            let msg = kiki_notify::MailMessage {
+                to: m.email.clone(),
+                subject: "A campaign waits for your approval".into(),
+                text: format!(
+                    "Hello {},\n\n{requested_by} asks for your approval of {what}\n\nApproval {approval}: \
+                     GET /v1/approvals/{approval} shows it; POST /v1/approvals/{approval}/decision \
+                     approves or rejects it.\n",
+                    m.display_name
+                ),
+                html: None,
+                org_id: Some(org),
+                kind: "campaigns.approval_requested".into(),
+                secrets: Vec::new(),
+            };
+            if let Err(e) = self.mail.send(msg).await {
+                tracing::warn!(error = %e, approval = %approval, "approval mail not sent");
+            }
+        }
+    }
+
     async fn approval_views(
         &self,
         scope: &TenantScope,
@@ -493,7 +545,7 @@ impl CampaignsService {
                     approval_id: approval,
                     campaign_id: id,
                     kind: ApprovalKind::BudgetIncrease.as_str().into(),
-                    requested_by: by,
+                    requested_by: by.clone(),
                 },
             );
             Some(approval)
@@ -513,6 +565,20 @@ impl CampaignsService {
             None
         };
         tx.commit().await?;
+        if let Some(a) = approval {
+            self.notify_approvers(
+                &p.scope,
+                a,
+                &by,
+                &format!(
+                    "raising the daily budget of the campaign \"{}\" from {} to {}.",
+                    draft.name,
+                    draft.daily_budget,
+                    Money::from_micros(daily, cur)
+                ),
+            )
+            .await;
+        }
         let campaign = self.view(&p.scope, id).await?;
         let approval = match approval {
             Some(a) => Some(self.approval_view(&p.scope, a).await?),

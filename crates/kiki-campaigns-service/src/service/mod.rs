@@ -58,6 +58,10 @@ pub struct CampaignsService {
     pub(crate) llm: Option<Arc<kiki_llm::LlmClient>>,
     /// The one outbound HTTP client (landing pages).
     pub(crate) outbound: kiki_outbound::OutboundClient,
+    /// Members and organisations (who approves; the organisation's name).
+    pub(crate) identity: kiki_identity::Identity,
+    /// The mail port (approvers are told what waits for them).
+    pub(crate) mail: kiki_notify::Mail,
 }
 
 impl std::fmt::Debug for CampaignsService {
@@ -146,6 +150,7 @@ pub(crate) struct Move<'a> {
 impl CampaignsService {
     pub(crate) fn new(
         platform: &kiki_server::Platform,
+        identity: kiki_identity::Identity,
         config: CampaignsConfig,
         twin: Arc<TwinService>,
         ltv: Option<Arc<kiki_ltv_service::LtvService>>,
@@ -166,6 +171,8 @@ impl CampaignsService {
             ltv,
             llm,
             outbound: platform.outbound.clone(),
+            identity,
+            mail: platform.mail.clone(),
         })
     }
 
@@ -706,10 +713,27 @@ impl CampaignsService {
                 approval_id: approval,
                 campaign_id: row.id,
                 kind: ApprovalKind::Launch.as_str().into(),
-                requested_by: by,
+                requested_by: by.clone(),
             },
         );
         tx.commit().await?;
+        let gate = match &verdict {
+            Some((true, _)) => "The twin's launch gate approved the plan.".to_owned(),
+            Some((false, reason)) => format!(
+                "The twin's launch gate refused the plan; approving it overrides the gate. {reason}"
+            ),
+            None => "The twin's simulation is still running.".to_owned(),
+        };
+        self.notify_approvers(
+            &p.scope,
+            approval,
+            &by,
+            &format!(
+                "the launch of the campaign \"{}\" at {} a day. {gate}",
+                draft.name, draft.daily_budget
+            ),
+        )
+        .await;
         self.view(&p.scope, row.id).await
     }
 }

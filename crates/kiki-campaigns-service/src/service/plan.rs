@@ -293,6 +293,12 @@ impl CampaignsService {
         let settings = self.settings_of(scope.org_id()).await?;
         let mut inputs = PlanInputs::new(currency, (self.now() - Duration::hours(12)).date());
         inputs.ltv = self.org_ltv(scope, currency).await;
+        inputs.brand = self
+            .identity
+            .organisation(scope, scope.org_id())
+            .await
+            .ok()
+            .map(|o| o.name);
         inputs.max_daily_budget = settings
             .max_daily_budget_micros
             .map(|m| Money::from_micros(m, currency));

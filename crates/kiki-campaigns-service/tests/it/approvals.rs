@@ -1,7 +1,7 @@
 //! Approvals: four-eyes, the gate override, rejections and revisions,
 //! comments, budget raises above the threshold.
 
-use kiki_test_support::identity::{admin, error_fields, member};
+use kiki_test_support::identity::{admin, error_fields, latest_mail, member};
 use serde_json::json;
 
 use crate::*;
@@ -27,6 +27,16 @@ async fn four_eyes_refuses_the_requester_and_accepts_another_approver() {
     let (status, body) = act(&m, &id, "submit").await;
     assert_eq!(status, 200, "{body}");
     let approval = pending_approval(&c, &id).await;
+    // The approvers are told; under four-eyes not the requester, and never
+    // a member without budget.approve.
+    let (subject, text) = latest_mail(&app, "owner@eyes.test")
+        .await
+        .expect("a mail to the owner");
+    assert_eq!(subject, "A campaign waits for your approval");
+    assert!(text.contains("\"Eyes\""), "{text}");
+    assert!(text.contains(&approval), "{text}");
+    assert!(latest_mail(&app, "manager@eyes.test").await.is_none());
+    assert!(latest_mail(&app, "viewer@eyes.test").await.is_none());
 
     // The requester may not approve their own request.
     let (status, e) = post(
@@ -200,6 +210,15 @@ async fn a_budget_raise_above_the_threshold_waits_for_approval() {
     assert_eq!(v["approval"]["kind"], "budget_increase");
     assert_eq!(v["approval"]["daily_budget"]["micros"], 400_000_000);
     let approval = v["approval"]["id"].as_str().unwrap().to_owned();
+    let (_, text) = latest_mail(&app, "owner@budget.test")
+        .await
+        .expect("a mail to the approver");
+    assert!(
+        text.contains(
+            "raising the daily budget of the campaign \"Budget\" from 140.00 USD to 400.00 USD"
+        ),
+        "{text}"
+    );
     let (status, _) = post(
         &c,
         &format!("/v1/approvals/{approval}/decision"),

@@ -65,11 +65,11 @@ async fn the_rule_planner_reads_a_goal_into_a_plan_that_can_be_stored() {
         assumption(plan, "draft.daily_budget")["origin"]["kind"],
         "inferred"
     );
-    // No brand and no landing page in the goal: a person supplies them.
-    assert_eq!(plan["missing"], json!(["brand_name", "landing_url"]));
+    // The brand is the organisation's name; the landing page is missing.
+    assert_eq!(plan["draft"]["brand_name"], "Plan Org");
+    assert_eq!(plan["missing"], json!(["landing_url"]));
     let mut draft = plan["draft"].clone();
     draft["landing_url"] = json!("https://shop.example/serum");
-    draft["brand_name"] = json!("Lumière");
     let (status, stored) = post(&c, "/v1/campaigns", &draft).await;
     assert_eq!(status, 201, "{stored}");
     // Nothing to plan from.
