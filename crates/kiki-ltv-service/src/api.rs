@@ -87,6 +87,20 @@ pub struct UploadQuery {
     /// ISO currency of a CSV upload's amounts (default `ltv.currency`).
     #[param(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
+    /// The CSV column that names the customer (default `customer_id`, else
+    /// the first of `customer`, `customerid`, `customer id`, `client_id`,
+    /// `user_id`, `userid`, `email` in the header).
+    #[param(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub customer_col: Option<String>,
+    /// The CSV column with the order's time (default `timestamp`, else `date`,
+    /// `order_date`, `created_at`, `datetime`, `invoicedate`, `invoice_date`,
+    /// `purchase_date`, `time`).
+    #[param(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub date_col: Option<String>,
+    /// The CSV column with the order's value (default `amount`, else
+    /// `revenue`, `total`, `value`, `order_value`, `sales`, `price`).
+    #[param(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub amount_col: Option<String>,
 }
 
 fn currency_of(svc: &LtvService, s: Option<&str>) -> Result<kiki_core::Currency, ApiError> {
@@ -155,7 +169,17 @@ pub async fn upload_transactions(
     let (rows, format) = match mime.as_str() {
         "text/csv" | "application/csv" => {
             let currency = currency_of(&svc, q.currency.as_deref())?;
-            (rows_from_csv(&body, currency, &window)?, "csv")
+            let mut columns = kiki_ltv::TransactionColumns::default();
+            for (given, slot) in [
+                (&q.customer_col, &mut columns.customer_id),
+                (&q.date_col, &mut columns.timestamp),
+                (&q.amount_col, &mut columns.amount),
+            ] {
+                if let Some(name) = given.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                    *slot = name.to_owned();
+                }
+            }
+            (rows_from_csv(&body, currency, &window, &columns)?, "csv")
         }
         "application/json" => {
             let req: UploadBody = kiki_server::extract::parse_json(&body)?;

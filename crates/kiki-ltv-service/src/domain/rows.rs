@@ -470,9 +470,11 @@ pub fn rows_from_csv(
     body: &[u8],
     currency: Currency,
     window: &DateWindow,
+    columns: &kiki_ltv::TransactionColumns,
 ) -> Result<Vec<NewTransaction>, LtvServiceError> {
     let options = kiki_ltv::CsvOptions {
         max_errors: MAX_LISTED_ROWS,
+        columns: columns.clone(),
         ..kiki_ltv::CsvOptions::default()
     };
     let parsed = match kiki_ltv::parse_transactions_csv(body, &options) {

@@ -604,3 +604,46 @@ async fn customer_pages_list_every_customer_once_in_each_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_csv_upload_reads_common_column_names_and_the_columns_it_is_told() {
+    let app = app().await;
+    let owner = admin(&app, "owner@columns.test", "Columns").await;
+    let c = owner.caller(&app);
+    // Common names, no parameters.
+    let (status, body) = upload_csv(
+        &c,
+        "email,order_date,total\nann@shop.example,2024-03-01,35.50\nann@shop.example,2024-04-01,\"$1,029.33\"\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["inserted"], 2, "{body}");
+    // The user's own names, given as parameters.
+    let resp = c
+        .request(
+            reqwest::Method::POST,
+            "/v1/ltv/transactions?customer_col=buyer&date_col=when&amount_col=paid",
+        )
+        .header("content-type", "text/csv")
+        .body("buyer,when,paid\nbob,2024-03-02,12.00\n")
+        .send()
+        .await
+        .expect("upload sent");
+    let (status, body) = json(resp).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["inserted"], 1, "{body}");
+    // A column that is not there is named.
+    let resp = c
+        .request(
+            reqwest::Method::POST,
+            "/v1/ltv/transactions?amount_col=price_eur",
+        )
+        .header("content-type", "text/csv")
+        .body("customer_id,timestamp,amount\nbob,2024-03-02,12.00\n")
+        .send()
+        .await
+        .expect("upload sent");
+    let (status, body) = json(resp).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("price_eur"), "{body}");
+}
