@@ -109,6 +109,8 @@ UNSTATABLE = {
     # file format, checked row by row (and documented in the operation).
     ("POST", "/v1/ltv/transactions", "text/csv"): [
         (r"file|header|customer_id|timestamp|amount|order_id|segment|platform|kind", r".+"),
+        # A column named by a parameter must be in the file's header.
+        (r"customer_col|date_col|amount_col", r"The file has no column"),
     ],
     ("POST", "/v1/ltv/fits"): [
         # Against the stored transactions of the organisation.

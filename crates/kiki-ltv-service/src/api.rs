@@ -10,6 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use kiki_core::{ErrorCode, FieldError, Page, PageRequest};
 use kiki_identity::perm::{LtvRead, LtvWrite, OrgManage};
 use kiki_ltv::{GroupBy, HoldoutReport};
@@ -166,17 +167,54 @@ pub async fn upload_transactions(
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
     let window = svc.date_window();
+    // The column parameters are checked whatever the body (a JSON upload
+    // does not use them).
+    let mut named = Vec::new();
+    for (param, value) in [
+        ("customer_col", &q.customer_col),
+        ("date_col", &q.date_col),
+        ("amount_col", &q.amount_col),
+    ] {
+        match value.as_deref() {
+            None | Some("") => named.push(None),
+            Some(v) if v.trim().is_empty() || v.chars().count() > 100 => {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    param,
+                    "1 to 100 characters, not only spaces: the name of a column of the file.",
+                )]));
+            }
+            Some(v) => named.push(Some((param, v.trim().to_owned()))),
+        }
+    }
     let (rows, format) = match mime.as_str() {
         "text/csv" | "application/csv" => {
             let currency = currency_of(&svc, q.currency.as_deref())?;
+            let header: Vec<String> = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(true)
+                .trim(csv::Trim::All)
+                .from_reader(&body[..])
+                .headers()
+                .map(|h| h.iter().map(str::to_owned).collect())
+                .unwrap_or_default();
             let mut columns = kiki_ltv::TransactionColumns::default();
-            for (given, slot) in [
-                (&q.customer_col, &mut columns.customer_id),
-                (&q.date_col, &mut columns.timestamp),
-                (&q.amount_col, &mut columns.amount),
-            ] {
-                if let Some(name) = given.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-                    *slot = name.to_owned();
+            let slots = [
+                &mut columns.customer_id,
+                &mut columns.timestamp,
+                &mut columns.amount,
+            ];
+            for (given, slot) in named.into_iter().zip(slots) {
+                if let Some((param, name)) = given {
+                    if !header.iter().any(|h| h.eq_ignore_ascii_case(&name)) {
+                        return Err(ApiError::validation(vec![FieldError::new(
+                            param,
+                            format!(
+                                "The file has no column `{name}`; its header has: {}.",
+                                header.join(", ")
+                            ),
+                        )]));
+                    }
+                    *slot = name;
                 }
             }
             (rows_from_csv(&body, currency, &window, &columns)?, "csv")
@@ -421,6 +459,90 @@ pub struct CustomersQuery {
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
+    /// `json` (default: a page) or `csv` (every customer, streamed, as
+    /// `Accept: text/csv` also asks).
+    #[param(value_type = Option<ExportFormat>, inline)]
+    pub format: Option<String>,
+}
+
+/// How `GET /v1/ltv/customers` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the values of `CustomersQuery::format` in the API document
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+/// The CSV header of the customer export.
+const CUSTOMER_CSV_HEADER: &[&str] = &[
+    "customer_id",
+    "segment",
+    "platform",
+    "frequency",
+    "recency",
+    "age",
+    "monetary",
+    "expected_purchases",
+    "p_alive",
+    "churn_risk",
+    "expected_aov",
+    "clv",
+    "currency",
+];
+
+/// Micros as a decimal in the currency's major unit (`12.34`), exact.
+fn decimal(micros: i64, currency: &str) -> String {
+    let digits = kiki_core::Currency::parse(currency)
+        .map(|c| c.minor_digits())
+        .unwrap_or(2);
+    let step = 10_i64.pow(6 - digits);
+    let minor = (i128::from(micros) + i128::from(micros.signum()) * i128::from(step) / 2)
+        / i128::from(step);
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.abs();
+    if digits == 0 {
+        return format!("{sign}{minor}");
+    }
+    let unit = 10_i128.pow(digits);
+    format!(
+        "{sign}{}.{:0width$}",
+        minor / unit,
+        minor % unit,
+        width = digits as usize
+    )
+}
+
+/// CSV lines for `rows` (with the header when `header`).
+fn customer_csv(rows: &[PredictionRow], header: bool) -> Result<Bytes, ApiError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::from(LtvServiceError::Internal(format!("csv: {e}")));
+    if header {
+        w.write_record(CUSTOMER_CSV_HEADER).map_err(fail)?;
+    }
+    for r in rows {
+        let money = |m: Option<i64>| m.map(|m| decimal(m, &r.currency)).unwrap_or_default();
+        w.write_record([
+            r.customer_id.clone(),
+            r.segment.clone().unwrap_or_default(),
+            r.platform.clone().unwrap_or_default(),
+            r.frequency.to_string(),
+            r.recency.to_string(),
+            r.age.to_string(),
+            decimal(r.monetary_micros, &r.currency),
+            r.expected_purchases.to_string(),
+            r.p_alive.to_string(),
+            r.churn_risk.to_string(),
+            money(r.expected_aov_micros),
+            money(r.clv_micros),
+            r.currency.clone(),
+        ])
+        .map_err(fail)?;
+    }
+    let buf = w
+        .into_inner()
+        .map_err(|e| ApiError::from(LtvServiceError::Internal(format!("csv: {e}"))))?;
+    Ok(Bytes::from(buf))
 }
 
 /// The orders of `GET /v1/ltv/customers`.
@@ -433,9 +555,13 @@ pub enum CustomerSort {
     CustomerId,
 }
 
-/// Customers of the current model with their forecasts, paged.
+/// Customers of the current model with their forecasts, paged; with
+/// `format=csv` (or `Accept: text/csv`) every customer, streamed as CSV page
+/// by page in the requested order (money as decimals in the model's
+/// currency).
 #[utoipa::path(get, path = "/ltv/customers", tag = "ltv", params(CustomersQuery),
-    responses((status = 200, body = Page<PredictionRow>),
+    responses((status = 200, description = "A page (JSON), or every customer as CSV",
+            content((Page<PredictionRow> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
@@ -444,8 +570,23 @@ pub enum CustomerSort {
 pub async fn list_customers(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
+    headers: HeaderMap,
     Query(q): Query<CustomersQuery>,
-) -> Result<Json<Page<PredictionRow>>, ApiError> {
+) -> Result<Response, ApiError> {
+    let csv = match q.format.as_deref() {
+        None | Some("") => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("text/csv")),
+        Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "format",
+                "Must be `json` or `csv`.",
+            )]));
+        }
+    };
     let sort = match q.sort.as_deref() {
         None | Some("clv") => SortBy::Clv,
         Some("churn_risk") => SortBy::ChurnRisk,
@@ -461,7 +602,52 @@ pub async fn list_customers(
         limit: q.limit,
         cursor: q.cursor,
     };
-    Ok(Json(svc.customers(&p.0.scope, sort, &page).await?))
+    if !csv {
+        return Ok(Json(svc.customers(&p.0.scope, sort, &page).await?).into_response());
+    }
+    // The first page is read before answering, so a bad cursor is still a
+    // 422; the rest streams, 500 customers a step.
+    let scope = p.0.scope.clone();
+    let first_req = PageRequest {
+        limit: Some(kiki_core::page::MAX_LIMIT),
+        cursor: page.cursor,
+    };
+    let first = svc.customers(&scope, sort, &first_req).await?;
+    let head = customer_csv(&first.items, true)?;
+    let rest = futures::stream::unfold(first.next_cursor, move |cursor| {
+        let svc = svc.clone();
+        let scope = scope.clone();
+        async move {
+            let cursor = cursor?;
+            let req = PageRequest {
+                limit: Some(kiki_core::page::MAX_LIMIT),
+                cursor: Some(cursor),
+            };
+            match svc.customers(&scope, sort, &req).await {
+                Ok(p) => match customer_csv(&p.items, false) {
+                    Ok(bytes) => Some((Ok(bytes), p.next_cursor)),
+                    Err(_) => Some((Err(std::io::Error::other("csv")), None)),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "customer export stopped");
+                    Some((Err(std::io::Error::other("the export stopped")), None))
+                }
+            }
+        }
+    });
+    let body = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(head) })
+        .chain(rest)
+        .fuse();
+    let mut resp = axum::body::Body::from_stream(body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"customers.csv\""),
+    );
+    Ok(resp)
 }
 
 /// A customer's purchases and current forecast.

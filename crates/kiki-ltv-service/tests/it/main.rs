@@ -397,6 +397,44 @@ async fn aggregates_group_the_current_predictions_by_segment_and_platform() {
             assert!((0.0..=1.0).contains(&pa), "{g}");
         }
     }
+    // Every customer as CSV, streamed page by page (600 > one page of 500).
+    let resp = a
+        .request(reqwest::Method::GET, "/v1/ltv/customers?sort=customer_id")
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .expect("export sent");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 601, "a header and 600 customers");
+    assert!(
+        lines[0].starts_with("customer_id,segment,platform,"),
+        "{}",
+        lines[0]
+    );
+    let ids: std::collections::BTreeSet<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 600, "no customer twice");
+    let json_page = a.get_ok("/v1/ltv/customers?sort=customer_id&limit=1").await;
+    let first = &json_page["items"][0];
+    let fields: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(fields[0], first["customer_id"].as_str().unwrap());
+    assert_eq!(fields[12], "USD");
+    let (status, e) = json(a.get("/v1/ltv/customers?format=xml").await).await;
+    assert_eq!((status, error_fields(&e)), (422, vec!["format".to_owned()]));
+    // Above the cap is refused naming it, never cut silently.
+    let (status, e) = json(a.get("/v1/ltv/customers?limit=501").await).await;
+    assert_eq!(status, 400, "{e}");
+    assert!(e.to_string().contains("between 1 and 500"), "{e}");
     // vip is every third id: 200 of the 600.
     let agg = a.get_ok("/v1/ltv/aggregates?by=segment").await;
     assert_eq!(agg["groups"][1]["count"], 200);
@@ -645,5 +683,18 @@ async fn a_csv_upload_reads_common_column_names_and_the_columns_it_is_told() {
         .expect("upload sent");
     let (status, body) = json(resp).await;
     assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), ["amount_col"]);
     assert!(body.to_string().contains("price_eur"), "{body}");
+    // A blank column name is refused whatever the body.
+    let resp = c
+        .request(reqwest::Method::POST, "/v1/ltv/transactions?date_col=%20")
+        .json(&json!({"currency": "USD", "transactions": []}))
+        .send()
+        .await
+        .expect("upload sent");
+    let (status, body) = json(resp).await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (422, vec!["date_col".to_owned()])
+    );
 }
