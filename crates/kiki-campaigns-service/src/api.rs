@@ -42,6 +42,7 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(generate_creatives))
         .routes(v, routes!(review_creative))
         .routes(v, routes!(rate_creative))
+        .routes(v, routes!(creative_image))
 }
 
 /// Stores a campaign as a draft, with its ad sets. Every field is checked
@@ -475,6 +476,29 @@ pub async fn review_creative(
     Json(req): Json<ReviewRequest>,
 ) -> Result<AxumJson<CreativeReview>, ApiError> {
     Ok(AxumJson(svc.review(&p.0.scope, req).await?))
+}
+
+/// Generates the creative's image from its image prompt through the
+/// configured images endpoint (`[campaigns.llm] image_model`) and keeps its
+/// address as the creative's media. 409 when no image model is configured.
+#[utoipa::path(post, path = "/creatives/{id}/image", tag = "creatives",
+    params(("id" = Uuid, Path, description = "Creative id")), request_body = Option<ImageRequest>,
+    responses((status = 200, body = CreativeView), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn creative_image(
+    Service(svc): Service<CampaignsService>,
+    Meta(meta): Meta,
+    p: Perm<CampaignWrite>,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<AxumJson<CreativeView>, ApiError> {
+    let req = if body.iter().all(u8::is_ascii_whitespace) {
+        ImageRequest::default()
+    } else {
+        kiki_server::extract::parse_json::<Option<ImageRequest>>(&body)?.unwrap_or_default()
+    };
+    Ok(AxumJson(svc.generate_image(&p.0, &meta, id, req).await?))
 }
 
 /// Rates a creative, 1 to 5 stars.

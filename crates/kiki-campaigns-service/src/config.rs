@@ -56,6 +56,10 @@ pub struct LlmSection {
     /// Ask for `response_format: json_object` (off for servers without it).
     #[serde(default = "yes")]
     pub json_mode: bool,
+    /// The images endpoint's model (`POST /v1/creatives/{id}/image`); none:
+    /// the image prompts stay on the creatives for the advertiser's own tools.
+    #[serde(default)]
+    pub image_model: Option<String>,
 }
 
 fn thirty() -> u64 {
@@ -84,6 +88,7 @@ impl LlmSection {
         c.api_key = self.api_key.clone();
         c.timeout = std::time::Duration::from_secs(self.timeout_secs);
         c.json_mode = self.json_mode;
+        c.image_model = self.image_model.clone();
         c
     }
 }

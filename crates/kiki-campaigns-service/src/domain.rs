@@ -468,6 +468,36 @@ pub struct RatingRequest {
     pub stars: u8,
 }
 
+/// `POST /v1/creatives/{id}/image`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRequest {
+    /// `1024x1024` (default), `1024x1536` or `1536x1024`.
+    #[serde(default)]
+    pub size: Option<ImageSize>,
+}
+
+/// The sizes the images endpoint is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum ImageSize {
+    #[serde(rename = "1024x1024")]
+    Square,
+    #[serde(rename = "1024x1536")]
+    Portrait,
+    #[serde(rename = "1536x1024")]
+    Landscape,
+}
+
+impl ImageSize {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageSize::Square => "1024x1024",
+            ImageSize::Portrait => "1024x1536",
+            ImageSize::Landscape => "1536x1024",
+        }
+    }
+}
+
 /// `POST /v1/creatives/review`: check copy without storing it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

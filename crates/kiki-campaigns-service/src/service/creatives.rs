@@ -488,6 +488,87 @@ impl CampaignsService {
         Ok(())
     }
 
+    /// `POST /v1/creatives/{id}/image`: an image from the creative's image
+    /// prompt through the configured images endpoint; its address becomes
+    /// the creative's media.
+    pub async fn generate_image(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        req: ImageRequest,
+    ) -> Result<CreativeView> {
+        let org = p.scope.org_id();
+        let creative = self
+            .creative(&p.scope, id)
+            .await?
+            .ok_or(CampaignsError::NotFound("creative"))?;
+        let Some(llm) = self
+            .llm
+            .as_ref()
+            .filter(|l| l.config().image_model.is_some())
+        else {
+            return Err(CampaignsError::Conflict(
+                "No image model is configured (`[campaigns.llm] image_model`); the creative's image prompt is there for your own tools.".into(),
+            ));
+        };
+        let prompt = match &creative.image {
+            Some(i) => format!("{} Avoid: {}.", i.prompt, i.negative_prompt),
+            None => format!(
+                "An advertising image for: {}",
+                creative
+                    .copy
+                    .fields()
+                    .iter()
+                    .map(|(_, t)| *t)
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+        };
+        let size = req.size.unwrap_or(ImageSize::Square);
+        let answer = llm
+            .generate_image(&prompt, size.as_str())
+            .await
+            .map_err(|e| {
+                CampaignsError::Conflict(format!(
+                    "The images endpoint gave no image: {}",
+                    kiki_core::DomainError::public_message(&e)
+                ))
+            })?;
+        let Some(url) = answer
+            .url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        else {
+            return Err(CampaignsError::Conflict(
+                "The images endpoint answered with image data but no address; configure it to answer with URLs.".into(),
+            ));
+        };
+        let mut tx = self.record.begin().await?;
+        if !store::creatives::set_media(&mut tx, org, id, &url, self.now()).await? {
+            return Err(CampaignsError::NotFound("creative"));
+        }
+        tx.audit(
+            audit_event(
+                org,
+                p.actor(),
+                "campaigns.creative.image_generated",
+                Some(meta),
+            )
+            .target("creative", id)
+            .details(json!({
+                "model": llm.config().image_model,
+                "size": size.as_str(),
+                "prompt": llm.redact(&prompt),
+                "revised_prompt": answer.revised_prompt,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.creative(&p.scope, id)
+            .await?
+            .ok_or(CampaignsError::NotFound("creative"))
+    }
+
     /// `POST /v1/creatives/{id}/rating`.
     pub async fn rate_creative(
         &self,

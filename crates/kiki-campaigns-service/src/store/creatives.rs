@@ -135,6 +135,25 @@ pub(crate) async fn rewrite(
     Ok(tx.execute(&stmt).await? > 0)
 }
 
+/// Sets an active creative's media address.
+pub(crate) async fn set_media(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    id: Uuid,
+    media_url: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let stmt = Query::update()
+        .table(R::Table)
+        .value(R::MediaUrl, media_url)
+        .value(R::UpdatedAt, now)
+        .and_where(Expr::col(R::Id).eq(id))
+        .and_where(Expr::col(R::OrgId).eq(org.0))
+        .and_where(Expr::col(R::Status).eq("active"))
+        .to_owned();
+    Ok(tx.execute(&stmt).await? > 0)
+}
+
 pub(crate) async fn set_rating(
     db: &Db,
     org: OrgId,

@@ -275,3 +275,55 @@ async fn creatives_come_from_the_model_when_one_is_configured() {
     );
     assert_eq!(v[0]["review"]["limits"], json!([]));
 }
+
+#[tokio::test]
+async fn an_image_comes_from_the_images_endpoint_when_one_is_configured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "created": 1,
+            "data": [{"url": "https://images.example/serum.png", "revised_prompt": "A serum bottle"}]
+        })))
+        .mount(&server)
+        .await;
+    let mut section = llm_section(&server);
+    section["llm"]["image_model"] = json!("test-image-model");
+    let (app, _clock) = spawn_with(Some(section)).await;
+    let boss = admin(&app, "owner@image.test", "Image Org").await;
+    let c = boss.caller(&app);
+    let (status, cr) = post(
+        &c,
+        "/v1/creatives",
+        &json!({"channel": "meta", "copy": {"headlines": ["Image Org serum"], "primary_text": "Daily care."}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{cr}");
+    let id = cr["id"].as_str().unwrap();
+    let (status, v) = post(
+        &c,
+        &format!("/v1/creatives/{id}/image"),
+        &json!({"size": "1024x1536"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["media_url"], "https://images.example/serum.png");
+    let requests = server.received_requests().await.unwrap();
+    let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["model"], "test-image-model");
+    assert_eq!(sent["size"], "1024x1536");
+
+    // Without an image model: 409 and the prompt stays for the user's tools.
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "owner@noimage.test", "No Image Org").await;
+    let c = boss.caller(&app);
+    let (_, cr) = post(
+        &c,
+        "/v1/creatives",
+        &json!({"channel": "meta", "copy": {"headlines": ["No Image Org serum"], "primary_text": "Daily care."}}),
+    )
+    .await;
+    let id = cr["id"].as_str().unwrap();
+    let (status, e) = post(&c, &format!("/v1/creatives/{id}/image"), &json!({})).await;
+    assert_eq!(status, 409, "{e}");
+}
