@@ -53,6 +53,8 @@ CAMPAIGN = [
     # Against the clock, and two dates of one request.
     (r"schedule\.start", r"Not before today"),
     (r"schedule\.end", r"Not before the start"),
+    # Zone names the built-in time zone database holds (stored data).
+    (r"schedule\.time_zone", r"not in the time zone database"),
     # The ad sets' shares sum to 10 000; a cost cap needs its cap; the
     # minimum age not above the maximum.
     (r"ad_sets", r"budget shares sum to"),
@@ -179,6 +181,8 @@ UNSTATABLE = {
     # Whether the landing page answers, and where its host is: the network,
     # not the request.
     ("POST", "/v1/campaigns/plan"): [(r"url", r".")],
+    # The model's host must resolve, to public addresses only (DNS: outside state).
+    ("PUT", "/v1/campaign-settings/llm"): [(r"base_url", r"could not be resolved|private or local network")],
     ("GET", "/v1/approvals"): [CURSOR],
     ("GET", "/v1/creatives"): [CURSOR],
     ("POST", "/v1/approvals/{id}/decision"): [

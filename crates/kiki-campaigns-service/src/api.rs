@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use kiki_campaigns::{CampaignDraft, CampaignStatus};
 use kiki_core::{Page, PageRequest};
-use kiki_identity::perm::{BudgetApprove, CampaignRead, CampaignWrite};
+use kiki_identity::perm::{BudgetApprove, CampaignRead, CampaignWrite, OrgManage};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
 use kiki_server::error::ErrorEnvelope;
 use kiki_server::extract::{Json, Path, Query};
@@ -30,11 +30,16 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(campaign_action))
         .routes(v, routes!(campaign_transitions))
         .routes(v, routes!(campaign_budget))
+        .routes(v, routes!(campaign_mix))
         .routes(v, routes!(list_approvals))
         .routes(v, routes!(get_approval))
         .routes(v, routes!(decide_approval))
         .routes(v, routes!(comment_approval))
         .routes(v, routes!(get_settings, put_settings))
+        .routes(
+            v,
+            routes!(get_llm_settings, put_llm_settings, delete_llm_settings),
+        )
         .routes(v, routes!(get_kill_switch, engage_kill_switch))
         .routes(v, routes!(release_kill_switch))
         .routes(v, routes!(create_creative, list_creatives))
@@ -305,6 +310,63 @@ pub async fn put_settings(
     Json(req): Json<CampaignSettings>,
 ) -> Result<AxumJson<CampaignSettings>, ApiError> {
     Ok(AxumJson(svc.put_settings(&p.0, &meta, req).await?))
+}
+
+/// Splits the campaign's daily budget over its ad sets as the allocator
+/// advises (response curves from the organisation's history, industry priors
+/// where it is thin). The daily budget stays; a live campaign's channels
+/// follow. A decision record explains the split.
+#[utoipa::path(post, path = "/campaigns/{id}/mix", tag = "campaigns", request_body = MixRequest,
+    params(("id" = Uuid, Path, description = "The campaign")),
+    responses((status = 200, body = CampaignView), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn campaign_mix(
+    Service(svc): Service<CampaignsService>,
+    Meta(meta): Meta,
+    p: Perm<CampaignWrite>,
+    Path(id): Path<Uuid>,
+    Json(req): Json<MixRequest>,
+) -> Result<AxumJson<CampaignView>, ApiError> {
+    Ok(AxumJson(svc.apply_mix(&p.0, &meta, id, req).await?))
+}
+
+/// Which language model the organisation's planner and creative writer use:
+/// its own, the server's, or none (rules and templates). The key is never shown.
+#[utoipa::path(get, path = "/campaign-settings/llm", tag = "campaigns",
+    responses((status = 200, body = LlmSettingsView), (status = 403, body = ErrorEnvelope)))]
+pub async fn get_llm_settings(
+    Service(svc): Service<CampaignsService>,
+    p: Perm<CampaignRead>,
+) -> Result<AxumJson<LlmSettingsView>, ApiError> {
+    Ok(AxumJson(svc.llm_settings(&p.0.scope).await?))
+}
+
+/// Sets the organisation's own OpenAI-compatible model. The key is stored
+/// encrypted; leave it out to keep the stored one. The host must be public.
+#[utoipa::path(put, path = "/campaign-settings/llm", tag = "campaigns", request_body = LlmSettingsRequest,
+    responses((status = 200, body = LlmSettingsView), (status = 403, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn put_llm_settings(
+    Service(svc): Service<CampaignsService>,
+    Meta(meta): Meta,
+    p: Perm<OrgManage>,
+    Json(req): Json<LlmSettingsRequest>,
+) -> Result<AxumJson<LlmSettingsView>, ApiError> {
+    Ok(AxumJson(svc.put_llm_settings(&p.0, &meta, req).await?))
+}
+
+/// Removes the organisation's own model: the server's (or the rules) answer again.
+#[utoipa::path(delete, path = "/campaign-settings/llm", tag = "campaigns",
+    responses((status = 204, description = "Removed"), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+pub async fn delete_llm_settings(
+    Service(svc): Service<CampaignsService>,
+    Meta(meta): Meta,
+    p: Perm<OrgManage>,
+) -> Result<StatusCode, ApiError> {
+    svc.delete_llm_settings(&p.0, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The organisation's kill switch: engaged or not, and the current (or last)

@@ -29,8 +29,12 @@ pub struct CampaignsConfig {
     /// addresses may be read (a development setting: off, the planner cannot
     /// be pointed at the server's own network).
     pub allow_private_pages: bool,
+    /// At most this many impressions per user per day on a KIKI programmatic
+    /// line item (0: no cap).
+    pub programmatic_daily_frequency_cap: u32,
     /// The language model the planner asks (`[campaigns.llm]`); none: the
-    /// rule planner answers.
+    /// rule planner answers. An organisation may set its own
+    /// (`PUT /v1/campaign-settings/llm`), which wins.
     pub llm: Option<LlmSection>,
 }
 
@@ -103,6 +107,7 @@ impl Default for CampaignsConfig {
             page_timeout_secs: 10,
             page_max_bytes: 1_048_576,
             allow_private_pages: false,
+            programmatic_daily_frequency_cap: 3,
             llm: None,
         }
     }
@@ -134,6 +139,12 @@ impl CampaignsConfig {
         if self.approval_threshold_micros < 0 {
             out.push(
                 "campaigns.approval_threshold_micros (KIKI__CAMPAIGNS__APPROVAL_THRESHOLD_MICROS) must not be negative"
+                    .to_owned(),
+            );
+        }
+        if self.programmatic_daily_frequency_cap > 1_000 {
+            out.push(
+                "campaigns.programmatic_daily_frequency_cap (KIKI__CAMPAIGNS__PROGRAMMATIC_DAILY_FREQUENCY_CAP) must be at most 1000"
                     .to_owned(),
             );
         }

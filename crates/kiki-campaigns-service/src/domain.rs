@@ -54,6 +54,50 @@ pub struct AdSetView {
     /// The bidder line item of a KIKI programmatic ad set, once created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line_item_id: Option<Uuid>,
+    /// Where the ad set runs on its channel.
+    pub deployment: DeploymentView,
+}
+
+kiki_core::string_enum! {
+    /// An ad set on its channel.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DeploymentStatus {
+        /// Nothing was created on the channel yet (the campaign is not live).
+        NotDeployed = "not_deployed",
+        /// Running on the channel.
+        Live = "live",
+        /// Created on the channel and paused there.
+        Paused = "paused",
+        /// Ended on the channel (the campaign completed or was archived).
+        Archived = "archived",
+        /// The channel refused it; `last_error` says why.
+        Failed = "failed",
+        /// The channel is not connected to this organisation, so nothing runs there.
+        NotConnected = "not_connected",
+    }
+}
+
+/// An ad set's deployment: its id on the channel, the state there, the last
+/// sync and what went wrong or could not be applied.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeploymentView {
+    pub status: DeploymentStatus,
+    /// Its id on the channel (the bidder line item for KIKI programmatic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_synced_at: Option<OffsetDateTime>,
+    /// Why the channel refused the last sync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// What the channel cannot apply of the ad set (targeting it lacks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The launch gate on a campaign: the twin's simulation of its plan and
@@ -79,6 +123,18 @@ pub struct ActionRequest {
     /// (`POST /v1/approvals/{id}/decision`); `hold` needs a reason.
     pub action: Action,
     /// Why (required for `hold`), up to 2,000 characters.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/campaigns/{id}/mix`: split the daily budget over the ad sets by
+/// the allocator.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Rebalance on last month's results."}))]
+pub struct MixRequest {
+    /// Why, up to 2,000 characters.
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub reason: Option<String>,
@@ -704,4 +760,66 @@ mod tests {
             assert_eq!(kiki_twin::Platform::parse(p.as_str()), Some(p));
         }
     }
+}
+
+/// `PUT /v1/campaign-settings/llm`: the organisation's own OpenAI-compatible
+/// model for the planner and the creatives (it wins over the server's).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "base_url": "https://api.openai.com/v1",
+    "model": "gpt-4o-mini",
+    "api_key": "sk-…",
+    "json_mode": true
+}))]
+pub struct LlmSettingsRequest {
+    /// The API root: https (http only for a server on the organisation's own
+    /// machine where the deployment allows private addresses), a public host.
+    #[schema(max_length = 2048, pattern = r"^https?://\S+$")]
+    pub base_url: String,
+    /// 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub model: String,
+    /// Sent as a bearer token; stored encrypted, never shown again. Absent:
+    /// the stored key stays (none for a model without keys).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 500, pattern = r"^\S+$")]
+    pub api_key: Option<String>,
+    /// Ask for `response_format: json_object` (off for servers without it).
+    #[serde(default = "json_mode_default")]
+    pub json_mode: bool,
+    /// The images endpoint's model, when it has one.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub image_model: Option<String>,
+}
+
+fn json_mode_default() -> bool {
+    true
+}
+
+/// Which model the planner and the creatives use for the organisation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LlmSettingsView {
+    /// `organisation` (its own), `server` (`[campaigns.llm]`) or `none` (the
+    /// rule planner and the template engine answer).
+    #[schema(pattern = "^(organisation|server|none)$")]
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Whether a key is stored (it is never shown).
+    pub api_key_set: bool,
+    pub json_mode: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<OffsetDateTime>,
 }

@@ -12,6 +12,7 @@
 //! - `events.rs`: `campaigns.status_changed`, approvals and the kill switch.
 //! - `domain.rs`: the request and response types and the pure rules.
 //! - `service/`: the use cases.
+//! - `jobs.rs`: the channel sync and the shift sweep.
 //! - `store/`: the campaign tables and every query on them (crate-private).
 //! - `api.rs`: the routes and handlers.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod service;
 pub(crate) mod store;
 
@@ -34,10 +36,11 @@ pub use service::CampaignsService;
 
 /// The `campaigns` module. It needs the twin module (the launch gate), listed
 /// before it; wired to the LTV module, the planner uses the organisation's
-/// fitted customer value.
+/// fitted customer value; wired to the bidder, KIKI programmatic ad sets run.
 #[derive(Debug, Default)]
 pub struct CampaignsModule {
     with_ltv: bool,
+    with_bidder: bool,
 }
 
 impl CampaignsModule {
@@ -48,7 +51,19 @@ impl CampaignsModule {
 
     /// Wired to the LTV module's current models (listed before it).
     pub fn with_ltv_module(self) -> CampaignsModule {
-        CampaignsModule { with_ltv: true }
+        CampaignsModule {
+            with_ltv: true,
+            ..self
+        }
+    }
+
+    /// Wired to the bidder module (listed before it): KIKI programmatic ad
+    /// sets run as its line items. Without it they show `not_connected`.
+    pub fn with_bidder_module(self) -> CampaignsModule {
+        CampaignsModule {
+            with_bidder: true,
+            ..self
+        }
     }
 }
 
@@ -61,6 +76,10 @@ impl Module for CampaignsModule {
         vec![kiki_server::ConfigSection::of::<CampaignsConfig>(
             "campaigns",
         )]
+    }
+
+    fn encrypted_columns(&self) -> Vec<kiki_shield::EncryptedColumn> {
+        store::llm::ENCRYPTED_COLUMNS.to_vec()
     }
 
     fn events(&self) -> Vec<kiki_store::EventSpec> {
@@ -86,9 +105,20 @@ impl Module for CampaignsModule {
             } else {
                 None
             };
+            let bidder = if self.with_bidder {
+                Some(ctx.require::<kiki_bidder_service::BidderService>()?)
+            } else {
+                None
+            };
             let svc = Arc::new(
-                CampaignsService::new(ctx.platform, ctx.identity.clone(), cfg, twin, ltv)
+                CampaignsService::new(ctx.platform, ctx.identity.clone(), cfg, twin, ltv, bidder)
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+            ctx.add_job_handler(Arc::new(jobs::SyncChannelsJob(svc.clone())));
+            ctx.add_job_handler(Arc::new(jobs::ApplyShiftsJob(svc.clone())));
+            ctx.default_schedule(
+                service::shifts::SHIFTS_KIND,
+                service::shifts::SHIFTS_SCHEDULE,
             );
             ctx.provide(svc);
             Ok(Mount::new().api(api::api()))

@@ -55,7 +55,7 @@ pub struct Schedule {
 #[serde(default, deny_unknown_fields)]
 pub struct Targeting {
     /// ISO 3166-1 alpha-2 codes; empty means the platform's default.
-    #[schema(inline, value_type = Vec<CountryCode>)]
+    #[schema(schema_with = country_codes)]
     pub countries: Vec<String>,
     /// 13 to 65, not above `age_max`.
     #[schema(minimum = 13, maximum = 65)]
@@ -176,11 +176,21 @@ pub struct CampaignDraft {
     pub ad_sets: Vec<AdSet>,
 }
 
-/// An ISO 3166-1 alpha-2 country code in capitals.
-#[derive(utoipa::ToSchema)]
-#[schema(pattern = "^[A-Z]{2}$", example = "US")]
-#[allow(dead_code)] // the item schema of `Targeting::countries` in the API document
-pub struct CountryCode(String);
+/// The schema of `Targeting::countries`: assigned ISO 3166-1 alpha-2 codes.
+fn country_codes() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(crate::programmatic::alpha2_codes()))
+                .examples(["US"]),
+        )
+        .description(Some(
+            "ISO 3166-1 alpha-2 codes (assigned ones, in capitals); empty means the platform's default.",
+        ))
+        .build()
+}
 
 /// A gender a platform targets.
 #[derive(Serialize, utoipa::ToSchema)]

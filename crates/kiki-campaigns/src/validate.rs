@@ -146,6 +146,14 @@ pub fn validate_campaign(c: &CampaignDraft, limits: &OrgLimits) -> Vec<FieldErro
             "schedule.time_zone",
             "`UTC` or a zone name such as Europe/Paris or America/New_York.",
         ));
+    } else if !crate::programmatic::known_time_zone(&s.time_zone) {
+        errs.push(FieldError::new(
+            "schedule.time_zone",
+            format!(
+                "{} is not in the time zone database; use a zone name such as Europe/Paris.",
+                s.time_zone
+            ),
+        ));
     }
     if c.ad_sets.is_empty() || c.ad_sets.len() > 50 {
         errs.push(FieldError::new("ad_sets", "1 to 50 ad sets."));
@@ -167,10 +175,10 @@ pub fn validate_campaign(c: &CampaignDraft, limits: &OrgLimits) -> Vec<FieldErro
         }
         let t = &a.targeting;
         for (k, code) in t.countries.iter().enumerate() {
-            if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+            if crate::programmatic::alpha3(code).is_none() {
                 errs.push(FieldError::new(
                     format!("ad_sets[{i}].targeting.countries[{k}]"),
-                    "An ISO 3166-1 alpha-2 code in capitals, such as US or FR.",
+                    "An assigned ISO 3166-1 alpha-2 code in capitals, such as US or FR.",
                 ));
             }
         }

@@ -19,6 +19,11 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         // Simulations and the rebalancer read LTV per platform.
         std::sync::Arc::new(TwinModule::new().with_ltv_module()),
         // Campaigns: the launch gate runs on the twin; the planner reads LTV.
-        std::sync::Arc::new(kiki_campaigns_service::CampaignsModule::new().with_ltv_module()),
+        // KIKI programmatic ad sets run as the bidder's line items.
+        std::sync::Arc::new(
+            kiki_campaigns_service::CampaignsModule::new()
+                .with_ltv_module()
+                .with_bidder_module(),
+        ),
     ]
 }

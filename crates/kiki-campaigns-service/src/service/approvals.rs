@@ -416,6 +416,9 @@ impl CampaignsService {
             )
             .await?;
         }
+        if row.status()? != CampaignStatus::Draft {
+            self.enqueue_sync(tx, org, row.id).await?;
+        }
         Ok(())
     }
 

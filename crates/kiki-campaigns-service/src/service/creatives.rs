@@ -54,7 +54,7 @@ fn copy_problems(copy: &AdCopy, media_url: Option<&str>) -> Vec<kiki_core::Field
 }
 
 impl CreativeRow {
-    fn into_view(self) -> Result<CreativeView> {
+    pub(crate) fn into_view(self) -> Result<CreativeView> {
         let bad = |what: &str, e: &dyn std::fmt::Display| {
             CampaignsError::Internal(format!(
                 "creative {}: stored {what} unreadable: {e}",
@@ -323,7 +323,7 @@ impl CampaignsService {
         channel: Channel,
         count: u32,
     ) -> Result<(Vec<kiki_creative::CreativeVariant>, CreativeSource)> {
-        let Some(llm) = &self.llm else {
+        let Some(llm) = self.llm_for(&p.scope).await? else {
             return Ok((
                 kiki_creative::generate(brief, channel, count),
                 CreativeSource::Template,
@@ -504,12 +504,12 @@ impl CampaignsService {
             .await?
             .ok_or(CampaignsError::NotFound("creative"))?;
         let Some(llm) = self
-            .llm
-            .as_ref()
+            .llm_for(&p.scope)
+            .await?
             .filter(|l| l.config().image_model.is_some())
         else {
             return Err(CampaignsError::Conflict(
-                "No image model is configured (`[campaigns.llm] image_model`); the creative's image prompt is there for your own tools.".into(),
+                "No image model is configured (`[campaigns.llm] image_model`, or `image_model` in PUT /v1/campaign-settings/llm); the creative's image prompt is there for your own tools.".into(),
             ));
         };
         let prompt = match &creative.image {

@@ -10,7 +10,11 @@
 //!   agency's clients, and resuming exactly those.
 //! - `creatives.rs`: generated and user-written creatives, their policy review
 //!   and the safety hold.
-//! - `settings.rs`: the organisation's settings.
+//! - `channels.rs`: the campaigns on their channels (KIKI programmatic line
+//!   items, deployments, the twin's platform budgets).
+//! - `shifts.rs`: the rebalancer's budget shifts applied to ad sets.
+//! - `settings.rs`: the organisation's settings; `llm_settings.rs` its own
+//!   language model (key encrypted at rest).
 
 use std::sync::Arc;
 
@@ -32,10 +36,13 @@ use crate::events::{ApprovalRequested, StatusChanged};
 use crate::store::{self, Key, campaigns::CampaignRow};
 
 mod approvals;
+pub mod channels;
 mod creatives;
 mod kill_switch;
+mod llm_settings;
 pub mod plan;
 mod settings;
+pub mod shifts;
 
 /// The engine name on decision records.
 pub const ENGINE: &str = "kiki-campaigns";
@@ -62,7 +69,18 @@ pub struct CampaignsService {
     pub(crate) identity: kiki_identity::Identity,
     /// The mail port (approvers are told what waits for them).
     pub(crate) mail: kiki_notify::Mail,
+    /// The job queue (channel syncs run as jobs).
+    pub(crate) jobs: kiki_store::Jobs,
+    /// The bidder, when the module is wired to it (KIKI programmatic).
+    pub(crate) bidder: Option<Arc<kiki_bidder_service::BidderService>>,
+    /// The field-encryption key ring (organisations' model keys).
+    pub(crate) keyring: kiki_shield::Keyring,
+    /// One channel sync per campaign at a time in this process.
+    pub(crate) sync_locks: std::sync::Mutex<SyncLocks>,
 }
+
+/// The per-campaign locks of the channel sync.
+pub(crate) type SyncLocks = std::collections::HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>;
 
 impl std::fmt::Debug for CampaignsService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,6 +172,7 @@ impl CampaignsService {
         config: CampaignsConfig,
         twin: Arc<TwinService>,
         ltv: Option<Arc<kiki_ltv_service::LtvService>>,
+        bidder: Option<Arc<kiki_bidder_service::BidderService>>,
     ) -> Result<CampaignsService> {
         let llm = match &config.llm {
             Some(section) => Some(Arc::new(
@@ -173,6 +192,10 @@ impl CampaignsService {
             outbound: platform.outbound.clone(),
             identity,
             mail: platform.mail.clone(),
+            jobs: platform.jobs.clone(),
+            bidder,
+            keyring: platform.keyring.clone(),
+            sync_locks: Default::default(),
         })
     }
 
@@ -348,6 +371,9 @@ impl CampaignsService {
             .map(|s| {
                 let channel = channel_of(&s.channel)
                     .ok_or_else(|| corrupt("ad set channel", row.id, &s.channel))?;
+                let status = DeploymentStatus::parse(&s.deployment_status).ok_or_else(|| {
+                    corrupt("ad set deployment status", row.id, &s.deployment_status)
+                })?;
                 Ok(AdSetView {
                     id: s.id,
                     position: s.position as u32,
@@ -356,6 +382,13 @@ impl CampaignsService {
                     budget_share_bps: s.budget_share_bps as u32,
                     daily_budget: Money::from_micros(s.daily_budget_micros, currency),
                     line_item_id: s.line_item_id,
+                    deployment: DeploymentView {
+                        status,
+                        external_id: s.external_id,
+                        last_synced_at: s.last_synced_at,
+                        last_error: s.last_error,
+                        note: s.deployment_note,
+                    },
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -526,6 +559,9 @@ impl CampaignsService {
                 audit_entry_id: Some(entry.id),
             })
             .await?;
+        }
+        if !matches!(to, CampaignStatus::Draft | CampaignStatus::PendingApproval) {
+            self.enqueue_sync(tx, org, row.id).await?;
         }
         tx.publish(
             Some(org),

@@ -93,7 +93,7 @@ fn refused_page(message: impl Into<String>) -> CampaignsError {
 
 /// Loopback, private, link-local, unspecified, multicast and the like: the
 /// server's own network.
-fn is_internal(ip: IpAddr) -> bool {
+pub(crate) fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v) => {
             v.is_loopback()
@@ -226,7 +226,7 @@ impl CampaignsService {
 
     /// The organisation's fitted LTV, when the LTV module is wired and has a
     /// model in `currency`.
-    async fn org_ltv(
+    pub(crate) async fn org_ltv(
         &self,
         scope: &TenantScope,
         currency: kiki_core::Currency,
@@ -307,7 +307,7 @@ impl CampaignsService {
             form: req.form.clone(),
             page: page.as_ref().map(|p| p.facts.clone()),
         };
-        let Some(llm) = &self.llm else {
+        let Some(llm) = self.llm_for(scope).await? else {
             return Ok(PlanView {
                 plan: kiki_planner::plan(&request, &inputs),
                 planner: PlannerUsed {

@@ -58,6 +58,11 @@ pub(crate) struct AdSetRow {
     pub budget_share_bps: i64,
     pub daily_budget_micros: i64,
     pub line_item_id: Option<Uuid>,
+    pub deployment_status: String,
+    pub external_id: Option<String>,
+    pub last_synced_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub deployment_note: Option<String>,
 }
 
 /// A stored status move.
@@ -358,6 +363,26 @@ pub(crate) async fn set_ad_set_budget(
     Ok(())
 }
 
+/// Sets an ad set's share and daily budget (a budget shift).
+pub(crate) async fn set_ad_set_share(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    ad_set: Uuid,
+    (share_bps, daily_budget_micros): (u32, i64),
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let stmt = Query::update()
+        .table(A::Table)
+        .value(A::BudgetShareBps, i64::from(share_bps))
+        .value(A::DailyBudgetMicros, daily_budget_micros)
+        .value(A::UpdatedAt, now)
+        .and_where(Expr::col(A::Id).eq(ad_set))
+        .and_where(Expr::col(A::OrgId).eq(org.0))
+        .to_owned();
+    tx.execute(&stmt).await?;
+    Ok(())
+}
+
 /// Sets a campaign's budget columns and draft (a budget change) at `version`.
 pub(crate) async fn set_budget(
     tx: &mut Tx<'_>,
@@ -424,7 +449,7 @@ pub(crate) async fn ad_sets_tx(
     tx.fetch_all(&stmt).await
 }
 
-const AD_SET_COLUMNS: [A; 8] = [
+const AD_SET_COLUMNS: [A; 13] = [
     A::Id,
     A::CampaignId,
     A::Position,
@@ -433,7 +458,95 @@ const AD_SET_COLUMNS: [A; 8] = [
     A::BudgetShareBps,
     A::DailyBudgetMicros,
     A::LineItemId,
+    A::DeploymentStatus,
+    A::ExternalId,
+    A::LastSyncedAt,
+    A::LastError,
+    A::DeploymentNote,
 ];
+
+/// An ad set's deployment after a sync.
+pub(crate) struct Deployment<'a> {
+    pub status: &'a str,
+    pub external_id: Option<String>,
+    pub error: Option<String>,
+    pub note: Option<String>,
+    pub now: OffsetDateTime,
+}
+
+/// Records an ad set's deployment (and, for KIKI programmatic, its line item).
+pub(crate) async fn set_deployment(
+    db: &Db,
+    org: OrgId,
+    ad_set: Uuid,
+    line_item: Option<Uuid>,
+    d: Deployment<'_>,
+) -> Result<(), StoreError> {
+    let mut stmt = Query::update();
+    stmt.table(A::Table)
+        .value(A::DeploymentStatus, d.status)
+        .value(A::ExternalId, d.external_id)
+        .value(A::LastSyncedAt, d.now)
+        .value(A::LastError, d.error)
+        .value(A::DeploymentNote, d.note)
+        .and_where(Expr::col(A::Id).eq(ad_set))
+        .and_where(Expr::col(A::OrgId).eq(org.0));
+    if let Some(li) = line_item {
+        stmt.value(A::LineItemId, li);
+    }
+    db.execute(&stmt.to_owned()).await?;
+    Ok(())
+}
+
+/// Claims an ad set for a new line item: true when it had none (so two
+/// syncs running at once never leave two line items for one ad set).
+pub(crate) async fn claim_line_item(
+    db: &Db,
+    org: OrgId,
+    ad_set: Uuid,
+    previous: Option<Uuid>,
+    line_item: Uuid,
+) -> Result<bool, StoreError> {
+    let prev = match previous {
+        Some(p) => Expr::col(A::LineItemId).eq(p),
+        None => Expr::col(A::LineItemId).is_null(),
+    };
+    let stmt = Query::update()
+        .table(A::Table)
+        .value(A::LineItemId, line_item)
+        .and_where(Expr::col(A::Id).eq(ad_set))
+        .and_where(Expr::col(A::OrgId).eq(org.0))
+        .and_where(prev)
+        .to_owned();
+    Ok(db.execute(&stmt).await? > 0)
+}
+
+/// The live (`active`) campaigns' ad sets of `org` with the campaign's
+/// currency: what the twin's platform budgets are the sum of.
+pub(crate) async fn live_ad_sets(
+    db: &Db,
+    org: OrgId,
+) -> Result<Vec<(AdSetRow, String)>, StoreError> {
+    let campaigns = Query::select()
+        .columns([C::Id, C::Currency])
+        .from(C::Table)
+        .and_where(Expr::col(C::OrgId).eq(org.0))
+        .and_where(Expr::col(C::Status).eq("active"))
+        .to_owned();
+    let rows: Vec<(Uuid, String)> = db.fetch_all(&campaigns).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let sets: Vec<AdSetRow> = db.fetch_all(&ad_sets_query(org, &ids)).await?;
+    Ok(sets
+        .into_iter()
+        .filter_map(|s| {
+            let cur = rows.iter().find(|r| r.0 == s.campaign_id)?.1.clone();
+            Some((s, cur))
+        })
+        .collect())
+}
 
 fn ad_sets_query(org: OrgId, campaigns: &[Uuid]) -> sea_query::SelectStatement {
     Query::select()

@@ -1,14 +1,18 @@
-//! The campaigns context's tables (migration `0010_campaigns.sql`) and every
+//! The campaigns context's tables (migrations `0010_campaigns.sql` and
+//! `0012_campaign_channels.sql`) and every
 //! query on them, crate-private: campaigns, ad sets and status moves
 //! (`campaigns.rs`), approvals and comments (`approvals.rs`), settings
-//! (`settings.rs`), kill switches (`kill_switch.rs`) and creatives
-//! (`creatives.rs`). Every read and write of tenant rows names the
+//! (`settings.rs`), kill switches (`kill_switch.rs`), creatives
+//! (`creatives.rs`), applied budget shifts (`budget_moves.rs`) and the
+//! organisation's own language model (`llm.rs`). Every read and write of tenant rows names the
 //! organisation. The table identifiers are in `schema.rs`.
 
 pub(crate) mod approvals;
+pub(crate) mod budget_moves;
 pub(crate) mod campaigns;
 pub(crate) mod creatives;
 pub(crate) mod kill_switch;
+pub(crate) mod llm;
 mod schema;
 pub(crate) mod settings;
 

@@ -1,4 +1,5 @@
-//! Identifiers of the tables in migration `0010_campaigns.sql`.
+//! Identifiers of the tables in migrations `0010_campaigns.sql` and
+//! `0012_campaign_channels.sql`.
 
 use sea_query::Iden;
 
@@ -35,6 +36,39 @@ pub enum CampaignAdSets {
     BudgetShareBps,
     DailyBudgetMicros,
     LineItemId,
+    UpdatedAt,
+    DeploymentStatus,
+    ExternalId,
+    LastSyncedAt,
+    LastError,
+    DeploymentNote,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum CampaignBudgetMoves {
+    Table,
+    ShiftId,
+    OrgId,
+    FromPlatform,
+    ToPlatform,
+    Currency,
+    AmountMicros,
+    AppliedMicros,
+    Campaigns,
+    Note,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum CampaignLlmSettings {
+    Table,
+    OrgId,
+    BaseUrl,
+    Model,
+    ApiKey,
+    JsonMode,
+    ImageModel,
+    UpdatedBy,
     UpdatedAt,
 }
 

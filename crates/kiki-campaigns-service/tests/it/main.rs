@@ -3,6 +3,7 @@
 //! PostgreSQL with `KIKI_TEST_DATABASE_URL`), with a test clock.
 
 mod approvals;
+mod channels;
 mod creatives;
 mod kill_switch;
 mod lifecycle;

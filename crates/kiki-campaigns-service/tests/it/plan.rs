@@ -327,3 +327,124 @@ async fn an_image_comes_from_the_images_endpoint_when_one_is_configured() {
     let (status, e) = post(&c, &format!("/v1/creatives/{id}/image"), &json!({})).await;
     assert_eq!(status, 409, "{e}");
 }
+
+/// The stored (encrypted) key column of the organisation's model.
+async fn stored_key(app: &kiki_test_support::TestApp) -> Option<String> {
+    use sea_query::{Alias, Query};
+    let stmt = Query::select()
+        .column(Alias::new("api_key"))
+        .from(Alias::new("campaign_llm_settings"))
+        .to_owned();
+    let row: Option<(Option<String>,)> = app.state.db.fetch_optional(&stmt).await.unwrap();
+    row.and_then(|r| r.0)
+}
+
+#[tokio::test]
+async fn an_organisation_brings_its_own_model_with_its_key_encrypted_at_rest() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion(
+            r#"{"product": "serum", "daily_budget_major": 200, "duration_days": 20}"#,
+        ))
+        .mount(&server)
+        .await;
+    // The fake model listens on loopback: this deployment allows private addresses.
+    let (app, _clock) = spawn_with(Some(json!({"allow_private_pages": true}))).await;
+    let boss = admin(&app, "owner@ownmodel.test", "Own Model Org").await;
+    let c = boss.caller(&app);
+    let (status, v) = get(&c, "/v1/campaign-settings/llm").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["source"], "none");
+
+    let body = json!({"base_url": format!("{}/v1/", server.uri()), "model": "org-model",
+                      "api_key": "sk-org-key-987654"});
+    let (status, v) = put(&c, "/v1/campaign-settings/llm", &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["source"], "organisation");
+    assert_eq!(v["api_key_set"], true);
+    assert_eq!(v["base_url"], format!("{}/v1", server.uri()));
+    assert!(!v.to_string().contains("sk-org-key"), "{v}");
+    let at_rest = stored_key(&app).await.expect("a stored key");
+    assert!(at_rest.starts_with("v1:"), "encrypted: {at_rest}");
+    assert!(!at_rest.contains("sk-org-key"));
+
+    let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": "Sell our serum"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["planner"]["kind"], "llm", "{}", v["planner"]);
+    assert_eq!(v["planner"]["model"], "org-model");
+    // Rewritten without a key: the stored one stays and is still sent.
+    let (status, v) = put(
+        &c,
+        "/v1/campaign-settings/llm",
+        &json!({"base_url": format!("{}/v1", server.uri()), "model": "org-model-2"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["api_key_set"], true);
+    let (_, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": "Sell our serum"})).await;
+    assert_eq!(v["planner"]["model"], "org-model-2");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        let auth = r.headers.get("authorization").unwrap().to_str().unwrap();
+        assert_eq!(auth, "Bearer sk-org-key-987654");
+    }
+    let (_, audit) = get(&c, "/v1/audit?action=campaigns.llm_settings.set").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2));
+    assert!(!audit.to_string().contains("sk-org-key"), "{audit}");
+
+    // Bad input names the field.
+    let (status, e) = put(
+        &c,
+        "/v1/campaign-settings/llm",
+        &json!({"base_url": "ftp://models.example", "model": " "}),
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    let fields: Vec<&str> = e["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["model"], "{e}");
+
+    let r = c
+        .send(reqwest::Method::DELETE, "/v1/campaign-settings/llm", None)
+        .await;
+    assert_eq!(r.status(), 204);
+    let (_, v) = get(&c, "/v1/campaign-settings/llm").await;
+    assert_eq!(v["source"], "none");
+    assert_eq!(stored_key(&app).await, None);
+    let r = c
+        .send(reqwest::Method::DELETE, "/v1/campaign-settings/llm", None)
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn an_organisation_model_on_the_servers_own_network_is_refused() {
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "owner@privatemodel.test", "Private Model Org").await;
+    let c = boss.caller(&app);
+    for url in [
+        "http://127.0.0.1:11434/v1",
+        "http://10.0.0.5/v1",
+        "https://user:pw@api.example/v1",
+    ] {
+        let (status, e) = put(
+            &c,
+            "/v1/campaign-settings/llm",
+            &json!({"base_url": url, "model": "m"}),
+        )
+        .await;
+        assert_eq!(status, 422, "{url}: {e}");
+        assert_eq!(
+            e["error"]["details"]["fields"][0]["field"], "base_url",
+            "{e}"
+        );
+    }
+    let (_, v) = get(&c, "/v1/campaign-settings/llm").await;
+    assert_eq!(v["source"], "none");
+}

@@ -26,6 +26,7 @@ use crate::error::{Result, TwinServiceError, prefixed};
 use crate::store::{self, Key};
 
 mod allocations;
+mod campaign_budgets;
 pub mod ltv;
 pub mod mirror;
 mod performance;

@@ -35,7 +35,7 @@ pub const REBALANCE_SCHEDULE: &str = "0 */5 * * * *";
 const SYSTEM: &str = "twin.rebalancer";
 
 impl ShiftRow {
-    fn into_view(self) -> Result<ShiftView> {
+    pub(crate) fn into_view(self) -> Result<ShiftView> {
         let bad = |what: &str| {
             TwinServiceError::Internal(format!("shift {}: unreadable {what}", self.id))
         };
@@ -166,8 +166,10 @@ impl TwinService {
         let now = self.now();
         let before = self.budgets(&p.scope).await?;
         let mut tx = self.record.begin().await?;
+        let fed = self.check_fed(&mut tx, &p.scope, &req).await?;
         store::rebalancing::replace_budgets(&mut tx, org, req.currency, &req.platforms, now)
             .await?;
+        store::campaign_budgets::mark_fed(&mut tx, org, &fed).await?;
         tx.audit(
             audit_event(org, p.actor(), "twin.budgets.set", Some(meta))
                 .target("twin_budgets", org)

@@ -6,6 +6,7 @@
 //! tenant rows names the organisation. The table identifiers are in
 //! `schema.rs`.
 
+pub(crate) mod campaign_budgets;
 pub(crate) mod mirror;
 pub(crate) mod performance;
 pub(crate) mod rebalancing;

@@ -106,6 +106,8 @@ pub enum TwinBudgets {
     MinDailyBudgetMicros,
     MaxDailyBudgetMicros,
     UpdatedAt,
+    /// `campaigns` or `manual` (migration 0012).
+    Source,
 }
 
 #[derive(Debug, Clone, Copy, Iden)]
