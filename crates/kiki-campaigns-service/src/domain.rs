@@ -29,6 +29,11 @@ pub struct CampaignView {
     /// The kill switch that paused the campaign, while it holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kill_switch_id: Option<Uuid>,
+    /// The customer value its bids and CPA ceiling start from, and where it
+    /// comes from.
+    pub ltv_baseline: LtvBaseline,
+    /// Its creatives' policy review, summed up.
+    pub brand_safety: BrandSafety,
     /// Grows with every change.
     pub version: i64,
     pub created_by: String,
@@ -38,6 +43,48 @@ pub struct CampaignView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+}
+
+/// A campaign's LTV baseline: the organisation's fitted model in the
+/// campaign's currency, else the industry prior (said so).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LtvBaseline {
+    pub value: Money,
+    /// Where it comes from, in words.
+    pub source: String,
+}
+
+/// The brand-safety and compliance state of a campaign's creatives:
+/// `rejected` when any is rejected (the campaign is held), `needs_review`
+/// when any waits for a person, `approved` when all passed, `no_creatives`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BrandSafety {
+    #[schema(pattern = "^(approved|needs_review|rejected|no_creatives)$")]
+    pub status: String,
+    pub approved: u32,
+    pub needs_review: u32,
+    pub rejected: u32,
+}
+
+impl BrandSafety {
+    /// The summary of verdict counts.
+    pub fn of(approved: u32, needs_review: u32, rejected: u32) -> BrandSafety {
+        let status = if rejected > 0 {
+            "rejected"
+        } else if needs_review > 0 {
+            "needs_review"
+        } else if approved > 0 {
+            "approved"
+        } else {
+            "no_creatives"
+        };
+        BrandSafety {
+            status: status.into(),
+            approved,
+            needs_review,
+            rejected,
+        }
+    }
 }
 
 /// One stored ad set.

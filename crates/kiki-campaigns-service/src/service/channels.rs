@@ -111,18 +111,31 @@ impl CampaignsService {
             .collect())
     }
 
-    /// The customer value a programmatic line item starts its bids from: the
-    /// organisation's fitted LTV in the campaign's currency, else the
-    /// industry prior.
-    async fn line_item_ltv(&self, scope: &TenantScope, draft: &CampaignDraft) -> Money {
-        if let Some(f) = self.org_ltv(scope, draft.currency).await {
-            return f.value;
+    /// The customer value a campaign's bids and CPA ceiling start from: the
+    /// organisation's fitted LTV in the campaign's currency (`fitted`, when
+    /// the LTV module has one), else the industry prior, with its source.
+    pub(crate) fn ltv_baseline(
+        draft: &CampaignDraft,
+        fitted: Option<&kiki_planner::LtvFigure>,
+    ) -> LtvBaseline {
+        if let Some(f) = fitted.filter(|f| f.value.currency == draft.currency) {
+            return LtvBaseline {
+                value: f.value,
+                source: f.source.clone(),
+            };
         }
         let industry = kiki_planner::Industry::parse(&draft.industry)
             .unwrap_or(kiki_planner::Industry::General);
         let prior = kiki_planner::IndustryProfile::of(industry).ltv_prior;
-        Money::parse_decimal(&format!("{prior:.6}"), draft.currency)
-            .unwrap_or(Money::zero(draft.currency))
+        LtvBaseline {
+            value: Money::parse_decimal(&format!("{prior:.6}"), draft.currency)
+                .unwrap_or(Money::zero(draft.currency)),
+            source: format!(
+                "industry prior ({}): no fitted LTV model in {} yet",
+                industry.as_str(),
+                draft.currency
+            ),
+        }
     }
 
     /// Brings the campaign's channels in line with its status (the job's
@@ -331,7 +344,8 @@ impl CampaignsService {
             ))
         })?;
         let copies = self.banner_copies(org, row.id).await?;
-        let ltv = self.line_item_ltv(scope, draft).await;
+        let fitted = self.org_ltv(scope, draft.currency).await;
+        let ltv = Self::ltv_baseline(draft, fitted.as_ref()).value;
         let built = programmatic::line_item(
             &LineItemInputs {
                 org,

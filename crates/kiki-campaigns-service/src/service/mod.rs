@@ -362,10 +362,52 @@ impl CampaignsService {
             .ok_or(CampaignsError::NotFound("campaign"))
     }
 
-    fn into_view(row: CampaignRow, sets: Vec<store::campaigns::AdSetRow>) -> Result<CampaignView> {
+    /// Per campaign: its creatives' verdicts summed up.
+    async fn brand_safety(&self, org: OrgId, ids: &[Uuid]) -> Result<Vec<(Uuid, BrandSafety)>> {
+        let counts = store::creatives::verdict_counts(&self.db, org, ids).await?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let n = |v: &str| {
+                    counts
+                        .iter()
+                        .filter(|(c, verdict, _)| c == id && verdict == v)
+                        .map(|(_, _, n)| u32::try_from(*n).unwrap_or(u32::MAX))
+                        .sum::<u32>()
+                };
+                (
+                    *id,
+                    BrandSafety::of(n("approved"), n("needs_review"), n("rejected")),
+                )
+            })
+            .collect())
+    }
+
+    /// The organisation's fitted LTV per currency, read once per request.
+    async fn fitted_ltv(
+        &self,
+        scope: &TenantScope,
+        cache: &mut Vec<(kiki_core::Currency, Option<kiki_planner::LtvFigure>)>,
+        currency: kiki_core::Currency,
+    ) -> Option<kiki_planner::LtvFigure> {
+        if let Some((_, f)) = cache.iter().find(|(c, _)| *c == currency) {
+            return f.clone();
+        }
+        let f = self.org_ltv(scope, currency).await;
+        cache.push((currency, f.clone()));
+        f
+    }
+
+    fn into_view(
+        row: CampaignRow,
+        sets: Vec<store::campaigns::AdSetRow>,
+        ltv: Option<&kiki_planner::LtvFigure>,
+        brand_safety: BrandSafety,
+    ) -> Result<CampaignView> {
         let status = row.status()?;
         let draft = row.draft()?;
         let currency = draft.currency;
+        let ltv_baseline = Self::ltv_baseline(&draft, ltv);
         let ad_sets = sets
             .into_iter()
             .map(|s| {
@@ -405,6 +447,8 @@ impl CampaignsService {
                 reason: row.gate_reason.clone(),
             }),
             kill_switch_id: row.kill_switch_id,
+            ltv_baseline,
+            brand_safety,
             version: row.version,
             created_by: row.created_by,
             created_at: row.created_at,
@@ -420,7 +464,14 @@ impl CampaignsService {
         };
         let row = self.refresh_gate(scope, row).await?;
         let sets = store::campaigns::ad_sets(&self.db, org, id).await?;
-        Self::into_view(row, sets).map(Some)
+        let currency = row.draft()?.currency;
+        let ltv = self.org_ltv(scope, currency).await;
+        let safety = self
+            .brand_safety(org, &[id])
+            .await?
+            .pop()
+            .map_or_else(|| BrandSafety::of(0, 0, 0), |(_, b)| b);
+        Self::into_view(row, sets, ltv.as_ref(), safety).map(Some)
     }
 
     /// Fills in the gate's verdict of a queued simulation that finished.
@@ -456,12 +507,21 @@ impl CampaignsService {
                 .await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut sets = store::campaigns::ad_sets_of(&self.db, org, &ids).await?;
+        let safety = self.brand_safety(org, &ids).await?;
+        let mut fitted = Vec::new();
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
             let (mine, rest): (Vec<_>, Vec<_>) =
                 sets.into_iter().partition(|s| s.campaign_id == row.id);
             sets = rest;
-            items.push(Self::into_view(row, mine)?);
+            let ltv = self
+                .fitted_ltv(scope, &mut fitted, row.draft()?.currency)
+                .await;
+            let b = safety
+                .iter()
+                .find(|(id, _)| *id == row.id)
+                .map_or_else(|| BrandSafety::of(0, 0, 0), |(_, b)| b.clone());
+            items.push(Self::into_view(row, mine, ltv.as_ref(), b)?);
         }
         Ok(Page::keyset(items, limit, |v| (v.created_at, v.id)))
     }

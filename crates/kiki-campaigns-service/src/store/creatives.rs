@@ -250,3 +250,26 @@ pub(crate) async fn rejected_count(
     let n: N = tx.fetch_one(&stmt).await?;
     Ok(n.n)
 }
+
+/// Per campaign of `campaigns`: how many active creatives have each verdict.
+pub(crate) async fn verdict_counts(
+    db: &Db,
+    org: OrgId,
+    campaigns: &[Uuid],
+) -> Result<Vec<(Uuid, String, i64)>, StoreError> {
+    if campaigns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = Query::select()
+        .column(R::CampaignId)
+        .column(R::Verdict)
+        .expr(sea_query::Func::count(Expr::col(R::Id)))
+        .from(R::Table)
+        .and_where(Expr::col(R::OrgId).eq(org.0))
+        .and_where(Expr::col(R::CampaignId).is_in(campaigns.iter().copied()))
+        .and_where(Expr::col(R::Status).eq("active"))
+        .group_by_col(R::CampaignId)
+        .group_by_col(R::Verdict)
+        .to_owned();
+    db.fetch_all(&stmt).await
+}

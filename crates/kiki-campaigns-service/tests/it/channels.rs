@@ -116,6 +116,17 @@ async fn a_programmatic_ad_set_runs_as_a_line_item_that_follows_its_campaign() {
     let id = launch(&c, &good_campaign("Programmatic"), true).await;
 
     let v = until(&c, &id, |v| deployment(v) == "live").await;
+    assert_eq!(v["brand_safety"]["status"], "approved", "{v}");
+    assert_eq!(v["brand_safety"]["approved"], 1);
+    // No fitted model: the industry prior for `general` (100 USD), said so.
+    assert_eq!(v["ltv_baseline"]["value"]["micros"], 100_000_000, "{v}");
+    assert!(
+        v["ltv_baseline"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("industry prior"),
+        "{v}"
+    );
     let set = kiki_set(&v);
     let li_id = set["line_item_id"]
         .as_str()
@@ -201,6 +212,7 @@ async fn a_launch_the_bidder_cannot_run_fails_with_the_reason_and_retries_after_
     // No approved creative: nothing to show on the exchange.
     let id = launch(&c, &good_campaign("No creative"), false).await;
     let v = until(&c, &id, |v| v["status"] == "failed").await;
+    assert_eq!(v["brand_safety"]["status"], "no_creatives", "{v}");
     let set = kiki_set(&v);
     assert_eq!(set["deployment"]["status"], "failed", "{set}");
     assert!(
