@@ -22,7 +22,7 @@ fn channel_outcomes(sets: &[store::campaigns::AdSetRow], resumed: bool) -> Vec<C
             let verb = if resumed { "resumed" } else { "paused" };
             let outcome = match channel {
                 Channel::Kiki => format!(
-                    "{n} ad set(s) {verb} in KIKI; KIKI's bidder serves only active campaigns' line items."
+                    "{n} ad set(s) {verb} in KIKI; the channel sync {verb} their line items on KIKI's bidder (each ad set's deployment shows it)."
                 ),
                 other => format!(
                     "{n} ad set(s) {verb} in KIKI; {} is not connected, so nothing was running there to {}.",
