@@ -230,7 +230,16 @@ impl TwinService {
         let today = period.date();
         let from = today - Duration::days(i64::from(self.config.rebalance_window_days));
         let history = self.history(org, currency, from, today, None).await?;
-        let ltv_inputs = self.ltv.platform_ltv(scope, currency).await;
+        let budget_platforms: Vec<Platform> = budgets
+            .iter()
+            .filter_map(|b| Platform::parse(&b.platform))
+            .collect();
+        let ltv_inputs = self
+            .ltv
+            .estimates(scope, currency, &budget_platforms)
+            .await
+            .inputs;
+        let margin = self.margin(scope).await?;
         let mut sums: BTreeMap<String, (i64, f64)> = BTreeMap::new();
         for h in &history {
             let e = sums.entry(h.platform.clone()).or_default();
@@ -260,6 +269,7 @@ impl TwinService {
                 trigger_below_average: self.config.trigger_below_average,
                 shift_fraction: self.config.shift_fraction,
                 approval_threshold_micros: settings.approval_threshold_micros,
+                contribution_margin: margin.contribution_margin,
                 ..RebalanceConfig::default()
             },
         };

@@ -143,8 +143,12 @@ pub struct SimulationOptions {
     pub seed: u64,
     #[serde(default)]
     pub scenario: Scenario,
+    /// What an acquired customer is worth: `revenue` (first-order revenue)
+    /// or `ltv`. Left out, the service values customers at the
+    /// organisation's fitted LTV model when it has one, else at first-order
+    /// revenue; the engine alone uses first-order revenue.
     #[serde(default)]
-    pub value_basis: ValueBasis,
+    pub value_basis: Option<ValueBasis>,
     /// Bars in the uplift histogram, 1 to 1000 (default 40).
     #[serde(default = "default_bins")]
     #[schema(minimum = 1, maximum = 1000)]
@@ -157,7 +161,7 @@ impl Default for SimulationOptions {
             runs: DEFAULT_RUNS,
             seed: 0,
             scenario: Scenario::base(),
-            value_basis: ValueBasis::Revenue,
+            value_basis: None,
             histogram_bins: default_bins(),
         }
     }
@@ -332,7 +336,7 @@ fn prepare(
         lines,
         days,
         scenario: options.scenario.clone(),
-        basis: options.value_basis,
+        basis: options.value_basis.unwrap_or_default(),
         margin: margin.contribution_margin,
         spend: daily_spend * days as f64,
         daily_spend,
@@ -627,7 +631,7 @@ fn aggregate(
         runs: options.runs,
         seed: options.seed,
         scenario: options.scenario.clone(),
-        value_basis: options.value_basis,
+        value_basis: options.value_basis.unwrap_or_default(),
         confidence,
         confidence_std_error: (confidence * (1.0 - confidence) / n).sqrt(),
         expected_uplift_micros: to_micros(mean(|o| o.uplift), "uplift")?,

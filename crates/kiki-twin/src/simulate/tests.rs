@@ -156,7 +156,7 @@ fn with_zero_variance_the_simulation_equals_the_closed_form() {
     p.start_date = Some(time::macros::date!(2026 - 02 - 05));
     for basis in [ValueBasis::Revenue, ValueBasis::Ltv] {
         let o = SimulationOptions {
-            value_basis: basis,
+            value_basis: Some(basis),
             ..opts(500, 9)
         };
         let r = simulate(&p, &m, &o).unwrap();
@@ -477,7 +477,7 @@ fn the_ltv_basis_values_customers_at_their_lifetime_value() {
         &p,
         &m,
         &SimulationOptions {
-            value_basis: ValueBasis::Ltv,
+            value_basis: Some(ValueBasis::Ltv),
             ..opts(2_000, 8)
         },
     )
