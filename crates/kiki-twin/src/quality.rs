@@ -116,14 +116,38 @@ pub fn confidence_basis(lines: &[LineDataQuality]) -> ConfidenceBasis {
     }
 }
 
-/// The notes of the lines that are not measured, each once, joined into
-/// one sentence ending in a full stop; empty when all are measured.
+/// The lines that are not measured, in words, as one sentence ending in a
+/// full stop (empty when all are measured): the platforms without history
+/// together ("No performance history for Meta and Google: planning
+/// assumptions, not measurements"), then each other note once.
 pub fn caveats(lines: &[LineDataQuality]) -> String {
-    let mut notes: Vec<&str> = Vec::new();
+    let mut priors: Vec<&str> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for l in lines {
-        if l.grade != DataGrade::Measured && !notes.contains(&l.note.as_str()) {
-            notes.push(&l.note);
+        match l.grade {
+            DataGrade::Measured => {}
+            DataGrade::PriorsOnly => {
+                let name = l.platform.display_name();
+                if !priors.contains(&name) {
+                    priors.push(name);
+                }
+            }
+            _ => {
+                if !notes.contains(&l.note) {
+                    notes.push(l.note.clone());
+                }
+            }
         }
+    }
+    if !priors.is_empty() {
+        let names = match priors.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => priors.join(""),
+        };
+        notes.insert(
+            0,
+            format!("no performance history for {names}: planning assumptions, not measurements"),
+        );
     }
     if notes.is_empty() {
         return String::new();
@@ -134,4 +158,38 @@ pub fn caveats(lines: &[LineDataQuality]) -> String {
     }
     s.push('.');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(platform: Platform, grade: DataGrade, days: u32) -> LineDataQuality {
+        LineDataQuality {
+            platform,
+            ad_set_id: None,
+            grade,
+            days,
+            note: note_of(platform, grade, days),
+        }
+    }
+
+    #[test]
+    fn caveats_group_the_platforms_without_history_and_leave_out_measured_ones() {
+        let lines = [
+            line(Platform::Meta, DataGrade::PriorsOnly, 0),
+            line(Platform::Google, DataGrade::Thin, 12),
+            line(Platform::Tiktok, DataGrade::PriorsOnly, 0),
+            line(Platform::Amazon, DataGrade::PriorsOnly, 0),
+            line(Platform::Linkedin, DataGrade::Measured, 60),
+        ];
+        assert_eq!(
+            caveats(&lines),
+            "No performance history for Meta, TikTok and Amazon: planning assumptions, not measurements; thin history for Google (12 days): industry priors still weigh on its rates."
+        );
+        assert_eq!(caveats(&lines[4..]), "");
+        assert_eq!(confidence_basis(&lines), ConfidenceBasis::PriorBased);
+        assert_eq!(confidence_basis(&lines[1..2]), ConfidenceBasis::ThinHistory);
+        assert_eq!(confidence_basis(&lines[4..]), ConfidenceBasis::Measured);
+    }
 }

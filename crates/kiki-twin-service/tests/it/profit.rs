@@ -54,7 +54,12 @@ async fn a_plan_under_priors_says_so_in_the_verdict_the_record_and_the_grades() 
     assert_eq!(grades[0]["platform"], "meta");
     assert_eq!(grades[0]["grade"], "priors_only");
     assert_eq!(grades[0]["days"], 0);
-    let words = "No performance history for Meta: planning assumptions, not measurements";
+    assert_eq!(
+        grades[0]["note"],
+        "no performance history for Meta: planning assumptions, not measurements"
+    );
+    let words =
+        "No performance history for Meta and Google: planning assumptions, not measurements";
     assert!(reason(&sim).contains(words), "{}", reason(&sim));
     assert!(reason(&sim).contains("(prior-based)"), "{}", reason(&sim));
     assert!(!reason(&sim).contains("micros"), "{}", reason(&sim));
