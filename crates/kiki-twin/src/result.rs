@@ -38,7 +38,7 @@ pub struct CpaQuantiles {
 }
 
 /// A p10 / p50 / p90 band of a cumulative amount on one day, micros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Band {
     /// 10th percentile (nine runs in ten end above it), micros.
     pub p10_micros: i64,
@@ -63,6 +63,10 @@ pub struct DayBand {
     /// Cumulative ad-driven first-order revenue with the plan, carry-over of
     /// past spend included: what the platforms will report.
     pub revenue: Band,
+    /// Median cumulative revenue past spend brings without the plan (the
+    /// carry-over inside `revenue`), micros.
+    #[serde(default)]
+    pub carry_over_revenue_micros: i64,
     /// Cumulative net profit uplift against no new spend.
     pub uplift: Band,
 }

@@ -199,7 +199,7 @@ async fn the_baseline_comes_from_recorded_history_else_it_is_required() {
     assert_eq!(grades[0]["days"], 10);
     assert_eq!(grades[1]["grade"], "priors_only");
     assert!(
-        reason(&sim).contains("Thin history for Meta (10 days)"),
+        reason(&sim).contains("thin history for Meta (10 days)"),
         "{}",
         reason(&sim)
     );

@@ -248,10 +248,12 @@ struct RunOutcome {
     carry_over_revenue: f64,
 }
 
-/// Per-day sketches of cumulative revenue and cumulative uplift.
+/// Per-day sketches of cumulative revenue with the plan, cumulative
+/// carry-over revenue (no new spend) and cumulative uplift.
 #[derive(Clone)]
 struct DaySketches {
     revenue: Vec<Sketch>,
+    carry_over: Vec<Sketch>,
     uplift: Vec<Sketch>,
 }
 
@@ -259,11 +261,15 @@ impl DaySketches {
     fn new(days: usize) -> Self {
         DaySketches {
             revenue: vec![Sketch::new(BAND_ACCURACY); days],
+            carry_over: vec![Sketch::new(BAND_ACCURACY); days],
             uplift: vec![Sketch::new(BAND_ACCURACY); days],
         }
     }
     fn merge(mut self, other: DaySketches) -> Self {
         for (a, b) in self.revenue.iter_mut().zip(&other.revenue) {
+            a.merge(b);
+        }
+        for (a, b) in self.carry_over.iter_mut().zip(&other.carry_over) {
             a.merge(b);
         }
         for (a, b) in self.uplift.iter_mut().zip(&other.uplift) {
@@ -406,6 +412,7 @@ impl Prepared {
             let value = self.value(out.revenue, out.ltv);
             let uplift = self.uplift(value, self.daily_spend * (t + 1) as f64);
             sketches.revenue[t].add(out.plan_revenue);
+            sketches.carry_over[t].add(out.carry_over_revenue);
             sketches.uplift[t].add(uplift);
         }
         out.uplift = self.uplift(self.value(out.revenue, out.ltv), self.spend);
@@ -608,6 +615,10 @@ fn aggregate(
                 .and_then(|d| d.checked_add(Duration::days(t as i64))),
             spend_micros: to_micros(prep.daily_spend * (t + 1) as f64, "spend")?,
             revenue: band(&sketches.revenue[t], "revenue")?,
+            carry_over_revenue_micros: to_micros(
+                sketches.carry_over[t].quantile(0.5).unwrap_or(0.0),
+                "revenue",
+            )?,
             uplift: band(&sketches.uplift[t], "uplift")?,
         });
     }
