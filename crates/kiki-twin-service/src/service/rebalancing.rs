@@ -230,15 +230,7 @@ impl TwinService {
         let today = period.date();
         let from = today - Duration::days(i64::from(self.config.rebalance_window_days));
         let history = self.history(org, currency, from, today, None).await?;
-        let budget_platforms: Vec<Platform> = budgets
-            .iter()
-            .filter_map(|b| Platform::parse(&b.platform))
-            .collect();
-        let ltv_inputs = self
-            .ltv
-            .estimates(scope, currency, &budget_platforms)
-            .await
-            .inputs;
+        let ltv_inputs = self.ltv.platform_ltv(scope, currency).await;
         let margin = self.margin(scope).await?;
         let mut sums: BTreeMap<String, (i64, f64)> = BTreeMap::new();
         for h in &history {
