@@ -74,6 +74,29 @@ pub struct LaunchApproval {
     pub decided_at: Option<OffsetDateTime>,
 }
 
+/// The contribution margin a simulation counted profit at, with its source
+/// in words.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MarginView {
+    /// Share of incremental revenue that is gross profit, 0 to 1.
+    pub contribution_margin: f64,
+    pub source: kiki_twin::MarginSource,
+    /// E.g. "configured 30 %" or "not configured: assuming 100 %, revenue =
+    /// profit".
+    #[schema(example = "configured 30 %")]
+    pub description: String,
+}
+
+impl From<Margin> for MarginView {
+    fn from(m: Margin) -> Self {
+        MarginView {
+            contribution_margin: m.contribution_margin,
+            source: m.source,
+            description: m.describe(),
+        }
+    }
+}
+
 /// A stored simulation.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SimulationView {
@@ -91,6 +114,8 @@ pub struct SimulationView {
     pub gate: Option<GateDecision>,
     /// The expected uplift and the client's share after KIKI's fee.
     pub fee: Option<FeeSplit>,
+    /// The contribution margin the uplift and the fee were counted at.
+    pub margin: Option<MarginView>,
     /// The current launch approval (the gate's, or an override).
     pub approval: Option<LaunchApproval>,
     /// The full evaluation; omitted in lists.

@@ -70,6 +70,10 @@ async fn a_plan_under_priors_says_so_in_the_verdict_the_record_and_the_grades() 
         reason(&sim)
     );
     assert_eq!(sim["gate"]["inputs"]["confidence_basis"], "prior_based");
+    assert_eq!(
+        sim["margin"]["description"],
+        "not configured: assuming 100 %, revenue = profit"
+    );
 
     let id = sim["id"].as_str().unwrap();
     let (_, decisions) = get(
@@ -108,6 +112,10 @@ async fn the_organisations_margin_counts_profit_and_is_named() {
     assert_eq!(
         r["margin"],
         json!({"contribution_margin": 0.3, "source": "configured"})
+    );
+    assert_eq!(
+        thirty["margin"],
+        json!({"contribution_margin": 0.3, "source": "configured", "description": "configured 30 %"})
     );
     assert!(
         reason(&thirty).contains("Profit at the configured 30 % contribution margin."),
