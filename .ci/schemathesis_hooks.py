@@ -152,6 +152,9 @@ UNSTATABLE = {
         (r"plan\.allocations\[\d+\]", TWICE),
         (r"plan\.allocations\[\d+\]\.daily_budget_micros", r"add up to more than can be represented"),
         (r"plan\.duration_days", r"too large to represent"),
+        # The baseline may be left out only when the organisation has
+        # recorded performance history to take it from (stored data).
+        (r"plan\.organic_revenue_micros", r"no performance history to take it from"),
     ],
     ("POST", "/v1/allocations"): [
         # Curves and budgets whose optimum overflows 64-bit micros.

@@ -39,6 +39,7 @@ fn request(shapes: &[f64; 10], target: Option<EfficiencyTarget>) -> AllocationRe
         objective: Objective::NetProfit,
         platforms,
         target,
+        contribution_margin: 1.0,
     }
 }
 

@@ -11,6 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AllocError;
 
+/// `0.3` → "30 %", `0.125` → "12.5 %".
+fn percent(x: f64) -> String {
+    let p = x * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0} %")
+    } else {
+        format!("{p:.1} %")
+    }
+}
+
 /// Thresholds of the rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
@@ -24,6 +34,9 @@ pub struct RebalanceConfig {
     pub approval_threshold_micros: i64,
     /// Platforms that spent less than this in the window are not judged.
     pub min_spend_micros: i64,
+    /// Share of LTV that is gross profit, 0 to 1 (default 1: revenue counted
+    /// as profit): efficiency is LTV × margin ÷ CAC, in profit terms.
+    pub contribution_margin: f64,
 }
 
 impl Default for RebalanceConfig {
@@ -33,6 +46,7 @@ impl Default for RebalanceConfig {
             shift_fraction: 0.20,
             approval_threshold_micros: 100_000_000,
             min_spend_micros: 1,
+            contribution_margin: 1.0,
         }
     }
 }
@@ -195,6 +209,12 @@ impl RebalanceInput {
                 "The approval threshold must not be negative.",
             ));
         }
+        if !(c.contribution_margin.is_finite() && (0.0..=1.0).contains(&c.contribution_margin)) {
+            e.push(FieldError::new(
+                "config.contribution_margin",
+                "The contribution margin must be between 0 and 1.",
+            ));
+        }
         e
     }
 }
@@ -225,7 +245,16 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
         return Err(AllocError::Invalid(errors));
     }
     let cfg = &input.config;
-    let money = |m: i64| Money::from_micros(m, input.currency).to_string();
+    let money = |m: i64| Money::from_micros(m, input.currency).text().to_string();
+    let margin = cfg.contribution_margin;
+    let measure = if margin < 1.0 {
+        format!(
+            "gross-profit LTV/CAC (LTV × {} margin ÷ CAC)",
+            percent(margin)
+        )
+    } else {
+        "LTV/CAC".to_owned()
+    };
 
     let mut rows = Vec::with_capacity(input.platforms.len());
     let mut efficiencies = Vec::with_capacity(input.platforms.len());
@@ -236,7 +265,7 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
         let cac = (p.conversions > 0.0).then(|| p.spend_micros as f64 / p.conversions);
         let judged = p.spend_micros > 0 && p.spend_micros >= cfg.min_spend_micros;
         let efficiency = judged.then(|| match cac {
-            Some(cac) if cac > 0.0 => p.ltv_micros as f64 / cac,
+            Some(cac) if cac > 0.0 => p.ltv_micros as f64 * margin / cac,
             _ => 0.0,
         });
         efficiencies.push(PlatformEfficiency {
@@ -331,7 +360,7 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
             let requires_approval = amount > cfg.approval_threshold_micros;
             let below = (1.0 - eff / average) * 100.0;
             let mut explanation = format!(
-                "{from}'s LTV/CAC of {eff:.2} is {below:.1} % below the average of {average:.2} (the trigger is {:.0} %), so {} of its daily budget moves to {to}, the most efficient platform at {best_eff:.2}. Daily budgets: {from} {} → {}, {to} {} → {}.",
+                "{from}'s {measure} of {eff:.2} is {below:.1} % below the average of {average:.2} (the trigger is {:.0} %), so {} of its daily budget moves to {to}, the most efficient platform at {best_eff:.2}. Daily budgets: {from} {} → {}, {to} {} → {}.",
                 cfg.trigger_below_average * 100.0,
                 money(amount),
                 money(from_before),
@@ -437,7 +466,7 @@ mod tests {
         assert!(!s.requires_approval);
         assert_eq!(
             s.explanation,
-            "LinkedIn's LTV/CAC of 2.20 is 22.4 % below the average of 2.83 (the trigger is 15 %), so 60.00 USD of its daily budget moves to TikTok, the most efficient platform at 4.00. Daily budgets: LinkedIn 300.00 USD → 240.00 USD, TikTok 400.00 USD → 460.00 USD."
+            "LinkedIn's LTV/CAC of 2.20 is 22.4 % below the average of 2.83 (the trigger is 15 %), so $60.00 of its daily budget moves to TikTok, the most efficient platform at 4.00. Daily budgets: LinkedIn $300.00 → $240.00, TikTok $400.00 → $460.00."
         );
         let after: Vec<i64> = plan
             .budgets_after
@@ -445,6 +474,30 @@ mod tests {
             .map(|b| b.daily_budget_micros / 1_000_000)
             .collect();
         assert_eq!(after, [500, 450, 460, 240, 200, 150]);
+    }
+
+    #[test]
+    fn efficiency_is_in_profit_terms_at_the_contribution_margin() {
+        let mut input = published();
+        input.config.contribution_margin = 0.4;
+        let plan = rebalance(&input).unwrap();
+        let linkedin = plan
+            .efficiencies
+            .iter()
+            .find(|e| e.platform == Platform::Linkedin)
+            .unwrap();
+        assert!((linkedin.efficiency.unwrap() - 2.2 * 0.4).abs() < 1e-9);
+        // A uniform margin scales every platform alike: the same shift.
+        let s = &plan.shifts[0];
+        assert_eq!((s.from, s.to), (Platform::Linkedin, Platform::Tiktok));
+        assert!(
+            s.explanation
+                .starts_with("LinkedIn's gross-profit LTV/CAC (LTV × 40 % margin ÷ CAC) of 0.88"),
+            "{}",
+            s.explanation
+        );
+        input.config.contribution_margin = -0.1;
+        assert_eq!(input.validate()[0].field, "config.contribution_margin");
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crate::error::AllocError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
-    /// Expected value minus spend. May leave budget unspent when the next
-    /// unit of spend returns less than it costs.
+    /// Expected gross profit (value × contribution margin) minus spend.
+    /// May leave budget unspent when the next unit of spend returns less
+    /// profit than it costs.
     #[default]
     NetProfit,
     /// Expected conversions (customers acquired).
@@ -95,6 +96,16 @@ pub struct AllocationRequest {
     pub platforms: Vec<PlatformCurveInput>,
     #[serde(default)]
     pub target: Option<EfficiencyTarget>,
+    /// Share of value that is gross profit, 0 to 1 (default 1: revenue
+    /// counted as profit). The `net_profit` objective maximises
+    /// value × margin − spend; the other objectives and targets ignore it.
+    #[serde(default = "full_margin")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub contribution_margin: f64,
+}
+
+fn full_margin() -> f64 {
+    1.0
 }
 
 /// Most platforms in one request.
@@ -120,6 +131,7 @@ pub(crate) struct Valid {
     pub budget_micros: i64,
     pub lines: Vec<Line>,
     pub target: Option<EfficiencyTarget>,
+    pub margin: f64,
 }
 
 impl AllocationRequest {
@@ -244,6 +256,14 @@ impl AllocationRequest {
             }
             _ => {}
         }
+        if !(self.contribution_margin.is_finite()
+            && (0.0..=1.0).contains(&self.contribution_margin))
+        {
+            errors.push(FieldError::new(
+                "contribution_margin",
+                "The contribution margin must be between 0 and 1.",
+            ));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -254,6 +274,7 @@ impl AllocationRequest {
             budget_micros: self.total_budget_micros,
             lines,
             target: self.target,
+            margin: self.contribution_margin,
         })
     }
 }

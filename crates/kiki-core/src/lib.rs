@@ -17,7 +17,7 @@ pub use error::{
     DomainError, ErrorCode, FieldError, INTERNAL_MESSAGE, field_details, fields_message, no_details,
 };
 pub use id::{JobId, UserId};
-pub use money::{Currency, Money, MoneyError, NonNegativeMoney, PositiveMoney};
+pub use money::{Currency, Money, MoneyError, MoneyText, NonNegativeMoney, PositiveMoney};
 pub use page::{Cursor, Page, PageRequest, cursor_after};
 pub use strings::{StringEnum, serde_name_problems};
 pub use tenant::{OrgId, TenantScope};

@@ -301,6 +301,79 @@ impl fmt::Display for Money {
     }
 }
 
+impl Money {
+    /// The amount as people read it in sentences (verdicts, reasons,
+    /// decision records): the currency's symbol where it has a common one,
+    /// thousands grouped, rounded to the currency's minor digits —
+    /// `$71,435.12`, `-€1,500.00`, `¥2`, `1,200.00 CHF`. Never micros.
+    pub fn text(&self) -> MoneyText {
+        MoneyText(*self)
+    }
+}
+
+/// [`Money::text`]: the human form of an amount.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MoneyText(Money);
+
+impl MoneyText {
+    fn symbol(c: Currency) -> Option<&'static str> {
+        Some(match c.as_str() {
+            "USD" => "$",
+            "EUR" => "€",
+            "GBP" => "£",
+            "JPY" => "¥",
+            "INR" => "₹",
+            "KRW" => "₩",
+            "AUD" => "A$",
+            "CAD" => "CA$",
+            "NZD" => "NZ$",
+            "BRL" => "R$",
+            "MXN" => "MX$",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for MoneyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let money = self.0;
+        let digits = money.currency.minor_digits();
+        let step = i128::from(10_i64.pow(6 - digits));
+        let m = i128::from(money.micros);
+        let minor = (m + m.signum() * step / 2) / step;
+        let sign = if minor < 0 { "-" } else { "" };
+        let minor = minor.abs();
+        let unit = 10_i128.pow(digits);
+        let whole = (minor / unit).to_string();
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let number = if digits == 0 {
+            grouped
+        } else {
+            format!(
+                "{grouped}.{:0width$}",
+                minor % unit,
+                width = digits as usize
+            )
+        };
+        match MoneyText::symbol(money.currency) {
+            Some(symbol) => write!(f, "{sign}{symbol}{number}"),
+            None => write!(f, "{sign}{number} {}", money.currency),
+        }
+    }
+}
+
+impl fmt::Debug for MoneyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MoneyText({self})")
+    }
+}
+
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Money({} micros {})", self.micros, self.currency)
@@ -343,6 +416,33 @@ mod tests {
             "2 JPY"
         );
         assert_eq!(usd(0).to_string(), "0.00 USD");
+    }
+
+    #[test]
+    fn text_reads_as_people_write_amounts() {
+        assert_eq!(usd(200_000_000).text().to_string(), "$200.00");
+        assert_eq!(usd(71_435_123_456).text().to_string(), "$71,435.12");
+        assert_eq!(usd(-1_500_000_000).text().to_string(), "-$1,500.00");
+        assert_eq!(usd(200).text().to_string(), "$0.00");
+        assert_eq!(usd(999_995_000).text().to_string(), "$1,000.00");
+        assert_eq!(
+            Money::from_micros(1_234_567_000_000, Currency::EUR)
+                .text()
+                .to_string(),
+            "€1,234,567.00"
+        );
+        assert_eq!(
+            Money::from_micros(1_500_000, Currency::parse("jpy").unwrap())
+                .text()
+                .to_string(),
+            "¥2"
+        );
+        assert_eq!(
+            Money::from_micros(1_200_000_000, Currency::parse("chf").unwrap())
+                .text()
+                .to_string(),
+            "1,200.00 CHF"
+        );
     }
 
     #[test]

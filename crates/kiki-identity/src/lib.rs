@@ -29,7 +29,9 @@ pub mod service;
 mod store;
 
 pub use config::{AuthConfig, BootstrapConfig, DEVELOPMENT_SECRET};
-pub use domain::model::{self, OrgKind, Permission, Role, Status, perm, permissions_of};
+pub use domain::model::{
+    self, OrgKind, Permission, ProfitBasis, Role, Status, perm, permissions_of,
+};
 pub use domain::types::*;
 pub use error::{IdentityError, Result};
 pub use service::apikeys::NewApiKeyRequest;

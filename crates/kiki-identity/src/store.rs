@@ -22,6 +22,8 @@ pub(crate) enum Organisations {
     Name,
     OpenSignup,
     RequireMfa,
+    ContributionMarginBps,
+    ProfitBasis,
     ArchivedAt,
     CreatedAt,
     UpdatedAt,
@@ -164,6 +166,8 @@ pub(crate) struct OrgRow {
     pub name: String,
     pub open_signup: bool,
     pub require_mfa: bool,
+    pub contribution_margin_bps: Option<i64>,
+    pub profit_basis: String,
     pub archived_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
 }

@@ -41,10 +41,24 @@ pub fn api() -> VersionedApi<AppState> {
 /// Runs a plan through the twin and its gate. 200 with the stored
 /// simulation when it fits the synchronous limit (`twin.max_sync_work`),
 /// otherwise 202 with the pending simulation and its `twin.simulate` job.
-#[utoipa::path(post, path = "/simulations", tag = "twin", request_body = SimulationRequestSchema,
-    responses((status = 200, body = SimulationView, description = "Simulated and gated"),
+#[utoipa::path(post, path = "/simulations", tag = "twin",
+    request_body(content = SimulationRequestSchema, example = json!({
+        "plan": {
+            "currency": "USD",
+            "allocations": [
+                {"platform": "meta", "daily_budget_micros": 200_000_000},
+                {"platform": "google", "daily_budget_micros": 100_000_000}
+            ],
+            "duration_days": 30,
+            "start_date": "2026-03-02",
+            "organic_revenue_micros": 45_000_000_000_i64
+        },
+        "options": {"runs": 10_000, "seed": 42}
+    })),
+    responses((status = 200, body = SimulationView, description = "Simulated and gated: net profit uplift against no new spend at the organisation's contribution margin, with the margin, the data-quality grades and the sources named"),
         (status = 202, body = SimulationView, description = "Queued; poll GET /simulations/{id}"),
-        (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+        (status = 403, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "A field is invalid, e.g. `plan.organic_revenue_micros` left out while the organisation has no recorded performance history to take the baseline from")))]
 pub async fn create_simulation(
     Service(svc): Service<TwinService>,
     Meta(meta): Meta,

@@ -5,8 +5,8 @@
 use kiki_allocator::{AllocationResult, EfficiencyTarget, Objective};
 use kiki_core::{Currency, FieldError};
 use kiki_twin::{
-    FeeSplit, GateDecision, Industry, LtvInput, MirrorReport, Plan, Platform, ResponseCurve,
-    RiskLevel, SimulationOptions, TwinReport, ValueBasis,
+    FeeSplit, GateDecision, Industry, LtvInput, Margin, MirrorReport, Plan, Platform,
+    ResponseCurve, RiskLevel, SimulationOptions, TwinReport, ValueBasis,
 };
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -39,9 +39,6 @@ pub struct SimulationRequest {
 
 kiki_server::request_schema!(pub SimulationRequestSchema for SimulationRequest, serde_json::json!({
     "allOf": [{"properties": {
-        "plan": {"properties": {"allocations": {
-            "contains": {"properties": {"daily_budget_micros": {"exclusiveMinimum": 0}}}
-        }}},
         "options": {"properties": {"scenario": {"properties": {
             "cpm_multiplier": {"minimum": 1e-6, "maximum": 1e6},
             "ctr_multiplier": {"minimum": 1e-6, "maximum": 1e6},
@@ -49,7 +46,7 @@ kiki_server::request_schema!(pub SimulationRequestSchema for SimulationRequest, 
             "value_multiplier": {"minimum": 1e-6, "maximum": 1e6}
         }}}}
     }}],
-    "description": "A plan to simulate; one of its lines has a daily budget above 0."
+    "description": "A plan to simulate. The uplift is measured against no new spend; `plan.organic_revenue_micros` (the baseline) is required when the organisation has no recorded performance history."
 }));
 
 kiki_core::string_enum! {
@@ -77,6 +74,29 @@ pub struct LaunchApproval {
     pub decided_at: Option<OffsetDateTime>,
 }
 
+/// The contribution margin a simulation counted profit at, with its source
+/// in words.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MarginView {
+    /// Share of incremental revenue that is gross profit, 0 to 1.
+    pub contribution_margin: f64,
+    pub source: kiki_twin::MarginSource,
+    /// E.g. "configured 30 %" or "not configured: assuming 100 %, revenue =
+    /// profit".
+    #[schema(example = "configured 30 %")]
+    pub description: String,
+}
+
+impl From<Margin> for MarginView {
+    fn from(m: Margin) -> Self {
+        MarginView {
+            contribution_margin: m.contribution_margin,
+            source: m.source,
+            description: m.describe(),
+        }
+    }
+}
+
 /// A stored simulation.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SimulationView {
@@ -94,6 +114,8 @@ pub struct SimulationView {
     pub gate: Option<GateDecision>,
     /// The expected uplift and the client's share after KIKI's fee.
     pub fee: Option<FeeSplit>,
+    /// The contribution margin the uplift and the fee were counted at.
+    pub margin: Option<MarginView>,
     /// The current launch approval (the gate's, or an override).
     pub approval: Option<LaunchApproval>,
     /// The full evaluation; omitted in lists.
@@ -235,6 +257,9 @@ pub struct TwinSettingsView {
     pub approval_threshold_micros: i64,
     pub industry: Industry,
     pub fee_rate_bps: u32,
+    /// The contribution margin profit is counted at and its source (the
+    /// organisation's settings: `PATCH /v1/organisations/{id}`).
+    pub margin: Margin,
     /// What the organisation overrides.
     pub overrides: SettingsOverrides,
 }
@@ -375,6 +400,9 @@ pub struct AllocationResponse {
     pub result: AllocationResult,
     /// Per line: `supplied` (curve in the request) or `fitted`.
     pub curve_sources: Vec<String>,
+    /// The contribution margin `net_profit` counts value at (the
+    /// organisation's), and its source.
+    pub margin: Margin,
 }
 
 /// A stored mirror report.

@@ -52,6 +52,10 @@ struct SimulatePayload {
     simulation_id: Uuid,
     #[serde(default)]
     ltv: Vec<LtvInput>,
+    /// Where the plan's baseline came from, in words (resolved when the
+    /// simulation was queued).
+    #[serde(default)]
+    baseline_source: Option<String>,
 }
 
 /// Runs a queued simulation and stores its outcome on the pending row.
@@ -82,12 +86,19 @@ impl JobHandler for SimulateJob {
             let plan = row.plan().map_err(job_error)?;
             let options = row.options().map_err(job_error)?;
             let settings = svc.org_settings(org).await.map_err(job_error)?;
-            let input = svc
-                .estimation_input(&ctx.scope_for(org), &plan, payload.ltv, settings.industry)
+            let run = svc
+                .run_inputs(
+                    &ctx.scope_for(org),
+                    &plan,
+                    options,
+                    payload.ltv,
+                    settings.industry,
+                    payload.baseline_source,
+                )
                 .await
                 .map_err(job_error)?;
             ctx.progress(0.1, "simulating").await;
-            let c = match svc.compute(input, plan.clone(), options, settings).await {
+            let c = match svc.compute(run, plan.clone(), settings).await {
                 Ok(c) => c,
                 Err(e @ (TwinServiceError::Invalid(_) | TwinServiceError::Unprocessable(_))) => {
                     let msg = match &e {

@@ -35,7 +35,7 @@ use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::TwinServiceConfig;
 pub use error::TwinServiceError;
-pub use service::ltv::{FromLtvService, LtvSource, NoLtv};
+pub use service::ltv::{FromLtvService, LtvEstimates, LtvModelSummary, LtvSource, NoLtv};
 pub use service::mirror::{MIRROR_KIND, MIRROR_SCHEDULE, MirrorOutcome};
 pub use service::rebalancing::{REBALANCE_KIND, REBALANCE_SCHEDULE, RebalanceOutcome};
 pub use service::{SIMULATE_KIND, TwinService};
@@ -121,7 +121,12 @@ impl Module for TwinModule {
                 )),
                 LtvWiring::Source(source) => source.clone(),
             };
-            let svc = Arc::new(TwinService::new(ctx.platform, cfg, ltv));
+            let svc = Arc::new(TwinService::new(
+                ctx.platform,
+                cfg,
+                ltv,
+                ctx.identity.clone(),
+            ));
             ctx.add_job_handler(Arc::new(jobs::SimulateJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::MirrorJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::RebalanceJob(svc.clone())));

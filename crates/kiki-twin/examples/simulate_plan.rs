@@ -1,12 +1,13 @@
 //! Simulates a 6-platform, 30-day plan (10,000 runs by default) plus the
 //! three stress scenarios and prints the gate decision. Used to measure peak
 //! memory, e.g. `/usr/bin/time -v target/release/examples/simulate_plan 42 10000`
-//! (arguments: seed, runs).
+//! (arguments: seed, runs, and optionally the contribution margin in basis
+//! points; without it no margin is configured and revenue counts as profit).
 
 use kiki_core::Currency;
 use kiki_twin::{
-    GateConfig, Industry, Plan, PlanAllocation, Platform, SimulationOptions, TwinConfig, decide,
-    estimate::prior_model, evaluate,
+    GateConfig, Industry, Margin, Plan, PlanAllocation, Platform, SimulationOptions, TwinConfig,
+    decide, estimate::prior_model, evaluate,
 };
 
 fn main() {
@@ -44,7 +45,13 @@ fn main() {
         runs: arg(2).map_or(10_000, |r| u32::try_from(r).unwrap_or(u32::MAX)),
         ..SimulationOptions::default()
     };
-    let report = match evaluate(&plan, &model, &options, &TwinConfig::default()) {
+    let config = TwinConfig {
+        margin: arg(3).map_or(Margin::not_configured(), |bps| {
+            Margin::configured_bps(u32::try_from(bps).unwrap_or(10_000))
+        }),
+        ..TwinConfig::default()
+    };
+    let report = match evaluate(&plan, &model, &options, &config) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

@@ -9,6 +9,7 @@ use crate::error::TwinError;
 use crate::fields::Fields;
 use crate::model::MarketModel;
 use crate::plan::{Plan, ValidPlan};
+use crate::profit::Margin;
 use crate::result::{MoneyQuantiles, SimulationResult};
 use crate::simulate::{
     Scenario, SimulationOptions, prefix_fields, simulate_valid, validate_inputs,
@@ -76,6 +77,8 @@ pub enum ViolationKind {
     BudgetOverCap,
     /// The median ROAS is below the plan's target.
     RoasBelowTarget,
+    /// The plan spends nothing: it adds nothing over doing nothing new.
+    NoNewSpend,
 }
 
 /// A violation and whether it blocks approval.
@@ -95,6 +98,7 @@ pub struct HardViolations {
     pub cpa_over_max: bool,
     pub budget_over_cap: bool,
     pub roas_below_target: bool,
+    pub no_new_spend: bool,
 }
 
 impl Default for HardViolations {
@@ -104,6 +108,7 @@ impl Default for HardViolations {
             cpa_over_max: true,
             budget_over_cap: true,
             roas_below_target: false,
+            no_new_spend: true,
         }
     }
 }
@@ -115,12 +120,14 @@ impl HardViolations {
             ViolationKind::CpaOverMax => self.cpa_over_max,
             ViolationKind::BudgetOverCap => self.budget_over_cap,
             ViolationKind::RoasBelowTarget => self.roas_below_target,
+            ViolationKind::NoNewSpend => self.no_new_spend,
         }
     }
 }
 
 /// Configuration of the evaluation: risk thresholds, stress scenarios, which
-/// violations are hard.
+/// violations are hard, the margin profit is counted at and where the value
+/// of a customer came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TwinConfig {
@@ -131,6 +138,14 @@ pub struct TwinConfig {
     pub hard: HardViolations,
     /// Runs per stress scenario; `None` uses the options' runs.
     pub stress_runs: Option<u32>,
+    /// The contribution margin incremental value is turned into profit at
+    /// (default: not configured, 100 %).
+    pub margin: Margin,
+    /// Where the value of a customer came from, in words (e.g. "LTV model 3,
+    /// fitted 2026-03-01, mean CLV $29.10"), for the report and the reason.
+    pub value_source: Option<String>,
+    /// Where the baseline revenue came from, in words.
+    pub baseline_source: Option<String>,
 }
 
 impl Default for TwinConfig {
@@ -144,6 +159,9 @@ impl Default for TwinConfig {
             ],
             hard: HardViolations::default(),
             stress_runs: None,
+            margin: Margin::not_configured(),
+            value_source: None,
+            baseline_source: None,
         }
     }
 }
@@ -181,6 +199,7 @@ impl TwinConfig {
                 "The number of stress runs must be between 1 and 1000000.",
             );
         }
+        f.errors.extend(self.margin.validate("margin"));
         f.errors
     }
 }
@@ -205,6 +224,12 @@ pub struct TwinReport {
     pub stress: Vec<StressResult>,
     /// The plan's total budget (daily budgets × days), micros.
     pub total_budget_micros: i64,
+    /// Where the value of a customer came from, in words.
+    #[serde(default)]
+    pub value_source: Option<String>,
+    /// Where the baseline revenue came from, in words.
+    #[serde(default)]
+    pub baseline_source: Option<String>,
 }
 
 impl TwinReport {
@@ -225,7 +250,7 @@ pub fn evaluate(
         return Err(TwinError::Invalid(prefix_fields("config", config_errors)));
     }
     let valid = validate_inputs(plan, model, options)?;
-    let result = simulate_valid(&valid, model, options)?;
+    let result = simulate_valid(&valid, model, options, &config.margin)?;
     let mut stress = Vec::with_capacity(config.stress.len());
     for s in &config.stress {
         let base = &options.scenario;
@@ -240,7 +265,7 @@ pub fn evaluate(
             },
             ..options.clone()
         };
-        let r = simulate_valid(&valid, model, &stressed)?;
+        let r = simulate_valid(&valid, model, &stressed, &config.margin)?;
         stress.push(StressResult {
             risk_level: RiskLevel::classify(r.confidence, r.uplift.p50_micros, &config.risk),
             scenario: r.scenario,
@@ -255,12 +280,14 @@ pub fn evaluate(
         violations,
         stress,
         total_budget_micros: valid.total_budget_micros,
+        value_source: config.value_source.clone(),
+        baseline_source: config.baseline_source.clone(),
         result,
     })
 }
 
 fn violations(plan: &ValidPlan, r: &SimulationResult, config: &TwinConfig) -> Vec<Violation> {
-    let money = |micros: i64| Money::from_micros(micros, plan.currency).to_string();
+    let money = |micros: i64| Money::from_micros(micros, plan.currency).text().to_string();
     let mut out = Vec::new();
     let mut push = |kind, message: String| {
         out.push(Violation {
@@ -269,6 +296,12 @@ fn violations(plan: &ValidPlan, r: &SimulationResult, config: &TwinConfig) -> Ve
             message,
         })
     };
+    if plan.total_budget_micros == 0 {
+        push(
+            ViolationKind::NoNewSpend,
+            "The plan spends nothing, so it adds nothing over doing nothing new.".into(),
+        );
+    }
     if r.expected_uplift_micros < 0 {
         push(
             ViolationKind::NegativeExpectedUplift,

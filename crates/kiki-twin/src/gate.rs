@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
 use crate::evaluate::{RiskLevel, TwinReport, Violation};
+use crate::profit::{Margin, MarginSource, percent};
+use crate::quality::{self, ConfidenceBasis, LineDataQuality};
 use crate::result::MoneyQuantiles;
 
 /// Gate thresholds.
@@ -60,6 +62,19 @@ pub struct GateInputs {
     /// Confidence under each stress scenario.
     pub stress_confidence: Vec<StressConfidence>,
     pub hard_violations: Vec<Violation>,
+    /// What the confidence rests on (`prior_based` when a platform has no
+    /// history).
+    #[serde(default)]
+    pub confidence_basis: ConfidenceBasis,
+    /// The contribution margin profit was counted at, and its source.
+    #[serde(default)]
+    pub margin: Margin,
+    /// Per plan line: priors only, thin or measured.
+    #[serde(default)]
+    pub data_quality: Vec<LineDataQuality>,
+    /// Where the value of a customer came from, in words.
+    #[serde(default)]
+    pub value_source: Option<String>,
 }
 
 /// One stress scenario's confidence, as the gate saw it.
@@ -92,6 +107,32 @@ fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
 
+/// The label a confidence carries in words.
+fn basis_label(basis: ConfidenceBasis) -> &'static str {
+    match basis {
+        ConfidenceBasis::PriorBased => " (prior-based)",
+        ConfidenceBasis::ThinHistory => " (on thin history)",
+        ConfidenceBasis::Measured => "",
+        ConfidenceBasis::Supplied => "",
+    }
+}
+
+/// The margin sentence of a reason.
+pub fn margin_sentence(margin: &Margin) -> String {
+    match margin.source {
+        MarginSource::Configured => format!(
+            "Profit at the configured {} contribution margin.",
+            percent(margin.contribution_margin)
+        ),
+        MarginSource::NotConfigured => {
+            "No contribution margin configured: assuming 100 %, revenue = profit.".into()
+        }
+        MarginSource::RevenueContract => {
+            "Revenue counted as profit (100 %), as the contract provides.".into()
+        }
+    }
+}
+
 /// Decides on an evaluated plan.
 pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, TwinError> {
     if !config.min_confidence.is_finite() || !(0.0..=1.0).contains(&config.min_confidence) {
@@ -109,6 +150,7 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
     let r = &report.result;
     let currency = r.currency;
     let money = |micros| Money::from_micros(micros, currency);
+    let text = |m: Money| m.text().to_string();
     let rate = i64::from(config.fee_rate_bps);
     let overflow = |_| TwinError::OutOfRange { what: "fee" };
 
@@ -134,9 +176,10 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
     let confident = r.confidence >= config.min_confidence;
     let approved = confident && hard.is_empty();
 
+    let label = basis_label(r.confidence_basis);
     let mut reason = if approved {
         format!(
-            "Approved: the plan has a {} chance of positive net profit uplift, at or above the {} threshold, and breaks none of its hard limits.",
+            "Approved: the plan has a {}{label} chance of positive net profit uplift, at or above the {} threshold, and breaks none of its hard limits.",
             pct(r.confidence),
             pct(config.min_confidence)
         )
@@ -144,7 +187,7 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
         let mut why = Vec::new();
         if !confident {
             why.push(format!(
-                "the chance of positive net profit uplift is {}, below the {} threshold",
+                "the chance of positive net profit uplift is {}{label}, below the {} threshold",
                 pct(r.confidence),
                 pct(config.min_confidence)
             ));
@@ -155,13 +198,23 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
         format!("Rejected: {}.", why.join("; "))
     };
     reason.push_str(&format!(
-        " Expected uplift {} (p10 {}, median {}, p90 {}); risk {}.",
-        expected,
-        money(r.uplift.p10_micros),
-        money(r.uplift.p50_micros),
-        money(r.uplift.p90_micros),
+        " Expected net profit uplift {} (p10 {}, median {}, p90 {}) against no new spend; risk {}.",
+        text(expected),
+        text(money(r.uplift.p10_micros)),
+        text(money(r.uplift.p50_micros)),
+        text(money(r.uplift.p90_micros)),
         report.risk_level.as_str()
     ));
+    reason.push(' ');
+    reason.push_str(&margin_sentence(&r.margin));
+    let caveats = quality::caveats(&r.data_quality);
+    if !caveats.is_empty() {
+        reason.push(' ');
+        reason.push_str(&caveats);
+    }
+    if let Some(source) = &report.value_source {
+        reason.push_str(&format!(" Customer value: {source}."));
+    }
     if !report.stress.is_empty() {
         let parts: Vec<String> = report
             .stress
@@ -173,7 +226,7 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
     reason.push_str(&format!(
         " After the {} fee the client keeps an expected {}.",
         pct(f64::from(config.fee_rate_bps) / 10_000.0),
-        fee.client_expected_share
+        text(fee.client_expected_share)
     ));
 
     Ok(GateDecision {
@@ -195,6 +248,10 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
                 })
                 .collect(),
             hard_violations: hard,
+            confidence_basis: r.confidence_basis,
+            margin: r.margin,
+            data_quality: r.data_quality.clone(),
+            value_source: report.value_source.clone(),
         },
         fee,
         reason,

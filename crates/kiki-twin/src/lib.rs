@@ -8,7 +8,9 @@
 //!   CVR, order value and LTV; Hill saturation; geometric adstock; weekday
 //!   seasonality), each parameter tagged with the data window it came from.
 //! - [`simulate()`]: runs seeded, parallel Monte Carlo trajectories of a [`Plan`]
-//!   through a model and aggregates them without storing per-day trajectories.
+//!   and of no new spend through a model, with the same draws, and aggregates
+//!   the difference (net profit uplift = incremental revenue × contribution
+//!   margin − the plan's spend) without storing per-day trajectories.
 //! - [`evaluate()`] and [`decide()`]: risk level, violations, stress scenarios and the
 //!   go/no-go gate with a plain-language reason and the fee split.
 //! - [`mirror()`]: compares post-launch daily actuals with the projection band and
@@ -27,6 +29,8 @@ pub mod model;
 pub mod plan;
 pub mod platform;
 pub mod priors;
+pub mod profit;
+pub mod quality;
 pub mod result;
 pub mod simulate;
 mod sketch;
@@ -54,10 +58,13 @@ pub use model::{
 pub use plan::{Plan, PlanAllocation, ValidPlan};
 pub use platform::Platform;
 pub use priors::{Industry, PlatformPrior};
+pub use profit::{Margin, MarginSource};
+pub use quality::{ConfidenceBasis, DataGrade, LineDataQuality};
 pub use result::{
-    Band, CpaQuantiles, DayBand, Histogram, HistogramBin, MoneyQuantiles, RatioQuantiles,
-    SimulationResult,
+    Band, Counterfactual, CpaQuantiles, DayBand, Histogram, HistogramBin, MoneyQuantiles,
+    RatioQuantiles, SimulationResult,
 };
 pub use simulate::{
-    Scenario, SimulationOptions, prefix_fields, simulate, simulate_valid, validate_inputs,
+    Scenario, SimulationOptions, prefix_fields, simulate, simulate_valid, simulate_with_margin,
+    validate_inputs,
 };

@@ -1,9 +1,12 @@
 //! The post-launch mirror: compares daily actuals with the projection band the
 //! simulation produced and recommends a rollback when cumulative revenue falls
-//! more than 15 % (configurable) below the projected median. Pure: the caller
+//! more than 15 % (configurable) below the projected median. Each day also
+//! states the net profit uplift so far in the simulation's terms: (actual
+//! revenue − the projected carry-over of past spend) × contribution margin −
+//! actual spend, next to the projected uplift band. Pure: the caller
 //! supplies both sides and acts on the finding.
 
-use kiki_core::FieldError;
+use kiki_core::{Currency, FieldError, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
@@ -29,6 +32,11 @@ pub struct MirrorConfig {
     pub rollback_deviation: f64,
     /// Days to observe before any recommendation.
     pub min_days: u32,
+    /// The contribution margin the simulation counted profit at (its
+    /// `result.margin`), 0 to 1.
+    pub contribution_margin: f64,
+    /// The plan's currency, for amounts in the finding's sentence.
+    pub currency: Option<Currency>,
 }
 
 impl Default for MirrorConfig {
@@ -36,7 +44,17 @@ impl Default for MirrorConfig {
         MirrorConfig {
             rollback_deviation: 0.15,
             min_days: 1,
+            contribution_margin: 1.0,
+            currency: None,
         }
+    }
+}
+
+/// An amount in words: in its currency when known.
+fn money_text(micros: i64, currency: Option<Currency>) -> String {
+    match currency {
+        Some(c) => Money::from_micros(micros, c).text().to_string(),
+        None => format!("{:.2}", micros as f64 / 1e6),
     }
 }
 
@@ -54,6 +72,13 @@ pub struct DayCheck {
     pub above_band: bool,
     pub actual_spend_micros: i64,
     pub planned_spend_micros: i64,
+    /// Net profit uplift so far: (actual revenue − the projected carry-over
+    /// of past spend) × contribution margin − actual spend, micros.
+    #[serde(default)]
+    pub actual_uplift_micros: i64,
+    /// The projected cumulative uplift band for the day.
+    #[serde(default)]
+    pub expected_uplift: Band,
 }
 
 /// What a finding recommends.
@@ -126,6 +151,12 @@ pub fn validate_mirror_input(
         0.0,
         1.0,
     );
+    f.finite_in(
+        "config.contribution_margin",
+        config.contribution_margin,
+        0.0,
+        1.0,
+    );
     f.errors
 }
 
@@ -150,6 +181,10 @@ pub fn mirror(
         let expected = p.revenue.p50_micros;
         let deviation =
             (expected > 0).then(|| (revenue as f64 - expected as f64) / expected as f64);
+        let incremental = revenue as f64 - p.carry_over_revenue_micros as f64;
+        let actual_uplift = (incremental * config.contribution_margin - spend as f64)
+            .round()
+            .clamp(-9.2e18, 9.2e18) as i64;
         checks.push(DayCheck {
             day: a.day,
             actual_revenue_micros: revenue,
@@ -160,6 +195,8 @@ pub fn mirror(
             above_band: revenue > p.revenue.p90_micros,
             actual_spend_micros: spend,
             planned_spend_micros: p.spend_micros,
+            actual_uplift_micros: actual_uplift,
+            expected_uplift: p.uplift,
         });
     }
     let breach = |c: &DayCheck| {
@@ -180,19 +217,21 @@ pub fn mirror(
             deviation,
             days_in_breach,
             message: format!(
-                "Rollback recommended: by day {} cumulative revenue is {:.1} % below the projection ({} against an expected {} micros, band {}–{}), beyond the {:.0} % limit{}.",
+                "Rollback recommended: by day {} cumulative revenue is {:.1} % below the projection ({} against an expected {}, band {}–{}), beyond the {:.0} % limit{}. Net profit uplift so far {} against a projected {}.",
                 last.day,
                 -deviation * 100.0,
-                last.actual_revenue_micros,
-                last.expected_revenue_micros,
-                last.band.p10_micros,
-                last.band.p90_micros,
+                money_text(last.actual_revenue_micros, config.currency),
+                money_text(last.expected_revenue_micros, config.currency),
+                money_text(last.band.p10_micros, config.currency),
+                money_text(last.band.p90_micros, config.currency),
                 config.rollback_deviation * 100.0,
                 if days_in_breach > 1 {
                     format!(", for {days_in_breach} days running")
                 } else {
                     String::new()
-                }
+                },
+                money_text(last.actual_uplift_micros, config.currency),
+                money_text(last.expected_uplift.p50_micros, config.currency),
             ),
         });
     }
@@ -221,6 +260,7 @@ mod tests {
                         p50_micros: m,
                         p90_micros: m * 12 / 10,
                     },
+                    carry_over_revenue_micros: i64::from(d) * 100_000_000,
                     uplift: Band {
                         p10_micros: 0,
                         p50_micros: 0,
@@ -262,6 +302,31 @@ mod tests {
         assert!((f.deviation + 0.2).abs() < 1e-12);
         assert_eq!(f.days_in_breach, 2);
         assert!(f.message.contains("20.0 % below"), "{}", f.message);
+    }
+
+    #[test]
+    fn each_day_states_the_profit_so_far_at_the_margin_and_money_in_its_currency() {
+        let cfg = MirrorConfig {
+            contribution_margin: 0.5,
+            currency: Some(Currency::USD),
+            ..MirrorConfig::default()
+        };
+        let r = mirror(
+            &projection(10),
+            &actuals(&[1_000_000_000, 600_000_000, 800_000_000]),
+            &cfg,
+        )
+        .unwrap();
+        // Day 3: (2,400 of revenue − 300 of carry-over) × 50 % − 900 of spend.
+        assert_eq!(r.checks[2].actual_uplift_micros, 150_000_000);
+        assert_eq!(r.checks[1].actual_uplift_micros, 100_000_000);
+        let m = &r.findings[0].message;
+        assert!(
+            m.contains("($2,400.00 against an expected $3,000.00, band $2,400.00–$3,600.00)"),
+            "{m}"
+        );
+        assert!(m.contains("Net profit uplift so far $150.00"), "{m}");
+        assert!(!m.contains("micros"), "{m}");
     }
 
     #[test]

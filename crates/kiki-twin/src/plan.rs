@@ -13,6 +13,15 @@ use crate::platform::Platform;
 /// Longest plan the twin simulates, in days.
 pub const MAX_DURATION_DAYS: u32 = 366;
 
+/// `organic_revenue_micros` when a request left it out: the service fills it
+/// from the organisation's recorded history, and a plan still holding it is
+/// refused naming the field (it is never counted as zero).
+pub const ORGANIC_NOT_GIVEN: i64 = i64::MIN;
+
+fn organic_not_given() -> i64 {
+    ORGANIC_NOT_GIVEN
+}
+
 /// One line of a plan: a daily budget on a platform (optionally one ad set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanAllocation {
@@ -34,8 +43,9 @@ pub struct PlanAllocation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
     pub currency: Currency,
-    /// At least one line, one of them with a daily budget above 0; a
-    /// platform and ad set once each.
+    /// At least one line; a platform and ad set once each. A plan whose
+    /// budgets are all 0 adds nothing: its uplift is exactly zero and the
+    /// gate rejects it.
     #[schema(min_items = 1)]
     pub allocations: Vec<PlanAllocation>,
     /// How many days the plan runs, 1 to 366.
@@ -54,16 +64,24 @@ pub struct Plan {
     #[serde(default)]
     #[schema(minimum = 1)]
     pub max_cpa_micros: Option<i64>,
-    /// Revenue over the same period without the plan (the baseline), micros.
+    /// For the record only (default 0): the uplift is measured against the
+    /// simulated outcome of no new spend, so a stated baseline does not
+    /// change it. Micros.
+    #[serde(default)]
     #[schema(minimum = 0)]
     pub baseline_revenue_micros: i64,
-    /// Ad spend over the same period without the plan, micros.
+    /// For the record only (default 0), like `baseline_revenue_micros`:
+    /// all of the plan's spend counts as new. Micros.
+    #[serde(default)]
     #[schema(minimum = 0)]
     pub baseline_ad_spend_micros: i64,
-    /// Revenue the business earns in the period whatever the plan does
-    /// (organic sales, channels outside the plan), micros. The plan's revenue
-    /// is this plus the simulated ad-driven revenue.
-    #[serde(default)]
+    /// Revenue the business earns in the period without new ad spend (the
+    /// baseline: organic sales, channels outside the plan), micros. It is in
+    /// both the plan's outcome and the counterfactual, so it never changes
+    /// the uplift; it states the revenue with and without the plan. Taken
+    /// from the organisation's recorded performance history when it has
+    /// one; required when it has none (never assumed to be 0).
+    #[serde(default = "organic_not_given")]
     #[schema(minimum = 0)]
     pub organic_revenue_micros: i64,
     /// Most the plan may spend in total, micros; exceeding it is a violation.
@@ -177,15 +195,6 @@ impl Plan {
                 });
             }
         }
-        if !self.allocations.is_empty()
-            && daily_total == 0
-            && self.allocations.iter().all(|a| a.daily_budget_micros >= 0)
-        {
-            f.push(
-                "allocations",
-                "The plan's total daily budget must be greater than zero.",
-            );
-        }
         if self.duration_days == 0 {
             f.push("duration_days", "The plan must run for at least one day.");
         } else if self.duration_days > MAX_DURATION_DAYS {
@@ -214,7 +223,14 @@ impl Plan {
         }
         f.non_negative_micros("baseline_revenue_micros", self.baseline_revenue_micros);
         f.non_negative_micros("baseline_ad_spend_micros", self.baseline_ad_spend_micros);
-        f.non_negative_micros("organic_revenue_micros", self.organic_revenue_micros);
+        if self.organic_revenue_micros == ORGANIC_NOT_GIVEN {
+            f.push(
+                "organic_revenue_micros",
+                "Give the revenue the business earns in the period without new ad spend (the baseline): there is no performance history to take it from.",
+            );
+        } else {
+            f.non_negative_micros("organic_revenue_micros", self.organic_revenue_micros);
+        }
         if let Some(c) = self.budget_cap_micros
             && c <= 0
         {
@@ -321,13 +337,9 @@ pub(crate) mod tests {
                 vec!["target_roas"],
             ),
             (
-                "all budgets zero",
-                Box::new(|p| {
-                    p.allocations
-                        .iter_mut()
-                        .for_each(|a| a.daily_budget_micros = 0)
-                }),
-                vec!["allocations"],
+                "organic revenue left out",
+                Box::new(|p| p.organic_revenue_micros = ORGANIC_NOT_GIVEN),
+                vec!["organic_revenue_micros"],
             ),
             (
                 "duplicate platform",
@@ -358,6 +370,24 @@ pub(crate) mod tests {
         for (name, edit, want) in cases {
             assert_eq!(fields_after(edit), want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_plan_of_zero_budgets_is_valid_and_left_out_organic_revenue_is_not_zero() {
+        let mut p = plan();
+        p.allocations
+            .iter_mut()
+            .for_each(|a| a.daily_budget_micros = 0);
+        assert!(p.validate().is_empty());
+        let mut json = serde_json::to_value(plan()).unwrap();
+        json.as_object_mut()
+            .unwrap()
+            .remove("organic_revenue_micros");
+        let p: Plan = serde_json::from_value(json).unwrap();
+        assert_eq!(p.organic_revenue_micros, ORGANIC_NOT_GIVEN);
+        let errors = p.validate();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "organic_revenue_micros");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::model::{ValueBasis, iso_date};
+use crate::profit::Margin;
+use crate::quality::{ConfidenceBasis, LineDataQuality};
 use crate::simulate::Scenario;
 
 /// p10 / p50 / p90 of an amount of money, micros.
@@ -36,7 +38,7 @@ pub struct CpaQuantiles {
 }
 
 /// A p10 / p50 / p90 band of a cumulative amount on one day, micros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Band {
     /// 10th percentile (nine runs in ten end above it), micros.
     pub p10_micros: i64,
@@ -58,9 +60,14 @@ pub struct DayBand {
     pub date: Option<Date>,
     /// Cumulative planned ad spend.
     pub spend_micros: i64,
-    /// Cumulative ad-driven first-order revenue.
+    /// Cumulative ad-driven first-order revenue with the plan, carry-over of
+    /// past spend included: what the platforms will report.
     pub revenue: Band,
-    /// Cumulative net profit uplift, with the baseline prorated by day.
+    /// Median cumulative revenue past spend brings without the plan (the
+    /// carry-over inside `revenue`), micros.
+    #[serde(default)]
+    pub carry_over_revenue_micros: i64,
+    /// Cumulative net profit uplift against no new spend.
     pub uplift: Band,
 }
 
@@ -79,6 +86,29 @@ pub struct Histogram {
     pub bins: Vec<HistogramBin>,
 }
 
+/// The plan against the counterfactual (no new spend), means across runs.
+/// Both arms are simulated with the same draws, so carry-over of past spend
+/// and organic revenue are in both and cancel in the uplift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Counterfactual {
+    /// Revenue of the period without new spend: the baseline (the plan's
+    /// `organic_revenue_micros`, from recorded history or given).
+    pub revenue_without_plan_micros: i64,
+    /// The baseline plus the plan's incremental revenue.
+    pub revenue_with_plan_micros: i64,
+    /// Ad-driven first-order revenue the plan adds.
+    pub incremental_revenue_micros: i64,
+    /// The value the plan adds on the chosen basis (revenue or LTV).
+    pub incremental_value_micros: i64,
+    /// Incremental value × contribution margin.
+    pub incremental_gross_profit_micros: i64,
+    /// The plan's spend: all of it is new.
+    pub incremental_spend_micros: i64,
+    /// Ad-driven revenue past spend still brings without the plan (adstock
+    /// carry-over); in both arms, so never credited to the plan.
+    pub carry_over_revenue_micros: i64,
+}
+
 /// The outcome of one Monte Carlo simulation of a plan under one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimulationResult {
@@ -87,23 +117,29 @@ pub struct SimulationResult {
     pub seed: u64,
     pub scenario: Scenario,
     pub value_basis: ValueBasis,
-    /// P(net profit uplift > 0): the share of runs with positive uplift.
+    /// P(net profit uplift > 0): the share of runs with positive uplift,
+    /// uplift being outcome(plan) − outcome(no new spend) with the same draws.
     pub confidence: f64,
     /// Monte Carlo standard error of `confidence`, `sqrt(c(1−c)/runs)`.
     pub confidence_std_error: f64,
-    /// Mean net profit uplift across runs.
+    /// Mean net profit uplift across runs: incremental gross profit −
+    /// incremental ad spend.
     pub expected_uplift_micros: i64,
     /// Mean of `max(uplift, 0)`: the base of the expected outcome fee.
     pub expected_positive_uplift_micros: i64,
     pub uplift: MoneyQuantiles,
-    /// Value (on the chosen basis) per unit of ad spend.
+    /// Incremental value (on the chosen basis) per unit of the plan's spend;
+    /// 0 for a plan that spends nothing.
     pub roas: RatioQuantiles,
+    /// The plan's spend per incremental customer.
     pub cpa: CpaQuantiles,
     pub expected_spend_micros: i64,
-    /// Mean ad-driven first-order revenue.
+    /// Mean ad-driven first-order revenue with the plan, carry-over of past
+    /// spend included (the incremental part is in `counterfactual`).
     pub expected_revenue_micros: i64,
-    /// Mean lifetime value of the customers acquired.
+    /// Mean lifetime value of the incremental customers.
     pub expected_ltv_micros: i64,
+    /// Mean incremental customers.
     pub expected_conversions: f64,
     /// P(CPA > the plan's max CPA); `null` when the plan sets none.
     pub probability_cpa_over_max: Option<f64>,
@@ -112,4 +148,18 @@ pub struct SimulationResult {
     pub histogram: Histogram,
     /// Day-by-day cumulative bands, one entry per day of the plan.
     pub projection: Vec<DayBand>,
+    /// The plan against no new spend, means across runs.
+    #[serde(default)]
+    pub counterfactual: Counterfactual,
+    /// The contribution margin profit was counted at, and its source.
+    #[serde(default)]
+    pub margin: Margin,
+    /// What the confidence rests on: `prior_based` as soon as one platform
+    /// has no performance history.
+    #[serde(default)]
+    pub confidence_basis: ConfidenceBasis,
+    /// Per plan line: priors only, thin or measured, with the days of
+    /// history, in words.
+    #[serde(default)]
+    pub data_quality: Vec<LineDataQuality>,
 }

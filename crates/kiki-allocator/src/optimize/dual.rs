@@ -16,7 +16,7 @@ pub(super) struct Weights {
 impl Weights {
     pub(super) fn new(v: &Valid) -> Self {
         let (c, d) = match v.objective {
-            Objective::NetProfit => (v.lines.iter().map(|l| l.value).collect(), 1.0),
+            Objective::NetProfit => (v.lines.iter().map(|l| l.value * v.margin).collect(), 1.0),
             Objective::Revenue => (v.lines.iter().map(|l| l.value).collect(), 0.0),
             Objective::Conversions => (vec![1.0; v.lines.len()], 0.0),
         };

@@ -75,7 +75,8 @@ pub struct PlatformAllocation {
     /// Extra value per extra unit of spend; `null` when unbounded (zero spend
     /// on a curve steeper than linear at the origin).
     pub marginal_roas: Option<f64>,
-    /// `marginal_roas − 1`: profit on the next unit of spend.
+    /// `marginal_roas × contribution margin − 1`: profit on the next unit
+    /// of spend.
     pub marginal_roi: Option<f64>,
     /// Cost of the next conversion, micros; `null` when no further
     /// conversion can be bought (or not at a cost that fits in micros).
@@ -89,7 +90,7 @@ pub struct ExpectedOutcome {
     pub spend_micros: i64,
     pub conversions: f64,
     pub value_micros: i64,
-    /// Value minus spend.
+    /// Value × contribution margin minus spend.
     pub net_profit_micros: i64,
     pub cpa_micros: Option<i64>,
     pub roas: Option<f64>,
@@ -203,7 +204,7 @@ fn build(
                 f64::MAX
             },
             marginal_roas,
-            marginal_roi: marginal_roas.map(|r| r - 1.0),
+            marginal_roi: marginal_roas.map(|r| r * v.margin - 1.0),
             // A cost beyond the range of micros (a curve that has barely
             // started to respond) is as good as no further conversion.
             marginal_cpa_micros: (marginal > 0.0)
@@ -239,7 +240,7 @@ fn build(
             spend_micros: spend,
             conversions: conv_total,
             value_micros: micros(value_total, "value")?,
-            net_profit_micros: micros(value_total - spend_major, "net profit")?,
+            net_profit_micros: micros(value_total * v.margin - spend_major, "net profit")?,
             cpa_micros: if conv_total > 0.0 {
                 Some(micros(spend_major / conv_total, "CPA")?)
             } else {

@@ -10,7 +10,7 @@ use kiki_identity::OrgUpdate;
 use kiki_identity::perm::{ApiKeyManage, OrgManage, OrgRead, UserManage, UserRead};
 use kiki_identity::{
     ApiKeyInfo, CreatedApiKey, CreatedInviteCode, Invitation, InvitationCounts, Member, OrgKind,
-    Organisation, Role, Status,
+    Organisation, ProfitBasis, Role, Status,
 };
 use kiki_server::auth::{Auth, Meta, RequirePermission as Perm};
 use kiki_server::error::{ApiError, ErrorEnvelope};
@@ -97,21 +97,45 @@ pub struct OrgPatch {
     pub open_signup: Option<bool>,
     /// Require two-factor authentication of owners and admins.
     pub require_mfa: Option<bool>,
+    /// The contribution margin in basis points, 0 to 10000 (3000 = 30 %):
+    /// the share of incremental revenue that is gross profit. `null` clears
+    /// it (profit figures then assume 100 % and say so).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 0, maximum = 10000, example = 3000)]
+    pub contribution_margin_bps: Option<Option<i64>>,
+    /// `contribution_margin` or `revenue` (the contract option counting
+    /// revenue as profit); needs `billing.manage`.
+    pub profit_basis: Option<ProfitBasis>,
+}
+
+/// A field that may be `null` on purpose: present (`Some`, possibly
+/// `Some(None)`) or absent (`None`, through `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 kiki_server::request_schema!(pub OrgPatchSchema for OrgPatch, serde_json::json!({
     "anyOf": [
         {"required": ["name"], "properties": {"name": {"type": "string"}}},
         {"required": ["open_signup"], "properties": {"open_signup": {"type": "boolean"}}},
-        {"required": ["require_mfa"], "properties": {"require_mfa": {"type": "boolean"}}}
+        {"required": ["require_mfa"], "properties": {"require_mfa": {"type": "boolean"}}},
+        {"required": ["contribution_margin_bps"]},
+        {"required": ["profit_basis"], "properties": {"profit_basis": {"type": "string"}}}
     ],
     "description": "At least one change."
 }));
 
-/// Renames or reconfigures an organisation.
-#[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations", request_body = OrgPatchSchema,
+/// Renames or reconfigures an organisation: name, sign-up, MFA, and how it
+/// counts profit (contribution margin; the profit basis of its contract,
+/// which needs `billing.manage`). Every change is audit-logged
+/// (`org.updated`, with the values before and after).
+#[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations",
+    request_body(content = OrgPatchSchema, example = json!({"contribution_margin_bps": 3000})),
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
-    responses((status = 200, body = Organisation), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Organisation),
+        (status = 403, body = ErrorEnvelope, description = "No `org.manage`, or a change of `profit_basis` without `billing.manage`"),
+        (status = 404, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "A field out of range, e.g. `contribution_margin_bps` above 10000")))]
 pub async fn update_org(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -123,6 +147,8 @@ pub async fn update_org(
         name: req.name,
         open_signup: req.open_signup,
         require_mfa: req.require_mfa,
+        contribution_margin_bps: req.contribution_margin_bps,
+        profit_basis: req.profit_basis,
     };
     Ok(Json(
         app.identity

@@ -337,3 +337,100 @@ async fn only_platform_operators_create_top_level_organisations() {
     .await;
     assert_eq!(status, 404, "{body}");
 }
+
+#[tokio::test]
+async fn the_contribution_margin_and_profit_basis_are_settings_of_the_organisation() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "owner@example.com", "Shop A").await;
+    let owner = a.caller(&app);
+    let path = format!("/v1/organisations/{}", a.org_id);
+
+    // Not configured until someone says so.
+    let org = owner.get_ok(&path).await;
+    assert_eq!(org["contribution_margin_bps"], Value::Null, "{org}");
+    assert_eq!(org["profit_basis"], "contribution_margin", "{org}");
+
+    let (status, body) = json(
+        owner
+            .patch(&path, &json!({"contribution_margin_bps": 3000}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["contribution_margin_bps"], 3000, "{body}");
+    assert_eq!(owner.get_ok(&path).await["contribution_margin_bps"], 3000);
+
+    for bad in [json!(10_001), json!(-1), json!(12.5), json!("30 %")] {
+        let (status, body) = json(
+            owner
+                .patch(&path, &json!({"contribution_margin_bps": bad}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(error_fields(&body), ["contribution_margin_bps"], "{body}");
+    }
+    assert_eq!(owner.get_ok(&path).await["contribution_margin_bps"], 3000);
+
+    // An admin configures the organisation but not its contract.
+    let admin_member = member(&app, &owner, "admin", "admin@example.com").await;
+    let admin_caller = admin_member.caller(&app);
+    let (status, body) = json(
+        admin_caller
+            .patch(&path, &json!({"profit_basis": "revenue"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        owner.get_ok(&path).await["profit_basis"],
+        "contribution_margin"
+    );
+    let (status, body) = json(
+        admin_caller
+            .patch(&path, &json!({"contribution_margin_bps": 2500}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = json(
+        owner
+            .patch(
+                &path,
+                &json!({"profit_basis": "revenue", "contribution_margin_bps": null}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["profit_basis"], "revenue", "{body}");
+    assert_eq!(body["contribution_margin_bps"], Value::Null, "{body}");
+
+    let audit = owner.get_ok("/v1/audit?action=org.updated").await;
+    let changes: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["details"])
+        .collect();
+    // Newest first: the contract change, the admin's margin, the owner's.
+    assert_eq!(changes.len(), 3, "{audit}");
+    assert_eq!(
+        changes[0]["profit_basis"],
+        json!({"from": "contribution_margin", "to": "revenue"}),
+        "{audit}"
+    );
+    assert_eq!(
+        changes[0]["contribution_margin_bps"],
+        json!({"from": 2500, "to": null})
+    );
+    assert_eq!(
+        changes[1]["contribution_margin_bps"],
+        json!({"from": 3000, "to": 2500})
+    );
+    assert_eq!(
+        changes[2]["contribution_margin_bps"],
+        json!({"from": null, "to": 3000})
+    );
+}

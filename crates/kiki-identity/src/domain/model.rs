@@ -18,6 +18,20 @@ kiki_core::string_enum! {
 }
 
 kiki_core::string_enum! {
+    /// How an organisation counts profit, per its contract.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Default)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ProfitBasis {
+        /// Net profit uplift = incremental revenue × contribution margin −
+        /// incremental ad spend (the product's definition).
+        #[default]
+        ContributionMargin = "contribution_margin",
+        /// Revenue counted as profit (margin 100 %): a contract option.
+        Revenue = "revenue",
+    }
+}
+
+kiki_core::string_enum! {
     /// A membership role. Ordered from most to least powerful.
     #[derive(
         Debug,

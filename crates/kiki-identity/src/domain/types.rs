@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::model::{OrgKind, Permission, Role, Status};
+use crate::domain::model::{OrgKind, Permission, ProfitBasis, Role, Status};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Organisation {
@@ -24,10 +24,34 @@ pub struct Organisation {
     pub open_signup: bool,
     /// Owners and admins must use two-factor authentication.
     pub require_mfa: bool,
+    /// The contribution margin in basis points (3000 = 30 %): the share of
+    /// incremental revenue that is gross profit, so net profit uplift =
+    /// incremental revenue × margin − incremental ad spend. `null`: not
+    /// configured, and every profit figure says it assumes 100 % (revenue =
+    /// profit). Product costs from a commerce integration will refine it.
+    #[schema(minimum = 0, maximum = 10000, example = 3000)]
+    pub contribution_margin_bps: Option<u32>,
+    /// `contribution_margin` (the default) or `revenue`: the contract option
+    /// that counts revenue as profit.
+    pub profit_basis: ProfitBasis,
     #[serde(with = "time::serde::rfc3339::option")]
     pub archived_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+impl Organisation {
+    /// The contribution margin profit figures use, as a share (0.3 for
+    /// 30 %): `None` when none is configured (100 % is assumed) or when the
+    /// contract counts revenue as profit.
+    pub fn contribution_margin(&self) -> Option<f64> {
+        match self.profit_basis {
+            ProfitBasis::Revenue => None,
+            ProfitBasis::ContributionMargin => self
+                .contribution_margin_bps
+                .map(|bps| f64::from(bps.min(10_000)) / 10_000.0),
+        }
+    }
 }
 
 /// An organisation the caller can switch to, with their role there.

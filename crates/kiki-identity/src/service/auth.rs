@@ -70,7 +70,7 @@ pub(crate) fn user_columns() -> [U; 12] {
     ]
 }
 
-pub(crate) fn org_columns() -> [O; 8] {
+pub(crate) fn org_columns() -> [O; 10] {
     [
         O::Id,
         O::ParentId,
@@ -78,6 +78,8 @@ pub(crate) fn org_columns() -> [O; 8] {
         O::Name,
         O::OpenSignup,
         O::RequireMfa,
+        O::ContributionMarginBps,
+        O::ProfitBasis,
         O::ArchivedAt,
         O::CreatedAt,
     ]

@@ -13,7 +13,7 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::model::{OrgKind, Role, Status};
+use crate::domain::model::{OrgKind, Permission, ProfitBasis, Role, Status};
 use crate::domain::types::StampRequest as _;
 use crate::domain::types::{Organisation, Principal, ReachableOrg, RequestMeta, User};
 use crate::service::auth::org_columns;
@@ -28,6 +28,10 @@ pub(crate) fn org_of(r: OrgRow) -> Organisation {
         name: r.name,
         open_signup: r.open_signup,
         require_mfa: r.require_mfa,
+        contribution_margin_bps: r
+            .contribution_margin_bps
+            .and_then(|b| u32::try_from(b).ok()),
+        profit_basis: ProfitBasis::parse(&r.profit_basis).unwrap_or_default(),
         archived_at: r.archived_at,
         created_at: r.created_at,
     }
@@ -72,7 +76,13 @@ pub struct OrgUpdate {
     pub name: Option<String>,
     pub open_signup: Option<bool>,
     pub require_mfa: Option<bool>,
+    /// `Some(None)` clears the margin (back to "not configured").
+    pub contribution_margin_bps: Option<Option<i64>>,
+    pub profit_basis: Option<ProfitBasis>,
 }
+
+/// The most a contribution margin can be, in basis points (100 %).
+pub const MAX_MARGIN_BPS: i64 = 10_000;
 
 /// `GET /v1/me`: the user, the active organisation and role, and where they can switch.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -361,10 +371,38 @@ impl Identity {
             changed.insert("require_mfa".into(), json!(v));
             values.push((O::RequireMfa, v.into()));
         }
+        if let Some(margin) = upd.contribution_margin_bps {
+            if let Some(bps) = margin
+                && !(0..=MAX_MARGIN_BPS).contains(&bps)
+            {
+                return Err(IdentityError::invalid(
+                    "contribution_margin_bps",
+                    "The contribution margin must be between 0 and 10000 basis points (0 % to 100 %).",
+                ));
+            }
+            changed.insert(
+                "contribution_margin_bps".into(),
+                json!({ "from": current.contribution_margin_bps, "to": margin }),
+            );
+            values.push((O::ContributionMarginBps, margin.into()));
+        }
+        if let Some(basis) = upd.profit_basis {
+            // The profit basis is part of the contract: billing's call.
+            if !principal.has(Permission::BillingManage) {
+                return Err(IdentityError::Forbidden(
+                    "Changing the profit basis needs the `billing.manage` permission.".into(),
+                ));
+            }
+            changed.insert(
+                "profit_basis".into(),
+                json!({ "from": current.profit_basis.as_str(), "to": basis.as_str() }),
+            );
+            values.push((O::ProfitBasis, basis.as_str().into()));
+        }
         if values.is_empty() {
             return Err(IdentityError::invalid(
                 "name",
-                "Send at least one of `name`, `open_signup`, `require_mfa`.",
+                "Send at least one of `name`, `open_signup`, `require_mfa`, `contribution_margin_bps`, `profit_basis`.",
             ));
         }
         values.push((O::UpdatedAt, self.now().into()));

@@ -92,6 +92,7 @@ impl TwinService {
                     .map_err(|e| TwinServiceError::from_twin("", e))?,
             )
         };
+        let margin = self.margin(scope).await?;
         let n = req.platforms.len() as i64;
         let equal_share = (req.total_budget_micros / n.max(1)).max(1);
         let mut sources = Vec::with_capacity(req.platforms.len());
@@ -141,6 +142,7 @@ impl TwinService {
             objective: req.objective,
             platforms: lines,
             target: req.target,
+            contribution_margin: margin.contribution_margin,
         };
         let result = tokio::task::spawn_blocking(move || kiki_allocator::allocate(&request))
             .await
@@ -149,6 +151,7 @@ impl TwinService {
         Ok(AllocationResponse {
             result,
             curve_sources: sources,
+            margin,
         })
     }
 }

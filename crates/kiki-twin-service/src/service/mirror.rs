@@ -111,6 +111,9 @@ impl TwinService {
             .collect();
         let cfg = MirrorConfig {
             rollback_deviation: self.config.rollback_deviation,
+            // Profit in the simulation's own terms: the margin it was gated at.
+            contribution_margin: report.result.margin.contribution_margin,
+            currency: Some(plan.currency),
             ..MirrorConfig::default()
         };
         let m = kiki_twin::mirror(projection, &actuals, &cfg)

@@ -12,9 +12,11 @@ use kiki_identity::{Principal, RequestMeta};
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::Db;
 use kiki_store::{EnqueueOptions, Jobs, Tx};
+use kiki_twin::plan::ORGANIC_NOT_GIVEN;
 use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
-    LtvInput, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig, TwinReport,
+    LtvInput, Margin, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig,
+    TwinReport, ValueBasis,
 };
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime};
@@ -54,6 +56,9 @@ pub struct TwinService {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: TwinServiceConfig,
     pub(crate) ltv: Arc<dyn LtvSource>,
+    /// The organisations: how each counts profit (contribution margin,
+    /// profit basis).
+    pub(crate) identity: kiki_identity::Identity,
 }
 
 impl std::fmt::Debug for TwinService {
@@ -64,11 +69,24 @@ impl std::fmt::Debug for TwinService {
     }
 }
 
+/// What a simulation rests on besides the plan: the estimation input, the
+/// options with the value basis resolved, the margin profit is counted at,
+/// and where the value of a customer and the baseline came from.
+pub(crate) struct RunInputs {
+    pub input: EstimationInput,
+    pub options: SimulationOptions,
+    pub margin: Margin,
+    pub value_source: String,
+    pub baseline_source: Option<String>,
+}
+
 /// What one evaluation produced.
 pub(crate) struct Computation {
     pub model: MarketModel,
     pub report: TwinReport,
     pub gate: GateDecision,
+    /// The options as run: the value basis resolved.
+    pub options: SimulationOptions,
 }
 
 /// Who acts, for audit entries and `created_by` / `approved_by` columns.
@@ -115,6 +133,7 @@ impl TwinService {
         platform: &kiki_server::Platform,
         config: TwinServiceConfig,
         ltv: Arc<dyn LtvSource>,
+        identity: kiki_identity::Identity,
     ) -> TwinService {
         TwinService {
             db: platform.db.clone(),
@@ -123,7 +142,63 @@ impl TwinService {
             clock: platform.clock.clone(),
             config,
             ltv,
+            identity,
         }
+    }
+
+    /// The contribution margin the organisation counts profit at: its
+    /// configured margin, 100 % under a revenue contract, or 100 % "not
+    /// configured" (the figures say so). Product costs from a commerce
+    /// integration will take precedence here once they exist.
+    pub async fn margin(&self, scope: &TenantScope) -> Result<Margin> {
+        let org = self
+            .identity
+            .organisation(scope, scope.org_id())
+            .await
+            .map_err(|e| TwinServiceError::Internal(format!("reading the organisation: {e}")))?;
+        Ok(match org.profit_basis {
+            kiki_identity::ProfitBasis::Revenue => Margin::revenue_contract(),
+            kiki_identity::ProfitBasis::ContributionMargin => match org.contribution_margin_bps {
+                Some(bps) => Margin::configured_bps(bps),
+                None => Margin::not_configured(),
+            },
+        })
+    }
+
+    /// Fills a plan's left-out baseline (`organic_revenue_micros`) from the
+    /// organisation's recorded performance history: the mean revenue of a
+    /// recorded day over `history_days`, times the plan's days. Without
+    /// history the plan keeps it left out, and validation names the field.
+    /// Returns where the baseline came from, in words.
+    pub(crate) async fn resolve_baseline(
+        &self,
+        scope: &TenantScope,
+        plan: &mut Plan,
+    ) -> Result<Option<String>> {
+        if plan.organic_revenue_micros != ORGANIC_NOT_GIVEN {
+            return Ok(Some(format!(
+                "baseline revenue {} as given with the plan",
+                kiki_core::Money::from_micros(plan.organic_revenue_micros, plan.currency).text()
+            )));
+        }
+        let today = self.now().date();
+        let from = today - Duration::days(i64::from(self.config.history_days));
+        let history = self
+            .history(scope.org_id(), plan.currency, from, today, None)
+            .await?;
+        let days: BTreeSet<Date> = history.iter().map(|r| r.date).collect();
+        if days.is_empty() || plan.duration_days == 0 {
+            return Ok(None);
+        }
+        let revenue: i128 = history.iter().map(|r| i128::from(r.revenue_micros)).sum();
+        let per_day = revenue / days.len() as i128;
+        let total = per_day.saturating_mul(i128::from(plan.duration_days));
+        plan.organic_revenue_micros = i64::try_from(total).unwrap_or(i64::MAX);
+        Ok(Some(format!(
+            "baseline revenue from the recorded history: {} a day over {} recorded days",
+            kiki_core::Money::from_micros(per_day as i64, plan.currency).text(),
+            days.len()
+        )))
     }
 
     pub fn config(&self) -> &TwinServiceConfig {
@@ -136,16 +211,19 @@ impl TwinService {
 
     // ------------------------------------------------------------- simulation
 
-    /// The estimation input for a plan: the org's history of the plan's
-    /// platforms over `history_days`, LTV from the request, else the LTV
-    /// service, else priors.
-    pub(crate) async fn estimation_input(
+    /// What a simulation of `plan` rests on: the org's history of the
+    /// plan's platforms over `history_days`; LTV from the request, else the
+    /// organisation's fitted LTV model (then the default value basis), else
+    /// priors; the organisation's margin.
+    pub(crate) async fn run_inputs(
         &self,
         scope: &TenantScope,
         plan: &Plan,
+        mut options: SimulationOptions,
         ltv: Vec<LtvInput>,
         industry: Industry,
-    ) -> Result<EstimationInput> {
+        baseline_source: Option<String>,
+    ) -> Result<RunInputs> {
         let platforms: Vec<Platform> = plan
             .allocations
             .iter()
@@ -158,37 +236,69 @@ impl TwinService {
         let history = self
             .history(scope.org_id(), plan.currency, from, today, Some(&platforms))
             .await?;
-        let ltv = if ltv.is_empty() {
-            self.ltv.platform_ltv(scope, plan.currency).await
+        let given = !ltv.is_empty();
+        let (ltv, model) = if given {
+            (ltv, None)
         } else {
-            ltv
+            let e = self.ltv.estimates(scope, plan.currency, &platforms).await;
+            (e.inputs, e.model)
         };
-        Ok(EstimationInput {
-            currency: plan.currency,
-            industry,
-            platforms: platforms.iter().map(|p| p.as_str().to_owned()).collect(),
-            history,
-            ltv,
-            config: EstimationConfig::default(),
+        let requested = options.value_basis;
+        let basis = requested.unwrap_or(if model.is_some() {
+            ValueBasis::Ltv
+        } else {
+            ValueBasis::Revenue
+        });
+        options.value_basis = Some(basis);
+        let value_source = match (basis, &model) {
+            (ValueBasis::Ltv, Some(m)) => m.describe(),
+            (ValueBasis::Ltv, None) if given => "LTV estimates given with the request".into(),
+            (ValueBasis::Ltv, None) => {
+                "industry-prior LTV (no fitted LTV model): planning assumptions".into()
+            }
+            (ValueBasis::Revenue, Some(m)) => {
+                format!("first-order revenue, as requested (not {})", m.describe())
+            }
+            (ValueBasis::Revenue, None) => "first-order revenue (no fitted LTV model)".into(),
+        };
+        Ok(RunInputs {
+            input: EstimationInput {
+                currency: plan.currency,
+                industry,
+                platforms: platforms.iter().map(|p| p.as_str().to_owned()).collect(),
+                history,
+                ltv,
+                config: EstimationConfig::default(),
+            },
+            options,
+            margin: self.margin(scope).await?,
+            value_source,
+            baseline_source,
         })
     }
 
     /// Estimate, evaluate and gate: CPU-bound, on the blocking pool.
     pub(crate) async fn compute(
         &self,
-        input: EstimationInput,
+        run: RunInputs,
         plan: Plan,
-        options: SimulationOptions,
         settings: OrgSettings,
     ) -> Result<Computation> {
         let gate_cfg = GateConfig {
             min_confidence: settings.min_confidence,
             fee_rate_bps: self.config.fee_rate_bps,
         };
+        let twin_cfg = TwinConfig {
+            margin: run.margin,
+            value_source: Some(run.value_source),
+            baseline_source: run.baseline_source,
+            ..TwinConfig::default()
+        };
+        let (input, options) = (run.input, run.options);
         tokio::task::spawn_blocking(move || -> Result<Computation> {
             let model =
                 kiki_twin::estimate(&input).map_err(|e| TwinServiceError::from_twin("", e))?;
-            let report = kiki_twin::evaluate(&plan, &model, &options, &TwinConfig::default())
+            let report = kiki_twin::evaluate(&plan, &model, &options, &twin_cfg)
                 .map_err(|e| TwinServiceError::from_twin("", e))?;
             let gate = kiki_twin::decide(&report, &gate_cfg)
                 .map_err(|e| TwinServiceError::from_twin("settings", e))?;
@@ -196,6 +306,7 @@ impl TwinService {
                 model,
                 report,
                 gate,
+                options,
             })
         })
         .await
@@ -203,12 +314,16 @@ impl TwinService {
     }
 
     /// `POST /v1/simulations`. Returns the view and whether it was queued.
+    /// A plan that leaves out `organic_revenue_micros` gets the baseline
+    /// from the organisation's recorded history, or a 422 naming the field
+    /// when there is none.
     pub async fn create_simulation(
         &self,
         p: &Principal,
         meta: &RequestMeta,
-        req: SimulationRequest,
+        mut req: SimulationRequest,
     ) -> Result<(SimulationView, bool)> {
+        let baseline_source = self.resolve_baseline(&p.scope, &mut req.plan).await?;
         let mut errors = prefixed("plan", req.plan.validate());
         errors.extend(prefixed("options", req.options.validate()));
         // Checked here too, so a queued simulation is refused now rather
@@ -224,7 +339,7 @@ impl TwinService {
         let now = self.now();
         let queued = work_of(&req.plan, &req.options, 0) > self.config.max_sync_work;
         let created_by = actor_text(&actor);
-        let row = store::simulations::NewSimulation {
+        let mut row = store::simulations::NewSimulation {
             id,
             org,
             plan: json_of(&req.plan)?,
@@ -241,7 +356,11 @@ impl TwinService {
                     &mut tx,
                     Some(org),
                     SIMULATE_KIND,
-                    json!({ "simulation_id": id, "ltv": req.ltv }),
+                    json!({
+                        "simulation_id": id,
+                        "ltv": req.ltv,
+                        "baseline_source": baseline_source,
+                    }),
                     EnqueueOptions::default(),
                 )
                 .await?;
@@ -254,12 +373,18 @@ impl TwinService {
             .await?;
             tx.commit().await?;
         } else {
-            let input = self
-                .estimation_input(&p.scope, &req.plan, req.ltv, settings.industry)
+            let run = self
+                .run_inputs(
+                    &p.scope,
+                    &req.plan,
+                    req.options.clone(),
+                    req.ltv,
+                    settings.industry,
+                    baseline_source,
+                )
                 .await?;
-            let c = self
-                .compute(input, req.plan.clone(), req.options.clone(), settings)
-                .await?;
+            let c = self.compute(run, req.plan.clone(), settings).await?;
+            row.options = json_of(&c.options)?;
             let mut tx = self.record.begin().await?;
             store::simulations::insert(&mut tx, row).await?;
             self.store_outcome(&mut tx, org, id, &req.plan, &c, actor, Some(meta))
@@ -372,6 +497,9 @@ impl TwinService {
                 "plan": plan,
                 "model_id": model_id,
                 "gate": c.gate.inputs,
+                "margin": c.report.result.margin.describe(),
+                "value_source": c.report.value_source,
+                "baseline_source": c.report.baseline_source,
             }),
             output: json!({ "approved": approved, "fee": c.gate.fee }),
             confidence: Some(c.report.result.confidence.clamp(0.0, 1.0)),

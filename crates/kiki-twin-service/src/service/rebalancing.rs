@@ -233,6 +233,7 @@ impl TwinService {
         let from = today - Duration::days(i64::from(self.config.rebalance_window_days));
         let history = self.history(org, currency, from, today, None).await?;
         let ltv_inputs = self.ltv.platform_ltv(scope, currency).await;
+        let margin = self.margin(scope).await?;
         let mut sums: BTreeMap<String, (i64, f64)> = BTreeMap::new();
         for h in &history {
             let e = sums.entry(h.platform.clone()).or_default();
@@ -262,6 +263,7 @@ impl TwinService {
                 trigger_below_average: self.config.trigger_below_average,
                 shift_fraction: self.config.shift_fraction,
                 approval_threshold_micros: settings.approval_threshold_micros,
+                contribution_margin: margin.contribution_margin,
                 ..RebalanceConfig::default()
             },
         };

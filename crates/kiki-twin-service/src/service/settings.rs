@@ -45,6 +45,7 @@ impl TwinService {
             approval_threshold_micros: s.approval_threshold_micros,
             industry: s.industry,
             fee_rate_bps: self.config.fee_rate_bps,
+            margin: self.margin(scope).await?,
             overrides: self.overrides(org).await?,
         })
     }

@@ -80,6 +80,7 @@ impl SimRow {
             confidence: self.confidence,
             risk_level,
             fee: gate.as_ref().map(|g| g.fee),
+            margin: gate.as_ref().map(|g| g.inputs.margin.into()),
             gate,
             approval,
             report: if with_report { self.report()? } else { None },

@@ -39,8 +39,7 @@ fn started_plan(platform: &str) -> Value {
             "allocations": [{"platform": platform, "daily_budget_micros": 300_000_000}],
             "duration_days": 30,
             "start_date": "2026-11-14",
-            "baseline_revenue_micros": 0,
-            "baseline_ad_spend_micros": 0
+            "organic_revenue_micros": 0
         },
         "options": {"runs": 2000, "seed": 9}
     })

@@ -95,6 +95,41 @@ async fn a_simulation_reads_platform_ltv_from_the_fitted_ltv_model() {
         (mean - expected).abs() <= 1e-6 * expected.max(1.0),
         "market model LTV mean {mean}, LTV service {expected}"
     );
+    // With a fitted model and no value basis asked for, customers are valued
+    // at their lifetime value, and the response names the model.
+    assert_eq!(sim["options"]["value_basis"], "ltv", "{}", sim["options"]);
+    assert_eq!(sim["report"]["result"]["value_basis"], "ltv");
+    let source = sim["report"]["value_source"]
+        .as_str()
+        .expect("a value source");
+    assert!(
+        source.starts_with("LTV model 1, fitted 2026-11-24, mean CLV $"),
+        "{source}"
+    );
+    assert!(
+        source.ends_with("per acquisition platform where customers carry one"),
+        "{source}"
+    );
+    assert_eq!(sim["gate"]["inputs"]["value_source"], source);
+    let reason = sim["gate"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("Customer value: {source}.")),
+        "{reason}"
+    );
+    // Asked for first-order revenue, the response says which model it set aside.
+    let mut asked = request(7, 500);
+    asked["options"]["value_basis"] = json!("revenue");
+    let (status, sim) = post(&c, "/v1/simulations", &asked).await;
+    assert_eq!(status, 200, "{sim}");
+    assert_eq!(sim["report"]["result"]["value_basis"], "revenue");
+    assert!(
+        sim["report"]["value_source"]
+            .as_str()
+            .unwrap()
+            .starts_with("first-order revenue, as requested (not LTV model 1"),
+        "{}",
+        sim["report"]["value_source"]
+    );
     app.shutdown().await.unwrap();
 }
 

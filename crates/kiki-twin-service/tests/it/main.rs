@@ -5,6 +5,7 @@
 
 mod jobs;
 mod ltv;
+mod profit;
 mod simulations;
 
 use std::sync::Arc;
@@ -58,8 +59,7 @@ pub fn request(seed: u64, runs: u32) -> Value {
                 {"platform": "google", "daily_budget_micros": 100_000_000}
             ],
             "duration_days": 30,
-            "baseline_revenue_micros": 0,
-            "baseline_ad_spend_micros": 0
+            "organic_revenue_micros": 0
         },
         "options": {"runs": runs, "seed": seed}
     })

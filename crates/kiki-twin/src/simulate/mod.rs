@@ -3,6 +3,12 @@
 //! spend → saturation → impressions → clicks → conversions, with daily noise,
 //! weekday seasonality, and revenue and LTV per conversion.
 //!
+//! Every run simulates two arms with the same draws (common random numbers):
+//! the plan, and no new spend (past spend's adstock decaying on its own). The
+//! uplift is the difference, so carry-over of past spend and organic revenue
+//! cancel and a plan is credited only with what it adds: net profit uplift =
+//! incremental revenue × contribution margin − the plan's spend.
+//!
 //! Runs are seeded individually from `(seed, run index)` and aggregated with
 //! order-independent operations (per-run scalars written to their own slot,
 //! integer-count sketches merged), so a seed gives the same result whatever
@@ -22,9 +28,11 @@ use crate::error::TwinError;
 use crate::fields::Fields;
 use crate::model::{MarketModel, ValueBasis};
 use crate::plan::{Plan, ValidPlan};
+use crate::profit::Margin;
+use crate::quality;
 use crate::result::{
-    Band, CpaQuantiles, DayBand, Histogram, HistogramBin, MoneyQuantiles, RatioQuantiles,
-    SimulationResult,
+    Band, Counterfactual, CpaQuantiles, DayBand, Histogram, HistogramBin, MoneyQuantiles,
+    RatioQuantiles, SimulationResult,
 };
 use crate::sketch::Sketch;
 use kiki_core::stats::quantile;
@@ -135,8 +143,12 @@ pub struct SimulationOptions {
     pub seed: u64,
     #[serde(default)]
     pub scenario: Scenario,
+    /// What an acquired customer is worth: `revenue` (first-order revenue)
+    /// or `ltv`. Left out, the service values customers at the
+    /// organisation's fitted LTV model when it has one, else at first-order
+    /// revenue; the engine alone uses first-order revenue.
     #[serde(default)]
-    pub value_basis: ValueBasis,
+    pub value_basis: Option<ValueBasis>,
     /// Bars in the uplift histogram, 1 to 1000 (default 40).
     #[serde(default = "default_bins")]
     #[schema(minimum = 1, maximum = 1000)]
@@ -149,7 +161,7 @@ impl Default for SimulationOptions {
             runs: DEFAULT_RUNS,
             seed: 0,
             scenario: Scenario::base(),
-            value_basis: ValueBasis::Revenue,
+            value_basis: None,
             histogram_bins: default_bins(),
         }
     }
@@ -189,8 +201,11 @@ pub fn prefix_fields(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
 struct Line {
     /// Daily budget, major units.
     budget: f64,
-    /// `(adstock_t / x_ref)^s` per day: deterministic, so computed once.
+    /// `(adstock_t / x_ref)^s` per day with the plan: deterministic, so
+    /// computed once.
     a: Vec<f64>,
+    /// The same without new spend: the carry-in adstock decaying alone.
+    a0: Vec<f64>,
     /// Weekday multiplier per day.
     dow: Vec<f64>,
     x_ref: f64,
@@ -210,27 +225,35 @@ struct Prepared {
     days: usize,
     scenario: Scenario,
     basis: ValueBasis,
+    /// Contribution margin: the share of incremental value that is profit.
+    margin: f64,
     /// Total planned spend, major units (deterministic: platforms pace to
     /// their daily budgets).
     spend: f64,
     daily_spend: f64,
-    organic: f64,
-    baseline_revenue: f64,
-    baseline_spend: f64,
 }
 
+/// One run's totals. Conversions, revenue and LTV are incremental: the
+/// plan's minus no new spend's, with the same draws.
 #[derive(Debug, Clone, Copy, Default)]
 struct RunOutcome {
     conversions: f64,
     revenue: f64,
     ltv: f64,
     uplift: f64,
+    /// Ad-driven first-order revenue with the plan, carry-over included
+    /// (what the platforms will report).
+    plan_revenue: f64,
+    /// Ad-driven first-order revenue without new spend (carry-over only).
+    carry_over_revenue: f64,
 }
 
-/// Per-day sketches of cumulative revenue and cumulative uplift.
+/// Per-day sketches of cumulative revenue with the plan, cumulative
+/// carry-over revenue (no new spend) and cumulative uplift.
 #[derive(Clone)]
 struct DaySketches {
     revenue: Vec<Sketch>,
+    carry_over: Vec<Sketch>,
     uplift: Vec<Sketch>,
 }
 
@@ -238,11 +261,15 @@ impl DaySketches {
     fn new(days: usize) -> Self {
         DaySketches {
             revenue: vec![Sketch::new(BAND_ACCURACY); days],
+            carry_over: vec![Sketch::new(BAND_ACCURACY); days],
             uplift: vec![Sketch::new(BAND_ACCURACY); days],
         }
     }
     fn merge(mut self, other: DaySketches) -> Self {
         for (a, b) in self.revenue.iter_mut().zip(&other.revenue) {
+            a.merge(b);
+        }
+        for (a, b) in self.carry_over.iter_mut().zip(&other.carry_over) {
             a.merge(b);
         }
         for (a, b) in self.uplift.iter_mut().zip(&other.uplift) {
@@ -256,6 +283,7 @@ fn prepare(
     plan: &ValidPlan,
     model: &MarketModel,
     options: &SimulationOptions,
+    margin: &Margin,
 ) -> Result<Prepared, TwinError> {
     let days = plan.duration_days as usize;
     let mut lines = Vec::with_capacity(plan.allocations.len());
@@ -271,13 +299,19 @@ fn prepare(
         };
         let shape = m.saturation.shape;
         let theta = m.adstock;
-        let mut adstock = m.carry_in_daily_spend;
-        let a = (0..days)
-            .map(|_| {
-                adstock = (1.0 - theta) * budget + theta * adstock;
-                (adstock / x_ref).powf(shape)
-            })
-            .collect();
+        // Both arms through the same arithmetic, so a zero budget gives the
+        // very same numbers as no new spend.
+        let path = |daily: f64| -> Vec<f64> {
+            let mut adstock = m.carry_in_daily_spend;
+            (0..days)
+                .map(|_| {
+                    adstock = (1.0 - theta) * daily + theta * adstock;
+                    (adstock / x_ref).powf(shape)
+                })
+                .collect()
+        };
+        let a = path(budget);
+        let a0 = path(0.0);
         let dow = (0..days)
             .map(|t| match plan.start_weekday {
                 Some(w) => {
@@ -290,6 +324,7 @@ fn prepare(
         lines.push(Line {
             budget,
             a,
+            a0,
             dow,
             x_ref,
             shape,
@@ -307,12 +342,10 @@ fn prepare(
         lines,
         days,
         scenario: options.scenario.clone(),
-        basis: options.value_basis,
+        basis: options.value_basis.unwrap_or_default(),
+        margin: margin.contribution_margin,
         spend: daily_spend * days as f64,
         daily_spend,
-        organic: plan.organic_revenue_micros as f64 / MICROS,
-        baseline_revenue: plan.baseline_revenue_micros as f64 / MICROS,
-        baseline_spend: plan.baseline_ad_spend_micros as f64 / MICROS,
     })
 }
 
@@ -355,30 +388,34 @@ impl Prepared {
             })
             .collect();
 
-        let days = self.days as f64;
         let mut out = RunOutcome::default();
         for t in 0..self.days {
             for (l, d) in self.lines.iter().zip(&drawn) {
-                let at = l.a[t];
-                let effective = d.k1 * at / (at + d.q);
+                // One noise draw for both arms: the day is the same day.
                 let noise = if l.noise_sigma > 0.0 {
                     let z: f64 = StandardNormal.sample(&mut rng);
                     (l.noise_sigma * z + d.noise_shift).exp()
                 } else {
                     1.0
                 };
-                let conversions = effective * d.per_spend * l.dow[t] * noise;
-                out.conversions += conversions;
-                out.revenue += conversions * d.order_value;
-                out.ltv += conversions * d.ltv;
+                let per_effective = d.per_spend * l.dow[t] * noise;
+                let (at, a0) = (l.a[t], l.a0[t]);
+                let with_plan = d.k1 * at / (at + d.q) * per_effective;
+                let without = d.k1 * a0 / (a0 + d.q) * per_effective;
+                let incremental = with_plan - without;
+                out.conversions += incremental;
+                out.revenue += incremental * d.order_value;
+                out.ltv += incremental * d.ltv;
+                out.plan_revenue += with_plan * d.order_value;
+                out.carry_over_revenue += without * d.order_value;
             }
-            let share = (t + 1) as f64 / days;
             let value = self.value(out.revenue, out.ltv);
-            let uplift = self.uplift(value, self.daily_spend * (t + 1) as f64, share);
-            sketches.revenue[t].add(out.revenue);
+            let uplift = self.uplift(value, self.daily_spend * (t + 1) as f64);
+            sketches.revenue[t].add(out.plan_revenue);
+            sketches.carry_over[t].add(out.carry_over_revenue);
             sketches.uplift[t].add(uplift);
         }
-        out.uplift = self.uplift(self.value(out.revenue, out.ltv), self.spend, 1.0);
+        out.uplift = self.uplift(self.value(out.revenue, out.ltv), self.spend);
         out
     }
 
@@ -389,12 +426,20 @@ impl Prepared {
         }
     }
 
-    /// Net profit uplift = (revenue − baseline revenue) − (spend − baseline
-    /// spend), with organic revenue and the baseline prorated to `share` of
-    /// the period.
-    fn uplift(&self, value: f64, spend: f64, share: f64) -> f64 {
-        (self.organic * share + value - self.baseline_revenue * share)
-            - (spend - self.baseline_spend * share)
+    /// Net profit uplift = incremental value × contribution margin − the
+    /// plan's spend. Organic revenue and the carry-over of past spend are in
+    /// both arms and cancel before this point.
+    fn uplift(&self, incremental_value: f64, spend: f64) -> f64 {
+        self.margin * incremental_value - spend
+    }
+
+    /// Value per unit of spend; 0 when the plan spends nothing.
+    fn per_spend(&self, value: f64) -> f64 {
+        if self.spend > 0.0 {
+            value / self.spend
+        } else {
+            0.0
+        }
     }
 }
 
@@ -431,24 +476,40 @@ pub fn validate_inputs(
     plan.to_valid()
 }
 
-/// Simulates `plan` through `model` with `options`.
+/// Simulates `plan` through `model` with `options`, counting revenue as
+/// profit (no margin configured: the result says it assumes 100 %).
 pub fn simulate(
     plan: &Plan,
     model: &MarketModel,
     options: &SimulationOptions,
 ) -> Result<SimulationResult, TwinError> {
-    let valid = validate_inputs(plan, model, options)?;
-    simulate_valid(&valid, model, options)
+    simulate_with_margin(plan, model, options, &Margin::not_configured())
 }
 
-/// Simulates an already validated plan (the model and options must have
-/// been validated too, e.g. by [`validate_inputs`]).
+/// Simulates `plan` with profit counted at `margin`.
+pub fn simulate_with_margin(
+    plan: &Plan,
+    model: &MarketModel,
+    options: &SimulationOptions,
+    margin: &Margin,
+) -> Result<SimulationResult, TwinError> {
+    let valid = validate_inputs(plan, model, options)?;
+    let errors = margin.validate("margin");
+    if !errors.is_empty() {
+        return Err(TwinError::Invalid(errors));
+    }
+    simulate_valid(&valid, model, options, margin)
+}
+
+/// Simulates an already validated plan (the model, options and margin must
+/// have been validated too, e.g. by [`validate_inputs`]).
 pub fn simulate_valid(
     plan: &ValidPlan,
     model: &MarketModel,
     options: &SimulationOptions,
+    margin: &Margin,
 ) -> Result<SimulationResult, TwinError> {
-    let prep = prepare(plan, model, options)?;
+    let prep = prepare(plan, model, options, margin)?;
     let n = options.runs as usize;
     let seed = options.seed;
     let mut outcomes = vec![RunOutcome::default(); n];
@@ -466,7 +527,12 @@ pub fn simulate_valid(
         )
         .reduce(|| DaySketches::new(prep.days), DaySketches::merge);
 
-    aggregate(plan, options, &prep, &outcomes, &sketches)
+    let data_quality = quality::assess(plan, model);
+    let mut result = aggregate(plan, options, &prep, &outcomes, &sketches)?;
+    result.confidence_basis = quality::confidence_basis(&data_quality);
+    result.data_quality = data_quality;
+    result.margin = *margin;
+    Ok(result)
 }
 
 fn aggregate(
@@ -493,7 +559,7 @@ fn aggregate(
     };
 
     let value = |o: &RunOutcome| prep.value(o.revenue, o.ltv);
-    let mut roas: Vec<f64> = outcomes.iter().map(|o| value(o) / prep.spend).collect();
+    let mut roas: Vec<f64> = outcomes.iter().map(|o| prep.per_spend(value(o))).collect();
     roas.sort_by(f64::total_cmp);
     let ratio_q = |xs: &[f64]| RatioQuantiles {
         p10: quantile(xs, 0.1).unwrap_or(0.0),
@@ -525,7 +591,7 @@ fn aggregate(
     let probability_roas_below_target = plan.target_roas.map(|t| {
         outcomes
             .iter()
-            .filter(|o| value(o) / prep.spend < t)
+            .filter(|o| prep.per_spend(value(o)) < t)
             .count() as f64
             / n
     });
@@ -549,16 +615,34 @@ fn aggregate(
                 .and_then(|d| d.checked_add(Duration::days(t as i64))),
             spend_micros: to_micros(prep.daily_spend * (t + 1) as f64, "spend")?,
             revenue: band(&sketches.revenue[t], "revenue")?,
+            carry_over_revenue_micros: to_micros(
+                sketches.carry_over[t].quantile(0.5).unwrap_or(0.0),
+                "revenue",
+            )?,
             uplift: band(&sketches.uplift[t], "uplift")?,
         });
     }
+
+    let baseline = plan.organic_revenue_micros;
+    let incremental_revenue = to_micros(mean(|o| o.revenue), "revenue")?;
+    let mean_value = outcomes.iter().map(value).sum::<f64>() / n;
+    let incremental_value = to_micros(mean_value, "value")?;
+    let counterfactual = Counterfactual {
+        revenue_without_plan_micros: baseline,
+        revenue_with_plan_micros: baseline.saturating_add(incremental_revenue),
+        incremental_revenue_micros: incremental_revenue,
+        incremental_value_micros: incremental_value,
+        incremental_gross_profit_micros: to_micros(prep.margin * mean_value, "gross profit")?,
+        incremental_spend_micros: to_micros(prep.spend, "spend")?,
+        carry_over_revenue_micros: to_micros(mean(|o| o.carry_over_revenue), "revenue")?,
+    };
 
     Ok(SimulationResult {
         currency: plan.currency,
         runs: options.runs,
         seed: options.seed,
         scenario: options.scenario.clone(),
-        value_basis: options.value_basis,
+        value_basis: options.value_basis.unwrap_or_default(),
         confidence,
         confidence_std_error: (confidence * (1.0 - confidence) / n).sqrt(),
         expected_uplift_micros: to_micros(mean(|o| o.uplift), "uplift")?,
@@ -571,13 +655,17 @@ fn aggregate(
             p90_micros: cpa_q(0.9)?,
         },
         expected_spend_micros: to_micros(prep.spend, "spend")?,
-        expected_revenue_micros: to_micros(mean(|o| o.revenue), "revenue")?,
+        expected_revenue_micros: to_micros(mean(|o| o.plan_revenue), "revenue")?,
         expected_ltv_micros: to_micros(mean(|o| o.ltv), "LTV")?,
         expected_conversions: finite(mean(|o| o.conversions), "conversions")?,
         probability_cpa_over_max,
         probability_roas_below_target,
         histogram,
         projection,
+        counterfactual,
+        margin: Margin::not_configured(),
+        confidence_basis: Default::default(),
+        data_quality: Vec::new(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Engine tests: the closed form for degenerate models, reproducibility
-//! across thread counts, stability of the confidence across seeds, and the
-//! direction of each scenario.
+//! across thread counts, stability of the confidence across seeds, the
+//! direction of each scenario, the counterfactual and the margin.
 
 use super::*;
 use crate::dist::{BetaDist, LogNormalDist};
@@ -76,11 +76,15 @@ fn opts(runs: u32, seed: u64) -> SimulationOptions {
 }
 
 /// The closed form of the degenerate model, written independently of the
-/// engine: adstock recursion, Hill ratio, funnel product.
-fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>) {
+/// engine: adstock recursion, Hill ratio, funnel product, for the plan and
+/// for no new spend. Returns incremental conversions, revenue and LTV, the
+/// plan's daily ad-driven revenue (carry-over included) and the carry-over
+/// revenue of no new spend.
+fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>, f64) {
     let days = plan.duration_days as usize;
     let mut daily_revenue = vec![0.0; days];
     let (mut conversions, mut revenue, mut ltv) = (0.0, 0.0, 0.0);
+    let mut carry_over = 0.0;
     for a in &plan.allocations {
         let m = model
             .find(Platform::parse(&a.platform).unwrap(), None)
@@ -92,9 +96,12 @@ fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>) {
             shape: m.saturation.shape,
         };
         let mut adstock = m.carry_in_daily_spend;
+        let mut adstock0 = m.carry_in_daily_spend;
         for (t, day_revenue) in daily_revenue.iter_mut().enumerate() {
             adstock = (1.0 - m.adstock) * x + m.adstock * adstock;
+            adstock0 *= m.adstock;
             let effective = x_ref * hill.value(adstock) / hill.value(x_ref);
+            let effective0 = x_ref * hill.value(adstock0) / hill.value(x_ref);
             let weekday = match plan.start_date {
                 Some(d) => {
                     m.seasonality.weekday_multipliers
@@ -102,14 +109,16 @@ fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>) {
                 }
                 None => 1.0,
             };
-            let c = effective * 1000.0 / m.cpm.mean * m.ctr.mean * m.cvr.mean * weekday;
-            conversions += c;
-            revenue += c * m.order_value.mean;
-            ltv += c * m.ltv.mean;
+            let rate = 1000.0 / m.cpm.mean * m.ctr.mean * m.cvr.mean * weekday;
+            let (c, c0) = (effective * rate, effective0 * rate);
+            conversions += c - c0;
+            revenue += (c - c0) * m.order_value.mean;
+            ltv += (c - c0) * m.ltv.mean;
             *day_revenue += c * m.order_value.mean;
+            carry_over += c0 * m.order_value.mean;
         }
     }
-    (conversions, revenue, ltv, daily_revenue)
+    (conversions, revenue, ltv, daily_revenue, carry_over)
 }
 
 /// An amount in micros equals the closed form rounded to the micro.
@@ -147,20 +156,37 @@ fn with_zero_variance_the_simulation_equals_the_closed_form() {
     p.start_date = Some(time::macros::date!(2026 - 02 - 05));
     for basis in [ValueBasis::Revenue, ValueBasis::Ltv] {
         let o = SimulationOptions {
-            value_basis: basis,
+            value_basis: Some(basis),
             ..opts(500, 9)
         };
         let r = simulate(&p, &m, &o).unwrap();
-        let (conversions, revenue, ltv, daily) = closed_form(&p, &m);
+        let (conversions, revenue, ltv, daily, carry_over) = closed_form(&p, &m);
+        assert!(carry_over > 50.0, "meta carries spend in: {carry_over}");
         let spend = 350.0 * 21.0;
         let value = if basis == ValueBasis::Revenue {
             revenue
         } else {
             ltv
         };
-        let uplift = (27_000.0 + value - 30_000.0) - (spend - 4_000.0);
+        // Against no new spend: organic revenue and carry-over cancel.
+        let uplift = value - spend;
         assert_close(r.expected_conversions, conversions, "conversions");
-        assert_micros(r.expected_revenue_micros, revenue, "revenue");
+        assert_micros(
+            r.expected_revenue_micros,
+            daily.iter().sum::<f64>(),
+            "revenue with carry-over",
+        );
+        assert_micros(
+            r.counterfactual.incremental_revenue_micros,
+            revenue,
+            "incremental revenue",
+        );
+        assert_micros(
+            r.counterfactual.carry_over_revenue_micros,
+            carry_over,
+            "carry-over",
+        );
+        assert_eq!(r.counterfactual.revenue_without_plan_micros, 27_000_000_000);
         assert_micros(r.expected_ltv_micros, ltv, "ltv");
         assert_micros(r.expected_uplift_micros, uplift, "uplift");
         assert_eq!(r.expected_spend_micros, 7_350_000_000);
@@ -201,8 +227,105 @@ fn a_degenerate_plan_at_its_reference_spend_has_the_textbook_funnel() {
     assert_close(r.expected_conversions, 300.0, "conversions");
     assert_eq!(r.expected_revenue_micros, 16_500_000_000);
     assert_eq!(r.cpa.p50_micros, Some(10_000_000));
-    // (27,000 + 16,500 − 30,000) − (3,000 − 4,000) = 14,500.
-    assert_eq!(r.expected_uplift_micros, 14_500_000_000);
+    // 16,500 of revenue the plan adds − 3,000 of spend; organic revenue and
+    // the stated baselines are in both arms and change nothing.
+    assert_eq!(r.expected_uplift_micros, 13_500_000_000);
+    assert_eq!(r.counterfactual.revenue_with_plan_micros, 43_500_000_000);
+}
+
+/// A platform that has been spending 5,000 a day and carries it into the
+/// plan: the situation in which a tiny plan used to be credited with the
+/// carry-over of past spend.
+fn carrying_model() -> MarketModel {
+    let mut meta = degenerate(Platform::Meta, 12.0, 0.01, 0.04);
+    meta.adstock = 0.6;
+    meta.carry_in_daily_spend = 5_000.0;
+    meta.saturation.reference_daily_spend = Some(5_000.0);
+    meta.cpm = LogNormalDist::from_mean_cv(12.0, 0.3);
+    meta.conversion_daily_sigma = 0.3;
+    model(vec![meta])
+}
+
+#[test]
+fn a_zero_plan_has_exactly_zero_uplift_and_a_tiny_one_is_not_credited_with_carry_over() {
+    let m = carrying_model();
+    let zero = simulate(&plan(&[(Platform::Meta, 0)], 30), &m, &opts(2_000, 11)).unwrap();
+    assert_eq!(zero.expected_uplift_micros, 0);
+    assert_eq!(zero.expected_positive_uplift_micros, 0);
+    assert_eq!(
+        (
+            zero.uplift.p10_micros,
+            zero.uplift.p50_micros,
+            zero.uplift.p90_micros
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(zero.confidence, 0.0);
+    assert_eq!(zero.expected_conversions, 0.0);
+    assert_eq!(zero.counterfactual.incremental_revenue_micros, 0);
+    assert!(zero.projection.iter().all(|d| d.uplift.p90_micros == 0));
+    // The carry-over is there, and in both arms.
+    assert!(zero.counterfactual.carry_over_revenue_micros > 10_000_000_000);
+    assert_eq!(
+        zero.expected_revenue_micros,
+        zero.counterfactual.carry_over_revenue_micros
+    );
+
+    // $0.0002 a day: what it adds is worth a fraction of a cent.
+    let tiny = simulate(&plan(&[(Platform::Meta, 200)], 30), &m, &opts(2_000, 11)).unwrap();
+    assert!(
+        tiny.expected_uplift_micros.abs() < 10_000,
+        "{}",
+        tiny.expected_uplift_micros
+    );
+    assert!(tiny.counterfactual.carry_over_revenue_micros > 10_000_000_000);
+}
+
+#[test]
+fn a_thirty_percent_margin_counts_thirty_percent_of_the_incremental_revenue_as_profit() {
+    let m = uncertain_model();
+    let p = uncertain_plan();
+    let o = opts(3_000, 21);
+    let full = simulate(&p, &m, &o).unwrap();
+    assert_eq!(full.margin, Margin::not_configured());
+    let thirty = simulate_with_margin(&p, &m, &o, &Margin::configured_bps(3000)).unwrap();
+    // Same draws: the revenue the plan adds is the same in both runs.
+    assert_eq!(
+        thirty.counterfactual.incremental_revenue_micros,
+        full.counterfactual.incremental_revenue_micros
+    );
+    let revenue_uplift = full.counterfactual.incremental_revenue_micros as f64;
+    let spend = full.expected_spend_micros as f64;
+    assert_eq!(spend, 12_000_000_000.0);
+    let want = 0.3 * revenue_uplift - spend;
+    assert!(
+        (thirty.expected_uplift_micros as f64 - want).abs() <= 2.0,
+        "{} vs {want}",
+        thirty.expected_uplift_micros
+    );
+    // At 100 % the uplift is the revenue uplift minus spend.
+    assert!((full.expected_uplift_micros as f64 - (revenue_uplift - spend)).abs() <= 2.0);
+    assert_eq!(
+        thirty.counterfactual.incremental_gross_profit_micros,
+        (0.3 * revenue_uplift).round() as i64
+    );
+    assert!(thirty.confidence < full.confidence);
+    assert_eq!(thirty.margin.describe(), "configured 30 %");
+}
+
+#[test]
+fn a_plan_under_priors_says_so_per_platform() {
+    let r = simulate(&uncertain_plan(), &uncertain_model(), &opts(200, 1)).unwrap();
+    assert_eq!(r.confidence_basis, crate::ConfidenceBasis::PriorBased);
+    assert_eq!(r.data_quality.len(), 3);
+    let meta = &r.data_quality[0];
+    assert_eq!(meta.platform, Platform::Meta);
+    assert_eq!(meta.grade, crate::DataGrade::PriorsOnly);
+    assert_eq!(meta.days, 0);
+    assert_eq!(
+        meta.note,
+        "no performance history for Meta: planning assumptions, not measurements"
+    );
 }
 
 /// A model with realistic uncertainty, via the prior table.
@@ -258,7 +381,7 @@ fn confidence_is_stable_within_one_point_across_twenty_seeds() {
         .collect();
     let mean = confidences.iter().sum::<f64>() / 20.0;
     // The plan sits near the gate threshold, where stability matters.
-    assert!((0.75..0.97).contains(&mean), "mean confidence {mean}");
+    assert!((0.65..0.97).contains(&mean), "mean confidence {mean}");
     for c in &confidences {
         assert!(
             (c - mean).abs() <= 0.01,
@@ -354,7 +477,7 @@ fn the_ltv_basis_values_customers_at_their_lifetime_value() {
         &p,
         &m,
         &SimulationOptions {
-            value_basis: ValueBasis::Ltv,
+            value_basis: Some(ValueBasis::Ltv),
             ..opts(2_000, 8)
         },
     )

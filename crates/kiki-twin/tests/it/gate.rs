@@ -8,7 +8,7 @@ use super::{certain, model, options, plan};
 #[test]
 fn a_certainly_profitable_plan_is_approved_with_the_fee_split_in_micros() {
     // CVR 5 %: 10 customers a day × 50 = 500 revenue a day for 100 spend.
-    // Uplift = (10,000 + 15,000 − 13,000) − (3,000 − 3,000) = 12,000.
+    // Uplift against no new spend = 15,000 of revenue − 3,000 of spend.
     let m = model(vec![certain(Platform::Meta, 0.05)]);
     let report = evaluate(
         &plan(Platform::Meta),
@@ -33,13 +33,89 @@ fn a_certainly_profitable_plan_is_approved_with_the_fee_split_in_micros() {
     assert_eq!(d.fee.expected_fee.micros, 2_400_000_000);
     assert_eq!(d.fee.client_expected_share.micros, 9_600_000_000);
     assert!(
-        d.reason
-            .contains("the client keeps an expected 9600.00 USD"),
+        d.reason.contains("the client keeps an expected $9,600.00"),
         "{}",
         d.reason
     );
     assert_eq!(d.inputs.stress_confidence.len(), 3);
     assert_eq!(d.inputs.min_confidence, 0.85);
+    assert!(
+        d.reason
+            .contains("No contribution margin configured: assuming 100 %, revenue = profit."),
+        "{}",
+        d.reason
+    );
+    assert!(!d.reason.contains("micros"), "{}", d.reason);
+}
+
+#[test]
+fn a_zero_plan_adds_exactly_nothing_and_is_rejected() {
+    let mut meta = certain(Platform::Meta, 0.05);
+    // Past spend still carries into the period.
+    meta.adstock = 0.5;
+    meta.carry_in_daily_spend = 100.0;
+    let m = model(vec![meta]);
+    let mut p = plan(Platform::Meta);
+    p.allocations[0].daily_budget_micros = 0;
+    let report = evaluate(&p, &m, &options(500), &TwinConfig::default()).unwrap();
+    assert_eq!(report.result.expected_uplift_micros, 0);
+    assert_eq!(report.result.uplift.p90_micros, 0);
+    assert_eq!(report.result.confidence, 0.0);
+    assert!(report.result.counterfactual.carry_over_revenue_micros > 0);
+    assert!(report.stress.iter().all(|s| s.expected_uplift_micros == 0));
+    assert_eq!(report.violations[0].kind, ViolationKind::NoNewSpend);
+    let d = decide(&report, &GateConfig::default()).unwrap();
+    assert!(!d.approved);
+    assert!(
+        d.reason
+            .contains("the plan spends nothing, so it adds nothing"),
+        "{}",
+        d.reason
+    );
+    assert!(
+        d.reason.contains("Expected net profit uplift $0.00"),
+        "{}",
+        d.reason
+    );
+    assert_eq!(d.fee.expected_fee.micros, 0);
+}
+
+#[test]
+fn the_reason_names_the_margin_and_the_platforms_without_history() {
+    let m = kiki_twin::prior_model(
+        kiki_core::Currency::USD,
+        kiki_twin::Industry::Ecommerce,
+        &[Platform::Meta],
+    );
+    let p = plan(Platform::Meta);
+    let cfg = TwinConfig {
+        margin: kiki_twin::Margin::configured_bps(3000),
+        value_source: Some("LTV model 3, fitted 2026-03-01, mean CLV $29.10".into()),
+        ..TwinConfig::default()
+    };
+    let report = evaluate(&p, &m, &options(500), &cfg).unwrap();
+    assert_eq!(
+        report.result.confidence_basis,
+        kiki_twin::ConfidenceBasis::PriorBased
+    );
+    let d = decide(&report, &GateConfig::default()).unwrap();
+    for words in [
+        "(prior-based)",
+        "Profit at the configured 30 % contribution margin.",
+        "No performance history for Meta: planning assumptions, not measurements",
+        "Customer value: LTV model 3, fitted 2026-03-01, mean CLV $29.10.",
+    ] {
+        assert!(d.reason.contains(words), "{words}: {}", d.reason);
+    }
+    assert_eq!(
+        d.inputs.confidence_basis,
+        kiki_twin::ConfidenceBasis::PriorBased
+    );
+    assert_eq!(d.inputs.margin.contribution_margin, 0.3);
+    assert_eq!(
+        d.inputs.data_quality.len(),
+        report.result.data_quality.len()
+    );
 }
 
 #[test]
@@ -88,13 +164,13 @@ fn a_confident_plan_with_a_hard_violation_is_rejected() {
     assert!(!d.approved);
     assert_eq!(d.inputs.hard_violations.len(), 2);
     assert!(
-        d.reason.contains("above its cap of 2000.00 USD"),
+        d.reason.contains("above its cap of $2,000.00"),
         "{}",
         d.reason
     );
     assert!(
         d.reason
-            .contains("the median cost per customer, 10.00 USD, is above the maximum of 5.00 USD"),
+            .contains("the median cost per customer, $10.00, is above the maximum of $5.00"),
         "{}",
         d.reason
     );
@@ -119,7 +195,12 @@ fn a_soft_violation_does_not_block_approval_unless_configured_hard() {
 fn the_threshold_is_configurable_and_confidence_exactly_at_it_passes() {
     let m = crate::pipeline::uncertain_model();
     let p = crate::pipeline::uncertain_plan();
-    let report = evaluate(&p, &m, &options(2_000), &TwinConfig::default()).unwrap();
+    // At a 65 % margin the plan sits between the extremes.
+    let cfg = TwinConfig {
+        margin: kiki_twin::Margin::configured_bps(6500),
+        ..TwinConfig::default()
+    };
+    let report = evaluate(&p, &m, &options(2_000), &cfg).unwrap();
     let c = report.result.confidence;
     assert!(c > 0.2 && c < 0.99, "{c}");
     assert_eq!(report.hard_violations().count(), 0);

@@ -41,6 +41,7 @@ fn request(
         objective,
         platforms,
         target: None,
+        contribution_margin: 1.0,
     }
 }
 
@@ -319,6 +320,28 @@ fn net_profit_leaves_budget_unspent_when_the_next_unit_loses_money() {
             .contains(&BindingConstraint::TotalBudget)
     );
     assert_eq!(r.budget_shadow_price, 0.0);
+}
+
+#[test]
+fn net_profit_counts_value_at_the_contribution_margin() {
+    // At a 50 % margin the same curve is worth 5 a conversion in profit:
+    // 5 · 20 · k/(x+k)² = 1 → x = √10000 − 100 = 0, and at 80 % √16000 − 100.
+    let mut req = request(
+        5000.0,
+        Objective::NetProfit,
+        vec![input(P[0], curve(20.0, 100.0, 1.0), 10.0)],
+    );
+    req.contribution_margin = 0.8;
+    let r = allocate(&req).unwrap();
+    let want = (16_000.0_f64).sqrt() - 100.0;
+    let x = r.allocations[0].daily_budget_micros as f64 / 1e6;
+    assert!((x - want).abs() < 1e-3, "{x} vs {want}");
+    assert!((r.allocations[0].marginal_roi.unwrap()).abs() < 1e-6);
+    let value = r.expected.value_micros as f64;
+    let want_profit = 0.8 * value - r.expected.spend_micros as f64;
+    assert!((r.expected.net_profit_micros as f64 - want_profit).abs() <= 2.0);
+    req.contribution_margin = 1.5;
+    assert_eq!(req.validate()[0].field, "contribution_margin");
 }
 
 #[test]
