@@ -416,7 +416,10 @@ mod tests {
             .find(|l| l.starts_with("interval (90 %)"))
             .expect("an interval line");
         // Published: [−487, 8,482] incremental.
-        assert!(interval.contains("incremental [-486.661, 8482.289]"), "{interval}");
+        assert!(
+            interval.contains("incremental [-486.661, 8482.289]"),
+            "{interval}"
+        );
         // Deterministic: the same run prints the same hashes.
         let again = analyze_report(&walkthrough()).unwrap();
         assert_eq!(text, again);

@@ -24,6 +24,21 @@ kiki_core::string_enum! {
     }
 }
 
+/// A number of treated markets in a candidate group.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(minimum = 1, maximum = 50)]
+pub struct GroupSize(pub u32);
+
+/// A test length in days.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(minimum = 1, maximum = 366)]
+pub struct TestDays(pub u32);
+
+/// A relative lift to simulate (0.1 = +10 %).
+#[derive(Debug, Clone, ToSchema)]
+#[schema(minimum = -0.9, maximum = 5.0)]
+pub struct SimulatedEffect(pub f64);
+
 /// A design request. Defaults give a quick market selection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,15 +53,15 @@ pub struct DesignRequest {
     pub treated: Option<Vec<String>>,
     /// Numbers of treated markets to consider (market selection).
     #[serde(default = "default_sizes")]
-    #[schema(min_items = 1, max_items = 10)]
+    #[schema(value_type = Vec<GroupSize>, min_items = 1, max_items = 10)]
     pub treatment_sizes: Vec<u32>,
     /// Test lengths to consider, in days.
     #[serde(default = "default_durations")]
-    #[schema(min_items = 1, max_items = 10)]
+    #[schema(value_type = Vec<TestDays>, min_items = 1, max_items = 10)]
     pub durations: Vec<u32>,
     /// Relative lifts to simulate (0, the placebo, is always run).
     #[serde(default = "default_effects")]
-    #[schema(min_items = 1, max_items = 20)]
+    #[schema(value_type = Vec<SimulatedEffect>, min_items = 1, max_items = 20)]
     pub effect_sizes: Vec<f64>,
     /// Simulated tests per candidate, duration and effect.
     #[serde(default = "default_simulations")]
@@ -81,7 +96,7 @@ pub struct DesignRequest {
     pub excluded_donors: Vec<String>,
     /// Largest share of the total outcome the treated markets may hold.
     #[serde(default)]
-    #[schema(minimum = 0.0, maximum = 1.0)]
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub max_volume_share: Option<f64>,
     /// The test's budget.
     #[serde(default)]
