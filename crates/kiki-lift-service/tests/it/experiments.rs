@@ -4,6 +4,7 @@
 //! what is refused: edits after registration, analyses of drafts, a
 //! re-cut pre-period, bad fields, another organisation.
 
+use kiki_lift_service::domain::{LiftPlan, analyze, content_hash, panel_from_csv};
 use kiki_test_support::identity::admin;
 use serde_json::json;
 
@@ -131,6 +132,19 @@ async fn geolift_walkthrough_is_registered_analysed_and_reproduced_through_the_a
 
     let (_, exp) = get(&c, &format!("/v1/experiments/lift/{id}")).await;
     assert_eq!(exp["status"], "analysed");
+
+    // Anyone holding the registered plan and the data re-runs it offline
+    // to the same hashes (what `kiki lift analyze` does).
+    let plan: LiftPlan = serde_json::from_value(exp["plan"].clone()).unwrap();
+    assert_eq!(content_hash(&plan), plan_hash);
+    let (panel, _) =
+        panel_from_csv(GEOLIFT_TEST.as_bytes(), &Default::default(), usize::MAX).unwrap();
+    let (result, inputs) = analyze(&plan, &panel).unwrap();
+    assert_eq!(content_hash(&inputs), a["inputs_hash"].as_str().unwrap());
+    assert_eq!(
+        content_hash(&serde_json::to_value(&result).unwrap()),
+        a["result_hash"].as_str().unwrap()
+    );
     assert_eq!(
         exp["plan_hash"],
         plan_hash.as_str(),
