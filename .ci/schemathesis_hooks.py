@@ -65,6 +65,14 @@ CAMPAIGN = [
 # four lists.
 COPY = [(r"copy", r"At least one headline|At most 100 pieces")]
 
+# A lift plan's days and markets: two dates of one request compared, the
+# calendar (a day that does not exist), and two lists of one request.
+LIFT_PLAN = [
+    (r"plan\.(pre_start|test_start|test_end)", r"calendar date|starts after|ends on or after|lasts at most|span at most"),
+    (r"plan\.(treated|excluded_donors)\[\d+\]", TWICE),
+    (r"plan\.excluded_donors\[\d+\]", r"is treated"),
+]
+
 UNSTATABLE = {
     ("GET", "/v1/audit"): [CURSOR],
     ("GET", "/v1/decisions"): [CURSOR],
@@ -199,6 +207,24 @@ UNSTATABLE = {
         # `campaigns.max_variants` (configuration).
         (r"count", r"variants"),
     ],
+    ("POST", "/v1/experiments/lift"): LIFT_PLAN,
+    ("PUT", "/v1/experiments/lift/{id}"): LIFT_PLAN,
+    ("GET", "/v1/experiments/lift"): [CURSOR],
+    ("GET", "/v1/experiments/lift/{id}/analyses"): [CURSOR],
+    ("GET", "/v1/experiments/lift/{id}/designs"): [CURSOR],
+    ("POST", "/v1/experiments/lift/{id}/designs"): [
+        # Against the experiment's stored KPI panel: its markets and days.
+        (r"(treated|required_markets|excluded_markets|excluded_donors)\[\d+\]", r"no market|listed twice"),
+        (r"pre_periods", r"The KPI panel has"),
+        # Two amounts of one request share a currency.
+        (r"cost_per_incremental_unit\.currency", r"Must be the budget's currency"),
+    ],
+    # The rows of one upload together: every market needs every day, at
+    # least two markets; a day must exist in the calendar.
+    ("POST", "/v1/experiments/lift/{id}/panel"): [(r"rows(\[\d+\]\.date)?", r".")],
+    # A CSV file is one string to JSON Schema: its header and rows are a
+    # file format, checked row by row (and documented in the operation).
+    ("POST", "/v1/experiments/lift/{id}/panel", "text/csv"): [(r".+", r".+")],
 }
 
 

@@ -25,5 +25,7 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
                 .with_ltv_module()
                 .with_bidder_module(),
         ),
+        // Lift experiments: registered plans, KPI panels, analyses, designs.
+        std::sync::Arc::new(kiki_lift_service::LiftModule::new()),
     ]
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kiki_server::{Application, Config};
 
+mod lift;
 mod ltv;
 
 /// mimalloc: the bid path allocates per request (parsed arrays, the response,
@@ -77,6 +78,12 @@ enum Command {
     Ltv {
         #[command(subcommand)]
         command: ltv::LtvCommand,
+    },
+    /// Incrementality, offline (no database, no server): analyse a geo test
+    /// or design one before spend.
+    Lift {
+        #[command(subcommand)]
+        command: lift::LiftCommand,
     },
 }
 
@@ -161,6 +168,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Ltv { command } => Ok(ltv::run(command)),
+        Command::Lift { command } => Ok(lift::run(command)),
         Command::Version => {
             println!("kiki {}", kiki_server::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 //! with every module `kiki serve` mounts; tenant B creates one of everything
 //! it can (members, invitations, API keys, decisions, LTV uploads, fits and
 //! customers, line items and segments, simulations, market models,
-//! rebalancing shifts); then the operations are read from `/openapi.json`,
+//! rebalancing shifts, a lift experiment with its analysis and design); then the operations are read from `/openapi.json`,
 //! not from a list in this file, and tenant A's owner calls each of them:
 //!
 //! - every operation with a path id, with B's real id (checked by B reading
@@ -37,6 +37,7 @@ use uuid::Uuid;
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-24 10:01:30 UTC);
 const CDNOW_SAMPLE: &str = include_str!("../../kiki-ltv/tests/fixtures/CDNOW_sample.txt");
+const GEOLIFT_TEST: &str = include_str!("../../kiki-lift/tests/fixtures/geolift_test.csv");
 
 /// One operation of the document.
 #[derive(Debug, Clone)]
@@ -512,6 +513,57 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
     let mut creative = example("/v1/creatives", "post");
     creative["campaign_id"] = json!(campaign_id);
     answers.push(ok(b.post("/v1/creatives", &creative).await, "creative").await);
+
+    // Lift: an experiment from the document's example with GeoLift's panel,
+    // registered and analysed, and a finished design job.
+    let experiment = ok(
+        b.post(
+            "/v1/experiments/lift",
+            &example("/v1/experiments/lift", "post"),
+        )
+        .await,
+        "lift experiment",
+    )
+    .await;
+    let experiment_id = experiment["id"].as_str().expect("an id").to_owned();
+    answers.push(experiment);
+    let panel = b
+        .request(
+            Method::POST,
+            &format!("/v1/experiments/lift/{experiment_id}/panel"),
+        )
+        .header("content-type", "text/csv")
+        .body(GEOLIFT_TEST)
+        .send()
+        .await
+        .expect("panel sent");
+    answers.push(ok(panel, "lift panel").await);
+    for step in ["register", "analyses"] {
+        answers.push(
+            ok(
+                b.post_empty(&format!("/v1/experiments/lift/{experiment_id}/{step}"))
+                    .await,
+                step,
+            )
+            .await,
+        );
+    }
+    let design = ok(
+        b.post(
+            &format!("/v1/experiments/lift/{experiment_id}/designs"),
+            &json!({"treated": ["chicago", "portland"], "effect_sizes": [0.0, 0.1], "simulations": 2}),
+        )
+        .await,
+        "lift design",
+    )
+    .await;
+    let job = design["job_id"]
+        .as_str()
+        .expect("a job id")
+        .parse()
+        .unwrap();
+    app.wait_for_job(kiki_core::JobId(job)).await;
+    answers.push(design);
     answers
 }
 

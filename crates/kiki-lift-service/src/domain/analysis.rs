@@ -1,0 +1,241 @@
+//! The registered analysis: the plan resolved over the stored panel, the
+//! engine run (synthetic control + conformal inference), and the view of
+//! the result. The inputs are hashed as one canonical JSON document
+//! ([`AnalysisInputs`]) so that anyone holding them can re-run the analysis
+//! and check both the inputs' hash and the result's.
+
+use kiki_core::FieldError;
+use kiki_lift::{GeoAnalysis, LiftError, Panel, PanelData, RunControl, analyze_geo};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::plan::{Alternative, LiftPlan};
+
+/// Everything an analysis reads: the registered plan and the stored panel.
+/// Its [`content_hash`](super::content_hash) is the analysis's `inputs_hash`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnalysisInputs {
+    pub plan: LiftPlan,
+    pub panel: PanelData,
+}
+
+/// Why an analysis could not run.
+#[derive(Debug)]
+pub enum AnalyzeError {
+    /// The stored panel does not cover the registered plan (fields named).
+    Plan(Vec<FieldError>),
+    /// The engine refused the data.
+    Engine(LiftError),
+}
+
+/// Runs the registered analysis on `panel`, reading the plan's days only.
+/// Pure and deterministic: the same plan and panel give the same numbers.
+/// Returns the result and the inputs it read (the plan and the panel cut to
+/// `pre_start ..= test_end`), whose hash is the analysis's `inputs_hash`:
+/// days uploaded after the test do not change it.
+pub fn analyze(
+    plan: &LiftPlan,
+    panel: &Panel,
+) -> Result<(GeoAnalysis, AnalysisInputs), AnalyzeError> {
+    let resolved = plan.resolve(panel).map_err(AnalyzeError::Plan)?;
+    let result = analyze_geo(
+        &resolved.panel,
+        &resolved.spec,
+        &resolved.options,
+        &mut RunControl::none(),
+    )
+    .map_err(AnalyzeError::Engine)?;
+    let inputs = AnalysisInputs {
+        plan: plan.clone(),
+        panel: PanelData::from(resolved.panel),
+    };
+    Ok((result, inputs))
+}
+
+/// A confidence interval; a missing bound is unbounded on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct IntervalView {
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+impl From<kiki_lift::Interval> for IntervalView {
+    fn from(i: kiki_lift::Interval) -> Self {
+        IntervalView {
+            lower: i.lower,
+            upper: i.upper,
+        }
+    }
+}
+
+/// A donor market's weight in the synthetic control.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct WeightView {
+    pub market: String,
+    pub weight: f64,
+}
+
+/// How well the donors track the treated markets before the test.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DiagnosticsView {
+    /// Root of the summed squared pre-period gap (de-meaned series).
+    pub l2_imbalance: f64,
+    /// L2 imbalance over that of equal donor weights (0 perfect, 1 no better).
+    pub scaled_l2_imbalance: f64,
+    pub pre_rmse: f64,
+    pub pre_r_squared: f64,
+    pub pre_mape: f64,
+    pub donors_used: usize,
+    pub max_weight: f64,
+    /// `1 / Σ w²`.
+    pub effective_donors: f64,
+    pub pre_days: usize,
+    pub test_days: usize,
+    pub treated_markets: usize,
+    pub donors: usize,
+    /// The smallest p-value this many days can give.
+    pub smallest_p_value: f64,
+}
+
+/// The headline figures of an analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AnalysisSummary {
+    /// Mean effect per treated market per test day.
+    pub att: f64,
+    /// Incremental outcome over the test (ATT × days × treated markets).
+    pub incremental: f64,
+    /// Test-window effect over the counterfactual (0.054 = +5.4 %).
+    pub lift: f64,
+    pub att_interval: IntervalView,
+    pub incremental_interval: IntervalView,
+    pub lift_interval: IntervalView,
+    /// Conformal p-value of "no effect" (block permutations).
+    pub p_value: f64,
+    pub alpha: f64,
+    pub alternative: Alternative,
+    /// `p_value <= alpha`; then the interval excludes zero.
+    pub significant: bool,
+    pub observed_total: f64,
+    pub counterfactual_total: f64,
+    /// Donor weights, largest first (those above 0.00005 in magnitude).
+    pub weights: Vec<WeightView>,
+    pub diagnostics: DiagnosticsView,
+    /// What is thin or unusual about the data or the inference.
+    pub warnings: Vec<String>,
+    /// The result in a paragraph.
+    pub summary: String,
+}
+
+impl AnalysisSummary {
+    pub fn of(a: &GeoAnalysis, alternative: Alternative) -> AnalysisSummary {
+        let f = &a.fit;
+        let i = &a.inference;
+        let d = &f.diagnostics;
+        let s = &f.sufficiency;
+        let mut warnings = s.warnings.clone();
+        warnings.extend(i.warnings.iter().cloned());
+        AnalysisSummary {
+            att: f.att,
+            incremental: f.incremental,
+            lift: f.lift,
+            att_interval: i.att.into(),
+            incremental_interval: i.incremental.into(),
+            lift_interval: i.lift.into(),
+            p_value: i.p_value,
+            alpha: i.options.alpha,
+            alternative,
+            significant: i.p_value <= i.options.alpha,
+            observed_total: f.observed_total,
+            counterfactual_total: f.counterfactual_total,
+            weights: f
+                .weights
+                .iter()
+                .filter(|w| w.weight.abs() >= 0.5e-4)
+                .map(|w| WeightView {
+                    market: w.unit.clone(),
+                    weight: w.weight,
+                })
+                .collect(),
+            diagnostics: DiagnosticsView {
+                l2_imbalance: d.l2_imbalance,
+                scaled_l2_imbalance: d.scaled_l2_imbalance,
+                pre_rmse: d.pre_rmse,
+                pre_r_squared: d.pre_r_squared,
+                pre_mape: d.pre_mape,
+                donors_used: d.donors_used,
+                max_weight: d.max_weight,
+                effective_donors: d.effective_donors,
+                pre_days: s.pre_periods,
+                test_days: s.test_periods,
+                treated_markets: s.treated_units,
+                donors: s.donors,
+                smallest_p_value: s.smallest_p_value,
+            },
+            warnings,
+            summary: a.summary.clone(),
+        }
+    }
+
+    /// The figures as lines for a person (the `kiki lift analyze` output).
+    pub fn render(&self, kpi: &str) -> String {
+        let bound = |b: Option<f64>, pct: bool| match b {
+            None => "unbounded".to_owned(),
+            Some(v) if pct => format!("{:+.2} %", v * 100.0),
+            Some(v) => format!("{v:.3}"),
+        };
+        let mut out = String::new();
+        let level = (1.0 - self.alpha) * 100.0;
+        out.push_str(&format!(
+            "estimate: ATT {:.3} {kpi} per treated market per day, incremental {:.1}, lift {:+.2} %\n",
+            self.att,
+            self.incremental,
+            self.lift * 100.0
+        ));
+        out.push_str(&format!(
+            "interval ({level:.0} %): ATT [{}, {}], incremental [{}, {}], lift [{}, {}]\n",
+            bound(self.att_interval.lower, false),
+            bound(self.att_interval.upper, false),
+            bound(self.incremental_interval.lower, false),
+            bound(self.incremental_interval.upper, false),
+            bound(self.lift_interval.lower, true),
+            bound(self.lift_interval.upper, true),
+        ));
+        out.push_str(&format!(
+            "p-value: {:.4} ({}, alpha {}){}\n",
+            self.p_value,
+            self.alternative.as_str(),
+            self.alpha,
+            if self.significant {
+                ", significant"
+            } else {
+                ", not significant"
+            }
+        ));
+        out.push_str("weights:\n");
+        for w in &self.weights {
+            out.push_str(&format!("  {:<24} {:.4}\n", w.market, w.weight));
+        }
+        let d = &self.diagnostics;
+        out.push_str(&format!(
+            "diagnostics: L2 imbalance {:.3}, scaled {:.4}, pre-period RMSE {:.3}, R² {:.4}, MAPE {:.4}, donors used {} of {}, max weight {:.4}, effective donors {:.2}\n",
+            d.l2_imbalance,
+            d.scaled_l2_imbalance,
+            d.pre_rmse,
+            d.pre_r_squared,
+            d.pre_mape,
+            d.donors_used,
+            d.donors,
+            d.max_weight,
+            d.effective_donors
+        ));
+        out.push_str(&format!(
+            "data: {} pre-period days, {} test days, {} treated markets, smallest attainable p-value {:.4}\n",
+            d.pre_days, d.test_days, d.treated_markets, d.smallest_p_value
+        ));
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        out.push_str(&format!("summary: {}\n", self.summary));
+        out
+    }
+}

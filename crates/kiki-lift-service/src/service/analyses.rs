@@ -1,0 +1,247 @@
+//! Registered analyses: run on the registered plan and the latest panel
+//! (the registered days only), on the blocking pool, stored with the hash
+//! of their inputs and of their result, audited and decision-recorded.
+
+use kiki_core::{OrgId, Page, PageRequest, TenantScope};
+use kiki_explain::NewDecision;
+use kiki_identity::{Principal, RequestMeta};
+use kiki_lift::GeoAnalysis;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{LiftService, LiftStatus, actor_text, audit_event, changed_meanwhile};
+use crate::domain::{
+    AnalysisSummary, ENGINE_VERSION, analysis::AnalyzeError, analyze, content_hash,
+    plan::Alternative,
+};
+use crate::error::{LiftServiceError, Result};
+use crate::events::AnalysisCompleted;
+use crate::store::{self, AnalysisRow, Key, MoveExtras};
+
+/// A stored analysis.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnalysisView {
+    pub id: Uuid,
+    pub experiment_id: Uuid,
+    /// The panel it ran on.
+    pub panel_id: Uuid,
+    /// The registered plan's hash.
+    pub plan_hash: String,
+    /// The stored panel's hash.
+    pub panel_hash: String,
+    /// SHA-256 of the inputs it read (the plan and the panel cut to the
+    /// registered days): the same inputs give the same hash and numbers.
+    pub inputs_hash: String,
+    /// SHA-256 of `result`.
+    pub result_hash: String,
+    pub engine_version: String,
+    /// Estimate, interval, p-value, weights and diagnostics.
+    pub estimate: AnalysisSummary,
+    /// The engine's whole result (per-day observed and counterfactual,
+    /// every weight, the inference's details).
+    #[schema(value_type = Object)]
+    pub result: Value,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl TryFrom<AnalysisRow> for AnalysisView {
+    type Error = LiftServiceError;
+
+    fn try_from(r: AnalysisRow) -> Result<AnalysisView> {
+        let result: GeoAnalysis = serde_json::from_value(r.result.0.clone())?;
+        let alternative = Alternative::of_engine(result.inference.options.alternative);
+        Ok(AnalysisView {
+            estimate: AnalysisSummary::of(&result, alternative),
+            id: r.id,
+            experiment_id: r.experiment_id,
+            panel_id: r.panel_id,
+            plan_hash: r.plan_hash,
+            panel_hash: r.panel_hash,
+            inputs_hash: r.inputs_hash,
+            result_hash: r.result_hash,
+            engine_version: r.engine_version,
+            result: r.result.0,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        })
+    }
+}
+
+fn fmt_bound(b: Option<f64>) -> String {
+    b.map_or("unbounded".to_owned(), |v| format!("{v:.1}"))
+}
+
+impl LiftService {
+    /// Analyses a registered (or running, or analysed) experiment as
+    /// registered; a draft is refused (409). Re-running on the same panel
+    /// stores another analysis with the same hashes and numbers.
+    pub async fn analyse(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+    ) -> Result<AnalysisView> {
+        let org = p.scope.org_id();
+        let row = self.row(org, id).await?;
+        let status = row.status()?;
+        if status == LiftStatus::Draft {
+            return Err(LiftServiceError::Conflict(
+                "A draft is not analysed: register its plan first (POST /v1/experiments/lift/{id}/register), before the test starts.".into(),
+            ));
+        }
+        let plan = row.plan()?;
+        let plan_hash = row.plan_hash.clone().ok_or_else(|| {
+            LiftServiceError::Corrupt(format!("experiment {id} has no plan hash"))
+        })?;
+        if crate::domain::content_hash(&plan) != plan_hash {
+            return Err(LiftServiceError::Corrupt(format!(
+                "experiment {id}'s stored plan does not match its registered hash"
+            )));
+        }
+        let panel_row = store::latest_panel(&self.db, org, id)
+            .await?
+            .ok_or_else(|| LiftServiceError::Conflict("Upload the KPI panel first.".into()))?;
+        let panel = panel_row.panel()?;
+        let run_plan = plan.clone();
+        let (result, inputs) = tokio::task::spawn_blocking(move || analyze(&run_plan, &panel))
+            .await
+            .map_err(|e| LiftServiceError::Internal(format!("the analysis task stopped: {e}")))?
+            .map_err(|e| match e {
+                AnalyzeError::Plan(fields) => LiftServiceError::Invalid(fields),
+                AnalyzeError::Engine(e) => LiftServiceError::Engine(e),
+            })?;
+        let inputs_hash = content_hash(&inputs);
+        let result_json = serde_json::to_value(&result)?;
+        let result_hash = content_hash(&result_json);
+        let actor = p.actor();
+        let now = self.clock.now();
+        let analysis = AnalysisRow {
+            id: Uuid::now_v7(),
+            org_id: org.0,
+            experiment_id: id,
+            panel_id: panel_row.id,
+            plan_hash: plan_hash.clone(),
+            panel_hash: panel_row.panel_hash.clone(),
+            inputs_hash: inputs_hash.clone(),
+            result_hash: result_hash.clone(),
+            engine_version: ENGINE_VERSION.into(),
+            result: Json(result_json),
+            created_by: actor_text(&actor),
+            created_at: now,
+        };
+        let (f, i) = (&result.fit, &result.inference);
+        let mut tx = self.record.begin().await?;
+        store::insert_analysis(&mut tx, &analysis).await?;
+        if status != LiftStatus::Analysed {
+            let moved = store::set_status(
+                &mut tx,
+                org,
+                id,
+                (status.as_str(), row.version),
+                LiftStatus::Analysed.as_str(),
+                MoveExtras {
+                    analysed: true,
+                    ..MoveExtras::default()
+                },
+                now,
+            )
+            .await?;
+            if !moved {
+                return Err(changed_meanwhile());
+            }
+        }
+        let entry = tx
+            .audit(
+                audit_event(org, actor, "lift.analysis.completed", Some(meta))
+                    .target("lift_experiment", id)
+                    .details(json!({
+                        "analysis_id": analysis.id,
+                        "inputs_hash": inputs_hash,
+                        "result_hash": result_hash,
+                        "panel_id": panel_row.id,
+                    })),
+            )
+            .await?;
+        tx.decision(NewDecision {
+            org_id: Some(org),
+            engine: "kiki-lift".into(),
+            engine_version: ENGINE_VERSION.into(),
+            kind: "lift_analysis".into(),
+            subject_kind: "lift_experiment".into(),
+            subject_id: id.to_string(),
+            inputs: json!({
+                "plan_hash": plan_hash,
+                "panel_id": panel_row.id,
+                "panel_hash": panel_row.panel_hash,
+                "inputs_hash": inputs_hash,
+            }),
+            output: json!({
+                "analysis_id": analysis.id,
+                "att": f.att,
+                "incremental": f.incremental,
+                "lift": f.lift,
+                "p_value": i.p_value,
+                "incremental_interval": [i.incremental.lower, i.incremental.upper],
+                "result_hash": result_hash,
+            }),
+            confidence: Some(1.0 - i.p_value),
+            explanation: format!(
+                "Analysed as registered (plan {plan_hash}): incremental {:.1} (interval {} to {}), lift {:+.2} %, p = {:.4}. {}",
+                f.incremental,
+                fmt_bound(i.incremental.lower),
+                fmt_bound(i.incremental.upper),
+                f.lift * 100.0,
+                i.p_value,
+                result.summary
+            ),
+            audit_entry_id: Some(entry.id),
+        })
+        .await?;
+        tx.publish(
+            Some(org),
+            &AnalysisCompleted {
+                experiment_id: id,
+                analysis_id: analysis.id,
+                inputs_hash,
+                result_hash,
+                att: f.att,
+                lift: f.lift,
+                p_value: i.p_value,
+            },
+        );
+        tx.commit().await?;
+        tracing::info!(
+            org.id = %org,
+            lift.experiment_id = %id,
+            lift.analysis_id = %analysis.id,
+            "lift analysis stored"
+        );
+        AnalysisView::try_from(analysis)
+    }
+
+    /// An experiment's analyses, newest first.
+    pub async fn analyses(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+        page: &PageRequest,
+    ) -> Result<Page<AnalysisView>> {
+        let org: OrgId = scope.org_id();
+        self.row(org, id).await?;
+        let key: Option<Key> = page
+            .after()
+            .map_err(|e| LiftServiceError::Invalid(vec![e]))?;
+        let rows = store::list_analyses(&self.db, org, id, page.fetch(), key).await?;
+        let views = rows
+            .into_iter()
+            .map(AnalysisView::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::keyset(views, page.limit(), |v| (v.created_at, v.id)))
+    }
+}
