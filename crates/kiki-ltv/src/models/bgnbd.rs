@@ -107,9 +107,18 @@ fn nb_bracket(k: f64, a: f64, c: f64, z: f64, ln_one_minus_z: f64) -> Option<f64
         }
         let term = pmf * d;
         sum += term;
-        let step = ratio / (c + nf);
+        let inv = 1.0 / (c + nf);
+        let step = ratio * inv;
         d += step;
         ratio -= step * e;
+        // The tail bound is checked every eighth term: adding a few more
+        // terms than needed costs less than the divisions of the check.
+        if n % 8 != 0 {
+            continue;
+        }
+        if !sum.is_finite() {
+            return None;
+        }
         if nf > mode && sum > 0.0 {
             // Past the mode the probabilities fall by at most q per step
             // (the step ratio tends to z, from above when k > 1 and from
@@ -117,14 +126,11 @@ fn nb_bracket(k: f64, a: f64, c: f64, z: f64, ln_one_minus_z: f64) -> Option<f64
             // increments shrink no faster than 1/n), so the rest is below a
             // geometric series.
             let q = ((k + nf) * z / (nf + 1.0)).max(z);
-            let g = 1.0 + 1.0 / nf.max(1.0) + e.abs() / (c + nf);
+            let g = 1.0 + 1.0 / nf.max(1.0) + e.abs() * inv;
             let ratio = q * g;
-            if ratio < 1.0 && term * ratio / (1.0 - ratio) <= 1e-17 * sum {
-                return sum.is_finite().then_some(sum);
+            if ratio < 1.0 && term * ratio <= 1e-17 * sum * (1.0 - ratio) {
+                return Some(sum);
             }
-        }
-        if !sum.is_finite() {
-            return None;
         }
     }
     None
