@@ -207,7 +207,7 @@ impl TransactionLog {
             .par_iter()
             .map_init(
                 || (Vec::new(), Vec::new()),
-                |(scratch, totals): &mut (Vec<(i64, i64)>, Vec<(i64, i64)>), &c| {
+                |(scratch, totals): &mut (Vec<DayAmount>, Vec<DayAmount>), &c| {
                     let (s, e) = (
                         g.starts[c as usize] as usize,
                         g.starts[c as usize + 1] as usize,
@@ -315,6 +315,9 @@ impl TransactionLog {
         }))
     }
 }
+
+/// A (day, amount) pair.
+type DayAmount = (i64, i64);
 
 struct Grouped {
     /// `days[starts[c]..starts[c + 1]]` are customer c's transactions.
