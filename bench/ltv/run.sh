@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of kiki-ltv against the Python `lifetimes` package:
-# both fit and score the same CSV files in one run (CDNOW, and 100 k and 1 M
-# simulated customers from kiki-ltv's seeded generator).
+# Side-by-side benchmark of kiki-ltv against the Python `lifetimes` package,
+# in two parts:
 #
-#   bench/ltv/run.sh            # three repeats of everything
-#   REPEATS=1 bench/ltv/run.sh  # quicker
+# e2e — whole process, from a raw order file (customer_id,date,amount; 100 k
+#   and 1 M simulated customers) to a written predictions file, each engine in
+#   its own process under /usr/bin/time (wall time and peak RSS): `kiki ltv fit`
+#   against e2e_lifetimes.py (read, summary_data_from_transaction_data, fit,
+#   conditional_expected_number_of_purchases_up_to_time, to_csv). The two
+#   predictions files are then compared customer by customer.
+# fit — the engines' fit and predict steps on ready-made summaries (CDNOW,
+#   100 k and 1 M simulated customers), timed inside each process.
 #
-# Output: bench/out/ltv/results.jsonl (one line per run) and results.md (the table).
+#   bench/ltv/run.sh                  # both parts, three rounds each
+#   PARTS=e2e REPEATS=5 bench/ltv/run.sh
+#   SKIP_BUILD=1 bench/ltv/run.sh     # use the release binaries already built
+#
+# Output in bench/out/ltv: e2e.jsonl and e2e.md (whole process),
+# results.jsonl and results.md (fit and predict).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/bench/out/ltv"
 VENV="$ROOT/bench/.venv"
 REPEATS=${REPEATS:-3}
+PARTS=${PARTS:-"e2e fit"}
 mkdir -p "$OUT"
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -24,8 +35,42 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release -q -p kiki-ltv --example ltv_bench
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p kiki-ltv --example ltv_bench
 BIN="$CARGO_TARGET_DIR/release/examples/ltv_bench"
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+if [[ " $PARTS " == *" e2e "* ]]; then
+  [ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p kiki-cli --bin kiki
+  KIKI="$CARGO_TARGET_DIR/release/kiki"
+  [ -f "$OUT/orders_100k.csv" ] || "$BIN" transactions "$OUT/orders_100k.csv" 100000 7
+  [ -f "$OUT/orders_1m.csv" ] || "$BIN" transactions "$OUT/orders_1m.csv" 1000000 42
+  E2E="$OUT/e2e.jsonl"
+  : > "$E2E"
+  for data in orders_100k orders_1m; do
+    # Rounds alternate the engines so both see the same machine load.
+    for _ in $(seq "$REPEATS"); do
+      for engine in kiki lifetimes; do
+        load=$(load1)
+        if [ "$engine" = kiki ]; then
+          cmd=("$KIKI" ltv fit "$OUT/$data.csv" --model bgnbd --unit days --out "$OUT/${data}_kiki.csv")
+          run='{}'
+          /usr/bin/time -f '%M %e' -o "$OUT/time.txt" "${cmd[@]}" > "$OUT/${data}_kiki.txt"
+        else
+          cmd=("$VENV/bin/python" "$ROOT/bench/ltv/e2e_lifetimes.py" "$OUT/$data.csv" "$OUT/${data}_lifetimes.csv")
+          run=$(/usr/bin/time -f '%M %e' -o "$OUT/time.txt" "${cmd[@]}")
+        fi
+        read -r rss wall < "$OUT/time.txt"
+        echo "{\"dataset\": \"$data\", \"engine\": \"$engine\", \"max_rss_kb\": $rss, \"wall_s\": $wall, \"load1\": $load, \"run\": $run}" >> "$E2E"
+        echo "e2e $data $engine: ${wall} s, ${rss} KiB, load $load" >&2
+      done
+    done
+    cmp=$("$VENV/bin/python" "$ROOT/bench/ltv/e2e_compare.py" "$OUT/${data}_kiki.csv" "$OUT/${data}_lifetimes.csv")
+    echo "{\"kind\": \"compare\", \"dataset\": \"$data\", \"result\": $cmp}" >> "$E2E"
+    echo "e2e $data agreement: $cmp" >&2
+  done
+  "$VENV/bin/python" "$ROOT/bench/ltv/e2e_report.py" "$E2E" | tee "$OUT/e2e.md"
+fi
+[[ " $PARTS " == *" fit "* ]] || exit 0
 
 # Identical input files for both sides.
 "$VENV/bin/python" - "$ROOT" "$OUT" <<'PY'

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use kiki_core::{Currency, Money};
 use kiki_ltv::{LtvError, TimeUnit};
-use kiki_ltv_service::domain::{FitOutcome, FitRequest, ModelChoice, Progress, compute_fit};
+use kiki_ltv_service::domain::{FitOutcome, FitRequest, ModelChoice, Progress, compute_fit_log};
 use kiki_ltv_service::{FitSpec, LtvConfig, LtvServiceError};
 
 #[derive(Debug, Subcommand)]
@@ -137,9 +137,8 @@ fn spec_of(args: &FitArgs) -> Result<FitSpec, String> {
     })
 }
 
-fn read(path: &Path, args: &FitArgs) -> Result<Vec<kiki_ltv::Transaction>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+fn read(path: &Path, args: &FitArgs) -> Result<kiki_ltv::TransactionLog, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut options = kiki_ltv::CsvOptions::default();
     if let Some(c) = &args.customer_col {
         options.columns.customer_id = c.clone();
@@ -150,7 +149,7 @@ fn read(path: &Path, args: &FitArgs) -> Result<Vec<kiki_ltv::Transaction>, Strin
     if let Some(c) = &args.amount_col {
         options.columns.amount = c.clone();
     }
-    kiki_ltv::parse_transactions_csv(std::io::BufReader::new(file), &options).map_err(|e| match e {
+    kiki_ltv::read_transaction_log(&bytes, &options).map_err(|e| match e {
         LtvError::Csv(errors) => {
             let mut s = format!("{} has {} bad value(s):", path.display(), errors.total);
             for r in &errors.errors {
@@ -182,7 +181,7 @@ fn fit(args: &FitArgs) -> Result<(), String> {
         bar.set_position((p.fraction * 100.0).round() as u64);
         bar.set_message(p.message);
     };
-    let mut outcome = compute_fit(&transactions, &spec, &mut progress);
+    let mut outcome = compute_fit_log(&transactions, &spec, &mut progress);
     // CLV is the default, not a requirement: when the spend model cannot be
     // fitted, forecast purchases and say why there is no CLV.
     let mut no_clv = None;
@@ -196,7 +195,7 @@ fn fit(args: &FitArgs) -> Result<(), String> {
             gamma_gamma: false,
             ..spec.clone()
         };
-        outcome = compute_fit(&transactions, &purchases_only, &mut progress);
+        outcome = compute_fit_log(&transactions, &purchases_only, &mut progress);
     }
     bar.finish_and_clear();
     let outcome = outcome.map_err(|e| e.to_string())?;
@@ -297,50 +296,207 @@ fn print_report(o: &FitOutcome, spec: &FitSpec, n_transactions: usize) {
     }
 }
 
-/// A decimal amount in the major unit without the currency code.
-fn amount(micros: Option<i64>, currency: Currency) -> String {
-    micros
-        .map(|m| {
-            let s = Money::from_micros(m, currency).to_string();
-            s.rsplit_once(' ').map_or(s.clone(), |(v, _)| v.to_owned())
-        })
-        .unwrap_or_default()
+/// Appends a decimal amount in the major unit without the currency code, as
+/// `Money`'s display writes it (rounded half away from zero to the
+/// currency's minor digits); nothing for `None`.
+fn push_amount(out: &mut Vec<u8>, micros: Option<i64>, currency: Currency) {
+    let Some(m) = micros else {
+        return;
+    };
+    let digits = currency.minor_digits();
+    let step = 10_i128.pow(6 - digits);
+    let m = i128::from(m);
+    let minor = (m + m.signum() * step / 2) / step;
+    if minor < 0 {
+        out.push(b'-');
+    }
+    let minor = minor.unsigned_abs();
+    let unit = 10_u128.pow(digits);
+    out.extend_from_slice(itoa::Buffer::new().format(minor / unit).as_bytes());
+    if digits > 0 {
+        out.push(b'.');
+        push_padded(out, (minor % unit) as u64, digits as usize);
+    }
+}
+
+/// Appends `v` with exactly `width` digits, zeros in front.
+fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(v);
+    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(s.len())));
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Appends `v` as `format!("{v:.6}")` writes it. Values whose seventh
+/// decimal could round either way, large values and non-finite ones go
+/// through the formatter; the rest are written from integers.
+fn push_fixed6(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write as _;
+    if v.is_finite() && v.abs() < 1e6 {
+        let scaled = v.abs() * 1e6;
+        let whole = scaled.floor();
+        let frac = scaled - whole;
+        // Clear of the rounding boundary by far more than the error of the
+        // product (below 1e-9 here).
+        if (frac - 0.5).abs() > 1e-6 {
+            let n = if frac > 0.5 { whole + 1.0 } else { whole } as u64;
+            if v.is_sign_negative() {
+                out.push(b'-');
+            }
+            out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
+            out.push(b'.');
+            push_padded(out, n % 1_000_000, 6);
+            return;
+        }
+    }
+    let _ = write!(out, "{v:.6}");
+}
+
+/// Appends `v` as `v.to_string()` writes it (whole numbers without a point).
+fn push_plain(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write as _;
+    if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// Appends a text field, quoted when it holds the delimiter, a quote or a
+/// line break (as the `csv` crate writes it).
+fn push_text(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// One prediction as a CSV line.
+fn push_prediction(
+    out: &mut Vec<u8>,
+    s: &kiki_ltv::CustomerSummary,
+    p: &kiki_ltv::CustomerPrediction,
+    currency: Currency,
+    currency_text: &str,
+) {
+    push_text(out, &p.customer_id);
+    out.push(b',');
+    push_text(out, p.segment.as_deref().unwrap_or(""));
+    out.push(b',');
+    push_text(out, p.platform.as_deref().unwrap_or(""));
+    out.push(b',');
+    push_plain(out, s.frequency);
+    for v in [
+        s.recency,
+        s.age,
+        p.expected_purchases,
+        p.p_alive,
+        p.churn_risk,
+    ] {
+        out.push(b',');
+        push_fixed6(out, v);
+    }
+    out.push(b',');
+    push_amount(out, p.expected_aov_micros, currency);
+    out.push(b',');
+    push_amount(out, p.clv_micros, currency);
+    out.push(b',');
+    out.extend_from_slice(currency_text.as_bytes());
+    out.push(b'\n');
 }
 
 fn write_predictions(path: &Path, o: &FitOutcome, currency: Currency) -> std::io::Result<()> {
-    let file = std::fs::File::create(path)?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    w.write_record([
-        "customer_id",
-        "segment",
-        "platform",
-        "frequency",
-        "recency",
-        "T",
-        "expected_purchases",
-        "p_alive",
-        "churn_risk",
-        "expected_order_value",
-        "clv",
-        "currency",
-    ])?;
+    let mut file = std::fs::File::create(path)?;
+    let currency_text = currency.to_string();
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+    out.extend_from_slice(
+        b"customer_id,segment,platform,frequency,recency,T,expected_purchases,p_alive,churn_risk,expected_order_value,clv,currency\n",
+    );
     for (s, p) in o.summaries.iter().zip(&o.predictions) {
-        w.write_record([
-            p.customer_id.as_str(),
-            p.segment.as_deref().unwrap_or(""),
-            p.platform.as_deref().unwrap_or(""),
-            &s.frequency.to_string(),
-            &format!("{:.6}", s.recency),
-            &format!("{:.6}", s.age),
-            &format!("{:.6}", p.expected_purchases),
-            &format!("{:.6}", p.p_alive),
-            &format!("{:.6}", p.churn_risk),
-            &amount(p.expected_aov_micros, currency),
-            &amount(p.clv_micros, currency),
-            &currency.to_string(),
-        ])?;
+        push_prediction(&mut out, s, p, currency, &currency_text);
+        if out.len() >= 1 << 20 {
+            file.write_all(&out)?;
+            out.clear();
+        }
     }
-    w.flush()?;
-    let mut inner = w.into_inner().map_err(|e| e.into_error())?;
-    inner.flush()
+    file.write_all(&out)?;
+    file.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_the_formatter_writes_them() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            0.0000005,
+            0.0000015,
+            2.5e-7,
+            1e-7,
+            999_999.999_999_5,
+            1e6,
+            123_456.789,
+            -3.25,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            0.1 + 0.2,
+            1.0 / 3.0,
+        ];
+        for _ in 0..200_000 {
+            let bits = next();
+            let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
+            let scale = 10f64.powi((next() % 12) as i32 - 6);
+            values.push(unit * scale);
+            // Half-way cases in decimal: k / 2e6.
+            values.push((next() % 20_000_000) as f64 / 2e6);
+        }
+        for v in values {
+            let mut out = Vec::new();
+            push_fixed6(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v:.6}"), "{v:e}");
+            let mut out = Vec::new();
+            push_plain(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string(), "{v:e}");
+        }
+        for (micros, currency) in [
+            (12_345_678, Currency::USD),
+            (-5_000, Currency::USD),
+            (-4_999, Currency::USD),
+            (1_500_000, Currency::parse("JPY").unwrap()),
+            (0, Currency::EUR),
+            (i64::MAX, Currency::USD),
+        ] {
+            let mut out = Vec::new();
+            push_amount(&mut out, Some(micros), currency);
+            let money = Money::from_micros(micros, currency).to_string();
+            let expected = money
+                .rsplit_once(' ')
+                .map_or(money.clone(), |(v, _)| v.to_owned());
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+        let mut out = Vec::new();
+        push_text(&mut out, "a,\"b\"");
+        assert_eq!(out, b"\"a,\"\"b\"\"\"");
+    }
 }

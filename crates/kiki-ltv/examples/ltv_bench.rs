@@ -6,7 +6,15 @@
 //! ```text
 //! ltv_bench fit <summary.csv> [bg_nbd|pareto_nbd|modified_bg_nbd] [days|weeks]
 //! ltv_bench generate <out.csv> <customers> <seed>
+//! ltv_bench transactions <out.csv> <customers> <seed>
+//! ltv_bench stages <orders.csv>
 //! ```
+//!
+//! `stages` times each step of the whole process on an order file (read,
+//! summarise, fit, Gamma-Gamma, predict) and prints the times as JSON.
+//!
+//! `transactions` writes raw orders (`customer_id,date,amount`, one line an
+//! order, in date order) for the whole-process benchmark.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -23,7 +31,9 @@ fn main() {
     let result = match args.get(1).map(String::as_str) {
         Some("fit") => run_fit(&args[2..]),
         Some("generate") => run_generate(&args[2..]),
-        _ => Err("usage: ltv_bench fit <csv> [model] [days|weeks] | ltv_bench generate <out.csv> <n> <seed>".into()),
+        Some("transactions") => run_transactions(&args[2..]),
+        Some("stages") => run_stages(&args[2..]),
+        _ => Err("usage: ltv_bench fit <csv> [model] [days|weeks] | ltv_bench generate <out.csv> <n> <seed> | ltv_bench transactions <out.csv> <n> <seed>".into()),
     };
     if let Err(e) = result {
         eprintln!("{e}");
@@ -181,5 +191,120 @@ fn run_generate(args: &[String]) -> Result<(), String> {
         .map_err(io)?;
     }
     w.flush().map_err(io)?;
+    Ok(())
+}
+
+/// Raw orders of simulated BG/NBD customers (CDNOW's estimates in days, as
+/// `generate`): each customer's first order 30 to 730 days before
+/// 2024-12-31, repeat orders at exponential gaps in continuous time until
+/// they leave (probability p after each repeat order) or the observation
+/// ends, recorded by calendar day (so some customers order twice on one
+/// day), each order worth a Gamma(p, ν) amount with ν ~ Gamma(q, γ) per
+/// customer (CDNOW's spend estimates), written in cents. Lines are sorted by
+/// date, as an order export is.
+fn run_transactions(args: &[String]) -> Result<(), String> {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Beta, Distribution, Exp, Gamma};
+
+    let path = args.first().ok_or("missing the output path")?;
+    let n: usize = args
+        .get(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or("missing the customer count")?;
+    let seed: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(42);
+    let rates = Gamma::new(0.243, 1.0 / (4.414 * 7.0)).map_err(|e| e.to_string())?;
+    let dropout = Beta::new(0.793, 2.426).map_err(|e| e.to_string())?;
+    let scales = Gamma::new(3.74, 1.0 / 15.44).map_err(|e| e.to_string())?;
+    let end = time::macros::date!(2024 - 12 - 31);
+    let mut rng = StdRng::seed_from_u64(seed);
+    // (day offset before the end, customer, cents)
+    let mut orders: Vec<(u16, u32, u32)> = Vec::with_capacity(n * 5 / 2);
+    for customer in 0..n as u32 {
+        let age = 30.0 + rng.random::<f64>() * 700.0;
+        let lambda: f64 = rates.sample(&mut rng);
+        let p: f64 = dropout.sample(&mut rng);
+        let nu: f64 = scales.sample(&mut rng);
+        let spend = Gamma::new(6.25, 1.0 / nu).map_err(|e| e.to_string())?;
+        let mut order = |t: f64, rng: &mut StdRng| {
+            let cents = (spend.sample(rng) * 100.0).round().clamp(1.0, 1e9) as u32;
+            orders.push(((age - t).ceil() as u16, customer, cents));
+        };
+        order(0.0, &mut rng);
+        let Ok(gap) = Exp::new(lambda) else { continue };
+        let mut t = 0.0;
+        loop {
+            t += gap.sample(&mut rng);
+            if t >= age {
+                break;
+            }
+            order(t, &mut rng);
+            if rng.random::<f64>() < p {
+                break;
+            }
+        }
+    }
+    // Oldest first; the same day in customer order.
+    orders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut w = BufWriter::new(File::create(path).map_err(|e| format!("{path}: {e}"))?);
+    let io = |e: std::io::Error| e.to_string();
+    writeln!(w, "customer_id,date,amount").map_err(io)?;
+    let mut last_offset = u16::MAX;
+    let mut date = String::new();
+    for (offset, customer, cents) in &orders {
+        if *offset != last_offset {
+            let d = end - time::Duration::days(i64::from(*offset));
+            date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+            last_offset = *offset;
+        }
+        writeln!(w, "c{customer},{date},{}.{:02}", cents / 100, cents % 100).map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    eprintln!("{} customers, {} orders", n, orders.len());
+    Ok(())
+}
+
+/// Times each stage of the whole process on an order file.
+fn run_stages(args: &[String]) -> Result<(), String> {
+    let path = args.first().ok_or("missing the CSV path")?;
+    let t = Instant::now();
+    let mut marks = Vec::new();
+    let mut mark =
+        |name: &'static str| marks.push((name, t.elapsed().as_secs_f64(), cpu_seconds()));
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    mark("read_file");
+    let log = kiki_ltv::read_transaction_log(&bytes, &kiki_ltv::CsvOptions::default())
+        .map_err(|e| e.to_string())?;
+    drop(bytes);
+    mark("parse");
+    let end = log.last_at().ok_or("no orders")?;
+    let customers = log.summarize(end, TimeUnit::Days);
+    mark("summarise");
+    let options = FitOptions {
+        time_unit: TimeUnit::Days,
+        ..FitOptions::default()
+    };
+    let model =
+        fit(ModelKind::BgNbd, &customers, &options, &mut |_| {}).map_err(|e| e.to_string())?;
+    mark("fit");
+    let spend = GammaGamma::fit(&customers, &options, &mut |_| {}).map_err(|e| e.to_string())?;
+    mark("gamma_gamma");
+    let horizon = PredictOptions {
+        periods: 12,
+        period_days: 365.0 / 12.0,
+        discount_rate: 0.008,
+    };
+    let predictions =
+        predict_batch(&model, Some(&spend), &customers, &horizon).map_err(|e| e.to_string())?;
+    mark("predict");
+    let out = serde_json::json!({
+        "orders": log.len(),
+        "customers": customers.len(),
+        "patterns": model.n_patterns,
+        "stages": marks.iter().map(|(n, s, c)| serde_json::json!([n, s, c])).collect::<Vec<_>>(),
+        "sum_expected": predictions.iter().map(|p| p.expected_purchases).sum::<f64>(),
+        "params": model.params,
+    });
+    println!("{out}");
     Ok(())
 }

@@ -112,13 +112,13 @@ impl fmt::Display for CsvErrors {
     }
 }
 
-struct Collector {
-    errors: CsvErrors,
-    max: usize,
+pub(crate) struct Collector {
+    pub(crate) errors: CsvErrors,
+    pub(crate) max: usize,
 }
 
 impl Collector {
-    fn push(&mut self, line: u64, field: &str, message: String) {
+    pub(crate) fn push(&mut self, line: u64, field: &str, message: String) {
         if self.errors.errors.len() < self.max {
             self.errors.errors.push(CsvRowError {
                 line,
@@ -138,7 +138,7 @@ impl Collector {
     }
 }
 
-fn reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
+pub(crate) fn reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .trim(csv::Trim::All)
@@ -146,7 +146,7 @@ fn reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
         .from_reader(input)
 }
 
-fn find(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+pub(crate) fn find(headers: &csv::StringRecord, name: &str) -> Option<usize> {
     headers.iter().position(|h| h.eq_ignore_ascii_case(name))
 }
 
@@ -214,7 +214,7 @@ fn resolve(
     known.iter().find_map(|n| find(headers, n)).map(at)
 }
 
-fn required(
+pub(crate) fn required(
     headers: &csv::StringRecord,
     configured: &str,
     default: &str,

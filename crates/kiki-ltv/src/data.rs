@@ -2,12 +2,11 @@
 //! (frequency, recency, age T, mean repeat spend) built from them in a
 //! chosen time unit, and the calibration/holdout split used to check a model.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::LtvError;
+use crate::log::TransactionLog;
 
 kiki_core::string_enum! {
     /// The unit in which recency, age and prediction horizons are counted.
@@ -30,7 +29,7 @@ impl TimeUnit {
         }
     }
 
-    fn whole_days(self) -> i64 {
+    pub(crate) fn whole_days(self) -> i64 {
         match self {
             TimeUnit::Days => 1,
             TimeUnit::Weeks => 7,
@@ -107,92 +106,47 @@ pub struct CalibrationHoldout {
     pub holdout_duration: f64,
 }
 
-struct CustomerDays<'a> {
-    first_seen: usize,
-    /// (UTC day number, amount) in input order.
-    days: Vec<(i64, i64)>,
-    segment: Option<(i64, &'a str)>,
-    platform: Option<(i64, &'a str)>,
-}
-
-fn day_number(at: OffsetDateTime) -> i64 {
+pub(crate) fn day_number(at: OffsetDateTime) -> i64 {
     i64::from(at.to_offset(time::UtcOffset::UTC).date().to_julian_day())
 }
 
-/// Groups transactions up to `end_day` by customer, keeping the order in
-/// which customers first appear so results are reproducible.
-fn group_by_customer(transactions: &[Transaction], end_day: i64) -> Vec<(&str, CustomerDays<'_>)> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut groups: Vec<(&str, CustomerDays<'_>)> = Vec::new();
-    for (i, tx) in transactions.iter().enumerate() {
-        let day = day_number(tx.at);
-        if day > end_day {
-            continue;
-        }
-        let slot = *index.entry(tx.customer_id.as_str()).or_insert_with(|| {
-            groups.push((
-                tx.customer_id.as_str(),
-                CustomerDays {
-                    first_seen: i,
-                    days: Vec::new(),
-                    segment: None,
-                    platform: None,
-                },
-            ));
-            groups.len() - 1
-        });
-        let g = &mut groups[slot].1;
-        g.days.push((day, tx.amount_micros));
-        if tx.amount_micros < 0 {
-            // A refund says nothing about how the customer was acquired.
-            continue;
-        }
-        // The acquisition attributes are those of the earliest order that
-        // carries them.
-        if let Some(s) = tx.segment.as_deref()
-            && g.segment.is_none_or(|(d, _)| day < d)
-        {
-            g.segment = Some((day, s));
-        }
-        if let Some(p) = tx.platform.as_deref()
-            && g.platform.is_none_or(|(d, _)| day < d)
-        {
-            g.platform = Some((day, p));
-        }
-    }
-    groups.sort_by_key(|(_, g)| g.first_seen);
-    groups
-}
-
-/// The purchase days in order with the value of each: the orders of a day
-/// summed, less the refunds (negative amounts) that fall on it. A refund
-/// reduces the latest purchase day on or before its own day, down to zero at
-/// most; a day its refunds bring to zero is no purchase any more. A refund
-/// before any purchase has nothing to reduce and is ignored.
-fn daily_totals(days: &mut [(i64, i64)]) -> Vec<(i64, i64)> {
-    days.sort_by_key(|(d, _)| *d);
-    // (day, net value, reduced by a refund)
-    let mut out: Vec<(i64, i64, bool)> = Vec::with_capacity(days.len());
+/// The purchase days in order with the value of each, into `out`: the
+/// orders of a day summed, less the refunds (negative amounts) that fall on
+/// it. A refund reduces the latest purchase day on or before its own day,
+/// down to zero at most; a day its refunds bring to zero is no purchase any
+/// more. A refund before any purchase has nothing to reduce and is ignored.
+/// `days` holds (day, amount) pairs in any order; it is sorted.
+pub(crate) fn daily_totals(days: &mut [(i64, i64)], out: &mut Vec<(i64, i64)>) {
+    out.clear();
+    // Amounts of a day are summed, so their order within the day is moot.
+    days.sort_unstable_by_key(|(d, _)| *d);
     for &(d, amount) in days.iter().filter(|(_, a)| *a >= 0) {
         match out.last_mut() {
-            Some((last, total, _)) if *last == d => *total = total.saturating_add(amount),
-            _ => out.push((d, amount, false)),
+            Some((last, total)) if *last == d => *total = total.saturating_add(amount),
+            _ => out.push((d, amount)),
         }
     }
+    if days.iter().all(|(_, a)| *a >= 0) {
+        return;
+    }
+    let mut reduced = vec![false; out.len()];
     for &(d, refund) in days.iter().filter(|(_, a)| *a < 0) {
-        let at = out.partition_point(|(day, _, _)| *day <= d);
-        if let Some((_, total, reduced)) = at.checked_sub(1).and_then(|i| out.get_mut(i)) {
+        let at = out.partition_point(|(day, _)| *day <= d);
+        if let Some(i) = at.checked_sub(1) {
+            let total = &mut out[i].1;
             *total = total.saturating_add(refund).max(0);
-            *reduced = true;
+            reduced[i] = true;
         }
     }
-    out.into_iter()
-        .filter(|(_, total, reduced)| !(*reduced && *total == 0))
-        .map(|(d, total, _)| (d, total))
-        .collect()
+    let mut i = 0;
+    out.retain(|(_, total)| {
+        let keep = !(reduced[i] && *total == 0);
+        i += 1;
+        keep
+    });
 }
 
-fn mean_micros(values: impl Iterator<Item = i64>) -> i64 {
+pub(crate) fn mean_micros(values: impl Iterator<Item = i64>) -> i64 {
     let (sum, n) = values.fold((0i128, 0i128), |(s, n), v| (s + i128::from(v), n + 1));
     if n == 0 {
         return 0;
@@ -202,9 +156,10 @@ fn mean_micros(values: impl Iterator<Item = i64>) -> i64 {
     i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN })
 }
 
-fn summary_from_days(
+pub(crate) fn summary_from_days(
     customer_id: &str,
-    group: &CustomerDays<'_>,
+    segment: Option<&str>,
+    platform: Option<&str>,
     totals: &[(i64, i64)],
     end_day: i64,
     unit: TimeUnit,
@@ -218,32 +173,26 @@ fn summary_from_days(
         recency: (last - first) as f64 / per,
         age: (end_day - first) as f64 / per,
         monetary_micros: mean_micros(totals.iter().skip(1).map(|(_, a)| *a)),
-        segment: group.segment.map(|(_, s)| s.to_owned()),
-        platform: group.platform.map(|(_, p)| p.to_owned()),
+        segment: segment.map(str::to_owned),
+        platform: platform.map(str::to_owned),
     }
 }
 
 /// Builds the RFM summary of every customer with a transaction on or before
-/// `observation_end` (transactions after it are ignored). Purchases on the
-/// same UTC day count as one purchase whose value is their sum, as in
-/// Fader, Hardie & Lee (2005) and the `lifetimes` package. Refunds
-/// (negative amounts) lower the value of the latest purchase day on or
-/// before them; a day refunded in full stops counting as a purchase, and a
-/// customer left without purchases is left out.
+/// `observation_end` (transactions after it are ignored), in the order
+/// customers first appear. Purchases on the same UTC day count as one
+/// purchase whose value is their sum, as in Fader, Hardie & Lee (2005) and
+/// the `lifetimes` package. Refunds (negative amounts) lower the value of the
+/// latest purchase day on or before them; a day refunded in full stops
+/// counting as a purchase, and a customer left without purchases is left
+/// out. The same as [`TransactionLog::summarize`] on a log of the
+/// transactions.
 pub fn summarize(
     transactions: &[Transaction],
     observation_end: OffsetDateTime,
     unit: TimeUnit,
 ) -> Vec<CustomerSummary> {
-    let end_day = day_number(observation_end);
-    group_by_customer(transactions, end_day)
-        .into_iter()
-        .filter_map(|(id, mut g)| {
-            let totals = daily_totals(&mut g.days);
-            // A customer whose every order was refunded made no purchase.
-            (!totals.is_empty()).then(|| summary_from_days(id, &g, &totals, end_day, unit))
-        })
-        .collect()
+    TransactionLog::from_transactions(transactions).summarize(observation_end, unit)
 }
 
 /// The discrete-time summary BG/BB needs: time is cut into whole periods of
@@ -256,33 +205,7 @@ pub fn summarize_periods(
     observation_end: OffsetDateTime,
     period: TimeUnit,
 ) -> Vec<CustomerSummary> {
-    let end_day = day_number(observation_end);
-    let len = period.whole_days();
-    group_by_customer(transactions, end_day)
-        .into_iter()
-        .filter_map(|(id, mut g)| {
-            let totals = daily_totals(&mut g.days);
-            let first = totals.first()?.0;
-            let mut periods: Vec<(i64, i64)> = Vec::new();
-            for &(d, amount) in &totals {
-                let k = (d - first) / len;
-                match periods.last_mut() {
-                    Some((last, total)) if *last == k => *total = total.saturating_add(amount),
-                    _ => periods.push((k, amount)),
-                }
-            }
-            let last = periods.last().map_or(0, |(k, _)| *k);
-            Some(CustomerSummary {
-                customer_id: id.to_owned(),
-                frequency: (periods.len().saturating_sub(1)) as f64,
-                recency: last as f64,
-                age: ((end_day - first) / len) as f64,
-                monetary_micros: mean_micros(periods.iter().skip(1).map(|(_, a)| *a)),
-                segment: g.segment.map(|(_, s)| s.to_owned()),
-                platform: g.platform.map(|(_, p)| p.to_owned()),
-            })
-        })
-        .collect()
+    TransactionLog::from_transactions(transactions).summarize_periods(observation_end, period)
 }
 
 /// Splits transactions at `calibration_end`: customers whose first purchase
@@ -295,32 +218,11 @@ pub fn calibration_holdout_split(
     observation_end: OffsetDateTime,
     unit: TimeUnit,
 ) -> Result<Vec<CalibrationHoldout>, LtvError> {
-    let cal_day = day_number(calibration_end);
-    let end_day = day_number(observation_end);
-    if cal_day >= end_day {
-        return Err(LtvError::InvalidOption {
-            name: "calibration_end",
-            message: "the calibration period must end at least one day before the observation end."
-                .to_owned(),
-        });
-    }
-    let duration = (end_day - cal_day) as f64 / unit.days();
-    let mut out = Vec::new();
-    for (id, mut g) in group_by_customer(transactions, end_day) {
-        let totals = daily_totals(&mut g.days);
-        let split = totals.partition_point(|(d, _)| *d <= cal_day);
-        if split == 0 {
-            continue;
-        }
-        let (cal, hold) = totals.split_at(split);
-        out.push(CalibrationHoldout {
-            calibration: summary_from_days(id, &g, cal, cal_day, unit),
-            holdout_frequency: hold.len() as f64,
-            holdout_monetary_micros: mean_micros(hold.iter().map(|(_, a)| *a)),
-            holdout_duration: duration,
-        });
-    }
-    Ok(out)
+    TransactionLog::from_transactions(transactions).calibration_holdout_split(
+        calibration_end,
+        observation_end,
+        unit,
+    )
 }
 
 #[cfg(test)]

@@ -13,10 +13,12 @@
 //! 5. [`calibration_holdout_split`] + [`holdout_report`] to check a model.
 
 pub mod csv_import;
+pub mod csv_log;
 pub mod data;
 pub mod error;
 pub mod fit;
 pub mod holdout;
+pub mod log;
 pub mod models;
 pub mod predict;
 pub mod rows;
@@ -27,6 +29,7 @@ pub use csv_import::{
     CsvErrors, CsvOptions, CsvRowError, SummaryCsvOptions, TimestampFormat, TransactionColumns,
     parse_summary_csv, parse_transactions_csv,
 };
+pub use csv_log::read_transaction_log;
 pub use data::{
     CalibrationHoldout, CustomerSummary, TimeUnit, Transaction, calibration_holdout_split,
     summarize, summarize_periods,
@@ -34,6 +37,7 @@ pub use data::{
 pub use error::{LtvError, RowList};
 pub use fit::{FitOptions, FitProgress, FitStage, Optimizer};
 pub use holdout::{FrequencyBucket, HoldoutCustomer, HoldoutReport, holdout_report};
+pub use log::TransactionLog;
 pub use models::{
     BgBbParams, BgNbdParams, DataWindow, FittedModel, GammaGamma, GammaGammaModel,
     GammaGammaParams, ModelKind, ModelParams, ParetoNbdParams, SpendRow, fit, fit_rows,

@@ -2,12 +2,13 @@
 //! → predictions), its plain-language explanation, the stored parameter map
 //! and the horizon arithmetic of predictions.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use kiki_ltv::{
     CalibrationHoldout, CustomerPrediction, CustomerSummary, DataWindow, FitOptions, FitProgress,
     FittedModel, GammaGamma, GammaGammaModel, HoldoutReport, LtvError, ModelKind, PredictOptions,
-    Transaction,
+    Transaction, TransactionLog,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -45,16 +46,28 @@ pub struct FitOutcome {
     pub predictions: Vec<CustomerPrediction>,
 }
 
-/// The fit pipeline. `progress` is called often; it must be cheap.
+/// The fit pipeline on transactions; see [`compute_fit_log`].
 pub fn compute_fit(
     transactions: &[Transaction],
     spec: &FitSpec,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FitOutcome, LtvServiceError> {
-    let (Some(first), Some(last)) = (
-        transactions.iter().map(|t| t.at).min(),
-        transactions.iter().map(|t| t.at).max(),
-    ) else {
+    compute_fit_log(
+        &TransactionLog::from_transactions(transactions),
+        spec,
+        progress,
+    )
+}
+
+/// The fit pipeline on a transaction log (what the CLI reads a file into
+/// and the job builds from stored rows). `progress` is called often; it
+/// must be cheap.
+pub fn compute_fit_log(
+    log: &TransactionLog,
+    spec: &FitSpec,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FitOutcome, LtvServiceError> {
+    let (Some(first), Some(last)) = (log.first_at(), log.last_at()) else {
         return Err(LtvError::EmptyData.into());
     };
     let observation_end = spec.observation_end.unwrap_or(last);
@@ -74,9 +87,9 @@ pub fn compute_fit(
         message: "summarising transactions".into(),
     });
     let summaries = if spec.kind == ModelKind::BgBb {
-        kiki_ltv::summarize_periods(transactions, observation_end, spec.unit)
+        log.summarize_periods(observation_end, spec.unit)
     } else {
-        kiki_ltv::summarize(transactions, observation_end, spec.unit)
+        log.summarize(observation_end, spec.unit)
     };
     let split: Option<Vec<CalibrationHoldout>> = match calibration_end {
         None => None,
@@ -87,17 +100,12 @@ pub fn compute_fit(
                     "The calibration period must end after the first transaction.",
                 ));
             }
-            Some(kiki_ltv::calibration_holdout_split(
-                transactions,
-                c,
-                observation_end,
-                spec.unit,
-            )?)
+            Some(log.calibration_holdout_split(c, observation_end, spec.unit)?)
         }
     };
-    let fit_data: Vec<CustomerSummary> = match &split {
-        Some(s) => s.iter().map(|c| c.calibration.clone()).collect(),
-        None => summaries.clone(),
+    let fit_data: Cow<'_, [CustomerSummary]> = match &split {
+        Some(s) => Cow::Owned(s.iter().map(|c| c.calibration.clone()).collect()),
+        None => Cow::Borrowed(&summaries),
     };
     let options = FitOptions {
         time_unit: spec.unit,

@@ -14,7 +14,9 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-pub use fit::{FitOutcome, Progress, all_params, compute_fit, explain_fit, predict_options};
+pub use fit::{
+    FitOutcome, Progress, all_params, compute_fit, compute_fit_log, explain_fit, predict_options,
+};
 pub use fit_request::{FitRequest, FitRequestSchema, FitSpec, ModelChoice};
 pub use rows::{
     IngestReport, MAX_LISTED_ROWS, MAX_TEXT_CHARS, NewTransaction, RowErrors, TransactionKind,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use kiki_core::{Currency, JobId, TenantScope};
 use kiki_explain::NewDecision;
+use kiki_ltv::TransactionLog;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::EnqueueOptions;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{LtvModelView, LtvService};
-use crate::domain::{FitSpec, Progress, all_params, compute_fit, explain_fit};
+use crate::domain::{FitSpec, Progress, all_params, compute_fit_log, explain_fit};
 use crate::error::LtvServiceError;
 use crate::store::{self, ModelRow};
 
@@ -91,7 +92,10 @@ impl LtvService {
         let transactions = loaded.transactions;
         let slot = progress.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            compute_fit(&transactions, &spec, &mut |p| {
+            // The compact log replaces the loaded rows for the rest of the fit.
+            let log = TransactionLog::from_transactions(&transactions);
+            drop(transactions);
+            compute_fit_log(&log, &spec, &mut |p| {
                 if let Ok(mut g) = slot.lock() {
                     *g = Some(p);
                 }

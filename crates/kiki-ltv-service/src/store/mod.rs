@@ -390,8 +390,11 @@ pub async fn insert_predictions(
     predictions: &[CustomerPrediction],
 ) -> Result<(), StoreError> {
     let currency = currency.to_string();
-    let pairs: Vec<(&CustomerSummary, &CustomerPrediction)> =
+    let mut pairs: Vec<(&CustomerSummary, &CustomerPrediction)> =
         summaries.iter().zip(predictions).collect();
+    // In key order, so the primary key and the customer index grow at
+    // their ends instead of taking each row somewhere in the middle.
+    pairs.sort_unstable_by(|a, b| a.1.customer_id.cmp(&b.1.customer_id));
     for chunk in pairs.chunks(INSERT_BATCH) {
         let mut stmt = Query::insert()
             .into_table(P::Table)

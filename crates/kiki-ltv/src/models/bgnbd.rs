@@ -75,35 +75,50 @@ const NB_MAX_TERMS: usize = 2_000_000;
 /// binomial NB(n; k, z) = (k)ₙ zⁿ (1 − z)^k / n!, whose probabilities sum to
 /// one, so the bracket is the mean of 1 − (b')ₙ/(c)ₙ. Every dₙ has the sign
 /// of 1 (it is Σ 1/(c+j) as a → 1), so the sum has no cancellation however
-/// large c is, and no 0/0 at a = 1. The probabilities are kept in log space,
-/// so a huge k does not underflow them. `None` when the parameters are
-/// outside that domain or the sum needs more than [`NB_MAX_TERMS`] terms.
+/// large c is, and no 0/0 at a = 1: with Rₙ = (c − e)ₙ/(c)ₙ (e = a − 1),
+/// dₙ₊₁ = dₙ + Rₙ/(c + n) and Rₙ₊₁ = Rₙ (1 − e/(c + n)), a sum of terms of
+/// one sign. The probabilities follow NB(n) = NB(n − 1) (k + n − 1) z / n,
+/// kept in log space when (1 − z)^k would underflow, so a huge k does not
+/// lose them. `None` when the parameters are outside that domain or the sum
+/// needs more than [`NB_MAX_TERMS`] terms.
 fn nb_bracket(k: f64, a: f64, c: f64, z: f64, ln_one_minus_z: f64) -> Option<f64> {
     let e = a - 1.0;
     if !(k > 0.0 && c > e && z > 0.0 && z < 1.0 && k.is_finite() && c.is_finite()) {
         return None;
     }
-    let ln_z = z.ln();
-    // ln NB(0) = k ln(1 − z); each step multiplies by (k + n) z / (n + 1).
-    let mut ln_pmf = k * ln_one_minus_z;
-    // L = Σ_{j<n} ln(1 − e/(c + j)) = ln[(c − e)ₙ / (c)ₙ]; H = Σ 1/(c + j).
-    let (mut ln_ratio, mut harmonic) = (0.0f64, 0.0f64);
+    // ln NB(0) = k ln(1 − z); each step multiplies by (k + n − 1) z / n.
+    let ln_pmf0 = k * ln_one_minus_z;
+    let linear = ln_pmf0 > -600.0;
+    let ln_z = if linear { 0.0 } else { z.ln() };
+    let (mut ln_pmf, mut pmf) = (ln_pmf0, ln_pmf0.exp());
+    // d₀ = 0, R₀ = 1.
+    let (mut d, mut ratio) = (0.0f64, 1.0f64);
     let mut sum = 0.0f64;
     let mode = ((k - 1.0) * z / (1.0 - z)).max(0.0);
     for n in 0..NB_MAX_TERMS {
         let nf = n as f64;
         if n > 0 {
-            ln_pmf += ((k + nf - 1.0) / nf).ln() + ln_z;
+            if linear {
+                pmf *= (k + nf - 1.0) / nf * z;
+            } else {
+                ln_pmf += ((k + nf - 1.0) / nf).ln() + ln_z;
+                pmf = ln_pmf.exp();
+            }
         }
-        let d = if e == 0.0 {
-            harmonic
-        } else {
-            -ln_ratio.exp_m1() / e
-        };
-        let term = ln_pmf.exp() * d;
+        let term = pmf * d;
         sum += term;
-        ln_ratio += (-e / (c + nf)).ln_1p();
-        harmonic += 1.0 / (c + nf);
+        let inv = 1.0 / (c + nf);
+        let step = ratio * inv;
+        d += step;
+        ratio -= step * e;
+        // The tail bound is checked every eighth term: adding a few more
+        // terms than needed costs less than the divisions of the check.
+        if n % 8 != 0 {
+            continue;
+        }
+        if !sum.is_finite() {
+            return None;
+        }
         if nf > mode && sum > 0.0 {
             // Past the mode the probabilities fall by at most q per step
             // (the step ratio tends to z, from above when k > 1 and from
@@ -111,14 +126,11 @@ fn nb_bracket(k: f64, a: f64, c: f64, z: f64, ln_one_minus_z: f64) -> Option<f64
             // increments shrink no faster than 1/n), so the rest is below a
             // geometric series.
             let q = ((k + nf) * z / (nf + 1.0)).max(z);
-            let g = 1.0 + 1.0 / nf.max(1.0) + e.abs() / (c + nf);
+            let g = 1.0 + 1.0 / nf.max(1.0) + e.abs() * inv;
             let ratio = q * g;
-            if ratio < 1.0 && term * ratio / (1.0 - ratio) <= 1e-17 * sum {
-                return sum.is_finite().then_some(sum);
+            if ratio < 1.0 && term * ratio <= 1e-17 * sum * (1.0 - ratio) {
+                return Some(sum);
             }
-        }
-        if !sum.is_finite() {
-            return None;
         }
     }
     None

@@ -71,3 +71,75 @@ fn holdout_split_of_cdnow_keeps_every_calibration_customer() {
     let total: f64 = rows.iter().map(|r| r.holdout_frequency).sum();
     assert!(total > 0.0);
 }
+
+/// A hand-made order file: same-day orders (identical ones too), orders on
+/// and after the observation end. Every summary value is pinned, and the
+/// fast reader agrees with the general one.
+#[test]
+fn summary_of_a_small_order_file_is_pinned_value_by_value() {
+    let csv = "customer_id,date,amount\n\
+               a,2024-01-01,10.00\n\
+               a,2024-01-01,5.00\n\
+               a,2024-01-04,20.00\n\
+               a,2024-01-04,1.50\n\
+               b,2024-01-05,7.25\n\
+               b,2024-01-05,7.25\n\
+               a,2024-01-10,8.00\n\
+               e,2024-01-02,1.00\n\
+               e,2024-01-03,2.00\n\
+               e,2024-01-03,2.00\n\
+               c,2024-01-15,3.00\n\
+               c,2024-01-15,4.00\n\
+               e,2024-01-15,0.50\n\
+               d,2024-01-16,9.00\n\
+               a,2024-01-20,100.00\n";
+    let options = kiki_ltv::CsvOptions::default();
+    let log = kiki_ltv::read_transaction_log(csv.as_bytes(), &options).unwrap();
+    let general = kiki_ltv::parse_transactions_csv(csv.as_bytes(), &options).unwrap();
+    assert_eq!((log.len(), log.customers()), (15, 5));
+    assert_eq!(log.first_at(), Some(datetime!(2024-01-01 00:00 UTC)));
+    assert_eq!(log.last_at(), Some(datetime!(2024-01-20 00:00 UTC)));
+    let rows = |s: Vec<kiki_ltv::CustomerSummary>| -> Vec<(String, f64, f64, f64, i64)> {
+        s.into_iter()
+            .map(|c| {
+                (
+                    c.customer_id,
+                    c.frequency,
+                    c.recency,
+                    c.age,
+                    c.monetary_micros,
+                )
+            })
+            .collect()
+    };
+    let row = |id: &str, f: f64, r: f64, t: f64, m: i64| (id.to_owned(), f, r, t, m);
+
+    // Observed to 2024-01-15: a's order of the 20th and d (only after the
+    // end) are left out; c's orders on the end day count (T = 0). The first
+    // purchase day is not in the mean spend; same-day orders are one
+    // purchase of their sum.
+    let end = datetime!(2024-01-15 00:00 UTC);
+    let expected = vec![
+        row("a", 2.0, 9.0, 14.0, 14_750_000),
+        row("b", 0.0, 0.0, 10.0, 0),
+        row("e", 2.0, 13.0, 13.0, 2_250_000),
+        row("c", 0.0, 0.0, 0.0, 0),
+    ];
+    assert_eq!(rows(log.summarize(end, TimeUnit::Days)), expected);
+    assert_eq!(rows(summarize(&general, end, TimeUnit::Days)), expected);
+    let weeks = rows(log.summarize(end, TimeUnit::Weeks));
+    assert_eq!(weeks[0], row("a", 2.0, 9.0 / 7.0, 2.0, 14_750_000));
+
+    // Observed to the latest order (the default of a fit): a has three
+    // repeat days, mean (21.50 + 8.00 + 100.00) / 3 rounded to the micro.
+    let end = datetime!(2024-01-20 00:00 UTC);
+    let expected = vec![
+        row("a", 3.0, 19.0, 19.0, 43_166_667),
+        row("b", 0.0, 0.0, 15.0, 0),
+        row("e", 2.0, 13.0, 18.0, 2_250_000),
+        row("c", 0.0, 0.0, 5.0, 0),
+        row("d", 0.0, 0.0, 4.0, 0),
+    ];
+    assert_eq!(rows(log.summarize(end, TimeUnit::Days)), expected);
+    assert_eq!(rows(summarize(&general, end, TimeUnit::Days)), expected);
+}
