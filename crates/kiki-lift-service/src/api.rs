@@ -21,8 +21,8 @@ use serde::Deserialize;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::panel::{CsvColumnNames, SOURCE_UPLOAD};
-use crate::domain::{DesignRequest, KpiRow, PanelSummary, panel_from_csv, panel_from_rows};
+use crate::domain::panel::{CsvColumnNames, SOURCE_UPLOAD, upload_from_csv, upload_from_rows};
+use crate::domain::{DesignRequest, KpiRow, PanelSummary};
 use crate::error::LiftServiceError;
 use crate::service::{
     AnalysisView, DesignAccepted, DesignView, ExperimentRequest, ExperimentView, LiftService,
@@ -142,6 +142,10 @@ pub struct PanelQuery {
     /// The outcome column (default: value, y, kpi, outcome or conversions).
     #[param(min_length = 1, max_length = 100)]
     pub value_col: Option<String>,
+    /// The cost column read by `tbr` and `trimmed_match` plans with a
+    /// `cost_kpi` (default: a column named cost or spend, if any).
+    #[param(min_length = 1, max_length = 100)]
+    pub cost_col: Option<String>,
 }
 
 /// A JSON panel upload.
@@ -205,10 +209,12 @@ pub async fn upload_panel(
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
     let mut columns = CsvColumnNames::default();
+    let mut cost_col = None;
     for (param, value, slot) in [
         ("market_col", &q.market_col, &mut columns.market),
         ("date_col", &q.date_col, &mut columns.date),
         ("value_col", &q.value_col, &mut columns.value),
+        ("cost_col", &q.cost_col, &mut cost_col),
     ] {
         match value.as_deref() {
             None | Some("") => {}
@@ -223,10 +229,12 @@ pub async fn upload_panel(
     }
     let cells = svc.config().max_panel_cells;
     let built = match mime.as_str() {
-        "text/csv" | "application/csv" => panel_from_csv(&body, &columns, cells),
+        "text/csv" | "application/csv" => {
+            upload_from_csv(&body, &columns, cost_col.as_deref(), cells)
+        }
         "application/json" => {
             let req: PanelUpload = kiki_server::extract::parse_json(&body)?;
-            panel_from_rows(&req.rows, cells)
+            upload_from_rows(&req.rows, cells)
         }
         _ => {
             return Err(ApiError::new(

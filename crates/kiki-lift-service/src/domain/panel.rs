@@ -5,7 +5,7 @@
 //! [`KpiRow`]s to the service's `store_panel`.
 
 use kiki_core::FieldError;
-use kiki_lift::{LongOptions, Panel, PanelLoad};
+use kiki_lift::{LongOptions, Panel, PanelData, PanelLoad};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,6 +24,30 @@ pub struct KpiRow {
     pub date: String,
     /// The outcome that day (conversions, orders, revenue in major units…).
     pub value: f64,
+    /// The cost that day (spend in major units), read by `tbr` and
+    /// `trimmed_match` plans that name a `cost_kpi`; every row or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+}
+
+/// An upload made into panels: the outcome, and the cost when the rows
+/// carry one.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub panel: Panel,
+    pub cost: Option<Panel>,
+    pub load: PanelLoad,
+}
+
+/// A panel as stored and hashed: the outcome's [`PanelData`] and, when
+/// uploaded, the cost's (absent otherwise, so an outcome-only panel hashes
+/// as its `PanelData`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPanel {
+    #[serde(flatten)]
+    pub panel: PanelData,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<PanelData>,
 }
 
 /// Where a panel came from.
@@ -41,6 +65,7 @@ pub struct CsvColumnNames {
 const MARKET_NAMES: [&str; 6] = ["market", "location", "geo", "unit", "arm", "region"];
 const DATE_NAMES: [&str; 3] = ["date", "day", "period"];
 const VALUE_NAMES: [&str; 5] = ["value", "y", "kpi", "outcome", "conversions"];
+const COST_NAMES: [&str; 2] = ["cost", "spend"];
 
 /// At most this many bad rows are listed.
 pub const MAX_LISTED_ERRORS: usize = 50;
@@ -64,6 +89,7 @@ impl BadRows {
 
 struct Collector {
     rows: Vec<(String, String, f64)>,
+    costs: Vec<(String, String, f64)>,
     errors: Vec<FieldError>,
     total: usize,
 }
@@ -83,6 +109,7 @@ impl Collector {
         market: &str,
         date: &str,
         value: Result<f64, String>,
+        cost: Option<Result<f64, String>>,
         name: &dyn Fn(&str) -> String,
         at: &str,
     ) {
@@ -117,19 +144,46 @@ impl Collector {
                 None
             }
         };
+        let cost = match cost {
+            None => None,
+            Some(Ok(v)) if v.is_finite() => Some(v),
+            Some(Ok(_)) => {
+                self.bad(
+                    name("cost"),
+                    format!("{at}: the cost is not a finite number."),
+                );
+                ok = false;
+                None
+            }
+            Some(Err(text)) => {
+                self.bad(name("cost"), format!("{at}: `{text}` is not a number."));
+                ok = false;
+                None
+            }
+        };
         if let (true, Some(day), Some(value)) = (ok, day, value) {
+            if let Some(c) = cost {
+                self.costs.push((market.to_owned(), day.to_string(), c));
+            }
             self.rows.push((market.to_owned(), day.to_string(), value));
         }
     }
 
-    fn finish(self, max_cells: usize) -> Result<(Panel, PanelLoad), BadRows> {
+    fn finish(self, max_cells: usize) -> Result<Upload, BadRows> {
         if self.total > 0 {
             return Err(BadRows {
                 errors: self.errors,
                 total: self.total,
             });
         }
-        build(self.rows, max_cells)
+        let with_cost = !self.costs.is_empty();
+        let (panel, load) = build(self.rows, max_cells)?;
+        let cost = if with_cost {
+            Some(build(self.costs, max_cells)?.0)
+        } else {
+            None
+        };
+        Ok(Upload { panel, cost, load })
     }
 }
 
@@ -163,14 +217,34 @@ fn build(
 
 /// A panel from JSON rows (`rows[i].field` names a bad one).
 pub fn panel_from_rows(rows: &[KpiRow], max_cells: usize) -> Result<(Panel, PanelLoad), BadRows> {
+    upload_from_rows(rows, max_cells).map(|u| (u.panel, u.load))
+}
+
+/// The outcome and cost panels from JSON rows (`rows[i].field` names a bad
+/// one; a cost on some rows only is refused).
+pub fn upload_from_rows(rows: &[KpiRow], max_cells: usize) -> Result<Upload, BadRows> {
     let mut c = Collector {
         rows: Vec::with_capacity(rows.len()),
+        costs: Vec::new(),
         errors: Vec::new(),
         total: 0,
     };
+    let with_cost = rows.iter().any(|r| r.cost.is_some());
     for (i, r) in rows.iter().enumerate() {
         let name = |f: &str| format!("rows[{i}].{f}");
-        c.push(&r.market, &r.date, Ok(r.value), &name, &format!("Row {i}"));
+        let cost = match (with_cost, r.cost) {
+            (false, _) => None,
+            (true, Some(v)) => Some(Ok(v)),
+            (true, None) => Some(Err("(missing; other rows have a cost)".to_owned())),
+        };
+        c.push(
+            &r.market,
+            &r.date,
+            Ok(r.value),
+            cost,
+            &name,
+            &format!("Row {i}"),
+        );
     }
     c.finish(max_cells)
 }
@@ -182,6 +256,17 @@ pub fn panel_from_csv(
     columns: &CsvColumnNames,
     max_cells: usize,
 ) -> Result<(Panel, PanelLoad), BadRows> {
+    upload_from_csv(text, columns, None, max_cells).map(|u| (u.panel, u.load))
+}
+
+/// The outcome panel and, when the file has a cost column (`cost_col`, or
+/// a header named cost or spend), the cost panel, from CSV text.
+pub fn upload_from_csv(
+    text: &[u8],
+    columns: &CsvColumnNames,
+    cost_col: Option<&str>,
+    max_cells: usize,
+) -> Result<Upload, BadRows> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -220,9 +305,22 @@ pub fn panel_from_csv(
     let cm = find(&columns.market, &MARKET_NAMES, "market_col")?;
     let cd = find(&columns.date, &DATE_NAMES, "date_col")?;
     let cv = find(&columns.value, &VALUE_NAMES, "value_col")?;
-    let names = [header[cm].clone(), header[cd].clone(), header[cv].clone()];
+    let cc = match cost_col {
+        Some(name) => Some(find(&Some(name.to_owned()), &COST_NAMES, "cost_col")?),
+        None => COST_NAMES
+            .iter()
+            .find_map(|u| header.iter().position(|h| h.eq_ignore_ascii_case(u)))
+            .filter(|k| ![cm, cd, cv].contains(k)),
+    };
+    let names = [
+        header[cm].clone(),
+        header[cd].clone(),
+        header[cv].clone(),
+        cc.map(|k| header[k].clone()).unwrap_or_default(),
+    ];
     let mut c = Collector {
         rows: Vec::new(),
+        costs: Vec::new(),
         errors: Vec::new(),
         total: 0,
     };
@@ -236,14 +334,23 @@ pub fn panel_from_csv(
             }
         };
         let get = |k: usize| record.get(k).unwrap_or("");
-        let raw = get(cv);
-        let value = raw.parse::<f64>().map_err(|_| raw.to_owned());
+        let number = |raw: &str| raw.parse::<f64>().map_err(|_| raw.to_owned());
+        let value = number(get(cv));
+        let cost = cc.map(|k| number(get(k)));
         let name = |f: &str| match f {
             "market" => names[0].clone(),
             "date" => names[1].clone(),
+            "cost" => names[3].clone(),
             _ => names[2].clone(),
         };
-        c.push(get(cm), get(cd), value, &name, &format!("Line {line}"));
+        c.push(
+            get(cm),
+            get(cd),
+            value,
+            cost,
+            &name,
+            &format!("Line {line}"),
+        );
     }
     c.finish(max_cells)
 }
@@ -302,11 +409,13 @@ mod tests {
                 market: "a".into(),
                 date: "2021-01-01".into(),
                 value: 1.0,
+                cost: None,
             },
             KpiRow {
                 market: "b".into(),
                 date: "2021-13-01".into(),
                 value: 1.0,
+                cost: None,
             },
         ];
         let e = panel_from_rows(&rows, 1000).unwrap_err();
@@ -316,11 +425,13 @@ mod tests {
                 market: "a".into(),
                 date: "2021-01-01".into(),
                 value: 1.0,
+                cost: None,
             },
             KpiRow {
                 market: "b".into(),
                 date: "2021-01-02".into(),
                 value: 1.0,
+                cost: None,
             },
         ];
         let e = panel_from_rows(&rows, 1000).unwrap_err();

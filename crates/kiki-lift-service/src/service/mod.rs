@@ -18,7 +18,7 @@ use std::sync::Arc;
 use kiki_core::{Clock, FieldError, OrgId, Page, PageRequest, TenantScope};
 use kiki_explain::{NewDecision, Recorder};
 use kiki_identity::{Principal, RequestMeta};
-use kiki_lift::{Panel, PanelData, PanelLoad};
+use kiki_lift::{Panel, PanelData};
 use kiki_server::Platform;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::{Db, Jobs};
@@ -30,6 +30,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::LiftConfig;
+use crate::domain::panel::{StoredPanel, Upload};
 use crate::domain::{ENGINE_VERSION, LiftPlan, PanelSummary, content_hash};
 use crate::error::{LiftServiceError, Result};
 use crate::events::ExperimentRegistered;
@@ -167,9 +168,19 @@ impl PanelRow {
         })
     }
 
-    fn panel(&self) -> Result<Panel> {
+    pub(crate) fn panel(&self) -> Result<Panel> {
         let data: PanelData = serde_json::from_value(self.data.0.clone())?;
         Panel::try_from(data).map_err(|e| LiftServiceError::Corrupt(e.to_string()))
+    }
+
+    /// The cost panel, when the upload had a cost column.
+    pub(crate) fn cost_panel(&self) -> Result<Option<Panel>> {
+        let stored: StoredPanel = serde_json::from_value(self.data.0.clone())?;
+        stored
+            .cost
+            .map(Panel::try_from)
+            .transpose()
+            .map_err(|e| LiftServiceError::Corrupt(e.to_string()))
     }
 }
 
@@ -410,7 +421,7 @@ impl LiftService {
         actor: Actor,
         meta: Option<&RequestMeta>,
         id: Uuid,
-        (panel, load): (Panel, PanelLoad),
+        Upload { panel, cost, load }: Upload,
         source: &str,
     ) -> Result<PanelSummary> {
         let org = scope.org_id();
@@ -426,7 +437,11 @@ impl LiftService {
             }
         }
         let data = PanelData::from(panel);
-        let hash = content_hash(&data);
+        let stored = StoredPanel {
+            panel: data.clone(),
+            cost: cost.map(PanelData::from),
+        };
+        let hash = content_hash(&stored);
         let now = self.clock.now();
         let panel_row = PanelRow {
             id: Uuid::now_v7(),
@@ -437,7 +452,7 @@ impl LiftService {
             periods: data.periods.len() as i64,
             first_period: data.periods.first().cloned().unwrap_or_default(),
             last_period: data.periods.last().cloned().unwrap_or_default(),
-            data: Json(serde_json::to_value(&data)?),
+            data: Json(serde_json::to_value(&stored)?),
             panel_hash: hash.clone(),
             created_by: actor_text(&actor),
             created_at: now,
