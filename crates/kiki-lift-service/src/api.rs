@@ -21,7 +21,9 @@ use serde::Deserialize;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::panel::{CsvColumnNames, SOURCE_UPLOAD, upload_from_csv, upload_from_rows};
+use crate::domain::panel::{
+    CsvColumnNames, SOURCE_UPLOAD, UserRow, upload_from_csv, upload_from_rows, users_from_rows,
+};
 use crate::domain::{DesignRequest, KpiRow, PanelSummary};
 use crate::error::LiftServiceError;
 use crate::service::{
@@ -148,13 +150,24 @@ pub struct PanelQuery {
     pub cost_col: Option<String>,
 }
 
-/// A JSON panel upload.
+/// A JSON panel upload: `rows` (a daily KPI per market) or, for a
+/// `holdout` plan, `users`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"rows": [
+    {"market": "chicago", "date": "2021-01-01", "value": 3300},
+    {"market": "portland", "date": "2021-01-01", "value": 2100}
+]}))]
 pub struct PanelUpload {
-    /// One row per market and day; every market needs every day.
+    /// One row per market and day; every market needs every day. A `cost`
+    /// on every row or on none.
+    #[serde(default)]
     #[schema(min_items = 1)]
-    pub rows: Vec<KpiRow>,
+    pub rows: Option<Vec<KpiRow>>,
+    /// A holdout's users, one row per user over the test.
+    #[serde(default)]
+    #[schema(min_items = 1)]
+    pub users: Option<Vec<UserRow>>,
 }
 
 /// Uploads the experiment's daily KPI panel as CSV (`text/csv`, one row per
@@ -234,7 +247,34 @@ pub async fn upload_panel(
         }
         "application/json" => {
             let req: PanelUpload = kiki_server::extract::parse_json(&body)?;
-            upload_from_rows(&req.rows, cells)
+            match (req.rows, req.users) {
+                (Some(rows), None) => upload_from_rows(&rows, cells),
+                (None, Some(users)) => {
+                    let users = users_from_rows(&users, cells).map_err(|bad| {
+                        LiftServiceError::BadRows {
+                            errors: bad.errors,
+                            total: bad.total,
+                        }
+                    })?;
+                    return Ok(Json(
+                        svc.store_users(
+                            &p.0.scope,
+                            p.0.actor(),
+                            Some(&meta),
+                            id,
+                            users,
+                            SOURCE_UPLOAD,
+                        )
+                        .await?,
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        "rows",
+                        "Send either `rows` (a daily KPI per market) or `users` (a holdout's users).",
+                    )]));
+                }
+            }
         }
         _ => {
             return Err(ApiError::new(

@@ -1,20 +1,24 @@
 //! The registered analysis: the plan resolved over the stored panel, the
 //! engine run by the plan's method (synthetic control + conformal
-//! inference, time-based regression, or Trimmed Match), and the view of the
-//! result. The inputs are hashed as one canonical JSON document
+//! inference, time-based regression, Trimmed Match, or an audience
+//! holdout), and the view of the result. The inputs are hashed as one canonical JSON document
 //! ([`AnalysisInputs`]) so that anyone holding them can re-run the analysis
 //! and check both the inputs' hash and the result's.
 
 use kiki_core::FieldError;
 use kiki_lift::{
-    GeoAnalysis, GeoPair, LiftError, Panel, PanelData, RunControl, Tails, TbrInput, TbrResult,
-    TrimRate, TrimmedMatchInput, TrimmedMatchResult, analyze_geo, time_based_regression,
-    trimmed_match,
+    GeoAnalysis, GeoPair, HoldoutDesign, HoldoutInput, HoldoutResult, LiftError, Panel, PanelData,
+    RunControl, Tails, TbrInput, TbrResult, TrimRate, TrimmedMatchInput, TrimmedMatchResult,
+    analyze_geo, analyze_holdout, time_based_regression, trimmed_match,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::plan::{Alternative, LiftMethod, LiftPlan, MethodName, TbrPlan, TrimmedMatchPlan};
+use super::panel::UserRow;
+use super::plan::{
+    Alternative, HoldoutPlan, HoldoutPopulation, LiftMethod, LiftPlan, MethodName, TbrPlan,
+    TrimmedMatchPlan,
+};
 
 /// Everything an analysis reads: the registered plan and the stored panel.
 /// Its [`content_hash`](super::content_hash) is the analysis's `inputs_hash`.
@@ -25,6 +29,9 @@ pub struct AnalysisInputs {
     /// The cost panel over the same days, when the plan reads one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<PanelData>,
+    /// A holdout's users (then `panel` names the arms only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<UserRow>>,
 }
 
 /// The engine's result of one method, stored as the engine writes it.
@@ -34,6 +41,7 @@ pub enum MethodResult {
     SyntheticControl(Box<GeoAnalysis>),
     Tbr(Box<TbrResult>),
     TrimmedMatch(Box<TrimmedMatchResult>),
+    Holdout(Box<HoldoutResult>),
 }
 
 impl MethodResult {
@@ -43,6 +51,7 @@ impl MethodResult {
             MethodResult::SyntheticControl(_) => MethodName::SyntheticControl,
             MethodResult::Tbr(_) => MethodName::Tbr,
             MethodResult::TrimmedMatch(_) => MethodName::TrimmedMatch,
+            MethodResult::Holdout(_) => MethodName::Holdout,
         }
     }
 
@@ -54,6 +63,7 @@ impl MethodResult {
             }
             MethodName::Tbr => MethodResult::Tbr(serde_json::from_value(v)?),
             MethodName::TrimmedMatch => MethodResult::TrimmedMatch(serde_json::from_value(v)?),
+            MethodName::Holdout => MethodResult::Holdout(serde_json::from_value(v)?),
         })
     }
 
@@ -63,6 +73,7 @@ impl MethodResult {
             MethodResult::SyntheticControl(a) => &a.summary,
             MethodResult::Tbr(r) => &r.summary,
             MethodResult::TrimmedMatch(r) => &r.summary,
+            MethodResult::Holdout(r) => &r.summary,
         }
     }
 }
@@ -97,6 +108,7 @@ pub fn analyze(
         plan: plan.clone(),
         panel: PanelData::from(resolved.panel),
         cost: None,
+        users: None,
     };
     Ok((result, inputs))
 }
@@ -115,7 +127,48 @@ pub fn analyze_plan(
         }
         LiftMethod::Tbr(t) => analyze_tbr(plan, t, panel, cost),
         LiftMethod::TrimmedMatch(t) => analyze_trimmed_match(plan, t, panel, cost),
+        LiftMethod::Holdout(_) => Err(AnalyzeError::Plan(vec![FieldError::new(
+            "plan.method",
+            "A holdout reads its users, not a daily KPI panel.",
+        )])),
     }
+}
+
+/// Runs a registered holdout on its uploaded users. Pure and
+/// deterministic; the inputs are the plan, the arms and the users.
+pub fn analyze_users(
+    plan: &LiftPlan,
+    arms: PanelData,
+    users: &[UserRow],
+) -> Result<(MethodResult, AnalysisInputs), AnalyzeError> {
+    let LiftMethod::Holdout(h) = &plan.method else {
+        return Err(AnalyzeError::Plan(vec![FieldError::new(
+            "plan.method",
+            "Only a holdout reads users.",
+        )]));
+    };
+    let HoldoutPlan {
+        salt,
+        treatment_share,
+        population,
+    } = h;
+    let input = HoldoutInput {
+        design: HoldoutDesign {
+            salt: salt.clone(),
+            treatment_share: *treatment_share,
+        },
+        records: users.iter().map(UserRow::record).collect(),
+        population: HoldoutPopulation::engine(*population),
+        confidence: 1.0 - plan.alpha,
+    };
+    let result = analyze_holdout(&input).map_err(AnalyzeError::Engine)?;
+    let inputs = AnalysisInputs {
+        plan: plan.clone(),
+        panel: arms,
+        cost: None,
+        users: Some(users.to_vec()),
+    };
+    Ok((MethodResult::Holdout(Box::new(result)), inputs))
 }
 
 /// The cost panel over the plan's days, when the plan names a cost KPI.
@@ -166,6 +219,7 @@ fn analyze_tbr(
         plan: plan.clone(),
         panel: PanelData::from(window),
         cost: cost.map(PanelData::from),
+        users: None,
     };
     Ok((MethodResult::Tbr(Box::new(result)), inputs))
 }
@@ -210,6 +264,7 @@ fn analyze_trimmed_match(
         plan: plan.clone(),
         panel: PanelData::from(window),
         cost: Some(PanelData::from(cost)),
+        users: None,
     };
     Ok((MethodResult::TrimmedMatch(Box::new(result)), inputs))
 }
@@ -366,6 +421,99 @@ impl TrimmedMatchSummary {
             trimmed_per_tail: r.trimmed_per_tail,
             pairs: r.pairs,
             interval_fallback: r.interval_fallback,
+            warnings: r.warnings.clone(),
+            summary: r.summary.clone(),
+        }
+    }
+}
+
+/// One holdout arm's totals.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ArmView {
+    pub users: usize,
+    pub converters: usize,
+    pub conversion_rate: f64,
+    pub revenue: f64,
+    pub revenue_per_user: f64,
+}
+
+impl From<&kiki_lift::ArmSummary> for ArmView {
+    fn from(a: &kiki_lift::ArmSummary) -> Self {
+        ArmView {
+            users: a.users,
+            converters: a.converters,
+            conversion_rate: a.conversion_rate,
+            revenue: a.revenue,
+            revenue_per_user: a.revenue_per_user,
+        }
+    }
+}
+
+/// Treatment minus control for one metric of a holdout.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DifferenceView {
+    /// Treatment mean minus control mean.
+    pub absolute: f64,
+    pub std_error: f64,
+    /// Normal interval at 1 − alpha.
+    pub interval: IntervalView,
+    /// Two-sided p-value of "no difference".
+    pub p_value: f64,
+    /// Treatment over control minus one (absent when the control's is 0).
+    pub relative: Option<f64>,
+    pub relative_interval: Option<IntervalView>,
+}
+
+impl From<&kiki_lift::Difference> for DifferenceView {
+    fn from(d: &kiki_lift::Difference) -> Self {
+        DifferenceView {
+            absolute: d.absolute,
+            std_error: d.std_error,
+            interval: d.interval.into(),
+            p_value: d.p_value,
+            relative: d.relative,
+            relative_interval: d.relative_interval.map(Into::into),
+        }
+    }
+}
+
+/// The headline figures of an audience holdout.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HoldoutSummary {
+    pub population: HoldoutPopulation,
+    pub treatment: ArmView,
+    pub control: ArmView,
+    /// Difference in conversion rate.
+    pub conversion_rate: DifferenceView,
+    /// Difference in revenue per user.
+    pub revenue_per_user: DifferenceView,
+    /// Conversion-rate difference times the treated users.
+    pub incremental_conversions: f64,
+    /// Revenue-per-user difference times the treated users.
+    pub incremental_revenue: f64,
+    /// Users whose logged arm disagrees with the salted hash.
+    pub assignment_mismatches: usize,
+    /// p-value of the arm sizes against the treatment share.
+    pub sample_ratio_p_value: f64,
+    pub warnings: Vec<String>,
+    pub summary: String,
+}
+
+impl HoldoutSummary {
+    pub fn of(r: &HoldoutResult) -> HoldoutSummary {
+        HoldoutSummary {
+            population: match r.population {
+                kiki_lift::Population::All => HoldoutPopulation::All,
+                kiki_lift::Population::WouldHaveBid => HoldoutPopulation::WouldHaveBid,
+            },
+            treatment: (&r.treatment).into(),
+            control: (&r.control).into(),
+            conversion_rate: (&r.conversion_rate).into(),
+            revenue_per_user: (&r.revenue_per_user).into(),
+            incremental_conversions: r.incremental_conversions,
+            incremental_revenue: r.incremental_revenue,
+            assignment_mismatches: r.assignment_mismatches,
+            sample_ratio_p_value: r.sample_ratio_p_value,
             warnings: r.warnings.clone(),
             summary: r.summary.clone(),
         }

@@ -1,7 +1,8 @@
-//! The KPI panel: a daily outcome per market (or per holdout arm), from an
-//! uploaded CSV file or JSON rows, checked in full (every bad row named by
-//! its file line or JSON index and field) before it becomes the engine's
-//! [`Panel`]. Other sources (commerce orders, platform spend) hand the same
+//! The KPI panel: a daily outcome (and optionally a cost) per market, from
+//! an uploaded CSV file or JSON rows, checked in full (every bad row named
+//! by its file line or JSON index and field) before it becomes the engine's
+//! [`Panel`]; and a holdout's users (one outcome per user over the test,
+//! with the arm the serving system logged). Other sources (commerce orders, platform spend) hand the same
 //! [`KpiRow`]s to the service's `store_panel`.
 
 use kiki_core::FieldError;
@@ -30,6 +31,101 @@ pub struct KpiRow {
     pub cost: Option<f64>,
 }
 
+kiki_core::string_enum! {
+    /// A holdout arm, as the serving system logged it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum HoldoutArm {
+        Treatment = "treatment",
+        Control = "control",
+    }
+}
+
+/// One user's outcome over a holdout's test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "user_id": "u-1842", "converted": true, "revenue": 42.5,
+    "would_have_bid": true, "arm": "treatment"
+}))]
+pub struct UserRow {
+    /// The user's stable id (the salted hash's input).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub user_id: String,
+    /// Whether the user converted during the test.
+    pub converted: bool,
+    /// Revenue from the user over the test, in major units (default 0).
+    #[serde(default)]
+    pub revenue: f64,
+    /// Whether the bidder bid for the user, or logged a ghost bid for a
+    /// control user (default false).
+    #[serde(default)]
+    pub would_have_bid: bool,
+    /// The arm the serving system logged, if it logs one; compared with
+    /// the salted hash to catch assignment bugs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<HoldoutArm>,
+}
+
+impl UserRow {
+    /// The engine's record.
+    pub fn record(&self) -> kiki_lift::HoldoutRecord {
+        kiki_lift::HoldoutRecord {
+            user_id: self.user_id.clone(),
+            converted: self.converted,
+            revenue: self.revenue,
+            would_have_bid: self.would_have_bid,
+            logged_arm: self.arm.map(|a| match a {
+                HoldoutArm::Treatment => kiki_lift::Arm::Treatment,
+                HoldoutArm::Control => kiki_lift::Arm::Control,
+            }),
+        }
+    }
+}
+
+/// A holdout's users checked (`users[i].field` names a bad one), ids
+/// trimmed; at most `max_users`.
+pub fn users_from_rows(rows: &[UserRow], max_users: usize) -> Result<Vec<UserRow>, BadRows> {
+    if rows.is_empty() {
+        return Err(BadRows::one("users", "The upload has no users."));
+    }
+    if rows.len() > max_users {
+        return Err(BadRows::one(
+            "users",
+            format!(
+                "{} users, more than the {max_users} allowed (lift.max_panel_cells).",
+                rows.len()
+            ),
+        ));
+    }
+    let mut bad = BadRows {
+        errors: Vec::new(),
+        total: 0,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let id = r.user_id.trim();
+        if id.is_empty() || id.chars().count() > 200 {
+            bad.total += 1;
+            if bad.errors.len() < MAX_LISTED_ERRORS {
+                bad.errors.push(FieldError::new(
+                    format!("users[{i}].user_id"),
+                    format!("User {i}: a user id is 1 to 200 characters."),
+                ));
+            }
+            continue;
+        }
+        out.push(UserRow {
+            user_id: id.to_owned(),
+            ..r.clone()
+        });
+    }
+    if bad.total > 0 {
+        return Err(bad);
+    }
+    Ok(out)
+}
+
 /// An upload made into panels: the outcome, and the cost when the rows
 /// carry one.
 #[derive(Debug, Clone)]
@@ -48,6 +144,9 @@ pub struct StoredPanel {
     pub panel: PanelData,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<PanelData>,
+    /// A holdout's users (its `panel` then names the two arms, no days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<UserRow>>,
 }
 
 /// Where a panel came from.
@@ -361,8 +460,11 @@ pub struct PanelSummary {
     pub id: uuid::Uuid,
     /// `upload` (commerce orders and platform spend later).
     pub source: String,
-    /// The markets (or arms), sorted.
+    /// The markets (or a holdout's arms), sorted.
     pub markets: Vec<String>,
+    /// A holdout's users uploaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<usize>,
     /// Days in the panel.
     pub days: i64,
     #[schema(value_type = String, format = Date)]

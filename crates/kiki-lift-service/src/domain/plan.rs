@@ -25,6 +25,32 @@ kiki_core::string_enum! {
         /// Trimmed Match over randomised pairs of markets: the iROAS from
         /// each pair's response and cost differences over the test.
         TrimmedMatch = "trimmed_match",
+        /// An audience holdout: users split into treatment and control by a
+        /// salted hash, compared on conversion rate and revenue per user.
+        Holdout = "holdout",
+    }
+}
+
+kiki_core::string_enum! {
+    /// Which users a holdout compares.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum HoldoutPopulation {
+        /// Everyone assigned (intent to treat, the default).
+        #[default]
+        All = "all",
+        /// Only users with a real bid or a logged ghost bid, in both arms.
+        WouldHaveBid = "would_have_bid",
+    }
+}
+
+impl HoldoutPopulation {
+    /// The engine's population.
+    pub fn engine(self) -> kiki_lift::Population {
+        match self {
+            HoldoutPopulation::All => kiki_lift::Population::All,
+            HoldoutPopulation::WouldHaveBid => kiki_lift::Population::WouldHaveBid,
+        }
     }
 }
 
@@ -38,6 +64,8 @@ pub enum LiftMethod {
     Tbr(TbrPlan),
     /// Trimmed Match: the pairs replace `treated`.
     TrimmedMatch(TrimmedMatchPlan),
+    /// Audience holdout: the arms by salted hash; users, not markets.
+    Holdout(HoldoutPlan),
 }
 
 impl LiftMethod {
@@ -47,6 +75,7 @@ impl LiftMethod {
             LiftMethod::SyntheticControl => MethodName::SyntheticControl,
             LiftMethod::Tbr(_) => MethodName::Tbr,
             LiftMethod::TrimmedMatch(_) => MethodName::TrimmedMatch,
+            LiftMethod::Holdout(_) => MethodName::Holdout,
         }
     }
 }
@@ -72,6 +101,18 @@ pub struct TrimmedMatchPlan {
     pub trim_rate: Option<f64>,
     /// The largest trim rate considered (default 0.25).
     pub max_trim_rate: f64,
+}
+
+/// How a holdout splits users into its arms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldoutPlan {
+    /// The experiment's salt: a user's arm is `SHA-256(salt ‖ 0x1F ‖ user
+    /// id)` against the treatment share.
+    pub salt: String,
+    /// Share of users in treatment, strictly between 0 and 1.
+    pub treatment_share: f64,
+    /// Which users are compared.
+    pub population: HoldoutPopulation,
 }
 
 /// A randomised pair of markets: the one treated and its control.
@@ -218,8 +259,26 @@ pub struct PlanDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0.0, maximum = 0.5, example = 0.25)]
     pub max_trim_rate: Option<f64>,
+    /// `holdout` only: the experiment's salt (1 to 200 characters, unique
+    /// per experiment); a user is treated when the salted hash of their id
+    /// falls below `treatment_share`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S",
+        example = "spring-retargeting-2026"
+    )]
+    pub salt: Option<String>,
+    /// `holdout` only: the share of users treated, strictly between 0 and 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0, example = 0.9)]
+    pub treatment_share: Option<f64>,
+    /// `holdout` only: which users are compared (default `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<HoldoutPopulation>,
     /// First day of the pre-period (the synthetic control's fit, the
-    /// regression's; Trimmed Match only freezes it).
+    /// regression's; Trimmed Match and holdouts only freeze it).
     #[schema(value_type = String, format = Date, example = "2021-01-01")]
     pub pre_start: String,
     /// First day of the test (after `pre_start`).
@@ -273,12 +332,18 @@ impl TryFrom<PlanDocument> for LiftPlan {
                 stray(d.cost_kpi.is_some(), "cost_kpi", "tbr` or `trimmed_match")?;
                 stray(d.trim_rate.is_some(), "trim_rate", "trimmed_match")?;
                 stray(d.max_trim_rate.is_some(), "max_trim_rate", "trimmed_match")?;
+                stray(d.salt.is_some(), "salt", "holdout")?;
+                stray(d.treatment_share.is_some(), "treatment_share", "holdout")?;
+                stray(d.population.is_some(), "population", "holdout")?;
                 LiftMethod::SyntheticControl
             }
             MethodName::Tbr => {
                 stray(d.pairs.is_some(), "pairs", "trimmed_match")?;
                 stray(d.trim_rate.is_some(), "trim_rate", "trimmed_match")?;
                 stray(d.max_trim_rate.is_some(), "max_trim_rate", "trimmed_match")?;
+                stray(d.salt.is_some(), "salt", "holdout")?;
+                stray(d.treatment_share.is_some(), "treatment_share", "holdout")?;
+                stray(d.population.is_some(), "population", "holdout")?;
                 LiftMethod::Tbr(TbrPlan {
                     control: d.control.unwrap_or_default(),
                     cost_kpi: d.cost_kpi,
@@ -286,11 +351,27 @@ impl TryFrom<PlanDocument> for LiftPlan {
             }
             MethodName::TrimmedMatch => {
                 stray(d.control.is_some(), "control", "tbr")?;
+                stray(d.salt.is_some(), "salt", "holdout")?;
+                stray(d.treatment_share.is_some(), "treatment_share", "holdout")?;
+                stray(d.population.is_some(), "population", "holdout")?;
                 LiftMethod::TrimmedMatch(TrimmedMatchPlan {
                     pairs: d.pairs.unwrap_or_default(),
                     cost_kpi: d.cost_kpi,
                     trim_rate: d.trim_rate,
                     max_trim_rate: d.max_trim_rate.unwrap_or(0.25),
+                })
+            }
+            MethodName::Holdout => {
+                stray(d.control.is_some(), "control", "tbr")?;
+                stray(d.pairs.is_some(), "pairs", "trimmed_match")?;
+                stray(d.cost_kpi.is_some(), "cost_kpi", "tbr` or `trimmed_match")?;
+                stray(d.trim_rate.is_some(), "trim_rate", "trimmed_match")?;
+                stray(d.max_trim_rate.is_some(), "max_trim_rate", "trimmed_match")?;
+                LiftMethod::Holdout(HoldoutPlan {
+                    salt: d.salt.unwrap_or_default(),
+                    // NaN is refused by validation, naming the field.
+                    treatment_share: d.treatment_share.unwrap_or(f64::NAN),
+                    population: d.population.unwrap_or_default(),
                 })
             }
         };
@@ -321,6 +402,9 @@ impl From<LiftPlan> for PlanDocument {
             cost_kpi: None,
             trim_rate: None,
             max_trim_rate: None,
+            salt: None,
+            treatment_share: None,
+            population: None,
             pre_start: p.pre_start,
             test_start: p.test_start,
             test_end: p.test_end,
@@ -341,6 +425,11 @@ impl From<LiftPlan> for PlanDocument {
                 d.cost_kpi = t.cost_kpi;
                 d.trim_rate = t.trim_rate;
                 d.max_trim_rate = Some(t.max_trim_rate);
+            }
+            LiftMethod::Holdout(h) => {
+                d.salt = Some(h.salt);
+                d.treatment_share = Some(h.treatment_share);
+                d.population = Some(h.population);
             }
         }
         d
@@ -420,13 +509,18 @@ impl LiftPlan {
                 "Name the outcome measured, 1 to 100 characters (e.g. `conversions`).",
             ));
         }
-        let pairs_method = matches!(self.method, LiftMethod::TrimmedMatch(_));
-        if pairs_method {
+        let no_treated = match self.method {
+            LiftMethod::TrimmedMatch(_) => {
+                Some("A `trimmed_match` plan names its markets in `pairs`; leave `treated` empty.")
+            }
+            LiftMethod::Holdout(_) => Some(
+                "A `holdout` plan splits users by `salt` and `treatment_share`; leave `treated` empty.",
+            ),
+            _ => None,
+        };
+        if let Some(message) = no_treated {
             if !self.treated.is_empty() {
-                errors.push(FieldError::new(
-                    f("treated"),
-                    "A `trimmed_match` plan names its markets in `pairs`; leave `treated` empty.",
-                ));
+                errors.push(FieldError::new(f("treated"), message));
             }
         } else if self.treated.is_empty() || self.treated.len() > 100 {
             errors.push(FieldError::new(
@@ -665,6 +759,55 @@ impl LiftPlan {
                     max_trim_rate: t.max_trim_rate,
                 })
             }
+            LiftMethod::Holdout(h) => {
+                sc_only(errors, self);
+                let salt = h.salt.trim();
+                if salt.is_empty() || salt.chars().count() > 200 {
+                    errors.push(FieldError::new(
+                        f("salt"),
+                        "The experiment's salt, 1 to 200 characters, unique per experiment.",
+                    ));
+                }
+                if !(h.treatment_share > 0.0 && h.treatment_share < 1.0) {
+                    errors.push(FieldError::new(
+                        f("treatment_share"),
+                        "The share of users treated, strictly between 0 and 1 (e.g. 0.9).",
+                    ));
+                }
+                if self.alternative != Alternative::TwoSided {
+                    errors.push(FieldError::new(
+                        f("alternative"),
+                        "A holdout gives two-sided intervals: `two_sided`.",
+                    ));
+                }
+                LiftMethod::Holdout(HoldoutPlan {
+                    salt: salt.to_owned(),
+                    treatment_share: h.treatment_share,
+                    population: h.population,
+                })
+            }
+        }
+    }
+
+    /// Who is compared, in a few words (the registration's explanation).
+    pub fn groups_text(&self) -> String {
+        match &self.method {
+            LiftMethod::SyntheticControl => format!(
+                "{} treated ({})",
+                self.treated.len(),
+                self.treated.join(", ")
+            ),
+            LiftMethod::Tbr(t) => format!(
+                "{} treated and {} control markets",
+                self.treated.len(),
+                t.control.len()
+            ),
+            LiftMethod::TrimmedMatch(t) => format!("{} pairs of markets", t.pairs.len()),
+            LiftMethod::Holdout(h) => format!(
+                "users split by salt `{}`, {} % treated",
+                h.salt,
+                h.treatment_share * 100.0
+            ),
         }
     }
 
@@ -680,7 +823,7 @@ impl LiftPlan {
             }
         }
         match &self.method {
-            LiftMethod::SyntheticControl => {}
+            LiftMethod::SyntheticControl | LiftMethod::Holdout(_) => {}
             LiftMethod::Tbr(t) => {
                 for (i, n) in t.control.iter().enumerate() {
                     out.push((format!("plan.control[{i}]"), n));

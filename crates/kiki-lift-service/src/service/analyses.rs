@@ -13,10 +13,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{LiftService, LiftStatus, actor_text, audit_event, changed_meanwhile};
+use crate::domain::analysis::{AnalysisInputs, HoldoutSummary, analyze_users};
 use crate::domain::{
-    AnalysisSummary, ENGINE_VERSION, MethodName, MethodResult, TbrSummary, TrimmedMatchSummary,
-    analysis::AnalyzeError, analyze_plan, content_hash, plan::Alternative,
+    AnalysisSummary, ENGINE_VERSION, LiftMethod, MethodName, MethodResult, TbrSummary,
+    TrimmedMatchSummary, analysis::AnalyzeError, analyze_plan, content_hash, plan::Alternative,
 };
+
+type RunResult = std::result::Result<(MethodResult, AnalysisInputs), AnalyzeError>;
 use crate::error::{LiftServiceError, Result};
 use crate::events::AnalysisCompleted;
 use crate::store::{self, AnalysisRow, Key, MoveExtras};
@@ -50,6 +53,10 @@ pub struct AnalysisView {
     /// `trimmed_match`: the iROAS, its interval and the trim.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trimmed_match: Option<TrimmedMatchSummary>,
+    /// `holdout`: both arms, the differences in conversion rate and
+    /// revenue per user, the assignment checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<HoldoutSummary>,
     /// The engine's whole result (per-day observed and counterfactual,
     /// every weight, the inference's details).
     #[schema(value_type = Object)]
@@ -63,7 +70,7 @@ impl AnalysisView {
     /// The stored row read as the result of `method` (the plan's).
     fn of(r: AnalysisRow, method: MethodName) -> Result<AnalysisView> {
         let result = MethodResult::from_stored(method, r.result.0.clone())?;
-        let (mut estimate, mut tbr, mut tm) = (None, None, None);
+        let (mut estimate, mut tbr, mut tm, mut holdout) = (None, None, None, None);
         match &result {
             MethodResult::SyntheticControl(a) => {
                 let alternative = Alternative::of_engine(a.inference.options.alternative);
@@ -71,12 +78,14 @@ impl AnalysisView {
             }
             MethodResult::Tbr(t) => tbr = Some(TbrSummary::of(t)),
             MethodResult::TrimmedMatch(t) => tm = Some(TrimmedMatchSummary::of(t)),
+            MethodResult::Holdout(h) => holdout = Some(HoldoutSummary::of(h)),
         }
         Ok(AnalysisView {
             method,
             estimate,
             tbr,
             trimmed_match: tm,
+            holdout,
             id: r.id,
             experiment_id: r.experiment_id,
             panel_id: r.panel_id,
@@ -152,6 +161,23 @@ fn headline(result: &MethodResult) -> Headline {
                 r.trim_rate
             ),
         },
+        MethodResult::Holdout(r) => {
+            let d = &r.conversion_rate;
+            Headline {
+                estimate: d.absolute,
+                interval: (d.interval.lower, d.interval.upper),
+                lift: d.relative,
+                p_value: Some(d.p_value),
+                text: format!(
+                    "conversion rate {:+.4} (interval {} to {}), p = {:.4}, incremental conversions {:.1}",
+                    d.absolute,
+                    fmt_bound(d.interval.lower),
+                    fmt_bound(d.interval.upper),
+                    d.p_value,
+                    r.incremental_conversions
+                ),
+            }
+        }
     }
 }
 
@@ -189,18 +215,26 @@ impl LiftService {
         let panel_row = store::latest_panel(&self.db, org, id)
             .await?
             .ok_or_else(|| LiftServiceError::Conflict("Upload the KPI panel first.".into()))?;
-        let panel = panel_row.panel()?;
-        let cost = panel_row.cost_panel()?;
         let run_plan = plan.clone();
         let method = plan.method.name();
-        let (result, inputs) =
-            tokio::task::spawn_blocking(move || analyze_plan(&run_plan, &panel, cost.as_ref()))
-                .await
-                .map_err(|e| LiftServiceError::Internal(format!("the analysis task stopped: {e}")))?
-                .map_err(|e| match e {
-                    AnalyzeError::Plan(fields) => LiftServiceError::Invalid(fields),
-                    AnalyzeError::Engine(e) => LiftServiceError::Engine(e),
-                })?;
+        let run: Box<dyn FnOnce() -> RunResult + Send> = if let LiftMethod::Holdout(_) = plan.method
+        {
+            let (arms, users) = panel_row.users()?.ok_or_else(|| {
+                LiftServiceError::Conflict("Upload the holdout's users first.".into())
+            })?;
+            Box::new(move || analyze_users(&run_plan, arms, &users))
+        } else {
+            let panel = panel_row.panel()?;
+            let cost = panel_row.cost_panel()?;
+            Box::new(move || analyze_plan(&run_plan, &panel, cost.as_ref()))
+        };
+        let (result, inputs) = tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| LiftServiceError::Internal(format!("the analysis task stopped: {e}")))?
+            .map_err(|e| match e {
+                AnalyzeError::Plan(fields) => LiftServiceError::Invalid(fields),
+                AnalyzeError::Engine(e) => LiftServiceError::Engine(e),
+            })?;
         let inputs_hash = content_hash(&inputs);
         let result_json = serde_json::to_value(&result)?;
         let result_hash = content_hash(&result_json);

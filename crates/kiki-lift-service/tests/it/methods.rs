@@ -2,7 +2,8 @@
 //! google/matched_markets' `salesandcost` example and Trimmed Match on
 //! google/trimmed_match's 32-pair vector (both `kiki-lift`'s fixtures, with
 //! the figures their reference implementations publish), each re-run
-//! offline to the same hashes; and each method's own bad field named.
+//! offline to the same hashes; an audience holdout on seeded users with a
+//! known effect; and each method's own bad field named.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -235,6 +236,122 @@ async fn trimmed_match_reproduces_the_published_thirty_two_pair_estimates_throug
     }
 }
 
+/// `users` seeded users split 50/50 by `salt`; 40 % reachable (a real or
+/// ghost bid); base conversion 5 %, plus `lift` for reachable treated
+/// users only; revenue 40 ± 15 per conversion. Each user's logged arm is
+/// the hash's.
+fn simulated_users(seed: u64, users: usize, lift: f64, salt: &str) -> Vec<Value> {
+    use kiki_lift::{Arm, SplitMix64, assign_arm};
+    let mut rng = SplitMix64::new(seed);
+    (0..users)
+        .map(|i| {
+            let user_id = format!("u{i}");
+            let arm = assign_arm(salt, &user_id, 0.5);
+            let reachable = rng.bernoulli(0.4);
+            let treated = arm == Arm::Treatment;
+            let p = 0.05 + if reachable && treated { lift } else { 0.0 };
+            let converted = rng.bernoulli(p);
+            let revenue = if converted {
+                (40.0 + 15.0 * rng.normal()).max(1.0)
+            } else {
+                0.0
+            };
+            json!({
+                "user_id": user_id, "converted": converted, "revenue": revenue,
+                "would_have_bid": reachable,
+                "arm": if treated { "treatment" } else { "control" }
+            })
+        })
+        .collect()
+}
+
+fn holdout_experiment(population: &str) -> Value {
+    json!({
+        "name": "Retargeting holdout",
+        "plan": {
+            "method": "holdout", "kpi": "purchases",
+            "salt": "retargeting-2026-05", "treatment_share": 0.5, "population": population,
+            "pre_start": "2026-04-01", "test_start": "2026-05-01", "test_end": "2026-05-31",
+            "alpha": 0.1
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holdout_recovers_a_seeded_effect_among_the_users_it_could_reach() {
+    let app = spawn().await;
+    let owner = admin(&app, "holdout@lift.test", "Lift agency").await;
+    let c = owner.caller(&app);
+    let users = simulated_users(11, 20_000, 0.05, "retargeting-2026-05");
+    let reachable = users.iter().filter(|u| u["would_have_bid"] == true).count();
+
+    // Registered before the test: no data to check a holdout against.
+    let id = create(&c, &holdout_experiment("would_have_bid")).await;
+    let (status, v) = post_empty(&c, &format!("/v1/experiments/lift/{id}/register")).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["pre_period_hash"].is_null(), "{v}");
+    let (status, v) = post_empty(&c, &format!("/v1/experiments/lift/{id}/start")).await;
+    assert_eq!(status, 200, "{v}");
+    // A daily panel is refused; the users are taken.
+    let (status, v) = upload_csv(&c, &id, GEOLIFT_TEST).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(fields(&v), ["rows"], "{v}");
+    let (status, panel) = post(
+        &c,
+        &format!("/v1/experiments/lift/{id}/panel"),
+        &json!({"users": users}),
+    )
+    .await;
+    assert_eq!(status, 200, "{panel}");
+    assert_eq!(panel["users"], 20_000);
+    assert_eq!(panel["markets"], json!(["control", "treatment"]));
+
+    let (status, a) = post_empty(&c, &format!("/v1/experiments/lift/{id}/analyses")).await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["method"], "holdout", "{a}");
+    let h = &a["holdout"];
+    // Among reachable users the seeded effect is the full 5 points on a
+    // 5 % base: it lies in the 90 % interval, far from zero.
+    assert_eq!(
+        h["treatment"]["users"].as_u64().unwrap() + h["control"]["users"].as_u64().unwrap(),
+        reachable as u64,
+        "{h}"
+    );
+    let d = &h["conversion_rate"];
+    let (lo, hi) = (
+        d["interval"]["lower"].as_f64().unwrap(),
+        d["interval"]["upper"].as_f64().unwrap(),
+    );
+    assert!(lo < 0.05 && 0.05 < hi, "{d}");
+    assert!(lo > 0.0, "{d}");
+    assert!(d["p_value"].as_f64().unwrap() < 0.001, "{d}");
+    let (rlo, rhi) = (
+        d["relative_interval"]["lower"].as_f64().unwrap(),
+        d["relative_interval"]["upper"].as_f64().unwrap(),
+    );
+    assert!(rlo < 1.0 && 1.0 < rhi, "relative lift around 100 %: {d}");
+    assert_eq!(h["assignment_mismatches"], 0);
+
+    // Re-run offline: the same inputs give the same hashes.
+    let (_, exp) = get(&c, &format!("/v1/experiments/lift/{id}")).await;
+    let plan: LiftPlan = serde_json::from_value(exp["plan"].clone()).unwrap();
+    let rows: Vec<kiki_lift_service::domain::panel::UserRow> =
+        serde_json::from_value(json!(users)).unwrap();
+    let arms = kiki_lift::PanelData {
+        units: vec!["control".into(), "treatment".into()],
+        periods: vec![],
+        values: vec![vec![], vec![]],
+        filled: vec![],
+    };
+    let (result, inputs) =
+        kiki_lift_service::domain::analysis::analyze_users(&plan, arms, &rows).unwrap();
+    assert_eq!(content_hash(&inputs), a["inputs_hash"].as_str().unwrap());
+    assert_eq!(
+        content_hash(&serde_json::to_value(&result).unwrap()),
+        a["result_hash"].as_str().unwrap()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_methods_bad_field_is_named() {
     let app = spawn().await;
@@ -264,6 +381,13 @@ async fn each_methods_bad_field_is_named() {
         "{v}"
     );
 
+    let mut holdout = holdout_experiment("all");
+    holdout["plan"]["treatment_share"] = json!(1.0);
+    holdout["plan"]["salt"] = json!(" ");
+    let (status, v) = post(&c, "/v1/experiments/lift", &holdout).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(fields(&v), ["plan.salt", "plan.treatment_share"], "{v}");
+
     // A field of another method is refused, naming it.
     let mut stray = walkthrough();
     stray["plan"]["control"] = json!(["dallas"]);
@@ -284,4 +408,9 @@ async fn each_methods_bad_field_is_named() {
     let (status, v) = post_empty(&c, &format!("/v1/experiments/lift/{id}/analyses")).await;
     assert_eq!(status, 422, "{v}");
     assert_eq!(fields(&v), ["plan.cost_kpi"], "{v}");
+    // Users are a holdout's only.
+    let users = json!({"users": [{"user_id": "u1", "converted": true}]});
+    let (status, v) = post(&c, &format!("/v1/experiments/lift/{id}/panel"), &users).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(fields(&v), ["users"], "{v}");
 }
