@@ -53,7 +53,46 @@ pub fn api(max_upload_bytes: usize) -> VersionedApi<AppState> {
 /// Stores a draft lift experiment with its plan: the treated markets, the
 /// pre-period and test window (calendar days), the estimator's options, α
 /// and the alternative. Every field is checked (one 422 names each problem).
-#[utoipa::path(post, path = "/experiments/lift", tag = "lift", request_body = ExperimentRequest,
+#[utoipa::path(post, path = "/experiments/lift", tag = "lift",
+    request_body(content = ExperimentRequest, examples(
+        ("synthetic_control" = (summary = "Synthetic control over two treated cities", value = json!({
+            "name": "Meta prospecting",
+            "plan": {
+                "method": "synthetic_control", "kpi": "conversions", "treated": ["chicago", "portland"],
+                "pre_start": "2021-01-01", "test_start": "2021-04-01", "test_end": "2021-04-15"
+            }
+        }))),
+        ("tbr" = (summary = "Time-based regression of a treatment group on a control group", value = json!({
+            "name": "Search heavy-up",
+            "plan": {
+                "method": "tbr", "kpi": "sales", "cost_kpi": "spend",
+                "treated": ["chicago", "denver"], "control": ["portland", "dallas", "boston"],
+                "pre_start": "2015-01-05", "test_start": "2015-02-16", "test_end": "2015-03-15",
+                "alpha": 0.1, "alternative": "greater"
+            }
+        }))),
+        ("trimmed_match" = (summary = "Trimmed Match over randomised pairs", value = json!({
+            "name": "Paired geos",
+            "plan": {
+                "method": "trimmed_match", "kpi": "conversions", "cost_kpi": "spend",
+                "pairs": [
+                    {"treated": "chicago", "control": "detroit"},
+                    {"treated": "portland", "control": "seattle"},
+                    {"treated": "dallas", "control": "houston"}
+                ],
+                "pre_start": "2024-01-01", "test_start": "2024-02-01", "test_end": "2024-02-28",
+                "alpha": 0.1
+            }
+        }))),
+        ("holdout" = (summary = "An audience holdout of 10 % of users", value = json!({
+            "name": "Retargeting holdout",
+            "plan": {
+                "method": "holdout", "kpi": "purchases",
+                "salt": "retargeting-2026-05", "treatment_share": 0.9, "population": "would_have_bid",
+                "pre_start": "2026-04-01", "test_start": "2026-05-01", "test_end": "2026-05-31"
+            }
+        })))
+    )),
     responses((status = 201, body = ExperimentView, description = "Stored as a draft"),
         (status = 403, description = "Lacks `campaign.write`", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid (each is named)", body = ErrorEnvelope)))]

@@ -43,7 +43,8 @@ pub struct AnalysisCompleted {
     /// The plan's method.
     pub method: MethodName,
     /// The headline estimate: the incremental outcome (`synthetic_control`,
-    /// `tbr`) or the iROAS (`trimmed_match`).
+    /// `tbr`), the iROAS (`trimmed_match`) or the difference in conversion
+    /// rate (`holdout`).
     pub estimate: f64,
     /// Relative lift over the counterfactual, where the method gives one.
     pub lift: Option<f64>,

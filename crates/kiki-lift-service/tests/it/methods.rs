@@ -393,7 +393,11 @@ async fn each_methods_bad_field_is_named() {
     stray["plan"]["control"] = json!(["dallas"]);
     let (status, v) = post(&c, "/v1/experiments/lift", &stray).await;
     assert_eq!(status, 422, "{v}");
-    assert!(v.to_string().contains("control"), "{v}");
+    assert_eq!(fields(&v), ["plan"], "{v}");
+    assert!(
+        v.to_string().contains("`control` belongs to a `tbr` plan"),
+        "{v}"
+    );
 
     // A TBR plan naming a cost its panel lacks is refused at analysis.
     let id = create(&c, &tbr_experiment()).await;
