@@ -1024,6 +1024,59 @@ mod tests {
     }
 
     #[test]
+    fn each_method_round_trips_and_writes_only_its_own_fields() {
+        let sc = serde_json::to_value(plan().validated("plan").unwrap()).unwrap();
+        let keys: Vec<&str> = sc.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "alpha",
+                "alternative",
+                "excluded_donors",
+                "fixed_effects",
+                "kpi",
+                "method",
+                "pre_start",
+                "ridge",
+                "test_end",
+                "test_start",
+                "treated"
+            ],
+            "a synthetic-control plan is written as before, so its hash is"
+        );
+        let dates = serde_json::json!({
+            "kpi": "sales", "pre_start": "2021-01-01", "test_start": "2021-02-01",
+            "test_end": "2021-02-10"
+        });
+        for extra in [
+            serde_json::json!({"method": "tbr", "treated": ["a"], "control": ["b"], "cost_kpi": "spend"}),
+            serde_json::json!({"method": "trimmed_match", "cost_kpi": "spend", "trim_rate": 0.1,
+                "pairs": [{"treated": "a", "control": "b"}, {"treated": "c", "control": "d"},
+                          {"treated": "e", "control": "f"}]}),
+            serde_json::json!({"method": "holdout", "salt": "s", "treatment_share": 0.9}),
+        ] {
+            let mut doc = dates.clone();
+            doc.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let p: LiftPlan = serde_json::from_value(doc).unwrap();
+            let p = p.validated("plan").unwrap();
+            let back: LiftPlan = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+            assert_eq!(back, p);
+            assert_eq!(back.method.name().as_str(), extra["method"]);
+        }
+        let stray = serde_json::json!({
+            "kpi": "sales", "treated": ["a"], "pre_start": "2021-01-01",
+            "test_start": "2021-02-01", "test_end": "2021-02-10", "salt": "s"
+        });
+        let e = serde_json::from_value::<LiftPlan>(stray).unwrap_err();
+        assert!(
+            e.to_string().contains("`salt` belongs to a `holdout` plan"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn every_bad_field_is_named() {
         let mut p = plan();
         p.kpi = " ".into();
