@@ -71,6 +71,23 @@ LIFT_PLAN = [
     (r"plan\.(pre_start|test_start|test_end)", r"calendar date|starts after|ends on or after|lasts at most|span at most"),
     (r"plan\.(treated|excluded_donors)\[\d+\]", TWICE),
     (r"plan\.excluded_donors\[\d+\]", r"is treated"),
+    # Which fields a plan needs depends on its `method` (another field of
+    # the same plan): the groups of `synthetic_control` and `tbr`, the pairs
+    # and cost of `trimmed_match`, the salt and share of `holdout`, and the
+    # options and alternatives each method takes.
+    (r"plan", r"belongs to a"),
+    (r"plan\.treated", r"Name 1 to 100 treated markets|leave `treated` empty"),
+    (r"plan\.control", r"Name 1 to 500 control markets"),
+    (r"plan\.pairs", r"Name 3 to 500 pairs"),
+    (r"plan\.cost_kpi", r"Name the cost measure"),
+    (r"plan\.salt", r"salt"),
+    (r"plan\.treatment_share", r"strictly between 0 and 1"),
+    (r"plan\.(fixed_effects|ridge|excluded_donors)", r"option of `synthetic_control` only"),
+    (r"plan\.alternative", r"time-based regression tests|Trimmed Match gives|holdout gives"),
+    # Two lists of one request, and two fields of one request compared.
+    (r"plan\.control\[\d+\]", TWICE + r"|in the treatment group"),
+    (r"plan\.pairs\[\d+\]\.(treated|control)", r"in another pair already"),
+    (r"plan\.trim_rate", r"from 0 to `max_trim_rate`"),
 ]
 
 UNSTATABLE = {
@@ -221,7 +238,12 @@ UNSTATABLE = {
     ],
     # The rows of one upload together: every market needs every day, at
     # least two markets; a day must exist in the calendar.
-    ("POST", "/v1/experiments/lift/{id}/panel"): [(r"rows(\[\d+\]\.date)?", r".")],
+    # Users are a holdout's only (the experiment's stored plan), and at
+    # most `lift.max_panel_cells` of them (configuration).
+    ("POST", "/v1/experiments/lift/{id}/panel"): [
+        (r"rows(\[\d+\]\.date)?", r"."),
+        (r"users", r"reads a daily KPI panel|allowed"),
+    ],
     # A CSV file is one string to JSON Schema: its header and rows are a
     # file format, checked row by row (and documented in the operation).
     ("POST", "/v1/experiments/lift/{id}/panel", "text/csv"): [(r".+", r".+")],

@@ -21,8 +21,10 @@ use serde::Deserialize;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::panel::{CsvColumnNames, SOURCE_UPLOAD};
-use crate::domain::{DesignRequest, KpiRow, PanelSummary, panel_from_csv, panel_from_rows};
+use crate::domain::panel::{
+    CsvColumnNames, SOURCE_UPLOAD, UserRow, upload_from_csv, upload_from_rows, users_from_rows,
+};
+use crate::domain::{DesignRequest, KpiRow, PanelSummary};
 use crate::error::LiftServiceError;
 use crate::service::{
     AnalysisView, DesignAccepted, DesignView, ExperimentRequest, ExperimentView, LiftService,
@@ -51,7 +53,46 @@ pub fn api(max_upload_bytes: usize) -> VersionedApi<AppState> {
 /// Stores a draft lift experiment with its plan: the treated markets, the
 /// pre-period and test window (calendar days), the estimator's options, α
 /// and the alternative. Every field is checked (one 422 names each problem).
-#[utoipa::path(post, path = "/experiments/lift", tag = "lift", request_body = ExperimentRequest,
+#[utoipa::path(post, path = "/experiments/lift", tag = "lift",
+    request_body(content = ExperimentRequest, examples(
+        ("synthetic_control" = (summary = "Synthetic control over two treated cities", value = json!({
+            "name": "Meta prospecting",
+            "plan": {
+                "method": "synthetic_control", "kpi": "conversions", "treated": ["chicago", "portland"],
+                "pre_start": "2021-01-01", "test_start": "2021-04-01", "test_end": "2021-04-15"
+            }
+        }))),
+        ("tbr" = (summary = "Time-based regression of a treatment group on a control group", value = json!({
+            "name": "Search heavy-up",
+            "plan": {
+                "method": "tbr", "kpi": "sales", "cost_kpi": "spend",
+                "treated": ["chicago", "denver"], "control": ["portland", "dallas", "boston"],
+                "pre_start": "2015-01-05", "test_start": "2015-02-16", "test_end": "2015-03-15",
+                "alpha": 0.1, "alternative": "greater"
+            }
+        }))),
+        ("trimmed_match" = (summary = "Trimmed Match over randomised pairs", value = json!({
+            "name": "Paired geos",
+            "plan": {
+                "method": "trimmed_match", "kpi": "conversions", "cost_kpi": "spend",
+                "pairs": [
+                    {"treated": "chicago", "control": "detroit"},
+                    {"treated": "portland", "control": "seattle"},
+                    {"treated": "dallas", "control": "houston"}
+                ],
+                "pre_start": "2024-01-01", "test_start": "2024-02-01", "test_end": "2024-02-28",
+                "alpha": 0.1
+            }
+        }))),
+        ("holdout" = (summary = "An audience holdout of 10 % of users", value = json!({
+            "name": "Retargeting holdout",
+            "plan": {
+                "method": "holdout", "kpi": "purchases",
+                "salt": "retargeting-2026-05", "treatment_share": 0.9, "population": "would_have_bid",
+                "pre_start": "2026-04-01", "test_start": "2026-05-01", "test_end": "2026-05-31"
+            }
+        })))
+    )),
     responses((status = 201, body = ExperimentView, description = "Stored as a draft"),
         (status = 403, description = "Lacks `campaign.write`", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid (each is named)", body = ErrorEnvelope)))]
@@ -142,15 +183,30 @@ pub struct PanelQuery {
     /// The outcome column (default: value, y, kpi, outcome or conversions).
     #[param(min_length = 1, max_length = 100)]
     pub value_col: Option<String>,
+    /// The cost column read by `tbr` and `trimmed_match` plans with a
+    /// `cost_kpi` (default: a column named cost or spend, if any).
+    #[param(min_length = 1, max_length = 100)]
+    pub cost_col: Option<String>,
 }
 
-/// A JSON panel upload.
+/// A JSON panel upload: `rows` (a daily KPI per market) or, for a
+/// `holdout` plan, `users`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"rows": [
+    {"market": "chicago", "date": "2021-01-01", "value": 3300},
+    {"market": "portland", "date": "2021-01-01", "value": 2100}
+]}))]
 pub struct PanelUpload {
-    /// One row per market and day; every market needs every day.
+    /// One row per market and day; every market needs every day. A `cost`
+    /// on every row or on none.
+    #[serde(default)]
     #[schema(min_items = 1)]
-    pub rows: Vec<KpiRow>,
+    pub rows: Option<Vec<KpiRow>>,
+    /// A holdout's users, one row per user over the test.
+    #[serde(default)]
+    #[schema(min_items = 1)]
+    pub users: Option<Vec<UserRow>>,
 }
 
 /// Uploads the experiment's daily KPI panel as CSV (`text/csv`, one row per
@@ -205,10 +261,12 @@ pub async fn upload_panel(
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
     let mut columns = CsvColumnNames::default();
+    let mut cost_col = None;
     for (param, value, slot) in [
         ("market_col", &q.market_col, &mut columns.market),
         ("date_col", &q.date_col, &mut columns.date),
         ("value_col", &q.value_col, &mut columns.value),
+        ("cost_col", &q.cost_col, &mut cost_col),
     ] {
         match value.as_deref() {
             None | Some("") => {}
@@ -223,10 +281,39 @@ pub async fn upload_panel(
     }
     let cells = svc.config().max_panel_cells;
     let built = match mime.as_str() {
-        "text/csv" | "application/csv" => panel_from_csv(&body, &columns, cells),
+        "text/csv" | "application/csv" => {
+            upload_from_csv(&body, &columns, cost_col.as_deref(), cells)
+        }
         "application/json" => {
             let req: PanelUpload = kiki_server::extract::parse_json(&body)?;
-            panel_from_rows(&req.rows, cells)
+            match (req.rows, req.users) {
+                (Some(rows), None) => upload_from_rows(&rows, cells),
+                (None, Some(users)) => {
+                    let users = users_from_rows(&users, cells).map_err(|bad| {
+                        LiftServiceError::BadRows {
+                            errors: bad.errors,
+                            total: bad.total,
+                        }
+                    })?;
+                    return Ok(Json(
+                        svc.store_users(
+                            &p.0.scope,
+                            p.0.actor(),
+                            Some(&meta),
+                            id,
+                            users,
+                            SOURCE_UPLOAD,
+                        )
+                        .await?,
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        "rows",
+                        "Send either `rows` (a daily KPI per market) or `users` (a holdout's users).",
+                    )]));
+                }
+            }
         }
         _ => {
             return Err(ApiError::new(

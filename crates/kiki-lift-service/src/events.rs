@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::MethodName;
+
 /// A lift experiment's plan was registered (frozen with its hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExperimentRegistered {
@@ -38,12 +40,17 @@ pub struct AnalysisCompleted {
     pub inputs_hash: String,
     /// SHA-256 of the result.
     pub result_hash: String,
-    /// Mean effect per treated market per test day.
-    pub att: f64,
-    /// Relative lift over the counterfactual.
-    pub lift: f64,
-    /// Conformal p-value of "no effect".
-    pub p_value: f64,
+    /// The plan's method.
+    pub method: MethodName,
+    /// The headline estimate: the incremental outcome (`synthetic_control`,
+    /// `tbr`), the iROAS (`trimmed_match`) or the difference in conversion
+    /// rate (`holdout`).
+    pub estimate: f64,
+    /// Relative lift over the counterfactual, where the method gives one.
+    pub lift: Option<f64>,
+    /// p-value of "no effect" (conformal; for `tbr`, one minus the
+    /// probability of a positive effect), where the method gives one.
+    pub p_value: Option<f64>,
 }
 
 impl Event for AnalysisCompleted {

@@ -17,10 +17,16 @@ pub mod design;
 pub mod panel;
 pub mod plan;
 
-pub use analysis::{AnalysisInputs, AnalysisSummary, analyze};
+pub use analysis::{
+    AnalysisInputs, AnalysisSummary, MethodResult, TbrSummary, TrimmedMatchSummary, analyze,
+    analyze_plan,
+};
 pub use design::{DesignMode, DesignRequest, run_design};
 pub use panel::{KpiRow, PanelSummary, panel_from_csv, panel_from_rows};
-pub use plan::{Alternative, LiftMethod, LiftPlan, ResolvedPlan};
+pub use plan::{
+    Alternative, LiftMethod, LiftPlan, MarketPair, MethodName, PlanDocument, ResolvedPlan, TbrPlan,
+    TrimmedMatchPlan,
+};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -1,11 +1,12 @@
-//! The KPI panel: a daily outcome per market (or per holdout arm), from an
-//! uploaded CSV file or JSON rows, checked in full (every bad row named by
-//! its file line or JSON index and field) before it becomes the engine's
-//! [`Panel`]. Other sources (commerce orders, platform spend) hand the same
+//! The KPI panel: a daily outcome (and optionally a cost) per market, from
+//! an uploaded CSV file or JSON rows, checked in full (every bad row named
+//! by its file line or JSON index and field) before it becomes the engine's
+//! [`Panel`]; and a holdout's users (one outcome per user over the test,
+//! with the arm the serving system logged). Other sources (commerce orders, platform spend) hand the same
 //! [`KpiRow`]s to the service's `store_panel`.
 
 use kiki_core::FieldError;
-use kiki_lift::{LongOptions, Panel, PanelLoad};
+use kiki_lift::{LongOptions, Panel, PanelData, PanelLoad};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,6 +25,128 @@ pub struct KpiRow {
     pub date: String,
     /// The outcome that day (conversions, orders, revenue in major units…).
     pub value: f64,
+    /// The cost that day (spend in major units), read by `tbr` and
+    /// `trimmed_match` plans that name a `cost_kpi`; every row or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+}
+
+kiki_core::string_enum! {
+    /// A holdout arm, as the serving system logged it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum HoldoutArm {
+        Treatment = "treatment",
+        Control = "control",
+    }
+}
+
+/// One user's outcome over a holdout's test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "user_id": "u-1842", "converted": true, "revenue": 42.5,
+    "would_have_bid": true, "arm": "treatment"
+}))]
+pub struct UserRow {
+    /// The user's stable id (the salted hash's input).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub user_id: String,
+    /// Whether the user converted during the test.
+    pub converted: bool,
+    /// Revenue from the user over the test, in major units (default 0).
+    #[serde(default)]
+    pub revenue: f64,
+    /// Whether the bidder bid for the user, or logged a ghost bid for a
+    /// control user (default false).
+    #[serde(default)]
+    pub would_have_bid: bool,
+    /// The arm the serving system logged, if it logs one; compared with
+    /// the salted hash to catch assignment bugs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<HoldoutArm>,
+}
+
+impl UserRow {
+    /// The engine's record.
+    pub fn record(&self) -> kiki_lift::HoldoutRecord {
+        kiki_lift::HoldoutRecord {
+            user_id: self.user_id.clone(),
+            converted: self.converted,
+            revenue: self.revenue,
+            would_have_bid: self.would_have_bid,
+            logged_arm: self.arm.map(|a| match a {
+                HoldoutArm::Treatment => kiki_lift::Arm::Treatment,
+                HoldoutArm::Control => kiki_lift::Arm::Control,
+            }),
+        }
+    }
+}
+
+/// A holdout's users checked (`users[i].field` names a bad one), ids
+/// trimmed; at most `max_users`.
+pub fn users_from_rows(rows: &[UserRow], max_users: usize) -> Result<Vec<UserRow>, BadRows> {
+    if rows.is_empty() {
+        return Err(BadRows::one("users", "The upload has no users."));
+    }
+    if rows.len() > max_users {
+        return Err(BadRows::one(
+            "users",
+            format!(
+                "{} users, more than the {max_users} allowed (lift.max_panel_cells).",
+                rows.len()
+            ),
+        ));
+    }
+    let mut bad = BadRows {
+        errors: Vec::new(),
+        total: 0,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let id = r.user_id.trim();
+        if id.is_empty() || id.chars().count() > 200 {
+            bad.total += 1;
+            if bad.errors.len() < MAX_LISTED_ERRORS {
+                bad.errors.push(FieldError::new(
+                    format!("users[{i}].user_id"),
+                    format!("User {i}: a user id is 1 to 200 characters."),
+                ));
+            }
+            continue;
+        }
+        out.push(UserRow {
+            user_id: id.to_owned(),
+            ..r.clone()
+        });
+    }
+    if bad.total > 0 {
+        return Err(bad);
+    }
+    Ok(out)
+}
+
+/// An upload made into panels: the outcome, and the cost when the rows
+/// carry one.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub panel: Panel,
+    pub cost: Option<Panel>,
+    pub load: PanelLoad,
+}
+
+/// A panel as stored and hashed: the outcome's [`PanelData`] and, when
+/// uploaded, the cost's (absent otherwise, so an outcome-only panel hashes
+/// as its `PanelData`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPanel {
+    #[serde(flatten)]
+    pub panel: PanelData,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<PanelData>,
+    /// A holdout's users (its `panel` then names the two arms, no days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<UserRow>>,
 }
 
 /// Where a panel came from.
@@ -41,6 +164,7 @@ pub struct CsvColumnNames {
 const MARKET_NAMES: [&str; 6] = ["market", "location", "geo", "unit", "arm", "region"];
 const DATE_NAMES: [&str; 3] = ["date", "day", "period"];
 const VALUE_NAMES: [&str; 5] = ["value", "y", "kpi", "outcome", "conversions"];
+const COST_NAMES: [&str; 2] = ["cost", "spend"];
 
 /// At most this many bad rows are listed.
 pub const MAX_LISTED_ERRORS: usize = 50;
@@ -64,6 +188,7 @@ impl BadRows {
 
 struct Collector {
     rows: Vec<(String, String, f64)>,
+    costs: Vec<(String, String, f64)>,
     errors: Vec<FieldError>,
     total: usize,
 }
@@ -83,6 +208,7 @@ impl Collector {
         market: &str,
         date: &str,
         value: Result<f64, String>,
+        cost: Option<Result<f64, String>>,
         name: &dyn Fn(&str) -> String,
         at: &str,
     ) {
@@ -117,19 +243,46 @@ impl Collector {
                 None
             }
         };
+        let cost = match cost {
+            None => None,
+            Some(Ok(v)) if v.is_finite() => Some(v),
+            Some(Ok(_)) => {
+                self.bad(
+                    name("cost"),
+                    format!("{at}: the cost is not a finite number."),
+                );
+                ok = false;
+                None
+            }
+            Some(Err(text)) => {
+                self.bad(name("cost"), format!("{at}: `{text}` is not a number."));
+                ok = false;
+                None
+            }
+        };
         if let (true, Some(day), Some(value)) = (ok, day, value) {
+            if let Some(c) = cost {
+                self.costs.push((market.to_owned(), day.to_string(), c));
+            }
             self.rows.push((market.to_owned(), day.to_string(), value));
         }
     }
 
-    fn finish(self, max_cells: usize) -> Result<(Panel, PanelLoad), BadRows> {
+    fn finish(self, max_cells: usize) -> Result<Upload, BadRows> {
         if self.total > 0 {
             return Err(BadRows {
                 errors: self.errors,
                 total: self.total,
             });
         }
-        build(self.rows, max_cells)
+        let with_cost = !self.costs.is_empty();
+        let (panel, load) = build(self.rows, max_cells)?;
+        let cost = if with_cost {
+            Some(build(self.costs, max_cells)?.0)
+        } else {
+            None
+        };
+        Ok(Upload { panel, cost, load })
     }
 }
 
@@ -163,14 +316,34 @@ fn build(
 
 /// A panel from JSON rows (`rows[i].field` names a bad one).
 pub fn panel_from_rows(rows: &[KpiRow], max_cells: usize) -> Result<(Panel, PanelLoad), BadRows> {
+    upload_from_rows(rows, max_cells).map(|u| (u.panel, u.load))
+}
+
+/// The outcome and cost panels from JSON rows (`rows[i].field` names a bad
+/// one; a cost on some rows only is refused).
+pub fn upload_from_rows(rows: &[KpiRow], max_cells: usize) -> Result<Upload, BadRows> {
     let mut c = Collector {
         rows: Vec::with_capacity(rows.len()),
+        costs: Vec::new(),
         errors: Vec::new(),
         total: 0,
     };
+    let with_cost = rows.iter().any(|r| r.cost.is_some());
     for (i, r) in rows.iter().enumerate() {
         let name = |f: &str| format!("rows[{i}].{f}");
-        c.push(&r.market, &r.date, Ok(r.value), &name, &format!("Row {i}"));
+        let cost = match (with_cost, r.cost) {
+            (false, _) => None,
+            (true, Some(v)) => Some(Ok(v)),
+            (true, None) => Some(Err("(missing; other rows have a cost)".to_owned())),
+        };
+        c.push(
+            &r.market,
+            &r.date,
+            Ok(r.value),
+            cost,
+            &name,
+            &format!("Row {i}"),
+        );
     }
     c.finish(max_cells)
 }
@@ -182,6 +355,17 @@ pub fn panel_from_csv(
     columns: &CsvColumnNames,
     max_cells: usize,
 ) -> Result<(Panel, PanelLoad), BadRows> {
+    upload_from_csv(text, columns, None, max_cells).map(|u| (u.panel, u.load))
+}
+
+/// The outcome panel and, when the file has a cost column (`cost_col`, or
+/// a header named cost or spend), the cost panel, from CSV text.
+pub fn upload_from_csv(
+    text: &[u8],
+    columns: &CsvColumnNames,
+    cost_col: Option<&str>,
+    max_cells: usize,
+) -> Result<Upload, BadRows> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -220,9 +404,22 @@ pub fn panel_from_csv(
     let cm = find(&columns.market, &MARKET_NAMES, "market_col")?;
     let cd = find(&columns.date, &DATE_NAMES, "date_col")?;
     let cv = find(&columns.value, &VALUE_NAMES, "value_col")?;
-    let names = [header[cm].clone(), header[cd].clone(), header[cv].clone()];
+    let cc = match cost_col {
+        Some(name) => Some(find(&Some(name.to_owned()), &COST_NAMES, "cost_col")?),
+        None => COST_NAMES
+            .iter()
+            .find_map(|u| header.iter().position(|h| h.eq_ignore_ascii_case(u)))
+            .filter(|k| ![cm, cd, cv].contains(k)),
+    };
+    let names = [
+        header[cm].clone(),
+        header[cd].clone(),
+        header[cv].clone(),
+        cc.map(|k| header[k].clone()).unwrap_or_default(),
+    ];
     let mut c = Collector {
         rows: Vec::new(),
+        costs: Vec::new(),
         errors: Vec::new(),
         total: 0,
     };
@@ -236,14 +433,23 @@ pub fn panel_from_csv(
             }
         };
         let get = |k: usize| record.get(k).unwrap_or("");
-        let raw = get(cv);
-        let value = raw.parse::<f64>().map_err(|_| raw.to_owned());
+        let number = |raw: &str| raw.parse::<f64>().map_err(|_| raw.to_owned());
+        let value = number(get(cv));
+        let cost = cc.map(|k| number(get(k)));
         let name = |f: &str| match f {
             "market" => names[0].clone(),
             "date" => names[1].clone(),
+            "cost" => names[3].clone(),
             _ => names[2].clone(),
         };
-        c.push(get(cm), get(cd), value, &name, &format!("Line {line}"));
+        c.push(
+            get(cm),
+            get(cd),
+            value,
+            cost,
+            &name,
+            &format!("Line {line}"),
+        );
     }
     c.finish(max_cells)
 }
@@ -254,8 +460,11 @@ pub struct PanelSummary {
     pub id: uuid::Uuid,
     /// `upload` (commerce orders and platform spend later).
     pub source: String,
-    /// The markets (or arms), sorted.
+    /// The markets (or a holdout's arms), sorted.
     pub markets: Vec<String>,
+    /// A holdout's users uploaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<usize>,
     /// Days in the panel.
     pub days: i64,
     #[schema(value_type = String, format = Date)]
@@ -302,11 +511,13 @@ mod tests {
                 market: "a".into(),
                 date: "2021-01-01".into(),
                 value: 1.0,
+                cost: None,
             },
             KpiRow {
                 market: "b".into(),
                 date: "2021-13-01".into(),
                 value: 1.0,
+                cost: None,
             },
         ];
         let e = panel_from_rows(&rows, 1000).unwrap_err();
@@ -316,11 +527,13 @@ mod tests {
                 market: "a".into(),
                 date: "2021-01-01".into(),
                 value: 1.0,
+                cost: None,
             },
             KpiRow {
                 market: "b".into(),
                 date: "2021-01-02".into(),
                 value: 1.0,
+                cost: None,
             },
         ];
         let e = panel_from_rows(&rows, 1000).unwrap_err();

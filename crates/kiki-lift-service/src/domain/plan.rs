@@ -14,12 +14,116 @@ kiki_core::string_enum! {
     /// The estimator of the experiment.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
-    pub enum LiftMethod {
+    pub enum MethodName {
         /// Synthetic control over a daily KPI per market, with conformal
         /// inference (GeoLift's default estimator).
         #[default]
         SyntheticControl = "synthetic_control",
+        /// Time-based regression of the treatment group's daily total on the
+        /// control group's (matched markets).
+        Tbr = "tbr",
+        /// Trimmed Match over randomised pairs of markets: the iROAS from
+        /// each pair's response and cost differences over the test.
+        TrimmedMatch = "trimmed_match",
+        /// An audience holdout: users split into treatment and control by a
+        /// salted hash, compared on conversion rate and revenue per user.
+        Holdout = "holdout",
     }
+}
+
+kiki_core::string_enum! {
+    /// Which users a holdout compares.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum HoldoutPopulation {
+        /// Everyone assigned (intent to treat, the default).
+        #[default]
+        All = "all",
+        /// Only users with a real bid or a logged ghost bid, in both arms.
+        WouldHaveBid = "would_have_bid",
+    }
+}
+
+impl HoldoutPopulation {
+    /// The engine's population.
+    pub fn engine(self) -> kiki_lift::Population {
+        match self {
+            HoldoutPopulation::All => kiki_lift::Population::All,
+            HoldoutPopulation::WouldHaveBid => kiki_lift::Population::WouldHaveBid,
+        }
+    }
+}
+
+/// The estimator of the experiment with what only it reads.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LiftMethod {
+    /// Synthetic control: `treated`, the donors' options.
+    #[default]
+    SyntheticControl,
+    /// Time-based regression: `treated` is the treatment group.
+    Tbr(TbrPlan),
+    /// Trimmed Match: the pairs replace `treated`.
+    TrimmedMatch(TrimmedMatchPlan),
+    /// Audience holdout: the arms by salted hash; users, not markets.
+    Holdout(HoldoutPlan),
+}
+
+impl LiftMethod {
+    /// The method's name.
+    pub fn name(&self) -> MethodName {
+        match self {
+            LiftMethod::SyntheticControl => MethodName::SyntheticControl,
+            LiftMethod::Tbr(_) => MethodName::Tbr,
+            LiftMethod::TrimmedMatch(_) => MethodName::TrimmedMatch,
+            LiftMethod::Holdout(_) => MethodName::Holdout,
+        }
+    }
+}
+
+/// What a time-based regression reads besides the treatment group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TbrPlan {
+    /// The control group (1 to 500 markets, none treated).
+    pub control: Vec<String>,
+    /// The cost measure of the panel's `cost` column; when named, the iROAS
+    /// divides by the treatment group's cost over the test.
+    pub cost_kpi: Option<String>,
+}
+
+/// What Trimmed Match reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrimmedMatchPlan {
+    /// The randomised pairs (at least 3, each market once).
+    pub pairs: Vec<MarketPair>,
+    /// The cost measure of the panel's `cost` column (required).
+    pub cost_kpi: Option<String>,
+    /// A fixed trim rate; absent, chosen from the data.
+    pub trim_rate: Option<f64>,
+    /// The largest trim rate considered (default 0.25).
+    pub max_trim_rate: f64,
+}
+
+/// How a holdout splits users into its arms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldoutPlan {
+    /// The experiment's salt: a user's arm is `SHA-256(salt ‖ 0x1F ‖ user
+    /// id)` against the treatment share.
+    pub salt: String,
+    /// Share of users in treatment, strictly between 0 and 1.
+    pub treatment_share: f64,
+    /// Which users are compared.
+    pub population: HoldoutPopulation,
+}
+
+/// A randomised pair of markets: the one treated and its control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"treated": "chicago", "control": "portland"}))]
+pub struct MarketPair {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub treated: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub control: String,
 }
 
 kiki_core::string_enum! {
@@ -68,7 +172,37 @@ impl Alternative {
 pub struct MarketName(pub String);
 
 /// The plan registered before the test starts. Every field takes part in
-/// its hash (defaults written out).
+/// its hash (defaults written out). Its JSON is [`PlanDocument`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PlanDocument", into = "PlanDocument")]
+pub struct LiftPlan {
+    /// The estimator and what only it reads.
+    pub method: LiftMethod,
+    /// The outcome measured, as the panel's values count it (e.g.
+    /// `conversions`, `orders`, `revenue`).
+    pub kpi: String,
+    /// The treated markets (1 to 100, each once).
+    pub treated: Vec<String>,
+    /// First day of the pre-period the synthetic control is fitted on.
+    pub pre_start: String,
+    /// First day of the test (after `pre_start`).
+    pub test_start: String,
+    /// Last day of the test, included (not before `test_start`).
+    pub test_end: String,
+    /// Unit fixed effects: each market's pre-period mean removed (default true).
+    pub fixed_effects: bool,
+    /// Ridge augmentation with a cross-validated penalty (default false).
+    pub ridge: bool,
+    /// Markets never used as donors (spill-over), none of them treated.
+    pub excluded_donors: Vec<String>,
+    /// Significance level; the interval's coverage is 1 − alpha (default 0.1).
+    pub alpha: f64,
+    /// The alternative hypothesis (default `two_sided`).
+    pub alternative: Alternative,
+}
+
+/// The plan as JSON: the fields every method shares, then those of one
+/// method only (absent for the others).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -78,10 +212,10 @@ pub struct MarketName(pub String);
     "fixed_effects": true, "ridge": false, "excluded_donors": [],
     "alpha": 0.1, "alternative": "two_sided"
 }))]
-pub struct LiftPlan {
+pub struct PlanDocument {
     /// The estimator (default `synthetic_control`).
     #[serde(default)]
-    pub method: LiftMethod,
+    pub method: MethodName,
     /// The outcome measured, as the panel's values count it (e.g.
     /// `conversions`, `orders`, `revenue`).
     #[schema(
@@ -91,10 +225,60 @@ pub struct LiftPlan {
         example = "conversions"
     )]
     pub kpi: String,
-    /// The treated markets (1 to 100, each once).
-    #[schema(value_type = Vec<MarketName>, min_items = 1, max_items = 100)]
+    /// The treated markets (1 to 100, each once); with `tbr`, the treatment
+    /// group; with `trimmed_match`, absent (the pairs name them).
+    #[serde(default)]
+    #[schema(value_type = Vec<MarketName>, max_items = 100)]
     pub treated: Vec<String>,
-    /// First day of the pre-period the synthetic control is fitted on.
+    /// `tbr` only: the control group (1 to 500 markets, none treated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<MarketName>>, max_items = 500,
+        example = json!(["2", "3", "5"]))]
+    pub control: Option<Vec<String>>,
+    /// `trimmed_match` only: the randomised pairs (3 to 500, each market
+    /// once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 500, example = json!([
+        {"treated": "geo-1", "control": "geo-2"},
+        {"treated": "geo-4", "control": "geo-3"},
+        {"treated": "geo-5", "control": "geo-6"}
+    ]))]
+    pub pairs: Option<Vec<MarketPair>>,
+    /// `tbr` and `trimmed_match`: the cost measure the panel's `cost`
+    /// column holds (e.g. `spend`); the iROAS divides the incremental
+    /// outcome by it. Required for `trimmed_match`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", example = "spend")]
+    pub cost_kpi: Option<String>,
+    /// `trimmed_match` only: a fixed share of pairs trimmed from each tail
+    /// (0 to `max_trim_rate`); absent, chosen from the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 0.5, example = 0.0)]
+    pub trim_rate: Option<f64>,
+    /// `trimmed_match` only: the largest trim rate considered (default 0.25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 0.5, example = 0.25)]
+    pub max_trim_rate: Option<f64>,
+    /// `holdout` only: the experiment's salt (1 to 200 characters, unique
+    /// per experiment); a user is treated when the salted hash of their id
+    /// falls below `treatment_share`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S",
+        example = "spring-retargeting-2026"
+    )]
+    pub salt: Option<String>,
+    /// `holdout` only: the share of users treated, strictly between 0 and 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0, example = 0.9)]
+    pub treatment_share: Option<f64>,
+    /// `holdout` only: which users are compared (default `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<HoldoutPopulation>,
+    /// First day of the pre-period (the synthetic control's fit, the
+    /// regression's; Trimmed Match and holdouts only freeze it).
     #[schema(value_type = String, format = Date, example = "2021-01-01")]
     pub pre_start: String,
     /// First day of the test (after `pre_start`).
@@ -103,13 +287,16 @@ pub struct LiftPlan {
     /// Last day of the test, included (not before `test_start`).
     #[schema(value_type = String, format = Date, example = "2021-04-15")]
     pub test_end: String,
-    /// Unit fixed effects: each market's pre-period mean removed (default true).
+    /// `synthetic_control`: unit fixed effects, each market's pre-period
+    /// mean removed (default true).
     #[serde(default = "yes")]
     pub fixed_effects: bool,
-    /// Ridge augmentation with a cross-validated penalty (default false).
+    /// `synthetic_control`: ridge augmentation with a cross-validated
+    /// penalty (default false).
     #[serde(default)]
     pub ridge: bool,
-    /// Markets never used as donors (spill-over), none of them treated.
+    /// `synthetic_control`: markets never used as donors (spill-over), none
+    /// of them treated.
     #[serde(default)]
     #[schema(value_type = Vec<MarketName>, max_items = 500)]
     pub excluded_donors: Vec<String>,
@@ -117,9 +304,157 @@ pub struct LiftPlan {
     #[serde(default = "default_alpha")]
     #[schema(minimum = 0.001, maximum = 0.5, example = 0.1)]
     pub alpha: f64,
-    /// The alternative hypothesis (default `two_sided`).
+    /// The alternative hypothesis (default `two_sided`). `tbr` takes
+    /// `greater` (a lower bound only) or `two_sided`; `trimmed_match`
+    /// `two_sided`.
     #[serde(default)]
     pub alternative: Alternative,
+}
+
+impl TryFrom<PlanDocument> for LiftPlan {
+    type Error = String;
+
+    fn try_from(d: PlanDocument) -> Result<LiftPlan, String> {
+        let stray = |present: bool, field: &str, owner: &str| {
+            if present {
+                Err(format!(
+                    "`{field}` belongs to a `{owner}` plan, not to a `{}` one",
+                    d.method.as_str()
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let method = match d.method {
+            MethodName::SyntheticControl => {
+                stray(d.control.is_some(), "control", "tbr")?;
+                stray(d.pairs.is_some(), "pairs", "trimmed_match")?;
+                stray(d.cost_kpi.is_some(), "cost_kpi", "tbr` or `trimmed_match")?;
+                stray(d.trim_rate.is_some(), "trim_rate", "trimmed_match")?;
+                stray(d.max_trim_rate.is_some(), "max_trim_rate", "trimmed_match")?;
+                stray(d.salt.is_some(), "salt", "holdout")?;
+                stray(d.treatment_share.is_some(), "treatment_share", "holdout")?;
+                stray(d.population.is_some(), "population", "holdout")?;
+                LiftMethod::SyntheticControl
+            }
+            MethodName::Tbr => {
+                stray(d.pairs.is_some(), "pairs", "trimmed_match")?;
+                stray(d.trim_rate.is_some(), "trim_rate", "trimmed_match")?;
+                stray(d.max_trim_rate.is_some(), "max_trim_rate", "trimmed_match")?;
+                stray(d.salt.is_some(), "salt", "holdout")?;
+                stray(d.treatment_share.is_some(), "treatment_share", "holdout")?;
+                stray(d.population.is_some(), "population", "holdout")?;
+                LiftMethod::Tbr(TbrPlan {
+                    control: d.control.unwrap_or_default(),
+                    cost_kpi: d.cost_kpi,
+                })
+            }
+            MethodName::TrimmedMatch => {
+                stray(d.control.is_some(), "control", "tbr")?;
+                stray(d.salt.is_some(), "salt", "holdout")?;
+                stray(d.treatment_share.is_some(), "treatment_share", "holdout")?;
+                stray(d.population.is_some(), "population", "holdout")?;
+                LiftMethod::TrimmedMatch(TrimmedMatchPlan {
+                    pairs: d.pairs.unwrap_or_default(),
+                    cost_kpi: d.cost_kpi,
+                    trim_rate: d.trim_rate,
+                    max_trim_rate: d.max_trim_rate.unwrap_or(0.25),
+                })
+            }
+            MethodName::Holdout => {
+                stray(d.control.is_some(), "control", "tbr")?;
+                stray(d.pairs.is_some(), "pairs", "trimmed_match")?;
+                stray(d.cost_kpi.is_some(), "cost_kpi", "tbr` or `trimmed_match")?;
+                stray(d.trim_rate.is_some(), "trim_rate", "trimmed_match")?;
+                stray(d.max_trim_rate.is_some(), "max_trim_rate", "trimmed_match")?;
+                LiftMethod::Holdout(HoldoutPlan {
+                    salt: d.salt.unwrap_or_default(),
+                    // NaN is refused by validation, naming the field.
+                    treatment_share: d.treatment_share.unwrap_or(f64::NAN),
+                    population: d.population.unwrap_or_default(),
+                })
+            }
+        };
+        Ok(LiftPlan {
+            method,
+            kpi: d.kpi,
+            treated: d.treated,
+            pre_start: d.pre_start,
+            test_start: d.test_start,
+            test_end: d.test_end,
+            fixed_effects: d.fixed_effects,
+            ridge: d.ridge,
+            excluded_donors: d.excluded_donors,
+            alpha: d.alpha,
+            alternative: d.alternative,
+        })
+    }
+}
+
+impl From<LiftPlan> for PlanDocument {
+    fn from(p: LiftPlan) -> PlanDocument {
+        let mut d = PlanDocument {
+            method: p.method.name(),
+            kpi: p.kpi,
+            treated: p.treated,
+            control: None,
+            pairs: None,
+            cost_kpi: None,
+            trim_rate: None,
+            max_trim_rate: None,
+            salt: None,
+            treatment_share: None,
+            population: None,
+            pre_start: p.pre_start,
+            test_start: p.test_start,
+            test_end: p.test_end,
+            fixed_effects: p.fixed_effects,
+            ridge: p.ridge,
+            excluded_donors: p.excluded_donors,
+            alpha: p.alpha,
+            alternative: p.alternative,
+        };
+        match p.method {
+            LiftMethod::SyntheticControl => {}
+            LiftMethod::Tbr(t) => {
+                d.control = Some(t.control);
+                d.cost_kpi = t.cost_kpi;
+            }
+            LiftMethod::TrimmedMatch(t) => {
+                d.pairs = Some(t.pairs);
+                d.cost_kpi = t.cost_kpi;
+                d.trim_rate = t.trim_rate;
+                d.max_trim_rate = Some(t.max_trim_rate);
+            }
+            LiftMethod::Holdout(h) => {
+                d.salt = Some(h.salt);
+                d.treatment_share = Some(h.treatment_share);
+                d.population = Some(h.population);
+            }
+        }
+        d
+    }
+}
+
+impl utoipa::PartialSchema for LiftPlan {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <PlanDocument as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl ToSchema for LiftPlan {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LiftPlan")
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <PlanDocument as ToSchema>::schemas(schemas);
+    }
 }
 
 fn yes() -> bool {
@@ -174,13 +509,27 @@ impl LiftPlan {
                 "Name the outcome measured, 1 to 100 characters (e.g. `conversions`).",
             ));
         }
-        if self.treated.is_empty() || self.treated.len() > 100 {
+        let no_treated = match self.method {
+            LiftMethod::TrimmedMatch(_) => {
+                Some("A `trimmed_match` plan names its markets in `pairs`; leave `treated` empty.")
+            }
+            LiftMethod::Holdout(_) => Some(
+                "A `holdout` plan splits users by `salt` and `treatment_share`; leave `treated` empty.",
+            ),
+            _ => None,
+        };
+        if let Some(message) = no_treated {
+            if !self.treated.is_empty() {
+                errors.push(FieldError::new(f("treated"), message));
+            }
+        } else if self.treated.is_empty() || self.treated.len() > 100 {
             errors.push(FieldError::new(
                 f("treated"),
                 "Name 1 to 100 treated markets.",
             ));
         }
         let treated = check_names(&self.treated, &f("treated"), &mut errors);
+        let method = self.validated_method(&treated, &f, &mut errors);
         if self.excluded_donors.len() > 500 {
             errors.push(FieldError::new(
                 f("excluded_donors"),
@@ -249,7 +598,7 @@ impl LiftPlan {
         }
         let show = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
         Ok(LiftPlan {
-            method: self.method,
+            method,
             kpi,
             treated,
             pre_start: show(pre),
@@ -261,6 +610,251 @@ impl LiftPlan {
             alpha: self.alpha,
             alternative: self.alternative,
         })
+    }
+
+    /// The method's own fields checked (`errors` gets each problem).
+    fn validated_method(
+        &self,
+        treated: &[String],
+        f: &dyn Fn(&str) -> String,
+        errors: &mut Vec<FieldError>,
+    ) -> LiftMethod {
+        let sc_only = |errors: &mut Vec<FieldError>, plan: &LiftPlan| {
+            if !plan.fixed_effects {
+                errors.push(FieldError::new(
+                    f("fixed_effects"),
+                    "Fixed effects are an option of `synthetic_control` only; leave it true.",
+                ));
+            }
+            if plan.ridge {
+                errors.push(FieldError::new(
+                    f("ridge"),
+                    "Ridge augmentation is an option of `synthetic_control` only.",
+                ));
+            }
+            if !plan.excluded_donors.is_empty() {
+                errors.push(FieldError::new(
+                    f("excluded_donors"),
+                    "Excluded donors are an option of `synthetic_control` only.",
+                ));
+            }
+        };
+        let cost = |errors: &mut Vec<FieldError>, c: &Option<String>, required: bool| match c
+            .as_deref()
+            .map(str::trim)
+        {
+            None if required => {
+                errors.push(FieldError::new(
+                        f("cost_kpi"),
+                        "Name the cost measure of the panel's `cost` column (e.g. `spend`): the iROAS divides by it.",
+                    ));
+                None
+            }
+            None => None,
+            Some(t) if t.is_empty() || t.chars().count() > 100 => {
+                errors.push(FieldError::new(
+                    f("cost_kpi"),
+                    "Name the cost measure, 1 to 100 characters (e.g. `spend`).",
+                ));
+                None
+            }
+            Some(t) => Some(t.to_owned()),
+        };
+        match &self.method {
+            LiftMethod::SyntheticControl => LiftMethod::SyntheticControl,
+            LiftMethod::Tbr(t) => {
+                sc_only(errors, self);
+                if t.control.is_empty() || t.control.len() > 500 {
+                    errors.push(FieldError::new(
+                        f("control"),
+                        "Name 1 to 500 control markets.",
+                    ));
+                }
+                let control = check_names(&t.control, &f("control"), errors);
+                for (i, c) in control.iter().enumerate() {
+                    if treated.contains(c) {
+                        errors.push(FieldError::new(
+                            format!("{}[{i}]", f("control")),
+                            format!(
+                                "`{c}` is in the treatment group; a market is in one group only."
+                            ),
+                        ));
+                    }
+                }
+                if !matches!(
+                    self.alternative,
+                    Alternative::TwoSided | Alternative::Greater
+                ) {
+                    errors.push(FieldError::new(
+                        f("alternative"),
+                        "A time-based regression tests `greater` (a lower bound only) or `two_sided`.",
+                    ));
+                }
+                LiftMethod::Tbr(TbrPlan {
+                    control,
+                    cost_kpi: cost(errors, &t.cost_kpi, false),
+                })
+            }
+            LiftMethod::TrimmedMatch(t) => {
+                sc_only(errors, self);
+                if t.pairs.len() < 3 || t.pairs.len() > 500 {
+                    errors.push(FieldError::new(
+                        f("pairs"),
+                        "Name 3 to 500 pairs of markets.",
+                    ));
+                }
+                let mut seen: Vec<String> = Vec::new();
+                let mut pairs = Vec::with_capacity(t.pairs.len());
+                for (i, pair) in t.pairs.iter().enumerate() {
+                    let mut names = [String::new(), String::new()];
+                    for (k, (side, name)) in
+                        [("treated", &pair.treated), ("control", &pair.control)]
+                            .into_iter()
+                            .enumerate()
+                    {
+                        let field = format!("{}[{i}].{side}", f("pairs"));
+                        let n = name.trim();
+                        if n.is_empty() || n.chars().count() > 200 {
+                            errors.push(FieldError::new(
+                                field,
+                                "A market name is 1 to 200 characters, not only spaces.",
+                            ));
+                        } else if seen.iter().any(|s| s == n) {
+                            errors.push(FieldError::new(
+                                field,
+                                format!("The market `{n}` is in another pair already."),
+                            ));
+                        } else {
+                            seen.push(n.to_owned());
+                        }
+                        names[k] = n.to_owned();
+                    }
+                    let [treated, control] = names;
+                    pairs.push(MarketPair { treated, control });
+                }
+                if !(t.max_trim_rate.is_finite() && (0.0..=0.5).contains(&t.max_trim_rate)) {
+                    errors.push(FieldError::new(
+                        f("max_trim_rate"),
+                        "The largest trim rate considered, from 0 to 0.5 (default 0.25).",
+                    ));
+                }
+                if let Some(r) = t.trim_rate
+                    && !(r.is_finite() && r >= 0.0 && r <= t.max_trim_rate)
+                {
+                    errors.push(FieldError::new(
+                        f("trim_rate"),
+                        "A share of pairs trimmed from each tail, from 0 to `max_trim_rate`; leave it out to choose it from the data.",
+                    ));
+                }
+                if self.alternative != Alternative::TwoSided {
+                    errors.push(FieldError::new(
+                        f("alternative"),
+                        "Trimmed Match gives a two-sided interval: `two_sided`.",
+                    ));
+                }
+                LiftMethod::TrimmedMatch(TrimmedMatchPlan {
+                    pairs,
+                    cost_kpi: cost(errors, &t.cost_kpi, true),
+                    trim_rate: t.trim_rate,
+                    max_trim_rate: t.max_trim_rate,
+                })
+            }
+            LiftMethod::Holdout(h) => {
+                sc_only(errors, self);
+                let salt = h.salt.trim();
+                if salt.is_empty() || salt.chars().count() > 200 {
+                    errors.push(FieldError::new(
+                        f("salt"),
+                        "The experiment's salt, 1 to 200 characters, unique per experiment.",
+                    ));
+                }
+                if !(h.treatment_share > 0.0 && h.treatment_share < 1.0) {
+                    errors.push(FieldError::new(
+                        f("treatment_share"),
+                        "The share of users treated, strictly between 0 and 1 (e.g. 0.9).",
+                    ));
+                }
+                if self.alternative != Alternative::TwoSided {
+                    errors.push(FieldError::new(
+                        f("alternative"),
+                        "A holdout gives two-sided intervals: `two_sided`.",
+                    ));
+                }
+                LiftMethod::Holdout(HoldoutPlan {
+                    salt: salt.to_owned(),
+                    treatment_share: h.treatment_share,
+                    population: h.population,
+                })
+            }
+        }
+    }
+
+    /// Who is compared, in a few words (the registration's explanation).
+    pub fn groups_text(&self) -> String {
+        match &self.method {
+            LiftMethod::SyntheticControl => format!(
+                "{} treated ({})",
+                self.treated.len(),
+                self.treated.join(", ")
+            ),
+            LiftMethod::Tbr(t) => format!(
+                "{} treated and {} control markets",
+                self.treated.len(),
+                t.control.len()
+            ),
+            LiftMethod::TrimmedMatch(t) => format!("{} pairs of markets", t.pairs.len()),
+            LiftMethod::Holdout(h) => format!(
+                "users split by salt `{}`, {} % treated",
+                h.salt,
+                h.treatment_share * 100.0
+            ),
+        }
+    }
+
+    /// Every market the plan names, with its field.
+    fn named_markets(&self) -> Vec<(String, &str)> {
+        let mut out: Vec<(String, &str)> = Vec::new();
+        for (field, names) in [
+            ("plan.treated", &self.treated),
+            ("plan.excluded_donors", &self.excluded_donors),
+        ] {
+            for (i, n) in names.iter().enumerate() {
+                out.push((format!("{field}[{i}]"), n));
+            }
+        }
+        match &self.method {
+            LiftMethod::SyntheticControl | LiftMethod::Holdout(_) => {}
+            LiftMethod::Tbr(t) => {
+                for (i, n) in t.control.iter().enumerate() {
+                    out.push((format!("plan.control[{i}]"), n));
+                }
+            }
+            LiftMethod::TrimmedMatch(t) => {
+                for (i, p) in t.pairs.iter().enumerate() {
+                    out.push((format!("plan.pairs[{i}].treated"), &p.treated));
+                    out.push((format!("plan.pairs[{i}].control"), &p.control));
+                }
+            }
+        }
+        out
+    }
+
+    /// The test window's first and last day as indexes of `window`, the
+    /// panel over `pre_start ..= test_end`: `(test_start, test_end + 1)`.
+    pub fn test_range(&self) -> Result<(usize, usize), Vec<FieldError>> {
+        let (pre, start, end) = self.days()?;
+        Ok((
+            (start - pre).whole_days() as usize,
+            (end - pre).whole_days() as usize + 1,
+        ))
+    }
+
+    /// The panel cut to `pre_start ..= test_end`, every day and every named
+    /// market in it.
+    pub fn window(&self, panel: &Panel) -> Result<Panel, Vec<FieldError>> {
+        let (pre, _, end) = self.days()?;
+        self.check_units(panel)?;
+        day_window(panel, pre, end, "plan.pre_start", "plan.test_end")
     }
 
     fn days(&self) -> Result<(Date, Date, Date), Vec<FieldError>> {
@@ -279,17 +873,12 @@ impl LiftPlan {
 
     fn check_units(&self, panel: &Panel) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
-        for (field, names) in [
-            ("plan.treated", &self.treated),
-            ("plan.excluded_donors", &self.excluded_donors),
-        ] {
-            for (i, n) in names.iter().enumerate() {
-                if panel.unit_index(n).is_none() {
-                    errors.push(FieldError::new(
-                        format!("{field}[{i}]"),
-                        format!("The KPI panel has no market `{n}`."),
-                    ));
-                }
+        for (field, n) in self.named_markets() {
+            if panel.unit_index(n).is_none() {
+                errors.push(FieldError::new(
+                    field,
+                    format!("The KPI panel has no market `{n}`."),
+                ));
             }
         }
         if errors.is_empty() {
@@ -432,6 +1021,59 @@ mod tests {
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["method"], "synthetic_control");
         assert_eq!(v["alternative"], "two_sided");
+    }
+
+    #[test]
+    fn each_method_round_trips_and_writes_only_its_own_fields() {
+        let sc = serde_json::to_value(plan().validated("plan").unwrap()).unwrap();
+        let keys: Vec<&str> = sc.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "alpha",
+                "alternative",
+                "excluded_donors",
+                "fixed_effects",
+                "kpi",
+                "method",
+                "pre_start",
+                "ridge",
+                "test_end",
+                "test_start",
+                "treated"
+            ],
+            "a synthetic-control plan is written as before, so its hash is"
+        );
+        let dates = serde_json::json!({
+            "kpi": "sales", "pre_start": "2021-01-01", "test_start": "2021-02-01",
+            "test_end": "2021-02-10"
+        });
+        for extra in [
+            serde_json::json!({"method": "tbr", "treated": ["a"], "control": ["b"], "cost_kpi": "spend"}),
+            serde_json::json!({"method": "trimmed_match", "cost_kpi": "spend", "trim_rate": 0.1,
+                "pairs": [{"treated": "a", "control": "b"}, {"treated": "c", "control": "d"},
+                          {"treated": "e", "control": "f"}]}),
+            serde_json::json!({"method": "holdout", "salt": "s", "treatment_share": 0.9}),
+        ] {
+            let mut doc = dates.clone();
+            doc.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let p: LiftPlan = serde_json::from_value(doc).unwrap();
+            let p = p.validated("plan").unwrap();
+            let back: LiftPlan = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+            assert_eq!(back, p);
+            assert_eq!(back.method.name().as_str(), extra["method"]);
+        }
+        let stray = serde_json::json!({
+            "kpi": "sales", "treated": ["a"], "pre_start": "2021-01-01",
+            "test_start": "2021-02-01", "test_end": "2021-02-10", "salt": "s"
+        });
+        let e = serde_json::from_value::<LiftPlan>(stray).unwrap_err();
+        assert!(
+            e.to_string().contains("`salt` belongs to a `holdout` plan"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,11 +1,10 @@
-//! Registered analyses: run on the registered plan and the latest panel
-//! (the registered days only), on the blocking pool, stored with the hash
+//! Registered analyses: run by the registered plan's method on the latest
+//! panel (the registered days only), on the blocking pool, stored with the hash
 //! of their inputs and of their result, audited and decision-recorded.
 
 use kiki_core::{OrgId, Page, PageRequest, TenantScope};
 use kiki_explain::NewDecision;
 use kiki_identity::{Principal, RequestMeta};
-use kiki_lift::GeoAnalysis;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::types::Json;
@@ -14,10 +13,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{LiftService, LiftStatus, actor_text, audit_event, changed_meanwhile};
+use crate::domain::analysis::{AnalysisInputs, HoldoutSummary, analyze_users};
 use crate::domain::{
-    AnalysisSummary, ENGINE_VERSION, analysis::AnalyzeError, analyze, content_hash,
-    plan::Alternative,
+    AnalysisSummary, ENGINE_VERSION, LiftMethod, MethodName, MethodResult, TbrSummary,
+    TrimmedMatchSummary, analysis::AnalyzeError, analyze_plan, content_hash, plan::Alternative,
 };
+
+type RunResult = std::result::Result<(MethodResult, AnalysisInputs), AnalyzeError>;
 use crate::error::{LiftServiceError, Result};
 use crate::events::AnalysisCompleted;
 use crate::store::{self, AnalysisRow, Key, MoveExtras};
@@ -39,8 +41,22 @@ pub struct AnalysisView {
     /// SHA-256 of `result`.
     pub result_hash: String,
     pub engine_version: String,
-    /// Estimate, interval, p-value, weights and diagnostics.
-    pub estimate: AnalysisSummary,
+    /// The plan's method.
+    pub method: MethodName,
+    /// `synthetic_control`: estimate, interval, p-value, weights and
+    /// diagnostics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<AnalysisSummary>,
+    /// `tbr`: incremental outcome, lift and iROAS with their intervals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tbr: Option<TbrSummary>,
+    /// `trimmed_match`: the iROAS, its interval and the trim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trimmed_match: Option<TrimmedMatchSummary>,
+    /// `holdout`: both arms, the differences in conversion rate and
+    /// revenue per user, the assignment checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<HoldoutSummary>,
     /// The engine's whole result (per-day observed and counterfactual,
     /// every weight, the inference's details).
     #[schema(value_type = Object)]
@@ -50,14 +66,26 @@ pub struct AnalysisView {
     pub created_at: OffsetDateTime,
 }
 
-impl TryFrom<AnalysisRow> for AnalysisView {
-    type Error = LiftServiceError;
-
-    fn try_from(r: AnalysisRow) -> Result<AnalysisView> {
-        let result: GeoAnalysis = serde_json::from_value(r.result.0.clone())?;
-        let alternative = Alternative::of_engine(result.inference.options.alternative);
+impl AnalysisView {
+    /// The stored row read as the result of `method` (the plan's).
+    fn of(r: AnalysisRow, method: MethodName) -> Result<AnalysisView> {
+        let result = MethodResult::from_stored(method, r.result.0.clone())?;
+        let (mut estimate, mut tbr, mut tm, mut holdout) = (None, None, None, None);
+        match &result {
+            MethodResult::SyntheticControl(a) => {
+                let alternative = Alternative::of_engine(a.inference.options.alternative);
+                estimate = Some(AnalysisSummary::of(a, alternative));
+            }
+            MethodResult::Tbr(t) => tbr = Some(TbrSummary::of(t)),
+            MethodResult::TrimmedMatch(t) => tm = Some(TrimmedMatchSummary::of(t)),
+            MethodResult::Holdout(h) => holdout = Some(HoldoutSummary::of(h)),
+        }
         Ok(AnalysisView {
-            estimate: AnalysisSummary::of(&result, alternative),
+            method,
+            estimate,
+            tbr,
+            trimmed_match: tm,
+            holdout,
             id: r.id,
             experiment_id: r.experiment_id,
             panel_id: r.panel_id,
@@ -70,6 +98,86 @@ impl TryFrom<AnalysisRow> for AnalysisView {
             created_by: r.created_by,
             created_at: r.created_at,
         })
+    }
+}
+
+/// The figures of a result for the event and the decision record: the
+/// headline estimate, its interval, the lift and the p-value where the
+/// method has them.
+struct Headline {
+    estimate: f64,
+    interval: (Option<f64>, Option<f64>),
+    lift: Option<f64>,
+    p_value: Option<f64>,
+    text: String,
+}
+
+fn headline(result: &MethodResult) -> Headline {
+    match result {
+        MethodResult::SyntheticControl(a) => {
+            let (f, i) = (&a.fit, &a.inference);
+            Headline {
+                estimate: f.incremental,
+                interval: (i.incremental.lower, i.incremental.upper),
+                lift: Some(f.lift),
+                p_value: Some(i.p_value),
+                text: format!(
+                    "incremental {:.1} (interval {} to {}), lift {:+.2} %, p = {:.4}",
+                    f.incremental,
+                    fmt_bound(i.incremental.lower),
+                    fmt_bound(i.incremental.upper),
+                    f.lift * 100.0,
+                    i.p_value
+                ),
+            }
+        }
+        MethodResult::Tbr(r) => Headline {
+            estimate: r.incremental_response,
+            interval: (r.response_interval.lower, r.response_interval.upper),
+            lift: Some(r.relative_lift),
+            p_value: Some(1.0 - r.probability_positive),
+            text: format!(
+                "incremental {:.1} (interval {} to {}), lift {:+.2} %{}",
+                r.incremental_response,
+                fmt_bound(r.response_interval.lower),
+                fmt_bound(r.response_interval.upper),
+                r.relative_lift * 100.0,
+                r.iroas
+                    .as_ref()
+                    .map(|i| format!(", iROAS {:.4}", i.estimate))
+                    .unwrap_or_default()
+            ),
+        },
+        MethodResult::TrimmedMatch(r) => Headline {
+            estimate: r.estimate,
+            interval: (r.interval.lower, r.interval.upper),
+            lift: None,
+            p_value: None,
+            text: format!(
+                "iROAS {:.4} (interval {} to {}), trim rate {:.4}",
+                r.estimate,
+                fmt_bound(r.interval.lower),
+                fmt_bound(r.interval.upper),
+                r.trim_rate
+            ),
+        },
+        MethodResult::Holdout(r) => {
+            let d = &r.conversion_rate;
+            Headline {
+                estimate: d.absolute,
+                interval: (d.interval.lower, d.interval.upper),
+                lift: d.relative,
+                p_value: Some(d.p_value),
+                text: format!(
+                    "conversion rate {:+.4} (interval {} to {}), p = {:.4}, incremental conversions {:.1}",
+                    d.absolute,
+                    fmt_bound(d.interval.lower),
+                    fmt_bound(d.interval.upper),
+                    d.p_value,
+                    r.incremental_conversions
+                ),
+            }
+        }
     }
 }
 
@@ -107,9 +215,20 @@ impl LiftService {
         let panel_row = store::latest_panel(&self.db, org, id)
             .await?
             .ok_or_else(|| LiftServiceError::Conflict("Upload the KPI panel first.".into()))?;
-        let panel = panel_row.panel()?;
         let run_plan = plan.clone();
-        let (result, inputs) = tokio::task::spawn_blocking(move || analyze(&run_plan, &panel))
+        let method = plan.method.name();
+        let run: Box<dyn FnOnce() -> RunResult + Send> = if let LiftMethod::Holdout(_) = plan.method
+        {
+            let (arms, users) = panel_row.users()?.ok_or_else(|| {
+                LiftServiceError::Conflict("Upload the holdout's users first.".into())
+            })?;
+            Box::new(move || analyze_users(&run_plan, arms, &users))
+        } else {
+            let panel = panel_row.panel()?;
+            let cost = panel_row.cost_panel()?;
+            Box::new(move || analyze_plan(&run_plan, &panel, cost.as_ref()))
+        };
+        let (result, inputs) = tokio::task::spawn_blocking(run)
             .await
             .map_err(|e| LiftServiceError::Internal(format!("the analysis task stopped: {e}")))?
             .map_err(|e| match e {
@@ -135,7 +254,7 @@ impl LiftService {
             created_by: actor_text(&actor),
             created_at: now,
         };
-        let (f, i) = (&result.fit, &result.inference);
+        let h = headline(&result);
         let mut tx = self.record.begin().await?;
         store::insert_analysis(&mut tx, &analysis).await?;
         if status != LiftStatus::Analysed {
@@ -183,22 +302,19 @@ impl LiftService {
             }),
             output: json!({
                 "analysis_id": analysis.id,
-                "att": f.att,
-                "incremental": f.incremental,
-                "lift": f.lift,
-                "p_value": i.p_value,
-                "incremental_interval": [i.incremental.lower, i.incremental.upper],
+                "method": method,
+                "estimate": h.estimate,
+                "interval": [h.interval.0, h.interval.1],
+                "lift": h.lift,
+                "p_value": h.p_value,
                 "result_hash": result_hash,
             }),
-            confidence: Some(1.0 - i.p_value),
+            confidence: h.p_value.map(|p| 1.0 - p),
             explanation: format!(
-                "Analysed as registered (plan {plan_hash}): incremental {:.1} (interval {} to {}), lift {:+.2} %, p = {:.4}. {}",
-                f.incremental,
-                fmt_bound(i.incremental.lower),
-                fmt_bound(i.incremental.upper),
-                f.lift * 100.0,
-                i.p_value,
-                result.summary
+                "Analysed as registered (plan {plan_hash}, {}): {}. {}",
+                method.as_str(),
+                h.text,
+                result.summary()
             ),
             audit_entry_id: Some(entry.id),
         })
@@ -210,9 +326,10 @@ impl LiftService {
                 analysis_id: analysis.id,
                 inputs_hash,
                 result_hash,
-                att: f.att,
-                lift: f.lift,
-                p_value: i.p_value,
+                method,
+                estimate: h.estimate,
+                lift: h.lift,
+                p_value: h.p_value,
             },
         );
         tx.commit().await?;
@@ -222,7 +339,7 @@ impl LiftService {
             lift.analysis_id = %analysis.id,
             "lift analysis stored"
         );
-        AnalysisView::try_from(analysis)
+        AnalysisView::of(analysis, method)
     }
 
     /// An experiment's analyses, newest first.
@@ -233,14 +350,14 @@ impl LiftService {
         page: &PageRequest,
     ) -> Result<Page<AnalysisView>> {
         let org: OrgId = scope.org_id();
-        self.row(org, id).await?;
+        let method = self.row(org, id).await?.plan()?.method.name();
         let key: Option<Key> = page
             .after()
             .map_err(|e| LiftServiceError::Invalid(vec![e]))?;
         let rows = store::list_analyses(&self.db, org, id, page.fetch(), key).await?;
         let views = rows
             .into_iter()
-            .map(AnalysisView::try_from)
+            .map(|r| AnalysisView::of(r, method))
             .collect::<Result<Vec<_>>>()?;
         Ok(Page::keyset(views, page.limit(), |v| (v.created_at, v.id)))
     }

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{LiftService, actor_text, audit_event};
-use crate::domain::{DesignMode, DesignRequest, ENGINE_VERSION, run_design};
+use crate::domain::{DesignMode, DesignRequest, ENGINE_VERSION, LiftMethod, run_design};
 use crate::error::{LiftServiceError, Result};
 use crate::events::DesignCompleted;
 use crate::store::{self, DesignRow, Key};
@@ -112,7 +112,12 @@ impl LiftService {
         req: DesignRequest,
     ) -> Result<DesignAccepted> {
         let org = p.scope.org_id();
-        self.row(org, id).await?;
+        let row = self.row(org, id).await?;
+        if let LiftMethod::Holdout(_) = row.plan()?.method {
+            return Err(LiftServiceError::Conflict(
+                "Designs choose markets and test lengths on a daily KPI panel; a holdout has neither.".into(),
+            ));
+        }
         let panel_row = store::latest_panel(&self.db, org, id)
             .await?
             .ok_or_else(|| {

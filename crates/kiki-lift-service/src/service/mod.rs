@@ -18,7 +18,7 @@ use std::sync::Arc;
 use kiki_core::{Clock, FieldError, OrgId, Page, PageRequest, TenantScope};
 use kiki_explain::{NewDecision, Recorder};
 use kiki_identity::{Principal, RequestMeta};
-use kiki_lift::{Panel, PanelData, PanelLoad};
+use kiki_lift::{Panel, PanelData};
 use kiki_server::Platform;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::{Db, Jobs};
@@ -30,7 +30,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::LiftConfig;
-use crate::domain::{ENGINE_VERSION, LiftPlan, PanelSummary, content_hash};
+use crate::domain::panel::{StoredPanel, Upload, UserRow};
+use crate::domain::{ENGINE_VERSION, LiftMethod, LiftPlan, PanelSummary, content_hash};
 use crate::error::{LiftServiceError, Result};
 use crate::events::ExperimentRegistered;
 use crate::store::{self, ExperimentRow, Key, MoveExtras, PanelRow};
@@ -153,11 +154,12 @@ impl ExperimentRow {
 
 impl PanelRow {
     fn summary(&self) -> Result<PanelSummary> {
-        let data: PanelData = serde_json::from_value(self.data.0.clone())?;
+        let data: StoredPanel = serde_json::from_value(self.data.0.clone())?;
         Ok(PanelSummary {
             id: self.id,
             source: self.source.clone(),
-            markets: data.units,
+            markets: data.panel.units,
+            users: data.users.as_ref().map(Vec::len),
             days: self.periods,
             first_day: self.first_period.clone(),
             last_day: self.last_period.clone(),
@@ -167,9 +169,25 @@ impl PanelRow {
         })
     }
 
-    fn panel(&self) -> Result<Panel> {
+    pub(crate) fn panel(&self) -> Result<Panel> {
         let data: PanelData = serde_json::from_value(self.data.0.clone())?;
         Panel::try_from(data).map_err(|e| LiftServiceError::Corrupt(e.to_string()))
+    }
+
+    /// A holdout's users and the arms (a holdout upload only).
+    pub(crate) fn users(&self) -> Result<Option<(PanelData, Vec<UserRow>)>> {
+        let stored: StoredPanel = serde_json::from_value(self.data.0.clone())?;
+        Ok(stored.users.map(|u| (stored.panel, u)))
+    }
+
+    /// The cost panel, when the upload had a cost column.
+    pub(crate) fn cost_panel(&self) -> Result<Option<Panel>> {
+        let stored: StoredPanel = serde_json::from_value(self.data.0.clone())?;
+        stored
+            .cost
+            .map(Panel::try_from)
+            .transpose()
+            .map_err(|e| LiftServiceError::Corrupt(e.to_string()))
     }
 }
 
@@ -410,11 +428,17 @@ impl LiftService {
         actor: Actor,
         meta: Option<&RequestMeta>,
         id: Uuid,
-        (panel, load): (Panel, PanelLoad),
+        Upload { panel, cost, load }: Upload,
         source: &str,
     ) -> Result<PanelSummary> {
         let org = scope.org_id();
         let row = self.row(org, id).await?;
+        if matches!(row.plan()?.method, LiftMethod::Holdout(_)) {
+            return Err(LiftServiceError::Invalid(vec![FieldError::new(
+                "rows",
+                "A holdout reads its users, not a daily KPI panel: upload `users`.",
+            )]));
+        }
         if let Some(registered) = &row.pre_period_hash {
             let plan = row.plan()?;
             let pre = plan.pre_period(&panel).map_err(LiftServiceError::Invalid)?;
@@ -426,7 +450,12 @@ impl LiftService {
             }
         }
         let data = PanelData::from(panel);
-        let hash = content_hash(&data);
+        let stored = StoredPanel {
+            panel: data.clone(),
+            cost: cost.map(PanelData::from),
+            users: None,
+        };
+        let hash = content_hash(&stored);
         let now = self.clock.now();
         let panel_row = PanelRow {
             id: Uuid::now_v7(),
@@ -437,7 +466,7 @@ impl LiftService {
             periods: data.periods.len() as i64,
             first_period: data.periods.first().cloned().unwrap_or_default(),
             last_period: data.periods.last().cloned().unwrap_or_default(),
-            data: Json(serde_json::to_value(&data)?),
+            data: Json(serde_json::to_value(&stored)?),
             panel_hash: hash.clone(),
             created_by: actor_text(&actor),
             created_at: now,
@@ -456,6 +485,78 @@ impl LiftService {
                     "last_day": panel_row.last_period,
                     "rows": load.rows,
                     "merged_rows": load.merged_rows,
+                    "panel_hash": hash,
+                })),
+        )
+        .await?;
+        tx.commit().await?;
+        panel_row.summary()
+    }
+
+    /// Stores a holdout's users (checked by
+    /// [`users_from_rows`](crate::domain::panel::users_from_rows)) as the
+    /// experiment's panel: the arms, no days, the users. Only a holdout
+    /// takes users (422 otherwise).
+    pub async fn store_users(
+        &self,
+        scope: &TenantScope,
+        actor: Actor,
+        meta: Option<&RequestMeta>,
+        id: Uuid,
+        users: Vec<UserRow>,
+        source: &str,
+    ) -> Result<PanelSummary> {
+        let org = scope.org_id();
+        let row = self.row(org, id).await?;
+        let plan = row.plan()?;
+        if !matches!(plan.method, LiftMethod::Holdout(_)) {
+            return Err(LiftServiceError::Invalid(vec![FieldError::new(
+                "users",
+                format!(
+                    "A `{}` plan reads a daily KPI panel: upload `rows`.",
+                    plan.method.name().as_str()
+                ),
+            )]));
+        }
+        let arms = vec!["control".to_owned(), "treatment".to_owned()];
+        let stored = StoredPanel {
+            panel: PanelData {
+                values: vec![Vec::new(); arms.len()],
+                units: arms,
+                periods: Vec::new(),
+                filled: Vec::new(),
+            },
+            cost: None,
+            users: Some(users),
+        };
+        let hash = content_hash(&stored);
+        let days = match plan.test_range() {
+            Ok((start, end)) => (end - start) as i64,
+            Err(_) => 0,
+        };
+        let panel_row = PanelRow {
+            id: Uuid::now_v7(),
+            org_id: org.0,
+            experiment_id: id,
+            source: source.to_owned(),
+            units: stored.panel.units.len() as i64,
+            periods: days,
+            first_period: plan.test_start.clone(),
+            last_period: plan.test_end.clone(),
+            data: Json(serde_json::to_value(&stored)?),
+            panel_hash: hash.clone(),
+            created_by: actor_text(&actor),
+            created_at: self.clock.now(),
+        };
+        let mut tx = self.record.begin().await?;
+        store::insert_panel(&mut tx, &panel_row).await?;
+        tx.audit(
+            audit_event(org, actor, "lift.panel.stored", meta)
+                .target("lift_experiment", id)
+                .details(json!({
+                    "panel_id": panel_row.id,
+                    "source": source,
+                    "users": stored.users.as_ref().map(Vec::len),
                     "panel_hash": hash,
                 })),
         )
@@ -483,17 +584,30 @@ impl LiftService {
             )));
         }
         let plan = row.plan()?;
-        let panel_row = store::latest_panel(&self.db, org, id).await?.ok_or_else(|| {
-            LiftServiceError::Conflict(
-                "Upload the KPI panel (at least the pre-period) before registering: the plan is checked against it and its pre-period is frozen with the plan.".into(),
+        // A holdout's users are known after the test only: nothing to check
+        // the plan against, no pre-period to freeze.
+        let (panel_id, panel_hash, pre_days, pre_hash) = if matches!(
+            plan.method,
+            LiftMethod::Holdout(_)
+        ) {
+            (None, None, 0, None)
+        } else {
+            let panel_row = store::latest_panel(&self.db, org, id).await?.ok_or_else(|| {
+                    LiftServiceError::Conflict(
+                        "Upload the KPI panel (at least the pre-period) before registering: the plan is checked against it and its pre-period is frozen with the plan.".into(),
+                    )
+                })?;
+            let pre = plan
+                .pre_period(&panel_row.panel()?)
+                .map_err(LiftServiceError::Invalid)?;
+            (
+                Some(panel_row.id),
+                Some(panel_row.panel_hash),
+                pre.n_periods(),
+                Some(content_hash(&PanelData::from(pre))),
             )
-        })?;
-        let pre = plan
-            .pre_period(&panel_row.panel()?)
-            .map_err(LiftServiceError::Invalid)?;
-        let pre_days = pre.n_periods();
+        };
         let plan_hash = content_hash(&plan);
-        let pre_hash = content_hash(&PanelData::from(pre));
         let actor = p.actor();
         let by = actor_text(&actor);
         let mut tx = self.record.begin().await?;
@@ -504,7 +618,7 @@ impl LiftService {
             (status.as_str(), row.version),
             LiftStatus::Registered.as_str(),
             MoveExtras {
-                registered: Some((&plan_hash, &pre_hash, &by)),
+                registered: Some((&plan_hash, pre_hash.as_deref(), &by)),
                 ..MoveExtras::default()
             },
             self.clock.now(),
@@ -520,7 +634,7 @@ impl LiftService {
                     .details(json!({
                         "plan_hash": plan_hash,
                         "pre_period_hash": pre_hash,
-                        "panel_id": panel_row.id,
+                        "panel_id": panel_id,
                     })),
             )
             .await?;
@@ -533,16 +647,16 @@ impl LiftService {
             subject_id: id.to_string(),
             inputs: json!({
                 "plan": plan,
-                "panel_id": panel_row.id,
-                "panel_hash": panel_row.panel_hash,
+                "panel_id": panel_id,
+                "panel_hash": panel_hash,
                 "pre_period_days": pre_days,
             }),
             output: json!({"plan_hash": plan_hash, "pre_period_hash": pre_hash}),
             confidence: None,
             explanation: format!(
-                "Registered before the test: {} treated ({}), pre-period {} to the day before {} ({pre_days} days), test {} to {}, {} at α = {}. The plan is frozen with hash {plan_hash}; the analysis will read these windows only.",
-                plan.treated.len(),
-                plan.treated.join(", "),
+                "Registered before the test ({}): {}, pre-period {} to the day before {} ({pre_days} days), test {} to {}, {} at α = {}. The plan is frozen with hash {plan_hash}; the analysis will read these windows only.",
+                plan.method.name().as_str(),
+                plan.groups_text(),
                 plan.pre_start,
                 plan.test_start,
                 plan.test_start,

@@ -172,7 +172,7 @@ pub(crate) async fn rewrite_draft(
 #[derive(Default)]
 pub(crate) struct MoveExtras<'a> {
     /// Registration: plan hash, pre-period hash, who.
-    pub registered: Option<(&'a str, &'a str, &'a str)>,
+    pub registered: Option<(&'a str, Option<&'a str>, &'a str)>,
     pub started: bool,
     pub analysed: bool,
 }
@@ -200,7 +200,7 @@ pub(crate) async fn set_status(
         .to_owned();
     if let Some((plan_hash, pre_hash, by)) = extras.registered {
         stmt.value(E::PlanHash, plan_hash)
-            .value(E::PrePeriodHash, pre_hash)
+            .value(E::PrePeriodHash, pre_hash.map(str::to_owned))
             .value(E::RegisteredBy, by)
             .value(E::RegisteredAt, now);
     }

@@ -6,6 +6,7 @@
 
 mod designs;
 mod experiments;
+mod methods;
 
 use std::sync::Arc;
 
