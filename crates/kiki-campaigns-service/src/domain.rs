@@ -820,9 +820,14 @@ mod tests {
     "json_mode": true
 }))]
 pub struct LlmSettingsRequest {
-    /// The API root: https (http only for a server on the organisation's own
-    /// machine where the deployment allows private addresses), a public host.
-    #[schema(max_length = 2048, pattern = r"^https?://\S+$")]
+    /// The API root: http or https, a host name of dotted labels (or
+    /// `localhost`), an optional port up to 65535, an optional path; no credentials in
+    /// it. The host must resolve to public addresses (unless the deployment
+    /// allows private ones).
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?(/\S*)?$"
+    )]
     pub base_url: String,
     /// 1 to 200 characters, not only spaces.
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]

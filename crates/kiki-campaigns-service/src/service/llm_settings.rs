@@ -86,6 +86,11 @@ impl CampaignsService {
     /// public addresses only (unless private addresses are allowed).
     async fn checked_base_url(&self, raw: &str) -> Result<String> {
         let bad = |m: String| CampaignsError::field("base_url", m);
+        if !base_url_shape_ok(raw) {
+            return Err(bad(
+                "An http or https address with a host name such as https://api.openai.com/v1 (no credentials in it).".into(),
+            ));
+        }
         let url = reqwest::Url::parse(raw.trim()).map_err(|_| bad("Not a web address.".into()))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(bad("An http or https address.".into()));
@@ -203,5 +208,65 @@ impl CampaignsService {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The shape the API document states for `base_url`: `http(s)://`, a host of
+/// dotted labels or `localhost`, an optional port up to 65535, an
+/// optional path starting with `/` and without spaces.
+fn base_url_shape_ok(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return false;
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if path.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    if let Some(p) = port
+        && (!(1..=5).contains(&p.len())
+            || !p.bytes().all(|b| b.is_ascii_digit())
+            || p.parse::<u16>().is_err())
+    {
+        return false;
+    }
+    let label =
+        |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    host == "localhost" || (host.contains('.') && host.split('.').all(label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_url_shape_ok;
+
+    #[test]
+    fn the_address_shape_is_the_documented_one() {
+        for ok in [
+            "https://api.openai.com/v1",
+            "http://localhost:11434/v1",
+            "http://10.0.0.5/v1",
+            "https://models.example",
+        ] {
+            assert!(base_url_shape_ok(ok), "{ok}");
+        }
+        for bad in [
+            "ftp://models.example",
+            "https://user:pw@api.example/v1",
+            "http://\u{e5}\u{da}",
+            "https://.example",
+            "https://api.example:65536",
+            "https://api.example/a b",
+        ] {
+            assert!(!base_url_shape_ok(bad), "{bad}");
+        }
     }
 }

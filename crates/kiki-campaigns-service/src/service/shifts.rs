@@ -267,7 +267,11 @@ impl CampaignsService {
         let mut draft = row.draft()?;
         let sets = store::campaigns::ad_sets(&self.db, org, id).await?;
         let daily = draft.daily_budget.micros;
-        let floor = (daily + 9_999) / 10_000;
+        // Each ad set keeps a basis point, when the budget has room for it.
+        let mut floor = (daily + 9_999) / 10_000;
+        if floor.saturating_mul(sets.len() as i64) > daily {
+            floor = 0;
+        }
         let request = kiki_twin_service::domain::AllocationApiRequest {
             currency: draft.currency,
             total_budget_micros: daily,
@@ -291,7 +295,18 @@ impl CampaignsService {
                 })
                 .collect::<Result<Vec<_>>>()?,
         };
-        let answer = self.twin.allocate(&p.scope, request).await?;
+        let answer = match self.twin.allocate(&p.scope, request).await {
+            Ok(a) => a,
+            // The allocator's refusal is about the campaign as stored, not
+            // about this request's fields.
+            Err(kiki_twin_service::TwinServiceError::Invalid(fields)) => {
+                return Err(CampaignsError::Conflict(format!(
+                    "The allocator cannot split this campaign's budget: {}",
+                    kiki_core::fields_message(&fields)
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let budgets: Vec<i64> = sets
             .iter()
             .map(|s| {
