@@ -28,7 +28,7 @@ const INDUSTRIES: &[&str] = &[
 ];
 
 fn text(errs: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    let n = value.trim().chars().count();
+    let n = kiki_core::trim_schema(value).chars().count();
     if n == 0 || value.chars().count() > max {
         errs.push(FieldError::new(field, format!("1 to {max} characters.")));
     }

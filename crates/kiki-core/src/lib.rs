@@ -19,5 +19,5 @@ pub use error::{
 pub use id::{JobId, UserId};
 pub use money::{Currency, Money, MoneyError, MoneyText, NonNegativeMoney, PositiveMoney};
 pub use page::{Cursor, Page, PageRequest, cursor_after};
-pub use strings::{StringEnum, serde_name_problems};
+pub use strings::{StringEnum, is_schema_space, serde_name_problems, trim_schema};
 pub use tenant::{OrgId, TenantScope};

@@ -147,3 +147,39 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
     }
 }
+
+/// White space as JSON Schema patterns see it (ECMAScript's `\s`: tab, line
+/// feed, vertical tab, form feed, carriage return, space, no-break space, the
+/// `Zs` spaces, the line and paragraph separators and the byte-order mark).
+/// Unlike Rust's `char::is_whitespace` it leaves out U+0085 (next line), so a
+/// text a schema accepts with the pattern `\S` is never "only spaces" here.
+pub fn is_schema_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{000B}' | '\u{000C}' | '\r' | ' ' | '\u{00A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+/// `s` without leading and trailing [`is_schema_space`] characters.
+pub fn trim_schema(s: &str) -> &str {
+    s.trim_matches(is_schema_space)
+}
+
+#[cfg(test)]
+mod schema_space_tests {
+    use super::*;
+
+    #[test]
+    fn next_line_is_text_to_a_schema_and_the_usual_spaces_are_not() {
+        assert_eq!(trim_schema("\u{0085}"), "\u{0085}");
+        assert_eq!(trim_schema(" \t\u{00A0}a\u{3000}\n"), "a");
+        assert!(trim_schema("\u{2028}\u{FEFF} ").is_empty());
+    }
+}

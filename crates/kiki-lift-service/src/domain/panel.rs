@@ -104,7 +104,7 @@ pub fn users_from_rows(rows: &[UserRow], max_users: usize) -> Result<Vec<UserRow
     };
     let mut out = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
-        let id = r.user_id.trim();
+        let id = kiki_core::trim_schema(&r.user_id);
         if id.is_empty() || id.chars().count() > 200 {
             bad.total += 1;
             if bad.errors.len() < MAX_LISTED_ERRORS {
@@ -212,7 +212,7 @@ impl Collector {
         name: &dyn Fn(&str) -> String,
         at: &str,
     ) {
-        let market = market.trim();
+        let market = kiki_core::trim_schema(market);
         let mut ok = true;
         if market.is_empty() || market.chars().count() > 200 {
             self.bad(

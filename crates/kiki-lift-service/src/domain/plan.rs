@@ -472,13 +472,17 @@ pub const MAX_SPAN_DAYS: i64 = 3660;
 
 /// A `YYYY-MM-DD` date.
 pub fn parse_day(s: &str) -> Option<Date> {
-    Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).ok()
+    Date::parse(
+        kiki_core::trim_schema(s),
+        format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }
 
 fn check_names(names: &[String], field: &str, errors: &mut Vec<FieldError>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(names.len());
     for (i, n) in names.iter().enumerate() {
-        let t = n.trim();
+        let t = kiki_core::trim_schema(n);
         if t.is_empty() || t.chars().count() > 200 {
             errors.push(FieldError::new(
                 format!("{field}[{i}]"),
@@ -502,7 +506,7 @@ impl LiftPlan {
     pub fn validated(&self, prefix: &str) -> Result<LiftPlan, Vec<FieldError>> {
         let f = |name: &str| format!("{prefix}.{name}");
         let mut errors = Vec::new();
-        let kpi = self.kpi.trim().to_owned();
+        let kpi = kiki_core::trim_schema(&self.kpi).to_owned();
         if kpi.is_empty() || kpi.chars().count() > 100 {
             errors.push(FieldError::new(
                 f("kpi"),
@@ -713,7 +717,7 @@ impl LiftPlan {
                             .enumerate()
                     {
                         let field = format!("{}[{i}].{side}", f("pairs"));
-                        let n = name.trim();
+                        let n = kiki_core::trim_schema(name);
                         if n.is_empty() || n.chars().count() > 200 {
                             errors.push(FieldError::new(
                                 field,
@@ -761,7 +765,7 @@ impl LiftPlan {
             }
             LiftMethod::Holdout(h) => {
                 sc_only(errors, self);
-                let salt = h.salt.trim();
+                let salt = kiki_core::trim_schema(&h.salt);
                 if salt.is_empty() || salt.chars().count() > 200 {
                     errors.push(FieldError::new(
                         f("salt"),

@@ -76,7 +76,7 @@ pub struct ExperimentRequest {
 impl ExperimentRequest {
     fn validated(&self) -> Result<(String, Option<String>, LiftPlan)> {
         let mut errors = Vec::new();
-        let name = self.name.trim().to_owned();
+        let name = kiki_core::trim_schema(&self.name).to_owned();
         if name.is_empty() || name.chars().count() > 200 {
             errors.push(FieldError::new(
                 "name",
