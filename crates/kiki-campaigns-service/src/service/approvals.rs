@@ -200,7 +200,7 @@ impl CampaignsService {
         id: Uuid,
         req: CommentRequest,
     ) -> Result<ApprovalView> {
-        let body = req.body.trim();
+        let body = kiki_core::trim_schema(&req.body);
         if body.is_empty() || body.chars().count() > MAX_REASON {
             return Err(CampaignsError::field(
                 "body",

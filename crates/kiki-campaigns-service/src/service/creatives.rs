@@ -12,7 +12,7 @@ use crate::store::creatives::CreativeRow;
 fn media_url_ok(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2_048
-        && !url.contains(char::is_whitespace)
+        && !url.contains(kiki_core::is_schema_space)
         && url.split("://").nth(1).is_some_and(|rest| {
             rest.split(['/', '?', '#'])
                 .next()
@@ -262,7 +262,7 @@ impl CampaignsService {
             ("brief.industry", &b.industry, 50),
             ("brief.landing_url", &b.landing_url, 2_048),
         ] {
-            let n = value.trim().chars().count();
+            let n = kiki_core::trim_schema(value).chars().count();
             if n == 0 || value.chars().count() > limit {
                 errors.push(kiki_core::FieldError::new(
                     field,
@@ -280,7 +280,7 @@ impl CampaignsService {
         }
         if b.call_to_action
             .as_ref()
-            .is_some_and(|c| c.trim().is_empty() || c.chars().count() > 60)
+            .is_some_and(|c| kiki_core::trim_schema(c).is_empty() || c.chars().count() > 60)
         {
             errors.push(kiki_core::FieldError::new(
                 "brief.call_to_action",

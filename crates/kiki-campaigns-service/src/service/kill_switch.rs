@@ -103,7 +103,7 @@ impl CampaignsService {
         meta: &RequestMeta,
         req: KillSwitchRequest,
     ) -> Result<KillSwitchView> {
-        let reason = req.reason.trim().to_owned();
+        let reason = kiki_core::trim_schema(&req.reason).to_owned();
         if reason.is_empty() || reason.chars().count() > MAX_REASON {
             return Err(CampaignsError::field(
                 "reason",

@@ -91,7 +91,8 @@ impl CampaignsService {
                 "An http or https address with a host name such as https://api.openai.com/v1 (no credentials in it).".into(),
             ));
         }
-        let url = reqwest::Url::parse(raw.trim()).map_err(|_| bad("Not a web address.".into()))?;
+        let url = reqwest::Url::parse(kiki_core::trim_schema(raw))
+            .map_err(|_| bad("Not a web address.".into()))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(bad("An http or https address.".into()));
         }
@@ -128,7 +129,7 @@ impl CampaignsService {
         let org = p.scope.org_id();
         let mut errors = Vec::new();
         let text = |errors: &mut Vec<FieldError>, field: &str, v: &str, max: usize| {
-            if v.trim().is_empty() || v.chars().count() > max {
+            if kiki_core::trim_schema(v).is_empty() || v.chars().count() > max {
                 errors.push(FieldError::new(
                     field,
                     format!("1 to {max} characters, not only spaces."),
@@ -140,7 +141,9 @@ impl CampaignsService {
             text(&mut errors, "image_model", m, 200);
         }
         if let Some(k) = &req.api_key
-            && (k.is_empty() || k.chars().count() > 500 || k.chars().any(char::is_whitespace))
+            && (k.is_empty()
+                || k.chars().count() > 500
+                || k.chars().any(kiki_core::is_schema_space))
         {
             errors.push(FieldError::new(
                 "api_key",
@@ -168,10 +171,12 @@ impl CampaignsService {
         let actor = p.actor();
         let row = LlmRow {
             base_url,
-            model: req.model.trim().to_owned(),
+            model: kiki_core::trim_schema(&req.model).to_owned(),
             api_key,
             json_mode: req.json_mode,
-            image_model: req.image_model.map(|m| m.trim().to_owned()),
+            image_model: req
+                .image_model
+                .map(|m| kiki_core::trim_schema(&m).to_owned()),
             updated_by: actor_text(&actor),
             updated_at: self.now(),
         };
@@ -225,7 +230,7 @@ fn base_url_shape_ok(url: &str) -> bool {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    if path.chars().any(char::is_whitespace) {
+    if path.chars().any(kiki_core::is_schema_space) {
         return false;
     }
     let (host, port) = match authority.split_once(':') {

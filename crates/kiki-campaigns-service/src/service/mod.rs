@@ -123,7 +123,7 @@ pub(crate) fn key_of(page: &PageRequest) -> Result<Option<Key>> {
 
 /// A reason: trimmed, at most 2,000 characters, `None` when blank.
 pub(crate) fn reason_of(field: &str, reason: Option<&str>) -> Result<Option<String>> {
-    let r = reason.map(str::trim).filter(|r| !r.is_empty());
+    let r = reason.map(kiki_core::trim_schema).filter(|r| !r.is_empty());
     if let Some(r) = r
         && r.chars().count() > MAX_REASON
     {

@@ -261,7 +261,11 @@ impl CampaignsService {
         meta: &RequestMeta,
         req: PlanApiRequest,
     ) -> Result<PlanView> {
-        let goal = req.goal.as_deref().map(str::trim).map(str::to_owned);
+        let goal = req
+            .goal
+            .as_deref()
+            .map(kiki_core::trim_schema)
+            .map(str::to_owned);
         if goal
             .as_ref()
             .is_some_and(|g| g.is_empty() || g.chars().count() > 5_000)
@@ -271,7 +275,7 @@ impl CampaignsService {
                 "1 to 5000 characters, not only spaces.",
             ));
         }
-        let url = req.url.as_deref().map(str::trim);
+        let url = req.url.as_deref().map(kiki_core::trim_schema);
         if goal.is_none() && req.form.is_none() && url.is_none() {
             return Err(CampaignsError::field(
                 "goal",

@@ -66,7 +66,7 @@ impl CampaignsService {
                 errors.push(kiki_core::FieldError::new(field, "At most 200 entries."));
             }
             for (i, w) in list.iter().enumerate() {
-                let n = w.trim().chars().count();
+                let n = kiki_core::trim_schema(w).chars().count();
                 if n == 0 || w.chars().count() > 100 {
                     errors.push(kiki_core::FieldError::new(
                         format!("{field}[{i}]"),
