@@ -3,11 +3,19 @@
 //! ad set buys on a platform on a day ([`market`]) and the synthetic customers
 //! it acquires, who keep buying ([`customers`]). Pure: no IO, no clock (days
 //! are inputs); every number is a function of the market's seed and the
-//! inputs. The port the real connectors share, the connectors, the sync and
-//! the demo come with the rest of the ad-platforms work (docs/platforms.md).
+//! inputs. It also holds the **port** ([`port`]): the [`AdPlatform`] and
+//! [`OAuthProvider`] traits and the platform-neutral shapes every connector
+//! (the sandbox, Meta, Google Ads) speaks (docs/platforms.md).
 
 pub mod customers;
 pub mod market;
+pub mod port;
 
 pub use customers::{Customer, Order, Population, acquired, population, repeat_orders};
 pub use market::{AdSetDay, CreativeQuality, DayOutcome, Market, seed_of};
+pub use port::{
+    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, CampaignSpec,
+    CreativeSpec, DeliveryStatus, InsightLevel, InsightRow, InsightsQuery, OAuthProvider,
+    ObjectKind, Objective, PlatformError, QuotaState, Targeting, TokenSet, is_pkce_verifier,
+    pkce_challenge,
+};
