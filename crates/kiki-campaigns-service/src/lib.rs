@@ -41,6 +41,7 @@ pub use service::CampaignsService;
 pub struct CampaignsModule {
     with_ltv: bool,
     with_bidder: bool,
+    with_platforms: bool,
 }
 
 impl CampaignsModule {
@@ -62,6 +63,15 @@ impl CampaignsModule {
     pub fn with_bidder_module(self) -> CampaignsModule {
         CampaignsModule {
             with_bidder: true,
+            ..self
+        }
+    }
+
+    /// Ad sets on Meta, Google and the other platforms run through the
+    /// organisation's connections (the ad-platforms module).
+    pub fn with_platforms_module(self) -> CampaignsModule {
+        CampaignsModule {
+            with_platforms: true,
             ..self
         }
     }
@@ -110,10 +120,14 @@ impl Module for CampaignsModule {
             } else {
                 None
             };
-            let svc = Arc::new(
+            let mut svc =
                 CampaignsService::new(ctx.platform, ctx.identity.clone(), cfg, twin, ltv, bidder)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
-            );
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if self.with_platforms {
+                svc =
+                    svc.with_platforms(ctx.require::<kiki_platforms_service::PlatformsService>()?);
+            }
+            let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::SyncChannelsJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::ApplyShiftsJob(svc.clone())));
             ctx.default_schedule(

@@ -7,6 +7,7 @@
 //! asks for approvals and drives the platforms.
 
 pub mod model;
+pub mod platform_specs;
 pub mod programmatic;
 pub mod shift;
 pub mod status;

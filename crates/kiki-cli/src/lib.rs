@@ -18,12 +18,21 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         std::sync::Arc::new(BidderModule::new().with_ltv_module()),
         // Simulations and the rebalancer read LTV per platform.
         std::sync::Arc::new(TwinModule::new().with_ltv_module()),
+        // Ad platforms: connections, the sandbox market, the performance
+        // sync into the twin's history and (sandbox) the LTV transactions.
+        std::sync::Arc::new(
+            kiki_platforms_service::PlatformsModule::new()
+                .with_twin_module()
+                .with_ltv_module(),
+        ),
         // Campaigns: the launch gate runs on the twin; the planner reads LTV.
-        // KIKI programmatic ad sets run as the bidder's line items.
+        // KIKI programmatic ad sets run as the bidder's line items; the
+        // others on their platforms through the organisation's connections.
         std::sync::Arc::new(
             kiki_campaigns_service::CampaignsModule::new()
                 .with_ltv_module()
-                .with_bidder_module(),
+                .with_bidder_module()
+                .with_platforms_module(),
         ),
         // Lift experiments: registered plans, KPI panels, analyses, designs.
         std::sync::Arc::new(kiki_lift_service::LiftModule::new()),

@@ -7,8 +7,13 @@
 //!   budget or creatives change, paused with it, archived when it completes
 //!   or is archived). A live campaign whose line item the bidder refuses
 //!   moves to `failed` with the reason; `retry` runs the sync again.
-//! - Ad sets on other channels are `not_connected` until the ad-platforms
-//!   integration pushes them.
+//! - Ad sets on other channels run through the ad-platforms service (when
+//!   the module is wired to it): the campaign, the ad set and one ad per
+//!   approved creative of the channel are deployed through the
+//!   organisation's connection (the sandbox market or the platform's API),
+//!   kept in line with budget and status, and archived when the campaign
+//!   ends; a platform's refusal fails the campaign with its message. With
+//!   no connection the ad set is `not_connected`.
 //! - The twin's platform budgets are the sum of the live campaigns' ad sets
 //!   per platform, written after every sync (one source of truth).
 //!
@@ -216,6 +221,19 @@ impl CampaignsService {
                     }
                     Err(SyncProblem::Other(e)) => return Err(e),
                 }
+            } else if let Some(platforms) = &self.platforms {
+                match self
+                    .sync_external(scope, platforms, &draft, set, position, want, channel)
+                    .await?
+                {
+                    Ok(o) => o,
+                    Err(why) => {
+                        if want == Wanted::Live && refusal.is_none() {
+                            refusal = Some(format!("Ad set \"{}\": {why}", set.name));
+                        }
+                        format!("failed: {why}")
+                    }
+                }
             } else {
                 let status = if want == Wanted::Live || status == CampaignStatus::Paused {
                     DeploymentStatus::NotConnected
@@ -252,6 +270,145 @@ impl CampaignsService {
         }
         self.feed_twin_budgets(scope).await?;
         Ok((report, row.version))
+    }
+
+    /// One ad set on an ad platform, through the organisation's connection:
+    /// deployed (or brought in line) with its approved creatives, paused
+    /// with the campaign, archived when it ends. `Err(why)` is the
+    /// platform's refusal, recorded on the ad set.
+    #[allow(clippy::too_many_arguments)]
+    async fn sync_external(
+        &self,
+        scope: &TenantScope,
+        platforms: &kiki_platforms_service::PlatformsService,
+        draft: &CampaignDraft,
+        set: &AdSetRow,
+        position: usize,
+        want: Wanted,
+        channel: Channel,
+    ) -> Result<std::result::Result<String, String>> {
+        use kiki_platforms::DeliveryStatus as D;
+        use kiki_platforms_service::{AdSetDeployment, DeployOutcome};
+        let org = scope.org_id();
+        let now = self.now();
+        let platform = crate::domain::twin_platform(channel);
+        let spec_set = draft
+            .ad_sets
+            .get(position)
+            .ok_or_else(|| corrupt("ad set position", set.campaign_id, &set.name))?;
+        let status = match want {
+            Wanted::Live => D::Active,
+            Wanted::Paused => D::Paused,
+            Wanted::Ended => D::Archived,
+        };
+        let creatives = if want == Wanted::Ended {
+            Vec::new()
+        } else {
+            let rows =
+                store::creatives::list(&self.db, org, Some(set.campaign_id), 200, None).await?;
+            let mut views = rows
+                .into_iter()
+                .map(|r| r.into_view())
+                .collect::<Result<Vec<_>>>()?;
+            views.retain(|v| v.verdict == kiki_creative::Verdict::Approved && v.channel == channel);
+            views.reverse();
+            views
+                .iter()
+                .map(|v| {
+                    kiki_campaigns::platform_specs::creative_spec(
+                        &v.id.to_string(),
+                        &format!("{} #{}", draft.name, v.variation),
+                        &v.copy,
+                        &draft.landing_url,
+                        true,
+                    )
+                })
+                .collect()
+        };
+        let d = AdSetDeployment {
+            campaign_id: set.campaign_id,
+            campaign: kiki_campaigns::platform_specs::campaign_spec(draft, status),
+            ad_set_id: set.id,
+            ad_set: kiki_campaigns::platform_specs::ad_set_spec(
+                draft,
+                spec_set,
+                set.daily_budget_micros,
+                status,
+            ),
+            creatives,
+        };
+        let (deployment, outcome) = match platforms.deploy_ad_set(scope, platform, &d).await {
+            Ok(DeployOutcome::NotConnected(note)) => (
+                Deployment {
+                    status: if want == Wanted::Ended {
+                        DeploymentStatus::NotDeployed.as_str()
+                    } else {
+                        DeploymentStatus::NotConnected.as_str()
+                    },
+                    external_id: set.external_id.clone(),
+                    error: None,
+                    note: Some(note),
+                    now,
+                },
+                Ok("not_connected".to_owned()),
+            ),
+            Ok(DeployOutcome::NotDeployed) => (
+                Deployment {
+                    status: DeploymentStatus::NotDeployed.as_str(),
+                    external_id: None,
+                    error: None,
+                    note: None,
+                    now,
+                },
+                Ok("not_deployed".to_owned()),
+            ),
+            Ok(DeployOutcome::Deployed {
+                external_id,
+                status,
+                ads,
+            }) => {
+                let st = match status {
+                    D::Active => DeploymentStatus::Live,
+                    D::Paused => DeploymentStatus::Paused,
+                    D::Archived => DeploymentStatus::Archived,
+                };
+                (
+                    Deployment {
+                        status: st.as_str(),
+                        external_id: Some(external_id),
+                        error: None,
+                        note: (ads == 0 && status == D::Active).then(|| {
+                            "No approved creative for this channel yet: the ad set runs no ads until one is approved."
+                                .to_owned()
+                        }),
+                        now,
+                    },
+                    Ok(st.as_str().to_owned()),
+                )
+            }
+            Err(kiki_platforms_service::PlatformsError::Platform { source, .. })
+                if !source.is_retryable() =>
+            {
+                let why = format!("{}: {source}", channel.display_name());
+                (
+                    Deployment {
+                        status: DeploymentStatus::Failed.as_str(),
+                        external_id: set.external_id.clone(),
+                        error: Some(why.clone()),
+                        note: set.deployment_note.clone(),
+                        now,
+                    },
+                    Err(why),
+                )
+            }
+            Err(e) => {
+                return Err(CampaignsError::Internal(format!(
+                    "deploying an ad set: {e}"
+                )));
+            }
+        };
+        store::campaigns::set_deployment(&self.db, org, set.id, None, deployment).await?;
+        Ok(outcome)
     }
 
     /// One KIKI programmatic ad set: create, update, pause or archive its

@@ -73,6 +73,9 @@ pub struct CampaignsService {
     pub(crate) jobs: kiki_store::Jobs,
     /// The bidder, when the module is wired to it (KIKI programmatic).
     pub(crate) bidder: Option<Arc<kiki_bidder_service::BidderService>>,
+    /// The ad platforms, when the module is wired to them (ad sets on Meta,
+    /// Google and the others, through the organisation's connections).
+    pub(crate) platforms: Option<Arc<kiki_platforms_service::PlatformsService>>,
     /// The field-encryption key ring (organisations' model keys).
     pub(crate) keyring: kiki_shield::Keyring,
     /// One channel sync per campaign at a time in this process.
@@ -194,9 +197,19 @@ impl CampaignsService {
             mail: platform.mail.clone(),
             jobs: platform.jobs.clone(),
             bidder,
+            platforms: None,
             keyring: platform.keyring.clone(),
             sync_locks: Default::default(),
         })
+    }
+
+    /// Runs ad sets on other channels through the ad-platforms service.
+    pub fn with_platforms(
+        mut self,
+        platforms: Arc<kiki_platforms_service::PlatformsService>,
+    ) -> CampaignsService {
+        self.platforms = Some(platforms);
+        self
     }
 
     pub fn config(&self) -> &CampaignsConfig {

@@ -8,6 +8,7 @@ mod creatives;
 mod kill_switch;
 mod lifecycle;
 mod plan;
+mod platforms;
 
 use std::sync::Arc;
 

@@ -1,0 +1,128 @@
+//! Identifiers of the tables in migration `0014_platforms.sql`.
+
+use sea_query::Iden;
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformConnections {
+    Table,
+    Id,
+    OrgId,
+    Platform,
+    Mode,
+    Status,
+    AccountId,
+    AccountName,
+    Currency,
+    TimeZone,
+    LoginCustomerId,
+    AccessToken,
+    RefreshToken,
+    TokenExpiresAt,
+    Scope,
+    LastError,
+    LastCheckedAt,
+    LastSyncedDay,
+    Version,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformOauthStates {
+    Table,
+    StateHash,
+    OrgId,
+    Platform,
+    CodeVerifier,
+    RedirectUri,
+    AccountId,
+    LoginCustomerId,
+    CreatedBy,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformObjects {
+    Table,
+    OrgId,
+    Platform,
+    Kind,
+    KikiId,
+    ExternalId,
+    CampaignId,
+    AdSetId,
+    Status,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformDailyMetrics {
+    Table,
+    OrgId,
+    Platform,
+    Level,
+    ExternalId,
+    Day,
+    CampaignId,
+    AdSetId,
+    AdId,
+    Currency,
+    SpendMicros,
+    Impressions,
+    Clicks,
+    Conversions,
+    ConversionValueMicros,
+    Reach,
+    Frequency,
+    SyncedAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformSyncRuns {
+    Table,
+    Id,
+    OrgId,
+    Platform,
+    Trigger,
+    Since,
+    Until,
+    Status,
+    RowsUpserted,
+    Error,
+    StartedAt,
+    FinishedAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum SandboxObjects {
+    Table,
+    OrgId,
+    Platform,
+    Id,
+    Kind,
+    ParentId,
+    Status,
+    Spec,
+    FirstLiveDay,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum SandboxDays {
+    Table,
+    OrgId,
+    Platform,
+    AdSetId,
+    Day,
+    SpendMicros,
+    Impressions,
+    Reach,
+    Clicks,
+    Conversions,
+    ConversionValueMicros,
+    Frequency,
+}
