@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use kiki_outbound::OutboundClient;
 use kiki_platforms::{
     AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, CampaignSpec,
-    CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, ObjectKind, Objective,
-    PlatformError, QuotaState,
+    CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, ObjectKind, Objective, PlatformError,
+    QuotaState,
 };
 use kiki_twin::Platform;
 use parking_lot::Mutex;
@@ -100,7 +100,9 @@ fn optimization(
     bid: &BidStrategy,
 ) -> Result<(&'static str, Option<&'static str>), PlatformError> {
     Ok(match (objective, bid) {
-        (Objective::Sales, BidStrategy::CostCap { .. }) => ("OFFSITE_CONVERSIONS", Some("PURCHASE")),
+        (Objective::Sales, BidStrategy::CostCap { .. }) => {
+            ("OFFSITE_CONVERSIONS", Some("PURCHASE"))
+        }
         (Objective::Sales, _) => ("VALUE", Some("PURCHASE")),
         (_, BidStrategy::TargetRoas { .. }) => {
             return Err(invalid(
@@ -165,7 +167,11 @@ fn midnight(day: Date, tz: &str) -> Result<String, PlatformError> {
             format!("the account's time zone `{tz}` is not a known IANA zone"),
         )
     })?;
-    let civil = jiff::civil::date(day.year() as i16, u8::from(day.month()) as i8, day.day() as i8);
+    let civil = jiff::civil::date(
+        day.year() as i16,
+        u8::from(day.month()) as i8,
+        day.day() as i8,
+    );
     let zoned = civil
         .to_zoned(zone)
         .map_err(|e| invalid("time_zone", format!("no midnight on {day} in `{tz}`: {e}")))?;
@@ -349,7 +355,10 @@ impl MetaAds {
             p.push(("special_ad_categories", "[]".into()));
         }
         if let Some(micros) = spec.daily_budget_micros {
-            p.push(("daily_budget", budget("daily_budget_micros", micros, &info.currency)?));
+            p.push((
+                "daily_budget",
+                budget("daily_budget_micros", micros, &info.currency)?,
+            ));
             if creating {
                 // A campaign budget spends for the most results.
                 p.push(("bid_strategy", "LOWEST_COST_WITHOUT_CAP".into()));
@@ -399,7 +408,11 @@ impl MetaAds {
         if !facts.has_budget {
             p.push((
                 "daily_budget",
-                budget("daily_budget_micros", spec.daily_budget_micros, &info.currency)?,
+                budget(
+                    "daily_budget_micros",
+                    spec.daily_budget_micros,
+                    &info.currency,
+                )?,
             ));
         }
         if creating {
@@ -676,13 +689,21 @@ impl AdPlatform for MetaAds {
             "link": spec.link_url,
             "name": headline,
         });
-        if let Some(m) = spec.primary_text.as_deref().filter(|m| !m.trim().is_empty()) {
+        if let Some(m) = spec
+            .primary_text
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+        {
             link_data["message"] = json!(m);
         }
         if let Some(d) = spec.descriptions.first().filter(|d| !d.trim().is_empty()) {
             link_data["description"] = json!(d);
         }
-        if let Some(cta) = spec.call_to_action.as_deref().filter(|c| !c.trim().is_empty()) {
+        if let Some(cta) = spec
+            .call_to_action
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
             link_data["call_to_action"] = json!({
                 "type": call_to_action(cta)?,
                 "value": { "link": spec.link_url },
@@ -793,8 +814,14 @@ mod tests {
         let roas = BidStrategy::TargetRoas { bps: 25_000 };
         let cap = BidStrategy::CostCap { micros: 10_000_000 };
         let hv = BidStrategy::HighestValue;
-        assert_eq!(optimization(Objective::Sales, &hv).unwrap(), ("VALUE", Some("PURCHASE")));
-        assert_eq!(optimization(Objective::Sales, &roas).unwrap(), ("VALUE", Some("PURCHASE")));
+        assert_eq!(
+            optimization(Objective::Sales, &hv).unwrap(),
+            ("VALUE", Some("PURCHASE"))
+        );
+        assert_eq!(
+            optimization(Objective::Sales, &roas).unwrap(),
+            ("VALUE", Some("PURCHASE"))
+        );
         assert_eq!(
             optimization(Objective::Sales, &cap).unwrap(),
             ("OFFSITE_CONVERSIONS", Some("PURCHASE"))
@@ -803,8 +830,14 @@ mod tests {
             optimization(Objective::Leads, &hv).unwrap(),
             ("OFFSITE_CONVERSIONS", Some("LEAD"))
         );
-        assert_eq!(optimization(Objective::Traffic, &hv).unwrap(), ("LINK_CLICKS", None));
-        assert_eq!(optimization(Objective::Awareness, &cap).unwrap(), ("REACH", None));
+        assert_eq!(
+            optimization(Objective::Traffic, &hv).unwrap(),
+            ("LINK_CLICKS", None)
+        );
+        assert_eq!(
+            optimization(Objective::Awareness, &cap).unwrap(),
+            ("REACH", None)
+        );
         assert!(optimization(Objective::Traffic, &roas).is_err());
     }
 
@@ -814,14 +847,27 @@ mod tests {
         bid_params(&BidStrategy::CostCap { micros: 12_500_000 }, "USD", &mut p).unwrap();
         assert_eq!(
             p,
-            vec![("bid_strategy", "COST_CAP".into()), ("bid_amount", "1250".into())]
+            vec![
+                ("bid_strategy", "COST_CAP".into()),
+                ("bid_amount", "1250".into())
+            ]
         );
         let mut p = Params::new();
-        bid_params(&BidStrategy::CostCap { micros: 1_500_000_000 }, "JPY", &mut p).unwrap();
+        bid_params(
+            &BidStrategy::CostCap {
+                micros: 1_500_000_000,
+            },
+            "JPY",
+            &mut p,
+        )
+        .unwrap();
         assert_eq!(p[1], ("bid_amount", "1500".into()));
         let mut p = Params::new();
         bid_params(&BidStrategy::TargetRoas { bps: 25_000 }, "USD", &mut p).unwrap();
-        assert_eq!(p[1], ("bid_constraints", r#"{"roas_average_floor":25000}"#.into()));
+        assert_eq!(
+            p[1],
+            ("bid_constraints", r#"{"roas_average_floor":25000}"#.into())
+        );
         assert!(bid_params(&BidStrategy::CostCap { micros: 5_000 }, "USD", &mut p).is_err());
     }
 
@@ -832,7 +878,10 @@ mod tests {
             midnight(d, "America/Los_Angeles").unwrap(),
             "2025-03-01T00:00:00-0800"
         );
-        assert_eq!(midnight(d, "Asia/Tokyo").unwrap(), "2025-03-01T00:00:00+0900");
+        assert_eq!(
+            midnight(d, "Asia/Tokyo").unwrap(),
+            "2025-03-01T00:00:00+0900"
+        );
         assert!(midnight(d, "Mars/Olympus").is_err());
     }
 
@@ -842,7 +891,9 @@ mod tests {
         assert_eq!(call_to_action("LEARN_MORE").unwrap(), "LEARN_MORE");
         assert_eq!(call_to_action("sign-up").unwrap(), "SIGN_UP");
         let e = call_to_action("Dance!").unwrap_err();
-        assert!(matches!(e, PlatformError::InvalidRequest { field: Some(f), .. } if f == "call_to_action"));
+        assert!(
+            matches!(e, PlatformError::InvalidRequest { field: Some(f), .. } if f == "call_to_action")
+        );
     }
 
     #[test]
@@ -854,8 +905,13 @@ mod tests {
         let e = batch_item(Some(&json!({"code": 400,
             "body": "{\"error\":{\"code\":100,\"message\":\"bad\",\"error_data\":{\"blame_field_specs\":[[\"creative\"]]}}}"})))
         .unwrap_err();
-        assert!(matches!(e, PlatformError::InvalidRequest { field: Some(f), .. } if f == "creative"));
-        assert_eq!(batch_item(Some(&Value::Null)).unwrap_err().code(), "transient");
+        assert!(
+            matches!(e, PlatformError::InvalidRequest { field: Some(f), .. } if f == "creative")
+        );
+        assert_eq!(
+            batch_item(Some(&Value::Null)).unwrap_err().code(),
+            "transient"
+        );
         assert_eq!(batch_item(None).unwrap_err().code(), "transient");
     }
 }

@@ -24,11 +24,6 @@ const MAX_MESSAGE_CHARS: usize = 400;
 /// When Meta gives no estimate, a throttled account waits this long.
 pub(crate) const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 60;
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct GraphErrorEnvelope {
-    pub error: GraphError,
-}
-
 /// The `error` object of a Graph answer.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -134,9 +129,13 @@ fn clip(s: &str) -> String {
 /// The error of a Graph answer with HTTP `status` and `body`.
 /// `wait_secs` is the wait the usage headers of the same answer asked for.
 pub(crate) fn map_error(status: u16, body: &[u8], wait_secs: Option<u64>) -> PlatformError {
-    match serde_json::from_slice::<GraphErrorEnvelope>(body) {
-        Ok(env) => map_graph_error(status, &env.error, wait_secs),
-        Err(_) => map_status(status, body, wait_secs),
+    let error = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").filter(|e| e.is_object()).cloned())
+        .and_then(|e| serde_json::from_value::<GraphError>(e).ok());
+    match error {
+        Some(e) => map_graph_error(status, &e, wait_secs),
+        None => map_status(status, body, wait_secs),
     }
 }
 
@@ -220,9 +219,15 @@ mod tests {
             (json!({"code": 200}), "permission"),
             (json!({"code": 294}), "permission"),
             (json!({"code": 4}), "rate_limited"),
-            (json!({"code": 17, "error_subcode": 2446079}), "rate_limited"),
+            (
+                json!({"code": 17, "error_subcode": 2446079}),
+                "rate_limited",
+            ),
             (json!({"code": 32}), "rate_limited"),
-            (json!({"code": 613, "error_subcode": 1487742}), "rate_limited"),
+            (
+                json!({"code": 613, "error_subcode": 1487742}),
+                "rate_limited",
+            ),
             (json!({"code": 80000}), "rate_limited"),
             (json!({"code": 80004}), "rate_limited"),
             (json!({"code": 80014}), "rate_limited"),
@@ -238,7 +243,10 @@ mod tests {
             assert_eq!(map(400, error.clone()).code(), want, "{error}");
         }
         assert_eq!(map(500, json!({"code": 9999})).code(), "transient");
-        assert_eq!(map_error(502, b"<html>bad gateway</html>", None).code(), "transient");
+        assert_eq!(
+            map_error(502, b"<html>bad gateway</html>", None).code(),
+            "transient"
+        );
         assert_eq!(map_error(404, b"", None).code(), "not_found");
     }
 
@@ -259,7 +267,9 @@ mod tests {
             }
         );
         let e = map(400, json!({"code": 4}));
-        assert!(matches!(e, PlatformError::RateLimited { retry_after_secs, .. } if retry_after_secs == DEFAULT_RATE_LIMIT_WAIT_SECS));
+        assert!(
+            matches!(e, PlatformError::RateLimited { retry_after_secs, .. } if retry_after_secs == DEFAULT_RATE_LIMIT_WAIT_SECS)
+        );
     }
 
     #[test]
@@ -291,7 +301,9 @@ mod tests {
             json!({"code": 100, "message": "Invalid parameter",
                    "error_data": "{\"blame_field_specs\":[[\"targeting\",\"age_max\"]]}"}),
         );
-        assert!(matches!(e, PlatformError::InvalidRequest { field: Some(f), .. } if f == "targeting.age_max"));
+        assert!(
+            matches!(e, PlatformError::InvalidRequest { field: Some(f), .. } if f == "targeting.age_max")
+        );
         // No blame specs: the `param` the message names.
         let e = map(
             400,

@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::config::MetaConfig;
-use crate::error::{GraphErrorEnvelope, map_error, map_graph_error};
+use crate::error::{GraphError, map_error, map_graph_error};
 use crate::quota::{Quotas, parse_usage};
 
 /// Form or query parameters, in the order they are sent.
@@ -158,11 +158,7 @@ impl Graph {
         self.send(caller, req).await
     }
 
-    async fn send(
-        &self,
-        caller: Caller<'_>,
-        req: RequestBuilder,
-    ) -> Result<Value, PlatformError> {
+    async fn send(&self, caller: Caller<'_>, req: RequestBuilder) -> Result<Value, PlatformError> {
         if let Some(account) = caller.account
             && let Some(q) = self.quotas.state(account, Instant::now())
             && q.should_back_off()
@@ -193,11 +189,14 @@ impl Graph {
         })?;
         if !(200..300).contains(&status) {
             let err = map_error(status, &body, wait);
-            if let (Some(account), PlatformError::RateLimited { retry_after_secs, .. }) =
-                (caller.account, &err)
+            if let (
+                Some(account),
+                PlatformError::RateLimited {
+                    retry_after_secs, ..
+                },
+            ) = (caller.account, &err)
             {
-                self.quotas
-                    .hold(account, *retry_after_secs, Instant::now());
+                self.quotas.hold(account, *retry_after_secs, Instant::now());
             }
             tracing::debug!(
                 meta.status = status,
@@ -212,8 +211,12 @@ impl Graph {
                 body.len()
             ),
         })?;
-        if let Ok(env) = serde_json::from_value::<GraphErrorEnvelope>(value.clone()) {
-            return Err(map_graph_error(status, &env.error, wait));
+        // An error object in a 2xx answer (only an object with an `error`
+        // object is one: a batch answer is a list).
+        if let Some(error) = value.get("error").filter(|e| e.is_object())
+            && let Ok(error) = serde_json::from_value::<GraphError>(error.clone())
+        {
+            return Err(map_graph_error(status, &error, wait));
         }
         Ok(value)
     }

@@ -65,7 +65,9 @@ fn bad(what: &str) -> PlatformError {
 }
 
 fn text<'a>(row: &'a Value, key: &str) -> Option<&'a str> {
-    row.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    row.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn count(row: &Value, key: &str) -> Result<Option<u64>, PlatformError> {

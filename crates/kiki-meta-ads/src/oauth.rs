@@ -175,7 +175,9 @@ impl OAuthProvider for MetaOAuth {
         };
         match self.graph.delete(caller, "me/permissions").await {
             // A token Meta no longer accepts has no grant left to revoke.
-            Ok(_) | Err(PlatformError::AuthExpired { .. } | PlatformError::Revoked { .. }) => Ok(()),
+            Ok(_) | Err(PlatformError::AuthExpired { .. } | PlatformError::Revoked { .. }) => {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }

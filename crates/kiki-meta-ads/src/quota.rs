@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(u.wait_secs, 120);
         assert_eq!(u.reset_secs, Some(120));
         assert_eq!(parse_usage(&HeaderMap::new()), None);
-        assert_eq!(parse_usage(&headers(&[("x-ad-account-usage", "garbage")])), None);
+        assert_eq!(
+            parse_usage(&headers(&[("x-ad-account-usage", "garbage")])),
+            None
+        );
     }
 
     #[test]

@@ -1,0 +1,7 @@
+//! The Meta connector against a local fake Graph API.
+
+mod errors;
+mod insights;
+mod launch;
+mod oauth;
+mod support;
