@@ -4,4 +4,5 @@ mod errors;
 mod insights;
 mod launch;
 mod oauth;
+mod objects;
 mod support;
