@@ -64,6 +64,17 @@ fn created_id(v: &Value, what: &str) -> Result<String, PlatformError> {
     }
 }
 
+/// An update's answer, `{"success": true}`; Meta answering `false` without
+/// an error is treated as a failure that may pass.
+fn succeeded(v: &Value, what: &str) -> Result<(), PlatformError> {
+    match v.get("success") {
+        Some(Value::Bool(false)) => Err(PlatformError::Transient {
+            message: format!("Meta did not confirm the change to the {what}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn status_str(s: DeliveryStatus) -> &'static str {
     match s {
         DeliveryStatus::Active => "ACTIVE",
@@ -611,9 +622,11 @@ impl AdPlatform for MetaAds {
     ) -> Result<(), PlatformError> {
         let info = self.account_info(account).await?;
         let p = Self::campaign_params(spec, &info, false)?;
-        self.graph
+        let v = self
+            .graph
             .post(self.caller(account), campaign_id, p)
             .await?;
+        succeeded(&v, "campaign")?;
         if let Some(f) = self.campaigns.lock().get_mut(campaign_id)
             && spec.daily_budget_micros.is_some()
         {
@@ -657,8 +670,8 @@ impl AdPlatform for MetaAds {
         let campaign_id = self.ad_set_campaign(account, ad_set_id).await?;
         let facts = self.campaign_facts(account, &campaign_id).await?;
         let p = self.ad_set_params(account, spec, facts, &info, false)?;
-        self.graph.post(self.caller(account), ad_set_id, p).await?;
-        Ok(())
+        let v = self.graph.post(self.caller(account), ad_set_id, p).await?;
+        succeeded(&v, "ad set")
     }
 
     async fn upload_creative(
@@ -754,14 +767,15 @@ impl AdPlatform for MetaAds {
                 "a Meta creative has no delivery status; pause or archive its ads",
             ));
         }
-        self.graph
+        let v = self
+            .graph
             .post(
                 self.caller(account),
                 id,
                 vec![("status", status_str(status).into())],
             )
             .await?;
-        Ok(())
+        succeeded(&v, kind.as_str())
     }
 
     async fn insights(
