@@ -1,0 +1,8 @@
+//! The Meta connector against a local fake Graph API.
+
+mod errors;
+mod insights;
+mod launch;
+mod oauth;
+mod objects;
+mod support;
