@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `[platforms]` in `kiki.toml` (or `KIKI__PLATFORMS__*`). Every key has a
 /// default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlatformsConfig {
     /// Days re-read before the last synced day on every sync, for
@@ -20,6 +20,9 @@ pub struct PlatformsConfig {
     pub public_url: String,
     /// How long a connection being made waits for its callback, seconds.
     pub oauth_state_ttl_secs: u64,
+    /// The Meta app KIKI acts as (`[platforms.meta]`); without it Meta runs
+    /// on the sandbox only.
+    pub meta: Option<kiki_meta_ads::MetaConfig>,
 }
 
 impl Default for PlatformsConfig {
@@ -30,6 +33,7 @@ impl Default for PlatformsConfig {
             sandbox_seed: 20_261_207,
             public_url: "http://127.0.0.1:8080".into(),
             oauth_state_ttl_secs: 900,
+            meta: None,
         }
     }
 }
@@ -56,6 +60,15 @@ impl PlatformsConfig {
                 "platforms.public_url `{}` must be an http(s) address (KIKI__PLATFORMS__PUBLIC_URL)",
                 self.public_url
             ));
+        }
+        if let Some(m) = &self.meta {
+            use secrecy::ExposeSecret as _;
+            if m.app_id.trim().is_empty() {
+                out.push("platforms.meta.app_id is required when [platforms.meta] is set (KIKI__PLATFORMS__META__APP_ID)".into());
+            }
+            if m.app_secret.expose_secret().trim().is_empty() {
+                out.push("platforms.meta.app_secret is required when [platforms.meta] is set (KIKI__PLATFORMS__META__APP_SECRET)".into());
+            }
         }
         if self.oauth_state_ttl_secs < 60 {
             out.push(

@@ -104,7 +104,16 @@ impl Module for PlatformsModule {
             } else {
                 None
             };
-            let svc = Arc::new(PlatformsService::new(ctx.platform, config, twin, ltv));
+            let meta = config.meta.clone();
+            let mut svc = PlatformsService::new(ctx.platform, config, twin, ltv);
+            if let Some(m) = meta {
+                let outbound = ctx.platform.outbound.clone();
+                svc = svc.with_live(LiveConnector {
+                    api: Arc::new(kiki_meta_ads::MetaAds::new(outbound.clone(), m.clone())),
+                    oauth: Arc::new(kiki_meta_ads::MetaOAuth::new(outbound, m)),
+                });
+            }
+            let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::SyncAllJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::SyncJob(svc.clone())));
             ctx.default_schedule(jobs::SYNC_ALL_KIND, jobs::SYNC_ALL_SCHEDULE);

@@ -249,7 +249,7 @@ impl PlatformsService {
                     at: o
                         .day
                         .with_hms(12, 0, 0)
-                        .map_or_else(|_| o.day.midnight(), |d| d)
+                        .unwrap_or_else(|_| o.day.midnight())
                         .assume_utc(),
                     amount_micros: o.value_micros,
                     currency,
