@@ -29,7 +29,13 @@ fn creative(id: &str, theme: &str) -> CreativeSpec {
     }
 }
 
-fn ad_set(name: &str, budget: i64, bid: BidStrategy, countries: &[&str], keywords: &[&str]) -> AdSetSpec {
+fn ad_set(
+    name: &str,
+    budget: i64,
+    bid: BidStrategy,
+    countries: &[&str],
+    keywords: &[&str],
+) -> AdSetSpec {
     AdSetSpec {
         name: name.into(),
         status: DeliveryStatus::Active,
@@ -55,7 +61,14 @@ async fn launch_a_campaign_with_two_ad_sets_and_three_ads() {
     let acct = account();
 
     let info = google.verify(&acct).await.unwrap();
-    assert_eq!((info.name.as_str(), info.currency.as_str(), info.time_zone.as_str()), ("Acme Shoes", "EUR", "Europe/Berlin"));
+    assert_eq!(
+        (
+            info.name.as_str(),
+            info.currency.as_str(),
+            info.time_zone.as_str()
+        ),
+        ("Acme Shoes", "EUR", "Europe/Berlin")
+    );
 
     let campaign = google
         .create_campaign(
@@ -71,23 +84,48 @@ async fn launch_a_campaign_with_two_ad_sets_and_three_ads() {
         )
         .await
         .unwrap();
-    let mut road = ad_set("Road", 40_000_000, BidStrategy::HighestValue, &["US", "GB"], &["running shoes", "road running shoes"]);
+    let mut road = ad_set(
+        "Road",
+        40_000_000,
+        BidStrategy::HighestValue,
+        &["US", "GB"],
+        &["running shoes", "road running shoes"],
+    );
     road.targeting.age_min = Some(25);
     road.targeting.age_max = Some(44);
     let road = google.create_ad_set(&acct, &campaign, &road).await.unwrap();
     let trail = google
-        .create_ad_set(&acct, &campaign, &ad_set("Trail", 25_000_000, BidStrategy::CostCap { micros: 12_500_000 }, &["US"], &["trail shoes"]))
+        .create_ad_set(
+            &acct,
+            &campaign,
+            &ad_set(
+                "Trail",
+                25_000_000,
+                BidStrategy::CostCap { micros: 12_500_000 },
+                &["US"],
+                &["trail shoes"],
+            ),
+        )
         .await
         .unwrap();
 
     let mut keys = Vec::new();
     for (id, theme) in [("c1", "Road"), ("c2", "Marathon"), ("c3", "Trail")] {
-        keys.push(google.upload_creative(&acct, &creative(id, theme)).await.unwrap());
+        keys.push(
+            google
+                .upload_creative(&acct, &creative(id, theme))
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(keys, ["rsa:c1", "rsa:c2", "rsa:c3"]);
     let mut ads = Vec::new();
     for (group, key) in [(&road, &keys[0]), (&road, &keys[1]), (&trail, &keys[2])] {
-        let spec = AdSpec { name: format!("ad {key}"), status: DeliveryStatus::Active, creative_external_id: key.clone() };
+        let spec = AdSpec {
+            name: format!("ad {key}"),
+            status: DeliveryStatus::Active,
+            creative_external_id: key.clone(),
+        };
         ads.push(google.create_ad(&acct, group, &spec).await.unwrap());
     }
     // Budget 100, campaign 101, Road 102 (its six criteria 103–108, two
@@ -98,7 +136,10 @@ async fn launch_a_campaign_with_two_ad_sets_and_three_ads() {
 
     let requests = server.received_requests().await.unwrap();
     for r in &requests {
-        assert_eq!(r.headers.get("authorization").unwrap(), &format!("Bearer {TOKEN}"));
+        assert_eq!(
+            r.headers.get("authorization").unwrap(),
+            &format!("Bearer {TOKEN}")
+        );
         assert_eq!(r.headers.get("developer-token").unwrap(), DEV_TOKEN);
         assert_eq!(r.headers.get("login-customer-id").unwrap(), MANAGER);
     }
@@ -126,12 +167,24 @@ async fn launch_a_campaign_with_two_ad_sets_and_three_ads() {
     // Afterwards: Road's budget from 40 to 30 moves the campaign's (the sum)
     // from 65 to 55; its keywords change by one; an ad pauses; Trail goes.
     let before = requests.len();
-    let mut road_now = ad_set("Road", 30_000_000, BidStrategy::HighestValue, &["US", "GB"], &["running shoes", "race day shoes"]);
+    let mut road_now = ad_set(
+        "Road",
+        30_000_000,
+        BidStrategy::HighestValue,
+        &["US", "GB"],
+        &["running shoes", "race day shoes"],
+    );
     road_now.targeting.age_min = Some(25);
     road_now.targeting.age_max = Some(44);
     google.update_ad_set(&acct, &road, &road_now).await.unwrap();
-    google.set_status(&acct, ObjectKind::Ad, &ads[1], DeliveryStatus::Paused).await.unwrap();
-    google.set_status(&acct, ObjectKind::AdSet, &trail, DeliveryStatus::Archived).await.unwrap();
+    google
+        .set_status(&acct, ObjectKind::Ad, &ads[1], DeliveryStatus::Paused)
+        .await
+        .unwrap();
+    google
+        .set_status(&acct, ObjectKind::AdSet, &trail, DeliveryStatus::Archived)
+        .await
+        .unwrap();
     let requests = server.received_requests().await.unwrap();
     let got: Vec<String> = requests[before..].iter().map(summary).collect();
     let want: Vec<&str> = vec![

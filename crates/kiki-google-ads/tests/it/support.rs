@@ -9,8 +9,8 @@ use kiki_google_ads::{Clock, GoogleAds, GoogleAdsConfig};
 use kiki_outbound::{OutboundClient, OutboundConfig};
 use kiki_platforms::AccountRef;
 use serde_json::{Value, json};
-use time::{Duration, OffsetDateTime};
 use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 pub use wiremock::MockServer;
 use wiremock::matchers::method;
 use wiremock::{Mock, Request, ResponseTemplate};
@@ -70,10 +70,17 @@ pub fn start() -> OffsetDateTime {
 }
 
 /// A connector for the fake with one attempt per call and a test clock.
-pub fn connector(server: &MockServer, cfg: GoogleAdsConfig, attempts: u32) -> (GoogleAds, TestClock) {
+pub fn connector(
+    server: &MockServer,
+    cfg: GoogleAdsConfig,
+    attempts: u32,
+) -> (GoogleAds, TestClock) {
     let clock = TestClock::at(start());
     let _ = server;
-    (GoogleAds::with_clock(outbound(attempts), cfg, clock.clock.clone()), clock)
+    (
+        GoogleAds::with_clock(outbound(attempts), cfg, clock.clock.clone()),
+        clock,
+    )
 }
 
 pub fn account() -> AccountRef {
@@ -125,7 +132,11 @@ fn answer(state: &FakeState, req: &Request) -> ResponseTemplate {
                     .collect(),
             )
         } else if q.contains("FROM ad_group_criterion") {
-            let group = q.split("ad_group.id = ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_default();
+            let group = q
+                .split("ad_group.id = ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap_or_default();
             let k = state.keywords.lock().unwrap();
             Value::Array(
                 k.iter()
@@ -138,7 +149,11 @@ fn answer(state: &FakeState, req: &Request) -> ResponseTemplate {
         };
         return ResponseTemplate::new(200).set_body_json(json!({ "results": results }));
     }
-    let Some(resources) = path.rsplit('/').next().and_then(|s| s.strip_suffix(":mutate")) else {
+    let Some(resources) = path
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.strip_suffix(":mutate"))
+    else {
         return ResponseTemplate::new(404);
     };
     let results: Vec<Value> = body["operations"]
@@ -150,22 +165,44 @@ fn answer(state: &FakeState, req: &Request) -> ResponseTemplate {
                 return json!({ "resourceName": r });
             }
             if let Some(r) = op.get("remove") {
-                state.keywords.lock().unwrap().retain(|(k, _, _)| Some(k.as_str()) != r.as_str());
+                state
+                    .keywords
+                    .lock()
+                    .unwrap()
+                    .retain(|(k, _, _)| Some(k.as_str()) != r.as_str());
                 return json!({ "resourceName": r });
             }
             let create = &op["create"];
-            if let Some(g) = create.pointer("/location/geoTargetConstant").and_then(Value::as_str) {
+            if let Some(g) = create
+                .pointer("/location/geoTargetConstant")
+                .and_then(Value::as_str)
+            {
                 state.locations.lock().unwrap().push(g.to_owned());
             }
             let n = state.next_id.fetch_add(1, Ordering::SeqCst);
-            let group = create["adGroup"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned();
+            let group = create["adGroup"]
+                .as_str()
+                .unwrap_or_default()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             if let Some(t) = create.pointer("/keyword/text").and_then(Value::as_str) {
                 let r = format!("customers/{CUSTOMER}/adGroupCriteria/{group}~{n}");
-                state.keywords.lock().unwrap().push((r.clone(), group, t.to_owned()));
+                state
+                    .keywords
+                    .lock()
+                    .unwrap()
+                    .push((r.clone(), group, t.to_owned()));
                 return json!({ "resourceName": r });
             }
             let name = if resources == "adGroupAds" {
-                let group = create["adGroup"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+                let group = create["adGroup"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default();
                 format!("customers/{CUSTOMER}/adGroupAds/{group}~{n}")
             } else {
                 format!("customers/{CUSTOMER}/{resources}/{n}")
@@ -180,22 +217,42 @@ fn answer(state: &FakeState, req: &Request) -> ResponseTemplate {
 /// after the customer, and the body's key fields.
 pub fn summary(req: &Request) -> String {
     let path = req.url.path();
-    let tail = path.split(&format!("/customers/{CUSTOMER}/")).nth(1).unwrap_or(path);
+    let tail = path
+        .split(&format!("/customers/{CUSTOMER}/"))
+        .nth(1)
+        .unwrap_or(path);
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     if tail.starts_with("googleAds:search") {
-        return format!("{} {path} {}", req.method, body["query"].as_str().unwrap_or_default());
+        return format!(
+            "{} {path} {}",
+            req.method,
+            body["query"].as_str().unwrap_or_default()
+        );
     }
     let ops: Vec<String> = body["operations"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|op| {
-            let (kind, v) = op.as_object().and_then(|o| o.iter().find(|(k, _)| *k != "updateMask")).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
-            let mask = op.get("updateMask").and_then(Value::as_str).map(|m| format!(" mask={m}")).unwrap_or_default();
+            let (kind, v) = op
+                .as_object()
+                .and_then(|o| o.iter().find(|(k, _)| *k != "updateMask"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap_or_default();
+            let mask = op
+                .get("updateMask")
+                .and_then(Value::as_str)
+                .map(|m| format!(" mask={m}"))
+                .unwrap_or_default();
             format!("{kind}{}{mask}", compact(&v))
         })
         .collect();
-    format!("{} {path} pf={} [{}]", req.method, body["partialFailure"], ops.join("; "))
+    format!(
+        "{} {path} pf={} [{}]",
+        req.method,
+        body["partialFailure"],
+        ops.join("; ")
+    )
 }
 
 /// Key fields of an operation's object, sorted, nested objects flattened.
@@ -204,7 +261,11 @@ fn compact(v: &Value) -> String {
         match v {
             Value::Object(o) => {
                 for (k, v) in o {
-                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     if v.as_object().is_some_and(|o| o.is_empty()) {
                         out.push(format!("{p}={{}}"));
                     } else {
@@ -213,10 +274,15 @@ fn compact(v: &Value) -> String {
                 }
             }
             Value::Array(a) => {
-                let items: Vec<String> = a.iter().map(|i| match i {
-                    Value::Object(o) if o.len() == 1 => o.values().next().map(plain).unwrap_or_default(),
-                    other => plain(other),
-                }).collect();
+                let items: Vec<String> = a
+                    .iter()
+                    .map(|i| match i {
+                        Value::Object(o) if o.len() == 1 => {
+                            o.values().next().map(plain).unwrap_or_default()
+                        }
+                        other => plain(other),
+                    })
+                    .collect();
                 out.push(format!("{prefix}=[{}]", items.join("|")));
             }
             other => out.push(format!("{prefix}={}", plain(other))),
