@@ -23,6 +23,9 @@ pub struct PlatformsConfig {
     /// The Meta app KIKI acts as (`[platforms.meta]`); without it Meta runs
     /// on the sandbox only.
     pub meta: Option<kiki_meta_ads::MetaConfig>,
+    /// The Google Ads developer token and OAuth client KIKI uses
+    /// (`[platforms.google]`); without it Google runs on the sandbox only.
+    pub google: Option<kiki_google_ads::GoogleAdsConfig>,
 }
 
 impl Default for PlatformsConfig {
@@ -34,6 +37,7 @@ impl Default for PlatformsConfig {
             public_url: "http://127.0.0.1:8080".into(),
             oauth_state_ttl_secs: 900,
             meta: None,
+            google: None,
         }
     }
 }
@@ -68,6 +72,26 @@ impl PlatformsConfig {
             }
             if m.app_secret.expose_secret().trim().is_empty() {
                 out.push("platforms.meta.app_secret is required when [platforms.meta] is set (KIKI__PLATFORMS__META__APP_SECRET)".into());
+            }
+        }
+        if let Some(g) = &self.google {
+            use secrecy::ExposeSecret as _;
+            for (value, key, var) in [
+                (
+                    g.developer_token.expose_secret(),
+                    "developer_token",
+                    "DEVELOPER_TOKEN",
+                ),
+                (g.client_id.as_str(), "client_id", "CLIENT_ID"),
+                (
+                    g.client_secret.expose_secret(),
+                    "client_secret",
+                    "CLIENT_SECRET",
+                ),
+            ] {
+                if value.trim().is_empty() {
+                    out.push(format!("platforms.google.{key} is required when [platforms.google] is set (KIKI__PLATFORMS__GOOGLE__{var})"));
+                }
             }
         }
         if self.oauth_state_ttl_secs < 60 {

@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn every_variant_has_a_public_face() {
         let cases: Vec<(PlatformsError, u16)> = vec![
-            (PlatformsError::field("platform", "unknown"), 422),
+            (PlatformsError::field("platform", "Unknown platform."), 422),
             (PlatformsError::Conflict("no connection".into()), 409),
             (PlatformsError::NotFound("The connection"), 404),
             (
@@ -180,7 +180,7 @@ mod tests {
                 | PlatformsError::Explain(_)
                 | PlatformsError::Internal(_) => {}
             }
-            let problems = kiki_core::public_face_problems(&e, status);
+            let problems = kiki_core::error::public_face_problems(&e, status);
             assert!(problems.is_empty(), "{e:?}: {problems:?}");
         }
     }

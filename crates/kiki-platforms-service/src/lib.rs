@@ -105,12 +105,20 @@ impl Module for PlatformsModule {
                 None
             };
             let meta = config.meta.clone();
+            let google = config.google.clone();
             let mut svc = PlatformsService::new(ctx.platform, config, twin, ltv);
             if let Some(m) = meta {
                 let outbound = ctx.platform.outbound.clone();
                 svc = svc.with_live(LiveConnector {
                     api: Arc::new(kiki_meta_ads::MetaAds::new(outbound.clone(), m.clone())),
                     oauth: Arc::new(kiki_meta_ads::MetaOAuth::new(outbound, m)),
+                });
+            }
+            if let Some(g) = google {
+                let outbound = ctx.platform.outbound.clone();
+                svc = svc.with_live(LiveConnector {
+                    api: Arc::new(kiki_google_ads::GoogleAds::new(outbound.clone(), g.clone())),
+                    oauth: Arc::new(kiki_google_ads::GoogleOAuth::new(outbound, g)),
                 });
             }
             let svc = Arc::new(svc);

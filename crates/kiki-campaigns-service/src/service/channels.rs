@@ -223,7 +223,7 @@ impl CampaignsService {
                 }
             } else if let Some(platforms) = &self.platforms {
                 match self
-                    .sync_external(scope, platforms, &draft, set, position, want, channel)
+                    .sync_external(scope, platforms, &draft, &sets, position, want, channel)
                     .await?
                 {
                     Ok(o) => o,
@@ -282,11 +282,12 @@ impl CampaignsService {
         scope: &TenantScope,
         platforms: &kiki_platforms_service::PlatformsService,
         draft: &CampaignDraft,
-        set: &AdSetRow,
+        sets: &[AdSetRow],
         position: usize,
         want: Wanted,
         channel: Channel,
     ) -> Result<std::result::Result<String, String>> {
+        let set = &sets[position];
         use kiki_platforms::DeliveryStatus as D;
         use kiki_platforms_service::{AdSetDeployment, DeployOutcome};
         let org = scope.org_id();
@@ -327,7 +328,20 @@ impl CampaignsService {
         };
         let d = AdSetDeployment {
             campaign_id: set.campaign_id,
-            campaign: kiki_campaigns::platform_specs::campaign_spec(draft, status),
+            campaign: {
+                let mut c = kiki_campaigns::platform_specs::campaign_spec(draft, status);
+                // Google Ads budgets live on the campaign: the sum of the
+                // campaign's ad sets there.
+                if channel == Channel::Google {
+                    c.daily_budget_micros = Some(
+                        sets.iter()
+                            .filter(|s| s.channel == set.channel)
+                            .map(|s| s.daily_budget_micros)
+                            .sum(),
+                    );
+                }
+                c
+            },
             ad_set_id: set.id,
             ad_set: kiki_campaigns::platform_specs::ad_set_spec(
                 draft,
