@@ -16,7 +16,7 @@ pub enum PlatformsError {
     #[error("{0} was not found.")]
     NotFound(&'static str),
     /// The platform refused or failed; its message is kept.
-    #[error("{platform}: {source}")]
+    #[error("{}", platform_message(platform, source))]
     Platform {
         platform: &'static str,
         #[source]
@@ -34,6 +34,13 @@ pub enum PlatformsError {
     /// A failure the caller cannot fix.
     #[error("{0}")]
     Internal(String),
+}
+
+fn platform_message(platform: &str, source: &PlatformError) -> String {
+    let name = kiki_twin::Platform::parse(platform).map_or(platform, |p| p.display_name());
+    let text = source.to_string();
+    let text = text.trim_end_matches('.');
+    format!("{name}: {text}.")
 }
 
 fn invalid_message(fields: &[FieldError]) -> String {
@@ -144,7 +151,7 @@ mod tests {
     fn every_variant_has_a_public_face() {
         let cases: Vec<(PlatformsError, u16)> = vec![
             (PlatformsError::field("platform", "Unknown platform."), 422),
-            (PlatformsError::Conflict("no connection".into()), 409),
+            (PlatformsError::Conflict("No connection.".into()), 409),
             (PlatformsError::NotFound("The connection"), 404),
             (
                 PlatformsError::Platform {
@@ -165,7 +172,7 @@ mod tests {
                 },
                 503,
             ),
-            (PlatformsError::NotConfigured("no Meta app".into()), 409),
+            (PlatformsError::NotConfigured("No Meta app.".into()), 409),
             (PlatformsError::Internal("boom".into()), 500),
         ];
         for (e, status) in cases {
