@@ -564,6 +564,26 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
         .unwrap();
     app.wait_for_job(kiki_core::JobId(job)).await;
     answers.push(design);
+
+    // Ad platforms: the Google sandbox connected, and synced once.
+    answers.push(
+        ok(
+            b.post(
+                "/v1/platforms/connections",
+                &json!({"platform": "google", "mode": "sandbox"}),
+            )
+            .await,
+            "platform connection",
+        )
+        .await,
+    );
+    answers.push(
+        ok(
+            b.post_empty("/v1/platforms/connections/google/sync").await,
+            "platform sync",
+        )
+        .await,
+    );
     answers
 }
 

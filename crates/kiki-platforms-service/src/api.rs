@@ -40,9 +40,10 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(list_metrics))
 }
 
+/// The platform of a connection path: a name that is no platform has no
+/// connection either (404, as for any id that was never issued).
 fn platform_param(name: &str) -> Result<Platform, PlatformsError> {
-    Platform::parse(name)
-        .ok_or_else(|| PlatformsError::field("platform", Platform::unknown_message(name)))
+    Platform::parse(name).ok_or(PlatformsError::NotFound("The connection"))
 }
 
 /// The organisation's ad-platform connections (never their tokens), with
@@ -92,8 +93,7 @@ pub async fn connect(
     params(("platform" = Platform, Path, description = "The platform's wire name")),
     responses((status = 200, body = ConnectionView),
         (status = 403, description = "Lacks `campaign.read`", body = ErrorEnvelope),
-        (status = 404, description = "Not connected", body = ErrorEnvelope),
-        (status = 422, description = "Unknown platform", body = ErrorEnvelope)))]
+        (status = 404, description = "Not connected (or no such platform)", body = ErrorEnvelope)))]
 pub async fn get_connection(
     Service(svc): Service<PlatformsService>,
     p: Perm<CampaignRead>,
@@ -110,8 +110,7 @@ pub async fn get_connection(
     params(("platform" = Platform, Path, description = "The platform's wire name")),
     responses((status = 200, body = ConnectionView, description = "Disconnected"),
         (status = 403, description = "Lacks `org.manage`", body = ErrorEnvelope),
-        (status = 404, description = "Not connected", body = ErrorEnvelope),
-        (status = 422, description = "Unknown platform", body = ErrorEnvelope)))]
+        (status = 404, description = "Not connected (or no such platform)", body = ErrorEnvelope)))]
 pub async fn disconnect(
     Service(svc): Service<PlatformsService>,
     Meta(meta): Meta,
@@ -150,8 +149,8 @@ pub async fn complete_oauth(
     params(("platform" = Platform, Path, description = "The platform's wire name")),
     responses((status = 200, body = SyncRunView, description = "The run, whatever its outcome"),
         (status = 403, description = "Lacks `campaign.write`", body = ErrorEnvelope),
-        (status = 409, description = "Not connected", body = ErrorEnvelope),
-        (status = 422, description = "Unknown platform", body = ErrorEnvelope)))]
+        (status = 404, description = "Never connected (or no such platform)", body = ErrorEnvelope),
+        (status = 409, description = "Disconnected, or broken until connected again", body = ErrorEnvelope)))]
 pub async fn sync_now(
     Service(svc): Service<PlatformsService>,
     p: Perm<CampaignWrite>,
@@ -194,14 +193,14 @@ pub async fn list_sync_runs(
 pub struct MetricsQuery {
     /// `campaign`, `ad_set` or `ad` (default `campaign`).
     pub level: Option<MetricLevel>,
-    /// First day, `YYYY-MM-DD`.
-    #[serde(with = "iso_date")]
-    #[param(value_type = String, format = Date)]
-    pub since: Date,
-    /// Last day (included), `YYYY-MM-DD`.
-    #[serde(with = "iso_date")]
-    #[param(value_type = String, format = Date)]
-    pub until: Date,
+    /// First day, `YYYY-MM-DD` (default: 30 days before `until`).
+    #[serde(default, with = "iso_date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub since: Option<Date>,
+    /// Last day (included), `YYYY-MM-DD` (default: today, UTC).
+    #[serde(default, with = "iso_date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub until: Option<Date>,
     /// Only this KIKI campaign.
     pub campaign_id: Option<Uuid>,
     /// Rows to return, 1 to 5000 (default 1000).

@@ -48,7 +48,7 @@ impl JobHandler for SyncAllJob {
                         "status": run.status, "rows": run.rows_upserted,
                     })),
                     // Disconnected meanwhile: nothing to do.
-                    Err(PlatformsError::Conflict(_)) => {}
+                    Err(PlatformsError::Conflict(_) | PlatformsError::NotFound(_)) => {}
                     Err(e) => {
                         tracing::warn!(org = %org, platform = platform.as_str(), error = %e, "platform sync failed");
                         runs.push(json!({
@@ -86,7 +86,9 @@ impl JobHandler for SyncJob {
             match self.0.sync_platform(&scope, platform, "launch").await {
                 Ok(run) => serde_json::to_value(run)
                     .map_err(|e| JobError::permanent(format!("encoding the run: {e}"))),
-                Err(PlatformsError::Conflict(m)) => Ok(json!({ "skipped": m })),
+                Err(e @ (PlatformsError::Conflict(_) | PlatformsError::NotFound(_))) => {
+                    Ok(json!({ "skipped": e.to_string() }))
+                }
                 Err(e) => Err(JobError::failed(e.to_string())),
             }
         })

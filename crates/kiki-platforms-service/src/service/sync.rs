@@ -37,6 +37,12 @@ impl PlatformsService {
     ) -> Result<SyncRunView> {
         let org = scope.org_id();
         let started = self.now();
+        if store::connections::get(&self.db, org, platform.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(PlatformsError::NotFound("The connection"));
+        }
         let Some(r) = self.reach(org, platform).await? else {
             return Err(PlatformsError::Conflict(format!(
                 "{} is not connected to this organisation.",
@@ -282,11 +288,13 @@ impl PlatformsService {
         &self,
         scope: &TenantScope,
         level: MetricLevel,
-        since: Date,
-        until: Date,
+        since: Option<Date>,
+        until: Option<Date>,
         campaign_id: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<DailyMetric>> {
+        let until = until.unwrap_or_else(|| self.now().date());
+        let since = since.unwrap_or(until - Duration::days(30));
         if until < since {
             return Err(PlatformsError::Invalid(vec![FieldError::new(
                 "until",
