@@ -102,8 +102,11 @@ impl Middleware for RetryMiddleware {
                 let ceiling = self.policy.ceiling(attempt).as_millis() as u64;
                 Duration::from_millis(rand::rng().random_range(0..=ceiling))
             });
+            // Host and path only: a query string may carry credentials (an
+            // OAuth token exchange by GET), and logs must never hold them.
             tracing::debug!(
-                http.url = %req.url(),
+                http.host = req.url().host_str().unwrap_or(""),
+                http.path = req.url().path(),
                 attempt,
                 wait_ms = wait.as_millis() as u64,
                 "retrying outbound call"
