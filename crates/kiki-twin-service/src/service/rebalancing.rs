@@ -555,7 +555,7 @@ fn platform_ltv_micros(
     for l in &rows {
         let weight = l.share.unwrap_or(l.customers as f64);
         w += weight;
-        s += weight * l.mean_micros as f64;
+        s += weight * l.mean.micros as f64;
     }
     if w > 0.0 && s.is_finite() {
         return (s / w).round() as i64;
