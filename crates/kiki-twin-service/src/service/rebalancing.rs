@@ -39,18 +39,20 @@ impl ShiftRow {
         let bad = |what: &str| {
             TwinServiceError::Internal(format!("shift {}: unreadable {what}", self.id))
         };
+        let currency = Currency::parse(&self.currency).map_err(|_| bad("currency"))?;
+        let money = |micros| kiki_core::Money::from_micros(micros, currency);
         Ok(ShiftView {
             id: self.id,
             org_id: self.org_id,
             period_key: self.period_key.clone(),
-            currency: Currency::parse(&self.currency).map_err(|_| bad("currency"))?,
+            currency,
             from: Platform::parse(&self.from_platform).ok_or_else(|| bad("platform"))?,
             to: Platform::parse(&self.to_platform).ok_or_else(|| bad("platform"))?,
-            amount_micros: self.amount_micros,
-            from_budget_before_micros: self.from_budget_before_micros,
-            from_budget_after_micros: self.from_budget_after_micros,
-            to_budget_before_micros: self.to_budget_before_micros,
-            to_budget_after_micros: self.to_budget_after_micros,
+            amount: money(self.amount_micros),
+            from_budget_before: money(self.from_budget_before_micros),
+            from_budget_after: money(self.from_budget_after_micros),
+            to_budget_before: money(self.to_budget_before_micros),
+            to_budget_after: money(self.to_budget_after_micros),
             from_efficiency: self.from_efficiency,
             to_efficiency: self.to_efficiency,
             average_efficiency: self.average_efficiency,
@@ -95,32 +97,49 @@ fn validate_budgets(req: &BudgetsRequest) -> Vec<FieldError> {
                 "The platform appears twice; give each platform once.",
             ));
         }
-        if l.daily_budget_micros < 0 {
+        let mut other_currency = false;
+        for (name, m) in [
+            ("daily_budget", Some(l.daily_budget)),
+            ("min_daily_budget", l.min_daily_budget),
+            ("max_daily_budget", l.max_daily_budget),
+        ] {
+            if let Some(m) = m
+                && m.currency != req.currency
+            {
+                other_currency = true;
+                e.push(FieldError::new(
+                    format!("{path}.{name}.currency"),
+                    format!("Must be the request currency ({}).", req.currency),
+                ));
+            }
+        }
+        if other_currency {
+            continue;
+        }
+        let (daily, min, max) = l.micros();
+        if daily < 0 {
             e.push(FieldError::new(
-                format!("{path}.daily_budget_micros"),
+                format!("{path}.daily_budget"),
                 "The daily budget must not be negative.",
             ));
         }
-        if l.min_daily_budget_micros < 0 {
+        if min < 0 {
             e.push(FieldError::new(
-                format!("{path}.min_daily_budget_micros"),
+                format!("{path}.min_daily_budget"),
                 "The minimum must not be negative.",
             ));
         }
-        if let Some(max) = l.max_daily_budget_micros
-            && max < l.min_daily_budget_micros
+        if let Some(max) = max
+            && max < min
         {
             e.push(FieldError::new(
-                format!("{path}.max_daily_budget_micros"),
+                format!("{path}.max_daily_budget"),
                 "The maximum daily budget must not be below the minimum.",
             ));
         }
-        if l.daily_budget_micros < l.min_daily_budget_micros
-            || l.max_daily_budget_micros
-                .is_some_and(|m| l.daily_budget_micros > m)
-        {
+        if daily < min || max.is_some_and(|m| daily > m) {
             e.push(FieldError::new(
-                format!("{path}.daily_budget_micros"),
+                format!("{path}.daily_budget"),
                 "The daily budget must lie within its minimum and maximum.",
             ));
         }
@@ -136,15 +155,20 @@ impl TwinService {
     /// The active organisation's platform budgets.
     pub async fn budgets(&self, scope: &TenantScope) -> Result<BudgetsView> {
         let rows = self.budget_rows(scope.org_id()).await?;
+        let currency = rows.first().and_then(|r| Currency::parse(&r.currency).ok());
         Ok(BudgetsView {
-            currency: rows.first().and_then(|r| Currency::parse(&r.currency).ok()),
+            currency,
             platforms: rows
                 .into_iter()
-                .map(|r| BudgetLine {
-                    platform: r.platform,
-                    daily_budget_micros: r.daily_budget_micros,
-                    min_daily_budget_micros: r.min_daily_budget_micros,
-                    max_daily_budget_micros: r.max_daily_budget_micros,
+                .map(|r| {
+                    let c = Currency::parse(&r.currency).unwrap_or(Currency::USD);
+                    let money = |micros| kiki_core::Money::from_micros(micros, c);
+                    BudgetLine {
+                        platform: r.platform,
+                        daily_budget: money(r.daily_budget_micros),
+                        min_daily_budget: Some(money(r.min_daily_budget_micros)),
+                        max_daily_budget: r.max_daily_budget_micros.map(money),
+                    }
                 })
                 .collect(),
         })
