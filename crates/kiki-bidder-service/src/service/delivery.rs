@@ -157,3 +157,76 @@ impl BidderService {
         Ok(recorded)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiki_bidder::LineItemId;
+    use kiki_bidder::budget::AccountState;
+    use kiki_bidder::valuation::{PerformanceTotals, RateEstimate};
+    use kiki_core::{Currency, OrgId};
+
+    fn usd(micros: i64) -> Money {
+        Money::from_micros(micros, Currency::USD)
+    }
+
+    fn meta(daily: i64, ltv: i64) -> ItemMeta {
+        ItemMeta {
+            org: OrgId::new(),
+            name: "spring".into(),
+            daily: usd(daily),
+            baseline_ltv: usd(ltv),
+            hosts: Vec::new(),
+            delivery_status: "delivering".into(),
+        }
+    }
+
+    fn status(spent: i64) -> LineItemStatus {
+        LineItemStatus {
+            id: LineItemId::new(),
+            day: 1,
+            spent_today: usd(spent),
+            spent_total: usd(spent),
+            account: AccountState::default().in_currency(Currency::USD),
+            throttle: 0.5,
+            shading_factor: 1.0,
+            performance: PerformanceTotals::default(),
+            rates: RateEstimate {
+                p_click: 0.01,
+                p_convert_after_click: 0.02,
+            },
+        }
+    }
+
+    #[test]
+    fn delivery_reasons_state_amounts_as_people_write_them() {
+        let (kind, why) = delivery_status(
+            &meta(200_000_000, 90_000_000),
+            &status(200_000_000),
+            usd(50_000_000),
+        );
+        assert_eq!(kind, "budget_exhausted");
+        assert_eq!(
+            why,
+            "The daily budget of $200.00 is spent ($200.00); bidding resumes tomorrow (UTC)."
+        );
+        let (kind, why) = delivery_status(
+            &meta(200_000_000, 90_000_000),
+            &status(1_234_500_000 / 10),
+            usd(50_000_000),
+        );
+        assert_eq!(kind, "delivering");
+        assert!(
+            why.starts_with("Delivering: $123.45 of $200.00 spent today"),
+            "{why}"
+        );
+        let (kind, why) =
+            delivery_status(&meta(200_000_000, 10_000_000), &status(0), usd(50_000_000));
+        assert_eq!(kind, "margin_refused");
+        assert!(
+            why.contains("the baseline LTV $10.00 is below the minimum $50.00;"),
+            "{why}"
+        );
+        assert!(!why.contains("micros"));
+    }
+}

@@ -335,7 +335,7 @@ impl TwinService {
                             "status": status,
                             "from": s.from,
                             "to": s.to,
-                            "amount_micros": s.amount_micros,
+                            "amount": kiki_core::Money::from_micros(s.amount_micros, currency),
                         })),
                 )
                 .await?;
@@ -372,7 +372,7 @@ impl TwinService {
                 status: status.to_owned(),
                 from: s.from,
                 to: s.to,
-                amount_micros: s.amount_micros,
+                amount: kiki_core::Money::from_micros(s.amount_micros, currency),
                 explanation: s.explanation.clone(),
             });
         }
@@ -454,6 +454,8 @@ impl TwinService {
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
         let to = Platform::parse(&row.to_platform)
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
+        let row_currency = Currency::parse(&row.currency).unwrap_or(Currency::USD);
+        let row_money = |micros| kiki_core::Money::from_micros(micros, row_currency);
         let mut tx = self.record.begin().await?;
         if !store::rebalancing::decide_shift(&mut tx, id, status, &by, reason.clone(), now).await? {
             return Err(TwinServiceError::Conflict(
@@ -477,8 +479,8 @@ impl TwinService {
                 .details(json!({
                     "from": row.from_platform,
                     "to": row.to_platform,
-                    "amount_micros": row.amount_micros,
-                    "moved_micros": moved,
+                    "amount": row_money(row.amount_micros),
+                    "moved": row_money(moved),
                     "reason": reason,
                 })),
             )
@@ -491,14 +493,11 @@ impl TwinService {
             subject_kind: "rebalancing_shift".into(),
             subject_id: id.to_string(),
             inputs: json!({ "shift": row.explanation, "decided_by": by, "reason": reason }),
-            output: json!({ "status": status, "moved_micros": moved }),
+            output: json!({ "status": status, "moved": row_money(moved) }),
             confidence: None,
             explanation: format!(
-                "A person {status} the shift of {} from {} to {}{}.",
-                kiki_core::Money::from_micros(
-                    row.amount_micros,
-                    Currency::parse(&row.currency).unwrap_or(Currency::USD)
-                ),
+                "A person {status} the shift of {} a day from {} to {}{}.",
+                row_money(row.amount_micros).text(),
                 row.from_platform,
                 row.to_platform,
                 reason
@@ -519,7 +518,7 @@ impl TwinService {
                         status: status.to_owned(),
                         from,
                         to,
-                        amount_micros: moved,
+                        amount: row_money(moved),
                         explanation: row.explanation.clone(),
                     }],
                 },
@@ -595,13 +594,17 @@ mod tests {
     use super::*;
     use kiki_twin::{Industry, LtvInput};
 
+    fn usd(micros: i64) -> kiki_core::Money {
+        kiki_core::Money::from_micros(micros, Currency::USD)
+    }
+
     fn ltv(platform: &str, mean: i64, share: Option<f64>, customers: u64) -> LtvInput {
         LtvInput {
             platform: platform.into(),
             segment: None,
             share,
-            mean_micros: mean,
-            std_dev_micros: 0,
+            mean: kiki_core::Money::from_micros(mean, Currency::USD),
+            std_dev: kiki_core::Money::zero(Currency::USD),
             customers,
             window: None,
         }
@@ -638,15 +641,21 @@ mod tests {
             platforms: vec![
                 BudgetLine {
                     platform: "meta".into(),
-                    daily_budget_micros: 5,
-                    min_daily_budget_micros: 10,
-                    max_daily_budget_micros: None,
+                    daily_budget: usd(5),
+                    min_daily_budget: Some(usd(10)),
+                    max_daily_budget: None,
                 },
                 BudgetLine {
                     platform: "meta".into(),
-                    daily_budget_micros: 5,
-                    min_daily_budget_micros: 0,
-                    max_daily_budget_micros: None,
+                    daily_budget: usd(5),
+                    min_daily_budget: None,
+                    max_daily_budget: None,
+                },
+                BudgetLine {
+                    platform: "google".into(),
+                    daily_budget: kiki_core::Money::from_micros(5, Currency::EUR),
+                    min_daily_budget: None,
+                    max_daily_budget: None,
                 },
             ],
         };
@@ -656,7 +665,11 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["platforms[0].daily_budget_micros", "platforms[1].platform"]
+            [
+                "platforms[0].daily_budget",
+                "platforms[1].platform",
+                "platforms[2].daily_budget.currency"
+            ]
         );
     }
 }
