@@ -46,6 +46,10 @@ TWICE = r"appear twice|appears twice|[Ll]isted twice"
 SAME_CURRENCY = r"Must be the campaign currency"
 # The organisation's daily cap (`PUT /v1/campaign-settings`): stored data.
 CAP = r"Above the organisation's cap"
+# A plan's (or what-if allocation's, or budget set's) amounts are in the
+# currency it states: two values of one request.
+SAME_PLAN_CURRENCY = r"Must be the plan currency"
+SAME_REQUEST_CURRENCY = r"Must be the request currency"
 CAMPAIGN = [
     (r"(daily_budget|total_budget|max_cpa|ad_sets\[\d+\]\.bid_cap)\.currency", SAME_CURRENCY),
     (r"daily_budget", CAP),
@@ -175,27 +179,36 @@ UNSTATABLE = {
         # the simulation refuses (a ratio of two fields).
         (r"model\.platforms\[\d+\]\..+", r"."),
         (r"plan\.allocations\[\d+\]", TWICE),
-        (r"plan\.allocations\[\d+\]\.daily_budget_micros", r"add up to more than can be represented"),
+        (r"plan\.allocations\[\d+\]\.daily_budget", r"add up to more than can be represented"),
+        # The plan's amounts and LTV figures are in the plan's currency: two
+        # values of one request.
+        (r"plan\.(allocations\[\d+\]\.daily_budget|max_cpa|baseline_revenue|baseline_ad_spend|organic_revenue|budget_cap)\.currency", SAME_PLAN_CURRENCY),
+        (r"ltv\[\d+\]\.(mean|std_dev)\.currency", SAME_PLAN_CURRENCY),
         (r"plan\.duration_days", r"too large to represent"),
         # The baseline may be left out only when the organisation has
         # recorded performance history to take it from (stored data).
-        (r"plan\.organic_revenue_micros", r"no performance history to take it from"),
+        (r"plan\.organic_revenue", r"no performance history to take it from"),
     ],
     ("POST", "/v1/allocations"): [
         # Curves and budgets whose optimum overflows 64-bit micros.
         (None, r"not a finite amount that fits in micros"),
         (r"platforms\[\d+\]\.platform", TWICE),
-        (r"platforms\[\d+\]\.max_daily_budget_micros", r"must not be below the minimum"),
+        (r"platforms\[\d+\]\.max_daily_budget", r"must not be below the minimum"),
         (r"platforms", r"minimum daily budgets add up to more than the total budget"),
+        # Amounts in the request's currency: two values of one request.
+        (r"(total_budget|target\.max_cpa\.max_cpa|platforms\[\d+\]\.(value_per_conversion|min_daily_budget|max_daily_budget|reference_daily_budget))\.currency", SAME_REQUEST_CURRENCY),
     ],
     ("PUT", "/v1/twin/budgets"): [
         (r"platforms\[\d+\]\.platform", TWICE),
-        (r"platforms\[\d+\]\.max_daily_budget_micros", r"must not be below the minimum"),
-        (r"platforms\[\d+\]\.daily_budget_micros", r"must lie within its minimum and maximum"),
+        (r"platforms\[\d+\]\.max_daily_budget", r"must not be below the minimum"),
+        (r"platforms\[\d+\]\.daily_budget", r"must lie within its minimum and maximum"),
+        (r"platforms\[\d+\]\.(daily_budget|min_daily_budget|max_daily_budget)\.currency", SAME_REQUEST_CURRENCY),
     ],
     ("POST", "/v1/twin/performance"): [
         (r"rows\[\d+\]", TWICE),
         (r"rows\[\d+\]\.clicks", r"must not exceed impressions"),
+        # A row's amounts are in the row's `currency`: two values of one row.
+        (r"rows\[\d+\]\.(spend|revenue)\.currency", r"Must be the row currency"),
         (r"rows", r"rows per request"),
     ],
     ("POST", "/v1/campaigns"): CAMPAIGN,

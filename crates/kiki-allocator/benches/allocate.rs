@@ -10,7 +10,7 @@ use kiki_allocator::{
     AllocationRequest, EfficiencyTarget, Objective, PlatformActuals, PlatformCurveInput,
     RebalanceConfig, RebalanceInput, allocate, rebalance,
 };
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use kiki_twin::{Hill, Platform, ResponseCurve};
 
 const PLATFORMS: [Platform; 11] = Platform::ALL;
@@ -51,7 +51,7 @@ fn benches(c: &mut Criterion) {
     let mixed = request(&[0.6, 2.0, 0.8, 2.5, 1.0, 0.75, 1.5, 0.95, 1.0, 0.65], None);
     let mut targeted = concave.clone();
     targeted.target = Some(EfficiencyTarget::MaxCpa {
-        max_cpa_micros: 12_000_000,
+        max_cpa: Money::from_micros(12_000_000, Currency::USD),
     });
     let mut mixed_targeted = mixed.clone();
     mixed_targeted.target = targeted.target;

@@ -2,7 +2,7 @@
 //! platform with bounds, an objective and an optional efficiency target; and
 //! its validation into field errors with JSON paths.
 
-use kiki_core::{Currency, FieldError};
+use kiki_core::{Currency, FieldError, Money};
 use kiki_twin::Platform;
 use kiki_twin::{PlatformModel, ResponseCurve, ValueBasis};
 use serde::{Deserialize, Serialize};
@@ -28,10 +28,11 @@ pub enum Objective {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EfficiencyTarget {
-    /// Total spend ÷ total conversions must not exceed this, micros.
+    /// Total spend ÷ total conversions must not exceed this; above 0, in
+    /// the request's currency.
     MaxCpa {
-        #[schema(minimum = 1)]
-        max_cpa_micros: i64,
+        #[schema(value_type = kiki_core::PositiveMoney)]
+        max_cpa: Money,
     },
     /// Total value ÷ total spend must be at least this.
     MinRoas {
@@ -241,11 +242,18 @@ impl AllocationRequest {
             ));
         }
         match self.target {
-            Some(EfficiencyTarget::MaxCpa { max_cpa_micros }) if max_cpa_micros <= 0 => errors
-                .push(FieldError::new(
-                    "target.max_cpa.max_cpa_micros",
+            Some(EfficiencyTarget::MaxCpa { max_cpa }) if max_cpa.currency != self.currency => {
+                errors.push(FieldError::new(
+                    "target.max_cpa.max_cpa.currency",
+                    format!("Must be the request currency ({}).", self.currency),
+                ))
+            }
+            Some(EfficiencyTarget::MaxCpa { max_cpa }) if max_cpa.micros <= 0 => {
+                errors.push(FieldError::new(
+                    "target.max_cpa.max_cpa",
                     "The target CPA must be greater than zero.",
-                )),
+                ))
+            }
             Some(EfficiencyTarget::MinRoas { min_roas })
                 if !(min_roas.is_finite() && min_roas > 0.0) =>
             {

@@ -551,14 +551,40 @@ pub async fn add_hourly(
     Ok(())
 }
 
-/// One hour of a line item's delivery.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// One hour of a line item's delivery as stored: spend in micros of the
+/// bidder currency.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HourlyRecord {
+    pub hour: OffsetDateTime,
+    pub bids: i64,
+    pub wins: i64,
+    pub spend_micros: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+}
+
+impl HourlyRecord {
+    /// The API's row, spend in `currency` (the bidder currency).
+    pub fn in_currency(self, currency: kiki_core::Currency) -> HourlyRow {
+        HourlyRow {
+            hour: self.hour,
+            bids: self.bids,
+            wins: self.wins,
+            spend: Money::from_micros(self.spend_micros, currency),
+            impressions: self.impressions,
+            clicks: self.clicks,
+        }
+    }
+}
+
+/// One hour of a line item's delivery; spend in the bidder currency.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HourlyRow {
     #[serde(with = "time::serde::rfc3339")]
     pub hour: OffsetDateTime,
     pub bids: i64,
     pub wins: i64,
-    pub spend_micros: i64,
+    pub spend: Money,
     pub impressions: i64,
     pub clicks: i64,
 }
@@ -570,7 +596,7 @@ pub async fn hourly(
     li: LineItemId,
     from: Option<OffsetDateTime>,
     to: Option<OffsetDateTime>,
-) -> Result<Vec<HourlyRow>, StoreError> {
+) -> Result<Vec<HourlyRecord>, StoreError> {
     let mut stmt = Query::select()
         .columns([
             H::Hour,

@@ -29,6 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
+use kiki_core::{Currency, Money};
+
 use crate::lineitem::LineItemId;
 
 /// The budget bounds a grant must respect.
@@ -193,18 +195,41 @@ impl Default for SpendAccount {
     }
 }
 
-/// A point-in-time view of an account.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AccountView {
+/// A point-in-time view of an account, in bidder-currency micros.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountState {
     pub day: u32,
     pub lease_micros: i64,
     pub held_micros: i64,
     pub spent_day_micros: i64,
 }
 
-impl SpendAccount {
-    pub fn view(&self) -> AccountView {
+impl AccountState {
+    /// The view the API shows, amounts in the bidder currency.
+    pub fn in_currency(self, currency: Currency) -> AccountView {
+        let money = |micros| Money::from_micros(micros, currency);
         AccountView {
+            day: self.day,
+            lease: money(self.lease_micros),
+            held: money(self.held_micros),
+            spent_day: money(self.spent_day_micros),
+        }
+    }
+}
+
+/// An account as the API shows it: the local lease, the amount held for
+/// bids in flight and the day's settled spend, in the bidder currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub day: u32,
+    pub lease: Money,
+    pub held: Money,
+    pub spent_day: Money,
+}
+
+impl SpendAccount {
+    pub fn view(&self) -> AccountState {
+        AccountState {
             day: self.day.load(Ordering::Acquire),
             lease_micros: self.lease.load(Ordering::Relaxed),
             held_micros: self.held.load(Ordering::Relaxed),

@@ -672,7 +672,7 @@ pub fn gate_plan(draft: &CampaignDraft, ad_set_ids: &[Uuid]) -> kiki_twin::Plan 
         .map(|(a, id)| kiki_twin::PlanAllocation {
             platform: twin_platform(a.channel).as_str().to_owned(),
             ad_set_id: Some(id.to_string()),
-            daily_budget_micros: ad_set_budget(draft.daily_budget, a.budget_share_bps).micros,
+            daily_budget: ad_set_budget(draft.daily_budget, a.budget_share_bps),
         })
         .collect();
     kiki_twin::Plan {
@@ -681,11 +681,11 @@ pub fn gate_plan(draft: &CampaignDraft, ad_set_ids: &[Uuid]) -> kiki_twin::Plan 
         duration_days: schedule_days(draft, 30),
         start_date: Some(draft.schedule.start),
         target_roas: draft.target_roi,
-        max_cpa_micros: draft.max_cpa.map(|m| m.micros),
-        baseline_revenue_micros: 0,
-        baseline_ad_spend_micros: 0,
-        organic_revenue_micros: 0,
-        budget_cap_micros: draft.total_budget.map(|m| m.micros),
+        max_cpa: draft.max_cpa,
+        baseline_revenue: None,
+        baseline_ad_spend: None,
+        organic_revenue: Some(kiki_core::Money::zero(draft.currency)),
+        budget_cap: draft.total_budget,
     }
 }
 

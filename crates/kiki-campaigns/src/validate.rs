@@ -47,7 +47,8 @@ fn positive(errs: &mut Vec<FieldError>, field: &str, m: &Money, currency: kiki_c
 }
 
 /// A web address a person can land on: `https://` or `http://`, a host with
-/// a dot (or `localhost`), no spaces.
+/// a dot (or `localhost`), no spaces (the white space the contract's
+/// pattern means by `\s`: U+0085 is text to it).
 fn landing_url_ok(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
@@ -56,7 +57,7 @@ fn landing_url_ok(url: &str) -> bool {
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     let name = host.split(':').next().unwrap_or_default();
-    !url.contains(char::is_whitespace)
+    !url.contains(kiki_core::is_schema_space)
         && !name.is_empty()
         && (name.contains('.') || name == "localhost")
         && name
@@ -205,4 +206,18 @@ pub fn validate_campaign(c: &CampaignDraft, limits: &OrgLimits) -> Vec<FieldErro
         ));
     }
     errs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::landing_url_ok;
+
+    #[test]
+    fn a_landing_address_refuses_the_spaces_the_contract_refuses_only() {
+        assert!(landing_url_ok("https://shop.example/spring"));
+        assert!(!landing_url_ok("https://shop.example/spring sale"));
+        // U+0085 is not white space to the contract's pattern.
+        assert!(landing_url_ok("https://shop.example/spring\u{85}"));
+        assert!(!landing_url_ok("ftp://shop.example/"));
+    }
 }

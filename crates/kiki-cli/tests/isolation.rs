@@ -298,8 +298,8 @@ fn week_of_actuals() -> Vec<Value> {
         ] {
             rows.push(json!({
                 "platform": platform, "day": day, "currency": "USD",
-                "spend_micros": spend * 1_000_000i64, "impressions": 30_000, "clicks": 400,
-                "conversions": conv, "revenue_micros": 0
+                "spend": {"micros": spend * 1_000_000i64, "currency": "USD"}, "impressions": 30_000, "clicks": 400,
+                "conversions": conv, "revenue": {"micros": 0, "currency": "USD"}
             }));
         }
     }
@@ -442,9 +442,9 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
             Method::PUT,
             "/v1/twin/budgets",
             Some(&json!({"currency": "USD", "platforms": [
-                {"platform": "meta", "daily_budget_micros": 300_000_000},
-                {"platform": "google", "daily_budget_micros": 300_000_000},
-                {"platform": "tiktok", "daily_budget_micros": 400_000_000}
+                {"platform": "meta", "daily_budget": {"micros": 300_000_000, "currency": "USD"}},
+                {"platform": "google", "daily_budget": {"micros": 300_000_000, "currency": "USD"}},
+                {"platform": "tiktok", "daily_budget": {"micros": 400_000_000, "currency": "USD"}}
             ]})),
         )
         .await,
@@ -464,11 +464,11 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
                 &json!({
                     "plan": {
                         "currency": "USD",
-                        "allocations": [{"platform": "meta", "daily_budget_micros": 300_000_000}],
+                        "allocations": [{"platform": "meta", "daily_budget": {"micros": 300_000_000, "currency": "USD"}}],
                         "duration_days": 30,
                         "start_date": "2026-11-14",
-                        "baseline_revenue_micros": 0,
-                        "baseline_ad_spend_micros": 0
+                        "baseline_revenue": {"micros": 0, "currency": "USD"},
+                        "baseline_ad_spend": {"micros": 0, "currency": "USD"}
                     },
                     "options": {"runs": 500, "seed": 9}
                 }),

@@ -123,7 +123,12 @@ pub enum MoneyError {
 }
 
 /// An amount of money: integer micros plus currency.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+///
+/// The API's one money shape (docs/glossary.md, "Money"): serialised as
+/// `{"micros": <int64>, "currency": "USD"}`. Read from a request, the object
+/// may give `"amount": "49.99"` (a decimal string, see [`AMOUNT_PATTERN`])
+/// instead of `micros`; exactly one of the two must be present.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Money {
     /// Amount in micros (1/1,000,000 of the major unit).
     pub micros: i64,
@@ -132,22 +137,274 @@ pub struct Money {
 
 /// The API document's name for a [`Money`] whose amount must be greater
 /// than zero (budgets, bid prices, targets); the same JSON as `Money`.
-#[derive(utoipa::ToSchema)]
-pub struct PositiveMoney {
-    /// Amount in micros (1/1,000,000 of the major unit), at least 1.
-    #[schema(minimum = 1)]
-    pub micros: i64,
-    pub currency: Currency,
-}
+pub struct PositiveMoney;
 
 /// The API document's name for a [`Money`] whose amount must not be
 /// negative; the same JSON as `Money`.
-#[derive(utoipa::ToSchema)]
-pub struct NonNegativeMoney {
-    /// Amount in micros (1/1,000,000 of the major unit), at least 0.
-    #[schema(minimum = 0)]
-    pub micros: i64,
-    pub currency: Currency,
+pub struct NonNegativeMoney;
+
+/// What an `amount` looks like: an optional `-`, a whole number of 1 to 12
+/// digits without leading zeros, and up to six decimals (micros are the
+/// smallest step). Twelve digits keep every
+/// amount inside 64-bit micros; larger figures are given in `micros`.
+pub const AMOUNT_PATTERN: &str = r"^-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$";
+/// [`AMOUNT_PATTERN`] without the sign: an amount of at least zero.
+pub const NON_NEGATIVE_AMOUNT_PATTERN: &str = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$";
+/// [`NON_NEGATIVE_AMOUNT_PATTERN`] with at least one digit other than 0:
+/// an amount above zero.
+pub const POSITIVE_AMOUNT_PATTERN: &str = r"^([1-9][0-9]{0,11}(\.[0-9]{1,6})?|0\.([1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9]))$";
+
+/// Whether `s` is a decimal amount as [`AMOUNT_PATTERN`] states it.
+fn is_amount_text(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    (int == "0" || (1..=12).contains(&int.len()) && !int.starts_with('0'))
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| (1..=6).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The micros of a decimal `amount` as a request gives it, or why not.
+pub fn amount_to_micros(s: &str) -> Result<i64, String> {
+    if !is_amount_text(s) {
+        return Err(format!(
+            "`{s}` is not a decimal amount: a number with up to 6 decimals and an optional leading `-`, like \"49.99\" (no leading zeros, at most 12 digits before the point; give larger amounts in `micros`)"
+        ));
+    }
+    Money::parse_decimal(s, Currency::USD)
+        .map(|m| m.micros)
+        .map_err(|_| format!("`{s}` is not a decimal amount"))
+}
+
+const MONEY_FIELDS: &[&str] = &["micros", "amount", "currency"];
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_struct("Money", MONEY_FIELDS, MoneyVisitor)
+    }
+}
+
+enum MoneyKey {
+    Micros,
+    Amount,
+    Currency,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for MoneyKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = MoneyKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MoneyKey, E> {
+                Ok(match v {
+                    "micros" => MoneyKey::Micros,
+                    "amount" => MoneyKey::Amount,
+                    "currency" => MoneyKey::Currency,
+                    _ => MoneyKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// Reads an `amount`: a decimal string, into micros.
+struct AmountSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for AmountSeed {
+    type Value = i64;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<i64, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = i64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal amount as a string, like \"49.99\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+                amount_to_micros(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The second of `micros` and `amount`: refused where it stands, so the
+/// error names it.
+struct BothSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BothSeed {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Err(serde::de::Error::custom(
+            "give the amount once: either `micros` (an integer) or `amount` (a decimal string), not both",
+        ))
+    }
+}
+
+struct MoneyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MoneyVisitor {
+    type Value = Money;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an amount of money: {\"micros\": 49990000, \"currency\": \"USD\"} or {\"amount\": \"49.99\", \"currency\": \"USD\"}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Money, A::Error> {
+        let mut micros: Option<i64> = None;
+        let mut currency: Option<Currency> = None;
+        while let Some(key) = map.next_key::<MoneyKey>()? {
+            match key {
+                MoneyKey::Micros | MoneyKey::Amount if micros.is_some() => {
+                    map.next_value_seed(BothSeed)?;
+                }
+                MoneyKey::Micros => micros = Some(map.next_value::<i64>()?),
+                MoneyKey::Amount => micros = Some(map.next_value_seed(AmountSeed)?),
+                MoneyKey::Currency => {
+                    if currency.is_some() {
+                        return Err(serde::de::Error::duplicate_field("currency"));
+                    }
+                    currency = Some(map.next_value()?);
+                }
+                MoneyKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let micros = micros.ok_or_else(|| {
+            serde::de::Error::custom(
+                "give the amount as `micros` (an integer) or `amount` (a decimal string such as \"49.99\")",
+            )
+        })?;
+        let currency = currency.ok_or_else(|| serde::de::Error::missing_field("currency"))?;
+        Ok(Money { micros, currency })
+    }
+}
+
+/// The schema of a money object; `min` is the least `micros` and `pattern`
+/// the `amount` pattern of the constrained names.
+fn money_schema(
+    description: &str,
+    min: Option<i64>,
+    pattern: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut micros = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .description(Some(
+            "The amount in micros: millionths of the currency's major unit (49990000 is 49.99). Answers always give `micros`.",
+        ));
+    if let Some(min) = min {
+        micros = micros.minimum(Some(min));
+    }
+    let amount = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .description(Some(
+            "The amount as a decimal string (\"49.99\"), in requests instead of `micros`: up to 12 digits before the point and 6 after.",
+        ))
+        .examples(["49.99"]);
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .property("micros", micros)
+        .property("amount", amount)
+        .property(
+            "currency",
+            utoipa::openapi::Ref::from_schema_name("Currency"),
+        )
+        .required("currency")
+        .examples([serde_json::json!({"micros": 49_990_000, "currency": "USD"})])
+        .build();
+    // Exactly one of `micros` and `amount`: an object with both matches
+    // both branches and so fails `oneOf`, as the server refuses it.
+    let mut ext = utoipa::openapi::extensions::Extensions::default();
+    ext.insert(
+        "oneOf".into(),
+        serde_json::json!([{"required": ["micros"]}, {"required": ["amount"]}]),
+    );
+    object.extensions = Some(ext);
+    object.into()
+}
+
+fn currency_schema(
+    schemas: &mut Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
+) {
+    use utoipa::PartialSchema as _;
+    schemas.push(("Currency".into(), Currency::schema()));
+}
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        money_schema(
+            "An amount of money (see the glossary's \"Money\"): exact integer `micros` and an ISO 4217 `currency`. A request may give `amount` (a decimal string) instead of `micros`, never both.",
+            None,
+            AMOUNT_PATTERN,
+        )
+    }
+}
+impl utoipa::ToSchema for Money {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        currency_schema(schemas);
+    }
+}
+
+impl utoipa::PartialSchema for PositiveMoney {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        money_schema(
+            "A `Money` above zero: `micros` at least 1, or an `amount` with a digit other than 0.",
+            Some(1),
+            POSITIVE_AMOUNT_PATTERN,
+        )
+    }
+}
+impl utoipa::ToSchema for PositiveMoney {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        currency_schema(schemas);
+    }
+}
+
+impl utoipa::PartialSchema for NonNegativeMoney {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        money_schema(
+            "A `Money` of at least zero: `micros` at least 0, or an `amount` without a sign.",
+            Some(0),
+            NON_NEGATIVE_AMOUNT_PATTERN,
+        )
+    }
+}
+impl utoipa::ToSchema for NonNegativeMoney {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        currency_schema(schemas);
+    }
 }
 
 impl Money {
@@ -380,6 +637,66 @@ impl fmt::Debug for Money {
     }
 }
 
+/// Reading money stored before the API's one money shape: figures were
+/// then `<name>_micros` integers next to (or under) a `currency`; they are
+/// now `<name>` [`Money`] objects. [`upgrade_legacy_micros`] rewrites the old
+/// shape into the new one so a stored row of either age reads back.
+pub mod legacy {
+    use serde_json::{Map, Value};
+
+    use super::Currency;
+
+    /// Rewrites every `"<name>_micros": <integer or null>` member (at any
+    /// depth) into `"<name>": {"micros": <integer>, "currency": <code>}`
+    /// (`null` stays `null`), unless `<name>` is already present. The
+    /// currency is the nearest `currency` member of the same or an enclosing
+    /// object, else `fallback`. A value in the new shape is left as it is.
+    pub fn upgrade_legacy_micros(value: &mut Value, fallback: Currency) {
+        walk(value, fallback.as_str());
+    }
+
+    fn walk(value: &mut Value, currency: &str) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, currency)),
+            Value::Object(map) => {
+                let here = map
+                    .get("currency")
+                    .and_then(Value::as_str)
+                    .filter(|c| Currency::parse_exact(c).is_ok())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| currency.to_owned());
+                upgrade_members(map, &here);
+                map.values_mut().for_each(|v| walk(v, &here));
+            }
+            _ => {}
+        }
+    }
+
+    fn upgrade_members(map: &mut Map<String, Value>, currency: &str) {
+        let old: Vec<String> = map
+            .iter()
+            .filter(|(k, v)| {
+                k.len() > "_micros".len() && k.ends_with("_micros") && (v.is_i64() || v.is_null())
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in old {
+            let name = key.trim_end_matches("_micros").to_owned();
+            if map.contains_key(&name) {
+                continue;
+            }
+            if let Some(v) = map.remove(&key) {
+                let money = if v.is_null() {
+                    Value::Null
+                } else {
+                    serde_json::json!({"micros": v, "currency": currency})
+                };
+                map.insert(name, money);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,5 +787,112 @@ mod tests {
         assert_eq!(json, r#"{"micros":42,"currency":"USD"}"#);
         let bad: Result<Money, _> = serde_json::from_str(r#"{"micros":1,"currency":"US"}"#);
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn money_reads_micros_or_a_decimal_amount_but_not_both_or_neither() {
+        let read = |json: &str| serde_json::from_str::<Money>(json);
+        assert_eq!(
+            read(r#"{"amount":"49.99","currency":"USD"}"#).unwrap(),
+            usd(49_990_000)
+        );
+        assert_eq!(
+            read(r#"{"currency":"usd","amount":"-0.000001"}"#).unwrap(),
+            usd(-1)
+        );
+        assert_eq!(read(r#"{"micros":7,"currency":"USD"}"#).unwrap(), usd(7));
+        for bad in [
+            r#"{"micros":1,"amount":"1","currency":"USD"}"#,
+            r#"{"amount":"1","micros":1,"currency":"USD"}"#,
+            r#"{"currency":"USD"}"#,
+            r#"{"amount":"1.2345678","currency":"USD"}"#,
+            r#"{"amount":"01","currency":"USD"}"#,
+            r#"{"amount":".5","currency":"USD"}"#,
+            r#"{"amount":"+5","currency":"USD"}"#,
+            r#"{"amount":" 5","currency":"USD"}"#,
+            r#"{"amount":"1234567890123","currency":"USD"}"#,
+            r#"{"amount":5,"currency":"USD"}"#,
+            r#"{"amount":"5"}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        let both = read(r#"{"micros":1,"amount":"1","currency":"USD"}"#).unwrap_err();
+        assert!(both.to_string().contains("not both"), "{both}");
+        // The largest amount still fits in micros.
+        assert_eq!(
+            read(r#"{"amount":"999999999999.999999","currency":"USD"}"#)
+                .unwrap()
+                .micros,
+            999_999_999_999_999_999
+        );
+        // Answers carry micros, never amount.
+        let json =
+            serde_json::to_string(&read(r#"{"amount":"2","currency":"EUR"}"#).unwrap()).unwrap();
+        assert_eq!(json, r#"{"micros":2000000,"currency":"EUR"}"#);
+    }
+
+    #[test]
+    fn amount_patterns_agree_with_the_reader() {
+        // The schema's patterns, checked by hand against the reader: what
+        // the pattern admits, the reader admits, and the positive pattern
+        // admits exactly the amounts above zero.
+        let positive =
+            |s: &str| is_amount_text(s) && !s.starts_with('-') && amount_to_micros(s).unwrap() > 0;
+        for s in [
+            "0",
+            "0.0",
+            "1",
+            "0.000001",
+            "10.5",
+            "999999999999.999999",
+            "0.100000",
+        ] {
+            assert!(is_amount_text(s), "{s}");
+        }
+        for s in [
+            "00",
+            "-",
+            "1.",
+            ".1",
+            "1e3",
+            "0.0000001",
+            "1,000",
+            "",
+            "--1",
+        ] {
+            assert!(!is_amount_text(s), "{s}");
+        }
+        assert!(positive("0.000001") && positive("7") && !positive("0.000000") && !positive("0"));
+    }
+
+    #[test]
+    fn old_micros_fields_are_upgraded_to_money_objects() {
+        let mut old = serde_json::json!({
+            "currency": "EUR",
+            "spend_micros": 5,
+            "cap_micros": null,
+            "band": {"p10_micros": 1},
+            "rows": [{"currency": "GBP", "revenue_micros": 2}],
+            "micros": 9,
+            "kept": {"micros": 3, "currency": "EUR"},
+            "kept_micros": 4
+        });
+        legacy::upgrade_legacy_micros(&mut old, Currency::USD);
+        assert_eq!(
+            old,
+            serde_json::json!({
+                "currency": "EUR",
+                "spend": {"micros": 5, "currency": "EUR"},
+                "cap": null,
+                "band": {"p10": {"micros": 1, "currency": "EUR"}},
+                "rows": [{"currency": "GBP", "revenue": {"micros": 2, "currency": "GBP"}}],
+                "micros": 9,
+                "kept": {"micros": 3, "currency": "EUR"},
+                "kept_micros": 4
+            })
+        );
+        let mut bare = serde_json::json!({"threshold_micros": 1});
+        legacy::upgrade_legacy_micros(&mut bare, Currency::USD);
+        assert_eq!(bare["threshold"]["currency"], "USD");
     }
 }

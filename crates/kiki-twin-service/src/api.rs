@@ -46,12 +46,12 @@ pub fn api() -> VersionedApi<AppState> {
         "plan": {
             "currency": "USD",
             "allocations": [
-                {"platform": "meta", "daily_budget_micros": 200_000_000},
-                {"platform": "google", "daily_budget_micros": 100_000_000}
+                {"platform": "meta", "daily_budget": {"micros": 200_000_000, "currency": "USD"}},
+                {"platform": "google", "daily_budget": {"micros": 100_000_000, "currency": "USD"}}
             ],
             "duration_days": 30,
             "start_date": "2026-03-02",
-            "organic_revenue_micros": 45_000_000_000_i64
+            "organic_revenue": {"micros": 45_000_000_000_i64, "currency": "USD"}
         },
         "options": {"runs": 10_000, "seed": 42}
     })),

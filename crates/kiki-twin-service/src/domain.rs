@@ -3,7 +3,7 @@
 //! `AllocationResult`, …) travel unchanged inside them.
 
 use kiki_allocator::{AllocationResult, EfficiencyTarget, Objective};
-use kiki_core::{Currency, FieldError};
+use kiki_core::{Currency, FieldError, Money};
 use kiki_twin::{
     FeeSplit, GateDecision, Industry, LtvInput, Margin, MirrorReport, Plan, Platform,
     ResponseCurve, RiskLevel, SimulationOptions, TwinReport, ValueBasis,
@@ -46,7 +46,7 @@ kiki_server::request_schema!(pub SimulationRequestSchema for SimulationRequest, 
             "value_multiplier": {"minimum": 1e-6, "maximum": 1e6}
         }}}}
     }}],
-    "description": "A plan to simulate. The uplift is measured against no new spend; `plan.organic_revenue_micros` (the baseline) is required when the organisation has no recorded performance history."
+    "description": "A plan to simulate. The uplift is measured against no new spend; `plan.organic_revenue` (the baseline) is required when the organisation has no recorded performance history."
 }));
 
 kiki_core::string_enum! {
@@ -184,8 +184,9 @@ pub struct PerformanceRow {
     #[schema(value_type = String, format = Date)]
     pub day: Date,
     pub currency: Currency,
-    #[schema(minimum = 0)]
-    pub spend_micros: i64,
+    /// In the row's `currency`; at least 0.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
+    pub spend: Money,
     #[schema(minimum = 0)]
     pub impressions: i64,
     /// At most `impressions`.
@@ -194,9 +195,10 @@ pub struct PerformanceRow {
     /// Customers acquired (fractional under split attribution).
     #[schema(minimum = 0.0)]
     pub conversions: f64,
-    /// First-order revenue attributed to the day's conversions, micros.
-    #[schema(minimum = 0)]
-    pub revenue_micros: i64,
+    /// First-order revenue attributed to the day's conversions, in the
+    /// row's `currency`; at least 0.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
+    pub revenue: Money,
 }
 
 /// `POST /v1/twin/performance`.
@@ -269,16 +271,28 @@ pub struct TwinSettingsView {
 pub struct BudgetLine {
     #[schema(value_type = Platform)]
     pub platform: String,
-    /// Between the minimum and the maximum.
-    #[schema(minimum = 0)]
-    pub daily_budget_micros: i64,
+    /// Between the minimum and the maximum; in the request's currency.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
+    pub daily_budget: Money,
+    /// None: 0.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub min_daily_budget_micros: i64,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub min_daily_budget: Option<Money>,
     /// Not below the minimum.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub max_daily_budget_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub max_daily_budget: Option<Money>,
+}
+
+impl BudgetLine {
+    /// The daily budget, minimum (none: 0) and maximum, in micros.
+    pub fn micros(&self) -> (i64, i64, Option<i64>) {
+        (
+            self.daily_budget.micros,
+            self.min_daily_budget.map_or(0, |m| m.micros),
+            self.max_daily_budget.map(|m| m.micros),
+        )
+    }
 }
 
 /// `PUT /v1/twin/budgets`: replaces the organisation's platform budgets.
@@ -307,11 +321,11 @@ pub struct ShiftView {
     pub currency: Currency,
     pub from: Platform,
     pub to: Platform,
-    pub amount_micros: i64,
-    pub from_budget_before_micros: i64,
-    pub from_budget_after_micros: i64,
-    pub to_budget_before_micros: i64,
-    pub to_budget_after_micros: i64,
+    pub amount: Money,
+    pub from_budget_before: Money,
+    pub from_budget_after: Money,
+    pub to_budget_before: Money,
+    pub to_budget_after: Money,
     pub from_efficiency: f64,
     pub to_efficiency: f64,
     pub average_efficiency: f64,
@@ -343,32 +357,33 @@ pub struct AllocationLine {
     pub ad_set_id: Option<String>,
     #[serde(default)]
     pub curve: Option<ResponseCurve>,
-    /// Value of one conversion, micros; from the model when absent
-    /// (required with `curve`).
+    /// Value of one conversion; from the model when absent (required with
+    /// `curve`).
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub value_per_conversion_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub value_per_conversion: Option<Money>,
+    /// None: 0.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub min_daily_budget_micros: i64,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub min_daily_budget: Option<Money>,
     /// Not below the minimum.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub max_daily_budget_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub max_daily_budget: Option<Money>,
     /// The daily spend the fitted curve's rates hold at when there is no
     /// history; default: an equal share of the total budget.
     #[serde(default)]
-    #[schema(minimum = 1)]
-    pub reference_daily_budget_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::PositiveMoney>)]
+    pub reference_daily_budget: Option<Money>,
 }
 
 /// `POST /v1/allocations`: a what-if allocation (not stored).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AllocationApiRequest {
     pub currency: Currency,
-    /// Total daily budget, micros; above 0, at least the lines' minimums.
-    #[schema(minimum = 1)]
-    pub total_budget_micros: i64,
+    /// Total daily budget; above 0, at least the lines' minimums.
+    #[schema(value_type = kiki_core::PositiveMoney)]
+    pub total_budget: Money,
     #[serde(default)]
     pub objective: Objective,
     #[serde(default)]
@@ -387,8 +402,8 @@ kiki_server::request_schema!(pub AllocationRequestSchema for AllocationApiReques
         "target": {"maxProperties": 1},
         "platforms": {"items": {
         "if": {"required": ["curve"], "properties": {"curve": {"type": "object"}}},
-        "then": {"required": ["value_per_conversion_micros"],
-                 "properties": {"value_per_conversion_micros": {"type": "integer"}}}
+        "then": {"required": ["value_per_conversion"],
+                 "properties": {"value_per_conversion": {"type": "object"}}}
         }}
     }}]
 }));

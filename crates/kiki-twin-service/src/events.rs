@@ -19,8 +19,8 @@ pub struct ShiftEvent {
     pub from: Platform,
     /// The platform the budget goes to.
     pub to: Platform,
-    /// The amount moved (or proposed) per day, in micros of the plan's currency.
-    pub amount_micros: i64,
+    /// The amount moved (or proposed) per day.
+    pub amount: kiki_core::Money,
     /// Why, in a sentence.
     pub explanation: String,
 }

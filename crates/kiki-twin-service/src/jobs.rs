@@ -50,8 +50,9 @@ fn period_of(ctx: &JobContext) -> OffsetDateTime {
 #[derive(Debug, Deserialize)]
 struct SimulatePayload {
     simulation_id: Uuid,
+    /// `LtvInput`s, in either stored shape (read with the plan's currency).
     #[serde(default)]
-    ltv: Vec<LtvInput>,
+    ltv: Vec<Value>,
     /// Where the plan's baseline came from, in words (resolved when the
     /// simulation was queued).
     #[serde(default)]
@@ -85,13 +86,17 @@ impl JobHandler for SimulateJob {
             ctx.progress(0.05, "estimating the market model").await;
             let plan = row.plan().map_err(job_error)?;
             let options = row.options().map_err(job_error)?;
+            let ltv: Vec<LtvInput> =
+                kiki_twin::stored::read(Value::Array(payload.ltv), plan.currency).map_err(|e| {
+                    JobError::permanent(format!("The queued LTV inputs are unreadable: {e}"))
+                })?;
             let settings = svc.org_settings(org).await.map_err(job_error)?;
             let run = svc
                 .run_inputs(
                     &ctx.scope_for(org),
                     &plan,
                     options,
-                    payload.ltv,
+                    ltv,
                     settings.industry,
                     payload.baseline_source,
                 )

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, Industry, MarketModel, Plan,
     PlanAllocation, Platform, SimulationOptions, TwinConfig, estimate, evaluate, simulate,
@@ -73,17 +73,17 @@ fn plan() -> Plan {
             .map(|p| PlanAllocation {
                 platform: p.as_str().into(),
                 ad_set_id: None,
-                daily_budget_micros: 200_000_000,
+                daily_budget: Money::from_micros(200_000_000, Currency::USD),
             })
             .collect(),
         duration_days: 30,
         start_date: Some(date!(2026 - 03 - 02)),
         target_roas: Some(2.0),
-        max_cpa_micros: Some(80_000_000),
-        baseline_revenue_micros: 100_000_000_000,
-        baseline_ad_spend_micros: 20_000_000_000,
-        organic_revenue_micros: 90_000_000_000,
-        budget_cap_micros: None,
+        max_cpa: Some(Money::from_micros(80_000_000, Currency::USD)),
+        baseline_revenue: Some(Money::from_micros(100_000_000_000, Currency::USD)),
+        baseline_ad_spend: Some(Money::from_micros(20_000_000_000, Currency::USD)),
+        organic_revenue: Some(Money::from_micros(90_000_000_000, Currency::USD)),
+        budget_cap: None,
     }
 }
 

@@ -4,7 +4,7 @@
 //! (arguments: seed, runs, and optionally the contribution margin in basis
 //! points; without it no margin is configured and revenue counts as profit).
 
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use kiki_twin::{
     GateConfig, Industry, Margin, Plan, PlanAllocation, Platform, SimulationOptions, TwinConfig,
     decide, estimate::prior_model, evaluate,
@@ -27,17 +27,17 @@ fn main() {
             .map(|p| PlanAllocation {
                 platform: p.as_str().into(),
                 ad_set_id: None,
-                daily_budget_micros: 200_000_000,
+                daily_budget: Money::from_micros(200_000_000, Currency::USD),
             })
             .collect(),
         duration_days: 30,
         start_date: None,
         target_roas: Some(2.0),
-        max_cpa_micros: Some(80_000_000),
-        baseline_revenue_micros: 100_000_000_000,
-        baseline_ad_spend_micros: 20_000_000_000,
-        organic_revenue_micros: 90_000_000_000,
-        budget_cap_micros: None,
+        max_cpa: Some(Money::from_micros(80_000_000, Currency::USD)),
+        baseline_revenue: Some(Money::from_micros(100_000_000_000, Currency::USD)),
+        baseline_ad_spend: Some(Money::from_micros(20_000_000_000, Currency::USD)),
+        organic_revenue: Some(Money::from_micros(90_000_000_000, Currency::USD)),
+        budget_cap: None,
     };
     let arg = |i: usize| std::env::args().nth(i).and_then(|s| s.parse::<u64>().ok());
     let options = SimulationOptions {
@@ -60,15 +60,17 @@ fn main() {
     };
     let r = &report.result;
     println!(
-        "confidence {:.4} ± {:.4}; expected uplift {} micros; p10/p50/p90 {}/{}/{}; ROAS p50 {:.2}; CPA p50 {:?}",
+        "confidence {:.4} ± {:.4}; expected uplift {}; p10/p50/p90 {}/{}/{}; ROAS p50 {:.2}; CPA p50 {}",
         r.confidence,
         r.confidence_std_error,
-        r.expected_uplift_micros,
-        r.uplift.p10_micros,
-        r.uplift.p50_micros,
-        r.uplift.p90_micros,
+        r.expected_uplift.text(),
+        r.uplift.p10.text(),
+        r.uplift.p50.text(),
+        r.uplift.p90.text(),
         r.roas.p50,
-        r.cpa.p50_micros
+        r.cpa
+            .p50
+            .map_or("none".to_owned(), |m| m.text().to_string())
     );
     for s in &report.stress {
         println!("stress {}: confidence {:.4}", s.scenario.name, s.confidence);

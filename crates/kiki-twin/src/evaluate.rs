@@ -209,7 +209,7 @@ impl TwinConfig {
 pub struct StressResult {
     pub scenario: Scenario,
     pub confidence: f64,
-    pub expected_uplift_micros: i64,
+    pub expected_uplift: Money,
     pub uplift: MoneyQuantiles,
     pub risk_level: RiskLevel,
 }
@@ -222,8 +222,8 @@ pub struct TwinReport {
     pub risk_level: RiskLevel,
     pub violations: Vec<Violation>,
     pub stress: Vec<StressResult>,
-    /// The plan's total budget (daily budgets × days), micros.
-    pub total_budget_micros: i64,
+    /// The plan's total budget (daily budgets × days).
+    pub total_budget: Money,
     /// Where the value of a customer came from, in words.
     #[serde(default)]
     pub value_source: Option<String>,
@@ -267,19 +267,19 @@ pub fn evaluate(
         };
         let r = simulate_valid(&valid, model, &stressed, &config.margin)?;
         stress.push(StressResult {
-            risk_level: RiskLevel::classify(r.confidence, r.uplift.p50_micros, &config.risk),
+            risk_level: RiskLevel::classify(r.confidence, r.uplift.p50.micros, &config.risk),
             scenario: r.scenario,
             confidence: r.confidence,
-            expected_uplift_micros: r.expected_uplift_micros,
+            expected_uplift: r.expected_uplift,
             uplift: r.uplift,
         });
     }
     let violations = violations(&valid, &result, config);
     Ok(TwinReport {
-        risk_level: RiskLevel::classify(result.confidence, result.uplift.p50_micros, &config.risk),
+        risk_level: RiskLevel::classify(result.confidence, result.uplift.p50.micros, &config.risk),
         violations,
         stress,
-        total_budget_micros: valid.total_budget_micros,
+        total_budget: valid.total_budget(),
         value_source: config.value_source.clone(),
         baseline_source: config.baseline_source.clone(),
         result,
@@ -302,18 +302,18 @@ fn violations(plan: &ValidPlan, r: &SimulationResult, config: &TwinConfig) -> Ve
             "The plan spends nothing, so it adds nothing over doing nothing new.".into(),
         );
     }
-    if r.expected_uplift_micros < 0 {
+    if r.expected_uplift.micros < 0 {
         push(
             ViolationKind::NegativeExpectedUplift,
             format!(
                 "The expected net profit uplift is negative ({}): on average the plan costs more than it brings in.",
-                money(r.expected_uplift_micros)
+                r.expected_uplift.text()
             ),
         );
     }
     if let Some(max) = plan.max_cpa_micros {
         let share = r.probability_cpa_over_max.unwrap_or(0.0) * 100.0;
-        match r.cpa.p50_micros {
+        match r.cpa.p50.map(|m| m.micros) {
             Some(p50) if p50 > max => push(
                 ViolationKind::CpaOverMax,
                 format!(

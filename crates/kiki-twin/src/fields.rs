@@ -1,7 +1,7 @@
 //! A small collector of field errors with JSON-path names, shared by the
 //! validators of plans, models, options and estimation inputs.
 
-use kiki_core::FieldError;
+use kiki_core::{Currency, FieldError, Money};
 
 #[derive(Debug, Default)]
 pub(crate) struct Fields {
@@ -46,6 +46,34 @@ impl Fields {
     pub fn non_negative_micros(&mut self, field: impl Into<String>, value: i64) {
         if value < 0 {
             self.push(field, "The amount must not be negative.");
+        }
+    }
+
+    /// An amount that must be in `currency`; `false` (and a field error at
+    /// `<field>.currency`) when it is not.
+    pub fn same_currency(&mut self, field: &str, value: &Money, currency: Currency) -> bool {
+        if value.currency == currency {
+            true
+        } else {
+            self.push(
+                format!("{field}.currency"),
+                format!("Must be the plan currency ({currency})."),
+            );
+            false
+        }
+    }
+
+    /// An amount in `currency` of at least zero.
+    pub fn non_negative_money(&mut self, field: &str, value: &Money, currency: Currency) {
+        if self.same_currency(field, value, currency) {
+            self.non_negative_micros(field, value.micros);
+        }
+    }
+
+    /// An amount in `currency` above zero; `what` names it in the message.
+    pub fn positive_money(&mut self, field: &str, value: &Money, currency: Currency, what: &str) {
+        if self.same_currency(field, value, currency) && value.micros <= 0 {
+            self.push(field, format!("{what} must be greater than zero."));
         }
     }
 

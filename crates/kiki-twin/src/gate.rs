@@ -56,7 +56,7 @@ pub struct GateInputs {
     pub seed: u64,
     pub confidence: f64,
     pub min_confidence: f64,
-    pub expected_uplift_micros: i64,
+    pub expected_uplift: Money,
     pub uplift: MoneyQuantiles,
     pub risk_level: RiskLevel,
     /// Confidence under each stress scenario.
@@ -154,13 +154,14 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
     let rate = i64::from(config.fee_rate_bps);
     let overflow = |_| TwinError::OutOfRange { what: "fee" };
 
-    let expected = money(r.expected_uplift_micros);
+    let expected = r.expected_uplift;
     let fee_on_expected = if expected.micros > 0 {
         expected.mul_ratio(rate, 10_000).map_err(overflow)?
     } else {
         money(0)
     };
-    let expected_fee = money(r.expected_positive_uplift_micros)
+    let expected_fee = r
+        .expected_positive_uplift
         .mul_ratio(rate, 10_000)
         .map_err(overflow)?;
     let fee = FeeSplit {
@@ -200,9 +201,9 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
     reason.push_str(&format!(
         " Expected net profit uplift {} (p10 {}, median {}, p90 {}) against no new spend; risk {}.",
         text(expected),
-        text(money(r.uplift.p10_micros)),
-        text(money(r.uplift.p50_micros)),
-        text(money(r.uplift.p90_micros)),
+        text(r.uplift.p10),
+        text(r.uplift.p50),
+        text(r.uplift.p90),
         report.risk_level.as_str()
     ));
     reason.push(' ');
@@ -236,7 +237,7 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
             seed: r.seed,
             confidence: r.confidence,
             min_confidence: config.min_confidence,
-            expected_uplift_micros: r.expected_uplift_micros,
+            expected_uplift: r.expected_uplift,
             uplift: r.uplift,
             risk_level: report.risk_level,
             stress_confidence: report

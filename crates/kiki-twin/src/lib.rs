@@ -35,6 +35,7 @@ pub mod result;
 pub mod simulate;
 mod sketch;
 mod stats;
+pub mod stored;
 
 pub use dist::{BetaDist, LogNormalDist};
 pub use error::TwinError;

@@ -6,7 +6,7 @@
 //! actual spend, next to the projected uplift band. Pure: the caller
 //! supplies both sides and acts on the finding.
 
-use kiki_core::{Currency, FieldError, Money};
+use kiki_core::{FieldError, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
@@ -35,8 +35,6 @@ pub struct MirrorConfig {
     /// The contribution margin the simulation counted profit at (its
     /// `result.margin`), 0 to 1.
     pub contribution_margin: f64,
-    /// The plan's currency, for amounts in the finding's sentence.
-    pub currency: Option<Currency>,
 }
 
 impl Default for MirrorConfig {
@@ -45,16 +43,7 @@ impl Default for MirrorConfig {
             rollback_deviation: 0.15,
             min_days: 1,
             contribution_margin: 1.0,
-            currency: None,
         }
-    }
-}
-
-/// An amount in words: in its currency when known.
-fn money_text(micros: i64, currency: Option<Currency>) -> String {
-    match currency {
-        Some(c) => Money::from_micros(micros, c).text().to_string(),
-        None => format!("{:.2}", micros as f64 / 1e6),
     }
 }
 
@@ -62,22 +51,20 @@ fn money_text(micros: i64, currency: Option<Currency>) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DayCheck {
     pub day: u32,
-    pub actual_revenue_micros: i64,
+    pub actual_revenue: Money,
     /// The projected median.
-    pub expected_revenue_micros: i64,
+    pub expected_revenue: Money,
     pub band: Band,
     /// `(actual − expected) / expected`; `null` when nothing was expected.
     pub deviation: Option<f64>,
     pub below_band: bool,
     pub above_band: bool,
-    pub actual_spend_micros: i64,
-    pub planned_spend_micros: i64,
+    pub actual_spend: Money,
+    pub planned_spend: Money,
     /// Net profit uplift so far: (actual revenue − the projected carry-over
-    /// of past spend) × contribution margin − actual spend, micros.
-    #[serde(default)]
-    pub actual_uplift_micros: i64,
+    /// of past spend) × contribution margin − actual spend.
+    pub actual_uplift: Money,
     /// The projected cumulative uplift band for the day.
-    #[serde(default)]
     pub expected_uplift: Band,
 }
 
@@ -95,10 +82,10 @@ pub struct MirrorFinding {
     pub kind: FindingKind,
     /// The plan day (1 = launch day) the finding is about.
     pub day: u32,
-    /// Revenue from day 1 to `day`, as measured, micros.
-    pub actual_revenue_micros: i64,
-    /// The simulation's median cumulative revenue for `day`, micros.
-    pub expected_revenue_micros: i64,
+    /// Revenue from day 1 to `day`, as measured.
+    pub actual_revenue: Money,
+    /// The simulation's median cumulative revenue for `day`.
+    pub expected_revenue: Money,
     /// The simulation's p10/p50/p90 cumulative revenue for `day`.
     pub band: Band,
     /// (actual − expected) / expected: −0.2 is 20 % below the median.
@@ -178,24 +165,26 @@ pub fn mirror(
     for (a, p) in actuals.iter().zip(projection) {
         revenue = revenue.saturating_add(a.revenue_micros);
         spend = spend.saturating_add(a.spend_micros);
-        let expected = p.revenue.p50_micros;
+        let currency = p.spend.currency;
+        let money = |micros| Money::from_micros(micros, currency);
+        let expected = p.revenue.p50.micros;
         let deviation =
             (expected > 0).then(|| (revenue as f64 - expected as f64) / expected as f64);
-        let incremental = revenue as f64 - p.carry_over_revenue_micros as f64;
+        let incremental = revenue as f64 - p.carry_over_revenue.micros as f64;
         let actual_uplift = (incremental * config.contribution_margin - spend as f64)
             .round()
             .clamp(-9.2e18, 9.2e18) as i64;
         checks.push(DayCheck {
             day: a.day,
-            actual_revenue_micros: revenue,
-            expected_revenue_micros: expected,
+            actual_revenue: money(revenue),
+            expected_revenue: p.revenue.p50,
             band: p.revenue,
             deviation,
-            below_band: revenue < p.revenue.p10_micros,
-            above_band: revenue > p.revenue.p90_micros,
-            actual_spend_micros: spend,
-            planned_spend_micros: p.spend_micros,
-            actual_uplift_micros: actual_uplift,
+            below_band: revenue < p.revenue.p10.micros,
+            above_band: revenue > p.revenue.p90.micros,
+            actual_spend: money(spend),
+            planned_spend: p.spend,
+            actual_uplift: money(actual_uplift),
             expected_uplift: p.uplift,
         });
     }
@@ -211,8 +200,8 @@ pub fn mirror(
         findings.push(MirrorFinding {
             kind: FindingKind::RollbackRecommended,
             day: last.day,
-            actual_revenue_micros: last.actual_revenue_micros,
-            expected_revenue_micros: last.expected_revenue_micros,
+            actual_revenue: last.actual_revenue,
+            expected_revenue: last.expected_revenue,
             band: last.band,
             deviation,
             days_in_breach,
@@ -220,18 +209,18 @@ pub fn mirror(
                 "Rollback recommended: by day {} cumulative revenue is {:.1} % below the projection ({} against an expected {}, band {}–{}), beyond the {:.0} % limit{}. Net profit uplift so far {} against a projected {}.",
                 last.day,
                 -deviation * 100.0,
-                money_text(last.actual_revenue_micros, config.currency),
-                money_text(last.expected_revenue_micros, config.currency),
-                money_text(last.band.p10_micros, config.currency),
-                money_text(last.band.p90_micros, config.currency),
+                last.actual_revenue.text(),
+                last.expected_revenue.text(),
+                last.band.p10.text(),
+                last.band.p90.text(),
                 config.rollback_deviation * 100.0,
                 if days_in_breach > 1 {
                     format!(", for {days_in_breach} days running")
                 } else {
                     String::new()
                 },
-                money_text(last.actual_uplift_micros, config.currency),
-                money_text(last.expected_uplift.p50_micros, config.currency),
+                last.actual_uplift.text(),
+                last.expected_uplift.p50.text(),
             ),
         });
     }
@@ -246,6 +235,11 @@ pub fn mirror(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiki_core::Currency;
+
+    fn usd(micros: i64) -> Money {
+        Money::from_micros(micros, Currency::USD)
+    }
 
     fn projection(days: u32) -> Vec<DayBand> {
         (1..=days)
@@ -254,17 +248,17 @@ mod tests {
                 DayBand {
                     day: d,
                     date: None,
-                    spend_micros: i64::from(d) * 300_000_000,
+                    spend: usd(i64::from(d) * 300_000_000),
                     revenue: Band {
-                        p10_micros: m * 8 / 10,
-                        p50_micros: m,
-                        p90_micros: m * 12 / 10,
+                        p10: usd(m * 8 / 10),
+                        p50: usd(m),
+                        p90: usd(m * 12 / 10),
                     },
-                    carry_over_revenue_micros: i64::from(d) * 100_000_000,
+                    carry_over_revenue: usd(i64::from(d) * 100_000_000),
                     uplift: Band {
-                        p10_micros: 0,
-                        p50_micros: 0,
-                        p90_micros: 0,
+                        p10: usd(0),
+                        p50: usd(0),
+                        p90: usd(0),
                     },
                 }
             })
@@ -296,9 +290,9 @@ mod tests {
         let f = &r.findings[0];
         assert_eq!(f.kind, FindingKind::RollbackRecommended);
         assert_eq!(f.day, 3);
-        assert_eq!(f.actual_revenue_micros, 2_400_000_000);
-        assert_eq!(f.expected_revenue_micros, 3_000_000_000);
-        assert_eq!(f.band.p10_micros, 2_400_000_000);
+        assert_eq!(f.actual_revenue, usd(2_400_000_000));
+        assert_eq!(f.expected_revenue, usd(3_000_000_000));
+        assert_eq!(f.band.p10, usd(2_400_000_000));
         assert!((f.deviation + 0.2).abs() < 1e-12);
         assert_eq!(f.days_in_breach, 2);
         assert!(f.message.contains("20.0 % below"), "{}", f.message);
@@ -308,7 +302,6 @@ mod tests {
     fn each_day_states_the_profit_so_far_at_the_margin_and_money_in_its_currency() {
         let cfg = MirrorConfig {
             contribution_margin: 0.5,
-            currency: Some(Currency::USD),
             ..MirrorConfig::default()
         };
         let r = mirror(
@@ -318,8 +311,8 @@ mod tests {
         )
         .unwrap();
         // Day 3: (2,400 of revenue − 300 of carry-over) × 50 % − 900 of spend.
-        assert_eq!(r.checks[2].actual_uplift_micros, 150_000_000);
-        assert_eq!(r.checks[1].actual_uplift_micros, 100_000_000);
+        assert_eq!(r.checks[2].actual_uplift, usd(150_000_000));
+        assert_eq!(r.checks[1].actual_uplift, usd(100_000_000));
         let m = &r.findings[0].message;
         assert!(
             m.contains("($2,400.00 against an expected $3,000.00, band $2,400.00–$3,600.00)"),

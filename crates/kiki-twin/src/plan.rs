@@ -13,15 +13,6 @@ use crate::platform::Platform;
 /// Longest plan the twin simulates, in days.
 pub const MAX_DURATION_DAYS: u32 = 366;
 
-/// `organic_revenue_micros` when a request left it out: the service fills it
-/// from the organisation's recorded history, and a plan still holding it is
-/// refused naming the field (it is never counted as zero).
-pub const ORGANIC_NOT_GIVEN: i64 = i64::MIN;
-
-fn organic_not_given() -> i64 {
-    ORGANIC_NOT_GIVEN
-}
-
 /// One line of a plan: a daily budget on a platform (optionally one ad set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanAllocation {
@@ -34,9 +25,9 @@ pub struct PlanAllocation {
     #[serde(default)]
     #[schema(pattern = r"\S")]
     pub ad_set_id: Option<String>,
-    /// Daily budget in micros of the plan's currency; at least 0.
-    #[schema(minimum = 0)]
-    pub daily_budget_micros: i64,
+    /// Daily budget in the plan's currency; at least 0.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
+    pub daily_budget: Money,
 }
 
 /// A campaign plan to simulate before launch.
@@ -60,34 +51,34 @@ pub struct Plan {
     #[serde(default)]
     #[schema(exclusive_minimum = 0.0)]
     pub target_roas: Option<f64>,
-    /// Highest acceptable cost per acquired customer, micros; above 0.
+    /// Highest acceptable cost per acquired customer; above 0.
     #[serde(default)]
-    #[schema(minimum = 1)]
-    pub max_cpa_micros: Option<i64>,
-    /// For the record only (default 0): the uplift is measured against the
+    #[schema(value_type = Option<kiki_core::PositiveMoney>)]
+    pub max_cpa: Option<Money>,
+    /// For the record only (none: 0): the uplift is measured against the
     /// simulated outcome of no new spend, so a stated baseline does not
-    /// change it. Micros.
+    /// change it. At least 0.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub baseline_revenue_micros: i64,
-    /// For the record only (default 0), like `baseline_revenue_micros`:
-    /// all of the plan's spend counts as new. Micros.
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub baseline_revenue: Option<Money>,
+    /// For the record only (none: 0), like `baseline_revenue`: all of the
+    /// plan's spend counts as new. At least 0.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub baseline_ad_spend_micros: i64,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub baseline_ad_spend: Option<Money>,
     /// Revenue the business earns in the period without new ad spend (the
-    /// baseline: organic sales, channels outside the plan), micros. It is in
-    /// both the plan's outcome and the counterfactual, so it never changes
-    /// the uplift; it states the revenue with and without the plan. Taken
-    /// from the organisation's recorded performance history when it has
-    /// one; required when it has none (never assumed to be 0).
-    #[serde(default = "organic_not_given")]
-    #[schema(minimum = 0)]
-    pub organic_revenue_micros: i64,
-    /// Most the plan may spend in total, micros; exceeding it is a violation.
+    /// baseline: organic sales, channels outside the plan); at least 0. It
+    /// is in both the plan's outcome and the counterfactual, so it never
+    /// changes the uplift; it states the revenue with and without the plan.
+    /// Taken from the organisation's recorded performance history when left
+    /// out and it has one; required when it has none (never assumed to be 0).
     #[serde(default)]
-    #[schema(minimum = 1)]
-    pub budget_cap_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub organic_revenue: Option<Money>,
+    /// Most the plan may spend in total; exceeding it is a violation. Above 0.
+    #[serde(default)]
+    #[schema(value_type = Option<kiki_core::PositiveMoney>)]
+    pub budget_cap: Option<Money>,
 }
 
 /// One validated plan line.
@@ -124,7 +115,7 @@ impl ValidPlan {
 
 impl Plan {
     /// Every problem with the plan, each naming its JSON path
-    /// (`allocations[0].daily_budget_micros`); empty when the plan is valid.
+    /// (`allocations[0].daily_budget`); empty when the plan is valid.
     pub fn validate(&self) -> Vec<FieldError> {
         match self.parse() {
             Ok(_) => Vec::new(),
@@ -164,18 +155,18 @@ impl Plan {
                     "The ad set id must not be empty.",
                 );
             }
-            if a.daily_budget_micros < 0 {
-                f.push(
-                    format!("{path}.daily_budget_micros"),
-                    "The daily budget must not be negative.",
-                );
-            } else {
-                match daily_total.checked_add(a.daily_budget_micros) {
-                    Some(t) => daily_total = t,
-                    None => f.push(
-                        format!("{path}.daily_budget_micros"),
-                        "The daily budgets add up to more than can be represented.",
-                    ),
+            let budget_path = format!("{path}.daily_budget");
+            if f.same_currency(&budget_path, &a.daily_budget, self.currency) {
+                if a.daily_budget.micros < 0 {
+                    f.push(budget_path, "The daily budget must not be negative.");
+                } else {
+                    match daily_total.checked_add(a.daily_budget.micros) {
+                        Some(t) => daily_total = t,
+                        None => f.push(
+                            budget_path,
+                            "The daily budgets add up to more than can be represented.",
+                        ),
+                    }
                 }
             }
             if self.allocations[..i]
@@ -191,7 +182,7 @@ impl Plan {
                 allocations.push(ValidAllocation {
                     platform,
                     ad_set_id: a.ad_set_id.clone(),
-                    daily_budget_micros: a.daily_budget_micros,
+                    daily_budget_micros: a.daily_budget.micros,
                 });
             }
         }
@@ -213,31 +204,25 @@ impl Plan {
         if let Some(r) = self.target_roas {
             f.finite_positive("target_roas", r);
         }
-        if let Some(c) = self.max_cpa_micros
-            && c <= 0
-        {
-            f.push(
-                "max_cpa_micros",
-                "The maximum CPA must be greater than zero.",
-            );
+        let c = self.currency;
+        if let Some(m) = &self.max_cpa {
+            f.positive_money("max_cpa", m, c, "The maximum CPA");
         }
-        f.non_negative_micros("baseline_revenue_micros", self.baseline_revenue_micros);
-        f.non_negative_micros("baseline_ad_spend_micros", self.baseline_ad_spend_micros);
-        if self.organic_revenue_micros == ORGANIC_NOT_GIVEN {
-            f.push(
-                "organic_revenue_micros",
+        if let Some(m) = &self.baseline_revenue {
+            f.non_negative_money("baseline_revenue", m, c);
+        }
+        if let Some(m) = &self.baseline_ad_spend {
+            f.non_negative_money("baseline_ad_spend", m, c);
+        }
+        match &self.organic_revenue {
+            None => f.push(
+                "organic_revenue",
                 "Give the revenue the business earns in the period without new ad spend (the baseline): there is no performance history to take it from.",
-            );
-        } else {
-            f.non_negative_micros("organic_revenue_micros", self.organic_revenue_micros);
+            ),
+            Some(m) => f.non_negative_money("organic_revenue", m, c),
         }
-        if let Some(c) = self.budget_cap_micros
-            && c <= 0
-        {
-            f.push(
-                "budget_cap_micros",
-                "The budget cap must be greater than zero.",
-            );
+        if let Some(m) = &self.budget_cap {
+            f.positive_money("budget_cap", m, c, "The budget cap");
         }
         f.into_result()?;
         Ok(ValidPlan {
@@ -247,11 +232,11 @@ impl Plan {
             start_date: self.start_date,
             start_weekday: self.start_date.map(|d| d.weekday()),
             target_roas: self.target_roas,
-            max_cpa_micros: self.max_cpa_micros,
-            baseline_revenue_micros: self.baseline_revenue_micros,
-            baseline_ad_spend_micros: self.baseline_ad_spend_micros,
-            organic_revenue_micros: self.organic_revenue_micros,
-            budget_cap_micros: self.budget_cap_micros,
+            max_cpa_micros: self.max_cpa.map(|m| m.micros),
+            baseline_revenue_micros: self.baseline_revenue.map_or(0, |m| m.micros),
+            baseline_ad_spend_micros: self.baseline_ad_spend.map_or(0, |m| m.micros),
+            organic_revenue_micros: self.organic_revenue.map_or(0, |m| m.micros),
+            budget_cap_micros: self.budget_cap.map(|m| m.micros),
             total_budget_micros: total.unwrap_or(0),
         })
     }
@@ -268,23 +253,27 @@ pub(crate) mod tests {
                 PlanAllocation {
                     platform: "meta".into(),
                     ad_set_id: None,
-                    daily_budget_micros: 200_000_000,
+                    daily_budget: usd(200_000_000),
                 },
                 PlanAllocation {
                     platform: "google".into(),
                     ad_set_id: None,
-                    daily_budget_micros: 100_000_000,
+                    daily_budget: usd(100_000_000),
                 },
             ],
             duration_days: 30,
             start_date: Some(time::macros::date!(2026 - 03 - 02)),
             target_roas: Some(2.0),
-            max_cpa_micros: Some(60_000_000),
-            baseline_revenue_micros: 20_000_000_000,
-            baseline_ad_spend_micros: 3_000_000_000,
-            organic_revenue_micros: 12_000_000_000,
-            budget_cap_micros: Some(10_000_000_000),
+            max_cpa: Some(usd(60_000_000)),
+            baseline_revenue: Some(usd(20_000_000_000)),
+            baseline_ad_spend: Some(usd(3_000_000_000)),
+            organic_revenue: Some(usd(12_000_000_000)),
+            budget_cap: Some(usd(10_000_000_000)),
         }
+    }
+
+    fn usd(micros: i64) -> Money {
+        Money::from_micros(micros, Currency::USD)
     }
 
     /// Applies `edit` to a valid plan and returns the field names reported.
@@ -308,8 +297,13 @@ pub(crate) mod tests {
         let cases: Vec<(&str, Edit, Vec<&str>)> = vec![
             (
                 "negative budget",
-                Box::new(|p| p.allocations[1].daily_budget_micros = -1),
-                vec!["allocations[1].daily_budget_micros"],
+                Box::new(|p| p.allocations[1].daily_budget = usd(-1)),
+                vec!["allocations[1].daily_budget"],
+            ),
+            (
+                "budget in another currency",
+                Box::new(|p| p.allocations[1].daily_budget.currency = Currency::EUR),
+                vec!["allocations[1].daily_budget.currency"],
             ),
             (
                 "empty allocation",
@@ -338,8 +332,8 @@ pub(crate) mod tests {
             ),
             (
                 "organic revenue left out",
-                Box::new(|p| p.organic_revenue_micros = ORGANIC_NOT_GIVEN),
-                vec!["organic_revenue_micros"],
+                Box::new(|p| p.organic_revenue = None),
+                vec!["organic_revenue"],
             ),
             (
                 "duplicate platform",
@@ -348,13 +342,13 @@ pub(crate) mod tests {
             ),
             (
                 "negative baseline",
-                Box::new(|p| p.baseline_ad_spend_micros = -5),
-                vec!["baseline_ad_spend_micros"],
+                Box::new(|p| p.baseline_ad_spend = Some(usd(-5))),
+                vec!["baseline_ad_spend"],
             ),
             (
                 "zero max CPA",
-                Box::new(|p| p.max_cpa_micros = Some(0)),
-                vec!["max_cpa_micros"],
+                Box::new(|p| p.max_cpa = Some(usd(0))),
+                vec!["max_cpa"],
             ),
             (
                 "too long",
@@ -363,7 +357,7 @@ pub(crate) mod tests {
             ),
             (
                 "overflowing total",
-                Box::new(|p| p.allocations[0].daily_budget_micros = i64::MAX / 2),
+                Box::new(|p| p.allocations[0].daily_budget = usd(i64::MAX / 2)),
                 vec!["duration_days"],
             ),
         ];
@@ -377,17 +371,15 @@ pub(crate) mod tests {
         let mut p = plan();
         p.allocations
             .iter_mut()
-            .for_each(|a| a.daily_budget_micros = 0);
+            .for_each(|a| a.daily_budget = usd(0));
         assert!(p.validate().is_empty());
         let mut json = serde_json::to_value(plan()).unwrap();
-        json.as_object_mut()
-            .unwrap()
-            .remove("organic_revenue_micros");
+        json.as_object_mut().unwrap().remove("organic_revenue");
         let p: Plan = serde_json::from_value(json).unwrap();
-        assert_eq!(p.organic_revenue_micros, ORGANIC_NOT_GIVEN);
+        assert_eq!(p.organic_revenue, None);
         let errors = p.validate();
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].field, "organic_revenue_micros");
+        assert_eq!(errors[0].field, "organic_revenue");
     }
 
     #[test]

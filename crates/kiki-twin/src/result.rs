@@ -1,8 +1,9 @@
 //! What a simulation returns: the probability of positive net profit uplift,
-//! quantiles, a histogram and the day-by-day projection band. Money is in
-//! integer micros; ratios and probabilities are plain numbers, never NaN.
+//! quantiles, a histogram and the day-by-day projection band. Money is
+//! [`Money`] (integer micros with the plan's currency); ratios and
+//! probabilities are plain numbers, never NaN.
 
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -11,12 +12,12 @@ use crate::profit::Margin;
 use crate::quality::{ConfidenceBasis, LineDataQuality};
 use crate::simulate::Scenario;
 
-/// p10 / p50 / p90 of an amount of money, micros.
+/// p10 / p50 / p90 of an amount of money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MoneyQuantiles {
-    pub p10_micros: i64,
-    pub p50_micros: i64,
-    pub p90_micros: i64,
+    pub p10: Money,
+    pub p50: Money,
+    pub p90: Money,
 }
 
 /// p10 / p50 / p90 of a ratio such as ROAS.
@@ -27,25 +28,25 @@ pub struct RatioQuantiles {
     pub p90: f64,
 }
 
-/// p10 / p50 / p90 of the cost per acquired customer, micros. A quantile is
+/// p10 / p50 / p90 of the cost per acquired customer. A quantile is
 /// `null` when at least that share of runs acquired no customer at all (the
 /// CPA is then unbounded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CpaQuantiles {
-    pub p10_micros: Option<i64>,
-    pub p50_micros: Option<i64>,
-    pub p90_micros: Option<i64>,
+    pub p10: Option<Money>,
+    pub p50: Option<Money>,
+    pub p90: Option<Money>,
 }
 
-/// A p10 / p50 / p90 band of a cumulative amount on one day, micros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+/// A p10 / p50 / p90 band of a cumulative amount on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Band {
-    /// 10th percentile (nine runs in ten end above it), micros.
-    pub p10_micros: i64,
-    /// Median, micros.
-    pub p50_micros: i64,
-    /// 90th percentile, micros.
-    pub p90_micros: i64,
+    /// 10th percentile (nine runs in ten end above it).
+    pub p10: Money,
+    /// Median.
+    pub p50: Money,
+    /// 90th percentile.
+    pub p90: Money,
 }
 
 /// The projection for one day of the plan: cumulative amounts from day 1 to
@@ -59,14 +60,13 @@ pub struct DayBand {
     #[schema(value_type = Option<String>, format = Date)]
     pub date: Option<Date>,
     /// Cumulative planned ad spend.
-    pub spend_micros: i64,
+    pub spend: Money,
     /// Cumulative ad-driven first-order revenue with the plan, carry-over of
     /// past spend included: what the platforms will report.
     pub revenue: Band,
     /// Median cumulative revenue past spend brings without the plan (the
-    /// carry-over inside `revenue`), micros.
-    #[serde(default)]
-    pub carry_over_revenue_micros: i64,
+    /// carry-over inside `revenue`).
+    pub carry_over_revenue: Money,
     /// Cumulative net profit uplift against no new spend.
     pub uplift: Band,
 }
@@ -75,8 +75,8 @@ pub struct DayBand {
 /// last bar includes its upper edge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistogramBin {
-    pub lower_micros: i64,
-    pub upper_micros: i64,
+    pub lower: Money,
+    pub upper: Money,
     pub count: u32,
 }
 
@@ -89,24 +89,24 @@ pub struct Histogram {
 /// The plan against the counterfactual (no new spend), means across runs.
 /// Both arms are simulated with the same draws, so carry-over of past spend
 /// and organic revenue are in both and cancel in the uplift.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counterfactual {
     /// Revenue of the period without new spend: the baseline (the plan's
-    /// `organic_revenue_micros`, from recorded history or given).
-    pub revenue_without_plan_micros: i64,
+    /// `organic_revenue`, from recorded history or given).
+    pub revenue_without_plan: Money,
     /// The baseline plus the plan's incremental revenue.
-    pub revenue_with_plan_micros: i64,
+    pub revenue_with_plan: Money,
     /// Ad-driven first-order revenue the plan adds.
-    pub incremental_revenue_micros: i64,
+    pub incremental_revenue: Money,
     /// The value the plan adds on the chosen basis (revenue or LTV).
-    pub incremental_value_micros: i64,
+    pub incremental_value: Money,
     /// Incremental value × contribution margin.
-    pub incremental_gross_profit_micros: i64,
+    pub incremental_gross_profit: Money,
     /// The plan's spend: all of it is new.
-    pub incremental_spend_micros: i64,
+    pub incremental_spend: Money,
     /// Ad-driven revenue past spend still brings without the plan (adstock
     /// carry-over); in both arms, so never credited to the plan.
-    pub carry_over_revenue_micros: i64,
+    pub carry_over_revenue: Money,
 }
 
 /// The outcome of one Monte Carlo simulation of a plan under one scenario.
@@ -124,21 +124,21 @@ pub struct SimulationResult {
     pub confidence_std_error: f64,
     /// Mean net profit uplift across runs: incremental gross profit −
     /// incremental ad spend.
-    pub expected_uplift_micros: i64,
+    pub expected_uplift: Money,
     /// Mean of `max(uplift, 0)`: the base of the expected outcome fee.
-    pub expected_positive_uplift_micros: i64,
+    pub expected_positive_uplift: Money,
     pub uplift: MoneyQuantiles,
     /// Incremental value (on the chosen basis) per unit of the plan's spend;
     /// 0 for a plan that spends nothing.
     pub roas: RatioQuantiles,
     /// The plan's spend per incremental customer.
     pub cpa: CpaQuantiles,
-    pub expected_spend_micros: i64,
+    pub expected_spend: Money,
     /// Mean ad-driven first-order revenue with the plan, carry-over of past
     /// spend included (the incremental part is in `counterfactual`).
-    pub expected_revenue_micros: i64,
+    pub expected_revenue: Money,
     /// Mean lifetime value of the incremental customers.
-    pub expected_ltv_micros: i64,
+    pub expected_ltv: Money,
     /// Mean incremental customers.
     pub expected_conversions: f64,
     /// P(CPA > the plan's max CPA); `null` when the plan sets none.
@@ -149,7 +149,6 @@ pub struct SimulationResult {
     /// Day-by-day cumulative bands, one entry per day of the plan.
     pub projection: Vec<DayBand>,
     /// The plan against no new spend, means across runs.
-    #[serde(default)]
     pub counterfactual: Counterfactual,
     /// The contribution margin profit was counted at, and its source.
     #[serde(default)]

@@ -21,8 +21,8 @@ impl Weights {
             Objective::Conversions => (vec![1.0; v.lines.len()], 0.0),
         };
         let (t, r) = match v.target {
-            Some(EfficiencyTarget::MaxCpa { max_cpa_micros }) => {
-                (vec![max_cpa_micros as f64 / 1e6; v.lines.len()], 1.0)
+            Some(EfficiencyTarget::MaxCpa { max_cpa }) => {
+                (vec![max_cpa.micros as f64 / 1e6; v.lines.len()], 1.0)
             }
             Some(EfficiencyTarget::MinRoas { min_roas }) => {
                 (v.lines.iter().map(|l| l.value).collect(), min_roas)

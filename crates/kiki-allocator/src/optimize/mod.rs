@@ -28,7 +28,7 @@
 //! with halving steps, repairing a binding target on a third platform); the
 //! best result is returned.
 
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use kiki_twin::Platform;
 use serde::{Deserialize, Serialize};
 
@@ -65,11 +65,11 @@ pub enum BindingConstraint {
 pub struct PlatformAllocation {
     pub platform: Platform,
     pub ad_set_id: Option<String>,
-    pub daily_budget_micros: i64,
+    pub daily_budget: Money,
     /// Expected conversions per day at this budget.
     pub expected_conversions: f64,
-    /// Expected value per day at this budget, micros.
-    pub expected_value_micros: i64,
+    /// Expected value per day at this budget.
+    pub expected_value: Money,
     /// Extra conversions per extra unit (major) of daily spend.
     pub marginal_conversions: f64,
     /// Extra value per extra unit of spend; `null` when unbounded (zero spend
@@ -78,21 +78,21 @@ pub struct PlatformAllocation {
     /// `marginal_roas × contribution margin − 1`: profit on the next unit
     /// of spend.
     pub marginal_roi: Option<f64>,
-    /// Cost of the next conversion, micros; `null` when no further
-    /// conversion can be bought (or not at a cost that fits in micros).
-    pub marginal_cpa_micros: Option<i64>,
+    /// Cost of the next conversion; `null` when no further conversion can
+    /// be bought (or not at a cost that fits in 64-bit micros).
+    pub marginal_cpa: Option<Money>,
     pub at_bound: Option<BoundHit>,
 }
 
 /// Totals of the allocation, per day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExpectedOutcome {
-    pub spend_micros: i64,
+    pub spend: Money,
     pub conversions: f64,
-    pub value_micros: i64,
+    pub value: Money,
     /// Value × contribution margin minus spend.
-    pub net_profit_micros: i64,
-    pub cpa_micros: Option<i64>,
+    pub net_profit: Money,
+    pub cpa: Option<Money>,
     pub roas: Option<f64>,
 }
 
@@ -158,6 +158,7 @@ fn build(
     lambda: f64,
     target_met: Option<bool>,
 ) -> Result<AllocationResult, AllocError> {
+    let money = |m: i64| Money::from_micros(m, v.currency);
     let mut allocations = Vec::with_capacity(budgets.len());
     let mut binding = Vec::new();
     let (mut conv_total, mut value_total) = (0.0, 0.0);
@@ -195,9 +196,9 @@ fn build(
         allocations.push(PlatformAllocation {
             platform: l.platform,
             ad_set_id: l.ad_set_id.clone(),
-            daily_budget_micros: m,
+            daily_budget: money(m),
             expected_conversions: conv,
-            expected_value_micros: micros(conv * l.value, "value")?,
+            expected_value: money(micros(conv * l.value, "value")?),
             marginal_conversions: if marginal.is_finite() {
                 marginal
             } else {
@@ -207,9 +208,10 @@ fn build(
             marginal_roi: marginal_roas.map(|r| r * v.margin - 1.0),
             // A cost beyond the range of micros (a curve that has barely
             // started to respond) is as good as no further conversion.
-            marginal_cpa_micros: (marginal > 0.0)
+            marginal_cpa: (marginal > 0.0)
                 .then(|| micros(1.0 / marginal, "marginal CPA").ok())
-                .flatten(),
+                .flatten()
+                .map(money),
             at_bound,
         });
     }
@@ -237,12 +239,12 @@ fn build(
         objective: v.objective,
         allocations,
         expected: ExpectedOutcome {
-            spend_micros: spend,
+            spend: money(spend),
             conversions: conv_total,
-            value_micros: micros(value_total, "value")?,
-            net_profit_micros: micros(value_total * v.margin - spend_major, "net profit")?,
-            cpa_micros: if conv_total > 0.0 {
-                Some(micros(spend_major / conv_total, "CPA")?)
+            value: money(micros(value_total, "value")?),
+            net_profit: money(micros(value_total * v.margin - spend_major, "net profit")?),
+            cpa: if conv_total > 0.0 {
+                Some(money(micros(spend_major / conv_total, "CPA")?))
             } else {
                 None
             },

@@ -7,8 +7,45 @@ use kiki_explain::NewDecision;
 use kiki_shield::{Actor, AuditEvent};
 use time::OffsetDateTime;
 
-use super::{BidderService, ENGINE};
+use kiki_bidder::engine::LineItemStatus;
+use kiki_core::Money;
+
+use super::{BidderService, ENGINE, ItemMeta};
 use crate::store;
+
+/// A line item's delivery status and why, in words with amounts as people
+/// write them. `min_ltv` is the margin policy's minimum (bidder currency).
+fn delivery_status(m: &ItemMeta, st: &LineItemStatus, min_ltv: Money) -> (&'static str, String) {
+    if m.baseline_ltv.micros < min_ltv.micros {
+        (
+            "margin_refused",
+            format!(
+                "MarginGuardian refuses contextual bids: the baseline LTV {} is below the minimum {}; only users in segments above the minimum are bid on.",
+                m.baseline_ltv.text(),
+                min_ltv.text()
+            ),
+        )
+    } else if st.spent_today.micros >= m.daily.micros {
+        (
+            "budget_exhausted",
+            format!(
+                "The daily budget of {} is spent ({}); bidding resumes tomorrow (UTC).",
+                m.daily.text(),
+                st.spent_today.text()
+            ),
+        )
+    } else {
+        (
+            "delivering",
+            format!(
+                "Delivering: {} of {} spent today, pacing throttle {:.4}.",
+                st.spent_today.text(),
+                m.daily.text(),
+                st.throttle
+            ),
+        )
+    }
+}
 
 impl BidderService {
     /// Writes the hourly counts gathered since the last flush (upsert-add).
@@ -67,31 +104,9 @@ impl BidderService {
                 .get(&m.org)
                 .copied()
                 .unwrap_or(self.cfg.engine.margin);
-            let (status, why) = if m.baseline_ltv_micros < policy.min_ltv_micros {
-                (
-                    "margin_refused",
-                    format!(
-                        "MarginGuardian refuses contextual bids: the baseline LTV {} is below the minimum {} (micros); only users in segments above the minimum are bid on.",
-                        m.baseline_ltv_micros, policy.min_ltv_micros
-                    ),
-                )
-            } else if st.spent_today_micros >= m.daily_micros {
-                (
-                    "budget_exhausted",
-                    format!(
-                        "The daily budget of {} micros is spent ({} micros); bidding resumes tomorrow (UTC).",
-                        m.daily_micros, st.spent_today_micros
-                    ),
-                )
-            } else {
-                (
-                    "delivering",
-                    format!(
-                        "Delivering: {} of {} micros spent today, pacing throttle {:.4}.",
-                        st.spent_today_micros, m.daily_micros, st.throttle
-                    ),
-                )
-            };
+            let min_ltv =
+                kiki_core::Money::from_micros(policy.min_ltv_micros, self.cfg.engine.currency);
+            let (status, why) = delivery_status(m, &st, min_ltv);
             if m.delivery_status != status {
                 changed.push((*id, m.clone(), status, why, st));
             }
@@ -117,9 +132,9 @@ impl BidderService {
                     subject_kind: "bidder_line_item".into(),
                     subject_id: id.to_string(),
                     inputs: serde_json::json!({
-                        "daily_budget_micros": m.daily_micros,
-                        "spent_today_micros": st.spent_today_micros,
-                        "baseline_ltv_micros": m.baseline_ltv_micros,
+                        "daily_budget": m.daily,
+                        "spent_today": st.spent_today,
+                        "baseline_ltv": m.baseline_ltv,
                         "throttle": st.throttle,
                         "previous": m.delivery_status,
                     }),
@@ -140,5 +155,78 @@ impl BidderService {
             self.meta.store(Arc::new(next));
         }
         Ok(recorded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiki_bidder::LineItemId;
+    use kiki_bidder::budget::AccountState;
+    use kiki_bidder::valuation::{PerformanceTotals, RateEstimate};
+    use kiki_core::{Currency, OrgId};
+
+    fn usd(micros: i64) -> Money {
+        Money::from_micros(micros, Currency::USD)
+    }
+
+    fn meta(daily: i64, ltv: i64) -> ItemMeta {
+        ItemMeta {
+            org: OrgId::new(),
+            name: "spring".into(),
+            daily: usd(daily),
+            baseline_ltv: usd(ltv),
+            hosts: Vec::new(),
+            delivery_status: "delivering".into(),
+        }
+    }
+
+    fn status(spent: i64) -> LineItemStatus {
+        LineItemStatus {
+            id: LineItemId::new(),
+            day: 1,
+            spent_today: usd(spent),
+            spent_total: usd(spent),
+            account: AccountState::default().in_currency(Currency::USD),
+            throttle: 0.5,
+            shading_factor: 1.0,
+            performance: PerformanceTotals::default(),
+            rates: RateEstimate {
+                p_click: 0.01,
+                p_convert_after_click: 0.02,
+            },
+        }
+    }
+
+    #[test]
+    fn delivery_reasons_state_amounts_as_people_write_them() {
+        let (kind, why) = delivery_status(
+            &meta(200_000_000, 90_000_000),
+            &status(200_000_000),
+            usd(50_000_000),
+        );
+        assert_eq!(kind, "budget_exhausted");
+        assert_eq!(
+            why,
+            "The daily budget of $200.00 is spent ($200.00); bidding resumes tomorrow (UTC)."
+        );
+        let (kind, why) = delivery_status(
+            &meta(200_000_000, 90_000_000),
+            &status(1_234_500_000 / 10),
+            usd(50_000_000),
+        );
+        assert_eq!(kind, "delivering");
+        assert!(
+            why.starts_with("Delivering: $123.45 of $200.00 spent today"),
+            "{why}"
+        );
+        let (kind, why) =
+            delivery_status(&meta(200_000_000, 10_000_000), &status(0), usd(50_000_000));
+        assert_eq!(kind, "margin_refused");
+        assert!(
+            why.contains("the baseline LTV $10.00 is below the minimum $50.00;"),
+            "{why}"
+        );
+        assert!(!why.contains("micros"));
     }
 }

@@ -72,8 +72,9 @@ struct Exchange {
 pub struct ItemMeta {
     pub org: OrgId,
     pub name: String,
-    pub daily_micros: i64,
-    pub baseline_ltv_micros: i64,
+    /// The daily budget, in the line item's currency.
+    pub daily: kiki_core::Money,
+    pub baseline_ltv: kiki_core::Money,
     /// Landing hosts (the creatives' `adomain`), lower case.
     pub hosts: Vec<String>,
     pub delivery_status: String,

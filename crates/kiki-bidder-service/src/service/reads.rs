@@ -82,7 +82,12 @@ impl BidderService {
         to: Option<OffsetDateTime>,
     ) -> Result<StatsView, LineItemError> {
         self.line_item(scope, id).await?;
-        let hours = store::hourly(&self.db, scope.org_id(), id, from, to).await?;
+        let currency = self.cfg.engine.currency;
+        let hours = store::hourly(&self.db, scope.org_id(), id, from, to)
+            .await?
+            .into_iter()
+            .map(|h| h.in_currency(currency))
+            .collect();
         Ok(StatsView {
             line_item_id: id,
             hours,

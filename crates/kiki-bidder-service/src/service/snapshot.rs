@@ -55,8 +55,8 @@ impl BidderService {
                     ItemMeta {
                         org: li.org_id,
                         name: li.name.clone(),
-                        daily_micros: li.budget.daily.micros,
-                        baseline_ltv_micros: li.ltv_baseline.micros,
+                        daily: li.budget.daily,
+                        baseline_ltv: li.ltv_baseline,
                         hosts: li
                             .creatives
                             .iter()

@@ -254,7 +254,7 @@ async fn notices_are_idempotent_and_drive_the_spend_the_status_shows() {
         .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
         .await;
     // A 2.00 CPM clears at 2.00 / 1000 = 0.002 = 2000 micros, once.
-    assert_eq!(st["live"]["spent_today_micros"], 2000, "{st}");
+    assert_eq!(st["live"]["spent_today"]["micros"], 2000, "{st}");
     assert_eq!(st["live"]["performance"]["impressions"], 1, "{st}");
     let (status, body) = json(
         app.client
@@ -283,7 +283,7 @@ async fn a_win_for_an_unknown_bid_is_flagged_unmatched_and_counted_once() {
     let st = c
         .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
         .await;
-    assert_eq!(st["live"]["spent_today_micros"], 3000, "{st}");
+    assert_eq!(st["live"]["spent_today"]["micros"], 3000, "{st}");
 }
 
 #[tokio::test]
@@ -363,7 +363,7 @@ async fn delivery_is_reported_per_hour_after_a_flush_and_a_decision_is_recorded(
     .await;
     assert_eq!(hours[0]["bids"], 1);
     assert_eq!(hours[0]["wins"], 1);
-    assert_eq!(hours[0]["spend_micros"], 1500);
+    assert_eq!(hours[0]["spend"]["micros"], 1500);
     assert_eq!(hours[0]["hour"], "2026-03-02T12:00:00Z");
     // The first status check records that the line item is delivering.
     let decisions = eventually(|| async {
@@ -430,7 +430,7 @@ async fn a_clearing_price_above_the_bid_is_refused_counted_and_recorded() {
     let st = c
         .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
         .await;
-    assert_eq!(st["live"]["spent_today_micros"], 0, "{st}");
+    assert_eq!(st["live"]["spent_today"]["micros"], 0, "{st}");
     assert_eq!(st["live"]["performance"]["impressions"], 0, "{st}");
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
@@ -468,7 +468,7 @@ async fn a_clearing_price_above_the_bid_is_refused_counted_and_recorded() {
         .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
         .await;
     assert_eq!(
-        st["live"]["spent_today_micros"],
+        st["live"]["spent_today"]["micros"],
         (bid_micros + 500) / 1000,
         "{st}"
     );
@@ -488,7 +488,7 @@ async fn a_win_below_the_bid_price_books_exactly_that_price() {
     let st = c
         .get_ok(&format!("/v1/bidder/line-items/{id}/status"))
         .await;
-    assert_eq!(st["live"]["spent_today_micros"], 1234, "{st}");
+    assert_eq!(st["live"]["spent_today"]["micros"], 1234, "{st}");
 }
 
 /// A tracker call without the exchange key, as a browser makes it; (status, tracker status).

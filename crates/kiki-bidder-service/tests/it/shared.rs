@@ -128,7 +128,8 @@ async fn two_replicas_on_one_redis_spend_one_daily_budget_and_no_more() {
             b.line_item_status(li.id, NOW_MS)
                 .unwrap()
                 .account
-                .spent_day_micros
+                .spent_day
+                .micros
         })
         .collect();
     assert!(

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
-use kiki_core::{Currency, OrgId};
+use kiki_core::{Currency, Money, OrgId};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -384,9 +384,9 @@ const KINDS: [NoticeKind; 3] = [NoticeKind::Win, NoticeKind::Billing, NoticeKind
 pub struct LineItemStatus {
     pub id: LineItemId,
     pub day: u32,
-    /// Today's spend across replicas (ledger).
-    pub spent_today_micros: i64,
-    pub spent_total_micros: i64,
+    /// Today's spend across replicas (ledger), in the bidder currency.
+    pub spent_today: Money,
+    pub spent_total: Money,
     pub account: AccountView,
     pub throttle: f64,
     pub shading_factor: f64,
@@ -735,9 +735,9 @@ impl Bidder {
         Some(LineItemStatus {
             id,
             day,
-            spent_today_micros: spent.day_micros,
-            spent_total_micros: spent.total_micros,
-            account: rt.account.view(),
+            spent_today: Money::from_micros(spent.day_micros, self.cfg.currency),
+            spent_total: Money::from_micros(spent.total_micros, self.cfg.currency),
+            account: rt.account.view().in_currency(self.cfg.currency),
             throttle: rt.pacing.throttle(),
             shading_factor: rt.shade.factor(),
             performance: perf,
@@ -835,11 +835,11 @@ mod tests {
             t.join().unwrap();
         }
         let s = b.line_item_status(id, now).unwrap();
-        assert!(s.account.held_micros <= 100_000, "{s:?}");
+        assert!(s.account.held.micros <= 100_000, "{s:?}");
         assert!(
-            s.account.held_micros + 2_400 > 100_000,
+            s.account.held.micros + 2_400 > 100_000,
             "the budget was used up: {s:?}"
         );
-        assert_eq!(b.stats().bids as i64 * 2_400, s.account.held_micros);
+        assert_eq!(b.stats().bids as i64 * 2_400, s.account.held.micros);
     }
 }

@@ -50,7 +50,7 @@ fn a_win_notice_turns_the_hold_into_spend_once() {
     let d = bid(&b, &banner_req("r1", ""), NOW).unwrap();
     let chosen = &d.bids[0];
     let status = b.line_item_status(id, NOW).unwrap();
-    assert_eq!(status.account.held_micros, chosen.hold_micros);
+    assert_eq!(status.account.held.micros, chosen.hold_micros);
     let q = notice_query(chosen.urls.nurl(), "1.500000");
     let first = b.handle_notice(NoticeKind::Win, &q, NOW + 100).unwrap();
     assert_eq!(
@@ -60,7 +60,7 @@ fn a_win_notice_turns_the_hold_into_spend_once() {
     let again = b.handle_notice(NoticeKind::Win, &q, NOW + 200).unwrap();
     assert_eq!(again.status, NoticeStatus::Duplicate);
     let s = b.line_item_status(id, NOW).unwrap();
-    assert_eq!((s.spent_today_micros, s.account.held_micros), (1_500, 0));
+    assert_eq!((s.spent_today.micros, s.account.held.micros), (1_500, 0));
     assert_eq!(s.performance.impressions, 1);
 }
 
@@ -73,7 +73,7 @@ fn a_loss_notice_releases_the_hold_and_spends_nothing() {
     let q = notice_query(d.bids[0].urls.lurl(), "3.0");
     b.handle_notice(NoticeKind::Loss, &q, NOW + 50).unwrap();
     let s = b.line_item_status(id, NOW).unwrap();
-    assert_eq!((s.spent_today_micros, s.account.held_micros), (0, 0));
+    assert_eq!((s.spent_today.micros, s.account.held.micros), (0, 0));
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn test_requests_bid_but_never_spend() {
     let q = notice_query(d.bids[0].urls.nurl(), "2.0");
     let o = b.handle_notice(NoticeKind::Win, &q, NOW + 10).unwrap();
     assert_eq!(o.status, NoticeStatus::Test);
-    assert_eq!(b.line_item_status(id, NOW).unwrap().spent_today_micros, 0);
+    assert_eq!(b.line_item_status(id, NOW).unwrap().spent_today.micros, 0);
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn a_win_for_an_unknown_bid_is_flagged_and_counted_once() {
         NoticeStatus::Duplicate
     );
     assert_eq!(
-        b.line_item_status(id, NOW).unwrap().spent_today_micros,
+        b.line_item_status(id, NOW).unwrap().spent_today.micros,
         2_500
     );
 }
@@ -193,9 +193,9 @@ fn the_daily_budget_is_never_exceeded_by_holds() {
         }
     }
     let s = b.line_item_status(id, NOW).unwrap();
-    assert!(placed >= 1 && s.account.held_micros <= 10_000, "{s:?}");
+    assert!(placed >= 1 && s.account.held.micros <= 10_000, "{s:?}");
     assert!(
-        s.account.held_micros + last.unwrap() > 10_000,
+        s.account.held.micros + last.unwrap() > 10_000,
         "stopped only when the next bid would not fit"
     );
 }
@@ -426,7 +426,7 @@ fn a_response_in_another_currency_converts_the_price_and_the_notice_back() {
     assert!(q.contains("cur=EUR"));
     b.handle_notice(NoticeKind::Win, &q, NOW).unwrap();
     assert_eq!(
-        b.line_item_status(id, NOW).unwrap().spent_today_micros,
+        b.line_item_status(id, NOW).unwrap().spent_today.micros,
         1_080
     );
 }
@@ -475,7 +475,7 @@ fn a_new_snapshot_replaces_the_old_one_atomically_and_keeps_runtime_state() {
     .unwrap();
     b.load_line_items(&[item], NOW);
     assert_eq!(
-        b.line_item_status(id, NOW).unwrap().spent_today_micros,
+        b.line_item_status(id, NOW).unwrap().spent_today.micros,
         1_000
     );
 }
@@ -561,10 +561,10 @@ fn holds_without_notices_expire_in_maintenance() {
     let id = item.id;
     let b = only(item);
     bid(&b, &banner_req("r", ""), NOW).unwrap();
-    assert!(b.line_item_status(id, NOW).unwrap().account.held_micros > 0);
+    assert!(b.line_item_status(id, NOW).unwrap().account.held.micros > 0);
     let report = b.maintain(NOW + 61_000);
     assert_eq!(report.expired_holds, 1);
-    assert_eq!(b.line_item_status(id, NOW).unwrap().account.held_micros, 0);
+    assert_eq!(b.line_item_status(id, NOW).unwrap().account.held.micros, 0);
 }
 
 #[test]

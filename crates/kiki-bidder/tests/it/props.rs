@@ -249,7 +249,7 @@ proptest! {
         let budget = (daily * 1e6).round() as i64;
         let one_bid = (r.max_bid_micros + 500) / 1000;
         let status = b.line_item_status(id, sim.day_start_ms).unwrap();
-        prop_assert_eq!(status.spent_total_micros, r.spend_micros);
+        prop_assert_eq!(status.spent_total.micros, r.spend_micros);
         prop_assert!(r.spend_micros <= budget + one_bid, "spent {} of {budget}", r.spend_micros);
     }
 }

@@ -18,9 +18,9 @@ fn run(pacing: PacingMode, sim: SimConfig, daily: f64) -> (SimReport, PacingCurv
     let report = run_day(&b, &sim);
     // The bidder's books agree with what the exchange billed, to the micro.
     let status = b.line_item_status(id, sim.day_start_ms).unwrap();
-    assert_eq!(status.spent_total_micros, report.spend_micros);
+    assert_eq!(status.spent_total.micros, report.spend_micros);
     assert_eq!(
-        status.account.held_micros, 0,
+        status.account.held.micros, 0,
         "every hold was settled, released or expired"
     );
     (report, curve)

@@ -90,7 +90,7 @@ impl CampaignsService {
             }
         }
         let room: i64 = eligible.iter().map(|e| e.2).sum();
-        let total = sh.amount_micros.clamp(0, room);
+        let total = sh.amount.micros.clamp(0, room);
         let portions = split(total, &eligible.iter().map(|e| e.2).collect::<Vec<_>>());
         let now = self.now();
         let actor = Actor::System(SYSTEM.into());
@@ -155,15 +155,15 @@ impl CampaignsService {
             applied += shifted.moved;
             changed.push(row.id);
         }
-        let amount = Money::from_micros(sh.amount_micros, sh.currency);
+        let amount = sh.amount;
         let moved = Money::from_micros(applied, sh.currency);
         let (fp, tp) = (sh.from.display_name(), sh.to.display_name());
         let mut note = format!(
             "{moved} of the {amount} a day the rebalancer moved from {fp} to {tp} went to {} live campaign(s) that run on both.",
             changed.len()
         );
-        if applied < sh.amount_micros {
-            let rest = Money::from_micros(sh.amount_micros - applied, sh.currency);
+        if applied < sh.amount.micros {
+            let rest = Money::from_micros(sh.amount.micros - applied, sh.currency);
             note.push_str(&format!(
                 " {rest} found no ad set: a campaign's daily budget does not change when its money moves, so only campaigns in {} on both {fp} and {tp} take part, and each ad set keeps at least one basis point.",
                 sh.currency
@@ -177,7 +177,7 @@ impl CampaignsService {
                 from,
                 to,
                 currency: sh.currency.as_str(),
-                amount_micros: sh.amount_micros,
+                amount_micros: sh.amount.micros,
                 applied_micros: applied,
                 campaigns: json!(changed),
                 note: &note,
@@ -199,8 +199,8 @@ impl CampaignsService {
                 audit_event(org, actor, "campaigns.budget_shift.applied", None)
                     .target("rebalancing_shift", sh.id)
                     .details(json!({
-                        "applied_micros": applied,
-                        "amount_micros": sh.amount_micros,
+                        "applied": Money::from_micros(applied, sh.currency),
+                        "amount": sh.amount,
                         "campaigns": changed,
                     })),
             )
@@ -215,12 +215,12 @@ impl CampaignsService {
             inputs: json!({
                 "from": from,
                 "to": to,
-                "amount_micros": sh.amount_micros,
+                "amount": sh.amount,
                 "currency": sh.currency,
                 "eligible_campaigns": eligible.len(),
-                "movable_micros": room,
+                "movable": Money::from_micros(room, sh.currency),
             }),
-            output: json!({ "applied_micros": applied, "campaigns": changed }),
+            output: json!({ "applied": Money::from_micros(applied, sh.currency), "campaigns": changed }),
             confidence: None,
             explanation: note,
             audit_entry_id: Some(entry.id),
@@ -274,7 +274,7 @@ impl CampaignsService {
         }
         let request = kiki_twin_service::domain::AllocationApiRequest {
             currency: draft.currency,
-            total_budget_micros: daily,
+            total_budget: Money::from_micros(daily, draft.currency),
             objective: Default::default(),
             target: None,
             value_basis: Default::default(),
@@ -287,10 +287,10 @@ impl CampaignsService {
                         platform: twin_platform(channel).as_str().to_owned(),
                         ad_set_id: Some(s.id.to_string()),
                         curve: None,
-                        value_per_conversion_micros: None,
-                        min_daily_budget_micros: floor,
-                        max_daily_budget_micros: None,
-                        reference_daily_budget_micros: None,
+                        value_per_conversion: None,
+                        min_daily_budget: Some(Money::from_micros(floor, draft.currency)),
+                        max_daily_budget: None,
+                        reference_daily_budget: None,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?,
@@ -315,7 +315,7 @@ impl CampaignsService {
                     .allocations
                     .iter()
                     .find(|a| a.ad_set_id.as_deref() == Some(s.id.to_string().as_str()))
-                    .map_or(floor, |a| a.daily_budget_micros.max(floor))
+                    .map_or(floor, |a| a.daily_budget.micros.max(floor))
             })
             .collect();
         let shares = kiki_campaigns::shift::shares_bps(budgets.iter().sum(), &budgets);

@@ -258,7 +258,7 @@ async fn twin_budgets(c: &Caller<'_>) -> Vec<(String, i64)> {
         .map(|p| {
             (
                 p["platform"].as_str().unwrap().to_owned(),
-                p["daily_budget_micros"].as_i64().unwrap(),
+                p["daily_budget"]["micros"].as_i64().unwrap(),
             )
         })
         .collect();
@@ -279,8 +279,8 @@ async fn the_twin_budgets_come_from_live_campaigns_and_the_rebalancer_moves_ad_s
         &c,
         "/v1/twin/budgets",
         &json!({"currency": "USD", "platforms": [
-            {"platform": "google", "daily_budget_micros": 90_000_000},
-            {"platform": "kiki", "daily_budget_micros": 30_000_000}
+            {"platform": "google", "daily_budget": {"micros": 90_000_000, "currency": "USD"}},
+            {"platform": "kiki", "daily_budget": {"micros": 30_000_000, "currency": "USD"}}
         ]}),
     )
     .await;
@@ -297,8 +297,8 @@ async fn the_twin_budgets_come_from_live_campaigns_and_the_rebalancer_moves_ad_s
         for (platform, conversions) in [("google", 15.0), ("kiki", 5.0)] {
             rows.push(json!({
                 "platform": platform, "day": day, "currency": "USD",
-                "spend_micros": 300_000_000i64, "impressions": 30_000, "clicks": 400,
-                "conversions": conversions, "revenue_micros": 0
+                "spend": {"micros": 300_000_000i64, "currency": "USD"}, "impressions": 30_000, "clicks": 400,
+                "conversions": conversions, "revenue": {"micros": 0, "currency": "USD"}
             }));
         }
     }
@@ -324,7 +324,7 @@ async fn the_twin_budgets_come_from_live_campaigns_and_the_rebalancer_moves_ad_s
         (Some("kiki"), Some("google")),
         "{shifts}"
     );
-    let moved = shift["amount_micros"].as_i64().unwrap();
+    let moved = shift["amount"]["micros"].as_i64().unwrap();
     assert!(moved > 0);
 
     let job = app
@@ -407,8 +407,8 @@ async fn the_allocators_mix_becomes_the_ad_sets_shares() {
         for (platform, spend, conversions) in [("google", 50 + d, 6.0), ("kiki", 40 + d, 1.5)] {
             rows.push(json!({
                 "platform": platform, "day": day, "currency": "USD",
-                "spend_micros": spend * 1_000_000i64, "impressions": 20_000, "clicks": 300,
-                "conversions": conversions + (d as f64) * 0.05, "revenue_micros": 0
+                "spend": {"micros": spend * 1_000_000i64, "currency": "USD"}, "impressions": 20_000, "clicks": 300,
+                "conversions": conversions + (d as f64) * 0.05, "revenue": {"micros": 0, "currency": "USD"}
             }));
         }
     }

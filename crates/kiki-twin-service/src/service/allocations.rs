@@ -32,27 +32,48 @@ impl TwinService {
                     Platform::unknown_message(&l.platform),
                 )),
             }
-            if l.curve.is_some() && l.value_per_conversion_micros.is_none() {
+            if l.curve.is_some() && l.value_per_conversion.is_none() {
                 errors.push(FieldError::new(
-                    format!("platforms[{i}].value_per_conversion_micros"),
+                    format!("platforms[{i}].value_per_conversion"),
                     "Give the value of a conversion with a supplied curve.",
                 ));
             }
-            if let Some(r) = l.reference_daily_budget_micros
-                && r <= 0
+            for (name, m) in [
+                ("value_per_conversion", l.value_per_conversion),
+                ("min_daily_budget", l.min_daily_budget),
+                ("max_daily_budget", l.max_daily_budget),
+                ("reference_daily_budget", l.reference_daily_budget),
+            ] {
+                if let Some(m) = m
+                    && m.currency != req.currency
+                {
+                    errors.push(FieldError::new(
+                        format!("platforms[{i}].{name}.currency"),
+                        format!("Must be the request currency ({}).", req.currency),
+                    ));
+                }
+            }
+            if let Some(r) = l.reference_daily_budget
+                && r.micros <= 0
             {
                 errors.push(FieldError::new(
-                    format!("platforms[{i}].reference_daily_budget_micros"),
+                    format!("platforms[{i}].reference_daily_budget"),
                     "The reference daily budget must be greater than zero.",
                 ));
             }
         }
+        if req.total_budget.currency != req.currency {
+            errors.push(FieldError::new(
+                "total_budget.currency",
+                format!("Must be the request currency ({}).", req.currency),
+            ));
+        }
         if req.platforms.is_empty() {
             errors.push(FieldError::new("platforms", "Give at least one platform."));
         }
-        if req.total_budget_micros <= 0 {
+        if req.total_budget.micros <= 0 {
             errors.push(FieldError::new(
-                "total_budget_micros",
+                "total_budget",
                 "The total daily budget must be greater than zero.",
             ));
         }
@@ -94,7 +115,8 @@ impl TwinService {
         };
         let margin = self.margin(scope).await?;
         let n = req.platforms.len() as i64;
-        let equal_share = (req.total_budget_micros / n.max(1)).max(1);
+        let equal_share = (req.total_budget.micros / n.max(1)).max(1);
+        let micros = |m: Option<kiki_core::Money>| m.map(|m| m.micros);
         let mut sources = Vec::with_capacity(req.platforms.len());
         let mut lines = Vec::with_capacity(req.platforms.len());
         for (l, p) in req.platforms.iter().zip(&platforms) {
@@ -105,9 +127,9 @@ impl TwinService {
                         platform: l.platform.clone(),
                         ad_set_id: l.ad_set_id.clone(),
                         curve: *curve,
-                        value_per_conversion_micros: l.value_per_conversion_micros.unwrap_or(0),
-                        min_daily_budget_micros: l.min_daily_budget_micros,
-                        max_daily_budget_micros: l.max_daily_budget_micros,
+                        value_per_conversion_micros: micros(l.value_per_conversion).unwrap_or(0),
+                        min_daily_budget_micros: micros(l.min_daily_budget).unwrap_or(0),
+                        max_daily_budget_micros: micros(l.max_daily_budget),
                     }
                 }
                 (None, Some(m)) => {
@@ -118,13 +140,13 @@ impl TwinService {
                     let mut line = PlatformCurveInput::from_model(
                         pm,
                         req.value_basis,
-                        l.reference_daily_budget_micros.unwrap_or(equal_share),
-                        l.min_daily_budget_micros,
-                        l.max_daily_budget_micros,
+                        micros(l.reference_daily_budget).unwrap_or(equal_share),
+                        micros(l.min_daily_budget).unwrap_or(0),
+                        micros(l.max_daily_budget),
                     );
                     line.ad_set_id = l.ad_set_id.clone();
-                    if let Some(v) = l.value_per_conversion_micros {
-                        line.value_per_conversion_micros = v;
+                    if let Some(v) = l.value_per_conversion {
+                        line.value_per_conversion_micros = v.micros;
                     }
                     line
                 }
@@ -138,7 +160,7 @@ impl TwinService {
         }
         let request = AllocationRequest {
             currency: req.currency,
-            total_budget_micros: req.total_budget_micros,
+            total_budget_micros: req.total_budget.micros,
             objective: req.objective,
             platforms: lines,
             target: req.target,
@@ -147,7 +169,17 @@ impl TwinService {
         let result = tokio::task::spawn_blocking(move || kiki_allocator::allocate(&request))
             .await
             .map_err(|e| TwinServiceError::Internal(format!("allocation task: {e}")))?
-            .map_err(|e| TwinServiceError::from_alloc("", e))?;
+            .map_err(|e| match TwinServiceError::from_alloc("", e) {
+                // The engine's request names amounts `<name>_micros`; the
+                // API's are money objects named `<name>`.
+                TwinServiceError::Invalid(fields) => TwinServiceError::Invalid(
+                    fields
+                        .into_iter()
+                        .map(|f| FieldError::new(f.field.replace("_micros", ""), f.message))
+                        .collect(),
+                ),
+                other => other,
+            })?;
         Ok(AllocationResponse {
             result,
             curve_sources: sources,

@@ -76,9 +76,10 @@ impl TwinService {
         let fed = store::campaign_budgets::fed(tx, scope.org_id()).await?;
         for (platform, micros) in &fed {
             let line = req.platforms.iter().find(|l| &l.platform == platform);
-            if line.is_none_or(|l| l.daily_budget_micros != *micros) {
+            if line.is_none_or(|l| l.daily_budget.micros != *micros) {
+                let fed = kiki_core::Money::from_micros(*micros, req.currency).text();
                 return Err(TwinServiceError::Conflict(format!(
-                    "The {platform} budget is the sum of the live campaigns' ad sets there ({micros} micros a day); change it on the campaigns (POST /v1/campaigns/{{id}}/budget) and keep it as it is here (its minimum and maximum may change)."
+                    "The {platform} budget is the sum of the live campaigns' ad sets there ({fed} a day); change it on the campaigns (POST /v1/campaigns/{{id}}/budget) and keep it as it is here (its minimum and maximum may change)."
                 )));
             }
         }

@@ -113,8 +113,8 @@ impl LtvSource for FromLtvService {
                         platform: r.platform,
                         segment: None,
                         share: None,
-                        mean_micros: r.mean_micros,
-                        std_dev_micros: r.std_dev_micros,
+                        mean: Money::from_micros(r.mean_micros, currency),
+                        std_dev: Money::from_micros(r.std_dev_micros, currency),
                         customers: r.customers,
                         window: None,
                     })
@@ -168,8 +168,8 @@ impl LtvSource for FromLtvService {
                         platform: p.as_str().to_owned(),
                         segment: None,
                         share: None,
-                        mean_micros: v.mean_clv_micros,
-                        std_dev_micros: spread,
+                        mean: Money::from_micros(v.mean_clv_micros, currency),
+                        std_dev: Money::from_micros(spread, currency),
                         customers: v.valued,
                         window: None,
                     });

@@ -113,7 +113,6 @@ impl TwinService {
             rollback_deviation: self.config.rollback_deviation,
             // Profit in the simulation's own terms: the margin it was gated at.
             contribution_margin: report.result.margin.contribution_margin,
-            currency: Some(plan.currency),
             ..MirrorConfig::default()
         };
         let m = kiki_twin::mirror(projection, &actuals, &cfg)
@@ -201,9 +200,10 @@ impl TwinService {
         simulation: Uuid,
         page: &PageRequest,
     ) -> Result<Vec<MirrorReportView>> {
-        if self.get_simulation(scope, simulation).await?.is_none() {
+        let Some(sim) = self.get_simulation(scope, simulation).await? else {
             return Err(TwinServiceError::NotFound("simulation"));
-        }
+        };
+        let currency = sim.plan.currency;
         let rows = store::mirror::reports(&self.db, simulation, u64::from(page.limit())).await?;
         rows.into_iter()
             .map(|r| {
@@ -214,7 +214,7 @@ impl TwinService {
                     days_observed: r.days_observed,
                     rollback_recommended: r.rollback_recommended,
                     latest_deviation: r.latest_deviation,
-                    report: serde_json::from_value(r.report.0)?,
+                    report: kiki_twin::stored::read(r.report.0, currency)?,
                     created_at: r.created_at,
                 })
             })

@@ -12,7 +12,6 @@ use kiki_identity::{Principal, RequestMeta};
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::Db;
 use kiki_store::{EnqueueOptions, Jobs, Tx};
-use kiki_twin::plan::ORGANIC_NOT_GIVEN;
 use kiki_twin::{
     DailyPerformance, EstimationConfig, EstimationInput, GateConfig, GateDecision, Industry,
     LtvInput, Margin, MarketModel, Plan, Platform, RiskLevel, SimulationOptions, TwinConfig,
@@ -165,7 +164,7 @@ impl TwinService {
         })
     }
 
-    /// Fills a plan's left-out baseline (`organic_revenue_micros`) from the
+    /// Fills a plan's left-out baseline (`organic_revenue`) from the
     /// organisation's recorded performance history: the mean revenue of a
     /// recorded day over `history_days`, times the plan's days. Without
     /// history the plan keeps it left out, and validation names the field.
@@ -175,10 +174,10 @@ impl TwinService {
         scope: &TenantScope,
         plan: &mut Plan,
     ) -> Result<Option<String>> {
-        if plan.organic_revenue_micros != ORGANIC_NOT_GIVEN {
+        if let Some(given) = plan.organic_revenue {
             return Ok(Some(format!(
                 "baseline revenue {} as given with the plan",
-                kiki_core::Money::from_micros(plan.organic_revenue_micros, plan.currency).text()
+                given.text()
             )));
         }
         let today = self.now().date();
@@ -193,7 +192,10 @@ impl TwinService {
         let revenue: i128 = history.iter().map(|r| i128::from(r.revenue_micros)).sum();
         let per_day = revenue / days.len() as i128;
         let total = per_day.saturating_mul(i128::from(plan.duration_days));
-        plan.organic_revenue_micros = i64::try_from(total).unwrap_or(i64::MAX);
+        plan.organic_revenue = Some(kiki_core::Money::from_micros(
+            i64::try_from(total).unwrap_or(i64::MAX),
+            plan.currency,
+        ));
         Ok(Some(format!(
             "baseline revenue from the recorded history: {} a day over {} recorded days",
             kiki_core::Money::from_micros(per_day as i64, plan.currency).text(),
@@ -314,7 +316,7 @@ impl TwinService {
     }
 
     /// `POST /v1/simulations`. Returns the view and whether it was queued.
-    /// A plan that leaves out `organic_revenue_micros` gets the baseline
+    /// A plan that leaves out `organic_revenue` gets the baseline
     /// from the organisation's recorded history, or a 422 naming the field
     /// when there is none.
     pub async fn create_simulation(
@@ -328,7 +330,7 @@ impl TwinService {
         errors.extend(prefixed("options", req.options.validate()));
         // Checked here too, so a queued simulation is refused now rather
         // than failing in its job.
-        errors.extend(kiki_twin::validate_ltv_inputs(&req.ltv));
+        errors.extend(kiki_twin::validate_ltv_inputs(&req.ltv, req.plan.currency));
         if !errors.is_empty() {
             return Err(TwinServiceError::Invalid(errors));
         }

@@ -36,11 +36,19 @@ impl TwinService {
                     "The ad set id must be 1 to 200 characters.",
                 ));
             }
+            for (name, m) in [("spend", r.spend), ("revenue", r.revenue)] {
+                if m.currency != r.currency {
+                    e.push(FieldError::new(
+                        format!("{path}.{name}.currency"),
+                        format!("Must be the row currency ({}).", r.currency),
+                    ));
+                }
+            }
             for (name, v) in [
-                ("spend_micros", r.spend_micros),
+                ("spend", r.spend.micros),
                 ("impressions", r.impressions),
                 ("clicks", r.clicks),
-                ("revenue_micros", r.revenue_micros),
+                ("revenue", r.revenue.micros),
             ] {
                 if v < 0 {
                     e.push(FieldError::new(

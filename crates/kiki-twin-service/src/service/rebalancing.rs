@@ -39,18 +39,20 @@ impl ShiftRow {
         let bad = |what: &str| {
             TwinServiceError::Internal(format!("shift {}: unreadable {what}", self.id))
         };
+        let currency = Currency::parse(&self.currency).map_err(|_| bad("currency"))?;
+        let money = |micros| kiki_core::Money::from_micros(micros, currency);
         Ok(ShiftView {
             id: self.id,
             org_id: self.org_id,
             period_key: self.period_key.clone(),
-            currency: Currency::parse(&self.currency).map_err(|_| bad("currency"))?,
+            currency,
             from: Platform::parse(&self.from_platform).ok_or_else(|| bad("platform"))?,
             to: Platform::parse(&self.to_platform).ok_or_else(|| bad("platform"))?,
-            amount_micros: self.amount_micros,
-            from_budget_before_micros: self.from_budget_before_micros,
-            from_budget_after_micros: self.from_budget_after_micros,
-            to_budget_before_micros: self.to_budget_before_micros,
-            to_budget_after_micros: self.to_budget_after_micros,
+            amount: money(self.amount_micros),
+            from_budget_before: money(self.from_budget_before_micros),
+            from_budget_after: money(self.from_budget_after_micros),
+            to_budget_before: money(self.to_budget_before_micros),
+            to_budget_after: money(self.to_budget_after_micros),
             from_efficiency: self.from_efficiency,
             to_efficiency: self.to_efficiency,
             average_efficiency: self.average_efficiency,
@@ -95,32 +97,49 @@ fn validate_budgets(req: &BudgetsRequest) -> Vec<FieldError> {
                 "The platform appears twice; give each platform once.",
             ));
         }
-        if l.daily_budget_micros < 0 {
+        let mut other_currency = false;
+        for (name, m) in [
+            ("daily_budget", Some(l.daily_budget)),
+            ("min_daily_budget", l.min_daily_budget),
+            ("max_daily_budget", l.max_daily_budget),
+        ] {
+            if let Some(m) = m
+                && m.currency != req.currency
+            {
+                other_currency = true;
+                e.push(FieldError::new(
+                    format!("{path}.{name}.currency"),
+                    format!("Must be the request currency ({}).", req.currency),
+                ));
+            }
+        }
+        if other_currency {
+            continue;
+        }
+        let (daily, min, max) = l.micros();
+        if daily < 0 {
             e.push(FieldError::new(
-                format!("{path}.daily_budget_micros"),
+                format!("{path}.daily_budget"),
                 "The daily budget must not be negative.",
             ));
         }
-        if l.min_daily_budget_micros < 0 {
+        if min < 0 {
             e.push(FieldError::new(
-                format!("{path}.min_daily_budget_micros"),
+                format!("{path}.min_daily_budget"),
                 "The minimum must not be negative.",
             ));
         }
-        if let Some(max) = l.max_daily_budget_micros
-            && max < l.min_daily_budget_micros
+        if let Some(max) = max
+            && max < min
         {
             e.push(FieldError::new(
-                format!("{path}.max_daily_budget_micros"),
+                format!("{path}.max_daily_budget"),
                 "The maximum daily budget must not be below the minimum.",
             ));
         }
-        if l.daily_budget_micros < l.min_daily_budget_micros
-            || l.max_daily_budget_micros
-                .is_some_and(|m| l.daily_budget_micros > m)
-        {
+        if daily < min || max.is_some_and(|m| daily > m) {
             e.push(FieldError::new(
-                format!("{path}.daily_budget_micros"),
+                format!("{path}.daily_budget"),
                 "The daily budget must lie within its minimum and maximum.",
             ));
         }
@@ -136,15 +155,20 @@ impl TwinService {
     /// The active organisation's platform budgets.
     pub async fn budgets(&self, scope: &TenantScope) -> Result<BudgetsView> {
         let rows = self.budget_rows(scope.org_id()).await?;
+        let currency = rows.first().and_then(|r| Currency::parse(&r.currency).ok());
         Ok(BudgetsView {
-            currency: rows.first().and_then(|r| Currency::parse(&r.currency).ok()),
+            currency,
             platforms: rows
                 .into_iter()
-                .map(|r| BudgetLine {
-                    platform: r.platform,
-                    daily_budget_micros: r.daily_budget_micros,
-                    min_daily_budget_micros: r.min_daily_budget_micros,
-                    max_daily_budget_micros: r.max_daily_budget_micros,
+                .map(|r| {
+                    let c = Currency::parse(&r.currency).unwrap_or(Currency::USD);
+                    let money = |micros| kiki_core::Money::from_micros(micros, c);
+                    BudgetLine {
+                        platform: r.platform,
+                        daily_budget: money(r.daily_budget_micros),
+                        min_daily_budget: Some(money(r.min_daily_budget_micros)),
+                        max_daily_budget: r.max_daily_budget_micros.map(money),
+                    }
                 })
                 .collect(),
         })
@@ -311,7 +335,7 @@ impl TwinService {
                             "status": status,
                             "from": s.from,
                             "to": s.to,
-                            "amount_micros": s.amount_micros,
+                            "amount": kiki_core::Money::from_micros(s.amount_micros, currency),
                         })),
                 )
                 .await?;
@@ -348,7 +372,7 @@ impl TwinService {
                 status: status.to_owned(),
                 from: s.from,
                 to: s.to,
-                amount_micros: s.amount_micros,
+                amount: kiki_core::Money::from_micros(s.amount_micros, currency),
                 explanation: s.explanation.clone(),
             });
         }
@@ -430,6 +454,8 @@ impl TwinService {
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
         let to = Platform::parse(&row.to_platform)
             .ok_or_else(|| TwinServiceError::Internal(format!("shift {id}: bad platform")))?;
+        let row_currency = Currency::parse(&row.currency).unwrap_or(Currency::USD);
+        let row_money = |micros| kiki_core::Money::from_micros(micros, row_currency);
         let mut tx = self.record.begin().await?;
         if !store::rebalancing::decide_shift(&mut tx, id, status, &by, reason.clone(), now).await? {
             return Err(TwinServiceError::Conflict(
@@ -453,8 +479,8 @@ impl TwinService {
                 .details(json!({
                     "from": row.from_platform,
                     "to": row.to_platform,
-                    "amount_micros": row.amount_micros,
-                    "moved_micros": moved,
+                    "amount": row_money(row.amount_micros),
+                    "moved": row_money(moved),
                     "reason": reason,
                 })),
             )
@@ -467,14 +493,11 @@ impl TwinService {
             subject_kind: "rebalancing_shift".into(),
             subject_id: id.to_string(),
             inputs: json!({ "shift": row.explanation, "decided_by": by, "reason": reason }),
-            output: json!({ "status": status, "moved_micros": moved }),
+            output: json!({ "status": status, "moved": row_money(moved) }),
             confidence: None,
             explanation: format!(
-                "A person {status} the shift of {} from {} to {}{}.",
-                kiki_core::Money::from_micros(
-                    row.amount_micros,
-                    Currency::parse(&row.currency).unwrap_or(Currency::USD)
-                ),
+                "A person {status} the shift of {} a day from {} to {}{}.",
+                row_money(row.amount_micros).text(),
                 row.from_platform,
                 row.to_platform,
                 reason
@@ -495,7 +518,7 @@ impl TwinService {
                         status: status.to_owned(),
                         from,
                         to,
-                        amount_micros: moved,
+                        amount: row_money(moved),
                         explanation: row.explanation.clone(),
                     }],
                 },
@@ -555,7 +578,7 @@ fn platform_ltv_micros(
     for l in &rows {
         let weight = l.share.unwrap_or(l.customers as f64);
         w += weight;
-        s += weight * l.mean_micros as f64;
+        s += weight * l.mean.micros as f64;
     }
     if w > 0.0 && s.is_finite() {
         return (s / w).round() as i64;
@@ -571,13 +594,17 @@ mod tests {
     use super::*;
     use kiki_twin::{Industry, LtvInput};
 
+    fn usd(micros: i64) -> kiki_core::Money {
+        kiki_core::Money::from_micros(micros, Currency::USD)
+    }
+
     fn ltv(platform: &str, mean: i64, share: Option<f64>, customers: u64) -> LtvInput {
         LtvInput {
             platform: platform.into(),
             segment: None,
             share,
-            mean_micros: mean,
-            std_dev_micros: 0,
+            mean: kiki_core::Money::from_micros(mean, Currency::USD),
+            std_dev: kiki_core::Money::zero(Currency::USD),
             customers,
             window: None,
         }
@@ -614,15 +641,21 @@ mod tests {
             platforms: vec![
                 BudgetLine {
                     platform: "meta".into(),
-                    daily_budget_micros: 5,
-                    min_daily_budget_micros: 10,
-                    max_daily_budget_micros: None,
+                    daily_budget: usd(5),
+                    min_daily_budget: Some(usd(10)),
+                    max_daily_budget: None,
                 },
                 BudgetLine {
                     platform: "meta".into(),
-                    daily_budget_micros: 5,
-                    min_daily_budget_micros: 0,
-                    max_daily_budget_micros: None,
+                    daily_budget: usd(5),
+                    min_daily_budget: None,
+                    max_daily_budget: None,
+                },
+                BudgetLine {
+                    platform: "google".into(),
+                    daily_budget: kiki_core::Money::from_micros(5, Currency::EUR),
+                    min_daily_budget: None,
+                    max_daily_budget: None,
                 },
             ],
         };
@@ -632,7 +665,11 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["platforms[0].daily_budget_micros", "platforms[1].platform"]
+            [
+                "platforms[0].daily_budget",
+                "platforms[1].platform",
+                "platforms[2].daily_budget.currency"
+            ]
         );
     }
 }

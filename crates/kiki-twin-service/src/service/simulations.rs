@@ -28,18 +28,35 @@ fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> TwinServiceError 
 }
 
 impl SimRow {
+    /// The plan's currency: the currency of amounts stored without one
+    /// beside them (the `*_micros` fields of rows written before amounts
+    /// were money objects).
+    fn currency(&self) -> kiki_core::Currency {
+        self.plan
+            .0
+            .get("currency")
+            .and_then(Value::as_str)
+            .and_then(|c| kiki_core::Currency::parse_exact(c).ok())
+            .unwrap_or(kiki_core::Currency::USD)
+    }
+
+    /// Stored JSON of either age, read as today's `T`.
+    fn stored<T: serde::de::DeserializeOwned>(&self, what: &str, v: &Value) -> Result<T> {
+        kiki_twin::stored::read(v.clone(), self.currency()).map_err(|e| corrupt(what, self.id, e))
+    }
+
     pub(crate) fn plan(&self) -> Result<Plan> {
-        serde_json::from_value(self.plan.0.clone()).map_err(|e| corrupt("plan", self.id, e))
+        self.stored("plan", &self.plan.0)
     }
 
     pub(crate) fn options(&self) -> Result<SimulationOptions> {
-        serde_json::from_value(self.options.0.clone()).map_err(|e| corrupt("options", self.id, e))
+        self.stored("options", &self.options.0)
     }
 
     pub(crate) fn report(&self) -> Result<Option<TwinReport>> {
         self.report
             .as_ref()
-            .map(|r| serde_json::from_value(r.0.clone()).map_err(|e| corrupt("report", self.id, e)))
+            .map(|r| self.stored("report", &r.0))
             .transpose()
     }
 
@@ -49,7 +66,7 @@ impl SimRow {
         let gate: Option<GateDecision> = self
             .gate
             .as_ref()
-            .map(|g| serde_json::from_value(g.0.clone()).map_err(|e| corrupt("gate", self.id, e)))
+            .map(|g| self.stored("gate", &g.0))
             .transpose()?;
         let risk_level: Option<RiskLevel> = self
             .risk_level

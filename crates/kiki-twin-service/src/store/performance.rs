@@ -70,11 +70,11 @@ pub(crate) async fn upsert(
                 r.ad_set_id.clone().unwrap_or_default().into(),
                 day_text(r.day).into(),
                 r.currency.as_str().into(),
-                r.spend_micros.into(),
+                r.spend.micros.into(),
                 r.impressions.into(),
                 r.clicks.into(),
                 r.conversions.into(),
-                r.revenue_micros.into(),
+                r.revenue.micros.into(),
                 now.into(),
             ]);
         }

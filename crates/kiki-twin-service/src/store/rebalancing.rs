@@ -122,9 +122,9 @@ pub(crate) async fn replace_budgets(
             org.0.into(),
             l.platform.as_str().into(),
             currency.as_str().into(),
-            l.daily_budget_micros.into(),
-            l.min_daily_budget_micros.into(),
-            l.max_daily_budget_micros.into(),
+            l.micros().0.into(),
+            l.micros().1.into(),
+            l.micros().2.into(),
             now.into(),
         ]);
     }

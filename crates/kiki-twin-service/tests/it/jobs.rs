@@ -36,10 +36,10 @@ fn started_plan(platform: &str) -> Value {
     json!({
         "plan": {
             "currency": "USD",
-            "allocations": [{"platform": platform, "daily_budget_micros": 300_000_000}],
+            "allocations": [{"platform": platform, "daily_budget": {"micros": 300_000_000, "currency": "USD"}}],
             "duration_days": 30,
             "start_date": "2026-11-14",
-            "organic_revenue_micros": 0
+            "organic_revenue": {"micros": 0, "currency": "USD"}
         },
         "options": {"runs": 2000, "seed": 9}
     })
@@ -53,14 +53,14 @@ fn actual_rows(sim: &Value, platform: &str, days: usize, share: f64) -> Vec<Valu
     (0..days)
         .map(|i| {
             let cum =
-                (projection[i]["revenue"]["p50_micros"].as_i64().unwrap() as f64 * share) as i64;
+                (projection[i]["revenue"]["p50"]["micros"].as_i64().unwrap() as f64 * share) as i64;
             let revenue = cum - prev;
             prev = cum;
             let day = datetime!(2026-11-14 0:00 UTC).date() + time::Duration::days(i as i64);
             json!({
                 "platform": platform, "day": day.to_string(), "currency": "USD",
-                "spend_micros": 300_000_000, "impressions": 25_000, "clicks": 300,
-                "conversions": 9.0, "revenue_micros": revenue
+                "spend": {"micros": 300_000_000, "currency": "USD"}, "impressions": 25_000, "clicks": 300,
+                "conversions": 9.0, "revenue": {"micros": revenue, "currency": "USD"}
             })
         })
         .collect()
@@ -146,8 +146,8 @@ fn week_of_actuals() -> Vec<Value> {
         ] {
             rows.push(json!({
                 "platform": platform, "day": day, "currency": "USD",
-                "spend_micros": spend * 1_000_000i64, "impressions": 30_000, "clicks": 400,
-                "conversions": conv, "revenue_micros": 0
+                "spend": {"micros": spend * 1_000_000i64, "currency": "USD"}, "impressions": 30_000, "clicks": 400,
+                "conversions": conv, "revenue": {"micros": 0, "currency": "USD"}
             }));
         }
     }
@@ -163,7 +163,7 @@ async fn budgets(c: &Caller<'_>) -> Vec<(String, i64)> {
         .map(|p| {
             (
                 p["platform"].as_str().unwrap().to_owned(),
-                p["daily_budget_micros"].as_i64().unwrap(),
+                p["daily_budget"]["micros"].as_i64().unwrap(),
             )
         })
         .collect()
@@ -181,9 +181,9 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     let boss = admin(&app, "rebal@jobs.test", "Rebalance Org").await;
     let c = boss.caller(&app);
     let (status, body) = put(&c, "/v1/twin/budgets", &json!({"currency": "USD", "platforms": [
-        {"platform": "meta", "daily_budget_micros": 300_000_000, "min_daily_budget_micros": 50_000_000, "max_daily_budget_micros": 1_000_000_000},
-        {"platform": "google", "daily_budget_micros": 300_000_000},
-        {"platform": "tiktok", "daily_budget_micros": 400_000_000, "min_daily_budget_micros": 100_000_000}
+        {"platform": "meta", "daily_budget": {"micros": 300_000_000, "currency": "USD"}, "min_daily_budget": {"micros": 50_000_000, "currency": "USD"}, "max_daily_budget": {"micros": 1_000_000_000, "currency": "USD"}},
+        {"platform": "google", "daily_budget": {"micros": 300_000_000, "currency": "USD"}},
+        {"platform": "tiktok", "daily_budget": {"micros": 400_000_000, "currency": "USD"}, "min_daily_budget": {"micros": 100_000_000, "currency": "USD"}}
     ]})).await;
     assert_eq!(status, 200, "{body}");
     let (status, _) = post(
@@ -217,7 +217,7 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     let e = next_event(&mut rx, "twin.rebalanced").await;
     assert_eq!(e.payload["shifts"][0]["from"], "tiktok");
     assert_eq!(e.payload["shifts"][0]["to"], "meta");
-    assert_eq!(e.payload["shifts"][0]["amount_micros"], 80_000_000);
+    assert_eq!(e.payload["shifts"][0]["amount"]["micros"], 80_000_000);
 
     // A retry of the same period, through the job queue, changes nothing.
     let job = app
@@ -244,8 +244,8 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     assert_eq!(s["status"], "applied");
     assert_eq!(
         (
-            s["from_budget_before_micros"].as_i64(),
-            s["from_budget_after_micros"].as_i64()
+            s["from_budget_before"]["micros"].as_i64(),
+            s["from_budget_after"]["micros"].as_i64()
         ),
         (Some(400_000_000), Some(320_000_000))
     );
@@ -278,7 +278,7 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     assert_eq!(held, b, "a pending shift does not move money");
     let (_, pending) = get(&c, "/v1/rebalancing?status=pending_approval").await;
     let p = &pending["items"][0];
-    assert_eq!(p["amount_micros"], 64_000_000);
+    assert_eq!(p["amount"]["micros"], 64_000_000);
     let id = p["id"].as_str().unwrap();
 
     let (status, err) = get(&c, "/v1/rebalancing?status=maybe").await;
@@ -314,20 +314,20 @@ async fn budgets_and_performance_rows_are_validated_field_by_field() {
     let boss = admin(&app, "valid@jobs.test", "Valid Org").await;
     let c = boss.caller(&app);
     let (status, err) = put(&c, "/v1/twin/budgets", &json!({"currency": "USD", "platforms": [
-        {"platform": "myspace", "daily_budget_micros": 1},
-        {"platform": "meta", "daily_budget_micros": -5},
-        {"platform": "google", "daily_budget_micros": 10, "min_daily_budget_micros": 20, "max_daily_budget_micros": 5}
+        {"platform": "myspace", "daily_budget": {"micros": 1, "currency": "USD"}},
+        {"platform": "meta", "daily_budget": {"micros": -5, "currency": "USD"}},
+        {"platform": "google", "daily_budget": {"micros": 10, "currency": "USD"}, "min_daily_budget": {"micros": 20, "currency": "USD"}, "max_daily_budget": {"micros": 5, "currency": "USD"}}
     ]})).await;
     assert_eq!(status, 422, "{err}");
     let fields = error_fields(&err);
     for f in [
         "platforms[0].platform",
-        "platforms[1].daily_budget_micros",
-        "platforms[2].max_daily_budget_micros",
+        "platforms[1].daily_budget",
+        "platforms[2].max_daily_budget",
     ] {
         assert!(fields.iter().any(|x| x == f), "{f} in {fields:?}");
     }
-    let row = json!({"platform": "meta", "day": "2026-11-20", "currency": "USD", "spend_micros": 1, "impressions": 10, "clicks": 20, "conversions": 1.0, "revenue_micros": 0});
+    let row = json!({"platform": "meta", "day": "2026-11-20", "currency": "USD", "spend": {"micros": 1, "currency": "USD"}, "impressions": 10, "clicks": 20, "conversions": 1.0, "revenue": {"micros": 0, "currency": "USD"}});
     let (status, err) = post(
         &c,
         "/v1/twin/performance",
@@ -355,9 +355,9 @@ async fn a_shift_is_cut_so_the_best_platform_stays_within_its_maximum() {
     let boss = admin(&app, "bounds@jobs.test", "Bounds Org").await;
     let c = boss.caller(&app);
     let (status, body) = put(&c, "/v1/twin/budgets", &json!({"currency": "USD", "platforms": [
-        {"platform": "meta", "daily_budget_micros": 300_000_000, "max_daily_budget_micros": 330_000_000},
-        {"platform": "google", "daily_budget_micros": 300_000_000},
-        {"platform": "tiktok", "daily_budget_micros": 400_000_000}
+        {"platform": "meta", "daily_budget": {"micros": 300_000_000, "currency": "USD"}, "max_daily_budget": {"micros": 330_000_000, "currency": "USD"}},
+        {"platform": "google", "daily_budget": {"micros": 300_000_000, "currency": "USD"}},
+        {"platform": "tiktok", "daily_budget": {"micros": 400_000_000, "currency": "USD"}}
     ]})).await;
     assert_eq!(status, 200, "{body}");
     post(
@@ -385,6 +385,6 @@ async fn a_shift_is_cut_so_the_best_platform_stays_within_its_maximum() {
         ]
     );
     let (_, shifts) = get(&c, "/v1/rebalancing?status=applied").await;
-    assert_eq!(shifts["items"][0]["amount_micros"], 30_000_000);
+    assert_eq!(shifts["items"][0]["amount"]["micros"], 30_000_000);
     app.shutdown().await.unwrap();
 }

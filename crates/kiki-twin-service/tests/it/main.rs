@@ -55,11 +55,11 @@ pub fn request(seed: u64, runs: u32) -> Value {
         "plan": {
             "currency": "USD",
             "allocations": [
-                {"platform": "meta", "daily_budget_micros": 200_000_000},
-                {"platform": "google", "daily_budget_micros": 100_000_000}
+                {"platform": "meta", "daily_budget": {"micros": 200_000_000, "currency": "USD"}},
+                {"platform": "google", "daily_budget": {"micros": 100_000_000, "currency": "USD"}}
             ],
             "duration_days": 30,
-            "organic_revenue_micros": 0
+            "organic_revenue": {"micros": 0, "currency": "USD"}
         },
         "options": {"runs": runs, "seed": seed}
     })

@@ -19,15 +19,15 @@ async fn a_zero_plan_adds_exactly_nothing_and_is_rejected() {
     let c = boss.caller(&app);
     let mut body = request(5, 500);
     for line in body["plan"]["allocations"].as_array_mut().unwrap() {
-        line["daily_budget_micros"] = json!(0);
+        line["daily_budget"]["micros"] = json!(0);
     }
     let (status, sim) = post(&c, "/v1/simulations", &body).await;
     assert_eq!(status, 200, "{sim}");
     let result = &sim["report"]["result"];
-    assert_eq!(result["expected_uplift_micros"], 0, "{result}");
+    assert_eq!(result["expected_uplift"]["micros"], 0, "{result}");
     assert_eq!(
         result["uplift"],
-        json!({"p10_micros": 0, "p50_micros": 0, "p90_micros": 0})
+        json!({"p10": {"micros": 0, "currency": "USD"}, "p50": {"micros": 0, "currency": "USD"}, "p90": {"micros": 0, "currency": "USD"}})
     );
     assert_eq!(sim["confidence"], 0.0);
     assert_eq!(sim["gate"]["approved"], false);
@@ -123,16 +123,16 @@ async fn the_organisations_margin_counts_profit_and_is_named() {
         reason(&thirty)
     );
     // Same seed and market: 30 % of the same revenue uplift, minus the spend.
-    let revenue = full["report"]["result"]["counterfactual"]["incremental_revenue_micros"]
+    let revenue = full["report"]["result"]["counterfactual"]["incremental_revenue"]["micros"]
         .as_i64()
         .unwrap();
     assert_eq!(
-        r["counterfactual"]["incremental_revenue_micros"].as_i64(),
+        r["counterfactual"]["incremental_revenue"]["micros"].as_i64(),
         Some(revenue)
     );
-    let spend = r["expected_spend_micros"].as_i64().unwrap();
+    let spend = r["expected_spend"]["micros"].as_i64().unwrap();
     let want = 0.3 * revenue as f64 - spend as f64;
-    let got = r["expected_uplift_micros"].as_i64().unwrap() as f64;
+    let got = r["expected_uplift"]["micros"].as_i64().unwrap() as f64;
     assert!((got - want).abs() <= 2.0, "{got} vs {want}");
 
     let (_, settings) = get(&c, "/v1/twin/settings").await;
@@ -150,8 +150,8 @@ async fn the_organisations_margin_counts_profit_and_is_named() {
     assert_eq!(status, 200);
     let (_, revenue_basis) = post(&c, "/v1/simulations", &request(21, 1000)).await;
     assert_eq!(
-        revenue_basis["report"]["result"]["expected_uplift_micros"],
-        full["report"]["result"]["expected_uplift_micros"]
+        revenue_basis["report"]["result"]["expected_uplift"]["micros"],
+        full["report"]["result"]["expected_uplift"]["micros"]
     );
     assert!(
         reason(&revenue_basis).contains("as the contract provides"),
@@ -170,19 +170,19 @@ async fn the_baseline_comes_from_recorded_history_else_it_is_required() {
     body["plan"]
         .as_object_mut()
         .unwrap()
-        .remove("organic_revenue_micros");
+        .remove("organic_revenue");
 
     let (status, err) = post(&c, "/v1/simulations", &body).await;
     assert_eq!(status, 422, "{err}");
-    assert_eq!(error_fields(&err), ["plan.organic_revenue_micros"], "{err}");
+    assert_eq!(error_fields(&err), ["plan.organic_revenue"], "{err}");
 
     // Ten recorded days of 500 a day on Meta.
     let rows: Vec<Value> = (1..=10)
         .map(|d| {
             json!({
                 "platform": "meta", "day": format!("2026-11-{d:02}"), "currency": "USD",
-                "spend_micros": 150_000_000, "impressions": 12_000, "clicks": 150,
-                "conversions": 5.0, "revenue_micros": 500_000_000
+                "spend": {"micros": 150_000_000, "currency": "USD"}, "impressions": 12_000, "clicks": 150,
+                "conversions": 5.0, "revenue": {"micros": 500_000_000, "currency": "USD"}
             })
         })
         .collect();
@@ -192,10 +192,10 @@ async fn the_baseline_comes_from_recorded_history_else_it_is_required() {
     let (status, sim) = post(&c, "/v1/simulations", &body).await;
     assert_eq!(status, 200, "{sim}");
     // 500 a day × 30 days.
-    assert_eq!(sim["plan"]["organic_revenue_micros"], 15_000_000_000_i64);
+    assert_eq!(sim["plan"]["organic_revenue"]["micros"], 15_000_000_000_i64);
     let r = &sim["report"];
     assert_eq!(
-        r["result"]["counterfactual"]["revenue_without_plan_micros"],
+        r["result"]["counterfactual"]["revenue_without_plan"]["micros"],
         15_000_000_000_i64
     );
     assert_eq!(

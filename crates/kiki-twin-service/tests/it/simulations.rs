@@ -94,8 +94,8 @@ async fn invalid_plans_are_refused_with_422_naming_each_field() {
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "negative budget",
-            |r| r["plan"]["allocations"][1]["daily_budget_micros"] = json!(-1),
-            "plan.allocations[1].daily_budget_micros",
+            |r| r["plan"]["allocations"][1]["daily_budget"]["micros"] = json!(-1),
+            "plan.allocations[1].daily_budget",
         ),
         (
             "empty allocation",
@@ -124,8 +124,31 @@ async fn invalid_plans_are_refused_with_422_naming_each_field() {
         ),
         (
             "huge budget",
-            |r| r["plan"]["allocations"][0]["daily_budget_micros"] = json!(1e30),
-            "plan.allocations[0].daily_budget_micros",
+            |r| r["plan"]["allocations"][0]["daily_budget"]["micros"] = json!(1e30),
+            "plan.allocations[0].daily_budget.micros",
+        ),
+        (
+            "both micros and a decimal amount",
+            |r| r["plan"]["allocations"][0]["daily_budget"]["amount"] = json!("200.00"),
+            "plan.allocations[0].daily_budget.micros",
+        ),
+        (
+            "neither micros nor a decimal amount",
+            |r| r["plan"]["allocations"][0]["daily_budget"] = json!({"currency": "USD"}),
+            "plan.allocations[0].daily_budget",
+        ),
+        (
+            "a decimal amount finer than a micro",
+            |r| {
+                r["plan"]["allocations"][0]["daily_budget"] =
+                    json!({"amount": "1.0000001", "currency": "USD"})
+            },
+            "plan.allocations[0].daily_budget.amount",
+        ),
+        (
+            "a budget in another currency than the plan's",
+            |r| r["plan"]["allocations"][0]["daily_budget"]["currency"] = json!("EUR"),
+            "plan.allocations[0].daily_budget.currency",
         ),
         (
             "huge duration",
@@ -134,7 +157,7 @@ async fn invalid_plans_are_refused_with_422_naming_each_field() {
         ),
         (
             "overflowing total",
-            |r| r["plan"]["allocations"][0]["daily_budget_micros"] = json!(i64::MAX / 2),
+            |r| r["plan"]["allocations"][0]["daily_budget"]["micros"] = json!(i64::MAX / 2),
             "plan.duration_days",
         ),
         (
@@ -162,7 +185,7 @@ async fn invalid_plans_are_refused_with_422_naming_each_field() {
     let resp = c
         .request(reqwest::Method::POST, "/v1/simulations")
         .header("content-type", "application/json")
-        .body(r#"{"plan": {"currency": "USD", "allocations": [], "duration_days": 30, "target_roas": 1e999, "baseline_revenue_micros": 0, "baseline_ad_spend_micros": 0}}"#)
+        .body(r#"{"plan": {"currency": "USD", "allocations": [], "duration_days": 30, "target_roas": 1e999, "baseline_revenue": {"micros": 0, "currency": "USD"}, "baseline_ad_spend": {"micros": 0, "currency": "USD"}}}"#)
         .send()
         .await
         .unwrap();
@@ -314,10 +337,11 @@ async fn an_allocation_uses_given_curves_or_fits_them_from_priors() {
     let c = boss.caller(&app);
     let body = json!({
         "currency": "USD",
-        "total_budget_micros": 1_000_000_000,
+        // A decimal amount reads exactly as its micros.
+        "total_budget": {"amount": "1000.00", "currency": "USD"},
         "objective": "conversions",
         "platforms": [
-            {"platform": "meta", "curve": {"max_conversions": 50.0, "hill": {"half_saturation": 500.0, "shape": 1.0}}, "value_per_conversion_micros": 80_000_000},
+            {"platform": "meta", "curve": {"max_conversions": 50.0, "hill": {"half_saturation": 500.0, "shape": 1.0}}, "value_per_conversion": {"micros": 80_000_000, "currency": "USD"}},
             {"platform": "google"}
         ]
     });
@@ -328,9 +352,15 @@ async fn an_allocation_uses_given_curves_or_fits_them_from_priors() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a["daily_budget_micros"].as_i64().unwrap())
+        .map(|a| a["daily_budget"]["micros"].as_i64().unwrap())
         .sum();
-    assert!(total <= 1_000_000_000);
+    assert!(total <= 1_000_000_000 && total > 900_000_000, "{r}");
+    // Answers give micros, never the decimal amount.
+    assert!(
+        r["allocations"][0]["daily_budget"].get("amount").is_none(),
+        "{r}"
+    );
+    assert_eq!(r["allocations"][0]["daily_budget"]["currency"], "USD");
     assert!(
         r["allocations"][0]["marginal_roi"].is_number()
             || r["allocations"][0]["marginal_roi"].is_null()
@@ -464,18 +494,14 @@ async fn a_request_is_checked_as_its_schema_states_before_it_is_queued() {
     let c = boss.caller(&app);
     let mut body = request(3, 200);
     body["ltv"] = json!([
-        {"platform": "meta", "share": -1.0, "mean_micros": 90_000_000, "std_dev_micros": 0, "customers": 10},
-        {"platform": "google", "mean_micros": 0, "std_dev_micros": -1, "customers": 10}
+        {"platform": "meta", "share": -1.0, "mean": {"micros": 90_000_000, "currency": "USD"}, "std_dev": {"micros": 0, "currency": "USD"}, "customers": 10},
+        {"platform": "google", "mean": {"micros": 0, "currency": "USD"}, "std_dev": {"micros": -1, "currency": "USD"}, "customers": 10}
     ]);
     let (status, err) = post(&c, "/v1/simulations", &body).await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(
         error_fields(&err),
-        [
-            "ltv[0].share",
-            "ltv[1].mean_micros",
-            "ltv[1].std_dev_micros"
-        ]
+        ["ltv[0].share", "ltv[1].mean", "ltv[1].std_dev"]
     );
 
     let mut body = request(3, 200);

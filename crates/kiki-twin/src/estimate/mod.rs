@@ -16,7 +16,7 @@ mod saturation;
 
 use std::collections::BTreeMap;
 
-use kiki_core::{Currency, FieldError};
+use kiki_core::{Currency, FieldError, Money};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -65,12 +65,12 @@ pub struct LtvInput {
     #[serde(default)]
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub share: Option<f64>,
-    /// Mean customer LTV, micros; above 0.
-    #[schema(minimum = 1)]
-    pub mean_micros: i64,
-    /// Standard deviation of LTV across customers, micros.
-    #[schema(minimum = 0)]
-    pub std_dev_micros: i64,
+    /// Mean customer LTV; above 0.
+    #[schema(value_type = kiki_core::PositiveMoney)]
+    pub mean: Money,
+    /// Standard deviation of LTV across customers; at least 0.
+    #[schema(value_type = kiki_core::NonNegativeMoney)]
+    pub std_dev: Money,
     /// Customers the estimate is based on.
     pub customers: u64,
     /// The window of orders the LTV model was fitted on.
@@ -204,14 +204,16 @@ pub fn validate_estimation_input(input: &EstimationInput) -> Vec<FieldError> {
         }
         f.finite_non_negative(format!("{path}.conversions"), row.conversions);
     }
-    f.errors.extend(validate_ltv_inputs(&input.ltv));
+    f.errors
+        .extend(validate_ltv_inputs(&input.ltv, input.currency));
     input.config.validate(&mut f);
     f.errors
 }
 
 /// Field errors of LTV inputs, with paths such as `ltv[2].share`: what a
 /// simulation request is checked for before it is run or queued.
-pub fn validate_ltv_inputs(ltv: &[LtvInput]) -> Vec<FieldError> {
+/// Amounts must be in `currency`, the plan's.
+pub fn validate_ltv_inputs(ltv: &[LtvInput], currency: Currency) -> Vec<FieldError> {
     let mut f = Fields::default();
     for (i, l) in ltv.iter().enumerate() {
         let path = format!("ltv[{i}]");
@@ -221,13 +223,8 @@ pub fn validate_ltv_inputs(ltv: &[LtvInput]) -> Vec<FieldError> {
                 Platform::unknown_message(&l.platform),
             );
         }
-        if l.mean_micros <= 0 {
-            f.push(
-                format!("{path}.mean_micros"),
-                "The mean LTV must be greater than zero.",
-            );
-        }
-        f.non_negative_micros(format!("{path}.std_dev_micros"), l.std_dev_micros);
+        f.positive_money(&format!("{path}.mean"), &l.mean, currency, "The mean LTV");
+        f.non_negative_money(&format!("{path}.std_dev"), &l.std_dev, currency);
         if let Some(s) = l.share {
             f.finite_in(format!("{path}.share"), s, 0.0, 1.0);
         }
@@ -437,8 +434,8 @@ fn ltv_for(
         } else {
             1.0 / segs.len() as f64
         };
-        let sd = l.std_dev_micros as f64 / 1e6;
-        mean += w * l.mean_micros as f64 / 1e6;
+        let sd = l.std_dev.micros as f64 / 1e6;
+        mean += w * l.mean.micros as f64 / 1e6;
         var += w * w * sd * sd / l.customers.max(1) as f64;
     }
     // The LTV model's own uncertainty is at least the drift floor.

@@ -226,8 +226,8 @@ fn ltv_segments_are_combined_by_share_with_their_window() {
         platform: "google".into(),
         segment: Some(segment.into()),
         share: Some(share),
-        mean_micros: mean,
-        std_dev_micros: 100_000_000,
+        mean: Money::from_micros(mean, Currency::USD),
+        std_dev: Money::from_micros(100_000_000, Currency::USD),
         customers: 10_000,
         window: Some(window),
     };
@@ -250,8 +250,8 @@ fn invalid_history_rows_are_reported_by_path() {
         platform: "meta".into(),
         segment: None,
         share: Some(1.5),
-        mean_micros: 0,
-        std_dev_micros: 0,
+        mean: Money::from_micros(0, Currency::USD),
+        std_dev: Money::from_micros(0, Currency::USD),
         customers: 1,
         window: None,
     }];
@@ -267,7 +267,7 @@ fn invalid_history_rows_are_reported_by_path() {
             "history[1].clicks",
             "history[2].spend_micros",
             "history[2].conversions",
-            "ltv[0].mean_micros",
+            "ltv[0].mean",
             "ltv[0].share",
             "config.drift_cv",
         ]
@@ -318,8 +318,8 @@ proptest::proptest! {
                 platform: "meta".into(),
                 segment: None,
                 share,
-                mean_micros: 150_000_000,
-                std_dev_micros: 90_000_000,
+                mean: Money::from_micros(150_000_000, Currency::USD),
+                std_dev: Money::from_micros(90_000_000, Currency::USD),
                 customers: 0,
                 window: None,
             })

@@ -15,7 +15,7 @@
 //! the number of threads. Memory is bounded: a few scalars per run plus two
 //! sketches per day, never per-day trajectories.
 
-use kiki_core::FieldError;
+use kiki_core::{Currency, FieldError, Money};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -550,11 +550,13 @@ fn aggregate(
 
     let mut uplift: Vec<f64> = outcomes.iter().map(|o| o.uplift).collect();
     uplift.sort_by(f64::total_cmp);
+    let cur = plan.currency;
+    let money = |x: f64, what| to_micros(x, what).map(|m| Money::from_micros(m, cur));
     let money_q = |xs: &[f64], what| -> Result<MoneyQuantiles, TwinError> {
         Ok(MoneyQuantiles {
-            p10_micros: to_micros(quantile(xs, 0.1).unwrap_or(0.0), what)?,
-            p50_micros: to_micros(quantile(xs, 0.5).unwrap_or(0.0), what)?,
-            p90_micros: to_micros(quantile(xs, 0.9).unwrap_or(0.0), what)?,
+            p10: money(quantile(xs, 0.1).unwrap_or(0.0), what)?,
+            p50: money(quantile(xs, 0.5).unwrap_or(0.0), what)?,
+            p90: money(quantile(xs, 0.9).unwrap_or(0.0), what)?,
         })
     };
 
@@ -578,7 +580,7 @@ fn aggregate(
     let cpa_q = |q| {
         let v = quantile(&cpa, q).unwrap_or(f64::INFINITY);
         if v.is_finite() {
-            to_micros(v, "CPA").map(Some)
+            money(v, "CPA").map(Some)
         } else {
             Ok(None)
         }
@@ -596,16 +598,16 @@ fn aggregate(
             / n
     });
 
-    let histogram = histogram(&uplift, options.histogram_bins as usize)?;
+    let histogram = histogram(&uplift, options.histogram_bins as usize, cur)?;
 
     let mut projection = Vec::with_capacity(prep.days);
     for t in 0..prep.days {
         let band = |s: &Sketch, what| -> Result<Band, TwinError> {
             let q = |p| s.quantile(p).unwrap_or(0.0);
             Ok(Band {
-                p10_micros: to_micros(q(0.1), what)?,
-                p50_micros: to_micros(q(0.5), what)?,
-                p90_micros: to_micros(q(0.9), what)?,
+                p10: money(q(0.1), what)?,
+                p50: money(q(0.5), what)?,
+                p90: money(q(0.9), what)?,
             })
         };
         projection.push(DayBand {
@@ -613,9 +615,9 @@ fn aggregate(
             date: plan
                 .start_date
                 .and_then(|d| d.checked_add(Duration::days(t as i64))),
-            spend_micros: to_micros(prep.daily_spend * (t + 1) as f64, "spend")?,
+            spend: money(prep.daily_spend * (t + 1) as f64, "spend")?,
             revenue: band(&sketches.revenue[t], "revenue")?,
-            carry_over_revenue_micros: to_micros(
+            carry_over_revenue: money(
                 sketches.carry_over[t].quantile(0.5).unwrap_or(0.0),
                 "revenue",
             )?,
@@ -627,14 +629,15 @@ fn aggregate(
     let incremental_revenue = to_micros(mean(|o| o.revenue), "revenue")?;
     let mean_value = outcomes.iter().map(value).sum::<f64>() / n;
     let incremental_value = to_micros(mean_value, "value")?;
+    let at = |micros| Money::from_micros(micros, cur);
     let counterfactual = Counterfactual {
-        revenue_without_plan_micros: baseline,
-        revenue_with_plan_micros: baseline.saturating_add(incremental_revenue),
-        incremental_revenue_micros: incremental_revenue,
-        incremental_value_micros: incremental_value,
-        incremental_gross_profit_micros: to_micros(prep.margin * mean_value, "gross profit")?,
-        incremental_spend_micros: to_micros(prep.spend, "spend")?,
-        carry_over_revenue_micros: to_micros(mean(|o| o.carry_over_revenue), "revenue")?,
+        revenue_without_plan: at(baseline),
+        revenue_with_plan: at(baseline.saturating_add(incremental_revenue)),
+        incremental_revenue: at(incremental_revenue),
+        incremental_value: at(incremental_value),
+        incremental_gross_profit: money(prep.margin * mean_value, "gross profit")?,
+        incremental_spend: money(prep.spend, "spend")?,
+        carry_over_revenue: money(mean(|o| o.carry_over_revenue), "revenue")?,
     };
 
     Ok(SimulationResult {
@@ -645,18 +648,18 @@ fn aggregate(
         value_basis: options.value_basis.unwrap_or_default(),
         confidence,
         confidence_std_error: (confidence * (1.0 - confidence) / n).sqrt(),
-        expected_uplift_micros: to_micros(mean(|o| o.uplift), "uplift")?,
-        expected_positive_uplift_micros: to_micros(mean(|o| o.uplift.max(0.0)), "uplift")?,
+        expected_uplift: money(mean(|o| o.uplift), "uplift")?,
+        expected_positive_uplift: money(mean(|o| o.uplift.max(0.0)), "uplift")?,
         uplift: money_q(&uplift, "uplift")?,
         roas: ratio_q(&roas),
         cpa: CpaQuantiles {
-            p10_micros: cpa_q(0.1)?,
-            p50_micros: cpa_q(0.5)?,
-            p90_micros: cpa_q(0.9)?,
+            p10: cpa_q(0.1)?,
+            p50: cpa_q(0.5)?,
+            p90: cpa_q(0.9)?,
         },
-        expected_spend_micros: to_micros(prep.spend, "spend")?,
-        expected_revenue_micros: to_micros(mean(|o| o.plan_revenue), "revenue")?,
-        expected_ltv_micros: to_micros(mean(|o| o.ltv), "LTV")?,
+        expected_spend: money(prep.spend, "spend")?,
+        expected_revenue: money(mean(|o| o.plan_revenue), "revenue")?,
+        expected_ltv: money(mean(|o| o.ltv), "LTV")?,
         expected_conversions: finite(mean(|o| o.conversions), "conversions")?,
         probability_cpa_over_max,
         probability_roas_below_target,
@@ -677,14 +680,15 @@ fn finite(x: f64, what: &'static str) -> Result<f64, TwinError> {
     }
 }
 
-fn histogram(sorted: &[f64], bins: usize) -> Result<Histogram, TwinError> {
+fn histogram(sorted: &[f64], bins: usize, currency: Currency) -> Result<Histogram, TwinError> {
+    let money = |x: f64| to_micros(x, "uplift").map(|m| Money::from_micros(m, currency));
     let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
     if lo == hi || bins == 1 {
         let len = u32::try_from(sorted.len()).unwrap_or(u32::MAX);
         return Ok(Histogram {
             bins: vec![HistogramBin {
-                lower_micros: to_micros(lo, "uplift")?,
-                upper_micros: to_micros(hi, "uplift")?,
+                lower: money(lo)?,
+                upper: money(hi)?,
                 count: len,
             }],
         });
@@ -706,8 +710,8 @@ fn histogram(sorted: &[f64], bins: usize) -> Result<Histogram, TwinError> {
                 lo + width * (i + 1) as f64
             };
             Ok(HistogramBin {
-                lower_micros: to_micros(lower, "uplift")?,
-                upper_micros: to_micros(upper, "uplift")?,
+                lower: money(lower)?,
+                upper: money(upper)?,
                 count,
             })
         })

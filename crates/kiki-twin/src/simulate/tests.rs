@@ -45,17 +45,17 @@ fn plan(budgets: &[(Platform, i64)], days: u32) -> Plan {
             .map(|(p, b)| PlanAllocation {
                 platform: p.as_str().into(),
                 ad_set_id: None,
-                daily_budget_micros: *b,
+                daily_budget: Money::from_micros(*b, Currency::USD),
             })
             .collect(),
         duration_days: days,
         start_date: None,
         target_roas: Some(1.5),
-        max_cpa_micros: Some(50_000_000),
-        baseline_revenue_micros: 30_000_000_000,
-        baseline_ad_spend_micros: 4_000_000_000,
-        organic_revenue_micros: 27_000_000_000,
-        budget_cap_micros: None,
+        max_cpa: Some(Money::from_micros(50_000_000, Currency::USD)),
+        baseline_revenue: Some(Money::from_micros(30_000_000_000, Currency::USD)),
+        baseline_ad_spend: Some(Money::from_micros(4_000_000_000, Currency::USD)),
+        organic_revenue: Some(Money::from_micros(27_000_000_000, Currency::USD)),
+        budget_cap: None,
     }
 }
 
@@ -89,7 +89,7 @@ fn closed_form(plan: &Plan, model: &MarketModel) -> (f64, f64, f64, Vec<f64>, f6
         let m = model
             .find(Platform::parse(&a.platform).unwrap(), None)
             .unwrap();
-        let x = a.daily_budget_micros as f64 / 1e6;
+        let x = a.daily_budget.micros as f64 / 1e6;
         let x_ref = m.saturation.reference_daily_spend.unwrap();
         let hill = Hill {
             half_saturation: m.saturation.half_saturation_ratio.mean * x_ref,
@@ -172,39 +172,39 @@ fn with_zero_variance_the_simulation_equals_the_closed_form() {
         let uplift = value - spend;
         assert_close(r.expected_conversions, conversions, "conversions");
         assert_micros(
-            r.expected_revenue_micros,
+            r.expected_revenue.micros,
             daily.iter().sum::<f64>(),
             "revenue with carry-over",
         );
         assert_micros(
-            r.counterfactual.incremental_revenue_micros,
+            r.counterfactual.incremental_revenue.micros,
             revenue,
             "incremental revenue",
         );
         assert_micros(
-            r.counterfactual.carry_over_revenue_micros,
+            r.counterfactual.carry_over_revenue.micros,
             carry_over,
             "carry-over",
         );
-        assert_eq!(r.counterfactual.revenue_without_plan_micros, 27_000_000_000);
-        assert_micros(r.expected_ltv_micros, ltv, "ltv");
-        assert_micros(r.expected_uplift_micros, uplift, "uplift");
-        assert_eq!(r.expected_spend_micros, 7_350_000_000);
+        assert_eq!(r.counterfactual.revenue_without_plan.micros, 27_000_000_000);
+        assert_micros(r.expected_ltv.micros, ltv, "ltv");
+        assert_micros(r.expected_uplift.micros, uplift, "uplift");
+        assert_eq!(r.expected_spend.micros, 7_350_000_000);
         // Every run is the same run: quantiles collapse onto the mean.
-        assert_eq!(r.uplift.p10_micros, r.uplift.p90_micros);
-        assert_eq!(r.uplift.p50_micros, r.expected_uplift_micros);
+        assert_eq!(r.uplift.p10.micros, r.uplift.p90.micros);
+        assert_eq!(r.uplift.p50.micros, r.expected_uplift.micros);
         assert_eq!(r.confidence, if uplift > 0.0 { 1.0 } else { 0.0 });
         assert_eq!(r.confidence_std_error, 0.0);
         assert_close(r.roas.p50, value / spend, "roas");
-        assert_micros(r.cpa.p50_micros.unwrap(), spend / conversions, "cpa");
+        assert_micros(r.cpa.p50.unwrap().micros, spend / conversions, "cpa");
         assert_eq!(r.histogram.bins.len(), 1);
         assert_eq!(r.histogram.bins[0].count, 500);
         // The projection band is exact too.
         let mut cum = 0.0;
         for (t, band) in r.projection.iter().enumerate() {
             cum += daily[t];
-            assert_eq!(band.revenue.p10_micros, band.revenue.p90_micros);
-            assert_micros(band.revenue.p50_micros, cum, "band");
+            assert_eq!(band.revenue.p10.micros, band.revenue.p90.micros);
+            assert_micros(band.revenue.p50.micros, cum, "band");
         }
         assert_eq!(
             r.projection[20].date,
@@ -225,12 +225,12 @@ fn a_degenerate_plan_at_its_reference_spend_has_the_textbook_funnel() {
     )
     .unwrap();
     assert_close(r.expected_conversions, 300.0, "conversions");
-    assert_eq!(r.expected_revenue_micros, 16_500_000_000);
-    assert_eq!(r.cpa.p50_micros, Some(10_000_000));
+    assert_eq!(r.expected_revenue.micros, 16_500_000_000);
+    assert_eq!(r.cpa.p50.map(|m| m.micros), Some(10_000_000));
     // 16,500 of revenue the plan adds − 3,000 of spend; organic revenue and
     // the stated baselines are in both arms and change nothing.
-    assert_eq!(r.expected_uplift_micros, 13_500_000_000);
-    assert_eq!(r.counterfactual.revenue_with_plan_micros, 43_500_000_000);
+    assert_eq!(r.expected_uplift.micros, 13_500_000_000);
+    assert_eq!(r.counterfactual.revenue_with_plan.micros, 43_500_000_000);
 }
 
 /// A platform that has been spending 5,000 a day and carries it into the
@@ -250,35 +250,35 @@ fn carrying_model() -> MarketModel {
 fn a_zero_plan_has_exactly_zero_uplift_and_a_tiny_one_is_not_credited_with_carry_over() {
     let m = carrying_model();
     let zero = simulate(&plan(&[(Platform::Meta, 0)], 30), &m, &opts(2_000, 11)).unwrap();
-    assert_eq!(zero.expected_uplift_micros, 0);
-    assert_eq!(zero.expected_positive_uplift_micros, 0);
+    assert_eq!(zero.expected_uplift.micros, 0);
+    assert_eq!(zero.expected_positive_uplift.micros, 0);
     assert_eq!(
         (
-            zero.uplift.p10_micros,
-            zero.uplift.p50_micros,
-            zero.uplift.p90_micros
+            zero.uplift.p10.micros,
+            zero.uplift.p50.micros,
+            zero.uplift.p90.micros
         ),
         (0, 0, 0)
     );
     assert_eq!(zero.confidence, 0.0);
     assert_eq!(zero.expected_conversions, 0.0);
-    assert_eq!(zero.counterfactual.incremental_revenue_micros, 0);
-    assert!(zero.projection.iter().all(|d| d.uplift.p90_micros == 0));
+    assert_eq!(zero.counterfactual.incremental_revenue.micros, 0);
+    assert!(zero.projection.iter().all(|d| d.uplift.p90.micros == 0));
     // The carry-over is there, and in both arms.
-    assert!(zero.counterfactual.carry_over_revenue_micros > 10_000_000_000);
+    assert!(zero.counterfactual.carry_over_revenue.micros > 10_000_000_000);
     assert_eq!(
-        zero.expected_revenue_micros,
-        zero.counterfactual.carry_over_revenue_micros
+        zero.expected_revenue.micros,
+        zero.counterfactual.carry_over_revenue.micros
     );
 
     // $0.0002 a day: what it adds is worth a fraction of a cent.
     let tiny = simulate(&plan(&[(Platform::Meta, 200)], 30), &m, &opts(2_000, 11)).unwrap();
     assert!(
-        tiny.expected_uplift_micros.abs() < 10_000,
+        tiny.expected_uplift.micros.abs() < 10_000,
         "{}",
-        tiny.expected_uplift_micros
+        tiny.expected_uplift.micros
     );
-    assert!(tiny.counterfactual.carry_over_revenue_micros > 10_000_000_000);
+    assert!(tiny.counterfactual.carry_over_revenue.micros > 10_000_000_000);
 }
 
 #[test]
@@ -291,22 +291,22 @@ fn a_thirty_percent_margin_counts_thirty_percent_of_the_incremental_revenue_as_p
     let thirty = simulate_with_margin(&p, &m, &o, &Margin::configured_bps(3000)).unwrap();
     // Same draws: the revenue the plan adds is the same in both runs.
     assert_eq!(
-        thirty.counterfactual.incremental_revenue_micros,
-        full.counterfactual.incremental_revenue_micros
+        thirty.counterfactual.incremental_revenue.micros,
+        full.counterfactual.incremental_revenue.micros
     );
-    let revenue_uplift = full.counterfactual.incremental_revenue_micros as f64;
-    let spend = full.expected_spend_micros as f64;
+    let revenue_uplift = full.counterfactual.incremental_revenue.micros as f64;
+    let spend = full.expected_spend.micros as f64;
     assert_eq!(spend, 12_000_000_000.0);
     let want = 0.3 * revenue_uplift - spend;
     assert!(
-        (thirty.expected_uplift_micros as f64 - want).abs() <= 2.0,
+        (thirty.expected_uplift.micros as f64 - want).abs() <= 2.0,
         "{} vs {want}",
-        thirty.expected_uplift_micros
+        thirty.expected_uplift.micros
     );
     // At 100 % the uplift is the revenue uplift minus spend.
-    assert!((full.expected_uplift_micros as f64 - (revenue_uplift - spend)).abs() <= 2.0);
+    assert!((full.expected_uplift.micros as f64 - (revenue_uplift - spend)).abs() <= 2.0);
     assert_eq!(
-        thirty.counterfactual.incremental_gross_profit_micros,
+        thirty.counterfactual.incremental_gross_profit.micros,
         (0.3 * revenue_uplift).round() as i64
     );
     assert!(thirty.confidence < full.confidence);
@@ -367,8 +367,8 @@ fn results_for_a_seed_do_not_depend_on_the_thread_count() {
     assert_eq!(one, on(5));
     let other_seed = simulate(&p, &m, &opts(3_000, 78)).unwrap();
     assert_ne!(
-        one.expected_uplift_micros,
-        other_seed.expected_uplift_micros
+        one.expected_uplift.micros,
+        other_seed.expected_uplift.micros
     );
 }
 
@@ -411,10 +411,10 @@ fn each_stress_scenario_lowers_the_outcome_in_its_own_way() {
         .unwrap();
         assert!(s.confidence <= base.confidence, "{}", scenario.name);
         assert_eq!(
-            s.expected_revenue_micros < base.expected_revenue_micros,
+            s.expected_revenue.micros < base.expected_revenue.micros,
             uses_revenue_drop
         );
-        assert_eq!(s.expected_spend_micros, base.expected_spend_micros);
+        assert_eq!(s.expected_spend.micros, base.expected_spend.micros);
         assert_eq!(s.scenario, scenario);
     }
     // CPM +50 % buys a third fewer impressions: revenue × 2/3 exactly, run by run.
@@ -427,7 +427,7 @@ fn each_stress_scenario_lowers_the_outcome_in_its_own_way() {
         },
     )
     .unwrap();
-    let ratio = cpm.expected_revenue_micros as f64 / base.expected_revenue_micros as f64;
+    let ratio = cpm.expected_revenue.micros as f64 / base.expected_revenue.micros as f64;
     assert!((ratio - 2.0 / 3.0).abs() < 1e-6, "{ratio}");
 }
 
@@ -435,10 +435,10 @@ fn each_stress_scenario_lowers_the_outcome_in_its_own_way() {
 fn quantiles_are_ordered_and_the_histogram_counts_every_run() {
     let r = simulate(&uncertain_plan(), &uncertain_model(), &opts(2_000, 3)).unwrap();
     assert!(
-        r.uplift.p10_micros <= r.uplift.p50_micros && r.uplift.p50_micros <= r.uplift.p90_micros
+        r.uplift.p10.micros <= r.uplift.p50.micros && r.uplift.p50.micros <= r.uplift.p90.micros
     );
     assert!(r.roas.p10 <= r.roas.p50 && r.roas.p50 <= r.roas.p90);
-    let (c10, c90) = (r.cpa.p10_micros.unwrap(), r.cpa.p90_micros.unwrap());
+    let (c10, c90) = (r.cpa.p10.unwrap().micros, r.cpa.p90.unwrap().micros);
     assert!(c10 <= c90);
     assert_eq!(r.histogram.bins.iter().map(|b| b.count).sum::<u32>(), 2_000);
     assert_eq!(r.histogram.bins.len(), 40);
@@ -448,24 +448,24 @@ fn quantiles_are_ordered_and_the_histogram_counts_every_run() {
     assert_eq!(r.projection.len(), 30);
     // Cumulative bands grow day by day and bracket their median.
     for w in r.projection.windows(2) {
-        assert!(w[1].revenue.p50_micros >= w[0].revenue.p50_micros);
-        assert!(w[1].spend_micros > w[0].spend_micros);
+        assert!(w[1].revenue.p50.micros >= w[0].revenue.p50.micros);
+        assert!(w[1].spend.micros > w[0].spend.micros);
     }
     for b in &r.projection {
         assert!(
-            b.revenue.p10_micros <= b.revenue.p50_micros
-                && b.revenue.p50_micros <= b.revenue.p90_micros
+            b.revenue.p10.micros <= b.revenue.p50.micros
+                && b.revenue.p50.micros <= b.revenue.p90.micros
         );
         assert!(
-            b.uplift.p10_micros <= b.uplift.p50_micros
-                && b.uplift.p50_micros <= b.uplift.p90_micros
+            b.uplift.p10.micros <= b.uplift.p50.micros
+                && b.uplift.p50.micros <= b.uplift.p90.micros
         );
     }
     // The last day's uplift band agrees with the run-level quantiles within the
     // sketch's 0.5 % accuracy plus interpolation.
     let last = r.projection[29].uplift;
     let tol = |x: i64| (x.abs() as f64 * 0.01) as i64 + 1_000_000;
-    assert!((last.p50_micros - r.uplift.p50_micros).abs() <= tol(r.uplift.p50_micros));
+    assert!((last.p50.micros - r.uplift.p50.micros).abs() <= tol(r.uplift.p50.micros));
 }
 
 #[test]
@@ -483,8 +483,8 @@ fn the_ltv_basis_values_customers_at_their_lifetime_value() {
     )
     .unwrap();
     // Same draws, different value: revenue and LTV totals agree, uplift differs.
-    assert_eq!(rev.expected_ltv_micros, ltv.expected_ltv_micros);
-    assert!(ltv.expected_uplift_micros > rev.expected_uplift_micros);
+    assert_eq!(rev.expected_ltv.micros, ltv.expected_ltv.micros);
+    assert!(ltv.expected_uplift.micros > rev.expected_uplift.micros);
     assert!(ltv.roas.p50 > rev.roas.p50);
 }
 
@@ -522,6 +522,28 @@ fn invalid_inputs_name_their_fields_and_missing_models_are_errors() {
     );
     let mut eur = p.clone();
     eur.currency = Currency::EUR;
+    // An amount in another currency than the plan's is a field error.
+    match simulate(&eur, &m, &opts(10, 1)) {
+        Err(TwinError::Invalid(e)) => {
+            assert_eq!(e[0].field, "allocations[0].daily_budget.currency")
+        }
+        other => panic!("{other:?}"),
+    }
+    for a in &mut eur.allocations {
+        a.daily_budget.currency = Currency::EUR;
+    }
+    for m in [
+        &mut eur.baseline_revenue,
+        &mut eur.baseline_ad_spend,
+        &mut eur.organic_revenue,
+        &mut eur.max_cpa,
+        &mut eur.budget_cap,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        m.currency = Currency::EUR;
+    }
     assert!(matches!(
         simulate(&eur, &m, &opts(10, 1)),
         Err(TwinError::CurrencyMismatch { .. })

@@ -18,7 +18,7 @@ fn a_certainly_profitable_plan_is_approved_with_the_fee_split_in_micros() {
     )
     .unwrap();
     assert_eq!(report.result.confidence, 1.0);
-    assert_eq!(report.result.expected_uplift_micros, 12_000_000_000);
+    assert_eq!(report.result.expected_uplift.micros, 12_000_000_000);
     assert_eq!(report.risk_level, RiskLevel::Low);
     let d = decide(&report, &GateConfig::default()).unwrap();
     assert!(d.approved);
@@ -56,13 +56,13 @@ fn a_zero_plan_adds_exactly_nothing_and_is_rejected() {
     meta.carry_in_daily_spend = 100.0;
     let m = model(vec![meta]);
     let mut p = plan(Platform::Meta);
-    p.allocations[0].daily_budget_micros = 0;
+    p.allocations[0].daily_budget = Money::from_micros(0, p.currency);
     let report = evaluate(&p, &m, &options(500), &TwinConfig::default()).unwrap();
-    assert_eq!(report.result.expected_uplift_micros, 0);
-    assert_eq!(report.result.uplift.p90_micros, 0);
+    assert_eq!(report.result.expected_uplift.micros, 0);
+    assert_eq!(report.result.uplift.p90.micros, 0);
     assert_eq!(report.result.confidence, 0.0);
-    assert!(report.result.counterfactual.carry_over_revenue_micros > 0);
-    assert!(report.stress.iter().all(|s| s.expected_uplift_micros == 0));
+    assert!(report.result.counterfactual.carry_over_revenue.micros > 0);
+    assert!(report.stress.iter().all(|s| s.expected_uplift.micros == 0));
     assert_eq!(report.violations[0].kind, ViolationKind::NoNewSpend);
     let d = decide(&report, &GateConfig::default()).unwrap();
     assert!(!d.approved);
@@ -151,8 +151,8 @@ fn a_certainly_unprofitable_plan_is_rejected_and_pays_no_fee() {
 fn a_confident_plan_with_a_hard_violation_is_rejected() {
     let m = model(vec![certain(Platform::Meta, 0.05)]);
     let mut p = plan(Platform::Meta);
-    p.budget_cap_micros = Some(2_000_000_000);
-    p.max_cpa_micros = Some(5_000_000);
+    p.budget_cap = Some(Money::from_micros(2_000_000_000, p.currency));
+    p.max_cpa = Some(Money::from_micros(5_000_000, p.currency));
     let report = evaluate(&p, &m, &options(200), &TwinConfig::default()).unwrap();
     assert_eq!(report.result.confidence, 1.0);
     let kinds: Vec<ViolationKind> = report.violations.iter().map(|v| v.kind).collect();

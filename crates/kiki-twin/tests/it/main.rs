@@ -5,7 +5,7 @@ mod gate;
 mod openapi;
 mod pipeline;
 
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use kiki_twin::{
     BetaDist, Industry, LogNormalDist, MarketModel, ParameterSource, Plan, PlanAllocation,
     Platform, PlatformModel, Saturation, Seasonality, SimulationOptions,
@@ -54,16 +54,16 @@ pub fn plan(platform: Platform) -> Plan {
         allocations: vec![PlanAllocation {
             platform: platform.as_str().into(),
             ad_set_id: None,
-            daily_budget_micros: 100_000_000,
+            daily_budget: Money::from_micros(100_000_000, Currency::USD),
         }],
         duration_days: 30,
         start_date: None,
         target_roas: None,
-        max_cpa_micros: None,
-        baseline_revenue_micros: 13_000_000_000,
-        baseline_ad_spend_micros: 3_000_000_000,
-        organic_revenue_micros: 10_000_000_000,
-        budget_cap_micros: None,
+        max_cpa: None,
+        baseline_revenue: Some(Money::from_micros(13_000_000_000, Currency::USD)),
+        baseline_ad_spend: Some(Money::from_micros(3_000_000_000, Currency::USD)),
+        organic_revenue: Some(Money::from_micros(10_000_000_000, Currency::USD)),
+        budget_cap: None,
     }
 }
 

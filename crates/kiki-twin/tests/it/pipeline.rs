@@ -1,6 +1,6 @@
 //! Estimation feeding simulation, stress scenarios and the mirror.
 
-use kiki_core::Currency;
+use kiki_core::{Currency, Money};
 use kiki_twin::{
     DailyActual, DailyPerformance, EstimationConfig, EstimationInput, Industry, MarketModel,
     MirrorConfig, Plan, PlanAllocation, Platform, TwinConfig, estimate, evaluate, mirror,
@@ -53,22 +53,22 @@ pub fn uncertain_plan() -> Plan {
             PlanAllocation {
                 platform: "meta".into(),
                 ad_set_id: None,
-                daily_budget_micros: 180_000_000,
+                daily_budget: Money::from_micros(180_000_000, Currency::USD),
             },
             PlanAllocation {
                 platform: "google".into(),
                 ad_set_id: None,
-                daily_budget_micros: 220_000_000,
+                daily_budget: Money::from_micros(220_000_000, Currency::USD),
             },
         ],
         duration_days: 30,
         start_date: Some(date!(2026 - 03 - 09)),
         target_roas: Some(1.2),
-        max_cpa_micros: Some(80_000_000),
-        baseline_revenue_micros: 40_000_000_000,
-        baseline_ad_spend_micros: 10_500_000_000,
-        organic_revenue_micros: 21_000_000_000,
-        budget_cap_micros: Some(15_000_000_000),
+        max_cpa: Some(Money::from_micros(80_000_000, Currency::USD)),
+        baseline_revenue: Some(Money::from_micros(40_000_000_000, Currency::USD)),
+        baseline_ad_spend: Some(Money::from_micros(10_500_000_000, Currency::USD)),
+        organic_revenue: Some(Money::from_micros(21_000_000_000, Currency::USD)),
+        budget_cap: Some(Money::from_micros(15_000_000_000, Currency::USD)),
     }
 }
 
@@ -93,9 +93,9 @@ fn an_estimated_model_drives_a_full_evaluation_with_three_stress_scenarios() {
             "{}",
             s.scenario.name
         );
-        assert!(s.expected_uplift_micros < report.result.expected_uplift_micros);
+        assert!(s.expected_uplift.micros < report.result.expected_uplift.micros);
     }
-    assert_eq!(report.total_budget_micros, 12_000_000_000);
+    assert_eq!(report.total_budget.micros, 12_000_000_000);
     assert_eq!(report.result.projection.len(), 30);
     assert_eq!(
         report.result.projection[0].date,
@@ -133,8 +133,8 @@ fn the_mirror_reads_the_projection_band_of_a_simulation() {
         .iter()
         .take(10)
         .scan(0, |prev, b| {
-            let day_revenue = b.revenue.p50_micros - *prev;
-            *prev = b.revenue.p50_micros;
+            let day_revenue = b.revenue.p50.micros - *prev;
+            *prev = b.revenue.p50.micros;
             Some(DailyActual {
                 day: b.day,
                 revenue_micros: day_revenue,
@@ -157,7 +157,7 @@ fn the_mirror_reads_the_projection_band_of_a_simulation() {
     assert!(r.rollback_recommended);
     let f = &r.findings[0];
     assert_eq!(f.day, 10);
-    assert_eq!(f.expected_revenue_micros, band[9].revenue.p50_micros);
+    assert_eq!(f.expected_revenue.micros, band[9].revenue.p50.micros);
     assert_eq!(f.band, band[9].revenue);
     assert!((f.deviation + 0.25).abs() < 0.001, "{}", f.deviation);
     assert_eq!(f.days_in_breach, 10);
@@ -169,7 +169,7 @@ fn the_plan_platform_without_a_model_is_reported() {
     p.allocations.push(PlanAllocation {
         platform: "snapchat".into(),
         ad_set_id: None,
-        daily_budget_micros: 1_000_000,
+        daily_budget: Money::from_micros(1_000_000, Currency::USD),
     });
     let err = evaluate(
         &p,

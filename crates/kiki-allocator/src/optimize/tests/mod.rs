@@ -61,7 +61,7 @@ const P: [Platform; 10] = [
 fn budgets(r: &AllocationResult) -> Vec<i64> {
     r.allocations
         .iter()
-        .map(|a| a.daily_budget_micros)
+        .map(|a| a.daily_budget.micros)
         .collect()
 }
 
@@ -158,7 +158,7 @@ fn check_against_grid(req: &AllocationRequest, steps: usize) {
         "optimiser {got} is worse than the grid {grid} for {req:?} -> {:?}",
         budgets(&r)
     );
-    assert!(r.expected.spend_micros <= req.total_budget_micros);
+    assert!(r.expected.spend.micros <= req.total_budget_micros);
 }
 
 #[test]
@@ -223,21 +223,21 @@ fn a_cpa_target_is_met_and_the_constrained_optimum_matches_the_grid() {
         ],
     );
     let free = allocate(&req).unwrap();
-    let cpa = free.expected.cpa_micros.unwrap();
+    let cpa = free.expected.cpa.unwrap().micros;
     // Ask for a CPA 20 % better than the unconstrained one.
     req.target = Some(EfficiencyTarget::MaxCpa {
-        max_cpa_micros: cpa * 8 / 10,
+        max_cpa: Money::from_micros(cpa * 8 / 10, Currency::USD),
     });
     let r = allocate(&req).unwrap();
     assert_eq!(r.target_met, Some(true));
-    assert!(r.expected.cpa_micros.unwrap() <= cpa * 8 / 10 + 1);
+    assert!(r.expected.cpa.unwrap().micros <= cpa * 8 / 10 + 1);
     assert!(
         r.binding_constraints
             .contains(&BindingConstraint::EfficiencyTarget),
         "{:?}",
         r.binding_constraints
     );
-    assert!(r.expected.spend_micros < req.total_budget_micros);
+    assert!(r.expected.spend.micros < req.total_budget_micros);
     check_against_grid(&req, 400);
 }
 
@@ -267,12 +267,12 @@ fn an_unreachable_target_is_reported_not_hidden() {
     );
     // Even the first unit of spend costs 30 per conversion (k / max_conv).
     req.target = Some(EfficiencyTarget::MaxCpa {
-        max_cpa_micros: 1_000_000,
+        max_cpa: Money::from_micros(1_000_000, Currency::USD),
     });
     req.platforms[0].min_daily_budget_micros = 100_000_000;
     let r = allocate(&req).unwrap();
     assert_eq!(r.target_met, Some(false));
-    assert_eq!(r.allocations[0].daily_budget_micros, 100_000_000);
+    assert_eq!(r.allocations[0].daily_budget.micros, 100_000_000);
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn interior_platforms_have_equal_marginal_return() {
         .map(|a| a.marginal_roas.unwrap())
         .collect();
     for a in &r.allocations {
-        assert!(a.at_bound.is_none() && a.daily_budget_micros > 0);
+        assert!(a.at_bound.is_none() && a.daily_budget.micros > 0);
     }
     for w in m.windows(2) {
         assert!((w[0] / w[1] - 1.0).abs() < 1e-4, "{m:?}");
@@ -313,7 +313,7 @@ fn net_profit_leaves_budget_unspent_when_the_next_unit_loses_money() {
     let r = allocate(&req).unwrap();
     // Optimum where 10 · 20 · k/(x+k)² = 1 → x = sqrt(2000·100)... = √20000 − 100.
     let want = (20_000.0_f64).sqrt() - 100.0;
-    assert!((r.allocations[0].daily_budget_micros as f64 / 1e6 - want).abs() < 1e-3);
+    assert!((r.allocations[0].daily_budget.micros as f64 / 1e6 - want).abs() < 1e-3);
     assert!((r.allocations[0].marginal_roi.unwrap()).abs() < 1e-6);
     assert!(
         !r.binding_constraints
@@ -334,12 +334,12 @@ fn net_profit_counts_value_at_the_contribution_margin() {
     req.contribution_margin = 0.8;
     let r = allocate(&req).unwrap();
     let want = (16_000.0_f64).sqrt() - 100.0;
-    let x = r.allocations[0].daily_budget_micros as f64 / 1e6;
+    let x = r.allocations[0].daily_budget.micros as f64 / 1e6;
     assert!((x - want).abs() < 1e-3, "{x} vs {want}");
     assert!((r.allocations[0].marginal_roi.unwrap()).abs() < 1e-6);
-    let value = r.expected.value_micros as f64;
-    let want_profit = 0.8 * value - r.expected.spend_micros as f64;
-    assert!((r.expected.net_profit_micros as f64 - want_profit).abs() <= 2.0);
+    let value = r.expected.value.micros as f64;
+    let want_profit = 0.8 * value - r.expected.spend.micros as f64;
+    assert!((r.expected.net_profit.micros as f64 - want_profit).abs() <= 2.0);
     req.contribution_margin = 1.5;
     assert_eq!(req.validate()[0].field, "contribution_margin");
 }
@@ -486,8 +486,10 @@ fn invalid_requests_name_their_fields() {
         ["target.min_roas.min_roas"]
     );
     assert_eq!(
-        fields(&|r| r.target = Some(EfficiencyTarget::MaxCpa { max_cpa_micros: 0 })),
-        ["target.max_cpa.max_cpa_micros"]
+        fields(&|r| r.target = Some(EfficiencyTarget::MaxCpa {
+            max_cpa: Money::from_micros(0, Currency::USD)
+        })),
+        ["target.max_cpa.max_cpa"]
     );
     assert!(matches!(
         allocate(&{
@@ -507,10 +509,10 @@ fn a_request_round_trips_through_json() {
         vec![input(P[0], curve(5.0, 50.0, 1.0), 10.0)],
     );
     req.target = Some(EfficiencyTarget::MaxCpa {
-        max_cpa_micros: 9_000_000,
+        max_cpa: Money::from_micros(9_000_000, Currency::USD),
     });
     let json = serde_json::to_value(&req).unwrap();
-    assert_eq!(json["target"]["max_cpa"]["max_cpa_micros"], 9_000_000);
+    assert_eq!(json["target"]["max_cpa"]["max_cpa"]["micros"], 9_000_000);
     assert_eq!(json["objective"], "conversions");
     let back: AllocationRequest = serde_json::from_value(json).unwrap();
     assert_eq!(back, req);

@@ -84,11 +84,11 @@ fn a_curve_that_has_barely_started_to_respond_reports_no_marginal_cpa() {
         p.max_daily_budget_micros = hi;
     }
     let r = allocate(&req).unwrap();
-    assert!(r.expected.spend_micros <= req.total_budget_micros);
+    assert!(r.expected.spend.micros <= req.total_budget_micros);
     let mut beyond = 0;
     for a in &r.allocations {
         let m = a.marginal_conversions;
-        match a.marginal_cpa_micros {
+        match a.marginal_cpa.map(|m| m.micros) {
             Some(cpa) => assert!((cpa as f64 / 1e6 * m - 1.0).abs() < 1e-6, "{a:?}"),
             None => {
                 assert!(m <= 0.0 || 1e6 / m >= 9.2e18, "{a:?}");
@@ -110,7 +110,7 @@ fn assert_no_grid_point_beats(
 ) {
     let mut req = instance(budget, objective, curves);
     req.target = max_cpa.map(|t| EfficiencyTarget::MaxCpa {
-        max_cpa_micros: (t * 1e6) as i64,
+        max_cpa: Money::from_micros((t * 1e6) as i64, Currency::USD),
     });
     let r = allocate(&req).unwrap();
     assert_eq!(r.target_met, max_cpa.map(|_| true));
@@ -399,7 +399,7 @@ proptest! {
         cpa_target in prop::option::of(5.0..200.0_f64),
     ) {
         let mut req = instance(budget, goal, &curves);
-        req.target = cpa_target.map(|t| EfficiencyTarget::MaxCpa { max_cpa_micros: (t * 1e6) as i64 });
+        req.target = cpa_target.map(|t| EfficiencyTarget::MaxCpa { max_cpa: Money::from_micros((t * 1e6) as i64, Currency::USD) });
         let r = allocate(&req).unwrap();
         if r.target_met == Some(false) {
             return Ok(());
