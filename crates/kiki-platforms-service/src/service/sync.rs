@@ -196,6 +196,11 @@ impl PlatformsService {
                     map(kind, ext)
                 });
                 if level == InsightLevel::AdSet {
+                    let cur =
+                        Currency::parse(&currency).map_err(|e| PlatformError::InvalidRequest {
+                            field: Some("currency".into()),
+                            message: e.to_string(),
+                        })?;
                     twin_rows.push(kiki_twin_service::domain::PerformanceRow {
                         platform: p.into(),
                         ad_set_id: Some(
@@ -204,17 +209,12 @@ impl PlatformsService {
                                 .unwrap_or_else(|| format!("{p}:{}", row.external_id)),
                         ),
                         day: i.day,
-                        currency: Currency::parse(&currency).map_err(|e| {
-                            PlatformError::InvalidRequest {
-                                field: Some("currency".into()),
-                                message: e.to_string(),
-                            }
-                        })?,
-                        spend_micros: i.spend_micros.max(0),
+                        currency: cur,
+                        spend: Money::from_micros(i.spend_micros.max(0), cur),
                         impressions: i.impressions as i64,
                         clicks: (i.clicks.min(i.impressions)) as i64,
                         conversions: i.conversions.max(0.0),
-                        revenue_micros: i.conversion_value_micros.max(0),
+                        revenue: Money::from_micros(i.conversion_value_micros.max(0), cur),
                     });
                 }
                 rows.push(row);
