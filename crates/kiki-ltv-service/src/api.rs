@@ -24,12 +24,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::{
-    FitRequest, FitRequestSchema, IngestReport, TransactionRow, rows_from_csv, rows_from_json,
+    CsvUpload, FitRequest, FitRequestSchema, IngestReport, TransactionRow, read_csv_upload,
+    rows_from_json,
 };
 use crate::error::LtvServiceError;
 use crate::service::{
     Aggregates, CustomerView, DeletionReport, FitPayload, LtvModelView, LtvService, NewUpload,
-    PredictRequest, PredictRequestSchema, PredictResponse, ProgressSlot, Requester, created_by,
+    NoProgress, PredictRequest, PredictRequestSchema, PredictResponse, Requester, created_by,
 };
 use crate::store::{PredictionRow, SortBy};
 
@@ -217,7 +218,21 @@ pub async fn upload_transactions(
                     *slot = name;
                 }
             }
-            (rows_from_csv(&body, currency, &window, &columns)?, "csv")
+            let rows = read_csv_upload(&body, currency, &window, &columns)?;
+            let upload = NewUpload {
+                format: "csv",
+                created_by: created_by(&p.0.actor()),
+            };
+            let report = match &rows {
+                CsvUpload::Borrowed(rows) => {
+                    svc.ingest_rows(&p.0.scope, rows, Some(upload)).await?
+                }
+                CsvUpload::Owned(rows) => {
+                    svc.ingest_transactions(&p.0.scope, rows, Some(upload))
+                        .await?
+                }
+            };
+            return Ok(Json(report));
         }
         "application/json" => {
             let req: UploadBody = kiki_server::extract::parse_json(&body)?;
@@ -307,8 +322,7 @@ pub async fn create_fit(
         && svc.customer_count(scope, payload.spec.currency).await?
             <= svc.config().sync_max_customers
     {
-        let slot: ProgressSlot = Default::default();
-        let model = svc.run_fit(scope, &payload, None, slot).await?;
+        let model = svc.run_fit(scope, &payload, None, &NoProgress).await?;
         let mut resp = (StatusCode::CREATED, Json(&model)).into_response();
         if let Ok(v) = HeaderValue::from_str(&format!("/v1/ltv/models/{}", model.id)) {
             resp.headers_mut().insert(header::LOCATION, v);

@@ -581,8 +581,12 @@ mod tests {
             assert!(matches!(r.extra[0], Some("" | "refund")));
         }
         assert!(
-            read_transaction_rows(b"customer_id,timestamp,amount\nc1,2024-02-30,1\n", &options, [])
-                .is_none()
+            read_transaction_rows(
+                b"customer_id,timestamp,amount\nc1,2024-02-30,1\n",
+                &options,
+                []
+            )
+            .is_none()
         );
     }
 

@@ -789,8 +789,18 @@ mod tests {
             tx("a", datetime!(2024-01-03 10:00 UTC), 5, None),
             tx("b", datetime!(2024-01-02 10:00 UTC), 7, Some("meta")),
             tx("a", datetime!(2024-01-01 10:00 UTC), 1, Some("google")),
-            tx("a-customer-with-a-long-id", datetime!(2024-01-04 10:00 UTC), 2, None),
-            tx("a-customer-with-a-long-id", datetime!(2024-01-09 10:00 UTC), 4, Some("meta")),
+            tx(
+                "a-customer-with-a-long-id",
+                datetime!(2024-01-04 10:00 UTC),
+                2,
+                None,
+            ),
+            tx(
+                "a-customer-with-a-long-id",
+                datetime!(2024-01-09 10:00 UTC),
+                4,
+                Some("meta"),
+            ),
             tx("d", datetime!(2024-01-01 00:00 UTC), -1, Some("meta")),
         ];
         let mut b = TransactionLogBuilder::new();

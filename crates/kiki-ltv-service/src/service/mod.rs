@@ -31,7 +31,7 @@ use crate::error::LtvServiceError;
 use crate::store::ModelRow;
 
 pub use erase::{DeletionReport, Requester};
-pub use fit::{FIT_JOB_KIND, FitPayload, ProgressSlot};
+pub use fit::{FIT_JOB_KIND, FitPayload, NoProgress, ProgressSink};
 pub use ingest::NewUpload;
 pub use reads::{
     Aggregates, CustomerView, GroupValue, MAX_PREDICT_ITEMS, PlatformLtv, PredictRequest,
