@@ -3,6 +3,9 @@
 //! fit's own writes, so the two never compete for SQLite's write lock).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use futures::future::BoxFuture;
 use kiki_store::{JobContext, JobError, JobHandler};
@@ -12,12 +15,33 @@ use crate::domain::Progress;
 use crate::error::LtvServiceError;
 use crate::service::{FIT_JOB_KIND, FitPayload, LtvService, ProgressSink};
 
-/// The job record as a fit's progress sink.
-struct JobProgress<'a>(&'a JobContext);
+/// How often a fit's progress is written to the job record at most.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The job record as a fit's progress sink: the start, the last step and
+/// the latest report every [`PROGRESS_EVERY`] are written.
+struct JobProgress<'a> {
+    ctx: &'a JobContext,
+    last: Mutex<Option<Instant>>,
+}
 
 impl ProgressSink for JobProgress<'_> {
     fn report<'a>(&'a self, p: Progress) -> BoxFuture<'a, ()> {
-        Box::pin(async move { self.0.progress(p.fraction, &p.message).await })
+        Box::pin(async move {
+            let due = {
+                let mut last = self.last.lock();
+                let due = p.fraction <= 0.0
+                    || p.fraction >= 0.99
+                    || last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+                if due {
+                    *last = Some(Instant::now());
+                }
+                due
+            };
+            if due {
+                self.ctx.progress(p.fraction, &p.message).await;
+            }
+        })
     }
 }
 
@@ -55,7 +79,10 @@ impl JobHandler for FitJob {
             let scope = ctx
                 .scope()
                 .ok_or_else(|| JobError::permanent("An ltv.fit job needs an organisation."))?;
-            let sink = JobProgress(&ctx);
+            let sink = JobProgress {
+                ctx: &ctx,
+                last: Mutex::new(None),
+            };
             let work = self.svc.run_fit(&scope, &payload, Some(ctx.id.0), &sink);
             let result = tokio::select! {
                 r = work => r,

@@ -37,9 +37,11 @@ pub struct FitPayload {
 }
 
 /// Where a running fit's progress goes (the job record, or nowhere for a
-/// fit inside a request). The fit reports between its database writes, never
-/// during one, so on SQLite a progress update does not wait for the fit's
-/// own write lock.
+/// fit inside a request). The fit reports after each page it reads, every
+/// 250 ms of the engine's work and before each batch of predictions it
+/// writes — between its database writes, never during one, so on SQLite a
+/// progress update does not wait for the fit's own write lock. A sink that
+/// writes somewhere thins the reports out itself.
 pub trait ProgressSink: Send + Sync {
     fn report<'a>(&'a self, progress: Progress) -> BoxFuture<'a, ()>;
 }
@@ -54,7 +56,7 @@ impl ProgressSink for NoProgress {
     }
 }
 
-/// How often the latest progress is reported at most.
+/// How often the engine's latest progress is passed on.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Shares of the progress bar: loading the stored rows, the engine's work
@@ -73,20 +75,6 @@ const DELETE_BATCH: u64 = 5000;
 async fn pause_after(batch: Duration) {
     tokio::time::sleep((batch / 4).clamp(Duration::from_millis(1), Duration::from_millis(50)))
         .await;
-}
-
-/// Reports `p` when the last report is older than [`PROGRESS_EVERY`] (or
-/// `force`).
-async fn report_throttled(
-    sink: &dyn ProgressSink,
-    last: &mut Option<Instant>,
-    force: bool,
-    p: Progress,
-) {
-    if force || last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
-        sink.report(p).await;
-        *last = Some(Instant::now());
-    }
 }
 
 impl LtvService {
@@ -143,7 +131,6 @@ impl LtvService {
         let started = Instant::now();
         self.remove_abandoned_fits(org).await;
         let spec = payload.spec.clone();
-        let mut last = None;
         progress
             .report(Progress {
                 fraction: 0.0,
@@ -153,18 +140,18 @@ impl LtvService {
         let window = self.date_window();
         let mut reader = store::LogReader::new(&self.db, org, spec.currency, &window).await?;
         let stored = reader.stored().max(1);
-        while reader.next_page().await? {
+        loop {
+            let more = reader.next_page().await?;
             let read = reader.read();
-            report_throttled(
-                progress,
-                &mut last,
-                false,
-                Progress {
+            progress
+                .report(Progress {
                     fraction: LOADED_AT * (read as f64 / stored as f64).min(1.0),
                     message: format!("loading transactions: {read} of {stored}"),
-                },
-            )
-            .await;
+                })
+                .await;
+            if !more {
+                break;
+            }
         }
         let loaded = reader.finish();
         let skipped = loaded.skipped;
@@ -188,19 +175,28 @@ impl LtvService {
         });
         tokio::pin!(work);
         let mut tick = tokio::time::interval(PROGRESS_EVERY);
+        let engine = |p: Progress| Progress {
+            fraction: LOADED_AT + (COMPUTED_AT - LOADED_AT) * p.fraction.clamp(0.0, 1.0),
+            message: p.message,
+        };
         let outcome = loop {
             tokio::select! {
                 r = &mut work => break r,
                 _ = tick.tick() => {
                     let latest = slot.lock().ok().and_then(|mut g| g.take());
                     if let Some(p) = latest {
-                        let fraction = LOADED_AT + (COMPUTED_AT - LOADED_AT) * p.fraction.clamp(0.0, 1.0);
-                        progress.report(Progress { fraction, message: p.message }).await;
+                        progress.report(engine(p)).await;
                     }
                 }
             }
+        };
+        // The engine's last step, when it ended between two ticks.
+        let latest = slot.lock().ok().and_then(|mut g| g.take());
+        if let Some(p) = latest {
+            progress.report(engine(p)).await;
         }
-        .map_err(|e| LtvServiceError::Internal(format!("the fit task stopped: {e}")))??;
+        let outcome = outcome
+            .map_err(|e| LtvServiceError::Internal(format!("the fit task stopped: {e}")))??;
         let compute_ms = started.elapsed().as_millis() - load_ms;
         let spec = &payload.spec;
         let id = Uuid::now_v7();
@@ -238,9 +234,7 @@ impl LtvService {
         row.version = store::next_version(&mut tx, org).await?;
         store::insert_model(&mut tx, &row).await?;
         tx.commit().await?;
-        let written = self
-            .write_predictions(org, &row, &outcome, progress, &mut last)
-            .await;
+        let written = self.write_predictions(org, &row, &outcome, progress).await;
         let switched = match written {
             Ok(()) => {
                 self.switch_model(org, &mut row, &outcome, payload, job_id, skipped)
@@ -263,16 +257,12 @@ impl LtvService {
             ltv.store_ms = store_ms as u64,
             "ltv model fitted"
         );
-        report_throttled(
-            progress,
-            &mut last,
-            true,
-            Progress {
+        progress
+            .report(Progress {
                 fraction: 0.99,
                 message: "removing the previous model's predictions".into(),
-            },
-        )
-        .await;
+            })
+            .await;
         self.remove_old_predictions(org, id).await;
         LtvModelView::try_from(row)
     }
@@ -286,7 +276,6 @@ impl LtvService {
         row: &ModelRow,
         outcome: &FitOutcome,
         progress: &dyn ProgressSink,
-        last: &mut Option<Instant>,
     ) -> Result<(), LtvServiceError> {
         let currency = Currency::parse(&row.currency)
             .map_err(|_| LtvServiceError::Internal(format!("model currency {}", row.currency)))?;
@@ -296,17 +285,13 @@ impl LtvService {
         let total = pairs.len();
         let mut done = 0;
         for part in pairs.chunks(store::PREDICTION_BATCH) {
-            report_throttled(
-                progress,
-                last,
-                done == 0,
-                Progress {
+            progress
+                .report(Progress {
                     fraction: COMPUTED_AT
                         + (0.99 - COMPUTED_AT) * done as f64 / total.max(1) as f64,
                     message: format!("storing predictions: {done} of {total}"),
-                },
-            )
-            .await;
+                })
+                .await;
             let batch = Instant::now();
             let mut tx = self.db.begin().await?;
             store::insert_predictions(&mut tx, org, row.id, currency, part).await?;

@@ -675,20 +675,16 @@ pub async fn insert_predictions(
     Ok(())
 }
 
-/// A stored per-customer summary and forecast.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct PredictionRow {
+/// A stored per-customer summary and forecast (the API shows it as
+/// [`crate::service::PredictionRow`], money as `Money`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PredictionRecord {
     pub model_id: Uuid,
     pub customer_id: String,
-    /// Repeat purchase days in the observation window.
     pub frequency: f64,
-    /// Age at the last purchase, in the model's time unit.
     pub recency: f64,
-    /// Age at the end of observation (T), in the model's time unit.
     pub age: f64,
-    /// Mean value of the repeat purchase days, micros.
     pub monetary_micros: i64,
-    /// Expected purchases over the model's horizon.
     pub expected_purchases: f64,
     pub p_alive: f64,
     pub churn_risk: f64,
@@ -731,7 +727,7 @@ pub async fn predictions_of(
     org: OrgId,
     model_id: Uuid,
     customers: &[String],
-) -> Result<Vec<PredictionRow>, StoreError> {
+) -> Result<Vec<PredictionRecord>, StoreError> {
     let stmt = select_predictions(org, model_id)
         .and_where(Expr::col(P::CustomerId).is_in(customers.iter().map(String::as_str)))
         .to_owned();
@@ -766,7 +762,7 @@ pub async fn page_predictions(
     sort: SortBy,
     key: Option<PredictionKey>,
     fetch: u64,
-) -> Result<Vec<PredictionRow>, StoreError> {
+) -> Result<Vec<PredictionRecord>, StoreError> {
     let mut stmt = select_predictions(org, model_id);
     match sort {
         SortBy::Clv => {
@@ -820,7 +816,7 @@ pub async fn all_predictions(
     db: &Db,
     org: OrgId,
     model_id: Uuid,
-) -> Result<Vec<PredictionRow>, StoreError> {
+) -> Result<Vec<PredictionRecord>, StoreError> {
     db.fetch_all(&select_predictions(org, model_id)).await
 }
 
