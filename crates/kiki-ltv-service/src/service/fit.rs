@@ -64,17 +64,26 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 const LOADED_AT: f64 = 0.25;
 const COMPUTED_AT: f64 = 0.75;
 
-/// Rows deleted per statement when old predictions are removed.
-const DELETE_BATCH: u64 = 5000;
+/// Rows deleted per transaction when old predictions are removed.
+const DELETE_BATCH: u64 = 20_000;
 
-/// Leaves the database to other writers for a quarter of the time a batch
-/// held it (1 to 50 ms). SQLite's busy handler polls a waiting writer's
-/// lock every few to 100 ms; with the fit's batches back to back, a
-/// waiter could miss every gap until its `busy_timeout` and log "database
-/// is locked". One fifth of the time free makes that vanishingly rare.
+/// Leaves the database to other writers after a batch: a quarter of the
+/// time the batch held it, at least 120 ms and at most 500 ms. SQLite's busy
+/// handler polls a waiting writer's lock at most 100 ms apart, so every
+/// writer that waited through a batch gets its turn in the pause that
+/// follows, long before its `busy_timeout` (5 s by default).
 async fn pause_after(batch: Duration) {
-    tokio::time::sleep((batch / 4).clamp(Duration::from_millis(1), Duration::from_millis(50)))
+    tokio::time::sleep((batch / 4).clamp(Duration::from_millis(120), Duration::from_millis(500)))
         .await;
+}
+
+/// Predictions written per transaction (in statements of
+/// [`store::PREDICTION_BATCH`]): about a fiftieth of them, 2,000 to 20,000
+/// rows — enough that the cost of starting a transaction on a connection
+/// whose page cache another writer emptied is spread over many rows, few
+/// enough to hold SQLite's lock well under a second.
+fn predictions_per_transaction(total: usize) -> usize {
+    (total / 50).clamp(store::PREDICTION_BATCH, 10 * store::PREDICTION_BATCH)
 }
 
 impl LtvService {
@@ -284,7 +293,7 @@ impl LtvService {
         pairs.sort_unstable_by(|a, b| a.1.customer_id.cmp(&b.1.customer_id));
         let total = pairs.len();
         let mut done = 0;
-        for part in pairs.chunks(store::PREDICTION_BATCH) {
+        for part in pairs.chunks(predictions_per_transaction(total)) {
             progress
                 .report(Progress {
                     fraction: COMPUTED_AT

@@ -26,7 +26,7 @@ const TRANSACTION_BATCH: usize = 2000;
 /// Predictions per multi-row INSERT (15 values a row: 30,000 parameters).
 pub const PREDICTION_BATCH: usize = 2000;
 /// Stored transactions a fit reads per query.
-const LOAD_PAGE: u64 = 50_000;
+const LOAD_PAGE: u64 = 200_000;
 
 /// A model whose predictions are still being written: no reader sees it.
 pub const MODEL_FITTING: &str = "fitting";
