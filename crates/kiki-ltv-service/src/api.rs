@@ -480,7 +480,8 @@ pub async fn predict(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomersQuery {
-    /// `clv` (default, highest first), `churn_risk` (highest first) or `customer_id`.
+    /// `clv` (highest first; the default of a page), `churn_risk` (highest
+    /// first) or `customer_id` (the default of a CSV export).
     #[param(value_type = Option<CustomerSort>, inline)]
     pub sort: Option<String>,
     /// Rows per page, 1 to 500 (default 50); outside that a 422 naming the
@@ -587,8 +588,8 @@ pub enum CustomerSort {
 
 /// Customers of the current model with their forecasts, paged; with
 /// `format=csv` (or `Accept: text/csv`) every customer, streamed as CSV page
-/// by page in the requested order (money as decimals in the model's
-/// currency).
+/// by page in customer id order or the requested `sort` (money as decimals
+/// in the model's currency, with a `currency` column).
 #[utoipa::path(get, path = "/ltv/customers", tag = "ltv", params(CustomersQuery),
     responses((status = 200, description = "A page (JSON), or every customer as CSV",
             content((Page<PredictionRow> = "application/json"), (String = "text/csv"))),
@@ -618,6 +619,8 @@ pub async fn list_customers(
         }
     };
     let sort = match q.sort.as_deref() {
+        // A whole export walks the primary key unless an order is asked for.
+        None if csv => SortBy::CustomerId,
         None | Some("clv") => SortBy::Clv,
         Some("churn_risk") => SortBy::ChurnRisk,
         Some("customer_id") => SortBy::CustomerId,

@@ -405,7 +405,7 @@ async fn aggregates_group_the_current_predictions_by_segment_and_platform() {
     }
     // Every customer as CSV, streamed page by page (600 > one page of 500).
     let resp = a
-        .request(reqwest::Method::GET, "/v1/ltv/customers?sort=customer_id")
+        .request(reqwest::Method::GET, "/v1/ltv/customers")
         .header("accept", "text/csv")
         .send()
         .await
@@ -430,6 +430,14 @@ async fn aggregates_group_the_current_predictions_by_segment_and_platform() {
         .map(|l| l.split(',').next().unwrap())
         .collect();
     assert_eq!(ids.len(), 600, "no customer twice");
+    let in_file: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(
+        in_file.windows(2).all(|w| w[0] < w[1]),
+        "customer id order without a sort"
+    );
     let json_page = a.get_ok("/v1/ltv/customers?sort=customer_id&limit=1").await;
     let first = &json_page["items"][0];
     let fields: Vec<&str> = lines[1].split(',').collect();
