@@ -79,9 +79,9 @@ done
 t2=$(now)
 echo "fit job: $status in $(echo "$t2 - $t1" | bc) s"
 echo "upload + fit: $(echo "$t2 - $t0" | bc) s"
-# The customer export: every customer as CSV.
+# The customer export: every customer as CSV, in customer id order.
 t3=$(now)
-rows=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'accept: text/csv' "$BASE/v1/ltv/customers" | wc -l)
+rows=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'accept: text/csv' "$BASE/v1/ltv/customers?sort=customer_id" | wc -l)
 echo "customer export: $((rows - 1)) customers in $(echo "$(now) - $t3" | bc) s"
 kill -TERM "$(server_pid)"; wait $SERVER 2>/dev/null || true
 echo "server peak RSS: $(( $(cat "$DIR/rss.txt") / 1024 )) MiB"
