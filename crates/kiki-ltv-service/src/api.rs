@@ -11,7 +11,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use kiki_core::{ErrorCode, FieldError, Page, PageRequest};
+use kiki_core::{ErrorCode, FieldError, Money, Page, PageRequest};
 use kiki_identity::perm::{LtvRead, LtvWrite, OrgManage};
 use kiki_ltv::{GroupBy, HoldoutReport};
 use kiki_server::auth::{Meta, RequirePermission as Perm};
@@ -24,14 +24,16 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::{
-    FitRequest, FitRequestSchema, IngestReport, TransactionRow, rows_from_csv, rows_from_json,
+    CsvUpload, FitRequest, FitRequestSchema, IngestReport, TransactionRow, read_csv_upload,
+    rows_from_json,
 };
 use crate::error::LtvServiceError;
 use crate::service::{
-    Aggregates, CustomerView, DeletionReport, FitPayload, LtvModelView, LtvService, NewUpload,
-    PredictRequest, PredictRequestSchema, PredictResponse, ProgressSlot, Requester, created_by,
+    AggregatesView, CustomerView, DeletionReport, FitPayload, LtvModelView, LtvService, NewUpload,
+    NoProgress, PredictRequest, PredictRequestSchema, PredictResponse, PredictionRow, Requester,
+    created_by,
 };
-use crate::store::{PredictionRow, SortBy};
+use crate::store::SortBy;
 
 /// The versioned routes; `max_upload_bytes` bounds the upload route's body.
 pub fn api(max_upload_bytes: usize) -> VersionedApi<AppState> {
@@ -217,7 +219,21 @@ pub async fn upload_transactions(
                     *slot = name;
                 }
             }
-            (rows_from_csv(&body, currency, &window, &columns)?, "csv")
+            let rows = read_csv_upload(&body, currency, &window, &columns)?;
+            let upload = NewUpload {
+                format: "csv",
+                created_by: created_by(&p.0.actor()),
+            };
+            let report = match &rows {
+                CsvUpload::Borrowed(rows) => {
+                    svc.ingest_rows(&p.0.scope, rows, Some(upload)).await?
+                }
+                CsvUpload::Owned(rows) => {
+                    svc.ingest_transactions(&p.0.scope, rows, Some(upload))
+                        .await?
+                }
+            };
+            return Ok(Json(report));
         }
         "application/json" => {
             let req: UploadBody = kiki_server::extract::parse_json(&body)?;
@@ -307,8 +323,7 @@ pub async fn create_fit(
         && svc.customer_count(scope, payload.spec.currency).await?
             <= svc.config().sync_max_customers
     {
-        let slot: ProgressSlot = Default::default();
-        let model = svc.run_fit(scope, &payload, None, slot).await?;
+        let model = svc.run_fit(scope, &payload, None, &NoProgress).await?;
         let mut resp = (StatusCode::CREATED, Json(&model)).into_response();
         if let Ok(v) = HeaderValue::from_str(&format!("/v1/ltv/models/{}", model.id)) {
             resp.headers_mut().insert(header::LOCATION, v);
@@ -334,13 +349,29 @@ pub async fn create_fit(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Rows per page, 1 to 500 (default 50).
-    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
+    /// Rows per page, 1 to 500 (default 50); outside that a 422 naming the
+    /// cap, never a shorter page.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
+}
+
+/// A page's `limit`: 1 to [`kiki_core::page::MAX_LIMIT`], else a 422 naming
+/// the cap (a request for more than a page holds is told so, not cut).
+fn page_limit(limit: Option<i64>) -> Result<Option<u32>, ApiError> {
+    let max = kiki_core::page::MAX_LIMIT;
+    match limit {
+        None => Ok(None),
+        Some(n) if (1..=i64::from(max)).contains(&n) => Ok(u32::try_from(n).ok()),
+        Some(n) => Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            format!(
+                "Must be between 1 and {max} (the most one page holds), not {n}; follow `next_cursor` for more, or ask for every customer as CSV (`Accept: text/csv`)."
+            ),
+        )])),
+    }
 }
 
 /// The organisation's models, newest version first.
@@ -349,7 +380,7 @@ pub struct PageQuery {
         (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
-        (status = 422, description = "The cursor is not one this API issued", body = ErrorEnvelope),
+        (status = 422, description = "The cursor is not one this API issued, or `limit` is outside 1 to 500 (the message names the cap)", body = ErrorEnvelope),
         (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn list_models(
     Service(svc): Service<LtvService>,
@@ -357,7 +388,7 @@ pub async fn list_models(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<LtvModelView>>, ApiError> {
     let page = PageRequest {
-        limit: q.limit,
+        limit: page_limit(q.limit)?,
         cursor: q.cursor,
     };
     Ok(Json(svc.models(&p.0.scope, &page).await?))
@@ -449,13 +480,14 @@ pub async fn predict(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomersQuery {
-    /// `clv` (default, highest first), `churn_risk` (highest first) or `customer_id`.
+    /// `clv` (highest first; the default of a page), `churn_risk` (highest
+    /// first) or `customer_id` (the default of a CSV export).
     #[param(value_type = Option<CustomerSort>, inline)]
     pub sort: Option<String>,
-    /// Rows per page, 1 to 500 (default 50).
-    #[serde(default, deserialize_with = "kiki_core::page::page_limit")]
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
+    /// Rows per page, 1 to 500 (default 50); outside that a 422 naming the
+    /// cap, never a shorter page.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
@@ -491,11 +523,10 @@ const CUSTOMER_CSV_HEADER: &[&str] = &[
     "currency",
 ];
 
-/// Micros as a decimal in the currency's major unit (`12.34`), exact.
-fn decimal(micros: i64, currency: &str) -> String {
-    let digits = kiki_core::Currency::parse(currency)
-        .map(|c| c.minor_digits())
-        .unwrap_or(2);
+/// An amount as a decimal in its currency's major unit, rounded to the
+/// currency's minor unit (`12.34`).
+fn decimal(money: Money) -> String {
+    let (micros, digits) = (money.micros, money.currency.minor_digits());
     let step = 10_i64.pow(6 - digits);
     let minor = (i128::from(micros) + i128::from(micros.signum()) * i128::from(step) / 2)
         / i128::from(step);
@@ -521,7 +552,7 @@ fn customer_csv(rows: &[PredictionRow], header: bool) -> Result<Bytes, ApiError>
         w.write_record(CUSTOMER_CSV_HEADER).map_err(fail)?;
     }
     for r in rows {
-        let money = |m: Option<i64>| m.map(|m| decimal(m, &r.currency)).unwrap_or_default();
+        let money = |m: Option<Money>| m.map(decimal).unwrap_or_default();
         w.write_record([
             r.customer_id.clone(),
             r.segment.clone().unwrap_or_default(),
@@ -529,13 +560,13 @@ fn customer_csv(rows: &[PredictionRow], header: bool) -> Result<Bytes, ApiError>
             r.frequency.to_string(),
             r.recency.to_string(),
             r.age.to_string(),
-            decimal(r.monetary_micros, &r.currency),
+            decimal(r.monetary),
             r.expected_purchases.to_string(),
             r.p_alive.to_string(),
             r.churn_risk.to_string(),
-            money(r.expected_aov_micros),
-            money(r.clv_micros),
-            r.currency.clone(),
+            money(r.expected_aov),
+            money(r.clv),
+            r.monetary.currency.to_string(),
         ])
         .map_err(fail)?;
     }
@@ -557,15 +588,15 @@ pub enum CustomerSort {
 
 /// Customers of the current model with their forecasts, paged; with
 /// `format=csv` (or `Accept: text/csv`) every customer, streamed as CSV page
-/// by page in the requested order (money as decimals in the model's
-/// currency).
+/// by page in customer id order or the requested `sort` (money as decimals
+/// in the model's currency, with a `currency` column).
 #[utoipa::path(get, path = "/ltv/customers", tag = "ltv", params(CustomersQuery),
     responses((status = 200, description = "A page (JSON), or every customer as CSV",
             content((Page<PredictionRow> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
-        (status = 422, description = "`sort` or `cursor` is invalid, or a new model replaced the cursor's", body = ErrorEnvelope),
+        (status = 422, description = "`sort`, `format` or `cursor` is invalid, a new model replaced the cursor's, or `limit` is outside 1 to 500 (the message names the cap)", body = ErrorEnvelope),
         (status = 429, description = "Rate limited", body = ErrorEnvelope)))]
 pub async fn list_customers(
     Service(svc): Service<LtvService>,
@@ -588,6 +619,8 @@ pub async fn list_customers(
         }
     };
     let sort = match q.sort.as_deref() {
+        // A whole export walks the primary key unless an order is asked for.
+        None if csv => SortBy::CustomerId,
         None | Some("clv") => SortBy::Clv,
         Some("churn_risk") => SortBy::ChurnRisk,
         Some("customer_id") => SortBy::CustomerId,
@@ -599,7 +632,7 @@ pub async fn list_customers(
         }
     };
     let page = PageRequest {
-        limit: q.limit,
+        limit: page_limit(q.limit)?,
         cursor: q.cursor,
     };
     if !csv {
@@ -688,7 +721,7 @@ pub enum AggregateBy {
 /// CLV totals and p25/p50/p75 (and P(alive) quartiles) per segment or
 /// acquisition platform, from the current model's stored predictions.
 #[utoipa::path(get, path = "/ltv/aggregates", tag = "ltv", params(AggregatesQuery),
-    responses((status = 200, body = Aggregates),
+    responses((status = 200, body = AggregatesView),
         (status = 400, description = "A query or path parameter cannot be read", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Lacks `ltv.read`", body = ErrorEnvelope),
@@ -699,7 +732,7 @@ pub async fn get_aggregates(
     Service(svc): Service<LtvService>,
     p: Perm<LtvRead>,
     Query(q): Query<AggregatesQuery>,
-) -> Result<Json<Aggregates>, ApiError> {
+) -> Result<Json<AggregatesView>, ApiError> {
     let by = match q.by.as_deref() {
         None | Some("segment") => GroupBy::Segment,
         Some("platform") => GroupBy::Platform,
@@ -711,10 +744,11 @@ pub async fn get_aggregates(
             )]));
         }
     };
-    svc.aggregates(&p.0.scope, by)
+    let aggregates = svc
+        .aggregates(&p.0.scope, by)
         .await?
-        .map(Json)
-        .ok_or_else(|| LtvServiceError::NoModel.into())
+        .ok_or(LtvServiceError::NoModel)?;
+    Ok(Json(AggregatesView::try_from(aggregates)?))
 }
 
 fn requester(p: &kiki_identity::Principal, meta: &kiki_identity::RequestMeta) -> Requester {

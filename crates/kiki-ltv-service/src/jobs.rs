@@ -1,18 +1,49 @@
 //! The `ltv.fit` job: runs [`LtvService::run_fit`] for the job's
-//! organisation, writing the fit's progress to the job record while it runs.
+//! organisation, writing the fit's progress to the job record (between the
+//! fit's own writes, so the two never compete for SQLite's write lock).
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use futures::future::BoxFuture;
 use kiki_store::{JobContext, JobError, JobHandler};
 use serde_json::{Value, json};
 
+use crate::domain::Progress;
 use crate::error::LtvServiceError;
-use crate::service::{FIT_JOB_KIND, FitPayload, LtvService, ProgressSlot};
+use crate::service::{FIT_JOB_KIND, FitPayload, LtvService, ProgressSink};
 
-/// How often the latest fit progress is written to the job record.
+/// How often a fit's progress is written to the job record at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The job record as a fit's progress sink: the start, the last step and
+/// the latest report every [`PROGRESS_EVERY`] are written.
+struct JobProgress<'a> {
+    ctx: &'a JobContext,
+    last: Mutex<Option<Instant>>,
+}
+
+impl ProgressSink for JobProgress<'_> {
+    fn report<'a>(&'a self, p: Progress) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let due = {
+                let mut last = self.last.lock();
+                let due = p.fraction <= 0.0
+                    || p.fraction >= 0.99
+                    || last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+                if due {
+                    *last = Some(Instant::now());
+                }
+                due
+            };
+            if due {
+                self.ctx.progress(p.fraction, &p.message).await;
+            }
+        })
+    }
+}
 
 /// The handler of `ltv.fit` jobs.
 #[derive(Debug)]
@@ -48,24 +79,14 @@ impl JobHandler for FitJob {
             let scope = ctx
                 .scope()
                 .ok_or_else(|| JobError::permanent("An ltv.fit job needs an organisation."))?;
-            ctx.progress(0.0, "loading transactions").await;
-            let slot: ProgressSlot = Arc::new(Mutex::new(None));
-            let work = self
-                .svc
-                .run_fit(&scope, &payload, Some(ctx.id.0), slot.clone());
-            tokio::pin!(work);
-            let mut tick = tokio::time::interval(PROGRESS_EVERY);
-            let result = loop {
-                tokio::select! {
-                    r = &mut work => break r,
-                    () = ctx.cancel.cancelled() => return Err(JobError::Cancelled),
-                    _ = tick.tick() => {
-                        let latest = slot.lock().ok().and_then(|mut g| g.take());
-                        if let Some(p) = latest {
-                            ctx.progress(p.fraction, &p.message).await;
-                        }
-                    }
-                }
+            let sink = JobProgress {
+                ctx: &ctx,
+                last: Mutex::new(None),
+            };
+            let work = self.svc.run_fit(&scope, &payload, Some(ctx.id.0), &sink);
+            let result = tokio::select! {
+                r = work => r,
+                () = ctx.cancel.cancelled() => return Err(JobError::Cancelled),
             };
             let model = result.map_err(job_error)?;
             ctx.progress(1.0, "done").await;

@@ -17,7 +17,7 @@
 //! own (line, column, message).
 
 use rayon::prelude::*;
-use time::{Date, Month};
+use time::{Date, Month, OffsetDateTime};
 
 use crate::csv_import::{
     AMOUNT_NAMES, CUSTOMER_NAMES, CsvErrors, CsvOptions, TIMESTAMP_NAMES, TimestampFormat,
@@ -157,10 +157,38 @@ fn parse_chunk<'a>(chunk: &'a str, cols: &Columns, options: &CsvOptions) -> Opti
         ids: Vec::with_capacity(lines),
         ..RawChunk::default()
     };
-    let mut fields: Vec<&'a str> = Vec::with_capacity(cols.width);
+    each_row(chunk, cols, options, cols.width, |_, row, _, _| {
+        b.push(row.id, row.when, row.amount, row.segment, row.platform);
+    })?;
+    Some(b)
+}
+
+/// The values of one line the engine reads.
+struct LineValues<'a> {
+    id: &'a str,
+    when: When,
+    amount: i64,
+    segment: Option<&'a str>,
+    platform: Option<&'a str>,
+}
+
+/// Calls `f` with each non-empty line's index in the chunk, its values,
+/// its first `width` fields (trimmed on use) and whether it ends in CRLF;
+/// `None` as soon as a line needs the general reader.
+fn each_row<'a>(
+    chunk: &'a str,
+    cols: &Columns,
+    options: &CsvOptions,
+    width: usize,
+    mut f: impl FnMut(usize, LineValues<'a>, &[&'a str], bool),
+) -> Option<()> {
+    let mut fields: Vec<&'a str> = Vec::with_capacity(width);
     let delimiter = options.delimiter;
-    for line in chunk.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    for (i, line) in chunk.split('\n').enumerate() {
+        let (line, crlf) = match line.strip_suffix('\r') {
+            Some(l) => (l, true),
+            None => (line, false),
+        };
         if line.is_empty() {
             continue;
         }
@@ -168,12 +196,12 @@ fn parse_chunk<'a>(chunk: &'a str, cols: &Columns, options: &CsvOptions) -> Opti
             // A quoted field open at the end of the line, an escaped quote
             // or text after a closing quote: the general reader.
             if quote_open_at_end(line.as_bytes(), delimiter)
-                || !split_quoted(line, delimiter, cols.width, &mut fields)
+                || !split_quoted(line, delimiter, width, &mut fields)
             {
                 return None;
             }
         } else {
-            split_plain(line, delimiter, cols.width, &mut fields);
+            split_plain(line, delimiter, width, &mut fields);
         }
         let get = |i: usize| fields.get(i).map_or("", |s| s.trim());
         let id = get(cols.id);
@@ -183,9 +211,116 @@ fn parse_chunk<'a>(chunk: &'a str, cols: &Columns, options: &CsvOptions) -> Opti
         let when = when(get(cols.at), options.timestamp_format)?;
         let amount = amount(get(cols.amount))?;
         let label = |c: Option<usize>| c.map(get).filter(|v| !v.is_empty());
-        b.push(id, when, amount, label(cols.segment), label(cols.platform));
+        let values = LineValues {
+            id,
+            when,
+            amount,
+            segment: label(cols.segment),
+            platform: label(cols.platform),
+        };
+        f(i, values, &fields, crlf);
     }
-    Some(b)
+    Some(())
+}
+
+/// One data row of a transactions file as [`read_transaction_rows`] reads
+/// it: the values the engine reads, parsed, and the text of the extra
+/// columns asked for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CsvTransaction<'a, const N: usize> {
+    /// The row's line as the `csv` crate (and so [`parse_transactions_csv`])
+    /// numbers it: 1 + the line ends before the end of the previous record
+    /// (its line end, or the CR of a CRLF). The first row of a plain file is
+    /// line 2; in a CRLF file a row has the number of the line before it.
+    pub line: u64,
+    pub customer_id: &'a str,
+    pub at: OffsetDateTime,
+    pub amount_micros: i64,
+    pub segment: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    /// The extra columns' fields, trimmed, in the order asked (`None` when
+    /// the file has no such column or the row ends before it).
+    pub extra: [Option<&'a str>; N],
+}
+
+/// Reads a transactions file's rows as borrowed values, with the fields of
+/// `extra` columns (found by name, in any case) beside them: the rows
+/// [`parse_transactions_csv`] reads, with their file lines, in file order,
+/// parsed in parallel without an allocation per row. `None` when the file
+/// needs the general reader — a bad value, an escaped quote, a field
+/// spanning lines, a lone carriage return, bytes that are not UTF-8, a
+/// missing column: [`parse_transactions_csv`] then gives the same rows or
+/// the errors (line, column, message) to report.
+pub fn read_transaction_rows<'a, const N: usize>(
+    input: &'a [u8],
+    options: &CsvOptions,
+    extra: [&str; N],
+) -> Option<Vec<CsvTransaction<'a, N>>> {
+    let text = std::str::from_utf8(input).ok()?;
+    if memchr::memchr_iter(b'\r', input).any(|i| input.get(i + 1) != Some(&b'\n')) {
+        return None;
+    }
+    let mut rdr = crate::csv_import::reader(input, options.delimiter);
+    let headers = rdr.headers().ok()?.clone();
+    let body_start = usize::try_from(rdr.position().byte()).ok()?;
+    drop(rdr);
+    let cols = columns(&headers, &options.columns)?;
+    let extra_cols = extra.map(|name| crate::csv_import::find(&headers, name));
+    let width = extra_cols
+        .iter()
+        .flatten()
+        .map(|i| i + 1)
+        .fold(cols.width, usize::max);
+    let body = text.get(body_start..)?;
+    // The header's lines come first.
+    let header_lines = memchr::memchr_iter(b'\n', &input[..body_start]).count() as u64;
+    let parts = chunks(body, rayon::current_num_threads().max(1));
+    let mut first_lines = Vec::with_capacity(parts.len());
+    let mut line = header_lines + 1;
+    for p in &parts {
+        first_lines.push(line);
+        line += memchr::memchr_iter(b'\n', p.as_bytes()).count() as u64;
+    }
+    let parsed: Option<Vec<(Vec<CsvTransaction<'a, N>>, Vec<bool>)>> = parts
+        .par_iter()
+        .zip(first_lines.par_iter())
+        .map(|(chunk, &first)| {
+            let mut out = Vec::with_capacity(chunk.len() / 24);
+            let mut crlf = Vec::with_capacity(chunk.len() / 24);
+            each_row(chunk, &cols, options, width, |i, v, fields, ends_crlf| {
+                crlf.push(ends_crlf);
+                let at = match v.when {
+                    When::Day(d) => Date::from_julian_day(d)
+                        .map_or(OffsetDateTime::UNIX_EPOCH, |d| d.midnight().assume_utc()),
+                    When::At(at) => at,
+                };
+                out.push(CsvTransaction {
+                    line: first + i as u64,
+                    customer_id: v.id,
+                    at,
+                    amount_micros: v.amount,
+                    segment: v.segment,
+                    platform: v.platform,
+                    extra: extra_cols.map(|c| c.and_then(|c| fields.get(c)).map(|s| s.trim())),
+                });
+            })?;
+            Some((out, crlf))
+        })
+        .collect();
+    let parsed = parsed?;
+    let mut rows = Vec::with_capacity(parsed.iter().map(|p| p.0.len()).sum());
+    // `line` holds the physical line so far; the csv crate's number of a row
+    // follows from the row before it (see `CsvTransaction::line`).
+    let (mut prev_line, mut prev_crlf) = (header_lines, false);
+    for (part, crlf) in parsed {
+        for (mut r, ends_crlf) in part.into_iter().zip(crlf) {
+            let physical = r.line;
+            r.line = prev_line + u64::from(!prev_crlf);
+            (prev_line, prev_crlf) = (physical, ends_crlf);
+            rows.push(r);
+        }
+    }
+    Some(rows)
 }
 
 /// Splits a line without quotes; fields after the `width` needed are not
@@ -397,6 +532,62 @@ mod tests {
         assert!(chunks(&csv, 2).len() == 2);
         let log = same_as_general(&csv, &CsvOptions::default());
         assert_eq!(log.customers(), 40_000);
+    }
+
+    #[test]
+    fn rows_with_extra_columns_are_the_general_readers_rows_with_their_lines() {
+        let mut csv = String::from("\u{feff}Email,Order_Date,Total,Kind,platform\r\n");
+        for i in 0..60_000u32 {
+            let kind = if i % 9 == 0 { "refund" } else { "" };
+            let amount = if i % 5 == 0 {
+                format!("\"${},{:03}.5\"", i % 3, i % 1000)
+            } else {
+                format!("{}.{:02}", i % 500, i % 100)
+            };
+            let end = if i % 3 == 0 { "\r\n" } else { "\n" };
+            csv.push_str(&format!(
+                "u{}@shop.example,2024-{:02}-{:02},{amount},{kind},meta{end}",
+                i % 20_000,
+                1 + i % 12,
+                1 + i % 28,
+            ));
+            if i % 1000 == 0 {
+                csv.push_str(if i % 2000 == 0 { "\n" } else { "\r\n\n" });
+            }
+        }
+        let options = CsvOptions::default();
+        let rows = read_transaction_rows(csv.as_bytes(), &options, ["kind", "order_id"])
+            .expect("the fast path takes it");
+        let general = parse_transactions_csv(csv.as_bytes(), &options).unwrap();
+        assert_eq!(rows.len(), general.len());
+        let mut rdr = crate::csv_import::reader(csv.as_bytes(), b',');
+        rdr.headers().unwrap();
+        let lines: Vec<u64> = rdr
+            .records()
+            .map(|r| r.unwrap().position().unwrap().line())
+            .collect();
+        for ((r, t), line) in rows.iter().zip(&general).zip(lines) {
+            assert_eq!(
+                (r.customer_id, r.at, r.amount_micros, r.platform, r.line),
+                (
+                    t.customer_id.as_str(),
+                    t.at,
+                    t.amount_micros,
+                    t.platform.as_deref(),
+                    line
+                )
+            );
+            assert_eq!(r.extra[1], None, "no order_id column");
+            assert!(matches!(r.extra[0], Some("" | "refund")));
+        }
+        assert!(
+            read_transaction_rows(
+                b"customer_id,timestamp,amount\nc1,2024-02-30,1\n",
+                &options,
+                []
+            )
+            .is_none()
+        );
     }
 
     #[test]

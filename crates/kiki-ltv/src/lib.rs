@@ -29,7 +29,7 @@ pub use csv_import::{
     CsvErrors, CsvOptions, CsvRowError, SummaryCsvOptions, TimestampFormat, TransactionColumns,
     parse_summary_csv, parse_transactions_csv,
 };
-pub use csv_log::read_transaction_log;
+pub use csv_log::{CsvTransaction, read_transaction_log, read_transaction_rows};
 pub use data::{
     CalibrationHoldout, CustomerSummary, TimeUnit, Transaction, calibration_holdout_split,
     summarize, summarize_periods,
@@ -37,7 +37,7 @@ pub use data::{
 pub use error::{LtvError, RowList};
 pub use fit::{FitOptions, FitProgress, FitStage, Optimizer};
 pub use holdout::{FrequencyBucket, HoldoutCustomer, HoldoutReport, holdout_report};
-pub use log::TransactionLog;
+pub use log::{TransactionLog, TransactionLogBuilder};
 pub use models::{
     BgBbParams, BgNbdParams, DataWindow, FittedModel, GammaGamma, GammaGammaModel,
     GammaGammaParams, ModelKind, ModelParams, ParetoNbdParams, SpendRow, fit, fit_rows,

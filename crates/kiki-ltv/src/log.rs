@@ -478,6 +478,47 @@ impl<'a> LogBuilder<'a> {
     }
 }
 
+/// Builds a [`TransactionLog`] one transaction at a time, for rows that
+/// arrive in pieces (a database read page by page): the transactions are not
+/// kept, only the log's 16 bytes of each and every customer id once. Pushing
+/// the same transactions in the same order gives the log
+/// [`TransactionLog::from_transactions`] gives.
+#[derive(Debug, Default)]
+pub struct TransactionLogBuilder {
+    inner: LogBuilder<'static>,
+}
+
+impl TransactionLogBuilder {
+    pub fn new() -> TransactionLogBuilder {
+        TransactionLogBuilder::default()
+    }
+
+    /// Adds one transaction (its strings are moved in, or dropped when the
+    /// customer or label is known already).
+    pub fn push(&mut self, t: Transaction) {
+        self.inner.push(
+            Cow::Owned(t.customer_id),
+            When::At(t.at),
+            t.amount_micros,
+            t.segment.map(Cow::Owned),
+            t.platform.map(Cow::Owned),
+        );
+    }
+
+    /// Transactions pushed so far.
+    pub fn len(&self) -> usize {
+        self.inner.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.rows.is_empty()
+    }
+
+    pub fn finish(self) -> TransactionLog {
+        self.inner.finish()
+    }
+}
+
 /// Rows of one piece of a file whose customer ids are not interned yet
 /// (see [`TransactionLog::from_raw_chunks`]).
 #[derive(Debug, Default)]
@@ -740,6 +781,35 @@ mod tests {
             segment: None,
             platform: platform.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn a_log_built_one_transaction_at_a_time_equals_the_log_built_at_once() {
+        let txs = vec![
+            tx("a", datetime!(2024-01-03 10:00 UTC), 5, None),
+            tx("b", datetime!(2024-01-02 10:00 UTC), 7, Some("meta")),
+            tx("a", datetime!(2024-01-01 10:00 UTC), 1, Some("google")),
+            tx(
+                "a-customer-with-a-long-id",
+                datetime!(2024-01-04 10:00 UTC),
+                2,
+                None,
+            ),
+            tx(
+                "a-customer-with-a-long-id",
+                datetime!(2024-01-09 10:00 UTC),
+                4,
+                Some("meta"),
+            ),
+            tx("d", datetime!(2024-01-01 00:00 UTC), -1, Some("meta")),
+        ];
+        let mut b = TransactionLogBuilder::new();
+        assert!(b.is_empty());
+        for t in &txs {
+            b.push(t.clone());
+        }
+        assert_eq!(b.len(), txs.len());
+        assert_eq!(b.finish(), TransactionLog::from_transactions(&txs));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub use fit::{
 };
 pub use fit_request::{FitRequest, FitRequestSchema, FitSpec, ModelChoice};
 pub use rows::{
-    IngestReport, MAX_LISTED_ROWS, MAX_TEXT_CHARS, NewTransaction, RowErrors, TransactionKind,
-    TransactionRow, apply_refund_references, order_amount_schema, rows_from_csv, rows_from_json,
+    CsvUpload, IngestReport, MAX_AMOUNT_MICROS, MAX_LISTED_ROWS, MAX_TEXT_CHARS, NewTransaction,
+    RowErrors, TransactionKind, TransactionRef, TransactionRow, apply_refund_references,
+    order_amount_schema, read_csv_upload, rows_from_csv, rows_from_json,
 };

@@ -134,13 +134,50 @@ impl NewTransaction {
     /// The idempotency key: the same order uploaded twice is stored once.
     /// Refunds carry a negative amount, so a refund never matches its order.
     pub fn dedup_key(&self) -> String {
+        self.as_ref().dedup_key()
+    }
+}
+
+/// A transaction to store, borrowed: from an upload's bytes (a CSV file
+/// read by the fast reader) or from a [`NewTransaction`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransactionRef<'a> {
+    pub customer_id: &'a str,
+    pub at: OffsetDateTime,
+    pub amount_micros: i64,
+    pub currency: Currency,
+    pub order_id: Option<&'a str>,
+    pub segment: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub kind: TransactionKind,
+}
+
+impl NewTransaction {
+    pub fn as_ref(&self) -> TransactionRef<'_> {
+        TransactionRef {
+            customer_id: &self.customer_id,
+            at: self.at,
+            amount_micros: self.amount_micros,
+            currency: self.currency,
+            order_id: self.order_id.as_deref(),
+            segment: self.segment.as_deref(),
+            platform: self.platform.as_deref(),
+            kind: self.kind,
+        }
+    }
+}
+
+impl TransactionRef<'_> {
+    /// The idempotency key: the same order uploaded twice is stored once.
+    /// Refunds carry a negative amount, so a refund never matches its order.
+    pub fn dedup_key(&self) -> String {
         format!(
             "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             self.customer_id,
             kiki_store::schema::sqlite_timestamp(self.at),
             self.amount_micros,
             self.currency,
-            self.order_id.as_deref().unwrap_or("")
+            self.order_id.unwrap_or("")
         )
     }
 }
@@ -326,8 +363,19 @@ fn text_field(
     field: &str,
     value: Option<&str>,
 ) -> Option<String> {
+    text_ref(errors, row, field, value).map(str::to_owned)
+}
+
+/// A text value trimmed, `None` when empty or too long (reported).
+fn text_ref<'a>(
+    errors: &mut RowErrors,
+    row: u64,
+    field: &str,
+    value: Option<&'a str>,
+) -> Option<&'a str> {
     let v = value.map(str::trim).filter(|s| !s.is_empty())?;
-    if v.chars().count() > MAX_TEXT_CHARS {
+    // A character is at least one byte: only long texts need counting.
+    if v.len() > MAX_TEXT_CHARS && v.chars().count() > MAX_TEXT_CHARS {
         errors.push(
             row,
             field,
@@ -335,7 +383,7 @@ fn text_field(
         );
         return None;
     }
-    Some(v.to_owned())
+    Some(v)
 }
 
 /// Engine transactions from stored rows with their order ids: a refund
@@ -548,6 +596,84 @@ pub fn rows_from_csv(
         }
     }
     errors.into_result("file", out)
+}
+
+/// A CSV upload's rows: borrowed from the body when the fast reader took
+/// the file, owned when it went through the general reader.
+#[derive(Debug)]
+pub enum CsvUpload<'a> {
+    Borrowed(Vec<TransactionRef<'a>>),
+    Owned(Vec<NewTransaction>),
+}
+
+impl CsvUpload<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            CsvUpload::Borrowed(v) => v.len(),
+            CsvUpload::Owned(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads and validates a CSV upload. The engine's fast reader
+/// ([`kiki_ltv::read_transaction_rows`], the one `kiki ltv fit` uses, in
+/// parallel and without an allocation per row) takes every file it can;
+/// the rest (a bad value, an escaped quote, a field over several lines …)
+/// goes through [`rows_from_csv`], so the rows, the column rules and the
+/// errors (file line, column, message) are the same either way.
+pub fn read_csv_upload<'a>(
+    body: &'a [u8],
+    currency: Currency,
+    window: &DateWindow,
+    columns: &kiki_ltv::TransactionColumns,
+) -> Result<CsvUpload<'a>, LtvServiceError> {
+    let options = kiki_ltv::CsvOptions {
+        max_errors: MAX_LISTED_ROWS,
+        columns: columns.clone(),
+        ..kiki_ltv::CsvOptions::default()
+    };
+    let Some(rows) = kiki_ltv::read_transaction_rows(body, &options, ["order_id", "kind"]) else {
+        return rows_from_csv(body, currency, window, columns).map(CsvUpload::Owned);
+    };
+    let mut errors = RowErrors::default();
+    if rows.is_empty() {
+        errors.push(1, "file", "The file holds no transactions.");
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let line = r.line;
+        let [order_id, kind] = r.extra;
+        let order_id = text_ref(&mut errors, line, "order_id", order_id);
+        let kind = kind_field(&mut errors, line, kind);
+        let amount = check_time_and_amount(
+            &mut errors,
+            line,
+            Some(r.at),
+            Some(r.amount_micros),
+            kind,
+            window,
+        );
+        let customer_id = text_ref(&mut errors, line, "customer_id", Some(r.customer_id));
+        let segment = text_ref(&mut errors, line, "segment", r.segment);
+        let platform = text_ref(&mut errors, line, "platform", r.platform);
+        if let (Some(customer_id), Some(amount_micros), Some(kind)) = (customer_id, amount, kind) {
+            out.push(TransactionRef {
+                customer_id,
+                at: r.at,
+                amount_micros,
+                currency,
+                order_id,
+                segment,
+                platform,
+                kind,
+            });
+        }
+    }
+    errors.into_result("file", CsvUpload::Borrowed(out))
 }
 
 #[cfg(test)]

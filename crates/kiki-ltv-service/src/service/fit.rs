@@ -3,10 +3,12 @@
 //! record).
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use kiki_core::{Currency, JobId, TenantScope};
+use futures::future::BoxFuture;
+
+use kiki_core::{Currency, JobId, OrgId, TenantScope};
 use kiki_explain::NewDecision;
-use kiki_ltv::TransactionLog;
 use kiki_shield::{Actor, AuditEvent};
 use kiki_store::EnqueueOptions;
 use serde::{Deserialize, Serialize};
@@ -14,8 +16,10 @@ use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use kiki_ltv::{CustomerPrediction, CustomerSummary};
+
 use super::{LtvModelView, LtvService};
-use crate::domain::{FitSpec, Progress, all_params, compute_fit_log, explain_fit};
+use crate::domain::{FitOutcome, FitSpec, Progress, all_params, compute_fit_log, explain_fit};
 use crate::error::LtvServiceError;
 use crate::store::{self, ModelRow};
 
@@ -32,8 +36,55 @@ pub struct FitPayload {
     pub request_id: Option<String>,
 }
 
-/// The latest progress of a running fit (latest wins).
-pub type ProgressSlot = Arc<Mutex<Option<Progress>>>;
+/// Where a running fit's progress goes (the job record, or nowhere for a
+/// fit inside a request). The fit reports after each page it reads, every
+/// 250 ms of the engine's work and before each batch of predictions it
+/// writes — between its database writes, never during one, so on SQLite a
+/// progress update does not wait for the fit's own write lock. A sink that
+/// writes somewhere thins the reports out itself.
+pub trait ProgressSink: Send + Sync {
+    fn report<'a>(&'a self, progress: Progress) -> BoxFuture<'a, ()>;
+}
+
+/// Progress dropped (a fit inside a request).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn report<'a>(&'a self, _: Progress) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// How often the engine's latest progress is passed on.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Shares of the progress bar: loading the stored rows, the engine's work
+/// (summaries, fits, predictions), storing the predictions.
+const LOADED_AT: f64 = 0.25;
+const COMPUTED_AT: f64 = 0.75;
+
+/// Rows deleted per transaction when old predictions are removed.
+const DELETE_BATCH: u64 = 20_000;
+
+/// Leaves the database to other writers after a batch: a quarter of the
+/// time the batch held it, at least 120 ms and at most 500 ms. SQLite's busy
+/// handler polls a waiting writer's lock at most 100 ms apart, so every
+/// writer that waited through a batch gets its turn in the pause that
+/// follows, long before its `busy_timeout` (5 s by default).
+async fn pause_after(batch: Duration) {
+    tokio::time::sleep((batch / 4).clamp(Duration::from_millis(120), Duration::from_millis(500)))
+        .await;
+}
+
+/// Predictions written per transaction (in statements of
+/// [`store::PREDICTION_BATCH`]): about a fiftieth of them, 2,000 to 20,000
+/// rows — enough that the cost of starting a transaction on a connection
+/// whose page cache another writer emptied is spread over many rows, few
+/// enough to hold SQLite's lock well under a second.
+fn predictions_per_transaction(total: usize) -> usize {
+    (total / 50).clamp(store::PREDICTION_BATCH, 10 * store::PREDICTION_BATCH)
+}
 
 impl LtvService {
     /// Customers with transactions in `currency`.
@@ -67,20 +118,51 @@ impl LtvService {
     }
 
     /// Fits, predicts and stores a new model version with its audit entry
-    /// and decision record, all in one database transaction. The CPU work
-    /// runs on a blocking thread; `progress` receives its reports.
+    /// and decision record.
+    ///
+    /// The stored rows are read a page at a time into a transaction log; the
+    /// engine's work runs on a blocking thread. The model row is written
+    /// first as `fitting` (no reader sees it), its predictions follow in
+    /// short transactions of a few thousand rows, and one short transaction
+    /// makes it the current model with its audit entry and decision record;
+    /// the previous model's predictions are deleted afterwards in batches.
+    /// So no writer waits long on SQLite and readers see either the old
+    /// model whole or the new one whole. `progress` gets reports between
+    /// those writes.
     pub async fn run_fit(
         &self,
         scope: &TenantScope,
         payload: &FitPayload,
         job_id: Option<Uuid>,
-        progress: ProgressSlot,
+        progress: &dyn ProgressSink,
     ) -> Result<LtvModelView, LtvServiceError> {
         let org = scope.org_id();
+        let started = Instant::now();
+        self.remove_abandoned_fits(org).await;
         let spec = payload.spec.clone();
-        let loaded =
-            store::load_transactions(&self.db, org, spec.currency, None, &self.date_window())
-                .await?;
+        progress
+            .report(Progress {
+                fraction: 0.0,
+                message: "loading transactions".into(),
+            })
+            .await;
+        let window = self.date_window();
+        let mut reader = store::LogReader::new(&self.db, org, spec.currency, &window).await?;
+        let stored = reader.stored().max(1);
+        loop {
+            let more = reader.next_page().await?;
+            let read = reader.read();
+            progress
+                .report(Progress {
+                    fraction: LOADED_AT * (read as f64 / stored as f64).min(1.0),
+                    message: format!("loading transactions: {read} of {stored}"),
+                })
+                .await;
+            if !more {
+                break;
+            }
+        }
+        let loaded = reader.finish();
         let skipped = loaded.skipped;
         if skipped > 0 {
             tracing::warn!(
@@ -89,35 +171,49 @@ impl LtvService {
                 "ltv fit leaves out stored transactions dated outside the plausible span or with an amount of the wrong sign"
             );
         }
-        let transactions = loaded.transactions;
-        let slot = progress.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            // The compact log replaces the loaded rows for the rest of the fit.
-            let log = TransactionLog::from_transactions(&transactions);
-            drop(transactions);
+        let load_ms = started.elapsed().as_millis();
+        let slot: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
+        let engine_slot = slot.clone();
+        let log = loaded.log;
+        let work = tokio::task::spawn_blocking(move || {
             compute_fit_log(&log, &spec, &mut |p| {
-                if let Ok(mut g) = slot.lock() {
+                if let Ok(mut g) = engine_slot.lock() {
                     *g = Some(p);
                 }
             })
-        })
-        .await
-        .map_err(|e| LtvServiceError::Internal(format!("the fit task stopped: {e}")))??;
-        if let Ok(mut g) = progress.lock() {
-            *g = Some(Progress {
-                fraction: 0.9,
-                message: format!("storing {} predictions", outcome.predictions.len()),
-            });
+        });
+        tokio::pin!(work);
+        let mut tick = tokio::time::interval(PROGRESS_EVERY);
+        let engine = |p: Progress| Progress {
+            fraction: LOADED_AT + (COMPUTED_AT - LOADED_AT) * p.fraction.clamp(0.0, 1.0),
+            message: p.message,
+        };
+        let outcome = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = tick.tick() => {
+                    let latest = slot.lock().ok().and_then(|mut g| g.take());
+                    if let Some(p) = latest {
+                        progress.report(engine(p)).await;
+                    }
+                }
+            }
+        };
+        // The engine's last step, when it ended between two ticks.
+        let latest = slot.lock().ok().and_then(|mut g| g.take());
+        if let Some(p) = latest {
+            progress.report(engine(p)).await;
         }
+        let outcome = outcome
+            .map_err(|e| LtvServiceError::Internal(format!("the fit task stopped: {e}")))??;
+        let compute_ms = started.elapsed().as_millis() - load_ms;
         let spec = &payload.spec;
         let id = Uuid::now_v7();
         let now = self.clock.now();
-        let mut tx = self.record.begin().await?;
-        let version = store::next_version(&mut tx, org).await?;
-        let row = ModelRow {
+        let mut row = ModelRow {
             id,
             org_id: org.0,
-            version,
+            version: 0,
             kind: to_json(&outcome.fitted.kind)
                 .as_str()
                 .unwrap_or_default()
@@ -139,25 +235,105 @@ impl LtvService {
             created_at: now,
             stale_at: None,
             skipped_transactions: i64::try_from(skipped).unwrap_or(i64::MAX),
+            status: store::MODEL_FITTING.to_owned(),
         };
+        // The version is taken now, so two fits never share one; a fit that
+        // fails leaves a gap.
+        let mut tx = self.db.begin().await?;
+        row.version = store::next_version(&mut tx, org).await?;
         store::insert_model(&mut tx, &row).await?;
-        store::delete_predictions(&mut tx, org).await?;
-        store::insert_predictions(
-            &mut tx,
-            org,
-            id,
-            spec.currency,
-            &outcome.summaries,
-            &outcome.predictions,
-        )
-        .await?;
+        tx.commit().await?;
+        let written = self.write_predictions(org, &row, &outcome, progress).await;
+        let switched = match written {
+            Ok(()) => {
+                self.switch_model(org, &mut row, &outcome, payload, job_id, skipped)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = switched {
+            self.remove_model(org, id).await;
+            return Err(e);
+        }
+        let store_ms = started.elapsed().as_millis() - load_ms - compute_ms;
+        tracing::info!(
+            org.id = %org,
+            ltv.model_id = %id,
+            ltv.version = row.version,
+            ltv.customers = row.customer_count,
+            ltv.load_ms = load_ms as u64,
+            ltv.compute_ms = compute_ms as u64,
+            ltv.store_ms = store_ms as u64,
+            "ltv model fitted"
+        );
+        progress
+            .report(Progress {
+                fraction: 0.99,
+                message: "removing the previous model's predictions".into(),
+            })
+            .await;
+        self.remove_old_predictions(org, id).await;
+        LtvModelView::try_from(row)
+    }
+
+    /// Writes the predictions of a model being fitted, a few thousand rows a
+    /// transaction, in customer order (the primary key and the customer
+    /// index grow at their ends).
+    async fn write_predictions(
+        &self,
+        org: OrgId,
+        row: &ModelRow,
+        outcome: &FitOutcome,
+        progress: &dyn ProgressSink,
+    ) -> Result<(), LtvServiceError> {
+        let currency = Currency::parse(&row.currency)
+            .map_err(|_| LtvServiceError::Internal(format!("model currency {}", row.currency)))?;
+        let mut pairs: Vec<(&CustomerSummary, &CustomerPrediction)> =
+            outcome.summaries.iter().zip(&outcome.predictions).collect();
+        pairs.sort_unstable_by(|a, b| a.1.customer_id.cmp(&b.1.customer_id));
+        let total = pairs.len();
+        let mut done = 0;
+        for part in pairs.chunks(predictions_per_transaction(total)) {
+            progress
+                .report(Progress {
+                    fraction: COMPUTED_AT
+                        + (0.99 - COMPUTED_AT) * done as f64 / total.max(1) as f64,
+                    message: format!("storing predictions: {done} of {total}"),
+                })
+                .await;
+            let batch = Instant::now();
+            let mut tx = self.db.begin().await?;
+            store::insert_predictions(&mut tx, org, row.id, currency, part).await?;
+            tx.commit().await?;
+            done += part.len();
+            pause_after(batch.elapsed()).await;
+        }
+        Ok(())
+    }
+
+    /// Makes the model current, with its audit entry and decision record, in
+    /// one short transaction.
+    async fn switch_model(
+        &self,
+        org: OrgId,
+        row: &mut ModelRow,
+        outcome: &FitOutcome,
+        payload: &FitPayload,
+        job_id: Option<Uuid>,
+        skipped: u64,
+    ) -> Result<(), LtvServiceError> {
+        let spec = &payload.spec;
+        let id = row.id;
+        let mut tx = self.record.begin().await?;
+        store::set_model_ready(&mut tx, org, id).await?;
+        row.status = store::MODEL_READY.to_owned();
         let f = &outcome.fitted;
         let entry = tx
             .audit(
                 AuditEvent::new(Some(org), payload.actor.clone(), "ltv.model.fitted")
                     .target("ltv_model", id)
                     .details(json!({
-                        "version": version,
+                        "version": row.version,
                         "kind": row.kind,
                         "customers": row.customer_count,
                         "converged": f.converged,
@@ -199,19 +375,80 @@ impl LtvService {
                 })),
             }),
             confidence: None,
-            explanation: explain_fit(&outcome, spec),
+            explanation: explain_fit(outcome, spec),
             audit_entry_id: Some(entry.id),
         })
         .await?;
         tx.commit().await?;
-        tracing::info!(
-            org.id = %org,
-            ltv.model_id = %id,
-            ltv.version = version,
-            ltv.customers = row.customer_count,
-            "ltv model fitted"
+        Ok(())
+    }
+
+    /// Deletes one model's predictions, [`DELETE_BATCH`] rows a transaction.
+    async fn delete_predictions_of(&self, org: OrgId, model: Uuid) -> Result<u64, LtvServiceError> {
+        let mut deleted = 0;
+        loop {
+            let batch = Instant::now();
+            let mut tx = self.db.begin().await?;
+            let n = store::delete_prediction_batch(&mut tx, org, model, DELETE_BATCH).await?;
+            tx.commit().await?;
+            deleted += n;
+            if n < DELETE_BATCH {
+                return Ok(deleted);
+            }
+            pause_after(batch.elapsed()).await;
+        }
+    }
+
+    /// After a switch: the predictions of every other stored model go (only
+    /// the current model's are kept). Failures are logged; the next fit
+    /// tries again.
+    async fn remove_old_predictions(&self, org: OrgId, current: Uuid) {
+        let old = match store::other_ready_models(&self.db, org, current).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(org.id = %org, error = %e, "listing the previous ltv models failed");
+                return;
+            }
+        };
+        for model in old {
+            if let Err(e) = self.delete_predictions_of(org, model).await {
+                tracing::warn!(org.id = %org, ltv.model_id = %model, error = %e, "removing a previous ltv model's predictions failed");
+            }
+        }
+    }
+
+    /// Removes a model that was never made current, and its predictions.
+    async fn remove_model(&self, org: OrgId, model: Uuid) {
+        let removed = async {
+            self.delete_predictions_of(org, model).await?;
+            let mut tx = self.db.begin().await?;
+            store::delete_fitting_model(&mut tx, org, model).await?;
+            tx.commit().await?;
+            Ok::<(), LtvServiceError>(())
+        };
+        if let Err(e) = removed.await {
+            tracing::warn!(org.id = %org, ltv.model_id = %model, error = %e, "removing an unfinished ltv model failed; the next fit removes it");
+        }
+    }
+
+    /// Removes models of the organisation left `fitting` by a fit that
+    /// stopped without cleaning up (older than a fit attempt may run).
+    async fn remove_abandoned_fits(&self, org: OrgId) {
+        let limit = time::Duration::seconds(
+            i64::try_from(self.config.fit_timeout_secs).unwrap_or(i64::MAX / 4) + 60,
         );
-        LtvModelView::try_from(row)
+        let before = self.clock.now() - limit;
+        match store::abandoned_models(&self.db, org, before).await {
+            Ok(ids) => {
+                for model in ids {
+                    tracing::warn!(org.id = %org, ltv.model_id = %model, "removing an ltv model an earlier fit left unfinished");
+                    self.remove_model(org, model).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(org.id = %org, error = %e, "looking for unfinished ltv models failed")
+            }
+        }
     }
 }
 

@@ -30,12 +30,14 @@ use crate::config::{DateWindow, LtvConfig};
 use crate::error::LtvServiceError;
 use crate::store::ModelRow;
 
+pub use crate::store::SortBy;
 pub use erase::{DeletionReport, Requester};
-pub use fit::{FIT_JOB_KIND, FitPayload, ProgressSlot};
+pub use fit::{FIT_JOB_KIND, FitPayload, NoProgress, ProgressSink};
 pub use ingest::NewUpload;
 pub use reads::{
-    Aggregates, CustomerView, GroupValue, MAX_PREDICT_ITEMS, PlatformLtv, PredictRequest,
-    PredictRequestSchema, PredictResponse, RfmInput,
+    Aggregates, AggregatesView, CustomerView, GroupValue, GroupValueView, MAX_PREDICT_ITEMS,
+    PlatformLtv, PredictRequest, PredictRequestSchema, PredictResponse, PredictionRow, RfmInput,
+    ScoredRow,
 };
 
 /// A stored model as the API shows it.

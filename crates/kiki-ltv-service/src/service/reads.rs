@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use kiki_core::page::BAD_CURSOR;
 use kiki_core::stats::quantile;
-use kiki_core::{Currency, FieldError, OrgId, Page, PageRequest, TenantScope};
+use kiki_core::{Currency, FieldError, Money, OrgId, Page, PageRequest, TenantScope};
 use kiki_ltv::{CustomerPrediction, CustomerSummary, GroupBy, LtvError, SegmentValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{LtvModelView, LtvService};
 use crate::domain::predict_options;
 use crate::error::LtvServiceError;
-use crate::store::{self, PredictionKey, PredictionRow, SortBy};
+use crate::store::{self, PredictionKey, PredictionRecord, SortBy};
 
 /// The key of the customer list: the model it pages, its order, and the
 /// last row's sort values.
@@ -33,7 +33,7 @@ fn cursor_error(f: FieldError) -> LtvServiceError {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"customer_id": "c-1042", "frequency": 2, "recency": 30.43,
-    "T": 38.86, "monetary": 35.5}))]
+    "T": 38.86, "monetary": {"micros": 35_500_000, "currency": "USD"}}))]
 pub struct RfmInput {
     /// Optional label echoed back.
     pub customer_id: Option<String>,
@@ -48,10 +48,11 @@ pub struct RfmInput {
     #[serde(rename = "T")]
     #[schema(minimum = 0)]
     pub age: f64,
-    /// Mean repeat order value in the major unit (e.g. 35.50); without it no
-    /// order value or CLV is given for the row.
-    #[schema(minimum = 0, exclusive_maximum = 1e12)]
-    pub monetary: Option<f64>,
+    /// Mean repeat order value, at least 0 and under a trillion, in the
+    /// model's currency; without it no order value or CLV is given for the
+    /// row.
+    #[schema(value_type = Option<kiki_core::money::NonNegativeMoney>)]
+    pub monetary: Option<Money>,
 }
 
 /// `POST /v1/ltv/predict`: customer ids (stored predictions) or RFM rows;
@@ -59,7 +60,8 @@ pub struct RfmInput {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"customer_ids": ["c-1042", "c-7"],
-    "rows": [{"frequency": 2, "recency": 30.43, "T": 38.86, "monetary": 35.5}]}))]
+    "rows": [{"frequency": 2, "recency": 30.43, "T": 38.86,
+              "monetary": {"micros": 35_500_000, "currency": "USD"}}]}))]
 pub struct PredictRequest {
     /// A model of the organisation (default: the current one).
     pub model_id: Option<Uuid>,
@@ -91,7 +93,95 @@ pub struct PredictResponse {
     /// Requested customer ids without a stored prediction.
     pub missing: Vec<String>,
     /// Predictions of the ad-hoc rows, in request order.
-    pub rows: Vec<CustomerPrediction>,
+    pub rows: Vec<ScoredRow>,
+}
+
+/// A stored per-customer summary and forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PredictionRow {
+    pub model_id: Uuid,
+    pub customer_id: String,
+    /// Repeat purchase days in the observation window.
+    pub frequency: f64,
+    /// Age at the last purchase, in the model's time unit.
+    pub recency: f64,
+    /// Age at the end of observation (T), in the model's time unit.
+    pub age: f64,
+    /// Mean value of the repeat purchase days.
+    pub monetary: Money,
+    /// Expected purchases over the model's horizon.
+    pub expected_purchases: f64,
+    pub p_alive: f64,
+    pub churn_risk: f64,
+    /// Expected value of the customer's next order (with a spend model).
+    pub expected_aov: Option<Money>,
+    /// Discounted value of the expected purchases over the horizon (with a
+    /// spend model).
+    pub clv: Option<Money>,
+    pub segment: Option<String>,
+    pub platform: Option<String>,
+}
+
+impl TryFrom<PredictionRecord> for PredictionRow {
+    type Error = LtvServiceError;
+
+    fn try_from(r: PredictionRecord) -> Result<Self, LtvServiceError> {
+        let currency = Currency::parse(&r.currency).map_err(|_| {
+            LtvServiceError::Corrupt(format!(
+                "prediction of model {} has currency {:?}",
+                r.model_id, r.currency
+            ))
+        })?;
+        let money = |m: i64| Money::from_micros(m, currency);
+        Ok(PredictionRow {
+            model_id: r.model_id,
+            customer_id: r.customer_id,
+            frequency: r.frequency,
+            recency: r.recency,
+            age: r.age,
+            monetary: money(r.monetary_micros),
+            expected_purchases: r.expected_purchases,
+            p_alive: r.p_alive,
+            churn_risk: r.churn_risk,
+            expected_aov: r.expected_aov_micros.map(money),
+            clv: r.clv_micros.map(money),
+            segment: r.segment,
+            platform: r.platform,
+        })
+    }
+}
+
+fn views(rows: Vec<PredictionRecord>) -> Result<Vec<PredictionRow>, LtvServiceError> {
+    rows.into_iter().map(PredictionRow::try_from).collect()
+}
+
+/// The forecast of an ad-hoc RFM row.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ScoredRow {
+    /// The row's `customer_id`, or `row N` (its position) without one.
+    pub customer_id: String,
+    /// Expected purchases over the model's horizon.
+    pub expected_purchases: f64,
+    pub p_alive: f64,
+    pub churn_risk: f64,
+    /// With a spend model and the row's `monetary`.
+    pub expected_aov: Option<Money>,
+    /// With a spend model and the row's `monetary`.
+    pub clv: Option<Money>,
+}
+
+impl ScoredRow {
+    fn new(p: CustomerPrediction, currency: Currency) -> ScoredRow {
+        let money = |m: i64| Money::from_micros(m, currency);
+        ScoredRow {
+            customer_id: p.customer_id,
+            expected_purchases: p.expected_purchases,
+            p_alive: p.p_alive,
+            churn_risk: p.churn_risk,
+            expected_aov: p.expected_aov_micros.map(money),
+            clv: p.clv_micros.map(money),
+        }
+    }
 }
 
 /// A customer: their purchases and the current model's forecast.
@@ -109,8 +199,8 @@ pub struct CustomerView {
     pub first_purchase: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_purchase: Option<OffsetDateTime>,
-    /// Orders less refunds, micros.
-    pub total_spent_micros: i64,
+    /// Orders less refunds.
+    pub total_spent: Money,
     /// Summary and forecast under the current model (absent before a fit or
     /// for customers who first bought after it).
     pub prediction: Option<PredictionRow>,
@@ -126,7 +216,81 @@ pub struct GroupValue {
     pub p75_p_alive: f64,
 }
 
-/// `GET /v1/ltv/aggregates`.
+/// CLV figures of one segment or platform, as the API shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = LtvGroupValue)]
+pub struct GroupValueView {
+    /// The segment or platform; absent for customers without one (and for
+    /// the single group of `by=all`).
+    pub key: Option<String>,
+    pub count: u64,
+    /// Customers with a CLV (all of them when a spend model was fitted).
+    pub valued: u64,
+    pub total_clv: Money,
+    pub mean_clv: Money,
+    pub p25_clv: Money,
+    pub p50_clv: Money,
+    pub p75_clv: Money,
+    /// Expected purchases of the group over the horizon, summed.
+    pub expected_purchases: f64,
+    pub mean_p_alive: f64,
+    pub p25_p_alive: f64,
+    pub p50_p_alive: f64,
+    pub p75_p_alive: f64,
+}
+
+/// `GET /v1/ltv/aggregates`: [`Aggregates`] with money as `Money`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = LtvAggregates)]
+pub struct AggregatesView {
+    pub model_id: Uuid,
+    pub model_version: i64,
+    pub currency: String,
+    /// Horizon of the CLVs, days.
+    pub horizon_days: i64,
+    pub by: GroupBy,
+    pub groups: Vec<GroupValueView>,
+}
+
+impl TryFrom<Aggregates> for AggregatesView {
+    type Error = LtvServiceError;
+
+    fn try_from(a: Aggregates) -> Result<Self, LtvServiceError> {
+        let currency = Currency::parse(&a.currency)
+            .map_err(|_| LtvServiceError::Corrupt(format!("model {} currency", a.model_id)))?;
+        let money = |m: i64| Money::from_micros(m, currency);
+        Ok(AggregatesView {
+            model_id: a.model_id,
+            model_version: a.model_version,
+            currency: a.currency,
+            horizon_days: a.horizon_days,
+            by: a.by,
+            groups: a
+                .groups
+                .into_iter()
+                .map(|g| GroupValueView {
+                    key: g.value.key,
+                    count: g.value.count,
+                    valued: g.value.valued,
+                    total_clv: money(g.value.total_clv_micros),
+                    mean_clv: money(g.value.mean_clv_micros),
+                    p25_clv: money(g.value.p25_clv_micros),
+                    p50_clv: money(g.value.p50_clv_micros),
+                    p75_clv: money(g.value.p75_clv_micros),
+                    expected_purchases: g.value.expected_purchases,
+                    mean_p_alive: g.value.mean_p_alive,
+                    p25_p_alive: g.p25_p_alive,
+                    p50_p_alive: g.p50_p_alive,
+                    p75_p_alive: g.p75_p_alive,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// CLV aggregates of the current model, as other modules read them (the
+/// bidder's segment values, the twin's market model); the API shows them as
+/// [`AggregatesView`].
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Aggregates {
     pub model_id: Uuid,
@@ -238,7 +402,7 @@ impl LtvService {
                     "Stored predictions exist for the current model only; score older models with `rows`.",
                 ));
             }
-            customers = store::predictions_of(&self.db, org, model.id, ids).await?;
+            customers = views(store::predictions_of(&self.db, org, model.id, ids).await?)?;
             let found: HashSet<&str> = customers.iter().map(|p| p.customer_id.as_str()).collect();
             missing = ids
                 .iter()
@@ -246,16 +410,19 @@ impl LtvService {
                 .cloned()
                 .collect();
         }
+        let currency = Currency::parse(&model.currency)
+            .map_err(|_| LtvServiceError::Corrupt(format!("model {} currency", model.id)))?;
         let predicted = if rows.is_empty() {
             Vec::new()
         } else {
             let m = model.clone();
             let rows = rows.to_vec();
-            tokio::task::spawn_blocking(move || predict_rows(&m, &rows))
+            tokio::task::spawn_blocking(move || predict_rows(&m, currency, &rows))
                 .await
-                .map_err(|e| {
-                    LtvServiceError::Internal(format!("the predict task stopped: {e}"))
-                })??
+                .map_err(|e| LtvServiceError::Internal(format!("the predict task stopped: {e}")))??
+                .into_iter()
+                .map(|p| ScoredRow::new(p, currency))
+                .collect()
         };
         Ok(PredictResponse {
             model_id: model.id,
@@ -286,8 +453,7 @@ impl LtvService {
                 .await?;
         let txs = &loaded.transactions;
         let prediction = match &model {
-            Some(m) => store::predictions_of(&self.db, org, m.id, &ids)
-                .await?
+            Some(m) => views(store::predictions_of(&self.db, org, m.id, &ids).await?)?
                 .into_iter()
                 .next(),
             None => None,
@@ -304,9 +470,11 @@ impl LtvService {
             skipped_transactions: loaded.skipped,
             first_purchase: purchases().next().map(|t| t.at),
             last_purchase: purchases().next_back().map(|t| t.at),
-            total_spent_micros: txs
-                .iter()
-                .fold(0i64, |a, t| a.saturating_add(t.amount_micros)),
+            total_spent: Money::from_micros(
+                txs.iter()
+                    .fold(0i64, |a, t| a.saturating_add(t.amount_micros)),
+                currency,
+            ),
             prediction,
         })
     }
@@ -350,11 +518,11 @@ impl LtvService {
             page.fetch(),
         )
         .await?;
-        Ok(Page::keyset(rows, page.limit(), |r| CustomersKey {
+        Ok(Page::keyset(views(rows)?, page.limit(), |r| CustomersKey {
             model: model.id,
             sort,
             row: PredictionKey {
-                clv_micros: r.clv_micros,
+                clv_micros: r.clv.map(|m| m.micros),
                 churn_risk: r.churn_risk,
                 customer_id: r.customer_id.clone(),
             },
@@ -514,17 +682,27 @@ fn reason(e: &LtvError) -> String {
 /// the model has a spend model. Bad rows are reported by request position.
 fn predict_rows(
     model: &LtvModelView,
+    currency: Currency,
     rows: &[RfmInput],
 ) -> Result<Vec<CustomerPrediction>, LtvServiceError> {
     let mut bad = crate::domain::RowErrors::default();
     for (i, r) in rows.iter().enumerate() {
-        if let Some(m) = r.monetary
-            && !(0.0..1e12).contains(&m)
-        {
+        let Some(m) = r.monetary else { continue };
+        let field = format!("rows[{i}].monetary");
+        if m.currency != currency {
             bad.push(
                 i as u64 + 1,
-                &format!("rows[{i}].monetary"),
-                "Must be a non-negative amount in the major unit.",
+                &field,
+                format!(
+                    "Must be in the model's currency, {currency}, not {}.",
+                    m.currency
+                ),
+            );
+        } else if !(0..=crate::domain::MAX_AMOUNT_MICROS).contains(&m.micros) {
+            bad.push(
+                i as u64 + 1,
+                &field,
+                "Must be at least 0 and under a trillion in the major unit.",
             );
         }
     }
@@ -542,9 +720,7 @@ fn predict_rows(
         frequency: r.frequency,
         recency: r.recency,
         age: r.age,
-        monetary_micros: r.monetary.map_or(0, |m| {
-            (m * kiki_core::money::MICROS_PER_UNIT as f64).round() as i64
-        }),
+        monetary_micros: r.monetary.map_or(0, |m| m.micros),
         segment: None,
         platform: None,
     };

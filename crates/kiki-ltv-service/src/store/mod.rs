@@ -3,7 +3,9 @@
 //! identifiers are in `schema.rs`.
 
 use kiki_core::{Currency, OrgId};
-use kiki_ltv::{CustomerPrediction, CustomerSummary, Transaction};
+use kiki_ltv::{
+    CustomerPrediction, CustomerSummary, Transaction, TransactionLog, TransactionLogBuilder,
+};
 use kiki_store::{Db, StoreError, Tx};
 use sea_query::{Cond, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query};
 use serde::Serialize;
@@ -13,27 +15,36 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::DateWindow;
-use crate::domain::{NewTransaction, TransactionKind, apply_refund_references};
+use crate::domain::{TransactionKind, TransactionRef, apply_refund_references};
 use schema::{LtvModels as M, LtvPredictions as P, LtvTransactions as T, LtvUploads as U};
 
 mod schema;
 
-/// Rows per multi-row INSERT (well under SQLite's bound-parameter limit).
-const INSERT_BATCH: usize = 500;
+/// Transactions per multi-row INSERT: 13 values a row, 26,000 bound
+/// parameters, under SQLite's 32,766 and PostgreSQL's 65,535.
+const TRANSACTION_BATCH: usize = 2000;
+/// Predictions per multi-row INSERT (15 values a row: 30,000 parameters).
+pub const PREDICTION_BATCH: usize = 2000;
+/// Stored transactions a fit reads per query.
+const LOAD_PAGE: u64 = 200_000;
 
-/// Inserts transactions with their idempotency keys (one per row),
-/// skipping keys already stored; the number inserted.
+/// A model whose predictions are still being written: no reader sees it.
+pub const MODEL_FITTING: &str = "fitting";
+/// A model stored whole; the ready model with the highest version is the
+/// organisation's current one.
+pub const MODEL_READY: &str = "ready";
+
+/// Inserts transactions with their idempotency keys (one per row, in the
+/// order given), skipping keys already stored; the number inserted.
 pub async fn insert_transactions(
     tx: &mut Tx<'_>,
     org: OrgId,
     upload: Option<Uuid>,
-    rows: &[NewTransaction],
-    keys: &[String],
+    rows: &[(TransactionRef<'_>, String)],
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
     let mut inserted = 0;
-    let pairs: Vec<(&NewTransaction, &String)> = rows.iter().zip(keys).collect();
-    for chunk in pairs.chunks(INSERT_BATCH) {
+    for chunk in rows.chunks(TRANSACTION_BATCH) {
         let mut stmt = Query::insert()
             .into_table(T::Table)
             .columns([
@@ -61,13 +72,13 @@ pub async fn insert_transactions(
             stmt.values_panic([
                 Uuid::now_v7().into(),
                 org.0.into(),
-                r.customer_id.as_str().into(),
+                r.customer_id.into(),
                 r.at.into(),
                 r.amount_micros.into(),
-                r.currency.to_string().into(),
-                r.order_id.clone().into(),
-                r.segment.clone().into(),
-                r.platform.clone().into(),
+                r.currency.as_str().into(),
+                r.order_id.into(),
+                r.segment.into(),
+                r.platform.into(),
                 key.as_str().into(),
                 now.into(),
                 upload.into(),
@@ -174,24 +185,169 @@ pub async fn load_transactions(
     let rows: Vec<(Transaction, Option<String>)> = rows
         .into_iter()
         .map(|r| {
-            let refund = r.kind == TransactionKind::Refund.as_str();
-            if refund {
+            if r.kind == TransactionKind::Refund.as_str() {
                 loaded.refunds += 1;
             } else {
                 loaded.orders += 1;
             }
-            let tx = Transaction {
-                customer_id: r.customer_id,
-                at: r.occurred_at,
-                amount_micros: r.amount_micros,
-                segment: r.segment,
-                platform: r.platform,
-            };
-            (tx, r.order_id)
+            r.into_transaction()
         })
         .collect();
     loaded.transactions = apply_refund_references(rows);
     Ok(loaded)
+}
+
+/// Reads an organisation's usable transactions of one currency into a
+/// [`TransactionLog`] a page at a time: customers in id order, each
+/// customer's rows in one page (oldest first, refunds naming an order dated
+/// at it), so only a page of rows is held as `Transaction`s at once. Each
+/// page is its own query, so on SQLite a writer is never held up by it.
+pub struct LogReader<'d> {
+    db: &'d Db,
+    base: sea_query::SelectStatement,
+    /// The last customer read whole.
+    after: Option<String>,
+    done: bool,
+    builder: TransactionLogBuilder,
+    orders: u64,
+    refunds: u64,
+    /// Stored rows of the currency, usable or not.
+    stored: u64,
+}
+
+/// What a [`LogReader`] read.
+#[derive(Debug)]
+pub struct LoadedLog {
+    pub log: TransactionLog,
+    /// Stored rows left out as unusable.
+    pub skipped: u64,
+}
+
+impl<'d> LogReader<'d> {
+    pub async fn new(
+        db: &'d Db,
+        org: OrgId,
+        currency: Currency,
+        window: &DateWindow,
+    ) -> Result<LogReader<'d>, StoreError> {
+        let scoped = Query::select()
+            .from(T::Table)
+            .and_where(Expr::col(T::OrgId).eq(org.0))
+            .and_where(Expr::col(T::Currency).eq(currency.to_string()))
+            .to_owned();
+        let count = scoped
+            .clone()
+            .expr_as(Func::count(Expr::col(T::Id)), sea_query::Alias::new("n"))
+            .to_owned();
+        let all: CountRow = db.fetch_one(&count).await?;
+        let base = scoped
+            .clone()
+            .columns([
+                T::CustomerId,
+                T::OccurredAt,
+                T::AmountMicros,
+                T::OrderId,
+                T::Segment,
+                T::Platform,
+                T::Kind,
+            ])
+            .cond_where(usable(window))
+            .to_owned();
+        Ok(LogReader {
+            db,
+            base,
+            after: None,
+            done: false,
+            builder: TransactionLogBuilder::new(),
+            orders: 0,
+            refunds: 0,
+            stored: u64::try_from(all.n).unwrap_or(0),
+        })
+    }
+
+    /// Stored rows of the currency (usable or not).
+    pub fn stored(&self) -> u64 {
+        self.stored
+    }
+
+    /// Rows read so far.
+    pub fn read(&self) -> u64 {
+        self.orders + self.refunds
+    }
+
+    /// Reads the next page; `false` once every row was read.
+    pub async fn next_page(&mut self) -> Result<bool, StoreError> {
+        if self.done {
+            return Ok(false);
+        }
+        let mut stmt = self.base.clone();
+        if let Some(after) = &self.after {
+            stmt.and_where(Expr::col(T::CustomerId).gt(after.as_str()));
+        }
+        stmt.order_by(T::CustomerId, Order::Asc)
+            .order_by(T::OccurredAt, Order::Asc)
+            .order_by(T::Id, Order::Asc)
+            .limit(LOAD_PAGE);
+        let mut rows: Vec<TransactionRow> = self.db.fetch_all(&stmt).await?;
+        if (rows.len() as u64) < LOAD_PAGE {
+            self.done = true;
+        } else if let Some(last) = rows.last().map(|r| r.customer_id.clone()) {
+            // The last customer may go on in the next page: read them whole.
+            rows.retain(|r| r.customer_id != last);
+            if rows.is_empty() {
+                let mut one = self.base.clone();
+                one.and_where(Expr::col(T::CustomerId).eq(last.as_str()))
+                    .order_by(T::OccurredAt, Order::Asc)
+                    .order_by(T::Id, Order::Asc);
+                rows = self.db.fetch_all(&one).await?;
+            }
+        }
+        let Some(last) = rows.last().map(|r| r.customer_id.clone()) else {
+            self.done = true;
+            return Ok(false);
+        };
+        self.after = Some(last);
+        let page = self.transactions(rows);
+        for t in apply_refund_references(page) {
+            self.builder.push(t);
+        }
+        Ok(!self.done)
+    }
+
+    fn transactions(&mut self, rows: Vec<TransactionRow>) -> Vec<(Transaction, Option<String>)> {
+        rows.into_iter()
+            .map(|r| {
+                if r.kind == TransactionKind::Refund.as_str() {
+                    self.refunds += 1;
+                } else {
+                    self.orders += 1;
+                }
+                r.into_transaction()
+            })
+            .collect()
+    }
+
+    /// The log of the rows read, with the counts.
+    pub fn finish(self) -> LoadedLog {
+        let read = self.orders + self.refunds;
+        LoadedLog {
+            log: self.builder.finish(),
+            skipped: self.stored.saturating_sub(read),
+        }
+    }
+}
+
+impl TransactionRow {
+    fn into_transaction(self) -> (Transaction, Option<String>) {
+        let tx = Transaction {
+            customer_id: self.customer_id,
+            at: self.occurred_at,
+            amount_micros: self.amount_micros,
+            segment: self.segment,
+            platform: self.platform,
+        };
+        (tx, self.order_id)
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -240,9 +396,11 @@ pub struct ModelRow {
     pub stale_at: Option<OffsetDateTime>,
     /// Stored rows the fit left out as unusable.
     pub skipped_transactions: i64,
+    /// [`MODEL_FITTING`] or [`MODEL_READY`].
+    pub status: String,
 }
 
-const MODEL_COLUMNS: [M; 21] = [
+const MODEL_COLUMNS: [M; 22] = [
     M::Id,
     M::OrgId,
     M::Version,
@@ -264,6 +422,7 @@ const MODEL_COLUMNS: [M; 21] = [
     M::CreatedAt,
     M::StaleAt,
     M::SkippedTransactions,
+    M::Status,
 ];
 
 /// The next version number of the organisation's models.
@@ -306,18 +465,20 @@ pub async fn insert_model(tx: &mut Tx<'_>, m: &ModelRow) -> Result<(), StoreErro
             m.created_at.into(),
             m.stale_at.into(),
             m.skipped_transactions.into(),
+            m.status.as_str().into(),
         ])
         .to_owned();
     tx.execute(&stmt).await?;
     Ok(())
 }
 
-/// One model of the organisation.
+/// One model of the organisation (stored whole).
 pub async fn get_model(db: &Db, org: OrgId, id: Uuid) -> Result<Option<ModelRow>, StoreError> {
     let stmt = Query::select()
         .columns(MODEL_COLUMNS)
         .from(M::Table)
         .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Status).eq(MODEL_READY))
         .and_where(Expr::col(M::Id).eq(id))
         .to_owned();
     db.fetch_optional(&stmt).await
@@ -335,24 +496,27 @@ pub async fn orgs_with_models(db: &Db) -> Result<Vec<OrgId>, StoreError> {
         .distinct()
         .column(M::OrgId)
         .from(M::Table)
+        .and_where(Expr::col(M::Status).eq(MODEL_READY))
         .to_owned();
     let rows: Vec<OrgRow> = db.fetch_all(&stmt).await?;
     Ok(rows.into_iter().map(|r| OrgId(r.org_id)).collect())
 }
 
-/// The organisation's latest model.
+/// The organisation's current model: the latest stored whole.
 pub async fn current_model(db: &Db, org: OrgId) -> Result<Option<ModelRow>, StoreError> {
     let stmt = Query::select()
         .columns(MODEL_COLUMNS)
         .from(M::Table)
         .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Status).eq(MODEL_READY))
         .order_by(M::Version, Order::Desc)
         .limit(1)
         .to_owned();
     db.fetch_optional(&stmt).await
 }
 
-/// Models newest first, `limit` of them with a version below `before`.
+/// Models stored whole, newest first, `limit` of them with a version below
+/// `before`.
 pub async fn list_models(
     db: &Db,
     org: OrgId,
@@ -363,6 +527,7 @@ pub async fn list_models(
         .columns(MODEL_COLUMNS)
         .from(M::Table)
         .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Status).eq(MODEL_READY))
         .order_by(M::Version, Order::Desc)
         .limit(fetch)
         .to_owned();
@@ -372,30 +537,100 @@ pub async fn list_models(
     db.fetch_all(&stmt).await
 }
 
-/// Drops the organisation's stored predictions (before a refit stores its own).
-pub async fn delete_predictions(tx: &mut Tx<'_>, org: OrgId) -> Result<u64, StoreError> {
+/// Makes a fitted model (its predictions all written) one readers see; the
+/// current model when its version is the highest.
+pub async fn set_model_ready(tx: &mut Tx<'_>, org: OrgId, id: Uuid) -> Result<(), StoreError> {
+    let stmt = Query::update()
+        .table(M::Table)
+        .value(M::Status, MODEL_READY)
+        .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Id).eq(id))
+        .to_owned();
+    tx.execute(&stmt).await?;
+    Ok(())
+}
+
+/// Ready models of the organisation other than `keep` (whose predictions a
+/// refit removes).
+pub async fn other_ready_models(db: &Db, org: OrgId, keep: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let stmt = Query::select()
+        .column(M::Id)
+        .from(M::Table)
+        .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Status).eq(MODEL_READY))
+        .and_where(Expr::col(M::Id).ne(keep))
+        .to_owned();
+    let rows: Vec<IdRow> = db.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Models still being written that were created before `before`: their fit
+/// stopped (a crash, a timeout, a cancellation) without removing them.
+pub async fn abandoned_models(
+    db: &Db,
+    org: OrgId,
+    before: OffsetDateTime,
+) -> Result<Vec<Uuid>, StoreError> {
+    let stmt = Query::select()
+        .column(M::Id)
+        .from(M::Table)
+        .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Status).eq(MODEL_FITTING))
+        .and_where(Expr::col(M::CreatedAt).lt(before))
+        .to_owned();
+    let rows: Vec<IdRow> = db.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Deletes up to `limit` predictions of one model; how many.
+pub async fn delete_prediction_batch(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    model_id: Uuid,
+    limit: u64,
+) -> Result<u64, StoreError> {
+    let some = Query::select()
+        .column(P::CustomerId)
+        .from(P::Table)
+        .and_where(Expr::col(P::ModelId).eq(model_id))
+        .limit(limit)
+        .to_owned();
     let stmt = Query::delete()
         .from_table(P::Table)
         .and_where(Expr::col(P::OrgId).eq(org.0))
+        .and_where(Expr::col(P::ModelId).eq(model_id))
+        .and_where(Expr::col(P::CustomerId).in_subquery(some))
         .to_owned();
     tx.execute(&stmt).await
 }
 
+/// Deletes a model row that is still being written (its predictions removed
+/// first, in batches).
+pub async fn delete_fitting_model(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    id: Uuid,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(M::Table)
+        .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Id).eq(id))
+        .and_where(Expr::col(M::Status).eq(MODEL_FITTING))
+        .to_owned();
+    tx.execute(&stmt).await
+}
+
+/// Inserts predictions of one model in statements of [`PREDICTION_BATCH`]
+/// rows.
 pub async fn insert_predictions(
     tx: &mut Tx<'_>,
     org: OrgId,
     model_id: Uuid,
     currency: Currency,
-    summaries: &[CustomerSummary],
-    predictions: &[CustomerPrediction],
+    rows: &[(&CustomerSummary, &CustomerPrediction)],
 ) -> Result<(), StoreError> {
     let currency = currency.to_string();
-    let mut pairs: Vec<(&CustomerSummary, &CustomerPrediction)> =
-        summaries.iter().zip(predictions).collect();
-    // In key order, so the primary key and the customer index grow at
-    // their ends instead of taking each row somewhere in the middle.
-    pairs.sort_unstable_by(|a, b| a.1.customer_id.cmp(&b.1.customer_id));
-    for chunk in pairs.chunks(INSERT_BATCH) {
+    for chunk in rows.chunks(PREDICTION_BATCH) {
         let mut stmt = Query::insert()
             .into_table(P::Table)
             .columns([
@@ -440,20 +675,16 @@ pub async fn insert_predictions(
     Ok(())
 }
 
-/// A stored per-customer summary and forecast.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct PredictionRow {
+/// A stored per-customer summary and forecast (the API shows it as
+/// [`crate::service::PredictionRow`], money as `Money`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PredictionRecord {
     pub model_id: Uuid,
     pub customer_id: String,
-    /// Repeat purchase days in the observation window.
     pub frequency: f64,
-    /// Age at the last purchase, in the model's time unit.
     pub recency: f64,
-    /// Age at the end of observation (T), in the model's time unit.
     pub age: f64,
-    /// Mean value of the repeat purchase days, micros.
     pub monetary_micros: i64,
-    /// Expected purchases over the model's horizon.
     pub expected_purchases: f64,
     pub p_alive: f64,
     pub churn_risk: f64,
@@ -496,7 +727,7 @@ pub async fn predictions_of(
     org: OrgId,
     model_id: Uuid,
     customers: &[String],
-) -> Result<Vec<PredictionRow>, StoreError> {
+) -> Result<Vec<PredictionRecord>, StoreError> {
     let stmt = select_predictions(org, model_id)
         .and_where(Expr::col(P::CustomerId).is_in(customers.iter().map(String::as_str)))
         .to_owned();
@@ -531,7 +762,7 @@ pub async fn page_predictions(
     sort: SortBy,
     key: Option<PredictionKey>,
     fetch: u64,
-) -> Result<Vec<PredictionRow>, StoreError> {
+) -> Result<Vec<PredictionRecord>, StoreError> {
     let mut stmt = select_predictions(org, model_id);
     match sort {
         SortBy::Clv => {
@@ -585,7 +816,7 @@ pub async fn all_predictions(
     db: &Db,
     org: OrgId,
     model_id: Uuid,
-) -> Result<Vec<PredictionRow>, StoreError> {
+) -> Result<Vec<PredictionRecord>, StoreError> {
     db.fetch_all(&select_predictions(org, model_id)).await
 }
 
@@ -761,6 +992,7 @@ pub async fn mark_current_model_stale(
         .column(M::Id)
         .from(M::Table)
         .and_where(Expr::col(M::OrgId).eq(org.0))
+        .and_where(Expr::col(M::Status).eq(MODEL_READY))
         .order_by(M::Version, Order::Desc)
         .limit(1)
         .to_owned();

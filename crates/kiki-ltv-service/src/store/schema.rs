@@ -1,5 +1,5 @@
-//! Identifiers of the SyncValue tables (migrations `0005_ltv.sql` and
-//! `0009_ltv_uploads.sql`).
+//! Identifiers of the SyncValue tables (migrations `0005_ltv.sql`,
+//! `0009_ltv_uploads.sql` and `0015_ltv_fitting.sql`).
 
 use sea_query::Iden;
 
@@ -61,6 +61,8 @@ pub enum LtvModels {
     CreatedAt,
     StaleAt,
     SkippedTransactions,
+    /// `fitting` while its predictions are being written, then `ready`.
+    Status,
 }
 
 /// `ltv_predictions`: per-customer summary and forecast of the current model.

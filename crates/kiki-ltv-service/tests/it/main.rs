@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 mod data_rules;
+mod fitting;
 
 const CDNOW_SAMPLE: &str = include_str!("../../../kiki-ltv/tests/fixtures/CDNOW_sample.txt");
 
@@ -114,7 +115,10 @@ async fn a_csv_upload_is_stored_once_even_when_sent_twice_and_keeps_identical_ro
     );
     let c1 = a.get_ok("/v1/ltv/customers/c1").await;
     assert_eq!(c1["transactions"], 2);
-    assert_eq!(c1["total_spent_micros"], 20_000_000);
+    assert_eq!(
+        c1["total_spent"],
+        json!({"micros": 20_000_000, "currency": "USD"})
+    );
     assert_eq!(c1["prediction"], Value::Null);
     // Two identical rows in one file are two orders.
     assert_eq!(a.get_ok("/v1/ltv/customers/c3").await["transactions"], 2);
@@ -289,14 +293,14 @@ async fn a_fit_job_on_cdnow_reproduces_the_engine_and_published_bgnbd_parameters
     assert_eq!(items.len(), 5);
     let clvs: Vec<i64> = items
         .iter()
-        .filter_map(|i| i["clv_micros"].as_i64())
+        .filter_map(|i| i["clv"]["micros"].as_i64())
         .collect();
     assert!(clvs.windows(2).all(|w| w[0] >= w[1]), "{clvs:?}");
     let next = page["next_cursor"].as_str().expect("a next page");
     let page2 = a
         .get_ok(&format!("/v1/ltv/customers?limit=5&sort=clv&cursor={next}"))
         .await;
-    assert!(page2["items"][0]["clv_micros"].as_i64() <= clvs.last().copied());
+    assert!(page2["items"][0]["clv"]["micros"].as_i64() <= clvs.last().copied());
     let top = items[0]["customer_id"].as_str().expect("id").to_owned();
     let customer = a.get_ok(&format!("/v1/ltv/customers/{top}")).await;
     assert_eq!(customer["prediction"]["customer_id"], top.as_str());
@@ -320,7 +324,8 @@ async fn a_fit_job_on_cdnow_reproduces_the_engine_and_published_bgnbd_parameters
         a.post(
             "/v1/ltv/predict",
             &json!({"rows": [
-                {"frequency": 2, "recency": 30.43, "T": 38.86, "monetary": 30.0},
+                {"frequency": 2, "recency": 30.43, "T": 38.86,
+                 "monetary": {"micros": 30_000_000, "currency": "USD"}},
                 {"frequency": 6, "recency": 38.0, "T": 38.86}
             ]}),
         )
@@ -330,8 +335,9 @@ async fn a_fit_job_on_cdnow_reproduces_the_engine_and_published_bgnbd_parameters
     assert_eq!(status, 200, "{adhoc}");
     let rows = adhoc["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 2);
-    assert!(rows[0]["clv_micros"].as_i64().is_some_and(|v| v > 0));
-    assert_eq!(rows[1]["clv_micros"], Value::Null);
+    assert!(rows[0]["clv"]["micros"].as_i64().is_some_and(|v| v > 0));
+    assert_eq!(rows[0]["clv"]["currency"], "USD");
+    assert_eq!(rows[1]["clv"], Value::Null);
     assert!(rows[1]["expected_purchases"].as_f64() > rows[0]["expected_purchases"].as_f64());
 
     // The fit is audited and explained.
@@ -388,9 +394,9 @@ async fn aggregates_group_the_current_predictions_by_segment_and_platform() {
         let total: u64 = groups.iter().filter_map(|g| g["count"].as_u64()).sum();
         assert_eq!(total, customers);
         for g in groups {
-            let q: Vec<i64> = ["p25_clv_micros", "p50_clv_micros", "p75_clv_micros"]
+            let q: Vec<i64> = ["p25_clv", "p50_clv", "p75_clv"]
                 .iter()
-                .filter_map(|k| g[*k].as_i64())
+                .filter_map(|k| g[*k]["micros"].as_i64())
                 .collect();
             assert!(q.len() == 3 && q[0] <= q[1] && q[1] <= q[2], "{g}");
             let pa = g["p50_p_alive"].as_f64().unwrap_or(-1.0);
@@ -399,7 +405,7 @@ async fn aggregates_group_the_current_predictions_by_segment_and_platform() {
     }
     // Every customer as CSV, streamed page by page (600 > one page of 500).
     let resp = a
-        .request(reqwest::Method::GET, "/v1/ltv/customers?sort=customer_id")
+        .request(reqwest::Method::GET, "/v1/ltv/customers")
         .header("accept", "text/csv")
         .send()
         .await
@@ -424,17 +430,53 @@ async fn aggregates_group_the_current_predictions_by_segment_and_platform() {
         .map(|l| l.split(',').next().unwrap())
         .collect();
     assert_eq!(ids.len(), 600, "no customer twice");
+    let in_file: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(
+        in_file.windows(2).all(|w| w[0] < w[1]),
+        "customer id order without a sort"
+    );
     let json_page = a.get_ok("/v1/ltv/customers?sort=customer_id&limit=1").await;
     let first = &json_page["items"][0];
     let fields: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(fields[0], first["customer_id"].as_str().unwrap());
     assert_eq!(fields[12], "USD");
+    // Money columns are decimals in the major unit.
+    let clv = first["clv"]["micros"].as_i64().expect("a CLV");
+    assert_eq!(
+        fields[11],
+        format!(
+            "{}.{:02}",
+            clv / 1_000_000,
+            (clv % 1_000_000 + 5_000) / 10_000
+        )
+    );
     let (status, e) = json(a.get("/v1/ltv/customers?format=xml").await).await;
     assert_eq!((status, error_fields(&e)), (422, vec!["format".to_owned()]));
-    // Above the cap is refused naming it, never cut silently.
-    let (status, e) = json(a.get("/v1/ltv/customers?limit=501").await).await;
-    assert_eq!(status, 400, "{e}");
-    assert!(e.to_string().contains("between 1 and 500"), "{e}");
+    // Above the cap (or below 1) is refused naming it, never cut silently,
+    // for the JSON page, the CSV export and the model list.
+    for path in [
+        "/v1/ltv/customers?limit=501",
+        "/v1/ltv/customers?limit=0",
+        "/v1/ltv/customers?limit=100000&format=csv",
+        "/v1/ltv/models?limit=501",
+    ] {
+        let (status, e) = json(a.get(path).await).await;
+        assert_eq!(
+            (status, error_fields(&e)),
+            (422, vec!["limit".to_owned()]),
+            "{path}: {e}"
+        );
+        assert!(e.to_string().contains("between 1 and 500"), "{e}");
+    }
+    assert_eq!(
+        a.get_ok("/v1/ltv/customers?limit=500").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(500)
+    );
     // vip is every third id: 200 of the 600.
     let agg = a.get_ok("/v1/ltv/aggregates?by=segment").await;
     assert_eq!(agg["groups"][1]["count"], 200);
@@ -463,11 +505,16 @@ async fn predicting_before_a_fit_is_a_conflict_and_bad_rows_are_named() {
     let bad = json!({"rows": [
         {"frequency": 1, "recency": 2, "T": 3},
         {"frequency": 1, "recency": 5, "T": 3},
-        {"frequency": 2, "recency": 1, "T": 3, "monetary": -4}
+        {"frequency": 2, "recency": 1, "T": 3, "monetary": {"micros": -4_000_000, "currency": "USD"}},
+        {"frequency": 2, "recency": 1, "T": 3, "monetary": {"micros": 4_000_000, "currency": "EUR"}}
     ]});
     let (status, err) = json(a.post("/v1/ltv/predict", &bad).await).await;
     assert_eq!(status, 422, "{err}");
-    assert_eq!(error_fields(&err), vec!["rows[2].monetary"]);
+    assert_eq!(
+        error_fields(&err),
+        vec!["rows[2].monetary", "rows[3].monetary"]
+    );
+    assert!(err.to_string().contains("model's currency, USD"), "{err}");
     let bad = json!({"rows": [
         {"frequency": 1, "recency": 2, "T": 3},
         {"frequency": 1, "recency": 5, "T": 3}
@@ -616,7 +663,7 @@ async fn customer_pages_list_every_customer_once_in_each_order() {
         assert_eq!(seen.len(), customers, "{sort}: every row once");
         assert_eq!(ids.len(), customers, "{sort}: no customer twice");
         let key = |i: &Value| match sort {
-            "clv" => i["clv_micros"].as_f64().unwrap_or(f64::NEG_INFINITY),
+            "clv" => i["clv"]["micros"].as_f64().unwrap_or(f64::NEG_INFINITY),
             _ => i["churn_risk"].as_f64().unwrap_or_default(),
         };
         if sort != "customer_id" {
