@@ -81,7 +81,7 @@ async fn ltv_means(c: &Caller<'_>) -> BTreeMap<String, i64> {
         .filter_map(|g| {
             Some((
                 g["key"].as_str()?.to_owned(),
-                g["mean_clv_micros"].as_i64()?,
+                g["mean_clv"]["micros"].as_i64()?,
             ))
         })
         .collect()
