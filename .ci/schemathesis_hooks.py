@@ -94,7 +94,19 @@ LIFT_PLAN = [
     (r"plan\.trim_rate", r"from 0 to `max_trim_rate`"),
 ]
 
+# Which fields a connection takes depends on its `mode` (another field of the
+# same request), and KIKI programmatic is reached through its own bidder.
+PLATFORM_CONNECTION = [
+    (
+        r"industry|currency|account_id|login_customer_id|redirect_uri",
+        r"Only a sandbox connection takes this|Only a live connection takes this|"
+        r"A live connection names",
+    ),
+    (r"platform", r"is not an ad platform to connect"),
+]
+
 UNSTATABLE = {
+    ("POST", "/v1/platforms/connections"): PLATFORM_CONNECTION,
     ("GET", "/v1/audit"): [CURSOR],
     ("GET", "/v1/decisions"): [CURSOR],
     ("GET", "/v1/outbox"): [CURSOR],

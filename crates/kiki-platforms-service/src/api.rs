@@ -129,8 +129,9 @@ pub async fn disconnect(
     request_body = CompleteRequest,
     responses((status = 200, body = ConnectionView, description = "Connected"),
         (status = 403, description = "Lacks `org.manage`", body = ErrorEnvelope),
+        (status = 404, description = "No connection is being made with this state (unknown, or already used)", body = ErrorEnvelope),
         (status = 409, description = "The state expired, or this server has no credentials for the platform", body = ErrorEnvelope),
-        (status = 422, description = "Unknown or used state; or the platform refused the code", body = ErrorEnvelope),
+        (status = 422, description = "The platform refused the code", body = ErrorEnvelope),
         (status = 503, description = "The platform failed for now", body = ErrorEnvelope)))]
 pub async fn complete_oauth(
     Service(svc): Service<PlatformsService>,
@@ -209,7 +210,8 @@ pub struct MetricsQuery {
 }
 
 /// Daily metrics as the platforms reported them, by day, platform and
-/// object, with KIKI's ids where KIKI launched the object.
+/// object, with KIKI's ids where KIKI launched the object. A range whose
+/// last day is before its first holds no day (an empty list).
 #[utoipa::path(get, path = "/platforms/metrics", tag = "platforms", params(MetricsQuery),
     responses((status = 200, body = Vec<DailyMetric>),
         (status = 403, description = "Lacks `campaign.read`", body = ErrorEnvelope),

@@ -126,15 +126,14 @@ pub(crate) fn key_of(page: &PageRequest) -> Result<Option<Key>> {
 
 /// A reason: trimmed, at most 2,000 characters, `None` when blank.
 pub(crate) fn reason_of(field: &str, reason: Option<&str>) -> Result<Option<String>> {
-    let r = reason.map(kiki_core::trim_schema).filter(|r| !r.is_empty());
-    if let Some(r) = r
-        && r.chars().count() > MAX_REASON
-    {
+    // The length the contract states is the text as sent, before trimming.
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON) {
         return Err(CampaignsError::field(
             field,
             format!("At most {MAX_REASON} characters."),
         ));
     }
+    let r = reason.map(kiki_core::trim_schema).filter(|r| !r.is_empty());
     Ok(r.map(str::to_owned))
 }
 

@@ -424,12 +424,8 @@ impl PlatformsService {
                     "The connection took too long: start it again.".into(),
                 ));
             }
-            None => {
-                return Err(PlatformsError::field(
-                    "state",
-                    "Unknown or already used: start the connection again.",
-                ));
-            }
+            // Unknown or already used: no connection is being made with it.
+            None => return Err(PlatformsError::NotFound("The connection being made")),
         };
         let platform = platform_of(&state.platform)?;
         let live = self.live(platform)?.clone();

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use kiki_core::{FieldError, Money};
+use kiki_core::Money;
 use kiki_platforms::{InsightLevel, InsightRow, InsightsQuery, PlatformError};
 use kiki_twin::Platform;
 use time::Date;
@@ -296,10 +296,8 @@ impl PlatformsService {
         let until = until.unwrap_or_else(|| self.now().date());
         let since = since.unwrap_or(until - Duration::days(30));
         if until < since {
-            return Err(PlatformsError::Invalid(vec![FieldError::new(
-                "until",
-                "The last day is before the first.",
-            )]));
+            // An empty range holds no day.
+            return Ok(Vec::new());
         }
         let campaign = campaign_id.map(|c| c.to_string());
         store::metrics::list(
