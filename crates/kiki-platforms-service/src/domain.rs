@@ -174,17 +174,21 @@ pub struct ConnectionView {
     pub currency: String,
     pub time_zone: String,
     /// When the access token expires, if the platform said.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub token_expires_at: Option<OffsetDateTime>,
     /// The last failure of a call with this connection, in the platform's
     /// words.
     pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_checked_at: Option<OffsetDateTime>,
     /// The last day the performance sync covered (`YYYY-MM-DD`).
     pub last_synced_day: Option<String>,
     /// What to do when the connection is not working.
     pub action: Option<String>,
     pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -198,6 +202,7 @@ pub struct ConnectStarted {
     /// challenge.
     pub authorize_url: Option<String>,
     /// Live: when the `state` stops being accepted.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 
@@ -272,7 +277,9 @@ pub struct SyncRunView {
     pub status: SyncStatus,
     pub rows_upserted: i64,
     pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub finished_at: OffsetDateTime,
 }
 
