@@ -147,8 +147,13 @@ pub fn repeat_orders(industry: Industry, c: &Customer, until: Date) -> Vec<Order
     let mut at = 0.0f64;
     loop {
         at += gap.sample(&mut rng);
+        // A customer who buys less than once a century never comes back
+        // (and the date of such a gap would not exist).
+        if at > 36_500.0 {
+            break;
+        }
         let day = c.acquired + Duration::days(at.ceil() as i64);
-        if day > until || at > 36_500.0 {
+        if day > until {
             break;
         }
         out.push(Order {
@@ -166,6 +171,21 @@ pub fn repeat_orders(industry: Industry, c: &Customer, until: Date) -> Vec<Order
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn rare_buyers_end_their_orders_instead_of_leaving_the_calendar() {
+        // Gamma(0.8) rates come arbitrarily close to zero: somewhere in
+        // twenty thousand customers a gap runs to millions of years.
+        let day = date!(2026 - 12 - 01);
+        let until = date!(2027 - 12 - 01);
+        for p in [Platform::Meta, Platform::Google, Platform::Tiktok] {
+            for c in acquired(Industry::General, p, 0x7E57, day, 20_000) {
+                for o in repeat_orders(Industry::General, &c, until) {
+                    assert!(o.day > c.acquired && o.day <= until, "{o:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn customers_and_their_orders_are_the_same_every_time() {
