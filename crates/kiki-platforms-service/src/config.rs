@@ -1,5 +1,7 @@
 //! The `[platforms]` configuration section: the performance sync's windows
-//! (its schedule is the job `platforms.sync_all` in `[jobs.schedules]`), the sandbox market's seed, and where OAuth callbacks return.
+//! (its schedule is the job `platforms.sync_all` in `[jobs.schedules]`), the
+//! sandbox market's seed and clock (real or accelerated time), and where
+//! OAuth callbacks return.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,11 @@ pub struct PlatformsConfig {
     pub first_sync_days: u32,
     /// Seed of the sandbox market: the same seed gives the same market.
     pub sandbox_seed: u64,
+    /// Accelerated time for demos and tests: the sandbox market simulates a
+    /// day every this many real seconds (1 to 86,400), and the worker syncs
+    /// sandbox connections every quarter of a simulated day (at least every
+    /// 2 s). Unset (the default): the market runs on the calendar.
+    pub sandbox_seconds_per_day: Option<u32>,
     /// The public address of this server's API, which OAuth callbacks
     /// return to (`<public_url>/v1/platforms/oauth/callback`).
     pub public_url: String,
@@ -34,6 +41,7 @@ impl Default for PlatformsConfig {
             sync_overlap_days: 3,
             first_sync_days: 90,
             sandbox_seed: 20_261_207,
+            sandbox_seconds_per_day: None,
             public_url: "http://127.0.0.1:8080".into(),
             oauth_state_ttl_secs: 900,
             meta: None,
@@ -57,6 +65,13 @@ impl PlatformsConfig {
                 "platforms.first_sync_days must be 1 to 366 (KIKI__PLATFORMS__FIRST_SYNC_DAYS)"
                     .into(),
             );
+        }
+        if let Some(n) = self.sandbox_seconds_per_day
+            && !(1..=86_400).contains(&n)
+        {
+            out.push(format!(
+                "platforms.sandbox_seconds_per_day must be 1 to 86400 real seconds per simulated day, or unset for real time; it is {n} (KIKI__PLATFORMS__SANDBOX_SECONDS_PER_DAY)"
+            ));
         }
         let url = self.public_url.trim_end_matches('/');
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
@@ -140,6 +155,30 @@ mod tests {
         let p = bad.problems();
         assert!(p[0].contains("platforms.sync_overlap_days"));
         assert!(p[1].contains("platforms.first_sync_days"));
+        for (n, ok) in [
+            (0, false),
+            (1, true),
+            (10, true),
+            (86_400, true),
+            (86_401, false),
+        ] {
+            let c = PlatformsConfig {
+                sandbox_seconds_per_day: Some(n),
+                ..PlatformsConfig::default()
+            };
+            let p = c.problems();
+            assert_eq!(p.is_empty(), ok, "{n}: {p:?}");
+            if !ok {
+                assert!(p[0].contains("platforms.sandbox_seconds_per_day"), "{p:?}");
+                assert!(
+                    p[0].contains("KIKI__PLATFORMS__SANDBOX_SECONDS_PER_DAY"),
+                    "{p:?}"
+                );
+            }
+        }
+        let c: PlatformsConfig =
+            serde_json::from_value(serde_json::json!({"sandbox_seconds_per_day": 10})).unwrap();
+        assert_eq!(c.sandbox_seconds_per_day, Some(10));
         let r: Result<PlatformsConfig, _> = serde_json::from_value(serde_json::json!({"x": 1}));
         assert!(r.is_err());
         assert_eq!(

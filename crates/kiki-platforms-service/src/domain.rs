@@ -181,8 +181,20 @@ pub struct ConnectionView {
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_checked_at: Option<OffsetDateTime>,
-    /// The last day the performance sync covered (`YYYY-MM-DD`).
+    /// The last day the performance sync covered (`YYYY-MM-DD`; on the
+    /// sandbox, a day of the market's calendar).
     pub last_synced_day: Option<String>,
+    /// Sandbox: today in the sandbox market (`YYYY-MM-DD`), which runs ahead
+    /// of the calendar in accelerated time (`platforms.sandbox_seconds_per_day`);
+    /// `null` for a live account.
+    #[schema(example = "2026-12-04")]
+    pub market_date: Option<String>,
+    /// Sandbox: the market's time now (the calendar's, or accelerated).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub market_time: Option<OffsetDateTime>,
+    /// Sandbox in accelerated time: real seconds per simulated day; `null`
+    /// on the calendar and for a live account.
+    pub market_seconds_per_day: Option<u32>,
     /// What to do when the connection is not working.
     pub action: Option<String>,
     pub created_by: String,
@@ -270,8 +282,11 @@ kiki_core::string_enum! {
 pub struct SyncRunView {
     pub id: Uuid,
     pub platform: Platform,
-    /// `schedule`, `manual` or `launch`.
+    /// `schedule`, `manual`, `launch`, or `accelerated` (the sandbox sweep
+    /// in accelerated time).
     pub trigger: String,
+    /// The first and last day read (`YYYY-MM-DD`; on the sandbox, days of
+    /// the market's calendar, ahead of the real one in accelerated time).
     pub since: String,
     pub until: String,
     pub status: SyncStatus,

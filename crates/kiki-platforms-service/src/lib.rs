@@ -15,7 +15,8 @@
 //! - [`domain`]: requests, views and their rules.
 //! - [`service`]: the use cases ([`PlatformsService`]), the sandbox adapter,
 //!   deployment and the sync.
-//! - `jobs.rs`: `platforms.sync_all`, `platforms.sync`.
+//! - `jobs.rs`: `platforms.sync_all`, `platforms.sync` and, in accelerated
+//!   time, `platforms.sync_sandboxes`.
 //! - `store/`: the `platform_*` and `sandbox_*` tables (crate-private).
 //! - `api.rs`: the routes and handlers.
 
@@ -36,7 +37,7 @@ use kiki_server::{Module, ModuleContext, Mount};
 pub use config::PlatformsConfig;
 pub use error::PlatformsError;
 pub use service::deploy::{AdSetDeployment, DeployOutcome};
-pub use service::{LiveConnector, PlatformsService, SandboxPlatform};
+pub use service::{LiveConnector, PlatformsService, SandboxClock, SandboxPlatform};
 
 /// The `platforms` module, mounted by `kiki serve` and by tests. With the
 /// twin and LTV modules wired, synced metrics feed the twin's history and
@@ -106,6 +107,7 @@ impl Module for PlatformsModule {
             };
             let meta = config.meta.clone();
             let google = config.google.clone();
+            let seconds_per_day = config.sandbox_seconds_per_day;
             let mut svc = PlatformsService::new(ctx.platform, config, twin, ltv);
             if let Some(m) = meta {
                 let outbound = ctx.platform.outbound.clone();
@@ -121,10 +123,19 @@ impl Module for PlatformsModule {
                     oauth: Arc::new(kiki_google_ads::GoogleOAuth::new(outbound, g)),
                 });
             }
+            // The market's clock: the installation's stored anchor in
+            // accelerated time (retried later when the schema is not there).
+            svc.anchor_market().await;
             let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::SyncAllJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::SyncJob(svc.clone())));
+            ctx.add_job_handler(Arc::new(jobs::SyncSandboxesJob::new(svc.clone())));
             ctx.default_schedule(jobs::SYNC_ALL_KIND, jobs::SYNC_ALL_SCHEDULE);
+            if let Some(n) = seconds_per_day {
+                // New simulated days every few seconds: the hourly sweep is
+                // far too slow for a day that lasts seconds.
+                ctx.default_schedule(jobs::SYNC_SANDBOXES_KIND, &jobs::sync_sandboxes_schedule(n));
+            }
             ctx.provide(svc);
             Ok(Mount::new().api(api::api()))
         })

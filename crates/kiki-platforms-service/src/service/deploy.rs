@@ -258,11 +258,11 @@ impl PlatformsService {
         // Ads whose creative is no longer approved (or the ad set ended)
         // are paused.
         let prefix = format!("{ad_set_key}:");
-        for m in store::objects::all(&self.db, org, p)
+        for m in store::objects::ads_of(&self.db, org, p, &ad_set_key)
             .await
             .map_err(store_err)?
             .into_iter()
-            .filter(|m| m.kind == "ad" && m.kiki_id.starts_with(&prefix))
+            .filter(|m| m.kiki_id.starts_with(&prefix))
             .filter(|m| m.status == "active" && !wanted_ads.contains(&m.kiki_id))
         {
             api.set_status(acc, ObjectKind::Ad, &m.external_id, DeliveryStatus::Paused)

@@ -7,12 +7,14 @@
 //!   OAuth 2.0 with PKCE), and reaching a platform with a connection's
 //!   account (refreshing a token before it expires, marking a connection
 //!   broken when the platform revoked it).
+//! - `clock.rs`: the sandbox market's clock (real or accelerated time).
 //! - `sandbox.rs`: the sandbox market behind the port.
 //! - `deploy.rs`: an ad set and its ads on its platform, for the campaigns
 //!   context.
 //! - `sync.rs`: the performance sync into daily metrics, the twin's
 //!   history and (sandbox) the LTV transactions.
 
+pub mod clock;
 pub mod deploy;
 pub mod sandbox;
 pub mod sync;
@@ -41,6 +43,7 @@ use crate::error::{PlatformsError, Result};
 use crate::events::ConnectionChanged;
 use crate::store::{self, connections::ConnectionRow};
 
+pub use clock::SandboxClock;
 pub use sandbox::SandboxPlatform;
 
 const TABLE: &str = "platform_connections";
@@ -76,6 +79,8 @@ pub(crate) struct Reached {
 pub struct PlatformsService {
     pub(crate) db: Db,
     clock: Arc<dyn Clock>,
+    /// The sandbox market's clock: `clock` in real time, or accelerated.
+    market_clock: Arc<SandboxClock>,
     record: Recorder,
     keyring: Keyring,
     pub(crate) config: PlatformsConfig,
@@ -117,9 +122,14 @@ impl PlatformsService {
         twin: Option<Arc<kiki_twin_service::TwinService>>,
         ltv: Option<Arc<kiki_ltv_service::LtvService>>,
     ) -> PlatformsService {
+        let market_clock = Arc::new(match config.sandbox_seconds_per_day {
+            Some(n) => SandboxClock::accelerated(platform.clock.clone(), n),
+            None => SandboxClock::real_time(platform.clock.clone()),
+        });
         PlatformsService {
             db: platform.db.clone(),
             clock: platform.clock.clone(),
+            market_clock,
             record: platform.recorder(),
             keyring: platform.keyring.clone(),
             market: Market {
@@ -141,6 +151,27 @@ impl PlatformsService {
 
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Records that the accelerated market is running (its sweep ran now).
+    pub(crate) async fn note_market_swept(&self) -> Result<()> {
+        if self.market_clock.seconds_per_day().is_some() {
+            store::clock::touch(&self.db, self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// The sandbox market's clock (real or accelerated time).
+    pub fn market_clock(&self) -> &Arc<SandboxClock> {
+        &self.market_clock
+    }
+
+    /// Reads the installation's market anchor, once (see `clock.rs`); until
+    /// it can be read the process's own start stands in, with a warning.
+    pub async fn anchor_market(&self) {
+        if let Err(e) = self.market_clock.anchor(&self.db).await {
+            tracing::warn!(error = %e, "the sandbox market's stored clock is not readable yet; using this process's start");
+        }
     }
 
     fn encrypt(&self, id: Uuid, column: &str, value: &str) -> Result<String> {
@@ -173,6 +204,7 @@ impl PlatformsService {
                 "Disconnected: nothing runs on this platform until it is connected again.".into(),
             ),
         };
+        let market_now = (mode == ConnectionMode::Sandbox).then(|| self.market_clock.now());
         Ok(ConnectionView {
             id: r.id,
             platform,
@@ -186,6 +218,9 @@ impl PlatformsService {
             last_error: r.last_error,
             last_checked_at: r.last_checked_at,
             last_synced_day: r.last_synced_day,
+            market_date: market_now.map(|t| store::day_text(t.date())),
+            market_time: market_now,
+            market_seconds_per_day: market_now.and(self.market_clock.seconds_per_day()),
             action,
             created_by: r.created_by,
             created_at: r.created_at,
@@ -195,6 +230,7 @@ impl PlatformsService {
 
     /// `GET /v1/platforms/connections`.
     pub async fn connections(&self, scope: &TenantScope) -> Result<Vec<ConnectionView>> {
+        self.anchor_market().await;
         store::connections::list(&self.db, scope.org_id())
             .await?
             .into_iter()
@@ -208,6 +244,7 @@ impl PlatformsService {
         scope: &TenantScope,
         platform: Platform,
     ) -> Result<ConnectionView> {
+        self.anchor_market().await;
         let row = store::connections::get(&self.db, scope.org_id(), platform.as_str())
             .await?
             .ok_or(PlatformsError::NotFound("The connection"))?;
@@ -568,7 +605,7 @@ impl PlatformsService {
     ) -> SandboxPlatform {
         SandboxPlatform::new(
             self.db.clone(),
-            self.clock.clone(),
+            self.market_clock.clone(),
             org,
             platform,
             self.market,
@@ -579,6 +616,7 @@ impl PlatformsService {
     /// The platform and account an organisation's connection reaches, with
     /// a fresh token; `None` when it has no working connection there.
     pub(crate) async fn reach(&self, org: OrgId, platform: Platform) -> Result<Option<Reached>> {
+        self.anchor_market().await;
         let Some(conn) = store::connections::get(&self.db, org, platform.as_str()).await? else {
             return Ok(None);
         };

@@ -49,11 +49,18 @@ impl PlatformsService {
                 platform.display_name()
             )));
         };
-        let today = started.date();
+        // A sandbox connection's days are the market's (accelerated or not).
+        let today = match &r.sandbox {
+            Some(_) => self.market_clock.now().date(),
+            None => started.date(),
+        };
         let since = match r.conn.last_synced_day.as_deref().and_then(parse_day) {
             Some(last) => last - Duration::days(i64::from(self.config.sync_overlap_days)),
             None => today - Duration::days(i64::from(self.config.first_sync_days)),
-        };
+        }
+        // A market clock set back (accelerated time ended) leaves the last
+        // synced day ahead of today: the window still ends today.
+        .min(today);
         let mut run = RunRow {
             id: Uuid::now_v7(),
             platform: platform.as_str().into(),
@@ -96,12 +103,14 @@ impl PlatformsService {
                     },
                 );
                 tx.commit().await?;
-                if let Some(twin) = &self.twin
-                    && !twin_rows.is_empty()
-                {
-                    twin.record_performance(org, &twin_rows)
-                        .await
-                        .map_err(|e| PlatformsError::Internal(format!("feeding the twin: {e}")))?;
+                if let Some(twin) = &self.twin {
+                    // In requests the twin accepts (`twin.max_performance_rows`).
+                    let per_call = twin.config().max_performance_rows.clamp(1, 5_000);
+                    for chunk in twin_rows.chunks(per_call) {
+                        twin.record_performance(org, chunk).await.map_err(|e| {
+                            PlatformsError::Internal(format!("feeding the twin: {e}"))
+                        })?;
+                    }
                 }
                 if let Some(sb) = &r.sandbox {
                     orders_ingested = self
@@ -224,7 +233,10 @@ impl PlatformsService {
     }
 
     /// The sandbox's customers' orders in the window, as LTV transactions
-    /// (idempotent by order id).
+    /// (idempotent by order id). Orders dated after what the LTV model
+    /// accepts (`ltv.max_future_days` after the calendar's today: accelerated
+    /// time runs ahead of it) are left out: the LTV model is fitted on the
+    /// calendar, where those purchases have not happened yet.
     async fn ingest_sandbox_orders(
         &self,
         scope: &TenantScope,
@@ -246,17 +258,27 @@ impl PlatformsService {
                 platform: platform.as_str(),
                 source,
             })?;
+        let window = ltv.date_window();
+        let at = |day: Date| {
+            day.with_hms(12, 0, 0)
+                .unwrap_or_else(|_| day.midnight())
+                .assume_utc()
+        };
+        let (orders, ahead): (Vec<_>, Vec<_>) =
+            orders.into_iter().partition(|o| window.contains(at(o.day)));
+        if !ahead.is_empty() {
+            tracing::info!(
+                org = %scope.org_id().0, platform = platform.as_str(), orders = ahead.len(),
+                "sandbox orders dated ahead of the calendar are not LTV transactions yet"
+            );
+        }
         let mut n = 0;
         for chunk in orders.chunks(5_000) {
             let rows: Vec<kiki_ltv_service::NewTransaction> = chunk
                 .iter()
                 .map(|o| kiki_ltv_service::NewTransaction {
                     customer_id: o.customer_id.clone(),
-                    at: o
-                        .day
-                        .with_hms(12, 0, 0)
-                        .unwrap_or_else(|_| o.day.midnight())
-                        .assume_utc(),
+                    at: at(o.day),
                     amount_micros: o.value_micros,
                     currency,
                     order_id: Some(o.order_id.clone()),
@@ -293,7 +315,9 @@ impl PlatformsService {
         campaign_id: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<DailyMetric>> {
-        let until = until.unwrap_or_else(|| self.now().date());
+        // By default up to today, or the sandbox market's today when it
+        // runs ahead of the calendar.
+        let until = until.unwrap_or_else(|| self.now().date().max(self.market_clock.now().date()));
         let since = since.unwrap_or(until - Duration::days(30));
         if until < since {
             // An empty range holds no day.

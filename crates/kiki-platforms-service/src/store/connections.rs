@@ -112,6 +112,21 @@ pub(crate) async fn connected(db: &Db) -> Result<Vec<(Uuid, String)>, StoreError
     Ok(rows)
 }
 
+/// Organisations with a connected sandbox, and the platform (the
+/// accelerated market's sweep).
+pub(crate) async fn connected_sandboxes(db: &Db) -> Result<Vec<(Uuid, String)>, StoreError> {
+    let stmt = Query::select()
+        .columns([C::OrgId, C::Platform])
+        .from(C::Table)
+        .and_where(Expr::col(C::Status).eq("connected"))
+        .and_where(Expr::col(C::Mode).eq("sandbox"))
+        .order_by(C::OrgId, Order::Asc)
+        .order_by(C::Platform, Order::Asc)
+        .to_owned();
+    let rows: Vec<(Uuid, String)> = db.fetch_all(&stmt).await?;
+    Ok(rows)
+}
+
 /// Inserts or replaces the organisation's connection to `r.platform` (a
 /// re-connect keeps the row's id, so the platform objects stay mapped).
 pub(crate) async fn upsert(tx: &mut Tx<'_>, r: &ConnectionRow) -> Result<Uuid, StoreError> {

@@ -1,7 +1,10 @@
-//! The ad-platform tables (migration `0014_platforms.sql`) and every query on
-//! them, crate-private. Every read and write of tenant rows names the
-//! organisation. The table identifiers are in `schema.rs`.
+//! The ad-platform tables (migrations `0014_platforms.sql` and
+//! `0017_platforms_clock.sql`) and every query on them, crate-private.
+//! Every read and write of tenant rows names the organisation (the market
+//! clock is the installation's, not a tenant's). The table identifiers are
+//! in `schema.rs`.
 
+pub(crate) mod clock;
 pub(crate) mod connections;
 pub(crate) mod metrics;
 pub(crate) mod objects;

@@ -46,6 +46,24 @@ pub(crate) async fn all(db: &Db, org: OrgId, platform: &str) -> Result<Vec<Objec
     db.fetch_all(&stmt).await
 }
 
+/// The mapped ads of one KIKI ad set.
+pub(crate) async fn ads_of(
+    db: &Db,
+    org: OrgId,
+    platform: &str,
+    ad_set_id: &str,
+) -> Result<Vec<ObjectRow>, StoreError> {
+    let stmt = Query::select()
+        .columns([O::Kind, O::KikiId, O::ExternalId, O::Status])
+        .from(O::Table)
+        .and_where(Expr::col(O::OrgId).eq(org.0))
+        .and_where(Expr::col(O::Platform).eq(platform))
+        .and_where(Expr::col(O::AdSetId).eq(ad_set_id))
+        .and_where(Expr::col(O::Kind).eq("ad"))
+        .to_owned();
+    db.fetch_all(&stmt).await
+}
+
 /// Records (or updates the status of) a mapped object.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn put(

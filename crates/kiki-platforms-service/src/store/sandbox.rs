@@ -127,6 +127,74 @@ pub(crate) async fn update(
     db.execute(&stmt).await
 }
 
+/// Rows per statement of an insert of days (11 values each: within
+/// SQLite's and PostgreSQL's limits on bound values).
+const DAY_ROWS_PER_STATEMENT: usize = 1_000;
+/// Ids per `IN` list.
+const IDS_PER_QUERY: usize = 500;
+
+/// Every object of the account, by id: one read for a whole pass.
+pub(crate) async fn all(
+    db: &Db,
+    org: OrgId,
+    platform: &str,
+) -> Result<Vec<SandboxObject>, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(O::Table)
+        .and_where(Expr::col(O::OrgId).eq(org.0))
+        .and_where(Expr::col(O::Platform).eq(platform))
+        .order_by(O::Id, Order::Asc)
+        .to_owned();
+    db.fetch_all(&stmt).await
+}
+
+/// Objects of a kind under any of some parents.
+pub(crate) async fn children(
+    db: &Db,
+    org: OrgId,
+    platform: &str,
+    kind: &str,
+    parents: &[String],
+) -> Result<Vec<SandboxObject>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in parents.chunks(IDS_PER_QUERY) {
+        let stmt = Query::select()
+            .columns(COLUMNS)
+            .from(O::Table)
+            .and_where(Expr::col(O::OrgId).eq(org.0))
+            .and_where(Expr::col(O::Platform).eq(platform))
+            .and_where(Expr::col(O::Kind).eq(kind))
+            .and_where(Expr::col(O::ParentId).is_in(chunk.iter().map(String::as_str)))
+            .order_by(O::Id, Order::Asc)
+            .to_owned();
+        out.extend(db.fetch_all::<SandboxObject, _>(&stmt).await?);
+    }
+    Ok(out)
+}
+
+/// Objects by id.
+pub(crate) async fn by_ids(
+    db: &Db,
+    org: OrgId,
+    platform: &str,
+    ids: &[String],
+) -> Result<Vec<SandboxObject>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let stmt = Query::select()
+            .columns(COLUMNS)
+            .from(O::Table)
+            .and_where(Expr::col(O::OrgId).eq(org.0))
+            .and_where(Expr::col(O::Platform).eq(platform))
+            .and_where(Expr::col(O::Id).is_in(chunk.iter().map(String::as_str)))
+            .order_by(O::Id, Order::Asc)
+            .to_owned();
+        out.extend(db.fetch_all::<SandboxObject, _>(&stmt).await?);
+    }
+    Ok(out)
+}
+
 /// One delivered day of an ad set.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub(crate) struct DayRow {
@@ -141,15 +209,20 @@ pub(crate) struct DayRow {
     pub frequency: f64,
 }
 
-/// Records delivered days; a day already delivered keeps its numbers.
+/// Records delivered days in one transaction; a day already delivered keeps
+/// its numbers.
 pub(crate) async fn insert_days(
     db: &Db,
     org: OrgId,
     platform: &str,
     rows: &[DayRow],
 ) -> Result<u64, StoreError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
     let mut n = 0;
-    for chunk in rows.chunks(300) {
+    for chunk in rows.chunks(DAY_ROWS_PER_STATEMENT) {
         let mut stmt = Query::insert()
             .into_table(D::Table)
             .columns([
@@ -186,24 +259,23 @@ pub(crate) async fn insert_days(
                 r.frequency.into(),
             ]);
         }
-        n += db.execute(&stmt).await?;
+        n += tx.execute(&stmt).await?;
     }
+    tx.commit().await?;
     Ok(n)
 }
 
-/// Delivered days of some ad sets between two days (inclusive).
+/// The account's delivered days between two days (inclusive), by day and
+/// ad set; `converting`: only days with a conversion.
 pub(crate) async fn days(
     db: &Db,
     org: OrgId,
     platform: &str,
-    ad_sets: &[String],
     since: &str,
     until: &str,
+    converting: bool,
 ) -> Result<Vec<DayRow>, StoreError> {
-    if ad_sets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let stmt = Query::select()
+    let mut stmt = Query::select()
         .columns([
             D::AdSetId,
             D::Day,
@@ -218,29 +290,47 @@ pub(crate) async fn days(
         .from(D::Table)
         .and_where(Expr::col(D::OrgId).eq(org.0))
         .and_where(Expr::col(D::Platform).eq(platform))
-        .and_where(Expr::col(D::AdSetId).is_in(ad_sets.iter().map(String::as_str)))
         .and_where(Expr::col(D::Day).gte(since))
         .and_where(Expr::col(D::Day).lte(until))
         .order_by(D::Day, Order::Asc)
         .order_by(D::AdSetId, Order::Asc)
         .to_owned();
+    if converting {
+        stmt.and_where(Expr::col(D::Conversions).gt(0));
+    }
     db.fetch_all(&stmt).await
 }
 
-/// The last delivered day of an ad set.
-pub(crate) async fn last_day(
+/// The last delivered day of each ad set of the account that has one, or
+/// of the ad sets named.
+pub(crate) async fn last_days(
     db: &Db,
     org: OrgId,
     platform: &str,
-    ad_set: &str,
-) -> Result<Option<String>, StoreError> {
-    let stmt = Query::select()
+    ad_sets: Option<&[String]>,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let base = Query::select()
+        .column(D::AdSetId)
         .expr(Expr::col(D::Day).max())
         .from(D::Table)
         .and_where(Expr::col(D::OrgId).eq(org.0))
         .and_where(Expr::col(D::Platform).eq(platform))
-        .and_where(Expr::col(D::AdSetId).eq(ad_set))
+        .group_by_col(D::AdSetId)
         .to_owned();
-    let row: Option<(Option<String>,)> = db.fetch_optional(&stmt).await?;
-    Ok(row.and_then(|r| r.0))
+    let rows: Vec<(String, Option<String>)> = match ad_sets {
+        None => db.fetch_all(&base).await?,
+        Some(ids) => {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(IDS_PER_QUERY) {
+                let mut stmt = base.clone();
+                stmt.and_where(Expr::col(D::AdSetId).is_in(chunk.iter().map(String::as_str)));
+                out.extend(db.fetch_all::<(String, Option<String>), _>(&stmt).await?);
+            }
+            out
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, day)| day.map(|d| (id, d)))
+        .collect())
 }

@@ -1,4 +1,5 @@
-//! Identifiers of the tables in migration `0014_platforms.sql`.
+//! Identifiers of the tables in migrations `0014_platforms.sql` and
+//! `0017_platforms_clock.sql`.
 
 use sea_query::Iden;
 
@@ -125,4 +126,16 @@ pub enum SandboxDays {
     Conversions,
     ConversionValueMicros,
     Frequency,
+}
+
+/// Migration `0017_platforms_clock.sql`.
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformMarketClock {
+    Table,
+    Id,
+    SecondsPerDay,
+    RealAnchorAt,
+    MarketAnchorAt,
+    SweptAt,
+    UpdatedAt,
 }

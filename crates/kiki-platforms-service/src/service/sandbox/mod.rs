@@ -9,29 +9,36 @@
 //! creatives the ad set had that day: before any change to an ad set (budget,
 //! status, ads) and before insights are read, every completed day since the
 //! last delivered one is delivered for the ad sets that are live (ad set and
-//! campaign active) and within their flight. Today is reported as the share of the day elapsed on the
-//! clock (budget pacing within the day), not stored, so numbers keep arriving
-//! while someone watches.
+//! campaign active) and within their flight (`book.rs`: one read of the
+//! objects and one bulk insert per pass). Today is reported as the share of
+//! the market's day elapsed (budget pacing within the day), not stored, so
+//! numbers keep arriving while someone watches.
+//!
+//! **Time.** The sandbox reads the market's clock (`super::clock`): the
+//! calendar, or accelerated time, where a simulated day passes every
+//! `platforms.sandbox_seconds_per_day` real seconds.
 //!
 //! **Customers.** Every conversion is a synthetic customer of the platform
 //! (`kiki_platforms::customers`); [`SandboxPlatform::orders`] lists the orders
 //! those customers placed in a date range (first orders and repeats), which
 //! the sync ingests as LTV transactions with their acquisition platform.
 
+mod book;
+
 use std::sync::Arc;
 
 use kiki_core::{Clock, OrgId};
 use kiki_platforms::{
-    AccountInfo, AccountRef, AdPlatform, AdSetDay, AdSetSpec, AdSpec, CampaignSpec,
-    CreativeQuality, CreativeSpec, DeliveryStatus, InsightLevel, InsightRow, InsightsQuery, Market,
-    ObjectKind, PlatformError, acquired, repeat_orders, seed_of,
+    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, CampaignSpec, CreativeSpec,
+    DeliveryStatus, InsightRow, InsightsQuery, Market, ObjectKind, PlatformError, acquired,
+    repeat_orders, seed_of,
 };
 use kiki_store::Db;
 use kiki_twin::{Industry, Platform};
-use time::{Date, Duration};
+use time::Date;
 use uuid::Uuid;
 
-use crate::store::sandbox::{DayRow, SandboxObject};
+use crate::store::sandbox::SandboxObject;
 use crate::store::{self, day_text, parse_day};
 
 /// The smallest daily budget the sandbox accepts, micros of the account's
@@ -40,7 +47,7 @@ pub const MIN_DAILY_BUDGET_MICROS: i64 = 1_000_000;
 /// An ad set's audience when the targeting does not say.
 pub const DEFAULT_AUDIENCE: u64 = 2_000_000;
 /// The furthest back the sandbox delivers in one go (a year).
-const MAX_BACKFILL_DAYS: i64 = 366;
+pub(crate) const MAX_BACKFILL_DAYS: i64 = 366;
 
 /// The sandbox account of an industry: `sandbox:<industry>`.
 pub fn account_id(industry: Industry) -> String {
@@ -80,7 +87,7 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, PlatformError> {
     })
 }
 
-fn transient(e: impl std::fmt::Display) -> PlatformError {
+pub(crate) fn transient(e: impl std::fmt::Display) -> PlatformError {
     PlatformError::Transient {
         message: format!("sandbox storage: {e}"),
     }
@@ -90,7 +97,7 @@ fn status_text(s: DeliveryStatus) -> String {
     s.as_str().to_owned()
 }
 
-fn is_active(o: &SandboxObject) -> bool {
+pub(crate) fn is_active(o: &SandboxObject) -> bool {
     o.status == "active"
 }
 
@@ -182,112 +189,37 @@ impl SandboxPlatform {
         industry: Industry,
         campaign: Option<&str>,
     ) -> Result<(), PlatformError> {
-        let campaigns = match campaign {
-            Some(id) => vec![self.object(id, ObjectKind::Campaign).await?],
-            None => store::sandbox::of_kind(&self.db, self.org, self.p(), "campaign", None)
-                .await
-                .map_err(transient)?,
-        };
-        for c in campaigns.iter().filter(|c| is_active(c)) {
-            let sets = store::sandbox::of_kind(&self.db, self.org, self.p(), "ad_set", Some(&c.id))
-                .await
-                .map_err(transient)?;
-            for s in sets.iter().filter(|s| is_active(s)) {
-                self.deliver_ad_set(industry, s).await?;
+        let book = match campaign {
+            Some(id) => {
+                let c = self.object(id, ObjectKind::Campaign).await?;
+                if !is_active(&c) {
+                    return Ok(());
+                }
+                let sets =
+                    store::sandbox::of_kind(&self.db, self.org, self.p(), "ad_set", Some(id))
+                        .await
+                        .map_err(transient)?;
+                self.book_of(vec![c], sets).await?
             }
-        }
+            None => self.book_all().await?,
+        };
+        self.deliver_book(industry, &book).await?;
         Ok(())
     }
 
+    /// Delivers one ad set's completed days (its campaign is active).
     async fn deliver_ad_set(
         &self,
         industry: Industry,
         s: &SandboxObject,
     ) -> Result<(), PlatformError> {
-        let today = self.today();
-        let Some(live_from) = s.first_live_day.as_deref().and_then(parse_day) else {
+        let Some(parent) = &s.parent_id else {
             return Ok(());
         };
-        let last = store::sandbox::last_day(&self.db, self.org, self.p(), &s.id)
-            .await
-            .map_err(transient)?
-            .as_deref()
-            .and_then(parse_day);
-        let mut from = match last {
-            Some(l) if l >= live_from => l + Duration::days(1),
-            _ => live_from,
-        };
-        from = from.max(today - Duration::days(MAX_BACKFILL_DAYS));
-        let spec: AdSetSpec = serde_json::from_str(&s.spec).map_err(transient)?;
-        let mut rows = Vec::new();
-        let mut d = from;
-        while d < today {
-            if spec.start.is_some_and(|st| d < st) || spec.end.is_some_and(|e| d > e) {
-                // Outside the ad set's flight: nothing delivered, nothing to record.
-                d += Duration::days(1);
-                continue;
-            }
-            let (outcome, _) = self
-                .market
-                .day_with_customers(&self.ad_set_day(industry, s, d).await?);
-            rows.push(DayRow {
-                ad_set_id: s.id.clone(),
-                day: day_text(d),
-                spend_micros: outcome.spend_micros,
-                impressions: outcome.impressions as i64,
-                reach: outcome.reach as i64,
-                clicks: outcome.clicks as i64,
-                conversions: outcome.conversions as i64,
-                conversion_value_micros: outcome.conversion_value_micros,
-                frequency: outcome.frequency,
-            });
-            d += Duration::days(1);
-        }
-        store::sandbox::insert_days(&self.db, self.org, self.p(), &rows)
-            .await
-            .map_err(transient)?;
+        let c = self.object(parent, ObjectKind::Campaign).await?;
+        let book = self.book_of(vec![c], vec![s.clone()]).await?;
+        self.deliver_book(industry, &book).await?;
         Ok(())
-    }
-
-    async fn ad_set_day(
-        &self,
-        industry: Industry,
-        s: &SandboxObject,
-        day: Date,
-    ) -> Result<AdSetDay, PlatformError> {
-        let spec: AdSetSpec = serde_json::from_str(&s.spec).map_err(transient)?;
-        let ads = store::sandbox::of_kind(&self.db, self.org, self.p(), "ad", Some(&s.id))
-            .await
-            .map_err(transient)?;
-        let mut creatives = Vec::new();
-        for ad in ads.iter().filter(|a| is_active(a)) {
-            let a: AdSpec = serde_json::from_str(&ad.spec).map_err(transient)?;
-            if let Ok(c) = self
-                .object(&a.creative_external_id, ObjectKind::Creative)
-                .await
-            {
-                let cs: CreativeSpec = serde_json::from_str(&c.spec).map_err(transient)?;
-                creatives.push(CreativeQuality {
-                    seed: seed_of(&cs.kiki_id),
-                    approved: cs.approved,
-                });
-            }
-        }
-        let live_from = s
-            .first_live_day
-            .as_deref()
-            .and_then(parse_day)
-            .unwrap_or(day);
-        Ok(AdSetDay {
-            platform: self.platform,
-            industry,
-            seed: seed_of(&s.id),
-            day,
-            days_live: (day - live_from).whole_days().max(0) as u32,
-            daily_budget_micros: spec.daily_budget_micros,
-            audience_size: spec.audience_size.unwrap_or(DEFAULT_AUDIENCE),
-            creatives,
-        })
     }
 
     /// Orders placed between `since` and `until` (inclusive) by the customers
@@ -301,22 +233,18 @@ impl SandboxPlatform {
     ) -> Result<Vec<SandboxOrder>, PlatformError> {
         let industry = Self::industry(account);
         self.deliver(industry, None).await?;
-        let sets = store::sandbox::of_kind(&self.db, self.org, self.p(), "ad_set", None)
-            .await
-            .map_err(transient)?;
-        let ids: Vec<String> = sets.iter().map(|s| s.id.clone()).collect();
         let days = store::sandbox::days(
             &self.db,
             self.org,
             self.p(),
-            &ids,
             "0000-01-01",
             &day_text(until),
+            true,
         )
         .await
         .map_err(transient)?;
         let mut out = Vec::new();
-        for d in days.iter().filter(|d| d.conversions > 0) {
+        for d in &days {
             let Some(day) = parse_day(&d.day) else {
                 continue;
             };
@@ -579,72 +507,47 @@ impl AdPlatform for SandboxPlatform {
             });
         }
         let industry = Self::industry(account);
-        self.deliver(industry, None).await?;
-        let campaigns = store::sandbox::of_kind(&self.db, self.org, self.p(), "campaign", None)
-            .await
-            .map_err(transient)?;
-        let today = self.today();
-        let now = self.clock.now();
-        let elapsed = (now - today.midnight().assume_utc()).as_seconds_f64() / 86_400.0;
-        let mut out = Vec::new();
-        for c in campaigns
+        let book = self.book_all().await?;
+        let delivered = self.deliver_book(industry, &book).await?;
+        let wanted = |s: &SandboxObject| {
+            query.campaign_ids.is_empty()
+                || s.parent_id
+                    .as_ref()
+                    .is_some_and(|c| query.campaign_ids.contains(c))
+        };
+        let wanted_sets: std::collections::HashSet<&str> = book
+            .sets
             .iter()
-            .filter(|c| query.campaign_ids.is_empty() || query.campaign_ids.contains(&c.id))
-        {
-            let sets = store::sandbox::of_kind(&self.db, self.org, self.p(), "ad_set", Some(&c.id))
-                .await
-                .map_err(transient)?;
-            let ids: Vec<String> = sets.iter().map(|s| s.id.clone()).collect();
-            let mut days = store::sandbox::days(
-                &self.db,
-                self.org,
-                self.p(),
-                &ids,
-                &day_text(query.since),
-                &day_text(query.until),
-            )
-            .await
-            .map_err(transient)?;
-            // Today so far: the day's delivery paced over the hours elapsed.
-            if query.since <= today && today <= query.until && is_active(c) {
-                for s in sets
-                    .iter()
-                    .filter(|s| is_active(s) && s.first_live_day.is_some())
-                {
-                    let spec: AdSetSpec = serde_json::from_str(&s.spec).map_err(transient)?;
-                    if spec.start.is_some_and(|st| today < st)
-                        || spec.end.is_some_and(|e| today > e)
-                    {
-                        continue;
-                    }
-                    let (o, _) = self
-                        .market
-                        .day_with_customers(&self.ad_set_day(industry, s, today).await?);
-                    let f = elapsed.clamp(0.0, 1.0);
-                    let part = |v: u64| (v as f64 * f).floor() as i64;
-                    let conversions = part(o.conversions);
-                    let value = if o.conversions > 0 {
-                        (o.conversion_value_micros as f64 * conversions as f64
-                            / o.conversions as f64)
-                            .round() as i64
-                    } else {
-                        0
-                    };
-                    days.push(DayRow {
-                        ad_set_id: s.id.clone(),
-                        day: day_text(today),
-                        spend_micros: (o.spend_micros as f64 * f).round() as i64,
-                        impressions: part(o.impressions),
-                        reach: part(o.reach),
-                        clicks: part(o.clicks),
-                        conversions,
-                        conversion_value_micros: value,
-                        frequency: o.frequency,
-                    });
+            .filter(|s| wanted(s))
+            .map(|s| s.id.as_str())
+            .collect();
+        let mut days: Vec<_> = store::sandbox::days(
+            &self.db,
+            self.org,
+            self.p(),
+            &day_text(query.since),
+            &day_text(query.until),
+            false,
+        )
+        .await
+        .map_err(transient)?
+        .into_iter()
+        .filter(|d| wanted_sets.contains(d.ad_set_id.as_str()))
+        .collect();
+        // Today so far: the day's delivery paced over the hours elapsed
+        // (unless the day is already stored: a market clock set back).
+        let today = self.today();
+        if query.since <= today && today <= query.until {
+            for s in book.sets.iter().filter(|s| wanted(s) && book.delivers(s)) {
+                if delivered.get(&s.id).is_some_and(|last| *last >= today) {
+                    continue;
+                }
+                if let Some(row) = self.today_so_far(industry, &book, s)? {
+                    days.push(row);
                 }
             }
-            rows_for(query.level, &c.id, &sets, &days, &mut out, self).await?;
         }
+        let mut out = book::roll_up(query.level, &book, &days);
         out.sort_by(|a, b| {
             (a.day, &a.campaign_id, &a.ad_set_id, &a.ad_id).cmp(&(
                 b.day,
@@ -677,108 +580,4 @@ impl SandboxPlatform {
         }
         Ok(())
     }
-}
-
-/// Rolls delivered ad-set days up to the level asked for. Ads split their
-/// ad set's day evenly (the market models the ad set's creatives together).
-async fn rows_for(
-    level: InsightLevel,
-    campaign: &str,
-    sets: &[SandboxObject],
-    days: &[DayRow],
-    out: &mut Vec<InsightRow>,
-    sb: &SandboxPlatform,
-) -> Result<(), PlatformError> {
-    let row = |d: &DayRow, day: Date| InsightRow {
-        day,
-        campaign_id: campaign.to_owned(),
-        ad_set_id: None,
-        ad_id: None,
-        spend_micros: d.spend_micros,
-        impressions: d.impressions.max(0) as u64,
-        clicks: d.clicks.max(0) as u64,
-        conversions: d.conversions as f64,
-        conversion_value_micros: d.conversion_value_micros,
-        reach: Some(d.reach.max(0) as u64),
-        frequency: Some(d.frequency),
-    };
-    match level {
-        InsightLevel::Campaign => {
-            let mut by_day: std::collections::BTreeMap<Date, InsightRow> = Default::default();
-            for d in days {
-                let Some(day) = parse_day(&d.day) else {
-                    continue;
-                };
-                let r = row(d, day);
-                by_day
-                    .entry(day)
-                    .and_modify(|t| {
-                        t.spend_micros += r.spend_micros;
-                        t.impressions += r.impressions;
-                        t.clicks += r.clicks;
-                        t.conversions += r.conversions;
-                        t.conversion_value_micros += r.conversion_value_micros;
-                        t.reach = Some(t.reach.unwrap_or(0) + r.reach.unwrap_or(0));
-                    })
-                    .or_insert(r);
-            }
-            for (_, mut r) in by_day {
-                r.frequency = match r.reach {
-                    Some(reach) if reach > 0 => Some(r.impressions as f64 / reach as f64),
-                    _ => None,
-                };
-                out.push(r);
-            }
-        }
-        InsightLevel::AdSet => {
-            for d in days {
-                let Some(day) = parse_day(&d.day) else {
-                    continue;
-                };
-                let mut r = row(d, day);
-                r.ad_set_id = Some(d.ad_set_id.clone());
-                out.push(r);
-            }
-        }
-        InsightLevel::Ad => {
-            for s in sets {
-                let ads: Vec<SandboxObject> =
-                    store::sandbox::of_kind(&sb.db, sb.org, sb.p(), "ad", Some(&s.id))
-                        .await
-                        .map_err(transient)?
-                        .into_iter()
-                        .filter(is_active)
-                        .collect();
-                if ads.is_empty() {
-                    continue;
-                }
-                let n = ads.len() as i64;
-                for d in days.iter().filter(|d| d.ad_set_id == s.id) {
-                    let Some(day) = parse_day(&d.day) else {
-                        continue;
-                    };
-                    for (k, ad) in ads.iter().enumerate() {
-                        let k = k as i64;
-                        // Integer shares that add up to the ad set's day.
-                        let share = |v: i64| v / n + i64::from(k < v % n);
-                        let share_u = |v: u64| share(v as i64).max(0) as u64;
-                        let base = row(d, day);
-                        out.push(InsightRow {
-                            ad_set_id: Some(s.id.clone()),
-                            ad_id: Some(ad.id.clone()),
-                            spend_micros: share(d.spend_micros),
-                            impressions: share_u(base.impressions),
-                            clicks: share_u(base.clicks),
-                            conversions: share(d.conversions) as f64,
-                            conversion_value_micros: share(d.conversion_value_micros),
-                            reach: None,
-                            frequency: None,
-                            ..base
-                        });
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
