@@ -66,6 +66,30 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct CountRow {
+    n: i64,
+}
+
+/// How many objects of `kind` the organisation's sandbox account on
+/// `platform` holds: the next one's number, less one.
+pub(crate) async fn count_of_kind(
+    db: &Db,
+    org: OrgId,
+    platform: &str,
+    kind: &str,
+) -> Result<i64, StoreError> {
+    let stmt = Query::select()
+        .expr_as(Expr::col(O::Id).count(), "n")
+        .from(O::Table)
+        .and_where(Expr::col(O::OrgId).eq(org.0))
+        .and_where(Expr::col(O::Platform).eq(platform))
+        .and_where(Expr::col(O::Kind).eq(kind))
+        .to_owned();
+    let row: CountRow = db.fetch_one(&stmt).await?;
+    Ok(row.n)
+}
+
 pub(crate) async fn get(
     db: &Db,
     org: OrgId,

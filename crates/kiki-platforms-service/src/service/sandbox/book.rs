@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use kiki_platforms::{
     AdSetDay, AdSetSpec, AdSpec, CreativeQuality, CreativeSpec, InsightLevel, InsightRow,
-    PlatformError, seed_of,
+    PlatformError,
 };
 use kiki_twin::Industry;
 use time::{Date, Duration};
@@ -85,14 +85,18 @@ impl Book {
     }
 
     /// The creatives of an ad set's active ads, as the market sees them.
-    fn creatives_of(&self, set_id: &str) -> Result<Vec<CreativeQuality>, PlatformError> {
+    fn creatives_of(
+        &self,
+        sb: &SandboxPlatform,
+        set_id: &str,
+    ) -> Result<Vec<CreativeQuality>, PlatformError> {
         let mut out = Vec::new();
         for ad in self.active_ads(set_id) {
             let a: AdSpec = serde_json::from_str(&ad.spec).map_err(transient)?;
             if let Some(c) = self.creatives.get(&a.creative_external_id) {
                 let cs: CreativeSpec = serde_json::from_str(&c.spec).map_err(transient)?;
                 out.push(CreativeQuality {
-                    seed: seed_of(&cs.kiki_id),
+                    seed: sb.object_seed(&c.id),
                     approved: cs.approved,
                 });
             }
@@ -109,14 +113,18 @@ pub(super) struct SetDays {
 }
 
 impl SetDays {
-    pub fn new(book: &Book, s: &SandboxObject) -> Result<Option<SetDays>, PlatformError> {
+    pub fn new(
+        sb: &SandboxPlatform,
+        book: &Book,
+        s: &SandboxObject,
+    ) -> Result<Option<SetDays>, PlatformError> {
         let Some(live_from) = s.first_live_day.as_deref().and_then(parse_day) else {
             return Ok(None);
         };
         Ok(Some(SetDays {
             spec: serde_json::from_str(&s.spec).map_err(transient)?,
             live_from,
-            creatives: book.creatives_of(&s.id)?,
+            creatives: book.creatives_of(sb, &s.id)?,
         }))
     }
 
@@ -130,7 +138,7 @@ impl SetDays {
         AdSetDay {
             platform: sb.platform,
             industry,
-            seed: seed_of(id),
+            seed: sb.object_seed(id),
             day,
             days_live: (day - self.live_from).whole_days().max(0) as u32,
             daily_budget_micros: self.spec.daily_budget_micros,
@@ -202,7 +210,7 @@ impl SandboxPlatform {
                 .collect();
         let mut rows = Vec::new();
         for s in live {
-            let Some(set) = SetDays::new(book, s)? else {
+            let Some(set) = SetDays::new(self, book, s)? else {
                 continue;
             };
             let mut d = match last.get(&s.id) {
@@ -246,7 +254,7 @@ impl SandboxPlatform {
         s: &SandboxObject,
     ) -> Result<Option<DayRow>, PlatformError> {
         let today = self.today();
-        let Some(set) = SetDays::new(book, s)? else {
+        let Some(set) = SetDays::new(self, book, s)? else {
             return Ok(None);
         };
         if !set.in_flight(today) {

@@ -36,7 +36,6 @@ use kiki_platforms::{
 use kiki_store::Db;
 use kiki_twin::{Industry, Platform};
 use time::Date;
-use uuid::Uuid;
 
 use crate::store::sandbox::SandboxObject;
 use crate::store::{self, day_text, parse_day};
@@ -124,6 +123,13 @@ impl SandboxPlatform {
         self.platform.as_str()
     }
 
+    /// The market's seed of one of this account's objects: its id on this
+    /// platform (ids count up per account, so the platform tells two
+    /// accounts' first ad sets apart, and their customers too).
+    pub(super) fn object_seed(&self, id: &str) -> u64 {
+        seed_of(&format!("{}:{id}", self.p()))
+    }
+
     fn today(&self) -> Date {
         self.clock.now().date()
     }
@@ -157,19 +163,34 @@ impl SandboxPlatform {
             ObjectKind::Ad => "ad",
             ObjectKind::Creative => "cr",
         };
-        let id = format!("sbx-{prefix}-{}", Uuid::now_v7().simple());
-        let o = SandboxObject {
-            id: id.clone(),
-            kind: kind.as_str().into(),
-            parent_id: parent.map(str::to_owned),
-            status: status_text(status),
-            spec,
-            first_live_day: None,
-        };
-        store::sandbox::insert(&self.db, self.org, self.p(), &o, self.clock.now())
+        // Ids count up per account and kind, as platforms' numeric ids do:
+        // an ad set's seed is its id, so the same scenario under the same
+        // market seed delivers the same numbers on every run. A concurrent
+        // insert that took the number first moves this one to the next.
+        let mut n = store::sandbox::count_of_kind(&self.db, self.org, self.p(), kind.as_str())
             .await
             .map_err(transient)?;
-        Ok(id)
+        for _ in 0..16 {
+            n += 1;
+            let id = format!("sbx-{prefix}-{n}");
+            let o = SandboxObject {
+                id: id.clone(),
+                kind: kind.as_str().into(),
+                parent_id: parent.map(str::to_owned),
+                status: status_text(status),
+                spec: spec.clone(),
+                first_live_day: None,
+            };
+            match store::sandbox::insert(&self.db, self.org, self.p(), &o, self.clock.now()).await {
+                Ok(()) => return Ok(id),
+                // The primary key is the table's only unique index.
+                Err(kiki_store::StoreError::UniqueViolation { .. }) => continue,
+                Err(e) => return Err(transient(e)),
+            }
+        }
+        Err(PlatformError::Transient {
+            message: "the sandbox could not number a new object; try again".into(),
+        })
     }
 
     fn check_budget(micros: i64, field: &str) -> Result<(), PlatformError> {
@@ -251,7 +272,7 @@ impl SandboxPlatform {
             let customers = acquired(
                 industry,
                 self.platform,
-                seed_of(&d.ad_set_id),
+                self.object_seed(&d.ad_set_id),
                 day,
                 d.conversions as u64,
             );
