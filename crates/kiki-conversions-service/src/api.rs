@@ -284,7 +284,8 @@ pub struct ConversionQuery {
     #[serde(default, with = "crate::domain::iso_date::option")]
     #[param(value_type = Option<String>, format = Date)]
     pub since: Option<Date>,
-    /// Last UTC day (included); not before `since`.
+    /// Last UTC day (included). A range that ends before it starts holds
+    /// nothing.
     #[serde(default, with = "crate::domain::iso_date::option")]
     #[param(value_type = Option<String>, format = Date)]
     pub until: Option<Date>,
@@ -301,7 +302,7 @@ pub struct ConversionQuery {
 #[utoipa::path(get, path = "/conversions", tag = "conversions", params(ConversionQuery),
     responses((status = 200, body = Page<ConversionView>),
         (status = 403, description = "Lacks `campaign.read`", body = ErrorEnvelope),
-        (status = 422, description = "`until` is before `since`, or the cursor is not one this API issued", body = ErrorEnvelope)))]
+        (status = 422, description = "The cursor is not one this API issued", body = ErrorEnvelope)))]
 pub async fn list_conversions(
     Service(svc): Service<ConversionsService>,
     p: Perm<CampaignRead>,
@@ -329,7 +330,8 @@ pub struct DailyQuery {
     #[serde(default, with = "crate::domain::iso_date::option")]
     #[param(value_type = Option<String>, format = Date)]
     pub since: Option<Date>,
-    /// Last UTC day (included); default today. At most 366 days after `since`.
+    /// Last UTC day (included); default today. A range that ends before it
+    /// starts holds nothing.
     #[serde(default, with = "crate::domain::iso_date::option")]
     #[param(value_type = Option<String>, format = Date)]
     pub until: Option<Date>,
@@ -339,8 +341,7 @@ pub struct DailyQuery {
 /// currency): the campaign metrics of the conversion tracking.
 #[utoipa::path(get, path = "/conversions/daily", tag = "conversions", params(DailyQuery),
     responses((status = 200, body = DailySummary),
-        (status = 403, description = "Lacks `campaign.read`", body = ErrorEnvelope),
-        (status = 422, description = "`until` is before `since`, or the range is longer than 366 days", body = ErrorEnvelope)))]
+        (status = 403, description = "Lacks `campaign.read`", body = ErrorEnvelope)))]
 pub async fn daily_conversions(
     Service(svc): Service<ConversionsService>,
     p: Perm<CampaignRead>,

@@ -20,8 +20,6 @@ pub const MAX_VALUE_MICROS: i64 = 999_999_999_999_999;
 /// An order may be dated this far after the server's time, or before its
 /// click (clocks differ).
 pub const SKEW_SECS: i64 = 300;
-/// The longest range of the daily summary, in days.
-pub const MAX_SUMMARY_DAYS: i64 = 366;
 /// The snippet's path under the API version.
 pub const SNIPPET_PATH: &str = "/v1/conversions/snippet.js";
 
@@ -31,6 +29,7 @@ kiki_core::string_enum! {
     /// How a conversion was reported.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
+    #[schema(as = ConversionSource)]
     pub enum Source {
         /// `POST /v1/conversions` with an access token or API key.
         Api = "api",
@@ -412,6 +411,27 @@ pub struct SiteView {
     pub created_at: OffsetDateTime,
 }
 
+/// The schema of an origin as a page's `Origin` header gives it: `http://`
+/// or `https://`, a host and an optional port (a trailing `/` is dropped).
+pub struct OriginText;
+
+impl utoipa::PartialSchema for OriginText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]+/?$"))
+            .description(Some(
+                "An origin: `http://` or `https://`, a host and an optional port, no path.",
+            ))
+            .examples(["https://shop.example"])
+            .build()
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OriginText {}
+
 /// The origins the snippet runs on; a new site key on request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -419,7 +439,7 @@ pub struct SiteView {
 pub struct SiteRequest {
     /// The origins (scheme, host and port, no path) of the pages that send
     /// conversions, 1 to 20, each once.
-    #[schema(min_items = 1, max_items = 20)]
+    #[schema(min_items = 1, max_items = 20, value_type = Vec<OriginText>)]
     pub allowed_origins: Vec<String>,
     /// Issue a new site key (the old one stops working at once). A site key
     /// is issued the first time whatever this says.
@@ -430,7 +450,22 @@ pub struct SiteRequest {
 /// An origin as browsers send it (`https://shop.example`, a port only when
 /// not the scheme's default), or `None` when `raw` is not one.
 pub fn origin_of(raw: &str) -> Option<String> {
-    let u = url::Url::parse(raw.trim()).ok()?;
+    // The shape the schema states (`OriginText`), checked on the text as
+    // given: the URL parser would drop spaces and tabs a schema refuses.
+    let rest = match (raw.get(..7), raw.get(..8)) {
+        (_, Some(p)) if p.eq_ignore_ascii_case("https://") => &raw[8..],
+        (Some(p), _) if p.eq_ignore_ascii_case("http://") => &raw[7..],
+        _ => return None,
+    };
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.is_empty()
+        || host
+            .chars()
+            .any(|c| matches!(c, '/' | '?' | '#' | '@') || kiki_core::is_schema_space(c))
+    {
+        return None;
+    }
+    let u = url::Url::parse(raw).ok()?;
     if !matches!(u.scheme(), "https" | "http")
         || u.host_str().is_none()
         || !u.username().is_empty()
@@ -662,6 +697,10 @@ mod tests {
         );
         for bad in [
             "shop.example",
+            " https://shop.example",
+            "https://shop.example\n",
+            "https://sh\top.example",
+            "https://",
             "https://shop.example/checkout",
             "ftp://shop.example",
             "https://user@shop.example",

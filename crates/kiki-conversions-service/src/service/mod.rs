@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kiki_bidder_service::BidderService;
-use kiki_core::{Clock, Currency, FieldError, Money, OrgId, Page, PageRequest, TenantScope};
+use kiki_core::{Clock, Currency, Money, OrgId, Page, PageRequest, TenantScope};
 use kiki_explain::Recorder;
 use kiki_identity::{Principal, RequestMeta};
 use kiki_server::Platform;
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::config::ConversionsConfig;
 use crate::domain::{
     Attribution, CheckedConversion, ConversionRequest, ConversionView, DailyConversions,
-    DailySummary, MAX_SUMMARY_DAYS, Source, attribution,
+    DailySummary, Source, attribution,
 };
 use crate::error::{ConversionsError, Result};
 use crate::events::ConversionRecorded;
@@ -95,17 +95,14 @@ pub struct ConversionFilter {
 }
 
 impl ConversionFilter {
-    fn checked(&self) -> Result<Filter> {
-        if let (Some(s), Some(u)) = (self.since, self.until)
-            && u < s
-        {
-            return Err(ConversionsError::field("until", "Not before `since`."));
-        }
-        Ok(Filter {
+    /// The store's filter. A range whose last day is before its first holds
+    /// no day: it selects nothing.
+    fn store_filter(&self) -> Filter {
+        Filter {
             campaign: self.campaign_id,
             since: self.since.map(|d| d.to_string()),
             until: self.until.map(|d| d.to_string()),
-        })
+        }
     }
 }
 
@@ -324,7 +321,7 @@ impl ConversionsService {
         filter: &ConversionFilter,
         page: &PageRequest,
     ) -> Result<Page<ConversionView>> {
-        let f = filter.checked()?;
+        let f = filter.store_filter();
         let key: Option<Key> = page
             .after()
             .map_err(|e| ConversionsError::Invalid(vec![e]))?;
@@ -337,8 +334,8 @@ impl ConversionsService {
     }
 
     /// Conversions and their value per UTC day and campaign (and currency),
-    /// from `since` to `until` (default: the 30 days to today), at most
-    /// [`MAX_SUMMARY_DAYS`] days.
+    /// from `since` to `until` (default: the 30 days to today). Only days
+    /// with conversions have a row, so any range is cheap to answer.
     pub async fn daily(
         &self,
         scope: &TenantScope,
@@ -354,13 +351,7 @@ impl ConversionsService {
             since: Some(since),
             until: Some(until),
         };
-        let f = resolved.checked()?;
-        if (until - since).whole_days() >= MAX_SUMMARY_DAYS {
-            return Err(ConversionsError::field(
-                "since",
-                format!("The summary covers at most {MAX_SUMMARY_DAYS} days."),
-            ));
-        }
+        let f = resolved.store_filter();
         let rows = store::daily(&self.db, scope.org_id(), &f).await?;
         let mut days = Vec::with_capacity(rows.len());
         for r in rows {
@@ -380,9 +371,4 @@ impl ConversionsService {
         }
         Ok(DailySummary { since, until, days })
     }
-}
-
-/// A field error (for the handlers' own checks of query parameters).
-pub fn invalid(field: &str, message: &str) -> ConversionsError {
-    ConversionsError::Invalid(vec![FieldError::new(field, message)])
 }
