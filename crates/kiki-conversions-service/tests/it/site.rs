@@ -17,6 +17,10 @@ async fn the_snippet_is_served_as_javascript_without_dynamic_code() {
         r.headers()["content-type"],
         "text/javascript; charset=utf-8"
     );
+    // Loadable from any shop's page: no resource policy keeps it same-origin,
+    // and browsers run it only as the script it says it is.
+    assert!(r.headers().get("cross-origin-resource-policy").is_none());
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     let script = r.text().await.unwrap();
     assert!(script.contains("kiki_click") && script.contains("data-site-key"));
     assert!(
