@@ -105,7 +105,23 @@ PLATFORM_CONNECTION = [
     (r"platform", r"is not an ad platform to connect"),
 ]
 
+# A click id is the bidder's signed token: whether KIKI issued it for the
+# caller's organisation (stored line items, the server's key) and whether the
+# order falls in the attribution window (the clock, the stored click time).
+# An order's time against the clock and its click's time.
+CONVERSION = [
+    (r"click_id", r"."),
+    (r"occurred_at", r"In the future|Before the ad click"),
+]
+
 UNSTATABLE = {
+    ("POST", "/v1/conversions"): CONVERSION,
+    # The site key must be one an organisation holds (stored data).
+    ("POST", "/v1/conversions/collect"): CONVERSION + [(r"site_key", r"Not a site key")],
+    # A host the URL standard accepts, and two entries of one list that are
+    # one origin once normalised (`https://A.example/` and `https://a.example`).
+    ("PUT", "/v1/conversions/site"): [(r"allowed_origins\[\d+\]", r"An origin|" + TWICE)],
+    ("GET", "/v1/conversions"): [CURSOR],
     ("POST", "/v1/platforms/connections"): PLATFORM_CONNECTION,
     ("GET", "/v1/audit"): [CURSOR],
     ("GET", "/v1/decisions"): [CURSOR],

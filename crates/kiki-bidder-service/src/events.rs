@@ -1,5 +1,6 @@
-//! The events the bidder publishes. Every replica reloads its snapshot when
-//! one arrives (and on its timer when one is missed).
+//! The events the bidder publishes. Every replica reloads its snapshot (and
+//! the stored conversion counts) when one arrives, and on its timer when one
+//! is missed.
 
 use kiki_store::Event;
 use serde::{Deserialize, Serialize};
@@ -36,4 +37,21 @@ impl Event for SegmentsChanged {
     const KIND: &'static str = "bidder.segments_changed";
     const DESCRIPTION: &'static str =
         "Segment values were replaced through the API or synced from the current LTV model.";
+}
+
+/// Conversions reported for the organisation were credited to a line item:
+/// its stored conversion count (pCVR's input) grew. Every replica reloads
+/// the counts when one arrives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConversionsCredited {
+    /// The line item.
+    pub line_item_id: Uuid,
+    /// How many conversions were credited.
+    pub conversions: u64,
+}
+
+impl Event for ConversionsCredited {
+    const KIND: &'static str = "bidder.conversions_credited";
+    const DESCRIPTION: &'static str =
+        "Conversions attributed to a line item's clicks were credited to it; its pCVR follows.";
 }

@@ -8,12 +8,13 @@
 //! - `config/`: the `[bidder]` section (`mod.rs`) and its printed view and
 //!   problems (`view.rs`).
 //! - `events.rs`: the events it publishes (`bidder.line_items_changed`,
-//!   `bidder.segments_changed`).
+//!   `bidder.segments_changed`, `bidder.conversions_credited`).
 //! - `service/`: `BidderService` — exchange authentication, observation and
 //!   the snapshot (`mod.rs`), line-item use cases (`line_items.rs`), the LTV
 //!   segment sync and its job (`ltv_sync.rs`), hourly counts
 //!   (`reporting.rs`), the Redis budget and frequency store (`shared.rs`),
-//!   tracker signing (`trackers.rs`), and the background loops.
+//!   tracker signing (`trackers.rs`), click ids and conversion credits
+//!   (`conversions.rs`), and the background loops.
 //! - `store.rs`: the `bidder_*` tables and their queries (crate-private).
 //! - `api.rs`: `/v1/bidder/*`; `openrtb.rs` and `openrtb_doc.rs`: the
 //!   exchange-facing hot path and its documentation.
@@ -85,6 +86,7 @@ impl Module for BidderModule {
         vec![
             kiki_store::EventSpec::of::<events::LineItemsChanged>("bidder"),
             kiki_store::EventSpec::of::<events::SegmentsChanged>("bidder"),
+            kiki_store::EventSpec::of::<events::ConversionsCredited>("bidder"),
         ]
     }
 
@@ -110,12 +112,15 @@ impl Module for BidderModule {
             };
             // Tracker URLs are signed with a key derived from the server's
             // secret under a fixed label; the key itself is never logged.
-            let tracker_key = service::trackers::derive_key(
-                ctx.config.master_secret().expose_secret().as_bytes(),
+            let master = ctx.config.master_secret();
+            let master = master.expose_secret().as_bytes();
+            let keys = (
+                service::trackers::derive_key(master),
+                service::trackers::derive_click_key(master),
             );
             let linked = ltv.is_some();
             let svc = Arc::new(
-                BidderService::new(cfg, shared, ctx.platform, tracker_key, ltv)?
+                BidderService::new(cfg, shared, ctx.platform, keys, ltv)?
                     .trusting_forwarded_for(ctx.config.http.trust_forwarded_for),
             );
             // The first load happens before serving, so a new process bids at once;

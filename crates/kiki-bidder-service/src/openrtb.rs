@@ -453,7 +453,9 @@ fn host_matches(host: &str, allowed: &str) -> bool {
 /// redirects to the landing page, which must be on one of the line item's
 /// advertiser domains (`adomain`) or an allow-listed host — never an open
 /// redirect —, and counts the click when its URL is signed, fresh and not
-/// seen before.
+/// seen before. A signed, fresh click (counted or repeated) also carries a
+/// signed click id to the landing page (`kiki_click=…`, added to its query,
+/// fragment kept), which a conversion reported later names.
 pub async fn click(svc: &BidderService, req: Request) -> Response {
     let pairs = query_pairs(req.uri().query());
     let li = match line_item_param(&pairs) {
@@ -485,12 +487,21 @@ pub async fn click(svc: &BidderService, req: Request) -> Response {
             "The `url` is not a landing page of this line item's advertiser.",
         );
     };
-    let Ok(location) = HeaderValue::from_str(landing.as_str()) else {
+    // The redirect happens either way; only a signed, fresh, first click
+    // counts (the report and the engine's pCTR), and only a signed, fresh
+    // one carries a click id (an unsigned URL is anyone's to make).
+    let v = tracker_verdict(svc, TrackerKind::Click, &pairs, li).await;
+    let click_id = v.signed_bid().and_then(|bid| {
+        let creative = param(&pairs, "cr").unwrap_or_default();
+        svc.issue_click_id(li, bid, creative)
+    });
+    let target = match &click_id {
+        Some(id) => kiki_bidder::click_id::with_click_param(landing.as_str(), id),
+        None => landing.as_str().to_owned(),
+    };
+    let Ok(location) = HeaderValue::from_str(&target) else {
         return error(ErrorCode::BadRequest, "The `url` cannot be redirected to.");
     };
-    // The redirect happens either way; only a signed, fresh, first click
-    // counts (the report and the engine's pCTR).
-    let v = tracker_verdict(svc, TrackerKind::Click, &pairs, li).await;
     let mut r = versioned(StatusCode::FOUND.into_response());
     r.headers_mut().insert(header::LOCATION, location);
     r.headers_mut()

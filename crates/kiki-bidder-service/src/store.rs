@@ -1,5 +1,6 @@
-//! The bidder's tables (migration `0006_bidder.sql`): line items, segment
-//! LTVs and members, hourly statistics. Every tenant query filters by the
+//! The bidder's tables (migration `0006_bidder.sql`, conversion counts in
+//! `0016_conversions.sql`): line items, segment LTVs and members, hourly
+//! statistics. Every tenant query filters by the
 //! organisation; the snapshot load is the cross-tenant read, by design (the
 //! bidder serves every organisation).
 
@@ -30,6 +31,8 @@ pub enum BidderLineItems {
     DeliveryStatus,
     CreatedAt,
     UpdatedAt,
+    /// Conversions credited to the line item in all (pCVR's input).
+    Conversions,
 }
 
 #[derive(Debug, Clone, Copy, Iden)]
@@ -61,6 +64,7 @@ pub enum BidderHourlyStats {
     SpendMicros,
     Impressions,
     Clicks,
+    Conversions,
 }
 
 use BidderHourlyStats as H;
@@ -248,16 +252,25 @@ pub async fn list_line_items(
 struct SpecRow {
     spec: Json<LineItem>,
     delivery_status: String,
+    conversions: i64,
+}
+
+/// An active line item as the snapshot loads it.
+#[derive(Debug)]
+pub struct ActiveRow {
+    pub item: LineItem,
+    /// The last recorded delivery status.
+    pub delivery_status: String,
+    /// Conversions credited in all.
+    pub conversions: u64,
 }
 
 /// Every active line item of every organisation whose flight has not ended
-/// (the snapshot load), with its last recorded delivery status.
-pub async fn load_active(
-    db: &Db,
-    now: OffsetDateTime,
-) -> Result<Vec<(LineItem, String)>, StoreError> {
+/// (the snapshot load), with its last recorded delivery status and its
+/// credited conversions.
+pub async fn load_active(db: &Db, now: OffsetDateTime) -> Result<Vec<ActiveRow>, StoreError> {
     let stmt = Query::select()
-        .columns([L::Spec, L::DeliveryStatus])
+        .columns([L::Spec, L::DeliveryStatus, L::Conversions])
         .from(L::Table)
         .and_where(Expr::col(L::Status).eq("active"))
         .cond_where(
@@ -269,8 +282,64 @@ pub async fn load_active(
     let rows: Vec<SpecRow> = db.fetch_all(&stmt).await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.spec.0, r.delivery_status))
+        .map(|r| ActiveRow {
+            item: r.spec.0,
+            delivery_status: r.delivery_status,
+            conversions: u64::try_from(r.conversions).unwrap_or(0),
+        })
         .collect())
+}
+
+/// Credits one conversion to a line item of `org`: its total (pCVR's input)
+/// and the hour it occurred in. False when the organisation has no such
+/// line item.
+pub async fn add_conversion(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    li: LineItemId,
+    hour: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let stmt = Query::update()
+        .table(L::Table)
+        .value(L::Conversions, Expr::col(L::Conversions).add(1))
+        .and_where(Expr::col(L::Id).eq(li.0))
+        .and_where(Expr::col(L::OrgId).eq(org.0))
+        .to_owned();
+    if tx.execute(&stmt).await? != 1 {
+        return Ok(false);
+    }
+    let stmt = Query::insert()
+        .into_table(H::Table)
+        .columns([
+            H::OrgId,
+            H::LineItemId,
+            H::Hour,
+            H::Bids,
+            H::Wins,
+            H::SpendMicros,
+            H::Impressions,
+            H::Clicks,
+            H::Conversions,
+        ])
+        .values_panic([
+            org.0.into(),
+            li.0.into(),
+            hour.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            1i64.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([H::LineItemId, H::Hour])
+                .values([(H::Conversions, Expr::col((H::Table, H::Conversions)).add(1))])
+                .to_owned(),
+        )
+        .to_owned();
+    tx.execute(&stmt).await?;
+    Ok(true)
 }
 
 /// Moves a line item to a new delivery status unless it is there already;
@@ -561,6 +630,7 @@ pub struct HourlyRecord {
     pub spend_micros: i64,
     pub impressions: i64,
     pub clicks: i64,
+    pub conversions: i64,
 }
 
 impl HourlyRecord {
@@ -573,6 +643,7 @@ impl HourlyRecord {
             spend: Money::from_micros(self.spend_micros, currency),
             impressions: self.impressions,
             clicks: self.clicks,
+            conversions: self.conversions,
         }
     }
 }
@@ -587,6 +658,9 @@ pub struct HourlyRow {
     pub spend: Money,
     pub impressions: i64,
     pub clicks: i64,
+    /// Conversions reported in this hour and attributed to the line item's
+    /// clicks (`POST /v1/conversions`).
+    pub conversions: i64,
 }
 
 /// An organisation's line item's hours in `[from, to)`, oldest first.
@@ -605,6 +679,7 @@ pub async fn hourly(
             H::SpendMicros,
             H::Impressions,
             H::Clicks,
+            H::Conversions,
         ])
         .from(H::Table)
         .and_where(Expr::col(H::OrgId).eq(org.0))

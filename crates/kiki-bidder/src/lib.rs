@@ -8,6 +8,7 @@
 //! implementations here; see docs/bidder.md for the design of shared ones.
 
 pub mod budget;
+pub mod click_id;
 pub mod config;
 pub mod engine;
 pub mod error;

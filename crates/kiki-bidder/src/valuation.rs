@@ -95,6 +95,14 @@ impl PerformanceCounters {
         self.refresh(&self.priors.lock());
     }
 
+    /// Sets the conversion count alone: conversions are counted where they
+    /// are reported (stored, then loaded into every replica), while
+    /// impressions and clicks keep counting here.
+    pub fn set_conversions(&self, conversions: u64) {
+        self.conversions.store(conversions, Ordering::Relaxed);
+        self.refresh(&self.priors.lock());
+    }
+
     /// Sets the priors of the line item's latest compilation.
     pub fn set_priors(&self, ctr: BetaPrior, cvr: BetaPrior) {
         let mut priors = self.priors.lock();
@@ -261,6 +269,18 @@ mod tests {
             conversions: 0,
         });
         assert_eq!(c.p_conversion(), expect(&c, &ctr, &cvr));
+        c.set_conversions(0);
+        c.add(PerformanceTotals {
+            impressions: 0,
+            clicks: 10,
+            conversions: 0,
+        });
+        let before = c.p_conversion();
+        c.set_conversions(3);
+        assert_eq!(c.totals().clicks, 10, "only the conversions are set");
+        assert_eq!(c.totals().conversions, 3);
+        assert_eq!(c.p_conversion(), expect(&c, &ctr, &cvr));
+        assert!(c.p_conversion() > before, "conversions raise pCVR");
         let ctr2 = BetaPrior {
             alpha: 5.0,
             beta: 95.0,

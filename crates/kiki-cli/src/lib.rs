@@ -36,5 +36,7 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         ),
         // Lift experiments: registered plans, KPI panels, analyses, designs.
         std::sync::Arc::new(kiki_lift_service::LiftModule::new()),
+        // Conversions: click ids and pCVR are the bidder's (listed before).
+        std::sync::Arc::new(kiki_conversions_service::ConversionsModule::new()),
     ]
 }

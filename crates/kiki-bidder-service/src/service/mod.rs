@@ -4,8 +4,9 @@
 //! notices (`notices.rs`); the hourly report and delivery-status decisions
 //! (`delivery.rs`); the background loops (`loops.rs`); line-item use cases
 //! (`line_items.rs`); the LTV segment sync (`ltv_sync.rs`); hourly counts
-//! (`reporting.rs`); the Redis budget and frequency store (`shared.rs`); and
-//! tracker signing (`trackers.rs`).
+//! (`reporting.rs`); the Redis budget and frequency store (`shared.rs`);
+//! tracker signing (`trackers.rs`); and click ids and the conversions
+//! credited to line items, which feed pCVR (`conversions.rs`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,6 +32,7 @@ use time::OffsetDateTime;
 
 use crate::config::{BidderServiceConfig, Cidr};
 
+pub mod conversions;
 mod delivery;
 pub mod line_items;
 mod loops;
@@ -135,6 +137,9 @@ pub struct BidderService {
     pub trust_forwarded_for: bool,
     /// Verifies tracker calls and remembers the counted ones.
     pub trackers: Trackers,
+    /// Signs the click ids appended to landing pages and verifies them when
+    /// a conversion names one.
+    pub(crate) click_key: kiki_bidder::click_id::ClickKey,
     /// Refused notices whose decision records the reporting flush writes.
     anomalies: parking_lot::Mutex<Vec<PendingAnomaly>>,
     /// Writes each change with its audit entry and decision record, and
@@ -176,14 +181,18 @@ impl AuthFailure {
 
 impl BidderService {
     /// Builds the service on the platform: the engine with in-memory or
-    /// Redis counters, tracker URLs signed with `tracker_key` (see
-    /// `trackers::derive_key`), and segment values synced from `ltv` when
-    /// the module list wires it in.
+    /// Redis counters, tracker URLs signed with `tracker_key` and click ids
+    /// with `click_key` (see `trackers::derive_key` and
+    /// `trackers::derive_click_key`), and segment values synced from `ltv`
+    /// when the module list wires it in.
     pub fn new(
         cfg: BidderServiceConfig,
         shared: Option<Arc<SharedCounters>>,
         platform: &Platform,
-        tracker_key: kiki_bidder::tracker::TrackerKey,
+        (tracker_key, click_key): (
+            kiki_bidder::tracker::TrackerKey,
+            kiki_bidder::click_id::ClickKey,
+        ),
         ltv: Option<Arc<LtvService>>,
     ) -> anyhow::Result<BidderService> {
         let segments = Arc::new(SegmentTable::default());
@@ -231,6 +240,7 @@ impl BidderService {
             trust_forwarded_for: false,
             anomalies: parking_lot::Mutex::new(Vec::new()),
             trackers: Trackers::new(tracker_key, cfg.trackers),
+            click_key,
             cfg,
             record: platform.recorder(),
         })

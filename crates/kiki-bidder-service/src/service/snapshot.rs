@@ -1,5 +1,6 @@
 //! The snapshot refresh: line items and segments loaded from the database,
-//! compiled off the runtime's workers and swapped in atomically.
+//! compiled off the runtime's workers and swapped in atomically; then each
+//! line item's stored conversion count (pCVR's input) is set in the engine.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,7 +46,10 @@ impl BidderService {
 
             let mut meta = HashMap::with_capacity(rows.len());
             let mut items: Vec<LineItem> = Vec::with_capacity(rows.len());
-            for (li, delivery) in rows {
+            let mut conversions = Vec::with_capacity(rows.len());
+            for row in rows {
+                let (li, delivery) = (row.item, row.delivery_status);
+                conversions.push((li.id, row.conversions));
                 let delivery = old
                     .get(&li.id)
                     .map(|m| m.delivery_status.clone())
@@ -69,10 +73,10 @@ impl BidderService {
                 items.push(li);
             }
             let report = bidder.load_line_items(&items, ms(now));
-            (meta, report)
+            (meta, report, conversions)
         })
         .await;
-        let (meta, report) = match compiled {
+        let (meta, report, conversions) = match compiled {
             Ok(x) => x,
             // A panic while compiling is a bug: surface it as the task's panic.
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -100,6 +104,12 @@ impl BidderService {
                 }
                 Err(e) => tracing::warn!(error = %e, "bidder: cannot read performance totals"),
             }
+        }
+        // Conversions are counted where they are reported and stored; every
+        // replica takes the stored totals on each refresh (a `set`, so a
+        // missed event or a second replica never counts one twice).
+        for (li, n) in conversions {
+            self.bidder.set_conversions(li, n);
         }
         tracing::debug!(
             snapshot.version = report.version,

@@ -4,11 +4,16 @@
 //! before (a bounded in-process seen-set, and Redis across replicas). A call
 //! that does not count still gets its answer (204, or the redirect when the
 //! landing page is safe); it is only left out of the report and of pCTR.
+//!
+//! The click id appended to the landing page (`kiki_click`, see
+//! `kiki_bidder::click_id`) is signed with a second key derived from the
+//! same secret under its own label.
 
 use std::collections::{HashSet, VecDeque};
 
 use hkdf::Hkdf;
 use kiki_bidder::LineItemId;
+use kiki_bidder::click_id::ClickKey;
 use kiki_bidder::notice::BidId;
 use kiki_bidder::tracker::{TrackerKey, TrackerKind, TrackerQuery, TrackerRefusal};
 use parking_lot::Mutex;
@@ -19,15 +24,28 @@ use crate::service::shared::SharedCounters;
 
 /// The HKDF label of the tracker key: changing it invalidates every URL issued.
 const KEY_LABEL: &[u8] = b"kiki.bidder.tracker.v1";
+/// The HKDF label of the click-id key: changing it invalidates every click id.
+const CLICK_KEY_LABEL: &[u8] = b"kiki.bidder.click_id.v1";
+
+fn derive(master_secret: &[u8], label: &[u8]) -> [u8; 32] {
+    let mut okm = [0u8; 32];
+    let hk = Hkdf::<Sha256>::new(None, master_secret);
+    // 32 bytes is far below HKDF's 255 × 32 limit.
+    let _ = hk.expand(label, &mut okm);
+    okm
+}
 
 /// The tracker key derived from the server's master secret (HKDF-SHA256 with
 /// a fixed label, so it is independent of every other key derived from it).
 pub fn derive_key(master_secret: &[u8]) -> TrackerKey {
-    let mut okm = [0u8; 32];
-    let hk = Hkdf::<Sha256>::new(None, master_secret);
-    // 32 bytes is far below HKDF's 255 × 32 limit.
-    let _ = hk.expand(KEY_LABEL, &mut okm);
-    TrackerKey::new(&okm)
+    TrackerKey::new(&derive(master_secret, KEY_LABEL))
+}
+
+/// The click-id key derived from the server's master secret: every replica
+/// and every role (the API role verifies what the bidder role issued)
+/// derives the same one.
+pub fn derive_click_key(master_secret: &[u8]) -> ClickKey {
+    ClickKey::new(&derive(master_secret, CLICK_KEY_LABEL))
 }
 
 /// How a tracker call was taken.
@@ -36,7 +54,7 @@ pub enum TrackerVerdict {
     Counted(BidId),
     Refused(TrackerRefusal),
     /// Signed and fresh, but this bid's tracker was counted before.
-    Repeated,
+    Repeated(BidId),
 }
 
 impl TrackerVerdict {
@@ -44,12 +62,21 @@ impl TrackerVerdict {
         match self {
             TrackerVerdict::Counted(_) => "counted",
             TrackerVerdict::Refused(r) => r.as_str(),
-            TrackerVerdict::Repeated => "repeated",
+            TrackerVerdict::Repeated(_) => "repeated",
         }
     }
 
     pub fn counts(self) -> bool {
         matches!(self, TrackerVerdict::Counted(_))
+    }
+
+    /// The bid of a signed, fresh call, counted or not (a repeated click
+    /// still gets a click id: conversions are deduplicated by order).
+    pub fn signed_bid(self) -> Option<BidId> {
+        match self {
+            TrackerVerdict::Counted(b) | TrackerVerdict::Repeated(b) => Some(b),
+            TrackerVerdict::Refused(_) => None,
+        }
     }
 }
 
@@ -110,13 +137,13 @@ impl Trackers {
             .and_then(|t| t.parse::<i64>().ok())
             .unwrap_or(now_s);
         if !self.first_here(kind, bid, issued.saturating_add(lifetime), now_s) {
-            return TrackerVerdict::Repeated;
+            return TrackerVerdict::Repeated(bid);
         }
         if let Some(shared) = shared {
             let ttl_ms = (issued.saturating_add(lifetime) - now_s).max(1) * 1000;
             match shared.first_seen(kind.path(), bid.0, ttl_ms).await {
                 Ok(true) => {}
-                Ok(false) => return TrackerVerdict::Repeated,
+                Ok(false) => return TrackerVerdict::Repeated(bid),
                 Err(e) => {
                     // Redis unreachable: this replica's seen-set still refuses
                     // repeats that reach it.
@@ -210,7 +237,7 @@ mod tests {
         );
         assert_eq!(
             check(&t, TrackerKind::Click, 1, 1_000, 1_002).await,
-            TrackerVerdict::Repeated
+            TrackerVerdict::Repeated(BidId(1))
         );
         // The impression of the same bid is another tracker.
         assert!(

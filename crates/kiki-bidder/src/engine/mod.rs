@@ -724,6 +724,18 @@ impl Bidder {
         }
     }
 
+    /// Sets a line item's conversion count (the stored total), keeping its
+    /// impressions and clicks; false when the line item is not loaded.
+    pub fn set_conversions(&self, line_item: LineItemId, conversions: u64) -> bool {
+        match self.registry.get(line_item) {
+            Some(rt) => {
+                rt.perf.set_conversions(conversions);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Live figures of a line item in the current snapshot.
     pub fn line_item_status(&self, id: LineItemId, now_ms: i64) -> Option<LineItemStatus> {
         let snap = self.snapshot.load();
