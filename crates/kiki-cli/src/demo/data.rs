@@ -35,8 +35,9 @@ pub(crate) struct CampaignSpec {
     pub audience: &'static str,
     /// Whole currency units a day.
     pub daily_budget: i64,
-    /// Days of the flight, counted from its first day.
-    pub flight_days: i64,
+    /// Days of the flight, counted from its first day; `None`: always on
+    /// (until paused or completed).
+    pub flight_days: Option<i64>,
     /// `(name, channel, share in basis points, targeting)`.
     pub ad_sets: &'static [(&'static str, &'static str, u32, AdSetTargeting)],
 }
@@ -72,7 +73,7 @@ pub(crate) fn clients() -> Vec<Client> {
                     key_message: "Dermatologist-tested serums and creams, free returns",
                     audience: "adults in the US looking for skincare",
                     daily_budget: 450,
-                    flight_days: 180,
+                    flight_days: None,
                     ad_sets: &[(
                         "Search: serums and creams",
                         "google",
@@ -91,7 +92,7 @@ pub(crate) fn clients() -> Vec<Client> {
                     key_message: "A light vitamin C serum for brighter skin, free returns",
                     audience: "women 25-44 in the US",
                     daily_budget: 1_200,
-                    flight_days: 180,
+                    flight_days: None,
                     ad_sets: &[
                         (
                             "Meta: women 25-44",
@@ -123,7 +124,7 @@ pub(crate) fn clients() -> Vec<Client> {
                 key_message: "Gift sets of our best-loved serums, wrapped and ready",
                 audience: "adults in the US buying gifts",
                 daily_budget: 2_400,
-                flight_days: 45,
+                flight_days: Some(45),
                 ad_sets: &[
                     ("Meta: gift buyers", "meta", 4_000, ADULTS),
                     (
@@ -160,7 +161,7 @@ pub(crate) fn clients() -> Vec<Client> {
                     key_message: "Light, tough camping gear with a lifetime repair service",
                     audience: "hikers and campers in the US",
                     daily_budget: 380,
-                    flight_days: 180,
+                    flight_days: None,
                     ad_sets: &[(
                         "Search: camping gear",
                         "google",
@@ -179,7 +180,7 @@ pub(crate) fn clients() -> Vec<Client> {
                     key_message: "Everything for the trail season, shipped in two days",
                     audience: "outdoor enthusiasts 25-54 in the US",
                     daily_budget: 900,
-                    flight_days: 180,
+                    flight_days: None,
                     ad_sets: &[
                         (
                             "Meta: hikers 25-54",
@@ -202,7 +203,7 @@ pub(crate) fn clients() -> Vec<Client> {
                 key_message: "Warm, waterproof winter gear: pre-order now, ships in November",
                 audience: "outdoor enthusiasts in the US",
                 daily_budget: 1_800,
-                flight_days: 60,
+                flight_days: Some(60),
                 ad_sets: &[
                     ("Meta: winter hikers", "meta", 5_000, ADULTS),
                     (
@@ -230,7 +231,9 @@ pub(crate) fn clients() -> Vec<Client> {
 impl CampaignSpec {
     /// The campaign as `POST /v1/campaigns` takes it, starting on `start`.
     pub fn draft(&self, client: &Client, start: Date) -> Value {
-        let end = start + time::Duration::days(self.flight_days - 1);
+        let end = self
+            .flight_days
+            .map(|d| day(start + time::Duration::days(d - 1)));
         let ad_sets: Vec<Value> = self
             .ad_sets
             .iter()
@@ -264,7 +267,7 @@ impl CampaignSpec {
             "industry": "ecommerce",
             "currency": "USD",
             "daily_budget": {"micros": self.daily_budget * 1_000_000, "currency": "USD"},
-            "schedule": {"start": day(start), "end": day(end), "time_zone": "UTC"},
+            "schedule": {"start": day(start), "end": end, "time_zone": "UTC"},
             "asset_source": "generated",
             "ad_sets": ad_sets,
         })

@@ -17,6 +17,7 @@
 //!    entry on the agency, which makes a second start a no-op.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context as _, anyhow, bail};
 use kiki_campaigns::Action;
@@ -162,8 +163,12 @@ pub async fn seed(state: &AppState, clock: &DemoClock) -> anyhow::Result<Seeded>
     }
     let user = {
         let past = InThePast::go(clock);
+        let t = Instant::now();
         let user = history(state, &s, &meta).await?;
+        step("history", t);
+        let t = Instant::now();
         wait_for_idle_jobs(state, &user).await?;
+        step("launch jobs", t);
         drop(past);
         user
     };
@@ -182,6 +187,15 @@ pub async fn seed(state: &AppState, clock: &DemoClock) -> anyhow::Result<Seeded>
     .await?;
     tx.commit().await?;
     Ok(Seeded::Now(report))
+}
+
+/// Logs how long a step of the seeding took.
+fn step(name: &str, started: Instant) {
+    tracing::info!(
+        demo.step = name,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "demo seeding"
+    );
 }
 
 /// Signs the demo user in; `None` when the demo user does not exist (or its
@@ -279,8 +293,12 @@ async fn history(state: &AppState, s: &Services, meta: &RequestMeta) -> anyhow::
                 .with_context(|| format!("connecting {} to {platform}", client.name))?;
         }
         for spec in client.live {
+            let t = Instant::now();
             let c = prepare(s, meta, &client, spec, p, start).await?;
+            step("gated campaign", t);
+            let t = Instant::now();
             launch(s, meta, p, c).await?;
+            step("launched campaign", t);
         }
     }
     Ok(user)
@@ -403,6 +421,49 @@ async fn launch(
     Ok(())
 }
 
+/// Fits the client's LTV model on the synthetic customers' orders: the
+/// modified BG/NBD first — on 90 days of these customers the plain BG/NBD's
+/// dropout parameters run to the boundary (a, b → 0), where its fit takes
+/// seconds or cannot be evaluated, while the modified model fits the same
+/// data in milliseconds — and the Pareto/NBD when the data refuses it.
+async fn fit_ltv(s: &Services, p: &Principal) -> anyhow::Result<kiki_ltv_service::LtvModelView> {
+    use kiki_ltv_service::domain::ModelChoice;
+    let mut refused = None;
+    for model in [ModelChoice::Mbgnbd, ModelChoice::Pareto] {
+        let spec = kiki_ltv_service::FitRequest {
+            model: Some(model),
+            currency: Some("USD".into()),
+            ..Default::default()
+        }
+        .validate(s.ltv.config())?;
+        let actor = p.actor();
+        let payload = kiki_ltv_service::service::FitPayload {
+            spec,
+            created_by: kiki_ltv_service::service::created_by(&actor),
+            actor,
+            request_id: None,
+        };
+        match s
+            .ltv
+            .run_fit(
+                &p.scope,
+                &payload,
+                None,
+                &kiki_ltv_service::service::NoProgress,
+            )
+            .await
+        {
+            Ok(m) => return Ok(m),
+            Err(e) if !kiki_core::DomainError::is_internal(&e) => {
+                tracing::warn!(error = %e, ?model, "demo: LTV model refused the data");
+                refused = Some(e);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refused.map_or_else(|| anyhow!("no LTV model fitted"), anyhow::Error::from))
+}
+
 /// Waits until no job of the demo's organisations is running or due, so no
 /// job straddles the clock's move back to the present. The bound is a hang
 /// guard, not a timing target.
@@ -449,6 +510,7 @@ async fn today(
     for client in clients() {
         let p = user.client(client.name)?;
         let mut metric_rows = 0;
+        let t = Instant::now();
         for platform in client.platforms {
             let run = s
                 .platforms
@@ -460,28 +522,13 @@ async fn today(
             }
             metric_rows += run.rows_upserted;
         }
-        let spec = kiki_ltv_service::FitRequest {
-            currency: Some("USD".into()),
-            ..Default::default()
-        }
-        .validate(s.ltv.config())?;
-        let actor = p.actor();
-        let payload = kiki_ltv_service::service::FitPayload {
-            spec,
-            created_by: kiki_ltv_service::service::created_by(&actor),
-            actor,
-            request_id: None,
-        };
-        let model = s
-            .ltv
-            .run_fit(
-                &p.scope,
-                &payload,
-                None,
-                &kiki_ltv_service::service::NoProgress,
-            )
+        step("sync", t);
+        let t = Instant::now();
+        let model = fit_ltv(s, p)
             .await
             .with_context(|| format!("fitting the LTV model of {}", client.name))?;
+        step("ltv fit", t);
+        let t = Instant::now();
         let pending = prepare(s, meta, &client, &client.pending, p, now.date()).await?;
         let (channel, copy) = &client.flagged_copy;
         let own = serde_json::from_value(json!({
@@ -492,6 +539,7 @@ async fn today(
             .await
             .with_context(|| format!("adding a person's creative to {}", client.pending.name))?;
         let approval = pending_approval(s, p, pending.id).await?;
+        step("pending campaign", t);
         reports.push(ClientReport {
             name: client.name.to_owned(),
             org: p.org_id(),
@@ -504,7 +552,10 @@ async fn today(
             rebalancing_shifts: 0,
         });
     }
+    let t = Instant::now();
     let mirrored = s.twin.mirror_all(now.date()).await?;
+    step("mirror", t);
+    let t = Instant::now();
     for r in &mut reports {
         let p = user.client(&r.name)?;
         r.mirror_reports = mirrored
@@ -529,6 +580,7 @@ async fn today(
         let outcome = s.twin.rebalance_org(&p.scope, period).await?;
         r.rebalancing_shifts = outcome.applied + outcome.pending_approval;
     }
+    step("rebalance", t);
     Ok(DemoReport {
         agency: user.agency.org_id(),
         clients: reports,
