@@ -1,6 +1,9 @@
 //! The module list of `kiki serve`: every bounded context the binary mounts,
 //! with the wiring between them written in one place. The binary, the
 //! generated tenant-isolation test and the document snapshots read it.
+//! Also the live demo (`kiki serve --demo`), which its tests seed too.
+
+pub mod demo;
 
 /// Every service module `kiki serve` mounts, in start-up order, and how they
 /// are wired to each other: the one place a context's dependency on another

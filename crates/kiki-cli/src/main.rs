@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use kiki_server::{Application, Config};
@@ -37,8 +38,19 @@ enum Command {
     /// Run the server.
     Serve {
         /// Roles to run: `all`, or a comma list of api, bidder, worker.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "demo")]
         roles: Option<String>,
+        /// Development only: seed (once) the demo agency, its two client
+        /// shops and 90 days of campaigns on the sandbox markets, print the
+        /// demo sign-in and keep the market running. Uses
+        /// data/kiki-demo.db unless `database.url` is set.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// The live demo (development only).
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -100,6 +112,13 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Delete the demo's SQLite database and seed the demo again (stop
+    /// `kiki serve --demo` first).
+    Reset,
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,23 +359,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { roles } => {
+        Command::Demo {
+            command: DemoCommand::Reset,
+        } => demo_reset(load(&cli)?),
+        Command::Serve { roles, demo } => {
             let mut cfg = load(&cli)?;
             if let Some(r) = roles {
                 cfg.roles = r.clone();
             }
+            if *demo {
+                kiki_cli::demo::configure(&mut cfg)?;
+            }
             cfg.validate_with(&kiki_server::app::config_registry(&kiki_cli::modules()))?;
             let mut telemetry = kiki_server::telemetry::init(&cfg.log, &cfg.telemetry)?;
+            let demo_clock = Arc::new(kiki_cli::demo::DemoClock::new());
             let result = runtime()?.block_on(async {
                 let app = Application::build_with(
                     cfg,
                     kiki_server::BuildOptions {
                         modules: kiki_cli::modules(),
+                        clock: demo.then(|| demo_clock.clone() as Arc<dyn kiki_core::Clock>),
                         ..Default::default()
                     },
                 )
                 .await?;
                 let addr = app.local_addr();
+                if *demo {
+                    let started = std::time::Instant::now();
+                    let seeded = kiki_cli::demo::seed(app.state(), &demo_clock).await?;
+                    tracing::info!(
+                        duration_ms = started.elapsed().as_millis() as u64,
+                        "demo ready"
+                    );
+                    print!(
+                        "{}",
+                        kiki_cli::demo::banner(&format!("http://{addr}"), &seeded)
+                    );
+                }
                 tracing::info!(%addr, roles = %app.state().roles, "listening");
                 println!("KIKI is listening on http://{addr}  (docs: http://{addr}/docs)");
                 if let Some(x) = app
@@ -376,6 +415,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `kiki demo reset`: deletes the demo's SQLite database and seeds the
+/// demo again on a fresh one, without serving (on a free port, so a
+/// configured address in use by another program does not stop it).
+fn demo_reset(mut cfg: Config) -> anyhow::Result<ExitCode> {
+    kiki_cli::demo::configure(&mut cfg)?;
+    cfg.validate_with(&kiki_server::app::config_registry(&kiki_cli::modules()))?;
+    if std::net::TcpListener::bind(&cfg.http.bind).is_err() {
+        anyhow::bail!(
+            "something listens on {}: stop `kiki serve --demo` first (the reset deletes the database under it)",
+            cfg.http.bind
+        );
+    }
+    let mut telemetry = kiki_server::telemetry::init(&cfg.log, &cfg.telemetry)?;
+    let deleted = kiki_cli::demo::delete_database(&cfg)?;
+    println!("deleted the demo database {}", deleted.display());
+    cfg.http.bind = "127.0.0.1:0".into();
+    let clock = Arc::new(kiki_cli::demo::DemoClock::new());
+    let result = runtime()?.block_on(async {
+        let app = Application::build_with(
+            cfg,
+            kiki_server::BuildOptions {
+                modules: kiki_cli::modules(),
+                clock: Some(clock.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let seeded = kiki_cli::demo::seed(app.state(), &clock).await;
+        app.run_until(std::future::ready(())).await?;
+        seeded
+    });
+    telemetry.shutdown();
+    if let kiki_cli::demo::Seeded::Now(r) = result? {
+        for c in &r.clients {
+            println!(
+                "{}: {} live campaigns on {} platforms, {} metric rows, LTV model v{}, approval {} pending",
+                c.name,
+                c.live_campaigns.len(),
+                c.platforms.len(),
+                c.metric_rows,
+                c.ltv_model_version,
+                c.pending_approval
+            );
+        }
+    }
+    println!("the demo is seeded afresh; start it with `kiki serve --demo`");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The API document of every module `kiki serve` mounts, pretty-printed:
