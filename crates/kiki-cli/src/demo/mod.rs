@@ -5,9 +5,9 @@
 //!
 //! - `mod.rs`: the demo's configuration (set in [`configure`], the one place
 //!   the demo changes settings), the production refusal, the database file.
-//! - [`clock`]: the clock the history is written on.
+//! - `clock.rs`: the clock the history is written on ([`DemoClock`]).
 //! - `data.rs`: the clients, their platforms and campaigns.
-//! - [`seed`]: seeding through the services.
+//! - `seed.rs`: seeding through the services ([`seed()`]).
 
 pub mod clock;
 mod data;
@@ -136,8 +136,10 @@ mod tests {
 
     #[test]
     fn production_is_refused() {
-        let mut cfg = Config::default();
-        cfg.env = kiki_server::config::Environment::Production;
+        let mut cfg = Config {
+            env: kiki_server::config::Environment::Production,
+            ..Config::default()
+        };
         let e = configure(&mut cfg).unwrap_err().to_string();
         assert!(e.contains("development only"), "{e}");
         assert!(delete_database(&cfg).is_err());
