@@ -53,6 +53,9 @@ pub fn configure(cfg: &mut Config) -> anyhow::Result<()> {
         .schedules
         .entry(kiki_platforms_service::jobs::SYNC_ALL_KIND.into())
         .or_insert_with(|| DEMO_SYNC_SCHEDULE.into());
+    // Accelerated market time (the sandbox's seconds per day, in the
+    // `platforms` section of `cfg.sections`) belongs here once the
+    // platforms service has that setting.
     Ok(())
 }
 
