@@ -148,3 +148,117 @@ async fn the_demo_seeds_two_shops_with_ninety_days_of_campaigns_once() {
     }
     app.shutdown().await.unwrap();
 }
+
+/// The `kiki` binary with a clean environment: only what each test sets.
+fn kiki(dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kiki"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KIKI__") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(dir)
+        .env("KIKI__HTTP__BIND", "127.0.0.1:0")
+        .env("KIKI__LOG__LEVEL", "warn");
+    c
+}
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_refuses_production_and_reset_refuses_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["serve", "--demo"][..], &["demo", "reset"][..]] {
+        let out = kiki(dir.path())
+            .args(args)
+            .env("KIKI__ENV", "production")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(!out.status.success(), "{args:?}: {stdout}");
+        assert!(stderr.contains("development only"), "{args:?}: {stderr}");
+    }
+    let out = kiki(dir.path())
+        .args(["demo", "reset"])
+        .env("KIKI__DATABASE__URL", "postgres://kiki@127.0.0.1:1/kiki")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("not an SQLite file"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing was created: {stderr}"
+    );
+}
+
+/// `kiki demo reset` seeds a fresh `data/kiki-demo.db`; a second reset
+/// deletes it and seeds anew; `kiki serve --demo` then finds the demo
+/// seeded, prints the sign-in, and the demo user signs in with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_reset_seeds_afresh_and_serve_demo_prints_the_sign_in() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..2 {
+        let out = kiki(dir.path()).args(["demo", "reset"]).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("deleted the demo database"), "{stdout}");
+        assert!(
+            stdout.contains("Demo Shop: 2 live campaigns on 3 platforms"),
+            "{stdout}"
+        );
+        pending.push(
+            stdout
+                .lines()
+                .find(|l| l.starts_with("Demo Shop:"))
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert!(dir.path().join("data/kiki-demo.db").exists());
+    assert_ne!(pending[0], pending[1], "the second reset seeded anew");
+
+    let mut child = kiki(dir.path())
+        .args(["serve", "--demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server prints its URL").unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("KIKI is listening") {
+            break line
+                .split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .unwrap()
+                .to_owned();
+        }
+    };
+    assert!(banner.contains("Demo (seeded "), "{banner}");
+    assert!(banner.contains(DEMO_EMAIL), "{banner}");
+    assert!(banner.contains(DEMO_PASSWORD), "{banner}");
+    let signed_in = reqwest::Client::new()
+        .post(format!("{url}/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", DEMO_EMAIL),
+            ("password", DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -5,9 +5,9 @@
 //!
 //! - `mod.rs`: the demo's configuration (set in [`configure`], the one place
 //!   the demo changes settings), the production refusal, the database file.
-//! - [`clock`]: the clock the history is written on.
+//! - `clock.rs`: the clock the history is written on ([`DemoClock`]).
 //! - `data.rs`: the clients, their platforms and campaigns.
-//! - [`seed`]: seeding through the services.
+//! - `seed.rs`: seeding through the services ([`seed()`]).
 
 pub mod clock;
 mod data;
@@ -53,6 +53,9 @@ pub fn configure(cfg: &mut Config) -> anyhow::Result<()> {
         .schedules
         .entry(kiki_platforms_service::jobs::SYNC_ALL_KIND.into())
         .or_insert_with(|| DEMO_SYNC_SCHEDULE.into());
+    // Accelerated market time (the sandbox's seconds per day, in the
+    // `platforms` section of `cfg.sections`) belongs here once the
+    // platforms service has that setting.
     Ok(())
 }
 
@@ -136,8 +139,10 @@ mod tests {
 
     #[test]
     fn production_is_refused() {
-        let mut cfg = Config::default();
-        cfg.env = kiki_server::config::Environment::Production;
+        let mut cfg = Config {
+            env: kiki_server::config::Environment::Production,
+            ..Config::default()
+        };
         let e = configure(&mut cfg).unwrap_err().to_string();
         assert!(e.contains("development only"), "{e}");
         assert!(delete_database(&cfg).is_err());
