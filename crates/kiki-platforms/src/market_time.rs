@@ -10,7 +10,9 @@ pub const REAL_SECONDS_PER_DAY: u32 = 86_400;
 
 /// Accelerated market time: at `real_anchor` the market stood at
 /// `market_anchor`, and from there a simulated day passes every
-/// `seconds_per_day` real seconds.
+/// `seconds_per_day` real seconds. Before its anchor the market ran on the
+/// calendar (a clock set back, as the demo does to write its history, sees
+/// the market at the calendar's pace there, not the accelerated one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MarketTime {
     pub real_anchor: OffsetDateTime,
@@ -21,10 +23,15 @@ pub struct MarketTime {
 impl MarketTime {
     /// The market's instant at the real instant `real`:
     /// `market_anchor + (real − real_anchor) × 86,400 / seconds_per_day`,
-    /// to the nanosecond (saturating at the calendar's ends).
+    /// to the nanosecond (saturating at the calendar's ends); before the
+    /// anchor, `market_anchor − (real_anchor − real)`.
     pub fn at(&self, real: OffsetDateTime) -> OffsetDateTime {
-        let n = i128::from(self.seconds_per_day.max(1));
         let elapsed = (real - self.real_anchor).whole_nanoseconds();
+        let n = if elapsed < 0 {
+            i128::from(REAL_SECONDS_PER_DAY)
+        } else {
+            i128::from(self.seconds_per_day.max(1))
+        };
         let scaled = elapsed.saturating_mul(i128::from(REAL_SECONDS_PER_DAY)) / n;
         let secs = scaled / 1_000_000_000;
         let nanos = (scaled % 1_000_000_000) as i32;
@@ -79,8 +86,9 @@ mod tests {
             m.at(t0 + Duration::milliseconds(1)),
             t0 + Duration::milliseconds(8_640)
         );
-        // Before the anchor (a clock set back) the market is before it too.
-        assert_eq!(m.at(t0 - Duration::seconds(20)), t0 - Duration::days(2));
+        // Before the anchor (a clock set back) the market ran on the calendar.
+        assert_eq!(m.at(t0 - Duration::seconds(20)), t0 - Duration::seconds(20));
+        assert_eq!(m.at(t0 - Duration::days(90)), t0 - Duration::days(90));
     }
 
     #[test]

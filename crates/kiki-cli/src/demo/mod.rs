@@ -31,6 +31,12 @@ pub const DEMO_DATABASE_URL: &str = "sqlite://data/kiki-demo.db";
 /// while someone watches (the hourly default otherwise).
 pub const DEMO_SYNC_SCHEDULE: &str = "*/30 * * * * *";
 
+/// Real seconds per simulated day in the demo's sandbox markets: a new
+/// day every five minutes, synced about every 75 seconds, so new numbers
+/// arrive while someone watches. The market then runs ahead of the
+/// calendar (an hour of watching is twelve simulated days).
+pub const DEMO_SECONDS_PER_DAY: u32 = 300;
+
 /// Why the demo refuses production.
 pub const PRODUCTION_REFUSAL: &str = "The demo is for development only: it signs in with a published password and spends on simulated markets. Unset KIKI__ENV=production (or `env` in the configuration) to run it.";
 
@@ -53,9 +59,16 @@ pub fn configure(cfg: &mut Config) -> anyhow::Result<()> {
         .schedules
         .entry(kiki_platforms_service::jobs::SYNC_ALL_KIND.into())
         .or_insert_with(|| DEMO_SYNC_SCHEDULE.into());
-    // Accelerated market time (the sandbox's seconds per day, in the
-    // `platforms` section of `cfg.sections`) belongs here once the
-    // platforms service has that setting.
+    // Accelerated market time, unless the operator chose a rate.
+    let platforms = cfg
+        .sections
+        .entry("platforms".into())
+        .or_insert_with(|| serde_json::json!({}));
+    if let Some(section) = platforms.as_object_mut() {
+        section
+            .entry("sandbox_seconds_per_day")
+            .or_insert_with(|| DEMO_SECONDS_PER_DAY.into());
+    }
     Ok(())
 }
 
@@ -131,10 +144,19 @@ mod tests {
         assert_eq!(cfg.database.url, DEMO_DATABASE_URL);
         assert_eq!(cfg.bootstrap.demo, Some(false));
         assert_eq!(cfg.jobs.schedules["platforms.sync_all"], DEMO_SYNC_SCHEDULE);
+        assert_eq!(
+            cfg.sections["platforms"]["sandbox_seconds_per_day"],
+            DEMO_SECONDS_PER_DAY
+        );
         let mut cfg = Config::default();
+        cfg.set_section(
+            "platforms",
+            serde_json::json!({"sandbox_seconds_per_day": 60}),
+        );
         cfg.database.url = "postgres://localhost/kiki".into();
         configure(&mut cfg).unwrap();
         assert_eq!(cfg.database.url, "postgres://localhost/kiki");
+        assert_eq!(cfg.sections["platforms"]["sandbox_seconds_per_day"], 60);
     }
 
     #[test]

@@ -161,6 +161,9 @@ pub async fn seed(state: &AppState, clock: &DemoClock) -> anyhow::Result<Seeded>
             at,
         });
     }
+    // The accelerated market is anchored at the wall clock before the
+    // history is written in the past, where it runs on the calendar.
+    s.platforms.anchor_market().await;
     let user = {
         let past = InThePast::go(clock);
         let t = Instant::now();

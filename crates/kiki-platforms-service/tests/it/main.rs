@@ -5,6 +5,8 @@
 //! in `kiki-campaigns-service`.
 
 mod accelerated;
+mod market;
+mod tiktok;
 
 use std::sync::Arc;
 
@@ -57,8 +59,26 @@ pub fn service(app: &TestApp) -> Arc<PlatformsService> {
 /// campaigns' channel sync does; KIKI's ad set id.
 pub async fn deploy_ad_set(app: &TestApp, org: Uuid) -> Uuid {
     let scope = TenantScope::single(OrgId(org));
-    let ad_set_id = Uuid::now_v7();
-    let d = AdSetDeployment {
+    let d = deployment(CreativeSpec {
+        kiki_id: Uuid::now_v7().to_string(),
+        name: "Serum".into(),
+        headlines: vec!["Light daily serum".into(), "Free returns".into()],
+        descriptions: vec!["A light serum for winter.".into()],
+        primary_text: None,
+        call_to_action: Some("Shop now".into()),
+        link_url: "https://shop.example.com/serum".into(),
+        approved: true,
+    });
+    service(app)
+        .deploy_ad_set(&scope, Platform::Google, &d)
+        .await
+        .expect("the ad set deploys");
+    d.ad_set_id
+}
+
+/// One ad set running from 1 December with $100 a day and `creative`.
+pub fn deployment(creative: CreativeSpec) -> AdSetDeployment {
+    AdSetDeployment {
         campaign_id: Uuid::now_v7(),
         campaign: CampaignSpec {
             name: "Winter serum".into(),
@@ -68,7 +88,7 @@ pub async fn deploy_ad_set(app: &TestApp, org: Uuid) -> Uuid {
             start: Some(date!(2026 - 12 - 01)),
             end: None,
         },
-        ad_set_id,
+        ad_set_id: Uuid::now_v7(),
         ad_set: AdSetSpec {
             name: "Search".into(),
             status: DeliveryStatus::Active,
@@ -82,22 +102,8 @@ pub async fn deploy_ad_set(app: &TestApp, org: Uuid) -> Uuid {
             start: Some(date!(2026 - 12 - 01)),
             end: None,
         },
-        creatives: vec![CreativeSpec {
-            kiki_id: Uuid::now_v7().to_string(),
-            name: "Serum".into(),
-            headlines: vec!["Light daily serum".into(), "Free returns".into()],
-            descriptions: vec!["A light serum for winter.".into()],
-            primary_text: None,
-            call_to_action: Some("Shop now".into()),
-            link_url: "https://shop.example.com/serum".into(),
-            approved: true,
-        }],
-    };
-    service(app)
-        .deploy_ad_set(&scope, Platform::Google, &d)
-        .await
-        .expect("the ad set deploys");
-    ad_set_id
+        creatives: vec![creative],
+    }
 }
 
 pub async fn post(c: &Caller<'_>, path: &str, body: &Value) -> (u16, Value) {

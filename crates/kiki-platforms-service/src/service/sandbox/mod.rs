@@ -437,7 +437,20 @@ impl AdPlatform for SandboxPlatform {
         _account: &AccountRef,
         spec: &CreativeSpec,
     ) -> Result<String, PlatformError> {
-        if spec.headlines.is_empty() {
+        // The copy the platform shows: TikTok's in-feed ads carry their ad
+        // text only, every other platform at least one headline.
+        if self.p() == "tiktok" {
+            if spec
+                .primary_text
+                .as_deref()
+                .is_none_or(|t| t.trim().is_empty())
+            {
+                return Err(PlatformError::InvalidRequest {
+                    field: Some("primary_text".into()),
+                    message: "A TikTok creative needs its ad text.".into(),
+                });
+            }
+        } else if spec.headlines.is_empty() {
             return Err(PlatformError::InvalidRequest {
                 field: Some("headlines".into()),
                 message: "A creative needs at least one headline.".into(),
