@@ -34,6 +34,12 @@ pub struct RebalanceConfig {
     pub approval_threshold_micros: i64,
     /// Platforms that spent less than this in the window are not judged.
     pub min_spend_micros: i64,
+    /// Customers a platform must have acquired in the window for its CAC
+    /// to be judged (a week of a small budget holds a handful, and its
+    /// LTV/CAC is then noise). A platform with fewer is still judged when
+    /// it spent what would have bought this many at the other platforms'
+    /// pooled cost per customer: falling that short is itself the evidence.
+    pub min_conversions: f64,
     /// Share of LTV that is gross profit, 0 to 1 (default 1: revenue counted
     /// as profit): efficiency is LTV × margin ÷ CAC, in profit terms.
     pub contribution_margin: f64,
@@ -46,6 +52,7 @@ impl Default for RebalanceConfig {
             shift_fraction: 0.20,
             approval_threshold_micros: 100_000_000,
             min_spend_micros: 1,
+            min_conversions: 20.0,
             contribution_margin: 1.0,
         }
     }
@@ -209,6 +216,12 @@ impl RebalanceInput {
                 "The approval threshold must not be negative.",
             ));
         }
+        if !(c.min_conversions.is_finite() && (0.0..=1e9).contains(&c.min_conversions)) {
+            e.push(FieldError::new(
+                "config.min_conversions",
+                "The minimum number of customers must be a finite number from 0 to 1,000,000,000.",
+            ));
+        }
         if !(c.contribution_margin.is_finite() && (0.0..=1.0).contains(&c.contribution_margin)) {
             e.push(FieldError::new(
                 "config.contribution_margin",
@@ -256,6 +269,18 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
         "LTV/CAC".to_owned()
     };
 
+    let spent_enough =
+        |p: &PlatformActuals| p.spend_micros > 0 && p.spend_micros >= cfg.min_spend_micros;
+    // The pooled cost per customer of the platforms with enough customers.
+    let (pool_spend, pool_conversions) = input
+        .platforms
+        .iter()
+        .filter(|p| spent_enough(p) && p.conversions >= cfg.min_conversions && p.conversions > 0.0)
+        .fold((0.0, 0.0), |(s, c), p| {
+            (s + p.spend_micros as f64, c + p.conversions)
+        });
+    let pooled_cac = (pool_conversions > 0.0).then(|| pool_spend / pool_conversions);
+
     let mut rows = Vec::with_capacity(input.platforms.len());
     let mut efficiencies = Vec::with_capacity(input.platforms.len());
     for p in &input.platforms {
@@ -263,7 +288,11 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
             continue;
         };
         let cac = (p.conversions > 0.0).then(|| p.spend_micros as f64 / p.conversions);
-        let judged = p.spend_micros > 0 && p.spend_micros >= cfg.min_spend_micros;
+        // What a platform must have spent to be judged on few customers.
+        let enough_spend = pooled_cac.map(|c| (c * cfg.min_conversions).ceil() as i64);
+        let enough_volume = p.conversions >= cfg.min_conversions
+            || enough_spend.is_some_and(|need| p.spend_micros >= need);
+        let judged = spent_enough(p) && enough_volume;
         let efficiency = judged.then(|| match cac {
             Some(cac) if cac > 0.0 => p.ltv_micros as f64 * margin / cac,
             _ => 0.0,
@@ -276,11 +305,27 @@ pub fn rebalance(input: &RebalanceInput) -> Result<RebalancePlan, AllocError> {
             not_judged_because: (!judged).then(|| {
                 if p.spend_micros == 0 {
                     "It spent nothing in the window.".to_string()
-                } else {
+                } else if !spent_enough(p) {
                     format!(
                         "It spent {}, less than the {} needed to be judged.",
                         money(p.spend_micros),
                         money(cfg.min_spend_micros)
+                    )
+                } else {
+                    let customers = if p.conversions == 1.0 {
+                        "1 customer".to_owned()
+                    } else {
+                        format!("{} customers", p.conversions)
+                    };
+                    let spend_rule = enough_spend.map_or_else(String::new, |need| {
+                        format!(
+                            ", or a spend of {} (that many at the other platforms' cost per customer)",
+                            money(need)
+                        )
+                    });
+                    format!(
+                        "It acquired {customers} in the window: its LTV/CAC is judged from {} customers{spend_rule}.",
+                        cfg.min_conversions
                     )
                 }
             }),
@@ -434,8 +479,8 @@ mod tests {
                     daily_budget_micros: budget * 1_000_000,
                     min_daily_budget_micros: 0,
                     max_daily_budget_micros: None,
-                    spend_micros: (cac * 10.0 * 1e6) as i64,
-                    conversions: 10.0,
+                    spend_micros: (cac * 100.0 * 1e6) as i64,
+                    conversions: 100.0,
                     ltv_micros: (cac * eff * 1e6).round() as i64,
                 })
                 .collect(),
@@ -574,10 +619,42 @@ mod tests {
     }
 
     #[test]
+    fn a_platform_with_few_customers_is_judged_only_when_it_spent_enough_to_have_more() {
+        // LinkedIn's 2.20 came from 8 customers: too few to move its budget,
+        // and it spent $1,600.00, less than 20 customers at the others'
+        // pooled cost per customer.
+        let mut input = published();
+        input.platforms[3].conversions = 8.0;
+        input.platforms[3].spend_micros = 1_600_000_000;
+        input.platforms[3].ltv_micros = 440_000_000;
+        let plan = rebalance(&input).unwrap();
+        assert_eq!(plan.efficiencies[3].efficiency, None);
+        let why = plan.efficiencies[3].not_judged_because.as_deref().unwrap();
+        assert!(
+            why.starts_with("It acquired 8 customers in the window"),
+            "{why}"
+        );
+        assert!(why.contains("20 customers, or a spend of $"), "{why}");
+        assert!(plan.shifts.iter().all(|s| s.from != Platform::Linkedin));
+        // No customers at all after spending $20,000.00: judged, and last.
+        input.platforms[3].conversions = 0.0;
+        input.platforms[3].spend_micros = 20_000_000_000;
+        let plan = rebalance(&input).unwrap();
+        assert_eq!(plan.efficiencies[3].efficiency, Some(0.0));
+        assert_eq!(plan.shifts[0].from, Platform::Linkedin);
+        // With the rule off, 8 customers are judged as before.
+        input.platforms[3].conversions = 8.0;
+        input.platforms[3].spend_micros = 1_600_000_000;
+        input.config.min_conversions = 0.0;
+        let plan = rebalance(&input).unwrap();
+        assert!((plan.efficiencies[3].efficiency.unwrap() - 2.2).abs() < 1e-9);
+    }
+
+    #[test]
     fn a_balanced_portfolio_is_left_alone() {
         let mut input = published();
         for p in &mut input.platforms {
-            p.ltv_micros = p.spend_micros / 10 * 3;
+            p.ltv_micros = p.spend_micros / 100 * 3;
         }
         let plan = rebalance(&input).unwrap();
         assert!(plan.shifts.is_empty() && plan.skipped.is_empty());
