@@ -177,6 +177,11 @@ impl GoogleAds {
             .bearer_auth(&account.access_token)
             .header("developer-token", self.config.developer_token())
             .json(body);
+        // Queries are reads sent as POST: safe to send again after a 5xx.
+        // Mutates are not (a create may have happened before the error).
+        if method.starts_with("googleAds:search") {
+            request = kiki_outbound::Idempotent::mark(request);
+        }
         if let Some(login) = login {
             request = request.header("login-customer-id", login);
         }

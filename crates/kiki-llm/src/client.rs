@@ -258,11 +258,14 @@ impl LlmClient {
         body: &B,
         what: &str,
     ) -> Result<R, LlmError> {
-        let mut request = self
-            .outbound
-            .post(url.as_str())
-            .timeout(self.config.timeout)
-            .json(body);
+        // A generation repeated has no effect beyond its cost: retried
+        // after a 5xx like a read.
+        let mut request = kiki_outbound::Idempotent::mark(
+            self.outbound
+                .post(url.as_str())
+                .timeout(self.config.timeout)
+                .json(body),
+        );
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key.expose_secret());
         }

@@ -139,7 +139,14 @@ impl Graph {
     ) -> Result<Value, PlatformError> {
         let mut form = params;
         form.extend(self.proof(caller.token));
-        let req = self.client.post(&self.config.url(path)).form(&form);
+        let mut req = self.client.post(&self.config.url(path)).form(&form);
+        // A POST to a node (`/{id}` with fields) updates it to the values
+        // given, so sending it again does no harm; a POST to an edge
+        // (`act_…/campaigns`) creates, and a batch may, so those are not
+        // sent again after a 5xx that may have followed the create.
+        if !path.is_empty() && !path.contains('/') {
+            req = kiki_outbound::Idempotent::mark(req);
+        }
         self.send(caller, req).await
     }
 

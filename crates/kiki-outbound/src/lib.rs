@@ -1,7 +1,8 @@
 //! One HTTP client for every external API KIKI calls (ad platforms, LLMs,
 //! stores, webhooks, Vault): connect and request timeouts, retry with
 //! exponential backoff and full jitter on connect errors, 429 and 5xx (honouring
-//! `Retry-After`), propagation of the caller's request id and W3C `traceparent`,
+//! `Retry-After`; a POST or PATCH only where the server did not act on it, unless
+//! marked [`Idempotent`]), propagation of the caller's request id and W3C `traceparent`,
 //! and per-host metrics. Context crates take an [`OutboundClient`] and never
 //! build their own `reqwest::Client`.
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use context::{RequestContext, current_context, with_context};
 pub use reqwest_middleware::{ClientWithMiddleware, Error, RequestBuilder};
-pub use retry::RetryPolicy;
+pub use retry::{Idempotent, RetryPolicy};
 
 /// Settings shared by every outbound call (section `[outbound]` of the config).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -45,6 +45,30 @@ pub(crate) fn retryable_status(s: StatusCode) -> bool {
         || (s.is_server_error() && s != StatusCode::NOT_IMPLEMENTED)
 }
 
+/// A status that says the server did not act on the request, so even a
+/// request that is not idempotent may be sent again: 408 (it stopped
+/// waiting for the request), 429 (refused by its rate limit) and 503 (it
+/// could not take requests).
+pub(crate) fn not_acted_on(s: StatusCode) -> bool {
+    s == StatusCode::REQUEST_TIMEOUT
+        || s == StatusCode::TOO_MANY_REQUESTS
+        || s == StatusCode::SERVICE_UNAVAILABLE
+}
+
+/// Marks a request whose repetition does no harm though its method is not
+/// idempotent (a read sent as POST, such as a query API; a text
+/// generation): it is retried like a GET. Set with
+/// [`crate::Idempotent::mark`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Idempotent;
+
+impl Idempotent {
+    /// The request builder with the mark.
+    pub fn mark(builder: crate::RequestBuilder) -> crate::RequestBuilder {
+        builder.with_extension(Idempotent)
+    }
+}
+
 /// Parses `Retry-After` as delta-seconds or an HTTP date.
 pub(crate) fn retry_after(resp: &Response, now: SystemTime) -> Option<Duration> {
     let v = resp
@@ -78,6 +102,13 @@ impl Middleware for RetryMiddleware {
         ext: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
+        // RFC 9110 §9.2.2: a request with an idempotent method may be sent
+        // again after any failure. Another (POST, PATCH) may have been acted
+        // on before a 500, 502 or 504 or a timeout (a campaign created on an
+        // ad platform that then failed to answer), so it is sent again only
+        // when the server said it did not act, or the connection was never
+        // made — unless the caller marked it [`Idempotent`].
+        let replayable = req.method().is_idempotent() || ext.get::<Idempotent>().is_some();
         let mut attempt = 1;
         loop {
             // A streaming body cannot be replayed: such a request gets one attempt.
@@ -86,11 +117,16 @@ impl Middleware for RetryMiddleware {
             };
             let outcome = next.clone().run(this_try, ext).await;
             let wait = match &outcome {
-                Ok(resp) if retryable_status(resp.status()) => {
+                Ok(resp)
+                    if retryable_status(resp.status())
+                        && (replayable || not_acted_on(resp.status())) =>
+                {
                     retry_after(resp, SystemTime::now()).map(|d| d.min(self.policy.max))
                 }
                 Ok(_) => return outcome,
-                Err(reqwest_middleware::Error::Reqwest(e)) if e.is_connect() || e.is_timeout() => {
+                Err(reqwest_middleware::Error::Reqwest(e))
+                    if e.is_connect() || (e.is_timeout() && replayable) =>
+                {
                     None
                 }
                 Err(_) => return outcome,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use kiki_outbound::{OutboundClient, OutboundConfig, RequestContext, with_context};
+use kiki_outbound::{Idempotent, OutboundClient, OutboundConfig, RequestContext, with_context};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -104,12 +104,12 @@ async fn retry_after_is_honoured_on_429() {
 }
 
 #[tokio::test]
-async fn a_post_body_is_replayed_on_retry() {
+async fn a_post_body_is_replayed_when_the_server_did_not_act_on_it() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/orders"))
         .and(wiremock::matchers::body_string("{\"n\":1}"))
-        .respond_with(ResponseTemplate::new(502))
+        .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -128,6 +128,38 @@ async fn a_post_body_is_replayed_on_retry() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
+}
+
+#[tokio::test]
+async fn a_post_that_may_have_been_acted_on_is_sent_once_unless_marked_idempotent() {
+    let server = MockServer::start().await;
+    // A create the server may have performed before failing: one attempt.
+    Mock::given(method("POST"))
+        .and(path("/campaigns"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A query sent as POST, marked: retried like a GET.
+    Mock::given(method("POST"))
+        .and(path("/search"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let client = OutboundClient::new(&fast_config()).unwrap();
+    let resp = client
+        .post(&format!("{}/campaigns", server.uri()))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let resp = Idempotent::mark(client.post(&format!("{}/search", server.uri())).body("{}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 502);
 }
 
 #[tokio::test]

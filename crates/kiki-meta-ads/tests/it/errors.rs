@@ -223,6 +223,41 @@ async fn a_500_storm_is_transient_after_the_outbound_retries() {
 }
 
 #[tokio::test]
+async fn a_create_answered_with_a_500_is_sent_once() {
+    // Meta may have created the campaign before failing: sending it again
+    // could leave two, so the error goes back to the caller after one try.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/act_1001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "act_1001", "name": "Spring Shop", "currency": "USD",
+            "timezone_name": "UTC", "account_status": 1
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v21.0/act_1001/campaigns"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {
+            "message": "An unknown error has occurred.", "type": "OAuthException",
+            "code": 1, "is_transient": true
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let meta = kiki_meta_ads::MetaAds::new(outbound(3), config(&server));
+    let spec = kiki_platforms::CampaignSpec {
+        name: "Winter serum".into(),
+        objective: kiki_platforms::Objective::Sales,
+        status: DeliveryStatus::Paused,
+        daily_budget_micros: None,
+        start: None,
+        end: None,
+    };
+    let e = meta.create_campaign(&account(), &spec).await.unwrap_err();
+    assert_eq!(e.code(), "transient", "{e:?}");
+}
+
+#[tokio::test]
 async fn an_unreachable_graph_is_transient() {
     let server = MockServer::start().await;
     let mut cfg = config(&server);
