@@ -122,6 +122,12 @@ impl Application {
             .with_handler(Arc::new(HousekeepingJob::new(
                 db.clone(),
                 config.jobs.retention_days,
+            )))
+            // Runs when `jobs.schedules` names `db.backup` (no default schedule).
+            .with_handler(Arc::new(kiki_store::backup::BackupJob::new(
+                db.clone(),
+                config.database.clone(),
+                config.backup.clone(),
             )));
         let outbound = OutboundClient::new(&config.outbound)?;
         let platform = build_platform(&config, db, clock, cache, events, jobs.clone(), outbound)?;

@@ -55,6 +55,7 @@
 //! [`testing::fresh_db`] gives each test its own migrated database: PostgreSQL
 //! when `KIKI_TEST_DATABASE_URL` is set, SQLite otherwise.
 
+pub mod backup;
 pub mod cache;
 pub mod config;
 pub mod db;

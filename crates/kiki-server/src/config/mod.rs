@@ -46,6 +46,8 @@ pub struct Config {
     pub roles: String,
     pub http: HttpConfig,
     pub database: DatabaseConfig,
+    /// Where `kiki backup` and the `db.backup` job write, and how many are kept.
+    pub backup: kiki_store::backup::BackupConfig,
     pub redis: RedisConfig,
     pub cache: CacheConfig,
     pub jobs: JobsConfig,
@@ -78,6 +80,7 @@ impl Default for Config {
             roles: "all".into(),
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
+            backup: kiki_store::backup::BackupConfig::default(),
             redis: RedisConfig::default(),
             cache: CacheConfig::default(),
             jobs: JobsConfig::default(),

@@ -2,6 +2,7 @@
 //! `testing::fresh_db` picks: PostgreSQL when `KIKI_TEST_DATABASE_URL` is set,
 //! SQLite otherwise. Tests that need both backends, or Redis, say so.
 
+mod backup;
 mod cache;
 mod db;
 mod events;
