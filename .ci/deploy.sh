@@ -18,6 +18,11 @@
 #                    strict); the operating rules and `kiki config check` per
 #                    role (.ci/deploy_check.py); checkov's Kubernetes policies
 #  4. The checks can fail: broken inputs must be refused by each checker.
+#  5. The roles and the migration run as the rendered chart starts them (args,
+#     ConfigMap variables, secrets file) on a fresh database of the local
+#     PostgreSQL ($KIKI_CI_POSTGRES_URL) and a private redis-server: /livez,
+#     /readyz 503 until `kiki migrate` ran then 200, the alerts' metrics on
+#     /metrics after traffic, SIGTERM ending each role within its grace.
 #
 # Tools land in $CARGO_TARGET_DIR/deploy-tools (ignored by git) and are reused
 # while their pinned versions match. Helm comes from the PyPI package
@@ -202,5 +207,16 @@ refused "production settings with an http OAuth address (kiki config check)" \
 refused "Deployment with a non-integer replica count (kubernetes-validate)" \
   "$VENV/bin/kubernetes-validate" --strict --kubernetes-version "$last" --quiet "$WORK/bad-schema.yaml"
 refused "chart without the secret key, database URL and SMTP server" "$HELM" template kiki "$CHART" --namespace kiki
+
+# ---------------------------------------------------------------- 5. The roles as the chart runs them
+PG_URL="${KIKI_CI_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+log "the rendered roles and migration on PostgreSQL and Redis (probes, migration, metrics, SIGTERM)"
+if command -v psql >/dev/null && command -v redis-server >/dev/null && pg_isready -q -d "$PG_URL" 2>/dev/null; then
+  "$PY" .ci/deploy_check.py smoke "$WORK/render/ci-$last.yaml" "$KIKI_BIN" "$PG_URL"
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL ($PG_URL), psql or redis-server is missing"; exit 1
+else
+  echo "skipped: PostgreSQL ($PG_URL), psql or redis-server is missing (CI=true makes this fail)"
+fi
 
 log "deployment checks passed"

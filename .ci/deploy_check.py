@@ -3,6 +3,7 @@
     python deploy_check.py chart RENDER.yaml [KIKI_BINARY]
     python deploy_check.py compose deploy/compose.yaml deploy/kiki.env.example [KIKI_BINARY]
     python deploy_check.py alerts deploy/prometheus/alerts.yaml crates/
+    python deploy_check.py smoke RENDER.yaml KIKI_BINARY POSTGRES_URL
 
 chart:   the rendered Helm chart keeps the published operating rules: one
          Deployment per role with the probes, the preStop pause and a grace
@@ -17,6 +18,11 @@ compose: each KIKI service of the Compose file (interpolated with fixture
          the deployment promises.
 alerts:  every metric an alert rule reads is one the server exports (its name
          appears in a metrics macro in crates/).
+smoke:   the rendered roles and migration Job run as the chart starts them, on a
+         fresh PostgreSQL database and a private Redis: /livez answers, /readyz
+         is 503 until the Job's command ran and 200 after, /metrics carries the
+         alerts' metrics after traffic, and SIGTERM ends each role inside the
+         pod's grace period minus the preStop pause.
 
 Exit status 1 and one line per problem when anything is off.
 """
@@ -360,6 +366,200 @@ def check_alerts(alerts: Path, crates: Path) -> None:
     print(f"ok   {alerts.name}: {len(used)} metric names, all exported by the server ({len(exported)} exported)")
 
 
+# ---------------------------------------------------------------- smoke
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except OSError:
+        return 0, ""
+
+
+def wait_for(what: str, cond, timeout: float) -> float:
+    import time
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if cond():
+            return time.monotonic() - started
+        time.sleep(0.25)
+    problem(f"{what}: not within {timeout:.0f} s")
+    return timeout
+
+
+def smoke(render: Path, binary: str, pg_url: str) -> None:
+    """Runs the three roles and the migration the way the rendered chart
+    starts them (their args, ConfigMap variables and secrets file), on a
+    fresh PostgreSQL database and a private Redis, and checks the contract
+    the probes, the migration hook and the grace period rely on."""
+    import signal
+    import time
+    import urllib.parse
+
+    docs = [d for d in yaml.safe_load_all(render.read_text()) if d]
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    deployments = {
+        d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]: d
+        for d in docs
+        if d["kind"] == "Deployment"
+    }
+    job = next(d for d in docs if d["kind"] == "Job")
+
+    u = urllib.parse.urlparse(pg_url)
+    dbname = f"kiki_deploy_smoke_{os.getpid()}"
+    db_url = urllib.parse.urlunparse(u._replace(path=f"/{dbname}"))
+    psql = ["psql", pg_url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c"]
+    subprocess.run(psql + [f'DROP DATABASE IF EXISTS "{dbname}"'], check=True, capture_output=True)
+    subprocess.run(psql + [f'CREATE DATABASE "{dbname}"'], check=True, capture_output=True)
+    tmp = tempfile.TemporaryDirectory()
+    redis_port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        # Local stand-ins for what the cluster provides: this machine's
+        # PostgreSQL and a private Redis instead of the secrets file's URLs,
+        # loopback ports instead of 0.0.0.0:8080 per pod, no collector.
+        local = {
+            "KIKI__DATABASE__URL": db_url,
+            "KIKI__REDIS__URL": f"redis://127.0.0.1:{redis_port}/0",
+        }
+
+        def role_env(pod: dict, c: dict) -> dict[str, str]:
+            env = env_of(c, configmaps)
+            env.pop("KIKI__TELEMETRY__OTLP_ENDPOINT", None)
+            toml = secrets_file(pod, secrets)
+            path = Path(tmp.name) / f"{c['name']}-{len(os.listdir(tmp.name))}.toml"
+            path.write_text(toml or "")
+            env["KIKI_CONFIG"] = str(path)
+            env.update(local)
+            clean = {k: v for k, v in os.environ.items() if not k.startswith("KIKI")}
+            clean.update(env)
+            return clean
+
+        ports = {}
+        exchange_port = free_port()
+        for role, d in deployments.items():
+            pod = d["spec"]["template"]["spec"]
+            c = container(pod, "kiki")
+            env = role_env(pod, c)
+            ports[role] = free_port()
+            env["KIKI__HTTP__BIND"] = f"127.0.0.1:{ports[role]}"
+            if role == "bidder":
+                env["KIKI__BIDDER__EXCHANGE_LISTEN"] = f"127.0.0.1:{exchange_port}"
+            log = open(Path(tmp.name) / f"{role}.log", "w")
+            procs[role] = subprocess.Popen([binary, *c["args"]], env=env, cwd=tmp.name, stdout=log, stderr=log)
+        base = {r: f"http://127.0.0.1:{p}" for r, p in ports.items()}
+
+        for role in procs:
+            t = wait_for(f"{role}: /livez 200", lambda r=role: http("GET", base[r] + "/livez")[0] == 200, 60)
+            print(f"ok   {role}: /livez 200 after {t:.1f} s (startup probe allows 120 s)")
+            code, _ = http("GET", base[role] + "/readyz")
+            expect(code == 503, f"{role}: /readyz {code} before the migration ran (expected 503)")
+            if code == 503:
+                print(f"ok   {role}: /readyz 503 while migrations are pending")
+
+        jpod = job["spec"]["template"]["spec"]
+        jc = container(jpod, "migrate")
+        r = subprocess.run([binary, *jc["args"]], env=role_env(jpod, jc), cwd=tmp.name, capture_output=True, text=True)
+        expect(r.returncode == 0, f"migration Job command failed: {r.stderr.strip()[-500:]}")
+        print(f"ok   migration Job command `kiki {' '.join(jc['args'])}`: {r.stdout.strip()}")
+
+        for role in procs:
+            t = wait_for(f"{role}: /readyz 200 after the migration",
+                         lambda r=role: http("GET", base[r] + "/readyz")[0] == 200, 30)
+            print(f"ok   {role}: /readyz 200 {t:.1f} s after the migration")
+
+        # The image's HEALTHCHECK command, pointed at the api's port: passes
+        # on a serving process, fails on a closed port.
+        import json
+
+        hc = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])$", Path("Dockerfile").read_text().replace("\\\n", ""), re.M)
+        if hc is None:
+            problem("Dockerfile: no HEALTHCHECK CMD in exec form")
+        else:
+            cmd = json.loads(hc.group(1))
+            for port, want in ((ports["api"], 0), (free_port(), 1)):
+                argv = [a.replace("/8080", f"/{port}") for a in cmd]
+                got = subprocess.run(argv, capture_output=True, timeout=10).returncode
+                expect((got == 0) == (want == 0), f"HEALTHCHECK on port {port}: exit {got}")
+            print("ok   the image's HEALTHCHECK command passes on a serving api and fails on a closed port")
+
+        # Traffic, so the request and bid metrics exist; then /metrics must
+        # carry the names the alert rules read.
+        http("GET", base["api"] + "/v1/status")
+        key = None
+        toml = secrets_file(deployments["bidder"]["spec"]["template"]["spec"], secrets) or ""
+        m = re.search(r'key = "([^"]+)"', toml)
+        if m:
+            key = m.group(1)
+        bid = b'{"id":"smoke-1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":120}'
+        code, _ = http("POST", f"http://127.0.0.1:{exchange_port}/openrtb2/bid", bid,
+                       {"content-type": "application/json", **({"x-kiki-exchange-key": key} if key else {})})
+        expect(code in (200, 204), f"bidder: the exchange listener answered {code} to a bid request")
+        print(f"ok   bidder: exchange listener answered a bid request with {code}")
+        want = {
+            "api": ["kiki_http_requests_total", "kiki_http_request_duration_seconds_bucket", "kiki_db_pool_waiting"],
+            "bidder": ["kiki_bidder_requests_total", "kiki_bidder_decision_seconds_bucket"],
+            "worker": ["kiki_db_pool_waiting"],
+        }
+        for role, names in want.items():
+            _, text = http("GET", base[role] + "/metrics")
+            missing = [n for n in names if not re.search(rf"^{n}[{{ ]", text, re.M)]
+            expect(not missing, f"{role}: /metrics lacks {missing}")
+            if not missing:
+                print(f"ok   {role}: /metrics has {', '.join(names)}")
+
+        # SIGTERM: every role must finish its drain inside the pod's grace
+        # period minus the preStop pause.
+        for role, p in procs.items():
+            pod = deployments[role]["spec"]["template"]["spec"]
+            cmd = container(pod, "kiki")["lifecycle"]["preStop"]["exec"]["command"]
+            budget = int(pod["terminationGracePeriodSeconds"]) - int(cmd[1])
+            started = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            try:
+                rc = p.wait(timeout=budget)
+                took = time.monotonic() - started
+                expect(rc == 0, f"{role}: exit status {rc} after SIGTERM")
+                print(f"ok   {role}: stopped {took:.1f} s after SIGTERM (exit {rc}; the pod allows {budget} s)")
+            except subprocess.TimeoutExpired:
+                problem(f"{role}: still running {budget} s after SIGTERM")
+    finally:
+        for role, p in procs.items():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if PROBLEMS:
+            for role in procs:
+                log = Path(tmp.name) / f"{role}.log"
+                print(f"---- {role} log (last lines)")
+                print("\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+        redis.terminate()
+        redis.wait()
+        subprocess.run(psql + [f'DROP DATABASE IF EXISTS "{dbname}"'], capture_output=True)
+        tmp.cleanup()
+
+
 def main() -> int:
     mode, *args = sys.argv[1:]
     if mode == "chart":
@@ -368,6 +568,8 @@ def main() -> int:
         check_compose(Path(args[0]), Path(args[1]), args[2] if len(args) > 2 else None)
     elif mode == "alerts":
         check_alerts(Path(args[0]), Path(args[1]))
+    elif mode == "smoke":
+        smoke(Path(args[0]), args[1], args[2])
     else:
         print(__doc__)
         return 2
