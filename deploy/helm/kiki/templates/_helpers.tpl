@@ -81,6 +81,9 @@ app.kubernetes.io/component: {{ .role }}
 {{- include "kiki.flatten" (dict "prefix" $name "value" $value) -}}
 {{- else if kindIs "slice" $value -}}
 {{- printf "%s: %s\n" $name (toJson $value | quote) -}}
+{{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
+{{- /* YAML numbers reach templates as float64: print whole numbers as integers, not 1e+08. */ -}}
+{{- printf "%s: %s\n" $name (int64 $value | toString | quote) -}}
 {{- else if not (kindIs "invalid" $value) -}}
 {{- printf "%s: %s\n" $name (toString $value | quote) -}}
 {{- end -}}
