@@ -196,16 +196,29 @@ refused "Compose service with an unknown key" \
   --set roles.api.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=60 >"$WORK/bad-hpa.yaml"
 refused "API scale-down without the 300 s stabilisation" "$PY" .ci/deploy_check.py chart "$WORK/bad-hpa.yaml"
 "$HELM" template kiki "$CHART" --namespace kiki -f "$CHART/ci/ci-values.yaml" \
-  --set networkPolicy.monitoringFrom=null >"$WORK/bad-np.yaml"
-refused "worker reachable from any source" "$PY" .ci/deploy_check.py chart "$WORK/bad-np.yaml"
+  --set networkPolicy.database.podSelector=null >"$WORK/bad-np.yaml"
+refused "PostgreSQL pods without the policy admitting only KIKI" "$PY" .ci/deploy_check.py chart "$WORK/bad-np.yaml"
+# A worker policy opened to every source (the chart cannot render one).
+"$PY" - "$WORK/render/ci-$last.yaml" "$WORK/open-worker.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+for d in docs:
+    if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-worker"):
+        for rule in d["spec"]["ingress"]:
+            rule.pop("from", None)
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+PY
+refused "worker reachable from any source" "$PY" .ci/deploy_check.py chart "$WORK/open-worker.yaml"
 "$HELM" template kiki "$CHART" --namespace kiki -f "$CHART/ci/ci-values.yaml" \
   --set config.platforms.public_url=http://kiki.example.com >"$WORK/bad-config.yaml"
 refused "production settings with an http OAuth address (kiki config check)" \
   "$PY" .ci/deploy_check.py chart "$WORK/bad-config.yaml" "$KIKI_BIN"
-"$HELM" template kiki "$CHART" --namespace kiki -f "$CHART/ci/ci-values.yaml" \
-  --set roles.api.replicas=three --set roles.api.autoscaling.enabled=false >"$WORK/bad-schema.yaml"
+sed 's/^  replicas: 1$/  replicas: "one"/' "$WORK/render/ci-$last.yaml" >"$WORK/bad-schema.yaml"
+grep -q 'replicas: "one"' "$WORK/bad-schema.yaml"
 refused "Deployment with a non-integer replica count (kubernetes-validate)" \
   "$VENV/bin/kubernetes-validate" --strict --kubernetes-version "$last" --quiet "$WORK/bad-schema.yaml"
+refused "a misspelt value (values.schema.json)" \
+  "$HELM" template kiki "$CHART" --namespace kiki -f "$CHART/ci/ci-values.yaml" --set roles.api.replica=3
 refused "chart without the secret key, database URL and SMTP server" "$HELM" template kiki "$CHART" --namespace kiki
 
 # ---------------------------------------------------------------- 5. The roles as the chart runs them
