@@ -62,9 +62,7 @@ def config_check(binary: str, env: dict[str, str], secrets_toml: str | None, wha
         else:
             clean.pop("KIKI_CONFIG", None)
         # An empty working directory: no ./kiki.toml is picked up.
-        r = subprocess.run(
-            [binary, "config", "check"], env=clean, cwd=tmp, capture_output=True, text=True
-        )
+        r = subprocess.run([binary, "config", "check"], env=clean, cwd=tmp, capture_output=True, text=True)
     if r.returncode != 0:
         problem(f"{what}: `kiki config check` refused the settings:\n{r.stderr.strip()}")
     else:
@@ -146,7 +144,7 @@ def check_chart(render: Path, binary: str | None) -> None:
     vault = False
 
     roles = {}
-    for name, d in deployments.items():
+    for d in deployments.values():
         role = d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
         roles[role] = d
     expect(set(roles) == {"api", "bidder", "worker"}, f"Deployments per role: {sorted(roles)}")
@@ -183,13 +181,14 @@ def check_chart(render: Path, binary: str | None) -> None:
         for k in ("cpu", "memory"):
             expect(k in res.get("requests", {}), f"{name}: no {k} request")
         expect("memory" in res.get("limits", {}), f"{name}: no memory limit")
-        expect(pod.get("automountServiceAccountToken") in (False, vault),
-               f"{name}: service-account token mounted without Vault")
+        expect(
+            pod.get("automountServiceAccountToken") in (False, vault),
+            f"{name}: service-account token mounted without Vault",
+        )
         if role in ("api", "bidder"):
             expect(len(pod.get("topologySpreadConstraints", [])) >= 1, f"{name}: no topology spread")
         if role == "bidder":
-            expect(env.get("KIKI__BIDDER__EXCHANGE_LISTEN", "").endswith(":8081"),
-                   f"{name}: no exchange listener")
+            expect(env.get("KIKI__BIDDER__EXCHANGE_LISTEN", "").endswith(":8081"), f"{name}: no exchange listener")
         if role == "worker":
             expect(d["spec"].get("replicas") == 1, f"{name}: worker replicas {d['spec'].get('replicas')}")
         check_security("Deployment", name, pod, c)
@@ -219,8 +218,10 @@ def check_chart(render: Path, binary: str | None) -> None:
         expect(down_p == [("Percent", 50, 60)], f"HPA {role}: scale-down policies {down_p}")
 
     # PDBs for every role.
-    pdb_roles = {p["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component")
-                 for p in by_kind.get("PodDisruptionBudget", {}).values()}
+    pdb_roles = {
+        p["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component")
+        for p in by_kind.get("PodDisruptionBudget", {}).values()
+    }
     expect({"api", "bidder", "worker"} <= pdb_roles, f"PodDisruptionBudgets for {sorted(pdb_roles)}")
 
     # The migration hook.
@@ -228,22 +229,28 @@ def check_chart(render: Path, binary: str | None) -> None:
     expect(len(jobs) == 1, f"{len(jobs)} Jobs rendered")
     for name, j in jobs.items():
         ann = j["metadata"].get("annotations", {})
-        expect(set(ann.get("helm.sh/hook", "").split(",")) == {"pre-install", "pre-upgrade"},
-               f"Job/{name}: not a pre-install/pre-upgrade hook")
+        expect(
+            set(ann.get("helm.sh/hook", "").split(",")) == {"pre-install", "pre-upgrade"},
+            f"Job/{name}: not a pre-install/pre-upgrade hook",
+        )
         pod = j["spec"]["template"]["spec"]
         c = container(pod, "migrate")
         expect(c.get("args") == ["migrate"], f"Job/{name}: args {c.get('args')}")
         check_security("Job", name, pod, c)
         for ref in c.get("envFrom", []):
             cm = configmaps.get(ref.get("configMapRef", {}).get("name", ""))
-            expect(cm is not None and "helm.sh/hook" in cm["metadata"].get("annotations", {}),
-                   f"Job/{name}: reads a ConfigMap that does not exist before the hook")
+            expect(
+                cm is not None and "helm.sh/hook" in cm["metadata"].get("annotations", {}),
+                f"Job/{name}: reads a ConfigMap that does not exist before the hook",
+            )
         for v in pod.get("volumes", []):
             if "secret" in v:
                 s = secrets.get(v["secret"]["secretName"])
                 if s is not None:
-                    expect("helm.sh/hook" in s["metadata"].get("annotations", {}),
-                           f"Job/{name}: reads a Secret that does not exist before the hook")
+                    expect(
+                        "helm.sh/hook" in s["metadata"].get("annotations", {}),
+                        f"Job/{name}: reads a Secret that does not exist before the hook",
+                    )
         if binary:
             secrets_toml = secrets_file(pod, secrets)
             if secrets_toml is not None:
@@ -257,14 +264,18 @@ def check_chart(render: Path, binary: str | None) -> None:
         ml = pol["spec"]["podSelector"].get("matchLabels", {})
         return all(labels.get(k) == v for k, v in ml.items())
 
-    pod_labels = {
-        role: d["spec"]["template"]["metadata"]["labels"] for role, d in roles.items()
-    }
+    pod_labels = {role: d["spec"]["template"]["metadata"]["labels"] for role, d in roles.items()}
     for role, labels in pod_labels.items():
         mine = [p for p in pols if selects(p, labels)]
-        expect(any(set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
-                   and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in mine),
-               f"{role}: no default-deny policy")
+        expect(
+            any(
+                set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+                and not p["spec"].get("ingress")
+                and not p["spec"].get("egress")
+                for p in mine
+            ),
+            f"{role}: no default-deny policy",
+        )
         open_ports = {
             port.get("port")
             for p in mine
@@ -280,10 +291,16 @@ def check_chart(render: Path, binary: str | None) -> None:
         for g in guards:
             for rule in g["spec"].get("ingress", []):
                 peers = rule.get("from", [])
-                expect(peers and all(
-                    set(kiki_sel.items()) <= set(pe.get("podSelector", {}).get("matchLabels", {}).items())
-                    and "namespaceSelector" not in pe and "ipBlock" not in pe
-                    for pe in peers), f"{dep}: reachable from pods other than KIKI's")
+                expect(
+                    peers
+                    and all(
+                        set(kiki_sel.items()) <= set(pe.get("podSelector", {}).get("matchLabels", {}).items())
+                        and "namespaceSelector" not in pe
+                        and "ipBlock" not in pe
+                        for pe in peers
+                    ),
+                    f"{dep}: reachable from pods other than KIKI's",
+                )
                 expect([pt.get("port") for pt in rule.get("ports", [])] == [port], f"{dep}: ports")
     if not PROBLEMS:
         print(f"ok   {render.name}: {len(docs)} objects keep the operating rules")
@@ -319,9 +336,11 @@ def interpolate(text: str) -> str:
 def check_compose(compose: Path, kiki_env: Path, binary: str | None) -> None:
     doc = yaml.safe_load(interpolate(compose.read_text()))
     services = doc["services"]
-    expect({"api", "bidder", "worker", "migrate", "postgres", "redis", "proxy",
-            "otel-collector", "prometheus", "grafana"} <= set(services),
-           f"compose services: {sorted(services)}")
+    expect(
+        {"api", "bidder", "worker", "migrate", "postgres", "redis", "proxy", "otel-collector", "prometheus", "grafana"}
+        <= set(services),
+        f"compose services: {sorted(services)}",
+    )
     expect(services["api"].get("deploy", {}).get("replicas") == 2, "compose: api is not two replicas")
     extra = {}
     for line in kiki_env.read_text().splitlines():
@@ -432,7 +451,8 @@ def smoke(render: Path, binary: str, pg_url: str) -> None:
     redis_port = free_port()
     redis = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     procs: dict[str, subprocess.Popen] = {}
     try:
@@ -485,8 +505,11 @@ def smoke(render: Path, binary: str, pg_url: str) -> None:
         print(f"ok   migration Job command `kiki {' '.join(jc['args'])}`: {r.stdout.strip()}")
 
         for role in procs:
-            t = wait_for(f"{role}: /readyz 200 after the migration",
-                         lambda r=role: http("GET", base[r] + "/readyz")[0] == 200, 30)
+            t = wait_for(
+                f"{role}: /readyz 200 after the migration",
+                lambda r=role: http("GET", base[r] + "/readyz")[0] == 200,
+                30,
+            )
             print(f"ok   {role}: /readyz 200 {t:.1f} s after the migration")
 
         # The image's HEALTHCHECK command, pointed at the api's port: passes
@@ -513,8 +536,12 @@ def smoke(render: Path, binary: str, pg_url: str) -> None:
         if m:
             key = m.group(1)
         bid = b'{"id":"smoke-1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":120}'
-        code, _ = http("POST", f"http://127.0.0.1:{exchange_port}/openrtb2/bid", bid,
-                       {"content-type": "application/json", **({"x-kiki-exchange-key": key} if key else {})})
+        code, _ = http(
+            "POST",
+            f"http://127.0.0.1:{exchange_port}/openrtb2/bid",
+            bid,
+            {"content-type": "application/json", **({"x-kiki-exchange-key": key} if key else {})},
+        )
         expect(code in (200, 204), f"bidder: the exchange listener answered {code} to a bid request")
         print(f"ok   bidder: exchange listener answered a bid request with {code}")
         want = {
@@ -545,7 +572,7 @@ def smoke(render: Path, binary: str, pg_url: str) -> None:
             except subprocess.TimeoutExpired:
                 problem(f"{role}: still running {budget} s after SIGTERM")
     finally:
-        for role, p in procs.items():
+        for p in procs.values():
             if p.poll() is None:
                 p.kill()
                 p.wait()
