@@ -61,9 +61,12 @@ RUN find crates -name '*.rs' -exec touch {} + \
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # CA certificates: the ad-platform APIs, SMTP and the OTLP collector over TLS
-# verify against the system store. Nothing else is installed.
+# verify against the system store. Nothing else is installed. Not pinned to a
+# version: the release's current certificate bundle (it changes with security
+# updates, and an old pin stops resolving) is the one to trust.
+# hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates=20230311* \
+    && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 kiki \
     && useradd --system --uid 10001 --gid kiki --home-dir /var/lib/kiki --create-home --shell /usr/sbin/nologin kiki
