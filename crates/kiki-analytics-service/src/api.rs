@@ -180,20 +180,61 @@ analytics_query!(
     }
 );
 
-analytics_query!(
-    /// The drill-down's query (`campaign_id` is required).
-    DrillQuery {
-        /// One ad set of the campaign: its totals, its ads and its days.
-        ad_set_id: Option<Uuid>,
-        /// Rows of the next level down, 1 to 1000 (default 100).
-        #[param(minimum = 1, maximum = 1000)]
-        limit: Option<u32>,
-        /// `json` (default), `csv` (the daily rows) or `xlsx` (daily rows,
-        /// totals and the next level, one sheet each).
-        #[param(value_type = Option<Format>, inline)]
-        format: Option<Format>,
+/// The drill-down's query: the common filters; `campaign_id` and
+/// `ad_set_id` choose the level.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DrillQuery {
+    /// The KIKI campaign to drill into (without it: the organisation, with
+    /// its campaigns as the next level).
+    pub campaign_id: Option<Uuid>,
+    /// One ad set of the campaign: its totals, its ads and its days.
+    pub ad_set_id: Option<Uuid>,
+    /// First day (`YYYY-MM-DD`, included); default
+    /// `analytics.default_range_days` − 1 days before `until`.
+    #[serde(default, with = "crate::domain::iso_date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub since: Option<Date>,
+    /// Last day (included); default today in `tz`. Not before `since`; a
+    /// range spans at most 3660 days.
+    #[serde(default, with = "crate::domain::iso_date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub until: Option<Date>,
+    /// The IANA time zone whose calendar decides "today" (default
+    /// `analytics.default_time_zone`).
+    #[param(max_length = 64, example = "Europe/Berlin")]
+    pub tz: Option<String>,
+    /// `organisation` (default) or `clients`.
+    #[param(value_type = Option<ScopeKind>, inline)]
+    pub scope: Option<ScopeKind>,
+    /// Only this platform.
+    #[param(pattern = "^[a-z_]{1,32}$")]
+    pub platform: Option<String>,
+    /// Only rows in this currency (ISO 4217).
+    #[param(pattern = "^[A-Za-z]{3}$", example = "USD")]
+    pub currency: Option<String>,
+    /// Rows of the next level down, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// `json` (default), `csv` (the daily rows) or `xlsx` (daily rows,
+    /// totals and the next level, one sheet each).
+    #[param(value_type = Option<Format>, inline)]
+    pub format: Option<Format>,
+}
+
+impl DrillQuery {
+    fn filters(&self) -> Filters {
+        Filters {
+            since: self.since,
+            until: self.until,
+            tz: self.tz.clone(),
+            scope: self.scope,
+            platform: self.platform.clone(),
+            campaign_id: self.campaign_id,
+            currency: self.currency.clone(),
+        }
     }
-);
+}
 
 fn limit(v: Option<u32>, default: u32) -> Result<usize, ApiError> {
     match v {
@@ -413,14 +454,15 @@ pub async fn performers(
     .await
 }
 
-/// A campaign (or, with `ad_set_id`, one of its ad sets): its totals, the
-/// next level down (ad sets, or ads) and its daily rows.
+/// The organisation (or, with `campaign_id`, a campaign; with `ad_set_id`,
+/// an ad set): its totals, the next level down (campaigns, ad sets, or ads)
+/// and its daily rows.
 #[utoipa::path(get, path = "/analytics/drilldown", tag = "analytics", params(DrillQuery),
     responses((status = 200, description = "The drill-down (JSON), or its daily rows as CSV, or an Excel workbook",
             content((DrillDown = "application/json"), (String = "text/csv"),
                 (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
-        (status = 422, description = "No `campaign_id`, a range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
+        (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
 pub async fn drilldown(
     Service(svc): Service<AnalyticsService>,
     Meta(meta): Meta,

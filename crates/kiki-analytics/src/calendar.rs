@@ -152,11 +152,20 @@ mod tests {
         let now = datetime!(2026-03-01 23:30 UTC);
         assert_eq!(today_in(now, "UTC"), Some(date!(2026 - 03 - 01)));
         // Auckland is UTC+13 in March (daylight saving time).
-        assert_eq!(today_in(now, "Pacific/Auckland"), Some(date!(2026 - 03 - 02)));
+        assert_eq!(
+            today_in(now, "Pacific/Auckland"),
+            Some(date!(2026 - 03 - 02))
+        );
         // Los Angeles is UTC−8: still 15:30 on 1 March.
-        assert_eq!(today_in(now, "America/Los_Angeles"), Some(date!(2026 - 03 - 01)));
+        assert_eq!(
+            today_in(now, "America/Los_Angeles"),
+            Some(date!(2026 - 03 - 01))
+        );
         let early = datetime!(2026-03-02 03:00 UTC);
-        assert_eq!(today_in(early, "America/Los_Angeles"), Some(date!(2026 - 03 - 01)));
+        assert_eq!(
+            today_in(early, "America/Los_Angeles"),
+            Some(date!(2026 - 03 - 01))
+        );
         assert_eq!(today_in(now, "Mars/Olympus"), None);
         assert!(known_time_zone("Europe/Berlin"));
         assert!(!known_time_zone("Europe/Atlantis"));

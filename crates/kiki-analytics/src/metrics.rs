@@ -190,7 +190,9 @@ impl Profit {
     /// Net profit uplift against a baseline: (revenue − baseline revenue) ×
     /// margin − (spend − baseline spend).
     pub fn net_profit_uplift_micros(&self, current: &Sums, baseline: &Sums) -> i64 {
-        let revenue = current.revenue_micros.saturating_sub(baseline.revenue_micros);
+        let revenue = current
+            .revenue_micros
+            .saturating_sub(baseline.revenue_micros);
         let spend = current.spend_micros.saturating_sub(baseline.spend_micros);
         self.at_margin(revenue).saturating_sub(spend)
     }

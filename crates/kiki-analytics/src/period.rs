@@ -70,7 +70,11 @@ impl Period {
         let mut d = Some(self.since);
         std::iter::from_fn(move || {
             let cur = d?;
-            d = if cur < self.until { cur.next_day() } else { None };
+            d = if cur < self.until {
+                cur.next_day()
+            } else {
+                None
+            };
             Some(cur)
         })
     }

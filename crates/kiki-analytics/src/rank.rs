@@ -150,7 +150,13 @@ mod tests {
         assert_eq!(keys, ["f", "a", "b", "c"]);
         assert_eq!(cpa.undefined, 1, "e has no conversions");
         // Without a minimum the single-click row wins.
-        let any = rank(rows(), Metric::Roas, Direction::Top, &MinVolume::default(), 1);
+        let any = rank(
+            rows(),
+            Metric::Roas,
+            Direction::Top,
+            &MinVolume::default(),
+            1,
+        );
         assert_eq!(any.rows[0].key, "d");
     }
 }

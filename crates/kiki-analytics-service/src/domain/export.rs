@@ -232,8 +232,9 @@ impl DrillDown {
             },
             Table {
                 name: match self.level {
-                    super::Level::Campaign => "Ad sets".into(),
-                    _ => "Ads".into(),
+                    super::DrillLevel::Organisation => "Campaigns".into(),
+                    super::DrillLevel::Campaign => "Ad sets".into(),
+                    super::DrillLevel::AdSet => "Ads".into(),
                 },
                 columns: columns(&GROUP_COLUMNS),
                 rows: self.children.iter().map(group_cells).collect(),

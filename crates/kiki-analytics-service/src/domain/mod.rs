@@ -507,19 +507,33 @@ pub struct DayPoint {
     pub metrics: MetricSet,
 }
 
+kiki_core::string_enum! {
+    /// The level a drill-down stands on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DrillLevel {
+        /// No campaign named: the organisation (or the agency's roll-up),
+        /// with its campaigns below.
+        Organisation = "organisation",
+        Campaign = "campaign",
+        AdSet = "ad_set",
+    }
+}
+
 /// `GET /v1/analytics/drilldown`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DrillDown {
     pub period: PeriodView,
-    /// `campaign`, or `ad_set` when an ad set is named.
-    pub level: Level,
-    pub campaign_id: String,
+    /// `organisation` without a campaign, `campaign`, or `ad_set` when an
+    /// ad set is named.
+    pub level: DrillLevel,
+    pub campaign_id: Option<String>,
     pub ad_set_id: Option<String>,
     /// The object's totals, one per currency (platform rows of the same
     /// KIKI object summed).
     pub totals: Vec<MetricSet>,
-    /// The next level down (the campaign's ad sets, the ad set's ads),
-    /// largest spend first, at most `limit`.
+    /// The next level down (the organisation's campaigns, the campaign's ad
+    /// sets, the ad set's ads), largest spend first, at most `limit`.
     pub children: Vec<GroupRow>,
     pub children_truncated: bool,
     /// Every day of the range with rows, per currency.

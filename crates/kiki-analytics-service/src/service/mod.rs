@@ -23,9 +23,10 @@ use uuid::Uuid;
 
 use crate::config::AnalyticsConfig;
 use crate::domain::{
-    Breakdown, CompareMode, CurrencySummary, DailyRow, DayPoint, Dimension, DrillDown, Filters,
-    Format, GroupRow, Level, MarginView, MetricSet, Performers, RankLevel, RankedRow, ScopeKind,
-    SeriesPoint, Summary, SummaryChange, SummaryFigures, TimeSeries, day_text, parse_day,
+    Breakdown, CompareMode, CurrencySummary, DailyRow, DayPoint, Dimension, DrillDown, DrillLevel,
+    Filters, Format, GroupRow, Level, MarginView, MetricSet, Performers, RankLevel, RankedRow,
+    ScopeKind, SeriesPoint, Summary, SummaryChange, SummaryFigures, TimeSeries, day_text,
+    parse_day,
 };
 use crate::error::{AnalyticsError, Result};
 use crate::events::RolledUp;
@@ -680,8 +681,8 @@ impl AnalyticsService {
         })
     }
 
-    /// `GET /v1/analytics/drilldown`: a campaign (or one of its ad sets):
-    /// its totals, the next level down, and its days.
+    /// `GET /v1/analytics/drilldown`: the organisation, a campaign or an ad
+    /// set: its totals, the next level down, and its days.
     pub async fn drilldown(
         &self,
         scope: &TenantScope,
@@ -689,20 +690,15 @@ impl AnalyticsService {
         ad_set_id: Option<Uuid>,
         limit: usize,
     ) -> Result<DrillDown> {
-        let Some(campaign_id) = f.campaign_id else {
-            return Err(AnalyticsError::field(
-                "campaign_id",
-                "Required: the campaign to drill into.",
-            ));
-        };
         let mut q = self.resolve(scope, f)?;
         q.sel.ad_set_id = ad_set_id.map(|a| a.to_string());
-        let (level, child) = match ad_set_id {
-            None => (Level::Campaign, Level::AdSet),
-            Some(_) => (Level::AdSet, Level::Ad),
+        let (level, own, child) = match (f.campaign_id, ad_set_id) {
+            (None, None) => (DrillLevel::Organisation, Level::Campaign, Level::Campaign),
+            (Some(_), None) => (DrillLevel::Campaign, Level::Campaign, Level::AdSet),
+            (_, Some(_)) => (DrillLevel::AdSet, Level::AdSet, Level::Ad),
         };
         let mut totals: BTreeMap<String, Sums> = BTreeMap::new();
-        for (g, s) in self.group_rows(&q.sel, level).await? {
+        for (g, s) in self.group_rows(&q.sel, own).await? {
             totals
                 .entry(g.metrics.currency.as_str().to_owned())
                 .or_default()
@@ -733,7 +729,7 @@ impl AnalyticsService {
         Ok(DrillDown {
             period: q.period.into(),
             level,
-            campaign_id: campaign_id.to_string(),
+            campaign_id: f.campaign_id.map(|c| c.to_string()),
             ad_set_id: ad_set_id.map(|a| a.to_string()),
             totals: totals
                 .iter()

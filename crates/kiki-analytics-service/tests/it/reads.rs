@@ -372,9 +372,19 @@ async fn breakdowns_rankings_and_drill_down() {
         .map(|r| (r["ad_id"].as_str().unwrap(), micros(&r["spend"])))
         .collect();
     assert_eq!(ads, [("s1:a1", 210_000_000), ("s1:a2", 90_000_000)]);
-    let (status, e) = get(&c, &format!("/v1/analytics/drilldown?{P}")).await;
-    assert_eq!(status, 422, "{e}");
-    assert_eq!(e["error"]["details"]["fields"][0]["field"], "campaign_id");
+    // Without a campaign: the organisation, its campaigns below.
+    let (status, d) = get(&c, &format!("/v1/analytics/drilldown?{P}&currency=USD")).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["level"], "organisation");
+    assert_eq!(micros(&d["totals"][0]["spend"]), 400_000_000);
+    let campaigns: Vec<&str> = d["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(campaigns, ["m-c1", "g-c2"]);
+    assert_eq!(d["daily"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]
