@@ -16,6 +16,10 @@ pub struct AnalyticsConfig {
     /// The most rows a breakdown, ranking or drill-down table returns
     /// (10–100000).
     pub max_rows: u32,
+    /// Seconds an answer stays in the shared cache (0–86400; 0: no cache).
+    /// New metrics of an organisation drop its answers at once; a changed
+    /// margin shows after this time.
+    pub cache_ttl_secs: u64,
 }
 
 impl Default for AnalyticsConfig {
@@ -24,6 +28,7 @@ impl Default for AnalyticsConfig {
             default_time_zone: "UTC".into(),
             default_range_days: 30,
             max_rows: 1_000,
+            cache_ttl_secs: 60,
         }
     }
 }
@@ -48,6 +53,12 @@ impl AnalyticsConfig {
         };
         range("default_range_days", self.default_range_days, 1, 366);
         range("max_rows", self.max_rows, 10, 100_000);
+        if self.cache_ttl_secs > 86_400 {
+            out.push(format!(
+                "analytics.cache_ttl_secs must be from 0 to 86400, not {} (KIKI__ANALYTICS__CACHE_TTL_SECS)",
+                self.cache_ttl_secs
+            ));
+        }
         out
     }
 }

@@ -181,7 +181,7 @@ pub fn conversions_micros(conversions: f64) -> i64 {
 }
 
 /// A date range as answered.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(as = AnalyticsPeriod)]
 pub struct PeriodView {
     #[schema(value_type = String, format = Date)]
@@ -205,7 +205,7 @@ impl From<kiki_analytics::Period> for PeriodView {
 
 /// The sums and the metrics derived from them, in one currency. A metric
 /// whose denominator is zero is `null`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MetricSet {
     #[schema(value_type = String, example = "USD")]
     pub currency: Currency,
@@ -251,7 +251,7 @@ impl MetricSet {
 }
 
 /// One period's figures in one currency.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SummaryFigures {
     #[serde(flatten)]
     pub metrics: MetricSet,
@@ -285,7 +285,7 @@ impl SummaryFigures {
 }
 
 /// How an amount moved.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AmountChange {
     /// This period's minus the comparison's.
     pub absolute: Money,
@@ -294,7 +294,7 @@ pub struct AmountChange {
 }
 
 /// How a number or ratio moved.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NumberChange {
     /// `null` when either value is.
     pub absolute: Option<f64>,
@@ -325,7 +325,7 @@ fn number(c: Change<f64>) -> NumberChange {
 }
 
 /// Each figure's change from the comparison period.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SummaryChange {
     pub spend: AmountChange,
     pub revenue: AmountChange,
@@ -371,7 +371,7 @@ impl SummaryChange {
 }
 
 /// A summary in one currency: this period, the comparison, the change.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CurrencySummary {
     #[schema(value_type = String, example = "USD")]
     pub currency: Currency,
@@ -382,7 +382,7 @@ pub struct CurrencySummary {
 }
 
 /// The margin an organisation's profit figures use.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = AnalyticsMargin)]
 pub struct MarginView {
     pub organisation_id: Uuid,
@@ -394,7 +394,7 @@ pub struct MarginView {
 }
 
 /// `GET /v1/analytics/summary`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(as = AnalyticsSummary)]
 pub struct Summary {
     pub period: PeriodView,
@@ -412,7 +412,7 @@ pub struct Summary {
 }
 
 /// One bucket of a time series in one currency.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SeriesPoint {
     /// The bucket's label: the day, the ISO week's Monday, the month's 1st.
     #[schema(value_type = String, format = Date)]
@@ -430,7 +430,7 @@ pub struct SeriesPoint {
 }
 
 /// `GET /v1/analytics/timeseries`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TimeSeries {
     pub period: PeriodView,
     pub granularity: kiki_analytics::Granularity,
@@ -441,7 +441,7 @@ pub struct TimeSeries {
 }
 
 /// One row of a breakdown or ranking: the group's key and its figures.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GroupRow {
     /// The platform's wire name (all but the organisation breakdown).
     pub platform: Option<String>,
@@ -459,7 +459,7 @@ pub struct GroupRow {
 }
 
 /// `GET /v1/analytics/breakdown`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Breakdown {
     pub period: PeriodView,
     pub by: Dimension,
@@ -471,7 +471,7 @@ pub struct Breakdown {
 }
 
 /// One ranked row.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RankedRow {
     /// 1 for the first.
     pub rank: usize,
@@ -482,7 +482,7 @@ pub struct RankedRow {
 }
 
 /// `GET /v1/analytics/performers`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Performers {
     pub period: PeriodView,
     pub level: RankLevel,
@@ -498,7 +498,7 @@ pub struct Performers {
 }
 
 /// One day of a drilled-into object, in one currency.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DayPoint {
     #[schema(value_type = String, format = Date)]
     #[serde(with = "iso_date")]
@@ -521,7 +521,7 @@ kiki_core::string_enum! {
 }
 
 /// `GET /v1/analytics/drilldown`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DrillDown {
     pub period: PeriodView,
     /// `organisation` without a campaign, `campaign`, or `ad_set` when an

@@ -40,6 +40,7 @@ pub struct AnalyticsService {
     pub(crate) jobs: kiki_store::Jobs,
     identity: Identity,
     platforms: Option<Arc<PlatformsService>>,
+    cache: kiki_store::Cache,
     config: AnalyticsConfig,
 }
 
@@ -62,7 +63,7 @@ pub struct Resolved {
 }
 
 /// The summary's comparison choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Comparison {
     pub mode: CompareMode,
     pub since: Option<Date>,
@@ -70,7 +71,7 @@ pub struct Comparison {
 }
 
 /// The ranking's choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RankRequest {
     pub level: RankLevel,
     pub metric: Metric,
@@ -93,6 +94,7 @@ impl AnalyticsService {
             jobs: platform.jobs.clone(),
             identity,
             platforms,
+            cache: platform.cache.clone(),
             config,
         }
     }
@@ -198,6 +200,7 @@ impl AnalyticsService {
             },
         );
         change.commit().await?;
+        self.invalidate(scope).await;
         Ok(n)
     }
 
@@ -260,6 +263,62 @@ impl AnalyticsService {
 
     // ------------------------------------------------------------------
     // Reads.
+
+    /// An answer from the shared cache, or computed and cached for
+    /// `analytics.cache_ttl_secs`. The key holds the active organisation
+    /// first, then the route and the resolved query (the days, not "the last
+    /// 30 days"), so [`AnalyticsService::invalidate`] drops an
+    /// organisation's answers by prefix.
+    async fn cached<T, F, Fut>(
+        &self,
+        q: &Resolved,
+        route: &str,
+        extra: serde_json::Value,
+        f: F,
+    ) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let ttl = self.config.cache_ttl_secs;
+        let Some(active) = q.orgs.first().filter(|_| ttl > 0) else {
+            return f().await;
+        };
+        let s = &q.sel;
+        let key = format!(
+            "{}{route}:{}",
+            cache_prefix(*active),
+            json!({
+                "orgs": q.orgs.iter().map(|o| o.0).collect::<Vec<_>>(),
+                "since": s.since, "until": s.until, "tz": q.time_zone,
+                "platform": s.platform, "currency": s.currency,
+                "campaign": s.campaign_id, "ad_set": s.ad_set_id, "extra": extra,
+            })
+        );
+        self.cache
+            .get_or_compute(&key, Some(std::time::Duration::from_secs(ttl)), f)
+            .await
+    }
+
+    /// Drops the cached answers that include the organisation's rows: its
+    /// own, and its agency's (whose `scope=clients` answers include them).
+    async fn invalidate(&self, scope: &TenantScope) {
+        let org = scope.org_id();
+        self.cache.invalidate_prefix(&cache_prefix(org)).await;
+        match self.identity.organisation(scope, org).await {
+            Ok(o) => {
+                if let Some(parent) = o.parent_id {
+                    self.cache.invalidate_prefix(&cache_prefix(parent)).await;
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                org_id = %org,
+                "analytics: the organisation's agency is unknown; its cached roll-up answers expire with their time to live"
+            ),
+        }
+    }
 
     /// Checks the filters: the time zone, the range (defaults from today
     /// in the zone), the organisations, the currency.
@@ -423,6 +482,18 @@ impl AnalyticsService {
         cmp: Comparison,
     ) -> Result<Summary> {
         let q = self.resolve(scope, f)?;
+        self.cached(&q, "summary", json!(cmp), || {
+            self.summary_now(scope, &q, cmp)
+        })
+        .await
+    }
+
+    async fn summary_now(
+        &self,
+        scope: &TenantScope,
+        q: &Resolved,
+        cmp: Comparison,
+    ) -> Result<Summary> {
         let comparison = match cmp.mode {
             CompareMode::None => None,
             CompareMode::Previous => Some(q.period.previous()),
@@ -478,7 +549,7 @@ impl AnalyticsService {
             comparison: comparison.map(Into::into),
             scope: q.scope,
             organisations: q.orgs.iter().map(|o| o.0).collect(),
-            time_zone: q.time_zone,
+            time_zone: q.time_zone.clone(),
             currencies: out,
             margins: margins
                 .iter()
@@ -499,6 +570,13 @@ impl AnalyticsService {
         granularity: Granularity,
     ) -> Result<TimeSeries> {
         let q = self.resolve(scope, f)?;
+        self.cached(&q, "timeseries", json!(granularity), || {
+            self.timeseries_now(&q, granularity)
+        })
+        .await
+    }
+
+    async fn timeseries_now(&self, q: &Resolved, granularity: Granularity) -> Result<TimeSeries> {
         let mut sums: BTreeMap<(Date, String), Sums> = BTreeMap::new();
         let mut currencies = BTreeSet::new();
         for r in store::days(&self.db, &q.sel).await? {
@@ -530,7 +608,7 @@ impl AnalyticsService {
         Ok(TimeSeries {
             period: q.period.into(),
             granularity,
-            time_zone: q.time_zone,
+            time_zone: q.time_zone.clone(),
             points,
         })
     }
@@ -575,6 +653,13 @@ impl AnalyticsService {
         limit: usize,
     ) -> Result<Breakdown> {
         let q = self.resolve(scope, f)?;
+        self.cached(&q, "breakdown", json!([by, limit]), || {
+            self.breakdown_now(&q, by, limit)
+        })
+        .await
+    }
+
+    async fn breakdown_now(&self, q: &Resolved, by: Dimension, limit: usize) -> Result<Breakdown> {
         let mut rows: Vec<GroupRow> = match by {
             Dimension::Platform | Dimension::Organisation => {
                 let mut sums: BTreeMap<(Option<String>, Option<Uuid>, String), Sums> =
@@ -634,6 +719,11 @@ impl AnalyticsService {
         r: RankRequest,
     ) -> Result<Performers> {
         let q = self.resolve(scope, f)?;
+        self.cached(&q, "performers", json!(r), || self.performers_now(&q, r))
+            .await
+    }
+
+    async fn performers_now(&self, q: &Resolved, r: RankRequest) -> Result<Performers> {
         let rows = self.group_rows(&q.sel, r.level.level()).await?;
         if r.metric.is_money() && q.sel.currency.is_none() {
             let currencies: BTreeSet<&str> = rows
@@ -692,7 +782,14 @@ impl AnalyticsService {
     ) -> Result<DrillDown> {
         let mut q = self.resolve(scope, f)?;
         q.sel.ad_set_id = ad_set_id.map(|a| a.to_string());
-        let (level, own, child) = match (f.campaign_id, ad_set_id) {
+        self.cached(&q, "drilldown", json!(limit), || {
+            self.drilldown_now(&q, limit)
+        })
+        .await
+    }
+
+    async fn drilldown_now(&self, q: &Resolved, limit: usize) -> Result<DrillDown> {
+        let (level, own, child) = match (&q.sel.campaign_id, &q.sel.ad_set_id) {
             (None, None) => (DrillLevel::Organisation, Level::Campaign, Level::Campaign),
             (Some(_), None) => (DrillLevel::Campaign, Level::Campaign, Level::AdSet),
             (_, Some(_)) => (DrillLevel::AdSet, Level::AdSet, Level::Ad),
@@ -729,8 +826,8 @@ impl AnalyticsService {
         Ok(DrillDown {
             period: q.period.into(),
             level,
-            campaign_id: f.campaign_id.map(|c| c.to_string()),
-            ad_set_id: ad_set_id.map(|a| a.to_string()),
+            campaign_id: q.sel.campaign_id.clone(),
+            ad_set_id: q.sel.ad_set_id.clone(),
             totals: totals
                 .iter()
                 .map(|(c, s)| Ok(MetricSet::of(stored_currency(c)?, s)))
@@ -841,6 +938,10 @@ fn row_sums(
         impressions: impressions.unwrap_or(0),
         clicks: clicks.unwrap_or(0),
     }
+}
+
+fn cache_prefix(org: OrgId) -> String {
+    format!("analytics:{}:", org.0)
 }
 
 fn stored_currency(c: &str) -> Result<Currency> {

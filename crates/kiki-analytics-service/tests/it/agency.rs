@@ -16,7 +16,8 @@ async fn an_agency_roll_up_is_the_sum_of_its_clients() {
     let agency = boss.caller(&app);
     let client = client_org(&agency, "Client One").await;
     feed(&svc, boss.org_id, &Ids::default()).await;
-    feed(&svc, client, &Ids::default()).await;
+    let client_ids = Ids::default();
+    feed(&svc, client, &client_ids).await;
     // The client counts profit at 25 %; the agency has no margin (100 %).
     let (status, org) = json(
         agency
@@ -98,4 +99,25 @@ async fn an_agency_roll_up_is_the_sum_of_its_clients() {
     .await;
     assert_eq!(from_client["organisations"], json!([client]));
     assert_eq!(micros(&figures(&from_client)["spend"]), 400_000_000);
+
+    // New metrics of the client reach the agency's roll-up at once: the
+    // cached answer is dropped (the client's meta days, doubled: +$300).
+    let period = kiki_analytics::Period::new(
+        time::macros::date!(2026 - 02 - 20),
+        time::macros::date!(2026 - 03 - 02),
+    )
+    .unwrap();
+    svc.record_daily(
+        &TenantScope::single(OrgId(client)),
+        "meta",
+        period,
+        &meta_rows(&client_ids, 2.0),
+    )
+    .await
+    .unwrap();
+    let (_, again) = get(&agency, &format!("/v1/analytics/summary?{P}&scope=clients")).await;
+    assert_eq!(
+        micros(&figures(&again)["spend"]),
+        micros(&all_f["spend"]) + 300_000_000
+    );
 }
