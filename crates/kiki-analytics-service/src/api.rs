@@ -22,6 +22,7 @@ use kiki_server::error::ErrorEnvelope;
 use kiki_server::extract::Query;
 use kiki_server::versioning::{ApiVersion, VersionedApi};
 use kiki_server::{ApiError, AppState, Service};
+use kiki_twin::Platform;
 use serde::Deserialize;
 use time::Date;
 use utoipa_axum::routes;
@@ -74,9 +75,9 @@ macro_rules! analytics_query {
             /// organisation and every organisation it reaches.
             #[param(value_type = Option<ScopeKind>, inline)]
             pub scope: Option<ScopeKind>,
-            /// Only this platform (`meta`, `google`, `tiktok`, …).
-            #[param(pattern = "^[a-z_]{1,32}$")]
-            pub platform: Option<String>,
+            /// Only this platform.
+            #[param(value_type = Option<Platform>)]
+            pub platform: Option<Platform>,
             /// Only this KIKI campaign.
             pub campaign_id: Option<Uuid>,
             /// Only rows in this currency (ISO 4217).
@@ -92,7 +93,7 @@ macro_rules! analytics_query {
                     until: self.until,
                     tz: self.tz.clone(),
                     scope: self.scope,
-                    platform: self.platform.clone(),
+                    platform: self.platform.map(|p| p.as_str().to_owned()),
                     campaign_id: self.campaign_id,
                     currency: self.currency.clone(),
                 }
@@ -208,8 +209,8 @@ pub struct DrillQuery {
     #[param(value_type = Option<ScopeKind>, inline)]
     pub scope: Option<ScopeKind>,
     /// Only this platform.
-    #[param(pattern = "^[a-z_]{1,32}$")]
-    pub platform: Option<String>,
+    #[param(value_type = Option<Platform>)]
+    pub platform: Option<Platform>,
     /// Only rows in this currency (ISO 4217).
     #[param(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: Option<String>,
@@ -229,7 +230,7 @@ impl DrillQuery {
             until: self.until,
             tz: self.tz.clone(),
             scope: self.scope,
-            platform: self.platform.clone(),
+            platform: self.platform.map(|p| p.as_str().to_owned()),
             campaign_id: self.campaign_id,
             currency: self.currency.clone(),
         }
