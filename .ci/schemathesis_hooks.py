@@ -114,6 +114,20 @@ CONVERSION = [
     (r"occurred_at", r"In the future|Before the ad click"),
 ]
 
+# Analytics ranges: two dates of one request compared (or one against the
+# clock's today), and zone names the built-in time zone database holds.
+ANALYTICS = [
+    (r"until", r"Must not be before the first day of the range|A range spans at most"),
+    (r"tz", r"not in the time zone database"),
+]
+ANALYTICS_SUMMARY = ANALYTICS + [
+    # Which fields a comparison needs depends on `compare`, another field.
+    (r"compare_(since|until)", r"Required with `compare=custom`"),
+    (r"compare_until", r"Must not be before the first day of the range|A range spans at most"),
+]
+# Ranking by an amount needs one currency when the stored rows are in several.
+ANALYTICS_PERFORMERS = ANALYTICS + [(r"currency", r"in several currencies")]
+
 UNSTATABLE = {
     ("POST", "/v1/conversions"): CONVERSION,
     # The site key must be one an organisation holds (stored data).
@@ -122,6 +136,11 @@ UNSTATABLE = {
     # one origin once normalised (`https://A.example/` and `https://a.example`).
     ("PUT", "/v1/conversions/site"): [(r"allowed_origins\[\d+\]", r"An origin|" + TWICE)],
     ("GET", "/v1/conversions"): [CURSOR],
+    ("GET", "/v1/analytics/summary"): ANALYTICS_SUMMARY,
+    ("GET", "/v1/analytics/timeseries"): ANALYTICS,
+    ("GET", "/v1/analytics/breakdown"): ANALYTICS,
+    ("GET", "/v1/analytics/performers"): ANALYTICS_PERFORMERS,
+    ("GET", "/v1/analytics/drilldown"): ANALYTICS,
     ("POST", "/v1/platforms/connections"): PLATFORM_CONNECTION,
     ("GET", "/v1/audit"): [CURSOR],
     ("GET", "/v1/decisions"): [CURSOR],

@@ -2,7 +2,8 @@
 //! with every module `kiki serve` mounts; tenant B creates one of everything
 //! it can (members, invitations, API keys, decisions, LTV uploads, fits and
 //! customers, line items and segments, simulations, market models,
-//! rebalancing shifts, a lift experiment with its analysis and design); then the operations are read from `/openapi.json`,
+//! rebalancing shifts, a lift experiment with its analysis and design,
+//! an analytics roll-up row); then the operations are read from `/openapi.json`,
 //! not from a list in this file, and tenant A's owner calls each of them:
 //!
 //! - every operation with a path id, with B's real id (checked by B reading
@@ -587,6 +588,41 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
     answers
 }
 
+/// Analytics: a campaign's day on a platform, through the port the ingest
+/// job feeds (the sandbox sync above has no deployed campaign to report).
+async fn seed_analytics(app: &TestApp, org: Uuid) {
+    use kiki_analytics_service::domain::{DailyRow, Level};
+    let svc = app
+        .state
+        .services
+        .get::<kiki_analytics_service::AnalyticsService>()
+        .expect("the analytics module is mounted");
+    let day = time::macros::date!(2026 - 11 - 23);
+    let usd = |m: i64| kiki_core::Money::from_micros(m, kiki_core::Currency::USD);
+    let row = DailyRow {
+        level: Level::Campaign,
+        platform: "meta".into(),
+        external_id: "b-campaign".into(),
+        day,
+        campaign_id: Some(Uuid::now_v7().to_string()),
+        ad_set_id: None,
+        ad_id: None,
+        spend: usd(40_000_000),
+        revenue: usd(90_000_000),
+        conversions_micros: 3_000_000,
+        impressions: 4_000,
+        clicks: 80,
+    };
+    svc.record_daily(
+        &kiki_core::TenantScope::single(OrgId(org)),
+        "meta",
+        kiki_analytics::Period::new(day, day).expect("one day"),
+        &[row],
+    )
+    .await
+    .expect("B's analytics row is recorded");
+}
+
 /// Everything B can read: every list and every item B's ids open.
 async fn snapshot(
     b: &Caller<'_>,
@@ -663,6 +699,7 @@ async fn every_operation_of_the_document_keeps_tenants_apart() {
         .await
         .expect("the rebalancer runs");
     assert_eq!(shift.pending_approval, 1, "{shift:?}");
+    seed_analytics(&app, b_owner.org_id).await;
 
     // B's ids: everything B's lists and seed answers name.
     for op in ops

@@ -1,0 +1,92 @@
+//! The `[analytics]` configuration section: the time zone a range defaults
+//! to, the default range, and the bounds of tables.
+
+use serde::{Deserialize, Serialize};
+
+/// `[analytics]` in `kiki.toml` (or `KIKI__ANALYTICS__*`). Every key has a
+/// default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    /// The IANA time zone whose calendar day is "today" when a request names
+    /// none (`tz`): the end of a default range.
+    pub default_time_zone: String,
+    /// Days in a range a request leaves open (1–366).
+    pub default_range_days: u32,
+    /// The most rows a breakdown, ranking or drill-down table returns
+    /// (10–100000).
+    pub max_rows: u32,
+    /// Seconds an answer stays in the shared cache (0–86400; 0: no cache).
+    /// New metrics of an organisation drop its answers at once; a changed
+    /// margin shows after this time.
+    pub cache_ttl_secs: u64,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            default_time_zone: "UTC".into(),
+            default_range_days: 30,
+            max_rows: 1_000,
+            cache_ttl_secs: 60,
+        }
+    }
+}
+
+impl AnalyticsConfig {
+    /// Every problem, naming its key and variable.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !kiki_analytics::known_time_zone(&self.default_time_zone) {
+            out.push(format!(
+                "analytics.default_time_zone `{}` is not in the time zone database (KIKI__ANALYTICS__DEFAULT_TIME_ZONE)",
+                self.default_time_zone
+            ));
+        }
+        let mut range = |key: &str, value: u32, lo: u32, hi: u32| {
+            if !(lo..=hi).contains(&value) {
+                out.push(format!(
+                    "analytics.{key} must be from {lo} to {hi}, not {value} (KIKI__ANALYTICS__{})",
+                    key.to_ascii_uppercase()
+                ));
+            }
+        };
+        range("default_range_days", self.default_range_days, 1, 366);
+        range("max_rows", self.max_rows, 10, 100_000);
+        if self.cache_ttl_secs > 86_400 {
+            out.push(format!(
+                "analytics.cache_ttl_secs must be from 0 to 86400, not {} (KIKI__ANALYTICS__CACHE_TTL_SECS)",
+                self.cache_ttl_secs
+            ));
+        }
+        out
+    }
+}
+
+impl kiki_server::ModuleSettings for AnalyticsConfig {
+    fn problems(&self, _production: bool) -> Vec<String> {
+        AnalyticsConfig::problems(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_their_key_and_variable() {
+        assert!(AnalyticsConfig::default().problems().is_empty());
+        let bad = AnalyticsConfig {
+            default_time_zone: "Europe/Atlantis".into(),
+            max_rows: 1,
+            ..AnalyticsConfig::default()
+        };
+        let p = bad.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("KIKI__ANALYTICS__DEFAULT_TIME_ZONE"), "{p:?}");
+        assert!(p[1].contains("analytics.max_rows"), "{p:?}");
+        let r: Result<AnalyticsConfig, _> =
+            serde_json::from_value(serde_json::json!({"zone": "UTC"}));
+        assert!(r.is_err(), "unknown keys are refused");
+    }
+}

@@ -1,0 +1,112 @@
+//! The analytics service: the query side over the ad platforms' daily
+//! metrics — summaries with a comparison period, time series by day, week
+//! or month, breakdowns by platform, organisation, campaign, ad set and ad,
+//! top and bottom performers, drill-down from a campaign to its ad sets and
+//! ads with daily rows — for one organisation or an agency with all its
+//! clients, exported as CSV or Excel, under `/v1/analytics`.
+//!
+//! It reads its own daily roll-ups (`analytics_daily`,
+//! `analytics_daily_totals`), fed when metrics land: the platforms' sync
+//! publishes `platforms.metrics_synced`, a listener queues the
+//! `analytics.ingest` job, and the job reads the synced days through
+//! `PlatformsService::metrics` and replaces them in the roll-ups. No query
+//! reads another context's tables. Metric definitions are the pure
+//! `kiki-analytics` crate's (docs/analytics.md).
+//!
+//! Layout (ARCHITECTURE.md, "Adding a bounded context"):
+//!
+//! - `lib.rs`: the `Module` and re-exports.
+//! - `config.rs`: the `[analytics]` section.
+//! - `error.rs`: `AnalyticsError` and its `DomainError` face.
+//! - `events.rs`: `analytics.rolled_up`.
+//! - [`domain`]: queries, answers, the export tables (pure).
+//! - [`service`]: the use cases ([`AnalyticsService`]) and the listener.
+//! - `store/`: the `analytics_*` tables (crate-private).
+//! - `api.rs`: the routes and handlers, exports included.
+//! - `jobs.rs`: `analytics.ingest`.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod service;
+pub(crate) mod store;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use kiki_server::{Module, ModuleContext, Mount};
+
+pub use config::AnalyticsConfig;
+pub use error::AnalyticsError;
+pub use service::AnalyticsService;
+
+/// The `analytics` module, mounted by `kiki serve` and by tests. With the
+/// platforms module wired (listed before it), every metrics sync feeds the
+/// roll-ups; without it, rows arrive only through
+/// [`AnalyticsService::record_daily`].
+#[derive(Debug, Default)]
+pub struct AnalyticsModule {
+    with_platforms: bool,
+}
+
+impl AnalyticsModule {
+    pub fn new() -> AnalyticsModule {
+        AnalyticsModule::default()
+    }
+
+    /// Feed the roll-ups from the ad platforms' metrics syncs.
+    pub fn with_platforms_module(mut self) -> AnalyticsModule {
+        self.with_platforms = true;
+        self
+    }
+}
+
+impl Module for AnalyticsModule {
+    fn name(&self) -> &'static str {
+        "analytics"
+    }
+
+    fn config_sections(&self) -> Vec<kiki_server::ConfigSection> {
+        vec![kiki_server::ConfigSection::of::<AnalyticsConfig>(
+            "analytics",
+        )]
+    }
+
+    fn events(&self) -> Vec<kiki_store::EventSpec> {
+        vec![kiki_store::EventSpec::of::<events::RolledUp>("analytics")]
+    }
+
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
+        Box::pin(async move {
+            let config: AnalyticsConfig = ctx.section("analytics")?;
+            let problems = config.problems();
+            if !problems.is_empty() {
+                anyhow::bail!("configuration section `analytics`: {}", problems.join("; "));
+            }
+            let platforms = if self.with_platforms {
+                Some(ctx.require::<kiki_platforms_service::PlatformsService>()?)
+            } else {
+                None
+            };
+            let svc = Arc::new(AnalyticsService::new(
+                ctx.platform,
+                ctx.identity.clone(),
+                platforms,
+                config,
+            ));
+            ctx.add_job_handler(Arc::new(jobs::IngestJob(svc.clone())));
+            ctx.provide(svc.clone());
+            let mut mount = Mount::new().api(api::api());
+            if self.with_platforms && ctx.roles.worker {
+                // Workers turn each metrics sync into an ingest job.
+                mount = mount.spawn(move |state, cancel| {
+                    vec![service::listen::spawn(svc, state.clone(), cancel)]
+                });
+            }
+            Ok(mount)
+        })
+    }
+}

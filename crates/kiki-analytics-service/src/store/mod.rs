@@ -1,0 +1,346 @@
+//! Every query on the analytics tables (`analytics_daily`,
+//! `analytics_daily_totals`). Each takes the organisations of the caller's
+//! scope (one, or an agency's reachable clients) and never reads another
+//! context's tables.
+
+pub(crate) mod schema;
+
+use kiki_core::OrgId;
+use kiki_store::{Db, StoreError, Tx};
+use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use schema::{AnalyticsDaily as D, AnalyticsDailyTotals as T};
+
+/// One object's numbers on one day, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DailyInsert {
+    pub level: &'static str,
+    pub platform: String,
+    pub external_id: String,
+    pub day: String,
+    pub campaign_id: Option<String>,
+    pub ad_set_id: Option<String>,
+    pub ad_id: Option<String>,
+    pub currency: String,
+    pub spend_micros: i64,
+    pub revenue_micros: i64,
+    pub conversions_micros: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+}
+
+/// One platform's totals on one day in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TotalsInsert {
+    pub day: String,
+    pub platform: String,
+    pub currency: String,
+    pub spend_micros: i64,
+    pub revenue_micros: i64,
+    pub conversions_micros: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub campaigns: i64,
+}
+
+/// Replaces one platform's days `since..=until` of an organisation: the
+/// stored rows of those days are deleted and `rows` and `totals` written,
+/// in the caller's transaction (a re-synced day is replaced, never added).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn replace_days(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    platform: &str,
+    since: &str,
+    until: &str,
+    rows: &[DailyInsert],
+    totals: &[TotalsInsert],
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let del = Query::delete()
+        .from_table(D::Table)
+        .and_where(Expr::col(D::OrgId).eq(org.0))
+        .and_where(Expr::col(D::Platform).eq(platform))
+        .and_where(Expr::col(D::Day).gte(since))
+        .and_where(Expr::col(D::Day).lte(until))
+        .to_owned();
+    tx.execute(&del).await?;
+    let del = Query::delete()
+        .from_table(T::Table)
+        .and_where(Expr::col(T::OrgId).eq(org.0))
+        .and_where(Expr::col(T::Platform).eq(platform))
+        .and_where(Expr::col(T::Day).gte(since))
+        .and_where(Expr::col(T::Day).lte(until))
+        .to_owned();
+    tx.execute(&del).await?;
+    let mut n = 0;
+    for chunk in rows.chunks(500) {
+        let mut stmt = Query::insert()
+            .into_table(D::Table)
+            .columns([
+                D::OrgId,
+                D::Level,
+                D::Platform,
+                D::ExternalId,
+                D::Day,
+                D::CampaignId,
+                D::AdSetId,
+                D::AdId,
+                D::Currency,
+                D::SpendMicros,
+                D::RevenueMicros,
+                D::ConversionsMicros,
+                D::Impressions,
+                D::Clicks,
+                D::UpdatedAt,
+            ])
+            .to_owned();
+        for r in chunk {
+            stmt.values_panic([
+                org.0.into(),
+                r.level.into(),
+                r.platform.as_str().into(),
+                r.external_id.as_str().into(),
+                r.day.as_str().into(),
+                r.campaign_id.clone().into(),
+                r.ad_set_id.clone().into(),
+                r.ad_id.clone().into(),
+                r.currency.as_str().into(),
+                r.spend_micros.into(),
+                r.revenue_micros.into(),
+                r.conversions_micros.into(),
+                r.impressions.into(),
+                r.clicks.into(),
+                now.into(),
+            ]);
+        }
+        n += tx.execute(&stmt).await?;
+    }
+    for chunk in totals.chunks(500) {
+        let mut stmt = Query::insert()
+            .into_table(T::Table)
+            .columns([
+                T::OrgId,
+                T::Day,
+                T::Platform,
+                T::Currency,
+                T::SpendMicros,
+                T::RevenueMicros,
+                T::ConversionsMicros,
+                T::Impressions,
+                T::Clicks,
+                T::Campaigns,
+                T::UpdatedAt,
+            ])
+            .to_owned();
+        for r in chunk {
+            stmt.values_panic([
+                org.0.into(),
+                r.day.as_str().into(),
+                r.platform.as_str().into(),
+                r.currency.as_str().into(),
+                r.spend_micros.into(),
+                r.revenue_micros.into(),
+                r.conversions_micros.into(),
+                r.impressions.into(),
+                r.clicks.into(),
+                r.campaigns.into(),
+                now.into(),
+            ]);
+        }
+        tx.execute(&stmt).await?;
+    }
+    Ok(n)
+}
+
+/// What a read selects: the organisations (always), the days, and optional
+/// equalities.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    pub orgs: Vec<OrgId>,
+    pub since: String,
+    pub until: String,
+    pub platform: Option<String>,
+    pub currency: Option<String>,
+    pub campaign_id: Option<String>,
+    pub ad_set_id: Option<String>,
+}
+
+impl Selection {
+    /// True when the per-platform totals can answer (no object filter).
+    pub fn totals_suffice(&self) -> bool {
+        self.campaign_id.is_none() && self.ad_set_id.is_none()
+    }
+
+    fn apply_daily(&self, stmt: &mut SelectStatement, level: &str) {
+        stmt.and_where(Expr::col(D::OrgId).is_in(self.orgs.iter().map(|o| o.0)))
+            .and_where(Expr::col(D::Level).eq(level))
+            .and_where(Expr::col(D::Day).gte(self.since.as_str()))
+            .and_where(Expr::col(D::Day).lte(self.until.as_str()));
+        if let Some(p) = &self.platform {
+            stmt.and_where(Expr::col(D::Platform).eq(p.as_str()));
+        }
+        if let Some(c) = &self.currency {
+            stmt.and_where(Expr::col(D::Currency).eq(c.as_str()));
+        }
+        if let Some(c) = &self.campaign_id {
+            stmt.and_where(Expr::col(D::CampaignId).eq(c.as_str()));
+        }
+        if let Some(a) = &self.ad_set_id {
+            stmt.and_where(Expr::col(D::AdSetId).eq(a.as_str()));
+        }
+    }
+
+    fn apply_totals(&self, stmt: &mut SelectStatement) {
+        stmt.and_where(Expr::col(T::OrgId).is_in(self.orgs.iter().map(|o| o.0)))
+            .and_where(Expr::col(T::Day).gte(self.since.as_str()))
+            .and_where(Expr::col(T::Day).lte(self.until.as_str()));
+        if let Some(p) = &self.platform {
+            stmt.and_where(Expr::col(T::Platform).eq(p.as_str()));
+        }
+        if let Some(c) = &self.currency {
+            stmt.and_where(Expr::col(T::Currency).eq(c.as_str()));
+        }
+    }
+}
+
+/// PostgreSQL sums BIGINT as NUMERIC; cast back so both backends decode i64.
+fn sum_of(col: impl sea_query::IntoColumnRef) -> SimpleExpr {
+    Func::cast_as(Func::sum(Expr::col(col)), Alias::new("BIGINT")).into()
+}
+
+fn sums(stmt: &mut SelectStatement, cols: [Alias; 5]) {
+    let [spend, revenue, conversions, impressions, clicks] = cols;
+    stmt.expr_as(sum_of(spend), Alias::new("spend_micros"))
+        .expr_as(sum_of(revenue), Alias::new("revenue_micros"))
+        .expr_as(sum_of(conversions), Alias::new("conversions_micros"))
+        .expr_as(sum_of(impressions), Alias::new("impressions"))
+        .expr_as(sum_of(clicks), Alias::new("clicks"));
+}
+
+fn sum_columns() -> [Alias; 5] {
+    [
+        Alias::new("spend_micros"),
+        Alias::new("revenue_micros"),
+        Alias::new("conversions_micros"),
+        Alias::new("impressions"),
+        Alias::new("clicks"),
+    ]
+}
+
+/// Sums of one organisation's platform on one day in one currency.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct DayRow {
+    pub org_id: Uuid,
+    pub day: String,
+    pub platform: String,
+    pub currency: String,
+    pub spend_micros: Option<i64>,
+    pub revenue_micros: Option<i64>,
+    pub conversions_micros: Option<i64>,
+    pub impressions: Option<i64>,
+    pub clicks: Option<i64>,
+}
+
+/// Sums per organisation, day, platform and currency: from the totals
+/// table when no object is named, else from the campaign-level rows (or
+/// the ad-set level when an ad set is named).
+pub(crate) async fn days(db: &Db, sel: &Selection) -> Result<Vec<DayRow>, StoreError> {
+    let mut stmt = Query::select();
+    if sel.totals_suffice() {
+        stmt.columns([T::OrgId, T::Day, T::Platform, T::Currency])
+            .from(T::Table)
+            .group_by_col(T::OrgId)
+            .group_by_col(T::Day)
+            .group_by_col(T::Platform)
+            .group_by_col(T::Currency);
+        sums(&mut stmt, sum_columns());
+        sel.apply_totals(&mut stmt);
+    } else {
+        let level = if sel.ad_set_id.is_some() {
+            "ad_set"
+        } else {
+            "campaign"
+        };
+        stmt.columns([D::OrgId, D::Day, D::Platform, D::Currency])
+            .from(D::Table)
+            .group_by_col(D::OrgId)
+            .group_by_col(D::Day)
+            .group_by_col(D::Platform)
+            .group_by_col(D::Currency);
+        sums(&mut stmt, sum_columns());
+        sel.apply_daily(&mut stmt, level);
+    }
+    db.fetch_all(&stmt).await
+}
+
+/// One object's sums over the range.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ObjectRow {
+    pub org_id: Uuid,
+    pub platform: String,
+    pub external_id: String,
+    pub campaign_id: Option<String>,
+    pub ad_set_id: Option<String>,
+    pub ad_id: Option<String>,
+    pub currency: String,
+    pub spend_micros: Option<i64>,
+    pub revenue_micros: Option<i64>,
+    pub conversions_micros: Option<i64>,
+    pub impressions: Option<i64>,
+    pub clicks: Option<i64>,
+}
+
+/// Sums per object of a level (and currency) over the range.
+pub(crate) async fn objects(
+    db: &Db,
+    sel: &Selection,
+    level: &str,
+) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut stmt = Query::select()
+        .columns([
+            D::OrgId,
+            D::Platform,
+            D::ExternalId,
+            D::CampaignId,
+            D::AdSetId,
+            D::AdId,
+            D::Currency,
+        ])
+        .from(D::Table)
+        .group_by_col(D::OrgId)
+        .group_by_col(D::Platform)
+        .group_by_col(D::ExternalId)
+        .group_by_col(D::CampaignId)
+        .group_by_col(D::AdSetId)
+        .group_by_col(D::AdId)
+        .group_by_col(D::Currency)
+        .to_owned();
+    sums(&mut stmt, sum_columns());
+    sel.apply_daily(&mut stmt, level);
+    db.fetch_all(&stmt).await
+}
+
+/// A campaign that spent in the range, in a currency.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ActiveRow {
+    pub currency: String,
+}
+
+/// The campaigns with spend in the range, once per organisation, platform,
+/// campaign and currency.
+pub(crate) async fn active_campaigns(
+    db: &Db,
+    sel: &Selection,
+) -> Result<Vec<ActiveRow>, StoreError> {
+    let mut stmt = Query::select()
+        .distinct()
+        .columns([D::OrgId, D::Platform, D::ExternalId, D::Currency])
+        .from(D::Table)
+        .and_where(Expr::col(D::SpendMicros).gt(0))
+        .to_owned();
+    sel.apply_daily(&mut stmt, "campaign");
+    db.fetch_all(&stmt).await
+}

@@ -1,0 +1,27 @@
+//! Analytics rules, pure: what the analytics service computes from the daily
+//! sums it keeps. No IO, no clock (the service passes "now"), no async.
+//!
+//! - [`metrics`]: the additive sums of a row ([`Sums`]) and every derived
+//!   metric computed from them at read time (never an average of ratios),
+//!   `None` where the denominator is zero; profit at the organisation's margin.
+//! - [`period`]: date ranges and their comparison period, and the change of a
+//!   value between two periods.
+//! - [`calendar`]: day, week and month buckets, and "today" in an IANA time
+//!   zone.
+//! - [`rank`]: top and bottom performers by a metric, with a minimum-volume
+//!   rule.
+//! - [`wilson`]: observed rates of variants with Wilson score intervals.
+//!
+//! The formulas are listed in docs/analytics.md.
+
+pub mod calendar;
+pub mod metrics;
+pub mod period;
+pub mod rank;
+pub mod wilson;
+
+pub use calendar::{Bucket, Granularity, buckets, known_time_zone, today_in};
+pub use metrics::{Metric, Profit, Sums, cac_micros, div_round, ltv_cac};
+pub use period::{Change, Period, PeriodError, change_micros, change_ratio};
+pub use rank::{Direction, MinVolume, Ranked, Ranking, rank};
+pub use wilson::{Z95, wilson_interval};
