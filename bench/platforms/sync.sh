@@ -13,7 +13,7 @@
 #   PG_URL=postgres://postgres@127.0.0.1:5432 bench/platforms/sync.sh
 #
 # PostgreSQL: a fresh database `kiki_bench_sync` is created on the server at
-# PG_URL (createdb) and dropped after. Output in bench/out/platforms:
+# PG_URL (psql CREATE DATABASE) and dropped after. Output in bench/out/platforms:
 # sync.jsonl (one object per run) and sync.md (the table).
 set -euo pipefail
 
@@ -34,7 +34,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 RESULTS="$OUT/sync.jsonl"
 : > "$RESULTS"
-drop_pg() { dropdb --if-exists -d "$PG_URL/postgres" "$PG_DB" 2>/dev/null || true; }
+drop_pg() { psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; }
 trap drop_pg EXIT
 
 for db in $DATABASES; do
@@ -42,7 +42,7 @@ for db in $DATABASES; do
     sqlite) url_args=() ;;   # a fresh file in a temporary directory
     postgres)
       drop_pg
-      createdb -d "$PG_URL/postgres" "$PG_DB"
+      psql -q "$PG_URL/postgres" -c "CREATE DATABASE $PG_DB" >/dev/null
       url_args=(--database-url "$PG_URL/$PG_DB")
       ;;
     *) echo "unknown database $db (sqlite, postgres)" >&2; exit 2 ;;

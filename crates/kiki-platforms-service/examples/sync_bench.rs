@@ -61,18 +61,13 @@ fn args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .with_context(|| format!("{flag} needs a value"))
-        };
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--database-url" => a.database_url = Some(value()?),
             "--campaigns" => a.campaigns = value()?.parse().context("--campaigns")?,
             "--days" => a.days = value()?.parse().context("--days")?,
             "-h" | "--help" => {
-                println!(
-                    "sync_bench [--database-url URL] [--campaigns N (2000)] [--days D (90)]"
-                );
+                println!("sync_bench [--database-url URL] [--campaigns N (2000)] [--days D (90)]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument `{other}` (see --help)"),
@@ -151,7 +146,10 @@ fn deployment(k: usize, start: time::Date) -> AdSetDeployment {
         creatives: vec![CreativeSpec {
             kiki_id: Uuid::now_v7().to_string(),
             name: format!("{name} · creative"),
-            headlines: vec![format!("Product {k}, delivered tomorrow"), "Free returns".into()],
+            headlines: vec![
+                format!("Product {k}, delivered tomorrow"),
+                "Free returns".into(),
+            ],
             descriptions: vec!["Everything for the season, in one shop.".into()],
             primary_text: None,
             call_to_action: Some("Shop now".into()),
@@ -191,10 +189,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
     config.roles = "api".into();
     config.bootstrap.demo = Some(false);
     config.log.level = "warn".into();
-    config.set_section(
-        "platforms",
-        json!({ "first_sync_days": args.days }),
-    );
+    config.set_section("platforms", json!({ "first_sync_days": args.days }));
     let modules: Vec<Arc<dyn kiki_server::Module>> = vec![
         Arc::new(kiki_identity_service::IdentityModule::new()),
         Arc::new(kiki_ltv_service::LtvModule::new()),
