@@ -4,9 +4,9 @@
 //! stored in one transaction, and delivered days rolled up to the level
 //! insights ask for. A pass costs a fixed number of queries whatever the
 //! number of campaigns: at 2,000 campaigns and 90 days it is one read of the
-//! objects, one of the last delivered days and one bulk insert, where
-//! reading per ad set and day took hundreds of thousands of queries
-//! (docs/benchmarks.md, "Ad platforms").
+//! objects, one of the last delivered days and one bulk insert (reading per
+//! ad set and day would be one query per ad set and day, 180,000 there).
+//! The sync at that size is measured in docs/benchmarks.md, "Ad platforms".
 
 use std::collections::{BTreeMap, HashMap};
 
