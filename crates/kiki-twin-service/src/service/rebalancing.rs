@@ -616,6 +616,13 @@ fn platform_ltv_micros(
     }
 }
 
+/// A record's JSON with every `<name>_micros` integer of the engine's
+/// structures written as `<name>`: Money in `currency`, the API's one shape.
+fn money_shaped(mut value: Value, currency: Currency) -> Value {
+    kiki_core::money::legacy::upgrade_legacy_micros(&mut value, currency);
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,11 +706,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// A record's JSON with every `<name>_micros` integer of the engine's
-/// structures written as `<name>`: Money in `currency`, the API's one shape.
-fn money_shaped(mut value: Value, currency: Currency) -> Value {
-    kiki_core::money::legacy::upgrade_legacy_micros(&mut value, currency);
-    value
 }
