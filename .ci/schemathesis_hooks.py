@@ -271,6 +271,10 @@ UNSTATABLE = {
     ("POST", "/v1/campaigns/plan"): [(r"url", r".")],
     # The model's host must resolve, to public addresses only (DNS: outside state).
     ("PUT", "/v1/campaign-settings/llm"): [(r"base_url", r"could not be resolved|private or local network")],
+    # The cap is in the threshold's currency: two values of one request.
+    ("PUT", "/v1/campaign-settings"): [
+        (r"max_daily_budget\.currency", r"Must be the approval threshold's currency"),
+    ],
     ("GET", "/v1/approvals"): [CURSOR],
     ("GET", "/v1/creatives"): [CURSOR],
     ("POST", "/v1/approvals/{id}/decision"): [

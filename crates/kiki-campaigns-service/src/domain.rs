@@ -349,24 +349,27 @@ pub struct BudgetChangeView {
 }
 
 /// The organisation's campaign settings (`GET`/`PUT /v1/campaign-settings`).
-/// Amounts are micros of each campaign's own currency.
+/// The threshold and the cap are amounts in one currency (any; the
+/// organisation's reporting currency until it saves its own). A campaign in
+/// another currency cannot be compared with them without an exchange rate:
+/// every budget raise of it waits for approval, and the approval says why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"approval_threshold_micros": 100000000, "four_eyes": true, "max_daily_budget_micros": 5000000000u64, "policy": {"prohibited_words": ["cheap"], "required_disclaimers": [], "brand_keywords": ["Lumière"], "competitor_names": [], "allowed_terms": []}}))]
+#[schema(example = json!({"approval_threshold": {"amount": "100.00", "currency": "USD"}, "four_eyes": true, "max_daily_budget": {"micros": 5000000000u64, "currency": "USD"}, "policy": {"prohibited_words": ["cheap"], "required_disclaimers": [], "brand_keywords": ["Lumière"], "competitor_names": [], "allowed_terms": []}}))]
 pub struct CampaignSettings {
-    /// A budget raise of more than this per day (micros of the campaign's
-    /// currency) waits for approval; 0: every raise does. Default: the
-    /// `[campaigns]` threshold.
-    #[schema(minimum = 0)]
-    pub approval_threshold_micros: i64,
+    /// A budget raise of more than this per day waits for approval; zero:
+    /// every raise does. Default: the `[campaigns]` threshold in the
+    /// organisation's reporting currency.
+    #[schema(value_type = kiki_core::money::NonNegativeMoney)]
+    pub approval_threshold: Money,
     /// The approver must be another person than the requester.
     #[serde(default)]
     pub four_eyes: bool,
-    /// The largest daily budget a campaign may have, in micros of its
-    /// currency (none: no cap).
+    /// The largest daily budget a campaign may have (none: no cap), in the
+    /// threshold's currency.
     #[serde(default)]
-    #[schema(minimum = 1)]
-    pub max_daily_budget_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::money::PositiveMoney>)]
+    pub max_daily_budget: Option<Money>,
     /// The organisation's own ad-policy rules.
     #[serde(default)]
     pub policy: PolicyRules,
@@ -686,16 +689,6 @@ pub fn gate_plan(draft: &CampaignDraft, ad_set_ids: &[Uuid]) -> kiki_twin::Plan 
         baseline_ad_spend: None,
         organic_revenue: Some(kiki_core::Money::zero(draft.currency)),
         budget_cap: draft.total_budget,
-    }
-}
-
-/// The settings an organisation gets before it saves any.
-pub fn default_settings(cfg: &crate::CampaignsConfig) -> CampaignSettings {
-    CampaignSettings {
-        approval_threshold_micros: cfg.approval_threshold_micros,
-        four_eyes: cfg.four_eyes,
-        max_daily_budget_micros: None,
-        policy: PolicyRules::default(),
     }
 }
 

@@ -107,7 +107,7 @@ pub fn validate_campaign(c: &CampaignDraft, limits: &OrgLimits) -> Vec<FieldErro
     {
         errs.push(FieldError::new(
             "daily_budget",
-            format!("Above the organisation's cap of {cap} a day."),
+            format!("Above the organisation's cap of {} a day.", cap.text()),
         ));
     }
     if let Some(total) = &c.total_budget {

@@ -483,7 +483,7 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
         b.send(
             Method::PUT,
             "/v1/twin/settings",
-            Some(&json!({"approval_threshold_micros": 1})),
+            Some(&json!({"approval_threshold": {"micros": 1, "currency": "USD"}})),
         )
         .await,
         "settings",

@@ -24,6 +24,7 @@ pub(crate) enum Organisations {
     RequireMfa,
     ContributionMarginBps,
     ProfitBasis,
+    ReportingCurrency,
     ArchivedAt,
     CreatedAt,
     UpdatedAt,
@@ -168,6 +169,7 @@ pub(crate) struct OrgRow {
     pub require_mfa: bool,
     pub contribution_margin_bps: Option<i64>,
     pub profit_basis: String,
+    pub reporting_currency: String,
     pub archived_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
 }

@@ -13,6 +13,10 @@ pub struct TwinServiceConfig {
     pub min_confidence: f64,
     /// KIKI's outcome fee in basis points of positive uplift (2000 = 20 %).
     pub fee_rate_bps: u32,
+    /// Materiality: the gate approves only an expected uplift of at least
+    /// this share of the plan's spend, in basis points (100 = 1 %). 0: only
+    /// the floor of one minor unit of the currency (one cent) applies.
+    pub min_uplift_bps_of_spend: u32,
     /// Industry whose priors stand in for missing history, unless the
     /// organisation's settings name another.
     pub industry: Industry,
@@ -23,8 +27,9 @@ pub struct TwinServiceConfig {
     pub history_days: u32,
     /// Days of recent actuals the rebalancer computes LTV/CAC from.
     pub rebalance_window_days: u32,
-    /// Shifts above this daily amount wait for approval (micros), unless the
-    /// organisation's settings say otherwise.
+    /// Shifts above this daily amount wait for approval, in micros of the
+    /// organisation's reporting currency, unless the organisation's settings
+    /// say otherwise.
     pub approval_threshold_micros: i64,
     /// LTV/CAC more than this fraction below the average triggers a shift.
     pub trigger_below_average: f64,
@@ -42,6 +47,7 @@ impl Default for TwinServiceConfig {
         TwinServiceConfig {
             min_confidence: 0.85,
             fee_rate_bps: 2000,
+            min_uplift_bps_of_spend: 0,
             industry: Industry::General,
             max_sync_work: 10_000 * 6 * 90,
             history_days: 90,
@@ -70,6 +76,9 @@ impl TwinServiceConfig {
         }
         if self.fee_rate_bps > 10_000 {
             out.push("twin.fee_rate_bps must be at most 10000".to_owned());
+        }
+        if self.min_uplift_bps_of_spend > 1_000_000 {
+            out.push("twin.min_uplift_bps_of_spend must be at most 1000000".to_owned());
         }
         if self.max_sync_work == 0 {
             out.push("twin.max_sync_work must be positive".to_owned());

@@ -218,13 +218,20 @@ pub struct PerformanceUploaded {
 
 /// The per-organisation overrides (`null` = the `[twin]` default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"min_confidence": 0.8, "approval_threshold": {"amount": "250.00", "currency": "EUR"}, "industry": "ecommerce"}))]
 pub struct SettingsOverrides {
     #[serde(default)]
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub min_confidence: Option<f64>,
+    /// A rebalancing shift of more than this a day waits for approval. In
+    /// any currency; shifts between budgets in another currency always
+    /// wait for approval (there is no exchange rate to compare them).
+    /// `null`: the `[twin]` default in the organisation's reporting
+    /// currency.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub approval_threshold_micros: Option<i64>,
+    #[schema(value_type = Option<kiki_core::NonNegativeMoney>)]
+    pub approval_threshold: Option<Money>,
     #[serde(default)]
     pub industry: Option<Industry>,
 }
@@ -240,11 +247,11 @@ impl SettingsOverrides {
                 "The minimum confidence must be between 0 and 1.",
             ));
         }
-        if let Some(t) = self.approval_threshold_micros
-            && t < 0
+        if let Some(t) = self.approval_threshold
+            && t.micros < 0
         {
             e.push(FieldError::new(
-                "approval_threshold_micros",
+                "approval_threshold",
                 "The approval threshold must not be negative.",
             ));
         }
@@ -256,7 +263,9 @@ impl SettingsOverrides {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TwinSettingsView {
     pub min_confidence: f64,
-    pub approval_threshold_micros: i64,
+    /// Rebalancing shifts above this a day wait for approval; shifts in
+    /// another currency always do.
+    pub approval_threshold: Money,
     pub industry: Industry,
     pub fee_rate_bps: u32,
     /// The contribution margin profit is counted at and its source (the

@@ -1,6 +1,7 @@
 //! The go/no-go gate: approve a plan iff the probability of positive net
-//! profit uplift reaches the threshold (0.85 by default) and no hard
-//! violation stands. The decision carries its inputs, a plain-language reason,
+//! profit uplift reaches the threshold (0.85 by default), the expected
+//! uplift is material (at least one minor unit of the currency, and at least
+//! the configured share of the plan's spend) and no hard violation stands. The decision carries its inputs, a plain-language reason,
 //! and the client's share after KIKI's outcome fee (20 % of positive uplift).
 
 use kiki_core::Money;
@@ -21,6 +22,10 @@ pub struct GateConfig {
     /// The outcome fee in basis points of positive net profit uplift
     /// (2000 = 20 %), per contract.
     pub fee_rate_bps: u32,
+    /// Materiality: approve only when the expected uplift is at least this
+    /// share of the plan's spend, in basis points (100 = 1 %); 0: only the
+    /// floor of one minor unit of the currency applies.
+    pub min_uplift_bps_of_spend: u32,
 }
 
 impl Default for GateConfig {
@@ -28,6 +33,7 @@ impl Default for GateConfig {
         GateConfig {
             min_confidence: 0.85,
             fee_rate_bps: 2000,
+            min_uplift_bps_of_spend: 0,
         }
     }
 }
@@ -75,6 +81,10 @@ pub struct GateInputs {
     /// Where the value of a customer came from, in words.
     #[serde(default)]
     pub value_source: Option<String>,
+    /// The smallest expected uplift the gate approves (materiality); absent
+    /// on decisions stored before the rule.
+    #[serde(default)]
+    pub min_expected_uplift: Option<Money>,
 }
 
 /// One stress scenario's confidence, as the gate saw it.
@@ -141,6 +151,12 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
             "The minimum confidence must be between 0 and 1.",
         )]));
     }
+    if config.min_uplift_bps_of_spend > 1_000_000 {
+        return Err(TwinError::Invalid(vec![kiki_core::FieldError::new(
+            "min_uplift_bps_of_spend",
+            "The minimum uplift must be between 0 and 1000000 basis points of the spend (0 % to 10,000 %).",
+        )]));
+    }
     if config.fee_rate_bps > 10_000 {
         return Err(TwinError::Invalid(vec![kiki_core::FieldError::new(
             "fee_rate_bps",
@@ -175,7 +191,25 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
 
     let hard: Vec<Violation> = report.hard_violations().cloned().collect();
     let confident = r.confidence >= config.min_confidence;
-    let approved = confident && hard.is_empty();
+    // Materiality: a plan that is profitable in expectation by less than
+    // the currency's smallest unit (or the configured share of its spend)
+    // is not worth the risk of running it.
+    let minor_unit = money(10_i64.pow(6 - currency.minor_digits().min(6)));
+    let share_of_spend = if config.min_uplift_bps_of_spend > 0 {
+        Some(
+            r.expected_spend
+                .mul_ratio(i64::from(config.min_uplift_bps_of_spend), 10_000)
+                .map_err(overflow)?,
+        )
+    } else {
+        None
+    };
+    let min_uplift = match share_of_spend {
+        Some(m) if m.micros > minor_unit.micros => m,
+        _ => minor_unit,
+    };
+    let material = expected.micros >= min_uplift.micros;
+    let approved = confident && material && hard.is_empty();
 
     let label = basis_label(r.confidence_basis);
     let mut reason = if approved {
@@ -192,6 +226,29 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
                 pct(r.confidence),
                 pct(config.min_confidence)
             ));
+        }
+        // A plan with no new spend already says so as a hard violation, and
+        // so does, as a rule, a plan that loses money in expectation.
+        if !material && expected.micros < 0 && hard.is_empty() {
+            why.push(format!(
+                "the expected net profit uplift of {} is below zero",
+                text(expected)
+            ));
+        } else if !material && expected.micros >= 0 && r.expected_spend.micros > 0 {
+            why.push(if min_uplift == minor_unit {
+                format!(
+                    "the expected net profit uplift is less than {}, the smallest amount of the currency, so the plan is too small to be worth running",
+                    text(minor_unit)
+                )
+            } else {
+                format!(
+                    "the expected net profit uplift of {} is less than {}, the minimum of {} of the plan's spend of {}",
+                    text(expected),
+                    text(min_uplift),
+                    pct(f64::from(config.min_uplift_bps_of_spend) / 10_000.0),
+                    text(r.expected_spend)
+                )
+            });
         }
         for v in &hard {
             why.push(lowercase_first(v.message.trim_end_matches('.')));
@@ -253,6 +310,7 @@ pub fn decide(report: &TwinReport, config: &GateConfig) -> Result<GateDecision, 
             margin: r.margin,
             data_quality: r.data_quality.clone(),
             value_source: report.value_source.clone(),
+            min_expected_uplift: Some(min_uplift),
         },
         fee,
         reason,

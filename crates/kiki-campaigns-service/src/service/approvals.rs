@@ -437,9 +437,13 @@ impl CampaignsService {
         let row = self.row(org, id).await?;
         let status = row.status()?;
         let draft = row.draft()?;
-        let settings = self.settings_of(org).await?;
+        let settings = self.settings_in(&p.scope).await?;
         let mut errors = Vec::new();
         let cur = draft.currency;
+        // Settings amounts in another currency cannot be compared with this
+        // campaign's (there is no exchange rate): a raise then waits for a
+        // person, and these sentences say why.
+        let mut unchecked = Vec::new();
         if req.daily_budget.currency != cur {
             errors.push(FieldError::new(
                 "daily_budget.currency",
@@ -449,15 +453,27 @@ impl CampaignsService {
         if req.daily_budget.micros <= 0 {
             errors.push(FieldError::new("daily_budget", "Must be more than zero."));
         }
-        if let Some(cap) = settings.max_daily_budget_micros
-            && req.daily_budget.micros > cap
-        {
-            errors.push(FieldError::new(
-                "daily_budget",
-                format!(
-                    "Above the organisation's cap of {} a day.",
-                    Money::from_micros(cap, cur)
-                ),
+        if let Some(cap) = settings.max_daily_budget {
+            if cap.currency != cur {
+                unchecked.push(format!(
+                    "The organisation's cap of {} a day is in {}, the campaign is in {cur}, and there is no exchange rate to compare them, so the new daily budget of {} could not be checked against the cap.",
+                    cap.text(),
+                    cap.currency,
+                    req.daily_budget.text(),
+                ));
+            } else if req.daily_budget.micros > cap.micros {
+                errors.push(FieldError::new(
+                    "daily_budget",
+                    format!("Above the organisation's cap of {} a day.", cap.text()),
+                ));
+            }
+        }
+        let threshold = settings.approval_threshold;
+        if threshold.currency != cur {
+            unchecked.push(format!(
+                "The approval threshold of {} is in {}, the campaign is in {cur}, and there is no exchange rate to compare them, so every raise waits for approval.",
+                threshold.text(),
+                threshold.currency,
             ));
         }
         if let Some(t) = &req.total_budget {
@@ -498,8 +514,22 @@ impl CampaignsService {
         let raise = daily - draft.daily_budget.micros;
         // Before approval the launch approval covers the budget; after it, a
         // raise above the threshold needs its own.
-        let needs_approval = !matches!(status, CampaignStatus::Draft | CampaignStatus::Rejected)
-            && raise > settings.approval_threshold_micros;
+        let approved_before = !matches!(status, CampaignStatus::Draft | CampaignStatus::Rejected);
+        let needs_approval = approved_before
+            && if unchecked.is_empty() {
+                raise > threshold.micros
+            } else {
+                raise > 0
+            };
+        let why = if unchecked.is_empty() {
+            format!(
+                "The raise of {} a day is above the approval threshold of {}.",
+                Money::from_micros(raise, cur).text(),
+                threshold.text()
+            )
+        } else {
+            unchecked.join(" ")
+        };
         let actor = p.actor();
         let by = actor_text(&actor);
         let now = self.now();
@@ -536,10 +566,21 @@ impl CampaignsService {
                     .details(json!({
                         "campaign_id": id,
                         "kind": ApprovalKind::BudgetIncrease,
-                        "from_micros": draft.daily_budget.micros,
-                        "to_micros": daily,
-                        "threshold_micros": settings.approval_threshold_micros,
+                        "from": draft.daily_budget,
+                        "to": Money::from_micros(daily, cur),
+                        "threshold": threshold,
+                        "why": why,
                     })),
+            )
+            .await?;
+            // The reason it waits, on the approval itself.
+            store::approvals::insert_comment(
+                &mut tx,
+                org,
+                approval,
+                &actor_text(&Actor::System("campaigns".into())),
+                &why,
+                now,
             )
             .await?;
             tx.publish(
@@ -558,9 +599,9 @@ impl CampaignsService {
                 audit_event(org, actor, "campaigns.campaign.budget_changed", Some(meta))
                     .target("campaign", id)
                     .details(json!({
-                        "from_micros": draft.daily_budget.micros,
-                        "to_micros": daily,
-                        "total_micros": total,
+                        "from": draft.daily_budget,
+                        "to": Money::from_micros(daily, cur),
+                        "total": total.map(|t| Money::from_micros(t, cur)),
                         "reason": reason,
                     })),
             )
@@ -574,10 +615,10 @@ impl CampaignsService {
                 a,
                 &by,
                 &format!(
-                    "raising the daily budget of the campaign \"{}\" from {} to {}.",
+                    "raising the daily budget of the campaign \"{}\" from {} to {}. {why}",
                     draft.name,
-                    draft.daily_budget,
-                    Money::from_micros(daily, cur)
+                    draft.daily_budget.text(),
+                    Money::from_micros(daily, cur).text()
                 ),
             )
             .await;

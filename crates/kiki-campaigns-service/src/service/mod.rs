@@ -222,18 +222,20 @@ impl CampaignsService {
     /// The organisation's limits for validating a draft. "Today" is the
     /// earliest calendar day that is still today somewhere (UTC−12), so a
     /// schedule written in any time zone may start on its local today.
-    async fn limits(&self, org: OrgId, currency: kiki_core::Currency) -> Result<OrgLimits> {
-        let settings = self.settings_of(org).await?;
+    ///
+    /// The cap is in the settings' currency; a draft in another currency is
+    /// not compared with it here (there is no exchange rate) and its launch
+    /// approval says so.
+    async fn limits(&self, scope: &TenantScope) -> Result<OrgLimits> {
+        let settings = self.settings_in(scope).await?;
         Ok(OrgLimits {
-            max_daily_budget: settings
-                .max_daily_budget_micros
-                .map(|m| Money::from_micros(m, currency)),
+            max_daily_budget: settings.max_daily_budget,
             today: (self.now() - Duration::hours(12)).date(),
         })
     }
 
-    async fn checked(&self, org: OrgId, draft: &CampaignDraft) -> Result<()> {
-        let limits = self.limits(org, draft.currency).await?;
+    async fn checked(&self, scope: &TenantScope, draft: &CampaignDraft) -> Result<()> {
+        let limits = self.limits(scope).await?;
         let errors = kiki_campaigns::validate_campaign(draft, &limits);
         if errors.is_empty() {
             Ok(())
@@ -270,7 +272,7 @@ impl CampaignsService {
         draft: CampaignDraft,
     ) -> Result<CampaignView> {
         let org = p.scope.org_id();
-        self.checked(org, &draft).await?;
+        self.checked(&p.scope, &draft).await?;
         let id = Uuid::now_v7();
         let now = self.now();
         let actor = p.actor();
@@ -326,7 +328,7 @@ impl CampaignsService {
                 status.as_str()
             )));
         }
-        self.checked(org, &draft).await?;
+        self.checked(&p.scope, &draft).await?;
         let now = self.now();
         let actor = p.actor();
         let ids: Vec<Uuid> = draft.ad_sets.iter().map(|_| Uuid::now_v7()).collect();
@@ -761,6 +763,22 @@ impl CampaignsService {
             }
             tx.rollback().await?;
         }
+        // A cap in another currency could not be compared with the draft's
+        // daily budget when it was saved: the approver is told.
+        let unchecked_cap = self
+            .settings_in(&p.scope)
+            .await?
+            .max_daily_budget
+            .filter(|cap| cap.currency != draft.currency)
+            .map(|cap| {
+                format!(
+                    "The organisation's cap of {} a day is in {}, the campaign is in {}, and there is no exchange rate to compare them, so its daily budget of {} was not checked against the cap.",
+                    cap.text(),
+                    cap.currency,
+                    draft.currency,
+                    draft.daily_budget.text()
+                )
+            });
         let (sim, _queued) = self.twin.create_simulation(p, meta, request).await?;
         let verdict = sim.gate.as_ref().map(|g| (g.approved, g.reason.clone()));
         let actor = p.actor();
@@ -812,9 +830,21 @@ impl CampaignsService {
                     "kind": ApprovalKind::Launch,
                     "simulation_id": sim.id,
                     "gate_approved": verdict.as_ref().map(|v| v.0),
+                    "unchecked": unchecked_cap,
                 })),
         )
         .await?;
+        if let Some(note) = &unchecked_cap {
+            store::approvals::insert_comment(
+                &mut tx,
+                org,
+                approval,
+                &actor_text(&Actor::System("campaigns".into())),
+                note,
+                now,
+            )
+            .await?;
+        }
         tx.publish(
             Some(org),
             &ApprovalRequested {
@@ -837,8 +867,13 @@ impl CampaignsService {
             approval,
             &by,
             &format!(
-                "the launch of the campaign \"{}\" at {} a day. {gate}",
-                draft.name, draft.daily_budget
+                "the launch of the campaign \"{}\" at {} a day. {gate}{}",
+                draft.name,
+                draft.daily_budget.text(),
+                unchecked_cap
+                    .as_deref()
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default()
             ),
         )
         .await;

@@ -294,7 +294,7 @@ impl CampaignsService {
                 f.total_budget.or(f.daily_budget).map(|m| m.currency)
             })
             .unwrap_or(kiki_core::Currency::USD);
-        let settings = self.settings_of(scope.org_id()).await?;
+        let settings = self.settings_in(scope).await?;
         let mut inputs = PlanInputs::new(currency, (self.now() - Duration::hours(12)).date());
         inputs.ltv = self.org_ltv(scope, currency).await;
         inputs.brand = self
@@ -303,9 +303,8 @@ impl CampaignsService {
             .await
             .ok()
             .map(|o| o.name);
-        inputs.max_daily_budget = settings
-            .max_daily_budget_micros
-            .map(|m| Money::from_micros(m, currency));
+        // In its own currency: the planner flags a cap it cannot compare.
+        inputs.max_daily_budget = settings.max_daily_budget;
         let request = PlanRequest {
             goal: goal.clone(),
             form: req.form.clone(),

@@ -146,7 +146,7 @@ impl CampaignsService {
                     "shift_id": sh.id,
                     "from": from,
                     "to": to,
-                    "moved_micros": shifted.moved,
+                    "moved": Money::from_micros(shifted.moved, sh.currency),
                     "shares_bps": shifted.shares_bps,
                 })),
             )

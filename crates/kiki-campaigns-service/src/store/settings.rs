@@ -13,6 +13,7 @@ use super::schema::CampaignSettings as S;
 pub(crate) struct SettingsRow {
     pub approval_threshold_micros: Option<i64>,
     pub max_daily_budget_micros: Option<i64>,
+    pub currency: Option<String>,
     pub four_eyes: bool,
     pub policy: Json<Value>,
 }
@@ -22,6 +23,7 @@ pub(crate) async fn get(db: &Db, org: OrgId) -> Result<Option<SettingsRow>, Stor
         .columns([
             S::ApprovalThresholdMicros,
             S::MaxDailyBudgetMicros,
+            S::Currency,
             S::FourEyes,
             S::Policy,
         ])

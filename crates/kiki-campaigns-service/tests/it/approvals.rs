@@ -19,7 +19,7 @@ async fn four_eyes_refuses_the_requester_and_accepts_another_approver() {
     let (status, _) = put(
         &c,
         "/v1/campaign-settings",
-        &json!({"approval_threshold_micros": 50_000_000, "four_eyes": true}),
+        &json!({"approval_threshold": {"amount": "50", "currency": "USD"}, "four_eyes": true}),
     )
     .await;
     assert_eq!(status, 200);
@@ -174,7 +174,7 @@ async fn a_budget_raise_above_the_threshold_waits_for_approval() {
     let (status, _) = put(
         &c,
         "/v1/campaign-settings",
-        &json!({"approval_threshold_micros": 50_000_000}),
+        &json!({"approval_threshold": {"micros": 50_000_000, "currency": "USD"}}),
     )
     .await;
     assert_eq!(status, 200);
@@ -215,7 +215,7 @@ async fn a_budget_raise_above_the_threshold_waits_for_approval() {
         .expect("a mail to the approver");
     assert!(
         text.contains(
-            "raising the daily budget of the campaign \"Budget\" from 140.00 USD to 400.00 USD"
+            "raising the daily budget of the campaign \"Budget\" from $140.00 to $400.00. The raise of $260.00 a day is above the approval threshold of $50.00."
         ),
         "{text}"
     );
@@ -240,4 +240,124 @@ async fn a_budget_raise_above_the_threshold_waits_for_approval() {
     .await;
     assert_eq!(status, 422, "{e}");
     assert_eq!(error_fields(&e), ["daily_budget.currency"]);
+
+    // Settings in another currency than the campaign's cannot be compared
+    // without an exchange rate: however high, a raise waits, and the
+    // approval says why; a cut still applies.
+    let (status, body) = put(
+        &c,
+        "/v1/campaign-settings",
+        &json!({"approval_threshold": {"amount": "100000", "currency": "EUR"}, "max_daily_budget": {"amount": "200000", "currency": "EUR"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, v) = post(
+        &c,
+        &format!("/v1/campaigns/{id}/budget"),
+        &json!({"daily_budget": {"amount": "401", "currency": "USD"}}),
+    )
+    .await;
+    assert_eq!(status, 202, "{v}");
+    let why = v["approval"]["comments"][0]["body"].as_str().unwrap();
+    assert_eq!(
+        why,
+        "The organisation's cap of €200,000.00 a day is in EUR, the campaign is in USD, and there is no exchange rate to compare them, so the new daily budget of $401.00 could not be checked against the cap. The approval threshold of €100,000.00 is in EUR, the campaign is in USD, and there is no exchange rate to compare them, so every raise waits for approval.",
+        "{v}"
+    );
+    assert_eq!(v["approval"]["comments"][0]["author"], "system:campaigns");
+    let (status, v) = post(
+        &c,
+        &format!("/v1/campaigns/{id}/budget"),
+        &json!({"daily_budget": {"amount": "300", "currency": "USD"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["applied"], true);
+}
+
+#[tokio::test]
+async fn settings_amounts_are_money_in_one_currency() {
+    let (app, _clock) = spawn().await;
+    let boss = admin(&app, "owner@money.test", "Money Org").await;
+    let c = boss.caller(&app);
+
+    // Before any are saved: the `[campaigns]` threshold in the
+    // organisation's reporting currency.
+    let (_, s) = get(&c, "/v1/campaign-settings").await;
+    assert_eq!(
+        s["approval_threshold"],
+        json!({"micros": 100_000_000, "currency": "USD"}),
+        "{s}"
+    );
+    assert_eq!(s["max_daily_budget"], serde_json::Value::Null, "{s}");
+    let (status, o) = kiki_test_support::identity::json(
+        c.patch(
+            &format!("/v1/organisations/{}", boss.org_id),
+            &json!({"reporting_currency": "EUR"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    let (_, s) = get(&c, "/v1/campaign-settings").await;
+    assert_eq!(s["approval_threshold"]["currency"], "EUR", "{s}");
+
+    // Saved amounts keep their currency; the cap shares the threshold's.
+    let (status, s) = put(
+        &c,
+        "/v1/campaign-settings",
+        &json!({"approval_threshold": {"amount": "75.5", "currency": "GBP"}, "max_daily_budget": {"micros": 900_000_000, "currency": "GBP"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (
+            s["approval_threshold"].clone(),
+            s["max_daily_budget"].clone()
+        ),
+        (
+            json!({"micros": 75_500_000, "currency": "GBP"}),
+            json!({"micros": 900_000_000, "currency": "GBP"})
+        )
+    );
+    for (body, field) in [
+        (
+            json!({"approval_threshold": {"amount": "75", "currency": "GBP"}, "max_daily_budget": {"amount": "900", "currency": "USD"}}),
+            "max_daily_budget.currency",
+        ),
+        (
+            json!({"approval_threshold": {"amount": "75", "micros": 75_000_000, "currency": "GBP"}}),
+            "approval_threshold",
+        ),
+        (
+            json!({"approval_threshold": {"micros": -1, "currency": "GBP"}}),
+            "approval_threshold",
+        ),
+        (
+            json!({"approval_threshold": {"amount": "75", "currency": "GBP"}, "max_daily_budget": {"micros": 0, "currency": "GBP"}}),
+            "max_daily_budget",
+        ),
+    ] {
+        let (status, e) = put(&c, "/v1/campaign-settings", &body).await;
+        assert_eq!(status, 422, "{body}: {e}");
+        assert!(
+            error_fields(&e).iter().any(|f| f.starts_with(field)),
+            "{field} in {e}"
+        );
+    }
+    // The old shape is refused, naming its field.
+    let (status, e) = put(
+        &c,
+        "/v1/campaign-settings",
+        &json!({"approval_threshold_micros": 50_000_000}),
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert!(e.to_string().contains("approval_threshold"), "{e}");
+    let (_, a) = get(&c, "/v1/audit?action=campaigns.settings.updated").await;
+    assert_eq!(
+        a["items"][0]["details"]["max_daily_budget"],
+        json!({"micros": 900_000_000, "currency": "GBP"}),
+        "{a}"
+    );
 }

@@ -120,7 +120,7 @@ async fn the_organisations_own_rules_and_the_limits_are_applied() {
     let (status, _) = put(
         &c,
         "/v1/campaign-settings",
-        &json!({"approval_threshold_micros": 0, "policy": {"prohibited_words": ["cheap"], "brand_keywords": ["Lumière"]}}),
+        &json!({"approval_threshold": {"micros": 0, "currency": "USD"}, "policy": {"prohibited_words": ["cheap"], "brand_keywords": ["Lumière"]}}),
     )
     .await;
     assert_eq!(status, 200);

@@ -157,7 +157,7 @@ async fn every_field_is_checked_and_named() {
     let (status, s) = put(
         &c,
         "/v1/campaign-settings",
-        &json!({"approval_threshold_micros": 0, "max_daily_budget_micros": 50_000_000}),
+        &json!({"approval_threshold": {"micros": 0, "currency": "USD"}, "max_daily_budget": {"amount": "50", "currency": "USD"}}),
     )
     .await;
     assert_eq!(status, 200, "{s}");
@@ -167,7 +167,7 @@ async fn every_field_is_checked_and_named() {
         e["error"]["details"]["fields"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("50.00 USD"),
+            .contains("$50.00"),
         "{e}"
     );
 }

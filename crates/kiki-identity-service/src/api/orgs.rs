@@ -106,6 +106,15 @@ pub struct OrgPatch {
     /// `contribution_margin` or `revenue` (the contract option counting
     /// revenue as profit); needs `billing.manage`.
     pub profit_basis: Option<ProfitBasis>,
+    /// The ISO 4217 currency the organisation's thresholds and caps are
+    /// stated in (three letters; lower case is accepted).
+    #[schema(
+        min_length = 3,
+        max_length = 3,
+        pattern = "^[A-Za-z]{3}$",
+        example = "EUR"
+    )]
+    pub reporting_currency: Option<String>,
 }
 
 /// A field that may be `null` on purpose: present (`Some`, possibly
@@ -120,14 +129,15 @@ kiki_server::request_schema!(pub OrgPatchSchema for OrgPatch, serde_json::json!(
         {"required": ["open_signup"], "properties": {"open_signup": {"type": "boolean"}}},
         {"required": ["require_mfa"], "properties": {"require_mfa": {"type": "boolean"}}},
         {"required": ["contribution_margin_bps"]},
-        {"required": ["profit_basis"], "properties": {"profit_basis": {"type": "string"}}}
+        {"required": ["profit_basis"], "properties": {"profit_basis": {"type": "string"}}},
+        {"required": ["reporting_currency"], "properties": {"reporting_currency": {"type": "string"}}}
     ],
     "description": "At least one change."
 }));
 
-/// Renames or reconfigures an organisation: name, sign-up, MFA, and how it
+/// Renames or reconfigures an organisation: name, sign-up, MFA, how it
 /// counts profit (contribution margin; the profit basis of its contract,
-/// which needs `billing.manage`). Every change is audit-logged
+/// which needs `billing.manage`) and its reporting currency. Every change is audit-logged
 /// (`org.updated`, with the values before and after).
 #[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations",
     request_body(content = OrgPatchSchema, example = json!({"contribution_margin_bps": 3000})),
@@ -149,6 +159,7 @@ pub async fn update_org(
         require_mfa: req.require_mfa,
         contribution_margin_bps: req.contribution_margin_bps,
         profit_basis: req.profit_basis,
+        reporting_currency: req.reporting_currency,
     };
     Ok(Json(
         app.identity

@@ -434,3 +434,43 @@ async fn the_contribution_margin_and_profit_basis_are_settings_of_the_organisati
         json!({"from": null, "to": 3000})
     );
 }
+
+#[tokio::test]
+async fn the_reporting_currency_is_a_setting_of_the_organisation() {
+    let app = identity_app().spawn().await;
+    let a = admin(&app, "owner@example.com", "Shop A").await;
+    let owner = a.caller(&app);
+    let path = format!("/v1/organisations/{}", a.org_id);
+
+    // Every organisation starts in USD.
+    assert_eq!(owner.get_ok(&path).await["reporting_currency"], "USD");
+
+    let (status, body) = json(
+        owner
+            .patch(&path, &json!({"reporting_currency": "eur"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reporting_currency"], "EUR", "{body}");
+    assert_eq!(owner.get_ok(&path).await["reporting_currency"], "EUR");
+
+    for bad in [json!("EURO"), json!("E1R"), json!(""), json!(978)] {
+        let (status, body) = json(
+            owner
+                .patch(&path, &json!({"reporting_currency": bad}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(error_fields(&body), ["reporting_currency"], "{body}");
+    }
+    assert_eq!(owner.get_ok(&path).await["reporting_currency"], "EUR");
+
+    let audit = owner.get_ok("/v1/audit?action=org.updated").await;
+    assert_eq!(
+        audit["items"][0]["details"]["reporting_currency"],
+        json!({"from": "USD", "to": "EUR"}),
+        "{audit}"
+    );
+}

@@ -34,6 +34,11 @@ pub struct Organisation {
     /// `contribution_margin` (the default) or `revenue`: the contract option
     /// that counts revenue as profit.
     pub profit_basis: ProfitBasis,
+    /// The currency the organisation's own thresholds and caps are stated
+    /// in (campaign and twin settings), and that settings saved without
+    /// one are read in. Organisations created before it start in `USD`.
+    #[schema(value_type = String, example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    pub reporting_currency: kiki_core::Currency,
     #[serde(with = "time::serde::rfc3339::option")]
     pub archived_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]

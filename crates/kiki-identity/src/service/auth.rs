@@ -70,7 +70,7 @@ pub(crate) fn user_columns() -> [U; 12] {
     ]
 }
 
-pub(crate) fn org_columns() -> [O; 10] {
+pub(crate) fn org_columns() -> [O; 11] {
     [
         O::Id,
         O::ParentId,
@@ -80,6 +80,7 @@ pub(crate) fn org_columns() -> [O; 10] {
         O::RequireMfa,
         O::ContributionMarginBps,
         O::ProfitBasis,
+        O::ReportingCurrency,
         O::ArchivedAt,
         O::CreatedAt,
     ]

@@ -32,6 +32,8 @@ pub(crate) fn org_of(r: OrgRow) -> Organisation {
             .contribution_margin_bps
             .and_then(|b| u32::try_from(b).ok()),
         profit_basis: ProfitBasis::parse(&r.profit_basis).unwrap_or_default(),
+        reporting_currency: kiki_core::Currency::parse_exact(&r.reporting_currency)
+            .unwrap_or(kiki_core::Currency::USD),
         archived_at: r.archived_at,
         created_at: r.created_at,
     }
@@ -79,6 +81,8 @@ pub struct OrgUpdate {
     /// `Some(None)` clears the margin (back to "not configured").
     pub contribution_margin_bps: Option<Option<i64>>,
     pub profit_basis: Option<ProfitBasis>,
+    /// An ISO 4217 code; see [`Organisation::reporting_currency`].
+    pub reporting_currency: Option<String>,
 }
 
 /// The most a contribution margin can be, in basis points (100 %).
@@ -399,10 +403,23 @@ impl Identity {
             );
             values.push((O::ProfitBasis, basis.as_str().into()));
         }
+        if let Some(code) = &upd.reporting_currency {
+            let currency = kiki_core::Currency::parse_exact(code).map_err(|_| {
+                IdentityError::invalid(
+                    "reporting_currency",
+                    "The reporting currency must be an ISO 4217 code of three letters, such as USD or EUR.",
+                )
+            })?;
+            changed.insert(
+                "reporting_currency".into(),
+                json!({ "from": current.reporting_currency, "to": currency }),
+            );
+            values.push((O::ReportingCurrency, currency.as_str().into()));
+        }
         if values.is_empty() {
             return Err(IdentityError::invalid(
                 "name",
-                "Send at least one of `name`, `open_signup`, `require_mfa`, `contribution_margin_bps`, `profit_basis`.",
+                "Send at least one of `name`, `open_signup`, `require_mfa`, `contribution_margin_bps`, `profit_basis`, `reporting_currency`.",
             ));
         }
         values.push((O::UpdatedAt, self.now().into()));

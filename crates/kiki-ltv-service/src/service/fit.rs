@@ -72,19 +72,26 @@ const DELETE_BATCH: u64 = 20_000;
 /// handler polls a waiting writer's lock at most 100 ms apart, so every
 /// writer that waited through a batch gets its turn in the pause that
 /// follows, long before its `busy_timeout` (5 s by default).
-async fn pause_after(batch: Duration) {
+pub(super) async fn pause_after(batch: Duration) {
     tokio::time::sleep((batch / 4).clamp(Duration::from_millis(120), Duration::from_millis(500)))
         .await;
 }
 
-/// Predictions written per transaction (in statements of
+/// Predictions written per transaction at most (in statements of
 /// [`store::PREDICTION_BATCH`]): about a fiftieth of them, 2,000 to 20,000
 /// rows — enough that the cost of starting a transaction on a connection
-/// whose page cache another writer emptied is spread over many rows, few
-/// enough to hold SQLite's lock well under a second.
+/// whose page cache another writer emptied is spread over many rows.
 fn predictions_per_transaction(total: usize) -> usize {
     (total / 50).clamp(store::PREDICTION_BATCH, 10 * store::PREDICTION_BATCH)
 }
+
+/// How long a bulk write (predictions, a staged upload) keeps one
+/// transaction open: after the statement that passes it, the transaction
+/// commits and the writer pauses ([`pause_after`]). On a loaded machine a
+/// fixed number of rows can take seconds; a time budget keeps SQLite's write
+/// lock short whatever the load, so job claims and progress writes waiting
+/// behind it never reach their busy timeout.
+pub(super) const LOCK_BUDGET: Duration = Duration::from_millis(400);
 
 impl LtvService {
     /// Customers with transactions in `currency`.
@@ -292,8 +299,10 @@ impl LtvService {
             outcome.summaries.iter().zip(&outcome.predictions).collect();
         pairs.sort_unstable_by(|a, b| a.1.customer_id.cmp(&b.1.customer_id));
         let total = pairs.len();
+        let most = predictions_per_transaction(total);
         let mut done = 0;
-        for part in pairs.chunks(predictions_per_transaction(total)) {
+        let mut statements = pairs.chunks(store::PREDICTION_BATCH).peekable();
+        while statements.peek().is_some() {
             progress
                 .report(Progress {
                     fraction: COMPUTED_AT
@@ -303,10 +312,18 @@ impl LtvService {
                 .await;
             let batch = Instant::now();
             let mut tx = self.db.begin().await?;
-            store::insert_predictions(&mut tx, org, row.id, currency, part).await?;
+            let mut in_tx = 0;
+            while let Some(part) =
+                statements.next_if(|_| in_tx < most && batch.elapsed() < LOCK_BUDGET)
+            {
+                store::insert_predictions(&mut tx, org, row.id, currency, part).await?;
+                in_tx += part.len();
+            }
             tx.commit().await?;
-            done += part.len();
-            pause_after(batch.elapsed()).await;
+            done += in_tx;
+            if statements.peek().is_some() {
+                pause_after(batch.elapsed()).await;
+            }
         }
         Ok(())
     }

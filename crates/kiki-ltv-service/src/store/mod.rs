@@ -22,7 +22,7 @@ mod schema;
 
 /// Transactions per multi-row INSERT: 13 values a row, 26,000 bound
 /// parameters, under SQLite's 32,766 and PostgreSQL's 65,535.
-const TRANSACTION_BATCH: usize = 2000;
+pub const TRANSACTION_BATCH: usize = 2000;
 /// Predictions per multi-row INSERT (15 values a row: 30,000 parameters).
 pub const PREDICTION_BATCH: usize = 2000;
 /// Stored transactions a fit reads per query.
@@ -124,6 +124,26 @@ fn usable(window: &DateWindow) -> sea_query::Condition {
         )
 }
 
+/// An upload whose rows are still being stored: none of them is read.
+pub const UPLOAD_RECEIVING: &str = "receiving";
+/// An upload stored whole.
+pub const UPLOAD_COMPLETE: &str = "complete";
+
+/// The rows readers see: those of no upload or of a complete one (an upload
+/// still `receiving` is stored in several transactions and becomes visible
+/// at once when it is marked complete).
+fn visible(org: OrgId) -> sea_query::Condition {
+    let receiving = Query::select()
+        .column(U::Id)
+        .from(U::Table)
+        .and_where(Expr::col(U::OrgId).eq(org.0))
+        .and_where(Expr::col(U::Status).eq(UPLOAD_RECEIVING))
+        .to_owned();
+    sea_query::Cond::any()
+        .add(Expr::col(T::UploadId).is_null())
+        .add(Expr::col(T::UploadId).not_in_subquery(receiving))
+}
+
 /// Transactions of one currency as the engine reads them, and how many
 /// stored rows were left out as unusable.
 #[derive(Debug, Clone, Default)]
@@ -152,6 +172,7 @@ pub async fn load_transactions(
         .from(T::Table)
         .and_where(Expr::col(T::OrgId).eq(org.0))
         .and_where(Expr::col(T::Currency).eq(currency.to_string()))
+        .cond_where(visible(org))
         .to_owned();
     if let Some(ids) = customers {
         base.and_where(Expr::col(T::CustomerId).is_in(ids.iter().map(String::as_str)));
@@ -234,6 +255,7 @@ impl<'d> LogReader<'d> {
             .from(T::Table)
             .and_where(Expr::col(T::OrgId).eq(org.0))
             .and_where(Expr::col(T::Currency).eq(currency.to_string()))
+            .cond_where(visible(org))
             .to_owned();
         let count = scoped
             .clone()
@@ -365,6 +387,7 @@ pub async fn count_customers(db: &Db, org: OrgId, currency: Currency) -> Result<
         .from(T::Table)
         .and_where(Expr::col(T::OrgId).eq(org.0))
         .and_where(Expr::col(T::Currency).eq(currency.to_string()))
+        .cond_where(visible(org))
         .to_owned();
     let row: CountRow = db.fetch_one(&stmt).await?;
     Ok(u64::try_from(row.n).unwrap_or(0))
@@ -825,6 +848,7 @@ pub async fn insert_upload(
     tx: &mut Tx<'_>,
     org: OrgId,
     upload: &UploadRow,
+    status: &str,
 ) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(U::Table)
@@ -837,6 +861,7 @@ pub async fn insert_upload(
             U::Inserted,
             U::CreatedBy,
             U::CreatedAt,
+            U::Status,
         ])
         .values_panic([
             upload.id.into(),
@@ -847,6 +872,7 @@ pub async fn insert_upload(
             upload.inserted.into(),
             upload.created_by.as_str().into(),
             upload.created_at.into(),
+            status.into(),
         ])
         .to_owned();
     tx.execute(&stmt).await?;
@@ -865,8 +891,9 @@ pub struct UploadRow {
     pub created_at: OffsetDateTime,
 }
 
-/// Sets the number of rows an upload stored (known after the insert).
-pub async fn set_upload_inserted(
+/// Sets the number of rows an upload stored (known after the insert) and
+/// marks it complete: its rows become visible.
+pub async fn complete_upload(
     tx: &mut Tx<'_>,
     org: OrgId,
     id: Uuid,
@@ -875,6 +902,7 @@ pub async fn set_upload_inserted(
     let stmt = Query::update()
         .table(U::Table)
         .value(U::Inserted, inserted)
+        .value(U::Status, UPLOAD_COMPLETE)
         .and_where(Expr::col(U::OrgId).eq(org.0))
         .and_where(Expr::col(U::Id).eq(id))
         .to_owned();
@@ -901,8 +929,50 @@ pub async fn get_upload(
         .from(U::Table)
         .and_where(Expr::col(U::OrgId).eq(org.0))
         .and_where(Expr::col(U::Id).eq(id))
+        .and_where(Expr::col(U::Status).eq(UPLOAD_COMPLETE))
         .to_owned();
     tx.fetch_optional(&stmt).await
+}
+
+/// Uploads of the organisation still `receiving` that were created before
+/// `before`: their request stopped (a crash, a cut connection) without
+/// removing what it had stored.
+pub async fn abandoned_uploads(
+    db: &Db,
+    org: OrgId,
+    before: OffsetDateTime,
+) -> Result<Vec<Uuid>, StoreError> {
+    let stmt = Query::select()
+        .column(U::Id)
+        .from(U::Table)
+        .and_where(Expr::col(U::OrgId).eq(org.0))
+        .and_where(Expr::col(U::Status).eq(UPLOAD_RECEIVING))
+        .and_where(Expr::col(U::CreatedAt).lt(before))
+        .to_owned();
+    let rows: Vec<IdRow> = db.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Deletes up to `limit` transactions of one upload; how many.
+pub async fn delete_upload_batch(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    upload: Uuid,
+    limit: u64,
+) -> Result<u64, StoreError> {
+    let some = Query::select()
+        .column(T::Id)
+        .from(T::Table)
+        .and_where(Expr::col(T::OrgId).eq(org.0))
+        .and_where(Expr::col(T::UploadId).eq(upload))
+        .limit(limit)
+        .to_owned();
+    let stmt = Query::delete()
+        .from_table(T::Table)
+        .and_where(Expr::col(T::OrgId).eq(org.0))
+        .and_where(Expr::col(T::Id).in_subquery(some))
+        .to_owned();
+    tx.execute(&stmt).await
 }
 
 /// Which transactions a deletion removes.

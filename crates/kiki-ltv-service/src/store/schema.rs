@@ -34,6 +34,7 @@ pub enum LtvUploads {
     Inserted,
     CreatedBy,
     CreatedAt,
+    Status,
 }
 
 /// `ltv_models`: fitted models, versioned per organisation.

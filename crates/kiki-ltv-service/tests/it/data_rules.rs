@@ -2,7 +2,9 @@
 //! deletion and erasure, a default fit that once could not be evaluated, and
 //! the OpenAPI contract of `/v1/ltv`.
 
-use kiki_test_support::identity::{SqlParam, admin, json, member, on_sqlite, sql_execute};
+use kiki_test_support::identity::{
+    SqlParam, admin, json, member, on_sqlite, sql_execute, sql_texts,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -483,4 +485,84 @@ async fn requests_are_read_as_the_api_document_states_them() {
     )
     .await;
     assert_eq!(status, 422, "{err}");
+}
+
+#[tokio::test]
+async fn an_upload_still_receiving_is_not_read_and_one_left_behind_is_removed() {
+    let app = app().await;
+    let person = admin(&app, "staged@example.com", "Shop S").await;
+    let a = person.caller(&app);
+    let (status, body) = upload_csv(&a, &cdnow_csv(100, false)).await;
+    assert_eq!(status, 200, "{body}");
+    let done = Uuid::parse_str(body["upload_id"].as_str().unwrap()).unwrap();
+    let status_of = |id: Uuid| {
+        let app = &app;
+        async move {
+            sql_texts(
+                app,
+                "SELECT status FROM ltv_uploads WHERE id = $1",
+                &[SqlParam::Uuid(id)],
+            )
+            .await
+        }
+    };
+    assert_eq!(status_of(done).await, [Some("complete".to_owned())]);
+
+    // An upload whose request stopped long ago while it was receiving,
+    // with one row of a customer no complete upload has.
+    let staged = Uuid::now_v7();
+    let (created, occurred) = if on_sqlite(&app) {
+        (
+            "'2000-01-01T00:00:00.000000Z'",
+            "'1997-02-01T00:00:00.000000Z'",
+        )
+    } else {
+        (
+            "'2000-01-01 00:00:00+00'::timestamptz",
+            "'1997-02-01 00:00:00+00'::timestamptz",
+        )
+    };
+    sql_execute(
+        &app,
+        &format!(
+            "INSERT INTO ltv_uploads (id, org_id, format, currency, received, inserted, created_by, created_at, status) \
+             VALUES ($1, $2, 'csv', 'USD', 1, 0, 'system:test', {created}, 'receiving')"
+        ),
+        &[SqlParam::Uuid(staged), SqlParam::Uuid(person.org_id)],
+    )
+    .await;
+    sql_execute(
+        &app,
+        &format!(
+            "INSERT INTO ltv_transactions (id, org_id, customer_id, occurred_at, amount_micros, currency, dedup_key, created_at, upload_id) \
+             VALUES ($1, $2, 'staged-customer', {occurred}, 5000000, 'USD', 'staged-key', {created}, $3)"
+        ),
+        &[
+            SqlParam::Uuid(Uuid::now_v7()),
+            SqlParam::Uuid(person.org_id),
+            SqlParam::Uuid(staged),
+        ],
+    )
+    .await;
+
+    // No reader sees it: not the fit, nor a deletion by its id.
+    let (status, model) = json(a.post("/v1/ltv/fits?wait=true", &json!({})).await).await;
+    assert_eq!(status, 201, "{model}");
+    assert_eq!(model["customer_count"], 100, "{model}");
+    assert_eq!(model["skipped_transactions"], 0, "{model}");
+    let (status, _) = json(a.delete(&format!("/v1/ltv/uploads/{staged}")).await).await;
+    assert_eq!(status, 404);
+
+    // The next upload removes it, rows and record.
+    let (status, body) = upload_csv(&a, &cdnow_csv(100, false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["inserted"], 0, "{body}");
+    assert!(status_of(staged).await.is_empty());
+    let left = sql_texts(
+        &app,
+        "SELECT customer_id FROM ltv_transactions WHERE upload_id = $1",
+        &[SqlParam::Uuid(staged)],
+    )
+    .await;
+    assert!(left.is_empty(), "{left:?}");
 }

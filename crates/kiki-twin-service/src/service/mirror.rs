@@ -165,12 +165,18 @@ impl TwinService {
                 kind: "rollback_recommended".into(),
                 subject_kind: "simulation".into(),
                 subject_id: row.id.to_string(),
-                inputs: json!({
-                    "mirror_report_id": report_id,
-                    "days_observed": days,
-                    "actuals": actuals,
-                    "rollback_deviation": cfg.rollback_deviation,
-                }),
+                inputs: {
+                    // The engine's daily actuals count in micros; the record
+                    // shows money.
+                    let mut inputs = json!({
+                        "mirror_report_id": report_id,
+                        "days_observed": days,
+                        "actuals": actuals,
+                        "rollback_deviation": cfg.rollback_deviation,
+                    });
+                    kiki_core::money::legacy::upgrade_legacy_micros(&mut inputs, plan.currency);
+                    inputs
+                },
                 output: json!({ "finding": f }),
                 confidence: None,
                 explanation: f.message.clone(),

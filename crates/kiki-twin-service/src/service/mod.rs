@@ -289,6 +289,7 @@ impl TwinService {
         let gate_cfg = GateConfig {
             min_confidence: settings.min_confidence,
             fee_rate_bps: self.config.fee_rate_bps,
+            min_uplift_bps_of_spend: self.config.min_uplift_bps_of_spend,
         };
         let twin_cfg = TwinConfig {
             margin: run.margin,

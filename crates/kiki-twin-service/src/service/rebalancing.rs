@@ -15,7 +15,7 @@ use kiki_store::Tx;
 
 use kiki_twin::{Platform, priors};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -253,6 +253,10 @@ impl TwinService {
             return Ok(outcome);
         };
         let settings = self.org_settings(org).await?;
+        let threshold = self.approval_threshold(scope, &settings).await?;
+        // Without an exchange rate a threshold in another currency than the
+        // budgets cannot be compared with a shift: every shift waits.
+        let foreign_threshold = threshold.currency != currency;
         let today = period.date();
         let from = today - Duration::days(i64::from(self.config.rebalance_window_days));
         let history = self.history(org, currency, from, today, None).await?;
@@ -286,13 +290,32 @@ impl TwinService {
             config: RebalanceConfig {
                 trigger_below_average: self.config.trigger_below_average,
                 shift_fraction: self.config.shift_fraction,
-                approval_threshold_micros: settings.approval_threshold_micros,
+                approval_threshold_micros: if foreign_threshold {
+                    0
+                } else {
+                    threshold.micros
+                },
                 contribution_margin: margin.contribution_margin,
                 ..RebalanceConfig::default()
             },
         };
-        let plan =
+        let mut plan =
             kiki_allocator::rebalance(&input).map_err(|e| TwinServiceError::from_alloc("", e))?;
+        if foreign_threshold {
+            let engine_says = format!(
+                " The shift is above {} a day, so it needs approval before it is applied.",
+                kiki_core::Money::zero(currency).text()
+            );
+            for s in &mut plan.shifts {
+                s.requires_approval = true;
+                s.explanation = format!(
+                    "{} The approval threshold of {} is in {}, the budgets are in {currency}, and there is no exchange rate to compare them, so the shift needs approval before it is applied.",
+                    s.explanation.trim_end_matches(engine_says.as_str()),
+                    threshold.text(),
+                    threshold.currency,
+                );
+            }
+        }
         let now = self.now();
         let mut tx = self.record.begin().await?;
         let claimed =
@@ -346,17 +369,21 @@ impl TwinService {
                 kind: "budget_shift".into(),
                 subject_kind: "rebalancing_shift".into(),
                 subject_id: id.to_string(),
-                inputs: json!({
-                    "period": period_key,
-                    "window_days": self.config.rebalance_window_days,
-                    "efficiencies": plan.efficiencies,
-                    "average_efficiency": plan.average_efficiency,
-                    "threshold": plan.threshold,
-                    "config": input.config,
-                }),
-                output: json!({ "shift": s, "status": status }),
+                // The engine counts in micros; the record shows money.
+                inputs: money_shaped(
+                    json!({
+                        "period": period_key,
+                        "window_days": self.config.rebalance_window_days,
+                        "efficiencies": plan.efficiencies,
+                        "average_efficiency": plan.average_efficiency,
+                        "threshold": plan.threshold,
+                        "config": input.config,
+                    }),
+                    currency,
+                ),
+                output: money_shaped(json!({ "shift": s, "status": status }), currency),
                 confidence: None,
-                explanation: if s.requires_approval {
+                explanation: if s.requires_approval && !foreign_threshold {
                     format!(
                         "{} The shift is above the approval threshold and waits for approval.",
                         s.explanation
@@ -587,6 +614,13 @@ fn platform_ltv_micros(
         Some(p) => (priors::prior(industry, p).ltv * 1e6).round() as i64,
         None => 0,
     }
+}
+
+/// A record's JSON with every `<name>_micros` integer of the engine's
+/// structures written as `<name>`: Money in `currency`, the API's one shape.
+fn money_shaped(mut value: Value, currency: Currency) -> Value {
+    kiki_core::money::legacy::upgrade_legacy_micros(&mut value, currency);
+    value
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub enum TwinSettings {
     OrgId,
     MinConfidence,
     ApprovalThresholdMicros,
+    Currency,
     Industry,
     UpdatedBy,
     UpdatedAt,

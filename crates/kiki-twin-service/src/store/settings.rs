@@ -13,13 +13,21 @@ use super::schema::TwinSettings as S;
 pub(crate) struct SettingsRow {
     pub min_confidence: Option<f64>,
     pub approval_threshold_micros: Option<i64>,
+    /// The threshold's currency; `None` on rows saved before it had one:
+    /// the organisation's reporting currency.
+    pub currency: Option<String>,
     pub industry: Option<String>,
 }
 
 /// The organisation's overrides, if it has any.
 pub(crate) async fn get(db: &Db, org: OrgId) -> Result<Option<SettingsRow>, StoreError> {
     let stmt = Query::select()
-        .columns([S::MinConfidence, S::ApprovalThresholdMicros, S::Industry])
+        .columns([
+            S::MinConfidence,
+            S::ApprovalThresholdMicros,
+            S::Currency,
+            S::Industry,
+        ])
         .from(S::Table)
         .and_where(Expr::col(S::OrgId).eq(org.0))
         .to_owned();
@@ -40,6 +48,7 @@ pub(crate) async fn put(
             S::OrgId,
             S::MinConfidence,
             S::ApprovalThresholdMicros,
+            S::Currency,
             S::Industry,
             S::UpdatedBy,
             S::UpdatedAt,
@@ -48,6 +57,7 @@ pub(crate) async fn put(
             org.0.into(),
             row.min_confidence.into(),
             row.approval_threshold_micros.into(),
+            row.currency.into(),
             row.industry.into(),
             updated_by.into(),
             now.into(),
@@ -57,6 +67,7 @@ pub(crate) async fn put(
                 .update_columns([
                     S::MinConfidence,
                     S::ApprovalThresholdMicros,
+                    S::Currency,
                     S::Industry,
                     S::UpdatedBy,
                     S::UpdatedAt,

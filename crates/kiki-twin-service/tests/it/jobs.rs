@@ -261,10 +261,15 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     let (status, body) = put(
         &c,
         "/v1/twin/settings",
-        &json!({"approval_threshold_micros": 50_000_000}),
+        &json!({"approval_threshold": {"amount": "50", "currency": "USD"}}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["approval_threshold"],
+        json!({"micros": 50_000_000, "currency": "USD"}),
+        "{body}"
+    );
     let second = svc
         .rebalance_org(
             &kiki_core::TenantScope::single(org),
@@ -305,6 +310,47 @@ async fn the_rebalancer_moves_20_percent_from_the_laggard_once_per_period_and_ho
     );
     let (status, _) = post(&c, &format!("/v1/rebalancing/{id}/approve"), &json!({})).await;
     assert_eq!(status, 409, "a shift is approved once");
+
+    // The old shape of the threshold is refused, naming it.
+    let (status, err) = put(
+        &c,
+        "/v1/twin/settings",
+        &json!({"approval_threshold_micros": 50_000_000}),
+    )
+    .await;
+    assert_eq!(status, 422, "{err}");
+    assert!(
+        err.to_string().contains("approval_threshold_micros"),
+        "{err}"
+    );
+
+    // A threshold in another currency than the budgets cannot be compared
+    // without an exchange rate: however high, every shift waits.
+    let (status, body) = put(
+        &c,
+        "/v1/twin/settings",
+        &json!({"approval_threshold": {"amount": "1000000", "currency": "EUR"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let third = svc
+        .rebalance_org(
+            &kiki_core::TenantScope::single(org),
+            datetime!(2026-11-24 10:15 UTC),
+        )
+        .await
+        .unwrap();
+    assert_eq!((third.applied, third.pending_approval), (0, 1));
+    let mut held = budgets(&c).await;
+    held.sort();
+    assert_eq!(held, after, "a pending shift does not move money");
+    let (_, pending) = get(&c, "/v1/rebalancing?status=pending_approval").await;
+    let text = pending["items"][0]["explanation"].as_str().unwrap();
+    assert!(
+        text.ends_with("The approval threshold of €1,000,000.00 is in EUR, the budgets are in USD, and there is no exchange rate to compare them, so the shift needs approval before it is applied."),
+        "{text}"
+    );
+    assert!(!text.contains("above $0.00"), "{text}");
     app.shutdown().await.unwrap();
 }
 

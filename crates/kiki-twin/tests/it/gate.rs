@@ -242,3 +242,59 @@ fn the_fee_rate_follows_the_contract() {
     };
     assert!(decide(&report, &bad).is_err());
 }
+
+#[test]
+fn a_plan_too_small_to_matter_is_not_approved_however_sure() {
+    // 50 micros a day for 30 days: certainly profitable, by less than a cent.
+    let m = model(vec![certain(Platform::Meta, 0.05)]);
+    let mut p = plan(Platform::Meta);
+    p.allocations[0].daily_budget = Money::from_micros(50, p.currency);
+    let report = evaluate(&p, &m, &options(200), &TwinConfig::default()).unwrap();
+    assert_eq!(report.result.confidence, 1.0);
+    assert_eq!(report.hard_violations().count(), 0);
+    let uplift = report.result.expected_uplift.micros;
+    assert!(uplift > 0 && uplift < 10_000, "{uplift}");
+    let d = decide(&report, &GateConfig::default()).unwrap();
+    assert!(!d.approved, "{}", d.reason);
+    assert!(
+        d.reason.starts_with(
+            "Rejected: the expected net profit uplift is less than $0.01, the smallest amount of the currency, so the plan is too small to be worth running."
+        ),
+        "{}",
+        d.reason
+    );
+    assert_eq!(
+        d.inputs.min_expected_uplift,
+        Some(Money::from_micros(10_000, p.currency))
+    );
+}
+
+#[test]
+fn a_configured_minimum_share_of_spend_makes_an_uplift_material() {
+    // 3,000 of spend brings 12,000 of uplift: 400 % of the spend.
+    let m = model(vec![certain(Platform::Meta, 0.05)]);
+    let report = evaluate(
+        &plan(Platform::Meta),
+        &m,
+        &options(200),
+        &TwinConfig::default(),
+    )
+    .unwrap();
+    let at = |bps| GateConfig {
+        min_uplift_bps_of_spend: bps,
+        ..GateConfig::default()
+    };
+    let d = decide(&report, &at(40_000)).unwrap();
+    assert!(d.approved, "{}", d.reason);
+    assert_eq!(d.inputs.min_expected_uplift.unwrap().micros, 12_000_000_000);
+    let d = decide(&report, &at(50_000)).unwrap();
+    assert!(!d.approved);
+    assert!(
+        d.reason.starts_with(
+            "Rejected: the expected net profit uplift of $12,000.00 is less than $15,000.00, the minimum of 500.0 % of the plan's spend of $3,000.00."
+        ),
+        "{}",
+        d.reason
+    );
+    assert!(decide(&report, &at(1_000_001)).is_err());
+}
