@@ -652,10 +652,19 @@ pub mod legacy {
     /// currency is the nearest `currency` member of the same or an enclosing
     /// object, else `fallback`. A value in the new shape is left as it is.
     pub fn upgrade_legacy_micros(value: &mut Value, fallback: Currency) {
-        walk(value, fallback.as_str());
+        walk(value, Some(fallback.as_str()));
     }
 
-    fn walk(value: &mut Value, currency: &str) {
+    /// As [`upgrade_legacy_micros`] where the record itself names the
+    /// currency (a `currency` member of the same or an enclosing object);
+    /// a figure with no currency in sight is left as it was stored rather
+    /// than given a guessed one. For readers that do not know the
+    /// organisation's currency, such as the decision log.
+    pub fn upgrade_legacy_micros_where_named(value: &mut Value) {
+        walk(value, None);
+    }
+
+    fn walk(value: &mut Value, currency: Option<&str>) {
         match value {
             Value::Array(items) => items.iter_mut().for_each(|v| walk(v, currency)),
             Value::Object(map) => {
@@ -664,9 +673,11 @@ pub mod legacy {
                     .and_then(Value::as_str)
                     .filter(|c| Currency::parse_exact(c).is_ok())
                     .map(str::to_owned)
-                    .unwrap_or_else(|| currency.to_owned());
-                upgrade_members(map, &here);
-                map.values_mut().for_each(|v| walk(v, &here));
+                    .or_else(|| currency.map(str::to_owned));
+                if let Some(c) = &here {
+                    upgrade_members(map, c);
+                }
+                map.values_mut().for_each(|v| walk(v, here.as_deref()));
             }
             _ => {}
         }
@@ -894,5 +905,30 @@ mod tests {
         let mut bare = serde_json::json!({"threshold_micros": 1});
         legacy::upgrade_legacy_micros(&mut bare, Currency::USD);
         assert_eq!(bare["threshold"]["currency"], "USD");
+    }
+
+    #[test]
+    fn only_figures_with_a_named_currency_are_upgraded_where_none_is_known() {
+        let mut record = serde_json::json!({
+            "inputs": {"currency": "EUR", "bid_price_micros": 5, "nested": {"cap_micros": 7}},
+            "unknown_micros": 3,
+            "list": [{"currency": "GBP", "ltv_micros": 2}, {"ltv_micros": 1}]
+        });
+        legacy::upgrade_legacy_micros_where_named(&mut record);
+        assert_eq!(
+            record,
+            serde_json::json!({
+                "inputs": {
+                    "currency": "EUR",
+                    "bid_price": {"micros": 5, "currency": "EUR"},
+                    "nested": {"cap": {"micros": 7, "currency": "EUR"}}
+                },
+                "unknown_micros": 3,
+                "list": [
+                    {"currency": "GBP", "ltv": {"micros": 2, "currency": "GBP"}},
+                    {"ltv_micros": 1}
+                ]
+            })
+        );
     }
 }

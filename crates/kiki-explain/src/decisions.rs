@@ -96,7 +96,22 @@ struct DecisionRow {
 }
 
 impl From<DecisionRow> for Decision {
+    /// Records written before the API's one money shape read back in it:
+    /// each `<name>_micros` figure whose record names its currency becomes
+    /// a money object (see `kiki_core::money::legacy`).
     fn from(r: DecisionRow) -> Self {
+        use kiki_core::money::legacy;
+        let (mut inputs, mut output) = (r.inputs.0, r.output.0);
+        // The output is read in the currency its inputs name.
+        let named = inputs
+            .get("currency")
+            .and_then(Value::as_str)
+            .and_then(|c| kiki_core::Currency::parse_exact(c).ok());
+        legacy::upgrade_legacy_micros_where_named(&mut inputs);
+        match named {
+            Some(c) => legacy::upgrade_legacy_micros(&mut output, c),
+            None => legacy::upgrade_legacy_micros_where_named(&mut output),
+        }
         Decision {
             id: r.id,
             org_id: r.org_id.map(OrgId),
@@ -105,8 +120,8 @@ impl From<DecisionRow> for Decision {
             kind: r.kind,
             subject_kind: r.subject_kind,
             subject_id: r.subject_id,
-            inputs: r.inputs.0,
-            output: r.output.0,
+            inputs,
+            output,
             confidence: r.confidence,
             explanation: r.explanation,
             audit_entry_id: r.audit_entry_id,

@@ -228,7 +228,7 @@ impl BidderService {
                 "model_version": agg.model_version,
                 "statistic": "mean_clv",
                 "segments": written.iter().map(|v| json!({
-                    "segment": v.segment, "ltv_micros": v.ltv.micros,
+                    "segment": v.segment, "ltv": v.ltv,
                 })).collect::<Vec<_>>(),
                 "skipped": skipped.len(),
             });

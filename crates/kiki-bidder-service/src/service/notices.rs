@@ -3,6 +3,7 @@
 //! for the database).
 
 use kiki_bidder::{NoticeAnomaly, NoticeKind};
+use kiki_core::Money;
 use kiki_explain::NewDecision;
 use kiki_shield::{Actor, AuditEvent};
 
@@ -110,8 +111,8 @@ impl BidderService {
             "reason": a.reason.as_str(),
             "bid_id": a.bid_id.to_string(),
             "kind": kind_name(p.kind),
-            "bid_price_micros": a.bid_price_micros,
-            "reported_price_micros": a.reported_price_micros,
+            "bid_price": Money::from_micros(a.bid_price_micros, cur),
+            "clearing_price": Money::from_micros(a.reported_price_micros, cur),
         });
         let entry = tx.audit(ev).await?;
         tx.decision(NewDecision {
@@ -125,14 +126,14 @@ impl BidderService {
                 "bid_id": a.bid_id.to_string(),
                 "line_item_id": a.line_item,
                 "notice": kind_name(p.kind),
-                "bid_price_micros": a.bid_price_micros,
-                "reported_price_micros": a.reported_price_micros,
+                "bid_price": Money::from_micros(a.bid_price_micros, cur),
+                "clearing_price": Money::from_micros(a.reported_price_micros, cur),
                 "reported_price": p.reported_price,
                 "reported_currency": p.reported_currency,
                 "currency": cur.to_string(),
                 "received_at_ms": p.at_ms,
             }),
-            output: serde_json::json!({ "status": "refused", "booked_micros": 0 }),
+            output: serde_json::json!({ "status": "refused", "booked": Money::zero(cur) }),
             confidence: None,
             explanation,
             audit_entry_id: Some(entry.id),

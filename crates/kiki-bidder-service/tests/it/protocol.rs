@@ -452,8 +452,10 @@ async fn a_clearing_price_above_the_bid_is_refused_counted_and_recorded() {
     let inputs = &decision["inputs"];
     assert_eq!(inputs["bid_id"], bid_id.as_str());
     assert_eq!(inputs["line_item_id"], id.to_string());
-    assert_eq!(inputs["bid_price_micros"], bid_micros);
-    assert_eq!(inputs["reported_price_micros"], 1_000_000_000_000_i64);
+    assert_eq!(inputs["bid_price"]["micros"], bid_micros);
+    assert_eq!(inputs["clearing_price"]["micros"], 1_000_000_000_000_i64);
+    assert_eq!(inputs["bid_price"]["currency"], inputs["currency"]);
+    assert_eq!(decision["output"]["booked"]["micros"], 0);
     assert_eq!(inputs["reported_price"], "1000000");
     let why = decision["explanation"].as_str().unwrap();
     assert!(

@@ -103,6 +103,51 @@ async fn a_recorded_decision_reads_back_whole() {
 }
 
 #[tokio::test]
+async fn a_record_stored_with_micros_fields_reads_back_as_money_in_its_currency() {
+    let f = fixture().await;
+    let org = OrgId::new();
+    let recorded = f
+        .decisions
+        .record_now(NewDecision {
+            inputs: json!({
+                "currency": "EUR",
+                "bid_price_micros": 2_500_000,
+                "cap": {"micros": 9, "currency": "EUR"},
+            }),
+            output: json!({"status": "refused", "booked_micros": 0}),
+            ..decision(Some(org), "bidder.notices", "price_above_bid", "b1")
+        })
+        .await
+        .unwrap();
+    let bare = f
+        .decisions
+        .record_now(NewDecision {
+            inputs: json!({"window_micros": 5}),
+            output: json!({}),
+            ..decision(Some(org), "e", "k", "b2")
+        })
+        .await
+        .unwrap();
+    let scope = TenantScope::single(org);
+    let got = f.decisions.get(&scope, recorded.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.inputs,
+        json!({
+            "currency": "EUR",
+            "bid_price": {"micros": 2_500_000, "currency": "EUR"},
+            "cap": {"micros": 9, "currency": "EUR"},
+        })
+    );
+    assert_eq!(
+        got.output,
+        json!({"status": "refused", "booked": {"micros": 0, "currency": "EUR"}})
+    );
+    // With no currency named, a figure is not given a guessed one.
+    let got = f.decisions.get(&scope, bare.id).await.unwrap().unwrap();
+    assert_eq!(got.inputs, json!({"window_micros": 5}));
+}
+
+#[tokio::test]
 async fn a_decision_recorded_in_a_rolled_back_transaction_leaves_nothing() {
     let f = fixture().await;
     let org = OrgId::new();
