@@ -72,6 +72,25 @@ fn fmt_constraint(c: &Option<String>) -> String {
 }
 
 impl StoreError {
+    /// Whether the database refused for now because another connection held
+    /// the lock past the busy timeout (SQLite's `SQLITE_BUSY` and
+    /// `SQLITE_LOCKED`, "database is locked"): the same statement can
+    /// succeed a moment later. PostgreSQL waits on row locks instead and
+    /// never answers this way.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                // Extended result codes keep the primary code in the low byte.
+                let primary = e
+                    .code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .map(|c| c & 0xff);
+                matches!(primary, Some(5 | 6)) || e.message().contains("database is locked")
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is a unique violation of an index over `column`.
     /// PostgreSQL names the constraint (`users_email_key`), SQLite the
     /// columns (`users.email`); both hold the column name between

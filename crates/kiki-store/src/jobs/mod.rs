@@ -272,8 +272,17 @@ impl JobContext {
             .and_where(Expr::col(J::LockedBy).eq(self.worker_id.as_ref()))
             .and_where(Expr::col(J::Status).eq(JobStatus::Running.as_str()))
             .to_owned();
-        if let Err(e) = self.db.execute(&stmt).await {
-            tracing::warn!(job.id = %self.id, error = %e, "recording job progress failed");
+        match self.db.execute(&stmt).await {
+            Ok(_) => {}
+            // Another writer (often the job's own bulk writes) holds SQLite's
+            // lock: the next report overwrites this one anyway.
+            Err(e) if e.is_busy() => {
+                metrics::counter!("kiki_jobs_store_busy_total", "op" => "progress").increment(1);
+                tracing::debug!(job.id = %self.id, "job progress not recorded: the database was busy");
+            }
+            Err(e) => {
+                tracing::warn!(job.id = %self.id, error = %e, "recording job progress failed")
+            }
         }
     }
 

@@ -535,3 +535,30 @@ async fn pending_migrations_lists_versions_until_migrate_runs() {
     db.close().await;
     test_db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_write_that_waits_out_the_sqlite_lock_is_busy_and_other_errors_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DatabaseConfig {
+        url: format!("sqlite://{}", dir.path().join("busy.db").display()),
+        sqlite_busy_timeout_ms: 50,
+        ..DatabaseConfig::default()
+    })
+    .await
+    .unwrap();
+    create_test_tables(&db).await;
+    // One connection holds the write lock (BEGIN IMMEDIATE) ...
+    let held = db.begin().await.unwrap();
+    // ... so a second writer gives up after the busy timeout.
+    let err = match db.begin().await {
+        Err(e) => e,
+        Ok(_) => panic!("a second writer got the lock"),
+    };
+    assert!(err.is_busy(), "{err:?}");
+    drop(held);
+    let free = db.begin().await.expect("the lock is free again");
+    drop(free);
+    assert!(!StoreError::NotFound.is_busy());
+    assert!(!StoreError::PoolTimeout.is_busy());
+    db.close().await;
+}
