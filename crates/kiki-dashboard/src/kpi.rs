@@ -29,13 +29,13 @@ pub fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }
 
-/// `+12.5 %` / `−3.0 %`.
+/// `+12.5 %` / `-3.0 %`.
 fn signed_percent(share: f64) -> String {
     let s = format!("{:.1} %", share.abs() * 100.0);
     if share > 0.0 {
         format!("+{s}")
     } else if share < 0.0 {
-        format!("−{s}")
+        format!("-{s}")
     } else {
         s
     }
@@ -45,7 +45,7 @@ fn signed_money(m: Money) -> String {
     if m.micros > 0 {
         format!("+{}", m.text())
     } else if m.micros < 0 {
-        format!("−{}", Money::from_micros(-m.micros, m.currency).text())
+        format!("-{}", Money::from_micros(-m.micros, m.currency).text())
     } else {
         m.text().to_string()
     }
@@ -61,7 +61,7 @@ pub fn grouped(n: i64) -> String {
         }
         out.push(c);
     }
-    if n < 0 { format!("−{out}") } else { out }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// Conversions may be fractional (data-driven attribution): two decimals
@@ -110,7 +110,7 @@ fn signed(x: f64, f: impl Fn(f64) -> String) -> String {
     if x > 0.0 {
         format!("+{}", f(x))
     } else if x < 0.0 {
-        format!("−{}", f(-x))
+        format!("-{}", f(-x))
     } else {
         f(0.0)
     }
@@ -245,11 +245,11 @@ mod tests {
     fn figures_read_as_people_write_them() {
         assert_eq!(percent(0.015), "1.5 %");
         assert_eq!(signed_percent(7.0), "+700.0 %");
-        assert_eq!(signed_percent(-0.25), "−25.0 %");
+        assert_eq!(signed_percent(-0.25), "-25.0 %");
         assert_eq!(signed_money(usd(350_000_000)), "+$350.00");
-        assert_eq!(signed_money(usd(-1_500_000)), "−$1.50");
+        assert_eq!(signed_money(usd(-1_500_000)), "-$1.50");
         assert_eq!(grouped(1_234_567), "1,234,567");
-        assert_eq!(grouped(-1_000), "−1,000");
+        assert_eq!(grouped(-1_000), "-1,000");
         assert_eq!(conversions(9.0), "9");
         assert_eq!(conversions(1.5), "1.50");
         assert_eq!(multiple(2.5), "2.50×");
@@ -266,7 +266,7 @@ mod tests {
             absolute: usd(-5_000_000),
             relative: Some(-0.5),
         };
-        assert_eq!(amount_change(&c), ("−$5.00 (−50.0 %)".into(), "down"));
+        assert_eq!(amount_change(&c), ("-$5.00 (-50.0 %)".into(), "down"));
         let n = NumberChange {
             absolute: None,
             relative: None,
