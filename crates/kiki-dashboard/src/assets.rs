@@ -108,8 +108,14 @@ pub async fn serve(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|a| a.url == path) {
         Some(a) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(a.content_type)),
-                (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(a.content_type),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(CACHE_CONTROL),
+                ),
             ],
             a.bytes,
         )

@@ -172,7 +172,10 @@ mod tests {
     fn the_svg_places_the_highest_value_at_the_top_and_zero_on_the_axis() {
         let svg = series().svg("Revenue and spend");
         // 650 is the top (y = 12), 0 the axis (y = 212); three days over 636 px.
-        assert!(svg.contains("points=\"72.0,119.7 390.0,212.0 708.0,12.0\""), "{svg}");
+        assert!(
+            svg.contains("points=\"72.0,119.7 390.0,212.0 708.0,12.0\""),
+            "{svg}"
+        );
         assert!(svg.contains(">$650.00</text>"), "{svg}");
         assert!(svg.contains(">$0.00</text>"), "{svg}");
         assert!(svg.contains("revenue $950.00 in all, spend $400.00 in all"));

@@ -99,7 +99,10 @@ fn amount_change(c: &AmountChange) -> (String, &'static str) {
 
 fn number_change(c: &NumberChange, abs: impl Fn(f64) -> String) -> (String, &'static str) {
     match (c.absolute, c.relative) {
-        (Some(a), Some(r)) => (format!("{} ({})", abs(a), signed_percent(r)), direction(Some(a))),
+        (Some(a), Some(r)) => (
+            format!("{} ({})", abs(a), signed_percent(r)),
+            direction(Some(a)),
+        ),
         (Some(a), None) if a == 0.0 => (abs(a), "flat"),
         (Some(a), None) => (format!("{} (none before)", abs(a)), direction(Some(a))),
         (None, _) => ("not comparable".to_owned(), "flat"),
@@ -139,7 +142,11 @@ pub fn tiles(s: &CurrencySummary, margins: &[MarginView]) -> Vec<Tile> {
     let ch = s.change.as_ref();
     let note = margin_note(margins);
     let mut out = Vec::new();
-    let mut tile = |key, label, value: String, change: Option<(String, &'static str)>, note: Option<String>| {
+    let mut tile = |key,
+                    label,
+                    value: String,
+                    change: Option<(String, &'static str)>,
+                    note: Option<String>| {
         let (change, direction) = match (ch.is_some(), change) {
             (true, Some((c, d))) => (Some(c), d),
             (true, None) => (Some("not comparable".to_owned()), "flat"),
@@ -155,8 +162,20 @@ pub fn tiles(s: &CurrencySummary, margins: &[MarginView]) -> Vec<Tile> {
         });
     };
     let na = || "—".to_owned();
-    tile("spend", "Ad spend", m.spend.text().to_string(), ch.map(|c| amount_change(&c.spend)), None);
-    tile("revenue", "Revenue", m.revenue.text().to_string(), ch.map(|c| amount_change(&c.revenue)), None);
+    tile(
+        "spend",
+        "Ad spend",
+        m.spend.text().to_string(),
+        ch.map(|c| amount_change(&c.spend)),
+        None,
+    );
+    tile(
+        "revenue",
+        "Revenue",
+        m.revenue.text().to_string(),
+        ch.map(|c| amount_change(&c.revenue)),
+        None,
+    );
     tile(
         "gross_profit",
         "Gross profit",
@@ -225,7 +244,9 @@ pub fn tiles(s: &CurrencySummary, margins: &[MarginView]) -> Vec<Tile> {
         "Active campaigns",
         grouped(cur.active_campaigns),
         ch.map(|c| {
-            number_change(&c.active_campaigns, |x| signed(x, |v| grouped(v.round() as i64)))
+            number_change(&c.active_campaigns, |x| {
+                signed(x, |v| grouped(v.round() as i64))
+            })
         }),
         None,
     );
@@ -282,7 +303,15 @@ mod tests {
             assumed,
         };
         assert_eq!(margin_note(&[m(false)]), None);
-        assert!(margin_note(&[m(true)]).unwrap().starts_with("Assumes a 100 % margin"));
-        assert!(margin_note(&[m(true), m(false)]).unwrap().starts_with("1 of 2"));
+        assert!(
+            margin_note(&[m(true)])
+                .unwrap()
+                .starts_with("Assumes a 100 % margin")
+        );
+        assert!(
+            margin_note(&[m(true), m(false)])
+                .unwrap()
+                .starts_with("1 of 2")
+        );
     }
 }

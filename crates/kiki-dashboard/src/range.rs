@@ -80,7 +80,10 @@ pub fn preset_days(preset: &str, today: Date) -> Option<(Date, Date)> {
         "quarter" => {
             let q = (u8::from(today.month()) - 1) / 3;
             let month = Month::try_from(q * 3 + 1).ok()?;
-            (Date::from_calendar_date(today.year(), month, 1).ok()?, today)
+            (
+                Date::from_calendar_date(today.year(), month, 1).ok()?,
+                today,
+            )
         }
         _ => return None,
     })
@@ -194,8 +197,14 @@ impl Range {
             CompareMode::None => vec![("compare", "none".into())],
             CompareMode::Custom => vec![
                 ("compare", "custom".into()),
-                ("compare_since", self.compare.since.map(text).unwrap_or_default()),
-                ("compare_until", self.compare.until.map(text).unwrap_or_default()),
+                (
+                    "compare_since",
+                    self.compare.since.map(text).unwrap_or_default(),
+                ),
+                (
+                    "compare_until",
+                    self.compare.until.map(text).unwrap_or_default(),
+                ),
             ],
         }
     }
@@ -281,7 +290,11 @@ mod tests {
         check("range=30d", date!(2026 - 01 - 31), TODAY);
         check("range=90d", date!(2025 - 12 - 02), TODAY);
         check("range=mtd", date!(2026 - 03 - 01), TODAY);
-        check("range=last_month", date!(2026 - 02 - 01), date!(2026 - 02 - 28));
+        check(
+            "range=last_month",
+            date!(2026 - 02 - 01),
+            date!(2026 - 02 - 28),
+        );
         check("range=quarter", date!(2026 - 01 - 01), TODAY);
         check(
             "since=2026-02-27&until=2026-03-01",
@@ -333,7 +346,9 @@ mod tests {
         assert_eq!(q(&r.query("UTC")).resolve(TODAY, "UTC").unwrap(), r);
         assert_eq!(
             r.with_preset("7d", "UTC"),
-            format!("org={org}&tz=Europe%2FParis&range=7d&compare=custom&compare_since=2026-01-01&compare_until=2026-01-10")
+            format!(
+                "org={org}&tz=Europe%2FParis&range=7d&compare=custom&compare_since=2026-01-01&compare_until=2026-01-10"
+            )
         );
         let plain = q("").resolve(TODAY, "UTC").unwrap();
         assert_eq!(plain.query("UTC"), "range=30d");

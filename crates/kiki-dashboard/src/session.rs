@@ -144,7 +144,9 @@ impl Viewer {
             .authenticate_cookie(token, org)
             .await
             .map_err(|e| match e {
-                kiki_identity::IdentityError::Forbidden(_) => PageError::NotFound("The organisation"),
+                kiki_identity::IdentityError::Forbidden(_) => {
+                    PageError::NotFound("The organisation")
+                }
                 other => PageError::from(other),
             })?;
         let csrf = cookie(headers, CSRF_COOKIE)

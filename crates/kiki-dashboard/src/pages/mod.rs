@@ -21,12 +21,8 @@ pub fn range_query(raw: Option<&str>) -> Result<RangeQuery, PageError> {
 
 /// The sections of the navigation, each with the permission it needs: a
 /// link is shown only to roles holding it, and its handler refuses others.
-const SECTIONS: &[(&str, &str, &str, Permission)] = &[(
-    "overview",
-    "/app",
-    "Overview",
-    Permission::CampaignRead,
-)];
+const SECTIONS: &[(&str, &str, &str, Permission)] =
+    &[("overview", "/app", "Overview", Permission::CampaignRead)];
 
 /// The signed-in frame for `viewer` on `section`, with links that keep the
 /// range and switch organisation in one click.
@@ -52,10 +48,7 @@ pub fn chrome(viewer: &Viewer, section: &str, range: &Range, default_tz: &str) -
         .iter()
         .filter(|o| o.org.archived_at.is_none())
         .map(|o| OrgLink {
-            href: format!(
-                "{section_path}?{}",
-                range.with_org(o.org.id.0, default_tz)
-            ),
+            href: format!("{section_path}?{}", range.with_org(o.org.id.0, default_tz)),
             name: o.org.name.clone(),
             kind: o.org.kind.as_str().to_owned(),
             role: o.role.as_str().to_owned(),

@@ -27,9 +27,7 @@ use crate::kpi::{self, conversions, grouped, multiple, percent};
 use crate::pages::{chrome, range_query};
 use crate::range::{PRESETS, Range};
 use crate::session::Viewer;
-use crate::views::{
-    CurrencyView, Layout, OverviewPage, PlatformRow, PresetLink, RangeView, html,
-};
+use crate::views::{CurrencyView, Layout, OverviewPage, PlatformRow, PresetLink, RangeView, html};
 
 /// The most platform rows the overview lists.
 const PLATFORM_ROWS: usize = 100;
@@ -52,15 +50,16 @@ async fn open(
 ) -> Result<(Viewer, Range), PageError> {
     let q = range_query(raw)?;
     let default_tz = svc.config().default_time_zone.as_str();
-    let tz = q
-        .tz
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or(default_tz);
+    let tz =
+        q.tz.as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(default_tz);
     let today = kiki_analytics::today_in(app.clock.now(), tz).ok_or_else(|| {
         PageError::BadRequest(format!("`tz`: `{tz}` is not in the time zone database."))
     })?;
-    let range = q.resolve(today, default_tz).map_err(PageError::BadRequest)?;
+    let range = q
+        .resolve(today, default_tz)
+        .map_err(PageError::BadRequest)?;
     let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
     viewer.require(Permission::CampaignRead)?;
     Ok((viewer, range))

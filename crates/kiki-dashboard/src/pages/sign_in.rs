@@ -88,7 +88,8 @@ pub async fn sign_in_page(
     if Viewer::load(&app.identity, &headers, None).await.is_ok() {
         return redirect("/app");
     }
-    let q: SignInQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let q: SignInQuery =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     // Only known messages: the query never puts text on the page.
     let flash = match q.flash.as_deref() {
         Some("signed_out") => Some(Flash {
@@ -224,19 +225,19 @@ pub async fn sign_in_mfa(
 ) -> Response {
     let f: CodeForm = form(&body);
     if !double_submit_ok(&headers, &f.csrf) {
-        return sign_in_form(
-            &app,
-            StatusCode::FORBIDDEN,
-            "",
-            Some(CHALLENGE_ENDED),
-            None,
-        );
+        return sign_in_form(&app, StatusCode::FORBIDDEN, "", Some(CHALLENGE_ENDED), None);
     }
     let now = app.clock.now().unix_timestamp();
     let Some(challenge) = session::cookie(&headers, MFA_COOKIE)
         .and_then(|c| MfaChallenge::open(&app.keyring, c, now))
     else {
-        return sign_in_form(&app, StatusCode::BAD_REQUEST, "", Some(CHALLENGE_ENDED), None);
+        return sign_in_form(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "",
+            Some(CHALLENGE_ENDED),
+            None,
+        );
     };
     if f.code.trim().is_empty() {
         return mfa_form(
@@ -257,15 +258,13 @@ pub async fn sign_in_mfa(
             mfa_form(StatusCode::UNAUTHORIZED, &f.csrf, Some(BAD_CODE))
         }
         // The password stopped working meanwhile (changed, account locked).
-        Err(IdentityError::Unauthenticated(_)) | Err(IdentityError::MfaRequired) => {
-            sign_in_form(
-                &app,
-                StatusCode::UNAUTHORIZED,
-                &challenge.email,
-                Some(BAD_CREDENTIALS),
-                None,
-            )
-        }
+        Err(IdentityError::Unauthenticated(_)) | Err(IdentityError::MfaRequired) => sign_in_form(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            &challenge.email,
+            Some(BAD_CREDENTIALS),
+            None,
+        ),
         Err(e) => match refusal(&e) {
             Some((status, msg)) => mfa_form(status, &f.csrf, Some(&msg)),
             None => PageError::from(e).into_response(),

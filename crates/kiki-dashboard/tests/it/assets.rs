@@ -10,11 +10,19 @@ use crate::*;
 /// Every `(url, integrity)` of the page's script and link tags.
 fn referenced(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for tag in html.split('<').filter(|t| t.starts_with("script") || t.starts_with("link")) {
+    for tag in html
+        .split('<')
+        .filter(|t| t.starts_with("script") || t.starts_with("link"))
+    {
         let attr = |name: &str| {
             let marker = format!(" {name}=\"");
-            tag.find(&marker)
-                .map(|i| tag[i + marker.len()..].split('"').next().unwrap().to_owned())
+            tag.find(&marker).map(|i| {
+                tag[i + marker.len()..]
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
         };
         if let (Some(url), Some(sri)) = (attr("src").or_else(|| attr("href")), attr("integrity")) {
             out.push((url, sri));
@@ -36,14 +44,20 @@ async fn assets_are_served_at_their_hash_with_a_long_cache_and_matching_integrit
     // Our style and script, htmx, and uPlot's script and style.
     assert_eq!(refs.len(), 5, "{names:?}");
     for stem in ["/assets/app.", "/assets/htmx.", "/assets/uplot."] {
-        assert!(names.iter().any(|n| n.starts_with(stem)), "{stem} in {names:?}");
+        assert!(
+            names.iter().any(|n| n.starts_with(stem)),
+            "{stem} in {names:?}"
+        );
     }
 
     for (url, integrity) in &refs {
         let resp = app.client.get(app.url(url)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{url}");
         let h = resp.headers().clone();
-        assert_eq!(h["cache-control"], "public, max-age=31536000, immutable", "{url}");
+        assert_eq!(
+            h["cache-control"], "public, max-age=31536000, immutable",
+            "{url}"
+        );
         let ct = h["content-type"].to_str().unwrap().to_owned();
         let bytes = resp.bytes().await.unwrap();
         if url.ends_with(".js") {
@@ -65,16 +79,37 @@ async fn assets_are_served_at_their_hash_with_a_long_cache_and_matching_integrit
 
     // The vendored files are the pinned releases, byte for byte.
     let htmx = kiki_dashboard::assets::get("htmx.js");
-    let body = app.client.get(app.url(&htmx.url)).send().await.unwrap().bytes().await.unwrap();
+    let body = app
+        .client
+        .get(app.url(&htmx.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(body.len(), 52_182, "htmx 2.0.11's dist/htmx.min.js");
     let uplot = kiki_dashboard::assets::get("uplot.js");
-    let body = app.client.get(app.url(&uplot.url)).send().await.unwrap().bytes().await.unwrap();
+    let body = app
+        .client
+        .get(app.url(&uplot.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(body.len(), 51_081, "uPlot 1.6.32's dist/uPlot.iife.min.js");
 
     // The favicon has its type; an unhashed name is not served.
     let icon = kiki_dashboard::assets::get("favicon.svg");
     let resp = app.client.get(app.url(&icon.url)).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "image/svg+xml");
-    let plain = app.client.get(app.url("/assets/app.css")).send().await.unwrap();
+    let plain = app
+        .client
+        .get(app.url("/assets/app.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(plain.status(), 404);
 }

@@ -270,9 +270,36 @@ pub async fn feed(svc: &AnalyticsService, org: Uuid) {
     let scope = TenantScope::single(OrgId(org));
     let period = kiki_analytics::Period::new(date!(2026 - 02 - 20), date!(2026 - 03 - 01)).unwrap();
     let meta = vec![
-        row("meta", "m-c1", date!(2026 - 02 - 25), 50, 100, 2_000, 5_000, 100),
-        row("meta", "m-c1", date!(2026 - 02 - 27), 100, 300, 3_000, 10_000, 200),
-        row("meta", "m-c1", date!(2026 - 03 - 01), 200, 500, 4_500, 20_000, 300),
+        row(
+            "meta",
+            "m-c1",
+            date!(2026 - 02 - 25),
+            50,
+            100,
+            2_000,
+            5_000,
+            100,
+        ),
+        row(
+            "meta",
+            "m-c1",
+            date!(2026 - 02 - 27),
+            100,
+            300,
+            3_000,
+            10_000,
+            200,
+        ),
+        row(
+            "meta",
+            "m-c1",
+            date!(2026 - 03 - 01),
+            200,
+            500,
+            4_500,
+            20_000,
+            300,
+        ),
     ];
     let google = vec![row(
         "google",

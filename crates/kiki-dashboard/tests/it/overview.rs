@@ -19,30 +19,55 @@ async fn the_overview_shows_the_figures_of_the_range_with_their_change() {
 
     let page = b.get(&format!("/app?{RANGE}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("27 Feb 2026 – 1 Mar 2026"), "{}", page.body);
-    assert!(page.body.contains("compared with 24 Feb 2026 – 26 Feb 2026"));
+    assert!(
+        page.body.contains("27 Feb 2026 – 1 Mar 2026"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("compared with 24 Feb 2026 – 26 Feb 2026")
+    );
     assert!(page.body.contains("time zone UTC"));
     assert!(page.body.contains("Figures in USD"));
 
     // $400 now, $50 before: +$350, +700 %.
     assert_eq!(page.tile("spend"), "Ad spend $400.00 ▲ +$350.00 (+700.0 %)");
-    assert_eq!(page.tile("revenue"), "Revenue $1,000.00 ▲ +$900.00 (+900.0 %)");
+    assert_eq!(
+        page.tile("revenue"),
+        "Revenue $1,000.00 ▲ +$900.00 (+900.0 %)"
+    );
     // No margin configured: revenue counts as profit, and the tile says so.
     assert_eq!(
         page.tile("gross_profit"),
         "Gross profit $1,000.00 ▲ +$900.00 (+900.0 %) Assumes a 100 % margin: no contribution margin is configured, so revenue counts as profit."
     );
-    assert!(page.tile("profit_after_ad_spend").starts_with("Profit after ad spend $600.00 ▲ +$550.00 (+1100.0 %)"));
+    assert!(
+        page.tile("profit_after_ad_spend")
+            .starts_with("Profit after ad spend $600.00 ▲ +$550.00 (+1100.0 %)")
+    );
     // 1,000 / 400 = 2.5× against 100 / 50 = 2×.
     assert_eq!(page.tile("roas"), "ROAS 2.50× ▲ +0.50× (+25.0 %)");
     // $400 / 9 = $44.44 against $50 / 2 = $25.
-    assert_eq!(page.tile("cpa"), "Cost per conversion $44.44 ▲ +$19.44 (+77.8 %)");
+    assert_eq!(
+        page.tile("cpa"),
+        "Cost per conversion $44.44 ▲ +$19.44 (+77.8 %)"
+    );
     assert_eq!(page.tile("conversions"), "Conversions 9 ▲ +7 (+350.0 %)");
     // 600 / 40,000 = 1.5 % against 100 / 5,000 = 2 %.
-    assert_eq!(page.tile("ctr"), "Click-through rate 1.5 % ▼ -0.50 pt (-25.0 %)");
+    assert_eq!(
+        page.tile("ctr"),
+        "Click-through rate 1.5 % ▼ -0.50 pt (-25.0 %)"
+    );
     assert_eq!(page.tile("clicks"), "Clicks 600 ▲ +500 (+500.0 %)");
-    assert_eq!(page.tile("impressions"), "Impressions 40,000 ▲ +35,000 (+700.0 %)");
-    assert_eq!(page.tile("active_campaigns"), "Active campaigns 2 ▲ +1 (+100.0 %)");
+    assert_eq!(
+        page.tile("impressions"),
+        "Impressions 40,000 ▲ +35,000 (+700.0 %)"
+    );
+    assert_eq!(
+        page.tile("active_campaigns"),
+        "Active campaigns 2 ▲ +1 (+100.0 %)"
+    );
 
     // The platform breakdown, largest spend first.
     assert_eq!(
@@ -77,7 +102,10 @@ async fn the_overview_shows_the_figures_of_the_range_with_their_change() {
     // (Another comparison is another cached answer: no wait for the cache.)
     let gross = page.tile("gross_profit");
     assert_eq!(gross, "Gross profit $300.00", "no comparison, no note");
-    assert_eq!(page.tile("profit_after_ad_spend"), "Profit after ad spend -$100.00");
+    assert_eq!(
+        page.tile("profit_after_ad_spend"),
+        "Profit after ad spend -$100.00"
+    );
     assert!(page.body.contains("no comparison"));
 }
 
@@ -95,12 +123,23 @@ async fn the_range_is_kept_in_the_url_and_presets_end_today() {
     assert!(week.body.contains("23 Feb 2026 – 1 Mar 2026"));
     assert!(week.tile("spend").starts_with("Ad spend $450.00"));
     // The preset links keep the other choices and mark the current one.
-    assert!(week.body.contains("<a href=\"/app?range=7d\" aria-current=\"true\">Last 7 days</a>"));
-    assert!(week.body.contains("<a href=\"/app?range=last_month\">Last month</a>"));
+    assert!(
+        week.body
+            .contains("<a href=\"/app?range=7d\" aria-current=\"true\">Last 7 days</a>")
+    );
+    assert!(
+        week.body
+            .contains("<a href=\"/app?range=last_month\">Last month</a>")
+    );
     // Last month: February, compared with January (nothing then).
     let feb = b.get("/app?range=last_month").await;
     assert!(feb.body.contains("1 Feb 2026 – 28 Feb 2026"));
-    assert!(feb.tile("spend").starts_with("Ad spend $150.00 ▲ +$150.00 (none before)"), "{}", feb.tile("spend"));
+    assert!(
+        feb.tile("spend")
+            .starts_with("Ad spend $150.00 ▲ +$150.00 (none before)"),
+        "{}",
+        feb.tile("spend")
+    );
     // Month to date: 1 March only.
     let mtd = b.get("/app?range=mtd").await;
     assert!(mtd.tile("spend").starts_with("Ad spend $300.00"));
@@ -109,11 +148,20 @@ async fn the_range_is_kept_in_the_url_and_presets_end_today() {
         .get("/app?range=custom&since=2026-03-01&until=2026-03-01&compare=custom&compare_since=2026-02-27&compare_until=2026-02-27")
         .await;
     assert_eq!(custom.status, 200, "{}", custom.body);
-    assert_eq!(custom.tile("spend"), "Ad spend $300.00 ▲ +$200.00 (+200.0 %)");
+    assert_eq!(
+        custom.tile("spend"),
+        "Ad spend $300.00 ▲ +$200.00 (+200.0 %)"
+    );
     // The custom form keeps its values.
-    assert!(custom.body.contains("name=\"compare_since\" value=\"2026-02-27\""));
+    assert!(
+        custom
+            .body
+            .contains("name=\"compare_since\" value=\"2026-02-27\"")
+    );
     // A bad range is a page naming the field, not a server error.
-    let bad = b.get("/app?range=custom&since=2026-03-02&until=2026-03-01").await;
+    let bad = b
+        .get("/app?range=custom&since=2026-03-02&until=2026-03-01")
+        .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("`since` must not be after `until`"));
     let bad = b.get("/app?tz=Mars/Olympus").await;
@@ -135,7 +183,11 @@ async fn another_organisations_figures_never_show() {
     assert_eq!(page.status, 200);
     assert!(page.tile("spend").starts_with("Ad spend $400.00"));
     for theirs in ["tiktok", "9,876", "54,321", "Tenant B"] {
-        assert!(!page.body.contains(theirs), "{theirs} leaked: {}", page.body);
+        assert!(
+            !page.body.contains(theirs),
+            "{theirs} leaked: {}",
+            page.body
+        );
     }
     // Naming their organisation in the URL finds nothing, and exports nothing.
     for path in [
@@ -165,18 +217,34 @@ async fn an_agency_switches_to_its_clients_in_one_click() {
 
     let home = b.get(&format!("/app?{RANGE}")).await;
     assert_eq!(home.status, 200, "{}", home.body);
-    assert!(home.body.contains("No figures in this period"), "the agency itself spent nothing");
+    assert!(
+        home.body.contains("No figures in this period"),
+        "the agency itself spent nothing"
+    );
     // The switcher lists the client with a link that keeps the range.
     let link = format!("/app?org={client}&#38;{}", RANGE.replace('&', "&#38;"));
-    assert!(home.body.contains(&format!("<a href=\"{link}\">Client Garden Co")), "{}", home.body);
+    assert!(
+        home.body
+            .contains(&format!("<a href=\"{link}\">Client Garden Co")),
+        "{}",
+        home.body
+    );
 
     let page = b.get(&format!("/app?org={client}&{RANGE}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.tile("spend").starts_with("Ad spend $400.00"));
-    assert!(page.body.contains("<summary><span class=\"visually-hidden\">Organisation: </span>Client Garden Co</summary>"));
+    assert!(page.body.contains(
+        "<summary><span class=\"visually-hidden\">Organisation: </span>Client Garden Co</summary>"
+    ));
     // Links on the client's page stay in the client.
-    assert!(page.body.contains(&format!("/app?org={client}&#38;range=7d")));
-    assert!(page.body.contains(&format!("/app/platforms.csv?org={client}&#38;")));
+    assert!(
+        page.body
+            .contains(&format!("/app?org={client}&#38;range=7d"))
+    );
+    assert!(
+        page.body
+            .contains(&format!("/app/platforms.csv?org={client}&#38;"))
+    );
 }
 
 #[tokio::test]
@@ -212,11 +280,23 @@ async fn a_viewer_sees_no_export_and_is_refused_it() {
         "attachment; filename=\"kiki-platforms-2026-02-27-2026-03-01.csv\""
     );
     let lines: Vec<&str> = csv.body.lines().collect();
-    assert!(lines[0].starts_with("organisation_id,platform,"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("organisation_id,platform,"),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines.len(), 3, "a header and two platforms: {}", csv.body);
     // Largest spend first: Meta's $300 and $800, then Google's.
-    assert!(lines[1].contains(",meta,") && lines[1].contains(",USD,300,800,7.5,30000,500,"), "{}", lines[1]);
-    assert!(lines[2].contains(",google,") && lines[2].contains(",USD,100,200,1.5,10000,100,"), "{}", lines[2]);
+    assert!(
+        lines[1].contains(",meta,") && lines[1].contains(",USD,300,800,7.5,30000,500,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(",google,") && lines[2].contains(",USD,100,200,1.5,10000,100,"),
+        "{}",
+        lines[2]
+    );
     // The export is in the audit log.
     let (status, log) = json(
         boss.caller(&app)

@@ -23,12 +23,19 @@ async fn a_form_post_without_the_sessions_csrf_token_is_refused() {
     for form in [
         vec![],
         vec![("csrf", "")],
-        vec![("csrf", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")],
+        vec![(
+            "csrf",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        )],
         vec![("csrf", theirs.as_str())],
     ] {
         let refused = b.post("/sign-out", &form).await;
         assert_eq!(refused.status, 403, "{form:?}: {}", refused.body);
-        assert!(refused.body.contains("This form has expired"), "{}", refused.body);
+        assert!(
+            refused.body.contains("This form has expired"),
+            "{}",
+            refused.body
+        );
         assert!(b.cookies.contains_key("kiki_session"));
     }
     // Still signed in: nothing happened.
@@ -43,7 +50,10 @@ async fn a_form_post_without_the_sessions_csrf_token_is_refused() {
     let no_token = fresh
         .post(
             "/sign-in",
-            &[("email", &boss.email), ("password", kiki_test_support::identity::PASSWORD)],
+            &[
+                ("email", &boss.email),
+                ("password", kiki_test_support::identity::PASSWORD),
+            ],
         )
         .await;
     assert_eq!(no_token.status, 403, "{}", no_token.body);
@@ -75,12 +85,22 @@ fn assert_no_inline_code(path: &str, html: &str) {
         );
         if tag.contains(" src=") {
             assert!(tag.contains(" integrity=\"sha384-"), "{path}: {tag}");
-            assert!(lower[i..].starts_with(&format!("{tag}></script>")), "{path}: code in {tag}");
+            assert!(
+                lower[i..].starts_with(&format!("{tag}></script>")),
+                "{path}: code in {tag}"
+            );
         }
     }
     assert!(!lower.contains("<style"), "{path}: a style element");
     assert!(!lower.contains(" style="), "{path}: a style attribute");
-    for handler in [" onclick=", " onload=", " onerror=", " onsubmit=", " onchange=", "javascript:"] {
+    for handler in [
+        " onclick=",
+        " onload=",
+        " onerror=",
+        " onsubmit=",
+        " onchange=",
+        "javascript:",
+    ] {
         assert!(!lower.contains(handler), "{path}: {handler}");
     }
     for (i, _) in lower.match_indices("<link") {
@@ -109,21 +129,41 @@ async fn every_dashboard_response_carries_the_policy_and_no_page_has_inline_code
         ("/", anon.get("/").await),
         ("/sign-in", anon.get("/sign-in").await),
         ("/app anonymous", anon.get("/app").await),
-        ("POST /sign-in", anon.submit_password(&boss.email, "wrong-password-here").await),
+        (
+            "POST /sign-in",
+            anon.submit_password(&boss.email, "wrong-password-here")
+                .await,
+        ),
         ("/app", b.get(&format!("/app?{RANGE}")).await),
-        ("/app empty", b.get("/app?range=custom&since=2020-01-01&until=2020-01-02").await),
+        (
+            "/app empty",
+            b.get("/app?range=custom&since=2020-01-01&until=2020-01-02")
+                .await,
+        ),
         ("/app bad", b.get("/app?range=never").await),
         ("/app/nothing-here", b.get("/app/nothing-here").await),
-        ("/app/platforms.csv", b.get(&format!("/app/platforms.csv?{RANGE}")).await),
-        ("viewer csv", v.get(&format!("/app/platforms.csv?{RANGE}")).await),
-        ("/assets/none", anon.get("/assets/app.0000000000000000.css").await),
+        (
+            "/app/platforms.csv",
+            b.get(&format!("/app/platforms.csv?{RANGE}")).await,
+        ),
+        (
+            "viewer csv",
+            v.get(&format!("/app/platforms.csv?{RANGE}")).await,
+        ),
+        (
+            "/assets/none",
+            anon.get("/assets/app.0000000000000000.css").await,
+        ),
     ];
     let page = b.get("/sign-in").await;
     pages.push(("/sign-in signed in", page));
     let asset = kiki_dashboard::assets::get("app.js").url.clone();
     pages.push(("asset", anon.get(&asset).await));
     let csrf = b.csrf().await;
-    pages.push(("POST /sign-out", b.post("/sign-out", &[("csrf", &csrf)]).await));
+    pages.push((
+        "POST /sign-out",
+        b.post("/sign-out", &[("csrf", &csrf)]).await,
+    ));
 
     for (name, p) in &pages {
         assert_eq!(p.header("content-security-policy"), CSP, "{name}");
@@ -141,7 +181,12 @@ async fn every_dashboard_response_carries_the_policy_and_no_page_has_inline_code
     assert_eq!(status_of("/app/nothing-here"), 404);
     assert_eq!(status_of("viewer csv"), 403);
     assert_eq!(status_of("/assets/none"), 404);
-    for n in ["/app bad", "/app/nothing-here", "viewer csv", "/assets/none"] {
+    for n in [
+        "/app bad",
+        "/app/nothing-here",
+        "viewer csv",
+        "/assets/none",
+    ] {
         let p = &pages.iter().find(|(k, _)| *k == n).unwrap().1;
         assert!(p.header("content-type").starts_with("text/html"), "{n}");
     }
@@ -159,5 +204,8 @@ async fn every_dashboard_response_carries_the_policy_and_no_page_has_inline_code
     }
     // The JSON API keeps its own policy.
     let api = anon.get("/v1/status").await;
-    assert_eq!(api.header("content-security-policy"), "default-src 'none'; frame-ancestors 'none'");
+    assert_eq!(
+        api.header("content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'"
+    );
 }

@@ -111,7 +111,9 @@ async fn a_wrong_password_and_an_unknown_account_get_the_same_answer() {
     let boss = admin(&app, "wrong@shop.example", "Wrong Shop").await;
     let mut b = Browser::new(&app);
 
-    let wrong = b.submit_password(&boss.email, "not-the-password-at-all").await;
+    let wrong = b
+        .submit_password(&boss.email, "not-the-password-at-all")
+        .await;
     let unknown = b
         .submit_password("nobody@nowhere.example", "not-the-password-at-all")
         .await;
@@ -182,19 +184,28 @@ async fn an_account_with_two_factor_authentication_signs_in_with_its_code() {
     assert_eq!(step.status, 200, "{}", step.body);
     assert!(step.body.contains("Two-factor authentication"));
     assert!(step.body.contains("action=\"/sign-in/mfa\""));
-    assert!(!step.body.contains(PASSWORD), "the page never holds the password");
-    assert!(!b.cookies.contains_key("kiki_session"), "no session before the code");
-    let sealed = b.cookies.get("kiki_mfa").expect("the challenge cookie").clone();
+    assert!(
+        !step.body.contains(PASSWORD),
+        "the page never holds the password"
+    );
+    assert!(
+        !b.cookies.contains_key("kiki_session"),
+        "no session before the code"
+    );
+    let sealed = b
+        .cookies
+        .get("kiki_mfa")
+        .expect("the challenge cookie")
+        .clone();
     assert!(!sealed.contains(PASSWORD));
     let mfa_cookie = step.header("set-cookie");
-    assert!(step
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .any(|c| {
+    assert!(
+        step.headers.get_all("set-cookie").iter().any(|c| {
             let c = c.to_str().unwrap();
             c.starts_with("kiki_mfa=") && c.contains("Path=/sign-in") && c.contains("HttpOnly")
-        }), "{mfa_cookie}");
+        }),
+        "{mfa_cookie}"
+    );
     let token = step.input("csrf");
 
     let bad = b
@@ -222,13 +233,19 @@ async fn an_account_with_two_factor_authentication_signs_in_with_its_code() {
     let ok = b
         .post(
             "/sign-in/mfa",
-            &[("csrf", &step.input("csrf")), ("code", &code_now(&secret, &clock))],
+            &[
+                ("csrf", &step.input("csrf")),
+                ("code", &code_now(&secret, &clock)),
+            ],
         )
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert_eq!(ok.location(), "/app");
     assert!(b.cookies.contains_key("kiki_session"));
-    assert!(!b.cookies.contains_key("kiki_mfa"), "the challenge is cleared");
+    assert!(
+        !b.cookies.contains_key("kiki_mfa"),
+        "the challenge is cleared"
+    );
     assert_eq!(b.get("/app").await.status, 200);
 }
 
@@ -255,7 +272,10 @@ async fn the_code_step_expires_after_five_minutes() {
     let late = b
         .post(
             "/sign-in/mfa",
-            &[("csrf", &step.input("csrf")), ("code", &code_now(&secret, &clock))],
+            &[
+                ("csrf", &step.input("csrf")),
+                ("code", &code_now(&secret, &clock)),
+            ],
         )
         .await;
     assert_eq!(late.status, 400, "{}", late.body);
