@@ -57,7 +57,11 @@ pub fn routes() -> Router<AppState> {
             get(pages::sign_in::sign_in_page).post(pages::sign_in::sign_in),
         )
         .route("/sign-in/mfa", post(pages::sign_in::sign_in_mfa))
-        .route("/sign-out", post(pages::sign_in::sign_out))
+        // Signing out changes state: only the form's POST does it.
+        .route(
+            "/sign-out",
+            post(pages::sign_in::sign_out).get(|| async { session::redirect("/") }),
+        )
         .route("/app", get(pages::overview::overview))
         .route("/app/platforms.csv", get(pages::overview::platforms_csv))
         .route("/app/{*rest}", get(not_found))

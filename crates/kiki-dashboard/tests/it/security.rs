@@ -38,6 +38,10 @@ async fn a_form_post_without_the_sessions_csrf_token_is_refused() {
         );
         assert!(b.cookies.contains_key("kiki_session"));
     }
+    // A link (GET) cannot sign anyone out either.
+    let link = b.get("/sign-out").await;
+    assert_eq!(link.status, 303);
+    assert_eq!(link.location(), "/");
     // Still signed in: nothing happened.
     assert_eq!(b.get(&format!("/app?{RANGE}")).await.status, 200);
     // The right token works.
