@@ -43,5 +43,7 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         std::sync::Arc::new(kiki_conversions_service::ConversionsModule::new()),
         // Analytics: roll-ups fed by the platforms' metrics syncs.
         std::sync::Arc::new(kiki_analytics_service::AnalyticsModule::new().with_platforms_module()),
+        // The web dashboard: its overview reads the analytics service.
+        std::sync::Arc::new(kiki_dashboard::DashboardModule::new()),
     ]
 }

@@ -149,7 +149,13 @@ where
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if is_json {
+    // The dashboard's error pages are HTML for people; they keep their body.
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_json || is_html {
         return resp;
     }
     let (parts, _) = resp.into_parts();
@@ -163,7 +169,8 @@ where
     fresh
 }
 
-/// Security headers on every response; a strict CSP on HTML pages.
+/// Security headers on every response; a strict CSP on HTML pages (unless
+/// the route set its own, as the dashboard does).
 pub async fn security_headers(
     State(behind_tls): State<bool>,
     req: Request,
@@ -175,10 +182,9 @@ pub async fn security_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
+    // A route that states its own policy (the dashboard's stricter one) keeps it.
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
     let is_html = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -189,10 +195,8 @@ pub async fn security_headers(
     } else {
         "default-src 'none'; frame-ancestors 'none'"
     };
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(csp));
     if is_html {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }

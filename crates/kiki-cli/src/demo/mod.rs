@@ -127,7 +127,7 @@ pub fn banner(base_url: &str, seeded: &Seeded) -> String {
         ),
     };
     format!(
-        "{what}\nSign in at {base_url}/v1/auth/token (API reference: {base_url}/docs)\n  e-mail:   {}\n  password: {}\n",
+        "{what}\nOpen the dashboard at {base_url}/ and sign in (API: {base_url}/v1/auth/token, reference: {base_url}/docs)\n  e-mail:   {}\n  password: {}\n",
         kiki_identity::bootstrap::DEMO_EMAIL,
         kiki_identity::bootstrap::DEMO_PASSWORD
     )

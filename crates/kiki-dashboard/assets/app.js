@@ -1,0 +1,61 @@
+// KIKI dashboard enhancement. Everything works without this file; with it,
+// the server-rendered SVG charts become interactive uPlot charts built from
+// the JSON data block next to them (<script type="application/json">).
+(function () {
+  "use strict";
+
+  function money(currency) {
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency: currency });
+    } catch (e) {
+      return { format: function (v) { return v.toFixed(2) + " " + currency; } };
+    }
+  }
+
+  function cssVar(name, fallback) {
+    var v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return v || fallback;
+  }
+
+  function enhance(figure) {
+    if (typeof window.uPlot !== "function" || figure.classList.contains("live")) return;
+    var source = document.getElementById(figure.getAttribute("data-chart"));
+    var live = figure.querySelector(".chart-live");
+    if (!source || !live) return;
+    var data;
+    try { data = JSON.parse(source.textContent); } catch (e) { return; }
+    if (!data || !data.days || data.days.length === 0) return;
+    var fmt = money(data.currency);
+    // Amounts arrive as integer micros; the chart plots major units.
+    var xs = data.days.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
+    var rev = data.revenue_micros.map(function (m) { return m / 1e6; });
+    var spend = data.spend_micros.map(function (m) { return m / 1e6; });
+    var width = Math.max(280, live.parentElement.clientWidth - 8);
+    var opts = {
+      width: width,
+      height: 260,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
+      series: [
+        {},
+        { label: "Revenue", stroke: cssVar("--revenue", "#1d4ed8"), width: 2, value: function (u, v) { return v == null ? "—" : fmt.format(v); } },
+        { label: "Ad spend", stroke: cssVar("--spend", "#b45309"), width: 2, value: function (u, v) { return v == null ? "—" : fmt.format(v); } }
+      ],
+      axes: [{}, { size: 80, values: function (u, vals) { return vals.map(function (v) { return fmt.format(v); }); } }]
+    };
+    live.hidden = false;
+    var chart = new uPlot(opts, [xs, rev, spend], live);
+    figure.classList.add("live");
+    window.addEventListener("resize", function () {
+      chart.setSize({ width: Math.max(280, live.parentElement.clientWidth - 8), height: 260 });
+    });
+  }
+
+  function enhanceAll(root) {
+    var figures = (root || document).querySelectorAll("figure[data-chart]");
+    for (var i = 0; i < figures.length; i++) enhance(figures[i]);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhanceAll(document); });
+  // Content swapped in by htmx (boosted navigation) gets the same treatment.
+  document.addEventListener("htmx:load", function (e) { enhanceAll(e.target); });
+})();

@@ -1,0 +1,91 @@
+//! The web dashboard: server-rendered HTML pages for marketers and
+//! agencies, in the `api` role, beside the JSON API. Pages are askama
+//! templates compiled into the binary, progressively enhanced (htmx and
+//! uPlot, vendored and served from the binary); everything works with no
+//! internet and no script. The session is the identity context's cookie
+//! session; figures come from the analytics service in-process. See
+//! docs/dashboard.md.
+//!
+//! Layout (ARCHITECTURE.md, "Adding a bounded context", as far as a
+//! presentation module has the parts):
+//!
+//! - `lib.rs`: the `Module` and its routes.
+//! - [`error`]: why a page cannot be shown, as an HTML page.
+//! - [`session`]: cookies, CSRF tokens, the signed-in [`session::Viewer`].
+//! - [`range`]: the date range in the URL (pure).
+//! - [`kpi`], [`chart`]: the overview's tiles and charts (pure).
+//! - [`views`]: templates, the layout, the security headers.
+//! - [`pages`]: the handlers.
+//! - [`assets`]: static files with hashed names and integrity hashes.
+//!
+//! No configuration section, tables, events or jobs of its own: it reads
+//! what the identity and analytics contexts own, through their services.
+
+pub mod assets;
+pub mod chart;
+pub mod error;
+pub mod kpi;
+pub mod pages;
+pub mod range;
+pub mod session;
+pub mod views;
+
+use axum::Router;
+use axum::routing::{get, post};
+use futures::future::BoxFuture;
+use kiki_server::{AppState, Module, ModuleContext, Mount};
+
+pub use error::PageError;
+
+/// The `dashboard` module. Wired to the analytics module, which must be
+/// listed before it.
+#[derive(Debug, Default)]
+pub struct DashboardModule;
+
+impl DashboardModule {
+    pub fn new() -> DashboardModule {
+        DashboardModule
+    }
+}
+
+/// Every dashboard route, each response with the dashboard's headers.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::sign_in::root))
+        .route(
+            "/sign-in",
+            get(pages::sign_in::sign_in_page).post(pages::sign_in::sign_in),
+        )
+        .route("/sign-in/mfa", post(pages::sign_in::sign_in_mfa))
+        // Signing out changes state: only the form's POST does it.
+        .route(
+            "/sign-out",
+            post(pages::sign_in::sign_out).get(|| async { session::redirect("/") }),
+        )
+        .route("/app", get(pages::overview::overview))
+        .route("/app/platforms.csv", get(pages::overview::platforms_csv))
+        .route("/app/{*rest}", get(not_found))
+        .route("/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::map_response(views::security_headers))
+}
+
+async fn not_found() -> PageError {
+    PageError::NotFound("This page")
+}
+
+impl Module for DashboardModule {
+    fn name(&self) -> &'static str {
+        "dashboard"
+    }
+
+    fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
+        Box::pin(async move {
+            // The overview's figures: a missing analytics module stops start-up.
+            ctx.require::<kiki_analytics_service::AnalyticsService>()?;
+            if !ctx.roles.api {
+                return Ok(Mount::new());
+            }
+            Ok(Mount::new().routes(routes()))
+        })
+    }
+}

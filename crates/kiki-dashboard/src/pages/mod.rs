@@ -1,0 +1,77 @@
+//! The page handlers: each reads the session ([`Viewer`]), checks the
+//! permission its page needs, calls the services in-process and renders
+//! its template. What pages share lives here: reading the query string,
+//! and the signed-in frame (navigation, organisation switcher).
+
+pub mod overview;
+pub mod sign_in;
+
+use kiki_identity::Permission;
+
+use crate::error::PageError;
+use crate::range::{Range, RangeQuery};
+use crate::session::Viewer;
+use crate::views::{Chrome, NavLink, OrgLink};
+
+/// The report query of a page (`?range=…&org=…`), 400 naming the field.
+pub fn range_query(raw: Option<&str>) -> Result<RangeQuery, PageError> {
+    serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| PageError::BadRequest(format!("The address is not valid: {e}.")))
+}
+
+/// The sections of the navigation, each with the permission it needs: a
+/// link is shown only to roles holding it, and its handler refuses others.
+const SECTIONS: &[(&str, &str, &str, Permission)] =
+    &[("overview", "/app", "Overview", Permission::CampaignRead)];
+
+/// The signed-in frame for `viewer` on `section`, with links that keep the
+/// range and switch organisation in one click.
+pub fn chrome(viewer: &Viewer, section: &str, range: &Range, default_tz: &str) -> Chrome {
+    let me = &viewer.me;
+    let active = viewer.principal.org_id().0;
+    let nav = SECTIONS
+        .iter()
+        .filter(|(_, _, _, p)| viewer.can(*p))
+        .map(|(key, path, label, _)| NavLink {
+            href: format!("{path}?{}", range.query(default_tz)),
+            label,
+            current: *key == section,
+        })
+        .collect();
+    let section_path = SECTIONS
+        .iter()
+        .find(|(k, ..)| *k == section)
+        .map(|(_, p, ..)| *p)
+        .unwrap_or("/app");
+    let orgs = me
+        .organisations
+        .iter()
+        .filter(|o| o.org.archived_at.is_none())
+        .map(|o| OrgLink {
+            href: format!("{section_path}?{}", range.with_org(o.org.id.0, default_tz)),
+            name: o.org.name.clone(),
+            kind: o.org.kind.as_str().to_owned(),
+            role: o.role.as_str().to_owned(),
+            current: o.org.id.0 == active,
+        })
+        .collect();
+    Chrome {
+        user: me
+            .user
+            .as_ref()
+            .map(|u| {
+                if u.display_name.trim().is_empty() {
+                    u.email.clone()
+                } else {
+                    u.display_name.clone()
+                }
+            })
+            .unwrap_or_default(),
+        org_name: me.active_org.name.clone(),
+        org_kind: me.active_org.kind.as_str().to_owned(),
+        role: me.role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+        orgs,
+        nav,
+        csrf: viewer.csrf.clone(),
+    }
+}

@@ -1,0 +1,230 @@
+//! `/app`, the overview: KPI tiles per currency with their change from the
+//! comparison period, a revenue-vs-spend chart per currency (SVG from the
+//! server, uPlot when scripts run) and the platform breakdown, for the
+//! range in the URL; and `/app/platforms.csv`, the breakdown as a file for
+//! roles that may export. Figures come from the analytics service,
+//! called in-process.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kiki_analytics::Granularity;
+use kiki_analytics_service::AnalyticsService;
+use kiki_analytics_service::domain::{Dimension, Filters, Format, PeriodView};
+use kiki_core::OrgId;
+use kiki_identity::Permission;
+use kiki_server::auth::Meta;
+use kiki_server::{AppState, Service};
+use time::Date;
+
+use crate::chart::DailySeries;
+use crate::error::PageError;
+use crate::kpi::{self, conversions, grouped, multiple, percent};
+use crate::pages::{chrome, range_query};
+use crate::range::{PRESETS, Range};
+use crate::session::Viewer;
+use crate::views::{CurrencyView, Layout, OverviewPage, PlatformRow, PresetLink, RangeView, html};
+
+/// The most platform rows the overview lists.
+const PLATFORM_ROWS: usize = 100;
+
+fn day(d: Date) -> String {
+    let f = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+    d.format(&f).unwrap_or_default()
+}
+
+fn period_text(p: &PeriodView) -> String {
+    format!("{} – {}", day(p.since), day(p.until))
+}
+
+/// The session and range of a report request.
+async fn open(
+    app: &AppState,
+    svc: &AnalyticsService,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Result<(Viewer, Range), PageError> {
+    let q = range_query(raw)?;
+    let default_tz = svc.config().default_time_zone.as_str();
+    let tz =
+        q.tz.as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(default_tz);
+    let today = kiki_analytics::today_in(app.clock.now(), tz).ok_or_else(|| {
+        PageError::BadRequest(format!("`tz`: `{tz}` is not in the time zone database."))
+    })?;
+    let range = q
+        .resolve(today, default_tz)
+        .map_err(PageError::BadRequest)?;
+    let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
+    viewer.require(Permission::CampaignRead)?;
+    Ok((viewer, range))
+}
+
+fn filters(range: &Range) -> Filters {
+    Filters {
+        since: Some(range.since),
+        until: Some(range.until),
+        tz: Some(range.tz.clone()),
+        ..Filters::default()
+    }
+}
+
+/// `GET /app`.
+pub async fn overview(
+    State(app): State<AppState>,
+    Service(svc): Service<AnalyticsService>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let (viewer, range) = open(&app, &svc, &headers, raw.as_deref()).await?;
+    let page = build(&svc, &viewer, range).await?;
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+async fn build(
+    svc: &Arc<AnalyticsService>,
+    viewer: &Viewer,
+    range: Range,
+) -> Result<OverviewPage, PageError> {
+    let scope = &viewer.principal.scope;
+    let default_tz = svc.config().default_time_zone.clone();
+    let f = filters(&range);
+    let (summary, series, breakdown) = futures::try_join!(
+        svc.summary(scope, &f, range.compare),
+        svc.timeseries(scope, &f, Granularity::Day),
+        svc.breakdown(scope, &f, Dimension::Platform, PLATFORM_ROWS),
+    )?;
+
+    let mut daily: BTreeMap<String, DailySeries> = BTreeMap::new();
+    for p in &series.points {
+        let c = p.metrics.currency;
+        daily
+            .entry(c.as_str().to_owned())
+            .or_insert_with(|| DailySeries::new(c))
+            .push(p.start, p.metrics.revenue.micros, p.metrics.spend.micros);
+    }
+    let currencies = summary
+        .currencies
+        .iter()
+        .map(|c| {
+            let code = c.currency.as_str().to_owned();
+            let chart = daily
+                .remove(&code)
+                .unwrap_or_else(|| DailySeries::new(c.currency));
+            CurrencyView {
+                tiles: kpi::tiles(c, &summary.margins),
+                chart_svg: chart.svg(&format!("Revenue and ad spend per day, {code}")),
+                chart_json: chart.json(),
+                currency: code,
+            }
+        })
+        .collect();
+    let na = || "—".to_owned();
+    let platforms = breakdown
+        .rows
+        .iter()
+        .map(|r| {
+            let m = &r.metrics;
+            PlatformRow {
+                platform: r.platform.clone().unwrap_or_default(),
+                currency: m.currency.as_str().to_owned(),
+                spend: m.spend.text().to_string(),
+                revenue: m.revenue.text().to_string(),
+                roas: m.roas.map(multiple).unwrap_or_else(na),
+                conversions: conversions(m.conversions),
+                cpa: m.cpa.map(|v| v.text().to_string()).unwrap_or_else(na),
+                clicks: grouped(m.clicks),
+                ctr: m.ctr.map(percent).unwrap_or_else(na),
+            }
+        })
+        .collect();
+
+    let presets = PRESETS
+        .iter()
+        .map(|(key, label)| PresetLink {
+            href: format!("/app?{}", range.with_preset(key, &default_tz)),
+            label,
+            current: range.preset == *key,
+        })
+        .collect();
+    let range_view = RangeView {
+        action: "/app",
+        presets,
+        period_text: period_text(&summary.period),
+        comparison_text: match &summary.comparison {
+            Some(p) => format!("compared with {}", period_text(p)),
+            None => "no comparison".to_owned(),
+        },
+        time_zone: summary.time_zone.clone(),
+        range: range.clone(),
+    };
+    let export_href = viewer
+        .can(Permission::Export)
+        .then(|| format!("/app/platforms.csv?{}", range.query(&default_tz)));
+    let mut layout = Layout::public("Overview");
+    layout.chrome = Some(chrome(viewer, "overview", &range, &default_tz));
+    Ok(OverviewPage {
+        layout,
+        range_view,
+        currencies,
+        platforms,
+        export_href,
+    })
+}
+
+/// `GET /app/platforms.csv`: the platform breakdown of the range, for
+/// roles with `export` (audited like every export).
+pub async fn platforms_csv(
+    State(app): State<AppState>,
+    Service(svc): Service<AnalyticsService>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let (viewer, range) = open(&app, &svc, &headers, raw.as_deref()).await?;
+    viewer.require(Permission::Export)?;
+    let b = svc
+        .breakdown(
+            &viewer.principal.scope,
+            &filters(&range),
+            Dimension::Platform,
+            svc.config().max_rows as usize,
+        )
+        .await?;
+    svc.audit_export(
+        &viewer.principal,
+        &meta,
+        "breakdown",
+        Format::Csv,
+        &b.period,
+        b.rows.len(),
+    )
+    .await?;
+    let body: Vec<u8> = b
+        .tables()
+        .iter()
+        .flat_map(|t| kiki_analytics_service::domain::export::csv_chunks(t, 1_000))
+        .flatten()
+        .collect();
+    let name = format!(
+        "attachment; filename=\"kiki-platforms-{}-{}.csv\"",
+        range.since_text(),
+        range.until_text()
+    );
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
