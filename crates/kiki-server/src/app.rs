@@ -124,11 +124,17 @@ impl Application {
                 config.jobs.retention_days,
             )))
             // Runs when `jobs.schedules` names `db.backup` (no default schedule).
-            .with_handler(Arc::new(kiki_store::backup::BackupJob::new(
-                db.clone(),
-                config.database.clone(),
-                config.backup.clone(),
-            )));
+            .with_handler({
+                let backups = kiki_store::backup::BackupJob::new(
+                    db.clone(),
+                    config.database.clone(),
+                    config.backup.clone(),
+                );
+                if config.jobs.schedules.contains_key(kiki_store::backup::BACKUP_KIND) {
+                    backups.export_newest();
+                }
+                Arc::new(backups)
+            });
         let outbound = OutboundClient::new(&config.outbound)?;
         let platform = build_platform(&config, db, clock, cache, events, jobs.clone(), outbound)?;
         let identity = build_identity(&config, &platform)?;

@@ -653,6 +653,37 @@ impl BackupJob {
             config,
         }
     }
+
+    /// Exports the newest backup already in `backup.dir` (if any) as
+    /// `kiki_backup_last_success_timestamp_seconds` and
+    /// `kiki_backup_size_bytes`, so that a restarted worker does not forget
+    /// the age of the last backup the alert watches.
+    pub fn export_newest(&self) {
+        if let Some(m) = newest_manifest(Path::new(&self.config.dir)) {
+            record_success(&m);
+        }
+    }
+}
+
+/// The newest readable manifest in `dir` (by the time in its name).
+pub fn newest_manifest(dir: &Path) -> Option<Manifest> {
+    let mut manifests: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("kiki-backup-") && n.ends_with(".json"))
+        })
+        .collect();
+    manifests.sort();
+    manifests.iter().rev().find_map(|p| read_manifest(p).ok())
+}
+
+fn record_success(m: &Manifest) {
+    metrics::gauge!("kiki_backup_last_success_timestamp_seconds")
+        .set(m.created_at.unix_timestamp() as f64);
+    metrics::gauge!("kiki_backup_size_bytes").set(m.bytes as f64);
 }
 
 impl crate::JobHandler for BackupJob {
@@ -668,7 +699,12 @@ impl crate::JobHandler for BackupJob {
             ctx.progress(0.0, "writing the backup").await;
             let (path, m) = backup(&self.db, &self.database, &self.config, ctx.now())
                 .await
-                .map_err(|e| crate::JobError::failed(e.to_string()))?;
+                .map_err(|e| {
+                    metrics::counter!("kiki_backups_total", "outcome" => "failed").increment(1);
+                    crate::JobError::failed(e.to_string())
+                })?;
+            metrics::counter!("kiki_backups_total", "outcome" => "written").increment(1);
+            record_success(&m);
             tracing::info!(manifest = %path.display(), bytes = m.bytes, tables = m.tables.len(), "backup written");
             Ok(serde_json::json!({
                 "manifest": path.display().to_string(),

@@ -143,5 +143,10 @@ async fn retention_keeps_the_newest_backups() {
     let mut expected: Vec<String> = names(1).into_iter().chain(names(2)).collect();
     expected.sort();
     assert_eq!(left, expected);
+    // The newest one is what the backup-age metric reports after a restart.
+    let newest = backup::newest_manifest(dir.path()).expect("a manifest");
+    assert_eq!(newest.created_at, manifests[2].1.created_at);
+    assert_eq!(newest.sha256, manifests[2].1.sha256);
+    assert!(backup::newest_manifest(&dir.path().join("missing")).is_none());
     db.cleanup().await;
 }
