@@ -134,10 +134,11 @@ log "Compose: deploy/compose.yaml against the Compose specification schema"
 "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec deploy/compose.yaml
 log "Compose: Caddyfile"
 "$VENV/bin/caddy" validate --adapter caddyfile --config deploy/caddy/Caddyfile 2>&1 | tail -n1
-log "Compose: Prometheus configuration, alert rules and their unit tests"
+log "Compose: Prometheus configuration, alert rules and their unit tests, Grafana dashboards"
 "$PROMTOOL" check config deploy/prometheus/prometheus.yml
 "$PROMTOOL" test rules deploy/prometheus/alerts.test.yaml
 "$PY" .ci/deploy_check.py alerts deploy/prometheus/alerts.yaml crates
+"$PY" .ci/deploy_check.py dashboards deploy/grafana/dashboards crates "$PROMTOOL"
 log "Compose: each KIKI service's settings"
 "$PY" .ci/deploy_check.py compose deploy/compose.yaml deploy/kiki.env.example "$KIKI_BIN"
 

@@ -3,6 +3,7 @@
     python deploy_check.py chart RENDER.yaml [KIKI_BINARY]
     python deploy_check.py compose deploy/compose.yaml deploy/kiki.env.example [KIKI_BINARY]
     python deploy_check.py alerts deploy/prometheus/alerts.yaml crates/
+    python deploy_check.py dashboards deploy/grafana/dashboards crates/ PROMTOOL
     python deploy_check.py smoke RENDER.yaml KIKI_BINARY POSTGRES_URL
 
 chart:   the rendered Helm chart keeps the published operating rules: one
@@ -18,6 +19,8 @@ compose: each KIKI service of the Compose file (interpolated with fixture
          the deployment promises.
 alerts:  every metric an alert rule reads is one the server exports (its name
          appears in a metrics macro in crates/).
+dashboards: each Grafana dashboard has its own uid, reads the provisioned
+         Prometheus, only metrics the server exports, and PromQL promtool accepts.
 smoke:   the rendered roles and migration Job run as the chart starts them, on a
          fresh PostgreSQL database and a private Redis: /livez answers, /readyz
          is 503 until the Job's command ran and 200 after, /metrics carries the
@@ -385,6 +388,47 @@ def check_alerts(alerts: Path, crates: Path) -> None:
     print(f"ok   {alerts.name}: {len(used)} metric names, all exported by the server ({len(exported)} exported)")
 
 
+def check_dashboards(folder: Path, crates: Path, promtool: str) -> None:
+    """Each Grafana dashboard parses, has its own uid, reads only metrics the
+    server exports, and every query is PromQL that promtool accepts (written
+    as recording rules, with the dashboard variables replaced by `.*`)."""
+    import json
+
+    exported = set()
+    macro = re.compile(r'(?:counter|gauge|histogram)!\(\s*"(kiki_[a-z0-9_]+)"')
+    for f in crates.rglob("*.rs"):
+        exported.update(macro.findall(f.read_text(errors="replace")))
+    uids: set[str] = set()
+    files = sorted(folder.glob("*.json"))
+    expect(files, f"dashboards: no dashboard in {folder}")
+    for f in files:
+        d = json.loads(f.read_text())
+        uid = d.get("uid")
+        expect(bool(uid) and uid not in uids, f"{f.name}: missing or repeated uid {uid!r}")
+        uids.add(uid)
+        exprs = []
+        for p in d.get("panels", []):
+            for t in p.get("targets", []):
+                exprs.append((p.get("title"), t["expr"]))
+                expect(t.get("datasource", {}).get("uid") == "prometheus",
+                       f"{f.name}: panel {p.get('title')!r} does not read the provisioned Prometheus")
+        expect(exprs, f"{f.name}: no query")
+        for title, e in exprs:
+            for m in re.findall(r"\b(kiki_[a-z0-9_]+)", e):
+                base = re.sub(r"_(bucket|sum|count)$", "", m)
+                expect(m in exported or base in exported,
+                       f"{f.name}: panel {title!r} reads {m}, which the server does not export")
+        rules = {"groups": [{"name": "dashboard", "rules": [
+            {"record": f"dashboard:query_{i}", "expr": re.sub(r"\$[a-z_]+", ".*", e)}
+            for i, (_, e) in enumerate(exprs)]}]}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "queries.yaml"
+            path.write_text(yaml.safe_dump(rules))
+            r = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
+            expect(r.returncode == 0, f"{f.name}: promtool refuses a query: {r.stdout}{r.stderr}")
+        print(f"ok   {f.name}: {len(exprs)} queries, valid PromQL, every metric exported")
+
+
 # ---------------------------------------------------------------- smoke
 
 
@@ -595,6 +639,8 @@ def main() -> int:
         check_compose(Path(args[0]), Path(args[1]), args[2] if len(args) > 2 else None)
     elif mode == "alerts":
         check_alerts(Path(args[0]), Path(args[1]))
+    elif mode == "dashboards":
+        check_dashboards(Path(args[0]), Path(args[1]), args[2])
     elif mode == "smoke":
         smoke(Path(args[0]), args[1], args[2])
     else:
