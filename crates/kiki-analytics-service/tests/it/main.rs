@@ -7,6 +7,7 @@
 mod agency;
 mod exports;
 mod feed;
+mod pdf;
 mod reads;
 
 use std::sync::Arc;
