@@ -10,6 +10,8 @@
 //! export needs `export` as well and is written to the audit log. Exports
 //! too large to wait for run as jobs (`exports`).
 
+pub(crate) mod exports;
+
 use std::convert::Infallible;
 
 use axum::Json;
@@ -48,6 +50,9 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(breakdown))
         .routes(v, routes!(performers))
         .routes(v, routes!(drilldown))
+        .routes(v, routes!(exports::create_export, exports::list_exports))
+        .routes(v, routes!(exports::get_export))
+        .routes(v, routes!(exports::download_export))
 }
 
 /// Rows a CSV chunk carries: the download is sent as it is written.
@@ -95,6 +100,7 @@ macro_rules! analytics_query {
 
         impl $name {
             /// The common filters as a PDF prints them.
+            #[allow(dead_code, reason = "the summary has no file export")]
             fn printed(&self) -> Vec<(String, String)> {
                 printed_filters(self.scope, self.platform, self.campaign_id, &self.currency, &self.tz)
             }

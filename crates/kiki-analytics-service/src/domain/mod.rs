@@ -9,6 +9,7 @@
 //! A dated exchange-rate table to convert them is a later step.
 
 pub mod export;
+pub mod job;
 pub mod pdf;
 
 use kiki_analytics::{Change, Profit, Sums};

@@ -4,6 +4,7 @@
 //! each for the caller's organisation or, with `scope=clients`, for every
 //! organisation the caller's scope reaches. Exports are audited here.
 
+pub mod exports;
 pub mod listen;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,6 +7,7 @@
 mod agency;
 mod exports;
 mod feed;
+mod jobs;
 mod pdf;
 mod reads;
 

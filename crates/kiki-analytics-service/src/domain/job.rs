@@ -1,0 +1,126 @@
+//! Export jobs' request and answer shapes: what `POST /v1/analytics/exports`
+//! takes and what the export's status page shows.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Format;
+
+kiki_core::string_enum! {
+    /// The table report an export job writes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = AnalyticsExportReport)]
+    pub enum ExportReport {
+        Timeseries = "timeseries",
+        Breakdown = "breakdown",
+        Performers = "performers",
+        Drilldown = "drilldown",
+    }
+}
+
+kiki_core::string_enum! {
+    /// Where an export is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = AnalyticsExportStatus)]
+    pub enum ExportStatus {
+        /// Waiting for a worker.
+        Queued = "queued",
+        /// Being written (see `progress`).
+        Running = "running",
+        /// Written: `download_url` serves it until `expires_at`.
+        Ready = "ready",
+        /// The job gave up (`error` says why).
+        Failed = "failed",
+        Cancelled = "cancelled",
+        /// Written, but the link's time is over: the download answers 410.
+        Expired = "expired",
+    }
+}
+
+/// `POST /v1/analytics/exports`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AnalyticsExportRequest, example = json!({
+    "report": "timeseries",
+    "format": "pdf",
+    "query": {"since": "2026-01-01", "until": "2026-03-31", "granularity": "week", "currency": "USD"}
+}))]
+pub struct CreateExport {
+    pub report: ExportReport,
+    /// `csv`, `xlsx` or `pdf`.
+    #[schema(value_type = String, example = "pdf")]
+    pub format: Format,
+    /// The report route's query parameters as an object (`since`, `until`,
+    /// `tz`, `scope`, `platform`, `campaign_id`, `currency`, and the
+    /// report's own: `granularity`; `by`, `limit`; `level`, `metric`,
+    /// `direction`, `min_…`, `limit`; `ad_set_id`, `limit`). `limit` may go
+    /// up to `analytics.export_max_rows`. The days are fixed when the export
+    /// is queued ("the last 30 days" means those of that moment).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub query: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An export job and, once written, its file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = AnalyticsExport, example = json!({
+    "id": "01939e7a-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+    "report": "timeseries",
+    "format": "pdf",
+    "status": "ready",
+    "progress": 1.0,
+    "progress_message": "written",
+    "error": null,
+    "query": {"since": "2026-01-01", "until": "2026-03-31", "granularity": "week", "currency": "USD"},
+    "file_name": "analytics-timeseries-2026-01-01-2026-03-31.pdf",
+    "size_bytes": 48211,
+    "rows": 13,
+    "created_at": "2026-04-01T09:00:00Z",
+    "finished_at": "2026-04-01T09:00:04Z",
+    "expires_at": "2026-04-02T09:00:04Z",
+    "download_url": "/v1/analytics/exports/01939e7a-1c2b-7d3e-8f40-5a6b7c8d9e0f/download"
+}))]
+pub struct ExportView {
+    pub id: Uuid,
+    pub report: ExportReport,
+    #[schema(value_type = String, example = "pdf")]
+    pub format: Format,
+    pub status: ExportStatus,
+    /// 0 to 1, as the job last reported.
+    pub progress: f64,
+    pub progress_message: Option<String>,
+    /// Why the job failed.
+    pub error: Option<String>,
+    /// The query as queued (its days resolved).
+    #[schema(value_type = Object)]
+    pub query: serde_json::Value,
+    pub file_name: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// Rows of the report's first table.
+    pub rows: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<OffsetDateTime>,
+    /// When the download link stops working (`analytics.export_ttl_hours`
+    /// after the file was written).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Where the file downloads (with the same credentials), while ready.
+    pub download_url: Option<String>,
+}
+
+/// `GET /v1/analytics/exports`: the organisation's latest exports.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = AnalyticsExportList)]
+pub struct ExportList {
+    /// Newest first, at most 100.
+    pub items: Vec<ExportView>,
+}
