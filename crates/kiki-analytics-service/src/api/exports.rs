@@ -70,9 +70,10 @@ pub async fn create_export(
     Body(body): Body<CreateExport>,
 ) -> Result<Response, ApiError> {
     svc.check_export(&p.0)?;
-    let (req, _) = parse_report(body.report, &body.query, svc.config().export_max_rows)?;
+    let params = body.query.params();
+    let (req, _) = parse_report(body.report, &params, svc.config().export_max_rows)?;
     let v = svc
-        .create_export(&p.0, &meta, body.report, body.format, body.query, &req)
+        .create_export(&p.0, &meta, body.report, body.format, params, &req)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(v)).into_response())
 }

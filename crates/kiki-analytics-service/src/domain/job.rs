@@ -6,7 +6,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Format;
+use kiki_analytics::{Direction, Granularity, Metric};
+use kiki_twin::Platform;
+use time::Date;
+
+use super::{Dimension, Format, RankLevel, ScopeKind};
 
 kiki_core::string_enum! {
     /// The table report an export job writes.
@@ -54,15 +58,93 @@ pub struct CreateExport {
     /// `csv`, `xlsx` or `pdf`.
     #[schema(value_type = String, example = "pdf")]
     pub format: Format,
-    /// The report route's query parameters as an object (`since`, `until`,
-    /// `tz`, `scope`, `platform`, `campaign_id`, `currency`, and the
-    /// report's own: `granularity`; `by`, `limit`; `level`, `metric`,
-    /// `direction`, `min_…`, `limit`; `ad_set_id`, `limit`). `limit` may go
-    /// up to `analytics.export_max_rows`. The days are fixed when the export
-    /// is queued ("the last 30 days" means those of that moment).
+    /// The report route's query parameters (the ones that report reads;
+    /// the others are ignored). `limit` may go up to
+    /// `analytics.export_max_rows`. The days are fixed when the export is
+    /// queued ("the last 30 days" means those of that moment).
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub query: serde_json::Map<String, serde_json::Value>,
+    pub query: ExportQuery,
+}
+
+/// The query of an export: every report route's parameters, each optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AnalyticsExportQuery)]
+pub struct ExportQuery {
+    /// First day (`YYYY-MM-DD`, included).
+    #[serde(
+        default,
+        with = "super::iso_date::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub since: Option<Date>,
+    /// Last day (included); not before `since`.
+    #[serde(
+        default,
+        with = "super::iso_date::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub until: Option<Date>,
+    /// The IANA time zone of "today".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64, example = "Europe/Berlin")]
+    pub tz: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<Uuid>,
+    /// ISO 4217.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
+    pub currency: Option<String>,
+    /// Time series: `day`, `week` or `month`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<Granularity>,
+    /// Breakdown: what it groups by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<Dimension>,
+    /// Breakdown, performers, drill-down: rows (up to `analytics.export_max_rows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100000)]
+    pub limit: Option<u32>,
+    /// Performers: what is ranked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<RankLevel>,
+    /// Performers: the metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
+    /// Performers: `top` or `bottom`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub min_spend_micros: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub min_impressions: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub min_clicks: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub min_conversions: Option<i64>,
+    /// Drill-down: one ad set of the campaign.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_set_id: Option<Uuid>,
+}
+
+impl ExportQuery {
+    /// The query as the object a report route's parameters are read from.
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
 }
 
 /// An export job and, once written, its file.
