@@ -72,12 +72,15 @@ pub struct LineChart {
 const SPEND_COLOUR: [u8; 3] = [0xC0, 0x39, 0x2B];
 const REVENUE_COLOUR: [u8; 3] = [0x1F, 0x5F, 0xA8];
 
+/// A label's day, spend and revenue (micros).
+type DayAmounts = (Date, i64, i64);
+
 /// Revenue and spend per label, one chart per currency (at most four).
 fn revenue_vs_spend<'a>(
     what: &str,
     points: impl Iterator<Item = (Date, &'a super::MetricSet)>,
 ) -> Vec<LineChart> {
-    let mut by_currency: BTreeMap<String, (Currency, Vec<(Date, i64, i64)>)> = BTreeMap::new();
+    let mut by_currency: BTreeMap<String, (Currency, Vec<DayAmounts>)> = BTreeMap::new();
     for (d, m) in points {
         by_currency
             .entry(m.currency.as_str().to_owned())
