@@ -70,10 +70,14 @@ pub async fn create_export(
     Body(body): Body<CreateExport>,
 ) -> Result<Response, ApiError> {
     svc.check_export(&p.0)?;
+    let problems = body.query.problems(svc.config().export_max_rows);
+    if !problems.is_empty() {
+        return Err(AnalyticsError::Invalid(problems).into());
+    }
     let params = body.query.params();
     let (req, _) = parse_report(body.report, &params, svc.config().export_max_rows)?;
     let v = svc
-        .create_export(&p.0, &meta, body.report, body.format, params, &req)
+        .create_export(&p.0, &meta, body.report, body.format.into(), params, &req)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(v)).into_response())
 }

@@ -26,6 +26,28 @@ kiki_core::string_enum! {
 }
 
 kiki_core::string_enum! {
+    /// The file an export job writes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = AnalyticsExportFormat)]
+    pub enum ExportFormat {
+        Csv = "csv",
+        Xlsx = "xlsx",
+        Pdf = "pdf",
+    }
+}
+
+impl From<ExportFormat> for Format {
+    fn from(f: ExportFormat) -> Format {
+        match f {
+            ExportFormat::Csv => Format::Csv,
+            ExportFormat::Xlsx => Format::Xlsx,
+            ExportFormat::Pdf => Format::Pdf,
+        }
+    }
+}
+
+kiki_core::string_enum! {
     /// Where an export is.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
@@ -55,9 +77,7 @@ kiki_core::string_enum! {
 }))]
 pub struct CreateExport {
     pub report: ExportReport,
-    /// `csv`, `xlsx` or `pdf`.
-    #[schema(value_type = String, example = "pdf")]
-    pub format: Format,
+    pub format: ExportFormat,
     /// The report route's query parameters (the ones that report reads;
     /// the others are ignored). `limit` may go up to
     /// `analytics.export_max_rows`. The days are fixed when the export is
@@ -138,6 +158,41 @@ pub struct ExportQuery {
 }
 
 impl ExportQuery {
+    /// The bounds of fields whatever the report (a report ignores the
+    /// fields it does not read, but no field may be out of range).
+    pub fn problems(&self, max_rows: u32) -> Vec<kiki_core::FieldError> {
+        let mut out = Vec::new();
+        for (name, v) in [
+            ("query.min_spend_micros", self.min_spend_micros),
+            ("query.min_impressions", self.min_impressions),
+            ("query.min_clicks", self.min_clicks),
+            ("query.min_conversions", self.min_conversions),
+        ] {
+            if v.is_some_and(|n| n < 0) {
+                out.push(kiki_core::FieldError::new(name, "Must not be negative."));
+            }
+        }
+        if self.min_conversions.is_some_and(|n| n > 1_000_000_000) {
+            out.push(kiki_core::FieldError::new(
+                "query.min_conversions",
+                "At most 1000000000.",
+            ));
+        }
+        if self.limit.is_some_and(|n| n == 0 || n > max_rows) {
+            out.push(kiki_core::FieldError::new(
+                "query.limit",
+                format!("Must be from 1 to {max_rows}."),
+            ));
+        }
+        if self.tz.as_ref().is_some_and(|t| t.chars().count() > 64) {
+            out.push(kiki_core::FieldError::new(
+                "query.tz",
+                "At most 64 characters.",
+            ));
+        }
+        out
+    }
+
     /// The query as the object a report route's parameters are read from.
     pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
         match serde_json::to_value(self) {
