@@ -1,5 +1,6 @@
 //! The `[analytics]` configuration section: the time zone a range defaults
-//! to, the default range, and the bounds of tables.
+//! to, the default range, the bounds of tables, and how long an export
+//! job's file can be downloaded.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,10 @@ pub struct AnalyticsConfig {
     /// New metrics of an organisation drop its answers at once; a changed
     /// margin shows after this time.
     pub cache_ttl_secs: u64,
+    /// Hours a finished export job's download link works (1–720).
+    pub export_ttl_hours: u32,
+    /// The most rows a table of an export job holds (1000–1000000).
+    pub export_max_rows: u32,
 }
 
 impl Default for AnalyticsConfig {
@@ -29,6 +34,8 @@ impl Default for AnalyticsConfig {
             default_range_days: 30,
             max_rows: 1_000,
             cache_ttl_secs: 60,
+            export_ttl_hours: 24,
+            export_max_rows: 100_000,
         }
     }
 }
@@ -53,6 +60,8 @@ impl AnalyticsConfig {
         };
         range("default_range_days", self.default_range_days, 1, 366);
         range("max_rows", self.max_rows, 10, 100_000);
+        range("export_ttl_hours", self.export_ttl_hours, 1, 720);
+        range("export_max_rows", self.export_max_rows, 1_000, 1_000_000);
         if self.cache_ttl_secs > 86_400 {
             out.push(format!(
                 "analytics.cache_ttl_secs must be from 0 to 86400, not {} (KIKI__ANALYTICS__CACHE_TTL_SECS)",

@@ -11,6 +11,15 @@ pub enum AnalyticsError {
     /// The caller may not do this (an export without `export`).
     #[error("{0}")]
     Forbidden(String),
+    /// No such thing in the caller's organisation (an export).
+    #[error("{0} was not found.")]
+    NotFound(&'static str),
+    /// Not possible yet (an export still being written).
+    #[error("{0}")]
+    Conflict(String),
+    /// Existed, but is over (an export whose link expired).
+    #[error("{0}")]
+    Gone(String),
     #[error(transparent)]
     Store(#[from] kiki_store::StoreError),
     #[error(transparent)]
@@ -44,6 +53,9 @@ impl DomainError for AnalyticsError {
         match self {
             AnalyticsError::Invalid(_) => ErrorCode::ValidationFailed,
             AnalyticsError::Forbidden(_) => ErrorCode::Forbidden,
+            AnalyticsError::NotFound(_) => ErrorCode::NotFound,
+            AnalyticsError::Conflict(_) => ErrorCode::Conflict,
+            AnalyticsError::Gone(_) => ErrorCode::Gone,
             AnalyticsError::Store(e) => e.code(),
             AnalyticsError::Shield(e) => e.code(),
             AnalyticsError::Explain(e) => e.code(),
@@ -53,7 +65,11 @@ impl DomainError for AnalyticsError {
 
     fn public_message(&self) -> String {
         match self {
-            AnalyticsError::Invalid(_) | AnalyticsError::Forbidden(_) => self.to_string(),
+            AnalyticsError::Invalid(_)
+            | AnalyticsError::Forbidden(_)
+            | AnalyticsError::NotFound(_)
+            | AnalyticsError::Conflict(_)
+            | AnalyticsError::Gone(_) => self.to_string(),
             AnalyticsError::Store(e) => e.public_message(),
             AnalyticsError::Shield(e) => e.public_message(),
             AnalyticsError::Explain(e) => e.public_message(),
@@ -68,7 +84,11 @@ impl DomainError for AnalyticsError {
             AnalyticsError::Store(e) => e.details(),
             AnalyticsError::Shield(e) => e.details(),
             AnalyticsError::Explain(e) => e.details(),
-            AnalyticsError::Forbidden(_) | AnalyticsError::Internal(_) => kiki_core::no_details(),
+            AnalyticsError::Forbidden(_)
+            | AnalyticsError::NotFound(_)
+            | AnalyticsError::Conflict(_)
+            | AnalyticsError::Gone(_)
+            | AnalyticsError::Internal(_) => kiki_core::no_details(),
         }
     }
 
@@ -128,6 +148,15 @@ mod tests {
                 )),
                 503,
             ),
+            (AnalyticsError::NotFound("The export"), 404),
+            (
+                AnalyticsError::Conflict("The export is still being written.".into()),
+                409,
+            ),
+            (
+                AnalyticsError::Gone("The export's download link has expired.".into()),
+                410,
+            ),
             (AnalyticsError::Internal("the database said no".into()), 500),
         ];
         for (e, status) in cases {
@@ -135,6 +164,9 @@ mod tests {
             match &e {
                 AnalyticsError::Invalid(_)
                 | AnalyticsError::Forbidden(_)
+                | AnalyticsError::NotFound(_)
+                | AnalyticsError::Conflict(_)
+                | AnalyticsError::Gone(_)
                 | AnalyticsError::Store(_)
                 | AnalyticsError::Shield(_)
                 | AnalyticsError::Explain(_)

@@ -1,6 +1,9 @@
-//! `analytics.ingest`: reads one platform's synced days of one organisation
-//! through the platforms service and replaces them in the roll-ups. Queued
-//! by the listener after each metrics sync; safe to run twice.
+//! The analytics jobs. `analytics.ingest`: reads one platform's synced days
+//! of one organisation through the platforms service and replaces them in
+//! the roll-ups; queued by the listener after each metrics sync; safe to
+//! run twice. `analytics.export`: writes a queued export's file (CSV,
+//! Excel or PDF) and stores it until its link expires; a second run after
+//! it finished changes nothing.
 
 use std::sync::Arc;
 
@@ -50,6 +53,43 @@ impl JobHandler for IngestJob {
                 .await
                 .map_err(|e| JobError::failed(e.to_string()))?;
             Ok(json!({ "platform": p.platform, "since": p.since, "until": p.until, "rows": rows }))
+        })
+    }
+}
+
+pub use crate::service::exports::EXPORT_KIND;
+
+/// The payload of an [`EXPORT_KIND`] job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPayload {
+    pub export_id: uuid::Uuid,
+}
+
+/// The handler of [`EXPORT_KIND`].
+pub struct ExportJob(pub Arc<AnalyticsService>);
+
+impl JobHandler for ExportJob {
+    fn kind(&self) -> &'static str {
+        EXPORT_KIND
+    }
+
+    fn run<'a>(&'a self, ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
+        Box::pin(async move {
+            let Some(scope) = ctx.scope() else {
+                return Err(JobError::permanent("An export job needs an organisation."));
+            };
+            let p: ExportPayload = ctx.payload_as()?;
+            self.0
+                .run_export(&ctx, &scope, p.export_id, crate::api::exports::parse_report)
+                .await
+                .map_err(|e| match e {
+                    // A missing row or a query that no longer reads cannot
+                    // succeed on a retry.
+                    crate::AnalyticsError::NotFound(_) | crate::AnalyticsError::Invalid(_) => {
+                        JobError::permanent(e.to_string())
+                    }
+                    other => JobError::failed(other.to_string()),
+                })
         })
     }
 }

@@ -3,7 +3,8 @@
 //! or month, breakdowns by platform, organisation, campaign, ad set and ad,
 //! top and bottom performers, drill-down from a campaign to its ad sets and
 //! ads with daily rows — for one organisation or an agency with all its
-//! clients, exported as CSV or Excel, under `/v1/analytics`.
+//! clients, exported as CSV, Excel or PDF (directly, or as a job with
+//! progress and an expiring download link), under `/v1/analytics`.
 //!
 //! It reads its own daily roll-ups (`analytics_daily`,
 //! `analytics_daily_totals`), fed when metrics land: the platforms' sync
@@ -22,8 +23,8 @@
 //! - [`domain`]: queries, answers, the export tables (pure).
 //! - [`service`]: the use cases ([`AnalyticsService`]) and the listener.
 //! - `store/`: the `analytics_*` tables (crate-private).
-//! - `api.rs`: the routes and handlers, exports included.
-//! - `jobs.rs`: `analytics.ingest`.
+//! - `api/`: the routes and handlers, exports and export jobs included.
+//! - `jobs.rs`: `analytics.ingest`, `analytics.export`.
 
 pub mod api;
 pub mod config;
@@ -98,6 +99,7 @@ impl Module for AnalyticsModule {
                 config,
             ));
             ctx.add_job_handler(Arc::new(jobs::IngestJob(svc.clone())));
+            ctx.add_job_handler(Arc::new(jobs::ExportJob(svc.clone())));
             ctx.provide(svc.clone());
             let mut mount = Mount::new().api(api::api());
             if self.with_platforms && ctx.roles.worker {

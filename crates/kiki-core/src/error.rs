@@ -45,6 +45,7 @@ error_codes! {
     RequestTimeout      => ("request_timeout", 408, "The request took too long"),
     Conflict            => ("conflict", 409, "The request conflicts with the current state"),
     IdempotencyInProgress => ("idempotency_in_progress", 409, "A request with this Idempotency-Key is still running"),
+    Gone                => ("gone", 410, "The resource existed but is no longer available"),
     PayloadTooLarge     => ("payload_too_large", 413, "The body exceeds the size limit"),
     UnsupportedMediaType=> ("unsupported_media_type", 415, "The content type is not accepted"),
     ValidationFailed    => ("validation_failed", 422, "One or more fields are invalid"),

@@ -9,6 +9,8 @@
 //! A dated exchange-rate table to convert them is a later step.
 
 pub mod export;
+pub mod job;
+pub mod pdf;
 
 use kiki_analytics::{Change, Profit, Sums};
 use kiki_core::{Currency, Money};
@@ -132,6 +134,8 @@ kiki_core::string_enum! {
         Csv = "csv",
         /// An Excel workbook (also `Accept:` the .xlsx media type).
         Xlsx = "xlsx",
+        /// A paginated PDF report with charts (also `Accept: application/pdf`).
+        Pdf = "pdf",
     }
 }
 
@@ -602,4 +606,145 @@ pub struct Filters {
     pub campaign_id: Option<Uuid>,
     /// Only rows in this currency.
     pub currency: Option<String>,
+}
+
+/// A table report's answer, as files are written from it.
+#[derive(Debug, Clone)]
+pub enum Report {
+    TimeSeries(TimeSeries),
+    Breakdown(Breakdown),
+    Performers(Performers),
+    DrillDown(DrillDown),
+}
+
+impl Report {
+    /// The route's name (`timeseries`, …): the audit target and file name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Report::TimeSeries(_) => "timeseries",
+            Report::Breakdown(_) => "breakdown",
+            Report::Performers(_) => "performers",
+            Report::DrillDown(_) => "drilldown",
+        }
+    }
+
+    /// The report's title in a PDF.
+    pub fn title(&self) -> String {
+        match self {
+            Report::TimeSeries(_) => "Time series".into(),
+            Report::Breakdown(b) => format!("Breakdown by {}", b.by.as_str().replace('_', " ")),
+            Report::Performers(p) => format!(
+                "{} performers by {}",
+                match p.direction {
+                    kiki_analytics::Direction::Top => "Top",
+                    kiki_analytics::Direction::Bottom => "Bottom",
+                },
+                p.metric.as_str()
+            ),
+            Report::DrillDown(d) => match d.level {
+                DrillLevel::Organisation => "Drill-down: organisation".into(),
+                DrillLevel::Campaign => "Drill-down: campaign".into(),
+                DrillLevel::AdSet => "Drill-down: ad set".into(),
+            },
+        }
+    }
+
+    pub fn period(&self) -> &PeriodView {
+        match self {
+            Report::TimeSeries(v) => &v.period,
+            Report::Breakdown(v) => &v.period,
+            Report::Performers(v) => &v.period,
+            Report::DrillDown(v) => &v.period,
+        }
+    }
+
+    pub fn tables(&self) -> Vec<export::Table> {
+        match self {
+            Report::TimeSeries(v) => v.tables(),
+            Report::Breakdown(v) => v.tables(),
+            Report::Performers(v) => v.tables(),
+            Report::DrillDown(v) => v.tables(),
+        }
+    }
+
+    /// The charts a PDF draws (series and drill-down: revenue vs spend).
+    pub fn charts(&self) -> Vec<pdf::LineChart> {
+        match self {
+            Report::TimeSeries(v) => v.charts(),
+            Report::DrillDown(v) => v.charts(),
+            Report::Breakdown(_) | Report::Performers(_) => Vec::new(),
+        }
+    }
+
+    /// The answer as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let v = match self {
+            Report::TimeSeries(v) => serde_json::to_value(v),
+            Report::Breakdown(v) => serde_json::to_value(v),
+            Report::Performers(v) => serde_json::to_value(v),
+            Report::DrillDown(v) => serde_json::to_value(v),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A file written from a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportFile {
+    pub media_type: &'static str,
+    /// `analytics-<report>-<since>-<until>.<ext>`.
+    pub file_name: String,
+    /// The CSV in chunks of rows (sent as written), or the whole file.
+    pub chunks: Vec<Vec<u8>>,
+    /// Rows of the first table.
+    pub rows: usize,
+}
+
+/// Writes a report as CSV, Excel or PDF (`heading` is what the PDF prints
+/// besides the answer); `None` for JSON.
+pub fn write_file(
+    report: &Report,
+    format: Format,
+    heading: &pdf::Heading,
+    csv_rows_per_chunk: usize,
+) -> Result<Option<ExportFile>, String> {
+    let tables = report.tables();
+    let rows = tables.first().map_or(0, |t| t.rows.len());
+    let period = report.period();
+    let stem = format!(
+        "analytics-{}-{}-{}",
+        report.name(),
+        day_text(period.since),
+        day_text(period.until)
+    );
+    let (media_type, chunks, ext) = match format {
+        Format::Json => return Ok(None),
+        Format::Csv => (
+            "text/csv; charset=utf-8",
+            tables
+                .first()
+                .map(|t| export::csv_chunks(t, csv_rows_per_chunk))
+                .unwrap_or_default(),
+            "csv",
+        ),
+        Format::Xlsx => (
+            export::XLSX_MEDIA_TYPE,
+            vec![export::xlsx(&tables).map_err(|e| format!("writing the workbook: {e}"))?],
+            "xlsx",
+        ),
+        Format::Pdf => (
+            pdf::PDF_MEDIA_TYPE,
+            vec![
+                pdf::pdf(heading, &report.charts(), &tables)
+                    .map_err(|e| format!("writing the PDF: {e}"))?,
+            ],
+            "pdf",
+        ),
+    };
+    Ok(Some(ExportFile {
+        media_type,
+        file_name: format!("{stem}.{ext}"),
+        chunks,
+        rows,
+    }))
 }

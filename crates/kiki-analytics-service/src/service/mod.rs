@@ -4,6 +4,7 @@
 //! each for the caller's organisation or, with `scope=clients`, for every
 //! organisation the caller's scope reaches. Exports are audited here.
 
+pub mod exports;
 pub mod listen;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +26,7 @@ use crate::config::AnalyticsConfig;
 use crate::domain::{
     Breakdown, CompareMode, CurrencySummary, DailyRow, DayPoint, Dimension, DrillDown, DrillLevel,
     Filters, Format, GroupRow, Level, MarginView, MetricSet, Performers, RankLevel, RankedRow,
-    ScopeKind, SeriesPoint, Summary, SummaryChange, SummaryFigures, TimeSeries, day_text,
+    Report, ScopeKind, SeriesPoint, Summary, SummaryChange, SummaryFigures, TimeSeries, day_text,
     parse_day,
 };
 use crate::error::{AnalyticsError, Result};
@@ -60,6 +61,45 @@ pub struct Resolved {
     pub orgs: Vec<OrgId>,
     pub time_zone: String,
     pub(crate) sel: Selection,
+}
+
+/// The organisations a read may cover: a scope's active organisation and
+/// those it reaches. Taken from a [`TenantScope`] when a request comes in,
+/// and stored with an export job so the job reads what its requester could
+/// read when it was queued (never built from anything else).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Reach {
+    pub active: OrgId,
+    pub reachable: Vec<OrgId>,
+}
+
+impl Reach {
+    pub(crate) fn of(scope: &TenantScope) -> Reach {
+        Reach {
+            active: scope.org_id(),
+            reachable: scope.reachable().to_vec(),
+        }
+    }
+}
+
+/// A table report asked for: what the report routes and export jobs run.
+#[derive(Debug, Clone)]
+pub enum ReportRequest {
+    TimeSeries(Filters, Granularity),
+    Breakdown(Filters, Dimension, usize),
+    Performers(Filters, RankRequest),
+    DrillDown(Filters, Option<Uuid>, usize),
+}
+
+impl ReportRequest {
+    pub fn filters(&self) -> &Filters {
+        match self {
+            ReportRequest::TimeSeries(f, _)
+            | ReportRequest::Breakdown(f, _, _)
+            | ReportRequest::Performers(f, _)
+            | ReportRequest::DrillDown(f, _, _) => f,
+        }
+    }
 }
 
 /// The summary's comparison choice.
@@ -323,6 +363,12 @@ impl AnalyticsService {
     /// Checks the filters: the time zone, the range (defaults from today
     /// in the zone), the organisations, the currency.
     pub fn resolve(&self, scope: &TenantScope, f: &Filters) -> Result<Resolved> {
+        self.resolve_in(&Reach::of(scope), f)
+    }
+
+    /// [`resolve`](Self::resolve) for a reach taken from a scope, now or
+    /// when an export job was queued.
+    pub(crate) fn resolve_in(&self, reach: &Reach, f: &Filters) -> Result<Resolved> {
         let mut problems = Vec::new();
         let time_zone =
             f.tz.clone()
@@ -370,15 +416,15 @@ impl AnalyticsService {
         };
         let kind = f.scope.unwrap_or(ScopeKind::Organisation);
         let orgs = match kind {
-            ScopeKind::Organisation => vec![scope.org_id()],
+            ScopeKind::Organisation => vec![reach.active],
             ScopeKind::Clients => {
-                let mut v = vec![scope.org_id()];
+                let mut v = vec![reach.active];
                 v.extend(
-                    scope
-                        .reachable()
+                    reach
+                        .reachable
                         .iter()
                         .copied()
-                        .filter(|o| *o != scope.org_id()),
+                        .filter(|o| *o != reach.active),
                 );
                 v
             }
@@ -653,6 +699,7 @@ impl AnalyticsService {
         limit: usize,
     ) -> Result<Breakdown> {
         let q = self.resolve(scope, f)?;
+        let limit = limit.min(self.config.max_rows as usize);
         self.cached(&q, "breakdown", json!([by, limit]), || {
             self.breakdown_now(&q, by, limit)
         })
@@ -700,7 +747,6 @@ impl AnalyticsService {
         };
         sort_by_spend(&mut rows);
         let total_rows = rows.len();
-        let limit = limit.min(self.config.max_rows as usize);
         rows.truncate(limit);
         Ok(Breakdown {
             period: q.period.into(),
@@ -716,9 +762,10 @@ impl AnalyticsService {
         &self,
         scope: &TenantScope,
         f: &Filters,
-        r: RankRequest,
+        mut r: RankRequest,
     ) -> Result<Performers> {
         let q = self.resolve(scope, f)?;
+        r.limit = r.limit.min(self.config.max_rows as usize);
         self.cached(&q, "performers", json!(r), || self.performers_now(&q, r))
             .await
     }
@@ -743,13 +790,7 @@ impl AnalyticsService {
         }
         let keyed: Vec<(GroupKey, Sums)> =
             rows.into_iter().map(|(g, s)| (GroupKey(g), s)).collect();
-        let ranking = kiki_analytics::rank(
-            keyed,
-            r.metric,
-            r.direction,
-            &r.min,
-            r.limit.min(self.config.max_rows as usize),
-        );
+        let ranking = kiki_analytics::rank(keyed, r.metric, r.direction, &r.min, r.limit);
         Ok(Performers {
             period: q.period.into(),
             level: r.level,
@@ -782,6 +823,7 @@ impl AnalyticsService {
     ) -> Result<DrillDown> {
         let mut q = self.resolve(scope, f)?;
         q.sel.ad_set_id = ad_set_id.map(|a| a.to_string());
+        let limit = limit.min(self.config.max_rows as usize);
         self.cached(&q, "drilldown", json!(limit), || {
             self.drilldown_now(&q, limit)
         })
@@ -808,7 +850,6 @@ impl AnalyticsService {
             .map(|(g, _)| g)
             .collect();
         sort_by_spend(&mut children);
-        let limit = limit.min(self.config.max_rows as usize);
         let truncated = children.len() > limit;
         children.truncate(limit);
         let mut daily: BTreeMap<(Date, String), Sums> = BTreeMap::new();
@@ -846,6 +887,60 @@ impl AnalyticsService {
         })
     }
 
+    /// The current time, from the service's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Refuses a caller without the `export` permission.
+    pub fn check_export(&self, p: &Principal) -> Result<()> {
+        let needed = kiki_identity::Permission::Export;
+        if !p.has(needed) {
+            return Err(AnalyticsError::Forbidden(format!(
+                "Exporting needs the permission `{}`, which your role in this organisation does not have.",
+                needed.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs a table report for an export job: the reach stored with the
+    /// job, rows up to `cap`, never from the cache.
+    pub(crate) async fn report_in(
+        &self,
+        reach: &Reach,
+        req: &ReportRequest,
+        cap: usize,
+    ) -> Result<Report> {
+        let mut q = self.resolve_in(reach, req.filters())?;
+        Ok(match req {
+            ReportRequest::TimeSeries(_, g) => {
+                Report::TimeSeries(self.timeseries_now(&q, *g).await?)
+            }
+            ReportRequest::Breakdown(_, by, limit) => {
+                Report::Breakdown(self.breakdown_now(&q, *by, (*limit).min(cap)).await?)
+            }
+            ReportRequest::Performers(_, r) => {
+                let mut r = *r;
+                r.limit = r.limit.min(cap);
+                Report::Performers(self.performers_now(&q, r).await?)
+            }
+            ReportRequest::DrillDown(_, ad_set, limit) => {
+                q.sel.ad_set_id = ad_set.map(|a| a.to_string());
+                Report::DrillDown(self.drilldown_now(&q, (*limit).min(cap)).await?)
+            }
+        })
+    }
+
+    /// The name of the scope's organisation, as a PDF prints it.
+    pub async fn organisation_name(&self, scope: &TenantScope) -> Result<String> {
+        self.identity
+            .organisation(scope, scope.org_id())
+            .await
+            .map(|o| o.name)
+            .map_err(|e| AnalyticsError::Internal(format!("reading the organisation: {e}")))
+    }
+
     /// Checks that the caller may export, and writes the export's audit
     /// entry (`analytics.exported`: the report, the format, the range, the
     /// rows) before the file is sent.
@@ -858,13 +953,7 @@ impl AnalyticsService {
         period: &crate::domain::PeriodView,
         rows: usize,
     ) -> Result<()> {
-        let needed = kiki_identity::Permission::Export;
-        if !p.has(needed) {
-            return Err(AnalyticsError::Forbidden(format!(
-                "Exporting needs the permission `{}`, which your role in this organisation does not have.",
-                needed.as_str()
-            )));
-        }
+        self.check_export(p)?;
         let org = p.scope.org_id();
         let mut change = self.record.begin().await?;
         change

@@ -1,4 +1,5 @@
-//! Identifiers of the tables in migration `0019_analytics.sql`.
+//! Identifiers of the analytics tables (migrations `0019_analytics.sql`,
+//! `0020_analytics_exports.sql`).
 
 use sea_query::Iden;
 
@@ -36,4 +37,25 @@ pub enum AnalyticsDailyTotals {
     Clicks,
     Campaigns,
     UpdatedAt,
+}
+
+/// Identifiers of `analytics_exports` (migration `0020_analytics_exports.sql`).
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum AnalyticsExports {
+    Table,
+    Id,
+    OrgId,
+    JobId,
+    Report,
+    Format,
+    Query,
+    RequestedBy,
+    FileName,
+    MediaType,
+    Content,
+    SizeBytes,
+    RowCount,
+    CreatedAt,
+    FinishedAt,
+    ExpiresAt,
 }

@@ -7,6 +7,8 @@
 mod agency;
 mod exports;
 mod feed;
+mod jobs;
+mod pdf;
 mod reads;
 
 use std::sync::Arc;

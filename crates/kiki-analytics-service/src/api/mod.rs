@@ -5,8 +5,12 @@
 //! with `scope=clients`, for it and every organisation it reaches (an
 //! agency's clients). The tables (time series, breakdown, performers,
 //! drill-down) also answer as CSV (`format=csv` or `Accept: text/csv`,
-//! streamed) or as an Excel workbook (`format=xlsx` or `Accept:` its media
-//! type); an export needs `export` as well and is written to the audit log.
+//! streamed), as an Excel workbook (`format=xlsx` or `Accept:` its media
+//! type) or as a PDF report (`format=pdf` or `Accept: application/pdf`); an
+//! export needs `export` as well and is written to the audit log. Exports
+//! too large to wait for run as jobs (`exports`).
+
+pub(crate) mod exports;
 
 use std::convert::Infallible;
 
@@ -28,13 +32,14 @@ use time::Date;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::export::{Table, XLSX_MEDIA_TYPE, csv_chunks, xlsx};
+use crate::domain::export::XLSX_MEDIA_TYPE;
+use crate::domain::pdf::{Heading, PDF_MEDIA_TYPE};
 use crate::domain::{
-    Breakdown, CompareMode, Dimension, DrillDown, Filters, Format, Performers, PeriodView,
-    RankLevel, ScopeKind, Summary, TimeSeries, day_text,
+    Breakdown, CompareMode, Dimension, DrillDown, ExportFile, Filters, Format, Performers,
+    RankLevel, Report, ScopeKind, Summary, TimeSeries, write_file,
 };
 use crate::error::AnalyticsError;
-use crate::service::{AnalyticsService, Comparison, RankRequest};
+use crate::service::{AnalyticsService, Comparison, RankRequest, ReportRequest};
 
 /// Every route of the analytics API.
 pub fn api() -> VersionedApi<AppState> {
@@ -45,10 +50,17 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(breakdown))
         .routes(v, routes!(performers))
         .routes(v, routes!(drilldown))
+        .routes(v, routes!(exports::create_export, exports::list_exports))
+        .routes(v, routes!(exports::get_export))
+        .routes(v, routes!(exports::download_export))
 }
 
 /// Rows a CSV chunk carries: the download is sent as it is written.
-const CSV_ROWS_PER_CHUNK: usize = 500;
+pub(crate) const CSV_ROWS_PER_CHUNK: usize = 500;
+
+/// Most rows a table route answers with (`limit`); an export job takes
+/// up to `analytics.export_max_rows`.
+const SYNC_MAX_ROWS: u32 = 1000;
 
 /// A query string: the filters every analytics route takes, then its own.
 macro_rules! analytics_query {
@@ -87,6 +99,12 @@ macro_rules! analytics_query {
         }
 
         impl $name {
+            /// The common filters as a PDF prints them.
+            #[allow(dead_code, reason = "the summary has no file export")]
+            fn printed(&self) -> Vec<(String, String)> {
+                printed_filters(self.scope, self.platform, self.campaign_id, &self.currency, &self.tz)
+            }
+
             fn filters(&self) -> Filters {
                 Filters {
                     since: self.since,
@@ -126,7 +144,7 @@ analytics_query!(
         /// `day` (default), `week` (ISO, Monday first) or `month`.
         #[param(value_type = Option<Granularity>, inline)]
         granularity: Option<Granularity>,
-        /// `json` (default), `csv` or `xlsx`.
+        /// `json` (default), `csv`, `xlsx` or `pdf`.
         #[param(value_type = Option<Format>, inline)]
         format: Option<Format>,
     }
@@ -141,7 +159,7 @@ analytics_query!(
         /// Rows, 1 to 1000 (default 100; at most `analytics.max_rows`).
         #[param(minimum = 1, maximum = 1000)]
         limit: Option<u32>,
-        /// `json` (default), `csv` or `xlsx`.
+        /// `json` (default), `csv`, `xlsx` or `pdf`.
         #[param(value_type = Option<Format>, inline)]
         format: Option<Format>,
     }
@@ -175,7 +193,7 @@ analytics_query!(
         /// Rows, 1 to 1000 (default 10).
         #[param(minimum = 1, maximum = 1000)]
         limit: Option<u32>,
-        /// `json` (default), `csv` or `xlsx`.
+        /// `json` (default), `csv`, `xlsx` or `pdf`.
         #[param(value_type = Option<Format>, inline)]
         format: Option<Format>,
     }
@@ -217,13 +235,28 @@ pub struct DrillQuery {
     /// Rows of the next level down, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// `json` (default), `csv` (the daily rows) or `xlsx` (daily rows,
-    /// totals and the next level, one sheet each).
+    /// `json` (default), `csv` (the daily rows), `xlsx` (daily rows,
+    /// totals and the next level, one sheet each) or `pdf` (the same
+    /// tables and a revenue-vs-spend chart).
     #[param(value_type = Option<Format>, inline)]
     pub format: Option<Format>,
 }
 
 impl DrillQuery {
+    fn printed(&self) -> Vec<(String, String)> {
+        let mut v = printed_filters(
+            self.scope,
+            self.platform,
+            self.campaign_id,
+            &self.currency,
+            &self.tz,
+        );
+        if let Some(a) = self.ad_set_id {
+            v.push(("ad set".into(), a.to_string()));
+        }
+        v
+    }
+
     fn filters(&self) -> Filters {
         Filters {
             since: self.since,
@@ -237,11 +270,146 @@ impl DrillQuery {
     }
 }
 
-fn limit(v: Option<u32>, default: u32) -> Result<usize, ApiError> {
+/// The filters a request named, as (name, value) for a PDF's heading.
+fn printed_filters(
+    scope: Option<ScopeKind>,
+    platform: Option<Platform>,
+    campaign_id: Option<Uuid>,
+    currency: &Option<String>,
+    tz: &Option<String>,
+) -> Vec<(String, String)> {
+    let mut v = vec![(
+        "scope".to_owned(),
+        scope.unwrap_or(ScopeKind::Organisation).as_str().to_owned(),
+    )];
+    if let Some(p) = platform {
+        v.push(("platform".into(), p.as_str().to_owned()));
+    }
+    if let Some(c) = campaign_id {
+        v.push(("campaign".into(), c.to_string()));
+    }
+    if let Some(c) = currency {
+        v.push(("currency".into(), c.to_uppercase()));
+    }
+    if let Some(t) = tz {
+        v.push(("time zone".into(), t.clone()));
+    }
+    v
+}
+
+/// A row limit from 1 to `max` (`default` when absent).
+pub(crate) fn limit(v: Option<u32>, default: u32, max: u32) -> Result<usize, AnalyticsError> {
     match v {
-        None => Ok(default as usize),
-        Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
-        Some(_) => Err(AnalyticsError::field("limit", "Must be from 1 to 1000.").into()),
+        None => Ok(default.min(max) as usize),
+        Some(n) if (1..=max).contains(&n) => Ok(n as usize),
+        Some(_) => Err(AnalyticsError::field(
+            "limit",
+            format!("Must be from 1 to {max}."),
+        )),
+    }
+}
+
+impl SeriesQuery {
+    pub(crate) fn request(&self) -> ReportRequest {
+        ReportRequest::TimeSeries(self.filters(), self.granularity.unwrap_or(Granularity::Day))
+    }
+
+    pub(crate) fn printed_all(&self) -> Vec<(String, String)> {
+        let mut v = self.printed();
+        v.push((
+            "granularity".into(),
+            self.granularity.unwrap_or(Granularity::Day).as_str().into(),
+        ));
+        v
+    }
+}
+
+impl BreakdownQuery {
+    pub(crate) fn request(&self, max: u32) -> Result<ReportRequest, AnalyticsError> {
+        Ok(ReportRequest::Breakdown(
+            self.filters(),
+            self.by.unwrap_or(Dimension::Platform),
+            limit(self.limit, 100, max)?,
+        ))
+    }
+
+    pub(crate) fn printed_all(&self) -> Vec<(String, String)> {
+        let mut v = self.printed();
+        v.push((
+            "by".into(),
+            self.by.unwrap_or(Dimension::Platform).as_str().into(),
+        ));
+        v
+    }
+}
+
+impl PerformersQuery {
+    pub(crate) fn request(&self, max: u32) -> Result<ReportRequest, AnalyticsError> {
+        let non_negative = |name: &str, v: Option<i64>| -> Result<i64, AnalyticsError> {
+            match v {
+                Some(n) if n < 0 => Err(AnalyticsError::field(name, "Must not be negative.")),
+                v => Ok(v.unwrap_or(0)),
+            }
+        };
+        let min_conversions = non_negative("min_conversions", self.min_conversions)?;
+        if min_conversions > 1_000_000_000 {
+            return Err(AnalyticsError::field(
+                "min_conversions",
+                "At most 1000000000.",
+            ));
+        }
+        Ok(ReportRequest::Performers(
+            self.filters(),
+            RankRequest {
+                level: self.level.unwrap_or(RankLevel::Campaign),
+                metric: self.metric.unwrap_or(Metric::Roas),
+                direction: self.direction.unwrap_or(Direction::Top),
+                min: MinVolume {
+                    spend_micros: non_negative("min_spend_micros", self.min_spend_micros)?,
+                    impressions: non_negative("min_impressions", self.min_impressions)?,
+                    clicks: non_negative("min_clicks", self.min_clicks)?,
+                    conversions_micros: min_conversions * kiki_analytics::metrics::CONVERSION_SCALE,
+                },
+                limit: limit(self.limit, 10, max)?,
+            },
+        ))
+    }
+
+    pub(crate) fn printed_all(&self) -> Vec<(String, String)> {
+        let mut v = self.printed();
+        v.push((
+            "level".into(),
+            self.level.unwrap_or(RankLevel::Campaign).as_str().into(),
+        ));
+        v.push((
+            "metric".into(),
+            self.metric.unwrap_or(Metric::Roas).as_str().into(),
+        ));
+        v.push((
+            "direction".into(),
+            self.direction.unwrap_or(Direction::Top).as_str().into(),
+        ));
+        for (name, value) in [
+            ("min spend micros", self.min_spend_micros),
+            ("min impressions", self.min_impressions),
+            ("min clicks", self.min_clicks),
+            ("min conversions", self.min_conversions),
+        ] {
+            if let Some(n) = value {
+                v.push((name.into(), n.to_string()));
+            }
+        }
+        v
+    }
+}
+
+impl DrillQuery {
+    pub(crate) fn request(&self, max: u32) -> Result<ReportRequest, AnalyticsError> {
+        Ok(ReportRequest::DrillDown(
+            self.filters(),
+            self.ad_set_id,
+            limit(self.limit, 100, max)?,
+        ))
     }
 }
 
@@ -258,61 +426,90 @@ fn negotiated(format: Option<Format>, headers: &HeaderMap) -> Format {
         Format::Csv
     } else if accept.starts_with(XLSX_MEDIA_TYPE) {
         Format::Xlsx
+    } else if accept.starts_with(PDF_MEDIA_TYPE) {
+        Format::Pdf
     } else {
         Format::Json
     }
 }
 
+/// The heading a PDF of a report prints.
+pub(crate) async fn heading(
+    svc: &AnalyticsService,
+    scope: &kiki_core::TenantScope,
+    report: &Report,
+    filters: Vec<(String, String)>,
+    tz: Option<String>,
+) -> Result<Heading, AnalyticsError> {
+    Ok(Heading {
+        title: report.title(),
+        organisation: svc.organisation_name(scope).await?,
+        period: report.period().clone(),
+        time_zone: Some(tz.unwrap_or_else(|| svc.config().default_time_zone.clone())),
+        filters,
+        generated_at: svc.now(),
+    })
+}
+
 /// Answers a table report as JSON, or (checked and audited) as a file.
-#[allow(clippy::too_many_arguments)]
-async fn answer<T: serde::Serialize>(
+async fn answer(
     svc: &AnalyticsService,
     p: &Perm<CampaignRead>,
     meta: &kiki_identity::RequestMeta,
     format: Format,
-    report: &str,
-    period: &PeriodView,
-    value: T,
-    tables: impl FnOnce(&T) -> Vec<Table>,
+    report: Report,
+    filters: Vec<(String, String)>,
+    tz: Option<String>,
 ) -> Result<Response, ApiError> {
     if format == Format::Json {
-        return Ok(Json(value).into_response());
+        return Ok(Json(report.json()).into_response());
     }
-    let tables = tables(&value);
-    let rows = tables.first().map_or(0, |t| t.rows.len());
-    svc.audit_export(&p.0, meta, report, format, period, rows)
-        .await?;
-    let stem = format!(
-        "analytics-{report}-{}-{}",
-        day_text(period.since),
-        day_text(period.until)
-    );
-    let (media, body, ext) = match format {
-        Format::Csv => {
-            let chunks = tables
-                .first()
-                .map(|t| csv_chunks(t, CSV_ROWS_PER_CHUNK))
-                .unwrap_or_default();
-            let stream = futures::stream::iter(
-                chunks
-                    .into_iter()
-                    .map(|c| Ok::<Bytes, Infallible>(Bytes::from(c))),
-            );
-            ("text/csv; charset=utf-8", Body::from_stream(stream), "csv")
-        }
-        _ => {
-            let bytes = xlsx(&tables)
-                .map_err(|e| AnalyticsError::Internal(format!("writing the workbook: {e}")))?;
-            (XLSX_MEDIA_TYPE, Body::from(bytes), "xlsx")
+    // Checked before anything is written: a refused export costs nothing.
+    svc.check_export(&p.0)?;
+    let head = if format == Format::Pdf {
+        heading(svc, &p.0.scope, &report, filters, tz).await?
+    } else {
+        Heading {
+            title: report.title(),
+            organisation: String::new(),
+            period: report.period().clone(),
+            time_zone: tz,
+            filters,
+            generated_at: svc.now(),
         }
     };
-    let mut resp = Response::new(body);
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{ext}\"")) {
+    let file = write_file(&report, format, &head, CSV_ROWS_PER_CHUNK)
+        .map_err(AnalyticsError::Internal)?
+        .ok_or_else(|| AnalyticsError::Internal("a file format without a writer".into()))?;
+    svc.audit_export(
+        &p.0,
+        meta,
+        report.name(),
+        format,
+        report.period(),
+        file.rows,
+    )
+    .await?;
+    Ok(file_response(file))
+}
+
+/// A file download: its media type, `attachment` with its name, the body
+/// sent chunk by chunk.
+pub(crate) fn file_response(file: ExportFile) -> Response {
+    let stream = futures::stream::iter(
+        file.chunks
+            .into_iter()
+            .map(|c| Ok::<Bytes, Infallible>(Bytes::from(c))),
+    );
+    let mut resp = Response::new(Body::from_stream(stream));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.media_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.file_name)) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(resp)
+    resp
 }
 
 /// Spend, revenue, conversions, ROAS, CPA, CTR, CPC, CPM, CVR, gross profit
@@ -339,9 +536,10 @@ pub async fn summary(
 /// The figures per day, ISO week or month of the range, one point per
 /// bucket and currency (a bucket without rows has zeros).
 #[utoipa::path(get, path = "/analytics/timeseries", tag = "analytics", params(SeriesQuery),
-    responses((status = 200, description = "The series (JSON), or as CSV or an Excel workbook",
+    responses((status = 200, description = "The series (JSON), or as CSV, an Excel workbook or a PDF",
             content((TimeSeries = "application/json"), (String = "text/csv"),
-                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
         (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
 pub async fn timeseries(
@@ -353,17 +551,16 @@ pub async fn timeseries(
 ) -> Result<Response, ApiError> {
     let g = q.granularity.unwrap_or(Granularity::Day);
     let v = svc.timeseries(&p.0.scope, &q.filters(), g).await?;
-    let period = v.period.clone();
     let format = negotiated(q.format, &headers);
+    let printed = q.printed_all();
     answer(
         &svc,
         &p,
         &meta,
         format,
-        "timeseries",
-        &period,
-        v,
-        TimeSeries::tables,
+        Report::TimeSeries(v),
+        printed,
+        q.tz,
     )
     .await
 }
@@ -371,9 +568,10 @@ pub async fn timeseries(
 /// The figures per platform, organisation, campaign, ad set or ad, one row
 /// per group and currency, the largest spend first.
 #[utoipa::path(get, path = "/analytics/breakdown", tag = "analytics", params(BreakdownQuery),
-    responses((status = 200, description = "The rows (JSON), or as CSV or an Excel workbook",
+    responses((status = 200, description = "The rows (JSON), or as CSV, an Excel workbook or a PDF",
             content((Breakdown = "application/json"), (String = "text/csv"),
-                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
         (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
 pub async fn breakdown(
@@ -383,31 +581,24 @@ pub async fn breakdown(
     headers: HeaderMap,
     Query(q): Query<BreakdownQuery>,
 ) -> Result<Response, ApiError> {
-    let by = q.by.unwrap_or(Dimension::Platform);
-    let v = svc
-        .breakdown(&p.0.scope, &q.filters(), by, limit(q.limit, 100)?)
-        .await?;
-    let period = v.period.clone();
+    let ReportRequest::Breakdown(f, by, n) = q.request(SYNC_MAX_ROWS)? else {
+        return Err(
+            AnalyticsError::Internal("a breakdown query made another report".into()).into(),
+        );
+    };
+    let v = svc.breakdown(&p.0.scope, &f, by, n).await?;
     let format = negotiated(q.format, &headers);
-    answer(
-        &svc,
-        &p,
-        &meta,
-        format,
-        "breakdown",
-        &period,
-        v,
-        Breakdown::tables,
-    )
-    .await
+    let printed = q.printed_all();
+    answer(&svc, &p, &meta, format, Report::Breakdown(v), printed, q.tz).await
 }
 
 /// The best (or worst) campaigns, ad sets or ads by a metric, among those
 /// with at least the minimum volume and a defined metric.
 #[utoipa::path(get, path = "/analytics/performers", tag = "analytics", params(PerformersQuery),
-    responses((status = 200, description = "The ranking (JSON), or as CSV or an Excel workbook",
+    responses((status = 200, description = "The ranking (JSON), or as CSV, an Excel workbook or a PDF",
             content((Performers = "application/json"), (String = "text/csv"),
-                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
         (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, or an amount ranked across currencies without `currency`", body = ErrorEnvelope)))]
 pub async fn performers(
@@ -417,40 +608,20 @@ pub async fn performers(
     headers: HeaderMap,
     Query(q): Query<PerformersQuery>,
 ) -> Result<Response, ApiError> {
-    let non_negative = |name: &str, v: Option<i64>| -> Result<i64, ApiError> {
-        match v {
-            Some(n) if n < 0 => Err(AnalyticsError::field(name, "Must not be negative.").into()),
-            v => Ok(v.unwrap_or(0)),
-        }
+    let ReportRequest::Performers(f, r) = q.request(SYNC_MAX_ROWS)? else {
+        return Err(AnalyticsError::Internal("a ranking query made another report".into()).into());
     };
-    let min_conversions = non_negative("min_conversions", q.min_conversions)?;
-    if min_conversions > 1_000_000_000 {
-        return Err(AnalyticsError::field("min_conversions", "At most 1000000000.").into());
-    }
-    let r = RankRequest {
-        level: q.level.unwrap_or(RankLevel::Campaign),
-        metric: q.metric.unwrap_or(Metric::Roas),
-        direction: q.direction.unwrap_or(Direction::Top),
-        min: MinVolume {
-            spend_micros: non_negative("min_spend_micros", q.min_spend_micros)?,
-            impressions: non_negative("min_impressions", q.min_impressions)?,
-            clicks: non_negative("min_clicks", q.min_clicks)?,
-            conversions_micros: min_conversions * kiki_analytics::metrics::CONVERSION_SCALE,
-        },
-        limit: limit(q.limit, 10)?,
-    };
-    let v = svc.performers(&p.0.scope, &q.filters(), r).await?;
-    let period = v.period.clone();
+    let v = svc.performers(&p.0.scope, &f, r).await?;
     let format = negotiated(q.format, &headers);
+    let printed = q.printed_all();
     answer(
         &svc,
         &p,
         &meta,
         format,
-        "performers",
-        &period,
-        v,
-        Performers::tables,
+        Report::Performers(v),
+        printed,
+        q.tz,
     )
     .await
 }
@@ -459,9 +630,10 @@ pub async fn performers(
 /// an ad set): its totals, the next level down (campaigns, ad sets, or ads)
 /// and its daily rows.
 #[utoipa::path(get, path = "/analytics/drilldown", tag = "analytics", params(DrillQuery),
-    responses((status = 200, description = "The drill-down (JSON), or its daily rows as CSV, or an Excel workbook",
+    responses((status = 200, description = "The drill-down (JSON), or its daily rows as CSV, an Excel workbook or a PDF",
             content((DrillDown = "application/json"), (String = "text/csv"),
-                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
         (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
 pub async fn drilldown(
@@ -471,20 +643,13 @@ pub async fn drilldown(
     headers: HeaderMap,
     Query(q): Query<DrillQuery>,
 ) -> Result<Response, ApiError> {
-    let v = svc
-        .drilldown(&p.0.scope, &q.filters(), q.ad_set_id, limit(q.limit, 100)?)
-        .await?;
-    let period = v.period.clone();
+    let ReportRequest::DrillDown(f, ad_set, n) = q.request(SYNC_MAX_ROWS)? else {
+        return Err(
+            AnalyticsError::Internal("a drill-down query made another report".into()).into(),
+        );
+    };
+    let v = svc.drilldown(&p.0.scope, &f, ad_set, n).await?;
     let format = negotiated(q.format, &headers);
-    answer(
-        &svc,
-        &p,
-        &meta,
-        format,
-        "drilldown",
-        &period,
-        v,
-        DrillDown::tables,
-    )
-    .await
+    let printed = q.printed();
+    answer(&svc, &p, &meta, format, Report::DrillDown(v), printed, q.tz).await
 }
