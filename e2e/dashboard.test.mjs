@@ -162,8 +162,10 @@ function watch(context) {
   });
   context.on("weberror", (e) => problems.push(`uncaught: ${e.error().message}`));
   context.on("requestfailed", (r) => {
-    // A download handed to the browser's download manager is not a failure.
-    if (r.failure()?.errorText === "net::ERR_ABORTED" && r.url().includes(".csv")) return;
+    // Aborted: a download handed to the download manager, or a request (the
+    // favicon) still in flight when the page moved on. Blocked and broken
+    // loads fail with their own codes (ERR_BLOCKED_BY_CSP, SRI mismatches).
+    if (r.failure()?.errorText === "net::ERR_ABORTED") return;
     problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
   context.on("response", (r) => {
@@ -375,6 +377,13 @@ async function run(base, pageProblems) {
       "the chart is drawn for the new range",
     );
     await shot(page, "overview-7-days");
+    const wide = await page.$eval("figure.chart.live canvas", (c) => c.getBoundingClientRect().width);
+    await page.setViewportSize({ width: 800, height: 800 });
+    const narrow = await page
+      .waitForFunction((w) => document.querySelector("figure.chart.live canvas").getBoundingClientRect().width < w - 200, wide)
+      .then(() => page.$eval("figure.chart.live canvas", (c) => c.getBoundingClientRect().width), () => wide);
+    check(narrow < wide - 200, "the swapped-in chart follows a narrower window", `${wide} -> ${narrow} px`);
+    await page.setViewportSize(DESKTOP);
 
     step("CSV export");
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[download]")]);
