@@ -385,6 +385,41 @@ async function run(base, pageProblems) {
     check(narrow < wide - 200, "the swapped-in chart follows a narrower window", `${wide} -> ${narrow} px`);
     await page.setViewportSize(DESKTOP);
 
+    step("custom range form");
+    await page.click(".range details.custom summary");
+    const until = await page.inputValue(".range-form input[name=until]");
+    const since = new Date(Date.parse(`${until}T00:00:00Z`) - 13 * 86_400_000).toISOString().slice(0, 10);
+    await page.fill(".range-form input[name=since]", since);
+    await page.selectOption(".range-form select[name=compare]", "none");
+    const before = (await page.textContent(".range .period strong")).trim();
+    await Promise.all([page.waitForURL(/range=custom/), page.click(".range-form button[type=submit]")]);
+    await page.waitForFunction((p) => document.querySelector(".range .period strong")?.textContent.trim() !== p, before);
+    const query = new URL(page.url()).searchParams;
+    check(
+      query.get("since") === since && query.get("until") === until && query.get("compare") === "none" && query.has("org"),
+      "the form puts the custom range in the URL",
+      page.url(),
+    );
+    check(await samePage(page), "the form swapped the page in place (htmx, no full load)");
+    const custom = (await page.textContent(".range .period")).replace(/\s+/g, " ").trim();
+    const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const dayText = (iso) => {
+      const [y, m, d] = iso.split("-").map(Number);
+      return `${d} ${months[m - 1]} ${y}`;
+    };
+    check(custom.startsWith(`${dayText(since)} – ${dayText(until)}`), "the period names the chosen days", custom);
+    const customTiles = await tiles(page);
+    check(MONEY.test(customTiles.spend || ""), "the custom range's spend is money", customTiles.spend);
+    check(
+      (await page.$$("li.tile .change")).length === 0,
+      "with no comparison the tiles show no change",
+    );
+    check(
+      await page.waitForFunction(() => document.querySelector("figure.chart.live canvas")).then(() => true, () => false),
+      "the chart is drawn for the custom range",
+    );
+    await axe(page, "the overview with the custom range open");
+
     step("CSV export");
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[download]")]);
     const csvPath = await download.path();
