@@ -265,7 +265,8 @@ async function run(base, pageProblems) {
     executablePath: CHROMIUM,
     headless: true,
     // Root in a CI container has no user namespaces for Chromium's sandbox.
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+    // Containers often give /dev/shm only 64 MB.
+    args: ["--disable-dev-shm-usage", ...(process.getuid?.() === 0 ? ["--no-sandbox"] : [])],
   });
   try {
     const context = await browser.newContext({
@@ -358,6 +359,17 @@ async function run(base, pageProblems) {
     check(await chartDrawn(page), "the interactive chart replaced the static one");
     await shot(page, "overview");
     await axe(page, "the overview with figures");
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.keyboard.press("Tab");
+    check(
+      (await page.evaluate(() => document.activeElement?.textContent.trim())) === "Skip to content",
+      "the first Tab reaches the skip link",
+    );
+    await page.keyboard.press("Enter");
+    check(
+      (await page.evaluate(() => document.activeElement?.id)) === "main",
+      "the skip link moves to the content",
+    );
 
     step("date range preset");
     const current = await page.textContent(".presets a[aria-current]");
