@@ -1,6 +1,7 @@
 // KIKI dashboard enhancement. Everything works without this file; with it,
 // the server-rendered SVG charts become interactive uPlot charts built from
-// the JSON data block next to them (<script type="application/json">).
+// the JSON in their data-series attribute (an attribute, not a script block:
+// htmx drops script elements from the content it swaps in).
 (function () {
   "use strict";
 
@@ -17,13 +18,22 @@
     return v || fallback;
   }
 
+  // Charts on the page, resized together; those swapped out are dropped.
+  var charts = [];
+
+  function resizeAll() {
+    charts = charts.filter(function (c) { return document.body.contains(c.live); });
+    charts.forEach(function (c) {
+      c.chart.setSize({ width: Math.max(280, c.live.parentElement.clientWidth - 8), height: 260 });
+    });
+  }
+
   function enhance(figure) {
     if (typeof window.uPlot !== "function" || figure.classList.contains("live")) return;
-    var source = document.getElementById(figure.getAttribute("data-chart"));
     var live = figure.querySelector(".chart-live");
-    if (!source || !live) return;
+    if (!live) return;
     var data;
-    try { data = JSON.parse(source.textContent); } catch (e) { return; }
+    try { data = JSON.parse(figure.getAttribute("data-series")); } catch (e) { return; }
     if (!data || !data.days || data.days.length === 0) return;
     var fmt = money(data.currency);
     // Amounts arrive as integer micros; the chart plots major units.
@@ -45,17 +55,16 @@
     live.hidden = false;
     var chart = new uPlot(opts, [xs, rev, spend], live);
     figure.classList.add("live");
-    window.addEventListener("resize", function () {
-      chart.setSize({ width: Math.max(280, live.parentElement.clientWidth - 8), height: 260 });
-    });
+    charts.push({ chart: chart, live: live });
   }
 
   function enhanceAll(root) {
-    var figures = (root || document).querySelectorAll("figure[data-chart]");
+    var figures = (root || document).querySelectorAll("figure[data-series]");
     for (var i = 0; i < figures.length; i++) enhance(figures[i]);
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhanceAll(document); });
+  window.addEventListener("resize", resizeAll);
   // Content swapped in by htmx (boosted navigation) gets the same treatment.
   document.addEventListener("htmx:load", function (e) { enhanceAll(e.target); });
 })();

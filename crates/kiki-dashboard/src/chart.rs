@@ -49,9 +49,11 @@ impl DailySeries {
         self.spend_micros.push(spend_micros);
     }
 
-    /// The data for the script, safe inside `<script type="application/json">`:
-    /// `<`, `>` and `&` are written as JSON escapes, so no text in it can
-    /// close the element.
+    /// The data for the script, written (HTML-escaped) into the chart's
+    /// `data-series` attribute; `<`, `>` and `&` are also JSON escapes, so
+    /// the text stays inert wherever it is placed. An attribute rather than
+    /// a `<script type="application/json">` block: htmx drops every script
+    /// element from swapped content when script tags are off.
     pub fn json(&self) -> String {
         serde_json::to_string(self)
             .unwrap_or_else(|_| "null".into())

@@ -1,0 +1,562 @@
+// The dashboard in a real browser. Starts `kiki serve --demo` on a fresh
+// SQLite database and a free port, drives the system Chromium with
+// playwright-core through sign-in (password and two-factor step), the
+// overview, the organisation switcher, a date-range preset, the CSV export,
+// the phone width and sign-out, and fails on any console error, any Content
+// Security Policy violation, any failed request and any serious or critical
+// axe-core finding. The pages run with their CSP enforced; axe is evaluated
+// through the DevTools protocol, which the page's CSP does not govern.
+//
+//   node dashboard.test.mjs [--screenshots DIR]
+//
+// KIKI_BIN: the kiki binary (default $CARGO_TARGET_DIR/debug/kiki, else
+// ../target/debug/kiki). CHROMIUM: the browser (default the Debian package's
+// /usr/lib/chromium/chromium). Screenshots go to DIR (default
+// $CARGO_TARGET_DIR/browser-screenshots); `--screenshots ../docs/screenshots`
+// refreshes the ones in the docs.
+
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "..");
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = await readFile(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const DEMO_EMAIL = "demo@kiki.local";
+const DEMO_PASSWORD = "kiki-demo-password";
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const MONEY = /\$\d{1,3}(,\d{3})*\.\d{2}/;
+
+const targetDir = process.env.CARGO_TARGET_DIR || join(repo, "target");
+const args = process.argv.slice(2);
+const shotsArg = args.indexOf("--screenshots");
+const SHOTS = resolve(shotsArg >= 0 ? args[shotsArg + 1] : join(targetDir, "browser-screenshots"));
+const KIKI_BIN = process.env.KIKI_BIN || join(targetDir, "debug", "kiki");
+const CHROMIUM =
+  process.env.CHROMIUM ||
+  ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+
+// ---------------------------------------------------------------- harness
+
+const started = Date.now();
+const failures = [];
+let checks = 0;
+
+function check(ok, what, detail) {
+  checks++;
+  if (ok) {
+    console.log(`  ok   ${what}`);
+  } else {
+    console.log(`  FAIL ${what}${detail === undefined ? "" : `: ${detail}`}`);
+    failures.push(what);
+  }
+  return ok;
+}
+
+function step(name) {
+  console.log(`\n- ${name}`);
+}
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** RFC 6238 TOTP (HMAC-SHA1, 30-second steps, six digits) of a base32 secret. */
+function totp(base32, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32.replace(/=+$/, "").toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error(`not base32: ${c}`);
+    bits += v.toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(code).padStart(6, "0");
+}
+
+/** Starts the demo server; resolves once it printed the sign-in and /readyz answers. */
+async function startServer(work) {
+  const port = await freePort();
+  const bin = join(work, "kiki");
+  // A copy: a build sharing the target directory cannot replace it midway.
+  await copyFile(KIKI_BIN, bin);
+  const env = {
+    ...process.env,
+    KIKI__DATABASE__URL: `sqlite://${join(work, "kiki.db")}`,
+    KIKI__HTTP__BIND: `127.0.0.1:${port}`,
+    KIKI__LOG__LEVEL: "warn",
+    // Fast password hashing: the test signs in a few times on two cores.
+    KIKI__AUTH__ARGON2__MEMORY_KIB: "1024",
+    KIKI__AUTH__ARGON2__ITERATIONS: "1",
+  };
+  const child = spawn(bin, ["serve", "--demo"], { cwd: work, env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`kiki exited with ${child.exitCode}:\n${log}`);
+    if (log.includes(DEMO_PASSWORD)) {
+      try {
+        if ((await fetch(`${base}/readyz`)).ok) return { child, base, log: () => log };
+      } catch {
+        // not listening yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill("SIGTERM");
+  throw new Error(`the demo did not become ready in 180 s:\n${log}`);
+}
+
+/** Problems the browser reports on its own: console errors, CSP violations, uncaught exceptions, failed requests. */
+/** Paths whose 401 answer a step asks for on purpose (a wrong password or code); the browser logs those too. */
+const expected401 = new Set();
+
+function watch(context) {
+  const problems = [];
+  // A CDP binding and an init script are not governed by the page's CSP, so
+  // every violation is reported even though the page may run no inline code.
+  context.exposeBinding("__kikiCspViolation", (_src, v) => {
+    problems.push(`CSP violation: ${v.directive} blocked ${v.blocked} (${v.source})`);
+  });
+  context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__kikiCspViolation({
+        directive: e.effectiveDirective,
+        blocked: e.blockedURI || "inline",
+        source: `${e.sourceFile || e.documentURI}:${e.lineNumber}`,
+      });
+    });
+  });
+  context.on("console", (m) => {
+    const at = m.location().url ? new URL(m.location().url).pathname : "";
+    if (/status of 401/.test(m.text()) && expected401.has(at)) return;
+    if (m.type() === "error" || /Content Security Policy/i.test(m.text())) {
+      problems.push(`console ${m.type()}: ${m.text()} (${m.location().url})`);
+    }
+  });
+  context.on("weberror", (e) => problems.push(`uncaught: ${e.error().message}`));
+  context.on("requestfailed", (r) => {
+    // Aborted: a download handed to the download manager, or a request (the
+    // favicon) still in flight when the page moved on. Blocked and broken
+    // loads fail with their own codes (ERR_BLOCKED_BY_CSP, SRI mismatches).
+    if (r.failure()?.errorText === "net::ERR_ABORTED") return;
+    problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  context.on("response", (r) => {
+    const url = new URL(r.url());
+    if (r.status() === 401 && expected401.has(url.pathname)) return;
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${url.pathname}${url.search}`);
+  });
+  return problems;
+}
+
+/** Runs axe-core on the page as it is; returns the serious and critical violations. */
+async function axe(page, label) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+      r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+      })),
+    ),
+  );
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of result.filter((x) => !bad.includes(x))) {
+    console.log(`  note axe ${v.impact} ${v.id} on ${label}: ${v.help} (${v.nodes.join(", ")})`);
+  }
+  check(
+    bad.length === 0,
+    `axe-core: no serious or critical violation on ${label}`,
+    bad.map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.join(", ")}`).join("; "),
+  );
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** True while the document loaded first is still the one shown (htmx swapped content in place). */
+async function samePage(page) {
+  return page.evaluate(() => window.__kikiMarker === 1);
+}
+
+async function tiles(page) {
+  return page.$$eval("li.tile[data-kpi]", (ls) =>
+    Object.fromEntries(ls.map((l) => [l.dataset.kpi, l.querySelector(".value").textContent.trim()])),
+  );
+}
+
+async function chartDrawn(page) {
+  return page.evaluate(() => {
+    const fig = document.querySelector("figure.chart");
+    const canvas = fig && fig.querySelector(".chart-live canvas");
+    return Boolean(
+      fig && fig.classList.contains("live") && canvas && canvas.width > 0 && !fig.querySelector(".chart-live").hidden,
+    );
+  });
+}
+
+/** Parses RFC 4180 CSV (quoted fields, doubled quotes). */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else field += c;
+  }
+  if (field !== "" || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- the run
+
+async function run(base, pageProblems) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Root in a CI container has no user namespaces for Chromium's sandbox.
+    // Containers often give /dev/shm only 64 MB.
+    args: ["--disable-dev-shm-usage", ...(process.getuid?.() === 0 ? ["--no-sandbox"] : [])],
+  });
+  try {
+    const context = await browser.newContext({
+      baseURL: base,
+      viewport: DESKTOP,
+      locale: "en-US",
+      timezoneId: "UTC",
+      acceptDownloads: true,
+    });
+    const problems = watch(context);
+    pageProblems.push(problems);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+
+    step("sign-in");
+    const landing = await page.goto("/");
+    check(new URL(page.url()).pathname === "/sign-in", "/ leads to the sign-in page", page.url());
+    check((await page.textContent("h1")).trim() === "Sign in", "the sign-in page has its heading");
+    // (Not a second request for the headers: it would replace the sign-in
+    // cookie the form's token must match.)
+    const csp = (await landing.allHeaders())["content-security-policy"] || "";
+    check(/script-src 'self'/.test(csp) && !/unsafe/.test(csp), "the page is served with the strict CSP", csp);
+    await shot(page, "sign-in");
+    await axe(page, "the sign-in page");
+
+    await page.fill("#email", DEMO_EMAIL);
+    await page.fill("#password", "not-the-password");
+    expected401.add("/sign-in");
+    const refused = page.waitForResponse((r) => r.request().method() === "POST");
+    await page.click("form[action='/sign-in'] button[type=submit]");
+    check((await refused).status() === 401, "the refusal is a 401 page", (await refused).status());
+    await page.waitForSelector("#sign-in-error");
+    expected401.delete("/sign-in");
+    const error = (await page.textContent("#sign-in-error")).trim();
+    check(/not right/i.test(error), "a wrong password shows the error", error);
+    check((await page.inputValue("#email")) === DEMO_EMAIL, "the email stays filled in");
+    await shot(page, "sign-in-error");
+    await axe(page, "the sign-in page with its error");
+
+    await page.fill("#password", DEMO_PASSWORD);
+    await Promise.all([page.waitForURL("**/app**"), page.click("form[action='/sign-in'] button[type=submit]")]);
+    check(new URL(page.url()).pathname === "/app", "signing in opens the overview", page.url());
+    const userLabel = (await page.textContent("header .user")).trim();
+    check(/^Demo User/.test(userLabel), "the header names the signed-in user", userLabel);
+
+    step("overview of the agency");
+    check((await page.textContent("main h1")).trim() === "Overview", "the overview has its heading");
+    const agency = (await page.textContent(".switcher summary")).replace("Organisation:", "").trim();
+    check(agency === "Demo Agency", "the demo user starts in the agency", agency);
+    // The agency runs no campaigns itself (its clients do): the empty state.
+    check(
+      (await page.textContent("main")).includes("No figures in this period"),
+      "the agency's own overview says it has no figures",
+    );
+    const agencyTiles = await tiles(page);
+    await shot(page, "overview-agency");
+    await axe(page, "the agency's overview");
+
+    step("organisation switcher");
+    await page.evaluate(() => (window.__kikiMarker = 1));
+    await page.click(".switcher summary");
+    const shop = page.locator(".switcher ul a", { hasText: "Demo Shop" }).first();
+    check(await shop.isVisible(), "the switcher opens and lists Demo Shop");
+    const shopName = (await shop.evaluate((a) => a.firstChild.textContent)).trim();
+    await Promise.all([page.waitForURL(/[?&]org=/), shop.click()]);
+    await page.waitForFunction(
+      (name) => document.querySelector(".switcher summary")?.textContent.includes(name),
+      shopName,
+    );
+    check(await samePage(page), "the switch swapped the page in place (htmx, no full load)");
+    check(
+      (await page.textContent(".switcher summary")).includes(shopName),
+      `the header names the active organisation (${shopName})`,
+    );
+    check((await page.title()).startsWith("Overview"), "the title is the overview's", await page.title());
+    const shopTiles = await tiles(page);
+    check(Object.keys(shopTiles).length >= 10, `${shopName}'s overview shows its KPI tiles`, JSON.stringify(shopTiles));
+    check(MONEY.test(shopTiles.spend || ""), "ad spend is money in dollars", shopTiles.spend);
+    check(MONEY.test(shopTiles.revenue || ""), "revenue is money in dollars", shopTiles.revenue);
+    check(
+      JSON.stringify(shopTiles) !== JSON.stringify(agencyTiles),
+      `${shopName}'s figures are its own, not the agency's`,
+    );
+    const platformRows = await page.$$eval("tbody tr[data-platform]", (rs) => rs.map((r) => r.dataset.platform));
+    check(platformRows.length >= 2, `${shopName} has a platform breakdown`, platformRows.join(", "));
+    check(
+      await page.waitForFunction(() => document.querySelector("figure.chart.live canvas")).then(() => true, () => false),
+      "uPlot drew the chart on a canvas after the swap (app.js ran under the CSP)",
+    );
+    check(await chartDrawn(page), "the interactive chart replaced the static one");
+    await shot(page, "overview");
+    await axe(page, "the overview with figures");
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.keyboard.press("Tab");
+    check(
+      (await page.evaluate(() => document.activeElement?.textContent.trim())) === "Skip to content",
+      "the first Tab reaches the skip link",
+    );
+    await page.keyboard.press("Enter");
+    check(
+      (await page.evaluate(() => document.activeElement?.id)) === "main",
+      "the skip link moves to the content",
+    );
+
+    step("date range preset");
+    const current = await page.textContent(".presets a[aria-current]");
+    const period = (await page.textContent(".range .period strong")).trim();
+    const seven = page.locator(".presets a[href*='range=7d']");
+    await Promise.all([page.waitForURL(/range=7d/), seven.click()]);
+    await page.waitForFunction((p) => document.querySelector(".range .period strong")?.textContent.trim() !== p, period);
+    check(await samePage(page), "the preset swapped the page in place (htmx, no full load)");
+    check(new URL(page.url()).searchParams.has("org"), "the range link keeps the organisation in the URL", page.url());
+    const now = (await page.textContent(".presets a[aria-current]")).trim();
+    check(now !== current.trim() && /7/.test(now), "the chosen preset is marked current", `${current} -> ${now}`);
+    const sevenTiles = await tiles(page);
+    check(MONEY.test(sevenTiles.spend || ""), "the 7-day spend is money", sevenTiles.spend);
+    check(sevenTiles.spend !== shopTiles.spend, "the figures follow the range", `${sevenTiles.spend} vs ${shopTiles.spend}`);
+    check(
+      await page.waitForFunction(() => document.querySelector("figure.chart.live canvas")).then(() => true, () => false),
+      "the chart is drawn for the new range",
+    );
+    await shot(page, "overview-7-days");
+    const wide = await page.$eval("figure.chart.live canvas", (c) => c.getBoundingClientRect().width);
+    await page.setViewportSize({ width: 800, height: 800 });
+    const narrow = await page
+      .waitForFunction((w) => document.querySelector("figure.chart.live canvas").getBoundingClientRect().width < w - 200, wide)
+      .then(() => page.$eval("figure.chart.live canvas", (c) => c.getBoundingClientRect().width), () => wide);
+    check(narrow < wide - 200, "the swapped-in chart follows a narrower window", `${wide} -> ${narrow} px`);
+    await page.setViewportSize(DESKTOP);
+
+    step("custom range form");
+    await page.click(".range details.custom summary");
+    const until = await page.inputValue(".range-form input[name=until]");
+    const since = new Date(Date.parse(`${until}T00:00:00Z`) - 13 * 86_400_000).toISOString().slice(0, 10);
+    await page.fill(".range-form input[name=since]", since);
+    await page.selectOption(".range-form select[name=compare]", "none");
+    const before = (await page.textContent(".range .period strong")).trim();
+    await Promise.all([page.waitForURL(/range=custom/), page.click(".range-form button[type=submit]")]);
+    await page.waitForFunction((p) => document.querySelector(".range .period strong")?.textContent.trim() !== p, before);
+    const query = new URL(page.url()).searchParams;
+    check(
+      query.get("since") === since && query.get("until") === until && query.get("compare") === "none" && query.has("org"),
+      "the form puts the custom range in the URL",
+      page.url(),
+    );
+    check(await samePage(page), "the form swapped the page in place (htmx, no full load)");
+    const custom = (await page.textContent(".range .period")).replace(/\s+/g, " ").trim();
+    const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const dayText = (iso) => {
+      const [y, m, d] = iso.split("-").map(Number);
+      return `${d} ${months[m - 1]} ${y}`;
+    };
+    check(custom.startsWith(`${dayText(since)} – ${dayText(until)}`), "the period names the chosen days", custom);
+    const customTiles = await tiles(page);
+    check(MONEY.test(customTiles.spend || ""), "the custom range's spend is money", customTiles.spend);
+    check(
+      (await page.$$("li.tile .change")).length === 0,
+      "with no comparison the tiles show no change",
+    );
+    check(
+      await page.waitForFunction(() => document.querySelector("figure.chart.live canvas")).then(() => true, () => false),
+      "the chart is drawn for the custom range",
+    );
+    await axe(page, "the overview with the custom range open");
+
+    step("CSV export");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[download]")]);
+    const csvPath = await download.path();
+    const csv = parseCsv((await readFile(csvPath, "utf8")).trim());
+    check(csv.length >= 2, "the CSV has a header and rows", `${csv.length} lines`);
+    const header = csv[0].map((h) => h.toLowerCase());
+    check(header.includes("platform"), "the CSV header names the platform column", csv[0].join(","));
+    const width = csv[0].length;
+    check(csv.every((r) => r.length === width), "every CSV row has as many fields as the header");
+    const pIdx = header.indexOf("platform");
+    const csvPlatforms = csv.slice(1).map((r) => r[pIdx]);
+    const shown = await page.$$eval("tbody tr[data-platform]", (rs) => rs.map((r) => r.dataset.platform));
+    check(
+      [...shown].sort().join() === [...csvPlatforms].sort().join(),
+      "the CSV has the platforms the page shows",
+      `${csvPlatforms} vs ${shown}`,
+    );
+    check(/^kiki-platforms-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/.test(download.suggestedFilename()), "the CSV is named after its days", download.suggestedFilename());
+
+    step("phone width");
+    const phone = await context.newPage();
+    await phone.setViewportSize(PHONE);
+    await phone.goto(page.url());
+    await phone.waitForFunction(() => document.querySelector("figure.chart.live canvas"));
+    const overflow = await phone.evaluate(() => ({
+      doc: document.documentElement.scrollWidth,
+      body: document.body.scrollWidth,
+      view: window.innerWidth,
+    }));
+    check(
+      overflow.doc <= overflow.view && overflow.body <= overflow.view,
+      "no horizontal overflow at 390 px",
+      JSON.stringify(overflow),
+    );
+    check(await chartDrawn(phone), "the chart is drawn at phone width");
+    await shot(phone, "overview-phone");
+    await axe(phone, "the overview at phone width");
+    await phone.close();
+
+    step("sign-out");
+    await Promise.all([page.waitForURL("**/sign-in**"), page.click("form[action='/sign-out'] button")]);
+    check(new URL(page.url()).pathname === "/sign-in", "signing out lands on the sign-in page", page.url());
+    await page.goto("/app");
+    check(new URL(page.url()).pathname === "/sign-in", "the overview asks to sign in again afterwards", page.url());
+
+    step("two-factor sign-in");
+    const api = await context.request.post("/v1/auth/token", {
+      form: { grant_type: "password", username: DEMO_EMAIL, password: DEMO_PASSWORD },
+    });
+    const token = (await api.json()).access_token;
+    const auth = { Authorization: `Bearer ${token}` };
+    const enrol = await (await context.request.post("/v1/me/mfa/enroll", { headers: auth })).json();
+    check(typeof enrol.secret === "string" && enrol.secret.length >= 16, "MFA enrolment returns a secret");
+    const stepNow = () => Math.floor(Date.now() / 1000 / 30);
+    // Confirm with this step's code and sign in with the next step's: the
+    // server accepts one step either side and never the same step twice.
+    const first = stepNow();
+    const confirm = await context.request.post("/v1/me/mfa/confirm", {
+      headers: auth,
+      data: { code: totp(enrol.secret, first) },
+    });
+    check(confirm.ok(), "a TOTP code computed here confirms the enrolment", await confirm.text());
+    await page.fill("#email", DEMO_EMAIL);
+    await page.fill("#password", DEMO_PASSWORD);
+    // The code step is the answer to the password's POST (no redirect).
+    await page.click("form[action='/sign-in'] button[type=submit]");
+    await page.waitForSelector("#code");
+    check((await page.textContent("main h1")).includes("Two-factor"), "the password leads to the code step");
+    check((await page.$("input[name=password]")) === null, "the code step does not carry the password");
+    await shot(page, "sign-in-code");
+    await axe(page, "the code step");
+    const next = totp(enrol.secret, first + 1);
+    const wrong = ["000000", "111111"].find((c) => c !== next && c !== totp(enrol.secret, first) && c !== totp(enrol.secret, first + 2));
+    await page.fill("#code", wrong);
+    expected401.add("/sign-in/mfa");
+    const codeRefused = page.waitForResponse((r) => r.request().method() === "POST");
+    await page.click("form[action='/sign-in/mfa'] button[type=submit]");
+    check((await codeRefused).status() === 401, "the wrong code is a 401 page", (await codeRefused).status());
+    await page.waitForSelector("#mfa-error");
+    expected401.delete("/sign-in/mfa");
+    check(true, `a wrong code shows the error: ${(await page.textContent("#mfa-error")).trim()}`);
+    await page.fill("#code", totp(enrol.secret, Math.max(first + 1, stepNow())));
+    await Promise.all([page.waitForURL("**/app**"), page.click("form[action='/sign-in/mfa'] button[type=submit]")]);
+    check(new URL(page.url()).pathname === "/app", "the right code opens the overview", page.url());
+    check(
+      (await page.textContent("header .user")).trim() === userLabel,
+      "the header names the signed-in user after the code step",
+    );
+
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+}
+
+let server;
+const work = await mkdtemp(join(tmpdir(), "kiki-browser-"));
+let status = 0;
+try {
+  if (!existsSync(KIKI_BIN)) throw new Error(`no kiki binary at ${KIKI_BIN} (cargo build -p kiki-cli --bin kiki)`);
+  if (!CHROMIUM) throw new Error("no Chromium found (Debian: apt-get install chromium), or set CHROMIUM");
+  await mkdir(SHOTS, { recursive: true });
+  console.log(`kiki: ${KIKI_BIN}\nchromium: ${CHROMIUM}\nscreenshots: ${SHOTS}`);
+  server = await startServer(work);
+  console.log(`demo ready at ${server.base} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const problems = [];
+  await run(server.base, problems);
+  step("what the browser reported");
+  const all = problems.flat();
+  check(all.length === 0, "no console error, CSP violation, uncaught exception or failed request", "\n    " + all.join("\n    "));
+} catch (e) {
+  console.log(`\nFAIL the run stopped: ${e.stack || e}`);
+  failures.push("run");
+} finally {
+  if (server) {
+    server.child.kill("SIGTERM");
+    if (failures.length) console.log(`\nserver log (last lines):\n${server.log().split("\n").slice(-30).join("\n")}`);
+  }
+  await rm(work, { recursive: true, force: true }).catch(() => {});
+}
+const secs = ((Date.now() - started) / 1000).toFixed(1);
+if (failures.length) {
+  console.log(`\n${failures.length} of ${checks} checks failed in ${secs} s`);
+  status = 1;
+} else {
+  console.log(`\nall ${checks} checks passed in ${secs} s`);
+}
+process.exit(status);
