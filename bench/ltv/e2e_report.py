@@ -37,3 +37,9 @@ for d in datasets:
           f"| {kr:.0f} | {pr:.0f} | {len(k)} | {min(loads):.1f}–{max(loads):.1f} "
           f"| {c.get('rfm_differ', 'n/a')} | {c.get('max_abs_diff_expected', float('nan')):.1e} / "
           f"{c.get('max_rel_diff_expected') or float('nan'):.1e} |")
+    clv = runs.get((d, "kiki_clv"), [])
+    if clv:
+        cw = statistics.median(r["wall_s"] for r in clv)
+        cr = statistics.median(r["max_rss_kb"] for r in clv) / 1024
+        print(f"| {d}, KIKI with CLV (default) | | | {cw:.2f} | {pw:.2f} | {pw / cw:.1f}x "
+              f"| {cr:.0f} | {pr:.0f} | {len(clv)} | | | |")

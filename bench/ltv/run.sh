@@ -4,10 +4,12 @@
 #
 # e2e — whole process, from a raw order file (customer_id,date,amount; 100 k
 #   and 1 M simulated customers) to a written predictions file, each engine in
-#   its own process under /usr/bin/time (wall time and peak RSS): `kiki ltv fit`
-#   against e2e_lifetimes.py (read, summary_data_from_transaction_data, fit,
+#   its own process under /usr/bin/time (wall time and peak RSS): `kiki ltv fit
+#   --no-spend-model` (the same steps) against e2e_lifetimes.py (read, summary_data_from_transaction_data, fit,
 #   conditional_expected_number_of_purchases_up_to_time, to_csv). The two
-#   predictions files are then compared customer by customer.
+#   predictions files are then compared customer by customer. A third engine,
+#   `kiki_clv`, is `kiki ltv fit` as a user runs it by default: also the
+#   Gamma-Gamma spend model, P(alive) and discounted CLV of every customer.
 # fit — the engines' fit and predict steps on ready-made summaries (CDNOW,
 #   100 k and 1 M simulated customers), timed inside each process.
 #
@@ -49,12 +51,18 @@ if [[ " $PARTS " == *" e2e "* ]]; then
   for data in orders_100k orders_1m; do
     # Rounds alternate the engines so both see the same machine load.
     for _ in $(seq "$REPEATS"); do
-      for engine in kiki lifetimes; do
+      for engine in kiki lifetimes kiki_clv; do
         load=$(load1)
         if [ "$engine" = kiki ]; then
-          cmd=("$KIKI" ltv fit "$OUT/$data.csv" --model bgnbd --unit days --out "$OUT/${data}_kiki.csv")
+          # The same steps as lifetimes: purchases only, no spend model.
+          cmd=("$KIKI" ltv fit "$OUT/$data.csv" --model bgnbd --unit days --no-spend-model --out "$OUT/${data}_kiki.csv")
           run='{}'
           /usr/bin/time -f '%M %e' -o "$OUT/time.txt" "${cmd[@]}" > "$OUT/${data}_kiki.txt"
+        elif [ "$engine" = kiki_clv ]; then
+          # KIKI's default, more than lifetimes does: Gamma-Gamma and CLV too.
+          cmd=("$KIKI" ltv fit "$OUT/$data.csv" --model bgnbd --unit days --out "$OUT/${data}_kiki_clv.csv")
+          run='{}'
+          /usr/bin/time -f '%M %e' -o "$OUT/time.txt" "${cmd[@]}" > "$OUT/${data}_kiki_clv.txt"
         else
           cmd=("$VENV/bin/python" "$ROOT/bench/ltv/e2e_lifetimes.py" "$OUT/$data.csv" "$OUT/${data}_lifetimes.csv")
           run=$(/usr/bin/time -f '%M %e' -o "$OUT/time.txt" "${cmd[@]}")
