@@ -130,7 +130,11 @@ impl Application {
                     config.database.clone(),
                     config.backup.clone(),
                 );
-                if config.jobs.schedules.contains_key(kiki_store::backup::BACKUP_KIND) {
+                if config
+                    .jobs
+                    .schedules
+                    .contains_key(kiki_store::backup::BACKUP_KIND)
+                {
                     backups.export_newest();
                 }
                 Arc::new(backups)

@@ -178,9 +178,10 @@ analytics_query!(
         /// "best" follows the metric (a low CPA is good).
         #[param(value_type = Option<Direction>, inline)]
         direction: Option<Direction>,
-        /// Minimum spend in micros of the row's currency (default 0).
-        #[param(minimum = 0)]
-        min_spend_micros: Option<i64>,
+        /// Minimum spend, a decimal amount in each row's own currency
+        /// (`"49.99"`; default 0).
+        #[param(pattern = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$", example = "100.00")]
+        min_spend: Option<String>,
         /// Minimum impressions (default 0).
         #[param(minimum = 0)]
         min_impressions: Option<i64>,
@@ -343,6 +344,24 @@ impl BreakdownQuery {
     }
 }
 
+/// A minimum spend given as a non-negative decimal amount (`"49.99"`), in
+/// micros; applied in each row's own currency.
+pub(crate) fn min_spend_micros(name: &str, v: Option<&str>) -> Result<i64, AnalyticsError> {
+    let Some(text) = v else { return Ok(0) };
+    let shaped = text
+        .strip_prefix('-')
+        .is_none()
+        .then(|| kiki_core::Money::parse_decimal(text, kiki_core::Currency::USD).ok())
+        .flatten()
+        .filter(|m| m.micros >= 0 && !text.starts_with('+') && text.trim() == text);
+    shaped.map(|m| m.micros).ok_or_else(|| {
+        AnalyticsError::field(
+            name,
+            "A decimal amount of at least 0 with up to 6 decimals, such as 49.99.",
+        )
+    })
+}
+
 impl PerformersQuery {
     pub(crate) fn request(&self, max: u32) -> Result<ReportRequest, AnalyticsError> {
         let non_negative = |name: &str, v: Option<i64>| -> Result<i64, AnalyticsError> {
@@ -365,7 +384,7 @@ impl PerformersQuery {
                 metric: self.metric.unwrap_or(Metric::Roas),
                 direction: self.direction.unwrap_or(Direction::Top),
                 min: MinVolume {
-                    spend_micros: non_negative("min_spend_micros", self.min_spend_micros)?,
+                    spend_micros: min_spend_micros("min_spend", self.min_spend.as_deref())?,
                     impressions: non_negative("min_impressions", self.min_impressions)?,
                     clicks: non_negative("min_clicks", self.min_clicks)?,
                     conversions_micros: min_conversions * kiki_analytics::metrics::CONVERSION_SCALE,
@@ -389,8 +408,10 @@ impl PerformersQuery {
             "direction".into(),
             self.direction.unwrap_or(Direction::Top).as_str().into(),
         ));
+        if let Some(m) = &self.min_spend {
+            v.push(("min spend".into(), m.clone()));
+        }
         for (name, value) in [
-            ("min spend micros", self.min_spend_micros),
             ("min impressions", self.min_impressions),
             ("min clicks", self.min_clicks),
             ("min conversions", self.min_conversions),

@@ -140,9 +140,11 @@ pub struct ExportQuery {
     /// Performers: `top` or `bottom`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
+    /// Performers: the minimum spend, a decimal amount in each row's own
+    /// currency (`"49.99"`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0)]
-    pub min_spend_micros: Option<i64>,
+    #[schema(pattern = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$", example = "100.00")]
+    pub min_spend: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0)]
     pub min_impressions: Option<i64>,
@@ -162,8 +164,12 @@ impl ExportQuery {
     /// fields it does not read, but no field may be out of range).
     pub fn problems(&self, max_rows: u32) -> Vec<kiki_core::FieldError> {
         let mut out = Vec::new();
+        if let Err(crate::error::AnalyticsError::Invalid(errors)) =
+            crate::api::min_spend_micros("query.min_spend", self.min_spend.as_deref())
+        {
+            out.extend(errors);
+        }
         for (name, v) in [
-            ("query.min_spend_micros", self.min_spend_micros),
             ("query.min_impressions", self.min_impressions),
             ("query.min_clicks", self.min_clicks),
             ("query.min_conversions", self.min_conversions),

@@ -324,6 +324,33 @@ async fn breakdowns_rankings_and_drill_down() {
     .await;
     assert_eq!(min["rows"].as_array().unwrap().len(), 1);
     assert_eq!(min["below_minimum"], 2);
+    // A minimum spend is a decimal amount in each row's currency: C2 spent
+    // $100, C1 $300.
+    let (status, spend) = get(
+        &c,
+        &format!("/v1/analytics/performers?{P}&metric=roas&min_spend=150.00"),
+    )
+    .await;
+    assert_eq!(status, 200, "{spend}");
+    let kept: Vec<&str> = spend["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap())
+        .collect();
+    assert!(kept.contains(&"m-c1") && !kept.contains(&"g-c2"), "{spend}");
+    for bad in ["-1", "1%2C5", "abc", "1.1234567"] {
+        let (status, e) = get(
+            &c,
+            &format!("/v1/analytics/performers?{P}&metric=roas&min_spend={bad}"),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}: {e}");
+        assert_eq!(
+            e["error"]["details"]["fields"][0]["field"], "min_spend",
+            "{e}"
+        );
+    }
     // An amount across currencies is refused; in one currency the lowest
     // CPA is the best: C1 $300 / 7.5 = $40, C2 $100 / 1.5.
     let (status, e) = get(&c, &format!("/v1/analytics/performers?{P}&metric=cpa")).await;
