@@ -139,6 +139,9 @@ log "Compose: Prometheus configuration, alert rules and their unit tests, Grafan
 "$PROMTOOL" test rules deploy/prometheus/alerts.test.yaml
 "$PY" .ci/deploy_check.py alerts deploy/prometheus/alerts.yaml crates
 "$PY" .ci/deploy_check.py dashboards deploy/grafana/dashboards crates "$PROMTOOL"
+log "Vault: policies, roles and setup script agree with the published split"
+"$PY" .ci/deploy_check.py vault deploy/vault crates
+bash -n deploy/vault/setup.sh
 log "Compose: each KIKI service's settings"
 "$PY" .ci/deploy_check.py compose deploy/compose.yaml deploy/kiki.env.example "$KIKI_BIN"
 

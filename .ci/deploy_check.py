@@ -5,6 +5,7 @@
     python deploy_check.py alerts deploy/prometheus/alerts.yaml crates/
     python deploy_check.py dashboards deploy/grafana/dashboards crates/ PROMTOOL
     python deploy_check.py smoke RENDER.yaml KIKI_BINARY POSTGRES_URL
+    python deploy_check.py vault deploy/vault crates/
 
 chart:   the rendered Helm chart keeps the published operating rules: one
          Deployment per role with the probes, the preStop pause and a grace
@@ -21,6 +22,14 @@ alerts:  every metric an alert rule reads is one the server exports (its name
          appears in a metrics macro in crates/).
 dashboards: each Grafana dashboard has its own uid, reads the provisioned
          Prometheus, only metrics the server exports, and PromQL promtool accepts.
+vault:   the Vault split agrees with itself and with the code: every path a
+         role reads (deploy/vault/roles.toml, its `vault.paths`) is granted
+         `read` by that role's policy (policies/kiki-<role>.hcl) and nothing
+         else under the KV mount is; setup.sh writes each role's policy and
+         binds it to the role's AppRole and Kubernetes role; the published
+         split holds (database URL, Redis URL and secret key in common, for
+         every role; the model key only for api and worker); every key a
+         secret holds is a configuration key of a known section.
 smoke:   the rendered roles and migration Job run as the chart starts them, on a
          fresh PostgreSQL database and a private Redis: /livez answers, /readyz
          is 503 until the Job's command ran and 200 after, /metrics carries the
@@ -70,6 +79,95 @@ def config_check(binary: str, env: dict[str, str], secrets_toml: str | None, wha
         problem(f"{what}: `kiki config check` refused the settings:\n{r.stderr.strip()}")
     else:
         print(f"ok   {what}: kiki config check accepts the settings")
+
+
+# ---------------------------------------------------------------- vault
+
+POLICY_BLOCK = re.compile(r'path\s+"([^"]+)"\s*\{([^}]*)\}', re.S)
+
+
+def policy_grants(hcl: str) -> dict[str, set[str]]:
+    """Path → capabilities of every `path "…" { capabilities = [...] }` block."""
+    out: dict[str, set[str]] = {}
+    for path, body in POLICY_BLOCK.findall(hcl):
+        caps = re.search(r"capabilities\s*=\s*\[([^\]]*)\]", body)
+        out[path] = set(re.findall(r'"([^"]+)"', caps.group(1))) if caps else set()
+    return out
+
+
+def config_sections(crates: Path) -> tuple[set[str], dict[str, set[str]]]:
+    """The platform's own sections (fields of `Config`) and, per section, the
+    field names declared in the crates (for the second part of a key)."""
+    core_src = (crates / "kiki-server/src/config/mod.rs").read_text()
+    body = core_src.split("pub struct Config {", 1)[1].split("\n}", 1)[0]
+    core = set(re.findall(r"^\s*pub (\w+):", body, re.M)) - {"sections", "vault_source"}
+    modules: set[str] = set()
+    fields: set[str] = set()
+    for rs in crates.rglob("*.rs"):
+        text = rs.read_text(errors="replace")
+        modules.update(re.findall(r'ConfigSection::of::<\w+>\(\s*"(\w+)"', text))
+        fields.update(re.findall(r"^\s*pub (\w+):", text, re.M))
+    return core | modules, {"*": fields}
+
+
+def check_vault(folder: Path, crates: Path) -> None:
+    import tomllib
+
+    spec = tomllib.loads((folder / "roles.toml").read_text())
+    mount = spec.get("mount", "kiki")
+    secrets: dict[str, dict] = spec.get("secrets", {})
+    roles: dict[str, dict] = spec.get("roles", {})
+    expect(set(roles) == {"api", "bidder", "worker"}, f"roles.toml: the roles are api, bidder and worker, not {sorted(roles)}")
+    setup = (folder / "setup.sh").read_text()
+    m = re.search(r"^roles=\(([^)]*)\)", setup, re.M)
+    expect(m is not None and set(m.group(1).split()) == set(roles), "setup.sh: `roles=(…)` lists every role of roles.toml")
+    expect('vault policy write "kiki-${role}"' in setup, "setup.sh writes each role's policy")
+    expect('token_policies="kiki-${role}"' in setup, "setup.sh binds each role to its own policy")
+    expect("-version=2 kv" in setup, "setup.sh enables KV version 2")
+    for method in ("approle", "kubernetes"):
+        expect(f"auth enable {method}" in setup, f"setup.sh enables the {method} auth method")
+
+    sections, fields = config_sections(crates)
+    for name, secret in secrets.items():
+        for key in secret.get("keys", []):
+            parts = key.split(".")
+            expect(len(parts) >= 2, f"roles.toml: secret {name} key `{key}` is not a dotted configuration key")
+            expect(parts[0] in sections, f"roles.toml: secret {name} key `{key}`: no configuration section `{parts[0]}`")
+            for part in parts[1:]:
+                expect(part == "*" or part in fields["*"], f"roles.toml: secret {name} key `{key}`: no setting `{part}` is declared in crates/")
+
+    for role, r in roles.items():
+        before = len(PROBLEMS)
+        paths = r.get("paths", [])
+        for p in paths:
+            expect(p in secrets, f"roles.toml: role {role} reads `{p}`, which no [secrets.{p}] describes")
+        policy = folder / "policies" / f"kiki-{role}.hcl"
+        if not policy.exists():
+            problem(f"{policy}: missing")
+            continue
+        grants = policy_grants(policy.read_text())
+        granted = {path.split("/data/", 1)[1] for path, caps in grants.items() if path.startswith(f"{mount}/data/") and "read" in caps}
+        for p in paths:
+            expect(p in granted, f"{policy.name}: role {role} reads {mount}/data/{p} but the policy does not grant read on it")
+        for p in sorted(granted - set(paths)):
+            problem(f"{policy.name}: grants {mount}/data/{p}, which role {role} does not read (least privilege)")
+        for path in grants:
+            expect(
+                path.startswith(f"{mount}/data/") or path.startswith("auth/token/"),
+                f"{policy.name}: grants `{path}`, outside the KV mount and the token's own endpoints",
+            )
+            expect("*" not in path and "+" not in path, f"{policy.name}: `{path}` is a wildcard")
+        expect("auth/token/renew-self" in grants, f"{policy.name}: the role cannot renew its token")
+        if len(PROBLEMS) == before:
+            print(f"ok   vault role {role}: {', '.join(paths)} granted, nothing more")
+
+    holders = {k: n for n, s in secrets.items() for k in s.get("keys", [])}
+    for key in ("database.url", "redis.url", "security.secret_key"):
+        expect(holders.get(key) == "common", f"roles.toml: `{key}` belongs in the common secret")
+    for role, r in roles.items():
+        expect("common" in r.get("paths", []), f"roles.toml: role {role} must read common")
+    expect("planner" not in roles.get("bidder", {}).get("paths", []), "roles.toml: the bidder must not read the model key")
+    expect("creative" not in roles.get("bidder", {}).get("paths", []), "roles.toml: the bidder must not read the creative providers' keys")
 
 
 # ---------------------------------------------------------------- chart
@@ -643,6 +741,8 @@ def main() -> int:
         check_dashboards(Path(args[0]), Path(args[1]), args[2])
     elif mode == "smoke":
         smoke(Path(args[0]), args[1], args[2])
+    elif mode == "vault":
+        check_vault(Path(args[0]), Path(args[1]))
     else:
         print(__doc__)
         return 2

@@ -134,8 +134,50 @@ impl Module for CampaignsModule {
                 service::shifts::SHIFTS_KIND,
                 service::shifts::SHIFTS_SCHEDULE,
             );
-            ctx.provide(svc);
-            Ok(Mount::new().api(api::api()))
+            ctx.provide(svc.clone());
+            let mut mount = Mount::new().api(api::api());
+            // A model key rotated in Vault reaches the planner and the creative
+            // writer without a restart.
+            if let Ok(live) = ctx.require::<kiki_server::vault::LiveConfig>() {
+                let live = (*live).clone();
+                mount = mount.spawn(move |_state, cancel| {
+                    vec![tokio::spawn(follow_llm_rotation(svc, live, cancel))]
+                });
+            }
+            Ok(mount)
         })
+    }
+}
+
+/// Applies each new `[campaigns.llm]` of the live configuration (its key
+/// rotated in Vault) until `cancel`.
+async fn follow_llm_rotation(
+    svc: Arc<CampaignsService>,
+    live: kiki_server::vault::LiveConfig,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let mut rx = live.subscribe();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+        let cfg = rx.borrow_and_update().clone();
+        let section: CampaignsConfig = match kiki_server::config::parse_section(
+            "campaigns",
+            cfg.module_section("campaigns"),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "the rotated [campaigns] section cannot be read; the model stays as it was");
+                continue;
+            }
+        };
+        match svc.apply_llm_section(section.llm.as_ref()) {
+            Ok(()) => tracing::info!("the language model's settings were reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "the rotated model settings cannot be used; the model stays as it was")
+            }
+        }
     }
 }

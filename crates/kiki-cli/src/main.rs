@@ -435,6 +435,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             cfg.validate_with(&kiki_server::app::config_registry(&kiki_cli::modules()))?;
             let mut telemetry = kiki_server::telemetry::init(&cfg.log, &cfg.telemetry)?;
+            // Panics and 5xx causes to a Sentry-compatible endpoint, when a DSN is set.
+            let errors = kiki_server::error_tracking::init(&cfg)?;
             let demo_clock = Arc::new(kiki_cli::demo::DemoClock::new());
             let result = runtime()?.block_on(async {
                 let app = Application::build_with(
@@ -473,6 +475,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 app.run_until(kiki_server::shutdown_signal()).await
             });
+            if let Some(errors) = errors {
+                errors.shutdown();
+            }
             telemetry.shutdown();
             result?;
             Ok(ExitCode::SUCCESS)

@@ -161,7 +161,13 @@ impl Application {
             health.register(Arc::new(CacheProbe(platform.cache.clone())));
         }
 
+        if let Some(source) = &config.vault_source {
+            source.log_startup();
+        }
+        let live = crate::vault::LiveConfig::new(Arc::new(config.clone()));
         let mut services = Services::default();
+        // Reloadable settings (rotated in Vault) are read from here.
+        services.insert(Arc::new(live.clone()));
         let mut schedules = config.jobs.schedules.clone();
         let mut mounts = Vec::with_capacity(opts.modules.len());
         for module in &opts.modules {
@@ -234,6 +240,14 @@ impl Application {
         for task in tasks {
             background.extend(task(&state, cancel.clone()));
         }
+        if let Some(source) = state.config.vault_source.clone() {
+            background.push(tokio::spawn(follow_key_rotation(
+                state.keyring.clone(),
+                live.clone(),
+                cancel.clone(),
+            )));
+            background.push(tokio::spawn(source.run(live, cancel.clone())));
+        }
         state.ready.store(true, Ordering::Release);
         Ok(Application {
             state,
@@ -303,6 +317,31 @@ impl Application {
         state.db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// Adds the field-encryption keys that appear in the live configuration (a
+/// key added in Vault ahead of a rotation) to the key ring, for decryption,
+/// until `cancel`.
+async fn follow_key_rotation(
+    keyring: Keyring,
+    live: crate::vault::LiveConfig,
+    cancel: CancellationToken,
+) {
+    let mut rx = live.subscribe();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+        let cfg = rx.borrow_and_update().clone();
+        match keyring.add_decryption_keys(&cfg.encryption) {
+            Ok(kids) if !kids.is_empty() => {
+                tracing::info!(kids = ?kids, "encryption keys added to the key ring for decryption");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "a rotated encryption key cannot be used"),
+        }
     }
 }
 

@@ -72,7 +72,9 @@ impl ApiError {
 
     /// A 500 whose cause is logged here and never shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let cause = cause.to_string();
         tracing::error!(error.cause = %cause, "internal error");
+        crate::error_tracking::capture_error("internal", &cause);
         ApiError::new(ErrorCode::Internal, INTERNAL_MESSAGE)
     }
 
@@ -125,6 +127,10 @@ impl<E: DomainError> From<E> for ApiError {
             tracing::error!(error.code = %code, error.cause = %e, "internal error");
         } else {
             tracing::debug!(error.code = %code, error.cause = %e, "request refused");
+        }
+        // The cause of every 5xx (an upstream's 502 or 503 too) goes to error tracking.
+        if e.is_internal() || code.http_status() >= 500 {
+            crate::error_tracking::capture_error(code.as_str(), &e.to_string());
         }
         let details = e.details();
         ApiError {

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod error_tracking;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -20,6 +21,7 @@ pub mod roles;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod vault;
 pub mod versioning;
 
 pub use app::{Application, BuildOptions};

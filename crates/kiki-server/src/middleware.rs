@@ -91,7 +91,15 @@ pub async fn edge(State(counters): State<Arc<EdgeCounters>>, req: Request, next:
         request_id: request_id.clone(),
         traceparent,
     };
-    let mut resp = with_context(ctx, next.run(req).instrument(span.clone())).await;
+    let route_info = crate::error_tracking::RouteInfo {
+        method: method.to_string(),
+        route: route.clone(),
+    };
+    let mut resp = with_context(
+        ctx,
+        crate::error_tracking::with_route(route_info, next.run(req).instrument(span.clone())),
+    )
+    .await;
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     metrics::gauge!("kiki_http_requests_in_flight").decrement(1.0);
 
@@ -308,5 +316,7 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .map(|s| (*s).to_owned())
         .or_else(|| err.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
-    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+    // Error tracking reported the panic from its hook, with the location.
+    tracing::error!(error.cause = %format!("handler panicked: {detail}"), "internal error");
+    ApiError::new(ErrorCode::Internal, kiki_core::INTERNAL_MESSAGE).into_response()
 }

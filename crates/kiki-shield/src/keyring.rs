@@ -80,6 +80,9 @@ struct Inner {
     current: usize,
     keys: Vec<FieldKey>,
     index_key: Zeroizing<[u8; 32]>,
+    /// Keys added while running ([`Keyring::add_decryption_keys`]), for
+    /// decryption only: new writes keep using the current key.
+    added: std::sync::RwLock<Vec<Arc<FieldKey>>>,
 }
 
 /// The field-encryption keys and the blind-index key. Cheap to clone; key
@@ -228,6 +231,7 @@ impl Keyring {
             current,
             keys: built,
             index_key,
+            added: std::sync::RwLock::new(Vec::new()),
         })))
     }
 
@@ -289,8 +293,48 @@ impl Keyring {
     /// Every key id in the ring, sorted.
     pub fn kids(&self) -> Vec<String> {
         let mut kids: Vec<String> = self.0.keys.iter().map(|k| k.kid.clone()).collect();
+        kids.extend(self.added().iter().map(|k| k.kid.clone()));
         kids.sort();
         kids
+    }
+
+    fn added(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<FieldKey>>> {
+        self.0.added.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds the keys of `cfg.keys` this ring does not have yet, for
+    /// decryption only, to this ring and every clone of it: during a
+    /// rotation, values another replica already writes with a new key can be
+    /// read here before this process restarts onto it. Key ids already in the
+    /// ring are left as they are (changing a key's bytes would make its values
+    /// unreadable). Returns the key ids added.
+    pub fn add_decryption_keys(&self, cfg: &EncryptionConfig) -> Result<Vec<String>, ShieldError> {
+        let known = self.kids();
+        let mut fresh = Vec::new();
+        for (kid, secret) in &cfg.keys {
+            if known.iter().any(|k| k == kid) {
+                continue;
+            }
+            check_kid(kid, "encryption.keys has a key id")?;
+            let key = decode_key(secret.expose_secret()).ok_or_else(|| {
+                ShieldError::Config(format!("encryption.keys.{kid} is not base64 of 32 bytes."))
+            })?;
+            let cipher = Aes256Gcm::new_from_slice(key.as_slice())
+                .map_err(|e| ShieldError::Config(format!("key `{kid}` is unusable: {e}")))?;
+            fresh.push(Arc::new(FieldKey {
+                kid: kid.clone(),
+                cipher,
+            }));
+        }
+        let kids: Vec<String> = fresh.iter().map(|k| k.kid.clone()).collect();
+        if !fresh.is_empty() {
+            self.0
+                .added
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(fresh);
+        }
+        Ok(kids)
     }
 
     /// "v1:<kid>:<nonce base64url no pad>:<ciphertext+tag base64url no pad>",
@@ -340,12 +384,24 @@ impl Keyring {
                 "the stored value is not an encrypted value of format v1".to_owned(),
             )
         })?;
-        let key = self.0.keys.iter().find(|k| k.kid == p.kid).ok_or_else(|| {
-            ShieldError::Crypto(format!(
-                "the value is encrypted with key `{}`, which is not in the key ring (add it to encryption.keys)",
-                p.kid
-            ))
-        })?;
+        let added;
+        let key: &FieldKey = match self.0.keys.iter().find(|k| k.kid == p.kid) {
+            Some(k) => k,
+            None => {
+                added = self
+                    .added()
+                    .iter()
+                    .find(|k| k.kid == p.kid)
+                    .cloned()
+                    .ok_or_else(|| {
+                        ShieldError::Crypto(format!(
+                            "the value is encrypted with key `{}`, which is not in the key ring (add it to encryption.keys)",
+                            p.kid
+                        ))
+                    })?;
+                &added
+            }
+        };
         let nonce: [u8; NONCE_LEN] = URL_SAFE_NO_PAD
             .decode(p.nonce)
             .ok()
@@ -720,5 +776,41 @@ mod tests {
         assert_eq!(cfg.current_key.as_deref(), Some("k1"));
         assert_eq!(cfg.keys["k1"].expose_secret(), "abc");
         assert!(serde_json::from_str::<EncryptionConfig>(r#"{"curent_key":"k1"}"#).is_err());
+    }
+
+    #[test]
+    fn keys_added_while_running_decrypt_but_do_not_encrypt() {
+        let old = EncryptionConfig {
+            current_key: Some("k1".into()),
+            keys: BTreeMap::from([("k1".to_owned(), secret(&STANDARD.encode([1u8; 32])))]),
+            index_key: None,
+        };
+        let mut new = old.clone();
+        new.keys
+            .insert("k2".into(), secret(&STANDARD.encode([9u8; 32])));
+        new.current_key = Some("k2".into());
+        let running = Keyring::from_config(&old, "master").unwrap();
+        let rotated = Keyring::from_config(&new, "master").unwrap();
+        let written = rotated.encrypt_str("hello", "t.c:1");
+        assert!(
+            running.decrypt_str(&written, "t.c:1").is_err(),
+            "k2 unknown before"
+        );
+        let clone = running.clone();
+        assert_eq!(
+            running.add_decryption_keys(&new).unwrap(),
+            vec!["k2".to_owned()]
+        );
+        assert_eq!(
+            clone.decrypt_str(&written, "t.c:1").unwrap(),
+            "hello",
+            "every clone sees it"
+        );
+        assert_eq!(running.current_kid(), "k1", "writes keep the current key");
+        assert!(running.kids().contains(&"k2".to_owned()));
+        assert!(
+            running.add_decryption_keys(&new).unwrap().is_empty(),
+            "added once"
+        );
     }
 }

@@ -23,7 +23,7 @@ impl CampaignsService {
     ) -> Result<Option<Arc<kiki_llm::LlmClient>>> {
         let org = scope.org_id();
         let Some(row) = store::llm::get(&self.db, org).await? else {
-            return Ok(self.llm.clone());
+            return Ok(self.server_llm());
         };
         let mut c = kiki_llm::LlmConfig::new(row.base_url.clone(), row.model.clone());
         c.api_key = match &row.api_key {

@@ -61,8 +61,9 @@ pub struct CampaignsService {
     pub(crate) twin: Arc<TwinService>,
     /// The LTV service, when the module is wired to it (the planner's LTV).
     pub(crate) ltv: Option<Arc<kiki_ltv_service::LtvService>>,
-    /// The planner's language model, when configured.
-    pub(crate) llm: Option<Arc<kiki_llm::LlmClient>>,
+    /// The planner's language model, when configured; replaced when its key
+    /// is rotated while running ([`CampaignsService::apply_llm_section`]).
+    pub(crate) llm: std::sync::RwLock<Option<Arc<kiki_llm::LlmClient>>>,
     /// The one outbound HTTP client (landing pages).
     pub(crate) outbound: kiki_outbound::OutboundClient,
     /// Members and organisations (who approves; the organisation's name).
@@ -167,7 +168,35 @@ pub(crate) struct Move<'a> {
     pub meta: Option<&'a RequestMeta>,
 }
 
+/// The server's model client from `[campaigns.llm]`.
+fn llm_client(
+    outbound: &kiki_outbound::OutboundClient,
+    section: Option<&crate::config::LlmSection>,
+) -> Result<Option<Arc<kiki_llm::LlmClient>>> {
+    match section {
+        Some(section) => Ok(Some(Arc::new(
+            kiki_llm::LlmClient::new(outbound.clone(), section.client_config())
+                .map_err(|e| CampaignsError::Internal(format!("campaigns.llm: {e}")))?,
+        ))),
+        None => Ok(None),
+    }
+}
+
 impl CampaignsService {
+    /// Replaces the server's model with `section` (its key rotated in Vault):
+    /// requests started before keep the client they hold, later ones use the
+    /// new one. Settings that do not build a client leave the current one.
+    pub fn apply_llm_section(&self, section: Option<&crate::config::LlmSection>) -> Result<()> {
+        let client = llm_client(&self.outbound, section)?;
+        *self.llm.write().unwrap_or_else(|e| e.into_inner()) = client;
+        Ok(())
+    }
+
+    /// The server's own model client now (not an organisation's).
+    pub(crate) fn server_llm(&self) -> Option<Arc<kiki_llm::LlmClient>> {
+        self.llm.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub(crate) fn new(
         platform: &kiki_server::Platform,
         identity: kiki_identity::Identity,
@@ -176,13 +205,7 @@ impl CampaignsService {
         ltv: Option<Arc<kiki_ltv_service::LtvService>>,
         bidder: Option<Arc<kiki_bidder_service::BidderService>>,
     ) -> Result<CampaignsService> {
-        let llm = match &config.llm {
-            Some(section) => Some(Arc::new(
-                kiki_llm::LlmClient::new(platform.outbound.clone(), section.client_config())
-                    .map_err(|e| CampaignsError::Internal(format!("campaigns.llm: {e}")))?,
-            )),
-            None => None,
-        };
+        let llm = std::sync::RwLock::new(llm_client(&platform.outbound, config.llm.as_ref())?);
         Ok(CampaignsService {
             db: platform.db.clone(),
             record: platform.recorder(),

@@ -1,5 +1,6 @@
 //! The typed configuration, loaded in layers: built-in defaults → `kiki.toml`
-//! (or `--config FILE`) → environment variables `KIKI__SECTION__KEY`. Secrets
+//! (or `--config FILE`) → secrets read from Vault when `vault.address` is set
+//! (see `crate::vault`) → environment variables `KIKI__SECTION__KEY`. Secrets
 //! are `SecretString`, printed only as `***`. `Config::validate` checks the
 //! whole thing at start-up; in production it also refuses placeholder secrets
 //! and the SQLite default, naming the setting to fix.
@@ -37,7 +38,9 @@ pub enum Environment {
 }
 
 /// Everything KIKI reads at start-up. See README "Configuration" for every key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` shows the settings as they are printed (secrets as `***`, the
+/// database password hidden) and the module sections by name only.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `development` (default) or `production`.
@@ -65,12 +68,32 @@ pub struct Config {
     pub mail: MailConfig,
     /// First-run administrator and the development demo.
     pub bootstrap: BootstrapConfig,
+    /// HashiCorp Vault as a configuration source (off until `vault.address` is set).
+    pub vault: crate::vault::VaultConfig,
+    /// The Vault layer this configuration was read with, for renewal and
+    /// re-reads while running (`None` without Vault).
+    #[serde(skip)]
+    pub vault_source: Option<std::sync::Arc<crate::vault::VaultSource>>,
     /// The service modules' sections (`[ltv]`, `[bidder]`, `[twin]`, …), raw
     /// after the file and environment layers. Each module declares its own
     /// section type ([`ConfigSection`]); [`Config::validate_with`] parses every
     /// one, so an unknown key or section is an error before anything starts.
     #[serde(skip)]
     pub sections: BTreeMap<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.clone();
+        shown.database.url = self.database.redacted_url();
+        shown.sections.clear();
+        let settings = serde_json::to_value(&shown).unwrap_or_default();
+        f.debug_struct("Config")
+            .field("settings", &settings)
+            .field("sections", &self.sections.keys().collect::<Vec<_>>())
+            .field("vault_source", &self.vault_source)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -94,6 +117,8 @@ impl Default for Config {
             encryption: EncryptionConfig::default(),
             mail: MailConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            vault: crate::vault::VaultConfig::default(),
+            vault_source: None,
             sections: BTreeMap::new(),
         }
     }
@@ -199,7 +224,7 @@ impl Default for LogConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetryConfig {
     /// OTLP/HTTP collector base URL, e.g. `http://otel-collector:4318`. Unset (default) = no export.
@@ -208,6 +233,10 @@ pub struct TelemetryConfig {
     pub service_name: String,
     /// Fraction of traces exported, 0 to 1. Default 1.
     pub sample_ratio: f64,
+    /// DSN of a Sentry-compatible endpoint (`https://KEY@host/PROJECT`) that
+    /// receives panics and the causes of 5xx responses. Unset (default) = nothing is sent.
+    #[serde(serialize_with = "serialize_optional_secret")]
+    pub sentry_dsn: Option<SecretString>,
 }
 
 impl Default for TelemetryConfig {
@@ -216,6 +245,7 @@ impl Default for TelemetryConfig {
             otlp_endpoint: None,
             service_name: "kiki".into(),
             sample_ratio: 1.0,
+            sentry_dsn: None,
         }
     }
 }
@@ -265,6 +295,17 @@ pub enum ConfigError {
     Invalid(Vec<String>),
 }
 
+/// An optional secret as `***` when set (`None` stays absent).
+fn serialize_optional_secret<S: serde::Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(secret) => serialize_secret(secret, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Removes `null` members (TOML has no null) before a value is printed.
 fn strip_nulls(v: serde_json::Value) -> Option<serde_json::Value> {
     use serde_json::Value;
@@ -308,9 +349,20 @@ fn is_placeholder(secret: &str) -> bool {
 }
 
 impl Config {
-    /// Loads defaults, then the file (if any), then `KIKI__…` variables from `env`.
+    /// Loads defaults, then the file (if any), then `KIKI__…` variables from
+    /// `env` (no Vault layer; see [`Config::load`]).
     pub fn load_from(
         file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        Config::load_layers(file, None, env)
+    }
+
+    /// Defaults → file → `vault` (dotted keys to values, read from Vault) →
+    /// `KIKI__…` variables from `env`.
+    pub fn load_layers(
+        file: Option<&Path>,
+        vault: Option<&crate::vault::Overlay>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
@@ -329,6 +381,9 @@ impl Config {
                     fig = fig.merge(Toml::file("kiki.toml"));
                 }
             }
+        }
+        if let Some(overlay) = vault {
+            fig = fig.merge(Serialized::defaults(vault_dict(overlay)?));
         }
         // Apply the environment through figment's own parser, from the given pairs
         // (tests pass their own; `load` passes the process environment).
@@ -364,9 +419,21 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Loads from the process environment.
+    /// Loads from the process environment, with the Vault layer when
+    /// `vault.address` is set (read on a runtime of its own; call it before
+    /// the server's runtime starts). Vault unreachable, a refused login or a
+    /// missing secret path is an error: the process does not start.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Config::load_from(file, std::env::vars())
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let first = Config::load_from(file, env.clone())?;
+        if !first.vault.enabled() {
+            return Ok(first);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ConfigError::Load(format!("starting the Vault client: {e}")))?;
+        rt.block_on(crate::vault::load(file, env))
     }
 
     /// A service module's raw section (`[ltv]`, `[bidder]`, …); the module
@@ -460,10 +527,21 @@ impl Config {
         if let Err(e) = crate::roles::Roles::parse(&self.roles) {
             p.push(format!("roles: {e} (KIKI__ROLES)"));
         }
+        p.extend(self.vault.problems());
         if let Some(ep) = &self.telemetry.otlp_endpoint
             && !(ep.starts_with("http://") || ep.starts_with("https://"))
         {
             p.push(format!("telemetry.otlp_endpoint `{ep}` must be an http:// or https:// URL (KIKI__TELEMETRY__OTLP_ENDPOINT)"));
+        }
+        if let Some(dsn) = &self.telemetry.sentry_dsn
+            && !dsn.expose_secret().trim().is_empty()
+            && dsn
+                .expose_secret()
+                .trim()
+                .parse::<sentry::types::Dsn>()
+                .is_err()
+        {
+            p.push("telemetry.sentry_dsn is not a DSN such as https://KEY@sentry.example.com/1 (KIKI__TELEMETRY__SENTRY_DSN)".into());
         }
         if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
             p.push("telemetry.sample_ratio must be between 0 and 1".into());
@@ -645,6 +723,29 @@ fn env_dict(vars: &[(String, String)]) -> Result<figment::value::Dict, ConfigErr
             )));
         }
         let value: Value = v.parse().unwrap_or_else(|_| Value::from(v.clone()));
+        insert_path(&mut root, &path, value);
+    }
+    Ok(root)
+}
+
+/// Dotted keys read from Vault (`database.url`) as the nested dictionary
+/// figment merges. String values are taken as they are (a secret that looks
+/// like a number stays a string); other JSON values keep their type.
+fn vault_dict(overlay: &crate::vault::Overlay) -> Result<figment::value::Dict, ConfigError> {
+    use figment::value::{Dict, Value};
+    let mut root = Dict::new();
+    for (k, v) in overlay {
+        let path: Vec<String> = k.split('.').map(str::to_owned).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(ConfigError::Load(format!(
+                "the Vault key `{k}` is not a dotted configuration key such as database.url"
+            )));
+        }
+        let value = Value::serialize(v).map_err(|e| {
+            ConfigError::Load(format!(
+                "the Vault key `{k}` has a value that cannot be used: {e}"
+            ))
+        })?;
         insert_path(&mut root, &path, value);
     }
     Ok(root)

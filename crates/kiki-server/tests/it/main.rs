@@ -3,6 +3,7 @@
 //! set; Redis when `KIKI_TEST_REDIS_URL` is set).
 
 mod cors;
+mod error_tracking;
 mod errors;
 mod health;
 mod idempotency;
@@ -13,4 +14,5 @@ mod observability;
 mod openapi;
 mod shutdown;
 mod unique_conflicts;
+mod vault;
 mod versioning;
