@@ -448,3 +448,48 @@ async fn an_organisation_model_on_the_servers_own_network_is_refused() {
     let (_, v) = get(&c, "/v1/campaign-settings/llm").await;
     assert_eq!(v["source"], "none");
 }
+
+/// The model's key rotated in Vault reaches the planner through the live
+/// configuration without a restart.
+#[tokio::test]
+async fn a_rotated_model_key_is_used_without_a_restart() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion(
+            r#"{"product": "serum", "daily_budget_major": 50, "duration_days": 30, "target_roi": 2.0, "countries": ["FR"], "industry": "ecommerce", "kind": "shopping", "channels": ["google"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let (app, _clock) = spawn_with(Some(llm_section(&server))).await;
+    let boss = admin(&app, "owner@rotate.test", "Rotate Org").await;
+    let c = boss.caller(&app);
+    let live = app
+        .state
+        .services
+        .get::<kiki_server::vault::LiveConfig>()
+        .expect("the live configuration is shared");
+    let mut rotated = (*live.current()).clone();
+    let mut section = llm_section(&server);
+    section["llm"]["api_key"] = json!("sk-rotated-secret-654321");
+    rotated.set_section("campaigns", section);
+    live.publish(rotated);
+
+    // The service applies the change from its own task; ask until it has.
+    let mut last = String::new();
+    for _ in 0..200 {
+        let (status, v) = post(&c, "/v1/campaigns/plan", &json!({"goal": "Sell serum"})).await;
+        assert_eq!(status, 200, "{v}");
+        let requests = server.received_requests().await.unwrap();
+        last = requests
+            .last()
+            .and_then(|r| r.headers.get("authorization"))
+            .map(|h| h.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        if last == "Bearer sk-rotated-secret-654321" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(last, "Bearer sk-rotated-secret-654321");
+}
