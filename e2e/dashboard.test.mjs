@@ -536,7 +536,7 @@ async function run(base, pageProblems) {
     const pendingCount = await page.$$eval("li.approval", (ls) => ls.length);
     check(pendingCount >= 1, `${shopName} has a request waiting for approval`, `${pendingCount}`);
     const askText = (await page.textContent("li.approval")).replace(/\s+/g, " ");
-    check(/Budget asked \$[\d,]+\.\d{2} a day/.test(askText), "the request shows the budget asked", askText.slice(0, 200));
+    check(/Budget asked\s*\$[\d,]+\.\d{2} a day/.test(askText), "the request shows the budget asked", askText.slice(0, 200));
     check(/The twin (approves|refuses)/.test(askText), "the request shows the twin's verdict", askText.slice(0, 200));
     await shot(page, "approvals");
     await axe(page, "the approvals queue");

@@ -48,29 +48,32 @@ fn when(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// The gate's reason after the verdict the sentence already says
+/// ("Approved: the plan has…" → ": the plan has…").
+fn why(reason: Option<&str>) -> String {
+    match reason {
+        None => ".".to_owned(),
+        Some(r) => {
+            let r = r
+                .strip_prefix("Approved: ")
+                .or_else(|| r.strip_prefix("Rejected: "))
+                .unwrap_or(r);
+            format!(": {r}")
+        }
+    }
+}
+
 fn row(v: &ApprovalView, viewer: &Viewer, campaign_query: &str, four_eyes: bool) -> ApprovalRow {
     let me = kiki_campaigns_service::service::actor_text(&viewer.principal.actor());
     let mine = v.requested_by == me;
     let (twin, twin_tone) = match (&v.kind, &v.gate) {
         (_, Some(g)) => match g.approved {
             Some(true) => (
-                format!(
-                    "The twin approves{}",
-                    g.reason
-                        .as_deref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_else(|| ".".into())
-                ),
+                format!("The twin approves{}", why(g.reason.as_deref())),
                 "approved",
             ),
             Some(false) => (
-                format!(
-                    "The twin refuses{}",
-                    g.reason
-                        .as_deref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_else(|| ".".into())
-                ),
+                format!("The twin refuses{}", why(g.reason.as_deref())),
                 "refused",
             ),
             None => ("The twin's simulation is still running.".into(), "none"),
