@@ -159,7 +159,7 @@ impl ListView {
     fn keeps(&self, r: &Row) -> bool {
         let text = self.text.to_lowercase();
         (self.status.is_empty() || r.status == self.status)
-            && (self.platform.is_empty() || r.platforms.iter().any(|p| *p == self.platform))
+            && (self.platform.is_empty() || r.platforms.contains(&self.platform))
             && (text.is_empty()
                 || r.name.to_lowercase().contains(&text)
                 || r.objective.to_lowercase().contains(&text))
