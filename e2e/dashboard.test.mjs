@@ -2,7 +2,8 @@
 // SQLite database and a free port, drives the system Chromium with
 // playwright-core through sign-in (password and two-factor step), the
 // overview, the organisation switcher, a date-range preset, the CSV export,
-// the phone width and sign-out, and fails on any console error, any Content
+// the phone width, the campaign list with a filter, a campaign's detail
+// drilled down to an ad, pause and resume, the approvals queue and sign-out, and fails on any console error, any Content
 // Security Policy violation, any failed request and any serious or critical
 // axe-core finding. The pages run with their CSP enforced; axe is evaluated
 // through the DevTools protocol, which the page's CSP does not govern.
@@ -470,6 +471,75 @@ async function run(base, pageProblems) {
     await shot(phone, "overview-phone");
     await axe(phone, "the overview at phone width");
     await phone.close();
+
+    step("campaigns");
+    await Promise.all([page.waitForURL("**/app/campaigns?**"), page.click("nav.main-nav a:text-is('Campaigns')")]);
+    check((await page.textContent("main h1")).trim() === "Campaigns", "the navigation opens the campaign list");
+    check(new URL(page.url()).searchParams.has("org"), "the campaign list stays in the chosen organisation", page.url());
+    check(
+      (await page.getAttribute("nav.main-nav a:text-is('Campaigns')", "aria-current")) === "page",
+      "the navigation marks Campaigns as the current page",
+    );
+    const campaignRows = await page.$$eval("tbody tr[data-campaign]", (rs) => rs.length);
+    check(campaignRows >= 1, `${shopName} lists its campaigns`, `${campaignRows} rows`);
+    await shot(page, "campaigns");
+    await axe(page, "the campaign list");
+    await page.selectOption("form.filters select[name=status]", "active");
+    await Promise.all([page.waitForURL("**status=active**"), page.click("form.filters button[type=submit]")]);
+    const statuses = await page.$$eval("tbody tr[data-campaign] .status", (ss) => ss.map((s) => s.textContent.trim()));
+    check(
+      statuses.length >= 1 && statuses.every((s) => s === "Active"),
+      "the status filter keeps the active campaigns, in the URL",
+      `${page.url()}: ${statuses.join(", ")}`,
+    );
+    await axe(page, "the filtered campaign list");
+
+    step("campaign detail and drill-down");
+    const campaignName = (await page.textContent("tbody tr[data-campaign] th a")).trim();
+    await Promise.all([page.waitForURL("**/app/campaigns/*"), page.click("tbody tr[data-campaign] th a")]);
+    check((await page.textContent("main h1")).includes(campaignName), "the row opens its campaign", campaignName);
+    const twinText = (await page.textContent("section[aria-labelledby=twin]")).replace(/\s+/g, " ");
+    check(/median \(p50\)/.test(twinText), "the detail shows the twin's result", twinText.slice(0, 200));
+    check((await page.$$("tr.transition")).length >= 1, "the detail shows the status history");
+    check((await page.$$("li.creative")).length >= 1, "the detail lists the creatives with their verdicts");
+    await page.waitForFunction(() => document.querySelector("figure.chart.live canvas"));
+    check(await chartDrawn(page), "the campaign's chart is drawn");
+    await shot(page, "campaign");
+    await axe(page, "the campaign detail");
+    await Promise.all([page.waitForURL("**adset=**"), page.click("tr.child th a")]);
+    check((await page.textContent("#figures")).includes("Ad set"), "an ad set row opens the ad set's figures");
+    const adLinks = await page.$$("tr.child th a");
+    check(adLinks.length >= 1, "the ad set lists its ads");
+    await Promise.all([page.waitForURL("**ad=**"), page.click("tr.child th a")]);
+    const adHeading = (await page.textContent("#figures")).trim();
+    check(/^Figures: Ad /.test(adHeading), "an ad row opens the ad's figures", adHeading);
+    const adDays = await page.$$eval("tr[data-day]", (rs) => rs.length);
+    check(adDays >= 1, "the ad has its daily table", `${adDays} days`);
+    check(
+      (await page.getAttribute("nav.crumbs li:last-child a", "aria-current")) === "page",
+      "the breadcrumb marks the ad as the current level",
+    );
+    await axe(page, "an ad's figures");
+
+    step("pause and resume");
+    await Promise.all([page.waitForURL("**done=paused**"), page.click("button[data-action=pause]")]);
+    check((await page.textContent(".flash")).includes("paused"), "pausing says so");
+    check((await page.textContent("main h1 .status")).trim() === "Paused", "the campaign is paused");
+    await axe(page, "the campaign after pausing");
+    await Promise.all([page.waitForURL("**done=resumed**"), page.click("button[data-action=resume]")]);
+    check((await page.textContent(".flash")).includes("runs again"), "resuming says so");
+    check((await page.textContent("main h1 .status")).trim() === "Active", "the campaign runs again");
+
+    step("approvals");
+    await Promise.all([page.waitForURL("**/app/approvals?**"), page.click("nav.main-nav a:text-is('Approvals')")]);
+    check((await page.textContent("main h1")).trim() === "Approvals", "the navigation opens the approvals queue");
+    const pendingCount = await page.$$eval("li.approval", (ls) => ls.length);
+    check(pendingCount >= 1, `${shopName} has a request waiting for approval`, `${pendingCount}`);
+    const askText = (await page.textContent("li.approval")).replace(/\s+/g, " ");
+    check(/Budget asked\s*\$[\d,]+\.\d{2} a day/.test(askText), "the request shows the budget asked", askText.slice(0, 200));
+    check(/The twin (approves|refuses)/.test(askText), "the request shows the twin's verdict", askText.slice(0, 200));
+    await shot(page, "approvals");
+    await axe(page, "the approvals queue");
 
     step("sign-out");
     await Promise.all([page.waitForURL("**/sign-in**"), page.click("form[action='/sign-out'] button")]);

@@ -28,6 +28,10 @@ pub enum PageError {
     /// A query or form field that cannot be read; the sentence names it.
     #[error("{0}")]
     BadRequest(String),
+    /// The thing is not in a state that allows this (a paused campaign
+    /// paused again, an approval decided already).
+    #[error("{0}")]
+    Conflict(String),
     /// Anything else: logged with its cause, shown without it.
     #[error("internal: {0}")]
     Internal(String),
@@ -40,6 +44,7 @@ impl PageError {
             PageError::Forbidden(_) | PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Conflict(_) => StatusCode::CONFLICT,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -50,6 +55,7 @@ impl PageError {
             PageError::Forbidden(_) | PageError::Csrf => "Not allowed",
             PageError::NotFound(_) => "Not found",
             PageError::BadRequest(_) => "Cannot show this page",
+            PageError::Conflict(_) => "Not possible now",
             PageError::Internal(_) => "Something went wrong",
         }
     }
@@ -79,6 +85,34 @@ impl From<kiki_analytics_service::AnalyticsError> for PageError {
             A::Forbidden(m) => PageError::Forbidden(m),
             other => PageError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<kiki_campaigns_service::CampaignsError> for PageError {
+    fn from(e: kiki_campaigns_service::CampaignsError) -> PageError {
+        use kiki_campaigns_service::CampaignsError as C;
+        match e {
+            C::Invalid(fields) => PageError::BadRequest(
+                fields
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            C::NotFound("approval") => PageError::NotFound("The approval"),
+            C::NotFound("creative") => PageError::NotFound("The creative"),
+            C::NotFound(_) => PageError::NotFound("The campaign"),
+            C::IllegalMove(m) => PageError::Conflict(m.to_string()),
+            C::Conflict(m) => PageError::Conflict(m),
+            C::Refused(m) => PageError::Forbidden(m),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<kiki_twin_service::TwinServiceError> for PageError {
+    fn from(e: kiki_twin_service::TwinServiceError) -> PageError {
+        PageError::Internal(e.to_string())
     }
 }
 
@@ -139,6 +173,7 @@ mod tests {
             PageError::Csrf,
             PageError::NotFound("x"),
             PageError::BadRequest("x".into()),
+            PageError::Conflict("x".into()),
             PageError::Internal("x".into()),
         ] {
             let expected = match e {
@@ -146,6 +181,7 @@ mod tests {
                 PageError::Forbidden(_) | PageError::Csrf => 403,
                 PageError::NotFound(_) => 404,
                 PageError::BadRequest(_) => 400,
+                PageError::Conflict(_) => 409,
                 PageError::Internal(_) => 500,
             };
             assert_eq!(e.status().as_u16(), expected, "{e:?}");

@@ -2,7 +2,9 @@
 //! currency: each figure as people read it (money in its currency through
 //! `Money::text`, ratios as percentages or multiples) with its change from
 //! the comparison period, and a note where the figure rests on an
-//! assumption. Pure.
+//! assumption, and whether its change is good news: for most figures a
+//! rise is, for costs per result (cost per conversion, cost per click) a
+//! fall is. Pure.
 
 use kiki_analytics_service::domain::{
     AmountChange, CurrencySummary, MarginView, NumberChange, SummaryFigures,
@@ -20,6 +22,9 @@ pub struct Tile {
     pub change: Option<String>,
     /// `up`, `down` or `flat` (for the arrow; not a judgement).
     pub direction: &'static str,
+    /// `good`, `bad` or `neutral`: the change judged by [`lower_is_better`]
+    /// (the colour of the change).
+    pub tone: &'static str,
     /// What the figure assumes, in words.
     pub note: Option<String>,
 }
@@ -77,6 +82,24 @@ pub fn conversions(c: f64) -> String {
 /// `2.50×`.
 pub fn multiple(x: f64) -> String {
     format!("{x:.2}×")
+}
+
+/// Whether a fall of the figure `key` is good news: costs per result
+/// (cost per conversion, cost per click, cost per thousand impressions).
+/// Every other tile is better higher (spend too: more delivery; its own
+/// judgement is the profit beside it).
+pub fn lower_is_better(key: &str) -> bool {
+    matches!(key, "cpa" | "cpc" | "cpm")
+}
+
+/// The change of `key` moving in `direction`, judged: `good`, `bad` or
+/// `neutral` (no change, or nothing to compare).
+pub fn tone(key: &str, direction: &str) -> &'static str {
+    match (direction, lower_is_better(key)) {
+        ("up", false) | ("down", true) => "good",
+        ("up", true) | ("down", false) => "bad",
+        _ => "neutral",
+    }
 }
 
 fn direction(x: Option<f64>) -> &'static str {
@@ -158,6 +181,7 @@ pub fn tiles(s: &CurrencySummary, margins: &[MarginView]) -> Vec<Tile> {
             value,
             change,
             direction,
+            tone: tone(key, direction),
             note,
         });
     };
@@ -293,6 +317,20 @@ mod tests {
             relative: None,
         };
         assert_eq!(number_change(&n, |x| x.to_string()).0, "not comparable");
+    }
+
+    #[test]
+    fn a_fall_in_a_cost_per_result_is_good_news() {
+        assert!(lower_is_better("cpa") && lower_is_better("cpc"));
+        assert!(!lower_is_better("revenue") && !lower_is_better("roas"));
+        assert_eq!(tone("cpa", "down"), "good");
+        assert_eq!(tone("cpa", "up"), "bad");
+        assert_eq!(tone("cpc", "down"), "good");
+        assert_eq!(tone("cpc", "up"), "bad");
+        assert_eq!(tone("revenue", "up"), "good");
+        assert_eq!(tone("conversions", "down"), "bad");
+        assert_eq!(tone("cpa", "flat"), "neutral");
+        assert_eq!(tone("revenue", "flat"), "neutral");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! templates compiled into the binary, progressively enhanced (htmx and
 //! uPlot, vendored and served from the binary); everything works with no
 //! internet and no script. The session is the identity context's cookie
-//! session; figures come from the analytics service in-process. See
-//! docs/dashboard.md.
+//! session; figures come from the analytics service, campaigns and
+//! approvals from the campaigns service, the twin's results from the twin
+//! service, all in-process. See docs/dashboard.md.
 //!
 //! Layout (ARCHITECTURE.md, "Adding a bounded context", as far as a
 //! presentation module has the parts):
@@ -14,17 +15,22 @@
 //! - [`session`]: cookies, CSRF tokens, the signed-in [`session::Viewer`].
 //! - [`range`]: the date range in the URL (pure).
 //! - [`kpi`], [`chart`]: the overview's tiles and charts (pure).
+//! - [`listing`]: the campaign list's filters, sort and pages (pure).
+//! - [`forms`]: amounts typed into forms (pure).
 //! - [`views`]: templates, the layout, the security headers.
 //! - [`pages`]: the handlers.
 //! - [`assets`]: static files with hashed names and integrity hashes.
 //!
 //! No configuration section, tables, events or jobs of its own: it reads
-//! what the identity and analytics contexts own, through their services.
+//! and changes what the identity, analytics, campaigns and twin contexts
+//! own, through their services.
 
 pub mod assets;
 pub mod chart;
 pub mod error;
+pub mod forms;
 pub mod kpi;
+pub mod listing;
 pub mod pages;
 pub mod range;
 pub mod session;
@@ -37,8 +43,8 @@ use kiki_server::{AppState, Module, ModuleContext, Mount};
 
 pub use error::PageError;
 
-/// The `dashboard` module. Wired to the analytics module, which must be
-/// listed before it.
+/// The `dashboard` module. Wired to the analytics, twin and campaigns
+/// modules, which must be listed before it.
 #[derive(Debug, Default)]
 pub struct DashboardModule;
 
@@ -64,6 +70,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app", get(pages::overview::overview))
         .route("/app/platforms.csv", get(pages::overview::platforms_csv))
+        .route("/app/campaigns", get(pages::campaigns::list))
+        .route("/app/campaigns.csv", get(pages::campaigns::list_csv))
+        .route("/app/campaigns/{id}", get(pages::campaigns::detail))
+        .route("/app/campaigns/{id}/actions", post(pages::campaigns::act))
+        .route("/app/campaigns/{id}/budget", post(pages::campaigns::budget))
+        .route("/app/approvals", get(pages::approvals::queue))
+        .route(
+            "/app/approvals/{id}/decision",
+            post(pages::approvals::decide),
+        )
         .route("/app/{*rest}", get(not_found))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(views::security_headers))
@@ -80,8 +96,11 @@ impl Module for DashboardModule {
 
     fn init<'a>(&'a self, ctx: &'a mut ModuleContext<'_>) -> BoxFuture<'a, anyhow::Result<Mount>> {
         Box::pin(async move {
-            // The overview's figures: a missing analytics module stops start-up.
+            // Figures, campaigns and the twin's results: a missing module
+            // stops start-up.
             ctx.require::<kiki_analytics_service::AnalyticsService>()?;
+            ctx.require::<kiki_twin_service::TwinService>()?;
+            ctx.require::<kiki_campaigns_service::CampaignsService>()?;
             if !ctx.roles.api {
                 return Ok(Mount::new());
             }

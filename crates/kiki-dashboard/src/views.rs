@@ -204,7 +204,10 @@ pub struct PresetLink {
 #[derive(Debug, Clone)]
 pub struct RangeView {
     /// The page the component links to (`/app`).
-    pub action: &'static str,
+    pub action: String,
+    /// The page's own parameters the custom-range form keeps (the
+    /// campaign list's filters, the drill-down's level).
+    pub hidden: Vec<(String, String)>,
     pub range: Range,
     pub presets: Vec<PresetLink>,
     /// "27 Feb 2026 – 1 Mar 2026".
@@ -229,4 +232,265 @@ impl OverviewPage {
     pub fn is_empty(&self) -> bool {
         self.currencies.is_empty()
     }
+}
+
+/// A link with its label (breadcrumbs, pagination, sort headers).
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+/// A choice of a filter's `<select>`.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// One row of the campaign list.
+#[derive(Debug, Clone)]
+pub struct CampaignRow {
+    pub id: String,
+    pub href: String,
+    pub name: String,
+    pub status: String,
+    pub status_label: String,
+    pub platforms: String,
+    pub budget: String,
+    pub spend: String,
+    pub created: String,
+}
+
+/// The campaign list's filter form.
+#[derive(Debug, Clone)]
+pub struct ListForm {
+    pub statuses: Vec<Choice>,
+    pub platforms: Vec<Choice>,
+    pub sorts: Vec<Choice>,
+    pub text: String,
+    pub ascending: bool,
+    pub per_page: usize,
+    /// The range and organisation the form keeps.
+    pub hidden: Vec<(String, String)>,
+    /// The list without any filter, same range.
+    pub reset_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "campaigns.html")]
+pub struct CampaignsPage {
+    pub layout: Layout,
+    pub range_view: RangeView,
+    pub form: ListForm,
+    pub rows: Vec<CampaignRow>,
+    /// Rows matching the filters (every page).
+    pub total: usize,
+    /// Campaigns of the organisation before filtering.
+    pub all: usize,
+    /// "Page 2 of 5".
+    pub page_text: String,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+    /// Column headers that sort by them.
+    pub sort_links: Vec<Link>,
+    pub export_href: Option<String>,
+}
+
+/// An ad set in the plan summary.
+#[derive(Debug, Clone)]
+pub struct AdSetRow {
+    pub name: String,
+    pub channel: String,
+    pub share: String,
+    pub daily_budget: String,
+    pub deployment: String,
+    pub href: String,
+}
+
+/// One status move.
+#[derive(Debug, Clone)]
+pub struct TransitionRow {
+    pub at: String,
+    pub action: String,
+    pub from: String,
+    pub to: String,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// A creative and its policy review.
+#[derive(Debug, Clone)]
+pub struct CreativeRow {
+    pub channel: String,
+    pub headline: String,
+    /// `approved`, `needs_review` or `rejected`.
+    pub verdict: String,
+    pub verdict_label: String,
+    /// Why, one sentence per finding or limit problem.
+    pub reasons: Vec<String>,
+}
+
+/// One stress scenario of the twin's report.
+#[derive(Debug, Clone)]
+pub struct StressRow {
+    pub name: String,
+    pub confidence: String,
+    pub p50: String,
+    pub risk: String,
+}
+
+/// One plan line's data-quality grade.
+#[derive(Debug, Clone)]
+pub struct GradeRow {
+    pub platform: String,
+    pub grade: String,
+    pub note: String,
+}
+
+/// The twin's result for the campaign's plan.
+#[derive(Debug, Clone)]
+pub struct TwinView {
+    pub p10: String,
+    pub p50: String,
+    pub p90: String,
+    pub expected: String,
+    pub confidence: String,
+    pub confidence_basis: String,
+    pub risk: String,
+    pub grades: Vec<GradeRow>,
+    pub stress: Vec<StressRow>,
+    /// The gate's verdict in words.
+    pub verdict: Option<String>,
+    pub approved: Option<bool>,
+}
+
+/// One day of the drill-down's table.
+#[derive(Debug, Clone)]
+pub struct DayRow {
+    pub day: String,
+    pub currency: String,
+    pub spend: String,
+    pub revenue: String,
+    pub roas: String,
+    pub conversions: String,
+    pub clicks: String,
+    pub ctr: String,
+}
+
+/// One object of the level below (ad sets of the campaign, ads of an ad set).
+#[derive(Debug, Clone)]
+pub struct ChildRow {
+    pub href: Option<String>,
+    pub label: String,
+    pub platform: String,
+    pub currency: String,
+    pub spend: String,
+    pub revenue: String,
+    pub conversions: String,
+    pub clicks: String,
+}
+
+/// A daily chart of one currency.
+#[derive(Debug, Clone)]
+pub struct ChartView {
+    pub currency: String,
+    pub svg: String,
+    pub json: String,
+}
+
+/// A status move offered as a button.
+#[derive(Debug, Clone)]
+pub struct ActionButton {
+    pub action: &'static str,
+    pub label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "campaign.html")]
+pub struct CampaignPage {
+    pub layout: Layout,
+    pub range_view: RangeView,
+    pub id: String,
+    /// The organisation the forms act in.
+    pub org: Option<String>,
+    /// The session's CSRF token for the forms.
+    pub csrf: String,
+    pub name: String,
+    pub status: String,
+    pub status_label: String,
+    pub objective: String,
+    pub kind: String,
+    pub brand: String,
+    pub landing_url: String,
+    pub currency: String,
+    pub daily_budget: String,
+    pub total_budget: Option<String>,
+    pub schedule: String,
+    pub target_roi: Option<String>,
+    pub max_cpa: Option<String>,
+    pub ltv: String,
+    pub brand_safety: String,
+    pub ad_sets: Vec<AdSetRow>,
+    pub transitions: Vec<TransitionRow>,
+    pub creatives: Vec<CreativeRow>,
+    pub twin: Option<TwinView>,
+    /// Why there is no twin result.
+    pub twin_missing: String,
+    pub crumbs: Vec<Link>,
+    /// "Campaign", "Ad set Search", "Ad 123".
+    pub level_title: String,
+    pub charts: Vec<ChartView>,
+    pub daily: Vec<DayRow>,
+    pub children_title: Option<String>,
+    pub children: Vec<ChildRow>,
+    pub actions: Vec<ActionButton>,
+    pub can_budget: bool,
+    pub budget_input: String,
+    pub budget_error: Option<String>,
+    pub list_href: String,
+}
+
+/// One approval request.
+#[derive(Debug, Clone)]
+pub struct ApprovalRow {
+    pub id: String,
+    pub campaign_href: String,
+    pub campaign_name: String,
+    pub kind: String,
+    pub status: String,
+    pub daily_budget: String,
+    pub total_budget: Option<String>,
+    /// The twin's verdict in words.
+    pub twin: String,
+    /// `approved`, `refused` or `none`.
+    pub twin_tone: &'static str,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub reason: Option<String>,
+    pub comments: Vec<(String, String)>,
+    /// The viewer asked for it.
+    pub mine: bool,
+    /// Approve and reject are offered.
+    pub can_decide: bool,
+    /// Approving overrides the twin's refusal: a reason is asked for.
+    pub needs_override: bool,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_comment: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "approvals.html")]
+pub struct ApprovalsPage {
+    pub layout: Layout,
+    pub org: Option<String>,
+    pub csrf: String,
+    pub pending: Vec<ApprovalRow>,
+    pub decided: Vec<ApprovalRow>,
+    pub four_eyes: bool,
+    /// The viewer's role may decide.
+    pub may_decide: bool,
 }

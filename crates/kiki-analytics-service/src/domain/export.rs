@@ -234,7 +234,7 @@ impl DrillDown {
                 name: match self.level {
                     super::DrillLevel::Organisation => "Campaigns".into(),
                     super::DrillLevel::Campaign => "Ad sets".into(),
-                    super::DrillLevel::AdSet => "Ads".into(),
+                    super::DrillLevel::AdSet | super::DrillLevel::Ad => "Ads".into(),
                 },
                 columns: columns(&GROUP_COLUMNS),
                 rows: self.children.iter().map(group_cells).collect(),

@@ -521,6 +521,8 @@ kiki_core::string_enum! {
         Organisation = "organisation",
         Campaign = "campaign",
         AdSet = "ad_set",
+        /// One ad (the dashboard's last step): its totals and days.
+        Ad = "ad",
     }
 }
 
@@ -645,6 +647,7 @@ impl Report {
                 DrillLevel::Organisation => "Drill-down: organisation".into(),
                 DrillLevel::Campaign => "Drill-down: campaign".into(),
                 DrillLevel::AdSet => "Drill-down: ad set".into(),
+                DrillLevel::Ad => "Drill-down: ad".into(),
             },
         }
     }

@@ -333,7 +333,7 @@ impl AnalyticsService {
                 "orgs": q.orgs.iter().map(|o| o.0).collect::<Vec<_>>(),
                 "since": s.since, "until": s.until, "tz": q.time_zone,
                 "platform": s.platform, "currency": s.currency,
-                "campaign": s.campaign_id, "ad_set": s.ad_set_id, "extra": extra,
+                "campaign": s.campaign_id, "ad_set": s.ad_set_id, "ad": s.ad, "extra": extra,
             })
         );
         self.cache
@@ -437,6 +437,7 @@ impl AnalyticsService {
             currency,
             campaign_id: f.campaign_id.map(|c| c.to_string()),
             ad_set_id: None,
+            ad: None,
         };
         Ok(Resolved {
             period,
@@ -830,11 +831,32 @@ impl AnalyticsService {
         .await
     }
 
+    /// One ad of an ad set (by its id on the platform): its totals and its
+    /// days, with no level below. The dashboard's last drill-down step.
+    pub async fn drilldown_ad(
+        &self,
+        scope: &TenantScope,
+        f: &Filters,
+        ad_set_id: Uuid,
+        ad: &str,
+    ) -> Result<DrillDown> {
+        let mut q = self.resolve(scope, f)?;
+        q.sel.ad_set_id = Some(ad_set_id.to_string());
+        q.sel.ad = Some(ad.to_owned());
+        self.cached(&q, "drilldown", json!(0), || self.drilldown_now(&q, 0))
+            .await
+    }
+
     async fn drilldown_now(&self, q: &Resolved, limit: usize) -> Result<DrillDown> {
-        let (level, own, child) = match (&q.sel.campaign_id, &q.sel.ad_set_id) {
-            (None, None) => (DrillLevel::Organisation, Level::Campaign, Level::Campaign),
-            (Some(_), None) => (DrillLevel::Campaign, Level::Campaign, Level::AdSet),
-            (_, Some(_)) => (DrillLevel::AdSet, Level::AdSet, Level::Ad),
+        let (level, own, child) = match (&q.sel.campaign_id, &q.sel.ad_set_id, &q.sel.ad) {
+            (_, _, Some(_)) => (DrillLevel::Ad, Level::Ad, None),
+            (None, None, None) => (
+                DrillLevel::Organisation,
+                Level::Campaign,
+                Some(Level::Campaign),
+            ),
+            (Some(_), None, None) => (DrillLevel::Campaign, Level::Campaign, Some(Level::AdSet)),
+            (_, Some(_), None) => (DrillLevel::AdSet, Level::AdSet, Some(Level::Ad)),
         };
         let mut totals: BTreeMap<String, Sums> = BTreeMap::new();
         for (g, s) in self.group_rows(&q.sel, own).await? {
@@ -843,12 +865,15 @@ impl AnalyticsService {
                 .or_default()
                 .add(&s);
         }
-        let mut children: Vec<GroupRow> = self
-            .group_rows(&q.sel, child)
-            .await?
-            .into_iter()
-            .map(|(g, _)| g)
-            .collect();
+        let mut children: Vec<GroupRow> = match child {
+            Some(child) => self
+                .group_rows(&q.sel, child)
+                .await?
+                .into_iter()
+                .map(|(g, _)| g)
+                .collect(),
+            None => Vec::new(),
+        };
         sort_by_spend(&mut children);
         let truncated = children.len() > limit;
         children.truncate(limit);

@@ -167,12 +167,14 @@ pub(crate) struct Selection {
     pub currency: Option<String>,
     pub campaign_id: Option<String>,
     pub ad_set_id: Option<String>,
+    /// One ad, by its id on the platform (ad rows only).
+    pub ad: Option<String>,
 }
 
 impl Selection {
     /// True when the per-platform totals can answer (no object filter).
     pub fn totals_suffice(&self) -> bool {
-        self.campaign_id.is_none() && self.ad_set_id.is_none()
+        self.campaign_id.is_none() && self.ad_set_id.is_none() && self.ad.is_none()
     }
 
     fn apply_daily(&self, stmt: &mut SelectStatement, level: &str) {
@@ -191,6 +193,9 @@ impl Selection {
         }
         if let Some(a) = &self.ad_set_id {
             stmt.and_where(Expr::col(D::AdSetId).eq(a.as_str()));
+        }
+        if let Some(a) = &self.ad {
+            stmt.and_where(Expr::col(D::ExternalId).eq(a.as_str()));
         }
     }
 
@@ -260,7 +265,9 @@ pub(crate) async fn days(db: &Db, sel: &Selection) -> Result<Vec<DayRow>, StoreE
         sums(&mut stmt, sum_columns());
         sel.apply_totals(&mut stmt);
     } else {
-        let level = if sel.ad_set_id.is_some() {
+        let level = if sel.ad.is_some() {
+            "ad"
+        } else if sel.ad_set_id.is_some() {
             "ad_set"
         } else {
             "campaign"

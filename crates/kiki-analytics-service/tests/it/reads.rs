@@ -399,6 +399,38 @@ async fn breakdowns_rankings_and_drill_down() {
         .map(|r| (r["ad_id"].as_str().unwrap(), micros(&r["spend"])))
         .collect();
     assert_eq!(ads, [("s1:a1", 210_000_000), ("s1:a2", 90_000_000)]);
+    // One ad (by its id on the platform): its totals and its own days only.
+    let f = kiki_analytics_service::domain::Filters {
+        since: Some(date!(2026 - 02 - 27)),
+        until: Some(date!(2026 - 03 - 01)),
+        campaign_id: Some(ids.c1),
+        ..Default::default()
+    };
+    let ad = svc
+        .drilldown_ad(&TenantScope::single(OrgId(boss.org_id)), &f, ids.s1, "m-a2")
+        .await
+        .expect("the ad's figures");
+    assert_eq!(ad.level.as_str(), "ad");
+    assert_eq!(ad.totals.len(), 1);
+    assert_eq!(ad.totals[0].spend.micros, 90_000_000);
+    assert!(ad.children.is_empty() && !ad.children_truncated);
+    let days: Vec<(String, i64)> = ad
+        .daily
+        .iter()
+        .map(|p| {
+            (
+                kiki_analytics_service::domain::day_text(p.day),
+                p.metrics.spend.micros,
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-02-27".to_owned(), 40_000_000),
+            ("2026-03-01".to_owned(), 50_000_000)
+        ]
+    );
     // Without a campaign: the organisation, its campaigns below.
     let (status, d) = get(&c, &format!("/v1/analytics/drilldown?{P}&currency=USD")).await;
     assert_eq!(status, 200, "{d}");

@@ -95,7 +95,7 @@ impl std::fmt::Debug for CampaignsService {
 }
 
 /// Who acts, as stored in `created_by`, `actor` and `requested_by`.
-pub(crate) fn actor_text(actor: &Actor) -> String {
+pub fn actor_text(actor: &Actor) -> String {
     match actor.id() {
         Some(id) => format!("{}:{id}", actor.kind()),
         None => actor.kind().to_owned(),

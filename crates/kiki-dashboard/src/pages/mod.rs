@@ -1,8 +1,11 @@
 //! The page handlers: each reads the session ([`Viewer`]), checks the
 //! permission its page needs, calls the services in-process and renders
-//! its template. What pages share lives here: reading the query string,
-//! and the signed-in frame (navigation, organisation switcher).
+//! its template. What pages share lives here: reading the query string and
+//! form bodies, and the signed-in frame (navigation, organisation
+//! switcher).
 
+pub mod approvals;
+pub mod campaigns;
 pub mod overview;
 pub mod sign_in;
 
@@ -21,8 +24,28 @@ pub fn range_query(raw: Option<&str>) -> Result<RangeQuery, PageError> {
 
 /// The sections of the navigation, each with the permission it needs: a
 /// link is shown only to roles holding it, and its handler refuses others.
-const SECTIONS: &[(&str, &str, &str, Permission)] =
-    &[("overview", "/app", "Overview", Permission::CampaignRead)];
+const SECTIONS: &[(&str, &str, &str, Permission)] = &[
+    ("overview", "/app", "Overview", Permission::CampaignRead),
+    (
+        "campaigns",
+        "/app/campaigns",
+        "Campaigns",
+        Permission::CampaignRead,
+    ),
+    (
+        "approvals",
+        "/app/approvals",
+        "Approvals",
+        Permission::CampaignRead,
+    ),
+];
+
+/// A form body: every field has a default, so a field left out reads as
+/// empty and is answered by the handler's own checks (a missing CSRF token
+/// is refused like a wrong one).
+pub fn read_form<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> T {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
 
 /// The signed-in frame for `viewer` on `section`, with links that keep the
 /// range and switch organisation in one click.

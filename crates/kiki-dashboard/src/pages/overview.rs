@@ -32,17 +32,17 @@ use crate::views::{CurrencyView, Layout, OverviewPage, PlatformRow, PresetLink, 
 /// The most platform rows the overview lists.
 const PLATFORM_ROWS: usize = 100;
 
-fn day(d: Date) -> String {
+pub(crate) fn day(d: Date) -> String {
     let f = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
     d.format(&f).unwrap_or_default()
 }
 
-fn period_text(p: &PeriodView) -> String {
+pub(crate) fn period_text(p: &PeriodView) -> String {
     format!("{} – {}", day(p.since), day(p.until))
 }
 
 /// The session and range of a report request.
-async fn open(
+pub(crate) async fn open(
     app: &AppState,
     svc: &AnalyticsService,
     headers: &HeaderMap,
@@ -65,7 +65,7 @@ async fn open(
     Ok((viewer, range))
 }
 
-fn filters(range: &Range) -> Filters {
+pub(crate) fn filters(range: &Range) -> Filters {
     Filters {
         since: Some(range.since),
         until: Some(range.until),
@@ -153,7 +153,8 @@ async fn build(
         })
         .collect();
     let range_view = RangeView {
-        action: "/app",
+        action: "/app".to_owned(),
+        hidden: Vec::new(),
         presets,
         period_text: period_text(&summary.period),
         comparison_text: match &summary.comparison {

@@ -4,9 +4,11 @@
 //! `application/x-www-form-urlencoded`, cookies kept by a small jar that
 //! reads `Set-Cookie`, redirects not followed (each is checked). Figures
 //! are fed through `AnalyticsService::record_daily`, the port the
-//! analytics ingest job uses.
+//! analytics ingest job uses; campaigns are made through the JSON API.
 
+mod approvals;
 mod assets;
+mod campaigns;
 mod overview;
 mod security;
 mod sign_in;
@@ -16,10 +18,12 @@ use std::sync::Arc;
 
 use kiki_analytics_service::domain::{DailyRow, Level};
 use kiki_analytics_service::{AnalyticsModule, AnalyticsService};
+use kiki_campaigns_service::CampaignsModule;
 use kiki_core::{Currency, Money, OrgId, TenantScope, TestClock};
 use kiki_dashboard::DashboardModule;
 use kiki_test_support::TestApp;
 use kiki_test_support::identity::{PASSWORD, identity_app};
+use kiki_twin_service::TwinModule;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
@@ -35,7 +39,12 @@ pub async fn spawn() -> (TestApp, Arc<AnalyticsService>, TestClock) {
     let clock = TestClock::at(NOW);
     let app = identity_app()
         .clock(Arc::new(clock.clone()))
+        // The launch gate at 50 %: industry priors alone give the
+        // campaigns' modest plan a chance of a gain around 65 %.
+        .configure(|c| c.set_section("twin", serde_json::json!({"min_confidence": 0.5})))
         .module(Arc::new(AnalyticsModule::new()))
+        .module(Arc::new(TwinModule::new()))
+        .module(Arc::new(CampaignsModule::new()))
         .module(Arc::new(DashboardModule::new()))
         .spawn()
         .await;

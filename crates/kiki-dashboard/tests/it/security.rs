@@ -80,7 +80,7 @@ async fn a_form_post_without_the_sessions_csrf_token_is_refused() {
 /// Every `<script>` loads a file (data for scripts sits in attributes: htmx
 /// drops script elements from swapped content); no style element or
 /// attribute, no event-handler attribute.
-fn assert_no_inline_code(path: &str, html: &str) {
+pub fn assert_no_inline_code(path: &str, html: &str) {
     let lower = html.to_ascii_lowercase();
     for (i, _) in lower.match_indices("<script") {
         let tag = &lower[i..i + lower[i..].find('>').expect("the tag ends")];

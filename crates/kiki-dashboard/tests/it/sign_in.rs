@@ -82,6 +82,8 @@ async fn session_cookies_are_http_only_same_site_and_secure_behind_tls() {
     let tls = identity_app()
         .configure(|c| c.http.public_url = Some("https://kiki.example".into()))
         .module(Arc::new(AnalyticsModule::new()))
+        .module(Arc::new(kiki_twin_service::TwinModule::new()))
+        .module(Arc::new(kiki_campaigns_service::CampaignsModule::new()))
         .module(Arc::new(DashboardModule::new()))
         .spawn()
         .await;
