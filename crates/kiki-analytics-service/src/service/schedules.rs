@@ -63,7 +63,7 @@ fn recurrence_of(row: &ScheduleRow) -> Result<Recurrence> {
     let cadence = Cadence::parse(&row.cadence).ok_or_else(|| {
         AnalyticsError::Internal(format!("schedule {} has cadence `{}`", row.id, row.cadence))
     })?;
-    let small = |v: Option<i32>| v.and_then(|n| u8::try_from(n).ok());
+    let small = |v: Option<i64>| v.and_then(|n| u8::try_from(n).ok());
     Recurrence::new(
         cadence,
         u8::try_from(row.hour).unwrap_or(u8::MAX),
@@ -228,11 +228,11 @@ impl AnalyticsService {
             query: json_text(&Value::Object(params))?,
             recipients: json_text(&recipients)?,
             cadence: req.cadence.as_str().to_owned(),
-            hour: i32::from(req.hour),
-            weekday: req.weekday.map(i32::from),
-            day_of_month: req.day_of_month.map(i32::from),
+            hour: i64::from(req.hour),
+            weekday: req.weekday.map(i64::from),
+            day_of_month: req.day_of_month.map(i64::from),
             time_zone,
-            range_days: req.range_days.map(i32::from),
+            range_days: req.range_days.map(i64::from),
             enabled: req.enabled,
             next_run_at,
             last_run_at: existing.and_then(|e| e.last_run_at),
