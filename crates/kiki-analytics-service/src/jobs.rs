@@ -93,3 +93,50 @@ impl JobHandler for ExportJob {
         })
     }
 }
+
+pub use crate::service::schedules::{SEND_KIND, SWEEP_KIND, SWEEP_SCHEDULE, SendPayload};
+
+/// The handler of [`SWEEP_KIND`]: queues the scheduled reports that are due.
+pub struct SweepJob(pub Arc<AnalyticsService>);
+
+impl JobHandler for SweepJob {
+    fn kind(&self) -> &'static str {
+        SWEEP_KIND
+    }
+
+    fn run<'a>(&'a self, _ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
+        Box::pin(async move {
+            let queued = self
+                .0
+                .queue_due_reports()
+                .await
+                .map_err(|e| JobError::failed(e.to_string()))?;
+            Ok(json!({ "queued": queued }))
+        })
+    }
+}
+
+/// The handler of [`SEND_KIND`]: sends one run of a scheduled report.
+pub struct SendJob(pub Arc<AnalyticsService>);
+
+impl JobHandler for SendJob {
+    fn kind(&self) -> &'static str {
+        SEND_KIND
+    }
+
+    fn run<'a>(&'a self, ctx: JobContext) -> BoxFuture<'a, Result<Value, JobError>> {
+        Box::pin(async move {
+            let Some(scope) = ctx.scope() else {
+                return Err(JobError::permanent("A report run needs an organisation."));
+            };
+            let p: SendPayload = ctx.payload_as()?;
+            self.0
+                .send_report(&ctx, &scope, &p, crate::api::exports::parse_report)
+                .await
+                .map_err(|e| match e {
+                    crate::AnalyticsError::Invalid(_) => JobError::permanent(e.to_string()),
+                    other => JobError::failed(other.to_string()),
+                })
+        })
+    }
+}

@@ -92,14 +92,15 @@ impl Module for AnalyticsModule {
             } else {
                 None
             };
-            let svc = Arc::new(AnalyticsService::new(
-                ctx.platform,
-                ctx.identity.clone(),
-                platforms,
-                config,
-            ));
+            let svc = Arc::new(
+                AnalyticsService::new(ctx.platform, ctx.identity.clone(), platforms, config)
+                    .with_public_url(ctx.config.public_url()),
+            );
             ctx.add_job_handler(Arc::new(jobs::IngestJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::ExportJob(svc.clone())));
+            ctx.add_job_handler(Arc::new(jobs::SweepJob(svc.clone())));
+            ctx.add_job_handler(Arc::new(jobs::SendJob(svc.clone())));
+            ctx.default_schedule(jobs::SWEEP_KIND, jobs::SWEEP_SCHEDULE);
             ctx.provide(svc.clone());
             let mut mount = Mount::new().api(api::api());
             if self.with_platforms && ctx.roles.worker {

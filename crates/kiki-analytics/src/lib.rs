@@ -10,6 +10,8 @@
 //!   zone.
 //! - [`rank`]: top and bottom performers by a metric, with a minimum-volume
 //!   rule.
+//! - [`schedule`]: when a scheduled report is due (daily, weekly, monthly at
+//!   a local hour) and the days it covers.
 //! - [`wilson`]: observed rates of variants with Wilson score intervals.
 //!
 //! The formulas are listed in docs/analytics.md.
@@ -18,10 +20,12 @@ pub mod calendar;
 pub mod metrics;
 pub mod period;
 pub mod rank;
+pub mod schedule;
 pub mod wilson;
 
 pub use calendar::{Bucket, Granularity, buckets, known_time_zone, today_in};
 pub use metrics::{Metric, Profit, Sums, cac_micros, div_round, ltv_cac};
 pub use period::{Change, Period, PeriodError, change_micros, change_ratio};
 pub use rank::{Direction, MinVolume, Ranked, Ranking, rank};
+pub use schedule::{Cadence, Recurrence, RecurrenceError};
 pub use wilson::{Z95, wilson_interval};

@@ -3,7 +3,7 @@
 //! it can (members, invitations, API keys, decisions, LTV uploads, fits and
 //! customers, line items and segments, simulations, market models,
 //! rebalancing shifts, a lift experiment with its analysis and design,
-//! an analytics roll-up row and export job); then the operations are read from `/openapi.json`,
+//! an analytics roll-up row, export job and scheduled report); then the operations are read from `/openapi.json`,
 //! not from a list in this file, and tenant A's owner calls each of them:
 //!
 //! - every operation with a path id, with B's real id (checked by B reading
@@ -607,6 +607,21 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     answers.push(export);
+    // A scheduled report, B's owner its recipient.
+    let (_, me) = json(b.get("/v1/me").await).await;
+    answers.push(
+        ok(
+            b.post(
+                "/v1/analytics/schedules",
+                &json!({"name": "B weekly", "report": "breakdown", "format": "csv",
+                        "query": {"by": "platform"}, "recipients": [me["user"]["email"]],
+                        "cadence": "weekly", "hour": 8, "weekday": 1}),
+            )
+            .await,
+            "analytics schedule",
+        )
+        .await,
+    );
     answers
 }
 

@@ -37,6 +37,7 @@ pub use error::{IdentityError, Result};
 pub use service::apikeys::NewApiKeyRequest;
 pub use service::auth::LoginRequest;
 pub use service::bootstrap;
+pub use service::members::MemberAccess;
 pub use service::orgs::{Me, OrgUpdate};
 pub use service::passwords::Registration;
 pub use service::{Identity, IdentityParts, build_jwt_keyring};

@@ -11,6 +11,7 @@
 //! too large to wait for run as jobs (`exports`).
 
 pub(crate) mod exports;
+pub(crate) mod schedules;
 
 use std::convert::Infallible;
 
@@ -53,6 +54,19 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(exports::create_export, exports::list_exports))
         .routes(v, routes!(exports::get_export))
         .routes(v, routes!(exports::download_export))
+        .routes(
+            v,
+            routes!(schedules::create_schedule, schedules::list_schedules),
+        )
+        .routes(
+            v,
+            routes!(
+                schedules::get_schedule,
+                schedules::put_schedule,
+                schedules::delete_schedule
+            ),
+        )
+        .routes(v, routes!(schedules::run_schedule))
 }
 
 /// Rows a CSV chunk carries: the download is sent as it is written.

@@ -11,6 +11,7 @@
 pub mod export;
 pub mod job;
 pub mod pdf;
+pub mod schedule;
 
 use kiki_analytics::{Change, Profit, Sums};
 use kiki_core::{Currency, Money};

@@ -36,6 +36,16 @@ struct Stored {
     reach: Reach,
 }
 
+/// The `query` column of an export row: the query with its days fixed,
+/// and the organisations it may read.
+pub(crate) fn stored_query(params: &Map<String, Value>, reach: &Reach) -> Result<String> {
+    serde_json::to_string(&Stored {
+        params: params.clone(),
+        reach: reach.clone(),
+    })
+    .map_err(|e| AnalyticsError::Internal(format!("writing the export's query: {e}")))
+}
+
 fn media_type(format: Format) -> &'static str {
     match format {
         Format::Csv => "text/csv; charset=utf-8",
@@ -288,6 +298,28 @@ impl AnalyticsService {
             u32,
         ) -> Result<(ReportRequest, Vec<(String, String)>)>,
     ) -> Result<Value> {
+        self.write_export(Some(ctx), scope, id, parse).await
+    }
+
+    /// Reads a queued export's report and stores its file (the body of
+    /// the export job, and of a scheduled report's run for each
+    /// recipient); progress goes to `ctx` when there is one.
+    pub(crate) async fn write_export(
+        &self,
+        ctx: Option<&JobContext>,
+        scope: &TenantScope,
+        id: Uuid,
+        parse: impl Fn(
+            ExportReport,
+            &Map<String, Value>,
+            u32,
+        ) -> Result<(ReportRequest, Vec<(String, String)>)>,
+    ) -> Result<Value> {
+        let progress = async |fraction: f64, message: &str| {
+            if let Some(ctx) = ctx {
+                ctx.progress(fraction, message).await;
+            }
+        };
         let org = scope.org_id();
         let row = store::get(&self.db, org, id)
             .await?
@@ -305,9 +337,9 @@ impl AnalyticsService {
             .map_err(|e| AnalyticsError::Internal(format!("export {id}'s query: {e}")))?;
         let cap = self.config.export_max_rows;
         let (req, printed) = parse(report, &stored.params, cap)?;
-        ctx.progress(0.1, "reading the report").await;
+        progress(0.1, "reading the report").await;
         let answer = self.report_in(&stored.reach, &req, cap as usize).await?;
-        ctx.progress(0.5, "writing the file").await;
+        progress(0.5, "writing the file").await;
         let heading = crate::domain::pdf::Heading {
             title: answer.title(),
             organisation: self.organisation_name(scope).await?,
@@ -327,7 +359,7 @@ impl AnalyticsService {
         let bytes: Vec<u8> = file.chunks.concat();
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
         let rows = i64::try_from(file.rows).unwrap_or(i64::MAX);
-        ctx.progress(0.9, "storing the file").await;
+        progress(0.9, "storing the file").await;
         let now = self.clock.now();
         let expires = now + Duration::hours(i64::from(self.config.export_ttl_hours));
         store::finish(
@@ -343,7 +375,7 @@ impl AnalyticsService {
             expires,
         )
         .await?;
-        ctx.progress(1.0, "written").await;
+        progress(1.0, "written").await;
         Ok(json!({ "export_id": id, "rows": rows, "size_bytes": size }))
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod exports;
 pub mod listen;
+pub mod schedules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -43,6 +44,10 @@ pub struct AnalyticsService {
     platforms: Option<Arc<PlatformsService>>,
     cache: kiki_store::Cache,
     config: AnalyticsConfig,
+    /// Scheduled reports go out through it.
+    mail: kiki_notify::Mail,
+    /// The base URL in mail links (`http.public_url`).
+    public_url: String,
 }
 
 impl std::fmt::Debug for AnalyticsService {
@@ -136,7 +141,15 @@ impl AnalyticsService {
             platforms,
             cache: platform.cache.clone(),
             config,
+            mail: platform.mail.clone(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
+    }
+
+    /// The base URL people reach this server at, for links in mail.
+    pub fn with_public_url(mut self, url: impl Into<String>) -> AnalyticsService {
+        self.public_url = url.into().trim_end_matches('/').to_owned();
+        self
     }
 
     pub fn config(&self) -> &AnalyticsConfig {

@@ -172,3 +172,13 @@ pub(crate) async fn drop_expired(
         .to_owned();
     db.execute(&stmt).await
 }
+
+/// Deletes an export row (a scheduled report's copy whose mail did not go).
+pub(crate) async fn delete(db: &Db, org: OrgId, id: Uuid) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(X::Table)
+        .and_where(Expr::col(X::OrgId).eq(org.0))
+        .and_where(Expr::col(X::Id).eq(id))
+        .to_owned();
+    db.execute(&stmt).await
+}

@@ -59,3 +59,29 @@ pub enum AnalyticsExports {
     FinishedAt,
     ExpiresAt,
 }
+
+/// Identifiers of `analytics_schedules` (migration `0021_analytics_schedules.sql`).
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum AnalyticsSchedules {
+    Table,
+    Id,
+    OrgId,
+    Name,
+    Report,
+    Format,
+    Query,
+    Recipients,
+    Cadence,
+    Hour,
+    Weekday,
+    DayOfMonth,
+    TimeZone,
+    RangeDays,
+    Enabled,
+    NextRunAt,
+    LastRunAt,
+    LastResult,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}

@@ -239,3 +239,68 @@ impl Identity {
         Ok(())
     }
 }
+
+/// What one person may read and do in one organisation, for work done on
+/// their behalf without a request of theirs (a scheduled report sent to
+/// them): their active membership there — direct or through the agency that
+/// owns it —, the organisations it reaches and their role's permissions.
+#[derive(Debug, Clone)]
+pub struct MemberAccess {
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub scope: TenantScope,
+    pub role: Role,
+    pub permissions: Vec<crate::Permission>,
+}
+
+impl MemberAccess {
+    pub fn has(&self, p: crate::Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+}
+
+impl Identity {
+    /// The access of the active account with this email (case-insensitive)
+    /// in `org`; `None` when there is no such account, it is not active, or
+    /// it has no active membership reaching `org`.
+    pub async fn member_access_by_email(
+        &self,
+        email: &str,
+        org: OrgId,
+    ) -> Result<Option<MemberAccess>> {
+        let email = email.trim().to_lowercase();
+        let stmt = Query::select()
+            .column(U::Id)
+            .from(U::Table)
+            .and_where(Expr::col(U::Email).eq(email))
+            .limit(1)
+            .to_owned();
+        let row: Option<crate::store::IdRow> = self.db().fetch_optional(&stmt).await?;
+        match row {
+            Some(r) => self.member_access(UserId(r.id), org).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The access of an active account in `org` (see [`MemberAccess`]);
+    /// `None` when the account is not active or reaches no `org`.
+    pub async fn member_access(&self, user: UserId, org: OrgId) -> Result<Option<MemberAccess>> {
+        let Some(row) = self.user_row(user).await?.filter(|u| u.status == "active") else {
+            return Ok(None);
+        };
+        let resolved = match self.resolve(user, org).await {
+            Ok(r) => r,
+            Err(IdentityError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(MemberAccess {
+            user_id: user,
+            email: row.email,
+            display_name: row.display_name,
+            scope: resolved.scope,
+            role: resolved.role,
+            permissions: crate::domain::model::permissions_of(resolved.role).to_vec(),
+        }))
+    }
+}
