@@ -317,14 +317,25 @@ async function run(base, pageProblems) {
     check((await page.textContent("main h1")).trim() === "Overview", "the overview has its heading");
     const agency = (await page.textContent(".switcher summary")).replace("Organisation:", "").trim();
     check(agency === "Demo Agency", "the demo user starts in the agency", agency);
-    // The agency runs no campaigns itself (its clients do): the empty state.
+    // An agency opens on the all-clients roll-up, with a row per organisation.
+    const rollupTiles = await tiles(page);
+    check(MONEY.test(rollupTiles.spend || ""), "the roll-up shows the clients' ad spend", rollupTiles.spend);
+    const orgRows = await page.$$eval("tbody tr[data-organisation]", (rs) => rs.map((r) => r.dataset.organisation));
+    check(orgRows.length >= 2, "the roll-up lists its organisations", orgRows.join(", "));
+    await shot(page, "overview-agency");
+    await axe(page, "the agency's all-clients roll-up");
+    // The agency runs no campaigns itself (its clients do): its own view is empty.
+    await Promise.all([
+      page.waitForURL(/view=organisation/),
+      page.click("nav.views a:has-text('This organisation only')"),
+    ]);
+    await page.waitForFunction(() => document.querySelector("main")?.textContent.includes("No figures in this period"));
     check(
       (await page.textContent("main")).includes("No figures in this period"),
       "the agency's own overview says it has no figures",
     );
     const agencyTiles = await tiles(page);
-    await shot(page, "overview-agency");
-    await axe(page, "the agency's overview");
+    await axe(page, "the agency's own overview");
 
     step("organisation switcher");
     await page.evaluate(() => (window.__kikiMarker = 1));

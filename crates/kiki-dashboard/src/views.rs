@@ -226,6 +226,23 @@ pub struct OverviewPage {
     pub platforms: Vec<PlatformRow>,
     /// The CSV link, when the role may export.
     pub export_href: Option<String>,
+    /// The roll-up and the organisation's own figures, where it reaches
+    /// clients (empty otherwise).
+    pub views: Vec<Link>,
+    /// The roll-up's breakdown by organisation (empty otherwise).
+    pub organisations: Vec<OrganisationRow>,
+}
+
+/// One organisation's row of the all-clients roll-up.
+#[derive(Debug, Clone)]
+pub struct OrganisationRow {
+    pub name: String,
+    pub currency: String,
+    pub spend: String,
+    pub revenue: String,
+    pub roas: String,
+    pub conversions: String,
+    pub cpa: String,
 }
 
 impl OverviewPage {

@@ -4,6 +4,11 @@
 //! range in the URL; and `/app/platforms.csv`, the breakdown as a file for
 //! roles that may export. Figures come from the analytics service,
 //! called in-process.
+//!
+//! An organisation that reaches clients (an agency) sees the **all-clients
+//! roll-up** by default (`view=clients`: its own figures plus every
+//! client's, each client's profit at its own margin, with a breakdown by
+//! organisation), or its own figures alone with `view=organisation`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiki_analytics::Granularity;
 use kiki_analytics_service::AnalyticsService;
-use kiki_analytics_service::domain::{Dimension, Filters, Format, PeriodView};
+use kiki_analytics_service::domain::{Dimension, Filters, Format, PeriodView, ScopeKind};
 use kiki_core::OrgId;
 use kiki_identity::Permission;
 use kiki_server::auth::Meta;
@@ -27,7 +32,10 @@ use crate::kpi::{self, conversions, grouped, multiple, percent};
 use crate::pages::{chrome, range_query};
 use crate::range::{PRESETS, Range};
 use crate::session::Viewer;
-use crate::views::{CurrencyView, Layout, OverviewPage, PlatformRow, PresetLink, RangeView, html};
+use crate::views::{
+    CurrencyView, Layout, Link, OrganisationRow, OverviewPage, PlatformRow, PresetLink, RangeView,
+    html,
+};
 
 /// The most platform rows the overview lists.
 const PLATFORM_ROWS: usize = 100;
@@ -39,6 +47,52 @@ pub(crate) fn day(d: Date) -> String {
 
 pub(crate) fn period_text(p: &PeriodView) -> String {
     format!("{} – {}", day(p.since), day(p.until))
+}
+
+/// Whose figures the overview shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    /// The active organisation's own.
+    Organisation,
+    /// The active organisation's and every client's it reaches.
+    Clients,
+}
+
+impl View {
+    fn as_str(self) -> &'static str {
+        match self {
+            View::Organisation => "organisation",
+            View::Clients => "clients",
+        }
+    }
+}
+
+/// The `view` parameter: `clients` or `organisation`; by default the
+/// roll-up where the organisation reaches clients.
+pub(crate) fn view_of(raw: Option<&str>, viewer: &Viewer) -> Result<View, PageError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Q {
+        view: Option<String>,
+    }
+    let q: Q = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let reaches_clients = viewer.principal.scope.reachable().len() > 1;
+    match q.view.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None if reaches_clients => Ok(View::Clients),
+        None | Some("organisation") => Ok(View::Organisation),
+        Some("clients") => Ok(View::Clients),
+        Some(other) => Err(PageError::BadRequest(format!(
+            "`view`: `{other}` is not a view; use `clients` or `organisation`."
+        ))),
+    }
+}
+
+fn scoped(range: &Range, view: View) -> Filters {
+    let mut f = filters(range);
+    if view == View::Clients {
+        f.scope = Some(ScopeKind::Clients);
+    }
+    f
 }
 
 /// The session and range of a report request.
@@ -82,7 +136,8 @@ pub async fn overview(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (viewer, range) = open(&app, &svc, &headers, raw.as_deref()).await?;
-    let page = build(&svc, &viewer, range).await?;
+    let view = view_of(raw.as_deref(), &viewer)?;
+    let page = build(&svc, &viewer, range, view).await?;
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -90,15 +145,26 @@ async fn build(
     svc: &Arc<AnalyticsService>,
     viewer: &Viewer,
     range: Range,
+    view: View,
 ) -> Result<OverviewPage, PageError> {
     let scope = &viewer.principal.scope;
     let default_tz = svc.config().default_time_zone.clone();
-    let f = filters(&range);
+    let f = scoped(&range, view);
+    let reaches_clients = scope.reachable().len() > 1;
     let (summary, series, breakdown) = futures::try_join!(
         svc.summary(scope, &f, range.compare),
         svc.timeseries(scope, &f, Granularity::Day),
         svc.breakdown(scope, &f, Dimension::Platform, PLATFORM_ROWS),
     )?;
+    // The roll-up tells its organisations apart.
+    let by_org = if view == View::Clients && reaches_clients {
+        Some(
+            svc.breakdown(scope, &f, Dimension::Organisation, PLATFORM_ROWS)
+                .await?,
+        )
+    } else {
+        None
+    };
 
     let mut daily: BTreeMap<String, DailySeries> = BTreeMap::new();
     for p in &series.points {
@@ -144,17 +210,79 @@ async fn build(
         })
         .collect();
 
+    let names: BTreeMap<uuid::Uuid, String> = viewer
+        .me
+        .organisations
+        .iter()
+        .map(|o| (o.org.id.0, o.org.name.clone()))
+        .collect();
+    let organisations = by_org
+        .map(|b| {
+            b.rows
+                .iter()
+                .map(|r| {
+                    let m = &r.metrics;
+                    let id = r.organisation_id.unwrap_or_default();
+                    OrganisationRow {
+                        name: names
+                            .get(&id)
+                            .cloned()
+                            .unwrap_or_else(|| id.to_string()),
+                        currency: m.currency.as_str().to_owned(),
+                        spend: m.spend.text().to_string(),
+                        revenue: m.revenue.text().to_string(),
+                        roas: m.roas.map(multiple).unwrap_or_else(na),
+                        conversions: conversions(m.conversions),
+                        cpa: m.cpa.map(|v| v.text().to_string()).unwrap_or_else(na),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // Links keep the view where there is a choice.
+    let view_param = if reaches_clients {
+        format!("&view={}", view.as_str())
+    } else {
+        String::new()
+    };
     let presets = PRESETS
         .iter()
         .map(|(key, label)| PresetLink {
-            href: format!("/app?{}", range.with_preset(key, &default_tz)),
+            href: format!(
+                "/app?{}{view_param}",
+                range.with_preset(key, &default_tz)
+            ),
             label,
             current: range.preset == *key,
         })
         .collect();
+    let views = if reaches_clients {
+        let others = scope.reachable().len() - 1;
+        [
+            (View::Clients, format!("With its {others} client organisations")),
+            (View::Organisation, "This organisation only".to_owned()),
+        ]
+        .into_iter()
+        .map(|(v, label)| Link {
+            href: format!(
+                "/app?{}&view={}",
+                range.query(&default_tz),
+                v.as_str()
+            ),
+            label,
+            current: v == view,
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
     let range_view = RangeView {
         action: "/app".to_owned(),
-        hidden: Vec::new(),
+        hidden: if reaches_clients {
+            vec![("view".to_owned(), view.as_str().to_owned())]
+        } else {
+            Vec::new()
+        },
         presets,
         period_text: period_text(&summary.period),
         comparison_text: match &summary.comparison {
@@ -164,9 +292,12 @@ async fn build(
         time_zone: summary.time_zone.clone(),
         range: range.clone(),
     };
-    let export_href = viewer
-        .can(Permission::Export)
-        .then(|| format!("/app/platforms.csv?{}", range.query(&default_tz)));
+    let export_href = viewer.can(Permission::Export).then(|| {
+        format!(
+            "/app/platforms.csv?{}{view_param}",
+            range.query(&default_tz)
+        )
+    });
     let mut layout = Layout::public("Overview");
     layout.chrome = Some(chrome(viewer, "overview", &range, &default_tz));
     Ok(OverviewPage {
@@ -175,6 +306,8 @@ async fn build(
         currencies,
         platforms,
         export_href,
+        views,
+        organisations,
     })
 }
 
@@ -189,10 +322,11 @@ pub async fn platforms_csv(
 ) -> Result<Response, PageError> {
     let (viewer, range) = open(&app, &svc, &headers, raw.as_deref()).await?;
     viewer.require(Permission::Export)?;
+    let view = view_of(raw.as_deref(), &viewer)?;
     let b = svc
         .breakdown(
             &viewer.principal.scope,
-            &filters(&range),
+            &scoped(&range, view),
             Dimension::Platform,
             svc.config().max_rows as usize,
         )

@@ -225,12 +225,45 @@ async fn an_agency_switches_to_its_clients_in_one_click() {
     let mut b = Browser::new(&app);
     b.sign_in(&agency.email).await;
 
+    // An agency opens on the all-clients roll-up: its own figures (none)
+    // and its client's, with a breakdown by organisation.
     let home = b.get(&format!("/app?{RANGE}")).await;
     assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.tile("spend").starts_with("Ad spend $400.00"));
     assert!(
-        home.body.contains("No figures in this period"),
+        home.body
+            .contains("<tr data-organisation=\"Client Garden Co\"><th scope=\"row\">Client Garden Co</th><td>USD</td><td class=\"num\">$400.00</td><td class=\"num\">$1,000.00</td>"),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body
+            .contains(">With its 1 client organisations</a>")
+    );
+    assert!(home.body.contains("aria-current=\"true\">With its 1 client"));
+    assert!(home.body.contains("&#38;view=clients"), "links keep the view");
+    // Its own figures alone: the agency itself spent nothing.
+    let own = b.get(&format!("/app?{RANGE}&view=organisation")).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(
+        own.body.contains("No figures in this period"),
         "the agency itself spent nothing"
     );
+    assert!(!own.body.contains("By organisation"));
+    // The export follows the view.
+    let csv = b
+        .get(&format!("/app/platforms.csv?{RANGE}&view=clients"))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(csv.body.contains("400"), "{}", csv.body);
+    let csv = b
+        .get(&format!("/app/platforms.csv?{RANGE}&view=organisation"))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(!csv.body.contains("400"), "{}", csv.body);
+    let bad = b.get(&format!("/app?{RANGE}&view=everyone")).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("`view`"), "{}", bad.body);
     // The switcher lists the client with a link that keeps the range.
     let link = format!("/app?org={client}&#38;{}", RANGE.replace('&', "&#38;"));
     assert!(
