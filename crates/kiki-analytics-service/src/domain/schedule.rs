@@ -32,7 +32,7 @@ pub const MAX_NAME_CHARS: usize = 120;
     "time_zone": "Europe/Berlin"
 }))]
 pub struct ScheduleRequest {
-    /// 1–120 characters.
+    /// 1–120 characters, not only spaces.
     #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     pub report: ExportReport,

@@ -171,7 +171,7 @@ impl AnalyticsService {
                 continue;
             }
             if recipients.contains(&email) {
-                problems.push(FieldError::new(field, "Named twice."));
+                problems.push(FieldError::new(field, "Listed twice."));
                 continue;
             }
             match self.identity.member_access_by_email(&email, org).await {
