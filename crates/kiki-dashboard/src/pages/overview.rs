@@ -224,10 +224,7 @@ async fn build(
                     let m = &r.metrics;
                     let id = r.organisation_id.unwrap_or_default();
                     OrganisationRow {
-                        name: names
-                            .get(&id)
-                            .cloned()
-                            .unwrap_or_else(|| id.to_string()),
+                        name: names.get(&id).cloned().unwrap_or_else(|| id.to_string()),
                         currency: m.currency.as_str().to_owned(),
                         spend: m.spend.text().to_string(),
                         revenue: m.revenue.text().to_string(),
@@ -248,10 +245,7 @@ async fn build(
     let presets = PRESETS
         .iter()
         .map(|(key, label)| PresetLink {
-            href: format!(
-                "/app?{}{view_param}",
-                range.with_preset(key, &default_tz)
-            ),
+            href: format!("/app?{}{view_param}", range.with_preset(key, &default_tz)),
             label,
             current: range.preset == *key,
         })
@@ -259,16 +253,15 @@ async fn build(
     let views = if reaches_clients {
         let others = scope.reachable().len() - 1;
         [
-            (View::Clients, format!("With its {others} client organisations")),
+            (
+                View::Clients,
+                format!("With its {others} client organisations"),
+            ),
             (View::Organisation, "This organisation only".to_owned()),
         ]
         .into_iter()
         .map(|(v, label)| Link {
-            href: format!(
-                "/app?{}&view={}",
-                range.query(&default_tz),
-                v.as_str()
-            ),
+            href: format!("/app?{}&view={}", range.query(&default_tz), v.as_str()),
             label,
             current: v == view,
         })
