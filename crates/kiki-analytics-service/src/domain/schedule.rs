@@ -45,7 +45,7 @@ pub struct ScheduleRequest {
     /// Email addresses of members of this organisation whose role may
     /// export (`campaign.read` and `export`); 1–20. Each receives the
     /// report as their own role and reach let them read it.
-    #[schema(min_items = 1, max_items = 20, example = json!(["owner@shop.example"]))]
+    #[schema(schema_with = recipients_schema)]
     pub recipients: Vec<String>,
     pub cadence: Cadence,
     /// The local hour of the run, 0–23.
@@ -74,6 +74,19 @@ pub struct ScheduleRequest {
     /// on its own.
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+/// 1–20 email addresses, as the identity API states an address.
+fn recipients_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(kiki_identity::email_address_schema())
+        .min_items(Some(1))
+        .max_items(Some(MAX_RECIPIENTS))
+        .description(Some(
+            "Email addresses of members of this organisation whose role may export (`campaign.read` and `export`); 1–20. Each receives the report as their own role and reach let them read it.",
+        ))
+        .examples([serde_json::json!(["owner@shop.example"])])
+        .build()
 }
 
 fn yes() -> bool {

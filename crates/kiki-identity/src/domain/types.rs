@@ -285,3 +285,24 @@ impl StampRequest for kiki_shield::AuditEvent {
         self.context(meta.ip, meta.user_agent.clone(), meta.request_id.clone())
     }
 }
+
+/// An email address as the document states it: an RFC 5322 dot-atom local
+/// part (up to four atoms, 64 characters) and a domain of two or more labels
+/// that start and end with a letter or digit (1 to 63 characters each), 254
+/// characters in all. The server reads a little more (longer dot-atoms,
+/// quoted local parts, international domains): what the mail transports can
+/// deliver to.
+pub fn email_address_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    const ATEXT: &str = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(254))
+        .pattern(Some(format!(
+            r"^{ATEXT}{{1,16}}(\.{ATEXT}{{1,15}}){{0,3}}@{label}(\.{label})+$",
+            label = format!("[A-Za-z0-9]({ATEXT}{{0,61}}[A-Za-z0-9])?")
+        )))
+        .description(Some("An email address (read in lower case)."))
+        .examples(["jane@example.com"])
+        .build()
+}
