@@ -13,6 +13,9 @@
 //! - [`schedule`]: when a scheduled report is due (daily, weekly, monthly at
 //!   a local hour) and the days it covers.
 //! - [`wilson`]: observed rates of variants with Wilson score intervals.
+//! - [`variants`]: creative variants side by side: CTR and CVR with the
+//!   counts they rest on and their intervals, the highest CTR and whether
+//!   its interval overlaps the others'.
 //!
 //! The formulas are listed in docs/analytics.md.
 
@@ -21,6 +24,7 @@ pub mod metrics;
 pub mod period;
 pub mod rank;
 pub mod schedule;
+pub mod variants;
 pub mod wilson;
 
 pub use calendar::{Bucket, Granularity, buckets, known_time_zone, today_in};
@@ -28,4 +32,5 @@ pub use metrics::{Metric, Profit, Sums, cac_micros, div_round, ltv_cac};
 pub use period::{Change, Period, PeriodError, change_micros, change_ratio};
 pub use rank::{Direction, MinVolume, Ranked, Ranking, rank};
 pub use schedule::{Cadence, Recurrence, RecurrenceError};
+pub use variants::{Leader, ObservedRate, leader, overlaps, whole_conversions};
 pub use wilson::{Z95, wilson_interval};
