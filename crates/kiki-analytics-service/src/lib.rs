@@ -1,18 +1,22 @@
 //! The analytics service: the query side over the ad platforms' daily
 //! metrics — summaries with a comparison period, time series by day, week
-//! or month, breakdowns by platform, organisation, campaign, ad set and ad,
-//! top and bottom performers, drill-down from a campaign to its ad sets and
-//! ads with daily rows — for one organisation or an agency with all its
-//! clients, exported as CSV, Excel or PDF (directly, or as a job with
-//! progress and an expiring download link), under `/v1/analytics`.
+//! or month, breakdowns by platform, organisation, campaign, ad set, ad and
+//! creative variant, top and bottom performers, drill-down from a campaign
+//! to its ad sets and ads with daily rows, a campaign's creative variants
+//! side by side (observed rates with counts and Wilson intervals) — for one
+//! organisation or an agency with all its clients, exported as CSV, Excel
+//! or PDF (directly, or as a job with progress and an expiring download
+//! link), under `/v1/analytics`.
 //!
 //! It reads its own daily roll-ups (`analytics_daily`,
 //! `analytics_daily_totals`), fed when metrics land: the platforms' sync
 //! publishes `platforms.metrics_synced`, a listener queues the
 //! `analytics.ingest` job, and the job reads the synced days through
 //! `PlatformsService::metrics` and replaces them in the roll-ups. No query
-//! reads another context's tables. Metric definitions are the pure
-//! `kiki-analytics` crate's (docs/analytics.md).
+//! reads another context's tables; creative variants are labelled through
+//! `CampaignsService::creatives_by_ids` when the campaigns module is wired.
+//! Metric definitions are the pure `kiki-analytics` crate's
+//! (docs/analytics.md).
 //!
 //! Layout (ARCHITECTURE.md, "Adding a bounded context"):
 //!
@@ -51,6 +55,7 @@ pub use service::AnalyticsService;
 #[derive(Debug, Default)]
 pub struct AnalyticsModule {
     with_platforms: bool,
+    with_campaigns: bool,
 }
 
 impl AnalyticsModule {
@@ -61,6 +66,12 @@ impl AnalyticsModule {
     /// Feed the roll-ups from the ad platforms' metrics syncs.
     pub fn with_platforms_module(mut self) -> AnalyticsModule {
         self.with_platforms = true;
+        self
+    }
+
+    /// Label creative variants with the campaigns service's creatives.
+    pub fn with_campaigns_module(mut self) -> AnalyticsModule {
+        self.with_campaigns = true;
         self
     }
 }
@@ -92,10 +103,14 @@ impl Module for AnalyticsModule {
             } else {
                 None
             };
-            let svc = Arc::new(
+            let mut svc =
                 AnalyticsService::new(ctx.platform, ctx.identity.clone(), platforms, config)
-                    .with_public_url(ctx.config.public_url()),
-            );
+                    .with_public_url(ctx.config.public_url());
+            if self.with_campaigns {
+                svc =
+                    svc.with_campaigns(ctx.require::<kiki_campaigns_service::CampaignsService>()?);
+            }
+            let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::IngestJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::ExportJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::SweepJob(svc.clone())));

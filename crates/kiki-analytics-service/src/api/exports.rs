@@ -52,6 +52,10 @@ pub(crate) fn parse_report(
             let q: DrillQuery = read(params)?;
             (q.request(max)?, q.printed())
         }
+        ExportReport::Variants => {
+            let q: super::variants::VariantsQuery = read(params)?;
+            (q.request(), q.printed())
+        }
     })
 }
 

@@ -12,6 +12,7 @@
 
 pub(crate) mod exports;
 pub(crate) mod schedules;
+pub(crate) mod variants;
 
 use std::convert::Infallible;
 
@@ -51,6 +52,7 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(breakdown))
         .routes(v, routes!(performers))
         .routes(v, routes!(drilldown))
+        .routes(v, routes!(variants::variants))
         .routes(v, routes!(exports::create_export, exports::list_exports))
         .routes(v, routes!(exports::get_export))
         .routes(v, routes!(exports::download_export))
@@ -167,7 +169,8 @@ analytics_query!(
 analytics_query!(
     /// The breakdown's query.
     BreakdownQuery {
-        /// `platform` (default), `organisation`, `campaign`, `ad_set` or `ad`.
+        /// `platform` (default), `organisation`, `campaign`, `ad_set`, `ad`
+        /// or `variant` (the ads showing one creative, summed).
         #[param(value_type = Option<Dimension>, inline)]
         by: Option<Dimension>,
         /// Rows, 1 to 1000 (default 100; at most `analytics.max_rows`).

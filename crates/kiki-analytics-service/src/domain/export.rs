@@ -188,11 +188,15 @@ impl TimeSeries {
 
 impl Breakdown {
     pub fn tables(&self) -> Vec<Table> {
-        vec![Table {
+        let t = Table {
             name: format!("By {}", self.by.as_str().replace('_', " ")),
             columns: columns(&GROUP_COLUMNS),
             rows: self.rows.iter().map(group_cells).collect(),
-        }]
+        };
+        if self.by == super::Dimension::Variant {
+            return vec![super::variants::breakdown_table(self, t)];
+        }
+        vec![t]
     }
 }
 

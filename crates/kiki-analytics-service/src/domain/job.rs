@@ -22,6 +22,8 @@ kiki_core::string_enum! {
         Breakdown = "breakdown",
         Performers = "performers",
         Drilldown = "drilldown",
+        /// A campaign's creative variants side by side.
+        Variants = "variants",
     }
 }
 

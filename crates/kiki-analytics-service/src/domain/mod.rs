@@ -12,6 +12,7 @@ pub mod export;
 pub mod job;
 pub mod pdf;
 pub mod schedule;
+pub mod variants;
 
 use kiki_analytics::{Change, Profit, Sums};
 use kiki_core::{Currency, Money};
@@ -58,6 +59,8 @@ kiki_core::string_enum! {
         Campaign = "campaign",
         AdSet = "ad_set",
         Ad = "ad",
+        /// The creative variant: the ads showing one creative, summed.
+        Variant = "variant",
     }
 }
 
@@ -68,7 +71,7 @@ impl Dimension {
         match self {
             Dimension::Platform | Dimension::Organisation | Dimension::Campaign => Level::Campaign,
             Dimension::AdSet => Level::AdSet,
-            Dimension::Ad => Level::Ad,
+            Dimension::Ad | Dimension::Variant => Level::Ad,
         }
     }
 }
@@ -459,6 +462,9 @@ pub struct GroupRow {
     pub campaign_id: Option<String>,
     pub ad_set_id: Option<String>,
     pub ad_id: Option<String>,
+    /// The creative variant (`by=variant` rows only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creative: Option<variants::CreativeLabel>,
     #[serde(flatten)]
     pub metrics: MetricSet,
 }
@@ -618,6 +624,7 @@ pub enum Report {
     Breakdown(Breakdown),
     Performers(Performers),
     DrillDown(DrillDown),
+    Variants(variants::Variants),
 }
 
 impl Report {
@@ -628,6 +635,7 @@ impl Report {
             Report::Breakdown(_) => "breakdown",
             Report::Performers(_) => "performers",
             Report::DrillDown(_) => "drilldown",
+            Report::Variants(_) => "variants",
         }
     }
 
@@ -650,6 +658,7 @@ impl Report {
                 DrillLevel::AdSet => "Drill-down: ad set".into(),
                 DrillLevel::Ad => "Drill-down: ad".into(),
             },
+            Report::Variants(_) => "Creative variants".into(),
         }
     }
 
@@ -659,6 +668,7 @@ impl Report {
             Report::Breakdown(v) => &v.period,
             Report::Performers(v) => &v.period,
             Report::DrillDown(v) => &v.period,
+            Report::Variants(v) => &v.period,
         }
     }
 
@@ -668,6 +678,7 @@ impl Report {
             Report::Breakdown(v) => v.tables(),
             Report::Performers(v) => v.tables(),
             Report::DrillDown(v) => v.tables(),
+            Report::Variants(v) => v.tables(),
         }
     }
 
@@ -676,7 +687,7 @@ impl Report {
         match self {
             Report::TimeSeries(v) => v.charts(),
             Report::DrillDown(v) => v.charts(),
-            Report::Breakdown(_) | Report::Performers(_) => Vec::new(),
+            Report::Breakdown(_) | Report::Performers(_) | Report::Variants(_) => Vec::new(),
         }
     }
 
@@ -687,6 +698,7 @@ impl Report {
             Report::Breakdown(v) => serde_json::to_value(v),
             Report::Performers(v) => serde_json::to_value(v),
             Report::DrillDown(v) => serde_json::to_value(v),
+            Report::Variants(v) => serde_json::to_value(v),
         };
         v.unwrap_or(serde_json::Value::Null)
     }

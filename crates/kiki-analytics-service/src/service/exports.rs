@@ -338,7 +338,9 @@ impl AnalyticsService {
         let cap = self.config.export_max_rows;
         let (req, printed) = parse(report, &stored.params, cap)?;
         progress(0.1, "reading the report").await;
-        let answer = self.report_in(&stored.reach, &req, cap as usize).await?;
+        let answer = self
+            .report_in(scope, &stored.reach, &req, cap as usize)
+            .await?;
         progress(0.5, "writing the file").await;
         let heading = crate::domain::pdf::Heading {
             title: answer.title(),

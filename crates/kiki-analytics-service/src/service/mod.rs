@@ -7,6 +7,7 @@
 pub mod exports;
 pub mod listen;
 pub mod schedules;
+pub mod variants;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct AnalyticsService {
     pub(crate) jobs: kiki_store::Jobs,
     identity: Identity,
     platforms: Option<Arc<PlatformsService>>,
+    /// Labels creative variants (their variation and headline), when wired.
+    pub(crate) campaigns: Option<Arc<kiki_campaigns_service::CampaignsService>>,
     cache: kiki_store::Cache,
     config: AnalyticsConfig,
     /// Scheduled reports go out through it.
@@ -94,6 +97,8 @@ pub enum ReportRequest {
     Breakdown(Filters, Dimension, usize),
     Performers(Filters, RankRequest),
     DrillDown(Filters, Option<Uuid>, usize),
+    /// A campaign's creative variants (`campaign_id` is set).
+    Variants(Filters),
 }
 
 impl ReportRequest {
@@ -102,7 +107,8 @@ impl ReportRequest {
             ReportRequest::TimeSeries(f, _)
             | ReportRequest::Breakdown(f, _, _)
             | ReportRequest::Performers(f, _)
-            | ReportRequest::DrillDown(f, _, _) => f,
+            | ReportRequest::DrillDown(f, _, _)
+            | ReportRequest::Variants(f) => f,
         }
     }
 }
@@ -139,6 +145,7 @@ impl AnalyticsService {
             jobs: platform.jobs.clone(),
             identity,
             platforms,
+            campaigns: None,
             cache: platform.cache.clone(),
             config,
             mail: platform.mail.clone(),
@@ -696,6 +703,7 @@ impl AnalyticsService {
                         campaign_id: r.campaign_id,
                         ad_set_id: r.ad_set_id,
                         ad_id: r.ad_id,
+                        creative: None,
                         metrics: MetricSet::of(currency, &s),
                     },
                     s,
@@ -715,13 +723,20 @@ impl AnalyticsService {
         let q = self.resolve(scope, f)?;
         let limit = limit.min(self.config.max_rows as usize);
         self.cached(&q, "breakdown", json!([by, limit]), || {
-            self.breakdown_now(&q, by, limit)
+            self.breakdown_now(scope, &q, by, limit)
         })
         .await
     }
 
-    async fn breakdown_now(&self, q: &Resolved, by: Dimension, limit: usize) -> Result<Breakdown> {
+    async fn breakdown_now(
+        &self,
+        scope: &TenantScope,
+        q: &Resolved,
+        by: Dimension,
+        limit: usize,
+    ) -> Result<Breakdown> {
         let mut rows: Vec<GroupRow> = match by {
+            Dimension::Variant => self.variant_breakdown_rows(scope, q).await?,
             Dimension::Platform | Dimension::Organisation => {
                 let mut sums: BTreeMap<(Option<String>, Option<Uuid>, String), Sums> =
                     BTreeMap::new();
@@ -747,6 +762,7 @@ impl AnalyticsService {
                             campaign_id: None,
                             ad_set_id: None,
                             ad_id: None,
+                            creative: None,
                             metrics: MetricSet::of(stored_currency(&c)?, &s),
                         })
                     })
@@ -946,6 +962,7 @@ impl AnalyticsService {
     /// job, rows up to `cap`, never from the cache.
     pub(crate) async fn report_in(
         &self,
+        scope: &TenantScope,
         reach: &Reach,
         req: &ReportRequest,
         cap: usize,
@@ -955,9 +972,10 @@ impl AnalyticsService {
             ReportRequest::TimeSeries(_, g) => {
                 Report::TimeSeries(self.timeseries_now(&q, *g).await?)
             }
-            ReportRequest::Breakdown(_, by, limit) => {
-                Report::Breakdown(self.breakdown_now(&q, *by, (*limit).min(cap)).await?)
-            }
+            ReportRequest::Breakdown(_, by, limit) => Report::Breakdown(
+                self.breakdown_now(scope, &q, *by, (*limit).min(cap))
+                    .await?,
+            ),
             ReportRequest::Performers(_, r) => {
                 let mut r = *r;
                 r.limit = r.limit.min(cap);
@@ -967,6 +985,7 @@ impl AnalyticsService {
                 q.sel.ad_set_id = ad_set.map(|a| a.to_string());
                 Report::DrillDown(self.drilldown_now(&q, (*limit).min(cap)).await?)
             }
+            ReportRequest::Variants(_) => Report::Variants(self.variants_now(scope, &q).await?),
         })
     }
 

@@ -11,6 +11,7 @@ mod jobs;
 mod pdf;
 mod reads;
 mod schedules;
+mod variants;
 
 use std::sync::Arc;
 

@@ -596,6 +596,22 @@ impl CampaignsService {
             .transpose()
     }
 
+    /// The creatives with these ids in the organisations the scope reaches
+    /// (an agency's clients included), removed ones too (their ads'
+    /// figures remain): what analytics labels creative variants with. At
+    /// most 1000 ids are read; an unknown id is left out.
+    pub async fn creatives_by_ids(
+        &self,
+        scope: &TenantScope,
+        ids: &[Uuid],
+    ) -> Result<Vec<CreativeView>> {
+        store::creatives::by_ids(&self.db, scope.reachable(), ids)
+            .await?
+            .into_iter()
+            .map(CreativeRow::into_view)
+            .collect()
+    }
+
     /// The creative library, newest first, optionally of one campaign.
     pub async fn creatives(
         &self,

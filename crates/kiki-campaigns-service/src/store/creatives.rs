@@ -202,6 +202,26 @@ pub(crate) async fn get(db: &Db, org: OrgId, id: Uuid) -> Result<Option<Creative
     db.fetch_optional(&stmt).await
 }
 
+/// The creatives with these ids among the organisations given (removed
+/// ones included: their ads' figures remain), at most 1000 ids.
+pub(crate) async fn by_ids(
+    db: &Db,
+    orgs: &[OrgId],
+    ids: &[Uuid],
+) -> Result<Vec<CreativeRow>, StoreError> {
+    if orgs.is_empty() || ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(R::Table)
+        .and_where(Expr::col(R::OrgId).is_in(orgs.iter().map(|o| o.0)))
+        .and_where(Expr::col(R::Id).is_in(ids.iter().take(1000).copied()))
+        .order_by(R::Id, Order::Asc)
+        .to_owned();
+    db.fetch_all(&stmt).await
+}
+
 /// Up to `fetch` active creatives, newest first, optionally of one campaign.
 pub(crate) async fn list(
     db: &Db,
