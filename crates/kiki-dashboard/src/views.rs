@@ -463,6 +463,8 @@ pub struct CampaignPage {
     pub daily: Vec<DayRow>,
     pub children_title: Option<String>,
     pub children: Vec<ChildRow>,
+    /// The creative variants side by side.
+    pub variants: crate::pages::variants::VariantsView,
     pub actions: Vec<ActionButton>,
     pub can_budget: bool,
     pub budget_input: String,

@@ -2,7 +2,8 @@
 //! pages kept in the URL, and the same rows as CSV; `/app/campaigns/{id}`:
 //! one campaign (goal, budget, plan, status history, creatives with their
 //! policy verdicts, the twin's result) with its figures drilled down from
-//! the campaign to an ad set and to an ad, for the range in the URL; and
+//! the campaign to an ad set and to an ad, and its creative variants side
+//! by side with their rates' intervals, for the range in the URL; and
 //! its actions (pause, resume, a new daily budget) as form POSTs with the
 //! session's CSRF token, each answered by a redirect back with a message.
 //! Campaigns, approvals and figures come from the campaigns, twin and
@@ -635,6 +636,7 @@ async fn build_detail(id: Uuid, d: DetailInput<'_>) -> Result<CampaignPage, Page
         (Some(s), Some(a)) => d.analytics.drilldown_ad(scope, &f, *s, a).await?,
         (s, _) => d.analytics.drilldown(scope, &f, *s, CHILD_ROWS).await?,
     };
+    let variants = crate::pages::variants::view(&d.analytics.variants(scope, &f).await?);
 
     let rq = d.range.query(&default_tz);
     let base = format!("/app/campaigns/{id}");
@@ -822,6 +824,7 @@ async fn build_detail(id: Uuid, d: DetailInput<'_>) -> Result<CampaignPage, Page
         daily,
         children_title,
         children,
+        variants,
         actions,
         can_budget,
         budget_input: d.budget_input.unwrap_or(budget_now),

@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod campaigns;
 pub mod overview;
 pub mod sign_in;
+pub mod variants;
 
 use kiki_identity::Permission;
 

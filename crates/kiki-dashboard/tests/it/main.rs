@@ -12,6 +12,7 @@ mod campaigns;
 mod overview;
 mod security;
 mod sign_in;
+mod variants;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,9 +43,10 @@ pub async fn spawn() -> (TestApp, Arc<AnalyticsService>, TestClock) {
         // The launch gate at 50 %: industry priors alone give the
         // campaigns' modest plan a chance of a gain around 65 %.
         .configure(|c| c.set_section("twin", serde_json::json!({"min_confidence": 0.5})))
-        .module(Arc::new(AnalyticsModule::new()))
         .module(Arc::new(TwinModule::new()))
         .module(Arc::new(CampaignsModule::new()))
+        // Labels creative variants from the campaigns' creatives.
+        .module(Arc::new(AnalyticsModule::new().with_campaigns_module()))
         .module(Arc::new(DashboardModule::new()))
         .spawn()
         .await;
