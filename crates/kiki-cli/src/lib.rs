@@ -41,8 +41,13 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         std::sync::Arc::new(kiki_lift_service::LiftModule::new()),
         // Conversions: click ids and pCVR are the bidder's (listed before).
         std::sync::Arc::new(kiki_conversions_service::ConversionsModule::new()),
-        // Analytics: roll-ups fed by the platforms' metrics syncs.
-        std::sync::Arc::new(kiki_analytics_service::AnalyticsModule::new().with_platforms_module()),
+        // Analytics: roll-ups fed by the platforms' metrics syncs; creative
+        // variants labelled from the campaigns' creatives.
+        std::sync::Arc::new(
+            kiki_analytics_service::AnalyticsModule::new()
+                .with_platforms_module()
+                .with_campaigns_module(),
+        ),
         // The web dashboard: its overview reads the analytics service.
         std::sync::Arc::new(kiki_dashboard::DashboardModule::new()),
     ]

@@ -3,7 +3,8 @@
 //! it can (members, invitations, API keys, decisions, LTV uploads, fits and
 //! customers, line items and segments, simulations, market models,
 //! rebalancing shifts, a lift experiment with its analysis and design,
-//! an analytics roll-up row, export job and scheduled report); then the operations are read from `/openapi.json`,
+//! analytics roll-up rows with a creative variant, an export job and a
+//! scheduled report); then the operations are read from `/openapi.json`,
 //! not from a list in this file, and tenant A's owner calls each of them:
 //!
 //! - every operation with a path id, with B's real id (checked by B reading
@@ -625,9 +626,11 @@ async fn seed_tenant_b(app: &TestApp, doc: &Value, b: &Caller<'_>) -> Vec<Value>
     answers
 }
 
-/// Analytics: a campaign's day on a platform, through the port the ingest
-/// job feeds (the sandbox sync above has no deployed campaign to report).
-async fn seed_analytics(app: &TestApp, org: Uuid) {
+/// Analytics: a campaign's day on a platform and an ad of it showing a
+/// creative (KIKI's ad id `"{ad set}:{creative}"`: a creative variant),
+/// through the port the ingest job feeds (the sandbox sync above has no
+/// deployed campaign to report). Gives B's campaign id.
+async fn seed_analytics(app: &TestApp, org: Uuid) -> Uuid {
     use kiki_analytics_service::domain::{DailyRow, Level};
     let svc = app
         .state
@@ -635,13 +638,14 @@ async fn seed_analytics(app: &TestApp, org: Uuid) {
         .get::<kiki_analytics_service::AnalyticsService>()
         .expect("the analytics module is mounted");
     let day = time::macros::date!(2026 - 11 - 23);
+    let campaign = Uuid::now_v7();
     let usd = |m: i64| kiki_core::Money::from_micros(m, kiki_core::Currency::USD);
     let row = DailyRow {
         level: Level::Campaign,
         platform: "meta".into(),
         external_id: "b-campaign".into(),
         day,
-        campaign_id: Some(Uuid::now_v7().to_string()),
+        campaign_id: Some(campaign.to_string()),
         ad_set_id: None,
         ad_id: None,
         spend: usd(40_000_000),
@@ -650,21 +654,32 @@ async fn seed_analytics(app: &TestApp, org: Uuid) {
         impressions: 4_000,
         clicks: 80,
     };
+    let set = Uuid::now_v7();
+    let ad = DailyRow {
+        level: Level::Ad,
+        external_id: "b-ad".into(),
+        ad_set_id: Some(set.to_string()),
+        ad_id: Some(format!("{set}:{}", Uuid::now_v7())),
+        ..row.clone()
+    };
     svc.record_daily(
         &kiki_core::TenantScope::single(OrgId(org)),
         "meta",
         kiki_analytics::Period::new(day, day).expect("one day"),
-        &[row],
+        &[row, ad],
     )
     .await
-    .expect("B's analytics row is recorded");
+    .expect("B's analytics rows are recorded");
+    campaign
 }
 
-/// Everything B can read: every list and every item B's ids open.
+/// Everything B can read: every list and every item B's ids open (a route
+/// with a required query parameter with B's value from `queries`).
 async fn snapshot(
     b: &Caller<'_>,
     ops: &[Op],
     ids: &BTreeMap<String, BTreeMap<String, String>>,
+    queries: &BTreeMap<&str, String>,
 ) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     // A file download is itself an audited action (it writes B's audit
@@ -672,7 +687,9 @@ async fn snapshot(
     for op in ops.iter().filter(|o| {
         o.method == Method::GET && o.secured && !o.exchange && !o.path.ends_with("/download")
     }) {
-        let path = if op.params.is_empty() {
+        let path = if let Some(q) = queries.get(op.path.as_str()) {
+            format!("{}?{q}", op.path)
+        } else if op.params.is_empty() {
             op.path.clone()
         } else if let Some(values) = ids.get(&op.path) {
             fill(&op.path, values)
@@ -737,7 +754,22 @@ async fn every_operation_of_the_document_keeps_tenants_apart() {
         .await
         .expect("the rebalancer runs");
     assert_eq!(shift.pending_approval, 1, "{shift:?}");
-    seed_analytics(&app, b_owner.org_id).await;
+    let b_campaign = seed_analytics(&app, b_owner.org_id).await;
+    // Routes with a required query parameter, read with B's value.
+    let queries = BTreeMap::from([(
+        "/v1/analytics/variants",
+        format!("since=2026-11-23&until=2026-11-23&campaign_id={b_campaign}"),
+    )]);
+    let variants = format!(
+        "/v1/analytics/variants?{}",
+        queries["/v1/analytics/variants"]
+    );
+    let theirs = b.get_ok(&variants).await;
+    assert_eq!(
+        theirs["variants"].as_array().map(Vec::len),
+        Some(1),
+        "{theirs}"
+    );
 
     // B's ids: everything B's lists and seed answers name.
     for op in ops
@@ -867,7 +899,7 @@ async fn every_operation_of_the_document_keeps_tenants_apart() {
         csrf,
     };
 
-    let before = snapshot(&b, &ops, &ids).await;
+    let before = snapshot(&b, &ops, &ids, &queries).await;
     // Every read B's ids open works for B: the sweep below tries real ids.
     let unreadable: Vec<&String> = before
         .iter()
@@ -998,13 +1030,26 @@ async fn every_operation_of_the_document_keeps_tenants_apart() {
         leaks.push(format!("password grant into B's organisation: {answer}"));
     }
 
+    // B's campaign named in A's own query: no rows (analytics reads A's
+    // organisations only).
+    for path in [
+        variants.clone(),
+        variants.replace("/variants?", "/breakdown?by=variant&"),
+    ] {
+        let mine = a.get_ok(&path).await;
+        checked += 1;
+        let rows = mine.get("variants").or_else(|| mine.get("rows"));
+        if rows.and_then(Value::as_array).is_none_or(|r| !r.is_empty()) {
+            leaks.push(format!("A's {path} shows B's campaign: {mine}"));
+        }
+    }
     assert!(
         leaks.is_empty(),
         "{} of {checked} requests crossed tenants:\n{}",
         leaks.len(),
         leaks.join("\n")
     );
-    let after = snapshot(&b, &ops, &ids).await;
+    let after = snapshot(&b, &ops, &ids, &queries).await;
     for (path, was) in &before {
         assert_eq!(Some(was), after.get(path), "B's {path} changed");
     }

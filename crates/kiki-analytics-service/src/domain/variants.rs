@@ -180,13 +180,21 @@ pub struct VariantLeader {
         "organisation_id": "01939e7a-0000-7d3e-8f40-5a6b7c8d9e0f", "platform": "meta", "ads": 1,
         "currency": "USD", "impressions": 3000, "clicks": 90, "conversions": 4.5,
         "spend": {"micros": 60000000, "currency": "USD"}, "revenue": {"micros": 180000000, "currency": "USD"},
-        "ctr": {"rate": 0.03, "successes": 90, "trials": 3000, "low": 0.024468, "high": 0.036738},
-        "cvr": {"rate": 0.05, "successes": 4, "trials": 90, "low": 0.017428, "high": 0.108727},
+        "ctr": {"rate": 0.03, "successes": 90, "trials": 3000, "low": 0.024471151, "high": 0.036730967},
+        "cvr": {"rate": 0.05, "successes": 4, "trials": 90, "low": 0.017417242, "high": 0.10876855},
         "cpa": {"micros": 13333333, "currency": "USD"}, "roas": 3.0
+    }, {
+        "creative_id": "01939e7a-1111-7d3e-8f40-5a6b7c8d9e0f", "variation": 1, "headline": "Lumière serum",
+        "organisation_id": "01939e7a-0000-7d3e-8f40-5a6b7c8d9e0f", "platform": "meta", "ads": 1,
+        "currency": "USD", "impressions": 3000, "clicks": 75, "conversions": 3.0,
+        "spend": {"micros": 55000000, "currency": "USD"}, "revenue": {"micros": 150000000, "currency": "USD"},
+        "ctr": {"rate": 0.025, "successes": 75, "trials": 3000, "low": 0.019991321, "high": 0.031223585},
+        "cvr": {"rate": 0.04, "successes": 3, "trials": 75, "low": 0.013696064, "high": 0.111129871},
+        "cpa": {"micros": 18333333, "currency": "USD"}, "roas": 2.727272727
     }],
     "leader": {"creative_id": "01939e7a-2222-7d3e-8f40-5a6b7c8d9e0f", "variation": 2, "headline": "Glow in a week",
         "currency": "USD", "ctr": 0.03, "compared": 1, "overlapping": ["01939e7a-1111-7d3e-8f40-5a6b7c8d9e0f"], "separated": false},
-    "observation": "Variant 2: “Glow in a week” has the highest observed CTR (3.00 %), but its 95 % interval overlaps that of Variant 1: not yet distinguishable. These are observed rates, not a significance test.",
+    "observation": "Variant 2: “Glow in a week” has the highest observed CTR (3.00 %), but its 95 % interval overlaps that of Variant 1: “Lumière serum”: not yet distinguishable. These are observed rates, not a significance test.",
     "unattributed": []
 }))]
 pub struct Variants {
