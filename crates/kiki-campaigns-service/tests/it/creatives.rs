@@ -1,5 +1,6 @@
 //! Creatives: generated variants within the platform's limits, the policy
-//! review with the organisation's rules, the safety hold and its release.
+//! review with the organisation's rules, the safety hold and its release;
+//! the read analytics labels creative variants with.
 
 use kiki_test_support::identity::{admin, error_fields};
 use serde_json::json;
@@ -181,4 +182,48 @@ async fn the_organisations_own_rules_and_the_limits_are_applied() {
     assert_eq!(status, 204);
     let (status, _) = get(&c, &format!("/v1/creatives/{cid}")).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn creatives_by_ids_reads_the_scopes_organisations_removed_ones_too() {
+    let (app, _clock) = spawn().await;
+    let a = admin(&app, "owner@labels-a.test", "Labels A").await;
+    let b = admin(&app, "owner@labels-b.test", "Labels B").await;
+    let mut ids = Vec::new();
+    for (who, name) in [(&a, "A"), (&b, "B")] {
+        let c = who.caller(&app);
+        let id = create(&c, &good_campaign(name)).await;
+        let (status, v) = post(
+            &c,
+            "/v1/creatives/generate",
+            &json!({"campaign_id": id, "brief": brief(), "channel": "google", "count": 2}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        for cr in v.as_array().unwrap() {
+            ids.push(uuid::Uuid::parse_str(cr["id"].as_str().unwrap()).unwrap());
+        }
+    }
+    // A removes its second creative: its figures remain, so does its label.
+    let removed = ids[1];
+    let resp = a
+        .caller(&app)
+        .delete(&format!("/v1/creatives/{removed}"))
+        .await;
+    assert!(resp.status().is_success(), "{}", resp.status());
+
+    let svc = app
+        .state
+        .services
+        .get::<kiki_campaigns_service::CampaignsService>()
+        .expect("the campaigns module is mounted");
+    let scope = kiki_core::TenantScope::single(kiki_core::OrgId(a.org_id));
+    let mut found = svc.creatives_by_ids(&scope, &ids).await.unwrap();
+    found.sort_by_key(|v| v.variation);
+    // A's two (the removed one too), never B's.
+    let got: Vec<(uuid::Uuid, u32)> = found.iter().map(|v| (v.id, v.variation)).collect();
+    assert_eq!(got, vec![(ids[0], 1), (removed, 2)]);
+    assert!(found.iter().all(|v| v.org_id == a.org_id));
+    assert!(!found[1].copy.headlines.is_empty());
+    assert!(svc.creatives_by_ids(&scope, &[]).await.unwrap().is_empty());
 }
