@@ -62,8 +62,16 @@ pub struct RowsQuery {
     #[param(max_length = 2048)]
     pub cursor: Option<String>,
     /// `json` (default) or `csv` (every row, streamed).
-    #[param(value_type = Option<Format>, inline)]
-    pub format: Option<Format>,
+    #[param(value_type = Option<RowsFormat>, inline)]
+    pub format: Option<RowsFormat>,
+}
+
+/// How the rows report answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RowsFormat {
+    Json,
+    Csv,
 }
 
 impl RowsQuery {
@@ -88,7 +96,7 @@ impl RowsQuery {
     responses((status = 200, description = "A page of rows (JSON), or every row as CSV",
             content((RowsPage = "application/json"), (String = "text/csv"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for the CSV", body = ErrorEnvelope),
-        (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, a cursor that is not one, or a format other than JSON and CSV (each named)", body = ErrorEnvelope)))]
+        (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, or a cursor that is not one (each named)", body = ErrorEnvelope)))]
 pub async fn rows(
     Service(svc): Service<AnalyticsService>,
     Meta(meta): Meta,
@@ -97,8 +105,14 @@ pub async fn rows(
     Query(q): Query<RowsQuery>,
 ) -> Result<Response, ApiError> {
     let level = q.level.unwrap_or(Level::Campaign);
-    match negotiated(q.format, &headers) {
-        Format::Json => {
+    let format = q.format.map(|f| match f {
+        RowsFormat::Json => Format::Json,
+        RowsFormat::Csv => Format::Csv,
+    });
+    match negotiated(format, &headers) {
+        // An `Accept` of a workbook or a PDF only: the rows are JSON pages
+        // (or one CSV), so JSON is the answer.
+        Format::Json | Format::Xlsx | Format::Pdf => {
             let n = limit(q.limit, 100, SYNC_MAX_ROWS.min(svc.config().max_rows))?;
             let page = svc
                 .rows(&p.0.scope, &q.filters(), level, q.cursor.as_deref(), n)
@@ -153,10 +167,5 @@ pub async fn rows(
                 .insert("x-total-rows", HeaderValue::from(n.max(0) as u64));
             Ok(resp)
         }
-        Format::Xlsx | Format::Pdf => Err(AnalyticsError::field(
-            "format",
-            "The daily rows download as `csv` (or page through them as `json`); workbooks and PDFs are for the reports.",
-        )
-        .into()),
     }
 }

@@ -148,9 +148,18 @@ async fn daily_rows_page_with_a_cursor_and_download_as_one_csv() {
         "{body}"
     );
     let (status, body) = get(&c, &format!("/v1/analytics/rows?{P}&format=xlsx")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`xlsx`"),
+        "{body}"
+    );
+    let (status, body) = get(&c, &format!("/v1/analytics/rows?{P}&format=csv&cursor=abc")).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(
-        body["error"]["details"]["fields"][0]["field"], "format",
+        body["error"]["details"]["fields"][0]["field"], "cursor",
         "{body}"
     );
     let (status, body) = get(&c, &format!("/v1/analytics/rows?{P}&limit=0")).await;
