@@ -159,6 +159,9 @@ UNSTATABLE = {
     ("GET", "/v1/analytics/performers"): ANALYTICS_PERFORMERS,
     ("GET", "/v1/analytics/drilldown"): ANALYTICS,
     ("GET", "/v1/analytics/variants"): ANALYTICS,
+    # A page's cursor is one this API issued; a CSV holds every row, so it
+    # takes none (`format`, another field of the request).
+    ("GET", "/v1/analytics/rows"): ANALYTICS + [CURSOR, (r"cursor", r"A CSV holds every row")],
     # An export job's query is checked as its report route checks it (the
     # variant comparison needs `query.campaign_id`, which depends on `report`).
     ("POST", "/v1/analytics/exports"): ANALYTICS_PERFORMERS

@@ -11,6 +11,7 @@
 //! too large to wait for run as jobs (`exports`).
 
 pub(crate) mod exports;
+pub(crate) mod rows;
 pub(crate) mod schedules;
 pub(crate) mod variants;
 
@@ -53,6 +54,7 @@ pub fn api() -> VersionedApi<AppState> {
         .routes(v, routes!(performers))
         .routes(v, routes!(drilldown))
         .routes(v, routes!(variants::variants))
+        .routes(v, routes!(rows::rows))
         .routes(v, routes!(exports::create_export, exports::list_exports))
         .routes(v, routes!(exports::get_export))
         .routes(v, routes!(exports::download_export))

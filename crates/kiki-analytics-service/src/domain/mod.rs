@@ -11,6 +11,7 @@
 pub mod export;
 pub mod job;
 pub mod pdf;
+pub mod rows;
 pub mod schedule;
 pub mod variants;
 
@@ -682,12 +683,15 @@ impl Report {
         }
     }
 
-    /// The charts a PDF draws (series and drill-down: revenue vs spend).
-    pub fn charts(&self) -> Vec<pdf::LineChart> {
+    /// The charts a PDF draws: revenue vs spend for series and drill-down,
+    /// bars for breakdowns (spend and revenue) and rankings (the metric).
+    pub fn charts(&self) -> Vec<pdf::Chart> {
         match self {
-            Report::TimeSeries(v) => v.charts(),
-            Report::DrillDown(v) => v.charts(),
-            Report::Breakdown(_) | Report::Performers(_) | Report::Variants(_) => Vec::new(),
+            Report::TimeSeries(v) => v.charts().into_iter().map(pdf::Chart::Line).collect(),
+            Report::DrillDown(v) => v.charts().into_iter().map(pdf::Chart::Line).collect(),
+            Report::Breakdown(v) => v.bar_charts().into_iter().map(pdf::Chart::Bars).collect(),
+            Report::Performers(v) => v.bar_charts().into_iter().map(pdf::Chart::Bars).collect(),
+            Report::Variants(_) => Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod exports;
 pub mod listen;
+pub mod rows;
 pub mod schedules;
 pub mod variants;
 

@@ -4,6 +4,7 @@
 //! context's tables.
 
 pub(crate) mod exports;
+pub(crate) mod rows;
 pub(crate) mod schedules;
 pub(crate) mod schema;
 

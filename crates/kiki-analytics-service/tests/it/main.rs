@@ -10,6 +10,7 @@ mod feed;
 mod jobs;
 mod pdf;
 mod reads;
+mod rows;
 mod schedules;
 mod variants;
 

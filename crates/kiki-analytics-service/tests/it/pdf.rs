@@ -135,6 +135,9 @@ async fn every_table_report_exports_as_pdf() {
     assert!(t.contains("s1:a1") && t.contains("$210.00"), "{t}");
     assert!(t.contains("$36.00") && t.contains("2.00%"), "{t}");
     assert!(t.contains("Page 1 of 1"), "{t}");
+    // The bars: spend and revenue per ad, each value printed at its bar.
+    assert!(t.contains("Spend and revenue by ad (USD)"), "{t}");
+    assert!(t.contains("meta · m-a1"), "{t}");
 
     let resp = c
         .get(&format!(
@@ -145,6 +148,8 @@ async fn every_table_report_exports_as_pdf() {
     let (_, texts) = pages(&resp.bytes().await.unwrap());
     assert!(texts[0].contains("Top performers by roas"), "{}", texts[0]);
     assert!(texts[0].contains("metric = roas"), "{}", texts[0]);
+    assert!(texts[0].contains("Top campaign by ROAS"), "{}", texts[0]);
+    assert!(texts[0].contains("1. "), "{}", texts[0]);
 
     let resp = c
         .get(&format!(

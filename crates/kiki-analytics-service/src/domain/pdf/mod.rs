@@ -1,6 +1,7 @@
 //! The PDF export: an analytics answer as an A4 landscape report — a
 //! heading (report, organisation, period, time zone, filters, generation
-//! time), revenue-vs-spend line charts drawn as vector paths, and the
+//! time), revenue-vs-spend line charts and the bars of breakdowns and
+//! rankings drawn as vector paths (`bars`), and the
 //! answer's tables paginated with their header row repeated on every page,
 //! "Page n of N" in every footer. Pure: the writer fills a buffer.
 //!
@@ -11,6 +12,8 @@
 //! read from disk or the network at run time. Layout happens first (every
 //! page as a list of drawing operations), so the page count is known when
 //! the footers are written.
+
+pub mod bars;
 
 use std::collections::BTreeMap;
 
@@ -32,8 +35,8 @@ use super::{DayPoint, DrillDown, PeriodView, SeriesPoint, TimeSeries, day_text};
 /// The media type of a PDF.
 pub const PDF_MEDIA_TYPE: &str = "application/pdf";
 
-static REGULAR: &[u8] = include_bytes!("../../fonts/DejaVuSansCondensed.ttf");
-static BOLD: &[u8] = include_bytes!("../../fonts/DejaVuSansCondensed-Bold.ttf");
+static REGULAR: &[u8] = include_bytes!("../../../fonts/DejaVuSansCondensed.ttf");
+static BOLD: &[u8] = include_bytes!("../../../fonts/DejaVuSansCondensed-Bold.ttf");
 
 /// A4 landscape, in points.
 const PAGE_W: f32 = 841.89;
@@ -57,6 +60,13 @@ pub struct Heading {
     /// The query's filters and options as (name, value), in print order.
     pub filters: Vec<(String, String)>,
     pub generated_at: OffsetDateTime,
+}
+
+/// A chart of a report: lines over dated buckets, or bars per group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    Line(LineChart),
+    Bars(bars::BarChart),
 }
 
 /// A line chart of amounts in one currency over dated buckets.
@@ -545,7 +555,7 @@ fn lay_chart(l: &mut Layout, chart: &LineChart) {
 }
 
 /// The whole report as PDF bytes.
-pub fn pdf(heading: &Heading, charts: &[LineChart], tables: &[Table]) -> Result<Vec<u8>, String> {
+pub fn pdf(heading: &Heading, charts: &[Chart], tables: &[Table]) -> Result<Vec<u8>, String> {
     let period = format!(
         "{} to {} ({} day{})",
         day_text(heading.period.since),
@@ -600,7 +610,10 @@ pub fn pdf(heading: &Heading, charts: &[LineChart], tables: &[Table]) -> Result<
     }
     l.y += 8.0;
     for c in charts {
-        lay_chart(&mut l, c);
+        match c {
+            Chart::Line(c) => lay_chart(&mut l, c),
+            Chart::Bars(c) => bars::lay_bars(&mut l, c),
+        }
     }
     for t in tables {
         lay_table(&mut l, t);
