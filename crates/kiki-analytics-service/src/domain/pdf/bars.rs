@@ -47,13 +47,19 @@ pub struct BarChart {
     pub rows: Vec<(String, Vec<f64>)>,
 }
 
-/// A group's label: the object's platform id, else the organisation, else
-/// the platform; prefixed by the platform where both are known.
+/// A group's label: the creative variant's, else the object's platform id,
+/// else the organisation, else the platform; prefixed by the platform where
+/// both are known.
 pub fn group_label(r: &GroupRow) -> String {
-    let object = r.external_id.clone().or_else(|| {
-        r.organisation_id
-            .map(|o| format!("organisation {}", &o.to_string()[..8]))
-    });
+    let object = r
+        .creative
+        .as_ref()
+        .map(|c| c.text())
+        .or_else(|| r.external_id.clone())
+        .or_else(|| {
+            r.organisation_id
+                .map(|o| format!("organisation {}", &o.to_string()[..8]))
+        });
     let text = match (&r.platform, object) {
         (Some(p), Some(o)) => format!("{p} · {o}"),
         (Some(p), None) => p.clone(),
