@@ -35,6 +35,7 @@ use futures::future::BoxFuture;
 use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::PlatformsConfig;
+pub use kiki_platforms::BreakdownDimension;
 pub use error::PlatformsError;
 pub use service::deploy::{AdSetDeployment, DeployOutcome};
 pub use service::{LiveConnector, PlatformsService, SandboxClock, SandboxPlatform};

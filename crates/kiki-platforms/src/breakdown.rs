@@ -287,8 +287,8 @@ pub fn split_day(
         .collect();
     let to_i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let impressions = largest_remainder(to_i(totals.impressions), &weights, None);
-    let clicks = largest_remainder(to_i(totals.clicks), &weights, Some(&impressions));
-    let conversions = largest_remainder(to_i(totals.conversions), &weights, Some(&clicks));
+    let clicks = largest_remainder(to_i(totals.clicks), &weights, Some(impressions.as_slice()));
+    let conversions = largest_remainder(to_i(totals.conversions), &weights, Some(clicks.as_slice()));
     let spend = largest_remainder(totals.spend_micros, &weights, None);
     // The value follows the conversions that carry it.
     let value_weights: Vec<u64> = if totals.conversions > 0 {
@@ -331,7 +331,7 @@ mod tests {
         // Caps: 5 clicks over impressions [1, 0, 9] by equal weights: the
         // floors 1, 1, 1 are capped to 1, 0, 1; the 3 left skip the capped.
         assert_eq!(
-            largest_remainder(5, &[1, 1, 1], Some(&[1, 0, 9])),
+            largest_remainder(5, &[1, 1, 1], Some(&[1, 0, 9][..])),
             vec![1, 0, 4]
         );
         assert_eq!(largest_remainder(-10, &[1, 1, 1], None), vec![-4, -3, -3]);

@@ -8,6 +8,7 @@
 //! metric across several currencies is refused until a `currency` is named.
 //! A dated exchange-rate table to convert them is a later step.
 
+pub mod dimensions;
 pub mod export;
 pub mod job;
 pub mod pdf;
@@ -58,6 +59,12 @@ kiki_core::string_enum! {
         Campaign = "campaign",
         AdSet = "ad_set",
         Ad = "ad",
+        /// The country the ads were shown in (ISO 3166-1 alpha-2), where
+        /// the platform reports it.
+        Country = "country",
+        /// The device they were shown on (`mobile`, `desktop`, `tablet`,
+        /// `connected_tv`, `other`), where the platform reports it.
+        Device = "device",
     }
 }
 
@@ -66,7 +73,11 @@ impl Dimension {
     /// organisation read the campaign-level totals).
     pub fn level(self) -> Level {
         match self {
-            Dimension::Platform | Dimension::Organisation | Dimension::Campaign => Level::Campaign,
+            Dimension::Platform
+            | Dimension::Organisation
+            | Dimension::Campaign
+            | Dimension::Country
+            | Dimension::Device => Level::Campaign,
             Dimension::AdSet => Level::AdSet,
             Dimension::Ad => Level::Ad,
         }
@@ -459,6 +470,9 @@ pub struct GroupRow {
     pub campaign_id: Option<String>,
     pub ad_set_id: Option<String>,
     pub ad_id: Option<String>,
+    /// The country or device of a `country` / `device` breakdown row.
+    #[schema(example = "US")]
+    pub value: Option<String>,
     #[serde(flatten)]
     pub metrics: MetricSet,
 }
@@ -473,6 +487,10 @@ pub struct Breakdown {
     /// Rows before the limit.
     pub total_rows: usize,
     pub truncated: bool,
+    /// `country` and `device`: the platforms (wire names) with days in the
+    /// range that did not report the dimension, whose numbers are in no row
+    /// ("not reported by: …"); empty otherwise.
+    pub not_reported_by: Vec<String>,
 }
 
 /// One ranked row.

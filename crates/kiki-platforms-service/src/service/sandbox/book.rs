@@ -423,7 +423,7 @@ pub(super) fn split_up(
         );
         for p in parts {
             let t = p.totals;
-            sums.entry((day, campaign, p.value.clone()))
+            sums.entry((day, *campaign, p.value.clone()))
                 .and_modify(|r| {
                     r.spend_micros += t.spend_micros;
                     r.impressions += t.impressions;
