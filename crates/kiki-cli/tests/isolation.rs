@@ -676,11 +676,13 @@ async fn seed_analytics(app: &TestApp, org: Uuid) {
         kiki_analytics_service::domain::Dimension::Country,
         kiki_analytics::Period::new(day, day).expect("one day"),
         &[country],
-        &[kiki_analytics_service::domain::dimensions::DimensionCoverage {
-            day,
-            reported: true,
-            reason: None,
-        }],
+        &[
+            kiki_analytics_service::domain::dimensions::DimensionCoverage {
+                day,
+                reported: true,
+                reason: None,
+            },
+        ],
     )
     .await
     .expect("B's country row is recorded");

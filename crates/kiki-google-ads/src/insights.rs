@@ -318,11 +318,13 @@ pub(crate) fn breakdown_row(
 ) -> Result<BreakdownRow, PlatformError> {
     let base = row(InsightLevel::Campaign, r)?;
     let value = match dimension {
-        BreakdownDimension::Device => {
-            device_of(r.pointer("/segments/device").and_then(Value::as_str).unwrap_or(""))
-                .as_str()
-                .to_owned()
-        }
+        BreakdownDimension::Device => device_of(
+            r.pointer("/segments/device")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        )
+        .as_str()
+        .to_owned(),
         BreakdownDimension::Country => id(r.pointer("/geographicView/countryCriterionId"))
             .and_then(|i| countries.get(&i).cloned())
             .unwrap_or_else(|| UNKNOWN_COUNTRY.to_owned()),

@@ -18,9 +18,8 @@ use std::collections::HashMap;
 
 use kiki_platforms::{
     AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, BreakdownAnswer,
-    BreakdownDimension, BreakdownQuery, CampaignSpec,
-    CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, ObjectKind, Objective, PlatformError,
-    QuotaState, Targeting,
+    BreakdownDimension, BreakdownQuery, CampaignSpec, CreativeSpec, DeliveryStatus, InsightRow,
+    InsightsQuery, ObjectKind, Objective, PlatformError, QuotaState, Targeting,
 };
 use kiki_twin::Platform;
 use serde_json::{Value, json};

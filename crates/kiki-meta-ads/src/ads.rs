@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use kiki_outbound::OutboundClient;
 use kiki_platforms::{
     AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, BreakdownAnswer,
-    BreakdownQuery, CampaignSpec,
-    CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, ObjectKind, Objective, PlatformError,
-    QuotaState,
+    BreakdownQuery, CampaignSpec, CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery,
+    ObjectKind, Objective, PlatformError, QuotaState,
 };
 use kiki_twin::Platform;
 use parking_lot::Mutex;

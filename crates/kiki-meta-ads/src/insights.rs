@@ -377,7 +377,8 @@ mod tests {
             {"date_start": "2025-03-01", "campaign_id": "1", "device_platform": "desktop", "spend": "3", "impressions": "30", "clicks": "2"},
             {"date_start": "2025-03-01", "campaign_id": "1", "device_platform": "smart_fridge", "spend": "1", "impressions": "1"}
         ]});
-        let rows = merge_breakdown(parse_breakdown_page(&page, BreakdownDimension::Device).unwrap());
+        let rows =
+            merge_breakdown(parse_breakdown_page(&page, BreakdownDimension::Device).unwrap());
         let got: Vec<(&str, i64, u64, u64)> = rows
             .iter()
             .map(|r| (r.value.as_str(), r.spend_micros, r.impressions, r.clicks))

@@ -288,7 +288,8 @@ pub fn split_day(
     let to_i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let impressions = largest_remainder(to_i(totals.impressions), &weights, None);
     let clicks = largest_remainder(to_i(totals.clicks), &weights, Some(impressions.as_slice()));
-    let conversions = largest_remainder(to_i(totals.conversions), &weights, Some(clicks.as_slice()));
+    let conversions =
+        largest_remainder(to_i(totals.conversions), &weights, Some(clicks.as_slice()));
     let spend = largest_remainder(totals.spend_micros, &weights, None);
     // The value follows the conversions that carry it.
     let value_weights: Vec<u64> = if totals.conversions > 0 {

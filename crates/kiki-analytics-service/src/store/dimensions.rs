@@ -216,7 +216,10 @@ pub(crate) async fn values(
         .columns([D::Value, D::Currency])
         .expr_as(sum_of(D::SpendMicros), Alias::new("spend_micros"))
         .expr_as(sum_of(D::RevenueMicros), Alias::new("revenue_micros"))
-        .expr_as(sum_of(D::ConversionsMicros), Alias::new("conversions_micros"))
+        .expr_as(
+            sum_of(D::ConversionsMicros),
+            Alias::new("conversions_micros"),
+        )
         .expr_as(sum_of(D::Impressions), Alias::new("impressions"))
         .expr_as(sum_of(D::Clicks), Alias::new("clicks"))
         .from(D::Table)

@@ -75,9 +75,42 @@ async fn feed_countries(svc: &AnalyticsService, org: Uuid, c1: Uuid, c2: Uuid) {
     let scope = TenantScope::single(OrgId(org));
     let (d27, d28) = (date!(2026 - 02 - 27), date!(2026 - 02 - 28));
     let meta = vec![
-        dim_row("meta", "m1", c1, d27, "US", usd(30.0), usd(90.0), 3.0, 3_000, 60),
-        dim_row("meta", "m1", c1, d27, "DE", usd(10.0), usd(0.0), 0.0, 1_000, 10),
-        dim_row("meta", "m1", c1, d28, "US", usd(20.0), usd(50.0), 1.5, 2_000, 40),
+        dim_row(
+            "meta",
+            "m1",
+            c1,
+            d27,
+            "US",
+            usd(30.0),
+            usd(90.0),
+            3.0,
+            3_000,
+            60,
+        ),
+        dim_row(
+            "meta",
+            "m1",
+            c1,
+            d27,
+            "DE",
+            usd(10.0),
+            usd(0.0),
+            0.0,
+            1_000,
+            10,
+        ),
+        dim_row(
+            "meta",
+            "m1",
+            c1,
+            d28,
+            "US",
+            usd(20.0),
+            usd(50.0),
+            1.5,
+            2_000,
+            40,
+        ),
     ];
     svc.record_dimensions(
         &scope,
@@ -90,7 +123,16 @@ async fn feed_countries(svc: &AnalyticsService, org: Uuid, c1: Uuid, c2: Uuid) {
     .await
     .unwrap();
     let google = vec![dim_row(
-        "google", "g1", c2, d28, "DE", eur(5.0), eur(25.0), 1.0, 500, 5,
+        "google",
+        "g1",
+        c2,
+        d28,
+        "DE",
+        eur(5.0),
+        eur(25.0),
+        1.0,
+        500,
+        5,
     )];
     svc.record_dimensions(
         &scope,
@@ -163,7 +205,10 @@ async fn countries_are_summed_per_value_and_currency_and_silent_platforms_are_na
     let us = &b["rows"][0];
     assert_eq!(micros(&us["revenue"]), 140_000_000);
     assert_eq!(us["conversions"], 4.5);
-    assert_eq!((us["impressions"].as_i64(), us["clicks"].as_i64()), (Some(5_000), Some(100)));
+    assert_eq!(
+        (us["impressions"].as_i64(), us["clicks"].as_i64()),
+        (Some(5_000), Some(100))
+    );
     assert_eq!(us["roas"], 2.8);
     assert_eq!(micros(&us["cpa"]), 11_111_111);
     assert_eq!(us["ctr"], 0.02);
@@ -177,42 +222,71 @@ async fn countries_are_summed_per_value_and_currency_and_silent_platforms_are_na
     assert_eq!(b["rows"][2]["roas"], 5.0);
 
     // One platform: TikTok is not among the silent ones then.
-    let (_, b) = get(&c, &format!("/v1/analytics/breakdown?{P}&by=country&platform=meta")).await;
+    let (_, b) = get(
+        &c,
+        &format!("/v1/analytics/breakdown?{P}&by=country&platform=meta"),
+    )
+    .await;
     assert_eq!(
         keys(&b),
-        vec![
-            k("US", "USD", 50_000_000),
-            k("DE", "USD", 10_000_000),
-        ]
+        vec![k("US", "USD", 50_000_000), k("DE", "USD", 10_000_000),]
     );
     assert_eq!(b["not_reported_by"], json!([]));
     // One campaign; one currency; one day.
-    let (_, b) = get(&c, &format!("/v1/analytics/breakdown?{P}&by=country&campaign_id={c2}")).await;
+    let (_, b) = get(
+        &c,
+        &format!("/v1/analytics/breakdown?{P}&by=country&campaign_id={c2}"),
+    )
+    .await;
     assert_eq!(keys(&b), vec![k("DE", "EUR", 5_000_000)]);
-    let (_, b) = get(&c, &format!("/v1/analytics/breakdown?{P}&by=country&currency=USD&limit=1")).await;
+    let (_, b) = get(
+        &c,
+        &format!("/v1/analytics/breakdown?{P}&by=country&currency=USD&limit=1"),
+    )
+    .await;
     assert_eq!(keys(&b), vec![k("US", "USD", 50_000_000)]);
-    assert_eq!((b["total_rows"].as_i64(), b["truncated"].as_bool()), (Some(2), Some(true)));
-    let (_, b) = get(&c, "/v1/analytics/breakdown?since=2026-02-27&until=2026-02-27&by=country").await;
+    assert_eq!(
+        (b["total_rows"].as_i64(), b["truncated"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let (_, b) = get(
+        &c,
+        "/v1/analytics/breakdown?since=2026-02-27&until=2026-02-27&by=country",
+    )
+    .await;
     assert_eq!(
         keys(&b),
-        vec![
-            k("US", "USD", 30_000_000),
-            k("DE", "USD", 10_000_000),
-        ]
+        vec![k("US", "USD", 30_000_000), k("DE", "USD", 10_000_000),]
     );
-    assert_eq!(b["not_reported_by"], json!([]), "TikTok's silent day is the 28th");
+    assert_eq!(
+        b["not_reported_by"],
+        json!([]),
+        "TikTok's silent day is the 28th"
+    );
     // Nothing was fed by device.
     let (_, b) = get(&c, &format!("/v1/analytics/breakdown?{P}&by=device")).await;
-    assert_eq!((b["rows"].as_array().unwrap().len(), b["total_rows"].as_i64()), (0, Some(0)));
+    assert_eq!(
+        (
+            b["rows"].as_array().unwrap().len(),
+            b["total_rows"].as_i64()
+        ),
+        (0, Some(0))
+    );
 
     // The CSV: the country first, amounts exact.
-    let resp = c.get(&format!("/v1/analytics/breakdown?{P}&by=country&format=csv")).await;
+    let resp = c
+        .get(&format!(
+            "/v1/analytics/breakdown?{P}&by=country&format=csv"
+        ))
+        .await;
     assert_eq!(resp.status(), 200);
     let body = resp.text().await.unwrap();
     let mut lines = body.lines();
     assert_eq!(
         lines.next(),
-        Some("country,currency,spend,revenue,conversions,impressions,clicks,roas,cpa,ctr,cpc,cpm,cvr")
+        Some(
+            "country,currency,spend,revenue,conversions,impressions,clicks,roas,cpa,ctr,cpc,cpm,cvr"
+        )
     );
     assert_eq!(
         lines.next(),
@@ -227,12 +301,27 @@ async fn countries_are_summed_per_value_and_currency_and_silent_platforms_are_na
         "meta",
         Dimension::Country,
         period(d27, d27),
-        &[dim_row("meta", "m1", c1, d27, "US", usd(1.0), usd(0.0), 0.0, 100, 1)],
+        &[dim_row(
+            "meta",
+            "m1",
+            c1,
+            d27,
+            "US",
+            usd(1.0),
+            usd(0.0),
+            0.0,
+            100,
+            1,
+        )],
         &covered(&[d27]),
     )
     .await
     .unwrap();
-    let (_, b) = get(&c, &format!("/v1/analytics/breakdown?{P}&by=country&platform=meta")).await;
+    let (_, b) = get(
+        &c,
+        &format!("/v1/analytics/breakdown?{P}&by=country&platform=meta"),
+    )
+    .await;
     assert_eq!(keys(&b), vec![k("US", "USD", 21_000_000)]);
 
     // A platform's row outside the days fed is refused, naming it.
@@ -242,7 +331,18 @@ async fn countries_are_summed_per_value_and_currency_and_silent_platforms_are_na
             "meta",
             Dimension::Country,
             period(d27, d27),
-            &[dim_row("meta", "m1", c1, date!(2026 - 02 - 28), "US", usd(1.0), usd(0.0), 0.0, 1, 0)],
+            &[dim_row(
+                "meta",
+                "m1",
+                c1,
+                date!(2026 - 02 - 28),
+                "US",
+                usd(1.0),
+                usd(0.0),
+                0.0,
+                1,
+                0,
+            )],
             &[],
         )
         .await
@@ -251,7 +351,11 @@ async fn countries_are_summed_per_value_and_currency_and_silent_platforms_are_na
 
     // Another organisation sees none of it.
     let other = owner(&app, "elsewhere").await;
-    let (status, b) = get(&other.caller(&app), &format!("/v1/analytics/breakdown?{P}&by=country")).await;
+    let (status, b) = get(
+        &other.caller(&app),
+        &format!("/v1/analytics/breakdown?{P}&by=country"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(b["rows"], json!([]));
     assert_eq!(b["not_reported_by"], json!([]));
@@ -323,15 +427,19 @@ async fn deploy(app: &TestApp, org: Uuid) -> Uuid {
 /// Sums of a breakdown's rows: spend, revenue, impressions, clicks,
 /// conversions (millionths).
 fn totals(b: &Value) -> (i64, i64, i64, i64, i64) {
-    b["rows"].as_array().unwrap().iter().fold((0, 0, 0, 0, 0), |t, r| {
-        (
-            t.0 + micros(&r["spend"]),
-            t.1 + micros(&r["revenue"]),
-            t.2 + r["impressions"].as_i64().unwrap(),
-            t.3 + r["clicks"].as_i64().unwrap(),
-            t.4 + (r["conversions"].as_f64().unwrap() * 1e6).round() as i64,
-        )
-    })
+    b["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .fold((0, 0, 0, 0, 0), |t, r| {
+            (
+                t.0 + micros(&r["spend"]),
+                t.1 + micros(&r["revenue"]),
+                t.2 + r["impressions"].as_i64().unwrap(),
+                t.3 + r["clicks"].as_i64().unwrap(),
+                t.4 + (r["conversions"].as_f64().unwrap() * 1e6).round() as i64,
+            )
+        })
 }
 
 #[tokio::test]
@@ -351,9 +459,20 @@ async fn a_synced_sandbox_campaign_breaks_down_into_countries_and_devices_that_a
     assert_eq!(status, 201, "{conn}");
     let campaign = deploy(&app, boss.org_id).await;
     clock.advance(time::Duration::days(6));
-    let c = Caller::new(&app, sign_in(&app, &boss.email, PASSWORD).await.access_token);
-    let (status, run) = json(c.post("/v1/platforms/connections/google/sync", &json!({})).await).await;
-    assert_eq!((status, run["status"].as_str()), (200, Some("succeeded")), "{run}");
+    let c = Caller::new(
+        &app,
+        sign_in(&app, &boss.email, PASSWORD).await.access_token,
+    );
+    let (status, run) = json(
+        c.post("/v1/platforms/connections/google/sync", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, run["status"].as_str()),
+        (200, Some("succeeded")),
+        "{run}"
+    );
 
     let range = "since=2026-11-01&until=2026-12-07";
     // The campaign as the platforms service stored it, summed by hand.
@@ -361,7 +480,10 @@ async fn a_synced_sandbox_campaign_breaks_down_into_countries_and_devices_that_a
     let rows = metrics.as_array().unwrap();
     let campaign_spend: i64 = rows.iter().map(|r| micros(&r["spend"])).sum();
     let campaign_revenue: i64 = rows.iter().map(|r| micros(&r["conversion_value"])).sum();
-    let campaign_impressions: i64 = rows.iter().map(|r| r["impressions"].as_i64().unwrap()).sum();
+    let campaign_impressions: i64 = rows
+        .iter()
+        .map(|r| r["impressions"].as_i64().unwrap())
+        .sum();
     let campaign_clicks: i64 = rows.iter().map(|r| r["clicks"].as_i64().unwrap()).sum();
     assert!(campaign_spend > 0);
 
@@ -377,11 +499,19 @@ async fn a_synced_sandbox_campaign_breaks_down_into_countries_and_devices_that_a
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        assert!(!b.is_null(), "{path} never added up to the campaign's spend");
+        assert!(
+            !b.is_null(),
+            "{path} never added up to the campaign's spend"
+        );
         let (spend, revenue, impressions, clicks, _) = totals(&b);
         assert_eq!(
             (spend, revenue, impressions, clicks),
-            (campaign_spend, campaign_revenue, campaign_impressions, campaign_clicks),
+            (
+                campaign_spend,
+                campaign_revenue,
+                campaign_impressions,
+                campaign_clicks
+            ),
             "{by}: {b}"
         );
         assert_eq!(b["not_reported_by"], json!([]));
@@ -407,6 +537,10 @@ async fn a_synced_sandbox_campaign_breaks_down_into_countries_and_devices_that_a
 
     // Another organisation of the same server sees nothing by country.
     let other = owner(&app, "dims-other").await;
-    let (_, b) = get(&other.caller(&app), &format!("/v1/analytics/breakdown?{range}&by=country")).await;
+    let (_, b) = get(
+        &other.caller(&app),
+        &format!("/v1/analytics/breakdown?{range}&by=country"),
+    )
+    .await;
     assert_eq!(b["rows"], json!([]));
 }

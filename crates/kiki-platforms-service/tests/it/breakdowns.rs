@@ -45,7 +45,9 @@ async fn a_sync_stores_breakdowns_that_add_up_to_the_campaign_days() {
     clock.advance(time::Duration::days(5));
     let c = Caller::new(
         &app,
-        sign_in(&app, "owner@dims.test", PASSWORD).await.access_token,
+        sign_in(&app, "owner@dims.test", PASSWORD)
+            .await
+            .access_token,
     );
     sync(&c).await;
 

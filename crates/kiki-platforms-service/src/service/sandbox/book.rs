@@ -402,7 +402,8 @@ pub(super) fn split_up(
     }
     let mut sums: BTreeMap<(Date, &str, String), BreakdownRow> = BTreeMap::new();
     for d in days {
-        let (Some(day), Some((campaign, base))) = (parse_day(&d.day), bases.get(d.ad_set_id.as_str()))
+        let (Some(day), Some((campaign, base))) =
+            (parse_day(&d.day), bases.get(d.ad_set_id.as_str()))
         else {
             continue;
         };

@@ -35,9 +35,8 @@ use std::sync::Arc;
 use kiki_core::{Clock, OrgId};
 use kiki_platforms::{
     AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BreakdownAnswer, BreakdownQuery,
-    CampaignSpec, CreativeSpec,
-    DeliveryStatus, InsightRow, InsightsQuery, Market, ObjectKind, PlatformError, acquired,
-    repeat_orders, seed_of,
+    CampaignSpec, CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, Market, ObjectKind,
+    PlatformError, acquired, repeat_orders, seed_of,
 };
 use kiki_store::Db;
 use kiki_twin::{Industry, Platform};
