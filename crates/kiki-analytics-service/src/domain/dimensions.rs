@@ -60,8 +60,12 @@ impl Breakdown {
                 .rows
                 .iter()
                 .map(|r| {
+                    let value = match self.by {
+                        Dimension::Country => &r.country,
+                        _ => &r.device,
+                    };
                     let mut cells = vec![
-                        r.value
+                        value
                             .as_ref()
                             .map_or(Cell::Empty, |v| Cell::Text(v.clone())),
                     ];

@@ -470,9 +470,14 @@ pub struct GroupRow {
     pub campaign_id: Option<String>,
     pub ad_set_id: Option<String>,
     pub ad_id: Option<String>,
-    /// The country or device of a `country` / `device` breakdown row.
+    /// A `country` breakdown row's country (ISO 3166-1 alpha-2; `ZZ`
+    /// unknown).
     #[schema(example = "US")]
-    pub value: Option<String>,
+    pub country: Option<String>,
+    /// A `device` breakdown row's device (`mobile`, `desktop`, `tablet`,
+    /// `connected_tv`, `other`).
+    #[schema(example = "mobile")]
+    pub device: Option<String>,
     #[serde(flatten)]
     pub metrics: MetricSet,
 }

@@ -205,7 +205,8 @@ impl AnalyticsService {
                     campaign_id: q.sel.campaign_id.clone(),
                     ad_set_id: None,
                     ad_id: None,
-                    value: Some(value),
+                    country: (by == Dimension::Country).then(|| value.clone()),
+                    device: (by == Dimension::Device).then_some(value),
                     metrics: MetricSet::of(currency, &s),
                 })
             })
@@ -231,7 +232,8 @@ fn sort_by_spend_then_value(rows: &mut [GroupRow]) {
             .spend
             .micros
             .cmp(&a.metrics.spend.micros)
-            .then_with(|| a.value.cmp(&b.value))
+            .then_with(|| a.country.cmp(&b.country))
+            .then_with(|| a.device.cmp(&b.device))
             .then_with(|| a.metrics.currency.as_str().cmp(b.metrics.currency.as_str()))
     });
 }

@@ -700,7 +700,8 @@ impl AnalyticsService {
                         campaign_id: r.campaign_id,
                         ad_set_id: r.ad_set_id,
                         ad_id: r.ad_id,
-                        value: None,
+                        country: None,
+                        device: None,
                         metrics: MetricSet::of(currency, &s),
                     },
                     s,
@@ -752,7 +753,8 @@ impl AnalyticsService {
                             campaign_id: None,
                             ad_set_id: None,
                             ad_id: None,
-                            value: None,
+                            country: None,
+                            device: None,
                             metrics: MetricSet::of(stored_currency(&c)?, &s),
                         })
                     })

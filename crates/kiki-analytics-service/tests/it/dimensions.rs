@@ -171,7 +171,11 @@ fn keys(b: &Value) -> Vec<(String, String, i64)> {
         .iter()
         .map(|r| {
             (
-                r["value"].as_str().unwrap().to_owned(),
+                r["country"]
+                    .as_str()
+                    .or(r["device"].as_str())
+                    .unwrap()
+                    .to_owned(),
                 r["currency"].as_str().unwrap().to_owned(),
                 micros(&r["spend"]),
             )
@@ -519,7 +523,7 @@ async fn a_synced_sandbox_campaign_breaks_down_into_countries_and_devices_that_a
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| r["value"].as_str().unwrap().to_owned())
+            .map(|r| r[by].as_str().unwrap().to_owned())
             .collect();
         found.push(values);
     }
