@@ -377,6 +377,9 @@ pub(super) fn roll_up(level: InsightLevel, book: &Book, days: &[DayRow]) -> Vec<
     out
 }
 
+/// A dimension's values with their base shares (parts per million).
+type Mix = Vec<(String, u64)>;
+
 /// Splits delivered ad-set days across a dimension's values (each ad set
 /// by its own targeting and the platform's device mix) and sums the parts
 /// per campaign, day and value, sorted by day, campaign and value.
@@ -386,7 +389,8 @@ pub(super) fn split_up(
     book: &Book,
     days: &[DayRow],
 ) -> Result<Vec<BreakdownRow>, PlatformError> {
-    let mut bases: HashMap<&str, (&str, Vec<(String, u64)>)> = HashMap::new();
+    // Each ad set's campaign and base mix.
+    let mut bases: HashMap<&str, (&str, Mix)> = HashMap::new();
     for s in &book.sets {
         let Some(campaign) = s.parent_id.as_deref() else {
             continue;
