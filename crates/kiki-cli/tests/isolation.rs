@@ -3,8 +3,8 @@
 //! it can (members, invitations, API keys, decisions, LTV uploads, fits and
 //! customers, line items and segments, simulations, market models,
 //! rebalancing shifts, a lift experiment with its analysis and design,
-//! analytics roll-up rows with a creative variant, an export job and a
-//! scheduled report); then the operations are read from `/openapi.json`,
+//! analytics roll-up rows with a creative variant and a country row, an
+//! export job and a scheduled report); then the operations are read from `/openapi.json`,
 //! not from a list in this file, and tenant A's owner calls each of them:
 //!
 //! - every operation with a path id, with B's real id (checked by B reading
@@ -670,6 +670,34 @@ async fn seed_analytics(app: &TestApp, org: Uuid) -> Uuid {
     )
     .await
     .expect("B's analytics rows are recorded");
+    let country = kiki_analytics_service::domain::dimensions::DimensionRow {
+        platform: "meta".into(),
+        external_id: "b-campaign".into(),
+        day,
+        value: "US".into(),
+        campaign_id: None,
+        spend: usd(40_000_000),
+        revenue: usd(90_000_000),
+        conversions_micros: 3_000_000,
+        impressions: 4_000,
+        clicks: 80,
+    };
+    svc.record_dimensions(
+        &kiki_core::TenantScope::single(OrgId(org)),
+        "meta",
+        kiki_analytics_service::domain::Dimension::Country,
+        kiki_analytics::Period::new(day, day).expect("one day"),
+        &[country],
+        &[
+            kiki_analytics_service::domain::dimensions::DimensionCoverage {
+                day,
+                reported: true,
+                reason: None,
+            },
+        ],
+    )
+    .await
+    .expect("B's country row is recorded");
     campaign
 }
 

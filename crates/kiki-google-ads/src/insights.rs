@@ -5,8 +5,16 @@
 //! a missing one is zero. `metrics.conversions_value` is a double in the
 //! account's currency; it becomes micros by decimal rounding of the number
 //! as written (half away from zero), never by multiplying a float.
+//!
+//! Breakdowns: devices from `segments.device` on `campaign`; countries from
+//! `geographic_view` (location of presence), whose
+//! `geographic_view.country_criterion_id` is resolved to an ISO code by a
+//! second query on `geo_target_constant` (`geo_target_constant.country_code`).
 
-use kiki_platforms::{InsightLevel, InsightRow, InsightsQuery, PlatformError};
+use kiki_platforms::{
+    BreakdownDimension, BreakdownQuery, BreakdownRow, Device, InsightLevel, InsightRow,
+    InsightsQuery, PlatformError, is_country_code,
+};
 use serde_json::Value;
 use time::Date;
 use time::macros::format_description;
@@ -208,6 +216,150 @@ pub(crate) fn row(level: InsightLevel, r: &Value) -> Result<InsightRow, Platform
     })
 }
 
+/// The GAQL of a breakdown at campaign level per day: `segments.device`
+/// on `campaign` for devices; `geographic_view` (one row per country, by
+/// where people were: `LOCATION_OF_PRESENCE`, so a country is not counted
+/// again as an area of interest) for countries.
+pub(crate) fn breakdown_gaql(q: &BreakdownQuery) -> Result<String, PlatformError> {
+    if q.since > q.until {
+        return Err(invalid(
+            "until",
+            format!("{} is before since ({})", day(q.until), day(q.since)),
+        ));
+    }
+    let metrics = "metrics.cost_micros, metrics.impressions, metrics.clicks, \
+                   metrics.conversions, metrics.conversions_value";
+    let mut s = match q.dimension {
+        BreakdownDimension::Device => format!(
+            "SELECT campaign.id, segments.date, segments.device, {metrics} FROM campaign \
+             WHERE segments.date BETWEEN '{}' AND '{}'",
+            day(q.since),
+            day(q.until)
+        ),
+        BreakdownDimension::Country => format!(
+            "SELECT campaign.id, segments.date, geographic_view.country_criterion_id, \
+             geographic_view.location_type, {metrics} FROM geographic_view \
+             WHERE segments.date BETWEEN '{}' AND '{}' \
+             AND geographic_view.location_type = 'LOCATION_OF_PRESENCE'",
+            day(q.since),
+            day(q.until)
+        ),
+    };
+    if !q.campaign_ids.is_empty() {
+        let ids = q
+            .campaign_ids
+            .iter()
+            .map(|id| digits("campaign_ids", id))
+            .collect::<Result<Vec<_>, _>>()?;
+        s.push_str(&format!(" AND campaign.id IN ({})", ids.join(", ")));
+    }
+    Ok(s)
+}
+
+/// The country criterion ids of geographic-view rows, each once, in order.
+pub(crate) fn country_criteria(rows: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| id(r.pointer("/geographicView/countryCriterionId")))
+        .collect();
+    ids.sort_by_key(|i| (i.len(), i.clone()));
+    ids.dedup();
+    ids
+}
+
+/// The GAQL resolving country criterion ids to ISO codes.
+pub(crate) fn geo_gaql(ids: &[String]) -> Result<String, PlatformError> {
+    let ids = ids
+        .iter()
+        .map(|i| digits("country_criterion_id", i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(format!(
+        "SELECT geo_target_constant.id, geo_target_constant.country_code \
+         FROM geo_target_constant WHERE geo_target_constant.id IN ({})",
+        ids.join(", ")
+    ))
+}
+
+/// Criterion id → ISO code, from the rows of [`geo_gaql`].
+pub(crate) fn country_codes(rows: &[Value]) -> std::collections::HashMap<String, String> {
+    rows.iter()
+        .filter_map(|r| {
+            let id = id(r.pointer("/geoTargetConstant/id"))?;
+            let code = r
+                .pointer("/geoTargetConstant/countryCode")
+                .and_then(Value::as_str)?
+                .to_ascii_uppercase();
+            is_country_code(&code).then_some((id, code))
+        })
+        .collect()
+}
+
+/// Google Ads' `segments.device` as a [`Device`]; `UNKNOWN`,
+/// `UNSPECIFIED` and `OTHER` are other.
+pub(crate) fn device_of(google: &str) -> Device {
+    match google {
+        "MOBILE" => Device::Mobile,
+        "DESKTOP" => Device::Desktop,
+        "TABLET" => Device::Tablet,
+        "CONNECTED_TV" => Device::ConnectedTv,
+        _ => Device::Other,
+    }
+}
+
+/// The code rows of a country Google could not name carry (`ZZ`, which
+/// ISO 3166-1 leaves to users and CLDR uses for "unknown region").
+pub const UNKNOWN_COUNTRY: &str = "ZZ";
+
+/// One breakdown row; `countries` resolves criterion ids.
+pub(crate) fn breakdown_row(
+    dimension: BreakdownDimension,
+    r: &Value,
+    countries: &std::collections::HashMap<String, String>,
+) -> Result<BreakdownRow, PlatformError> {
+    let base = row(InsightLevel::Campaign, r)?;
+    let value = match dimension {
+        BreakdownDimension::Device => device_of(
+            r.pointer("/segments/device")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        )
+        .as_str()
+        .to_owned(),
+        BreakdownDimension::Country => id(r.pointer("/geographicView/countryCriterionId"))
+            .and_then(|i| countries.get(&i).cloned())
+            .unwrap_or_else(|| UNKNOWN_COUNTRY.to_owned()),
+    };
+    Ok(BreakdownRow {
+        day: base.day,
+        campaign_id: base.campaign_id,
+        value,
+        spend_micros: base.spend_micros,
+        impressions: base.impressions,
+        clicks: base.clicks,
+        conversions: base.conversions,
+        conversion_value_micros: base.conversion_value_micros,
+    })
+}
+
+/// Sums rows with the same day, campaign and value (devices Google reports
+/// apart that are one [`Device`] here); sorted by them.
+pub(crate) fn merge_breakdown(rows: Vec<BreakdownRow>) -> Vec<BreakdownRow> {
+    let mut by: std::collections::BTreeMap<(Date, String, String), BreakdownRow> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        by.entry((r.day, r.campaign_id.clone(), r.value.clone()))
+            .and_modify(|t| {
+                t.spend_micros += r.spend_micros;
+                t.impressions += r.impressions;
+                t.clicks += r.clicks;
+                t.conversions += r.conversions;
+                t.conversion_value_micros += r.conversion_value_micros;
+            })
+            .or_insert(r);
+    }
+    by.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +435,43 @@ mod tests {
             super::row(InsightLevel::Ad, &r).is_err(),
             "an ad row needs the ad id"
         );
+    }
+
+    #[test]
+    fn breakdown_queries_name_the_view_and_the_segment() {
+        let q = BreakdownQuery {
+            dimension: BreakdownDimension::Device,
+            since: date!(2025 - 03 - 01),
+            until: date!(2025 - 03 - 02),
+            campaign_ids: vec!["11".into()],
+        };
+        assert_eq!(
+            breakdown_gaql(&q).unwrap(),
+            "SELECT campaign.id, segments.date, segments.device, metrics.cost_micros, \
+             metrics.impressions, metrics.clicks, metrics.conversions, metrics.conversions_value \
+             FROM campaign WHERE segments.date BETWEEN '2025-03-01' AND '2025-03-02' \
+             AND campaign.id IN (11)"
+        );
+        let q = BreakdownQuery {
+            dimension: BreakdownDimension::Country,
+            campaign_ids: vec![],
+            ..q
+        };
+        assert_eq!(
+            breakdown_gaql(&q).unwrap(),
+            "SELECT campaign.id, segments.date, geographic_view.country_criterion_id, \
+             geographic_view.location_type, metrics.cost_micros, metrics.impressions, \
+             metrics.clicks, metrics.conversions, metrics.conversions_value FROM geographic_view \
+             WHERE segments.date BETWEEN '2025-03-01' AND '2025-03-02' \
+             AND geographic_view.location_type = 'LOCATION_OF_PRESENCE'"
+        );
+        assert_eq!(
+            geo_gaql(&["2276".into(), "2840".into()]).unwrap(),
+            "SELECT geo_target_constant.id, geo_target_constant.country_code \
+             FROM geo_target_constant WHERE geo_target_constant.id IN (2276, 2840)"
+        );
+        assert!(geo_gaql(&["1 OR 1=1".into()]).is_err());
+        assert_eq!(device_of("CONNECTED_TV"), Device::ConnectedTv);
+        assert_eq!(device_of("UNKNOWN"), Device::Other);
     }
 }

@@ -14,10 +14,12 @@
 //! | ad | an ad group ad with a `responsiveSearchAd`; its id is Google's `{ad group id}~{ad id}` |
 //! | archived | `remove` |
 
+use std::collections::HashMap;
+
 use kiki_platforms::{
-    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, CampaignSpec,
-    CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, ObjectKind, Objective, PlatformError,
-    QuotaState, Targeting,
+    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, BreakdownAnswer,
+    BreakdownDimension, BreakdownQuery, CampaignSpec, CreativeSpec, DeliveryStatus, InsightRow,
+    InsightsQuery, ObjectKind, Objective, PlatformError, QuotaState, Targeting,
 };
 use kiki_twin::Platform;
 use serde_json::{Value, json};
@@ -961,6 +963,34 @@ impl AdPlatform for GoogleAds {
         let gaql = insights::gaql(query)?;
         let rows = self.search_stream(account, &gaql).await?;
         rows.iter().map(|r| insights::row(query.level, r)).collect()
+    }
+
+    async fn fetch_breakdown_insights(
+        &self,
+        account: &AccountRef,
+        query: &BreakdownQuery,
+    ) -> Result<BreakdownAnswer, PlatformError> {
+        let gaql = insights::breakdown_gaql(query)?;
+        let rows = self.search_stream(account, &gaql).await?;
+        let countries = match query.dimension {
+            BreakdownDimension::Country => {
+                let ids = insights::country_criteria(&rows);
+                if ids.is_empty() {
+                    HashMap::new()
+                } else {
+                    let found = self.search(account, &insights::geo_gaql(&ids)?).await?;
+                    insights::country_codes(&found)
+                }
+            }
+            BreakdownDimension::Device => HashMap::new(),
+        };
+        let parsed = rows
+            .iter()
+            .map(|r| insights::breakdown_row(query.dimension, r, &countries))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BreakdownAnswer::Reported {
+            rows: insights::merge_breakdown(parsed),
+        })
     }
 
     fn quota(&self, account_id: &str) -> Option<QuotaState> {

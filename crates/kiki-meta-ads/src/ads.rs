@@ -11,9 +11,9 @@ use std::collections::HashMap;
 
 use kiki_outbound::OutboundClient;
 use kiki_platforms::{
-    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, CampaignSpec,
-    CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, ObjectKind, Objective, PlatformError,
-    QuotaState,
+    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BidStrategy, BreakdownAnswer,
+    BreakdownQuery, CampaignSpec, CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery,
+    ObjectKind, Objective, PlatformError, QuotaState,
 };
 use kiki_twin::Platform;
 use parking_lot::Mutex;
@@ -810,6 +810,42 @@ impl AdPlatform for MetaAds {
             }
         }
         Ok(rows)
+    }
+
+    async fn fetch_breakdown_insights(
+        &self,
+        account: &AccountRef,
+        query: &BreakdownQuery,
+    ) -> Result<BreakdownAnswer, PlatformError> {
+        if query.until < query.since {
+            return Err(invalid("until", "the period ends before it starts"));
+        }
+        let caller = self.caller(account);
+        let mut page = self
+            .graph
+            .get(
+                caller,
+                &format!("{}/insights", Self::act(account)),
+                insights::breakdown_params(query),
+            )
+            .await?;
+        let mut rows = Vec::new();
+        loop {
+            rows.extend(insights::parse_breakdown_page(&page, query.dimension)?);
+            match page
+                .get("paging")
+                .and_then(|p| p.get("next"))
+                .and_then(Value::as_str)
+            {
+                Some(next) if !next.is_empty() => {
+                    page = self.graph.get_next(caller, next).await?;
+                }
+                _ => break,
+            }
+        }
+        Ok(BreakdownAnswer::Reported {
+            rows: insights::merge_breakdown(rows),
+        })
     }
 
     fn quota(&self, account_id: &str) -> Option<QuotaState> {

@@ -5,8 +5,15 @@
 //! channel, what Ads Manager shows) when Meta reports it, else `purchase`,
 //! else the Pixel's `offsite_conversion.fb_pixel_purchase`; the purchase value
 //! is the same type's entry in `action_values`.
+//!
+//! Breakdowns: the same query at campaign level with `breakdowns=country`
+//! or `breakdowns=device_platform` (Meta's `mobile_app` and `mobile_web`
+//! are both [`Device::Mobile`], `desktop` is desktop, anything else other).
 
-use kiki_platforms::{InsightLevel, InsightRow, InsightsQuery, PlatformError};
+use kiki_platforms::{
+    BreakdownDimension, BreakdownQuery, BreakdownRow, Device, InsightLevel, InsightRow,
+    InsightsQuery, PlatformError, is_country_code,
+};
 use serde_json::{Value, json};
 use time::Date;
 use time::macros::format_description;
@@ -173,6 +180,115 @@ fn parse_row(row: &Value, level: InsightLevel) -> Result<InsightRow, PlatformErr
     })
 }
 
+/// The breakdown Meta is asked for: `country` (ISO 3166-1 alpha-2, as Meta
+/// writes it) or `device_platform` (`mobile_app`, `mobile_web`,
+/// `desktop`), at campaign level per day.
+fn breakdown_name(d: BreakdownDimension) -> &'static str {
+    match d {
+        BreakdownDimension::Country => "country",
+        BreakdownDimension::Device => "device_platform",
+    }
+}
+
+/// The query string of a breakdown's first page.
+pub(crate) fn breakdown_params(q: &BreakdownQuery) -> Params {
+    let mut p: Params = vec![
+        ("level", "campaign".into()),
+        ("time_increment", "1".into()),
+        (
+            "time_range",
+            json!({ "since": day(q.since), "until": day(q.until) }).to_string(),
+        ),
+        ("breakdowns", breakdown_name(q.dimension).into()),
+        (
+            "fields",
+            "campaign_id,spend,impressions,clicks,actions,action_values".into(),
+        ),
+    ];
+    if !q.campaign_ids.is_empty() {
+        p.push((
+            "filtering",
+            json!([{ "field": "campaign.id", "operator": "IN", "value": q.campaign_ids }])
+                .to_string(),
+        ));
+    }
+    p.push(("limit", PAGE_SIZE.into()));
+    p
+}
+
+/// Meta's device platform as a [`Device`]: both mobile surfaces are mobile.
+pub(crate) fn device_of(meta: &str) -> Device {
+    match meta {
+        "mobile_app" | "mobile_web" => Device::Mobile,
+        "desktop" => Device::Desktop,
+        _ => Device::Other,
+    }
+}
+
+/// A breakdown row's value: the country code (`ZZ`, the code for an
+/// unknown country, when Meta writes `unknown` or nothing a code), or the
+/// device.
+fn breakdown_value(row: &Value, d: BreakdownDimension) -> String {
+    match d {
+        BreakdownDimension::Country => text(row, "country")
+            .map(str::to_ascii_uppercase)
+            .filter(|c| is_country_code(c))
+            .unwrap_or_else(|| UNKNOWN_COUNTRY.to_owned()),
+        BreakdownDimension::Device => device_of(text(row, "device_platform").unwrap_or(""))
+            .as_str()
+            .to_owned(),
+    }
+}
+
+/// The code rows of an unknown country carry (ISO 3166-1 leaves `ZZ` to
+/// users; CLDR uses it for "unknown region").
+pub const UNKNOWN_COUNTRY: &str = "ZZ";
+
+/// The rows of one breakdown page, before rows that map to the same value
+/// (`mobile_app` and `mobile_web`) are summed by [`merge_breakdown`].
+pub(crate) fn parse_breakdown_page(
+    page: &Value,
+    d: BreakdownDimension,
+) -> Result<Vec<BreakdownRow>, PlatformError> {
+    let data = page
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no data list"))?;
+    data.iter()
+        .map(|row| {
+            let r = parse_row(row, InsightLevel::Campaign)?;
+            Ok(BreakdownRow {
+                day: r.day,
+                campaign_id: r.campaign_id,
+                value: breakdown_value(row, d),
+                spend_micros: r.spend_micros,
+                impressions: r.impressions,
+                clicks: r.clicks,
+                conversions: r.conversions,
+                conversion_value_micros: r.conversion_value_micros,
+            })
+        })
+        .collect()
+}
+
+/// Sums rows with the same day, campaign and value; sorted by them.
+pub(crate) fn merge_breakdown(rows: Vec<BreakdownRow>) -> Vec<BreakdownRow> {
+    let mut by: std::collections::BTreeMap<(Date, String, String), BreakdownRow> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        by.entry((r.day, r.campaign_id.clone(), r.value.clone()))
+            .and_modify(|t| {
+                t.spend_micros += r.spend_micros;
+                t.impressions += r.impressions;
+                t.clicks += r.clicks;
+                t.conversions += r.conversions;
+                t.conversion_value_micros += r.conversion_value_micros;
+            })
+            .or_insert(r);
+    }
+    by.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +358,45 @@ mod tests {
         assert!(parse_row(&row, InsightLevel::Ad).is_err());
         let r = parse_row(&row, InsightLevel::Campaign).unwrap();
         assert_eq!((r.spend_micros, r.impressions, r.reach), (0, 0, None));
+    }
+
+    #[test]
+    fn breakdowns_ask_for_country_or_device_platform_and_merge_mobile() {
+        let q = BreakdownQuery {
+            dimension: BreakdownDimension::Device,
+            since: date!(2025 - 03 - 01),
+            until: date!(2025 - 03 - 01),
+            campaign_ids: vec![],
+        };
+        let p = breakdown_params(&q);
+        assert!(p.contains(&("breakdowns", "device_platform".to_owned())));
+        assert!(p.contains(&("level", "campaign".to_owned())));
+        let page = json!({"data": [
+            {"date_start": "2025-03-01", "campaign_id": "1", "device_platform": "mobile_app", "spend": "10.50", "impressions": "100", "clicks": "7"},
+            {"date_start": "2025-03-01", "campaign_id": "1", "device_platform": "mobile_web", "spend": "0.25", "impressions": "20", "clicks": "1"},
+            {"date_start": "2025-03-01", "campaign_id": "1", "device_platform": "desktop", "spend": "3", "impressions": "30", "clicks": "2"},
+            {"date_start": "2025-03-01", "campaign_id": "1", "device_platform": "smart_fridge", "spend": "1", "impressions": "1"}
+        ]});
+        let rows =
+            merge_breakdown(parse_breakdown_page(&page, BreakdownDimension::Device).unwrap());
+        let got: Vec<(&str, i64, u64, u64)> = rows
+            .iter()
+            .map(|r| (r.value.as_str(), r.spend_micros, r.impressions, r.clicks))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("desktop", 3_000_000, 30, 2),
+                ("mobile", 10_750_000, 120, 8),
+                ("other", 1_000_000, 1, 0),
+            ]
+        );
+        let page = json!({"data": [
+            {"date_start": "2025-03-01", "campaign_id": "1", "country": "de", "spend": "1"},
+            {"date_start": "2025-03-01", "campaign_id": "1", "country": "unknown", "spend": "2"}
+        ]});
+        let rows = parse_breakdown_page(&page, BreakdownDimension::Country).unwrap();
+        assert_eq!(rows[0].value, "DE");
+        assert_eq!(rows[1].value, UNKNOWN_COUNTRY);
     }
 }

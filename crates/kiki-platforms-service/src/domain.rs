@@ -1,5 +1,6 @@
 //! The ad-platforms service's request and response types and their pure
-//! rules: connections, the OAuth completion, daily metrics and sync runs.
+//! rules: connections, the OAuth completion, daily metrics, their country
+//! and device breakdowns, and sync runs.
 
 use kiki_core::{Currency, FieldError, Money};
 use kiki_twin::{Industry, Platform};
@@ -263,6 +264,49 @@ pub struct DailyMetric {
     pub conversion_value: Money,
     pub reach: Option<i64>,
     pub frequency: Option<f64>,
+}
+
+/// One campaign's numbers on one day for one country or device, as its
+/// platform reported them (the breakdown sync).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyBreakdown {
+    pub platform: Platform,
+    pub dimension: kiki_platforms::BreakdownDimension,
+    /// `YYYY-MM-DD`, the platform account's day.
+    pub day: String,
+    /// The platform's id of the campaign.
+    pub external_id: String,
+    /// KIKI's campaign when KIKI launched it.
+    pub campaign_id: Option<String>,
+    /// An ISO 3166-1 alpha-2 code, or `mobile`, `desktop`, `tablet`,
+    /// `connected_tv`, `other`.
+    pub value: String,
+    pub spend: Money,
+    pub impressions: i64,
+    pub clicks: i64,
+    /// As reported (fractional under data-driven attribution).
+    pub conversions: f64,
+    pub conversion_value: Money,
+}
+
+/// Whether a platform reported a dimension on a synced day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakdownCoverage {
+    pub platform: Platform,
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub reported: bool,
+    /// Why not, in the platform's or the connector's words.
+    pub reason: Option<String>,
+}
+
+/// [`crate::PlatformsService::breakdown_metrics`]: the rows of a dimension
+/// between two days and, per platform and synced day, whether it was
+/// reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownMetrics {
+    pub rows: Vec<DailyBreakdown>,
+    pub coverage: Vec<BreakdownCoverage>,
 }
 
 kiki_core::string_enum! {

@@ -36,6 +36,7 @@ use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::PlatformsConfig;
 pub use error::PlatformsError;
+pub use kiki_platforms::BreakdownDimension;
 pub use service::deploy::{AdSetDeployment, DeployOutcome};
 pub use service::{LiveConnector, PlatformsService, SandboxClock, SandboxPlatform};
 

@@ -15,6 +15,8 @@ use time::{Date, OffsetDateTime};
 
 use kiki_twin::Platform;
 
+use crate::breakdown::{BreakdownAnswer, BreakdownQuery};
+
 /// The advertiser account a call acts on, with the access it has.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccountRef {
@@ -387,6 +389,25 @@ pub trait AdPlatform: Send + Sync {
         account: &AccountRef,
         query: &InsightsQuery,
     ) -> Result<Vec<InsightRow>, PlatformError>;
+
+    /// Daily numbers per campaign broken down by a dimension (country or
+    /// device) between two days, every page. A platform that cannot report
+    /// the dimension answers [`BreakdownAnswer::NotReported`] with the
+    /// reason, which is what a connector without breakdowns does.
+    async fn fetch_breakdown_insights(
+        &self,
+        account: &AccountRef,
+        query: &BreakdownQuery,
+    ) -> Result<BreakdownAnswer, PlatformError> {
+        let _ = account;
+        Ok(BreakdownAnswer::NotReported {
+            reason: format!(
+                "KIKI's {} connector does not read a {} breakdown.",
+                self.platform().display_name(),
+                query.dimension.as_str()
+            ),
+        })
+    }
 
     /// The account's quota as last seen, if the platform reports one.
     fn quota(&self, account_id: &str) -> Option<QuotaState> {

@@ -171,8 +171,10 @@ analytics_query!(
 analytics_query!(
     /// The breakdown's query.
     BreakdownQuery {
-        /// `platform` (default), `organisation`, `campaign`, `ad_set`, `ad`
-        /// or `variant` (the ads showing one creative, summed).
+        /// `platform` (default), `organisation`, `campaign`, `ad_set`, `ad`,
+        /// `variant` (the ads showing one creative, summed), `country` or
+        /// `device` (the last two where the platforms report them; the
+        /// answer names those that do not).
         #[param(value_type = Option<Dimension>, inline)]
         by: Option<Dimension>,
         /// Rows, 1 to 1000 (default 100; at most `analytics.max_rows`).
@@ -605,8 +607,10 @@ pub async fn timeseries(
     .await
 }
 
-/// The figures per platform, organisation, campaign, ad set or ad, one row
-/// per group and currency, the largest spend first.
+/// The figures per platform, organisation, campaign, ad set, ad, country
+/// or device, one row per group and currency, the largest spend first. By
+/// country or device, `not_reported_by` lists the platforms that did not
+/// report it on a day of the range (their numbers are in no row).
 #[utoipa::path(get, path = "/analytics/breakdown", tag = "analytics", params(BreakdownQuery),
     responses((status = 200, description = "The rows (JSON), or as CSV, an Excel workbook or a PDF",
             content((Breakdown = "application/json"), (String = "text/csv"),

@@ -91,7 +91,7 @@ const METRIC_COLUMNS: [(&str, Kind); 12] = [
     ("cvr", Kind::Percent),
 ];
 
-fn metric_cells(m: &MetricSet) -> Vec<Cell> {
+pub(crate) fn metric_cells(m: &MetricSet) -> Vec<Cell> {
     let num = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Number);
     let money = |v: Option<Money>| v.map_or(Cell::Empty, |m| Cell::Micros(m.micros));
     vec![
@@ -110,7 +110,7 @@ fn metric_cells(m: &MetricSet) -> Vec<Cell> {
     ]
 }
 
-fn columns(first: &[(&str, Kind)]) -> Vec<(String, Kind)> {
+pub(crate) fn columns(first: &[(&str, Kind)]) -> Vec<(String, Kind)> {
     first
         .iter()
         .chain(METRIC_COLUMNS.iter())
@@ -188,6 +188,9 @@ impl TimeSeries {
 
 impl Breakdown {
     pub fn tables(&self) -> Vec<Table> {
+        if let Some(t) = self.value_table() {
+            return vec![t];
+        }
         let t = Table {
             name: format!("By {}", self.by.as_str().replace('_', " ")),
             columns: columns(&GROUP_COLUMNS),

@@ -8,6 +8,7 @@
 //! metric across several currencies is refused until a `currency` is named.
 //! A dated exchange-rate table to convert them is a later step.
 
+pub mod dimensions;
 pub mod export;
 pub mod job;
 pub mod pdf;
@@ -62,6 +63,12 @@ kiki_core::string_enum! {
         Ad = "ad",
         /// The creative variant: the ads showing one creative, summed.
         Variant = "variant",
+        /// The country the ads were shown in (ISO 3166-1 alpha-2), where
+        /// the platform reports it.
+        Country = "country",
+        /// The device they were shown on (`mobile`, `desktop`, `tablet`,
+        /// `connected_tv`, `other`), where the platform reports it.
+        Device = "device",
     }
 }
 
@@ -70,7 +77,11 @@ impl Dimension {
     /// organisation read the campaign-level totals).
     pub fn level(self) -> Level {
         match self {
-            Dimension::Platform | Dimension::Organisation | Dimension::Campaign => Level::Campaign,
+            Dimension::Platform
+            | Dimension::Organisation
+            | Dimension::Campaign
+            | Dimension::Country
+            | Dimension::Device => Level::Campaign,
             Dimension::AdSet => Level::AdSet,
             Dimension::Ad | Dimension::Variant => Level::Ad,
         }
@@ -466,6 +477,14 @@ pub struct GroupRow {
     /// The creative variant (`by=variant` rows only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creative: Option<variants::CreativeLabel>,
+    /// A `country` breakdown row's country (ISO 3166-1 alpha-2; `ZZ`
+    /// unknown).
+    #[schema(example = "US")]
+    pub country: Option<String>,
+    /// A `device` breakdown row's device (`mobile`, `desktop`, `tablet`,
+    /// `connected_tv`, `other`).
+    #[schema(example = "mobile")]
+    pub device: Option<String>,
     #[serde(flatten)]
     pub metrics: MetricSet,
 }
@@ -480,6 +499,10 @@ pub struct Breakdown {
     /// Rows before the limit.
     pub total_rows: usize,
     pub truncated: bool,
+    /// `country` and `device`: the platforms (wire names) with days in the
+    /// range that did not report the dimension, whose numbers are in no row
+    /// ("not reported by: …"); empty otherwise.
+    pub not_reported_by: Vec<String>,
 }
 
 /// One ranked row.

@@ -1,9 +1,11 @@
 //! The analytics use cases ([`AnalyticsService`]): feeding the roll-ups
-//! (`record_daily`, and `ingest_from_platforms` behind the ingest job), and
+//! (`record_daily`, and `ingest_from_platforms` behind the ingest job, with
+//! the country and device roll-up of `dimensions.rs`), and
 //! the reads — summary, time series, breakdown, performers, drill-down —
 //! each for the caller's organisation or, with `scope=clients`, for every
 //! organisation the caller's scope reaches. Exports are audited here.
 
+pub mod dimensions;
 pub mod exports;
 pub mod listen;
 pub mod rows;
@@ -319,7 +321,9 @@ impl AnalyticsService {
                 }
             }
         }
-        self.record_daily(scope, platform, period, &rows).await
+        let n = self.record_daily(scope, platform, period, &rows).await?;
+        self.ingest_dimensions(scope, platform, period).await?;
+        Ok(n)
     }
 
     // ------------------------------------------------------------------
@@ -705,6 +709,8 @@ impl AnalyticsService {
                         ad_set_id: r.ad_set_id,
                         ad_id: r.ad_id,
                         creative: None,
+                        country: None,
+                        device: None,
                         metrics: MetricSet::of(currency, &s),
                     },
                     s,
@@ -764,10 +770,15 @@ impl AnalyticsService {
                             ad_set_id: None,
                             ad_id: None,
                             creative: None,
+                            country: None,
+                            device: None,
                             metrics: MetricSet::of(stored_currency(&c)?, &s),
                         })
                     })
                     .collect::<Result<_>>()?
+            }
+            Dimension::Country | Dimension::Device => {
+                return self.dimension_breakdown(q, by, limit).await;
             }
             Dimension::Campaign | Dimension::AdSet | Dimension::Ad => self
                 .group_rows(&q.sel, by.level())
@@ -785,6 +796,7 @@ impl AnalyticsService {
             rows,
             total_rows,
             truncated: total_rows > limit,
+            not_reported_by: Vec::new(),
         })
     }
 

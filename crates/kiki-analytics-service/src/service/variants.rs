@@ -159,6 +159,8 @@ impl AnalyticsService {
                 ad_set_id: None,
                 ad_id: None,
                 creative: Some(label_of(&labels, creative)),
+                country: None,
+                device: None,
                 metrics: MetricSet::of(stored_currency(&currency)?, &g.sums),
             });
         }

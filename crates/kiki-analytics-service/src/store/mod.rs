@@ -3,6 +3,7 @@
 //! scope (one, or an agency's reachable clients) and never reads another
 //! context's tables.
 
+pub(crate) mod dimensions;
 pub(crate) mod exports;
 pub(crate) mod rows;
 pub(crate) mod schedules;

@@ -5,6 +5,7 @@
 //! uses); `feed.rs` runs the real chain from a sandbox platform's sync.
 
 mod agency;
+mod dimensions;
 mod exports;
 mod feed;
 mod jobs;

@@ -3,6 +3,7 @@
 //! order; search paging and searchStream batches; failures and their typed
 //! errors; the daily operations quota and Google's waits; OAuth.
 
+mod breakdowns;
 mod contract;
 mod failures;
 mod oauth;

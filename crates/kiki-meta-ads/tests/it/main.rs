@@ -1,5 +1,6 @@
 //! The Meta connector against a local fake Graph API.
 
+mod breakdowns;
 mod errors;
 mod insights;
 mod launch;

@@ -13,7 +13,10 @@
 //!   context.
 //! - `sync.rs`: the performance sync into daily metrics, the twin's
 //!   history and (sandbox) the LTV transactions.
+//! - `breakdowns.rs`: the country and device breakdowns the sync stores,
+//!   and their read.
 
+pub mod breakdowns;
 pub mod clock;
 pub mod deploy;
 pub mod sandbox;

@@ -1,7 +1,8 @@
 //! The performance sync: for one organisation's connection to one platform,
 //! daily insights since the last synced day (minus an overlap for
 //! conversions attributed late) are upserted into `platform_daily_metrics`
-//! per campaign, ad set and ad, mapped to KIKI's ids; the ad-set rows feed
+//! per campaign, ad set and ad, mapped to KIKI's ids (and the campaign days
+//! broken down by country and device, `breakdowns.rs`); the ad-set rows feed
 //! the twin's performance history (so the mirror and the rebalancer work on
 //! what the platform reported); on the sandbox, the orders of the synthetic
 //! customers it acquired are ingested as LTV transactions with their
@@ -81,14 +82,34 @@ impl PlatformsService {
                     q.used_pct
                 ),
             }),
-            _ => self.pull(org, platform, &r, since, today).await,
+            _ => match self.pull(org, platform, &r, since, today).await {
+                Ok((rows, twin_rows)) => self
+                    .pull_breakdowns(org, platform, &r, since, today)
+                    .await
+                    .map(|b| (rows, twin_rows, b)),
+                Err(e) => Err(e),
+            },
         };
         let mut orders_ingested = 0;
         match outcome {
-            Ok((rows, twin_rows)) => {
+            Ok((rows, twin_rows, breakdowns)) => {
                 let mut tx = self.record.begin().await?;
                 run.rows_upserted =
                     store::metrics::upsert(tx.tx(), org, &rows, self.now()).await? as i64;
+                let breakdown_rows = Self::store_breakdowns(
+                    tx.tx(),
+                    org,
+                    platform,
+                    since,
+                    today,
+                    &breakdowns,
+                    self.now(),
+                )
+                .await?;
+                tracing::debug!(
+                    org = %org.0, platform = platform.as_str(), rows = breakdown_rows,
+                    "country and device breakdowns stored"
+                );
                 store::connections::set_synced_day(tx.tx(), org, r.conn.id, &day_text(today))
                     .await?;
                 run.finished_at = self.now();

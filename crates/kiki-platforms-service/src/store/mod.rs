@@ -1,9 +1,11 @@
-//! The ad-platform tables (migrations `0014_platforms.sql` and
-//! `0017_platforms_clock.sql`) and every query on them, crate-private.
+//! The ad-platform tables (migrations `0014_platforms.sql`,
+//! `0017_platforms_clock.sql` and `0022_breakdowns.sql`) and every query on
+//! them, crate-private.
 //! Every read and write of tenant rows names the organisation (the market
 //! clock is the installation's, not a tenant's). The table identifiers are
 //! in `schema.rs`.
 
+pub(crate) mod breakdowns;
 pub(crate) mod clock;
 pub(crate) mod connections;
 pub(crate) mod metrics;

@@ -1,5 +1,5 @@
-//! Identifiers of the tables in migrations `0014_platforms.sql` and
-//! `0017_platforms_clock.sql`.
+//! Identifiers of the tables in migrations `0014_platforms.sql`,
+//! `0017_platforms_clock.sql` and `0022_breakdowns.sql`.
 
 use sea_query::Iden;
 
@@ -138,4 +138,37 @@ pub enum PlatformMarketClock {
     MarketAnchorAt,
     SweptAt,
     UpdatedAt,
+}
+
+/// Migration `0022_breakdowns.sql`.
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformDailyBreakdowns {
+    Table,
+    OrgId,
+    Platform,
+    Dimension,
+    ExternalId,
+    Day,
+    Value,
+    CampaignId,
+    Currency,
+    SpendMicros,
+    Impressions,
+    Clicks,
+    Conversions,
+    ConversionValueMicros,
+    SyncedAt,
+}
+
+/// Migration `0022_breakdowns.sql`.
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum PlatformBreakdownCoverage {
+    Table,
+    OrgId,
+    Platform,
+    Dimension,
+    Day,
+    Reported,
+    Reason,
+    SyncedAt,
 }

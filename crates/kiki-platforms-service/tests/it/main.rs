@@ -5,6 +5,7 @@
 //! in `kiki-campaigns-service`.
 
 mod accelerated;
+mod breakdowns;
 mod market;
 mod tiktok;
 

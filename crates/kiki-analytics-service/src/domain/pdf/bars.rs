@@ -47,7 +47,8 @@ pub struct BarChart {
     pub rows: Vec<(String, Vec<f64>)>,
 }
 
-/// A group's label: the creative variant's, else the object's platform id,
+/// A group's label: the creative variant's, the country or the device, else
+/// the object's platform id,
 /// else the organisation, else the platform; prefixed by the platform where
 /// both are known.
 pub fn group_label(r: &GroupRow) -> String {
@@ -55,6 +56,8 @@ pub fn group_label(r: &GroupRow) -> String {
         .creative
         .as_ref()
         .map(|c| c.text())
+        .or_else(|| r.country.clone())
+        .or_else(|| r.device.clone())
         .or_else(|| r.external_id.clone())
         .or_else(|| {
             r.organisation_id

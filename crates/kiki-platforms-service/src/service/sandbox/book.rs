@@ -10,9 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use kiki_platforms::breakdown::{DayTotals, base_mix, split_day};
 use kiki_platforms::{
-    AdSetDay, AdSetSpec, AdSpec, CreativeQuality, CreativeSpec, InsightLevel, InsightRow,
-    PlatformError,
+    AdSetDay, AdSetSpec, AdSpec, BreakdownDimension, BreakdownRow, CreativeQuality, CreativeSpec,
+    InsightLevel, InsightRow, PlatformError,
 };
 use kiki_twin::Industry;
 use time::{Date, Duration};
@@ -374,4 +375,78 @@ pub(super) fn roll_up(level: InsightLevel, book: &Book, days: &[DayRow]) -> Vec<
         }
     }
     out
+}
+
+/// A dimension's values with their base shares (parts per million).
+type Mix = Vec<(String, u64)>;
+
+/// Splits delivered ad-set days across a dimension's values (each ad set
+/// by its own targeting and the platform's device mix) and sums the parts
+/// per campaign, day and value, sorted by day, campaign and value.
+pub(super) fn split_up(
+    sb: &SandboxPlatform,
+    dimension: BreakdownDimension,
+    book: &Book,
+    days: &[DayRow],
+) -> Result<Vec<BreakdownRow>, PlatformError> {
+    // Each ad set's campaign and base mix.
+    let mut bases: HashMap<&str, (&str, Mix)> = HashMap::new();
+    for s in &book.sets {
+        let Some(campaign) = s.parent_id.as_deref() else {
+            continue;
+        };
+        let spec: AdSetSpec = serde_json::from_str(&s.spec).map_err(transient)?;
+        bases.insert(
+            s.id.as_str(),
+            (
+                campaign,
+                base_mix(dimension, sb.platform, &spec.targeting.countries),
+            ),
+        );
+    }
+    let mut sums: BTreeMap<(Date, &str, String), BreakdownRow> = BTreeMap::new();
+    for d in days {
+        let (Some(day), Some((campaign, base))) =
+            (parse_day(&d.day), bases.get(d.ad_set_id.as_str()))
+        else {
+            continue;
+        };
+        let totals = DayTotals {
+            spend_micros: d.spend_micros,
+            impressions: d.impressions.max(0) as u64,
+            clicks: d.clicks.max(0) as u64,
+            conversions: d.conversions.max(0) as u64,
+            conversion_value_micros: d.conversion_value_micros,
+        };
+        let parts = split_day(
+            sb.market.seed,
+            sb.object_seed(&d.ad_set_id),
+            day,
+            dimension,
+            base,
+            totals,
+        );
+        for p in parts {
+            let t = p.totals;
+            sums.entry((day, *campaign, p.value.clone()))
+                .and_modify(|r| {
+                    r.spend_micros += t.spend_micros;
+                    r.impressions += t.impressions;
+                    r.clicks += t.clicks;
+                    r.conversions += t.conversions as f64;
+                    r.conversion_value_micros += t.conversion_value_micros;
+                })
+                .or_insert_with(|| BreakdownRow {
+                    day,
+                    campaign_id: (*campaign).to_owned(),
+                    value: p.value,
+                    spend_micros: t.spend_micros,
+                    impressions: t.impressions,
+                    clicks: t.clicks,
+                    conversions: t.conversions as f64,
+                    conversion_value_micros: t.conversion_value_micros,
+                });
+        }
+    }
+    Ok(sums.into_values().collect())
 }

@@ -22,6 +22,11 @@
 //! (`kiki_platforms::customers`); [`SandboxPlatform::orders`] lists the orders
 //! those customers placed in a date range (first orders and repeats), which
 //! the sync ingests as LTV transactions with their acquisition platform.
+//!
+//! **Countries and devices.** Breakdown insights split each delivered ad-set
+//! day across its targeted countries (else a default mix) and the
+//! platform's device mix (`kiki_platforms::breakdown`), summed per campaign
+//! and day, so they add up to the campaign's insights exactly.
 
 mod book;
 
@@ -29,9 +34,9 @@ use std::sync::Arc;
 
 use kiki_core::{Clock, OrgId};
 use kiki_platforms::{
-    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, CampaignSpec, CreativeSpec,
-    DeliveryStatus, InsightRow, InsightsQuery, Market, ObjectKind, PlatformError, acquired,
-    repeat_orders, seed_of,
+    AccountInfo, AccountRef, AdPlatform, AdSetSpec, AdSpec, BreakdownAnswer, BreakdownQuery,
+    CampaignSpec, CreativeSpec, DeliveryStatus, InsightRow, InsightsQuery, Market, ObjectKind,
+    PlatformError, acquired, repeat_orders, seed_of,
 };
 use kiki_store::Db;
 use kiki_twin::{Industry, Platform};
@@ -534,7 +539,51 @@ impl AdPlatform for SandboxPlatform {
         account: &AccountRef,
         query: &InsightsQuery,
     ) -> Result<Vec<InsightRow>, PlatformError> {
-        if query.until < query.since {
+        let (book, days) = self
+            .days_between(account, query.since, query.until, &query.campaign_ids)
+            .await?;
+        let mut out = book::roll_up(query.level, &book, &days);
+        out.sort_by(|a, b| {
+            (a.day, &a.campaign_id, &a.ad_set_id, &a.ad_id).cmp(&(
+                b.day,
+                &b.campaign_id,
+                &b.ad_set_id,
+                &b.ad_id,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// The same delivered days as [`insights`](AdPlatform::insights), each ad
+    /// set's day split across countries or devices by the market's model
+    /// (`kiki_platforms::breakdown`) and summed per campaign: the rows of a
+    /// campaign's day add up to its insights exactly. Every sandbox platform
+    /// reports both dimensions.
+    async fn fetch_breakdown_insights(
+        &self,
+        account: &AccountRef,
+        query: &BreakdownQuery,
+    ) -> Result<BreakdownAnswer, PlatformError> {
+        let (book, days) = self
+            .days_between(account, query.since, query.until, &query.campaign_ids)
+            .await?;
+        Ok(BreakdownAnswer::Reported {
+            rows: book::split_up(self, query.dimension, &book, &days)?,
+        })
+    }
+}
+
+impl SandboxPlatform {
+    /// Delivers what is due, then the ad-set days between two days of the
+    /// wanted campaigns (all when none is named), today so far included.
+    async fn days_between(
+        &self,
+        account: &AccountRef,
+        since: Date,
+        until: Date,
+        campaign_ids: &[String],
+    ) -> Result<(book::Book, Vec<store::sandbox::DayRow>), PlatformError> {
+        if until < since {
             return Err(PlatformError::InvalidRequest {
                 field: Some("time_range".into()),
                 message: "`until` is before `since`".into(),
@@ -544,10 +593,10 @@ impl AdPlatform for SandboxPlatform {
         let book = self.book_all().await?;
         let delivered = self.deliver_book(industry, &book).await?;
         let wanted = |s: &SandboxObject| {
-            query.campaign_ids.is_empty()
+            campaign_ids.is_empty()
                 || s.parent_id
                     .as_ref()
-                    .is_some_and(|c| query.campaign_ids.contains(c))
+                    .is_some_and(|c| campaign_ids.contains(c))
         };
         let wanted_sets: std::collections::HashSet<&str> = book
             .sets
@@ -559,8 +608,8 @@ impl AdPlatform for SandboxPlatform {
             &self.db,
             self.org,
             self.p(),
-            &day_text(query.since),
-            &day_text(query.until),
+            &day_text(since),
+            &day_text(until),
             false,
         )
         .await
@@ -571,7 +620,7 @@ impl AdPlatform for SandboxPlatform {
         // Today so far: the day's delivery paced over the hours elapsed
         // (unless the day is already stored: a market clock set back).
         let today = self.today();
-        if query.since <= today && today <= query.until {
+        if since <= today && today <= until {
             for s in book.sets.iter().filter(|s| wanted(s) && book.delivers(s)) {
                 if delivered.get(&s.id).is_some_and(|last| *last >= today) {
                     continue;
@@ -581,16 +630,7 @@ impl AdPlatform for SandboxPlatform {
                 }
             }
         }
-        let mut out = book::roll_up(query.level, &book, &days);
-        out.sort_by(|a, b| {
-            (a.day, &a.campaign_id, &a.ad_set_id, &a.ad_id).cmp(&(
-                b.day,
-                &b.campaign_id,
-                &b.ad_set_id,
-                &b.ad_id,
-            ))
-        });
-        Ok(out)
+        Ok((book, days))
     }
 }
 
