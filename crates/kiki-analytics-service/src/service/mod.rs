@@ -7,6 +7,7 @@
 pub mod exports;
 pub mod listen;
 pub mod schedules;
+mod summary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -42,6 +43,10 @@ pub struct AnalyticsService {
     pub(crate) jobs: kiki_store::Jobs,
     identity: Identity,
     platforms: Option<Arc<PlatformsService>>,
+    /// New customers and their predicted LTV (`summary.rs`).
+    ltv: Option<Arc<kiki_ltv_service::LtvService>>,
+    /// Launched plans' baselines and the fee rate (`summary.rs`).
+    twin: Option<Arc<kiki_twin_service::TwinService>>,
     cache: kiki_store::Cache,
     config: AnalyticsConfig,
     /// Scheduled reports go out through it.
@@ -139,6 +144,8 @@ impl AnalyticsService {
             jobs: platform.jobs.clone(),
             identity,
             platforms,
+            ltv: None,
+            twin: None,
             cache: platform.cache.clone(),
             config,
             mail: platform.mail.clone(),
@@ -604,6 +611,8 @@ impl AnalyticsService {
                 change,
             });
         }
+        self.add_outcomes(scope, q, comparison, &margins, &mut out)
+            .await?;
         Ok(Summary {
             period: q.period.into(),
             comparison: comparison.map(Into::into),

@@ -8,6 +8,7 @@ mod agency;
 mod exports;
 mod feed;
 mod jobs;
+mod outcomes;
 mod pdf;
 mod reads;
 mod schedules;
