@@ -21,7 +21,7 @@ use std::sync::Arc;
 use kiki_analytics::{BaselineDay, Period, PlatformDay, Profit, Sums};
 use kiki_core::{Currency, Money, OrgId, TenantScope};
 use kiki_ltv_service::LtvService;
-use kiki_twin_service::TwinService;
+use kiki_twin_service::{LaunchBaseline, TwinService};
 use time::{Date, Duration};
 
 use super::{AnalyticsService, Resolved, row_sums, stored_currency};
@@ -272,16 +272,6 @@ impl AnalyticsService {
                 .iter()
                 .filter(|b| b.org_id == *org && b.currency.as_str() == currency)
                 .collect();
-            let plan_days = |b: &kiki_twin_service::LaunchBaseline| -> Vec<BaselineDay<'_>> {
-                b.days
-                    .iter()
-                    .map(|d| BaselineDay {
-                        day: d.date,
-                        platforms: &b.platforms,
-                        baseline_revenue_micros: d.revenue.micros,
-                    })
-                    .collect::<Vec<_>>()
-            };
             let all: Vec<BaselineDay<'_>> = plans.iter().flat_map(|b| plan_days(b)).collect();
             let u = kiki_analytics::baseline_uplift(&days, &all, profit);
             let credited = plans
@@ -311,6 +301,18 @@ impl AnalyticsService {
             margins: used_margins,
         })
     }
+}
+
+/// A launched plan's days as the engine reads them.
+fn plan_days(b: &LaunchBaseline) -> Vec<BaselineDay<'_>> {
+    b.days
+        .iter()
+        .map(|d| BaselineDay {
+            day: d.date,
+            platforms: &b.platforms,
+            baseline_revenue_micros: d.revenue.micros,
+        })
+        .collect()
 }
 
 /// Percent of basis points as people write it: `35 %`, `32.5 %`.
