@@ -54,24 +54,32 @@ fn order(customer: &str, at: OffsetDateTime, dollars: i64) -> NewTransaction {
     }
 }
 
-/// 160 customers who first bought between March and December 2025 and
-/// came back 0 to 3 times (none after 19 February 2026): what the model is
-/// fitted on, with the fixture's own customers.
+/// The first 300 customers of the CDNOW sample (the public CDNOW data set
+/// the LTV engine is checked against), moved forward so that its last day,
+/// 30 June 1998, is 15 February 2026: what the model is fitted on, with the
+/// fixture's own customers.
 fn history() -> Vec<NewTransaction> {
-    let start = datetime!(2025-03-01 12:00 UTC);
-    let stop = datetime!(2026-02-20 00:00 UTC);
+    const CDNOW: &str = include_str!("../../../kiki-ltv/tests/fixtures/CDNOW_sample.txt");
+    let shift = time::macros::date!(2026 - 02 - 15) - time::macros::date!(1998 - 06 - 30);
     let mut out = Vec::new();
-    for i in 0..160i64 {
-        let first = start + Duration::days((i * 37) % 290);
-        let id = format!("s{i}");
-        out.push(order(&id, first, 20 + (i % 9) * 5));
-        let gap = 15 + (i % 7) * 9;
-        for k in 1..=(i % 4) {
-            let at = first + Duration::days(gap * k + (i % 3));
-            if at < stop {
-                out.push(order(&id, at, 25 + ((i + k) % 6) * 7));
-            }
+    for line in CDNOW.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let id: u32 = f[1].parse().expect("a numeric id");
+        if id > 300 {
+            continue;
         }
+        let d = f[2];
+        let day = time::Date::from_calendar_date(
+            d[0..4].parse().unwrap(),
+            time::Month::try_from(d[4..6].parse::<u8>().unwrap()).unwrap(),
+            d[6..8].parse().unwrap(),
+        )
+        .unwrap();
+        let at = day.with_hms(12, 0, 0).unwrap().assume_utc() + shift;
+        let micros = (f[4].parse::<f64>().unwrap() * 1e6).round() as i64;
+        let mut o = order(&format!("cd{id}"), at, 0);
+        o.amount_micros = micros;
+        out.push(o);
     }
     out
 }
@@ -310,10 +318,12 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
     let ac = &in_currency(&all, "USD")["current"];
     assert_eq!(ac["new_customers"], 3);
     assert_eq!(ac["new_customers_valued"], 2);
-    assert_eq!(micros(&ac["cac"]), 133_333_333);
+    // Both organisations' $800 of spend ÷ 3.
+    assert_eq!(micros(&ac["cac"]), 266_666_667);
     assert_eq!(micros(&ac["net_profit_uplift"]), own_uplift + their_uplift);
     assert_eq!(micros(&ac["fee"]), micros(&cur["fee"]));
     assert_eq!(micros(&ac["uplift_coverage"]["covered_spend"]), 600_000_000);
+    assert_eq!(micros(&ac["uplift_coverage"]["total_spend"]), 800_000_000);
     assert_eq!(ac["uplift_coverage"]["launched_plans"], 2);
     assert!(
         ac["basis"]["uplift"]
