@@ -243,11 +243,7 @@ pub fn fee_micros(uplift_micros: i64, fee_rate_bps: u32) -> i64 {
     if uplift_micros <= 0 {
         return 0;
     }
-    div_round(
-        i128::from(uplift_micros) * i128::from(fee_rate_bps),
-        10_000,
-    )
-    .unwrap_or(i64::MAX)
+    div_round(i128::from(uplift_micros) * i128::from(fee_rate_bps), 10_000).unwrap_or(i64::MAX)
 }
 
 /// A part over a whole (covered spend over all spend); `None` at a whole of
@@ -466,20 +462,50 @@ mod tests {
         };
         let rows = [
             // Covered: meta on 2 and 3 March.
-            PlatformDay { day: d(2), platform: "meta", sums: sums(100, 500) },
-            PlatformDay { day: d(3), platform: "meta", sums: sums(100, 300) },
+            PlatformDay {
+                day: d(2),
+                platform: "meta",
+                sums: sums(100, 500),
+            },
+            PlatformDay {
+                day: d(3),
+                platform: "meta",
+                sums: sums(100, 300),
+            },
             // Not covered: google is not in the plan; 1 March is before it.
-            PlatformDay { day: d(2), platform: "google", sums: sums(40, 90) },
-            PlatformDay { day: d(1), platform: "meta", sums: sums(60, 200) },
+            PlatformDay {
+                day: d(2),
+                platform: "google",
+                sums: sums(40, 90),
+            },
+            PlatformDay {
+                day: d(1),
+                platform: "meta",
+                sums: sums(60, 200),
+            },
         ];
         let platforms = vec!["meta".to_owned()];
         let plans = [
-            BaselineDay { day: d(2), platforms: &platforms, baseline_revenue_micros: 150_000_000 },
-            BaselineDay { day: d(3), platforms: &platforms, baseline_revenue_micros: 100_000_000 },
+            BaselineDay {
+                day: d(2),
+                platforms: &platforms,
+                baseline_revenue_micros: 150_000_000,
+            },
+            BaselineDay {
+                day: d(3),
+                platforms: &platforms,
+                baseline_revenue_micros: 100_000_000,
+            },
             // Not synced yet: no row, not credited (its baseline not subtracted).
-            BaselineDay { day: d(4), platforms: &platforms, baseline_revenue_micros: 80_000_000 },
+            BaselineDay {
+                day: d(4),
+                platforms: &platforms,
+                baseline_revenue_micros: 80_000_000,
+            },
         ];
-        let m30 = Profit { margin_bps: Some(3000) };
+        let m30 = Profit {
+            margin_bps: Some(3000),
+        };
         let u = baseline_uplift(&rows, &plans, m30);
         // ($800 − $250) × 30 % − $200 = −$35.
         assert_eq!(u.uplift_micros, -35_000_000);

@@ -434,7 +434,11 @@ mod tests {
         let t = |k: &str| tiles.iter().find(|t| t.key == k).unwrap().clone();
         let u = t("net_profit_uplift");
         assert_eq!(u.value, "$250.00");
-        assert_eq!(u.change.as_deref(), Some("not comparable"), "no uplift before");
+        assert_eq!(
+            u.change.as_deref(),
+            Some("not comparable"),
+            "no uplift before"
+        );
         assert_eq!(
             u.note.as_deref(),
             Some("Fee $50.00. Against the twin's no-new-spend baseline.")

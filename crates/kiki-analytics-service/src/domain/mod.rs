@@ -329,10 +329,14 @@ pub struct UpliftCoverage {
 #[schema(as = AnalyticsFigureBasis)]
 pub struct FigureBasis {
     /// New customers, mean predicted LTV, CAC, LTV/CAC.
-    #[schema(example = "42 new customers (first-ever order in the period, in USD); valued by the current LTV model (version 3, CLV over 365 days, in USD); 38 valued, 4 without a prediction (first order after the fit, or no CLV), who add no value to LTV/CAC and are not in the mean.")]
+    #[schema(
+        example = "42 new customers (first-ever order in the period, in USD); valued by the current LTV model (version 3, CLV over 365 days, in USD); 38 valued, 4 without a prediction (first order after the fit, or no CLV), who add no value to LTV/CAC and are not in the mean."
+    )]
     pub customers: String,
     /// Net profit uplift, its coverage and the fee.
-    #[schema(example = "Against the twin's no-new-spend baseline of 3 launched plans (carry-over of past spend, median); spend of $1,234.00 outside them is not credited; margin 35 % (the organisation's); fee 20 % of positive uplift per organisation.")]
+    #[schema(
+        example = "Against the twin's no-new-spend baseline of 3 launched plans (carry-over of past spend, median); spend of $1,234.00 outside them is not credited; margin 35 % (the organisation's); fee 20 % of positive uplift per organisation."
+    )]
     pub uplift: String,
 }
 

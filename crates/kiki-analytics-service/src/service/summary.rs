@@ -32,6 +32,9 @@ use crate::domain::{
 use crate::error::{AnalyticsError, Result};
 use crate::store;
 
+/// One platform's sums on one day: (day, platform, sums).
+type RowDay = (Date, String, Sums);
+
 /// New customers of one currency, summed over the organisations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Customers {
@@ -189,7 +192,11 @@ impl AnalyticsService {
                 None => without_model += 1,
             }
             for c in &org.currencies {
-                if q.sel.currency.as_deref().is_some_and(|x| x != c.currency.as_str()) {
+                if q.sel
+                    .currency
+                    .as_deref()
+                    .is_some_and(|x| x != c.currency.as_str())
+                {
                     continue;
                 }
                 let e = per_currency
@@ -206,7 +213,9 @@ impl AnalyticsService {
                 m.version, m.horizon_days, m.currency
             ),
             (1, _) => "no fitted model: predicted LTV unknown".to_owned(),
-            (n, _) if without_model == n => "no fitted model in any organisation: predicted LTV unknown".to_owned(),
+            (n, _) if without_model == n => {
+                "no fitted model in any organisation: predicted LTV unknown".to_owned()
+            }
             (n, _) if without_model > 0 => format!(
                 "valued by each organisation's current LTV model; no fitted model in {without_model} of the {n} organisations"
             ),
@@ -234,7 +243,7 @@ impl AnalyticsService {
         sel.since = day_text(period.since);
         sel.until = day_text(period.until);
         // Rows per organisation and currency: (day, platform, sums).
-        let mut rows: BTreeMap<(OrgId, String), Vec<(Date, String, Sums)>> = BTreeMap::new();
+        let mut rows: BTreeMap<(OrgId, String), Vec<RowDay>> = BTreeMap::new();
         for r in store::days(&self.db, &sel).await? {
             let day = parse_day(&r.day)
                 .ok_or_else(|| AnalyticsError::Internal(format!("a stored day `{}`", r.day)))?;
@@ -321,7 +330,7 @@ fn percent(bps: u32) -> String {
     let rest = bps % 100;
     if rest == 0 {
         format!("{whole} %")
-    } else if rest % 10 == 0 {
+    } else if rest.is_multiple_of(10) {
         format!("{whole}.{} %", rest / 10)
     } else {
         format!("{whole}.{rest:02} %")

@@ -297,9 +297,9 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
     );
     let their_carry = carry_over_3_days(&their_sim);
     // ($800 − carry-over) × 10 % − $300, rounded to the micro.
-    let their_uplift = kiki_analytics::div_round(i128::from(800_000_000 - their_carry) * 1000, 10_000)
-        .unwrap()
-        - 300_000_000;
+    let their_uplift =
+        kiki_analytics::div_round(i128::from(800_000_000 - their_carry) * 1000, 10_000).unwrap()
+            - 300_000_000;
     assert!(their_uplift < 0);
     assert_eq!(micros(&tc["net_profit_uplift"]), their_uplift);
     assert_eq!(micros(&tc["fee"]), 0);

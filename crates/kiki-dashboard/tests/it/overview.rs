@@ -50,7 +50,8 @@ async fn the_overview_shows_the_figures_of_the_range_with_their_change() {
     // tiles show no figure and say why.
     let uplift = page.tile("net_profit_uplift");
     assert!(
-        uplift.starts_with("Net profit uplift vs baseline —") && uplift.contains("twin is not connected"),
+        uplift.starts_with("Net profit uplift vs baseline —")
+            && uplift.contains("twin is not connected"),
         "{uplift}"
     );
     assert!(

@@ -1132,7 +1132,9 @@ pub async fn new_customers(
         .and_where(Expr::col((e.clone(), T::CustomerId)).equals((t.clone(), T::CustomerId)))
         .cond_where(
             Cond::any()
-                .add(Expr::col((e.clone(), T::OccurredAt)).lt(Expr::col((t.clone(), T::OccurredAt))))
+                .add(
+                    Expr::col((e.clone(), T::OccurredAt)).lt(Expr::col((t.clone(), T::OccurredAt))),
+                )
                 .add(
                     Expr::col((e.clone(), T::OccurredAt))
                         .eq(Expr::col((t.clone(), T::OccurredAt)))
