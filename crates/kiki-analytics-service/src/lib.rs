@@ -13,10 +13,12 @@
 //! publishes `platforms.metrics_synced`, a listener queues the
 //! `analytics.ingest` job, and the job reads the synced days through
 //! `PlatformsService::metrics` and replaces them in the roll-ups. No query
-//! reads another context's tables; creative variants are labelled through
-//! `CampaignsService::creatives_by_ids` when the campaigns module is wired.
-//! Metric definitions are the pure `kiki-analytics` crate's
-//! (docs/analytics.md).
+//! reads another context's tables: creative variants are labelled through
+//! `CampaignsService::creatives_by_ids` when the campaigns module is wired;
+//! the summary's new customers come from `LtvService::new_customers`,
+//! launched plans' baselines from `TwinService::launch_baselines`
+//! (`service/summary.rs`). Metric definitions are the pure `kiki-analytics`
+//! crate's (docs/analytics.md).
 //!
 //! Layout (ARCHITECTURE.md, "Adding a bounded context"):
 //!
@@ -51,11 +53,15 @@ pub use service::AnalyticsService;
 /// The `analytics` module, mounted by `kiki serve` and by tests. With the
 /// platforms module wired (listed before it), every metrics sync feeds the
 /// roll-ups; without it, rows arrive only through
-/// [`AnalyticsService::record_daily`].
+/// [`AnalyticsService::record_daily`]. With the LTV and twin modules wired,
+/// the summary adds new customers, predicted LTV, CAC, LTV/CAC, the net
+/// profit uplift against launched plans' baselines and the fee.
 #[derive(Debug, Default)]
 pub struct AnalyticsModule {
     with_platforms: bool,
     with_campaigns: bool,
+    with_ltv: bool,
+    with_twin: bool,
 }
 
 impl AnalyticsModule {
@@ -72,6 +78,20 @@ impl AnalyticsModule {
     /// Label creative variants with the campaigns service's creatives.
     pub fn with_campaigns_module(mut self) -> AnalyticsModule {
         self.with_campaigns = true;
+        self
+    }
+
+    /// Read new customers and their predicted LTV from the LTV module
+    /// (listed before it); without it those summary figures are `null`.
+    pub fn with_ltv_module(mut self) -> AnalyticsModule {
+        self.with_ltv = true;
+        self
+    }
+
+    /// Read launched plans' baselines and the fee rate from the twin module
+    /// (listed before it); without it the uplift and fee are `null`.
+    pub fn with_twin_module(mut self) -> AnalyticsModule {
+        self.with_twin = true;
         self
     }
 }
@@ -109,6 +129,12 @@ impl Module for AnalyticsModule {
             if self.with_campaigns {
                 svc =
                     svc.with_campaigns(ctx.require::<kiki_campaigns_service::CampaignsService>()?);
+            }
+            if self.with_ltv {
+                svc = svc.with_ltv(ctx.require::<kiki_ltv_service::LtvService>()?);
+            }
+            if self.with_twin {
+                svc = svc.with_twin(ctx.require::<kiki_twin_service::TwinService>()?);
             }
             let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::IngestJob(svc.clone())));

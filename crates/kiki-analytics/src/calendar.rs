@@ -94,6 +94,21 @@ pub fn today_in(now: OffsetDateTime, zone: &str) -> Option<Date> {
     Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
 }
 
+/// The instant a calendar day starts in `zone` (its first moment: midnight,
+/// or the first time after a gap at midnight); `None` for an unknown zone
+/// or a day out of range.
+pub fn start_of_day_in(day: Date, zone: &str) -> Option<OffsetDateTime> {
+    let tz = jiff::tz::db().get(zone).ok()?;
+    let d = jiff::civil::Date::new(
+        i16::try_from(day.year()).ok()?,
+        i8::try_from(u8::from(day.month())).ok()?,
+        i8::try_from(day.day()).ok()?,
+    )
+    .ok()?;
+    let z = d.to_zoned(tz).ok()?;
+    OffsetDateTime::from_unix_timestamp(z.timestamp().as_second()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +184,23 @@ mod tests {
         assert_eq!(today_in(now, "Mars/Olympus"), None);
         assert!(known_time_zone("Europe/Berlin"));
         assert!(!known_time_zone("Europe/Atlantis"));
+    }
+
+    #[test]
+    fn a_day_starts_at_local_midnight() {
+        // Berlin is UTC+1 in winter, UTC+2 in summer.
+        assert_eq!(
+            start_of_day_in(date!(2026 - 01 - 15), "Europe/Berlin"),
+            Some(datetime!(2026 - 01 - 14 23:00 UTC))
+        );
+        assert_eq!(
+            start_of_day_in(date!(2026 - 07 - 15), "Europe/Berlin"),
+            Some(datetime!(2026 - 07 - 14 22:00 UTC))
+        );
+        assert_eq!(
+            start_of_day_in(date!(2026 - 07 - 15), "UTC"),
+            Some(datetime!(2026 - 07 - 15 00:00 UTC))
+        );
+        assert_eq!(start_of_day_in(date!(2026 - 07 - 15), "Mars/Base"), None);
     }
 }

@@ -27,8 +27,11 @@ pub mod schedule;
 pub mod variants;
 pub mod wilson;
 
-pub use calendar::{Bucket, Granularity, buckets, known_time_zone, today_in};
-pub use metrics::{Metric, Profit, Sums, cac_micros, div_round, ltv_cac};
+pub use calendar::{Bucket, Granularity, buckets, known_time_zone, start_of_day_in, today_in};
+pub use metrics::{
+    BaselineDay, BaselineUplift, Metric, PlatformDay, Profit, Sums, baseline_uplift, cac_micros,
+    div_round, fee_micros, ltv_cac, ltv_sum_to_spend, mean_micros, share,
+};
 pub use period::{Change, Period, PeriodError, change_micros, change_ratio};
 pub use rank::{Direction, MinVolume, Ranked, Ranking, rank};
 pub use schedule::{Cadence, Recurrence, RecurrenceError};

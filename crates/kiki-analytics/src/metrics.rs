@@ -221,6 +221,118 @@ pub fn ltv_cac(mean_ltv_micros: i64, spend_micros: i64, new_customers: i64) -> O
     Some(mean_ltv_micros as f64 * new_customers as f64 / spend_micros as f64)
 }
 
+/// The mean of an amount over a count, in micros, rounded half away from
+/// zero: the mean predicted LTV of the valued new customers. `None` at a
+/// count of 0.
+pub fn mean_micros(sum_micros: i64, count: i64) -> Option<i64> {
+    div_round(i128::from(sum_micros), i128::from(count))
+}
+
+/// LTV/CAC from sums: the new customers' predicted lifetime value summed
+/// over the spend that acquired them (= mean LTV × valued customers ÷
+/// spend; a customer without a prediction adds no value). `None` without
+/// spend.
+pub fn ltv_sum_to_spend(ltv_sum_micros: i64, spend_micros: i64) -> Option<f64> {
+    ratio(ltv_sum_micros, spend_micros)
+}
+
+/// The outcome fee on a net profit uplift: `fee_rate_bps` of it when it is
+/// positive (2000 = 20 %), rounded half away from zero to the micro; zero
+/// otherwise (a loss carries no fee and is not billed back).
+pub fn fee_micros(uplift_micros: i64, fee_rate_bps: u32) -> i64 {
+    if uplift_micros <= 0 {
+        return 0;
+    }
+    div_round(i128::from(uplift_micros) * i128::from(fee_rate_bps), 10_000).unwrap_or(i64::MAX)
+}
+
+/// A part over a whole (covered spend over all spend); `None` at a whole of
+/// 0.
+pub fn share(part: i64, whole: i64) -> Option<f64> {
+    ratio(part, whole)
+}
+
+/// One platform's sums on one day (of one organisation, in one currency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformDay<'a> {
+    pub day: time::Date,
+    /// The platform's wire name, lower case.
+    pub platform: &'a str,
+    pub sums: Sums,
+}
+
+/// One day of a launched plan's no-new-spend baseline: the plan's
+/// platforms and the revenue they bring that day without new spend (the
+/// carry-over of past spend); the baseline spend is zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaselineDay<'a> {
+    pub day: time::Date,
+    pub platforms: &'a [String],
+    pub baseline_revenue_micros: i64,
+}
+
+/// Net profit uplift over the days launched plans cover.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BaselineUplift {
+    /// (covered revenue − baseline revenue) × margin − covered spend.
+    pub uplift_micros: i64,
+    /// Spend and revenue of the rows a plan day covers.
+    pub covered_spend_micros: i64,
+    pub covered_revenue_micros: i64,
+    /// The baselines' revenue of the plan days credited.
+    pub baseline_revenue_micros: i64,
+    /// Spend of every row, covered or not.
+    pub total_spend_micros: i64,
+    /// Plan days credited (a plan day without a row of its platforms — not
+    /// synced yet, or nothing reported — is not).
+    pub days_credited: usize,
+}
+
+/// The net profit uplift of the rows of one organisation in one currency
+/// against its launched plans' baselines: on each plan day with rows of
+/// the plan's platforms, (their revenue − the day's baseline revenue) ×
+/// margin − their spend (the baseline spend is zero: "doing nothing new").
+/// A row no plan day covers is not credited: its spend counts only in
+/// `total_spend_micros`. Plan days are expected not to overlap on a
+/// platform (the twin settles that); a row is counted once regardless.
+pub fn baseline_uplift(
+    rows: &[PlatformDay<'_>],
+    plans: &[BaselineDay<'_>],
+    profit: Profit,
+) -> BaselineUplift {
+    let mut out = BaselineUplift::default();
+    let mut covered = vec![false; rows.len()];
+    let mut current = Sums::default();
+    let mut baseline = Sums::default();
+    for p in plans {
+        let mut any = false;
+        for (i, r) in rows.iter().enumerate() {
+            if r.day == p.day && p.platforms.iter().any(|x| x == r.platform) {
+                any = true;
+                if !covered[i] {
+                    covered[i] = true;
+                    current.add(&r.sums);
+                }
+            }
+        }
+        if any {
+            out.days_credited += 1;
+            baseline.revenue_micros = baseline
+                .revenue_micros
+                .saturating_add(p.baseline_revenue_micros);
+        }
+    }
+    out.total_spend_micros = rows
+        .iter()
+        .map(|r| r.sums.spend_micros)
+        .fold(0i64, i64::saturating_add);
+    out.covered_spend_micros = current.spend_micros;
+    out.covered_revenue_micros = current.revenue_micros;
+    out.baseline_revenue_micros = baseline.revenue_micros;
+    out.uplift_micros = profit.net_profit_uplift_micros(&current, &baseline);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,5 +432,94 @@ mod tests {
                 serde_json::json!(m.as_str())
             );
         }
+    }
+
+    #[test]
+    fn mean_fee_and_ltv_over_spend() {
+        // $900 of CLV over 6 valued customers: $150 each.
+        assert_eq!(mean_micros(900_000_000, 6), Some(150_000_000));
+        assert_eq!(mean_micros(1, 0), None);
+        // $900 of CLV for $600 of spend: 1.5; no spend: undefined.
+        assert_eq!(ltv_sum_to_spend(900_000_000, 600_000_000), Some(1.5));
+        assert_eq!(ltv_sum_to_spend(900_000_000, 0), None);
+        // 20 % of $123.45 = $24.69; a loss or nothing carries no fee.
+        assert_eq!(fee_micros(123_450_000, 2000), 24_690_000);
+        assert_eq!(fee_micros(-50_000_000, 2000), 0);
+        assert_eq!(fee_micros(0, 2000), 0);
+        // Half a micro rounds away from zero: 20 % of 3 micros = 0.6 → 1.
+        assert_eq!(fee_micros(3, 2000), 1);
+        assert_eq!(share(250, 1000), Some(0.25));
+        assert_eq!(share(0, 0), None);
+    }
+
+    #[test]
+    fn uplift_counts_only_the_plan_days_and_platforms() {
+        let d = |n: u8| time::Date::from_calendar_date(2026, time::Month::March, n).unwrap();
+        let sums = |spend: i64, revenue: i64| Sums {
+            spend_micros: spend * 1_000_000,
+            revenue_micros: revenue * 1_000_000,
+            ..Sums::default()
+        };
+        let rows = [
+            // Covered: meta on 2 and 3 March.
+            PlatformDay {
+                day: d(2),
+                platform: "meta",
+                sums: sums(100, 500),
+            },
+            PlatformDay {
+                day: d(3),
+                platform: "meta",
+                sums: sums(100, 300),
+            },
+            // Not covered: google is not in the plan; 1 March is before it.
+            PlatformDay {
+                day: d(2),
+                platform: "google",
+                sums: sums(40, 90),
+            },
+            PlatformDay {
+                day: d(1),
+                platform: "meta",
+                sums: sums(60, 200),
+            },
+        ];
+        let platforms = vec!["meta".to_owned()];
+        let plans = [
+            BaselineDay {
+                day: d(2),
+                platforms: &platforms,
+                baseline_revenue_micros: 150_000_000,
+            },
+            BaselineDay {
+                day: d(3),
+                platforms: &platforms,
+                baseline_revenue_micros: 100_000_000,
+            },
+            // Not synced yet: no row, not credited (its baseline not subtracted).
+            BaselineDay {
+                day: d(4),
+                platforms: &platforms,
+                baseline_revenue_micros: 80_000_000,
+            },
+        ];
+        let m30 = Profit {
+            margin_bps: Some(3000),
+        };
+        let u = baseline_uplift(&rows, &plans, m30);
+        // ($800 − $250) × 30 % − $200 = −$35.
+        assert_eq!(u.uplift_micros, -35_000_000);
+        assert_eq!(u.covered_spend_micros, 200_000_000);
+        assert_eq!(u.covered_revenue_micros, 800_000_000);
+        assert_eq!(u.baseline_revenue_micros, 250_000_000);
+        assert_eq!(u.total_spend_micros, 300_000_000);
+        assert_eq!(u.days_credited, 2);
+        // At 100 % (no margin configured): $550 − $200 = $350.
+        let all = baseline_uplift(&rows, &plans, Profit { margin_bps: None });
+        assert_eq!(all.uplift_micros, 350_000_000);
+        // Without a plan nothing is credited.
+        let none = baseline_uplift(&rows, &[], m30);
+        assert_eq!((none.uplift_micros, none.covered_spend_micros), (0, 0));
+        assert_eq!(none.total_spend_micros, 300_000_000);
     }
 }

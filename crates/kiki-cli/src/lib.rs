@@ -42,11 +42,14 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         // Conversions: click ids and pCVR are the bidder's (listed before).
         std::sync::Arc::new(kiki_conversions_service::ConversionsModule::new()),
         // Analytics: roll-ups fed by the platforms' metrics syncs; creative
-        // variants labelled from the campaigns' creatives.
+        // variants labelled from the campaigns' creatives; the summary's new
+        // customers from LTV, its uplift from the twin.
         std::sync::Arc::new(
             kiki_analytics_service::AnalyticsModule::new()
                 .with_platforms_module()
-                .with_campaigns_module(),
+                .with_campaigns_module()
+                .with_ltv_module()
+                .with_twin_module(),
         ),
         // The web dashboard: its overview reads the analytics service.
         std::sync::Arc::new(kiki_dashboard::DashboardModule::new()),

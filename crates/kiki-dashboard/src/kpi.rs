@@ -3,8 +3,10 @@
 //! `Money::text`, ratios as percentages or multiples) with its change from
 //! the comparison period, and a note where the figure rests on an
 //! assumption, and whether its change is good news: for most figures a
-//! rise is, for costs per result (cost per conversion, cost per click) a
-//! fall is. Pure.
+//! rise is, for costs per result (cost per conversion, cost per click,
+//! customer acquisition cost) a fall is. The net profit uplift tile carries
+//! the fee and the sentence saying what it is measured against; the
+//! new-customer tile what the LTV figures rest on. Pure.
 
 use kiki_analytics_service::domain::{
     AmountChange, CurrencySummary, MarginView, NumberChange, SummaryFigures,
@@ -85,11 +87,12 @@ pub fn multiple(x: f64) -> String {
 }
 
 /// Whether a fall of the figure `key` is good news: costs per result
-/// (cost per conversion, cost per click, cost per thousand impressions).
+/// (cost per conversion, cost per click, cost per thousand impressions,
+/// cost per acquired customer).
 /// Every other tile is better higher (spend too: more delivery; its own
 /// judgement is the profit beside it).
 pub fn lower_is_better(key: &str) -> bool {
-    matches!(key, "cpa" | "cpc" | "cpm")
+    matches!(key, "cpa" | "cpc" | "cpm" | "cac")
 }
 
 /// The change of `key` moving in `direction`, judged: `good`, `bad` or
@@ -214,6 +217,54 @@ pub fn tiles(s: &CurrencySummary, margins: &[MarginView]) -> Vec<Tile> {
         ch.map(|c| amount_change(&c.profit_after_ad_spend)),
         note,
     );
+    let basis = &cur.basis;
+    let text = |b: &str| (!b.is_empty()).then(|| b.to_owned());
+    tile(
+        "net_profit_uplift",
+        "Net profit uplift vs baseline",
+        cur.net_profit_uplift
+            .map(|v| v.text().to_string())
+            .unwrap_or_else(na),
+        ch.and_then(|c| c.net_profit_uplift.as_ref().map(amount_change)),
+        match cur.fee {
+            Some(fee) => Some(format!("Fee {}. {}", fee.text(), basis.uplift)),
+            None => text(&basis.uplift),
+        },
+    );
+    tile(
+        "new_customers",
+        "New customers",
+        cur.new_customers.map(grouped).unwrap_or_else(na),
+        ch.map(|c| {
+            number_change(&c.new_customers, |x| {
+                signed(x, |v| grouped(v.round() as i64))
+            })
+        }),
+        text(&basis.customers),
+    );
+    tile(
+        "mean_predicted_ltv",
+        "Mean predicted LTV",
+        cur.mean_predicted_ltv
+            .map(|v| v.text().to_string())
+            .unwrap_or_else(na),
+        ch.and_then(|c| c.mean_predicted_ltv.as_ref().map(amount_change)),
+        None,
+    );
+    tile(
+        "cac",
+        "Customer acquisition cost",
+        cur.cac.map(|v| v.text().to_string()).unwrap_or_else(na),
+        ch.and_then(|c| c.cac.as_ref().map(amount_change)),
+        None,
+    );
+    tile(
+        "ltv_to_cac",
+        "LTV/CAC",
+        cur.ltv_to_cac.map(multiple).unwrap_or_else(na),
+        ch.map(|c| number_change(&c.ltv_to_cac, |x| signed(x, multiple))),
+        None,
+    );
     tile(
         "roas",
         "ROAS",
@@ -321,7 +372,9 @@ mod tests {
 
     #[test]
     fn a_fall_in_a_cost_per_result_is_good_news() {
-        assert!(lower_is_better("cpa") && lower_is_better("cpc"));
+        assert!(lower_is_better("cpa") && lower_is_better("cpc") && lower_is_better("cac"));
+        assert!(!lower_is_better("net_profit_uplift") && !lower_is_better("ltv_to_cac"));
+        assert_eq!(tone("cac", "down"), "good");
         assert!(!lower_is_better("revenue") && !lower_is_better("roas"));
         assert_eq!(tone("cpa", "down"), "good");
         assert_eq!(tone("cpa", "up"), "bad");
@@ -351,5 +404,54 @@ mod tests {
                 .unwrap()
                 .starts_with("1 of 2")
         );
+    }
+
+    #[test]
+    fn the_uplift_tile_carries_the_fee_and_its_basis() {
+        use kiki_analytics_service::domain::{FigureBasis, SummaryChange};
+        let mut cur = SummaryFigures::of(Currency::USD, &[], 0);
+        cur.net_profit_uplift = Some(usd(250_000_000));
+        cur.fee = Some(usd(50_000_000));
+        cur.new_customers = Some(1_200);
+        cur.mean_predicted_ltv = Some(usd(150_000_000));
+        cur.cac = Some(usd(40_000_000));
+        cur.ltv_to_cac = Some(2.5);
+        cur.basis = FigureBasis {
+            customers: "1,200 new customers.".into(),
+            uplift: "Against the twin's no-new-spend baseline.".into(),
+        };
+        let mut prev = SummaryFigures::of(Currency::USD, &[], 0);
+        prev.new_customers = Some(1_000);
+        prev.cac = Some(usd(50_000_000));
+        let change = SummaryChange::between(&cur, &prev);
+        let s = CurrencySummary {
+            currency: Currency::USD,
+            current: cur,
+            previous: Some(prev),
+            change: Some(change),
+        };
+        let tiles = tiles(&s, &[]);
+        let t = |k: &str| tiles.iter().find(|t| t.key == k).unwrap().clone();
+        let u = t("net_profit_uplift");
+        assert_eq!(u.value, "$250.00");
+        assert_eq!(
+            u.change.as_deref(),
+            Some("not comparable"),
+            "no uplift before"
+        );
+        assert_eq!(
+            u.note.as_deref(),
+            Some("Fee $50.00. Against the twin's no-new-spend baseline.")
+        );
+        let n = t("new_customers");
+        assert_eq!(n.value, "1,200");
+        assert_eq!(n.change.as_deref(), Some("+200 (+20.0 %)"));
+        assert_eq!(n.tone, "good");
+        let c = t("cac");
+        assert_eq!(c.value, "$40.00");
+        assert_eq!(c.change.as_deref(), Some("-$10.00 (-20.0 %)"));
+        assert_eq!(c.tone, "good", "a cheaper customer is good news");
+        assert_eq!(t("mean_predicted_ltv").value, "$150.00");
+        assert_eq!(t("ltv_to_cac").value, "2.50×");
     }
 }

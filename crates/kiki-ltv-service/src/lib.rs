@@ -25,7 +25,9 @@ pub use config::LtvConfig;
 pub use domain::{FitRequest, FitSpec, IngestReport, NewTransaction};
 pub use error::LtvServiceError;
 pub use jobs::FitJob;
-pub use service::{Aggregates, FIT_JOB_KIND, GroupValue, LtvModelView, LtvService};
+pub use service::{
+    Aggregates, FIT_JOB_KIND, GroupValue, LtvModelView, LtvService, NewCustomerCount, NewCustomers,
+};
 
 /// The `ltv` module, mounted by `kiki serve` and by tests.
 #[derive(Debug, Default)]

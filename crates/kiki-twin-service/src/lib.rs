@@ -12,7 +12,8 @@
 //! - `domain.rs`: the request and response types of the API.
 //! - `service/`: the use cases — simulations, the gate and overrides (`mod.rs`); stored
 //!   simulations and market models read back (`simulations.rs`); settings
-//!   (`settings.rs`); performance history (`performance.rs`); what-if allocations
+//!   (`settings.rs`); performance history (`performance.rs`); launched plans'
+//!   no-new-spend baselines for analytics (`baselines.rs`); what-if allocations
 //!   (`allocations.rs`); platform budgets, the rebalancer and shift approvals
 //!   (`rebalancing.rs`); the post-launch mirror (`mirror.rs`); the LTV source (`ltv.rs`).
 //! - `store/`: the `twin_*` tables and every query on them (crate-private).
@@ -35,6 +36,7 @@ use kiki_server::{Module, ModuleContext, Mount};
 
 pub use config::TwinServiceConfig;
 pub use error::TwinServiceError;
+pub use service::baselines::{BaselineDay, LaunchBaseline, LaunchBaselines};
 pub use service::ltv::{FromLtvService, LtvEstimates, LtvModelSummary, LtvSource, NoLtv};
 pub use service::mirror::{MIRROR_KIND, MIRROR_SCHEDULE, MirrorOutcome};
 pub use service::rebalancing::{REBALANCE_KIND, REBALANCE_SCHEDULE, RebalanceOutcome};

@@ -282,6 +282,77 @@ pub struct SummaryFigures {
     pub profit_after_ad_spend: Money,
     /// Campaigns with spend in the period.
     pub active_campaigns: i64,
+    /// Customers whose first-ever order falls in the period (LTV context,
+    /// per organisation), first order in this currency; `null` when the
+    /// LTV context is not connected or a platform or campaign filter is set
+    /// (a first order is not tied to an ad platform).
+    #[serde(default)]
+    pub new_customers: Option<i64>,
+    /// Those of them the organisation's current LTV model values (a
+    /// predicted CLV in this currency).
+    #[serde(default)]
+    pub new_customers_valued: Option<i64>,
+    /// Σ predicted CLV of the valued new customers ÷ their count; `null`
+    /// when none is valued (no fitted model, or all first bought after the
+    /// fit).
+    #[serde(default)]
+    pub mean_predicted_ltv: Option<Money>,
+    /// Customer acquisition cost: spend ÷ new customers; `null` without new
+    /// customers.
+    #[serde(default)]
+    pub cac: Option<Money>,
+    /// Σ predicted CLV of the new customers ÷ spend (an unvalued customer
+    /// adds nothing); `null` without spend or without a valued customer.
+    #[serde(default)]
+    pub ltv_to_cac: Option<f64>,
+    /// Net profit uplift against the twin's no-new-spend baseline of the
+    /// launched plans: Σ over the plan days and platforms they cover of
+    /// (revenue − baseline revenue) × margin − spend. `null` when no day of
+    /// the period is covered, the twin is not connected, or a platform or
+    /// campaign filter is set.
+    #[serde(default)]
+    pub net_profit_uplift: Option<Money>,
+    /// The outcome fee it would carry: the fee rate × each organisation's
+    /// uplift when positive, zero otherwise; `null` with the uplift.
+    #[serde(default)]
+    pub fee: Option<Money>,
+    /// The spend the uplift covers; `null` when the twin is not connected or
+    /// a filter is set.
+    #[serde(default)]
+    pub uplift_coverage: Option<UpliftCoverage>,
+    /// Where the new-customer and uplift figures come from, in words.
+    #[serde(default)]
+    pub basis: FigureBasis,
+}
+
+/// The spend an uplift is measured over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpliftCoverage {
+    /// Spend on the plan days and platforms of launched plans.
+    pub covered_spend: Money,
+    /// All spend of the period.
+    pub total_spend: Money,
+    /// covered ÷ total; `null` without spend.
+    pub share: Option<f64>,
+    /// Launched plans with a day credited.
+    #[schema(example = 3)]
+    pub launched_plans: i64,
+}
+
+/// What the figures resting on other contexts rest on, as sentences.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = AnalyticsFigureBasis)]
+pub struct FigureBasis {
+    /// New customers, mean predicted LTV, CAC, LTV/CAC.
+    #[schema(
+        example = "42 new customers (first-ever order in the period, in USD); valued by the current LTV model (version 3, CLV over 365 days, in USD); 38 valued, 4 without a prediction (first order after the fit, or no CLV), who add no value to LTV/CAC and are not in the mean."
+    )]
+    pub customers: String,
+    /// Net profit uplift, its coverage and the fee.
+    #[schema(
+        example = "Against the twin's no-new-spend baseline of 3 launched plans (carry-over of past spend, median); spend of $1,234.00 outside them is not credited; margin 35 % (the organisation's); fee 20 % of positive uplift per organisation."
+    )]
+    pub uplift: String,
 }
 
 impl SummaryFigures {
@@ -300,6 +371,15 @@ impl SummaryFigures {
                 currency,
             ),
             active_campaigns,
+            new_customers: None,
+            new_customers_valued: None,
+            mean_predicted_ltv: None,
+            cac: None,
+            ltv_to_cac: None,
+            net_profit_uplift: None,
+            fee: None,
+            uplift_coverage: None,
+            basis: FigureBasis::default(),
         }
     }
 }
@@ -362,6 +442,27 @@ pub struct SummaryChange {
     pub gross_profit: AmountChange,
     pub profit_after_ad_spend: AmountChange,
     pub active_campaigns: NumberChange,
+    #[serde(default = "no_change")]
+    pub new_customers: NumberChange,
+    /// `null` when either period has no mean.
+    #[serde(default)]
+    pub mean_predicted_ltv: Option<AmountChange>,
+    #[serde(default)]
+    pub cac: Option<AmountChange>,
+    #[serde(default = "no_change")]
+    pub ltv_to_cac: NumberChange,
+    /// `null` when either period has no uplift.
+    #[serde(default)]
+    pub net_profit_uplift: Option<AmountChange>,
+    #[serde(default)]
+    pub fee: Option<AmountChange>,
+}
+
+fn no_change() -> NumberChange {
+    NumberChange {
+        absolute: None,
+        relative: None,
+    }
 }
 
 impl SummaryChange {
@@ -386,6 +487,15 @@ impl SummaryChange {
             gross_profit: m(cur.gross_profit, prev.gross_profit),
             profit_after_ad_spend: m(cur.profit_after_ad_spend, prev.profit_after_ad_spend),
             active_campaigns: n(cur.active_campaigns as f64, prev.active_campaigns as f64),
+            new_customers: r(
+                cur.new_customers.map(|v| v as f64),
+                prev.new_customers.map(|v| v as f64),
+            ),
+            mean_predicted_ltv: amount_opt(cur.mean_predicted_ltv, prev.mean_predicted_ltv),
+            cac: amount_opt(cur.cac, prev.cac),
+            ltv_to_cac: r(cur.ltv_to_cac, prev.ltv_to_cac),
+            net_profit_uplift: amount_opt(cur.net_profit_uplift, prev.net_profit_uplift),
+            fee: amount_opt(cur.fee, prev.fee),
         }
     }
 }

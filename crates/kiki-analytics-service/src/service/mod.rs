@@ -11,6 +11,7 @@ pub mod listen;
 pub mod rows;
 pub mod schedules;
 pub mod variants;
+mod summary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -48,6 +49,10 @@ pub struct AnalyticsService {
     platforms: Option<Arc<PlatformsService>>,
     /// Labels creative variants (their variation and headline), when wired.
     pub(crate) campaigns: Option<Arc<kiki_campaigns_service::CampaignsService>>,
+    /// New customers and their predicted LTV (`summary.rs`).
+    ltv: Option<Arc<kiki_ltv_service::LtvService>>,
+    /// Launched plans' baselines and the fee rate (`summary.rs`).
+    twin: Option<Arc<kiki_twin_service::TwinService>>,
     cache: kiki_store::Cache,
     config: AnalyticsConfig,
     /// Scheduled reports go out through it.
@@ -149,6 +154,8 @@ impl AnalyticsService {
             identity,
             platforms,
             campaigns: None,
+            ltv: None,
+            twin: None,
             cache: platform.cache.clone(),
             config,
             mail: platform.mail.clone(),
@@ -616,6 +623,8 @@ impl AnalyticsService {
                 change,
             });
         }
+        self.add_outcomes(scope, q, comparison, &margins, &mut out)
+            .await?;
         Ok(Summary {
             period: q.period.into(),
             comparison: comparison.map(Into::into),

@@ -46,6 +46,18 @@ async fn the_overview_shows_the_figures_of_the_range_with_their_change() {
         page.tile("profit_after_ad_spend")
             .starts_with("Profit after ad spend $600.00 ▲ +$550.00 (+1100.0 %)")
     );
+    // This app's analytics reads neither the LTV context nor the twin: the
+    // tiles show no figure and say why.
+    let uplift = page.tile("net_profit_uplift");
+    assert!(
+        uplift.starts_with("Net profit uplift vs baseline —")
+            && uplift.contains("twin is not connected"),
+        "{uplift}"
+    );
+    assert!(
+        page.tile("new_customers")
+            .contains("LTV context is not connected")
+    );
     // 1,000 / 400 = 2.5× against 100 / 50 = 2×.
     assert_eq!(page.tile("roas"), "ROAS 2.50× ▲ +0.50× (+25.0 %)");
     // $400 / 9 = $44.44 against $50 / 2 = $25.

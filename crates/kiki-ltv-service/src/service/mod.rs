@@ -6,11 +6,14 @@
 //! - `ingest.rs`: storing uploaded transactions.
 //! - `fit.rs`: queueing and running fits.
 //! - `reads.rs`: models, predictions, customers, aggregates, `platform_ltv`.
+//! - `new_customers.rs`: customers whose first order falls in a span, with
+//!   their predicted CLV (what analytics reads).
 //! - `erase.rs`: deleting uploads and transactions, erasing customers.
 
 mod erase;
 mod fit;
 mod ingest;
+mod new_customers;
 mod reads;
 
 use std::collections::HashMap;
@@ -34,6 +37,7 @@ pub use crate::store::SortBy;
 pub use erase::{DeletionReport, Requester};
 pub use fit::{FIT_JOB_KIND, FitPayload, NoProgress, ProgressSink};
 pub use ingest::NewUpload;
+pub use new_customers::{ModelRef, NewCustomerCount, NewCustomers};
 pub use reads::{
     Aggregates, AggregatesView, CustomerView, GroupValue, GroupValueView, MAX_PREDICT_ITEMS,
     PlatformLtv, PredictRequest, PredictRequestSchema, PredictResponse, PredictionRow, RfmInput,

@@ -1083,3 +1083,96 @@ pub async fn mark_current_model_stale(
 struct IdRow {
     id: Uuid,
 }
+
+/// New customers of one currency in a span, as [`new_customers`] counts
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NewCustomersRow {
+    /// The currency of the customer's first order.
+    pub currency: String,
+    pub customers: i64,
+    /// Those with a CLV under the model asked for (in the same currency).
+    pub predicted: i64,
+    /// Their CLVs summed, micros (`None` when none has one).
+    pub clv_micros: Option<i64>,
+}
+
+/// Customers of the organisation whose first order (the earliest usable,
+/// visible order of the customer ever stored; a tie broken by row id) was
+/// placed in `since..until` (`until` excluded), per currency of that order,
+/// with the CLVs of those among them the model's stored predictions value
+/// in the same currency. `NOT EXISTS` an earlier order of the customer:
+/// answered by the `(org_id, customer_id)` index per candidate, the
+/// candidates by `(org_id, occurred_at)`.
+pub async fn new_customers(
+    db: &Db,
+    org: OrgId,
+    model: Option<Uuid>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    window: &DateWindow,
+) -> Result<Vec<NewCustomersRow>, StoreError> {
+    use sea_query::{Alias, JoinType};
+    let t = Alias::new("t");
+    let e = Alias::new("e");
+    let p = Alias::new("p");
+    let order = |a: &Alias| {
+        Cond::all()
+            .add(Expr::col((a.clone(), T::OrgId)).eq(org.0))
+            .add(Expr::col((a.clone(), T::Kind)).eq(TransactionKind::Order.as_str()))
+            .add(Expr::col((a.clone(), T::AmountMicros)).gte(0i64))
+            .add(Expr::col((a.clone(), T::OccurredAt)).gte(window.earliest))
+            .add(Expr::col((a.clone(), T::OccurredAt)).lte(window.latest))
+    };
+    let earlier = Query::select()
+        .expr(Expr::val(1i64))
+        .from_as(T::Table, e.clone())
+        .cond_where(order(&e))
+        .cond_where(visible(org))
+        .and_where(Expr::col((e.clone(), T::CustomerId)).equals((t.clone(), T::CustomerId)))
+        .cond_where(
+            Cond::any()
+                .add(
+                    Expr::col((e.clone(), T::OccurredAt)).lt(Expr::col((t.clone(), T::OccurredAt))),
+                )
+                .add(
+                    Expr::col((e.clone(), T::OccurredAt))
+                        .eq(Expr::col((t.clone(), T::OccurredAt)))
+                        .and(Expr::col((e.clone(), T::Id)).lt(Expr::col((t.clone(), T::Id)))),
+                ),
+        )
+        .to_owned();
+    let on = Cond::all()
+        .add(Expr::col((p.clone(), P::ModelId)).eq(model.unwrap_or(Uuid::nil())))
+        .add(Expr::col((p.clone(), P::OrgId)).eq(org.0))
+        .add(Expr::col((p.clone(), P::CustomerId)).equals((t.clone(), T::CustomerId)))
+        .add(Expr::col((p.clone(), P::Currency)).equals((t.clone(), T::Currency)));
+    let stmt = Query::select()
+        .expr_as(Expr::col((t.clone(), T::Currency)), Alias::new("currency"))
+        .expr_as(
+            Func::count(Expr::col((t.clone(), T::Id))),
+            Alias::new("customers"),
+        )
+        .expr_as(
+            Func::count(Expr::col((p.clone(), P::ClvMicros))),
+            Alias::new("predicted"),
+        )
+        .expr_as(
+            Func::cast_as(
+                Func::sum(Expr::col((p.clone(), P::ClvMicros))),
+                Alias::new("BIGINT"),
+            ),
+            Alias::new("clv_micros"),
+        )
+        .from_as(T::Table, t.clone())
+        .join_as(JoinType::LeftJoin, P::Table, p.clone(), on)
+        .cond_where(order(&t))
+        .cond_where(visible(org))
+        .and_where(Expr::col((t.clone(), T::OccurredAt)).gte(since))
+        .and_where(Expr::col((t.clone(), T::OccurredAt)).lt(until))
+        .and_where(Expr::not_exists(earlier))
+        .group_by_col((t.clone(), T::Currency))
+        .order_by((t.clone(), T::Currency), Order::Asc)
+        .to_owned();
+    db.fetch_all(&stmt).await
+}

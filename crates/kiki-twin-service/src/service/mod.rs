@@ -27,6 +27,7 @@ use crate::error::{Result, TwinServiceError, prefixed};
 use crate::store::{self, Key};
 
 mod allocations;
+pub mod baselines;
 mod campaign_budgets;
 pub mod ltv;
 pub mod mirror;

@@ -360,6 +360,31 @@ pub(crate) async fn launched(db: &Db) -> Result<Vec<SimRow>, StoreError> {
     db.fetch_all(&stmt).await
 }
 
+/// The finished, approved simulations of some organisations whose plan
+/// starts on or before `until` (`YYYY-MM-DD`), oldest first: the launched
+/// plans a baseline is read from (the mirror's rule for "launched").
+pub(crate) async fn launched_of(
+    db: &Db,
+    orgs: &[OrgId],
+    until: &str,
+) -> Result<Vec<SimRow>, StoreError> {
+    if orgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = Query::select()
+        .columns(SIM_COLUMNS)
+        .from(Sim::Table)
+        .and_where(Expr::col(Sim::OrgId).is_in(orgs.iter().map(|o| o.0)))
+        .and_where(Expr::col(Sim::Status).eq(SimulationStatus::Done.as_str()))
+        .and_where(Expr::col(Sim::Approved).eq(true))
+        .and_where(Expr::col(Sim::StartDay).is_not_null())
+        .and_where(Expr::col(Sim::StartDay).lte(until))
+        .order_by(Sim::CreatedAt, Order::Asc)
+        .order_by(Sim::Id, Order::Asc)
+        .to_owned();
+    db.fetch_all(&stmt).await
+}
+
 /// A stored market model of one organisation.
 pub(crate) async fn market_model(
     db: &Db,

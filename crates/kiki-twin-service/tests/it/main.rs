@@ -3,6 +3,7 @@
 //! `KIKI_TEST_DATABASE_URL`), a test clock so that no schedule fires on its
 //! own, and the jobs run through their handlers or the job queue.
 
+mod baselines;
 mod jobs;
 mod ltv;
 mod profit;
