@@ -10,8 +10,8 @@ pub mod exports;
 pub mod listen;
 pub mod rows;
 pub mod schedules;
-pub mod variants;
 mod summary;
+pub mod variants;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
