@@ -76,14 +76,14 @@ pub(crate) async fn page(
         // range scan at the key instead of filtering from the first row.
         stmt.and_where(
             Expr::tuple([
-                Expr::col(D::Platform).into(),
-                Expr::col(D::ExternalId).into(),
-                Expr::col(D::Day).into(),
+                Expr::col(D::Platform),
+                Expr::col(D::ExternalId),
+                Expr::col(D::Day),
             ])
             .gt(Expr::tuple([
-                Expr::val(k.platform.as_str()).into(),
-                Expr::val(k.external_id.as_str()).into(),
-                Expr::val(k.day.as_str()).into(),
+                Expr::val(k.platform.as_str()),
+                Expr::val(k.external_id.as_str()),
+                Expr::val(k.day.as_str()),
             ])),
         );
     }

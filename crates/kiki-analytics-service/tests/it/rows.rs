@@ -82,7 +82,7 @@ async fn daily_rows_page_with_a_cursor_and_download_as_one_csv() {
     assert_eq!(got, want);
     assert_eq!(
         pages,
-        want.len().div_ceil(2) + usize::from(want.len() % 2 == 0)
+        want.len().div_ceil(2) + usize::from(want.len().is_multiple_of(2))
     );
 
     // One large page: no cursor after it.
