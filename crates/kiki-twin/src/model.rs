@@ -166,6 +166,11 @@ impl Seasonality {
     }
 }
 
+/// The largest day-to-day log spread a model takes (a standard deviation of
+/// 3 on the log scale: days twenty times above or below the typical one).
+/// Estimates from histories noisier than that are capped at it.
+pub const MAX_DAILY_SIGMA: f64 = 3.0;
+
 /// Everything the simulation needs about one platform (or one ad set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlatformModel {
@@ -252,13 +257,13 @@ impl PlatformModel {
             format!("{path}.cpm_daily_sigma"),
             self.cpm_daily_sigma,
             0.0,
-            3.0,
+            MAX_DAILY_SIGMA,
         );
         f.finite_in(
             format!("{path}.conversion_daily_sigma"),
             self.conversion_daily_sigma,
             0.0,
-            3.0,
+            MAX_DAILY_SIGMA,
         );
         self.order_value.validate(&format!("{path}.order_value"), f);
         self.ltv.validate(&format!("{path}.ltv"), f);

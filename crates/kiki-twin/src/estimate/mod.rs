@@ -473,11 +473,14 @@ fn estimate_series(
         conversions: acc.conversions + d.conversions,
         revenue: acc.revenue + d.revenue,
     });
-    // Shrinks a day-to-day variance estimate towards its prior value.
+    // Shrinks a day-to-day variance estimate towards its prior value, capped
+    // at the largest spread a model takes (a history with CPMs swinging by
+    // orders of magnitude from day to day would otherwise exceed it).
     let shrink_var = |observed: Option<f64>, prior_sd: f64| match observed {
-        Some(v) if n > 1.0 => {
-            ((n * v + cfg.prior_days * prior_sd * prior_sd) / (n + cfg.prior_days)).sqrt()
-        }
+        Some(v) if n > 1.0 => ((n * v + cfg.prior_days * prior_sd * prior_sd)
+            / (n + cfg.prior_days))
+            .sqrt()
+            .min(crate::model::MAX_DAILY_SIGMA),
         _ => prior_sd,
     };
 
