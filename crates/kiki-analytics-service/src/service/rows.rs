@@ -126,7 +126,7 @@ impl AnalyticsService {
             Some(t) => Some(RowsCursor::parse(t).ok_or_else(|| {
                 AnalyticsError::field(
                     "cursor",
-                    "Not a cursor of this report; pass `next_cursor` as it came.",
+                    "The cursor is not one this API issued; pass `next_cursor` as it came.",
                 )
             })?),
         };
