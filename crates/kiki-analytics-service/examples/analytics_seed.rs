@@ -18,8 +18,8 @@
 //! N rows of a scratch organisation written the same way, then the same rows
 //! written into `analytics_daily` alone (delete the days, insert, in one
 //! transaction per chunk — what the ingest would do without maintaining the
-//! totals or the cache), both timed; the scratch organisation is then
-//! removed again.
+//! totals or the cache), both timed, in three alternating rounds (medians
+//! reported); the scratch organisation's rows are then removed again.
 //!
 //! ```sh
 //! cargo run --release -p kiki-analytics-service --example analytics_seed -- \
@@ -475,20 +475,32 @@ async fn main() -> anyhow::Result<()> {
             .identity
             .create_admin("bench-scratch@kiki.local", PASSWORD, "Analytics scratch")
             .await?;
-        let t = Instant::now();
-        let with = write_org(&svc, scratch, &camps, first, a.until, Currency::USD).await?;
-        let with_s = t.elapsed().as_secs_f64();
-        delete_org_rows(&state.db, scratch).await?;
-        let t = Instant::now();
-        let without = write_raw(&state.db, scratch, &camps, first, a.until, Currency::USD).await?;
-        let without_s = t.elapsed().as_secs_f64();
-        delete_org_rows(&state.db, scratch).await?;
+        // Alternating rounds, so a change in the machine's load falls on
+        // both ways alike; the medians are reported.
+        let mut with_s = Vec::new();
+        let mut without_s = Vec::new();
+        let mut with = 0;
+        for _ in 0..3 {
+            let t = Instant::now();
+            with = write_org(&svc, scratch, &camps, first, a.until, Currency::USD).await?;
+            with_s.push(t.elapsed().as_secs_f64());
+            delete_org_rows(&state.db, scratch).await?;
+            let t = Instant::now();
+            write_raw(&state.db, scratch, &camps, first, a.until, Currency::USD).await?;
+            without_s.push(t.elapsed().as_secs_f64());
+            delete_org_rows(&state.db, scratch).await?;
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (w, wo) = (median(&mut with_s.clone()), median(&mut without_s.clone()));
         baseline = json!({
             "rows": with,
-            "with_rollup_s": round3(with_s),
-            "with_rollup_rows_per_s": (with as f64 / with_s).round(),
-            "without_rollup_s": round3(without_s),
-            "without_rollup_rows_per_s": (without as f64 / without_s).round(),
+            "rounds_with_rollup_s": with_s.iter().map(|s| round3(*s)).collect::<Vec<_>>(),
+            "rounds_without_rollup_s": without_s.iter().map(|s| round3(*s)).collect::<Vec<_>>(),
+            "with_rollup_rows_per_s": (with as f64 / w).round(),
+            "without_rollup_rows_per_s": (with as f64 / wo).round(),
         });
         eprintln!("roll-up cost: {baseline}");
     }
