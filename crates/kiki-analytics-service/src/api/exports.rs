@@ -15,7 +15,9 @@ use kiki_server::{ApiError, Service};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{BreakdownQuery, DrillQuery, PerformersQuery, SeriesQuery, file_response};
+use super::{
+    BreakdownQuery, DrillQuery, PerformersQuery, SeriesQuery, SummaryQuery, file_response,
+};
 use crate::domain::job::{CreateExport, ExportList, ExportReport, ExportView};
 use crate::error::AnalyticsError;
 use crate::service::{AnalyticsService, ReportRequest};
@@ -55,6 +57,10 @@ pub(crate) fn parse_report(
         ExportReport::Variants => {
             let q: super::variants::VariantsQuery = read(params)?;
             (q.request(), q.printed())
+        }
+        ExportReport::Summary => {
+            let q: SummaryQuery = read(params)?;
+            (q.request(), q.printed_all())
         }
     })
 }

@@ -118,7 +118,6 @@ macro_rules! analytics_query {
 
         impl $name {
             /// The common filters as a PDF prints them.
-            #[allow(dead_code, reason = "the summary has no file export")]
             fn printed(&self) -> Vec<(String, String)> {
                 printed_filters(self.scope, self.platform, self.campaign_id, &self.currency, &self.tz)
             }
@@ -153,8 +152,42 @@ analytics_query!(
         #[serde(default, with = "crate::domain::iso_date::option")]
         #[param(value_type = Option<String>, format = Date)]
         compare_until: Option<Date>,
+        /// `json` (default), `csv` (one row per currency and figure),
+        /// `xlsx` (that table, the basis sentences and the margins, one
+        /// sheet each) or `pdf` (the same tables).
+        #[param(value_type = Option<Format>, inline)]
+        format: Option<Format>,
     }
 );
+
+impl SummaryQuery {
+    pub(crate) fn request(&self) -> ReportRequest {
+        ReportRequest::Summary(self.filters(), self.comparison())
+    }
+
+    fn comparison(&self) -> Comparison {
+        Comparison {
+            mode: self.compare.unwrap_or(CompareMode::Previous),
+            since: self.compare_since,
+            until: self.compare_until,
+        }
+    }
+
+    pub(crate) fn printed_all(&self) -> Vec<(String, String)> {
+        let mut v = self.printed();
+        let mode = self.compare.unwrap_or(CompareMode::Previous);
+        let compared = match (mode, self.compare_since, self.compare_until) {
+            (CompareMode::Custom, Some(s), Some(u)) => format!(
+                "{} to {}",
+                crate::domain::day_text(s),
+                crate::domain::day_text(u)
+            ),
+            (m, _, _) => m.as_str().to_owned(),
+        };
+        v.push(("compared with".into(), compared));
+        v
+    }
+}
 
 analytics_query!(
     /// The time series' query.
@@ -555,24 +588,32 @@ pub(crate) fn file_response(file: ExportFile) -> Response {
 }
 
 /// Spend, revenue, conversions, ROAS, CPA, CTR, CPC, CPM, CVR, gross profit
-/// at each organisation's margin, profit after ad spend and active
-/// campaigns for a range, one entry per currency, each with the comparison
-/// period's figures and the change.
+/// at each organisation's margin, profit after ad spend, active campaigns,
+/// new customers and their predicted LTV, CAC, LTV/CAC, net profit uplift
+/// against the baseline and its fee for a range, one entry per currency,
+/// each with the comparison period's figures and the change; also as CSV,
+/// an Excel workbook or a PDF.
 #[utoipa::path(get, path = "/analytics/summary", tag = "analytics", params(SummaryQuery),
-    responses((status = 200, body = Summary),
-        (status = 403, description = "Lacks `campaign.read`", body = ErrorEnvelope),
+    responses((status = 200, description = "The summary (JSON), or as CSV, an Excel workbook or a PDF",
+            content((Summary = "application/json"), (String = "text/csv"),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/pdf"))),
+        (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
         (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, a custom comparison without its days (each named)", body = ErrorEnvelope)))]
 pub async fn summary(
     Service(svc): Service<AnalyticsService>,
+    Meta(meta): Meta,
     p: Perm<CampaignRead>,
+    headers: HeaderMap,
     Query(q): Query<SummaryQuery>,
-) -> Result<Json<Summary>, ApiError> {
-    let cmp = Comparison {
-        mode: q.compare.unwrap_or(CompareMode::Previous),
-        since: q.compare_since,
-        until: q.compare_until,
-    };
-    Ok(Json(svc.summary(&p.0.scope, &q.filters(), cmp).await?))
+) -> Result<Response, ApiError> {
+    let format = negotiated(q.format, &headers);
+    let v = svc.summary(&p.0.scope, &q.filters(), q.comparison()).await?;
+    if format == Format::Json {
+        return Ok(Json(v).into_response());
+    }
+    let printed = q.printed_all();
+    answer(&svc, &p, &meta, format, Report::Summary(Box::new(v)), printed, q.tz).await
 }
 
 /// The figures per day, ISO week or month of the range, one point per

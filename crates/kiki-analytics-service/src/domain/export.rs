@@ -8,7 +8,10 @@ use kiki_core::Money;
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
 use time::Date;
 
-use super::{Breakdown, DayPoint, DrillDown, GroupRow, MetricSet, Performers, TimeSeries};
+use super::{
+    AmountChange, Breakdown, DayPoint, DrillDown, GroupRow, MetricSet, NumberChange, Performers,
+    Summary, SummaryChange, SummaryFigures, TimeSeries,
+};
 
 /// The media type of an Excel workbook.
 pub const XLSX_MEDIA_TYPE: &str =
@@ -184,6 +187,171 @@ impl TimeSeries {
                 .collect(),
         }]
     }
+}
+
+impl Summary {
+    /// Three tables: "Summary" (one row per currency and figure: this
+    /// period, the comparison's, the change and the relative change; the
+    /// CSV export is this table), "Basis" (what the new-customer and uplift
+    /// figures rest on, per currency and period) and "Margins" (the margin
+    /// each organisation's profit figures use).
+    pub fn tables(&self) -> Vec<Table> {
+        let mut rows = Vec::new();
+        let mut basis = Vec::new();
+        for c in &self.currencies {
+            let currency = c.currency.as_str();
+            let now = summary_cells(&c.current);
+            let before = c.previous.as_ref().map(summary_cells);
+            let change = c.change.as_ref().map(change_cells);
+            for (i, (figure, value)) in now.into_iter().enumerate() {
+                let previous = before
+                    .as_ref()
+                    .and_then(|b| b.get(i))
+                    .map_or(Cell::Empty, |(_, v)| v.clone());
+                let (absolute, relative) = change
+                    .as_ref()
+                    .and_then(|ch| ch.iter().find(|(n, _, _)| *n == figure))
+                    .map_or((Cell::Empty, Cell::Empty), |(_, a, r)| (a.clone(), r.clone()));
+                rows.push(vec![
+                    Cell::Text(currency.to_owned()),
+                    Cell::Text(figure.to_owned()),
+                    value,
+                    previous,
+                    absolute,
+                    relative,
+                ]);
+            }
+            for (period, f) in
+                std::iter::once(("current", &c.current)).chain(c.previous.iter().map(|p| ("previous", p)))
+            {
+                for (figure, sentence) in [("customers", &f.basis.customers), ("uplift", &f.basis.uplift)] {
+                    if !sentence.is_empty() {
+                        basis.push(vec![
+                            Cell::Text(currency.to_owned()),
+                            Cell::Text(period.to_owned()),
+                            Cell::Text(figure.to_owned()),
+                            Cell::Text(sentence.clone()),
+                        ]);
+                    }
+                }
+            }
+        }
+        let text = |n: &str| (n.to_owned(), Kind::Text);
+        vec![
+            Table {
+                name: "Summary".into(),
+                columns: vec![
+                    text("currency"),
+                    text("figure"),
+                    ("current".into(), Kind::Decimal),
+                    ("previous".into(), Kind::Decimal),
+                    ("change".into(), Kind::Decimal),
+                    ("relative_change".into(), Kind::Percent),
+                ],
+                rows,
+            },
+            Table {
+                name: "Basis".into(),
+                columns: vec![text("currency"), text("period"), text("figure"), text("basis")],
+                rows: basis,
+            },
+            Table {
+                name: "Margins".into(),
+                columns: vec![
+                    text("organisation_id"),
+                    ("margin".into(), Kind::Percent),
+                    text("assumed"),
+                ],
+                rows: self
+                    .margins
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            Cell::Text(m.organisation_id.to_string()),
+                            Cell::Number(f64::from(m.margin_bps) / 10_000.0),
+                            Cell::Text(if m.assumed { "yes" } else { "no" }.into()),
+                        ]
+                    })
+                    .collect(),
+            },
+        ]
+    }
+}
+
+/// A period's figures by name, in the order a summary lists them: amounts
+/// as micros, counts as integers, ratios as numbers, a missing figure
+/// empty.
+fn summary_cells(f: &SummaryFigures) -> Vec<(&'static str, Cell)> {
+    let m = &f.metrics;
+    let money = |v: Option<kiki_core::Money>| v.map_or(Cell::Empty, |m| Cell::Micros(m.micros));
+    let num = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Number);
+    let int = |v: Option<i64>| v.map_or(Cell::Empty, Cell::Integer);
+    vec![
+        ("spend", Cell::Micros(m.spend.micros)),
+        ("revenue", Cell::Micros(m.revenue.micros)),
+        ("conversions", Cell::Number(m.conversions)),
+        ("impressions", Cell::Integer(m.impressions)),
+        ("clicks", Cell::Integer(m.clicks)),
+        ("roas", num(m.roas)),
+        ("cpa", money(m.cpa)),
+        ("ctr", num(m.ctr)),
+        ("cpc", money(m.cpc)),
+        ("cpm", money(m.cpm)),
+        ("cvr", num(m.cvr)),
+        ("gross_profit", Cell::Micros(f.gross_profit.micros)),
+        ("profit_after_ad_spend", Cell::Micros(f.profit_after_ad_spend.micros)),
+        ("active_campaigns", Cell::Integer(f.active_campaigns)),
+        ("new_customers", int(f.new_customers)),
+        ("new_customers_valued", int(f.new_customers_valued)),
+        ("mean_predicted_ltv", money(f.mean_predicted_ltv)),
+        ("cac", money(f.cac)),
+        ("ltv_to_cac", num(f.ltv_to_cac)),
+        ("net_profit_uplift", money(f.net_profit_uplift)),
+        ("fee", money(f.fee)),
+        (
+            "uplift_covered_spend",
+            money(f.uplift_coverage.as_ref().map(|u| u.covered_spend)),
+        ),
+        (
+            "uplift_coverage",
+            num(f.uplift_coverage.as_ref().and_then(|u| u.share)),
+        ),
+    ]
+}
+
+/// The change of each figure that has one: (figure, absolute, relative).
+fn change_cells(c: &SummaryChange) -> Vec<(&'static str, Cell, Cell)> {
+    let rel = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Number);
+    let amount = |n: &'static str, a: &AmountChange| (n, Cell::Micros(a.absolute.micros), rel(a.relative));
+    let amount_opt = |n: &'static str, a: &Option<AmountChange>| match a {
+        Some(a) => amount(n, a),
+        None => (n, Cell::Empty, Cell::Empty),
+    };
+    let number = |n: &'static str, x: &NumberChange| {
+        (n, x.absolute.map_or(Cell::Empty, Cell::Number), rel(x.relative))
+    };
+    vec![
+        amount("spend", &c.spend),
+        amount("revenue", &c.revenue),
+        number("conversions", &c.conversions),
+        number("impressions", &c.impressions),
+        number("clicks", &c.clicks),
+        number("roas", &c.roas),
+        amount_opt("cpa", &c.cpa),
+        number("ctr", &c.ctr),
+        amount_opt("cpc", &c.cpc),
+        amount_opt("cpm", &c.cpm),
+        number("cvr", &c.cvr),
+        amount("gross_profit", &c.gross_profit),
+        amount("profit_after_ad_spend", &c.profit_after_ad_spend),
+        number("active_campaigns", &c.active_campaigns),
+        number("new_customers", &c.new_customers),
+        amount_opt("mean_predicted_ltv", &c.mean_predicted_ltv),
+        amount_opt("cac", &c.cac),
+        number("ltv_to_cac", &c.ltv_to_cac),
+        amount_opt("net_profit_uplift", &c.net_profit_uplift),
+        amount_opt("fee", &c.fee),
+    ]
 }
 
 impl Breakdown {

@@ -24,6 +24,9 @@ kiki_core::string_enum! {
         Drilldown = "drilldown",
         /// A campaign's creative variants side by side.
         Variants = "variants",
+        /// The summary: each figure this period, the comparison's and the
+        /// change, per currency, with what the figures rest on.
+        Summary = "summary",
     }
 }
 
@@ -159,6 +162,25 @@ pub struct ExportQuery {
     /// Drill-down: one ad set of the campaign.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_set_id: Option<Uuid>,
+    /// Summary: `previous` (default), `custom` or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<super::CompareMode>,
+    /// Summary: first day of a custom comparison.
+    #[serde(
+        default,
+        with = "super::iso_date::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub compare_since: Option<Date>,
+    /// Summary: last day of a custom comparison.
+    #[serde(
+        default,
+        with = "super::iso_date::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub compare_until: Option<Date>,
 }
 
 impl ExportQuery {

@@ -283,9 +283,10 @@ pub struct SummaryFigures {
     /// Campaigns with spend in the period.
     pub active_campaigns: i64,
     /// Customers whose first-ever order falls in the period (LTV context,
-    /// per organisation), first order in this currency; `null` when the
-    /// LTV context is not connected or a platform or campaign filter is set
-    /// (a first order is not tied to an ad platform).
+    /// per organisation), first order in this currency; with a platform
+    /// filter, those whose first order names that acquiring platform;
+    /// `null` when the LTV context is not connected or a campaign filter is
+    /// set (an order names no campaign).
     #[serde(default)]
     pub new_customers: Option<i64>,
     /// Those of them the organisation's current LTV model values (a
@@ -759,6 +760,7 @@ pub enum Report {
     Performers(Performers),
     DrillDown(DrillDown),
     Variants(variants::Variants),
+    Summary(Box<Summary>),
 }
 
 impl Report {
@@ -770,6 +772,7 @@ impl Report {
             Report::Performers(_) => "performers",
             Report::DrillDown(_) => "drilldown",
             Report::Variants(_) => "variants",
+            Report::Summary(_) => "summary",
         }
     }
 
@@ -793,6 +796,7 @@ impl Report {
                 DrillLevel::Ad => "Drill-down: ad".into(),
             },
             Report::Variants(_) => "Creative variants".into(),
+            Report::Summary(_) => "Summary".into(),
         }
     }
 
@@ -803,6 +807,7 @@ impl Report {
             Report::Performers(v) => &v.period,
             Report::DrillDown(v) => &v.period,
             Report::Variants(v) => &v.period,
+            Report::Summary(v) => &v.period,
         }
     }
 
@@ -813,6 +818,7 @@ impl Report {
             Report::Performers(v) => v.tables(),
             Report::DrillDown(v) => v.tables(),
             Report::Variants(v) => v.tables(),
+            Report::Summary(v) => v.tables(),
         }
     }
 
@@ -824,7 +830,7 @@ impl Report {
             Report::DrillDown(v) => v.charts().into_iter().map(pdf::Chart::Line).collect(),
             Report::Breakdown(v) => v.bar_charts().into_iter().map(pdf::Chart::Bars).collect(),
             Report::Performers(v) => v.bar_charts().into_iter().map(pdf::Chart::Bars).collect(),
-            Report::Variants(_) => Vec::new(),
+            Report::Variants(_) | Report::Summary(_) => Vec::new(),
         }
     }
 
@@ -836,6 +842,7 @@ impl Report {
             Report::Performers(v) => serde_json::to_value(v),
             Report::DrillDown(v) => serde_json::to_value(v),
             Report::Variants(v) => serde_json::to_value(v),
+            Report::Summary(v) => serde_json::to_value(v),
         };
         v.unwrap_or(serde_json::Value::Null)
     }

@@ -107,6 +107,8 @@ pub enum ReportRequest {
     DrillDown(Filters, Option<Uuid>, usize),
     /// A campaign's creative variants (`campaign_id` is set).
     Variants(Filters),
+    /// The summary with its comparison period.
+    Summary(Filters, Comparison),
 }
 
 impl ReportRequest {
@@ -116,7 +118,8 @@ impl ReportRequest {
             | ReportRequest::Breakdown(f, _, _)
             | ReportRequest::Performers(f, _)
             | ReportRequest::DrillDown(f, _, _)
-            | ReportRequest::Variants(f) => f,
+            | ReportRequest::Variants(f)
+            | ReportRequest::Summary(f, _) => f,
         }
     }
 }
@@ -1008,6 +1011,9 @@ impl AnalyticsService {
                 Report::DrillDown(self.drilldown_now(&q, (*limit).min(cap)).await?)
             }
             ReportRequest::Variants(_) => Report::Variants(self.variants_now(scope, &q).await?),
+            ReportRequest::Summary(_, cmp) => {
+                Report::Summary(Box::new(self.summary_now(scope, &q, *cmp).await?))
+            }
         })
     }
 

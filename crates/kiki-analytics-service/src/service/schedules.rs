@@ -136,6 +136,12 @@ impl AnalyticsService {
                 "A schedule's days are fixed at each run: leave `since` and `until` out and set `range_days`, or let the cadence choose the previous day, week or month.",
             ));
         }
+        if req.query.compare_since.is_some() || req.query.compare_until.is_some() {
+            problems.push(FieldError::new(
+                if req.query.compare_since.is_some() { "query.compare_since" } else { "query.compare_until" },
+                "A schedule compares each run with the period just before it (`compare` `previous`) or with nothing (`none`): fixed comparison days would not move with the runs.",
+            ));
+        }
         if req.range_days.is_some_and(|n| n == 0 || n > 366) {
             problems.push(FieldError::new("range_days", "Must be from 1 to 366."));
         }

@@ -61,6 +61,8 @@ enum CustomerSource {
         per_currency: BTreeMap<String, Customers>,
         /// One sentence on the models (which, or none).
         models: String,
+        /// The acquiring platform the count is limited to.
+        platform: Option<String>,
     },
 }
 
@@ -152,7 +154,8 @@ impl AnalyticsService {
         margins: &BTreeMap<OrgId, Profit>,
     ) -> Result<Outcomes> {
         let filtered = q.sel.platform.is_some() || q.sel.campaign_id.is_some();
-        let customers = match (&self.ltv, filtered) {
+        // A first order names its acquiring platform, never a campaign.
+        let customers = match (&self.ltv, q.sel.campaign_id.is_some()) {
             (None, _) => CustomerSource::NotConnected,
             (Some(_), true) => CustomerSource::Filtered,
             (Some(ltv), false) => self.customers(ltv, scope, q, period).await?,
@@ -180,7 +183,7 @@ impl AnalyticsService {
         let since = bound(period.since)?;
         let until = bound(period.until + Duration::days(1))?;
         let got = ltv
-            .new_customers(scope, &q.orgs, since, until)
+            .new_customers(scope, &q.orgs, since, until, q.sel.platform.as_deref())
             .await
             .map_err(|e| AnalyticsError::Internal(format!("reading new customers: {e}")))?;
         let mut per_currency: BTreeMap<String, Customers> = BTreeMap::new();
@@ -224,6 +227,7 @@ impl AnalyticsService {
         Ok(CustomerSource::Counted {
             per_currency,
             models,
+            platform: q.sel.platform.clone(),
         })
     }
 
@@ -399,18 +403,22 @@ fn customers_basis(currency: Currency, s: &CustomerSource) -> String {
         CustomerSource::NotConnected => {
             "The LTV context is not connected to analytics: no new-customer figures.".to_owned()
         }
-        CustomerSource::Filtered => "New customers are counted per organisation, not per ad platform or campaign: not shown with a platform or campaign filter.".to_owned(),
+        CustomerSource::Filtered => "New customers are counted per organisation and acquiring platform, not per campaign (an order names no campaign): not shown with a campaign filter.".to_owned(),
         CustomerSource::Counted {
             per_currency,
             models,
+            platform,
         } => {
             let c = per_currency
                 .get(currency.as_str())
                 .copied()
                 .unwrap_or_default();
             let unvalued = c.count - c.valued;
+            let through = platform.as_ref().map_or(String::new(), |p| {
+                format!(", acquired through {p}: the acquiring platform their first order names")
+            });
             let mut s = format!(
-                "{} new customers (first-ever order in the period, in {currency}); {}",
+                "{} new customers (first-ever order in the period, in {currency}{through}); {}",
                 c.count, models
             );
             if c.count > 0 {

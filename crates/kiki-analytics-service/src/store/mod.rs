@@ -11,11 +11,13 @@ pub(crate) mod schema;
 
 use kiki_core::OrgId;
 use kiki_store::{Db, StoreError, Tx};
-use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr};
+use sea_query::{
+    Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, SimpleExpr,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use schema::{AnalyticsDaily as D, AnalyticsDailyTotals as T};
+use schema::{AnalyticsCampaignSpans as S, AnalyticsDaily as D, AnalyticsDailyTotals as T};
 
 /// One object's numbers on one day, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +158,81 @@ pub(crate) async fn replace_days(
         }
         tx.execute(&stmt).await?;
     }
+    widen_spans(tx, org, rows).await?;
     Ok(n)
+}
+
+/// Widens the campaigns' spend spans (`analytics_campaign_spans`) to the
+/// days of `rows` with spend, in the caller's transaction.
+async fn widen_spans(tx: &mut Tx<'_>, org: OrgId, rows: &[DailyInsert]) -> Result<(), StoreError> {
+    // (platform, external id, currency) → (campaign id, first day, last day).
+    let mut spans: std::collections::BTreeMap<(&str, &str, &str), (Option<&str>, &str, &str)> =
+        std::collections::BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.level == "campaign" && r.spend_micros > 0)
+    {
+        let key = (r.platform.as_str(), r.external_id.as_str(), r.currency.as_str());
+        let day = r.day.as_str();
+        let e = spans
+            .entry(key)
+            .or_insert((r.campaign_id.as_deref(), day, day));
+        e.0 = e.0.or(r.campaign_id.as_deref());
+        e.1 = std::cmp::min(e.1, day);
+        e.2 = std::cmp::max(e.2, day);
+    }
+    let spans: Vec<_> = spans.into_iter().collect();
+    for chunk in spans.chunks(500) {
+        let mut stmt = Query::insert()
+            .into_table(S::Table)
+            .columns([
+                S::OrgId,
+                S::Platform,
+                S::ExternalId,
+                S::Currency,
+                S::CampaignId,
+                S::FirstDay,
+                S::LastDay,
+            ])
+            .on_conflict(
+                OnConflict::columns([S::OrgId, S::Platform, S::ExternalId, S::Currency])
+                    .value(
+                        S::CampaignId,
+                        Expr::cust(
+                            "COALESCE(excluded.campaign_id, analytics_campaign_spans.campaign_id)",
+                        ),
+                    )
+                    .value(
+                        S::FirstDay,
+                        Expr::cust(
+                            "CASE WHEN excluded.first_day < analytics_campaign_spans.first_day \
+                             THEN excluded.first_day ELSE analytics_campaign_spans.first_day END",
+                        ),
+                    )
+                    .value(
+                        S::LastDay,
+                        Expr::cust(
+                            "CASE WHEN excluded.last_day > analytics_campaign_spans.last_day \
+                             THEN excluded.last_day ELSE analytics_campaign_spans.last_day END",
+                        ),
+                    )
+                    .to_owned(),
+            )
+            .to_owned();
+        for ((platform, external_id, currency), (campaign_id, first, last)) in chunk {
+            stmt.values_panic([
+                org.0.into(),
+                (*platform).into(),
+                (*external_id).into(),
+                (*currency).into(),
+                campaign_id.map(str::to_owned).into(),
+                (*first).into(),
+                (*last).into(),
+            ]);
+        }
+        tx.execute(&stmt).await?;
+    }
+    Ok(())
 }
 
 /// What a read selects: the organisations (always), the days, and optional
@@ -341,17 +417,52 @@ pub(crate) struct ActiveRow {
 }
 
 /// The campaigns with spend in the range, once per organisation, platform,
-/// campaign and currency.
+/// campaign and currency. The candidates are the campaigns whose spend span
+/// (`analytics_campaign_spans`) overlaps the range; each is confirmed by one
+/// probe of `analytics_daily`'s primary key for a day of the range with
+/// spend, so the cost follows the number of campaigns, not of campaign-days.
 pub(crate) async fn active_campaigns(
     db: &Db,
     sel: &Selection,
 ) -> Result<Vec<ActiveRow>, StoreError> {
-    let mut stmt = Query::select()
-        .distinct()
-        .columns([D::OrgId, D::Platform, D::ExternalId, D::Currency])
-        .from(D::Table)
-        .and_where(Expr::col(D::SpendMicros).gt(0))
+    if sel.ad_set_id.is_some() || sel.ad.is_some() {
+        // Campaign rows carry no ad set or ad: nothing matches.
+        return Ok(Vec::new());
+    }
+    let spans = Alias::new("s");
+    let daily = Alias::new("d");
+    let probe = Query::select()
+        .expr(Expr::val(1))
+        .from_as(D::Table, daily.clone())
+        .and_where(Expr::col((daily.clone(), D::OrgId)).equals((spans.clone(), S::OrgId)))
+        .and_where(Expr::col((daily.clone(), D::Level)).eq("campaign"))
+        .and_where(Expr::col((daily.clone(), D::Platform)).equals((spans.clone(), S::Platform)))
+        .and_where(
+            Expr::col((daily.clone(), D::ExternalId)).equals((spans.clone(), S::ExternalId)),
+        )
+        .and_where(Expr::col((daily.clone(), D::Day)).gte(sel.since.as_str()))
+        .and_where(Expr::col((daily.clone(), D::Day)).lte(sel.until.as_str()))
+        .and_where(Expr::col((daily.clone(), D::Currency)).equals((spans.clone(), S::Currency)))
+        .and_where(Expr::col((daily, D::SpendMicros)).gt(0))
         .to_owned();
-    sel.apply_daily(&mut stmt, "campaign");
+    let mut stmt = Query::select()
+        .column((spans.clone(), S::Currency))
+        .from_as(S::Table, spans.clone())
+        .and_where(
+            Expr::col((spans.clone(), S::OrgId)).is_in(sel.orgs.iter().map(|o| o.0)),
+        )
+        .and_where(Expr::col((spans.clone(), S::FirstDay)).lte(sel.until.as_str()))
+        .and_where(Expr::col((spans.clone(), S::LastDay)).gte(sel.since.as_str()))
+        .and_where(Expr::exists(probe))
+        .to_owned();
+    if let Some(p) = &sel.platform {
+        stmt.and_where(Expr::col((spans.clone(), S::Platform)).eq(p.as_str()));
+    }
+    if let Some(c) = &sel.currency {
+        stmt.and_where(Expr::col((spans.clone(), S::Currency)).eq(c.as_str()));
+    }
+    if let Some(c) = &sel.campaign_id {
+        stmt.and_where(Expr::col((spans, S::CampaignId)).eq(c.as_str()));
+    }
     db.fetch_all(&stmt).await
 }

@@ -39,6 +39,20 @@ pub enum AnalyticsDailyTotals {
     UpdatedAt,
 }
 
+/// Identifiers of `analytics_campaign_spans` (migration
+/// `0024_analytics_campaign_spans.sql`).
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum AnalyticsCampaignSpans {
+    Table,
+    OrgId,
+    Platform,
+    ExternalId,
+    Currency,
+    CampaignId,
+    FirstDay,
+    LastDay,
+}
+
 /// Identifiers of `analytics_exports` (migration `0020_analytics_exports.sql`).
 #[derive(Debug, Clone, Copy, Iden)]
 pub enum AnalyticsExports {

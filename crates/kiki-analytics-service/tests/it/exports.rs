@@ -167,3 +167,116 @@ async fn tables_export_as_csv_and_excel_with_permission_and_audit() {
     );
     let _: Option<Value> = None;
 }
+
+#[tokio::test]
+async fn the_summary_exports_as_csv_excel_pdf_and_as_a_queued_export() {
+    let (app, svc) = spawn().await;
+    let boss = owner(&app, "summaryfile").await;
+    let c = boss.caller(&app);
+    feed(&svc, boss.org_id, &Ids::default()).await;
+
+    // CSV: one row per currency and figure, this period, the previous one,
+    // the change and the relative change (the values of the JSON summary).
+    let resp = c.get(&format!("/v1/analytics/summary?{P}&format=csv")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"analytics-summary-2026-02-27-2026-03-01.csv\""
+    );
+    let body = resp.text().await.unwrap();
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        headers,
+        ["currency", "figure", "current", "previous", "change", "relative_change"]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let find = |currency: &str, figure: &str| {
+        rows.iter()
+            .find(|r| &r[0] == currency && &r[1] == figure)
+            .unwrap_or_else(|| panic!("{currency} {figure} in {body}"))
+            .clone()
+    };
+    let spend = find("USD", "spend");
+    assert_eq!(
+        (&spend[2], &spend[3], &spend[4], &spend[5]),
+        ("400", "50", "350", "7")
+    );
+    let active = find("USD", "active_campaigns");
+    assert_eq!((&active[2], &active[3], &active[4]), ("2", "1", "1"));
+    // An undefined figure (no ROAS without spend) is an empty cell.
+    assert_eq!(&find("EUR", "roas")[3], "");
+    assert_eq!(&find("EUR", "spend")[2], "10");
+
+    // Excel: the summary, the basis sentences and the margins, one sheet each.
+    let resp = c.get(&format!("/v1/analytics/summary?{P}&format=xlsx")).await;
+    assert_eq!(resp.status(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an .xlsx is a zip");
+    let workbook = sheet(&mut zip, "xl/workbook.xml");
+    for name in ["Summary", "Basis", "Margins"] {
+        assert!(workbook.contains(&format!("name=\"{name}\"")), "{workbook}");
+    }
+
+    // PDF: the heading names the comparison; amounts in their currency.
+    let resp = c.get(&format!("/v1/analytics/summary?{P}&format=pdf")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let bytes = resp.bytes().await.unwrap();
+    let doc = lopdf::Document::load_mem(&bytes).expect("a PDF");
+    let n = doc.get_pages().len() as u32;
+    let text: String = (1..=n)
+        .map(|i| doc.extract_text(&[i]).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(text.contains("KIKI analytics: Summary"), "{text}");
+    assert!(text.contains("compared with = previous"), "{text}");
+    assert!(text.contains("$400.00") && text.contains("$350.00"), "{text}");
+    assert!(text.contains("Margins"), "{text}");
+
+    // Queued as an export job, with a custom comparison.
+    let resp = c
+        .request(reqwest::Method::POST, "/v1/analytics/exports")
+        .json(&serde_json::json!({
+            "report": "summary",
+            "format": "csv",
+            "query": {"since": "2026-02-27", "until": "2026-03-01", "compare": "custom",
+                      "compare_since": "2026-02-25", "compare_until": "2026-02-25"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let queued: Value = resp.json().await.unwrap();
+    let done = crate::jobs::finished(&c, queued["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "ready", "{done}");
+    let body = c
+        .get(done["download_url"].as_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("USD,spend,400,50,350,7"), "{body}");
+
+    // A schedule cannot fix comparison days.
+    let resp = c
+        .request(reqwest::Method::POST, "/v1/analytics/schedules")
+        .json(&serde_json::json!({
+            "name": "Weekly summary",
+            "report": "summary",
+            "format": "pdf",
+            "query": {"compare": "custom", "compare_since": "2026-02-01", "compare_until": "2026-02-07"},
+            "recipients": ["someone@summaryfile.example"],
+            "cadence": "weekly",
+            "hour": 8,
+            "weekday": 1,
+            "time_zone": "Europe/Berlin"
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(status, 422, "{err}");
+    assert!(err.to_string().contains("query.compare_since"), "{err}");
+}

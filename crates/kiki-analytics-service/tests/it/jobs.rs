@@ -14,7 +14,7 @@ use time::Duration;
 use crate::*;
 
 /// Polls an export until the worker has finished with it.
-async fn finished(c: &Caller<'_>, id: &str) -> Value {
+pub(crate) async fn finished(c: &Caller<'_>, id: &str) -> Value {
     for _ in 0..1200 {
         let (status, v) = get(c, &format!("/v1/analytics/exports/{id}")).await;
         assert_eq!(status, 200, "{v}");
@@ -230,7 +230,7 @@ async fn export_jobs_take_larger_tables_and_refuse_bad_requests_naming_the_field
     let (status, e) = json(
         c.post(
             "/v1/analytics/exports",
-            &json!({"report": "summary", "format": "pdf"}),
+            &json!({"report": "funnel", "format": "pdf"}),
         )
         .await,
     )

@@ -93,9 +93,17 @@ async fn fit(app: &TestApp, c: &Caller<'_>, org: Uuid) {
         order("old-o", datetime!(2026-01-05 10:00 UTC), 30),
         order("old-o", datetime!(2026-02-27 12:00 UTC), 30),
         // New in the range (twice for new-a).
-        order("new-a", datetime!(2026-02-27 09:00 UTC), 40),
+        // new-a's first order names Meta as the acquiring platform (as
+        // uploaded, any case), new-b's Google.
+        NewTransaction {
+            platform: Some("Meta".into()),
+            ..order("new-a", datetime!(2026-02-27 09:00 UTC), 40)
+        },
         order("new-a", datetime!(2026-02-28 10:00 UTC), 25),
-        order("new-b", datetime!(2026-03-01 20:00 UTC), 60),
+        NewTransaction {
+            platform: Some("google".into()),
+            ..order("new-b", datetime!(2026-03-01 20:00 UTC), 60)
+        },
         // New in the comparison period (24–26 Feb), not in the range.
         order("prev-d", datetime!(2026-02-25 12:00 UTC), 50),
     ]);
@@ -194,7 +202,8 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
     let agency = boss.caller(&app);
     let client = client_org(&agency, "Client Two").await;
     let theirs = agency.in_org(client);
-    feed(&svc, boss.org_id, &Ids::default()).await;
+    let ids = Ids::default();
+    feed(&svc, boss.org_id, &ids).await;
     feed(&svc, client, &Ids::default()).await;
     // The agency counts no margin (100 % assumed), the client 10 %.
     set_margin(&theirs, client, 1000).await;
@@ -333,12 +342,33 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
         "{ac}"
     );
 
-    // A platform filter: the baseline covers a plan's platforms together,
-    // and a first order has no ad platform: both null, and said why.
+    // A platform filter: new customers are those whose first order names
+    // it; the baseline covers a plan's platforms together, so no uplift.
     let (_, f) = get(&agency, &format!("/v1/analytics/summary?{P}&platform=meta")).await;
     let fc = &in_currency(&f, "USD")["current"];
-    assert!(fc["new_customers"].is_null() && fc["net_profit_uplift"].is_null());
+    assert_eq!(fc["new_customers"], 1, "new-a only: {fc}");
+    assert_eq!(fc["new_customers_valued"], 1);
+    assert_eq!(opt_micros(&fc["mean_predicted_ltv"]), Some(a));
+    assert!(fc["net_profit_uplift"].is_null());
     assert!(fc["basis"]["uplift"].as_str().unwrap().contains("platform"));
+    assert!(
+        fc["basis"]["customers"]
+            .as_str()
+            .unwrap()
+            .contains("acquired through meta"),
+        "{fc}"
+    );
+    let (_, f) = get(&agency, &format!("/v1/analytics/summary?{P}&platform=google")).await;
+    assert_eq!(in_currency(&f, "USD")["current"]["new_customers"], 1, "new-b only");
+    // A campaign filter: an order names no campaign.
+    let (_, f) = get(
+        &agency,
+        &format!("/v1/analytics/summary?{P}&campaign_id={}", ids.c1),
+    )
+    .await;
+    let fc = &in_currency(&f, "USD")["current"];
+    assert!(fc["new_customers"].is_null(), "{fc}");
+    assert!(fc["basis"]["customers"].as_str().unwrap().contains("campaign"));
     app.shutdown().await.unwrap();
 }
 

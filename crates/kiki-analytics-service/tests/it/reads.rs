@@ -491,3 +491,54 @@ async fn a_day_fed_again_is_replaced_not_added() {
         .unwrap_err();
     assert!(err.to_string().contains("rows[0]"), "{err}");
 }
+
+/// The active campaigns of a summary in one currency (0 when the currency
+/// has no entry at all).
+fn active_in(summary: &Value, currency: &str) -> i64 {
+    summary["currencies"]
+        .as_array()
+        .expect("currencies")
+        .iter()
+        .find(|c| c["currency"] == currency)
+        .map_or(0, |c| c["current"]["active_campaigns"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn active_campaigns_count_only_days_of_the_range_with_spend() {
+    let (app, svc) = spawn().await;
+    let boss = owner(&app, "active").await;
+    let c = boss.caller(&app);
+    let ids = Ids::default();
+    feed(&svc, boss.org_id, &ids).await;
+
+    // 28 Feb lies inside both USD campaigns' spend spans (C1: 25 Feb – 2 Mar,
+    // C2: 27 Feb – 1 Mar), but C1 spent nothing that day and C2 has no row.
+    let (status, s) = get(&c, "/v1/analytics/summary?since=2026-02-28&until=2026-02-28").await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(active_in(&s, "USD"), 0);
+
+    let (_, s) = get(&c, &format!("/v1/analytics/summary?{P}&campaign_id={}", ids.c1)).await;
+    assert_eq!(active_in(&s, "USD"), 1, "the campaign filter applies: {s}");
+    let (_, s) = get(&c, &format!("/v1/analytics/summary?{P}&platform=google")).await;
+    assert_eq!(active_in(&s, "USD"), 1, "the platform filter applies: {s}");
+    let (_, s) = get(&c, &format!("/v1/analytics/summary?{P}&currency=EUR")).await;
+    assert_eq!(active_in(&s, "EUR"), 1);
+    assert_eq!(active_in(&s, "USD"), 0, "the currency filter applies: {s}");
+
+    // A re-sync that takes C1's spend on 1 Mar away: the span stays wide,
+    // but C1 no longer counts on that day; C2 still does.
+    let scope = kiki_core::TenantScope::single(kiki_core::OrgId(boss.org_id));
+    let day = time::macros::date!(2026 - 03 - 01);
+    let period = kiki_analytics::Period::new(day, day).unwrap();
+    let rows: Vec<_> = meta_rows(&ids, 1.0)
+        .into_iter()
+        .filter(|r| r.day == day)
+        .map(|mut r| {
+            r.spend = usd(0.0);
+            r
+        })
+        .collect();
+    svc.record_daily(&scope, "meta", period, &rows).await.unwrap();
+    let (_, s) = get(&c, "/v1/analytics/summary?since=2026-03-01&until=2026-03-01").await;
+    assert_eq!(active_in(&s, "USD"), 1, "{s}");
+}

@@ -60,6 +60,7 @@ impl LtvService {
         orgs: &[OrgId],
         since: OffsetDateTime,
         until: OffsetDateTime,
+        platform: Option<&str>,
     ) -> Result<Vec<NewCustomers>, LtvServiceError> {
         if orgs.iter().any(|o| !scope.can_reach(*o)) {
             return Err(LtvServiceError::NotFound("The organisation"));
@@ -87,6 +88,7 @@ impl LtvService {
                 model.as_ref().map(|m| m.id),
                 since,
                 until,
+                platform,
                 &window,
             )
             .await?;

@@ -1099,8 +1099,9 @@ pub struct NewCustomersRow {
 
 /// Customers of the organisation whose first order (the earliest usable,
 /// visible order of the customer ever stored; a tie broken by row id) was
-/// placed in `since..until` (`until` excluded), per currency of that order,
-/// with the CLVs of those among them the model's stored predictions value
+/// placed in `since..until` (`until` excluded), per currency of that order
+/// (only those whose first order names `platform` as its acquiring platform,
+/// in any case, when one is given), with the CLVs of those among them the model's stored predictions value
 /// in the same currency. `NOT EXISTS` an earlier order of the customer:
 /// answered by the `(org_id, customer_id)` index per candidate, the
 /// candidates by `(org_id, occurred_at)`.
@@ -1110,6 +1111,7 @@ pub async fn new_customers(
     model: Option<Uuid>,
     since: OffsetDateTime,
     until: OffsetDateTime,
+    platform: Option<&str>,
     window: &DateWindow,
 ) -> Result<Vec<NewCustomersRow>, StoreError> {
     use sea_query::{Alias, JoinType};
@@ -1147,7 +1149,7 @@ pub async fn new_customers(
         .add(Expr::col((p.clone(), P::OrgId)).eq(org.0))
         .add(Expr::col((p.clone(), P::CustomerId)).equals((t.clone(), T::CustomerId)))
         .add(Expr::col((p.clone(), P::Currency)).equals((t.clone(), T::Currency)));
-    let stmt = Query::select()
+    let mut stmt = Query::select()
         .expr_as(Expr::col((t.clone(), T::Currency)), Alias::new("currency"))
         .expr_as(
             Func::count(Expr::col((t.clone(), T::Id))),
@@ -1174,5 +1176,11 @@ pub async fn new_customers(
         .group_by_col((t.clone(), T::Currency))
         .order_by((t.clone(), T::Currency), Order::Asc)
         .to_owned();
+    if let Some(platform) = platform {
+        // The first order's acquiring platform, as uploaded (any case).
+        stmt.and_where(
+            Func::lower(Expr::col((t.clone(), T::Platform))).eq(platform.to_ascii_lowercase()),
+        );
+    }
     db.fetch_all(&stmt).await
 }

@@ -445,6 +445,67 @@ fn lay_table(l: &mut Layout, table: &Table) {
 
 /// A round step for about four intervals up to `max` (1, 2 or 5 × 10ⁿ
 /// micros of a whole unit, at least one minor unit).
+/// A table whose last column is this one holds sentences (the summary's
+/// basis): printed as wrapped paragraphs, each under its other cells as a
+/// bold label, not as a table row a page could not hold.
+const NOTE_COLUMN: &str = "basis";
+
+/// Words of `text` in lines no wider than `width` at `size` (a word longer
+/// than a line gets a line of its own).
+fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(false, &candidate, size) > width {
+            lines.push(std::mem::replace(&mut line, word.to_owned()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn lay_notes(l: &mut Layout, table: &Table) {
+    const SIZE: f32 = 8.5;
+    let line_h = SIZE * 1.45;
+    let width = PAGE_W - 2.0 * MARGIN;
+    l.ensure(18.0 + 3.0 * line_h);
+    let y = l.y + 12.0;
+    l.text(MARGIN, y, 11.0, true, BLACK, table.name.clone());
+    l.y += 18.0;
+    for row in &table.rows {
+        let Some((Cell::Text(sentence), labels)) = row.split_last() else {
+            continue;
+        };
+        let label = labels
+            .iter()
+            .map(|c| cell_text(c, Kind::Text, "", None))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let lines = wrap(sentence, SIZE, width);
+        l.ensure(line_h * (lines.len() + 1) as f32);
+        let y = l.y + SIZE;
+        l.text(MARGIN, y, SIZE, true, BLACK, label);
+        l.y += line_h;
+        for line in lines {
+            l.ensure(line_h);
+            let y = l.y + SIZE;
+            l.text(MARGIN, y, SIZE, false, BLACK, line);
+            l.y += line_h;
+        }
+        l.y += line_h * 0.5;
+    }
+    l.y += 8.0;
+}
+
 fn nice_step(max: i64) -> i64 {
     let raw = (max.max(1) as f64 / 4.0).max(1.0);
     let mag = 10f64.powf(raw.log10().floor());
@@ -616,7 +677,11 @@ pub fn pdf(heading: &Heading, charts: &[Chart], tables: &[Table]) -> Result<Vec<
         }
     }
     for t in tables {
-        lay_table(&mut l, t);
+        if t.columns.last().is_some_and(|(n, _)| n == NOTE_COLUMN) {
+            lay_notes(&mut l, t);
+        } else {
+            lay_table(&mut l, t);
+        }
     }
 
     let total = l.pages.len();
@@ -752,6 +817,21 @@ mod tests {
             "1,234,567"
         );
         assert_eq!(cell_text(&Cell::Empty, Kind::Amount, "cpa", usd), "–");
+    }
+
+    #[test]
+    fn sentences_wrap_at_word_boundaries_within_the_width() {
+        let text = "Against the twin's no-new-spend baseline of 3 launched plans; spend outside them is not credited.";
+        let lines = wrap(text, 8.5, 120.0);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert_eq!(lines.join(" "), text, "no word lost or split");
+        for line in &lines {
+            assert!(
+                text_width(false, line, 8.5) <= 120.0 || !line.contains(' '),
+                "{line}"
+            );
+        }
+        assert!(wrap("", 8.5, 120.0).is_empty());
     }
 
     #[test]
