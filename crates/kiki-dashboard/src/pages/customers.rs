@@ -245,7 +245,9 @@ pub fn read_sheet(bytes: &[u8], keep: usize) -> Result<Sheet, String> {
 fn csv_error(what: &str, e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
-            pos, expected_len, len
+            pos,
+            expected_len,
+            len,
         } => format!(
             "Line {} of the file has {len} fields where the header has {expected_len}; every line needs the same columns.",
             pos.as_ref().map_or(0, csv::Position::line)
@@ -327,10 +329,7 @@ pub fn multipart<'a>(content_type: &str, body: &'a [u8]) -> Result<Vec<Part<'a>>
         let end = find(content, between.as_bytes()).ok_or_else(bad)?;
         let disposition = head
             .split("\r\n")
-            .find(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("content-disposition:")
-            })
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
             .ok_or_else(bad)?;
         parts.push(Part {
             name: disposition_param(disposition, "name").ok_or_else(bad)?,
@@ -377,7 +376,8 @@ pub fn map_rows(
             message: m,
         }]
     };
-    let text = std::str::from_utf8(bytes).map_err(|_| sheet_err("The file is not UTF-8 text.".into()))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| sheet_err("The file is not UTF-8 text.".into()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -535,22 +535,27 @@ fn service(app: &AppState) -> Result<std::sync::Arc<LtvService>, PageError> {
 }
 
 /// The session and range of a customers page; needs `ltv.read`.
-async fn open(app: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<(Viewer, Range, String), PageError> {
+async fn open(
+    app: &AppState,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Result<(Viewer, Range, String), PageError> {
     let analytics = app
         .services
         .get::<AnalyticsService>()
         .ok_or(PageError::NotFound("This page"))?;
     let q = range_query(raw)?;
     let default_tz = analytics.config().default_time_zone.clone();
-    let tz = q
-        .tz
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or(&default_tz);
+    let tz =
+        q.tz.as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(&default_tz);
     let today = kiki_analytics::today_in(app.clock.now(), tz).ok_or_else(|| {
         PageError::BadRequest(format!("`tz`: `{tz}` is not in the time zone database."))
     })?;
-    let range = q.resolve(today, &default_tz).map_err(PageError::BadRequest)?;
+    let range = q
+        .resolve(today, &default_tz)
+        .map_err(PageError::BadRequest)?;
     let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
     viewer.require(Permission::LtvRead)?;
     Ok((viewer, range, default_tz))
@@ -567,7 +572,12 @@ fn org_of(field: &str) -> Result<Option<OrgId>, PageError> {
 
 /// A form POST: the session in the form's organisation, its CSRF token and
 /// `ltv.write`.
-async fn form_viewer(app: &AppState, headers: &HeaderMap, org: &str, csrf: &str) -> Result<(Viewer, Option<OrgId>), PageError> {
+async fn form_viewer(
+    app: &AppState,
+    headers: &HeaderMap,
+    org: &str,
+    csrf: &str,
+) -> Result<(Viewer, Option<OrgId>), PageError> {
     let org = org_of(org)?;
     let viewer = Viewer::load(&app.identity, headers, org).await?;
     viewer.check_csrf(csrf)?;
@@ -594,7 +604,9 @@ fn when(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!(
         "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
     );
-    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_default()
 }
 
 fn day(t: time::OffsetDateTime) -> String {
@@ -686,19 +698,53 @@ fn model_view(m: &LtvModelView, current: bool) -> ModelView {
         .map(|w| format!("{} – {}", day(w.start), day(w.end)))
         .unwrap_or_else(|| "—".into());
     let mut summary = vec![
-        fact("Model", format!("{} (version {})", f.kind.name(), m.version), "The purchase model fitted; versions count up per organisation, the highest is the current one."),
-        fact("Fitted", format!("{} by {}", when(m.created_at), m.created_by), "When the fit finished and who asked for it."),
-        fact("Data window", window, "First and last stored transaction the fit read."),
+        fact(
+            "Model",
+            format!("{} (version {})", f.kind.name(), m.version),
+            "The purchase model fitted; versions count up per organisation, the highest is the current one.",
+        ),
+        fact(
+            "Fitted",
+            format!("{} by {}", when(m.created_at), m.created_by),
+            "When the fit finished and who asked for it.",
+        ),
+        fact(
+            "Data window",
+            window,
+            "First and last stored transaction the fit read.",
+        ),
         fact(
             "Calibration end",
-            m.calibration_end.map(day).unwrap_or_else(|| "— (no holdout: every transaction was used to fit)".into()),
+            m.calibration_end
+                .map(day)
+                .unwrap_or_else(|| "— (no holdout: every transaction was used to fit)".into()),
             "Transactions after this were held out to check the forecast.",
         ),
-        fact("Customers", m.customer_count.to_string(), "Customers with a stored forecast under this model."),
-        fact("Time unit", unit.to_owned(), "The unit of frequency, recency and age (T) in the model."),
-        fact("Horizon", format!("{} days", m.horizon_days), "The span of the stored expected purchases and CLVs."),
-        fact("Discount rate", format!("{} a year", percent(m.discount_rate)), "Applied to future orders in the CLV."),
-        fact("Currency", m.currency.clone(), "The currency of the transactions fitted and of every amount below."),
+        fact(
+            "Customers",
+            m.customer_count.to_string(),
+            "Customers with a stored forecast under this model.",
+        ),
+        fact(
+            "Time unit",
+            unit.to_owned(),
+            "The unit of frequency, recency and age (T) in the model.",
+        ),
+        fact(
+            "Horizon",
+            format!("{} days", m.horizon_days),
+            "The span of the stored expected purchases and CLVs.",
+        ),
+        fact(
+            "Discount rate",
+            format!("{} a year", percent(m.discount_rate)),
+            "Applied to future orders in the CLV.",
+        ),
+        fact(
+            "Currency",
+            m.currency.clone(),
+            "The currency of the transactions fitted and of every amount below.",
+        ),
     ];
     if m.skipped_transactions > 0 {
         summary.push(fact(
@@ -722,22 +768,61 @@ fn model_view(m: &LtvModelView, current: bool) -> ModelView {
         })
         .collect();
     let diagnostics = vec![
-        fact("Log-likelihood", format!("{:.2}", f.log_likelihood), "Of the fitted data at the estimate, without the penalty; higher is better."),
-        fact("AIC", format!("{:.2}", f.aic), "Akaike information criterion, 2k − 2 ln L: lower is better between models on the same data."),
-        fact("Converged", if f.converged { "yes".into() } else { "no".into() }, "Whether the gradient vanished at the estimate (to 1e-6 per parameter)."),
-        fact("Iterations", format!("{} ({} evaluations)", f.iterations, f.evaluations), "Steps of the optimiser and likelihood evaluations."),
+        fact(
+            "Log-likelihood",
+            format!("{:.2}", f.log_likelihood),
+            "Of the fitted data at the estimate, without the penalty; higher is better.",
+        ),
+        fact(
+            "AIC",
+            format!("{:.2}", f.aic),
+            "Akaike information criterion, 2k − 2 ln L: lower is better between models on the same data.",
+        ),
+        fact(
+            "Converged",
+            if f.converged {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+            "Whether the gradient vanished at the estimate (to 1e-6 per parameter).",
+        ),
+        fact(
+            "Iterations",
+            format!("{} ({} evaluations)", f.iterations, f.evaluations),
+            "Steps of the optimiser and likelihood evaluations.",
+        ),
         fact(
             "Optimiser",
-            match serde_json::to_value(&f.optimizer).ok().and_then(|v| v.as_str().map(str::to_owned)) {
+            match serde_json::to_value(&f.optimizer)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+            {
                 Some(s) => s.replace('_', " "),
                 None => "—".into(),
             },
             "L-BFGS, or Nelder-Mead then L-BFGS when L-BFGS alone did not converge.",
         ),
-        fact("Penalizer", num(f.penalizer), "The L2 penalty of the fit (0: none)."),
-        fact("Customers fitted", format!("{:.0}", f.n_customers), "Customers (total weight) the purchase model was fitted on."),
-        fact("Distinct patterns", f.n_patterns.to_string(), "Different (frequency, recency, T) triples after collapsing equal customers."),
-        fact("Engine", f.engine_version.clone(), "Version of the LTV engine that made the fit."),
+        fact(
+            "Penalizer",
+            num(f.penalizer),
+            "The L2 penalty of the fit (0: none).",
+        ),
+        fact(
+            "Customers fitted",
+            format!("{:.0}", f.n_customers),
+            "Customers (total weight) the purchase model was fitted on.",
+        ),
+        fact(
+            "Distinct patterns",
+            f.n_patterns.to_string(),
+            "Different (frequency, recency, T) triples after collapsing equal customers.",
+        ),
+        fact(
+            "Engine",
+            f.engine_version.clone(),
+            "Version of the LTV engine that made the fit.",
+        ),
     ];
     let spend = m.gamma_gamma.as_ref().map(|g| {
         let se = |pick: fn(&kiki_ltv::GammaGammaParams) -> f64| {
@@ -842,7 +927,10 @@ fn customer_row(r: &PredictionRow, org: Option<Uuid>) -> CustomerRow {
         expected: format!("{:.2}", r.expected_purchases),
         p_alive: percent(r.p_alive),
         churn: percent(r.churn_risk),
-        clv: r.clv.map(|m| m.text().to_string()).unwrap_or_else(|| "—".into()),
+        clv: r
+            .clv
+            .map(|m| m.text().to_string())
+            .unwrap_or_else(|| "—".into()),
     }
 }
 
@@ -894,7 +982,12 @@ pub fn bars_svg(id: &str, title: &str, groups: &[GroupValueView]) -> String {
     const LABEL: f64 = 170.0;
     const VALUE: f64 = 110.0;
     const ROW: f64 = 26.0;
-    let max = groups.iter().map(|g| g.total_clv.micros).max().unwrap_or(0).max(1);
+    let max = groups
+        .iter()
+        .map(|g| g.total_clv.micros)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let h = ROW * groups.len().max(1) as f64 + 8.0;
     let desc = groups
         .iter()
@@ -949,7 +1042,11 @@ fn group_table(id: &str, title: &str, a: &AggregatesView) -> GroupTable {
                 mean_p_alive: percent(g.mean_p_alive),
             })
             .collect(),
-        svg: bars_svg(id, &format!("Total CLV per {}", title.to_lowercase()), &a.groups),
+        svg: bars_svg(
+            id,
+            &format!("Total CLV per {}", title.to_lowercase()),
+            &a.groups,
+        ),
     }
 }
 
@@ -1076,7 +1173,11 @@ async fn build(
             )));
         }
     };
-    let sort_key = if sort == SortBy::Clv { "clv" } else { "churn_risk" };
+    let sort_key = if sort == SortBy::Clv {
+        "clv"
+    } else {
+        "churn_risk"
+    };
     let current = svc.current_model(scope).await.map_err(ltv)?;
     let shown = match q.model.as_deref().filter(|m| !m.is_empty()) {
         None => current.clone(),
@@ -1190,14 +1291,20 @@ async fn build(
     };
     let current_id = current.as_ref().map(|m| m.id);
     let shown_id = shown.as_ref().map(|m| m.id);
-    let sort_links = [("clv", "CLV, highest first"), ("churn_risk", "Churn risk, highest first (lowest P(alive) first)")]
-        .iter()
-        .map(|(k, label)| Link {
-            href: page_href(org, &[("sort", (*k).to_owned())]),
-            label: (*label).to_owned(),
-            current: *k == sort_key,
-        })
-        .collect();
+    let sort_links = [
+        ("clv", "CLV, highest first"),
+        (
+            "churn_risk",
+            "Churn risk, highest first (lowest P(alive) first)",
+        ),
+    ]
+    .iter()
+    .map(|(k, label)| Link {
+        href: page_href(org, &[("sort", (*k).to_owned())]),
+        label: (*label).to_owned(),
+        current: *k == sort_key,
+    })
+    .collect();
     let has_clv = page.items.iter().any(|r| r.clv.is_some());
     let fit_models = [
         ("bgnbd", "BG/NBD"),
@@ -1226,7 +1333,9 @@ async fn build(
         uploaded,
         job,
         no_transactions,
-        model: shown.as_ref().map(|m| model_view(m, Some(m.id) == current_id)),
+        model: shown
+            .as_ref()
+            .map(|m| model_view(m, Some(m.id) == current_id)),
         versions: versions
             .items
             .iter()
@@ -1259,9 +1368,9 @@ async fn build(
             "by churn risk, highest first".into()
         },
         customers: page.items.iter().map(|r| customer_row(r, org)).collect(),
-        next_href: page.next_cursor.map(|c| {
-            page_href(org, &[("sort", sort_key.to_owned()), ("cursor", c)])
-        }),
+        next_href: page
+            .next_cursor
+            .map(|c| page_href(org, &[("sort", sort_key.to_owned()), ("cursor", c)])),
         first_href: q
             .cursor
             .as_deref()
@@ -1313,7 +1422,13 @@ pub struct UploadErrorPage {
     pub back_href: String,
 }
 
-fn upload_error(viewer: &Viewer, range: &Range, tz: &str, status: StatusCode, message: String) -> Response {
+fn upload_error(
+    viewer: &Viewer,
+    range: &Range,
+    tz: &str,
+    status: StatusCode,
+    message: String,
+) -> Response {
     let mut layout = Layout::public("Upload transactions");
     layout.chrome = Some(chrome(viewer, "customers", range, tz));
     layout.flash = Some(Flash {
@@ -1332,7 +1447,11 @@ fn upload_error(viewer: &Viewer, range: &Range, tz: &str, status: StatusCode, me
 }
 
 /// The range of a form POST's page (the default range in `org`).
-async fn form_range(app: &AppState, headers: &HeaderMap, org: Option<OrgId>) -> Result<(Viewer, Range, String), PageError> {
+async fn form_range(
+    app: &AppState,
+    headers: &HeaderMap,
+    org: Option<OrgId>,
+) -> Result<(Viewer, Range, String), PageError> {
     let raw = org.map(|o| format!("org={}", o.0)).unwrap_or_default();
     open(app, headers, Some(raw.as_str())).await
 }
@@ -1424,7 +1543,12 @@ pub async fn preview(
     let body = match body {
         Ok(b) => Some(b),
         Err(rej) if too_large(&rej) => None,
-        Err(rej) => return Err(PageError::BadRequest(format!("The form could not be read: {}", rej.body_text()))),
+        Err(rej) => {
+            return Err(PageError::BadRequest(format!(
+                "The form could not be read: {}",
+                rej.body_text()
+            )));
+        }
     };
     // The fields are read before the session so the CSRF token and the
     // organisation come from the form; an oversized body has neither, so
@@ -1455,12 +1579,20 @@ pub async fn preview(
             &range,
             &tz,
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The file is larger than the page's limit of 1 MiB ({MAX_FILE_BYTES} bytes). Split it into smaller files, or send it through the API (POST /v1/ltv/transactions)."),
+            format!(
+                "The file is larger than 1 MiB, the limit of this page ({MAX_FILE_BYTES} bytes). Split it into smaller files, or send it through the API (POST /v1/ltv/transactions)."
+            ),
         ));
     }
     let file = parts.iter().find(|p| p.name == "file");
     let Some(file) = file.filter(|f| !f.data.is_empty()) else {
-        return Ok(upload_error(&viewer, &range, &tz, StatusCode::UNPROCESSABLE_ENTITY, "Choose a CSV file first.".into()));
+        return Ok(upload_error(
+            &viewer,
+            &range,
+            &tz,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose a CSV file first.".into(),
+        ));
     };
     if file.data.len() > MAX_FILE_BYTES {
         return Ok(upload_error(
@@ -1468,12 +1600,22 @@ pub async fn preview(
             &range,
             &tz,
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The file is larger than the page's limit of 1 MiB ({MAX_FILE_BYTES} bytes). Split it into smaller files, or send it through the API (POST /v1/ltv/transactions)."),
+            format!(
+                "The file is larger than 1 MiB, the limit of this page ({MAX_FILE_BYTES} bytes). Split it into smaller files, or send it through the API (POST /v1/ltv/transactions)."
+            ),
         ));
     }
     let sheet = match read_sheet(file.data, PREVIEW_ROWS) {
         Ok(s) => s,
-        Err(m) => return Ok(upload_error(&viewer, &range, &tz, StatusCode::UNPROCESSABLE_ENTITY, m)),
+        Err(m) => {
+            return Ok(upload_error(
+                &viewer,
+                &range,
+                &tz,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                m,
+            ));
+        }
     };
     let mapping = guess_mapping(&sheet.header);
     let svc = service(&app)?;
@@ -1485,7 +1627,18 @@ pub async fn preview(
         .chars()
         .take(200)
         .collect();
-    let p = preview_page(&viewer, &range, &tz, name, &sheet, &mapping, currency, file.data, Vec::new(), 0);
+    let p = preview_page(
+        &viewer,
+        &range,
+        &tz,
+        name,
+        &sheet,
+        &mapping,
+        currency,
+        file.data,
+        Vec::new(),
+        0,
+    );
     Ok(html(StatusCode::OK, p.render()))
 }
 
@@ -1524,10 +1677,9 @@ impl ConfirmForm {
         .iter()
         .map(|v| match v.trim() {
             "" => Ok(None),
-            s => s
-                .parse::<usize>()
-                .map(Some)
-                .map_err(|_| PageError::BadRequest("A column choice is not one of the file's columns.".into())),
+            s => s.parse::<usize>().map(Some).map_err(|_| {
+                PageError::BadRequest("A column choice is not one of the file's columns.".into())
+            }),
         })
         .collect()
     }
@@ -1551,33 +1703,56 @@ pub async fn upload(
                 &range,
                 &tz,
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("The file is larger than the page's limit of 1 MiB ({MAX_FILE_BYTES} bytes)."),
+                format!(
+                    "The file is larger than 1 MiB, the limit of this page ({MAX_FILE_BYTES} bytes)."
+                ),
             ));
         }
-        Err(rej) => return Err(PageError::BadRequest(format!("The form could not be read: {}", rej.body_text()))),
+        Err(rej) => {
+            return Err(PageError::BadRequest(format!(
+                "The form could not be read: {}",
+                rej.body_text()
+            )));
+        }
     };
     let f: ConfirmForm = read_form(&body);
     let (_, org) = form_viewer(&app, &headers, &f.org, &f.csrf).await?;
     let (viewer, range, tz) = form_range(&app, &headers, org).await?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(f.data.trim())
-        .map_err(|_| PageError::BadRequest("The file did not come back from the preview intact; upload it again.".into()))?;
+        .map_err(|_| {
+            PageError::BadRequest(
+                "The file did not come back from the preview intact; upload it again.".into(),
+            )
+        })?;
     if bytes.len() > MAX_FILE_BYTES {
         return Ok(upload_error(
             &viewer,
             &range,
             &tz,
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The file is larger than the page's limit of 1 MiB ({MAX_FILE_BYTES} bytes)."),
+            format!(
+                "The file is larger than 1 MiB, the limit of this page ({MAX_FILE_BYTES} bytes)."
+            ),
         ));
     }
     let sheet = match read_sheet(&bytes, PREVIEW_ROWS) {
         Ok(s) => s,
-        Err(m) => return Ok(upload_error(&viewer, &range, &tz, StatusCode::UNPROCESSABLE_ENTITY, m)),
+        Err(m) => {
+            return Ok(upload_error(
+                &viewer,
+                &range,
+                &tz,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                m,
+            ));
+        }
     };
     let mapping = f.mapping()?;
     if mapping.len() != TARGETS.len() {
-        return Err(PageError::BadRequest("The mapping form is incomplete.".into()));
+        return Err(PageError::BadRequest(
+            "The mapping form is incomplete.".into(),
+        ));
     }
     let currency_text = f.currency.trim().to_ascii_uppercase();
     let file_name: String = f.file_name.chars().take(200).collect();
@@ -1675,7 +1850,11 @@ pub async fn fit(
         "pareto" => ModelChoice::Pareto,
         "mbgnbd" => ModelChoice::Mbgnbd,
         "bgbb" => ModelChoice::Bgbb,
-        _ => return Err(PageError::BadRequest("`model` must be bgnbd, pareto, mbgnbd or bgbb.".into())),
+        _ => {
+            return Err(PageError::BadRequest(
+                "`model` must be bgnbd, pareto, mbgnbd or bgbb.".into(),
+            ));
+        }
     };
     let input = FitInput {
         model: f.model.trim().chars().take(16).collect(),
@@ -1755,32 +1934,76 @@ pub async fn customer(
 ) -> Result<Response, PageError> {
     let svc = service(&app)?;
     let (viewer, range, tz) = open(&app, &headers, raw.as_deref()).await?;
-    let c: CustomerView = svc
-        .customer(&viewer.principal.scope, &id)
-        .await
-        .map_err(|e| match e {
-            LtvServiceError::NotFound(_) => PageError::NotFound("The customer"),
-            e => ltv(e),
-        })?;
+    let c: CustomerView =
+        svc.customer(&viewer.principal.scope, &id)
+            .await
+            .map_err(|e| match e {
+                LtvServiceError::NotFound(_) => PageError::NotFound("The customer"),
+                e => ltv(e),
+            })?;
     let facts = vec![
-        fact("Orders", c.transactions.to_string(), "Stored orders of this customer (refunds not counted)."),
+        fact(
+            "Orders",
+            c.transactions.to_string(),
+            "Stored orders of this customer (refunds not counted).",
+        ),
         fact("Refunds", c.refunds.to_string(), "Stored refunds."),
-        fact("Spent", c.total_spent.text().to_string(), "Orders less refunds."),
-        fact("First purchase", c.first_purchase.map(day).unwrap_or_else(|| "—".into()), "The earliest stored order."),
-        fact("Last purchase", c.last_purchase.map(day).unwrap_or_else(|| "—".into()), "The latest stored order."),
+        fact(
+            "Spent",
+            c.total_spent.text().to_string(),
+            "Orders less refunds.",
+        ),
+        fact(
+            "First purchase",
+            c.first_purchase.map(day).unwrap_or_else(|| "—".into()),
+            "The earliest stored order.",
+        ),
+        fact(
+            "Last purchase",
+            c.last_purchase.map(day).unwrap_or_else(|| "—".into()),
+            "The latest stored order.",
+        ),
     ];
     let forecast = c
         .prediction
         .as_ref()
         .map(|p| {
             vec![
-                fact("Repeat purchases", format!("{:.0}", p.frequency), "Repeat purchase days in the fitted window (frequency)."),
-                fact("Mean repeat order", p.monetary.text().to_string(), "Mean value of the repeat purchase days."),
-                fact("Expected purchases", format!("{:.2}", p.expected_purchases), "Purchases the current model expects over its horizon."),
-                fact("P(alive)", percent(p.p_alive), "The model's probability that the customer still buys."),
+                fact(
+                    "Repeat purchases",
+                    format!("{:.0}", p.frequency),
+                    "Repeat purchase days in the fitted window (frequency).",
+                ),
+                fact(
+                    "Mean repeat order",
+                    p.monetary.text().to_string(),
+                    "Mean value of the repeat purchase days.",
+                ),
+                fact(
+                    "Expected purchases",
+                    format!("{:.2}", p.expected_purchases),
+                    "Purchases the current model expects over its horizon.",
+                ),
+                fact(
+                    "P(alive)",
+                    percent(p.p_alive),
+                    "The model's probability that the customer still buys.",
+                ),
                 fact("Churn risk", percent(p.churn_risk), "1 − P(alive)."),
-                fact("Expected order value", p.expected_aov.map(|m| m.text().to_string()).unwrap_or_else(|| "—".into()), "The spend model's expected value of the next order."),
-                fact("CLV", p.clv.map(|m| m.text().to_string()).unwrap_or_else(|| "—".into()), "Discounted value of the expected purchases over the horizon."),
+                fact(
+                    "Expected order value",
+                    p.expected_aov
+                        .map(|m| m.text().to_string())
+                        .unwrap_or_else(|| "—".into()),
+                    "The spend model's expected value of the next order.",
+                ),
+                fact(
+                    "CLV",
+                    p.clv
+                        .map(|m| m.text().to_string())
+                        .unwrap_or_else(|| "—".into()),
+                    "Discounted value of the expected purchases over the horizon.",
+                ),
             ]
         })
         .unwrap_or_default();
@@ -1806,21 +2029,51 @@ mod tests {
 
     #[test]
     fn columns_are_guessed_from_common_header_names() {
-        let m = guess_mapping(&strings(&["Order ID", "Email", "Order Date", "Total", "Currency", "Channel"]));
+        let m = guess_mapping(&strings(&[
+            "Order ID",
+            "Email",
+            "Order Date",
+            "Total",
+            "Currency",
+            "Channel",
+        ]));
         // customer, time, amount, currency, order, segment, platform, kind
-        assert_eq!(m, vec![Some(1), Some(2), Some(3), Some(4), Some(0), None, Some(5), None]);
+        assert_eq!(
+            m,
+            vec![
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(4),
+                Some(0),
+                None,
+                Some(5),
+                None
+            ]
+        );
     }
 
     #[test]
     fn a_file_is_read_with_its_first_rows_and_count() {
-        let s = read_sheet(b"customer_id,date,amount\nc1,2025-01-01,10\nc2,2025-01-02,20\n", 1).unwrap();
+        let s = read_sheet(
+            b"customer_id,date,amount\nc1,2025-01-01,10\nc2,2025-01-02,20\n",
+            1,
+        )
+        .unwrap();
         assert_eq!(s.header, strings(&["customer_id", "date", "amount"]));
         assert_eq!(s.rows.len(), 1);
         assert_eq!(s.total, 2);
         let e = read_sheet(b"a,b\n1,2,3\n", 5).unwrap_err();
-        assert!(e.contains("Line 2 of the file has 3 fields where the header has 2"), "{e}");
+        assert!(
+            e.contains("Line 2 of the file has 3 fields where the header has 2"),
+            "{e}"
+        );
         assert!(read_sheet(b"a,b\n", 5).unwrap_err().contains("no rows"));
-        assert!(read_sheet(&[0xff, 0xfe, 0x00], 5).unwrap_err().contains("not UTF-8"));
+        assert!(
+            read_sheet(&[0xff, 0xfe, 0x00], 5)
+                .unwrap_err()
+                .contains("not UTF-8")
+        );
     }
 
     #[test]
@@ -1831,7 +2084,12 @@ mod tests {
         assert_eq!(e[0].row, 2);
         assert_eq!(e[0].line, 3);
         assert!(e[0].message.contains("one upload holds one currency"));
-        let ok = map_rows(b"id,at,amount,cur\nc1,2025-01-01,1,eur\n", &mapping, Currency::USD).unwrap();
+        let ok = map_rows(
+            b"id,at,amount,cur\nc1,2025-01-01,1,eur\n",
+            &mapping,
+            Currency::USD,
+        )
+        .unwrap();
         assert_eq!(ok.currency.as_str(), "EUR");
         assert_eq!(ok.lines, vec![2]);
     }
@@ -1839,7 +2097,9 @@ mod tests {
     #[test]
     fn a_required_column_must_be_chosen() {
         let mapping = vec![Some(0), None, Some(2), None, None, None, None, None];
-        let e = map_rows(b"id,at,amount\nc1,2025-01-01,1\n", &mapping, Currency::USD).err().unwrap();
+        let e = map_rows(b"id,at,amount\nc1,2025-01-01,1\n", &mapping, Currency::USD)
+            .err()
+            .unwrap();
         assert_eq!(e.len(), 1);
         assert!(e[0].message.contains("time of the order"), "{:?}", e);
     }
