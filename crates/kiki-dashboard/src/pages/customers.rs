@@ -613,19 +613,17 @@ fn day(t: time::OffsetDateTime) -> String {
     crate::pages::overview::day(t.to_offset(time::UtcOffset::UTC).date())
 }
 
-/// A number with up to four significant decimals.
+/// A number with one to four decimals, by its size.
 fn num(x: f64) -> String {
     if !x.is_finite() {
-        return "—".into();
-    }
-    let s = if x.abs() >= 1000.0 {
+        "—".into()
+    } else if x.abs() >= 1000.0 {
         format!("{x:.1}")
     } else if x.abs() >= 1.0 {
         format!("{x:.3}")
     } else {
         format!("{x:.4}")
-    };
-    s
+    }
 }
 
 /// A figure on the page: what it is, its value, where it comes from.
@@ -794,7 +792,7 @@ fn model_view(m: &LtvModelView, current: bool) -> ModelView {
         ),
         fact(
             "Optimiser",
-            match serde_json::to_value(&f.optimizer)
+            match serde_json::to_value(f.optimizer)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
             {
