@@ -450,13 +450,13 @@ async fn a_file_is_previewed_mapped_stored_fitted_and_its_customers_listed() {
     let refit = b
         .post(
             "/app/customers/fit",
-            &[("csrf", &csrf), ("model", "pareto")],
+            &[("csrf", &csrf), ("model", "mbgnbd")],
         )
         .await;
     assert_eq!(refit.status, 303, "{}", refit.body);
     let v2 = b.get("/app/customers").await;
     let t2 = text(&v2.body);
-    assert!(t2.contains("Model Pareto/NBD (version 2)"), "{t2}");
+    assert!(t2.contains("Model MBG/NBD (version 2)"), "{t2}");
     assert!(t2.contains("fitted without a holdout period"), "{t2}");
     let v1 = b.get(&format!("/app/customers?model={model_id}")).await;
     assert_eq!(v1.status, 200);
