@@ -3,7 +3,8 @@
 // playwright-core through sign-in (password and two-factor step), the
 // overview, the organisation switcher, a date-range preset, the CSV export,
 // the phone width, the campaign list with a filter, a campaign's detail
-// drilled down to an ad, pause and resume, the approvals queue and sign-out, and fails on any console error, any Content
+// drilled down to an ad, pause and resume, the approvals queue, customers and
+// LTV (sort, a customer, a fit, an upload with its preview) and sign-out, and fails on any console error, any Content
 // Security Policy violation, any failed request and any serious or critical
 // axe-core finding. The pages run with their CSP enforced; axe is evaluated
 // through the DevTools protocol, which the page's CSP does not govern.
@@ -551,6 +552,64 @@ async function run(base, pageProblems) {
     check(/The twin (approves|refuses)/.test(askText), "the request shows the twin's verdict", askText.slice(0, 200));
     await shot(page, "approvals");
     await axe(page, "the approvals queue");
+
+    step("customers and LTV");
+    await Promise.all([page.waitForURL("**/app/customers?**"), page.click("nav.main-nav a:text-is('Customers')")]);
+    check((await page.textContent("main h1")).trim() === "Customers and lifetime value", "the navigation opens customers and LTV");
+    check(new URL(page.url()).searchParams.has("org"), "the customers page stays in the chosen organisation", page.url());
+    check(
+      (await page.getAttribute("nav.main-nav a:text-is('Customers')", "aria-current")) === "page",
+      "the navigation marks Customers as the current page",
+    );
+    const modelText = (await page.textContent("dl[data-model]")).replace(/\s+/g, " ");
+    check(/Model (MBG\/NBD|Pareto\/NBD) \(version \d+\)/.test(modelText), "the demo's fitted model is shown with its version", modelText.slice(0, 160));
+    const diagText = (await page.textContent("dl[data-diagnostics]")).replace(/\s+/g, " ");
+    check(/Log-likelihood -?[\d.]+/.test(diagText) && /AIC/.test(diagText), "the model's diagnostics are labelled", diagText.slice(0, 160));
+    const customerRows = await page.$$eval("tr[data-customer]", (rs) => rs.length);
+    check(customerRows >= 10, `${shopName} lists its customers`, `${customerRows} rows`);
+    const clvs = await page.$$eval("tr[data-customer] td:last-child", (cs) => cs.map((c) => c.textContent.trim()));
+    check(clvs.every((c) => MONEY.test(c)), "CLVs are written as dollar amounts", clvs.slice(0, 3).join(", "));
+    const clvNumbers = clvs.map((c) => Number(c.replace(/[$,]/g, "")));
+    check(clvNumbers.every((v, i) => i === 0 || clvNumbers[i - 1] >= v), "customers are listed by CLV, highest first", clvs.slice(0, 5).join(", "));
+    const groupRows = await page.$$eval("tr[data-group]", (rs) => rs.length);
+    check(groupRows >= 2, "CLV per segment and per platform is tabled", `${groupRows} rows`);
+    check((await page.$$("svg.bars rect.bar")).length >= 2, "the CLV bars are drawn on the server");
+    await shot(page, "customers");
+    await axe(page, "the customers page");
+    await Promise.all([page.waitForURL("**sort=churn_risk**"), page.click("a:text-is('Churn risk, highest first (lowest P(alive) first)')")]);
+    const risks = await page.$$eval("tr[data-customer] td:nth-child(8)", (cs) => cs.map((c) => parseFloat(c.textContent)));
+    check(risks.length >= 1 && risks.every((v, i) => i === 0 || risks[i - 1] >= v), "sorting by churn risk lists the riskiest first", risks.slice(0, 5).join(", "));
+    const firstCustomer = (await page.textContent("tr[data-customer] th a")).trim();
+    await Promise.all([page.waitForURL("**/app/customers/c/**"), page.click("tr[data-customer] th a")]);
+    check((await page.textContent("main h1")).includes(firstCustomer), "a row opens the customer", firstCustomer);
+    check((await page.textContent("dl[data-forecast]")).includes("P(alive)"), "the customer's forecast is shown");
+    await axe(page, "a customer's page");
+    await Promise.all([page.waitForURL("**/app/customers?**"), page.click("main a:text-is('Customers')")]);
+    const versionsBefore = await page.$$eval("tr[data-version]", (rs) => rs.length);
+    await page.selectOption("#fit-model", "mbgnbd");
+    await Promise.all([page.waitForURL("**done=fitted**"), page.click("form.fit button[type=submit]")]);
+    check((await page.textContent(".flash")).includes("A new model is fitted"), "fitting says so");
+    const versionsAfter = await page.$$eval("tr[data-version]", (rs) => rs.length);
+    check(versionsAfter === versionsBefore + 1, "the fit adds a model version", `${versionsBefore} → ${versionsAfter}`);
+    const ordersCsv = "Order ID,Email,Order Date,Total,Channel\n" +
+      "e2e-1,e2e-a@shop.example,2025-05-01,42.00,meta\n" +
+      "e2e-2,e2e-a@shop.example,2025-06-03,18.50,meta\n" +
+      "e2e-3,e2e-b@shop.example,2025-05-20,99.99,google\n";
+    await page.setInputFiles("#file", { name: "e2e-orders.csv", mimeType: "text/csv", buffer: Buffer.from(ordersCsv) });
+    await Promise.all([page.waitForURL("**/app/customers/preview"), page.click("form.upload button[type=submit]")]);
+    check((await page.textContent("main h1")).trim() === "Check the upload", "the file opens its preview");
+    const previewRows = await page.$$eval("table[data-preview] tbody tr", (rs) => rs.length);
+    check(previewRows === 3, "the preview shows the file's rows", `${previewRows}`);
+    check((await page.inputValue("#col-customer_id")) === "1", "the customer column is guessed from its name");
+    check((await page.inputValue("#col-timestamp")) === "2", "the date column is guessed from its name");
+    check((await page.inputValue("#col-amount")) === "3", "the amount column is guessed from its name");
+    await shot(page, "customers-preview");
+    await axe(page, "the upload preview");
+    await Promise.all([page.waitForURL("**done=uploaded**"), page.click("form.mapping button[type=submit]")]);
+    const uploaded = (await page.textContent("[data-upload-result]")).replace(/\s+/g, " ");
+    check(/3 rows received, 3 stored, 0 skipped/.test(uploaded), "the upload's counts are shown", uploaded);
+    check(new URL(page.url()).searchParams.has("org"), "the upload stays in the chosen organisation", page.url());
+    await axe(page, "the customers page after an upload");
 
     step("sign-out");
     await Promise.all([page.waitForURL("**/sign-in**"), page.click("form[action='/sign-out'] button")]);

@@ -5,7 +5,8 @@
 //! internet and no script. The session is the identity context's cookie
 //! session; figures come from the analytics service, campaigns and
 //! approvals from the campaigns service, the twin's results from the twin
-//! service, all in-process. See docs/dashboard.md.
+//! service, customers and lifetime values from the LTV service (when its
+//! module is mounted), all in-process. See docs/dashboard.md.
 //!
 //! Layout (ARCHITECTURE.md, "Adding a bounded context", as far as a
 //! presentation module has the parts):
@@ -80,6 +81,21 @@ pub fn routes() -> Router<AppState> {
             "/app/approvals/{id}/decision",
             post(pages::approvals::decide),
         )
+        .route("/app/customers", get(pages::customers::page))
+        .route(
+            "/app/customers/preview",
+            post(pages::customers::preview).layer(axum::extract::DefaultBodyLimit::max(
+                pages::customers::PREVIEW_BODY_BYTES,
+            )),
+        )
+        .route(
+            "/app/customers/upload",
+            post(pages::customers::upload).layer(axum::extract::DefaultBodyLimit::max(
+                pages::customers::CONFIRM_BODY_BYTES,
+            )),
+        )
+        .route("/app/customers/fit", post(pages::customers::fit))
+        .route("/app/customers/c/{id}", get(pages::customers::customer))
         .route("/app/{*rest}", get(not_found))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(views::security_headers))

@@ -6,6 +6,7 @@
 
 pub mod approvals;
 pub mod campaigns;
+pub mod customers;
 pub mod overview;
 pub mod sign_in;
 pub mod variants;
@@ -38,6 +39,12 @@ const SECTIONS: &[(&str, &str, &str, Permission)] = &[
         "/app/approvals",
         "Approvals",
         Permission::CampaignRead,
+    ),
+    (
+        "customers",
+        "/app/customers",
+        "Customers",
+        Permission::LtvRead,
     ),
 ];
 

@@ -9,6 +9,7 @@
 mod approvals;
 mod assets;
 mod campaigns;
+mod customers;
 mod overview;
 mod security;
 mod sign_in;
@@ -47,6 +48,8 @@ pub async fn spawn() -> (TestApp, Arc<AnalyticsService>, TestClock) {
         .module(Arc::new(CampaignsModule::new()))
         // Labels creative variants from the campaigns' creatives.
         .module(Arc::new(AnalyticsModule::new().with_campaigns_module()))
+        // Customers and lifetime value.
+        .module(Arc::new(kiki_ltv_service::LtvModule::new()))
         .module(Arc::new(DashboardModule::new()))
         .spawn()
         .await;
