@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod overview;
 pub mod sign_in;
 pub mod variants;
+pub mod wizard;
 
 use kiki_identity::Permission;
 
