@@ -579,6 +579,11 @@ async function run(base, pageProblems) {
     await page.click("#own-f-copy-headlines");
     await page.keyboard.type("Running shoes for every road");
     await page.waitForSelector("#verdict-own .verdict-tag");
+    // Google Ads asks for three headlines and two descriptions at least.
+    await page.keyboard.type("\nFree returns for 30 days\nBuilt for long runs");
+    await page.click("#own-f-copy-descriptions");
+    await page.keyboard.type("Light shoes with grip on every trail.\nOrder today, delivered in two days.");
+    await page.waitForSelector("#verdict-own .verdict-tag");
     const liveVerdict = (await page.textContent("#verdict-own .verdict-tag")).trim();
     check(liveVerdict.length > 0, `the policy verdict shows as the copy is typed: ${liveVerdict}`);
     await axe(page, "the wizard's creatives step with a live verdict");
