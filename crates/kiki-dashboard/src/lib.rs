@@ -109,6 +109,7 @@ fn wizard_routes() -> Router<AppState> {
             post(w::edit_creative),
         )
         .route("/app/campaigns/new/{id}/review", post(w::review))
+        .route("/app/campaigns/new/{id}/release", post(w::release))
         .route(
             "/app/campaigns/new/{id}/simulation",
             get(w::simulation).post(w::simulate),

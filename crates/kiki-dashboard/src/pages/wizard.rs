@@ -320,6 +320,8 @@ pub struct CreativesPage {
     pub own: Vec<Field>,
     pub own_verdict: Option<VerdictView>,
     pub own_target: String,
+    /// On safety hold: a creative is rejected; "Release" is offered.
+    pub held: bool,
     pub own_errors: Vec<String>,
     pub next_href: String,
 }
@@ -525,9 +527,18 @@ async fn draft_of(
         .ok_or(PageError::NotFound("The campaign"))
 }
 
-/// A campaign that left `draft` is shown on its own page.
+/// A campaign that left `draft` is shown on its own page; one on safety
+/// hold (a creative the policy rejected) is fixed on the creatives step.
 fn if_not_draft(c: &CampaignView, ctx: &Ctx) -> Option<Response> {
-    (c.status != CampaignStatus::Draft).then(|| redirect(&format!("/app/campaigns/{}{}", c.id, ctx.oq())))
+    match c.status {
+        CampaignStatus::Draft => None,
+        CampaignStatus::SafetyHold => Some(redirect(&format!(
+            "/app/campaigns/new/{}/creatives{}",
+            c.id,
+            ctx.oq()
+        ))),
+        _ => Some(redirect(&format!("/app/campaigns/{}{}", c.id, ctx.oq()))),
+    }
 }
 
 /// Field errors by the form's name for them; the rest as sentences.
@@ -1775,8 +1786,19 @@ async fn creatives_page(
         }
         None => Vec::new(),
     };
+    let held = c.status == CampaignStatus::SafetyHold;
+    let mut layout = ctx.layout("New campaign: creatives");
+    if held {
+        layout.flash = Some(Flash {
+            kind: "error",
+            text: "A creative is rejected by the policy review, so the campaign is on safety hold. \
+                   Change its copy until it passes, then release the campaign back to draft."
+                .into(),
+        });
+    }
     Ok(CreativesPage {
-        layout: ctx.layout("New campaign: creatives"),
+        held,
+        layout,
         steps: ctx.steps(3, Some(c.id)),
         csrf: ctx.viewer.csrf.clone(),
         org: ctx.org_text(),
@@ -1805,7 +1827,9 @@ pub async fn creatives(
 ) -> Result<Response, PageError> {
     let (ctx, _) = enter_get(&app, &analytics, &headers, raw.as_deref()).await?;
     let c = draft_of(&campaigns, &ctx, &id).await?;
-    if let Some(r) = if_not_draft(&c, &ctx) {
+    if c.status != CampaignStatus::SafetyHold
+        && let Some(r) = if_not_draft(&c, &ctx)
+    {
         return Ok(r);
     }
     let page = creatives_page(&campaigns, &ctx, &c, CreativesState::default()).await?;
@@ -2049,6 +2073,30 @@ pub async fn review(
         StatusCode::OK,
         VerdictFragment { target, verdict }.render(),
     ))
+}
+
+/// `POST /app/campaigns/new/{id}/release`: a draft on safety hold whose
+/// creatives were fixed goes back to draft.
+pub async fn release(
+    State(app): State<AppState>,
+    Service(analytics): Service<AnalyticsService>,
+    Service(campaigns): Service<CampaignsService>,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = Form::read(&body);
+    let ctx = enter_post(&app, &analytics, &headers, &f).await?;
+    let c = draft_of(&campaigns, &ctx, &id).await?;
+    let req = ActionRequest {
+        action: Action::Release,
+        reason: Some("Creatives fixed in the create-campaign wizard.".into()),
+    };
+    campaigns
+        .act(&ctx.viewer.principal, &meta, c.id, req)
+        .await?;
+    Ok(back_to_creatives(&ctx, c.id, "creatives"))
 }
 
 // ---------------------------------------------------------------- step 4

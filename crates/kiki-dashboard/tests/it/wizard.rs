@@ -488,3 +488,64 @@ async fn the_wizards_forms_without_the_sessions_token_are_refused() {
     assert_eq!(status_of(&c, draft).await["status"], "draft");
     assert_eq!(creative_count(&c, draft).await, 0);
 }
+
+#[tokio::test]
+async fn a_rejected_creative_holds_the_draft_until_it_is_fixed_and_released() {
+    let (app, _, _) = spawn().await;
+    let boss = admin(&app, "whold@shop.example", "WHold Shop").await;
+    let c = boss.caller(&app);
+    let draft = id_of(&create(&c, &campaign("Held draft", "New customers", "google", 100)).await);
+    let mut b = Browser::new(&app);
+    b.sign_in(&boss.email).await;
+    let path = format!("/app/campaigns/new/{draft}/creatives");
+    let csrf = b.get(&path).await.input("csrf");
+    // One headline is below Google's limits: rejected, and the draft held.
+    let added = b
+        .post(
+            &path,
+            &[
+                ("csrf", csrf.as_str()),
+                ("channel", "google"),
+                ("copy.headlines", "Only one headline"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(status_of(&c, draft).await["status"], "safety_hold");
+    // The other steps lead back to the creatives, which say why.
+    let sim = b.get(&format!("/app/campaigns/new/{draft}/simulation")).await;
+    assert_eq!(sim.status, 303);
+    assert_eq!(sim.location(), path);
+    let page = b.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_no_inline_code("held", &page.body);
+    assert!(page.body.contains("safety hold"));
+    assert!(page.body.contains("verdict-tag verdict-rejected"));
+    let (_, list) = json(c.get(&format!("/v1/creatives?campaign_id={draft}")).await).await;
+    let creative = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let edit_action = format!("/app/campaigns/new/{draft}/creatives/{creative}");
+    let mut edit = form_fields(&page.body, &edit_action);
+    set(
+        &mut edit,
+        "copy.headlines",
+        "Grip on every trail\nFree returns\nBuilt for long runs",
+    );
+    set(
+        &mut edit,
+        "copy.descriptions",
+        "Light shoes for long runs.\nGrip on wet rock and mud.",
+    );
+    let fixed = b.post(&edit_action, &pairs(&edit)).await;
+    assert_eq!(fixed.status, 303, "{}", fixed.body);
+    let released = b
+        .post(
+            &format!("/app/campaigns/new/{draft}/release"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(released.status, 303, "{}", released.body);
+    assert_eq!(status_of(&c, draft).await["status"], "draft");
+    let page = b.get(&path).await;
+    assert!(!page.body.contains("safety hold"));
+    assert!(!page.body.contains("verdict-tag verdict-rejected"));
+}
