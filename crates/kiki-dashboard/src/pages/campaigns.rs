@@ -357,12 +357,12 @@ pub async fn list(
         next_href,
         sort_links,
         export_href,
-        new_href: viewer.can(Permission::CampaignWrite).then(|| {
-            match range.org {
+        new_href: viewer
+            .can(Permission::CampaignWrite)
+            .then(|| match range.org {
                 Some(o) => format!("/app/campaigns/new?org={o}"),
                 None => "/app/campaigns/new".to_owned(),
-            }
-        }),
+            }),
     };
     Ok(html(StatusCode::OK, page.render()))
 }

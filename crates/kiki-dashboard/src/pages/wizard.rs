@@ -230,7 +230,9 @@ impl PlannerInfo {
         }
         s.push('.');
         if let Some(r) = &self.fallback_reason {
-            s.push_str(&format!(" A language model is configured but was not used: {r}"));
+            s.push_str(&format!(
+                " A language model is configured but was not used: {r}"
+            ));
         }
         if let Some(u) = &self.page_url {
             s.push_str(&format!(" The landing page {u} was read."));
@@ -944,7 +946,10 @@ fn goal_ask(input: &GoalInput, errors: &mut Errors) -> Option<GoalAsk> {
         t => match decimal(t).filter(|v| *v > 0.0 && *v <= 100.0) {
             Some(v) => Some(v),
             None => {
-                errors.add("form.target_roi", "A number above 0 and at most 100, such as 3.");
+                errors.add(
+                    "form.target_roi",
+                    "A number above 0 and at most 100, such as 3.",
+                );
                 None
             }
         },
@@ -1158,8 +1163,16 @@ impl PlanForm {
                     channel: wire(&a.channel),
                     share: bps_text(a.budget_share_bps),
                     countries: a.targeting.countries.join(", "),
-                    age_min: a.targeting.age_min.map(|v| v.to_string()).unwrap_or_default(),
-                    age_max: a.targeting.age_max.map(|v| v.to_string()).unwrap_or_default(),
+                    age_min: a
+                        .targeting
+                        .age_min
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    age_max: a
+                        .targeting
+                        .age_max
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
                     gender: match a.targeting.genders.as_slice() {
                         [g] => g.clone(),
                         _ => String::new(),
@@ -1226,7 +1239,10 @@ impl PlanForm {
         let currency = match Currency::parse(self.currency.trim()) {
             Ok(c) => c,
             Err(_) => {
-                errors.add("currency", "A three-letter currency code such as USD or EUR.");
+                errors.add(
+                    "currency",
+                    "A three-letter currency code such as USD or EUR.",
+                );
                 return None;
             }
         };
@@ -1264,7 +1280,10 @@ impl PlanForm {
             e => match parse_date(e) {
                 Some(e) => Some(e),
                 None => {
-                    errors.add("schedule.end", "A date such as 2026-05-31, or empty for no end.");
+                    errors.add(
+                        "schedule.end",
+                        "A date such as 2026-05-31, or empty for no end.",
+                    );
                     None
                 }
             },
@@ -1335,7 +1354,8 @@ fn plan_page(
         Field::new("kind", "Kind", "select", "").options(choices(&kind_choices(false), &form.kind)),
         Field::new("brand_name", "Brand", "text", &form.brand_name),
         Field::new("landing_url", "Landing page", "url", &form.landing_url),
-        Field::new("industry", "Industry", "select", "").options(choices(&industries, &form.industry)),
+        Field::new("industry", "Industry", "select", "")
+            .options(choices(&industries, &form.industry)),
         Field::new("currency", "Currency", "text", &form.currency),
         Field::new("daily_budget", "Daily budget", "text", &form.daily_budget).amount(),
         Field::new("total_budget", "Total budget", "text", &form.total_budget)
@@ -1345,9 +1365,14 @@ fn plan_page(
         Field::new("schedule.end", "End", "date", &form.end).hint("Optional."),
         Field::new("schedule.time_zone", "Time zone", "text", &form.time_zone)
             .hint("UTC or a zone name such as Europe/Berlin."),
-        Field::new("target_roi", "Target return on ad spend", "text", &form.target_roi)
-            .hint("Optional: 3 for 3×.")
-            .amount(),
+        Field::new(
+            "target_roi",
+            "Target return on ad spend",
+            "text",
+            &form.target_roi,
+        )
+        .hint("Optional: 3 for 3×.")
+        .amount(),
         Field::new("max_cpa", "Most per result", "text", &form.max_cpa)
             .hint("Optional.")
             .amount(),
@@ -1371,8 +1396,13 @@ fn plan_page(
                     Field::new(&n("name"), "Name", "text", &a.name),
                     Field::new(&n("channel"), "Platform", "select", "")
                         .options(choices(&channel_choices(), &a.channel)),
-                    Field::new(&n("share"), "Share of the daily budget (%)", "text", &a.share)
-                        .amount(),
+                    Field::new(
+                        &n("share"),
+                        "Share of the daily budget (%)",
+                        "text",
+                        &a.share,
+                    )
+                    .amount(),
                     Field::new(&n("targeting.countries"), "Countries", "text", &a.countries)
                         .hint("Two-letter codes; empty for the platform's default."),
                     Field::new(&n("targeting.age_min"), "Youngest", "number", &a.age_min),
@@ -1400,7 +1430,11 @@ fn plan_page(
                 ),
             ];
             if let Some(m) = &p.max_cpa {
-                notes.push(format!("Most per new customer: {} ({}).", m.value.text(), m.source));
+                notes.push(format!(
+                    "Most per new customer: {} ({}).",
+                    m.value.text(),
+                    m.source
+                ));
             }
             notes.extend(p.channel_mix.iter().map(|s| {
                 format!(
@@ -1505,7 +1539,13 @@ pub async fn plan_saved(
     if let Some(r) = if_not_draft(&c, &ctx) {
         return Ok(r);
     }
-    let page = plan_page(&ctx, Some(c.id), None, &PlanForm::of(&c.draft), Errors::new());
+    let page = plan_page(
+        &ctx,
+        Some(c.id),
+        None,
+        &PlanForm::of(&c.draft),
+        Errors::new(),
+    );
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -1593,18 +1633,26 @@ impl CopyForm {
             ..f
         };
         vec![
-            id(Field::new("copy.headlines", "Headlines", "textarea", &self.headlines)
-                .hint("One a line.")
-                .live(review_url, target)),
             id(
-                Field::new("copy.descriptions", "Descriptions", "textarea", &self.descriptions)
+                Field::new("copy.headlines", "Headlines", "textarea", &self.headlines)
                     .hint("One a line.")
                     .live(review_url, target),
             ),
-            id(
-                Field::new("copy.primary_text", "Primary text", "textarea", &self.primary_text)
-                    .live(review_url, target),
-            ),
+            id(Field::new(
+                "copy.descriptions",
+                "Descriptions",
+                "textarea",
+                &self.descriptions,
+            )
+            .hint("One a line.")
+            .live(review_url, target)),
+            id(Field::new(
+                "copy.primary_text",
+                "Primary text",
+                "textarea",
+                &self.primary_text,
+            )
+            .live(review_url, target)),
         ]
     }
 }
@@ -1755,11 +1803,15 @@ async fn creatives_page(
     let mut generate = vec![
         Field::new("channel", "Platform", "select", "").options(choices(&channels, &brief.channel)),
         Field::new("brief.product", "Product or offer", "text", &brief.product),
-        Field::new("brief.key_message", "Key message", "textarea", &brief.key_message),
+        Field::new(
+            "brief.key_message",
+            "Key message",
+            "textarea",
+            &brief.key_message,
+        ),
         Field::new("brief.audience", "Audience", "text", &brief.audience),
         Field::new("brief.tone", "Tone", "select", "").options(choices(&tones, &brief.tone)),
-        Field::new("count", "How many variants", "number", &brief.count)
-            .hint("1 to 5."),
+        Field::new("count", "How many variants", "number", &brief.count).hint("1 to 5."),
     ];
     let generate_errors = match state.brief_errors {
         Some(e) => {
@@ -1772,12 +1824,19 @@ async fn creatives_page(
         channel: channels.first().map(|(v, _)| v.clone()).unwrap_or_default(),
         ..CopyForm::default()
     });
-    let mut own = vec![Field::new("channel", "Platform", "select", "")
-        .options(choices(&channels, &own_form.channel))];
+    let mut own = vec![
+        Field::new("channel", "Platform", "select", "")
+            .options(choices(&channels, &own_form.channel)),
+    ];
     own.extend(own_form.fields("own", &review_url, "verdict-own"));
     own.push(
-        Field::new("media_url", "Image or video address", "url", &own_form.media_url)
-            .hint("Optional: an http or https address."),
+        Field::new(
+            "media_url",
+            "Image or video address",
+            "url",
+            &own_form.media_url,
+        )
+        .hint("Optional: an http or https address."),
     );
     let own_errors = match state.own_errors {
         Some(e) => {
@@ -1791,9 +1850,10 @@ async fn creatives_page(
     if held {
         layout.flash = Some(Flash {
             kind: "error",
-            text: "A creative is rejected by the policy review, so the campaign is on safety hold. \
+            text:
+                "A creative is rejected by the policy review, so the campaign is on safety hold. \
                    Change its copy until it passes, then release the campaign back to draft."
-                .into(),
+                    .into(),
         });
     }
     Ok(CreativesPage {
@@ -2062,10 +2122,7 @@ pub async fn review(
         }
     } else {
         let r = campaigns
-            .review(
-                &ctx.viewer.principal.scope,
-                ReviewRequest { channel, copy },
-            )
+            .review(&ctx.viewer.principal.scope, ReviewRequest { channel, copy })
             .await?;
         verdict_of(&r)
     };
@@ -2184,14 +2241,13 @@ pub async fn simulation(
         // changed) is not this draft's.
         let ids: Vec<String> = c.ad_sets.iter().map(|a| a.id.to_string()).collect();
         let of_this = s.plan.allocations.len() == ids.len()
-            && s
-                .plan
+            && s.plan
                 .allocations
                 .iter()
                 .all(|a| a.ad_set_id.as_ref().is_some_and(|i| ids.contains(i)));
         if !of_this {
-            twin_missing = "That simulation is of an earlier version of the plan: run it again."
-                .to_owned();
+            twin_missing =
+                "That simulation is of an earlier version of the plan: run it again.".to_owned();
         } else {
             ran = true;
             let verdict = s.gate.as_ref().map(|g| g.reason.clone());

@@ -149,14 +149,27 @@ async fn a_goal_becomes_a_submitted_campaign_through_the_five_steps() {
     let start = b.get("/app/campaigns/new").await;
     assert_eq!(start.status, 200);
     assert_no_inline_code("goal", &start.body);
-    assert!(start.body.contains("aria-current=\"step\"><span class=\"num\">1"));
-    assert!(start.body.contains("name=\"url\""), "the page reader is offered");
+    assert!(
+        start
+            .body
+            .contains("aria-current=\"step\"><span class=\"num\">1")
+    );
+    assert!(
+        start.body.contains("name=\"url\""),
+        "the page reader is offered"
+    );
 
     // 2. The plan, with the planner's assumptions; nothing stored yet.
     let plan = planned(&mut b).await;
     assert_no_inline_code("plan", &plan.body);
-    assert!(plan.body.contains("aria-current=\"step\"><span class=\"num\">2"));
-    assert!(plan.body.contains("The planner&#x27;s assumptions") || plan.body.contains("The planner's assumptions"));
+    assert!(
+        plan.body
+            .contains("aria-current=\"step\"><span class=\"num\">2")
+    );
+    assert!(
+        plan.body.contains("The planner&#x27;s assumptions")
+            || plan.body.contains("The planner's assumptions")
+    );
     assert!(plan.body.contains("rule planner"), "{}", plan.body);
     assert!(plan.body.contains("class=\"assumption\""));
     assert!(plan.body.contains("You gave it"));
@@ -197,7 +210,10 @@ async fn a_goal_becomes_a_submitted_campaign_through_the_five_steps() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert_no_inline_code("creatives", &page.body);
     assert!(page.body.contains("No creatives yet"));
-    assert!(page.body.contains("hx-trigger=\"keyup changed delay:500ms\""));
+    assert!(
+        page.body
+            .contains("hx-trigger=\"keyup changed delay:500ms\"")
+    );
     let generate_action = format!("/app/campaigns/new/{id}/creatives/generate");
     let mut gen_fields = form_fields(&page.body, &generate_action);
     set(&mut gen_fields, "count", "2");
@@ -227,16 +243,26 @@ async fn a_goal_becomes_a_submitted_campaign_through_the_five_steps() {
         .await;
     assert_eq!(live.status, 200, "{}", live.body);
     assert!(
-        live.body.trim_start().starts_with("<div id=\"verdict-own\""),
+        live.body
+            .trim_start()
+            .starts_with("<div id=\"verdict-own\""),
         "{}",
         live.body
     );
     // One headline and no description are below Google's limits: refused,
     // with the reasons.
-    assert!(live.body.contains("verdict-tag verdict-rejected"), "{}", live.body);
+    assert!(
+        live.body.contains("verdict-tag verdict-rejected"),
+        "{}",
+        live.body
+    );
     assert!(live.body.contains("3 to 15 headlines"));
     assert!(!live.body.contains("<html"));
-    assert_eq!(creative_count(&c, id).await, before, "the review stores nothing");
+    assert_eq!(
+        creative_count(&c, id).await,
+        before,
+        "the review stores nothing"
+    );
 
     let own = b
         .post(
@@ -263,7 +289,11 @@ async fn a_goal_becomes_a_submitted_campaign_through_the_five_steps() {
         page.body
             .contains("Trail shoes that grip\nFree returns\nBuilt for long runs")
     );
-    assert!(!page.body.contains("verdict-tag verdict-rejected"), "{}", page.body);
+    assert!(
+        !page.body.contains("verdict-tag verdict-rejected"),
+        "{}",
+        page.body
+    );
     assert_eq!(page.body.matches("class=\"verdict-tag verdict-").count(), 3);
 
     // Editing a creative's copy stores it, reviewed again.
@@ -328,7 +358,13 @@ async fn roles_without_campaign_write_see_no_link_and_are_refused() {
     let (app, _, _) = spawn().await;
     let boss = admin(&app, "wperm@shop.example", "WPerm Shop").await;
     let c = boss.caller(&app);
-    let draft = id_of(&create(&c, &campaign("Theirs to edit", "New customers", "google", 100)).await);
+    let draft = id_of(
+        &create(
+            &c,
+            &campaign("Theirs to edit", "New customers", "google", 100),
+        )
+        .await,
+    );
     for role in ["viewer", "analyst"] {
         let person = member(&app, &c, role, &format!("{role}@wperm.example")).await;
         let mut b = Browser::new(&app);
@@ -338,7 +374,11 @@ async fn roles_without_campaign_write_see_no_link_and_are_refused() {
         assert!(!list.body.contains("/app/campaigns/new"), "{role}");
         let page = b.get("/app/campaigns/new").await;
         assert_eq!(page.status, 403, "{role}");
-        assert!(page.body.contains("campaign.write"), "{role}: {}", page.body);
+        assert!(
+            page.body.contains("campaign.write"),
+            "{role}: {}",
+            page.body
+        );
         let csrf = b.csrf().await;
         let plan = b
             .post("/app/campaigns/new/plan", &goal_form(&csrf, "100"))
@@ -374,7 +414,11 @@ async fn a_bad_budget_is_shown_by_its_field_and_the_rest_is_kept() {
         .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
     assert_no_inline_code("goal refused", &bad.body);
-    assert!(bad.body.contains("data-error-for=\"form.daily_budget\""), "{}", bad.body);
+    assert!(
+        bad.body.contains("data-error-for=\"form.daily_budget\""),
+        "{}",
+        bad.body
+    );
     assert!(bad.body.contains("2 decimals at most"));
     assert!(bad.body.contains("value=\"12.345\""));
     assert!(bad.body.contains("Sell 200 pairs of running shoes"));
@@ -392,7 +436,10 @@ async fn a_bad_budget_is_shown_by_its_field_and_the_rest_is_kept() {
     assert!(refused.body.contains("data-error-for=\"daily_budget\""));
     assert!(refused.body.contains("value=\"Kept name\""));
     assert!(refused.body.contains("value=\"lots\""));
-    assert!(refused.body.contains("class=\"assumption\""), "the assumptions stay");
+    assert!(
+        refused.body.contains("class=\"assumption\""),
+        "the assumptions stay"
+    );
 
     set(&mut fields, "daily_budget", "100");
     set(&mut fields, "landing_url", "");
@@ -414,7 +461,13 @@ async fn another_organisations_draft_is_not_found() {
     let mine = admin(&app, "wmine@shop.example", "WMine Shop").await;
     let theirs = admin(&app, "wtheirs@shop.example", "WTheirs Shop").await;
     let tc = theirs.caller(&app);
-    let their = id_of(&create(&tc, &campaign("Their secret draft", "New customers", "google", 100)).await);
+    let their = id_of(
+        &create(
+            &tc,
+            &campaign("Their secret draft", "New customers", "google", 100),
+        )
+        .await,
+    );
     let mut b = Browser::new(&app);
     b.sign_in(&mine.email).await;
     let csrf = b.csrf().await;
@@ -463,7 +516,13 @@ async fn the_wizards_forms_without_the_sessions_token_are_refused() {
     let (app, _, _) = spawn().await;
     let boss = admin(&app, "wcsrf@shop.example", "WCSRF Shop").await;
     let c = boss.caller(&app);
-    let draft = id_of(&create(&c, &campaign("Guarded draft", "New customers", "google", 100)).await);
+    let draft = id_of(
+        &create(
+            &c,
+            &campaign("Guarded draft", "New customers", "google", 100),
+        )
+        .await,
+    );
     let mut b = Browser::new(&app);
     b.sign_in(&boss.email).await;
     let wrong = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -479,7 +538,11 @@ async fn the_wizards_forms_without_the_sessions_token_are_refused() {
             let p = b
                 .post(
                     &format!("/app/campaigns/new/{draft}/{path}"),
-                    &[("csrf", token), ("copy.headlines", "Hi"), ("channel", "google")],
+                    &[
+                        ("csrf", token),
+                        ("copy.headlines", "Hi"),
+                        ("channel", "google"),
+                    ],
                 )
                 .await;
             assert_eq!(p.status, 403, "{path} with {token:?}");
@@ -513,7 +576,9 @@ async fn a_rejected_creative_holds_the_draft_until_it_is_fixed_and_released() {
     assert_eq!(added.status, 303, "{}", added.body);
     assert_eq!(status_of(&c, draft).await["status"], "safety_hold");
     // The other steps lead back to the creatives, which say why.
-    let sim = b.get(&format!("/app/campaigns/new/{draft}/simulation")).await;
+    let sim = b
+        .get(&format!("/app/campaigns/new/{draft}/simulation"))
+        .await;
     assert_eq!(sim.status, 303);
     assert_eq!(sim.location(), path);
     let page = b.get(&path).await;
