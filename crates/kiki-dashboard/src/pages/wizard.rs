@@ -1379,7 +1379,7 @@ fn plan_page(
         Field::new("asset_source", "Creatives", "select", "")
             .options(choices(&sources, &form.asset_source)),
     ];
-    let genders: Vec<(String, String)> = vec![
+    let genders: [(String, String); 3] = [
         (String::new(), "Everyone".into()),
         ("female".into(), "Women".into()),
         ("male".into(), "Men".into()),
@@ -2282,6 +2282,7 @@ pub async fn simulation(
 
 /// `POST /app/campaigns/new/{id}/simulation`: the twin simulates the
 /// draft's plan as the launch gate will (same plan, runs and seed).
+#[allow(clippy::too_many_arguments)]
 pub async fn simulate(
     State(app): State<AppState>,
     Service(analytics): Service<AnalyticsService>,
