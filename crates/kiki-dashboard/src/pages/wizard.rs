@@ -661,7 +661,7 @@ fn percent_bps(s: &str) -> Result<u32, String> {
 }
 
 fn bps_text(bps: u32) -> String {
-    if bps % 100 == 0 {
+    if bps.is_multiple_of(100) {
         (bps / 100).to_string()
     } else {
         format!("{}.{:02}", bps / 100, bps % 100)
