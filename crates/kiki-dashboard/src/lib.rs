@@ -96,9 +96,44 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app/customers/fit", post(pages::customers::fit))
         .route("/app/customers/c/{id}", get(pages::customers::customer))
+        .merge(wizard_routes())
         .route("/app/{*rest}", get(not_found))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(views::security_headers))
+}
+
+/// The create-campaign wizard (`pages::wizard`).
+fn wizard_routes() -> Router<AppState> {
+    use pages::wizard as w;
+    Router::new()
+        .route("/app/campaigns/new", get(w::goal).post(w::save_new))
+        .route("/app/campaigns/new/plan", post(w::plan))
+        .route(
+            "/app/campaigns/new/{id}/plan",
+            get(w::plan_saved).post(w::save_plan),
+        )
+        .route(
+            "/app/campaigns/new/{id}/creatives",
+            get(w::creatives).post(w::add_creative),
+        )
+        .route(
+            "/app/campaigns/new/{id}/creatives/generate",
+            post(w::generate),
+        )
+        .route(
+            "/app/campaigns/new/{id}/creatives/{creative}",
+            post(w::edit_creative),
+        )
+        .route("/app/campaigns/new/{id}/review", post(w::review))
+        .route("/app/campaigns/new/{id}/release", post(w::release))
+        .route(
+            "/app/campaigns/new/{id}/simulation",
+            get(w::simulation).post(w::simulate),
+        )
+        .route(
+            "/app/campaigns/new/{id}/submit",
+            get(w::submit_step).post(w::submit),
+        )
 }
 
 async fn not_found() -> PageError {

@@ -314,6 +314,8 @@ pub struct CampaignsPage {
     /// Column headers that sort by them.
     pub sort_links: Vec<Link>,
     pub export_href: Option<String>,
+    /// The create-campaign wizard, for roles that may create campaigns.
+    pub new_href: Option<String>,
 }
 
 /// An ad set in the plan summary.

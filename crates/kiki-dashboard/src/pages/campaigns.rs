@@ -55,7 +55,7 @@ const MAX_CREATIVES: u32 = 100;
 const CHILD_ROWS: usize = 200;
 
 /// A value's wire name (its serde string).
-fn wire<T: Serialize>(v: &T) -> String {
+pub(crate) fn wire<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -63,7 +63,7 @@ fn wire<T: Serialize>(v: &T) -> String {
 }
 
 /// `pending_approval` → `Pending approval`.
-fn words(wire: &str) -> String {
+pub(crate) fn words(wire: &str) -> String {
     let s = wire.replace('_', " ");
     let mut c = s.chars();
     match c.next() {
@@ -357,6 +357,12 @@ pub async fn list(
         next_href,
         sort_links,
         export_href,
+        new_href: viewer
+            .can(Permission::CampaignWrite)
+            .then(|| match range.org {
+                Some(o) => format!("/app/campaigns/new?org={o}"),
+                None => "/app/campaigns/new".to_owned(),
+            }),
     };
     Ok(html(StatusCode::OK, page.render()))
 }
@@ -530,6 +536,9 @@ fn done_flash(key: Option<&str>) -> Option<Flash> {
         "paused" => "The campaign is paused.",
         "resumed" => "The campaign runs again.",
         "budget" => "The daily budget is changed.",
+        "submitted" => {
+            "The campaign is submitted: the twin's launch gate ran and it waits for approval."
+        }
         "budget_pending" => {
             "The new daily budget waits for approval: it is a raise above the organisation's threshold."
         }
@@ -785,38 +794,11 @@ async fn build_detail(id: Uuid, d: DetailInput<'_>) -> Result<CampaignPage, Page
             _ => String::new(),
         },
         twin: twin.and_then(|s| {
-            let r = s.report?;
-            let res = &r.result;
-            Some(TwinView {
-                p10: res.uplift.p10.text().to_string(),
-                p50: res.uplift.p50.text().to_string(),
-                p90: res.uplift.p90.text().to_string(),
-                expected: res.expected_uplift.text().to_string(),
-                confidence: percent(res.confidence),
-                confidence_basis: words(&wire(&res.confidence_basis)),
-                risk: words(&r.risk_level.as_str().to_lowercase()),
-                grades: res
-                    .data_quality
-                    .iter()
-                    .map(|l| GradeRow {
-                        platform: l.platform.display_name().to_owned(),
-                        grade: words(&wire(&l.grade)),
-                        note: l.note.clone(),
-                    })
-                    .collect(),
-                stress: r
-                    .stress
-                    .iter()
-                    .map(|st| StressRow {
-                        name: words(&st.scenario.name),
-                        confidence: percent(st.confidence),
-                        p50: st.uplift.p50.text().to_string(),
-                        risk: words(&st.risk_level.as_str().to_lowercase()),
-                    })
-                    .collect(),
-                verdict: c.gate.as_ref().and_then(|g| g.reason.clone()),
-                approved: c.gate.as_ref().and_then(|g| g.approved),
-            })
+            twin_view(
+                s,
+                c.gate.as_ref().and_then(|g| g.reason.clone()),
+                c.gate.as_ref().and_then(|g| g.approved),
+            )
         }),
         crumbs,
         level_title,
@@ -833,7 +815,49 @@ async fn build_detail(id: Uuid, d: DetailInput<'_>) -> Result<CampaignPage, Page
     })
 }
 
-fn creative_row(v: &CreativeView) -> CreativeRow {
+/// The twin's result of a simulation as the pages show it (the campaign
+/// page and the wizard's simulation step share it), with the gate's
+/// verdict; `None` while the simulation has no report.
+pub(crate) fn twin_view(
+    s: kiki_twin_service::domain::SimulationView,
+    verdict: Option<String>,
+    approved: Option<bool>,
+) -> Option<TwinView> {
+    let r = s.report?;
+    let res = &r.result;
+    Some(TwinView {
+        p10: res.uplift.p10.text().to_string(),
+        p50: res.uplift.p50.text().to_string(),
+        p90: res.uplift.p90.text().to_string(),
+        expected: res.expected_uplift.text().to_string(),
+        confidence: percent(res.confidence),
+        confidence_basis: words(&wire(&res.confidence_basis)),
+        risk: words(&r.risk_level.as_str().to_lowercase()),
+        grades: res
+            .data_quality
+            .iter()
+            .map(|l| GradeRow {
+                platform: l.platform.display_name().to_owned(),
+                grade: words(&wire(&l.grade)),
+                note: l.note.clone(),
+            })
+            .collect(),
+        stress: r
+            .stress
+            .iter()
+            .map(|st| StressRow {
+                name: words(&st.scenario.name),
+                confidence: percent(st.confidence),
+                p50: st.uplift.p50.text().to_string(),
+                risk: words(&st.risk_level.as_str().to_lowercase()),
+            })
+            .collect(),
+        verdict,
+        approved,
+    })
+}
+
+pub(crate) fn creative_row(v: &CreativeView) -> CreativeRow {
     let mut reasons: Vec<String> = v
         .review
         .policy

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod overview;
 pub mod sign_in;
 pub mod variants;
+pub mod wizard;
 
 use kiki_identity::Permission;
 

@@ -14,6 +14,7 @@ mod overview;
 mod security;
 mod sign_in;
 mod variants;
+mod wizard;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
