@@ -291,10 +291,10 @@ pub fn parse_ecb(xml: &str) -> Result<Vec<EcbRate>, String> {
         };
         let name = el.name();
         let local = name.local_name();
-        if local.as_ref() == b"Envelope" {
+        if local.as_ref() == "Envelope" {
             envelope = true;
         }
-        if local.as_ref() != b"Cube" {
+        if local.as_ref() != "Cube" {
             continue;
         }
         let mut time_attr = None;
@@ -307,9 +307,9 @@ pub fn parse_ecb(xml: &str) -> Result<Vec<EcbRate>, String> {
                 .map_err(|e| format!("an attribute cannot be read ({e})"))?
                 .into_owned();
             match a.key.local_name().as_ref() {
-                b"time" => time_attr = Some(value),
-                b"currency" => currency = Some(value),
-                b"rate" => rate = Some(value),
+                "time" => time_attr = Some(value),
+                "currency" => currency = Some(value),
+                "rate" => rate = Some(value),
                 _ => {}
             }
         }

@@ -250,7 +250,7 @@ async fn reads_convert_each_day_at_that_days_rate_and_say_so() {
     assert_eq!(error_fields(&e), ["convert_to"]);
 
     // An amount ranked across currencies needs one currency: converted, it
-    // has one.
+    // has one (the lowest spend ranks first).
     let (status, e) = get(&c, &format!("/v1/analytics/performers?{P}&metric=spend")).await;
     assert_eq!(status, 422, "{e}");
     let (status, r) = get(
@@ -273,10 +273,11 @@ async fn reads_convert_each_day_at_that_days_rate_and_say_so() {
     assert_eq!(
         ranked,
         [
-            ("m-c1", 245_000_000.0),
+            ("t-c3", 10_000_000.0),
             ("g-c2", 34_000_016.0),
-            ("t-c3", 10_000_000.0)
-        ]
+            ("m-c1", 245_000_000.0)
+        ],
+        "the least spend is the best"
     );
     assert_eq!(r["fx"]["converted"].as_array().unwrap().len(), 2);
 }
