@@ -44,6 +44,7 @@ cp "$CARGO_TARGET_DIR/debug/kiki" "$WORK/kiki"
 
 cleanup() {
   [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "${ECB_PID:-}" ] && kill "$ECB_PID" 2>/dev/null && wait "$ECB_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -53,6 +54,22 @@ cat >"$WORK/kiki.toml" <<EOF
 name = "contract-check"
 key = "$EXCHANGE_KEY"
 EOF
+
+# The ECB's reference rates in their published format, served locally: the
+# run has no internet, and `POST /v1/analytics/fx-rates/import` reads them
+# through the outbound client from `analytics.fx_ecb_url`.
+ECB_PORT="${KIKI_SCHEMATHESIS_ECB_PORT:-18481}"
+mkdir -p "$WORK/ecb"
+cat >"$WORK/ecb/eurofxref-daily.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<gesmes:Envelope xmlns:gesmes="http://www.gesmes.org/xml/2002-08-01" xmlns="http://www.ecb.int/vocabulary/2002-08-01/eurofxref">
+  <gesmes:subject>Reference rates</gesmes:subject>
+  <gesmes:Sender><gesmes:name>European Central Bank</gesmes:name></gesmes:Sender>
+  <Cube><Cube time="2026-03-02"><Cube currency="USD" rate="1.0812"/><Cube currency="GBP" rate="0.8395"/></Cube></Cube>
+</gesmes:Envelope>
+XML
+python3 -m http.server --bind 127.0.0.1 --directory "$WORK/ecb" "$ECB_PORT" >/dev/null 2>&1 &
+ECB_PID=$!
 
 # A fresh database with the demo organisation; fast password hashing. The
 # fuzzer is one client sending thousands of requests, many of them failed
@@ -68,6 +85,7 @@ KIKI__AUTH__ARGON2__MEMORY_KIB=1024 KIKI__AUTH__ARGON2__ITERATIONS=1 \
 KIKI__AUTH__LOCKOUT_THRESHOLD=4294967295 KIKI__AUTH__IP_LOCKOUT_THRESHOLD=4294967295 \
 KIKI__AUTH__THROTTLE_FREE_ATTEMPTS=4294967295 \
 KIKI__TWIN__MAX_SYNC_WORK=200000 \
+KIKI__ANALYTICS__FX_ECB_URL="http://127.0.0.1:$ECB_PORT/eurofxref-daily.xml" \
   "$WORK/kiki" serve --config "$WORK/kiki.toml" --roles api,bidder >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 150); do

@@ -119,6 +119,16 @@ CONVERSION = [
 ANALYTICS = [
     (r"until", r"Must not be before the first day of the range|A range spans at most"),
     (r"tz", r"not in the time zone database"),
+    # Converting needs a stored rate for each currency and day of the rows
+    # (stored data), and a dimension that converts (`by`, another field).
+    (r"convert_to", r"has no usable rate|Converting is available by"),
+]
+# Exchange rates: a rate of zeros matches the decimal pattern but is not a
+# rate, and a pair's quote must differ from its base (two values of one
+# request).
+FX_RATES = [
+    (r"rates\[\d+\]\.rate", r"Must be greater than 0"),
+    (r"rates\[\d+\]\.quote", r"Must differ from the base"),
 ]
 ANALYTICS_SUMMARY = ANALYTICS + [
     # Which fields a comparison needs depends on `compare`, another field.
@@ -166,6 +176,8 @@ UNSTATABLE = {
     # variant comparison needs `query.campaign_id`, which depends on `report`).
     ("POST", "/v1/analytics/exports"): ANALYTICS_PERFORMERS
     + [(r"query", r"Not a query of this report")],
+    ("PUT", "/v1/analytics/fx-rates"): FX_RATES,
+    ("GET", "/v1/analytics/fx-rates"): [CURSOR],
     ("POST", "/v1/analytics/schedules"): SCHEDULE,
     ("PUT", "/v1/analytics/schedules/{id}"): SCHEDULE,
     ("POST", "/v1/platforms/connections"): PLATFORM_CONNECTION,

@@ -1,6 +1,7 @@
 //! The `[analytics]` configuration section: the time zone a range defaults
 //! to, the default range, the bounds of tables, and how long an export
-//! job's file can be downloaded.
+//! job's file can be downloaded, how old an exchange rate may be and
+//! where the ECB's reference rates are read.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +26,17 @@ pub struct AnalyticsConfig {
     pub export_ttl_hours: u32,
     /// The most rows a table of an export job holds (1000–1000000).
     pub export_max_rows: u32,
+    /// Days a rate may be older than the day it converts (`convert_to`
+    /// uses the latest rate on or before a day; 0–31).
+    pub fx_max_age_days: u32,
+    /// Where `POST /v1/analytics/fx-rates/import` reads the European
+    /// Central Bank's euro reference rates (`eurofxref-hist-90d.xml` or
+    /// `eurofxref-daily.xml`; an `http(s)` URL).
+    pub fx_ecb_url: String,
 }
+
+/// The ECB's reference rates of the last 90 days.
+pub const ECB_90D_URL: &str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml";
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
@@ -36,6 +47,8 @@ impl Default for AnalyticsConfig {
             cache_ttl_secs: 60,
             export_ttl_hours: 24,
             export_max_rows: 100_000,
+            fx_max_age_days: 7,
+            fx_ecb_url: ECB_90D_URL.to_owned(),
         }
     }
 }
@@ -62,6 +75,13 @@ impl AnalyticsConfig {
         range("max_rows", self.max_rows, 10, 100_000);
         range("export_ttl_hours", self.export_ttl_hours, 1, 720);
         range("export_max_rows", self.export_max_rows, 1_000, 1_000_000);
+        range("fx_max_age_days", self.fx_max_age_days, 0, 31);
+        if !(self.fx_ecb_url.starts_with("https://") || self.fx_ecb_url.starts_with("http://")) {
+            out.push(format!(
+                "analytics.fx_ecb_url must be an http(s) URL, not `{}` (KIKI__ANALYTICS__FX_ECB_URL)",
+                self.fx_ecb_url
+            ));
+        }
         if self.cache_ttl_secs > 86_400 {
             out.push(format!(
                 "analytics.cache_ttl_secs must be from 0 to 86400, not {} (KIKI__ANALYTICS__CACHE_TTL_SECS)",

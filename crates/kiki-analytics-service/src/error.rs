@@ -20,6 +20,11 @@ pub enum AnalyticsError {
     /// Existed, but is over (an export whose link expired).
     #[error("{0}")]
     Gone(String),
+    /// An external source failed: the ECB's reference rates could not be
+    /// fetched (`transient`: try again later) or were not what was
+    /// expected.
+    #[error("{message}")]
+    Upstream { message: String, transient: bool },
     #[error(transparent)]
     Store(#[from] kiki_store::StoreError),
     #[error(transparent)]
@@ -56,6 +61,10 @@ impl DomainError for AnalyticsError {
             AnalyticsError::NotFound(_) => ErrorCode::NotFound,
             AnalyticsError::Conflict(_) => ErrorCode::Conflict,
             AnalyticsError::Gone(_) => ErrorCode::Gone,
+            AnalyticsError::Upstream {
+                transient: true, ..
+            } => ErrorCode::Unavailable,
+            AnalyticsError::Upstream { .. } => ErrorCode::UpstreamFailed,
             AnalyticsError::Store(e) => e.code(),
             AnalyticsError::Shield(e) => e.code(),
             AnalyticsError::Explain(e) => e.code(),
@@ -69,7 +78,8 @@ impl DomainError for AnalyticsError {
             | AnalyticsError::Forbidden(_)
             | AnalyticsError::NotFound(_)
             | AnalyticsError::Conflict(_)
-            | AnalyticsError::Gone(_) => self.to_string(),
+            | AnalyticsError::Gone(_)
+            | AnalyticsError::Upstream { .. } => self.to_string(),
             AnalyticsError::Store(e) => e.public_message(),
             AnalyticsError::Shield(e) => e.public_message(),
             AnalyticsError::Explain(e) => e.public_message(),
@@ -88,6 +98,7 @@ impl DomainError for AnalyticsError {
             | AnalyticsError::NotFound(_)
             | AnalyticsError::Conflict(_)
             | AnalyticsError::Gone(_)
+            | AnalyticsError::Upstream { .. }
             | AnalyticsError::Internal(_) => kiki_core::no_details(),
         }
     }
@@ -104,6 +115,9 @@ impl DomainError for AnalyticsError {
     fn retry_after(&self) -> Option<u64> {
         match self {
             AnalyticsError::Store(e) => e.retry_after(),
+            AnalyticsError::Upstream {
+                transient: true, ..
+            } => Some(60),
             _ => None,
         }
     }
@@ -158,6 +172,20 @@ mod tests {
                 410,
             ),
             (AnalyticsError::Internal("the database said no".into()), 500),
+            (
+                AnalyticsError::Upstream {
+                    message: "The ECB's server answered 503; try again later.".into(),
+                    transient: true,
+                },
+                503,
+            ),
+            (
+                AnalyticsError::Upstream {
+                    message: "The file is not the ECB's reference rates.".into(),
+                    transient: false,
+                },
+                502,
+            ),
         ];
         for (e, status) in cases {
             // A match without a wildcard: a new variant must be listed above.
@@ -167,6 +195,7 @@ mod tests {
                 | AnalyticsError::NotFound(_)
                 | AnalyticsError::Conflict(_)
                 | AnalyticsError::Gone(_)
+                | AnalyticsError::Upstream { .. }
                 | AnalyticsError::Store(_)
                 | AnalyticsError::Shield(_)
                 | AnalyticsError::Explain(_)

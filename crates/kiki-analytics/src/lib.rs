@@ -12,6 +12,9 @@
 //!   rule.
 //! - [`schedule`]: when a scheduled report is due (daily, weekly, monthly at
 //!   a local hour) and the days it covers.
+//! - [`fx`]: converting amounts through a dated exchange-rate table,
+//!   exactly (billionths, `i128`, half to even), direct, inverse or across
+//!   EUR, with what was used.
 //! - [`wilson`]: observed rates of variants with Wilson score intervals.
 //! - [`variants`]: creative variants side by side: CTR and CVR with the
 //!   counts they rest on and their intervals, the highest CTR and whether
@@ -20,6 +23,7 @@
 //! The formulas are listed in docs/analytics.md.
 
 pub mod calendar;
+pub mod fx;
 pub mod metrics;
 pub mod period;
 pub mod rank;

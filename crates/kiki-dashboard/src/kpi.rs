@@ -419,6 +419,7 @@ mod tests {
         cur.basis = FigureBasis {
             customers: "1,200 new customers.".into(),
             uplift: "Against the twin's no-new-spend baseline.".into(),
+            fx: None,
         };
         let mut prev = SummaryFigures::of(Currency::USD, &[], 0);
         prev.new_customers = Some(1_000);

@@ -11,6 +11,7 @@
 //! too large to wait for run as jobs (`exports`).
 
 pub(crate) mod exports;
+pub(crate) mod fx;
 pub(crate) mod rows;
 pub(crate) mod schedules;
 pub(crate) mod variants;
@@ -71,6 +72,8 @@ pub fn api() -> VersionedApi<AppState> {
             ),
         )
         .routes(v, routes!(schedules::run_schedule))
+        .routes(v, routes!(fx::put_fx_rates, fx::list_fx_rates))
+        .routes(v, routes!(fx::import_fx_rates))
 }
 
 /// Rows a CSV chunk carries: the download is sent as it is written.
@@ -113,13 +116,23 @@ macro_rules! analytics_query {
             /// Only rows in this currency (ISO 4217).
             #[param(pattern = "^[A-Za-z]{3}$", example = "USD")]
             pub currency: Option<String>,
+            /// Convert every amount into this currency (ISO 4217), each day
+            /// at that day's rate from the exchange-rate table
+            /// (`/v1/analytics/fx-rates`); the answer's `fx` says which. A
+            /// day without a usable rate is a 422 naming `convert_to`.
+            #[param(pattern = "^[A-Za-z]{3}$", example = "EUR")]
+            pub convert_to: Option<String>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 
         impl $name {
             /// The common filters as a PDF prints them.
             fn printed(&self) -> Vec<(String, String)> {
-                printed_filters(self.scope, self.platform, self.campaign_id, &self.currency, &self.tz)
+                let mut v = printed_filters(self.scope, self.platform, self.campaign_id, &self.currency, &self.tz);
+                if let Some(c) = &self.convert_to {
+                    v.push(("converted to".into(), c.to_uppercase()));
+                }
+                v
             }
 
             fn filters(&self) -> Filters {
@@ -131,6 +144,7 @@ macro_rules! analytics_query {
                     platform: self.platform.map(|p| p.as_str().to_owned()),
                     campaign_id: self.campaign_id,
                     currency: self.currency.clone(),
+                    convert_to: self.convert_to.clone(),
                 }
             }
         }
@@ -321,6 +335,7 @@ impl DrillQuery {
             platform: self.platform.map(|p| p.as_str().to_owned()),
             campaign_id: self.campaign_id,
             currency: self.currency.clone(),
+            convert_to: None,
         }
     }
 }
@@ -599,7 +614,7 @@ pub(crate) fn file_response(file: ExportFile) -> Response {
                 (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
-        (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, a custom comparison without its days (each named)", body = ErrorEnvelope)))]
+        (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, a custom comparison without its days (each named); or `convert_to` with a day that has no usable rate (the currency and its first such day named)", body = ErrorEnvelope)))]
 pub async fn summary(
     Service(svc): Service<AnalyticsService>,
     Meta(meta): Meta,
@@ -624,7 +639,7 @@ pub async fn summary(
                 (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
-        (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
+        (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone; or `convert_to` with a day that has no usable rate (the currency and its first such day named)", body = ErrorEnvelope)))]
 pub async fn timeseries(
     Service(svc): Service<AnalyticsService>,
     Meta(meta): Meta,
@@ -658,7 +673,7 @@ pub async fn timeseries(
                 (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
-        (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone", body = ErrorEnvelope)))]
+        (status = 422, description = "A range ends before it starts or is too long, or an unknown time zone; or `convert_to` with a day that has no usable rate (the currency and its first such day named) or with `by` country, device or variant", body = ErrorEnvelope)))]
 pub async fn breakdown(
     Service(svc): Service<AnalyticsService>,
     Meta(meta): Meta,
@@ -685,7 +700,7 @@ pub async fn breakdown(
                 (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 (String = "application/pdf"))),
         (status = 403, description = "Lacks `campaign.read`, or `export` for a file", body = ErrorEnvelope),
-        (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, or an amount ranked across currencies without `currency`", body = ErrorEnvelope)))]
+        (status = 422, description = "A range ends before it starts or is too long, an unknown time zone, or an amount ranked across currencies without `currency`; or `convert_to` with a day that has no usable rate (the currency and its first such day named)", body = ErrorEnvelope)))]
 pub async fn performers(
     Service(svc): Service<AnalyticsService>,
     Meta(meta): Meta,

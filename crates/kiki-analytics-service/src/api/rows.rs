@@ -84,6 +84,7 @@ impl RowsQuery {
             platform: self.platform.map(|p| p.as_str().to_owned()),
             campaign_id: self.campaign_id,
             currency: self.currency.clone(),
+            convert_to: None,
         }
     }
 }

@@ -66,6 +66,7 @@ impl VariantsQuery {
             platform: self.platform.map(|p| p.as_str().to_owned()),
             campaign_id: Some(self.campaign_id),
             currency: self.currency.clone(),
+            convert_to: None,
         }
     }
 

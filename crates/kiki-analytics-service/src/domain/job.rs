@@ -126,6 +126,11 @@ pub struct ExportQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: Option<String>,
+    /// Time series, breakdown, performers: convert every amount into this
+    /// currency (ISO 4217), each day at that day's rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "EUR")]
+    pub convert_to: Option<String>,
     /// Time series: `day`, `week` or `month`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub granularity: Option<Granularity>,

@@ -10,6 +10,7 @@
 
 pub mod dimensions;
 pub mod export;
+pub mod fx;
 pub mod job;
 pub mod pdf;
 pub mod rows;
@@ -354,6 +355,13 @@ pub struct FigureBasis {
         example = "Against the twin's no-new-spend baseline of 3 launched plans (carry-over of past spend, median); spend of $1,234.00 outside them is not credited; margin 35 % (the organisation's); fee 20 % of positive uplift per organisation."
     )]
     pub uplift: String,
+    /// With `convert_to`: which rates the amounts were converted at;
+    /// `null` otherwise.
+    #[serde(default)]
+    #[schema(
+        example = "Converted to EUR from USD (90 days, ECB reference rates 2026-09-01 – 2026-11-30, USD→EUR (inverse of EUR→USD)), each day at that day's rate."
+    )]
+    pub fx: Option<String>,
 }
 
 impl SummaryFigures {
@@ -540,6 +548,10 @@ pub struct Summary {
     /// without rows.
     pub currencies: Vec<CurrencySummary>,
     pub margins: Vec<MarginView>,
+    /// With `convert_to`: the target currency and the rates each
+    /// currency was converted at; `null` otherwise.
+    #[serde(default)]
+    pub fx: Option<fx::FxView>,
 }
 
 /// One bucket of a time series in one currency.
@@ -569,6 +581,10 @@ pub struct TimeSeries {
     /// Every bucket of the range for each currency the rows are in (a
     /// bucket without rows has zeros), by bucket then currency.
     pub points: Vec<SeriesPoint>,
+    /// With `convert_to`: the target currency and the rates each
+    /// currency was converted at; `null` otherwise.
+    #[serde(default)]
+    pub fx: Option<fx::FxView>,
 }
 
 /// One row of a breakdown or ranking: the group's key and its figures.
@@ -614,6 +630,10 @@ pub struct Breakdown {
     /// range that did not report the dimension, whose numbers are in no row
     /// ("not reported by: …"); empty otherwise.
     pub not_reported_by: Vec<String>,
+    /// With `convert_to`: the target currency and the rates each
+    /// currency was converted at; `null` otherwise.
+    #[serde(default)]
+    pub fx: Option<fx::FxView>,
 }
 
 /// One ranked row.
@@ -641,6 +661,10 @@ pub struct Performers {
     pub below_minimum: usize,
     /// Rows left out because the metric is undefined (zero denominator).
     pub undefined: usize,
+    /// With `convert_to`: the target currency and the rates each
+    /// currency was converted at; `null` otherwise.
+    #[serde(default)]
+    pub fx: Option<fx::FxView>,
 }
 
 /// One day of a drilled-into object, in one currency.
@@ -750,6 +774,9 @@ pub struct Filters {
     pub campaign_id: Option<Uuid>,
     /// Only rows in this currency.
     pub currency: Option<String>,
+    /// Convert every amount into this currency (ISO 4217), each day at its
+    /// rate (`fx`).
+    pub convert_to: Option<String>,
 }
 
 /// A table report's answer, as files are written from it.

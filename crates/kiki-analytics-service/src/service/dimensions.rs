@@ -222,6 +222,7 @@ impl AnalyticsService {
             total_rows,
             truncated: total_rows > limit,
             not_reported_by: dims::not_reported(&self.db, &q.sel, by.as_str()).await?,
+            fx: None,
         })
     }
 }

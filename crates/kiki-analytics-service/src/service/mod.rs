@@ -7,6 +7,7 @@
 
 pub mod dimensions;
 pub mod exports;
+pub mod fx;
 pub mod listen;
 pub mod rows;
 pub mod schedules;
@@ -59,6 +60,8 @@ pub struct AnalyticsService {
     mail: kiki_notify::Mail,
     /// The base URL in mail links (`http.public_url`).
     public_url: String,
+    /// Reads the ECB's reference rates (`fx.rs`).
+    outbound: kiki_outbound::OutboundClient,
 }
 
 impl std::fmt::Debug for AnalyticsService {
@@ -77,6 +80,8 @@ pub struct Resolved {
     pub orgs: Vec<OrgId>,
     pub time_zone: String,
     pub(crate) sel: Selection,
+    /// Convert every amount into this currency (`fx.rs`).
+    pub convert_to: Option<String>,
 }
 
 /// The organisations a read may cover: a scope's active organisation and
@@ -163,6 +168,7 @@ impl AnalyticsService {
             config,
             mail: platform.mail.clone(),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            outbound: platform.outbound.clone(),
         }
     }
 
@@ -369,6 +375,7 @@ impl AnalyticsService {
                 "since": s.since, "until": s.until, "tz": q.time_zone,
                 "platform": s.platform, "currency": s.currency,
                 "campaign": s.campaign_id, "ad_set": s.ad_set_id, "ad": s.ad, "extra": extra,
+                "convert_to": q.convert_to,
             })
         );
         self.cache
@@ -443,6 +450,19 @@ impl AnalyticsService {
             },
             None => None,
         };
+        let convert_to = match &f.convert_to {
+            Some(c) => match Currency::parse_exact(c) {
+                Ok(c) => Some(c.as_str().to_owned()),
+                Err(_) => {
+                    problems.push(FieldError::new(
+                        "convert_to",
+                        "Must be a three-letter ISO 4217 code.",
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
         if !problems.is_empty() {
             return Err(AnalyticsError::Invalid(problems));
         }
@@ -480,6 +500,7 @@ impl AnalyticsService {
             orgs,
             time_zone,
             sel,
+            convert_to,
         })
     }
 
@@ -511,9 +532,10 @@ impl AnalyticsService {
         &self,
         sel: &Selection,
         margins: &BTreeMap<OrgId, Profit>,
+        fx: &mut Option<kiki_analytics::fx::Converter>,
     ) -> Result<BTreeMap<String, SummaryFigures>> {
         let mut per: BTreeMap<String, BTreeMap<OrgId, Sums>> = BTreeMap::new();
-        for r in store::days(&self.db, sel).await? {
+        for r in self.day_rows(sel, fx).await? {
             per.entry(r.currency.clone())
                 .or_default()
                 .entry(OrgId(r.org_id))
@@ -528,7 +550,8 @@ impl AnalyticsService {
         }
         let mut active: BTreeMap<String, i64> = BTreeMap::new();
         for r in store::active_campaigns(&self.db, sel).await? {
-            *active.entry(r.currency).or_default() += 1;
+            let currency = fx.as_ref().map_or(r.currency, |c| c.target().to_owned());
+            *active.entry(currency).or_default() += 1;
         }
         let mut out = BTreeMap::new();
         let currencies: BTreeSet<String> = per.keys().chain(active.keys()).cloned().collect();
@@ -596,13 +619,14 @@ impl AnalyticsService {
             }
         };
         let margins = self.margins(scope, &q.orgs).await?;
-        let current = self.figures(&q.sel, &margins).await?;
+        let mut fx = self.converter(scope, q, comparison).await?;
+        let current = self.figures(&q.sel, &margins, &mut fx).await?;
         let previous = match comparison {
             Some(p) => {
                 let mut sel = q.sel.clone();
                 sel.since = day_text(p.since);
                 sel.until = day_text(p.until);
-                Some(self.figures(&sel, &margins).await?)
+                Some(self.figures(&sel, &margins, &mut fx).await?)
             }
             None => None,
         };
@@ -626,8 +650,12 @@ impl AnalyticsService {
                 change,
             });
         }
-        self.add_outcomes(scope, q, comparison, &margins, &mut out)
-            .await?;
+        if fx.is_none() {
+            self.add_outcomes(scope, q, comparison, &margins, &mut out)
+                .await?;
+        } else {
+            fx::mark_converted(&mut out, &fx);
+        }
         Ok(Summary {
             period: q.period.into(),
             comparison: comparison.map(Into::into),
@@ -643,6 +671,7 @@ impl AnalyticsService {
                     assumed: p.margin_bps.is_none(),
                 })
                 .collect(),
+            fx: fx::fx_view(&fx),
         })
     }
 
@@ -655,15 +684,21 @@ impl AnalyticsService {
     ) -> Result<TimeSeries> {
         let q = self.resolve(scope, f)?;
         self.cached(&q, "timeseries", json!(granularity), || {
-            self.timeseries_now(&q, granularity)
+            self.timeseries_now(scope, &q, granularity)
         })
         .await
     }
 
-    async fn timeseries_now(&self, q: &Resolved, granularity: Granularity) -> Result<TimeSeries> {
+    async fn timeseries_now(
+        &self,
+        scope: &TenantScope,
+        q: &Resolved,
+        granularity: Granularity,
+    ) -> Result<TimeSeries> {
+        let mut fx = self.converter(scope, q, None).await?;
         let mut sums: BTreeMap<(Date, String), Sums> = BTreeMap::new();
         let mut currencies = BTreeSet::new();
-        for r in store::days(&self.db, &q.sel).await? {
+        for r in self.day_rows(&q.sel, &mut fx).await? {
             let day = parse_day(&r.day)
                 .ok_or_else(|| AnalyticsError::Internal(format!("a stored day `{}`", r.day)))?;
             currencies.insert(r.currency.clone());
@@ -694,6 +729,7 @@ impl AnalyticsService {
             granularity,
             time_zone: q.time_zone.clone(),
             points,
+            fx: fx::fx_view(&fx),
         })
     }
 
@@ -754,12 +790,27 @@ impl AnalyticsService {
         by: Dimension,
         limit: usize,
     ) -> Result<Breakdown> {
+        let mut fx = self.converter(scope, q, None).await?;
+        if fx.is_some()
+            && matches!(
+                by,
+                Dimension::Variant | Dimension::Country | Dimension::Device
+            )
+        {
+            return Err(AnalyticsError::field(
+                "convert_to",
+                format!(
+                    "Converting is available by platform, organisation, campaign, ad set and ad, not by {}.",
+                    by.as_str()
+                ),
+            ));
+        }
         let mut rows: Vec<GroupRow> = match by {
             Dimension::Variant => self.variant_breakdown_rows(scope, q).await?,
             Dimension::Platform | Dimension::Organisation => {
                 let mut sums: BTreeMap<(Option<String>, Option<Uuid>, String), Sums> =
                     BTreeMap::new();
-                for r in store::days(&self.db, &q.sel).await? {
+                for r in self.day_rows(&q.sel, &mut fx).await? {
                     let key = match by {
                         Dimension::Platform => (Some(r.platform.clone()), None, r.currency.clone()),
                         _ => (None, Some(r.org_id), r.currency.clone()),
@@ -792,12 +843,13 @@ impl AnalyticsService {
             Dimension::Country | Dimension::Device => {
                 return self.dimension_breakdown(q, by, limit).await;
             }
-            Dimension::Campaign | Dimension::AdSet | Dimension::Ad => self
-                .group_rows(&q.sel, by.level())
-                .await?
-                .into_iter()
-                .map(|(r, _)| r)
-                .collect(),
+            Dimension::Campaign | Dimension::AdSet | Dimension::Ad => match fx.as_mut() {
+                Some(conv) => self.converted_group_rows(&q.sel, by.level(), conv).await?,
+                None => self.group_rows(&q.sel, by.level()).await?,
+            }
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect(),
         };
         sort_by_spend(&mut rows);
         let total_rows = rows.len();
@@ -809,6 +861,7 @@ impl AnalyticsService {
             total_rows,
             truncated: total_rows > limit,
             not_reported_by: Vec::new(),
+            fx: fx::fx_view(&fx),
         })
     }
 
@@ -821,12 +874,26 @@ impl AnalyticsService {
     ) -> Result<Performers> {
         let q = self.resolve(scope, f)?;
         r.limit = r.limit.min(self.config.max_rows as usize);
-        self.cached(&q, "performers", json!(r), || self.performers_now(&q, r))
-            .await
+        self.cached(&q, "performers", json!(r), || {
+            self.performers_now(scope, &q, r)
+        })
+        .await
     }
 
-    async fn performers_now(&self, q: &Resolved, r: RankRequest) -> Result<Performers> {
-        let rows = self.group_rows(&q.sel, r.level.level()).await?;
+    async fn performers_now(
+        &self,
+        scope: &TenantScope,
+        q: &Resolved,
+        r: RankRequest,
+    ) -> Result<Performers> {
+        let mut fx = self.converter(scope, q, None).await?;
+        let rows = match fx.as_mut() {
+            Some(conv) => {
+                self.converted_group_rows(&q.sel, r.level.level(), conv)
+                    .await?
+            }
+            None => self.group_rows(&q.sel, r.level.level()).await?,
+        };
         if r.metric.is_money() && q.sel.currency.is_none() {
             let currencies: BTreeSet<&str> = rows
                 .iter()
@@ -864,6 +931,7 @@ impl AnalyticsService {
             eligible: ranking.eligible,
             below_minimum: ranking.below_minimum,
             undefined: ranking.undefined,
+            fx: fx::fx_view(&fx),
         })
     }
 
@@ -995,7 +1063,7 @@ impl AnalyticsService {
         let mut q = self.resolve_in(reach, req.filters())?;
         Ok(match req {
             ReportRequest::TimeSeries(_, g) => {
-                Report::TimeSeries(self.timeseries_now(&q, *g).await?)
+                Report::TimeSeries(self.timeseries_now(scope, &q, *g).await?)
             }
             ReportRequest::Breakdown(_, by, limit) => Report::Breakdown(
                 self.breakdown_now(scope, &q, *by, (*limit).min(cap))
@@ -1004,7 +1072,7 @@ impl AnalyticsService {
             ReportRequest::Performers(_, r) => {
                 let mut r = *r;
                 r.limit = r.limit.min(cap);
-                Report::Performers(self.performers_now(&q, r).await?)
+                Report::Performers(self.performers_now(scope, &q, r).await?)
             }
             ReportRequest::DrillDown(_, ad_set, limit) => {
                 q.sel.ad_set_id = ad_set.map(|a| a.to_string());

@@ -349,6 +349,7 @@ fn apply(f: &mut SummaryFigures, o: &Outcomes) {
     f.basis = FigureBasis {
         customers: customers_basis(currency, &o.customers),
         uplift: uplift_basis(currency, &o.uplift),
+        fx: f.basis.fx.take(),
     };
     match &o.customers {
         CustomerSource::Counted { per_currency, .. } => {

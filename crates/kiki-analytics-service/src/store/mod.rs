@@ -5,6 +5,7 @@
 
 pub(crate) mod dimensions;
 pub(crate) mod exports;
+pub(crate) mod fx;
 pub(crate) mod rows;
 pub(crate) mod schedules;
 pub(crate) mod schema;

@@ -99,3 +99,16 @@ pub enum AnalyticsSchedules {
     CreatedAt,
     UpdatedAt,
 }
+
+/// Identifiers of `analytics_fx_rates` (migration `0025_fx_rates.sql`).
+#[derive(Debug, Clone, Copy, Iden)]
+pub enum AnalyticsFxRates {
+    Table,
+    OrgId,
+    Base,
+    Quote,
+    Day,
+    RateNanos,
+    Source,
+    UpdatedAt,
+}

@@ -8,6 +8,7 @@ mod agency;
 mod dimensions;
 mod exports;
 mod feed;
+mod fx;
 mod jobs;
 mod outcomes;
 mod pdf;
