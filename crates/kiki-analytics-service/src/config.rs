@@ -25,6 +25,10 @@ pub struct AnalyticsConfig {
     pub export_ttl_hours: u32,
     /// The most rows a table of an export job holds (1000–1000000).
     pub export_max_rows: u32,
+    /// Seconds the listener gathers bidder flushes and conversions of an
+    /// organisation before it queues one ingest of platform `kiki` for all
+    /// the days they touched (0–3600; 0: one ingest per event).
+    pub kiki_ingest_delay_secs: u64,
 }
 
 impl Default for AnalyticsConfig {
@@ -36,6 +40,7 @@ impl Default for AnalyticsConfig {
             cache_ttl_secs: 60,
             export_ttl_hours: 24,
             export_max_rows: 100_000,
+            kiki_ingest_delay_secs: 30,
         }
     }
 }
@@ -62,6 +67,12 @@ impl AnalyticsConfig {
         range("max_rows", self.max_rows, 10, 100_000);
         range("export_ttl_hours", self.export_ttl_hours, 1, 720);
         range("export_max_rows", self.export_max_rows, 1_000, 1_000_000);
+        if self.kiki_ingest_delay_secs > 3_600 {
+            out.push(format!(
+                "analytics.kiki_ingest_delay_secs must be from 0 to 3600, not {} (KIKI__ANALYTICS__KIKI_INGEST_DELAY_SECS)",
+                self.kiki_ingest_delay_secs
+            ));
+        }
         if self.cache_ttl_secs > 86_400 {
             out.push(format!(
                 "analytics.cache_ttl_secs must be from 0 to 86400, not {} (KIKI__ANALYTICS__CACHE_TTL_SECS)",

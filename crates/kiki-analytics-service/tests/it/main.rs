@@ -9,6 +9,7 @@ mod dimensions;
 mod exports;
 mod feed;
 mod jobs;
+mod kiki;
 mod outcomes;
 mod pdf;
 mod reads;
