@@ -83,7 +83,7 @@ impl AnalyticsService {
         while since <= period.until {
             let until = (since + Duration::days(SLICE_DAYS - 1)).min(period.until);
             let slice = Period::new(since, until)
-                .map_err(|e| AnalyticsError::Internal(e.sentence().to_string()))?;
+                .map_err(|e| AnalyticsError::Internal(e.sentence()))?;
             let rows = src.rows(scope, slice).await?;
             written += self.record_daily(scope, PLATFORM, slice, &rows).await?;
             since = until + Duration::days(1);

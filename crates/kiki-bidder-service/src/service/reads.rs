@@ -42,13 +42,12 @@ pub const DELIVERY_MAX_DAYS: i64 = 92;
 const DELIVERY_PAGE: u64 = 10_000;
 
 /// One line item's delivery on one UTC day: its hourly rows summed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyDelivery {
     pub line_item_id: Uuid,
     /// The line item's campaign.
     pub campaign_id: Uuid,
     /// The UTC day.
-    #[schema(value_type = String, format = Date)]
     pub day: Date,
     /// The line item's budget currency.
     pub budget_currency: Currency,
