@@ -82,8 +82,8 @@ impl AnalyticsService {
         let mut since = period.since;
         while since <= period.until {
             let until = (since + Duration::days(SLICE_DAYS - 1)).min(period.until);
-            let slice = Period::new(since, until)
-                .map_err(|e| AnalyticsError::Internal(e.sentence()))?;
+            let slice =
+                Period::new(since, until).map_err(|e| AnalyticsError::Internal(e.sentence()))?;
             let rows = src.rows(scope, slice).await?;
             written += self.record_daily(scope, PLATFORM, slice, &rows).await?;
             since = until + Duration::days(1);
@@ -142,10 +142,7 @@ fn build_rows(sums: &BTreeMap<Key, Sums>, main: Currency) -> Vec<DailyRow> {
     let mut campaigns: BTreeMap<(Date, Uuid, Currency), Sums> = BTreeMap::new();
     let mut out = Vec::with_capacity(sums.len() * 2);
     for ((day, campaign, li, cur), s) in sums {
-        campaigns
-            .entry((*day, *campaign, *cur))
-            .or_default()
-            .add(s);
+        campaigns.entry((*day, *campaign, *cur)).or_default().add(s);
         out.push(row(
             Level::AdSet,
             *day,
@@ -215,9 +212,15 @@ mod tests {
         let (c, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let d = date!(2026 - 03 - 02);
         let mut s = BTreeMap::new();
-        s.insert((d, c, a, Currency::USD), sums(5_000_000, 40_000_000, 1_000_000, 900, 7));
+        s.insert(
+            (d, c, a, Currency::USD),
+            sums(5_000_000, 40_000_000, 1_000_000, 900, 7),
+        );
         s.insert((d, c, b, Currency::USD), sums(2_000_000, 0, 0, 300, 2));
-        s.insert((d, c, a, Currency::EUR), sums(0, 9_500_000, 1_000_000, 0, 0));
+        s.insert(
+            (d, c, a, Currency::EUR),
+            sums(0, 9_500_000, 1_000_000, 0, 0),
+        );
         let rows = build_rows(&s, Currency::USD);
         assert_eq!(rows.len(), 5, "{rows:#?}");
         let find = |level: Level, id: String| {
@@ -237,7 +240,10 @@ mod tests {
         assert_eq!(li.ad_set_id, Some(a.to_string()));
         assert_eq!(li.campaign_id, Some(c.to_string()));
         assert_eq!(li.conversions_micros, 1_000_000);
-        assert_eq!(find(Level::AdSet, format!("{a}/EUR")).conversions_micros, 1_000_000);
+        assert_eq!(
+            find(Level::AdSet, format!("{a}/EUR")).conversions_micros,
+            1_000_000
+        );
         assert!(rows.iter().all(|r| r.platform == PLATFORM && r.day == d));
     }
 }

@@ -93,7 +93,8 @@ pub fn spawn(
                 continue;
             }
             let days = if ev.kind == DeliveryFlushed::KIND {
-                read::<DeliveryFlushed>(&ev).and_then(|f| Some((parse_day(&f.since)?, parse_day(&f.until)?)))
+                read::<DeliveryFlushed>(&ev)
+                    .and_then(|f| Some((parse_day(&f.since)?, parse_day(&f.until)?)))
             } else if ev.kind == ConversionRecorded::KIND {
                 read::<ConversionRecorded>(&ev).map(|c| {
                     let day = c.occurred_at.to_offset(time::UtcOffset::UTC).date();

@@ -159,7 +159,10 @@ async fn the_bidders_delivery_and_its_conversions_reach_the_roll_ups_as_platform
         datetime!(2026-03-03 08:00 UTC),
         counts(2_000_000, 1_000, 2),
     );
-    bidder.flush_reporting().await.expect("the hours are written");
+    bidder
+        .flush_reporting()
+        .await
+        .expect("the hours are written");
 
     // Two orders, one on each day: $40.00 and $25.00.
     clock.advance(time::Duration::days(1));
@@ -238,7 +241,10 @@ async fn the_bidders_delivery_and_its_conversions_reach_the_roll_ups_as_platform
         datetime!(2026-03-03 08:00 UTC),
         counts(500_000, 100, 1),
     );
-    bidder.flush_reporting().await.expect("the hours are written");
+    bidder
+        .flush_reporting()
+        .await
+        .expect("the hours are written");
     let b = eventually(&c, &breakdown, |b| spend_of(b, "USD") == Some(7_500_000)).await;
     let r = kiki_row(&b, "USD").unwrap();
     assert_eq!(r["impressions"], 3_100, "{b}");
@@ -273,7 +279,10 @@ async fn the_bidders_delivery_and_its_conversions_reach_the_roll_ups_as_platform
         datetime!(2026-03-03 09:00 UTC),
         counts(99_000_000, 5_000, 40),
     );
-    bidder.flush_reporting().await.expect("the hours are written");
+    bidder
+        .flush_reporting()
+        .await
+        .expect("the hours are written");
     let ob = eventually(&oc, &breakdown, |b| spend_of(b, "USD") == Some(99_000_000)).await;
     assert_eq!(kiki_row(&ob, "USD").unwrap()["clicks"], 40, "{ob}");
     assert!(kiki_row(&ob, "EUR").is_none(), "{ob}");
@@ -312,7 +321,10 @@ async fn the_bidders_daily_delivery_is_per_line_item_and_utc_day_and_bounded() {
         datetime!(2026-03-02 11:00 UTC),
         counts(3_000_000, 30, 3),
     );
-    bidder.flush_reporting().await.expect("the hours are written");
+    bidder
+        .flush_reporting()
+        .await
+        .expect("the hours are written");
     let scope = TenantScope::single(OrgId(boss.org_id));
     let days = bidder
         .daily_delivery(&scope, date!(2026 - 03 - 01), date!(2026 - 03 - 02))

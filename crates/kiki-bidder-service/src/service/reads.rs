@@ -100,8 +100,7 @@ impl BidderService {
         let mut sums: BTreeMap<(Date, Uuid), (i64, i64, i64)> = BTreeMap::new();
         let mut after = None;
         loop {
-            let page =
-                store::delivery_hours(&self.db, org, from, to, after, DELIVERY_PAGE).await?;
+            let page = store::delivery_hours(&self.db, org, from, to, after, DELIVERY_PAGE).await?;
             let full = page.len() as u64 == DELIVERY_PAGE;
             after = page.last().map(|h| (h.line_item_id, h.hour));
             for h in page {

@@ -402,10 +402,7 @@ impl ConversionsService {
         if (until - since).whole_days() + 1 > Self::LINE_ITEM_DAYS_MAX {
             return Err(ConversionsError::field(
                 "since",
-                format!(
-                    "A range holds at most {} days.",
-                    Self::LINE_ITEM_DAYS_MAX
-                ),
+                format!("A range holds at most {} days.", Self::LINE_ITEM_DAYS_MAX),
             ));
         }
         let f = ConversionFilter {

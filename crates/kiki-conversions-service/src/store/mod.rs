@@ -236,12 +236,7 @@ pub(crate) async fn daily_by_line_item(
     filter: &Filter,
 ) -> Result<Vec<LineItemDayRow>, StoreError> {
     let mut stmt = Query::select()
-        .columns([
-            C::OccurredDay,
-            C::CampaignId,
-            C::LineItemId,
-            C::Currency,
-        ])
+        .columns([C::OccurredDay, C::CampaignId, C::LineItemId, C::Currency])
         .expr_as(Func::count(Expr::col(C::Id)), Alias::new("conversions"))
         // PostgreSQL sums BIGINT as NUMERIC; cast back so both backends decode i64.
         .expr_as(
