@@ -33,6 +33,10 @@ pub struct AnalyticsConfig {
     /// Central Bank's euro reference rates (`eurofxref-hist-90d.xml` or
     /// `eurofxref-daily.xml`; an `http(s)` URL).
     pub fx_ecb_url: String,
+    /// Seconds the listener gathers bidder flushes and conversions of an
+    /// organisation before it queues one ingest of platform `kiki` for all
+    /// the days they touched (0–3600; 0: one ingest per event).
+    pub kiki_ingest_delay_secs: u64,
 }
 
 /// The ECB's reference rates of the last 90 days.
@@ -49,6 +53,7 @@ impl Default for AnalyticsConfig {
             export_max_rows: 100_000,
             fx_max_age_days: 7,
             fx_ecb_url: ECB_90D_URL.to_owned(),
+            kiki_ingest_delay_secs: 30,
         }
     }
 }
@@ -80,6 +85,12 @@ impl AnalyticsConfig {
             out.push(format!(
                 "analytics.fx_ecb_url must be an http(s) URL, not `{}` (KIKI__ANALYTICS__FX_ECB_URL)",
                 self.fx_ecb_url
+            ));
+        }
+        if self.kiki_ingest_delay_secs > 3_600 {
+            out.push(format!(
+                "analytics.kiki_ingest_delay_secs must be from 0 to 3600, not {} (KIKI__ANALYTICS__KIKI_INGEST_DELAY_SECS)",
+                self.kiki_ingest_delay_secs
             ));
         }
         if self.cache_ttl_secs > 86_400 {

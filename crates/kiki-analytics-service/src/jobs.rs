@@ -1,7 +1,8 @@
 //! The analytics jobs. `analytics.ingest`: reads one platform's synced days
-//! of one organisation through the platforms service and replaces them in
-//! the roll-ups; queued by the listener after each metrics sync; safe to
-//! run twice. `analytics.export`: writes a queued export's file (CSV,
+//! of one organisation through the platforms service (for `kiki`, KIKI's
+//! own buying: through the bidder and conversions services) and replaces
+//! them in the roll-ups; queued by the listener after each metrics sync,
+//! bidder flush or conversion; safe to run twice. `analytics.export`: writes a queued export's file (CSV,
 //! Excel or PDF) and stores it until its link expires; a second run after
 //! it finished changes nothing.
 
@@ -47,11 +48,14 @@ impl JobHandler for IngestJob {
             };
             let period = kiki_analytics::Period::new(since, until)
                 .map_err(|e| JobError::permanent(e.sentence()))?;
-            let rows = self
-                .0
-                .ingest_from_platforms(&scope, &p.platform, period)
-                .await
-                .map_err(|e| JobError::failed(e.to_string()))?;
+            let rows = if p.platform == crate::service::kiki_source::PLATFORM {
+                self.0.ingest_kiki(&scope, period).await
+            } else {
+                self.0
+                    .ingest_from_platforms(&scope, &p.platform, period)
+                    .await
+            }
+            .map_err(|e| JobError::failed(e.to_string()))?;
             Ok(json!({ "platform": p.platform, "since": p.since, "until": p.until, "rows": rows }))
         })
     }

@@ -12,7 +12,12 @@
 //! `analytics_daily_totals`), fed when metrics land: the platforms' sync
 //! publishes `platforms.metrics_synced`, a listener queues the
 //! `analytics.ingest` job, and the job reads the synced days through
-//! `PlatformsService::metrics` and replaces them in the roll-ups. No query
+//! `PlatformsService::metrics` and replaces them in the roll-ups. KIKI's
+//! own buying is platform `kiki`: the bidder's flushes
+//! (`bidder.delivery_flushed`) and recorded conversions
+//! (`conversions.recorded`) queue the same job, which reads
+//! `BidderService::daily_delivery` and
+//! `ConversionsService::daily_by_line_item` (`service/kiki_source.rs`). No query
 //! reads another context's tables: creative variants are labelled through
 //! `CampaignsService::creatives_by_ids` when the campaigns module is wired;
 //! the summary's new customers come from `LtvService::new_customers`,
@@ -52,7 +57,9 @@ pub use service::AnalyticsService;
 
 /// The `analytics` module, mounted by `kiki serve` and by tests. With the
 /// platforms module wired (listed before it), every metrics sync feeds the
-/// roll-ups; without it, rows arrive only through
+/// roll-ups; with the bidder module wired (and the conversions module for
+/// conversions and revenue), KIKI's own buying does, as platform `kiki`;
+/// without them, rows arrive only through
 /// [`AnalyticsService::record_daily`]. With the LTV and twin modules wired,
 /// the summary adds new customers, predicted LTV, CAC, LTV/CAC, the net
 /// profit uplift against launched plans' baselines and the fee.
@@ -62,6 +69,8 @@ pub struct AnalyticsModule {
     with_campaigns: bool,
     with_ltv: bool,
     with_twin: bool,
+    with_bidder: bool,
+    with_conversions: bool,
 }
 
 impl AnalyticsModule {
@@ -85,6 +94,21 @@ impl AnalyticsModule {
     /// (listed before it); without it those summary figures are `null`.
     pub fn with_ltv_module(mut self) -> AnalyticsModule {
         self.with_ltv = true;
+        self
+    }
+
+    /// Feed platform `kiki` from the bidder's delivery (the bidder module
+    /// listed before it); without it the `kiki` source is off.
+    pub fn with_bidder_module(mut self) -> AnalyticsModule {
+        self.with_bidder = true;
+        self
+    }
+
+    /// Add the conversions credited to the bidder's line items (count and
+    /// value) to platform `kiki` (the conversions module listed before it;
+    /// needs [`with_bidder_module`](Self::with_bidder_module)).
+    pub fn with_conversions_module(mut self) -> AnalyticsModule {
+        self.with_conversions = true;
         self
     }
 
@@ -136,6 +160,22 @@ impl Module for AnalyticsModule {
             if self.with_twin {
                 svc = svc.with_twin(ctx.require::<kiki_twin_service::TwinService>()?);
             }
+            if self.with_conversions && !self.with_bidder {
+                anyhow::bail!(
+                    "the analytics module reads conversions only with the bidder's delivery: wire it with_bidder_module() too"
+                );
+            }
+            if self.with_bidder {
+                let conversions = if self.with_conversions {
+                    Some(ctx.require::<kiki_conversions_service::ConversionsService>()?)
+                } else {
+                    None
+                };
+                svc = svc.with_kiki_source(
+                    ctx.require::<kiki_bidder_service::BidderService>()?,
+                    conversions,
+                );
+            }
             let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::IngestJob(svc.clone())));
             ctx.add_job_handler(Arc::new(jobs::ExportJob(svc.clone())));
@@ -144,8 +184,9 @@ impl Module for AnalyticsModule {
             ctx.default_schedule(jobs::SWEEP_KIND, jobs::SWEEP_SCHEDULE);
             ctx.provide(svc.clone());
             let mut mount = Mount::new().api(api::api());
-            if self.with_platforms && ctx.roles.worker {
-                // Workers turn each metrics sync into an ingest job.
+            if (self.with_platforms || self.with_bidder) && ctx.roles.worker {
+                // Workers turn each metrics sync, bidder flush and
+                // conversion into an ingest job.
                 mount = mount.spawn(move |state, cancel| {
                     vec![service::listen::spawn(svc, state.clone(), cancel)]
                 });

@@ -1,6 +1,7 @@
 //! The events the bidder publishes. Every replica reloads its snapshot (and
 //! the stored conversion counts) when one arrives, and on its timer when one
-//! is missed.
+//! is missed. `bidder.delivery_flushed` tells readers of the hourly report
+//! (analytics) which days of an organisation changed.
 
 use kiki_store::Event;
 use serde::{Deserialize, Serialize};
@@ -54,4 +55,23 @@ impl Event for ConversionsCredited {
     const KIND: &'static str = "bidder.conversions_credited";
     const DESCRIPTION: &'static str =
         "Conversions attributed to a line item's clicks were credited to it; its pCVR follows.";
+}
+
+/// The reporting flush wrote the organisation's hourly delivery counts
+/// (bids, wins, spend, impressions, clicks) for hours of these UTC days.
+/// Published after the flush commits, once per organisation per flush.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = BidderDeliveryFlushed)]
+pub struct DeliveryFlushed {
+    /// The first UTC day touched (`YYYY-MM-DD`).
+    pub since: String,
+    /// The last UTC day touched (`YYYY-MM-DD`).
+    pub until: String,
+    /// How many of the organisation's line items had counts.
+    pub line_items: usize,
+}
+
+impl Event for DeliveryFlushed {
+    const KIND: &'static str = "bidder.delivery_flushed";
+    const DESCRIPTION: &'static str = "The bidder wrote hourly delivery counts (spend, impressions, clicks) of the organisation's line items for a range of UTC days.";
 }

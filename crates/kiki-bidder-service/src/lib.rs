@@ -8,7 +8,8 @@
 //! - `config/`: the `[bidder]` section (`mod.rs`) and its printed view and
 //!   problems (`view.rs`).
 //! - `events.rs`: the events it publishes (`bidder.line_items_changed`,
-//!   `bidder.segments_changed`, `bidder.conversions_credited`).
+//!   `bidder.segments_changed`, `bidder.conversions_credited`,
+//!   `bidder.delivery_flushed`).
 //! - `service/`: `BidderService` — exchange authentication, observation and
 //!   the snapshot (`mod.rs`), line-item use cases (`line_items.rs`), the LTV
 //!   segment sync and its job (`ltv_sync.rs`), hourly counts
@@ -87,6 +88,7 @@ impl Module for BidderModule {
             kiki_store::EventSpec::of::<events::LineItemsChanged>("bidder"),
             kiki_store::EventSpec::of::<events::SegmentsChanged>("bidder"),
             kiki_store::EventSpec::of::<events::ConversionsCredited>("bidder"),
+            kiki_store::EventSpec::of::<events::DeliveryFlushed>("bidder"),
         ]
     }
 

@@ -738,3 +738,77 @@ pub async fn performance_totals(db: &Db) -> Result<Vec<(LineItemId, i64, i64)>, 
         })
         .collect())
 }
+
+/// One stored hour of a line item, as the daily delivery read sums it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryHour {
+    pub line_item_id: Uuid,
+    pub hour: OffsetDateTime,
+    pub spend_micros: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+}
+
+/// A page of an organisation's hourly rows in `[from, to)`, ordered by line
+/// item then hour, `limit` after the key `after` (keyset).
+pub async fn delivery_hours(
+    db: &Db,
+    org: OrgId,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    after: Option<(Uuid, OffsetDateTime)>,
+    limit: u64,
+) -> Result<Vec<DeliveryHour>, StoreError> {
+    let mut stmt = Query::select()
+        .columns([
+            H::LineItemId,
+            H::Hour,
+            H::SpendMicros,
+            H::Impressions,
+            H::Clicks,
+        ])
+        .from(H::Table)
+        .and_where(Expr::col(H::OrgId).eq(org.0))
+        .and_where(Expr::col(H::Hour).gte(from))
+        .and_where(Expr::col(H::Hour).lt(to))
+        .order_by(H::LineItemId, Order::Asc)
+        .order_by(H::Hour, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    if let Some((li, hour)) = after {
+        kiki_store::keyset::after(
+            &mut stmt,
+            &[(H::LineItemId, Order::Asc), (H::Hour, Order::Asc)],
+            vec![sea_query::Value::from(li), sea_query::Value::from(hour)],
+        );
+    }
+    db.fetch_all(&stmt).await
+}
+
+/// A line item's campaign and budget currency.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LineItemCampaign {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    pub currency: String,
+}
+
+/// The campaign and currency of the organisation's line items among `ids`
+/// (archived ones included: their delivery stays reported).
+pub async fn line_item_campaigns(
+    db: &Db,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<Vec<LineItemCampaign>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let stmt = Query::select()
+            .columns([L::Id, L::CampaignId, L::Currency])
+            .from(L::Table)
+            .and_where(Expr::col(L::OrgId).eq(org.0))
+            .and_where(Expr::col(L::Id).is_in(chunk.iter().copied()))
+            .to_owned();
+        out.extend(db.fetch_all::<LineItemCampaign, _>(&stmt).await?);
+    }
+    Ok(out)
+}

@@ -41,12 +41,16 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
         std::sync::Arc::new(kiki_lift_service::LiftModule::new()),
         // Conversions: click ids and pCVR are the bidder's (listed before).
         std::sync::Arc::new(kiki_conversions_service::ConversionsModule::new()),
-        // Analytics: roll-ups fed by the platforms' metrics syncs; creative
-        // variants labelled from the campaigns' creatives; the summary's new
-        // customers from LTV, its uplift from the twin.
+        // Analytics: roll-ups fed by the platforms' metrics syncs and, as
+        // platform `kiki`, by the bidder's delivery and the conversions
+        // credited to its line items; creative variants labelled from the
+        // campaigns' creatives; the summary's new customers from LTV, its
+        // uplift from the twin.
         std::sync::Arc::new(
             kiki_analytics_service::AnalyticsModule::new()
                 .with_platforms_module()
+                .with_bidder_module()
+                .with_conversions_module()
                 .with_campaigns_module()
                 .with_ltv_module()
                 .with_twin_module(),

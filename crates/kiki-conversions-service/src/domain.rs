@@ -328,6 +328,22 @@ pub struct DailyConversions {
     pub value: Money,
 }
 
+/// Conversions of one line item on one UTC day in one currency: what
+/// analytics rolls up as platform `kiki`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LineItemConversions {
+    /// The UTC day the orders were placed (YYYY-MM-DD).
+    #[serde(with = "iso_date")]
+    #[schema(value_type = String, format = Date)]
+    pub day: Date,
+    pub campaign_id: Uuid,
+    /// The clicked line item the conversions are credited to.
+    pub line_item_id: Uuid,
+    pub conversions: i64,
+    /// The orders' total value, in the currency they were reported in.
+    pub value: Money,
+}
+
 /// A campaign's (or every campaign's) conversions per day.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[schema(example = json!({

@@ -8,6 +8,7 @@
 pub mod dimensions;
 pub mod exports;
 pub mod fx;
+pub mod kiki_source;
 pub mod listen;
 pub mod rows;
 pub mod schedules;
@@ -54,6 +55,8 @@ pub struct AnalyticsService {
     ltv: Option<Arc<kiki_ltv_service::LtvService>>,
     /// Launched plans' baselines and the fee rate (`summary.rs`).
     twin: Option<Arc<kiki_twin_service::TwinService>>,
+    /// The bidder's delivery and its conversions (`kiki_source.rs`).
+    pub(crate) kiki: Option<kiki_source::KikiSource>,
     cache: kiki_store::Cache,
     config: AnalyticsConfig,
     /// Scheduled reports go out through it.
@@ -164,6 +167,7 @@ impl AnalyticsService {
             campaigns: None,
             ltv: None,
             twin: None,
+            kiki: None,
             cache: platform.cache.clone(),
             config,
             mail: platform.mail.clone(),

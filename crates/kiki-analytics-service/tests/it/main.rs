@@ -10,6 +10,7 @@ mod exports;
 mod feed;
 mod fx;
 mod jobs;
+mod kiki;
 mod outcomes;
 mod pdf;
 mod reads;

@@ -1,16 +1,20 @@
 //! What the background flush writes: the hourly report and the delivery
 //! status changes of line items (each with its audit entry and decision).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use kiki_explain::NewDecision;
+use kiki_bidder::LineItemId;
+use kiki_core::OrgId;
+use kiki_explain::{NewDecision, RecordError};
 use kiki_shield::{Actor, AuditEvent};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use kiki_bidder::engine::LineItemStatus;
 use kiki_core::Money;
 
 use super::{BidderService, ENGINE, ItemMeta};
+use crate::events::DeliveryFlushed;
 use crate::store;
 
 /// A line item's delivery status and why, in words with amounts as people
@@ -48,8 +52,11 @@ fn delivery_status(m: &ItemMeta, st: &LineItemStatus, min_ltv: Money) -> (&'stat
 }
 
 impl BidderService {
-    /// Writes the hourly counts gathered since the last flush (upsert-add).
-    pub async fn flush_reporting(&self) -> Result<usize, kiki_store::StoreError> {
+    /// Writes the hourly counts gathered since the last flush (upsert-add),
+    /// then publishes one `bidder.delivery_flushed` per organisation with
+    /// counts, naming the UTC days its hours fall on (after the commit;
+    /// nothing is published when the write fails and the counts are kept).
+    pub async fn flush_reporting(&self) -> Result<usize, RecordError> {
         let rows = self.reporting.drain();
         if rows.is_empty() {
             return Ok(0);
@@ -57,6 +64,8 @@ impl BidderService {
         let meta = self.meta.load();
         let mut out = Vec::with_capacity(rows.len());
         let mut unknown = 0usize;
+        // Per organisation: the first and last day, and its line items.
+        let mut touched: BTreeMap<OrgId, (Date, Date, BTreeSet<LineItemId>)> = BTreeMap::new();
         for (li, hour, c) in &rows {
             let Some(m) = meta.get(li) else {
                 unknown += 1;
@@ -64,6 +73,13 @@ impl BidderService {
             };
             let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(*hour) * 1_000_000)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let day = at.date();
+            let t = touched
+                .entry(m.org)
+                .or_insert_with(|| (day, day, BTreeSet::new()));
+            t.0 = t.0.min(day);
+            t.1 = t.1.max(day);
+            t.2.insert(*li);
             out.push((m.org, *li, at, *c));
         }
         if unknown > 0 {
@@ -74,9 +90,19 @@ impl BidderService {
         }
         let n = out.len();
         let res = async {
-            let mut tx = self.db.begin().await?;
-            store::add_hourly(&mut tx, &out).await?;
-            tx.commit().await
+            let mut change = self.record.begin().await?;
+            store::add_hourly(change.tx(), &out).await?;
+            for (org, (since, until, items)) in &touched {
+                change.publish(
+                    Some(*org),
+                    &DeliveryFlushed {
+                        since: since.to_string(),
+                        until: until.to_string(),
+                        line_items: items.len(),
+                    },
+                );
+            }
+            change.commit().await
         }
         .await;
         if let Err(e) = res {

@@ -33,6 +33,8 @@ pub fn spawn_loops(
                     _ = cancel.cancelled() => break,
                     _ = tick.tick() => {}
                     ev = rx.recv() => match ev {
+                        // Delivery flushes change no line item or segment.
+                        Ok(e) if e.kind == <crate::events::DeliveryFlushed as kiki_store::Event>::KIND => continue,
                         Ok(e) if e.kind.starts_with("bidder.") => {}
                         Ok(_) => continue,
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

@@ -6,7 +6,8 @@
 //! through the recorder, and a recorded conversion is credited to the
 //! clicked line item (the bidder's pCVR) in the same transaction.
 //!
-//! - `mod.rs`: the service, recording, the list and the daily summary.
+//! - `mod.rs`: the service, recording, the list, the daily summary and the
+//!   daily conversions per line item (what analytics rolls up).
 //! - `keys.rs`: the signing secret, the site key and the snippet's
 //!   origins; authentication by signature and by site key; the site key's
 //!   rate limit.
@@ -30,7 +31,7 @@ use uuid::Uuid;
 use crate::config::ConversionsConfig;
 use crate::domain::{
     Attribution, CheckedConversion, ConversionRequest, ConversionView, DailyConversions,
-    DailySummary, Source, attribution,
+    DailySummary, LineItemConversions, Source, attribution,
 };
 use crate::error::{ConversionsError, Result};
 use crate::events::ConversionRecorded;
@@ -262,7 +263,12 @@ impl ConversionsService {
             value_micros: c.value.micros,
             currency: c.value.currency.to_string(),
             occurred_at: c.occurred_at,
-            occurred_day: c.occurred_at.date().to_string(),
+            // The UTC day, whatever offset the report was written in.
+            occurred_day: c
+                .occurred_at
+                .to_offset(time::UtcOffset::UTC)
+                .date()
+                .to_string(),
             customer_id: c.customer_id.clone(),
             source: by.source.as_str().to_owned(),
             recorded_by: by.by.clone(),
@@ -370,5 +376,59 @@ impl ConversionsService {
             });
         }
         Ok(DailySummary { since, until, days })
+    }
+
+    /// The most days one [`ConversionsService::daily_by_line_item`] read
+    /// covers.
+    pub const LINE_ITEM_DAYS_MAX: i64 = 366;
+
+    /// Conversions and their value per UTC day, campaign, clicked line item
+    /// and currency, from `since` to `until` (both included), oldest day
+    /// first. Only groups with conversions have a row (one per day, line
+    /// item and currency), and the range is at most
+    /// [`Self::LINE_ITEM_DAYS_MAX`] days.
+    pub async fn daily_by_line_item(
+        &self,
+        scope: &TenantScope,
+        since: Date,
+        until: Date,
+    ) -> Result<Vec<LineItemConversions>> {
+        if until < since {
+            return Err(ConversionsError::field(
+                "until",
+                "Must not be before since.",
+            ));
+        }
+        if (until - since).whole_days() + 1 > Self::LINE_ITEM_DAYS_MAX {
+            return Err(ConversionsError::field(
+                "since",
+                format!("A range holds at most {} days.", Self::LINE_ITEM_DAYS_MAX),
+            ));
+        }
+        let f = ConversionFilter {
+            campaign_id: None,
+            since: Some(since),
+            until: Some(until),
+        }
+        .store_filter();
+        let rows = store::daily_by_line_item(&self.db, scope.org_id(), &f).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let bad = |what: &str| ConversionsError::Corrupt(format!("{what} of a daily row"));
+            let day = Date::parse(
+                &r.occurred_day,
+                &time::format_description::well_known::Iso8601::DATE,
+            )
+            .map_err(|_| bad("day"))?;
+            let currency = Currency::parse(&r.currency).map_err(|_| bad("currency"))?;
+            out.push(LineItemConversions {
+                day,
+                campaign_id: r.campaign_id,
+                line_item_id: r.line_item_id,
+                conversions: r.conversions,
+                value: Money::from_micros(r.value_micros.unwrap_or(0), currency),
+            });
+        }
+        Ok(out)
     }
 }

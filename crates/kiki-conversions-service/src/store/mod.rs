@@ -217,6 +217,46 @@ pub(crate) async fn daily(
     db.fetch_all(&stmt).await
 }
 
+/// One (day, campaign, line item, currency) group of conversions.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct LineItemDayRow {
+    pub occurred_day: String,
+    pub campaign_id: Uuid,
+    pub line_item_id: Uuid,
+    pub currency: String,
+    pub conversions: i64,
+    pub value_micros: Option<i64>,
+}
+
+/// Conversions and their value per day, campaign, line item and currency,
+/// oldest day first.
+pub(crate) async fn daily_by_line_item(
+    db: &Db,
+    org: OrgId,
+    filter: &Filter,
+) -> Result<Vec<LineItemDayRow>, StoreError> {
+    let mut stmt = Query::select()
+        .columns([C::OccurredDay, C::CampaignId, C::LineItemId, C::Currency])
+        .expr_as(Func::count(Expr::col(C::Id)), Alias::new("conversions"))
+        // PostgreSQL sums BIGINT as NUMERIC; cast back so both backends decode i64.
+        .expr_as(
+            Func::cast_as(Func::sum(Expr::col(C::ValueMicros)), Alias::new("BIGINT")),
+            Alias::new("value_micros"),
+        )
+        .from(C::Table)
+        .group_by_col(C::OccurredDay)
+        .group_by_col(C::CampaignId)
+        .group_by_col(C::LineItemId)
+        .group_by_col(C::Currency)
+        .order_by(C::OccurredDay, Order::Asc)
+        .order_by(C::CampaignId, Order::Asc)
+        .order_by(C::LineItemId, Order::Asc)
+        .order_by(C::Currency, Order::Asc)
+        .to_owned();
+    filter.apply(&mut stmt, org);
+    db.fetch_all(&stmt).await
+}
+
 /// An organisation's conversion credentials (secrets encrypted).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct KeysRow {
