@@ -363,7 +363,11 @@ async fn write_raw(
 }
 
 async fn delete_org_rows(db: &Db, org: OrgId) -> anyhow::Result<()> {
-    for table in ["analytics_daily", "analytics_daily_totals", "analytics_campaign_spans"] {
+    for table in [
+        "analytics_daily",
+        "analytics_daily_totals",
+        "analytics_campaign_spans",
+    ] {
         let del = Query::delete()
             .from_table(Alias::new(table))
             .and_where(Expr::col(Alias::new("org_id")).eq(org.0))

@@ -623,12 +623,23 @@ pub async fn summary(
     Query(q): Query<SummaryQuery>,
 ) -> Result<Response, ApiError> {
     let format = negotiated(q.format, &headers);
-    let v = svc.summary(&p.0.scope, &q.filters(), q.comparison()).await?;
+    let v = svc
+        .summary(&p.0.scope, &q.filters(), q.comparison())
+        .await?;
     if format == Format::Json {
         return Ok(Json(v).into_response());
     }
     let printed = q.printed_all();
-    answer(&svc, &p, &meta, format, Report::Summary(Box::new(v)), printed, q.tz).await
+    answer(
+        &svc,
+        &p,
+        &meta,
+        format,
+        Report::Summary(Box::new(v)),
+        printed,
+        q.tz,
+    )
+    .await
 }
 
 /// The figures per day, ISO week or month of the range, one point per

@@ -211,7 +211,9 @@ impl Summary {
                 let (absolute, relative) = change
                     .as_ref()
                     .and_then(|ch| ch.iter().find(|(n, _, _)| *n == figure))
-                    .map_or((Cell::Empty, Cell::Empty), |(_, a, r)| (a.clone(), r.clone()));
+                    .map_or((Cell::Empty, Cell::Empty), |(_, a, r)| {
+                        (a.clone(), r.clone())
+                    });
                 rows.push(vec![
                     Cell::Text(currency.to_owned()),
                     Cell::Text(figure.to_owned()),
@@ -221,10 +223,13 @@ impl Summary {
                     relative,
                 ]);
             }
-            for (period, f) in
-                std::iter::once(("current", &c.current)).chain(c.previous.iter().map(|p| ("previous", p)))
+            for (period, f) in std::iter::once(("current", &c.current))
+                .chain(c.previous.iter().map(|p| ("previous", p)))
             {
-                for (figure, sentence) in [("customers", &f.basis.customers), ("uplift", &f.basis.uplift)] {
+                for (figure, sentence) in [
+                    ("customers", &f.basis.customers),
+                    ("uplift", &f.basis.uplift),
+                ] {
                     if !sentence.is_empty() {
                         basis.push(vec![
                             Cell::Text(currency.to_owned()),
@@ -252,7 +257,12 @@ impl Summary {
             },
             Table {
                 name: "Basis".into(),
-                columns: vec![text("currency"), text("period"), text("figure"), text("basis")],
+                columns: vec![
+                    text("currency"),
+                    text("period"),
+                    text("figure"),
+                    text("basis"),
+                ],
                 rows: basis,
             },
             Table {
@@ -299,7 +309,10 @@ fn summary_cells(f: &SummaryFigures) -> Vec<(&'static str, Cell)> {
         ("cpm", money(m.cpm)),
         ("cvr", num(m.cvr)),
         ("gross_profit", Cell::Micros(f.gross_profit.micros)),
-        ("profit_after_ad_spend", Cell::Micros(f.profit_after_ad_spend.micros)),
+        (
+            "profit_after_ad_spend",
+            Cell::Micros(f.profit_after_ad_spend.micros),
+        ),
         ("active_campaigns", Cell::Integer(f.active_campaigns)),
         ("new_customers", int(f.new_customers)),
         ("new_customers_valued", int(f.new_customers_valued)),
@@ -322,13 +335,18 @@ fn summary_cells(f: &SummaryFigures) -> Vec<(&'static str, Cell)> {
 /// The change of each figure that has one: (figure, absolute, relative).
 fn change_cells(c: &SummaryChange) -> Vec<(&'static str, Cell, Cell)> {
     let rel = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Number);
-    let amount = |n: &'static str, a: &AmountChange| (n, Cell::Micros(a.absolute.micros), rel(a.relative));
+    let amount =
+        |n: &'static str, a: &AmountChange| (n, Cell::Micros(a.absolute.micros), rel(a.relative));
     let amount_opt = |n: &'static str, a: &Option<AmountChange>| match a {
         Some(a) => amount(n, a),
         None => (n, Cell::Empty, Cell::Empty),
     };
     let number = |n: &'static str, x: &NumberChange| {
-        (n, x.absolute.map_or(Cell::Empty, Cell::Number), rel(x.relative))
+        (
+            n,
+            x.absolute.map_or(Cell::Empty, Cell::Number),
+            rel(x.relative),
+        )
     };
     vec![
         amount("spend", &c.spend),

@@ -12,9 +12,7 @@ pub(crate) mod schema;
 
 use kiki_core::OrgId;
 use kiki_store::{Db, StoreError, Tx};
-use sea_query::{
-    Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, SimpleExpr,
-};
+use sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -173,7 +171,11 @@ async fn widen_spans(tx: &mut Tx<'_>, org: OrgId, rows: &[DailyInsert]) -> Resul
         .iter()
         .filter(|r| r.level == "campaign" && r.spend_micros > 0)
     {
-        let key = (r.platform.as_str(), r.external_id.as_str(), r.currency.as_str());
+        let key = (
+            r.platform.as_str(),
+            r.external_id.as_str(),
+            r.currency.as_str(),
+        );
         let day = r.day.as_str();
         let e = spans
             .entry(key)
@@ -438,9 +440,7 @@ pub(crate) async fn active_campaigns(
         .and_where(Expr::col((daily.clone(), D::OrgId)).equals((spans.clone(), S::OrgId)))
         .and_where(Expr::col((daily.clone(), D::Level)).eq("campaign"))
         .and_where(Expr::col((daily.clone(), D::Platform)).equals((spans.clone(), S::Platform)))
-        .and_where(
-            Expr::col((daily.clone(), D::ExternalId)).equals((spans.clone(), S::ExternalId)),
-        )
+        .and_where(Expr::col((daily.clone(), D::ExternalId)).equals((spans.clone(), S::ExternalId)))
         .and_where(Expr::col((daily.clone(), D::Day)).gte(sel.since.as_str()))
         .and_where(Expr::col((daily.clone(), D::Day)).lte(sel.until.as_str()))
         .and_where(Expr::col((daily.clone(), D::Currency)).equals((spans.clone(), S::Currency)))
@@ -449,9 +449,7 @@ pub(crate) async fn active_campaigns(
     let mut stmt = Query::select()
         .column((spans.clone(), S::Currency))
         .from_as(S::Table, spans.clone())
-        .and_where(
-            Expr::col((spans.clone(), S::OrgId)).is_in(sel.orgs.iter().map(|o| o.0)),
-        )
+        .and_where(Expr::col((spans.clone(), S::OrgId)).is_in(sel.orgs.iter().map(|o| o.0)))
         .and_where(Expr::col((spans.clone(), S::FirstDay)).lte(sel.until.as_str()))
         .and_where(Expr::col((spans.clone(), S::LastDay)).gte(sel.since.as_str()))
         .and_where(Expr::exists(probe))

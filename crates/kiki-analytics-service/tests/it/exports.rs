@@ -177,7 +177,9 @@ async fn the_summary_exports_as_csv_excel_pdf_and_as_a_queued_export() {
 
     // CSV: one row per currency and figure, this period, the previous one,
     // the change and the relative change (the values of the JSON summary).
-    let resp = c.get(&format!("/v1/analytics/summary?{P}&format=csv")).await;
+    let resp = c
+        .get(&format!("/v1/analytics/summary?{P}&format=csv"))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         resp.headers()["content-disposition"],
@@ -188,7 +190,14 @@ async fn the_summary_exports_as_csv_excel_pdf_and_as_a_queued_export() {
     let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
     assert_eq!(
         headers,
-        ["currency", "figure", "current", "previous", "change", "relative_change"]
+        [
+            "currency",
+            "figure",
+            "current",
+            "previous",
+            "change",
+            "relative_change"
+        ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     let find = |currency: &str, figure: &str| {
@@ -209,7 +218,9 @@ async fn the_summary_exports_as_csv_excel_pdf_and_as_a_queued_export() {
     assert_eq!(&find("EUR", "spend")[2], "10");
 
     // Excel: the summary, the basis sentences and the margins, one sheet each.
-    let resp = c.get(&format!("/v1/analytics/summary?{P}&format=xlsx")).await;
+    let resp = c
+        .get(&format!("/v1/analytics/summary?{P}&format=xlsx"))
+        .await;
     assert_eq!(resp.status(), 200);
     let bytes = resp.bytes().await.unwrap().to_vec();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an .xlsx is a zip");
@@ -219,7 +230,9 @@ async fn the_summary_exports_as_csv_excel_pdf_and_as_a_queued_export() {
     }
 
     // PDF: the heading names the comparison; amounts in their currency.
-    let resp = c.get(&format!("/v1/analytics/summary?{P}&format=pdf")).await;
+    let resp = c
+        .get(&format!("/v1/analytics/summary?{P}&format=pdf"))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     let bytes = resp.bytes().await.unwrap();
@@ -231,7 +244,10 @@ async fn the_summary_exports_as_csv_excel_pdf_and_as_a_queued_export() {
         .join("\n");
     assert!(text.contains("KIKI analytics: Summary"), "{text}");
     assert!(text.contains("compared with = previous"), "{text}");
-    assert!(text.contains("$400.00") && text.contains("$350.00"), "{text}");
+    assert!(
+        text.contains("$400.00") && text.contains("$350.00"),
+        "{text}"
+    );
     assert!(text.contains("Margins"), "{text}");
 
     // Queued as an export job, with a custom comparison.

@@ -358,8 +358,16 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
             .contains("acquired through meta"),
         "{fc}"
     );
-    let (_, f) = get(&agency, &format!("/v1/analytics/summary?{P}&platform=google")).await;
-    assert_eq!(in_currency(&f, "USD")["current"]["new_customers"], 1, "new-b only");
+    let (_, f) = get(
+        &agency,
+        &format!("/v1/analytics/summary?{P}&platform=google"),
+    )
+    .await;
+    assert_eq!(
+        in_currency(&f, "USD")["current"]["new_customers"],
+        1,
+        "new-b only"
+    );
     // A campaign filter: an order names no campaign.
     let (_, f) = get(
         &agency,
@@ -368,7 +376,12 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
     .await;
     let fc = &in_currency(&f, "USD")["current"];
     assert!(fc["new_customers"].is_null(), "{fc}");
-    assert!(fc["basis"]["customers"].as_str().unwrap().contains("campaign"));
+    assert!(
+        fc["basis"]["customers"]
+            .as_str()
+            .unwrap()
+            .contains("campaign")
+    );
     app.shutdown().await.unwrap();
 }
 

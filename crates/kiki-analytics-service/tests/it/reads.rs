@@ -513,11 +513,19 @@ async fn active_campaigns_count_only_days_of_the_range_with_spend() {
 
     // 28 Feb lies inside both USD campaigns' spend spans (C1: 25 Feb – 2 Mar,
     // C2: 27 Feb – 1 Mar), but C1 spent nothing that day and C2 has no row.
-    let (status, s) = get(&c, "/v1/analytics/summary?since=2026-02-28&until=2026-02-28").await;
+    let (status, s) = get(
+        &c,
+        "/v1/analytics/summary?since=2026-02-28&until=2026-02-28",
+    )
+    .await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(active_in(&s, "USD"), 0);
 
-    let (_, s) = get(&c, &format!("/v1/analytics/summary?{P}&campaign_id={}", ids.c1)).await;
+    let (_, s) = get(
+        &c,
+        &format!("/v1/analytics/summary?{P}&campaign_id={}", ids.c1),
+    )
+    .await;
     assert_eq!(active_in(&s, "USD"), 1, "the campaign filter applies: {s}");
     let (_, s) = get(&c, &format!("/v1/analytics/summary?{P}&platform=google")).await;
     assert_eq!(active_in(&s, "USD"), 1, "the platform filter applies: {s}");
@@ -538,7 +546,13 @@ async fn active_campaigns_count_only_days_of_the_range_with_spend() {
             r
         })
         .collect();
-    svc.record_daily(&scope, "meta", period, &rows).await.unwrap();
-    let (_, s) = get(&c, "/v1/analytics/summary?since=2026-03-01&until=2026-03-01").await;
+    svc.record_daily(&scope, "meta", period, &rows)
+        .await
+        .unwrap();
+    let (_, s) = get(
+        &c,
+        "/v1/analytics/summary?since=2026-03-01&until=2026-03-01",
+    )
+    .await;
     assert_eq!(active_in(&s, "USD"), 1, "{s}");
 }
