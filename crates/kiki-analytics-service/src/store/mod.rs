@@ -165,7 +165,9 @@ pub(crate) async fn replace_days(
 /// days of `rows` with spend, in the caller's transaction.
 async fn widen_spans(tx: &mut Tx<'_>, org: OrgId, rows: &[DailyInsert]) -> Result<(), StoreError> {
     // (platform, external id, currency) → (campaign id, first day, last day).
-    let mut spans: std::collections::BTreeMap<(&str, &str, &str), (Option<&str>, &str, &str)> =
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    type Span<'a> = (Option<&'a str>, &'a str, &'a str);
+    let mut spans: std::collections::BTreeMap<Key<'_>, Span<'_>> =
         std::collections::BTreeMap::new();
     for r in rows
         .iter()
