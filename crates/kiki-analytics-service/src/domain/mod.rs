@@ -6,7 +6,8 @@
 //! (a summary has one entry per currency, a series one point per bucket and
 //! currency, a table one row per object and currency); ranking by a money
 //! metric across several currencies is refused until a `currency` is named.
-//! A dated exchange-rate table to convert them is a later step.
+//! `convert_to` converts them through the dated exchange-rate table first
+//! (`fx`), so the answer has one currency group.
 
 pub mod dimensions;
 pub mod export;

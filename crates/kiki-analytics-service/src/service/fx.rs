@@ -26,7 +26,7 @@ use crate::domain::fx::{
 use crate::domain::{GroupRow, MetricSet, day_text, parse_day};
 use crate::error::{AnalyticsError, Result};
 use crate::store::fx::{FxFilter, FxRow};
-use crate::store::{self, DayRow, Selection};
+use crate::store::{self, DayRow, Grain, Selection};
 
 /// The query of `GET /v1/analytics/fx-rates`, checked.
 #[derive(Debug, Clone, Default)]
@@ -284,12 +284,18 @@ impl AnalyticsService {
     /// The roll-up's sums per organisation, day, platform and currency, in
     /// the target currency when converting (each row's amounts converted
     /// at its day's rate, rounded half to even once).
+    ///
+    /// `grain` names the keys the caller needs; converting reads every
+    /// organisation, day and platform (each row at its day's rate, as
+    /// stated in docs/analytics.md), whatever it asks.
     pub(crate) async fn day_rows(
         &self,
         sel: &Selection,
         fx: &mut Option<Converter>,
+        grain: Grain,
     ) -> Result<Vec<DayRow>> {
-        let mut rows = store::days(&self.db, sel).await?;
+        let grain = if fx.is_some() { Grain::FULL } else { grain };
+        let mut rows = store::days(&self.db, sel, grain).await?;
         let Some(conv) = fx.as_mut() else {
             return Ok(rows);
         };
@@ -398,13 +404,13 @@ pub(crate) fn fx_view(fx: &Option<Converter>) -> Option<FxView> {
 /// The first day each currency could not be converted, gathered over a
 /// read so the answer names them all (never a partial sum).
 #[derive(Debug, Default)]
-struct Missing {
+pub(crate) struct Missing {
     no_rate: BTreeMap<String, time::Date>,
     overflow: BTreeMap<String, time::Date>,
 }
 
 impl Missing {
-    fn add(&mut self, e: ConvertError) {
+    pub(crate) fn add(&mut self, e: ConvertError) {
         let (map, currency, day) = match e {
             ConvertError::NoRate { currency, day } => (&mut self.no_rate, currency, day),
             ConvertError::Overflow { currency, day } => (&mut self.overflow, currency, day),
@@ -413,7 +419,7 @@ impl Missing {
         *d = (*d).min(day);
     }
 
-    fn check(self, conv: &Converter) -> Result<()> {
+    pub(crate) fn check(self, conv: &Converter) -> Result<()> {
         let target = conv.target();
         let mut parts: Vec<String> = self
             .no_rate
@@ -445,19 +451,14 @@ impl Missing {
     }
 }
 
-/// Under `convert_to` a summary's new-customer, LTV, CAC and uplift
-/// figures stay `null`: they are counted per currency of the orders and
-/// of launched plans, not per day of the roll-up, so there is no day's
-/// rate to convert them at. Their basis says so, and `basis.fx` names the
-/// rates the amounts were converted at.
+/// Under `convert_to` a summary's basis names the rates every amount was
+/// converted at (the roll-up's rows and the baselines at each day's rate,
+/// the new customers' predicted CLV at the period's last day's).
 pub(crate) fn mark_converted(out: &mut [crate::domain::CurrencySummary], fx: &Option<Converter>) {
     let Some(conv) = fx else { return };
     let sentence = kiki_analytics::fx::sentence(conv.target(), conv.used());
-    let why = "Not shown with convert_to: counted per currency of the orders and launched plans, not per day, so there is no day's rate to convert them at; ask without convert_to for each currency's figures.";
     for s in out.iter_mut() {
         for f in std::iter::once(&mut s.current).chain(s.previous.as_mut()) {
-            f.basis.customers = why.to_owned();
-            f.basis.uplift = why.to_owned();
             f.basis.fx = Some(sentence.clone());
         }
     }

@@ -39,7 +39,7 @@ use crate::domain::{
 };
 use crate::error::{AnalyticsError, Result};
 use crate::events::RolledUp;
-use crate::store::{self, DailyInsert, Selection, TotalsInsert};
+use crate::store::{self, DailyInsert, Grain, Selection, TotalsInsert};
 
 /// The analytics service: the roll-ups and the reads over them.
 pub struct AnalyticsService {
@@ -539,7 +539,7 @@ impl AnalyticsService {
         fx: &mut Option<kiki_analytics::fx::Converter>,
     ) -> Result<BTreeMap<String, SummaryFigures>> {
         let mut per: BTreeMap<String, BTreeMap<OrgId, Sums>> = BTreeMap::new();
-        for r in self.day_rows(sel, fx).await? {
+        for r in self.day_rows(sel, fx, Grain::ORG).await? {
             per.entry(r.currency.clone())
                 .or_default()
                 .entry(OrgId(r.org_id))
@@ -654,12 +654,9 @@ impl AnalyticsService {
                 change,
             });
         }
-        if fx.is_none() {
-            self.add_outcomes(scope, q, comparison, &margins, &mut out)
-                .await?;
-        } else {
-            fx::mark_converted(&mut out, &fx);
-        }
+        self.add_outcomes(scope, q, comparison, &margins, &mut fx, &mut out)
+            .await?;
+        fx::mark_converted(&mut out, &fx);
         Ok(Summary {
             period: q.period.into(),
             comparison: comparison.map(Into::into),
@@ -702,7 +699,7 @@ impl AnalyticsService {
         let mut fx = self.converter(scope, q, None).await?;
         let mut sums: BTreeMap<(Date, String), Sums> = BTreeMap::new();
         let mut currencies = BTreeSet::new();
-        for r in self.day_rows(&q.sel, &mut fx).await? {
+        for r in self.day_rows(&q.sel, &mut fx, Grain::DAY).await? {
             let day = parse_day(&r.day)
                 .ok_or_else(|| AnalyticsError::Internal(format!("a stored day `{}`", r.day)))?;
             currencies.insert(r.currency.clone());
@@ -814,7 +811,11 @@ impl AnalyticsService {
             Dimension::Platform | Dimension::Organisation => {
                 let mut sums: BTreeMap<(Option<String>, Option<Uuid>, String), Sums> =
                     BTreeMap::new();
-                for r in self.day_rows(&q.sel, &mut fx).await? {
+                let grain = match by {
+                    Dimension::Platform => Grain::PLATFORM,
+                    _ => Grain::ORG,
+                };
+                for r in self.day_rows(&q.sel, &mut fx, grain).await? {
                     let key = match by {
                         Dimension::Platform => (Some(r.platform.clone()), None, r.currency.clone()),
                         _ => (None, Some(r.org_id), r.currency.clone()),
@@ -1004,7 +1005,7 @@ impl AnalyticsService {
         let truncated = children.len() > limit;
         children.truncate(limit);
         let mut daily: BTreeMap<(Date, String), Sums> = BTreeMap::new();
-        for r in store::days(&self.db, &q.sel).await? {
+        for r in store::days(&self.db, &q.sel, Grain::DAY).await? {
             let day = parse_day(&r.day)
                 .ok_or_else(|| AnalyticsError::Internal(format!("a stored day `{}`", r.day)))?;
             daily.entry((day, r.currency)).or_default().add(&row_sums(

@@ -18,19 +18,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use kiki_analytics::fx::Converter;
 use kiki_analytics::{BaselineDay, Period, PlatformDay, Profit, Sums};
 use kiki_core::{Currency, Money, OrgId, TenantScope};
 use kiki_ltv_service::LtvService;
 use kiki_twin_service::{LaunchBaseline, TwinService};
 use time::{Date, Duration};
 
+use super::fx::Missing;
 use super::{AnalyticsService, Resolved, row_sums, stored_currency};
 use crate::domain::{
     CurrencySummary, FigureBasis, SummaryChange, SummaryFigures, UpliftCoverage, day_text,
     parse_day,
 };
 use crate::error::{AnalyticsError, Result};
-use crate::store;
+use crate::store::Grain;
 
 /// One platform's sums on one day: (day, platform, sums).
 type RowDay = (Date, String, Sums);
@@ -49,7 +51,6 @@ struct Uplift {
     uplift_micros: i64,
     fee_micros: i64,
     covered_spend_micros: i64,
-    total_spend_micros: i64,
     plans: i64,
 }
 
@@ -63,6 +64,9 @@ enum CustomerSource {
         models: String,
         /// The acquiring platform the count is limited to.
         platform: Option<String>,
+        /// Under `convert_to`: the day whose rates the predicted CLV was
+        /// converted at (the period's last).
+        converted_on: Option<Date>,
     },
 }
 
@@ -75,6 +79,8 @@ enum UpliftSource {
         fee_rate_bps: u32,
         /// The margins of the organisations with a plan day credited.
         margins: BTreeSet<Option<u32>>,
+        /// Under `convert_to`: rows and baselines converted at each day's rate.
+        converted: bool,
     },
 }
 
@@ -99,18 +105,21 @@ impl AnalyticsService {
 
     /// Fills the new-customer, LTV, CAC, uplift and fee figures of every
     /// currency of a summary (adding a currency that only new customers
-    /// are in), and their change.
+    /// are in), and their change. With a converter every amount is in its
+    /// target currency: the roll-up's rows and the plans' baselines at each
+    /// day's rate, the predicted CLV at the rate of the period's last day.
     pub(super) async fn add_outcomes(
         &self,
         scope: &TenantScope,
         q: &Resolved,
         comparison: Option<Period>,
         margins: &BTreeMap<OrgId, Profit>,
+        fx: &mut Option<Converter>,
         out: &mut Vec<CurrencySummary>,
     ) -> Result<()> {
-        let current = self.outcomes(scope, q, q.period, margins).await?;
+        let current = self.outcomes(scope, q, q.period, margins, fx).await?;
         let previous = match comparison {
-            Some(p) => Some(self.outcomes(scope, q, p, margins).await?),
+            Some(p) => Some(self.outcomes(scope, q, p, margins, fx).await?),
             None => None,
         };
         let mut extra: BTreeSet<String> = BTreeSet::new();
@@ -152,18 +161,19 @@ impl AnalyticsService {
         q: &Resolved,
         period: Period,
         margins: &BTreeMap<OrgId, Profit>,
+        fx: &mut Option<Converter>,
     ) -> Result<Outcomes> {
         let filtered = q.sel.platform.is_some() || q.sel.campaign_id.is_some();
         // A first order names its acquiring platform, never a campaign.
         let customers = match (&self.ltv, q.sel.campaign_id.is_some()) {
             (None, _) => CustomerSource::NotConnected,
             (Some(_), true) => CustomerSource::Filtered,
-            (Some(ltv), false) => self.customers(ltv, scope, q, period).await?,
+            (Some(ltv), false) => self.customers(ltv, scope, q, period, fx).await?,
         };
         let uplift = match (&self.twin, filtered) {
             (None, _) => UpliftSource::NotConnected,
             (Some(_), true) => UpliftSource::Filtered,
-            (Some(twin), false) => self.uplift(twin, scope, q, period, margins).await?,
+            (Some(twin), false) => self.uplift(twin, scope, q, period, margins, fx).await?,
         };
         Ok(Outcomes { customers, uplift })
     }
@@ -174,6 +184,7 @@ impl AnalyticsService {
         scope: &TenantScope,
         q: &Resolved,
         period: Period,
+        fx: &mut Option<Converter>,
     ) -> Result<CustomerSource> {
         let bound = |d: Date| {
             kiki_analytics::start_of_day_in(d, &q.time_zone).ok_or_else(|| {
@@ -189,6 +200,7 @@ impl AnalyticsService {
         let mut per_currency: BTreeMap<String, Customers> = BTreeMap::new();
         let mut without_model = 0usize;
         let mut models = Vec::new();
+        let mut missing = Missing::default();
         for org in &got {
             match &org.model {
                 Some(m) => models.push(m.clone()),
@@ -202,13 +214,32 @@ impl AnalyticsService {
                 {
                     continue;
                 }
-                let e = per_currency
-                    .entry(c.currency.as_str().to_owned())
-                    .or_default();
+                // A prediction is a forward-looking amount, not a day's
+                // flow: it is converted at the period's last day's rate.
+                let (key, ltv_micros) = match fx.as_mut() {
+                    None => (c.currency.as_str().to_owned(), c.predicted_ltv.micros),
+                    Some(conv) => {
+                        match conv.convert(
+                            c.currency.as_str(),
+                            period.until,
+                            [c.predicted_ltv.micros],
+                        ) {
+                            Ok([m]) => (conv.target().to_owned(), m),
+                            Err(e) => {
+                                missing.add(e);
+                                continue;
+                            }
+                        }
+                    }
+                };
+                let e = per_currency.entry(key).or_default();
                 e.count = e.count.saturating_add(c.customers);
                 e.valued = e.valued.saturating_add(c.predicted);
-                e.ltv_micros = e.ltv_micros.saturating_add(c.predicted_ltv.micros);
+                e.ltv_micros = e.ltv_micros.saturating_add(ltv_micros);
             }
+        }
+        if let Some(conv) = fx.as_ref() {
+            missing.check(conv)?;
         }
         let models = match (got.len(), models.as_slice()) {
             (1, [m]) => format!(
@@ -228,6 +259,7 @@ impl AnalyticsService {
             per_currency,
             models,
             platform: q.sel.platform.clone(),
+            converted_on: fx.as_ref().map(|_| period.until),
         })
     }
 
@@ -238,17 +270,29 @@ impl AnalyticsService {
         q: &Resolved,
         period: Period,
         margins: &BTreeMap<OrgId, Profit>,
+        fx: &mut Option<Converter>,
     ) -> Result<UpliftSource> {
         let baselines = twin
             .launch_baselines(scope, &q.orgs, period.since, period.until)
             .await
             .map_err(|e| AnalyticsError::Internal(format!("reading launch baselines: {e}")))?;
+        if baselines.plans.is_empty() {
+            // Nothing to measure: no need to read the rows (the basis
+            // states the period's spend as not credited).
+            return Ok(UpliftSource::Measured {
+                per_currency: BTreeMap::new(),
+                fee_rate_bps: baselines.fee_rate_bps,
+                margins: BTreeSet::new(),
+                converted: fx.is_some(),
+            });
+        }
         let mut sel = q.sel.clone();
         sel.since = day_text(period.since);
         sel.until = day_text(period.until);
-        // Rows per organisation and currency: (day, platform, sums).
+        // Rows per organisation and currency (the target's when
+        // converting): (day, platform, sums).
         let mut rows: BTreeMap<(OrgId, String), Vec<RowDay>> = BTreeMap::new();
-        for r in store::days(&self.db, &sel).await? {
+        for r in self.day_rows(&sel, fx, Grain::FULL).await? {
             let day = parse_day(&r.day)
                 .ok_or_else(|| AnalyticsError::Internal(format!("a stored day `{}`", r.day)))?;
             rows.entry((OrgId(r.org_id), r.currency.clone()))
@@ -265,6 +309,19 @@ impl AnalyticsService {
                     ),
                 ));
         }
+        // Each plan's days, their baseline revenue in the rows' currency.
+        let mut missing = Missing::default();
+        let plans: Vec<(&LaunchBaseline, String, Vec<BaselineDay<'_>>)> = baselines
+            .plans
+            .iter()
+            .map(|b| {
+                let (currency, days) = plan_days(b, fx, &mut missing);
+                (b, currency, days)
+            })
+            .collect();
+        if let Some(conv) = fx.as_ref() {
+            missing.check(conv)?;
+        }
         let mut per_currency: BTreeMap<String, Uplift> = BTreeMap::new();
         let mut used_margins = BTreeSet::new();
         for ((org, currency), org_rows) in &rows {
@@ -280,18 +337,16 @@ impl AnalyticsService {
                     sums: *sums,
                 })
                 .collect();
-            let plans: Vec<_> = baselines
-                .plans
+            let plans: Vec<&[BaselineDay<'_>]> = plans
                 .iter()
-                .filter(|b| b.org_id == *org && b.currency.as_str() == currency)
+                .filter(|(b, c, _)| b.org_id == *org && c == currency)
+                .map(|(_, _, d)| d.as_slice())
                 .collect();
-            let all: Vec<BaselineDay<'_>> = plans.iter().flat_map(|b| plan_days(b)).collect();
+            let all: Vec<BaselineDay<'_>> = plans.iter().flat_map(|d| d.iter().cloned()).collect();
             let u = kiki_analytics::baseline_uplift(&days, &all, profit);
             let credited = plans
                 .iter()
-                .filter(|b| {
-                    kiki_analytics::baseline_uplift(&days, &plan_days(b), profit).days_credited > 0
-                })
+                .filter(|d| kiki_analytics::baseline_uplift(&days, d, profit).days_credited > 0)
                 .count();
             if credited > 0 {
                 used_margins.insert(profit.margin_bps);
@@ -305,27 +360,48 @@ impl AnalyticsService {
             e.covered_spend_micros = e
                 .covered_spend_micros
                 .saturating_add(u.covered_spend_micros);
-            e.total_spend_micros = e.total_spend_micros.saturating_add(u.total_spend_micros);
             e.plans += credited as i64;
         }
         Ok(UpliftSource::Measured {
             per_currency,
             fee_rate_bps: baselines.fee_rate_bps,
             margins: used_margins,
+            converted: fx.is_some(),
         })
     }
 }
 
-/// A launched plan's days as the engine reads them.
-fn plan_days(b: &LaunchBaseline) -> Vec<BaselineDay<'_>> {
-    b.days
-        .iter()
-        .map(|d| BaselineDay {
+/// A launched plan's days as the engine reads them, with the currency
+/// they are in: the plan's own, or the converter's target with each day's
+/// baseline revenue converted at that day's rate (a day without a rate is
+/// left out and noted in `missing`, which fails the read).
+fn plan_days<'a>(
+    b: &'a LaunchBaseline,
+    fx: &mut Option<Converter>,
+    missing: &mut Missing,
+) -> (String, Vec<BaselineDay<'a>>) {
+    let mut days = Vec::with_capacity(b.days.len());
+    for d in &b.days {
+        let revenue = match fx.as_mut() {
+            None => d.revenue.micros,
+            Some(conv) => match conv.convert(b.currency.as_str(), d.date, [d.revenue.micros]) {
+                Ok([m]) => m,
+                Err(e) => {
+                    missing.add(e);
+                    continue;
+                }
+            },
+        };
+        days.push(BaselineDay {
             day: d.date,
             platforms: &b.platforms,
-            baseline_revenue_micros: d.revenue.micros,
-        })
-        .collect()
+            baseline_revenue_micros: revenue,
+        });
+    }
+    let currency = fx
+        .as_ref()
+        .map_or_else(|| b.currency.as_str().to_owned(), |c| c.target().to_owned());
+    (currency, days)
 }
 
 /// Percent of basis points as people write it: `35 %`, `32.5 %`.
@@ -348,7 +424,7 @@ fn apply(f: &mut SummaryFigures, o: &Outcomes) {
     let spend = f.metrics.spend.micros;
     f.basis = FigureBasis {
         customers: customers_basis(currency, &o.customers),
-        uplift: uplift_basis(currency, &o.uplift),
+        uplift: uplift_basis(currency, spend, &o.uplift),
         fx: f.basis.fx.take(),
     };
     match &o.customers {
@@ -409,6 +485,7 @@ fn customers_basis(currency: Currency, s: &CustomerSource) -> String {
             per_currency,
             models,
             platform,
+            converted_on,
         } => {
             let c = per_currency
                 .get(currency.as_str())
@@ -428,13 +505,21 @@ fn customers_basis(currency: Currency, s: &CustomerSource) -> String {
                     c.valued
                 ));
             }
+            if let Some(day) = converted_on {
+                s.push_str(&format!(
+                    "; predicted CLV converted to {currency} at the rates of {} (the period's last day)",
+                    day_text(*day)
+                ));
+            }
             s.push('.');
             s
         }
     }
 }
 
-fn uplift_basis(currency: Currency, s: &UpliftSource) -> String {
+/// `spend` is the period's spend in the currency (every row's, the same
+/// rows the uplift reads).
+fn uplift_basis(currency: Currency, spend: i64, s: &UpliftSource) -> String {
     match s {
         UpliftSource::NotConnected => {
             "The twin is not connected to analytics: no baseline, no uplift or fee.".to_owned()
@@ -444,15 +529,14 @@ fn uplift_basis(currency: Currency, s: &UpliftSource) -> String {
             per_currency,
             fee_rate_bps,
             margins,
+            converted,
         } => {
             let u = per_currency
                 .get(currency.as_str())
                 .copied()
                 .unwrap_or_default();
-            let outside = Money::from_micros(
-                u.total_spend_micros.saturating_sub(u.covered_spend_micros),
-                currency,
-            );
+            let outside =
+                Money::from_micros(spend.saturating_sub(u.covered_spend_micros), currency);
             if u.plans == 0 {
                 return format!(
                     "No launched campaign's plan covers a day of the period in {currency}: nothing is measured against the twin's baseline; spend of {} is not credited.",
@@ -464,8 +548,13 @@ fn uplift_basis(currency: Currency, s: &UpliftSource) -> String {
                 [None] => "margin assumed 100 % (no contribution margin configured, or the contract counts revenue as profit)".to_owned(),
                 _ => "each organisation's margin".to_owned(),
             };
+            let converted = if *converted {
+                format!("; revenue, spend and baselines converted to {currency} at each day's rate")
+            } else {
+                String::new()
+            };
             format!(
-                "Against the twin's no-new-spend baseline of {} launched plan{} (carry-over of past spend, median); spend of {} outside them is not credited; {margin}; fee {} of positive uplift per organisation.",
+                "Against the twin's no-new-spend baseline of {} launched plan{} (carry-over of past spend, median); spend of {} outside them is not credited; {margin}; fee {} of positive uplift per organisation{converted}.",
                 u.plans,
                 if u.plans == 1 { "" } else { "s" },
                 outside.text(),

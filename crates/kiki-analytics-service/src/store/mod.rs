@@ -334,19 +334,90 @@ pub(crate) struct DayRow {
     pub clicks: Option<i64>,
 }
 
-/// Sums per organisation, day, platform and currency: from the totals
-/// table when no object is named, else from the campaign-level rows (or
-/// the ad-set level when an ad set is named).
-pub(crate) async fn days(db: &Db, sel: &Selection) -> Result<Vec<DayRow>, StoreError> {
+/// Which keys a read of daily sums groups by besides the currency; a key
+/// left out is summed over and comes back as a placeholder (the nil id,
+/// an empty day or platform), so a summary returns one row per
+/// organisation and currency instead of one per day and platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grain {
+    pub org: bool,
+    pub day: bool,
+    pub platform: bool,
+}
+
+impl Grain {
+    /// Per organisation, day and platform (what conversion reads: each row
+    /// is converted at its day's rate).
+    pub const FULL: Grain = Grain {
+        org: true,
+        day: true,
+        platform: true,
+    };
+    pub const ORG: Grain = Grain {
+        org: true,
+        day: false,
+        platform: false,
+    };
+    pub const DAY: Grain = Grain {
+        org: false,
+        day: true,
+        platform: false,
+    };
+    pub const PLATFORM: Grain = Grain {
+        org: false,
+        day: false,
+        platform: true,
+    };
+}
+
+/// Sums per currency and the keys of `grain` (organisation, day,
+/// platform): from the totals table when no object is named, else from
+/// the campaign-level rows (or the ad-set level when an ad set is named).
+pub(crate) async fn days(
+    db: &Db,
+    sel: &Selection,
+    grain: Grain,
+) -> Result<Vec<DayRow>, StoreError> {
     let mut stmt = Query::select();
-    if sel.totals_suffice() {
-        stmt.columns([T::OrgId, T::Day, T::Platform, T::Currency])
-            .from(T::Table)
-            .group_by_col(T::OrgId)
-            .group_by_col(T::Day)
-            .group_by_col(T::Platform)
-            .group_by_col(T::Currency);
-        sums(&mut stmt, sum_columns());
+    let totals = sel.totals_suffice();
+    let key =
+        |stmt: &mut SelectStatement, on: bool, col: SimpleExpr, name: &str, blank: SimpleExpr| {
+            if on {
+                stmt.expr_as(col.clone(), Alias::new(name))
+                    .add_group_by([col]);
+            } else {
+                stmt.expr_as(blank, Alias::new(name));
+            }
+        };
+    let (org, day, platform, currency): (SimpleExpr, SimpleExpr, SimpleExpr, SimpleExpr) = if totals
+    {
+        (
+            Expr::col(T::OrgId),
+            Expr::col(T::Day),
+            Expr::col(T::Platform),
+            Expr::col(T::Currency),
+        )
+    } else {
+        (
+            Expr::col(D::OrgId),
+            Expr::col(D::Day),
+            Expr::col(D::Platform),
+            Expr::col(D::Currency),
+        )
+    };
+    key(&mut stmt, grain.org, org, "org_id", Expr::val(Uuid::nil()));
+    key(&mut stmt, grain.day, day, "day", Expr::val(""));
+    key(
+        &mut stmt,
+        grain.platform,
+        platform,
+        "platform",
+        Expr::val(""),
+    );
+    key(&mut stmt, true, currency, "currency", Expr::val(""));
+    sums(&mut stmt, sum_columns());
+    if totals {
+        stmt.from(T::Table);
         sel.apply_totals(&mut stmt);
     } else {
         let level = if sel.ad.is_some() {
@@ -356,13 +427,7 @@ pub(crate) async fn days(db: &Db, sel: &Selection) -> Result<Vec<DayRow>, StoreE
         } else {
             "campaign"
         };
-        stmt.columns([D::OrgId, D::Day, D::Platform, D::Currency])
-            .from(D::Table)
-            .group_by_col(D::OrgId)
-            .group_by_col(D::Day)
-            .group_by_col(D::Platform)
-            .group_by_col(D::Currency);
-        sums(&mut stmt, sum_columns());
+        stmt.from(D::Table);
         sel.apply_daily(&mut stmt, level);
     }
     db.fetch_all(&stmt).await

@@ -17,7 +17,7 @@ use kiki_core::{Currency, OrgId, TenantScope, TestClock};
 use kiki_ltv_service::domain::TransactionKind;
 use kiki_ltv_service::{LtvModule, LtvService, NewTransaction};
 use kiki_test_support::TestApp;
-use kiki_test_support::identity::{Caller, client_org, identity_app, json};
+use kiki_test_support::identity::{Caller, client_org, error_fields, identity_app, json};
 use kiki_twin_service::TwinModule;
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -341,6 +341,77 @@ async fn new_customers_ltv_cac_uplift_and_fee_from_the_ltv_and_twin_contexts() {
             .contains("each organisation's margin"),
         "{ac}"
     );
+
+    // Converted to EUR at 2 on every day (exact, so each figure is twice
+    // the dollar one): the roll-up's rows and the plan's baseline at each
+    // day's rate, the predicted CLV at the period's last day's.
+    let rates: Vec<Value> = (0..6)
+        .map(|i| {
+            let day = datetime!(2026-02-24 0:00 UTC).date() + Duration::days(i);
+            json!({"day": day.to_string(), "base": "USD", "quote": "EUR", "rate": "2"})
+        })
+        .collect();
+    let (status, body) = json(
+        agency
+            .send(
+                reqwest::Method::PUT,
+                "/v1/analytics/fx-rates",
+                Some(&json!({ "rates": rates })),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, x) = get(
+        &agency,
+        &format!("/v1/analytics/summary?{P}&convert_to=EUR"),
+    )
+    .await;
+    assert_eq!(status, 200, "{x}");
+    let eur = in_currency(&x, "EUR");
+    let xc = &eur["current"];
+    assert_eq!(xc["new_customers"], 3, "{xc}");
+    assert_eq!(xc["new_customers_valued"], 2);
+    assert_eq!(
+        micros(&xc["mean_predicted_ltv"]),
+        kiki_analytics::mean_micros(2 * (a + b), 2).unwrap()
+    );
+    assert_eq!(micros(&xc["cac"]), 266_666_667);
+    assert_eq!(micros(&xc["net_profit_uplift"]), 2 * own_uplift);
+    assert_eq!(
+        micros(&xc["fee"]),
+        kiki_analytics::fee_micros(2 * own_uplift, 2000)
+    );
+    assert_eq!(micros(&xc["uplift_coverage"]["covered_spend"]), 600_000_000);
+    assert_eq!(
+        micros(&eur["previous"]["mean_predicted_ltv"]),
+        2 * d,
+        "{eur}"
+    );
+    let basis = &xc["basis"];
+    assert!(
+        basis["customers"]
+            .as_str()
+            .unwrap()
+            .contains("converted to EUR at the rates of 2026-03-01"),
+        "{basis}"
+    );
+    assert!(
+        basis["uplift"]
+            .as_str()
+            .unwrap()
+            .contains("converted to EUR at each day's rate"),
+        "{basis}"
+    );
+    assert!(basis["fx"].as_str().unwrap().contains("USD"), "{basis}");
+    // Without a rate for the target, the read fails naming convert_to.
+    let (status, e) = get(
+        &agency,
+        &format!("/v1/analytics/summary?{P}&convert_to=GBP"),
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(error_fields(&e), ["convert_to"]);
 
     // A platform filter: new customers are those whose first order names
     // it; the baseline covers a plan's platforms together, so no uplift.
