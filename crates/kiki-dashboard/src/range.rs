@@ -90,16 +90,20 @@ pub fn preset_days(preset: &str, today: Date) -> Option<(Date, Date)> {
 }
 
 impl RangeQuery {
+    /// The organisation the query acts in (`org`), if it names one.
+    pub fn org_id(&self) -> Result<Option<uuid::Uuid>, String> {
+        match self.org.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => uuid::Uuid::parse_str(s)
+                .map(Some)
+                .map_err(|_| "`org` must be an organisation id.".to_owned()),
+        }
+    }
+
     /// Checks the query: today is `today` in `tz` (the caller's choice or
     /// the default the analytics service was configured with).
     pub fn resolve(&self, today: Date, default_tz: &str) -> Result<Range, String> {
-        let org = match self.org.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                uuid::Uuid::parse_str(s)
-                    .map_err(|_| "`org` must be an organisation id.".to_owned())?,
-            ),
-        };
+        let org = self.org_id()?;
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().filter(|s| !s.trim().is_empty())
         }

@@ -130,6 +130,16 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The time zone the viewer's reports count days in: the active
+    /// organisation's, else the deployment's default (`fallback`).
+    pub fn time_zone(&self, fallback: &str) -> String {
+        self.me
+            .active_org
+            .time_zone
+            .clone()
+            .unwrap_or_else(|| fallback.to_owned())
+    }
+
     /// The session on this request, acting in `org` (default: the session's
     /// organisation). No session, an ended one, or one whose CSRF cookie is
     /// missing or not its own: sign in (again). An organisation the person

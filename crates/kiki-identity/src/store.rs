@@ -25,6 +25,7 @@ pub(crate) enum Organisations {
     ContributionMarginBps,
     ProfitBasis,
     ReportingCurrency,
+    TimeZone,
     ArchivedAt,
     CreatedAt,
     UpdatedAt,
@@ -170,6 +171,7 @@ pub(crate) struct OrgRow {
     pub contribution_margin_bps: Option<i64>,
     pub profit_basis: String,
     pub reporting_currency: String,
+    pub time_zone: Option<String>,
     pub archived_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
 }

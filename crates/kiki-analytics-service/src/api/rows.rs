@@ -129,7 +129,7 @@ pub async fn rows(
                 .into());
             }
             svc.check_export(&p.0)?;
-            let resolved = svc.resolve(&p.0.scope, &q.filters())?;
+            let resolved = svc.resolve(&p.0.scope, &q.filters()).await?;
             let n = svc.rows_count(&resolved, level).await?;
             let period: crate::domain::PeriodView = resolved.period.into();
             svc.audit_export(

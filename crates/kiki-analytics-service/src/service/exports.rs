@@ -76,7 +76,7 @@ impl AnalyticsService {
             ));
         }
         let reach = Reach::of(&p.scope);
-        let resolved = self.resolve_in(&reach, req.filters())?;
+        let resolved = self.resolve_in(&p.scope, &reach, req.filters()).await?;
         // The days are fixed now: "the last 30 days" are those of today.
         params.insert("since".into(), json!(day_text(resolved.period.since)));
         params.insert("until".into(), json!(day_text(resolved.period.until)));

@@ -408,17 +408,43 @@ impl AnalyticsService {
 
     /// Checks the filters: the time zone, the range (defaults from today
     /// in the zone), the organisations, the currency.
-    pub fn resolve(&self, scope: &TenantScope, f: &Filters) -> Result<Resolved> {
-        self.resolve_in(&Reach::of(scope), f)
+    /// Without `tz` the days are the active organisation's time zone's
+    /// (`PATCH /v1/organisations/{id}`), else the configured default's.
+    pub async fn resolve(&self, scope: &TenantScope, f: &Filters) -> Result<Resolved> {
+        self.resolve_in(scope, &Reach::of(scope), f).await
     }
 
     /// [`resolve`](Self::resolve) for a reach taken from a scope, now or
     /// when an export job was queued.
-    pub(crate) fn resolve_in(&self, reach: &Reach, f: &Filters) -> Result<Resolved> {
+    pub(crate) async fn resolve_in(
+        &self,
+        scope: &TenantScope,
+        reach: &Reach,
+        f: &Filters,
+    ) -> Result<Resolved> {
+        let time_zone = match &f.tz {
+            Some(z) => z.clone(),
+            None => self.time_zone_of(scope, reach.active).await,
+        };
+        self.resolve_with(reach, f, time_zone)
+    }
+
+    /// The organisation's time zone, or the configured default when it has
+    /// none (or cannot be read: the answer states the zone it used).
+    pub async fn time_zone_of(&self, scope: &TenantScope, org: OrgId) -> String {
+        match self.identity.organisation(scope, org).await {
+            Ok(o) => o
+                .time_zone
+                .unwrap_or_else(|| self.config.default_time_zone.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, org_id = %org, "analytics: the organisation's time zone is unknown; using the default");
+                self.config.default_time_zone.clone()
+            }
+        }
+    }
+
+    fn resolve_with(&self, reach: &Reach, f: &Filters, time_zone: String) -> Result<Resolved> {
         let mut problems = Vec::new();
-        let time_zone =
-            f.tz.clone()
-                .unwrap_or_else(|| self.config.default_time_zone.clone());
         let today = kiki_analytics::today_in(self.clock.now(), &time_zone);
         if today.is_none() {
             problems.push(FieldError::new(
@@ -590,7 +616,7 @@ impl AnalyticsService {
         f: &Filters,
         cmp: Comparison,
     ) -> Result<Summary> {
-        let q = self.resolve(scope, f)?;
+        let q = self.resolve(scope, f).await?;
         self.cached(&q, "summary", json!(cmp), || {
             self.summary_now(scope, &q, cmp)
         })
@@ -683,7 +709,7 @@ impl AnalyticsService {
         f: &Filters,
         granularity: Granularity,
     ) -> Result<TimeSeries> {
-        let q = self.resolve(scope, f)?;
+        let q = self.resolve(scope, f).await?;
         self.cached(&q, "timeseries", json!(granularity), || {
             self.timeseries_now(scope, &q, granularity)
         })
@@ -776,7 +802,7 @@ impl AnalyticsService {
         by: Dimension,
         limit: usize,
     ) -> Result<Breakdown> {
-        let q = self.resolve(scope, f)?;
+        let q = self.resolve(scope, f).await?;
         let limit = limit.min(self.config.max_rows as usize);
         self.cached(&q, "breakdown", json!([by, limit]), || {
             self.breakdown_now(scope, &q, by, limit)
@@ -877,7 +903,7 @@ impl AnalyticsService {
         f: &Filters,
         mut r: RankRequest,
     ) -> Result<Performers> {
-        let q = self.resolve(scope, f)?;
+        let q = self.resolve(scope, f).await?;
         r.limit = r.limit.min(self.config.max_rows as usize);
         self.cached(&q, "performers", json!(r), || {
             self.performers_now(scope, &q, r)
@@ -949,7 +975,7 @@ impl AnalyticsService {
         ad_set_id: Option<Uuid>,
         limit: usize,
     ) -> Result<DrillDown> {
-        let mut q = self.resolve(scope, f)?;
+        let mut q = self.resolve(scope, f).await?;
         q.sel.ad_set_id = ad_set_id.map(|a| a.to_string());
         let limit = limit.min(self.config.max_rows as usize);
         self.cached(&q, "drilldown", json!(limit), || {
@@ -967,7 +993,7 @@ impl AnalyticsService {
         ad_set_id: Uuid,
         ad: &str,
     ) -> Result<DrillDown> {
-        let mut q = self.resolve(scope, f)?;
+        let mut q = self.resolve(scope, f).await?;
         q.sel.ad_set_id = Some(ad_set_id.to_string());
         q.sel.ad = Some(ad.to_owned());
         self.cached(&q, "drilldown", json!(0), || self.drilldown_now(&q, 0))
@@ -1065,7 +1091,7 @@ impl AnalyticsService {
         req: &ReportRequest,
         cap: usize,
     ) -> Result<Report> {
-        let mut q = self.resolve_in(reach, req.filters())?;
+        let mut q = self.resolve_in(scope, reach, req.filters()).await?;
         Ok(match req {
             ReportRequest::TimeSeries(_, g) => {
                 Report::TimeSeries(self.timeseries_now(scope, &q, *g).await?)

@@ -130,7 +130,7 @@ impl AnalyticsService {
                 )
             })?),
         };
-        let q = self.resolve(scope, f)?;
+        let q = self.resolve(scope, f).await?;
         let (rows, next) = read(self, &q, level, start, limit as u64).await?;
         Ok(RowsPage {
             period: q.period.into(),

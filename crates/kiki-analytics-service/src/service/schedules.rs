@@ -498,7 +498,8 @@ impl AnalyticsService {
             let export_id = copy_id(row.id, p.run_at, access.user_id.0);
             let reach = Reach::of(&access.scope);
             // The same checks as an export the recipient asked for.
-            self.resolve_in(&reach, req.filters())?;
+            self.resolve_in(&access.scope, &reach, req.filters())
+                .await?;
             if export_store::get(&self.db, org, export_id).await?.is_none() {
                 let mut tx = self.db.begin().await?;
                 export_store::insert(

@@ -60,7 +60,7 @@ impl AnalyticsService {
                 "Required: the campaign whose creative variants are compared.",
             ));
         }
-        let q = self.resolve(scope, f)?;
+        let q = self.resolve(scope, f).await?;
         self.cached(&q, "variants", json!(null), || self.variants_now(scope, &q))
             .await
     }

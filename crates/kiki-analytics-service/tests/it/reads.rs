@@ -141,6 +141,34 @@ async fn today_is_the_time_zones_and_bad_queries_name_their_field() {
     assert_eq!(akl["period"]["until"], "2026-03-02");
     assert_eq!(akl["time_zone"], "Pacific/Auckland");
     assert_eq!(spend(&akl), 520_000_000);
+    // The organisation's own time zone is the default once set; `tz` still
+    // wins, and clearing it goes back to the configured default.
+    let org_path = format!("/v1/organisations/{}", boss.org_id);
+    let (status, o) = json(
+        c.patch(&org_path, &json!({"time_zone": "Pacific/Auckland"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(o["time_zone"], "Pacific/Auckland");
+    let (_, own) = get(&c, "/v1/analytics/summary?currency=USD").await;
+    assert_eq!(own["time_zone"], "Pacific/Auckland", "{own}");
+    assert_eq!(own["period"]["until"], "2026-03-02");
+    assert_eq!(spend(&own), 520_000_000);
+    let (_, asked) = get(&c, "/v1/analytics/summary?currency=USD&tz=UTC").await;
+    assert_eq!(asked["period"]["until"], "2026-03-01");
+    let (status, e) = json(
+        c.patch(&org_path, &json!({"time_zone": "Mars/Olympus"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["details"]["fields"][0]["field"], "time_zone");
+    let (status, o) = json(c.patch(&org_path, &json!({"time_zone": null})).await).await;
+    assert_eq!(status, 200, "{o}");
+    assert!(o["time_zone"].is_null());
+    let (_, back) = get(&c, "/v1/analytics/summary?currency=USD").await;
+    assert_eq!(back["time_zone"], "UTC");
 
     for (query, field) in [
         ("since=2026-03-02&until=2026-03-01", "until"),

@@ -129,7 +129,7 @@ pub async fn queue(
     let q: ApprovalsQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| PageError::BadRequest(format!("The address is not valid: {e}.")))?;
     let scope = &viewer.principal.scope;
-    let default_tz = analytics.config().default_time_zone.clone();
+    let default_tz = viewer.time_zone(&analytics.config().default_time_zone);
     let settings = campaigns.settings(scope).await?;
     let page = PageRequest {
         limit: Some(ROWS),

@@ -253,7 +253,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     let (viewer, range) = open(&app, &analytics, &headers, raw.as_deref()).await?;
     let view = list_view(raw.as_deref())?;
-    let default_tz = analytics.config().default_time_zone.clone();
+    let default_tz = viewer.time_zone(&analytics.config().default_time_zone);
     let Listed { rows, views } =
         listed(&campaigns, &analytics, &viewer, &range, &default_tz).await?;
     let selected = view.select(&rows);
@@ -419,7 +419,7 @@ pub async fn list_csv(
     let (viewer, range) = open(&app, &analytics, &headers, raw.as_deref()).await?;
     viewer.require(Permission::Export)?;
     let view = list_view(raw.as_deref())?;
-    let default_tz = analytics.config().default_time_zone.clone();
+    let default_tz = viewer.time_zone(&analytics.config().default_time_zone);
     let Listed { rows, views } =
         listed(&campaigns, &analytics, &viewer, &range, &default_tz).await?;
     let selected = view.select(&rows);
@@ -605,7 +605,7 @@ pub async fn detail(
 async fn build_detail(id: Uuid, d: DetailInput<'_>) -> Result<CampaignPage, PageError> {
     let viewer = d.viewer;
     let scope = &viewer.principal.scope;
-    let default_tz = d.analytics.config().default_time_zone.clone();
+    let default_tz = viewer.time_zone(&d.analytics.config().default_time_zone);
     // Another organisation's campaign is not there for this viewer.
     let c = d
         .campaigns

@@ -49,7 +49,7 @@ use uuid::Uuid;
 
 use crate::error::PageError;
 use crate::kpi::percent;
-use crate::pages::{chrome, range_query, read_form};
+use crate::pages::{chrome, read_form};
 use crate::range::Range;
 use crate::session::{Viewer, redirect};
 use crate::views::{Flash, Layout, Link, html};
@@ -544,19 +544,8 @@ async fn open(
         .services
         .get::<AnalyticsService>()
         .ok_or(PageError::NotFound("This page"))?;
-    let q = range_query(raw)?;
-    let default_tz = analytics.config().default_time_zone.clone();
-    let tz =
-        q.tz.as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or(&default_tz);
-    let today = kiki_analytics::today_in(app.clock.now(), tz).ok_or_else(|| {
-        PageError::BadRequest(format!("`tz`: `{tz}` is not in the time zone database."))
-    })?;
-    let range = q
-        .resolve(today, &default_tz)
-        .map_err(PageError::BadRequest)?;
-    let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
+    let (viewer, range, default_tz) =
+        super::open_range(app, headers, raw, &analytics.config().default_time_zone).await?;
     viewer.require(Permission::LtvRead)?;
     Ok((viewer, range, default_tz))
 }

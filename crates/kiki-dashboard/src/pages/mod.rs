@@ -25,6 +25,32 @@ pub fn range_query(raw: Option<&str>) -> Result<RangeQuery, PageError> {
         .map_err(|e| PageError::BadRequest(format!("The address is not valid: {e}.")))
 }
 
+/// The viewer and the range of a report page. The organisation the query
+/// names is loaded first, so that its time zone is the range's default
+/// (else the deployment's, `fallback_tz`): returned as the third value.
+pub async fn open_range(
+    app: &kiki_server::AppState,
+    headers: &axum::http::HeaderMap,
+    raw: Option<&str>,
+    fallback_tz: &str,
+) -> Result<(Viewer, Range, String), PageError> {
+    let q = range_query(raw)?;
+    let org = q.org_id().map_err(PageError::BadRequest)?;
+    let viewer = Viewer::load(&app.identity, headers, org.map(kiki_core::OrgId)).await?;
+    let default_tz = viewer.time_zone(fallback_tz);
+    let tz =
+        q.tz.as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(&default_tz);
+    let today = kiki_analytics::today_in(app.clock.now(), tz).ok_or_else(|| {
+        PageError::BadRequest(format!("`tz`: `{tz}` is not in the time zone database."))
+    })?;
+    let range = q
+        .resolve(today, &default_tz)
+        .map_err(PageError::BadRequest)?;
+    Ok((viewer, range, default_tz))
+}
+
 /// The sections of the navigation, each with the permission it needs: a
 /// link is shown only to roles holding it, and its handler refuses others.
 const SECTIONS: &[(&str, &str, &str, Permission)] = &[

@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use kiki_analytics::Granularity;
 use kiki_analytics_service::AnalyticsService;
 use kiki_analytics_service::domain::{Dimension, Filters, Format, PeriodView, ScopeKind};
-use kiki_core::OrgId;
 use kiki_identity::Permission;
 use kiki_server::auth::Meta;
 use kiki_server::{AppState, Service};
@@ -29,7 +28,7 @@ use time::Date;
 use crate::chart::DailySeries;
 use crate::error::PageError;
 use crate::kpi::{self, conversions, grouped, multiple, percent};
-use crate::pages::{chrome, range_query};
+use crate::pages::chrome;
 use crate::range::{PRESETS, Range};
 use crate::session::Viewer;
 use crate::views::{
@@ -102,19 +101,8 @@ pub(crate) async fn open(
     headers: &HeaderMap,
     raw: Option<&str>,
 ) -> Result<(Viewer, Range), PageError> {
-    let q = range_query(raw)?;
-    let default_tz = svc.config().default_time_zone.as_str();
-    let tz =
-        q.tz.as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or(default_tz);
-    let today = kiki_analytics::today_in(app.clock.now(), tz).ok_or_else(|| {
-        PageError::BadRequest(format!("`tz`: `{tz}` is not in the time zone database."))
-    })?;
-    let range = q
-        .resolve(today, default_tz)
-        .map_err(PageError::BadRequest)?;
-    let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
+    let (viewer, range, _) =
+        super::open_range(app, headers, raw, &svc.config().default_time_zone).await?;
     viewer.require(Permission::CampaignRead)?;
     Ok((viewer, range))
 }
@@ -148,7 +136,7 @@ async fn build(
     view: View,
 ) -> Result<OverviewPage, PageError> {
     let scope = &viewer.principal.scope;
-    let default_tz = svc.config().default_time_zone.clone();
+    let default_tz = viewer.time_zone(&svc.config().default_time_zone);
     let f = scoped(&range, view);
     let reaches_clients = scope.reachable().len() > 1;
     let (summary, series, breakdown) = futures::try_join!(

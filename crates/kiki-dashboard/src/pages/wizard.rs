@@ -446,11 +446,12 @@ async fn enter(
         viewer.check_csrf(token)?;
     }
     viewer.require(Permission::CampaignWrite)?;
+    let default_tz = viewer.time_zone(&analytics.config().default_time_zone);
     Ok(Ctx {
         viewer,
         range,
         org,
-        default_tz: analytics.config().default_time_zone.clone(),
+        default_tz,
     })
 }
 

@@ -115,12 +115,24 @@ pub struct OrgPatch {
         example = "EUR"
     )]
     pub reporting_currency: Option<String>,
+    /// The IANA time zone reports count days in (`Europe/Berlin`); `null`
+    /// clears it (the deployment's default).
+    #[serde(default, deserialize_with = "present_text")]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, max_length = 64, example = "Europe/Berlin")]
+    pub time_zone: Option<Option<String>>,
 }
 
 /// A field that may be `null` on purpose: present (`Some`, possibly
 /// `Some(None)`) or absent (`None`, through `default`).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
     Option::<i64>::deserialize(d).map(Some)
+}
+
+/// [`present`] for text.
+fn present_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 kiki_server::request_schema!(pub OrgPatchSchema for OrgPatch, serde_json::json!({
@@ -130,14 +142,15 @@ kiki_server::request_schema!(pub OrgPatchSchema for OrgPatch, serde_json::json!(
         {"required": ["require_mfa"], "properties": {"require_mfa": {"type": "boolean"}}},
         {"required": ["contribution_margin_bps"]},
         {"required": ["profit_basis"], "properties": {"profit_basis": {"type": "string"}}},
-        {"required": ["reporting_currency"], "properties": {"reporting_currency": {"type": "string"}}}
+        {"required": ["reporting_currency"], "properties": {"reporting_currency": {"type": "string"}}},
+        {"required": ["time_zone"]}
     ],
     "description": "At least one change."
 }));
 
 /// Renames or reconfigures an organisation: name, sign-up, MFA, how it
 /// counts profit (contribution margin; the profit basis of its contract,
-/// which needs `billing.manage`) and its reporting currency. Every change is audit-logged
+/// which needs `billing.manage`), its reporting currency and its time zone. Every change is audit-logged
 /// (`org.updated`, with the values before and after).
 #[utoipa::path(patch, path = "/organisations/{id}", tag = "organisations",
     request_body(content = OrgPatchSchema, example = json!({"contribution_margin_bps": 3000})),
@@ -160,6 +173,7 @@ pub async fn update_org(
         contribution_margin_bps: req.contribution_margin_bps,
         profit_basis: req.profit_basis,
         reporting_currency: req.reporting_currency,
+        time_zone: req.time_zone,
     };
     Ok(Json(
         app.identity

@@ -39,6 +39,12 @@ pub struct Organisation {
     /// one are read in. Organisations created before it start in `USD`.
     #[schema(value_type = String, example = "EUR", pattern = "^[A-Za-z]{3}$")]
     pub reporting_currency: kiki_core::Currency,
+    /// The IANA time zone the organisation's reports count days in
+    /// (analytics and the dashboard, when a request names none). `null`:
+    /// the deployment's default (`analytics.default_time_zone`, UTC unless
+    /// configured).
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub archived_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]

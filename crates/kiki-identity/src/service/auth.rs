@@ -70,7 +70,7 @@ pub(crate) fn user_columns() -> [U; 12] {
     ]
 }
 
-pub(crate) fn org_columns() -> [O; 11] {
+pub(crate) fn org_columns() -> [O; 12] {
     [
         O::Id,
         O::ParentId,
@@ -81,6 +81,7 @@ pub(crate) fn org_columns() -> [O; 11] {
         O::ContributionMarginBps,
         O::ProfitBasis,
         O::ReportingCurrency,
+        O::TimeZone,
         O::ArchivedAt,
         O::CreatedAt,
     ]

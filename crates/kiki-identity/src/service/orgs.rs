@@ -34,6 +34,8 @@ pub(crate) fn org_of(r: OrgRow) -> Organisation {
         profit_basis: ProfitBasis::parse(&r.profit_basis).unwrap_or_default(),
         reporting_currency: kiki_core::Currency::parse_exact(&r.reporting_currency)
             .unwrap_or(kiki_core::Currency::USD),
+        // A zone the time zone database no longer knows reads as unset.
+        time_zone: r.time_zone.filter(|z| known_time_zone(z)),
         archived_at: r.archived_at,
         created_at: r.created_at,
     }
@@ -83,6 +85,14 @@ pub struct OrgUpdate {
     pub profit_basis: Option<ProfitBasis>,
     /// An ISO 4217 code; see [`Organisation::reporting_currency`].
     pub reporting_currency: Option<String>,
+    /// An IANA zone; `Some(None)` clears it (back to the deployment's
+    /// default). See [`Organisation::time_zone`].
+    pub time_zone: Option<Option<String>>,
+}
+
+/// True when the time zone database built into the binary knows `zone`.
+pub fn known_time_zone(zone: &str) -> bool {
+    !zone.is_empty() && zone.len() <= 64 && jiff::tz::db().get(zone).is_ok()
 }
 
 /// The most a contribution margin can be, in basis points (100 %).
@@ -416,10 +426,27 @@ impl Identity {
             );
             values.push((O::ReportingCurrency, currency.as_str().into()));
         }
+        if let Some(zone) = &upd.time_zone {
+            let zone = match zone.as_deref().map(str::trim) {
+                None => None,
+                Some(z) if known_time_zone(z) => Some(z.to_owned()),
+                Some(_) => {
+                    return Err(IdentityError::invalid(
+                        "time_zone",
+                        "The time zone must be an IANA zone name such as Europe/Berlin or America/New_York, or null for the default.",
+                    ));
+                }
+            };
+            changed.insert(
+                "time_zone".into(),
+                json!({ "from": current.time_zone, "to": zone }),
+            );
+            values.push((O::TimeZone, zone.into()));
+        }
         if values.is_empty() {
             return Err(IdentityError::invalid(
                 "name",
-                "Send at least one of `name`, `open_signup`, `require_mfa`, `contribution_margin_bps`, `profit_basis`, `reporting_currency`.",
+                "Send at least one of `name`, `open_signup`, `require_mfa`, `contribution_margin_bps`, `profit_basis`, `reporting_currency`, `time_zone`.",
             ));
         }
         values.push((O::UpdatedAt, self.now().into()));
