@@ -6,7 +6,9 @@
 //! session; figures come from the analytics service, campaigns and
 //! approvals from the campaigns service, the twin's results from the twin
 //! service, customers and lifetime values from the LTV service (when its
-//! module is mounted), all in-process. See docs/dashboard.md.
+//! module is mounted), members, invitations, API keys, the account and the
+//! audit log from the identity context, all in-process. See
+//! docs/dashboard.md.
 //!
 //! Layout (ARCHITECTURE.md, "Adding a bounded context", as far as a
 //! presentation module has the parts):
@@ -109,10 +111,19 @@ fn admin_routes() -> Router<AppState> {
     use pages::settings::{api_keys, invitations, members};
     use pages::{account, audit, public};
     Router::new()
-        .route("/app/settings", get(|| async { session::redirect("/app/settings/members") }))
+        .route(
+            "/app/settings",
+            get(|| async { session::redirect("/app/settings/members") }),
+        )
         .route("/app/settings/members", get(members::page))
-        .route("/app/settings/members/{user}/role", post(members::change_role))
-        .route("/app/settings/members/{user}/status", post(members::set_status))
+        .route(
+            "/app/settings/members/{user}/role",
+            post(members::change_role),
+        )
+        .route(
+            "/app/settings/members/{user}/status",
+            post(members::set_status),
+        )
         .route(
             "/app/settings/members/{user}/remove",
             get(members::confirm_remove).post(members::remove),
@@ -135,7 +146,10 @@ fn admin_routes() -> Router<AppState> {
         .route("/app/account/password", post(account::change_password))
         .route("/app/account/mfa/enroll", post(account::enrol))
         .route("/app/account/mfa/confirm", post(account::confirm))
-        .route("/app/account/mfa/recovery-codes", post(account::recovery_codes))
+        .route(
+            "/app/account/mfa/recovery-codes",
+            post(account::recovery_codes),
+        )
         .route("/app/account/mfa/disable", post(account::disable))
         .route("/app/audit", get(audit::page))
         .route("/app/audit.csv", get(audit::csv))
@@ -149,7 +163,10 @@ fn admin_routes() -> Router<AppState> {
         )
         // The address the reset mail links to.
         .route("/reset-password", get(public::confirm_page))
-        .route("/register", get(public::register_page).post(public::register))
+        .route(
+            "/register",
+            get(public::register_page).post(public::register),
+        )
 }
 
 /// The create-campaign wizard (`pages::wizard`).

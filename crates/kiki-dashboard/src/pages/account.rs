@@ -164,11 +164,20 @@ pub async fn change_password(
     let (status, p) = if p.is_empty() {
         match app
             .identity
-            .change_password(&meta, &viewer.principal, &f.current_password, &f.new_password)
+            .change_password(
+                &meta,
+                &viewer.principal,
+                &f.current_password,
+                &f.new_password,
+            )
             .await
         {
             Ok(()) => {
-                return Ok(redirect(&href("/app/account", org, &[("done", "password")])));
+                return Ok(redirect(&href(
+                    "/app/account",
+                    org,
+                    &[("done", "password")],
+                )));
             }
             Err(e) => problems_of(e)?,
         }
@@ -176,7 +185,15 @@ pub async fn change_password(
         (StatusCode::UNPROCESSABLE_ENTITY, p)
     };
     let p = p.fold_unknown(&["current_password", "new_password", "new_password_again"]);
-    Ok(account(&app, &viewer, org, status, None, p, Problems::default()))
+    Ok(account(
+        &app,
+        &viewer,
+        org,
+        status,
+        None,
+        p,
+        Problems::default(),
+    ))
 }
 
 /// The secret as people copy it: groups of four.
@@ -291,7 +308,11 @@ pub async fn confirm(
             Problems::field("code", "Enter the six-digit code your app shows."),
         ));
     }
-    match app.identity.mfa_confirm(&meta, &viewer.principal, &f.code).await {
+    match app
+        .identity
+        .mfa_confirm(&meta, &viewer.principal, &f.code)
+        .await
+    {
         Ok(codes) => Ok(codes_page(
             &app,
             &viewer,
@@ -370,7 +391,10 @@ pub async fn disable(
     let (status, p) = if f.password.is_empty() {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Problems::field("password", "Enter your password to turn two-factor authentication off."),
+            Problems::field(
+                "password",
+                "Enter your password to turn two-factor authentication off.",
+            ),
         )
     } else {
         match app
@@ -400,7 +424,8 @@ mod tests {
     #[test]
     fn the_secret_reads_in_groups_and_the_qr_code_has_a_text_alternative() {
         assert_eq!(grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
-        let svg = labelled_svg("<svg xmlns=\"http://www.w3.org/2000/svg\"><path d=\"M0 0\"/></svg>");
+        let svg =
+            labelled_svg("<svg xmlns=\"http://www.w3.org/2000/svg\"><path d=\"M0 0\"/></svg>");
         assert!(svg.starts_with("<svg class=\"qr\" role=\"img\" aria-label=\"QR code"));
         assert!(svg.ends_with("</svg>"));
         assert_eq!(labelled_svg("<?xml?>"), "");

@@ -97,8 +97,10 @@ pub fn filter_of(q: &AuditQuery) -> Result<AuditFilter, Problems> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        p.fields
-            .insert("to".into(), "The last day must not be before the first.".into());
+        p.fields.insert(
+            "to".into(),
+            "The last day must not be before the first.".into(),
+        );
     }
     if !p.is_empty() {
         return Err(p);
@@ -246,7 +248,10 @@ fn chain_view(r: &kiki_shield::ChainReport) -> ChainView {
         },
         None => ChainView {
             ok: false,
-            text: format!("The chain did not verify ({} entries checked).", r.entries_checked),
+            text: format!(
+                "The chain did not verify ({} entries checked).",
+                r.entries_checked
+            ),
         },
     }
 }
@@ -262,7 +267,10 @@ pub async fn page(
     let viewer = open(&app, &headers, org, Some(Permission::AuditRead)).await?;
     let scope = &viewer.principal.scope;
     let known = names(&app, &viewer).await?;
-    let lookup: HashMap<&str, &str> = known.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let lookup: HashMap<&str, &str> = known
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let (status, problems, rows, next_href) = match filter_of(&q) {
         Ok(filter) => {
             let req = PageRequest {
@@ -278,7 +286,10 @@ pub async fn page(
             (
                 StatusCode::OK,
                 Problems::default(),
-                items.iter().map(|e| row(e, &lookup, &viewer)).collect(),
+                items
+                    .iter()
+                    .map(|e| row(e, &lookup, &viewer))
+                    .collect::<Vec<_>>(),
                 next,
             )
         }
@@ -381,7 +392,9 @@ pub async fn csv(
 
 fn when_file(t: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year][month][day]-[hour][minute]");
-    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ use crate::views::{Layout, html};
 
 /// The public forms' double-submit token.
 pub const FORM_COOKIE: &str = "kiki_form";
-const EXPIRED: &str = "The form expired or did not come from this site. It is ready again: submit it once more.";
+const EXPIRED: &str =
+    "The form expired or did not come from this site. It is ready again: submit it once more.";
 
 #[derive(Template)]
 #[template(path = "password_reset.html")]
@@ -66,7 +67,12 @@ pub struct RegisterPage {
 }
 
 /// A rendered public form with a fresh double-submit token in its cookie.
-fn with_token(app: &AppState, status: StatusCode, token: &str, rendered: askama::Result<String>) -> Response {
+fn with_token(
+    app: &AppState,
+    status: StatusCode,
+    token: &str,
+    rendered: askama::Result<String>,
+) -> Response {
     let mut resp = html(status, rendered);
     resp.headers_mut().append(
         header::SET_COOKIE,
@@ -93,7 +99,13 @@ struct PublicForm {
     password_again: String,
 }
 
-fn reset_request(app: &AppState, status: StatusCode, email: &str, problems: Problems, sent: bool) -> Response {
+fn reset_request(
+    app: &AppState,
+    status: StatusCode,
+    email: &str,
+    problems: Problems,
+    sent: bool,
+) -> Response {
     let token = session::random_token();
     let page = ResetRequestPage {
         layout: Layout::public("Reset your password"),
@@ -120,17 +132,41 @@ pub async fn request_reset(
     let f: PublicForm = read_form(&body);
     let email = f.email.trim();
     if !token_ok(&headers, &f.csrf) {
-        return Ok(reset_request(&app, StatusCode::FORBIDDEN, email, Problems::form(EXPIRED), false));
+        return Ok(reset_request(
+            &app,
+            StatusCode::FORBIDDEN,
+            email,
+            Problems::form(EXPIRED),
+            false,
+        ));
     }
     if email.is_empty() {
         let p = Problems::field("email", "Enter the email address of your account.");
-        return Ok(reset_request(&app, StatusCode::UNPROCESSABLE_ENTITY, email, p, false));
+        return Ok(reset_request(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            email,
+            p,
+            false,
+        ));
     }
     match app.identity.request_password_reset(&meta, email).await {
-        Ok(()) => Ok(reset_request(&app, StatusCode::OK, "", Problems::default(), true)),
+        Ok(()) => Ok(reset_request(
+            &app,
+            StatusCode::OK,
+            "",
+            Problems::default(),
+            true,
+        )),
         Err(e) => {
             let (status, p) = problems_of(e)?;
-            Ok(reset_request(&app, status, email, p.fold_unknown(&["email"]), false))
+            Ok(reset_request(
+                &app,
+                status,
+                email,
+                p.fold_unknown(&["email"]),
+                false,
+            ))
         }
     }
 }
@@ -161,7 +197,9 @@ fn reset_confirm(app: &AppState, status: StatusCode, token: &str, problems: Prob
 pub async fn confirm_page(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Response {
     let q = token_query(raw.as_deref());
     let problems = if q.token.trim().is_empty() {
-        Problems::form("This page needs the link from the reset mail. Ask for a new link if it is lost.")
+        Problems::form(
+            "This page needs the link from the reset mail. Ask for a new link if it is lost.",
+        )
     } else {
         Problems::default()
     };
@@ -178,11 +216,17 @@ pub async fn confirm_reset(
     let f: PublicForm = read_form(&body);
     let token = f.token.trim();
     if !token_ok(&headers, &f.csrf) {
-        return Ok(reset_confirm(&app, StatusCode::FORBIDDEN, token, Problems::form(EXPIRED)));
+        return Ok(reset_confirm(
+            &app,
+            StatusCode::FORBIDDEN,
+            token,
+            Problems::form(EXPIRED),
+        ));
     }
     let mut p = Problems::default();
     if f.new_password.is_empty() {
-        p.fields.insert("new_password".into(), "Enter a new password.".into());
+        p.fields
+            .insert("new_password".into(), "Enter a new password.".into());
     } else if f.new_password != f.new_password_again {
         p.fields.insert(
             "new_password_again".into(),
@@ -190,12 +234,24 @@ pub async fn confirm_reset(
         );
     }
     if token.is_empty() {
-        p.form = Some("This page needs the link from the reset mail. Ask for a new link if it is lost.".into());
+        p.form = Some(
+            "This page needs the link from the reset mail. Ask for a new link if it is lost."
+                .into(),
+        );
     }
     if !p.is_empty() {
-        return Ok(reset_confirm(&app, StatusCode::UNPROCESSABLE_ENTITY, token, p));
+        return Ok(reset_confirm(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            token,
+            p,
+        ));
     }
-    match app.identity.confirm_password_reset(&meta, token, &f.new_password).await {
+    match app
+        .identity
+        .confirm_password_reset(&meta, token, &f.new_password)
+        .await
+    {
         Ok(()) => Ok(redirect("/sign-in?flash=password_reset")),
         // The account of the token is gone: the same as a used link.
         Err(kiki_identity::IdentityError::NotFound(_)) => Ok(reset_confirm(
@@ -206,12 +262,23 @@ pub async fn confirm_reset(
         )),
         Err(e) => {
             let (status, p) = problems_of(e)?;
-            Ok(reset_confirm(&app, status, token, p.fold_unknown(&["new_password"])))
+            Ok(reset_confirm(
+                &app,
+                status,
+                token,
+                p.fold_unknown(&["new_password"]),
+            ))
         }
     }
 }
 
-fn register_form(app: &AppState, status: StatusCode, f: &PublicForm, from_link: bool, problems: Problems) -> Response {
+fn register_form(
+    app: &AppState,
+    status: StatusCode,
+    f: &PublicForm,
+    from_link: bool,
+    problems: Problems,
+) -> Response {
     // A link whose invitation is refused shows it as a field to correct.
     let from_link = from_link && !problems.has("invitation");
     let form_token = session::random_token();
@@ -230,7 +297,11 @@ fn register_form(app: &AppState, status: StatusCode, f: &PublicForm, from_link: 
 /// `GET /register?invitation=…` (the invitation mail's link) or `?token=…`.
 pub async fn register_page(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Response {
     let q = token_query(raw.as_deref());
-    let invitation = if q.invitation.trim().is_empty() { q.token } else { q.invitation };
+    let invitation = if q.invitation.trim().is_empty() {
+        q.token
+    } else {
+        q.invitation
+    };
     let f = PublicForm {
         invitation: invitation.trim().to_owned(),
         ..PublicForm::default()
@@ -253,9 +324,16 @@ pub async fn register(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: PublicForm = read_form(&body);
-    let from_link = read_form::<LinkFlag>(&body).from_link == "yes" && !f.invitation.trim().is_empty();
+    let from_link =
+        read_form::<LinkFlag>(&body).from_link == "yes" && !f.invitation.trim().is_empty();
     if !token_ok(&headers, &f.csrf) {
-        return Ok(register_form(&app, StatusCode::FORBIDDEN, &f, from_link, Problems::form(EXPIRED)));
+        return Ok(register_form(
+            &app,
+            StatusCode::FORBIDDEN,
+            &f,
+            from_link,
+            Problems::form(EXPIRED),
+        ));
     }
     let mut p = Problems::default();
     if f.invitation.trim().is_empty() {
@@ -271,7 +349,13 @@ pub async fn register(
         );
     }
     if !p.is_empty() {
-        return Ok(register_form(&app, StatusCode::UNPROCESSABLE_ENTITY, &f, from_link, p));
+        return Ok(register_form(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &f,
+            from_link,
+            p,
+        ));
     }
     let reg = Registration {
         email: f.email.clone(),
@@ -285,16 +369,18 @@ pub async fn register(
     match app.identity.register(&meta, reg).await {
         Ok(_) => Ok(redirect("/sign-in?flash=registered")),
         // An address with an account already: said without naming the API.
-        Err(kiki_identity::IdentityError::Conflict(m)) if m.contains("email address") => Ok(register_form(
-            &app,
-            StatusCode::CONFLICT,
-            &f,
-            from_link,
-            Problems::field(
-                "email",
-                "This address cannot register again. If you already have an account, sign in with it; whoever invited you can invite that account.",
-            ),
-        )),
+        Err(kiki_identity::IdentityError::Conflict(m)) if m.contains("email address") => {
+            Ok(register_form(
+                &app,
+                StatusCode::CONFLICT,
+                &f,
+                from_link,
+                Problems::field(
+                    "email",
+                    "This address cannot register again. If you already have an account, sign in with it; whoever invited you can invite that account.",
+                ),
+            ))
+        }
         Err(e) => {
             let (status, p) = problems_of(e)?;
             let p = p.fold_unknown(&["email", "display_name", "password", "invitation"]);

@@ -32,7 +32,14 @@ async fn an_owner_reads_filters_and_pages_the_log_and_verifies_its_chain() {
     let boss = admin(&app, "audit@log.example", "Audit Shop").await;
     let c = boss.caller(&app);
     let viewer = member(&app, &c, "viewer", "seen@log.example").await;
-    let (status, _) = json(c.post("/v1/api-keys", &json!({"name": "Robot", "permissions": ["campaign.read"]})).await).await;
+    let (status, _) = json(
+        c.post(
+            "/v1/api-keys",
+            &json!({"name": "Robot", "permissions": ["campaign.read"]}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 201);
     let mut b = Browser::new(&app);
     b.sign_in(&boss.email).await;
@@ -46,11 +53,17 @@ async fn an_owner_reads_filters_and_pages_the_log_and_verifies_its_chain() {
     assert!(t.contains("user.registered"), "{t}");
     assert!(t.contains("Not verified on this view"), "{t}");
     // Names stand for ids: the member's, the key's.
-    assert!(t.contains("Test seen@log.example (seen@log.example)"), "{t}");
+    assert!(
+        t.contains("Test seen@log.example (seen@log.example)"),
+        "{t}"
+    );
     assert!(t.contains("api_key API key “Robot”"), "{t}");
     // Each entry's detail, without script.
     assert!(page.body.contains("<details>"));
-    assert!(page.body.contains("<pre class=\"details\">"), "the facts are shown");
+    assert!(
+        page.body.contains("<pre class=\"details\">"),
+        "the facts are shown"
+    );
     assert!(page.body.contains("campaign.read"), "{}", page.body);
 
     // Filters: an action prefix, the actor, the target.
@@ -60,9 +73,21 @@ async fn an_owner_reads_filters_and_pages_the_log_and_verifies_its_chain() {
     let by_viewer = b.get(&format!("/app/audit?actor={}", viewer.user_id)).await;
     assert_eq!(by_viewer.status, 200);
     let t = text(&by_viewer.body);
-    assert!(t.contains("user.registered") && !t.contains("apikey.created"), "{t}");
-    assert!(by_viewer.body.contains(&format!("<option value=\"{}\" selected>", viewer.user_id)));
-    let targeted = b.get(&format!("/app/audit?target_kind=user&target_id={}", viewer.user_id)).await;
+    assert!(
+        t.contains("user.registered") && !t.contains("apikey.created"),
+        "{t}"
+    );
+    assert!(
+        by_viewer
+            .body
+            .contains(&format!("<option value=\"{}\" selected>", viewer.user_id))
+    );
+    let targeted = b
+        .get(&format!(
+            "/app/audit?target_kind=user&target_id={}",
+            viewer.user_id
+        ))
+        .await;
     assert!(text(&targeted.body).contains("user.registered"));
 
     // Days: the last day counts whole; others are empty; bad dates named.
@@ -70,10 +95,15 @@ async fn an_owner_reads_filters_and_pages_the_log_and_verifies_its_chain() {
     assert!(text(&today.body).contains("apikey.created"));
     let before = b.get("/app/audit?to=2026-02-28").await;
     assert!(text(&before.body).contains("No entry matches these filters."));
-    let bad = b.get("/app/audit?from=yesterday&to=2026-03-01&action=member.*").await;
+    let bad = b
+        .get("/app/audit?from=yesterday&to=2026-03-01&action=member.*")
+        .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("id=\"f-from-error\""), "{}", bad.body);
-    assert!(bad.body.contains("value=\"member.*\""), "the other filters stay");
+    assert!(
+        bad.body.contains("value=\"member.*\""),
+        "the other filters stay"
+    );
     let reversed = b.get("/app/audit?from=2026-03-02&to=2026-03-01").await;
     assert_eq!(reversed.status, 400);
     assert!(reversed.body.contains("id=\"f-to-error\""));
@@ -85,7 +115,13 @@ async fn an_owner_reads_filters_and_pages_the_log_and_verifies_its_chain() {
     append(&app, boss.org_id, "test.bulk", 60).await;
     let first = b.get("/app/audit?action=test.*").await;
     assert_eq!(first.body.matches("data-audit-seq=").count(), 50);
-    let next = first.body.split("href=\"").filter_map(|s| s.split('"').next()).find(|h| h.contains("cursor=")).expect("a link to older entries").replace("&amp;", "&");
+    let next = first
+        .body
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.contains("cursor="))
+        .expect("a link to older entries")
+        .replace("&#38;", "&");
     assert!(next.contains("action=test.*"), "{next}");
     let second = b.get(&next).await;
     assert_eq!(second.status, 200, "{}", second.body);
@@ -94,7 +130,11 @@ async fn an_owner_reads_filters_and_pages_the_log_and_verifies_its_chain() {
     assert!(!second.body.contains("rel=\"next\""));
 
     let verified = b.get("/app/audit?verify=1").await;
-    assert!(verified.body.contains("data-chain=\"ok\""), "{}", verified.body);
+    assert!(
+        verified.body.contains("data-chain=\"ok\""),
+        "{}",
+        verified.body
+    );
     assert!(text(&verified.body).contains("The chain is intact"));
 }
 
@@ -109,11 +149,18 @@ async fn the_log_exports_as_csv_with_the_filters_and_the_permission() {
     let mut b = Browser::new(&app);
     b.sign_in(&boss.email).await;
     let page = b.get("/app/audit?action=test.*").await;
-    assert!(page.body.contains("href=\"/app/audit.csv?action=test.*\""), "{}", page.body);
+    assert!(
+        page.body.contains("href=\"/app/audit.csv?action=test.*\""),
+        "{}",
+        page.body
+    );
     let csv = b.get("/app/audit.csv?action=test.*").await;
     assert_eq!(csv.status, 200, "{}", csv.body);
     assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
-    assert!(csv.header("content-disposition").starts_with("attachment; filename=\"audit-"));
+    assert!(
+        csv.header("content-disposition")
+            .starts_with("attachment; filename=\"audit-")
+    );
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines.len(), 4, "{}", csv.body);
     assert!(lines[0].starts_with("id,org_id,seq,occurred_at"));
@@ -128,7 +175,10 @@ async fn the_log_exports_as_csv_with_the_filters_and_the_permission() {
     let mut m = Browser::new(&app);
     m.sign_in(&manager.email).await;
     let overview = m.get(&format!("/app?{RANGE}")).await;
-    assert!(!overview.body.contains("/app/audit"), "hidden from the navigation");
+    assert!(
+        !overview.body.contains("/app/audit"),
+        "hidden from the navigation"
+    );
     for path in ["/app/audit", "/app/audit.csv", "/app/audit?verify=1"] {
         let no = m.get(path).await;
         assert_eq!(no.status, 403, "{path}");

@@ -253,6 +253,18 @@ pub async fn create(
                 if let Some(m) = p.fields.remove("expires_at") {
                     p.fields.insert("expires".into(), m);
                 }
+                // `permissions[2]`: a name the boxes never offer.
+                let named: Vec<String> = p
+                    .fields
+                    .keys()
+                    .filter(|k| k.starts_with("permissions["))
+                    .cloned()
+                    .collect();
+                for k in named {
+                    if let Some(m) = p.fields.remove(&k) {
+                        p.fields.insert("permissions".into(), m);
+                    }
+                }
                 Err((status, p))
             }
         },

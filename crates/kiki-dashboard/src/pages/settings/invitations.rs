@@ -217,7 +217,14 @@ pub async fn invite(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: InviteForm = read_form(&body);
-    let viewer = open_form(&app, &headers, &f.org, &f.csrf, Some(Permission::UserManage)).await?;
+    let viewer = open_form(
+        &app,
+        &headers,
+        &f.org,
+        &f.csrf,
+        Some(Permission::UserManage),
+    )
+    .await?;
     let org = super::org_param(&f.org)?;
     let (role, days, mut p) = role_and_days(&f);
     if f.email.trim().is_empty() {
@@ -263,7 +270,14 @@ pub async fn create_code(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: InviteForm = read_form(&body);
-    let viewer = open_form(&app, &headers, &f.org, &f.csrf, Some(Permission::UserManage)).await?;
+    let viewer = open_form(
+        &app,
+        &headers,
+        &f.org,
+        &f.csrf,
+        Some(Permission::UserManage),
+    )
+    .await?;
     let org = super::org_param(&f.org)?;
     let (role, days, p) = role_and_days(&f);
     let (status, p) = match (role, p.is_empty()) {
@@ -279,7 +293,9 @@ pub async fn create_code(
                     org,
                     Answer {
                         status: Some(StatusCode::CREATED),
-                        flash: info("The invite code is created. Copy it now: it is not shown again."),
+                        flash: info(
+                            "The invite code is created. Copy it now: it is not shown again.",
+                        ),
                         created_code: Some(created.code),
                         ..Answer::default()
                     },
@@ -320,7 +336,14 @@ pub async fn revoke(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: RevokeForm = read_form(&body);
-    let viewer = open_form(&app, &headers, &f.org, &f.csrf, Some(Permission::UserManage)).await?;
+    let viewer = open_form(
+        &app,
+        &headers,
+        &f.org,
+        &f.csrf,
+        Some(Permission::UserManage),
+    )
+    .await?;
     let org = super::org_param(&f.org)?;
     let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound("The invitation"))?;
     match app

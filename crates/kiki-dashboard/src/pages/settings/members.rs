@@ -113,7 +113,11 @@ fn row(
         is_you,
         can_act: can_manage && !is_you && owner_rule,
         roles: role_choices(viewer, chosen.unwrap_or(m.role.as_str()), Some(m.role)),
-        remove_href: href(&format!("/app/settings/members/{}/remove", m.user_id.0), org, &[]),
+        remove_href: href(
+            &format!("/app/settings/members/{}/remove", m.user_id.0),
+            org,
+            &[],
+        ),
         error,
     }
 }
@@ -146,7 +150,13 @@ async fn render(
                     .flatten()
                     .collect::<Vec<_>>()
                     .join(" ");
-                row(viewer, org, m, *chosen, Some(text).filter(|t| !t.is_empty()))
+                row(
+                    viewer,
+                    org,
+                    m,
+                    *chosen,
+                    Some(text).filter(|t| !t.is_empty()),
+                )
             }
             _ => row(viewer, org, m, None, None),
         })
@@ -222,7 +232,14 @@ pub async fn change_role(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: MemberForm = read_form(&body);
-    let viewer = open_form(&app, &headers, &f.org, &f.csrf, Some(Permission::UserManage)).await?;
+    let viewer = open_form(
+        &app,
+        &headers,
+        &f.org,
+        &f.csrf,
+        Some(Permission::UserManage),
+    )
+    .await?;
     let org = super::org_param(&f.org)?;
     let user = member_id(&user)?;
     let result = match Role::parse(f.role.trim()) {
@@ -249,7 +266,14 @@ pub async fn set_status(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: MemberForm = read_form(&body);
-    let viewer = open_form(&app, &headers, &f.org, &f.csrf, Some(Permission::UserManage)).await?;
+    let viewer = open_form(
+        &app,
+        &headers,
+        &f.org,
+        &f.csrf,
+        Some(Permission::UserManage),
+    )
+    .await?;
     let org = super::org_param(&f.org)?;
     let user = member_id(&user)?;
     let (status, done) = match f.status.as_str() {
@@ -311,7 +335,14 @@ pub async fn remove(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f: MemberForm = read_form(&body);
-    let viewer = open_form(&app, &headers, &f.org, &f.csrf, Some(Permission::UserManage)).await?;
+    let viewer = open_form(
+        &app,
+        &headers,
+        &f.org,
+        &f.csrf,
+        Some(Permission::UserManage),
+    )
+    .await?;
     let org = super::org_param(&f.org)?;
     let user = member_id(&user)?;
     if f.confirm != "yes" {

@@ -132,7 +132,12 @@ pub fn href(path: &str, org: Option<OrgId>, extra: &[(&str, &str)]) -> String {
 /// page needs.
 pub fn tabs(viewer: &Viewer, current: &str, org: Option<OrgId>) -> Vec<Link> {
     [
-        ("members", "/app/settings/members", "Members", Permission::UserRead),
+        (
+            "members",
+            "/app/settings/members",
+            "Members",
+            Permission::UserRead,
+        ),
         (
             "invitations",
             "/app/settings/invitations",
@@ -256,9 +261,10 @@ pub fn problems_of(e: IdentityError) -> Result<(StatusCode, Problems), PageError
         e @ (IdentityError::Throttled { .. } | IdentityError::Locked { .. }) => {
             (StatusCode::TOO_MANY_REQUESTS, Problems::form(e.to_string()))
         }
-        e @ IdentityError::Busy { .. } => {
-            (StatusCode::SERVICE_UNAVAILABLE, Problems::form(e.to_string()))
-        }
+        e @ IdentityError::Busy { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Problems::form(e.to_string()),
+        ),
         other => return Err(PageError::from(other)),
     })
 }
