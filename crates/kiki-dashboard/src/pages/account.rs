@@ -326,7 +326,18 @@ pub async fn confirm(
             if p.has("code") {
                 return Ok(enrol_page(&app, &viewer, org, status, None, p));
             }
-            // Already on, or no enrolment started: the account page says so.
+            // Already on, or no enrolment started: the account page says so
+            // (in the page's words rather than the API's).
+            let mut p = p.fold_unknown(&[]);
+            if p.form
+                .as_deref()
+                .is_some_and(|m| m.starts_with("Start enrolment first"))
+            {
+                p.form = Some(
+                    "Set-up has not started: choose “Set up two-factor authentication” first."
+                        .to_owned(),
+                );
+            }
             Ok(account(
                 &app,
                 &viewer,
@@ -334,7 +345,7 @@ pub async fn confirm(
                 status,
                 None,
                 Problems::default(),
-                p.fold_unknown(&[]),
+                p,
             ))
         }
     }

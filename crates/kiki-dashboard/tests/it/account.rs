@@ -155,6 +155,20 @@ async fn two_factor_authentication_is_set_up_with_the_qr_code_and_turned_off_wit
     assert!(page.body.contains("data-mfa=\"off\""), "{}", page.body);
     let csrf = page.input("csrf");
 
+    // A code before any set-up: the page says what to do first.
+    let early = b
+        .post(
+            "/app/account/mfa/confirm",
+            &[("csrf", &csrf), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    assert!(
+        early.body.contains("Set-up has not started"),
+        "{}",
+        early.body
+    );
+
     let enrol = b.post("/app/account/mfa/enroll", &[("csrf", &csrf)]).await;
     assert_eq!(enrol.status, 200, "{}", enrol.body);
     assert_no_inline_code("/app/account/mfa/enroll", &enrol.body);

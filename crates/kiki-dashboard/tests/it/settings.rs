@@ -713,3 +713,39 @@ async fn the_new_pages_ask_to_sign_in_first() {
         assert_eq!(p.location(), "/sign-in", "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_clients_members_page_says_the_agencys_members_reach_it() {
+    let (app, _, _) = spawn().await;
+    let boss = admin(&app, "agency@members.example", "Agency Members").await;
+    let client = kiki_test_support::identity::client_org(&boss.caller(&app), "Client Co").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&boss.email).await;
+    let own = b.get("/app/settings/members").await;
+    assert!(
+        !own.body.contains("data-agency-note"),
+        "an agency is nobody's client"
+    );
+    let page = b.get(&format!("/app/settings/members?org={client}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let t = text(&page.body);
+    assert!(
+        t.contains("Members of Agency Members also reach this organisation through the agency"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Nobody is a member of this organisation directly."),
+        "{t}"
+    );
+    // The sub-links and forms stay in the client organisation.
+    assert!(
+        page.body
+            .contains(&format!("href=\"/app/settings/invitations?org={client}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("href=\"/app/account?org={client}\""))
+    );
+}

@@ -57,6 +57,9 @@ pub struct MembersPage {
     pub csrf: String,
     pub rows: Vec<MemberRow>,
     pub can_manage: bool,
+    /// Where the organisation is an agency's client: the agency's members
+    /// reach it too, with their role there.
+    pub agency_note: Option<String>,
 }
 
 #[derive(Template)]
@@ -122,6 +125,23 @@ fn row(
     }
 }
 
+/// The sentence about an agency's members, when the active organisation
+/// is a client under an agency.
+fn agency_note(viewer: &Viewer) -> Option<String> {
+    let parent = viewer.me.active_org.parent_id?;
+    let name = viewer
+        .me
+        .organisations
+        .iter()
+        .find(|o| o.org.id == parent)
+        .map(|o| o.org.name.clone())
+        .unwrap_or_else(|| "the agency".to_owned());
+    Some(format!(
+        "Members of {name} also reach this organisation through the agency, with their role there; \
+         they are listed in the agency's settings."
+    ))
+}
+
 /// The members page, with `problem` on the row of `target`.
 async fn render(
     app: &AppState,
@@ -168,6 +188,7 @@ async fn render(
         csrf: viewer.csrf.clone(),
         rows,
         can_manage: viewer.can(Permission::UserManage),
+        agency_note: agency_note(viewer),
     };
     Ok(html(status, page.render()))
 }
