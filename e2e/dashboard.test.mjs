@@ -4,7 +4,10 @@
 // overview, the organisation switcher, a date-range preset, the CSV export,
 // the phone width, the campaign list with a filter, a campaign's detail
 // drilled down to an ad, pause and resume, the approvals queue, customers and
-// LTV (sort, a customer, a fit, an upload with its preview) and sign-out, and fails on any console error, any Content
+// LTV (sort, a customer, a fit, an upload with its preview), the settings
+// (members, invitations, an API key created and revoked), the account page,
+// the audit log with its chain verification, sign-out and the password-reset
+// and registration pages, and fails on any console error, any Content
 // Security Policy violation, any failed request and any serious or critical
 // axe-core finding. The pages run with their CSP enforced; axe is evaluated
 // through the DevTools protocol, which the page's CSP does not govern.
@@ -663,11 +666,64 @@ async function run(base, pageProblems) {
     check((await page.textContent(".flash")).includes("waits for approval"), "submitting says so");
     check((await page.textContent("main h1 .status")).trim() === "Pending approval", "the campaign waits for approval");
 
+    step("settings, account and audit log");
+    await Promise.all([page.waitForURL("**/app/settings/members**"), page.click("nav.main-nav a:text-is('Settings')")]);
+    check((await page.textContent("main h1")).trim() === "Settings", "the navigation opens the settings");
+    check(new URL(page.url()).searchParams.has("org"), "the settings stay in the chosen organisation", page.url());
+    // Demo Shop is the agency's client: its people reach it through the agency.
+    const agencyNote = (await page.textContent("[data-agency-note]")) || "";
+    check(/through the agency/.test(agencyNote), "the client's members page says the agency's members reach it", agencyNote);
+    await shot(page, "settings-members");
+    await axe(page, "the members page");
+    await Promise.all([page.waitForURL("**/app/settings/invitations**"), page.click("nav.sub-nav a:text-is('Invitations')")]);
+    check((await page.textContent("#pending")).startsWith("Pending invitations"), "the invitations page lists pending invitations");
+    await axe(page, "the invitations page");
+    await Promise.all([page.waitForURL("**/app/settings/api-keys**"), page.click("nav.sub-nav a:text-is('API keys')")]);
+    await axe(page, "the API keys page");
+    await page.fill("#key-name", "Browser test key");
+    await Promise.all([page.waitForLoadState("load"), page.click("form[action='/app/settings/api-keys'] button[type=submit]")]);
+    await page.waitForSelector("[data-api-key-secret]");
+    const secret = (await page.textContent("[data-api-key-secret]")).trim();
+    check(/^kiki_[a-z0-9]+_/.test(secret), "a new key's secret is shown once", secret.slice(0, 14));
+    await shot(page, "settings-api-key-created");
+    await axe(page, "the answer with a new API key");
+    const keyRow = page.locator("tr[data-api-key]", { hasText: "Browser test key" }).first();
+    await Promise.all([page.waitForURL("**done=revoked**"), keyRow.locator("button:has-text('Revoke')").click()]);
+    check((await page.textContent(".flash")).includes("revoked"), "revoking the key says so");
+    check(!(await page.content()).includes(secret), "the secret is not shown again");
+    await Promise.all([page.waitForURL("**/app/account**"), page.click("header a.account")]);
+    check((await page.textContent("main h1")).trim() === "Your account", "the header links to the account page");
+    await shot(page, "account");
+    await axe(page, "the account page");
+    await Promise.all([page.waitForURL("**/app/audit**"), page.click("nav.main-nav a:text-is('Audit log')")]);
+    const actions = await page.$$eval("[data-audit-seq] .action", (as) => as.map((a) => a.textContent.trim()));
+    check(actions.includes("apikey.revoked"), "the audit log shows the key's revocation", actions.slice(0, 5).join(", "));
+    await page.click("[data-audit-seq] summary");
+    check(await page.isVisible("[data-audit-seq] details[open] pre.details"), "an entry opens to its detail");
+    await axe(page, "the audit log");
+    await Promise.all([page.waitForURL("**verify=1**"), page.click("a:text-is('Verify the chain')")]);
+    check((await page.getAttribute("[data-chain]", "data-chain")) === "ok", "the chain verifies", await page.textContent("[data-chain]"));
+    await shot(page, "audit");
+
     step("sign-out");
     await Promise.all([page.waitForURL("**/sign-in**"), page.click("form[action='/sign-out'] button")]);
     check(new URL(page.url()).pathname === "/sign-in", "signing out lands on the sign-in page", page.url());
     await page.goto("/app");
     check(new URL(page.url()).pathname === "/sign-in", "the overview asks to sign in again afterwards", page.url());
+
+    step("password reset and registration pages");
+    await Promise.all([page.waitForURL("**/password-reset"), page.click("a:text-is('Forgot your password?')")]);
+    await axe(page, "the password reset page");
+    await page.fill("#email", "nobody@example.com");
+    await Promise.all([page.waitForLoadState("load"), page.click("form[action='/password-reset'] button[type=submit]")]);
+    check(await page.isVisible("[data-reset-sent]"), "a reset request answers without saying whether the address has an account");
+    await axe(page, "the reset request's answer");
+    await page.goto("/password-reset/confirm?token=not-a-real-token");
+    await axe(page, "the new password page");
+    await page.goto("/register");
+    check((await page.textContent("main h1")).trim() === "Create your account", "the registration page opens");
+    await axe(page, "the registration page");
+    await page.goto("/sign-in");
 
     step("two-factor sign-in");
     const api = await context.request.post("/v1/auth/token", {

@@ -6,7 +6,9 @@
 //! session; figures come from the analytics service, campaigns and
 //! approvals from the campaigns service, the twin's results from the twin
 //! service, customers and lifetime values from the LTV service (when its
-//! module is mounted), all in-process. See docs/dashboard.md.
+//! module is mounted), members, invitations, API keys, the account and the
+//! audit log from the identity context, all in-process. See
+//! docs/dashboard.md.
 //!
 //! Layout (ARCHITECTURE.md, "Adding a bounded context", as far as a
 //! presentation module has the parts):
@@ -97,9 +99,74 @@ pub fn routes() -> Router<AppState> {
         .route("/app/customers/fit", post(pages::customers::fit))
         .route("/app/customers/c/{id}", get(pages::customers::customer))
         .merge(wizard_routes())
+        .merge(admin_routes())
         .route("/app/{*rest}", get(not_found))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(views::security_headers))
+}
+
+/// The settings, account, audit-log and public account pages
+/// (`pages::settings`, `pages::account`, `pages::audit`, `pages::public`).
+fn admin_routes() -> Router<AppState> {
+    use pages::settings::{api_keys, invitations, members};
+    use pages::{account, audit, public};
+    Router::new()
+        .route(
+            "/app/settings",
+            get(|| async { session::redirect("/app/settings/members") }),
+        )
+        .route("/app/settings/members", get(members::page))
+        .route(
+            "/app/settings/members/{user}/role",
+            post(members::change_role),
+        )
+        .route(
+            "/app/settings/members/{user}/status",
+            post(members::set_status),
+        )
+        .route(
+            "/app/settings/members/{user}/remove",
+            get(members::confirm_remove).post(members::remove),
+        )
+        .route(
+            "/app/settings/invitations",
+            get(invitations::page).post(invitations::invite),
+        )
+        .route("/app/settings/invite-codes", post(invitations::create_code))
+        .route(
+            "/app/settings/invitations/{id}/revoke",
+            post(invitations::revoke),
+        )
+        .route(
+            "/app/settings/api-keys",
+            get(api_keys::page).post(api_keys::create),
+        )
+        .route("/app/settings/api-keys/{id}/revoke", post(api_keys::revoke))
+        .route("/app/account", get(account::page))
+        .route("/app/account/password", post(account::change_password))
+        .route("/app/account/mfa/enroll", post(account::enrol))
+        .route("/app/account/mfa/confirm", post(account::confirm))
+        .route(
+            "/app/account/mfa/recovery-codes",
+            post(account::recovery_codes),
+        )
+        .route("/app/account/mfa/disable", post(account::disable))
+        .route("/app/audit", get(audit::page))
+        .route("/app/audit.csv", get(audit::csv))
+        .route(
+            "/password-reset",
+            get(public::reset_page).post(public::request_reset),
+        )
+        .route(
+            "/password-reset/confirm",
+            get(public::confirm_page).post(public::confirm_reset),
+        )
+        // The address the reset mail links to.
+        .route("/reset-password", get(public::confirm_page))
+        .route(
+            "/register",
+            get(public::register_page).post(public::register),
+        )
 }
 
 /// The create-campaign wizard (`pages::wizard`).

@@ -113,6 +113,8 @@ pub struct Chrome {
     /// there is more than one).
     pub orgs: Vec<OrgLink>,
     pub nav: Vec<NavLink>,
+    /// The signed-in person's own account page, in the same organisation.
+    pub account_href: String,
     /// The session's CSRF token, for the sign-out form and every other form.
     pub csrf: String,
 }

@@ -4,10 +4,14 @@
 //! form bodies, and the signed-in frame (navigation, organisation
 //! switcher).
 
+pub mod account;
 pub mod approvals;
+pub mod audit;
 pub mod campaigns;
 pub mod customers;
 pub mod overview;
+pub mod public;
+pub mod settings;
 pub mod sign_in;
 pub mod variants;
 pub mod wizard;
@@ -73,6 +77,13 @@ const SECTIONS: &[(&str, &str, &str, Permission)] = &[
         "Customers",
         Permission::LtvRead,
     ),
+    (
+        "settings",
+        "/app/settings/members",
+        "Settings",
+        Permission::UserRead,
+    ),
+    ("audit", "/app/audit", "Audit log", Permission::AuditRead),
 ];
 
 /// A form body: every field has a default, so a field left out reads as
@@ -130,6 +141,10 @@ pub fn chrome(viewer: &Viewer, section: &str, range: &Range, default_tz: &str) -
         role: me.role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
         orgs,
         nav,
+        account_href: match range.org {
+            Some(o) => format!("/app/account?org={o}"),
+            None => "/app/account".to_owned(),
+        },
         csrf: viewer.csrf.clone(),
     }
 }

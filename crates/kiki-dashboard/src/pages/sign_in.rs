@@ -96,6 +96,14 @@ pub async fn sign_in_page(
             kind: "info",
             text: "You are signed out.".into(),
         }),
+        Some("registered") => Some(Flash {
+            kind: "info",
+            text: "Your account is created: sign in with your email and password.".into(),
+        }),
+        Some("password_reset") => Some(Flash {
+            kind: "info",
+            text: "Your password is set: sign in with it.".into(),
+        }),
         _ => None,
     };
     sign_in_form(&app, StatusCode::OK, "", None, flash)

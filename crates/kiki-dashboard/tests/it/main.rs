@@ -6,12 +6,15 @@
 //! are fed through `AnalyticsService::record_daily`, the port the
 //! analytics ingest job uses; campaigns are made through the JSON API.
 
+mod account;
 mod approvals;
 mod assets;
+mod audit;
 mod campaigns;
 mod customers;
 mod overview;
 mod security;
+mod settings;
 mod sign_in;
 mod variants;
 mod wizard;
