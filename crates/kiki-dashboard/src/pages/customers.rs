@@ -556,8 +556,9 @@ async fn open(
     let range = q
         .resolve(today, &default_tz)
         .map_err(PageError::BadRequest)?;
-    let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
+    let mut viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
     viewer.require(Permission::LtvRead)?;
+    viewer.unread = super::notifications::unread(app, &viewer).await;
     Ok((viewer, range, default_tz))
 }
 

@@ -114,8 +114,9 @@ pub(crate) async fn open(
     let range = q
         .resolve(today, default_tz)
         .map_err(PageError::BadRequest)?;
-    let viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
+    let mut viewer = Viewer::load(&app.identity, headers, range.org.map(OrgId)).await?;
     viewer.require(Permission::CampaignRead)?;
+    viewer.unread = super::notifications::unread(app, &viewer).await;
     Ok((viewer, range))
 }
 
@@ -137,7 +138,15 @@ pub async fn overview(
 ) -> Result<Response, PageError> {
     let (viewer, range) = open(&app, &svc, &headers, raw.as_deref()).await?;
     let view = view_of(raw.as_deref(), &viewer)?;
-    let page = build(&svc, &viewer, range, view).await?;
+    let org = range.org;
+    let mut page = build(&svc, &viewer, range, view).await?;
+    if viewer.unread.is_some() {
+        page.notifications = Some(super::notifications::panel(&app, &viewer, org).await);
+        page.notifications_href = match org {
+            Some(o) => format!("/app/notifications?org={o}"),
+            None => "/app/notifications".to_owned(),
+        };
+    }
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -301,6 +310,8 @@ async fn build(
         export_href,
         views,
         organisations,
+        notifications: None,
+        notifications_href: String::new(),
     })
 }
 

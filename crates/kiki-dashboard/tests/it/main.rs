@@ -10,6 +10,7 @@ mod approvals;
 mod assets;
 mod campaigns;
 mod customers;
+mod notifications;
 mod overview;
 mod security;
 mod sign_in;
