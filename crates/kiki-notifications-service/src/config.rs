@@ -75,8 +75,14 @@ mod tests {
         };
         let p = bad.problems();
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].contains("KIKI__NOTIFICATIONS__DEFAULT_ROAS_TARGET"), "{p:?}");
-        assert!(p[1].contains("notifications.default_budget_tolerance_pct"), "{p:?}");
+        assert!(
+            p[0].contains("KIKI__NOTIFICATIONS__DEFAULT_ROAS_TARGET"),
+            "{p:?}"
+        );
+        assert!(
+            p[1].contains("notifications.default_budget_tolerance_pct"),
+            "{p:?}"
+        );
         let r: Result<NotificationsConfig, _> =
             serde_json::from_value(serde_json::json!({"mail": true}));
         assert!(r.is_err(), "unknown keys are refused");

@@ -243,9 +243,17 @@ impl SettingsRequest {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BudgetCheck {
     /// The total budget, against spend from the schedule's start to `until`.
-    Total { spend: Money, budget: Money, until: Date },
+    Total {
+        spend: Money,
+        budget: Money,
+        until: Date,
+    },
     /// The daily budget, against one day's spend.
-    Daily { spend: Money, budget: Money, day: Date },
+    Daily {
+        spend: Money,
+        budget: Money,
+        day: Date,
+    },
 }
 
 impl BudgetCheck {
@@ -417,10 +425,7 @@ mod tests {
             body.starts_with("Spring brought in $120.00 of revenue for $300.00 of spend from 2026-11-20 to 2026-11-24: a ROAS of 0.40, below the organisation's target of 1.50."),
             "{body}"
         );
-        let none = RoasCheck {
-            spend: usd(0),
-            ..c
-        };
+        let none = RoasCheck { spend: usd(0), ..c };
         assert_eq!(none.below(1.0), None, "no spend, no ROAS");
     }
 

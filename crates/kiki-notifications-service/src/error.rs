@@ -50,9 +50,7 @@ impl DomainError for NotificationsError {
             NotificationsError::Store(e) => e.code(),
             NotificationsError::Shield(e) => e.code(),
             NotificationsError::Explain(e) => e.code(),
-            NotificationsError::Upstream(_) | NotificationsError::Corrupt(_) => {
-                ErrorCode::Internal
-            }
+            NotificationsError::Upstream(_) | NotificationsError::Corrupt(_) => ErrorCode::Internal,
         }
     }
 
@@ -147,12 +145,13 @@ mod tests {
                 ),
                 NotificationsError::Explain(_) => (
                     503,
-                    Some(NotificationsError::Upstream("campaign lookup failed".into())),
+                    Some(NotificationsError::Upstream(
+                        "campaign lookup failed".into(),
+                    )),
                 ),
-                NotificationsError::Upstream(_) => (
-                    500,
-                    Some(NotificationsError::Corrupt("kind `x`".into())),
-                ),
+                NotificationsError::Upstream(_) => {
+                    (500, Some(NotificationsError::Corrupt("kind `x`".into())))
+                }
                 NotificationsError::Corrupt(_) => (500, None),
             };
             all.push((e, status));

@@ -37,14 +37,14 @@ impl JobHandler for EvaluateJob {
                 ));
             };
             let p: EvaluatePayload = ctx.payload_as()?;
-            let outcome = self
-                .0
-                .evaluate(&scope, &p.kind, &p.payload)
-                .await
-                .map_err(|e| match e {
-                    NotificationsError::Corrupt(_) => JobError::permanent(e.to_string()),
-                    other => JobError::failed(other.to_string()),
-                })?;
+            let outcome =
+                self.0
+                    .evaluate(&scope, &p.kind, &p.payload)
+                    .await
+                    .map_err(|e| match e {
+                        NotificationsError::Corrupt(_) => JobError::permanent(e.to_string()),
+                        other => JobError::failed(other.to_string()),
+                    })?;
             Ok(serde_json::to_value(outcome).unwrap_or(Value::Null))
         })
     }

@@ -125,7 +125,8 @@ impl Module for NotificationsModule {
                 };
             }
             if self.with_platforms {
-                svc = svc.with_platforms(ctx.require::<kiki_platforms_service::PlatformsService>()?);
+                svc =
+                    svc.with_platforms(ctx.require::<kiki_platforms_service::PlatformsService>()?);
             }
             let svc = Arc::new(svc);
             ctx.add_job_handler(Arc::new(jobs::EvaluateJob(svc.clone())));

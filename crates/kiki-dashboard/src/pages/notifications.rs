@@ -383,7 +383,11 @@ pub async fn mark_all_read(
 /// The overview's panel: the newest unread notifications that still hold,
 /// at most [`PANEL_ROWS`]. Empty when the module is not mounted or the role
 /// cannot read them.
-pub(crate) async fn panel(app: &AppState, viewer: &Viewer, org: Option<Uuid>) -> Vec<NotificationRow> {
+pub(crate) async fn panel(
+    app: &AppState,
+    viewer: &Viewer,
+    org: Option<Uuid>,
+) -> Vec<NotificationRow> {
     let Some(svc) = service(app) else {
         return Vec::new();
     };

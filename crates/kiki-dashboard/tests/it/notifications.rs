@@ -27,9 +27,7 @@ async fn spawn_with_notifications() -> TestApp {
         .module(Arc::new(TwinModule::new()))
         .module(Arc::new(CampaignsModule::new()))
         .module(Arc::new(AnalyticsModule::new().with_campaigns_module()))
-        .module(Arc::new(
-            NotificationsModule::new().with_campaigns_module(),
-        ))
+        .module(Arc::new(NotificationsModule::new().with_campaigns_module()))
         .module(Arc::new(DashboardModule::new()))
         .spawn()
         .await
@@ -145,7 +143,10 @@ async fn forms_need_the_csrf_token_and_another_organisations_notification_is_not
     let mut b = Browser::new(&app);
     b.sign_in(&boss.email).await;
     let refused = b
-        .post(&format!("/app/notifications/{id}/read"), &[("csrf", "forged")])
+        .post(
+            &format!("/app/notifications/{id}/read"),
+            &[("csrf", "forged")],
+        )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
 
@@ -157,7 +158,10 @@ async fn forms_need_the_csrf_token_and_another_organisations_notification_is_not
     let csrf = page.input("csrf");
     for action in ["read", "dismiss"] {
         let r = o
-            .post(&format!("/app/notifications/{id}/{action}"), &[("csrf", &csrf)])
+            .post(
+                &format!("/app/notifications/{id}/{action}"),
+                &[("csrf", &csrf)],
+            )
             .await;
         assert_eq!(r.status, 404, "{action}: {}", r.body);
     }

@@ -39,7 +39,9 @@ use uuid::Uuid;
 
 use super::NotificationsService;
 use super::raise::Raised;
-use crate::domain::{BudgetCheck, Kind, Raise, RoasCheck, Settings, Severity, Subject, SubjectType};
+use crate::domain::{
+    BudgetCheck, Kind, Raise, RoasCheck, Settings, Severity, Subject, SubjectType,
+};
 use crate::error::{NotificationsError, Result};
 
 /// The event kinds the listener hands to the evaluation job.
@@ -179,7 +181,10 @@ impl NotificationsService {
             KillSwitchReleased::KIND => {
                 let e: KillSwitchReleased = read(payload)?;
                 let subject = Subject::new(SubjectType::KillSwitch, e.kill_switch_id);
-                if self.resolve(scope, Kind::KillSwitchEngaged, &subject).await? {
+                if self
+                    .resolve(scope, Kind::KillSwitchEngaged, &subject)
+                    .await?
+                {
                     out.resolved += 1;
                 }
             }
@@ -384,9 +389,8 @@ impl NotificationsService {
                 out.count(self.raise(scope, settings, r).await?);
             }
             None if roas.roas().is_some() => {
-                if self.resolve(scope, Kind::PoorRoas, &subject).await? {
-                    out.resolved += 1;
-                }
+                let resolved = self.resolve(scope, Kind::PoorRoas, &subject).await?;
+                out.resolved += u32::from(resolved);
             }
             None => {}
         }

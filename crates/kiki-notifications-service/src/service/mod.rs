@@ -210,7 +210,9 @@ impl NotificationsService {
             return Err(NotificationsError::NotFound);
         }
         change
-            .audit(audit_event(org, p.actor(), "notifications.read", meta).target("notification", id))
+            .audit(
+                audit_event(org, p.actor(), "notifications.read", meta).target("notification", id),
+            )
             .await?;
         change.commit().await?;
         self.get(&p.scope, id).await
@@ -259,7 +261,12 @@ impl NotificationsService {
                 defaults: true,
             });
         };
-        let off: Vec<Kind> = row.kinds_off.0.iter().filter_map(|k| Kind::parse(k)).collect();
+        let off: Vec<Kind> = row
+            .kinds_off
+            .0
+            .iter()
+            .filter_map(|k| Kind::parse(k))
+            .collect();
         Ok(Settings {
             roas_target: row.roas_target,
             budget_tolerance_pct: u32::try_from(row.budget_tolerance_pct).map_err(|_| {

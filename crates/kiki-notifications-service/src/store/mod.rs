@@ -6,7 +6,9 @@ mod schema;
 
 use kiki_core::OrgId;
 use kiki_store::{Db, StoreError, Tx};
-use sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement, UpdateStatement};
+use sea_query::{
+    Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement, UpdateStatement,
+};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;

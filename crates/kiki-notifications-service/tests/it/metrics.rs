@@ -60,7 +60,9 @@ async fn spend_over_the_total_budget_is_checked_from_the_schedule_start() {
     assert_eq!(items[0]["title"], "“Winter” is over its total budget");
     let body = items[0]["body"].as_str().unwrap();
     assert!(
-        body.contains("has spent $125.00 from its start to 2026-11-24 against a total budget of $120.00"),
+        body.contains(
+            "has spent $125.00 from its start to 2026-11-24 against a total budget of $120.00"
+        ),
         "{body}"
     );
 }

@@ -122,11 +122,19 @@ async fn the_list_pages_by_cursor_and_filters_unread_and_kind() {
     assert_eq!(seen, sorted, "newest first (ids are time-ordered)");
 
     // Read one, dismiss one: 3 unread, 4 listed.
-    let (status, read) = post(&c, &format!("/v1/notifications/{}/read", seen[0]), &json!({})).await;
+    let (status, read) = post(
+        &c,
+        &format!("/v1/notifications/{}/read", seen[0]),
+        &json!({}),
+    )
+    .await;
     assert_eq!(status, 200, "{read}");
     assert!(!read["read_at"].is_null());
     let resp = c
-        .post(&format!("/v1/notifications/{}/dismiss", seen[1]), &json!({}))
+        .post(
+            &format!("/v1/notifications/{}/dismiss", seen[1]),
+            &json!({}),
+        )
         .await;
     assert_eq!(resp.status(), 204);
     let (status, _) = get(&c, &format!("/v1/notifications/{}", seen[1])).await;
@@ -139,7 +147,10 @@ async fn the_list_pages_by_cursor_and_filters_unread_and_kind() {
     assert_eq!(none["items"], json!([]));
     let (status, bad) = get(&c, "/v1/notifications?kind=loud").await;
     assert_eq!(status, 400, "{bad}");
-    assert!(bad["error"]["message"].as_str().unwrap().contains("`loud`"), "{bad}");
+    assert!(
+        bad["error"]["message"].as_str().unwrap().contains("`loud`"),
+        "{bad}"
+    );
     let (status, bad) = get(&c, "/v1/notifications?cursor=abc").await;
     assert_eq!(status, 422, "{bad}");
     assert_eq!(error_fields(&bad), ["cursor"]);

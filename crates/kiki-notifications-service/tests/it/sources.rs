@@ -26,8 +26,14 @@ async fn a_campaign_submitted_for_approval_raises_approval_waiting_and_its_decis
     let items = wait_for(&c, "", |i| !of_kind(i, "approval_waiting").is_empty()).await;
     let n = of_kind(&items, "approval_waiting")[0].clone();
     assert_eq!(n["severity"], "warning");
-    assert_eq!(n["title"], "The launch of “Spring range” waits for approval");
-    assert!(n["body"].as_str().unwrap().contains("budget.approve"), "{n}");
+    assert_eq!(
+        n["title"],
+        "The launch of “Spring range” waits for approval"
+    );
+    assert!(
+        n["body"].as_str().unwrap().contains("budget.approve"),
+        "{n}"
+    );
     assert_eq!(n["subject"]["type"], "approval");
     assert_eq!(n["link"], "/app/approvals");
     assert!(n["read_at"].is_null() && n["resolved_at"].is_null(), "{n}");
@@ -35,7 +41,11 @@ async fn a_campaign_submitted_for_approval_raises_approval_waiting_and_its_decis
     assert_eq!(unread["unread"], 1);
 
     // The decision resolves it.
-    let (_, approvals) = get(&c, &format!("/v1/approvals?status=pending&campaign_id={id}")).await;
+    let (_, approvals) = get(
+        &c,
+        &format!("/v1/approvals?status=pending&campaign_id={id}"),
+    )
+    .await;
     let approval = approvals["items"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(n["subject"]["id"], approval.as_str());
     let (status, v) = post(
@@ -63,13 +73,21 @@ async fn the_kill_switch_raises_a_high_notification_and_its_release_resolves_it(
     let app = spawn().await;
     let boss = admin(&app, "owner@kill.test", "Kill Org").await;
     let c = boss.caller(&app);
-    let (status, k) = post(&c, "/v1/kill-switch", &json!({"reason": "Checkout is down."})).await;
+    let (status, k) = post(
+        &c,
+        "/v1/kill-switch",
+        &json!({"reason": "Checkout is down."}),
+    )
+    .await;
     assert_eq!(status, 200, "{k}");
     let items = wait_for(&c, "?kind=kill_switch_engaged", |i| !i.is_empty()).await;
     assert_eq!(items[0]["severity"], "high");
     assert_eq!(items[0]["subject"]["id"], k["id"]);
     assert!(
-        items[0]["body"].as_str().unwrap().contains("Checkout is down."),
+        items[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Checkout is down."),
         "{}",
         items[0]
     );
@@ -241,7 +259,10 @@ async fn a_broken_connection_raises_sync_failing_and_connecting_it_again_resolve
     let body = n["body"].as_str().unwrap();
     assert!(body.contains("The access token was revoked."), "{body}");
     assert!(
-        n["title"].as_str().unwrap().ends_with("needs to be connected again"),
+        n["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("needs to be connected again"),
         "{n}"
     );
 
