@@ -3,7 +3,7 @@
 // playwright-core through sign-in (password and two-factor step), the
 // overview, the organisation switcher, a date-range preset, the CSV export,
 // the phone width, the campaign list with a filter, a campaign's detail
-// drilled down to an ad, pause and resume, the approvals queue, customers and
+// drilled down to an ad, pause and resume, the approvals queue, the notifications centre, customers and
 // LTV (sort, a customer, a fit, an upload with its preview), the settings
 // (members, invitations, an API key created and revoked), the account page,
 // the audit log with its chain verification, sign-out and the password-reset
@@ -555,6 +555,18 @@ async function run(base, pageProblems) {
     check(/The twin (approves|refuses)/.test(askText), "the request shows the twin's verdict", askText.slice(0, 200));
     await shot(page, "approvals");
     await axe(page, "the approvals queue");
+
+    step("notifications");
+    await Promise.all([page.waitForURL("**/app/notifications?**"), page.click("nav.main-nav a[href^='/app/notifications']")]);
+    check((await page.textContent("main h1")).trim() === "Notifications", "the navigation opens the notifications centre");
+    check(
+      (await page.getAttribute("nav.main-nav a[href^='/app/notifications']", "aria-current")) === "page",
+      "the navigation marks Notifications as the current page",
+    );
+    const unreadHeading = (await page.textContent("#list")).trim();
+    check(/^\d+ unread$/.test(unreadHeading), "the page counts the unread notifications", unreadHeading);
+    await shot(page, "notifications");
+    await axe(page, "the notifications centre");
 
     step("customers and LTV");
     await Promise.all([page.waitForURL("**/app/customers?**"), page.click("nav.main-nav a:text-is('Customers')")]);

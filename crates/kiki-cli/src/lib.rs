@@ -55,6 +55,15 @@ pub fn modules() -> Vec<std::sync::Arc<dyn kiki_server::Module>> {
                 .with_ltv_module()
                 .with_twin_module(),
         ),
+        // Notifications: approvals, rollbacks, the kill switch and platform
+        // connections from their events; budgets (campaigns) against spend
+        // and ROAS (analytics) when metrics land.
+        std::sync::Arc::new(
+            kiki_notifications_service::NotificationsModule::new()
+                .with_campaigns_module()
+                .with_analytics_module()
+                .with_platforms_module(),
+        ),
         // The web dashboard: its overview reads the analytics service.
         std::sync::Arc::new(kiki_dashboard::DashboardModule::new()),
     ]

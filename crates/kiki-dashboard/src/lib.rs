@@ -98,6 +98,19 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app/customers/fit", post(pages::customers::fit))
         .route("/app/customers/c/{id}", get(pages::customers::customer))
+        .route("/app/notifications", get(pages::notifications::page))
+        .route(
+            "/app/notifications/read-all",
+            post(pages::notifications::mark_all_read),
+        )
+        .route(
+            "/app/notifications/{id}/read",
+            post(pages::notifications::mark_read),
+        )
+        .route(
+            "/app/notifications/{id}/dismiss",
+            post(pages::notifications::dismiss),
+        )
         .merge(wizard_routes())
         .merge(admin_routes())
         .route("/app/{*rest}", get(not_found))

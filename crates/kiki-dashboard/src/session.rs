@@ -127,6 +127,9 @@ pub struct Viewer {
     pub principal: Principal,
     pub me: Me,
     pub csrf: String,
+    /// Unread notifications in the organisation, for the header (set by
+    /// the pages that show it; `None`: no link).
+    pub unread: Option<i64>,
 }
 
 impl Viewer {
@@ -168,6 +171,7 @@ impl Viewer {
             principal,
             me,
             csrf,
+            unread: None,
         })
     }
 

@@ -124,6 +124,8 @@ pub struct NavLink {
     pub href: String,
     pub label: &'static str,
     pub current: bool,
+    /// A count shown after the label (unread notifications, when any).
+    pub badge: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +235,12 @@ pub struct OverviewPage {
     pub views: Vec<Link>,
     /// The roll-up's breakdown by organisation (empty otherwise).
     pub organisations: Vec<OrganisationRow>,
+    /// The newest unread notifications (the notifications panel; `None`
+    /// without the notifications module or the permission).
+    pub notifications: Option<Vec<crate::pages::notifications::NotificationRow>>,
+    /// Where the panel links to (the notifications page, in the
+    /// organisation).
+    pub notifications_href: String,
 }
 
 /// One organisation's row of the all-clients roll-up.

@@ -544,9 +544,10 @@ async fn open(
         .services
         .get::<AnalyticsService>()
         .ok_or(PageError::NotFound("This page"))?;
-    let (viewer, range, default_tz) =
+    let (mut viewer, range, default_tz) =
         super::open_range(app, headers, raw, &analytics.config().default_time_zone).await?;
     viewer.require(Permission::LtvRead)?;
+    viewer.unread = super::notifications::unread(app, &viewer).await;
     Ok((viewer, range, default_tz))
 }
 

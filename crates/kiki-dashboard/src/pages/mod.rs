@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod audit;
 pub mod campaigns;
 pub mod customers;
+pub mod notifications;
 pub mod overview;
 pub mod public;
 pub mod settings;
@@ -77,6 +78,13 @@ const SECTIONS: &[(&str, &str, &str, Permission)] = &[
         "Customers",
         Permission::LtvRead,
     ),
+    // Shown when the viewer's unread count was read (the module is mounted).
+    (
+        "notifications",
+        "/app/notifications",
+        "Notifications",
+        Permission::CampaignRead,
+    ),
     (
         "settings",
         "/app/settings/members",
@@ -100,11 +108,17 @@ pub fn chrome(viewer: &Viewer, section: &str, range: &Range, default_tz: &str) -
     let active = viewer.principal.org_id().0;
     let nav = SECTIONS
         .iter()
-        .filter(|(_, _, _, p)| viewer.can(*p))
+        .filter(|(key, _, _, p)| {
+            viewer.can(*p) && (*key != "notifications" || viewer.unread.is_some())
+        })
         .map(|(key, path, label, _)| NavLink {
             href: format!("{path}?{}", range.query(default_tz)),
             label,
             current: *key == section,
+            badge: (*key == "notifications")
+                .then_some(viewer.unread)
+                .flatten()
+                .filter(|n| *n > 0),
         })
         .collect();
     let section_path = SECTIONS

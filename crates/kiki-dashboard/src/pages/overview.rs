@@ -101,9 +101,10 @@ pub(crate) async fn open(
     headers: &HeaderMap,
     raw: Option<&str>,
 ) -> Result<(Viewer, Range), PageError> {
-    let (viewer, range, _) =
+    let (mut viewer, range, _) =
         super::open_range(app, headers, raw, &svc.config().default_time_zone).await?;
     viewer.require(Permission::CampaignRead)?;
+    viewer.unread = super::notifications::unread(app, &viewer).await;
     Ok((viewer, range))
 }
 
@@ -125,7 +126,15 @@ pub async fn overview(
 ) -> Result<Response, PageError> {
     let (viewer, range) = open(&app, &svc, &headers, raw.as_deref()).await?;
     let view = view_of(raw.as_deref(), &viewer)?;
-    let page = build(&svc, &viewer, range, view).await?;
+    let org = range.org;
+    let mut page = build(&svc, &viewer, range, view).await?;
+    if viewer.unread.is_some() {
+        page.notifications = Some(super::notifications::panel(&app, &viewer, org).await);
+        page.notifications_href = match org {
+            Some(o) => format!("/app/notifications?org={o}"),
+            None => "/app/notifications".to_owned(),
+        };
+    }
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -289,6 +298,8 @@ async fn build(
         export_href,
         views,
         organisations,
+        notifications: None,
+        notifications_href: String::new(),
     })
 }
 

@@ -12,6 +12,7 @@ mod assets;
 mod audit;
 mod campaigns;
 mod customers;
+mod notifications;
 mod overview;
 mod security;
 mod settings;
