@@ -263,7 +263,7 @@ pub async fn page(
         label: kind_label(k),
         current: kind == Some(k),
     }));
-    let default_tz = analytics.config().default_time_zone.clone();
+    let default_tz = viewer.time_zone(&analytics.config().default_time_zone);
     let mut layout = Layout::public("Notifications");
     layout.chrome = Some(chrome(&viewer, "notifications", &range, &default_tz));
     layout.flash = match q.done.as_deref() {
